@@ -1,0 +1,131 @@
+"""The `pharmacy-saas` command: migrations, demo data, worker, relay and operator tools."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import typer
+
+from backend.core.errors import PharmacyError
+from backend.core.logging import configure_logging
+from backend.core.settings import get_settings
+
+app = typer.Typer(
+    help="Pharmacy SaaS operator commands.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(help="Database schema and roles.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Pharmacy chains (tenants).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(tenants_app, name="tenants")
+
+
+def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known failures print one line saying what to fix, not a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PharmacyError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+@app.callback()
+def _setup() -> None:
+    settings = get_settings()
+    configure_logging(f"{settings.SERVICE_NAME}-cli", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
+
+
+@db_app.command("upgrade")
+@clear_errors
+def db_upgrade() -> None:
+    """Create the app and platform roles and apply all migrations (safe to re-run)."""
+    from backend.core import dbadmin
+
+    dbadmin.upgrade()
+    typer.echo("database is up to date")
+
+
+@demo_app.command("seed")
+@clear_errors
+def demo_seed(force: bool = typer.Option(False, help="Seed even if chains exist.")) -> None:
+    """Create the demo pharmacy chain when the database has none."""
+    from backend.demo.seed import seed_demo
+
+    created = seed_demo(only_if_empty=not force)
+    if created is None:
+        typer.echo("demo seed skipped: the database already has pharmacy chains")
+    else:
+        typer.echo(f"demo chain created: {created.slug} ({created.tenant_id})")
+
+
+@tenants_app.command("list")
+@clear_errors
+def tenants_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List every pharmacy chain (platform path, audited)."""
+    from backend.platform.service import list_tenants
+
+    tenants = list_tenants(actor="cli", reason="cli: tenants list")
+    if as_json:
+        typer.echo(json.dumps([t.__dict__ for t in tenants], default=str))
+        return
+    for t in tenants:
+        typer.echo(f"{t.slug:30} {t.status:10} {t.plan:10} {t.branches:3} branches  {t.name}")
+
+
+@app.command("worker")
+@clear_errors
+def worker(
+    queues: str = typer.Option("", help="Comma-separated queues (default: RQ_QUEUES)."),
+    burst: bool = typer.Option(False, help="Exit when the queues are empty."),
+    simple: bool = typer.Option(False, help="Run jobs in-process (no fork per job)."),
+) -> None:
+    """Run an RQ worker for the outbox jobs."""
+    from rq import SimpleWorker, Worker
+
+    from backend.core.queue import check_redis, job_queue, redis_connection
+
+    connection = redis_connection()
+    check_redis(connection)
+    names = [q for q in queues.split(",") if q] or get_settings().queue_names()
+    worker_class = SimpleWorker if simple else Worker
+    rq_worker = worker_class(
+        [job_queue(name, connection) for name in names],
+        connection=connection,
+        serializer=job_queue(names[0], connection).serializer,
+    )
+    rq_worker.work(burst=burst, logging_level=get_settings().LOG_LEVEL)
+
+
+@app.command("relay")
+@clear_errors
+def relay(interval: float = typer.Option(0.5, help="Seconds between polls when idle.")) -> None:
+    """Move committed outbox rows to RQ, forever."""
+    from backend.core.database import app_engine, check_database
+    from backend.core.queue import redis_connection
+    from backend.jobs.service import relay_forever
+
+    check_database(app_engine())
+    logging.getLogger(__name__).info("relay started")
+    relay_forever(redis_connection(), interval=interval)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Settings, database engines, errors, logging and queue helpers shared by every domain."""

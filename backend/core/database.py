@@ -1,0 +1,129 @@
+"""Database engines and the one place sessions are opened.
+
+Three roles, three URLs (see settings): the owner runs migrations, the app role serves every
+request under row-level security, and the platform role (BYPASSRLS) is reachable only through
+`tenants.platform_session`. Nothing here knows about tenants; `tenants.session` sets the tenant.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Literal
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from backend.core.errors import ServiceUnavailable
+from backend.core.settings import get_settings
+
+RoleKind = Literal["app", "platform"]
+
+# Tests bind every session to one connection whose transaction they roll back; the role
+# each session needs is then switched with SET LOCAL ROLE inside that transaction.
+_bound_connection: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+    "bound_connection", default=None
+)
+
+
+def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine that never writes bound parameters (patient data) into logs or errors."""
+    size = pool_size if pool_size is not None else get_settings().DB_POOL_SIZE
+    engine = create_engine(
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=size,
+        max_overflow=size,
+        connect_args={
+            "connect_timeout": 5,
+            "application_name": get_settings().SERVICE_NAME,
+            "options": "-c timezone=UTC",
+        },
+    )
+    # A forked RQ work-horse must not share the parent's sockets.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    return engine
+
+
+@lru_cache(maxsize=1)
+def app_engine() -> Engine:
+    """Engine of the restricted app role (RLS applies to every query)."""
+    return make_engine(get_settings().app_database_url())
+
+
+@lru_cache(maxsize=1)
+def platform_engine() -> Engine:
+    """Engine of the BYPASSRLS platform role. Only `tenants.platform_session` may call this."""
+    return make_engine(get_settings().platform_database_url(), pool_size=2)
+
+
+@lru_cache(maxsize=1)
+def owner_engine() -> Engine:
+    """Engine of the owner role, for migrations and operator commands."""
+    return make_engine(get_settings().owner_database_url(), pool_size=1)
+
+
+def dispose_engines() -> None:
+    """Close pooled connections and forget engines (settings may have changed)."""
+    for factory in (app_engine, platform_engine, owner_engine):
+        if factory.cache_info().currsize:
+            factory().dispose()
+        factory.cache_clear()
+
+
+def role_name(kind: RoleKind) -> str:
+    settings = get_settings()
+    return settings.APP_DB_ROLE if kind == "app" else settings.PLATFORM_DB_ROLE
+
+
+@contextmanager
+def bind_to_connection(connection: Connection) -> Iterator[None]:
+    """Route every session opened inside this block through `connection` (tests roll it back)."""
+    token = _bound_connection.set(connection)
+    try:
+        yield
+    finally:
+        _bound_connection.reset(token)
+
+
+@contextmanager
+def open_session(kind: RoleKind = "app") -> Iterator[Session]:
+    """A session in its own transaction: committed on success, rolled back on any error."""
+    bound = _bound_connection.get()
+    if bound is not None:
+        session = Session(bind=bound, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    else:
+        engine = app_engine() if kind == "app" else platform_engine()
+        session = Session(bind=engine, expire_on_commit=False)
+    try:
+        with session.begin():
+            if bound is not None:
+                session.execute(text(f'SET LOCAL ROLE "{role_name(kind)}"'))
+            yield session
+    except OperationalError as exc:
+        raise ServiceUnavailable(database_unreachable_message(exc)) from exc
+    finally:
+        session.close()
+
+
+def database_unreachable_message(exc: BaseException) -> str:
+    """One line telling an operator what to fix, without echoing credentials."""
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else "unknown"
+    return (
+        f"Cannot reach PostgreSQL ({reason}). Set DATABASE_URL (and APP_DATABASE_URL if the app "
+        "role has its own credentials) to a reachable server, then run `pharmacy-saas db upgrade`."
+    )
+
+
+def check_database(engine: Engine) -> None:
+    """Raise ServiceUnavailable with one clear line if the engine cannot run a query."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        raise ServiceUnavailable(database_unreachable_message(exc)) from exc

@@ -1,0 +1,42 @@
+"""Redis and RQ helpers: one connection factory, JSON-only job arguments, clear errors."""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from backend.core.errors import ServiceUnavailable
+from backend.core.settings import get_settings
+
+
+def redis_connection(url: str | None = None) -> Redis:
+    """A Redis client that fails fast instead of hanging when the server is away."""
+    return Redis.from_url(
+        url or get_settings().REDIS_URL,
+        socket_connect_timeout=3,
+        socket_timeout=10,
+        health_check_interval=30,
+    )
+
+
+def redis_unreachable_message(exc: BaseException) -> str:
+    return (
+        f"Cannot reach Redis ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
+        "Set REDIS_URL to a reachable server, e.g. redis://127.0.0.1:6379/0."
+    )
+
+
+def check_redis(connection: Redis) -> None:
+    """Raise ServiceUnavailable with one clear line if Redis does not answer."""
+    try:
+        connection.ping()
+    except (RedisConnectionError, RedisError, OSError) as exc:
+        raise ServiceUnavailable(redis_unreachable_message(exc)) from exc
+
+
+def job_queue(name: str, connection: Redis) -> Queue:
+    """An RQ queue whose jobs carry JSON (ids only), never pickled objects."""
+    return Queue(name, connection=connection, serializer=JSONSerializer)

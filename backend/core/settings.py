@@ -1,0 +1,140 @@
+"""Configuration, read once from the environment.
+
+Every variable has a safe local default or fails with one clear line saying what to set.
+The README's configuration table mirrors this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.core.errors import ConfigurationError
+
+
+def to_psycopg_url(url: str) -> str:
+    """Map `postgres://` and `postgresql://` URLs to SQLAlchemy's psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("postgresql+"):
+        raise ConfigurationError(
+            f"DATABASE_URL uses an unsupported driver ({url.split('://')[0]}); "
+            "use postgresql:// or postgresql+psycopg://"
+        )
+    raise ConfigurationError("DATABASE_URL must be a postgresql:// URL")
+
+
+def with_credentials(url: str, user: str, password: str | None) -> str:
+    """The same server and database as `url`, signed in as another role."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = quote(user, safe="")
+    if password:
+        netloc += ":" + quote(password, safe="")
+    netloc += "@" + host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class Settings(BaseSettings):
+    """Process configuration. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+
+    ENVIRONMENT: str = "development"  # development | test | production
+    APP_URL: str = "http://localhost:3000"
+    SECRET_KEY: str | None = None
+
+    DATABASE_URL: str | None = None
+    APP_DATABASE_URL: str | None = None
+    PLATFORM_DATABASE_URL: str | None = None
+    APP_DB_ROLE: str = "pharmacy_app"
+    PLATFORM_DB_ROLE: str = "pharmacy_platform"
+    DB_POOL_SIZE: int = 5
+
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    RQ_QUEUES: str = "default"
+
+    LOG_LEVEL: str = "INFO"
+    LOG_JSON: bool = True
+    SERVICE_NAME: str = "pharmacy-saas"
+
+    DEMO_OWNER_EMAIL: str = "owner@demo-pharmacy.example"
+    DEMO_OWNER_PASSWORD: str = "demo-pharmacy-2026"
+
+    @field_validator("APP_URL")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    # --- derived values -------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENVIRONMENT == "production"
+
+    def secret_key(self) -> str:
+        """The signing secret; there is no built-in default (the local run generates one)."""
+        if not self.SECRET_KEY:
+            raise ConfigurationError(
+                "SECRET_KEY is not set: set it to a long random string "
+                "(`make run` generates one into .data/secret_key)"
+            )
+        if self.is_production and len(self.SECRET_KEY) < 32:
+            raise ConfigurationError("SECRET_KEY must be at least 32 characters in production")
+        return self.SECRET_KEY
+
+    def owner_database_url(self) -> str:
+        """URL of the owner/migration role (tables' owner; may be a superuser on a dev machine)."""
+        if not self.DATABASE_URL:
+            raise ConfigurationError(
+                "DATABASE_URL is not set: set it to postgresql://USER@HOST:PORT/DB "
+                "(or use `make run`, which starts an embedded Postgres)"
+            )
+        return to_psycopg_url(self.DATABASE_URL)
+
+    def role_password(self, role: str) -> str:
+        """A password for a role we create, derived from SECRET_KEY so nothing else needs storing."""
+        digest = hmac.new(self.secret_key().encode(), f"db-role:{role}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:40]
+
+    def app_database_url(self) -> str:
+        """URL of the restricted app role (no BYPASSRLS, owns nothing)."""
+        if self.APP_DATABASE_URL:
+            return to_psycopg_url(self.APP_DATABASE_URL)
+        return with_credentials(
+            self.owner_database_url(), self.APP_DB_ROLE, self.role_password(self.APP_DB_ROLE)
+        )
+
+    def platform_database_url(self) -> str:
+        """URL of the BYPASSRLS platform role, used only by `tenants.platform_session`."""
+        if self.PLATFORM_DATABASE_URL:
+            return to_psycopg_url(self.PLATFORM_DATABASE_URL)
+        return with_credentials(
+            self.owner_database_url(),
+            self.PLATFORM_DB_ROLE,
+            self.role_password(self.PLATFORM_DB_ROLE),
+        )
+
+    def queue_names(self) -> list[str]:
+        return [q.strip() for q in self.RQ_QUEUES.split(",") if q.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget cached settings (tests that change the environment call this)."""
+    get_settings.cache_clear()

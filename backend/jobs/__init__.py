@@ -1,0 +1,1 @@
+"""Background jobs: the transactional outbox, its relay to RQ, and the worker entry point."""

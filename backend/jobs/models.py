@@ -1,0 +1,29 @@
+"""The outbox table: jobs written in the business transaction, relayed to RQ after commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from backend.core.models import new_id, utc_timestamp
+
+
+class OutboxJob(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    job_name: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    queue: str = "default"
+    status: str = "pending"  # pending -> relayed -> done | failed
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = utc_timestamp()
+    relayed_at: datetime | None = utc_timestamp(nullable=True, default_now=False)
+    done_at: datetime | None = utc_timestamp(nullable=True, default_now=False)

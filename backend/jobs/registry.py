@@ -1,0 +1,47 @@
+"""Named job handlers. A handler takes (session, ctx, **ids) and must be idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session
+
+from tenants.context import TenantContext
+
+JobHandler = Callable[..., Any]
+
+_HANDLERS: dict[str, JobHandler] = {}
+
+
+def job(name: str) -> Callable[[JobHandler], JobHandler]:
+    """Register `fn` as the handler of outbox jobs called `name`."""
+
+    def register(fn: JobHandler) -> JobHandler:
+        if name in _HANDLERS and _HANDLERS[name] is not fn:
+            raise ValueError(f"job {name!r} registered twice")
+        _HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def handler_for(name: str) -> JobHandler:
+    _load_handlers()
+    try:
+        return _HANDLERS[name]
+    except KeyError:
+        raise LookupError(f"no handler registered for job {name!r}") from None
+
+
+def registered_jobs() -> list[str]:
+    _load_handlers()
+    return sorted(_HANDLERS)
+
+
+def _load_handlers() -> None:
+    # Domains register their handlers on import; list each domain's tasks module here.
+    import backend.jobs.tasks  # noqa: F401
+
+
+__all__ = ["JobHandler", "Session", "TenantContext", "handler_for", "job", "registered_jobs"]

@@ -1,0 +1,132 @@
+"""Writing jobs to the outbox, relaying them to RQ, and running them in the worker.
+
+Why an outbox: the job row commits (or rolls back) with the business change that caused it, so a
+rolled-back sale sends nothing and a Redis outage loses nothing; the relay retries until Redis
+is back. Jobs carry ids only and run under the tenant recorded on their row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from backend.core.database import open_session
+from backend.core.logging import log_event
+from backend.core.models import utc_now
+from backend.core.queue import job_queue
+from backend.jobs.models import OutboxJob
+from backend.jobs.registry import handler_for
+from tenants.context import TenantContext
+from tenants.roles import require
+from tenants.session import tenant_session
+
+log = logging.getLogger(__name__)
+
+RUNNER = "backend.jobs.service.run_outbox_job"
+_ALLOWED_PAYLOAD_TYPES = (str, int, bool, type(None))
+
+
+def enqueue_job(
+    session: Session, ctx: TenantContext, job_name: str, *, queue: str = "default", **ids: Any
+) -> uuid.UUID:
+    """Write a job to the outbox inside the caller's transaction; it runs after commit."""
+    require(ctx, "jobs.enqueue")
+    handler_for(job_name)  # fail now, not in the worker, for a job nobody handles
+    for key, value in ids.items():
+        if not isinstance(value, _ALLOWED_PAYLOAD_TYPES):
+            raise TypeError(f"job argument {key!r} must be an id or scalar, not {type(value).__name__}")
+    row = OutboxJob(tenant_id=ctx.tenant_id, job_name=job_name, queue=queue, payload=dict(ids))
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def relay_once(redis: Redis, *, batch: int = 100) -> int:
+    """Move committed pending outbox rows to RQ. Returns how many were handed over.
+
+    The rows stay locked until Redis has accepted every job; if Redis fails, the transaction
+    rolls back and the rows remain pending for the next pass. A crash between enqueue and commit
+    can hand a job over twice, which is why jobs are idempotent (run_outbox_job checks `done`).
+    """
+    with open_session("app") as session:
+        claimed = session.execute(text("SELECT * FROM outbox_claim(:n)"), {"n": batch}).all()
+        if not claimed:
+            return 0
+        for row in claimed:
+            job_queue(row.queue, redis).enqueue(
+                RUNNER,
+                str(row.tenant_id),
+                str(row.id),
+                job_id=f"outbox-{row.id}",
+                description=f"{row.job_name} (outbox {row.id})",
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+            )
+        session.execute(
+            text("SELECT outbox_mark_relayed(CAST(:ids AS uuid[]))"),
+            {"ids": [str(row.id) for row in claimed]},
+        )
+    log_event(log, "outbox.relayed", count=len(claimed))
+    return len(claimed)
+
+
+def relay_forever(redis: Redis, *, interval: float = 0.5, stop_after: float | None = None) -> None:
+    """Poll the outbox; keep going through Redis or database blips (they are logged, not fatal)."""
+    started = time.monotonic()
+    while stop_after is None or time.monotonic() - started < stop_after:
+        try:
+            moved = relay_once(redis)
+        except (RedisError, OSError) as exc:
+            log_event(log, "outbox.relay_redis_unavailable", logging.WARNING, error=type(exc).__name__)
+            moved = 0
+            time.sleep(min(5.0, interval * 4))
+        except Exception as exc:  # noqa: BLE001 - the relay must outlive any single failure
+            log_event(log, "outbox.relay_failed", logging.ERROR, error=type(exc).__name__)
+            moved = 0
+            time.sleep(min(5.0, interval * 4))
+        if not moved:
+            time.sleep(interval)
+
+
+def run_outbox_job(tenant_id: str, outbox_id: str) -> str:
+    """RQ entry point: run one outbox job under its tenant, exactly once in effect."""
+    ctx = TenantContext.system(uuid.UUID(tenant_id))
+    try:
+        with tenant_session(ctx) as session:
+            row = session.exec(
+                select(OutboxJob).where(OutboxJob.id == uuid.UUID(outbox_id)).with_for_update()
+            ).first()
+            if row is None:
+                return "missing"  # RLS hides other tenants' rows, so a forged id finds nothing
+            if row.status == "done":
+                return "already done"
+            handler_for(row.job_name)(session, ctx, **row.payload)
+            row.status, row.done_at = "done", utc_now()
+            session.add(row)
+    except Exception as exc:
+        _record_failure(ctx, uuid.UUID(outbox_id), exc)
+        raise
+    log_event(log, "job.done", job_id=outbox_id)
+    return "done"
+
+
+def _record_failure(ctx: TenantContext, outbox_id: uuid.UUID, exc: Exception) -> None:
+    with tenant_session(ctx) as session:
+        row = session.exec(select(OutboxJob).where(OutboxJob.id == outbox_id)).first()
+        if row is not None and row.status != "done":
+            row.last_error = f"{type(exc).__name__}: {str(exc)[:500]}"
+            session.add(row)
+
+
+def job_status(ctx: TenantContext, outbox_id: uuid.UUID) -> str | None:
+    """The status of one of the tenant's jobs (None if there is no such job for this tenant)."""
+    with tenant_session(ctx) as session:
+        row = session.exec(select(OutboxJob.status).where(OutboxJob.id == outbox_id)).first()
+        return row

@@ -1,0 +1,103 @@
+"""The tenant audit trail: append-only and hash-chained, so a deleted or edited row shows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.core.models import utc_now
+from tenants.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _event_hash(prev_hash: str, event: dict[str, Any]) -> str:
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def record_audit(
+    session: Session,
+    tenant_id: uuid.UUID,
+    action: str,
+    *,
+    actor_user_id: uuid.UUID | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the tenant's chain inside the caller's transaction."""
+    # One writer per tenant at a time keeps `seq` gap-free and the chain linear.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('audit:' || :t, 0))"),
+        {"t": str(tenant_id)},
+    )
+    last = session.execute(
+        text("SELECT seq, hash FROM audit_events WHERE tenant_id = :t ORDER BY seq DESC LIMIT 1"),
+        {"t": tenant_id},
+    ).first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    occurred_at = utc_now()
+    body = {
+        "tenant_id": str(tenant_id),
+        "seq": seq,
+        "occurred_at": _iso(occurred_at),
+        "actor_user_id": str(actor_user_id) if actor_user_id else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "details": details or {},
+    }
+    event = AuditEvent(
+        tenant_id=tenant_id,
+        seq=seq,
+        occurred_at=occurred_at,
+        actor_user_id=actor_user_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        details=details or {},
+        prev_hash=prev_hash,
+        hash=_event_hash(prev_hash, body),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_chain(session: Session, tenant_id: uuid.UUID) -> int | None:
+    """The first seq whose hash does not match its contents or predecessor, or None if intact."""
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    rows = session.execute(
+        text(
+            "SELECT seq, occurred_at, actor_user_id, action, entity_type, entity_id, details, "
+            "prev_hash, hash FROM audit_events WHERE tenant_id = :t ORDER BY seq"
+        ),
+        {"t": tenant_id},
+    )
+    for row in rows:
+        body = {
+            "tenant_id": str(tenant_id),
+            "seq": row.seq,
+            "occurred_at": _iso(row.occurred_at),
+            "actor_user_id": str(row.actor_user_id) if row.actor_user_id else None,
+            "action": row.action,
+            "entity_type": row.entity_type,
+            "entity_id": row.entity_id,
+            "details": row.details,
+        }
+        if row.seq != expected_seq or row.prev_hash != prev_hash or row.hash != _event_hash(prev_hash, body):
+            return int(row.seq)
+        prev_hash, expected_seq = row.hash, expected_seq + 1
+    return None

@@ -1,0 +1,78 @@
+"""The tenancy choke point.
+
+`tenant_session` is how every request, command and job touches tenant data: it sets
+`app.tenant_id` transaction-locally, so a pooled connection never carries a tenant into the next
+transaction and a session without a tenant sees zero rows (the RLS policies fail closed).
+
+`platform_session` is the one named, audited way around RLS (sign-up, the super-admin console,
+webhooks that arrive before the tenant is known, bulk seeding). It runs on a separate BYPASSRLS
+role and writes a platform audit event in the same transaction; a test lists its callers.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.core.database import open_session
+from backend.core.errors import TenantRequired
+from backend.core.logging import tenant_var
+from tenants.context import TenantContext
+from tenants.models import PlatformAuditEvent
+
+_SET_TENANT = text(
+    "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('app.user_id', :user_id, true)"
+)
+
+
+@contextmanager
+def tenant_session(ctx: TenantContext) -> Iterator[Session]:
+    """A transaction scoped by row-level security to `ctx.tenant_id`; commits on success."""
+    if ctx is None or ctx.tenant_id is None:
+        raise TenantRequired("No pharmacy chain selected for this action.")
+    token = tenant_var.set(str(ctx.tenant_id))
+    try:
+        with open_session("app") as session:
+            session.execute(
+                _SET_TENANT,
+                {"tenant_id": str(ctx.tenant_id), "user_id": str(ctx.user_id or "")},
+            )
+            yield session
+    finally:
+        tenant_var.reset(token)
+
+
+@contextmanager
+def user_session(user_id: str) -> Iterator[Session]:
+    """A transaction with no tenant, knowing only the signed-in user (their own row, their memberships)."""
+    with open_session("app") as session:
+        session.execute(_SET_TENANT, {"tenant_id": "", "user_id": str(user_id)})
+        yield session
+
+
+@contextmanager
+def platform_session(*, reason: str, actor: str = "system", tenant_id: object = None) -> Iterator[Session]:
+    """Cross-tenant access for a named reason; audited in the same transaction.
+
+    Only the callers listed in tests/tenants/test_platform_path.py may use this.
+    """
+    if not reason or not reason.strip():
+        raise ValueError("platform_session needs a reason")
+    frame = inspect.stack()[2]
+    caller = f"{inspect.getmodulename(frame.filename)}:{frame.function}"
+    with open_session("platform") as session:
+        session.add(
+            PlatformAuditEvent(
+                actor=actor,
+                reason=reason,
+                action="platform_session",
+                tenant_id=tenant_id,  # type: ignore[arg-type]
+                details={"caller": caller},
+            )
+        )
+        session.flush()
+        yield session
