@@ -113,5 +113,5 @@ class PlatformAuditEvent(SQLModel, table=True):
     actor: str
     reason: str
     action: str
-    tenant_id: uuid.UUID | None = None
+    subject_tenant_id: uuid.UUID | None = None
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))

@@ -70,7 +70,7 @@ def platform_session(*, reason: str, actor: str = "system", tenant_id: object = 
                 actor=actor,
                 reason=reason,
                 action="platform_session",
-                tenant_id=tenant_id,  # type: ignore[arg-type]
+                subject_tenant_id=tenant_id,  # type: ignore[arg-type]
                 details={"caller": caller},
             )
         )

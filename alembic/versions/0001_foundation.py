@@ -134,7 +134,7 @@ def upgrade() -> None:
             actor text NOT NULL,
             reason text NOT NULL,
             action text NOT NULL,
-            tenant_id uuid,
+            subject_tenant_id uuid,  -- the chain acted on, if any (not an owner: no RLS here)
             details jsonb NOT NULL DEFAULT '{}'::jsonb
         )""")
     op.execute(f"REVOKE ALL ON platform_audit_events FROM {app}")

@@ -1,0 +1,1 @@
+"""Reusable UI pieces. They take vars and event handlers as parameters and never import backend/."""

@@ -1,0 +1,125 @@
+"""Page frames: the public frame and the staff shell (sidebar, header, content)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+NAV_ITEMS: list[tuple[str, str, str]] = [
+    # label, icon, route ("" = arrives with a later feature)
+    ("Dashboard", "layout-dashboard", "/dashboard"),
+    ("Inventory", "package", ""),
+    ("Point of sale", "shopping-cart", ""),
+    ("Prescriptions", "clipboard-list", ""),
+    ("Reports", "chart-column", ""),
+    ("Assistant", "message-circle", ""),
+]
+
+
+def brand() -> rx.Component:
+    return rx.hstack(
+        rx.icon("pill", size=22, color=rx.color("teal", 10)),
+        rx.heading("Pharmacy Cloud", size="4", weight="bold"),
+        align="center",
+        spacing="2",
+    )
+
+
+def public_frame(*children: rx.Component) -> rx.Component:
+    """The frame of signed-out pages."""
+    return rx.box(
+        rx.hstack(
+            rx.link(brand(), href="/", underline="none", color="inherit"),
+            rx.spacer(),
+            rx.link(rx.button("Sign in", variant="soft", id="nav-sign-in"), href="/signin"),
+            padding="1em 2em",
+            align="center",
+            border_bottom=f"1px solid {rx.color('gray', 4)}",
+        ),
+        rx.box(*children, padding=["1em", "2em"], max_width="1100px", margin="0 auto"),
+        min_height="100vh",
+    )
+
+
+def nav_link(label: str, icon: str, route: str) -> rx.Component:
+    content = rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), spacing="3", align="center")
+    if not route:
+        return rx.tooltip(
+            rx.box(content, padding="0.5em 0.75em", opacity="0.45", cursor="not-allowed"),
+            content="Coming with a later release",
+        )
+    return rx.link(
+        rx.box(content, padding="0.5em 0.75em", border_radius="8px",
+               _hover={"background": rx.color("teal", 3)}),
+        href=route, underline="none", color="inherit",
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.vstack(
+        brand(),
+        rx.divider(),
+        *[nav_link(label, icon, route) for label, icon, route in NAV_ITEMS],
+        spacing="1",
+        padding="1.25em 1em",
+        width="230px",
+        min_width="230px",
+        height="100vh",
+        position="sticky",
+        top="0",
+        border_right=f"1px solid {rx.color('gray', 4)}",
+        display=["none", "none", "flex"],  # hidden on phones; the header menu takes over
+    )
+
+
+def mobile_menu() -> rx.Component:
+    return rx.box(
+        rx.menu.root(
+            rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Menu")),
+            rx.menu.content(
+                *[rx.menu.item(label, on_click=rx.redirect(route)) for label, _, route in NAV_ITEMS
+                  if route]
+            ),
+        ),
+        display=["block", "block", "none"],
+    )
+
+
+def staff_shell(
+    *children: rx.Component,
+    tenant_name: Any,
+    user_name: Any,
+    role_label: Any,
+    branch_names: Any,
+    current_branch: Any,
+    on_branch_change: Any,
+    on_sign_out: Any,
+) -> rx.Component:
+    """The signed-in frame: sidebar navigation, a header with chain and branch, and content."""
+    header = rx.hstack(
+        mobile_menu(),
+        rx.vstack(
+            rx.text(tenant_name, weight="bold", size="4", id="header-tenant"),
+            rx.text(user_name, " · ", role_label, size="2", color_scheme="gray"),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.select(branch_names, value=current_branch, on_change=on_branch_change,
+                  id="branch-select", aria_label="Branch"),
+        rx.button(rx.icon("log-out", size=16), "Sign out", variant="outline", on_click=on_sign_out,
+                  id="sign-out"),
+        align="center",
+        padding="0.75em 1.5em",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        spacing="3",
+        wrap="wrap",
+    )
+    return rx.hstack(
+        sidebar(),
+        rx.vstack(header, rx.box(*children, padding="1.5em", width="100%"), spacing="0",
+                  width="100%", min_width="0"),
+        spacing="0",
+        align="start",
+        width="100%",
+    )

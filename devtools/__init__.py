@@ -1,0 +1,1 @@
+"""Developer tooling: `make run` and `make test` orchestration (not part of the product)."""

@@ -1,0 +1,287 @@
+"""Row-level security, run as the restricted app role.
+
+Each leak test has a sabotaged twin: inside the test's transaction the owner switches RLS off
+(or adds a permissive policy), and the same query then shows the other tenant's rows. That proves
+the test can fail; the transaction is rolled back afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from backend.core import database
+from backend.core.database import open_session
+from backend.core.settings import get_settings
+from tenants.context import TenantContext
+from tenants.session import platform_session, tenant_session
+
+APP_ROLE = get_settings().APP_DB_ROLE
+
+
+def tenant_tables(conn: Connection) -> list[str]:
+    """Every table or partition in public that has a tenant_id column."""
+    rows = conn.execute(text("""
+        SELECT c.relname FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+        WHERE c.relkind IN ('r', 'p') ORDER BY c.relname"""))
+    return [r[0] for r in rows]
+
+
+def tables_missing_rls(conn: Connection) -> list[str]:
+    """Tenant tables without RLS enabled and forced, or without the fail-closed policy."""
+    rows = conn.execute(text("""
+        SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+               EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = 'public'
+                       AND p.tablename = c.relname
+                       AND p.qual LIKE '%NULLIF(current_setting(''app.tenant_id''::text, true)%'
+                       AND p.with_check LIKE '%NULLIF(current_setting(''app.tenant_id''::text, true)%')
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+        WHERE c.relkind IN ('r', 'p')"""))
+    return sorted(name for name, enabled, forced, policy in rows if not (enabled and forced and policy))
+
+
+def as_owner(conn: Connection) -> None:
+    conn.execute(text("RESET ROLE"))
+
+
+def as_app(conn: Connection, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
+    """Become the app role with only this tenant (and user, if any) set for the transaction."""
+    conn.execute(text(f'SET LOCAL ROLE "{APP_ROLE}"'))
+    conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true)"),
+                 {"t": str(tenant_id or ""), "u": str(user_id or "")})
+
+
+@pytest.fixture
+def two_chains(db, make_tenant):
+    """Chains A and B, each with a row in every tenant table."""
+    from backend.jobs.service import enqueue_job
+
+    a, b = make_tenant("alpha", branches=2), make_tenant("bravo", branches=2)
+    for chain in (a, b):
+        ctx = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+        with tenant_session(ctx) as session:
+            membership_id = session.execute(text("SELECT id FROM memberships LIMIT 1")).scalar_one()
+            session.execute(
+                text("INSERT INTO membership_branches VALUES (:t, :m, :b)"),
+                {"t": chain.tenant_id, "m": membership_id, "b": chain.branch_ids[0]},
+            )
+            enqueue_job(session, ctx, "system.heartbeat", note="seed")
+    as_owner(db)
+    for table in tenant_tables(db):
+        count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})
+        assert count.scalar_one() > 0, f"seed data has no row of B in {table}: the test would be vacuous"
+    return a, b
+
+
+def rows_of(conn: Connection, table: str, tenant_id: uuid.UUID) -> int:
+    return int(conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"),
+                            {"t": tenant_id}).scalar_one())
+
+
+@pytest.mark.parametrize("sabotage", [None, "disable", "permissive_policy"])
+def test_tenant_cannot_read_another_tenants_rows(db, two_chains, sabotage):
+    a, b = two_chains
+    tables = tenant_tables(db)
+    assert {"branches", "memberships", "membership_branches", "audit_events", "outbox"} <= set(tables)
+    leaks = {}
+    for table in tables:
+        as_owner(db)
+        if sabotage == "disable":
+            db.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
+        elif sabotage == "permissive_policy":
+            db.execute(text(f"CREATE POLICY leak ON {table} USING (true)"))
+        as_app(db, a.tenant_id)
+        assert rows_of(db, table, a.tenant_id) > 0  # A sees its own rows
+        leaks[table] = rows_of(db, table, b.tenant_id)
+    if sabotage is None:
+        assert leaks == {t: 0 for t in tables}
+    else:
+        assert all(count > 0 for count in leaks.values()), leaks  # the same check catches a leak
+
+
+@pytest.mark.parametrize("sabotage", [False, True])
+def test_tenant_cannot_update_or_delete_another_tenants_rows(db, two_chains, sabotage):
+    a, b = two_chains
+    as_owner(db)
+    if sabotage:
+        db.execute(text("ALTER TABLE branches DISABLE ROW LEVEL SECURITY"))
+    before = db.execute(text("SELECT name FROM branches WHERE tenant_id = :b ORDER BY id"),
+                        {"b": b.tenant_id}).scalars().all()
+    as_app(db, a.tenant_id)
+    updated = db.execute(text("UPDATE branches SET name = name || ' (hijacked)' WHERE tenant_id = :b"),
+                         {"b": b.tenant_id}).rowcount
+    deleted = db.execute(text("DELETE FROM outbox WHERE tenant_id = :b"), {"b": b.tenant_id}).rowcount
+    as_owner(db)
+    after = db.execute(text("SELECT name FROM branches WHERE tenant_id = :b ORDER BY id"),
+                       {"b": b.tenant_id}).scalars().all()
+    if sabotage:
+        assert updated == len(before) and after != before
+    else:
+        assert (updated, deleted) == (0, 0)
+        assert after == before
+        assert rows_of(db, "outbox", b.tenant_id) == 1
+
+
+def test_insert_or_move_rows_into_another_tenant_is_refused(db, two_chains):
+    a, b = two_chains
+    ctx = TenantContext(tenant_id=a.tenant_id, user_id=a.owner_user_id, role="owner")
+    with pytest.raises(DBAPIError, match="row-level security"):
+        with tenant_session(ctx) as session:
+            session.execute(
+                text("INSERT INTO branches (tenant_id, id, name, code) VALUES (:b, :id, 'Trojan', 'TRJ')"),
+                {"b": b.tenant_id, "id": uuid.uuid4()},
+            )
+    with pytest.raises(DBAPIError, match="row-level security"):
+        with tenant_session(ctx) as session:
+            session.execute(text("UPDATE branches SET tenant_id = :b"), {"b": b.tenant_id})
+    as_owner(db)
+    assert db.execute(text("SELECT count(*) FROM branches WHERE name = 'Trojan'")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("sabotage", [False, True])
+def test_no_tenant_set_sees_zero_rows(db, two_chains, sabotage):
+    as_owner(db)
+    if sabotage:
+        db.execute(text("ALTER TABLE branches DISABLE ROW LEVEL SECURITY"))
+    as_app(db, None)
+    visible = {t: int(db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+               for t in ["tenants", *tenant_tables(db)]}
+    if sabotage:
+        assert visible["branches"] >= 4
+    else:
+        assert visible == {t: 0 for t in visible}
+
+
+def test_foreign_key_cannot_point_at_another_tenants_row(db, two_chains):
+    a, b = two_chains
+    ctx = TenantContext(tenant_id=a.tenant_id, user_id=a.owner_user_id, role="owner")
+    with pytest.raises(DBAPIError, match="foreign key"):
+        with tenant_session(ctx) as session:
+            membership_id = session.execute(text("SELECT id FROM memberships LIMIT 1")).scalar_one()
+            session.execute(
+                text("INSERT INTO membership_branches VALUES (:a, :m, :foreign_branch)"),
+                {"a": a.tenant_id, "m": membership_id, "foreign_branch": b.branch_ids[1]},
+            )
+
+
+def test_every_tenant_table_has_rls_enabled_forced_and_fail_closed_policy(db):
+    assert tables_missing_rls(db) == []
+    assert "tenants" not in tenant_tables(db)  # the tenants table is keyed on id; checked below
+    row = db.execute(text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+                          "WHERE relname = 'tenants'")).one()
+    assert tuple(row) == (True, True)
+
+
+def test_rls_catalog_check_catches_a_new_unprotected_table(db):
+    db.execute(text("CREATE TABLE stock_counts (tenant_id uuid NOT NULL, qty integer)"))
+    db.execute(text("CREATE TABLE shelf_labels (tenant_id uuid NOT NULL, text text)"))
+    db.execute(text("ALTER TABLE shelf_labels ENABLE ROW LEVEL SECURITY"))  # enabled, not forced
+    assert tables_missing_rls(db) == ["shelf_labels", "stock_counts"]
+
+
+def test_no_materialized_views_and_views_are_security_invoker(db):
+    kinds = db.execute(text("""
+        SELECT c.relname, c.relkind, coalesce(c.reloptions::text, '') FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+        WHERE c.relkind IN ('v', 'm')""")).all()
+    assert [name for name, kind, _ in kinds if kind == "m"] == []
+    assert [name for name, kind, opts in kinds if kind == "v" and "security_invoker=true" not in opts] == []
+
+
+def test_app_role_is_restricted_and_owns_nothing(db):
+    row = db.execute(text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
+                          "WHERE rolname = :r"), {"r": APP_ROLE}).one()
+    assert tuple(row) == (False, False, False, False)
+    owned = db.execute(text("""
+        SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
+             + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
+             + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
+             + (SELECT count(*) FROM pg_type WHERE typowner = r.oid)
+        FROM pg_roles r WHERE r.rolname = :r"""), {"r": APP_ROLE}).scalar_one()
+    assert owned == 0
+    platform = db.execute(text("SELECT rolbypassrls FROM pg_roles WHERE rolname = :r"),
+                          {"r": get_settings().PLATFORM_DB_ROLE}).scalar_one()
+    assert platform is True
+
+
+@pytest.mark.parametrize("sabotage", [False, True])
+def test_app_role_cannot_read_password_hashes_in_bulk(db, two_chains, sabotage):
+    a, _ = two_chains
+    as_owner(db)
+    if sabotage:
+        db.execute(text(f'GRANT SELECT ON users TO "{APP_ROLE}"'))
+        db.execute(text("ALTER TABLE users DISABLE ROW LEVEL SECURITY"))
+    as_app(db, a.tenant_id)
+    db.execute(text("SAVEPOINT probe"))
+    try:
+        hashes = db.execute(text("SELECT password_hash FROM users")).scalars().all()
+    except DBAPIError as exc:
+        assert "permission denied" in str(exc)
+        assert not sabotage
+        db.execute(text("ROLLBACK TO SAVEPOINT probe"))
+    else:
+        assert sabotage and len(hashes) >= 2  # every chain's owners, the leak the test guards
+    # Without the column, a tenant sees only its own members, never every user.
+    emails = db.execute(text("SELECT email FROM users")).scalars().all()
+    if not sabotage:
+        assert len(emails) == 1 and emails[0].startswith("owner-") and "alpha" in emails[0]
+
+
+def test_login_lookup_returns_one_user_for_one_exact_email(db, two_chains):
+    a, _ = two_chains
+    as_app(db, None)
+    email = db.execute(text("SELECT email FROM users WHERE id = :u"), {"u": a.owner_user_id}).scalar()
+    assert email is None  # the app role cannot even read the row without a session for it
+    as_owner(db)
+    email = db.execute(text("SELECT email FROM users WHERE id = :u"), {"u": a.owner_user_id}).scalar_one()
+    as_app(db, None)
+    found = db.execute(text("SELECT user_id FROM auth_login_lookup(:e)"), {"e": email.upper()}).all()
+    assert [r[0] for r in found] == [a.owner_user_id]
+    assert db.execute(text("SELECT count(*) FROM auth_login_lookup('%')")).scalar_one() == 0
+    # Memberships are listed only for the user the session signed in.
+    assert db.execute(text("SELECT count(*) FROM auth_user_memberships(:u)"),
+                      {"u": a.owner_user_id}).scalar_one() == 0
+    db.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": str(a.owner_user_id)})
+    assert db.execute(text("SELECT count(*) FROM auth_user_memberships(:u)"),
+                      {"u": a.owner_user_id}).scalar_one() == 1
+
+
+def test_pooled_connection_never_carries_the_previous_tenant(committed_tenant):
+    """Real commits through a one-connection pool: the next transaction sees no tenant."""
+    from sqlalchemy import create_engine
+
+    chain, _ = committed_tenant("pool")
+    ctx = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    database.app_engine.cache_clear()
+    engine = create_engine(get_settings().app_database_url(), pool_size=1, max_overflow=0)
+    database.app_engine.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(database, "app_engine", lambda: engine)
+            with tenant_session(ctx) as session:
+                first_pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                assert session.execute(text("SELECT count(*) FROM branches")).scalar_one() == 1
+            with open_session("app") as session:
+                assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() == first_pid
+                leftover = session.execute(text("SELECT current_setting('app.tenant_id', true)")).scalar()
+                assert leftover in (None, "")
+                assert session.execute(text("SELECT count(*) FROM branches")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_platform_session_is_audited(db):
+    with platform_session(reason="support ticket 123", actor="admin@platform") as session:
+        session.execute(text("SELECT count(*) FROM tenants"))
+    as_owner(db)
+    row = db.execute(text("SELECT actor, reason, details->>'caller' FROM platform_audit_events "
+                          "ORDER BY id DESC LIMIT 1")).one()
+    assert row[0] == "admin@platform" and row[1] == "support ticket 123"
+    assert row[2] == "test_rls:test_platform_session_is_audited"
