@@ -83,9 +83,13 @@ class Postgres:
 
     @staticmethod
     def bin_dir() -> Path:
-        import pgserver
+        # Located without importing pgserver (its import sets up lock files we do not use).
+        import importlib.util
 
-        return Path(pgserver.__file__).parent / "pginstall" / "bin"
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or spec.origin is None:
+            raise ServiceError("the pgserver package is missing: run `make setup`, or set DATABASE_URL")
+        return Path(spec.origin).parent / "pginstall" / "bin"
 
     def start(self) -> None:
         bin_dir = self.bin_dir()

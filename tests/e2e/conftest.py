@@ -1,0 +1,92 @@
+"""Browser fixtures: the production app started once per run, driven by Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from devtools.services import free_port
+from tests.helpers import ROOT, start_cli, stop, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (make test does this)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def demo_chain():
+    from backend.demo.seed import seed_demo
+
+    return seed_demo(only_if_empty=False)
+
+
+@pytest.fixture(scope="session")
+def app_url(test_database, demo_chain):
+    """The app in prod mode on a free port, with a worker and the outbox relay."""
+    port = free_port()
+    url = f"http://localhost:{port}"
+    web_dir = ROOT / ".data" / "web-test"
+    env = {
+        **os.environ,
+        "APP_URL": url,
+        "REFLEX_BUN_PATH": str(ROOT / ".tools/node_modules/bun/bin/bun.exe"),
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "false",
+        "REFLEX_WEB_WORKDIR": str(web_dir),
+        "REFLEX_STATES_WORKDIR": str(ROOT / ".data" / "states-test"),
+        "GRANIAN_WORKERS": "1",
+    }
+    (ROOT / ".data").mkdir(exist_ok=True)
+    log = open(ROOT / ".data" / "test-app.log", "w")  # noqa: SIM115
+    app = subprocess.Popen(
+        [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    worker = start_cli("worker", log_name="test-app-worker")
+    relay = start_cli("relay", "--interval", "0.2", log_name="test-app-relay")
+    try:
+        wait_until(lambda: app.poll() is not None or _answers(f"{url}/api/v1/health"),
+                   timeout=600, interval=1, message="the app to build and start")
+        if app.poll() is not None:
+            pytest.fail(f"the app exited; see {ROOT / '.data' / 'test-app.log'}")
+        yield url
+    finally:
+        for process in (relay, worker):
+            stop(process)
+        if app.poll() is None:
+            os.killpg(app.pid, 15)
+            try:
+                app.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(app.pid, 9)
+        log.close()
