@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend.core.errors import PharmacyError
+from backend.core.settings import get_settings
 from backend.health.service import system_health
 
 API_PREFIX = "/api/v1"
@@ -22,6 +23,7 @@ async def health() -> JSONResponse:
 
 
 def create_api() -> FastAPI:
+    get_settings().check_boot()
     api = FastAPI(
         title="Pharmacy SaaS API",
         version="1",

@@ -15,7 +15,6 @@ import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.core.database import open_session
@@ -24,9 +23,6 @@ from backend.core.logging import tenant_var
 from tenants.context import TenantContext
 from tenants.models import PlatformAuditEvent
 
-_SET_TENANT = text(
-    "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('app.user_id', :user_id, true)"
-)
 
 
 @contextmanager
@@ -36,11 +32,8 @@ def tenant_session(ctx: TenantContext) -> Iterator[Session]:
         raise TenantRequired("No pharmacy chain selected for this action.")
     token = tenant_var.set(str(ctx.tenant_id))
     try:
-        with open_session("app") as session:
-            session.execute(
-                _SET_TENANT,
-                {"tenant_id": str(ctx.tenant_id), "user_id": str(ctx.user_id or "")},
-            )
+        settings = {"app.tenant_id": str(ctx.tenant_id), "app.user_id": str(ctx.user_id or "")}
+        with open_session("app", settings=settings) as session:
             yield session
     finally:
         tenant_var.reset(token)
@@ -49,8 +42,7 @@ def tenant_session(ctx: TenantContext) -> Iterator[Session]:
 @contextmanager
 def user_session(user_id: str) -> Iterator[Session]:
     """A transaction with no tenant, knowing only the signed-in user (their own row, their memberships)."""
-    with open_session("app") as session:
-        session.execute(_SET_TENANT, {"tenant_id": "", "user_id": str(user_id)})
+    with open_session("app", settings={"app.tenant_id": "", "app.user_id": str(user_id)}) as session:
         yield session
 
 

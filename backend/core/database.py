@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -30,12 +31,14 @@ _bound_connection: contextvars.ContextVar[Connection | None] = contextvars.Conte
 )
 
 
-def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+def make_engine(url: str, *, pool_size: int | None = None, manual_begin: bool = True) -> Engine:
     """An engine that never writes bound parameters (patient data) into logs or errors."""
     size = pool_size if pool_size is not None else get_settings().DB_POOL_SIZE
     engine = create_engine(
         url,
         hide_parameters=True,
+        # open_session sends BEGIN itself (with the tenant settings) to save a round trip.
+        isolation_level="AUTOCOMMIT" if manual_begin else "READ COMMITTED",
         pool_pre_ping=True,
         pool_size=size,
         max_overflow=size,
@@ -65,7 +68,7 @@ def platform_engine() -> Engine:
 @lru_cache(maxsize=1)
 def owner_engine() -> Engine:
     """Engine of the owner role, for migrations and operator commands."""
-    return make_engine(get_settings().owner_database_url(), pool_size=1)
+    return make_engine(get_settings().owner_database_url(), pool_size=1, manual_begin=False)
 
 
 def dispose_engines() -> None:
@@ -91,9 +94,32 @@ def bind_to_connection(connection: Connection) -> Iterator[None]:
         _bound_connection.reset(token)
 
 
+def _begin_statement(settings: dict[str, str]) -> str:
+    """BEGIN plus transaction-local settings, as one simple-protocol string (one round trip).
+
+    Values are UUIDs or empty; they are re-parsed here so nothing else can reach the SQL text.
+    """
+    parts = ["BEGIN"]
+    for name, value in settings.items():
+        if name not in _SETTABLE:
+            raise ValueError(f"unknown session setting {name!r}")
+        literal = str(uuid.UUID(value)) if value else ""
+        parts.append(f"SET LOCAL {name} = '{literal}'")  # same effect as set_config(..., true)
+    return "; ".join(parts)
+
+
+_SETTABLE = {"app.tenant_id", "app.user_id"}
+
+
 @contextmanager
-def open_session(kind: RoleKind = "app") -> Iterator[Session]:
-    """A session in its own transaction: committed on success, rolled back on any error."""
+def open_session(kind: RoleKind = "app", *, settings: dict[str, str] | None = None) -> Iterator[Session]:
+    """A session in its own transaction: committed on success, rolled back on any error.
+
+    `settings` (app.tenant_id, app.user_id) are set transaction-locally before anything runs.
+    The engines' driver connections are in autocommit mode and we send BEGIN ourselves, together
+    with those settings, so scoping a transaction to a tenant costs no extra round trip; psycopg's
+    commit() and rollback() act on the server's real transaction state.
+    """
     bound = _bound_connection.get()
     if bound is not None:
         session = Session(bind=bound, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -104,6 +130,11 @@ def open_session(kind: RoleKind = "app") -> Iterator[Session]:
         with session.begin():
             if bound is not None:
                 session.execute(text(f'SET LOCAL ROLE "{role_name(kind)}"'))
+                for name, value in (settings or {}).items():
+                    session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+            else:
+                driver = session.connection().connection.driver_connection
+                driver.execute(_begin_statement(settings or {}))  # type: ignore[union-attr]
             yield session
     except OperationalError as exc:
         raise ServiceUnavailable(database_unreachable_message(exc)) from exc

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
             self.role_password(self.PLATFORM_DB_ROLE),
         )
 
+    def check_boot(self) -> None:
+        """Refuse to start a server that would run with a missing secret or database."""
+        self.secret_key()
+        if not (self.DATABASE_URL or self.APP_DATABASE_URL):
+            raise ConfigurationError("DATABASE_URL (or APP_DATABASE_URL) is not set")
+
     def queue_names(self) -> list[str]:
         return [q.strip() for q in self.RQ_QUEUES.split(",") if q.strip()]
 

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print a table, with ratios against a raw baseline."""
