@@ -95,6 +95,8 @@ def worker(
 
     from backend.core.queue import check_redis, job_queue, redis_connection
 
+    settings = get_settings()
+    configure_logging(f"{settings.SERVICE_NAME}-worker", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
     connection = redis_connection()
     check_redis(connection)
     names = [q for q in queues.split(",") if q] or get_settings().queue_names()
@@ -115,6 +117,8 @@ def relay(interval: float = typer.Option(0.5, help="Seconds between polls when i
     from backend.core.queue import redis_connection
     from backend.jobs.service import relay_forever
 
+    settings = get_settings()
+    configure_logging(f"{settings.SERVICE_NAME}-relay", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
     check_database(app_engine())
     logging.getLogger(__name__).info("relay started")
     relay_forever(redis_connection(), interval=interval)

@@ -24,8 +24,7 @@ TENANTS = int(os.environ.get("BENCH_TENANTS", "1000"))
 ROWS_PER_TENANT = int(os.environ.get("BENCH_ROWS", "1000"))
 ITERATIONS = int(os.environ.get("BENCH_ITERATIONS", "3000"))
 
-LIST_SQL = ("SELECT id, name, sku FROM bench_medicines WHERE tenant_id = :t "
-            "ORDER BY name LIMIT 50")
+LIST_SQL = "SELECT id, name, sku FROM bench_medicines WHERE tenant_id = :t ORDER BY name LIMIT 50"
 PK_SQL = "SELECT id, name, sku FROM bench_medicines WHERE tenant_id = :t AND id = :id"
 
 
@@ -52,14 +51,18 @@ def prepare_database() -> None:
         conn.execute("CREATE INDEX bench_medicines_name_idx ON bench_medicines (tenant_id, name)")
         for statement in tenant_rls_sql("bench_medicines"):
             conn.execute(statement)
-        conn.execute(f'GRANT SELECT ON bench_medicines TO "{settings.APP_DB_ROLE}", '
-                     f'"{settings.PLATFORM_DB_ROLE}"')
+        conn.execute(
+            f'GRANT SELECT ON bench_medicines TO "{settings.APP_DB_ROLE}", "{settings.PLATFORM_DB_ROLE}"'
+        )
         print(f"loading {TENANTS} tenants x {ROWS_PER_TENANT} rows ...", file=sys.stderr, flush=True)
-        conn.execute("""
+        conn.execute(
+            """
             INSERT INTO bench_medicines
             SELECT t.tid, gen_random_uuid(), 'medicine ' || md5(t.n::text || '-' || r), 'SKU' || r
             FROM (SELECT gen_random_uuid() AS tid, n FROM generate_series(1, %s) n) t,
-                 generate_series(1, %s) r""", (TENANTS, ROWS_PER_TENANT))
+                 generate_series(1, %s) r""",
+            (TENANTS, ROWS_PER_TENANT),
+        )
         conn.execute("VACUUM ANALYZE bench_medicines")
 
 
@@ -137,13 +140,21 @@ def main() -> None:
 
 
 def print_table(results: list[tuple[str, list[float], list[float]]]) -> None:
-    print(f"\nRLS overhead: {TENANTS} tenants x {ROWS_PER_TENANT} rows, {ITERATIONS} samples each, "
-          "times in microseconds\n")
-    header = f"{'case':42} {'RLS p50':>9} {'RLS p95':>9} {'raw p50':>9} {'raw p95':>9} {'p50 ratio':>10} {'p95 ratio':>10}"
+    print(
+        f"\nRLS overhead: {TENANTS} tenants x {ROWS_PER_TENANT} rows, {ITERATIONS} samples each, "
+        "times in microseconds\n"
+    )
+    columns = ("RLS p50", "RLS p95", "raw p50", "raw p95")
+    header = f"{'case':42} " + " ".join(f"{c:>9}" for c in columns) + f" {'p50 ratio':>10} {'p95 ratio':>10}"
     print(header)
     print("-" * len(header))
     for label, rls, raw in results:
-        r50, r95, b50, b95 = percentile(rls, 50), percentile(rls, 95), percentile(raw, 50), percentile(raw, 95)
+        r50, r95, b50, b95 = (
+            percentile(rls, 50),
+            percentile(rls, 95),
+            percentile(raw, 50),
+            percentile(raw, 95),
+        )
         print(f"{label:42} {r50:9.1f} {r95:9.1f} {b50:9.1f} {b95:9.1f} {r50 / b50:10.3f} {r95 / b95:10.3f}")
     print("\nRLS = the app role through tenants.tenant_session; raw = the same SQL on the BYPASSRLS role.")
 

@@ -50,9 +50,12 @@ def nav_link(label: str, icon: str, route: str) -> rx.Component:
             content="Coming with a later release",
         )
     return rx.link(
-        rx.box(content, padding="0.5em 0.75em", border_radius="8px",
-               _hover={"background": rx.color("teal", 3)}),
-        href=route, underline="none", color="inherit",
+        rx.box(
+            content, padding="0.5em 0.75em", border_radius="8px", _hover={"background": rx.color("teal", 3)}
+        ),
+        href=route,
+        underline="none",
+        color="inherit",
     )
 
 
@@ -78,8 +81,7 @@ def mobile_menu() -> rx.Component:
         rx.menu.root(
             rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Menu")),
             rx.menu.content(
-                *[rx.menu.item(label, on_click=rx.redirect(route)) for label, _, route in NAV_ITEMS
-                  if route]
+                *[rx.menu.item(label, on_click=rx.redirect(route)) for label, _, route in NAV_ITEMS if route]
             ),
         ),
         display=["block", "block", "none"],
@@ -105,10 +107,16 @@ def staff_shell(
             spacing="0",
         ),
         rx.spacer(),
-        rx.select(branch_names, value=current_branch, on_change=on_branch_change,
-                  id="branch-select", aria_label="Branch"),
-        rx.button(rx.icon("log-out", size=16), "Sign out", variant="outline", on_click=on_sign_out,
-                  id="sign-out"),
+        rx.select(
+            branch_names,
+            value=current_branch,
+            on_change=on_branch_change,
+            id="branch-select",
+            aria_label="Branch",
+        ),
+        rx.button(
+            rx.icon("log-out", size=16), "Sign out", variant="outline", on_click=on_sign_out, id="sign-out"
+        ),
         align="center",
         padding="0.75em 1.5em",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
@@ -117,8 +125,9 @@ def staff_shell(
     )
     return rx.hstack(
         sidebar(),
-        rx.vstack(header, rx.box(*children, padding="1.5em", width="100%"), spacing="0",
-                  width="100%", min_width="0"),
+        rx.vstack(
+            header, rx.box(*children, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"
+        ),
         spacing="0",
         align="start",
         width="100%",

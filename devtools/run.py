@@ -61,8 +61,10 @@ def postgres(started: list[object]) -> str:
     if configured:
         problem = check_postgres_url(configured)
         if problem:
-            raise ServiceError(f"DATABASE_URL is set but unreachable ({problem}); fix it or unset it "
-                               "to use the embedded Postgres")
+            raise ServiceError(
+                f"DATABASE_URL is set but unreachable ({problem}); fix it or unset it "
+                "to use the embedded Postgres"
+            )
         say("Using PostgreSQL from DATABASE_URL")
         return configured
     server = Postgres(DATA / "pg", EMBEDDED_PG_PORT)
@@ -90,8 +92,9 @@ def redis(started: list[object]) -> str:
     if configured:
         problem = check_redis_url(configured)
         if problem:
-            raise ServiceError(f"REDIS_URL is set but unreachable ({problem}); fix it or unset it "
-                               "to start a local Redis")
+            raise ServiceError(
+                f"REDIS_URL is set but unreachable ({problem}); fix it or unset it to start a local Redis"
+            )
         say("Using Redis from REDIS_URL")
         return configured
     port = EMBEDDED_REDIS_PORT if not _port_taken(EMBEDDED_REDIS_PORT) else free_port()
@@ -153,10 +156,13 @@ def main() -> int:
         if not wait_for_app(url, processes):
             say("The app did not start; see the output above")
             return 1
-        print(f"\n  Pharmacy Cloud is running at {url}\n"
-              f"  Demo sign-in: {env.get('DEMO_OWNER_EMAIL', 'owner@demo-pharmacy.example')} / "
-              f"{env.get('DEMO_OWNER_PASSWORD', 'demo-pharmacy-2026')}\n"
-              "  Press Ctrl-C to stop.\n", flush=True)
+        print(
+            f"\n  Pharmacy Cloud is running at {url}\n"
+            f"  Demo sign-in: {env.get('DEMO_OWNER_EMAIL', 'owner@demo-pharmacy.example')} / "
+            f"{env.get('DEMO_OWNER_PASSWORD', 'demo-pharmacy-2026')}\n"
+            "  Press Ctrl-C to stop.\n",
+            flush=True,
+        )
         while all(p.poll() is None for p in processes):
             time.sleep(1)
         say("A process exited; stopping the rest")
@@ -189,6 +195,12 @@ def stop_all(processes: list[subprocess.Popen[bytes]], started: list[object]) ->
         server.stop()  # type: ignore[attr-defined]
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Installed explicitly: a shell that starts us in the background may have ignored SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())

@@ -48,8 +48,11 @@ def _as_service_user() -> dict[str, object]:
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin",
-                        SERVICE_USER], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SERVICE_USER],
+            check=True,
+            capture_output=True,
+        )
     return {"user": SERVICE_USER, "group": pwd.getpwnam(SERVICE_USER).pw_gid}
 
 
@@ -101,9 +104,19 @@ class Postgres:
         _open_path_for_service_user(self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C"],
-                check=True, capture_output=True, **extra,  # type: ignore[arg-type]
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                check=True,
+                capture_output=True,
+                **extra,  # type: ignore[arg-type]
             )
         self.log_file.touch()
         if extra:
@@ -112,9 +125,22 @@ class Postgres:
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         result = subprocess.run(
-            [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options,
-             "-w", "-t", "60", "start"],
-            capture_output=True, text=True, **extra,  # type: ignore[arg-type]
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            **extra,  # type: ignore[arg-type]
         )
         if result.returncode != 0:
             raise ServiceError(f"PostgreSQL did not start; see {self.log_file}")
@@ -122,7 +148,8 @@ class Postgres:
     def stop(self) -> None:
         subprocess.run(
             [str(self.bin_dir() / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
-            capture_output=True, **_as_service_user(),  # type: ignore[arg-type]
+            capture_output=True,
+            **_as_service_user(),  # type: ignore[arg-type]
         )
 
     def running_port(self) -> int | None:
@@ -153,11 +180,27 @@ class Redis:
     def start(self) -> None:
         binary = redis_server_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        save = ["--save", "60 1", "--appendonly", "no"] if self.persistent else ["--save", "", "--appendonly", "no"]
+        save = (
+            ["--save", "60 1", "--appendonly", "no"]
+            if self.persistent
+            else ["--save", "", "--appendonly", "no"]
+        )
         self.process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.data_dir),
-             "--protected-mode", "yes", *save],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.data_dir),
+                "--protected-mode",
+                "yes",
+                *save,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         for _ in range(100):
             if port_open(self.port):
@@ -184,13 +227,16 @@ def redis_server_binary() -> str:
         print("Installing redis-server from Debian's packages ...", file=sys.stderr)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env,
-                       capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env, capture_output=True
+        )
         found = shutil.which("redis-server")
         if found:
             return found
-    raise ServiceError("redis-server is not installed: install it (apt-get install redis-server) "
-                       "or set REDIS_URL to a running Redis")
+    raise ServiceError(
+        "redis-server is not installed: install it (apt-get install redis-server) "
+        "or set REDIS_URL to a running Redis"
+    )
 
 
 def check_postgres_url(url: str) -> str | None:

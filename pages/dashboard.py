@@ -14,8 +14,9 @@ def dashboard_page() -> rx.Component:
             rx.vstack(
                 rx.heading("Dashboard", size="6", id="dashboard-title"),
                 rx.text("Welcome back, ", DashboardState.user_name, ".", color_scheme="gray"),
-                health_panel(DashboardState.services, DashboardState.all_healthy,
-                             DashboardState.refresh_health),
+                health_panel(
+                    DashboardState.services, DashboardState.all_healthy, DashboardState.refresh_health
+                ),
                 spacing="4",
                 width="100%",
             ),

@@ -8,8 +8,12 @@ from pharmacy_saas import routes
 
 def feature(icon: str, title: str, text: str) -> rx.Component:
     return rx.card(
-        rx.vstack(rx.icon(icon, size=26, color=rx.color("teal", 10)), rx.heading(title, size="3"),
-                  rx.text(text, size="2", color_scheme="gray"), spacing="2"),
+        rx.vstack(
+            rx.icon(icon, size=26, color=rx.color("teal", 10)),
+            rx.heading(title, size="3"),
+            rx.text(text, size="2", color_scheme="gray"),
+            spacing="2",
+        ),
     )
 
 
@@ -20,7 +24,8 @@ def landing_page() -> rx.Component:
             rx.text(
                 "Stock with batches and expiry, a fast counter, prescriptions and refills, reports, "
                 "and an assistant that answers from your own data.",
-                size="4", color_scheme="gray",
+                size="4",
+                color_scheme="gray",
             ),
             rx.hstack(
                 rx.link(rx.button("Sign in", size="3", id="landing-sign-in"), href=routes.SIGN_IN),
@@ -30,7 +35,9 @@ def landing_page() -> rx.Component:
                 feature("package", "Inventory", "Batches, expiry alerts and a ledger that never oversells."),
                 feature("shopping-cart", "Point of sale", "Keyboard-fast billing with tax and refunds."),
                 feature("clipboard-list", "Prescriptions", "Refills your customers request online."),
-                feature("shield-check", "Isolated by design", "Each chain's data is walled off in the database."),
+                feature(
+                    "shield-check", "Isolated by design", "Each chain's data is walled off in the database."
+                ),
                 columns=rx.breakpoints(initial="1", sm="2", lg="4"),
                 spacing="4",
                 width="100%",

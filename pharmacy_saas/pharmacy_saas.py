@@ -13,7 +13,12 @@ from pharmacy_saas.state.dashboard import DashboardState
 # The theme is configured in rxconfig.py (RadixThemesPlugin).
 app = rx.App(api_transformer=create_api())
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")
-app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud",
-             on_load=SignInState.redirect_if_signed_in)
-app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmacy Cloud",
-             on_load=DashboardState.load)
+app.add_page(
+    sign_in_page,
+    route=routes.SIGN_IN,
+    title="Sign in · Pharmacy Cloud",
+    on_load=SignInState.redirect_if_signed_in,
+)
+app.add_page(
+    dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmacy Cloud", on_load=DashboardState.load
+)

@@ -43,9 +43,7 @@ class Branch(SQLModel, table=True):
     address: str = ""
     time_zone: str = "UTC"
     prices_include_tax: bool = False
-    default_tax_rate: Decimal = Field(
-        default=Decimal("0"), sa_column=Column(Numeric(7, 4), nullable=False)
-    )
+    default_tax_rate: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(7, 4), nullable=False))
     created_at: datetime = utc_timestamp()
 
 

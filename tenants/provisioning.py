@@ -59,8 +59,9 @@ def validate_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"Unknown time zone {name!r} (use a name like Europe/London).",
-                               field="time_zone") from None
+        raise ValidationFailed(
+            f"Unknown time zone {name!r} (use a name like Europe/London).", field="time_zone"
+        ) from None
     if name not in available_timezones():
         raise ValidationFailed(f"Unknown time zone {name!r}.", field="time_zone")
     return name
@@ -87,8 +88,7 @@ def validate_chain(chain: NewChain) -> None:
         except InvalidOperation:
             raise ValidationFailed("Tax rate must be a number.", field="default_tax_rate") from None
         if rate < 0 or rate >= 100:
-            raise ValidationFailed("Tax rate must be between 0 and 100 percent.",
-                                   field="default_tax_rate")
+            raise ValidationFailed("Tax rate must be between 0 and 100 percent.", field="default_tax_rate")
 
 
 def provision_tenant(chain: NewChain, *, actor: str, reason: str) -> ProvisionedTenant:
@@ -99,27 +99,38 @@ def provision_tenant(chain: NewChain, *, actor: str, reason: str) -> Provisioned
         if session.exec(select(Tenant.id).where(Tenant.slug == chain.slug)).first():
             raise Conflict("That URL slug is taken; try another.", field="slug")
         if session.exec(select(User.id).where(User.email == email)).first():
-            raise Conflict("An account with this e-mail already exists; sign in instead.",
-                           field="owner_email")
+            raise Conflict(
+                "An account with this e-mail already exists; sign in instead.", field="owner_email"
+            )
         tenant = Tenant(slug=chain.slug, name=chain.name.strip(), currency=chain.currency)
-        owner = User(email=email, full_name=chain.owner_name.strip(),
-                     password_hash=chain.owner_password_hash)
+        owner = User(email=email, full_name=chain.owner_name.strip(), password_hash=chain.owner_password_hash)
         session.add(tenant)
         session.add(owner)
         session.flush()
         branches = [
-            Branch(tenant_id=tenant.id, name=b.name.strip(), code=b.code.strip().upper(),
-                   address=b.address, time_zone=b.time_zone,
-                   prices_include_tax=b.prices_include_tax,
-                   default_tax_rate=Decimal(b.default_tax_rate))
+            Branch(
+                tenant_id=tenant.id,
+                name=b.name.strip(),
+                code=b.code.strip().upper(),
+                address=b.address,
+                time_zone=b.time_zone,
+                prices_include_tax=b.prices_include_tax,
+                default_tax_rate=Decimal(b.default_tax_rate),
+            )
             for b in chain.branches
         ]
         session.add_all(branches)
         session.add(Membership(tenant_id=tenant.id, user_id=owner.id, role=OWNER))
         session.flush()
-        record_audit(session, tenant.id, "tenant.provisioned", actor_user_id=owner.id,
-                     entity_type="tenant", entity_id=str(tenant.id),
-                     details={"slug": tenant.slug, "branches": len(branches), "by": actor})
+        record_audit(
+            session,
+            tenant.id,
+            "tenant.provisioned",
+            actor_user_id=owner.id,
+            entity_type="tenant",
+            entity_id=str(tenant.id),
+            details={"slug": tenant.slug, "branches": len(branches), "by": actor},
+        )
         return ProvisionedTenant(
             tenant_id=tenant.id,
             slug=tenant.slug,

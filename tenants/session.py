@@ -24,7 +24,6 @@ from tenants.context import TenantContext
 from tenants.models import PlatformAuditEvent
 
 
-
 @contextmanager
 def tenant_session(ctx: TenantContext) -> Iterator[Session]:
     """A transaction scoped by row-level security to `ctx.tenant_id`; commits on success."""

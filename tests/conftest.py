@@ -107,8 +107,7 @@ def new_chain(slug_prefix: str = "chain", *, branches: int = 1, time_zone: str =
         owner_name=f"Owner {suffix}",
         owner_password_hash=_PASSWORD_HASH,
         branches=tuple(
-            NewBranch(name=f"Branch {i + 1}", code=f"B{i + 1}", time_zone=time_zone)
-            for i in range(branches)
+            NewBranch(name=f"Branch {i + 1}", code=f"B{i + 1}", time_zone=time_zone) for i in range(branches)
         ),
     )
 
@@ -118,8 +117,11 @@ def make_tenant(db: Connection) -> Callable[..., ProvisionedTenant]:
     """Provision a chain inside the test's rolled-back transaction."""
 
     def make(slug_prefix: str = "chain", **kwargs: object) -> ProvisionedTenant:
-        return provision_tenant(new_chain(slug_prefix, **kwargs), actor="test",  # type: ignore[arg-type]
-                                reason="test factory")
+        return provision_tenant(
+            new_chain(slug_prefix, **kwargs),
+            actor="test",  # type: ignore[arg-type]
+            reason="test factory",
+        )
 
     return make
 

@@ -14,8 +14,9 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_until(probe: Callable[[], T], *, timeout: float = 20, interval: float = 0.1,
-               message: str = "condition") -> T:
+def wait_until(
+    probe: Callable[[], T], *, timeout: float = 20, interval: float = 0.1, message: str = "condition"
+) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
@@ -32,7 +33,10 @@ def start_cli(*args: str, env: dict[str, str] | None = None, log_name: str | Non
     log = open(ROOT / ".data" / f"{log_name}.log", "w") if log_name else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "pharmacy-saas"), *args],
-        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 

@@ -46,7 +46,10 @@ def test_the_checker_catches_a_violation(tmp_path):
     fake = tmp_path / "backend"
     fake.mkdir()
     (fake / "leaky.py").write_text("import reflex as rx\nfrom pages.landing import landing_page\n")
-    assert violations("backend", tmp_path) == ["backend/leaky.py imports pages", "backend/leaky.py imports reflex"]
+    assert violations("backend", tmp_path) == [
+        "backend/leaky.py imports pages",
+        "backend/leaky.py imports reflex",
+    ]
 
 
 def test_app_module_only_assembles():

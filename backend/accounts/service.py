@@ -46,9 +46,7 @@ def authenticate(email: str, password: str) -> SignedInUser:
 def memberships_of(user_id: uuid.UUID | str) -> list[MembershipSummary]:
     """The active chains a user works for (suspended chains excluded)."""
     with user_session(str(user_id)) as session:
-        rows = session.execute(
-            text("SELECT * FROM auth_user_memberships(:u)"), {"u": str(user_id)}
-        ).all()
+        rows = session.execute(text("SELECT * FROM auth_user_memberships(:u)"), {"u": str(user_id)}).all()
     return [
         MembershipSummary(str(r.tenant_id), r.tenant_slug, r.tenant_name, r.role)
         for r in rows

@@ -28,13 +28,14 @@ def _ensure_role(connection: Connection, name: str, password: str, *, bypass_rls
     bypass = "BYPASSRLS" if bypass_rls else "NOBYPASSRLS"
     verb = "ALTER" if exists else "CREATE"
     statement = sql.SQL(
-        verb + " ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT "
-        + bypass + " PASSWORD {password}"
+        verb
+        + " ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT "
+        + bypass
+        + " PASSWORD {password}"
     ).format(role=sql.Identifier(name), password=sql.Literal(password))
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    with raw.cursor() as cursor:  # psycopg composes the literal; nothing is logged
-        cursor.execute(statement)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(statement)  # psycopg composes the literal; nothing is logged
 
 
 def _owner_facts(connection: Connection) -> tuple[str, bool, bool]:
@@ -76,8 +77,9 @@ def upgrade(database_url: str | None = None) -> None:
     """Create roles, then apply every migration with the owner role. Safe to re-run."""
     settings = get_settings()
     url = database_url or settings.owner_database_url()
-    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True,
-                           connect_args={"connect_timeout": 5})
+    engine = create_engine(
+        url, poolclass=pool.NullPool, hide_parameters=True, connect_args={"connect_timeout": 5}
+    )
     try:
         with engine.begin() as connection:
             # Serialise concurrent upgrades (several app hosts starting at once).

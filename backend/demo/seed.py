@@ -24,10 +24,20 @@ def demo_chain(owner_email: str, owner_password_hash: str) -> NewChain:
         owner_password_hash=owner_password_hash,
         currency="USD",
         branches=(
-            NewBranch(name="Main Street", code="MAIN", address="1 Main Street",
-                      time_zone="America/New_York", default_tax_rate=Decimal("8.8750")),
-            NewBranch(name="Harbour", code="HARB", address="22 Harbour Road",
-                      time_zone="America/New_York", default_tax_rate=Decimal("8.8750")),
+            NewBranch(
+                name="Main Street",
+                code="MAIN",
+                address="1 Main Street",
+                time_zone="America/New_York",
+                default_tax_rate=Decimal("8.8750"),
+            ),
+            NewBranch(
+                name="Harbour",
+                code="HARB",
+                address="22 Harbour Road",
+                time_zone="America/New_York",
+                default_tax_rate=Decimal("8.8750"),
+            ),
         ),
     )
 

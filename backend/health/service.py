@@ -25,8 +25,10 @@ class HealthReport:
     services: list[ServiceHealth]
 
     def as_dict(self) -> dict[str, object]:
-        return {"status": "ok" if self.ok else "degraded",
-                "services": {s.name: {"ok": s.ok, "detail": s.detail} for s in self.services}}
+        return {
+            "status": "ok" if self.ok else "degraded",
+            "services": {s.name: {"ok": s.ok, "detail": s.detail} for s in self.services},
+        }
 
 
 def _database() -> ServiceHealth:
@@ -45,10 +47,13 @@ def _redis_and_workers() -> list[ServiceHealth]:
     try:
         connection.ping()
     except Exception as exc:  # noqa: BLE001
-        return [ServiceHealth("redis", False, f"unreachable ({type(exc).__name__})"),
-                ServiceHealth("worker", False, "unknown: Redis is unreachable")]
+        return [
+            ServiceHealth("redis", False, f"unreachable ({type(exc).__name__})"),
+            ServiceHealth("worker", False, "unknown: Redis is unreachable"),
+        ]
     workers = Worker.all(connection=connection)
-    redis_ok = ServiceHealth("redis", True, f"Redis {connection.info('server').get('redis_version')}")
+    server: dict[str, object] = connection.info("server")  # type: ignore[assignment]
+    redis_ok = ServiceHealth("redis", True, f"Redis {server.get('redis_version')}")
     if workers:
         return [redis_ok, ServiceHealth("worker", True, f"{len(workers)} worker(s) listening")]
     return [redis_ok, ServiceHealth("worker", False, "no RQ worker is running")]

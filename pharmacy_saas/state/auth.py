@@ -35,9 +35,13 @@ class SignInState(SessionState):
             self.error = "Your account is not a member of any active pharmacy chain."
             return None
         first = user.memberships[0]
-        self.start_session(user_id=user.user_id, user_name=user.full_name,
-                           tenant_id=first.tenant_id, tenant_name=first.tenant_name,
-                           role=first.role)
+        self.start_session(
+            user_id=user.user_id,
+            user_name=user.full_name,
+            tenant_id=first.tenant_id,
+            tenant_name=first.tenant_name,
+            role=first.role,
+        )
         self.error = ""
         return rx.redirect(routes.DASHBOARD)
 

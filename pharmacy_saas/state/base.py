@@ -49,8 +49,9 @@ class SessionState(rx.State):
         """The context of the signed-in member, if their role holds `permission`; else raises."""
         return require(self.tenant_context(), permission)
 
-    def start_session(self, *, user_id: str, user_name: str, tenant_id: str, tenant_name: str,
-                      role: str) -> None:
+    def start_session(
+        self, *, user_id: str, user_name: str, tenant_id: str, tenant_name: str, role: str
+    ) -> None:
         self._user_id, self._tenant_id, self._role = user_id, tenant_id, role
         self.user_name, self.tenant_name, self.role_label = user_name, tenant_name, role.title()
         self.signed_in = True

@@ -70,13 +70,21 @@ def app_url(test_database, demo_chain):
     log = open(ROOT / ".data" / "test-app.log", "w")  # noqa: SIM115
     app = subprocess.Popen(
         [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     worker = start_cli("worker", log_name="test-app-worker")
     relay = start_cli("relay", "--interval", "0.2", log_name="test-app-relay")
     try:
-        wait_until(lambda: app.poll() is not None or _answers(f"{url}/api/v1/health"),
-                   timeout=600, interval=1, message="the app to build and start")
+        wait_until(
+            lambda: app.poll() is not None or _answers(f"{url}/api/v1/health"),
+            timeout=600,
+            interval=1,
+            message="the app to build and start",
+        )
         if app.poll() is not None:
             pytest.fail(f"the app exited; see {ROOT / '.data' / 'test-app.log'}")
         yield url

@@ -24,17 +24,20 @@ APP_ROLE = get_settings().APP_DB_ROLE
 
 def tenant_tables(conn: Connection) -> list[str]:
     """Every table or partition in public that has a tenant_id column."""
-    rows = conn.execute(text("""
+    rows = conn.execute(
+        text("""
         SELECT c.relname FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-        WHERE c.relkind IN ('r', 'p') ORDER BY c.relname"""))
+        WHERE c.relkind IN ('r', 'p') ORDER BY c.relname""")
+    )
     return [r[0] for r in rows]
 
 
 def tables_missing_rls(conn: Connection) -> list[str]:
     """Tenant tables without RLS enabled and forced, or without the fail-closed policy."""
-    rows = conn.execute(text("""
+    rows = conn.execute(
+        text("""
         SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = 'public'
                        AND p.tablename = c.relname
@@ -43,7 +46,8 @@ def tables_missing_rls(conn: Connection) -> list[str]:
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-        WHERE c.relkind IN ('r', 'p')"""))
+        WHERE c.relkind IN ('r', 'p')""")
+    )
     return sorted(name for name, enabled, forced, policy in rows if not (enabled and forced and policy))
 
 
@@ -54,8 +58,10 @@ def as_owner(conn: Connection) -> None:
 def as_app(conn: Connection, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
     """Become the app role with only this tenant (and user, if any) set for the transaction."""
     conn.execute(text(f'SET LOCAL ROLE "{APP_ROLE}"'))
-    conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true)"),
-                 {"t": str(tenant_id or ""), "u": str(user_id or "")})
+    conn.execute(
+        text("SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true)"),
+        {"t": str(tenant_id or ""), "u": str(user_id or "")},
+    )
 
 
 @pytest.fixture
@@ -81,8 +87,11 @@ def two_chains(db, make_tenant):
 
 
 def rows_of(conn: Connection, table: str, tenant_id: uuid.UUID) -> int:
-    return int(conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"),
-                            {"t": tenant_id}).scalar_one())
+    return int(
+        conn.execute(
+            text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id}
+        ).scalar_one()
+    )
 
 
 @pytest.mark.parametrize("sabotage", [None, "disable", "permissive_policy"])
@@ -112,15 +121,22 @@ def test_tenant_cannot_update_or_delete_another_tenants_rows(db, two_chains, sab
     as_owner(db)
     if sabotage:
         db.execute(text("ALTER TABLE branches DISABLE ROW LEVEL SECURITY"))
-    before = db.execute(text("SELECT name FROM branches WHERE tenant_id = :b ORDER BY id"),
-                        {"b": b.tenant_id}).scalars().all()
+    before = (
+        db.execute(text("SELECT name FROM branches WHERE tenant_id = :b ORDER BY id"), {"b": b.tenant_id})
+        .scalars()
+        .all()
+    )
     as_app(db, a.tenant_id)
-    updated = db.execute(text("UPDATE branches SET name = name || ' (hijacked)' WHERE tenant_id = :b"),
-                         {"b": b.tenant_id}).rowcount
+    updated = db.execute(
+        text("UPDATE branches SET name = name || ' (hijacked)' WHERE tenant_id = :b"), {"b": b.tenant_id}
+    ).rowcount
     deleted = db.execute(text("DELETE FROM outbox WHERE tenant_id = :b"), {"b": b.tenant_id}).rowcount
     as_owner(db)
-    after = db.execute(text("SELECT name FROM branches WHERE tenant_id = :b ORDER BY id"),
-                       {"b": b.tenant_id}).scalars().all()
+    after = (
+        db.execute(text("SELECT name FROM branches WHERE tenant_id = :b ORDER BY id"), {"b": b.tenant_id})
+        .scalars()
+        .all()
+    )
     if sabotage:
         assert updated == len(before) and after != before
     else:
@@ -151,8 +167,10 @@ def test_no_tenant_set_sees_zero_rows(db, two_chains, sabotage):
     if sabotage:
         db.execute(text("ALTER TABLE branches DISABLE ROW LEVEL SECURITY"))
     as_app(db, None)
-    visible = {t: int(db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
-               for t in ["tenants", *tenant_tables(db)]}
+    visible = {
+        t: int(db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+        for t in ["tenants", *tenant_tables(db)]
+    }
     if sabotage:
         assert visible["branches"] >= 4
     else:
@@ -174,8 +192,9 @@ def test_foreign_key_cannot_point_at_another_tenants_row(db, two_chains):
 def test_every_tenant_table_has_rls_enabled_forced_and_fail_closed_policy(db):
     assert tables_missing_rls(db) == []
     assert "tenants" not in tenant_tables(db)  # the tenants table is keyed on id; checked below
-    row = db.execute(text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
-                          "WHERE relname = 'tenants'")).one()
+    row = db.execute(
+        text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'tenants'")
+    ).one()
     assert tuple(row) == (True, True)
 
 
@@ -187,27 +206,35 @@ def test_rls_catalog_check_catches_a_new_unprotected_table(db):
 
 
 def test_no_materialized_views_and_views_are_security_invoker(db):
-    kinds = db.execute(text("""
+    kinds = db.execute(
+        text("""
         SELECT c.relname, c.relkind, coalesce(c.reloptions::text, '') FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
-        WHERE c.relkind IN ('v', 'm')""")).all()
+        WHERE c.relkind IN ('v', 'm')""")
+    ).all()
     assert [name for name, kind, _ in kinds if kind == "m"] == []
     assert [name for name, kind, opts in kinds if kind == "v" and "security_invoker=true" not in opts] == []
 
 
 def test_app_role_is_restricted_and_owns_nothing(db):
-    row = db.execute(text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
-                          "WHERE rolname = :r"), {"r": APP_ROLE}).one()
+    row = db.execute(
+        text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :r"),
+        {"r": APP_ROLE},
+    ).one()
     assert tuple(row) == (False, False, False, False)
-    owned = db.execute(text("""
+    owned = db.execute(
+        text("""
         SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
              + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
              + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
              + (SELECT count(*) FROM pg_type WHERE typowner = r.oid)
-        FROM pg_roles r WHERE r.rolname = :r"""), {"r": APP_ROLE}).scalar_one()
+        FROM pg_roles r WHERE r.rolname = :r"""),
+        {"r": APP_ROLE},
+    ).scalar_one()
     assert owned == 0
-    platform = db.execute(text("SELECT rolbypassrls FROM pg_roles WHERE rolname = :r"),
-                          {"r": get_settings().PLATFORM_DB_ROLE}).scalar_one()
+    platform = db.execute(
+        text("SELECT rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": get_settings().PLATFORM_DB_ROLE}
+    ).scalar_one()
     assert platform is True
 
 
@@ -246,11 +273,19 @@ def test_login_lookup_returns_one_user_for_one_exact_email(db, two_chains):
     assert [r[0] for r in found] == [a.owner_user_id]
     assert db.execute(text("SELECT count(*) FROM auth_login_lookup('%')")).scalar_one() == 0
     # Memberships are listed only for the user the session signed in.
-    assert db.execute(text("SELECT count(*) FROM auth_user_memberships(:u)"),
-                      {"u": a.owner_user_id}).scalar_one() == 0
+    assert (
+        db.execute(
+            text("SELECT count(*) FROM auth_user_memberships(:u)"), {"u": a.owner_user_id}
+        ).scalar_one()
+        == 0
+    )
     db.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": str(a.owner_user_id)})
-    assert db.execute(text("SELECT count(*) FROM auth_user_memberships(:u)"),
-                      {"u": a.owner_user_id}).scalar_one() == 1
+    assert (
+        db.execute(
+            text("SELECT count(*) FROM auth_user_memberships(:u)"), {"u": a.owner_user_id}
+        ).scalar_one()
+        == 1
+    )
 
 
 def test_pooled_connection_never_carries_the_previous_tenant(committed_tenant):
@@ -281,7 +316,8 @@ def test_platform_session_is_audited(db):
     with platform_session(reason="support ticket 123", actor="admin@platform") as session:
         session.execute(text("SELECT count(*) FROM tenants"))
     as_owner(db)
-    row = db.execute(text("SELECT actor, reason, details->>'caller' FROM platform_audit_events "
-                          "ORDER BY id DESC LIMIT 1")).one()
+    row = db.execute(
+        text("SELECT actor, reason, details->>'caller' FROM platform_audit_events ORDER BY id DESC LIMIT 1")
+    ).one()
     assert row[0] == "admin@platform" and row[1] == "support ticket 123"
     assert row[2] == "test_rls:test_platform_session_is_audited"

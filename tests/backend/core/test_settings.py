@@ -16,8 +16,9 @@ from devtools.services import free_port
 CLI = str(Path(sys.executable).parent / "pharmacy-saas")
 
 
-@pytest.mark.parametrize("given", ["postgresql://u@h:5432/db", "postgres://u@h:5432/db",
-                                   "postgresql+psycopg://u@h:5432/db"])
+@pytest.mark.parametrize(
+    "given", ["postgresql://u@h:5432/db", "postgres://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"]
+)
 def test_postgres_urls_map_to_psycopg3(given):
     assert to_psycopg_url(given) == "postgresql+psycopg://u@h:5432/db"
 
@@ -45,8 +46,7 @@ def test_secret_key_has_no_default():
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env})
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **env})
 
 
 def test_unreachable_database_is_one_clear_line():

@@ -23,9 +23,15 @@ def owner_ctx(chain) -> TenantContext:
 
 def heartbeats(ctx: TenantContext, note: str) -> int:
     with tenant_session(ctx) as session:
-        return int(session.execute(
-            text("SELECT count(*) FROM audit_events WHERE action = 'job.heartbeat' "
-                 "AND details->>'note' = :n"), {"n": note}).scalar_one())
+        return int(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM audit_events WHERE action = 'job.heartbeat' "
+                    "AND details->>'note' = :n"
+                ),
+                {"n": note},
+            ).scalar_one()
+        )
 
 
 def write_job(ctx: TenantContext, note: str) -> uuid.UUID:
