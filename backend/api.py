@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend.core.errors import PharmacyError
+from backend.core.logging import configure_logging, new_trace_id, trace_id_var
 from backend.core.settings import get_settings
 from backend.health.service import system_health
 
@@ -22,8 +23,23 @@ async def health() -> JSONResponse:
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
 
 
+async def trace_requests(request: Request, call_next):  # type: ignore[no-untyped-def]
+    """Give each request a trace id (kept from X-Request-ID when a proxy set one) for the logs."""
+    incoming = request.headers.get("x-request-id", "")
+    trace_id = incoming[:64] if incoming.isprintable() and incoming else new_trace_id()
+    token = trace_id_var.set(trace_id)
+    try:
+        response = await call_next(request)
+    finally:
+        trace_id_var.reset(token)
+    response.headers["x-request-id"] = trace_id
+    return response
+
+
 def create_api() -> FastAPI:
-    get_settings().check_boot()
+    settings = get_settings()
+    settings.check_boot()
+    configure_logging(f"{settings.SERVICE_NAME}-app", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
     api = FastAPI(
         title="Pharmacy SaaS API",
         version="1",
@@ -39,5 +55,6 @@ def create_api() -> FastAPI:
             body["field"] = exc.field
         return JSONResponse(body, status_code=exc.http_status)
 
+    api.middleware("http")(trace_requests)
     api.include_router(health_router, prefix=API_PREFIX)
     return api

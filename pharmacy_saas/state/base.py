@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from backend.core.errors import AuthenticationRequired, PermissionDenied, PharmacyError
+from backend.core.logging import new_trace_id, trace_id_var
 from pharmacy_saas import routes
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -22,8 +23,15 @@ T = TypeVar("T")
 
 
 async def run_service(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a synchronous backend service in a thread so one user's query never blocks the others."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    """Run a synchronous backend service in a thread so one user's query never blocks the others.
+
+    Each call gets a trace id for the logs (context variables follow the call into the thread).
+    """
+    token = trace_id_var.set(new_trace_id())
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    finally:
+        trace_id_var.reset(token)
 
 
 class SessionState(rx.State):

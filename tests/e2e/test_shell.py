@@ -53,3 +53,25 @@ def test_rest_health_and_openapi(app_url: str):
     assert "/api/v1/health" in spec["paths"]
     with urllib.request.urlopen(f"{app_url}/api/v1/docs", timeout=10) as response:
         assert b"swagger" in response.read().lower()
+
+
+def test_event_socket_refuses_other_origins(app_url: str):
+    """Reflex's socket accepts any origin by default; ours only APP_URL's."""
+    import httpx
+
+    def handshake(origin: str) -> int:
+        headers = {
+            "Origin": origin,
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        }
+        with httpx.Client(timeout=10) as client:
+            response = client.get(f"{app_url}/_event/?EIO=4&transport=websocket", headers=headers)
+            return response.status_code
+
+    assert handshake("http://evil.example") in (400, 403)
+    assert handshake(app_url) == 101
+    with urllib.request.urlopen(f"{app_url}/api/v1/health", timeout=10) as response:
+        assert len(response.headers["x-request-id"]) >= 16
