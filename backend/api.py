@@ -6,12 +6,18 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from backend.accounts.api import api_router as account_router
+from backend.accounts.api import auth_router
+from backend.accounts.api_tokens import RateLimited
+from backend.branches.api import router as branches_router
 from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging, new_trace_id, trace_id_var
 from backend.core.settings import get_settings
 from backend.health.service import system_health
 
 API_PREFIX = "/api/v1"
+# Endpoints anyone may call; every other route declares a permission (a test enforces it).
+PUBLIC_ROUTES = {"/api/v1/health", "/api/v1/auth/exchange", "/api/v1/auth/signed-out"}
 
 health_router = APIRouter(tags=["health"])
 
@@ -53,8 +59,16 @@ def create_api() -> FastAPI:
         body: dict[str, object] = {"error": exc.code, "message": exc.message}
         if exc.field:
             body["field"] = exc.field
-        return JSONResponse(body, status_code=exc.http_status)
+        headers = {}
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        if exc.http_status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
     api.middleware("http")(trace_requests)
     api.include_router(health_router, prefix=API_PREFIX)
+    api.include_router(auth_router, prefix=API_PREFIX)
+    api.include_router(account_router, prefix=API_PREFIX)
+    api.include_router(branches_router, prefix=API_PREFIX)
     return api

@@ -15,6 +15,9 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Reports", "chart-column", ""),
     ("Assistant", "message-circle", ""),
 ]
+# Shown only to roles that may use them (the server refuses everyone else anyway).
+STAFF_LINK = ("Staff", "users", "/staff")
+SETTINGS_LINK = ("Settings", "settings", "/settings")
 
 
 def brand() -> rx.Component:
@@ -59,11 +62,13 @@ def nav_link(label: str, icon: str, route: str) -> rx.Component:
     )
 
 
-def sidebar() -> rx.Component:
+def sidebar(show_staff: Any = False, show_settings: Any = False) -> rx.Component:
     return rx.vstack(
         brand(),
         rx.divider(),
         *[nav_link(label, icon, route) for label, icon, route in NAV_ITEMS],
+        rx.cond(show_staff, nav_link(*STAFF_LINK)),
+        rx.cond(show_settings, nav_link(*SETTINGS_LINK)),
         spacing="1",
         padding="1.25em 1em",
         width="230px",
@@ -77,12 +82,11 @@ def sidebar() -> rx.Component:
 
 
 def mobile_menu() -> rx.Component:
+    links = [(label, route) for label, _, route in [*NAV_ITEMS, STAFF_LINK, SETTINGS_LINK] if route]
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Menu")),
-            rx.menu.content(
-                *[rx.menu.item(label, on_click=rx.redirect(route)) for label, _, route in NAV_ITEMS if route]
-            ),
+            rx.menu.content(*[rx.menu.item(label, on_click=rx.redirect(route)) for label, route in links]),
         ),
         display=["block", "block", "none"],
     )
@@ -97,16 +101,35 @@ def staff_shell(
     current_branch: Any,
     on_branch_change: Any,
     on_sign_out: Any,
+    chain_names: Any = None,
+    on_chain_change: Any = None,
+    show_staff: Any = False,
+    show_settings: Any = False,
 ) -> rx.Component:
     """The signed-in frame: sidebar navigation, a header with chain and branch, and content."""
+    chain_switcher = (
+        rx.cond(
+            chain_names.length() > 1,
+            rx.select(
+                chain_names,
+                value=tenant_name,
+                on_change=on_chain_change,
+                id="chain-select",
+                aria_label="Pharmacy chain",
+            ),
+        )
+        if chain_names is not None
+        else rx.fragment()
+    )
     header = rx.hstack(
         mobile_menu(),
         rx.vstack(
             rx.text(tenant_name, weight="bold", size="4", id="header-tenant"),
-            rx.text(user_name, " · ", role_label, size="2", color_scheme="gray"),
+            rx.text(user_name, " · ", role_label, size="2", color_scheme="gray", id="header-user"),
             spacing="0",
         ),
         rx.spacer(),
+        chain_switcher,
         rx.select(
             branch_names,
             value=current_branch,
@@ -124,7 +147,7 @@ def staff_shell(
         wrap="wrap",
     )
     return rx.hstack(
-        sidebar(),
+        sidebar(show_staff, show_settings),
         rx.vstack(
             header, rx.box(*children, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"
         ),

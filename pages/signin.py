@@ -2,7 +2,9 @@
 
 import reflex as rx
 
+from components.forms import form_alert, text_field
 from components.layout import public_frame
+from pharmacy_saas import routes
 from pharmacy_saas.state.auth import SignInState
 
 
@@ -14,41 +16,33 @@ def sign_in_page() -> rx.Component:
                     rx.vstack(
                         rx.heading("Sign in", size="6"),
                         rx.text("Staff of a pharmacy chain", size="2", color_scheme="gray"),
-                        rx.el.label("E-mail", html_for="email"),
-                        rx.input(
-                            id="email",
-                            name="email",
+                        text_field(
+                            "E-mail",
+                            "email",
                             type="email",
                             placeholder="you@pharmacy.com",
                             auto_complete="username",
                             required=True,
-                            width="100%",
                         ),
-                        rx.el.label("Password", html_for="password"),
-                        rx.input(
-                            id="password",
-                            name="password",
+                        text_field(
+                            "Password",
+                            "password",
                             type="password",
                             auto_complete="current-password",
                             required=True,
-                            width="100%",
                         ),
-                        rx.cond(
-                            SignInState.error != "",
-                            rx.callout(
-                                SignInState.error,
-                                icon="triangle-alert",
-                                color_scheme="red",
-                                id="sign-in-error",
-                                width="100%",
-                            ),
-                        ),
+                        form_alert(SignInState.error, "sign-in-error"),
                         rx.button(
                             "Sign in",
                             type="submit",
                             width="100%",
                             loading=SignInState.busy,
                             id="sign-in-submit",
+                        ),
+                        rx.text(
+                            "New here? ",
+                            rx.link("Sign up your pharmacy", href=routes.SIGN_UP, id="to-sign-up"),
+                            size="2",
                         ),
                         spacing="3",
                         width="100%",

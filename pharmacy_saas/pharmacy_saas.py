@@ -1,24 +1,34 @@
-"""App assembly only: the Reflex app, its theme, every page, and the REST API at /api/v1."""
+"""App assembly only: the Reflex app, every page, and the REST API at /api/v1."""
 
 import reflex as rx
 
 from backend.api import create_api
 from pages.dashboard import dashboard_page
+from pages.invite import invite_page
 from pages.landing import landing_page
+from pages.settings import settings_page
 from pages.signin import sign_in_page
+from pages.signup import sign_up_page
+from pages.staff import staff_page
 from pharmacy_saas import routes
 from pharmacy_saas.state.auth import SignInState
 from pharmacy_saas.state.dashboard import DashboardState
+from pharmacy_saas.state.invite import InviteState
+from pharmacy_saas.state.settings import SettingsState
+from pharmacy_saas.state.staff import StaffState
 
 # The theme is configured in rxconfig.py (RadixThemesPlugin).
 app = rx.App(api_transformer=create_api())
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")
 app.add_page(
-    sign_in_page,
-    route=routes.SIGN_IN,
-    title="Sign in · Pharmacy Cloud",
-    on_load=SignInState.redirect_if_signed_in,
+    sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud", on_load=SignInState.on_sign_in_page
 )
+app.add_page(sign_up_page, route=routes.SIGN_UP, title="Sign up · Pharmacy Cloud")
+app.add_page(invite_page, route=routes.INVITE, title="Invitation · Pharmacy Cloud", on_load=InviteState.load)
 app.add_page(
     dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmacy Cloud", on_load=DashboardState.load
+)
+app.add_page(staff_page, route=routes.STAFF, title="Staff · Pharmacy Cloud", on_load=StaffState.load)
+app.add_page(
+    settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load
 )

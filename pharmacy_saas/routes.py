@@ -2,4 +2,12 @@
 
 LANDING = "/"
 SIGN_IN = "/signin"
+SIGN_UP = "/signup"
 DASHBOARD = "/dashboard"
+STAFF = "/staff"
+SETTINGS = "/settings"
+INVITE = "/invite"
+
+# HTTP endpoints the browser navigates to (full page loads, so cookies change).
+COOKIE_EXCHANGE = "/api/v1/auth/exchange"
+SIGNED_OUT = "/api/v1/auth/signed-out"

@@ -28,6 +28,8 @@ class Tenant(SQLModel, table=True):
     status: str = "active"  # active | suspended
     plan: str = "trial"
     currency: str = "USD"
+    require_mfa: bool = False
+    api_rate_limit_per_hour: int = 1000
     created_at: datetime = utc_timestamp()
 
 

@@ -18,17 +18,43 @@ OWNER, MANAGER, PHARMACIST, TECHNICIAN, CASHIER = (
 )
 STAFF_ROLES = (OWNER, MANAGER, PHARMACIST, TECHNICIAN, CASHIER)
 SYSTEM = "system"  # background work done on a tenant's behalf
+# API tokens act with the role of their widest scope.
+API_READ, API_WRITE, API_ADMIN = "api-read", "api-write", "api-admin"
+API_SCOPES = {"read": API_READ, "write": API_WRITE, "admin": API_ADMIN}
 
 ALL_STAFF = frozenset(STAFF_ROLES)
+MANAGERS = frozenset({OWNER, MANAGER})
+API_ANY = frozenset({API_READ, API_WRITE, API_ADMIN})
+
+# Who may grant which role: a manager runs the staff but cannot make owners.
+ASSIGNABLE_ROLES: dict[str, tuple[str, ...]] = {
+    OWNER: STAFF_ROLES,
+    MANAGER: (MANAGER, PHARMACIST, TECHNICIAN, CASHIER),
+}
 
 # permission -> roles that hold it. Grow this table as features land; never check roles elsewhere.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.view": ALL_STAFF,
     "health.view": ALL_STAFF,
-    "audit.view": frozenset({OWNER, MANAGER}),
-    "jobs.enqueue": frozenset({OWNER, MANAGER, PHARMACIST, SYSTEM}),
+    "account.self": ALL_STAFF,  # own sessions, switching chains, signing out everywhere
+    "branches.view": ALL_STAFF | API_ANY,
+    "staff.view": MANAGERS | {API_ADMIN},
+    "staff.invite": MANAGERS,
+    "staff.manage": MANAGERS,
+    "tokens.manage": frozenset({OWNER}),
     "tenant.settings": frozenset({OWNER}),
+    "audit.view": MANAGERS,
+    "jobs.enqueue": frozenset({OWNER, MANAGER, PHARMACIST, SYSTEM}),
+    "api.me": API_ANY,
 }
+
+
+def api_role(scopes: list[str] | tuple[str, ...]) -> str:
+    """The role an API token acts with: its widest scope."""
+    for scope in ("admin", "write", "read"):
+        if scope in scopes:
+            return API_SCOPES[scope]
+    raise ValueError("a token needs at least one scope")
 
 
 def role_has(role: str | None, permission: str) -> bool:

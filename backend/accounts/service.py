@@ -1,18 +1,30 @@
-"""Signing staff in (the foundation's minimal password check; the accounts issue extends it)."""
+"""Signing staff in and signing chains up."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import text
 
+from backend.accounts import throttle
+from backend.accounts.passwords import check_password
 from backend.core.database import open_session
-from backend.core.errors import AuthenticationRequired
-from backend.core.passwords import verify_password
-from tenants.session import user_session
+from backend.core.errors import AuthenticationRequired, ValidationFailed
+from backend.core.passwords import hash_password, verify_password
+from tenants.audit import record_audit
+from tenants.context import TenantContext
+from tenants.provisioning import EMAIL_RE, NewBranch, NewChain, provision_tenant, validate_chain
+from tenants.session import tenant_session, user_session
 
 BAD_CREDENTIALS = "E-mail or password is not right."
+
+
+class TooManyAttempts(AuthenticationRequired):
+    code = "too_many_attempts"
+    http_status = 429
 
 
 @dataclass(frozen=True)
@@ -30,14 +42,23 @@ class SignedInUser:
     memberships: list[MembershipSummary]
 
 
-def authenticate(email: str, password: str) -> SignedInUser:
-    """Check an e-mail and password; the error never says which of the two was wrong."""
+def authenticate(email: str, password: str, *, ip: str = "") -> SignedInUser:
+    """Check an e-mail and password, slowing repeated failures down.
+
+    The answer never says whether the e-mail exists: unknown e-mails cost the same argon2 work and
+    get the same message and the same delays.
+    """
+    email = email.strip().lower()
+    wait = throttle.seconds_to_wait(email, ip)
+    if wait:
+        raise TooManyAttempts(f"Too many attempts. Wait {wait} seconds and try again.")
     with open_session("app") as session:
-        row = session.execute(
-            text("SELECT * FROM auth_login_lookup(:email)"), {"email": email.strip().lower()}
-        ).first()
-    if not verify_password(row.password_hash if row else None, password) or not row or not row.is_active:
+        row = session.execute(text("SELECT * FROM auth_login_lookup(:email)"), {"email": email}).first()
+    ok = verify_password(row.password_hash if row else None, password)
+    if not (ok and row and row.is_active):
+        throttle.record_failure(email, ip)
         raise AuthenticationRequired(BAD_CREDENTIALS)
+    throttle.record_success(email)
     return SignedInUser(
         user_id=str(row.user_id), full_name=row.full_name, memberships=memberships_of(row.user_id)
     )
@@ -52,3 +73,70 @@ def memberships_of(user_id: uuid.UUID | str) -> list[MembershipSummary]:
         for r in rows
         if r.tenant_status == "active"
     ]
+
+
+def record_sign_in(user_id: str, tenant_id: str, ip: str) -> None:
+    ctx = TenantContext(tenant_id=uuid.UUID(tenant_id), user_id=uuid.UUID(user_id), role="system")
+    with tenant_session(ctx) as session:
+        record_audit(
+            session,
+            ctx.tenant_id,
+            "auth.signed_in",
+            actor_user_id=ctx.user_id,
+            entity_type="user",
+            entity_id=user_id,
+            details={"ip": ip[:64]},
+        )
+
+
+@dataclass(frozen=True)
+class SignUpForm:
+    chain_name: str
+    slug: str
+    owner_name: str
+    email: str
+    password: str
+    currency: str
+    branch_name: str
+    branch_address: str
+    time_zone: str
+    tax_rate: str
+    prices_include_tax: bool
+
+
+def sign_up(form: SignUpForm) -> tuple[str, str]:
+    """Create a chain with its first branch and owner, all or nothing; returns (user_id, tenant_id)."""
+    email = form.email.strip().lower()
+    if not form.owner_name.strip():
+        raise ValidationFailed("Enter your name.", field="owner_name")
+    if not EMAIL_RE.match(email):
+        raise ValidationFailed("Enter a valid e-mail address.", field="owner_email")
+    check_password(form.password, email=email)
+    if not form.branch_name.strip():
+        raise ValidationFailed("Name your first branch.", field="branch_name")
+    try:
+        rate = Decimal(form.tax_rate.strip() or "0")
+    except InvalidOperation:
+        raise ValidationFailed("Tax rate must be a number such as 8.875.", field="default_tax_rate") from None
+    chain = NewChain(
+        name=form.chain_name.strip(),
+        slug=form.slug.strip().lower(),
+        owner_email=email,
+        owner_name=form.owner_name.strip(),
+        owner_password_hash="",
+        currency=form.currency.strip().upper(),
+        branches=(
+            NewBranch(
+                name=form.branch_name.strip(),
+                code=re.sub(r"[^A-Z0-9]", "", form.branch_name.upper())[:6] or "MAIN",
+                address=form.branch_address.strip(),
+                time_zone=form.time_zone.strip(),
+                prices_include_tax=form.prices_include_tax,
+                default_tax_rate=rate,
+            ),
+        ),
+    )
+    validate_chain(chain)  # every field checked before the slow hash and before any write
+    chain = NewChain(**{**chain.__dict__, "owner_password_hash": hash_password(form.password)})
+    created = provision_tenant(chain, actor=f"signup:{email}", reason="self-service sign-up")
+    return str(created.owner_user_id), str(created.tenant_id)

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     RQ_QUEUES: str = "default"
 
+    SESSION_TTL_HOURS: int = 12
+    INVITATION_TTL_DAYS: int = 7
+    API_RATE_LIMIT_PER_HOUR: int = (
+        1000  # default for a new chain; per plan in tenants.api_rate_limit_per_hour
+    )
+
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
     SERVICE_NAME: str = "pharmacy-saas"
@@ -77,6 +83,10 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     # --- derived values -------------------------------------------------
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.APP_URL.startswith("https://")
 
     @property
     def is_production(self) -> bool:

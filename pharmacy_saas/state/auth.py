@@ -1,15 +1,23 @@
-"""Sign-in (the foundation's minimal password check; the accounts issue adds sessions, TOTP, SSO)."""
+"""Sign-in, sign-out, switching chains, and sign-up."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
-from backend.accounts.service import authenticate
+from backend.accounts.service import SignUpForm, authenticate, record_sign_in, sign_up
+from backend.accounts.sessions import end_all_sessions, end_session, issue_login_code, switch_tenant
 from backend.core.errors import PharmacyError
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import SessionState, run_service
+from pharmacy_saas.state.base import SessionState, guarded, navigate, public, run_service
+from tenants.context import TenantContext
+from tenants.provisioning import suggest_slug
+
+
+def cookie_exchange_url(code: str, next_path: str = routes.DASHBOARD) -> str:
+    return f"{routes.COOKIE_EXCHANGE}?{urlencode({'code': code, 'next': next_path})}"
 
 
 class SignInState(SessionState):
@@ -17,36 +25,132 @@ class SignInState(SessionState):
     busy: bool = False
 
     @rx.event
+    @public
     async def sign_in(self, form: dict[str, Any]) -> Any:
         email = str(form.get("email", "")).strip()
         password = str(form.get("password", ""))
         if not email or not password:
             self.error = "Enter your e-mail and password."
-            return None
+            return
         self.busy = True
+        yield
         try:
-            user = await run_service(authenticate, email, password)
+            user = await run_service(authenticate, email, password, ip=self._client_ip())
+            if not user.memberships:
+                self.error = "Your account is not a member of any active pharmacy chain."
+                return
+            tenant_id = user.memberships[0].tenant_id
+            await run_service(record_sign_in, user.user_id, tenant_id, self._client_ip())
+            code = await run_service(issue_login_code, user.user_id, tenant_id)
         except PharmacyError as exc:
             self.error = exc.message
-            return None
+            return
         finally:
             self.busy = False
-        if not user.memberships:
-            self.error = "Your account is not a member of any active pharmacy chain."
-            return None
-        first = user.memberships[0]
-        self.start_session(
-            user_id=user.user_id,
-            user_name=user.full_name,
-            tenant_id=first.tenant_id,
-            tenant_name=first.tenant_name,
-            role=first.role,
-        )
         self.error = ""
-        return rx.redirect(routes.DASHBOARD)
+        yield navigate(cookie_exchange_url(code))
 
     @rx.event
-    def redirect_if_signed_in(self) -> Any:
-        if self.signed_in:
-            return rx.redirect(routes.DASHBOARD)
-        return None
+    @public
+    async def on_sign_in_page(self) -> Any:
+        """on_load: an already signed-in member goes straight to the dashboard."""
+        self.error = ""
+        if self.router.url.query_parameters.get("expired"):
+            self.error = "That sign-in link expired; sign in again."
+        try:
+            await self.authorize("dashboard.view")
+        except PharmacyError:
+            return None
+        return rx.redirect(routes.DASHBOARD)
+
+
+class AccountState(SessionState):
+    """Actions on one's own account available from the shell on every page."""
+
+    @rx.event
+    @guarded("account.self")
+    async def sign_out(self, ctx: TenantContext) -> Any:
+        await run_service(end_session, self._token())
+        self.signed_in = False
+        return navigate(routes.SIGNED_OUT)
+
+    @rx.event
+    @guarded("account.self")
+    async def sign_out_everywhere(self, ctx: TenantContext) -> Any:
+        await run_service(end_all_sessions, str(ctx.user_id))
+        self.signed_in = False
+        return navigate(routes.SIGNED_OUT)
+
+    @rx.event
+    @guarded("account.self")
+    async def switch_chain(self, ctx: TenantContext, tenant_name: str) -> Any:
+        """Move this session to another chain of the user's; membership re-checked on the server."""
+        target = next((m["tenant_id"] for m in self.memberships if m["tenant_name"] == tenant_name), None)
+        if target is None or target == str(ctx.tenant_id):
+            return None
+        await run_service(switch_tenant, await self.principal(), target)
+        return navigate(routes.DASHBOARD)
+
+
+SIGN_UP_FIELDS = (
+    "chain_name",
+    "slug",
+    "owner_name",
+    "email",
+    "password",
+    "currency",
+    "branch_name",
+    "branch_address",
+    "time_zone",
+    "tax_rate",
+)
+# Field names the services report -> the form field that shows the message.
+FIELD_ALIASES = {
+    "name": "chain_name",
+    "owner_email": "email",
+    "default_tax_rate": "tax_rate",
+    "branches": "branch_name",
+}
+
+
+class SignUpState(SessionState):
+    chain_name: str = ""
+    slug: str = ""
+    slug_edited: bool = False
+    errors: dict[str, str] = {}
+    busy: bool = False
+
+    @rx.event
+    @public
+    def set_chain_name(self, value: str) -> None:
+        self.chain_name = value[:120]
+        if not self.slug_edited:
+            self.slug = suggest_slug(value)
+
+    @rx.event
+    @public
+    def set_slug(self, value: str) -> None:
+        self.slug = value.strip().lower()[:40]
+        self.slug_edited = True
+
+    @rx.event
+    @public
+    async def submit(self, form: dict[str, Any]) -> Any:
+        values = {name: str(form.get(name, "")) for name in SIGN_UP_FIELDS}
+        values["chain_name"], values["slug"] = self.chain_name, self.slug
+        self.errors = {}
+        self.busy = True
+        yield
+        try:
+            user_id, tenant_id = await run_service(
+                sign_up,
+                SignUpForm(**values, prices_include_tax=bool(form.get("prices_include_tax"))),
+            )
+            code = await run_service(issue_login_code, user_id, tenant_id)
+        except PharmacyError as exc:
+            field = FIELD_ALIASES.get(exc.field or "", exc.field or "form")
+            self.errors = {field: exc.message}
+            return
+        finally:
+            self.busy = False
+        yield navigate(cookie_exchange_url(code))

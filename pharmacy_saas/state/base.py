@@ -1,25 +1,34 @@
-"""The session every page shares, and the one way handlers call backend services.
+"""The session every page shares, and the one way handlers reach backend services.
 
-Identity (user, tenant, role) lives only in `_`-prefixed vars, which never leave the server;
-every handler rebuilds the TenantContext from them and re-checks the permission it needs.
+The browser holds only an HttpOnly session cookie. Every event re-reads it from the websocket's
+handshake headers and re-validates it on the server (`authorize`), so identity, tenant and role
+are never taken from the browser, and an ended session or deactivated member is refused at once.
+Every event handler declares its permission with `@guarded(...)` or says it is `@public`;
+tests/pharmacy_saas/test_handler_permissions.py fails on a handler that does neither.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Callable
+import functools
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
 import reflex as rx
 
-from backend.core.errors import AuthenticationRequired, PermissionDenied, PharmacyError
-from backend.core.logging import new_trace_id, trace_id_var
+from backend.accounts.api import SESSION_COOKIE
+from backend.accounts.sessions import Principal, require_principal
+from backend.core.errors import AuthenticationRequired, PharmacyError
+from backend.core.logging import new_trace_id, tenant_var, trace_id_var, user_var
 from pharmacy_saas import routes
 from tenants.context import TenantContext
 from tenants.roles import require
 
 T = TypeVar("T")
+PUBLIC = None  # marker: a handler anyone may call (sign-in, sign-up, form typing)
 
 
 async def run_service(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -34,51 +43,83 @@ async def run_service(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         trace_id_var.reset(token)
 
 
-class SessionState(rx.State):
-    """Who is signed in, for which chain. Public vars are display-only."""
+def navigate(url: str) -> Any:
+    """A full page load (not client-side routing), so the browser sends and updates cookies."""
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
-    _user_id: str = ""
-    _tenant_id: str = ""
-    _role: str = ""
+
+def refusal(exc: PharmacyError) -> Any:
+    """What a refused event does: signed-out users go to sign-in, others see why."""
+    if isinstance(exc, AuthenticationRequired):
+        return rx.redirect(routes.SIGN_IN)
+    return rx.toast.error(exc.message, id="refusal")
+
+
+def guarded(permission: str) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+    """Declare and enforce the permission of an event handler.
+
+    The wrapped handler receives the server-built TenantContext as its first argument after self.
+    """
+
+    def decorate(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(fn)
+        async def handler(self: SessionState, *args: Any) -> Any:
+            try:
+                ctx = await self.authorize(permission)
+                return await fn(self, ctx, *args)
+            except PharmacyError as exc:
+                return refusal(exc)
+
+        params = list(inspect.signature(fn).parameters.values())
+        handler.__signature__ = inspect.Signature([params[0], *params[2:]])  # type: ignore[attr-defined]
+        handler.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "ctx"}
+        del handler.__wrapped__  # Reflex must see the signature without ctx
+        handler.required_permission = permission  # type: ignore[attr-defined]
+        return handler
+
+    return decorate
+
+
+def public(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a handler anyone may call (it must not touch tenant data without checking itself)."""
+    fn.required_permission = PUBLIC  # type: ignore[attr-defined]
+    return fn
+
+
+def session_token(cookie_header: str) -> str | None:
+    try:
+        morsel = SimpleCookie(cookie_header).get(SESSION_COOKIE)
+    except CookieError:
+        return None
+    return morsel.value if morsel else None
+
+
+class SessionState(rx.State):
+    """Display-only facts about the signed-in member; the truth is re-read on every event."""
 
     user_name: str = ""
     tenant_name: str = ""
     role_label: str = ""
     signed_in: bool = False
+    memberships: list[dict[str, str]] = []
 
-    def tenant_context(self) -> TenantContext:
-        if not (self._user_id and self._tenant_id and self._role):
-            raise AuthenticationRequired("Please sign in.")
-        return TenantContext(
-            tenant_id=uuid.UUID(self._tenant_id), user_id=uuid.UUID(self._user_id), role=self._role
-        )
+    def _token(self) -> str | None:
+        return session_token(self.router.headers.cookie)
 
-    def authorize(self, permission: str) -> TenantContext:
-        """The context of the signed-in member, if their role holds `permission`; else raises."""
-        return require(self.tenant_context(), permission)
+    def _client_ip(self) -> str:
+        return self.router.session.client_ip
 
-    def start_session(
-        self, *, user_id: str, user_name: str, tenant_id: str, tenant_name: str, role: str
-    ) -> None:
-        self._user_id, self._tenant_id, self._role = user_id, tenant_id, role
-        self.user_name, self.tenant_name, self.role_label = user_name, tenant_name, role.title()
+    async def principal(self) -> Principal:
+        return await run_service(require_principal, self._token())
+
+    async def authorize(self, permission: str) -> TenantContext:
+        """The member's context if their live session and role allow `permission`; else raises."""
+        principal = await self.principal()
+        ctx = principal.context()
+        tenant_var.set(str(ctx.tenant_id))
+        user_var.set(str(ctx.user_id))
+        self.user_name = principal.full_name
+        self.tenant_name = principal.tenant_name or ""
+        self.role_label = (principal.role or "").title()
         self.signed_in = True
-
-    def end_session(self) -> None:
-        self._user_id = self._tenant_id = self._role = ""
-        self.user_name = self.tenant_name = self.role_label = ""
-        self.signed_in = False
-
-    @rx.event
-    def sign_out(self) -> Any:
-        self.end_session()
-        return rx.redirect(routes.LANDING)
-
-
-def refusal(exc: PharmacyError) -> Any:
-    """Where to send a user whose action was refused (sign-in page when signed out)."""
-    if isinstance(exc, AuthenticationRequired):
-        return rx.redirect(routes.SIGN_IN)
-    if isinstance(exc, PermissionDenied):
-        return rx.toast.error(exc.message)
-    return rx.toast.error(exc.message)
+        return require(ctx, permission)

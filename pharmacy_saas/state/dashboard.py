@@ -6,55 +6,64 @@ from typing import Any
 
 import reflex as rx
 
-from backend.core.errors import PharmacyError
+from backend.accounts.service import memberships_of
 from backend.health.service import system_health
-from pharmacy_saas.state.base import SessionState, refusal, run_service
+from pharmacy_saas.state.base import SessionState, guarded, run_service
+from tenants.context import TenantContext
 from tenants.directory import tenant_profile
+from tenants.roles import role_has
 
 
-class DashboardState(SessionState):
+class ShellState(SessionState):
+    """What the shell shows on every staff page: chains, branches, and which links the role may use."""
+
     branches: list[dict[str, str]] = []
     current_branch: str = ""
-    services: list[dict[str, Any]] = []
-    all_healthy: bool = False
+    can_manage_staff: bool = False
+    can_open_settings: bool = False
     loaded: bool = False
 
     @rx.var
     def branch_names(self) -> list[str]:
         return [b["name"] for b in self.branches]
 
-    @rx.event
-    async def load(self) -> Any:
-        """on_load: refuse unless signed in with dashboard access, then fill the shell."""
-        try:
-            ctx = self.authorize("dashboard.view")
-            profile = await run_service(tenant_profile, ctx)
-        except PharmacyError as exc:
-            return refusal(exc)
+    @rx.var
+    def chain_names(self) -> list[str]:
+        return [m["tenant_name"] for m in self.memberships]
+
+    async def fill_shell(self, ctx: TenantContext) -> None:
+        profile = await run_service(tenant_profile, ctx)
+        chains = await run_service(memberships_of, ctx.user_id)
+        self.memberships = [{"tenant_id": m.tenant_id, "tenant_name": m.tenant_name} for m in chains]
         self.tenant_name = profile.name
         self.branches = [{"id": b.id, "name": b.name, "code": b.code} for b in profile.branches]
         if self.branches and self.current_branch not in {b["name"] for b in self.branches}:
             self.current_branch = self.branches[0]["name"]
+        self.can_manage_staff = role_has(ctx.role, "staff.view")
+        self.can_open_settings = role_has(ctx.role, "tenant.settings")
         self.loaded = True
+
+    @rx.event
+    @guarded("dashboard.view")
+    async def choose_branch(self, ctx: TenantContext, name: str) -> None:
+        if name in {b["name"] for b in self.branches}:  # only branches the server listed
+            self.current_branch = name
+
+
+class DashboardState(ShellState):
+    services: list[dict[str, Any]] = []
+    all_healthy: bool = False
+
+    @rx.event
+    @guarded("dashboard.view")
+    async def load(self, ctx: TenantContext) -> Any:
+        """on_load: refuse unless signed in with dashboard access, then fill the shell."""
+        await self.fill_shell(ctx)
         return DashboardState.refresh_health
 
     @rx.event
-    async def refresh_health(self) -> Any:
-        try:
-            self.authorize("health.view")
-        except PharmacyError as exc:
-            return refusal(exc)
+    @guarded("health.view")
+    async def refresh_health(self, ctx: TenantContext) -> None:
         report = await run_service(system_health)
         self.services = [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in report.services]
         self.all_healthy = report.ok
-        return None
-
-    @rx.event
-    def choose_branch(self, name: str) -> Any:
-        try:
-            self.authorize("dashboard.view")
-        except PharmacyError as exc:
-            return refusal(exc)
-        if name in {b["name"] for b in self.branches}:  # only branches the server listed
-            self.current_branch = name
-        return None

@@ -1,0 +1,105 @@
+"""REST: the cookie exchange for browser sign-in, and the bearer-token dependency every endpoint uses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from backend.accounts.api_tokens import check_rate_limit, principal_for_api_token
+from backend.accounts.sessions import redeem_login_code, start_session
+from backend.accounts.staff import list_members
+from backend.core.errors import AuthenticationRequired
+from backend.core.settings import get_settings
+from tenants.context import TenantContext
+from tenants.roles import PERMISSIONS, require
+
+SESSION_COOKIE = "pharmacy_session"
+
+
+class RequirePermission:
+    """FastAPI dependency: a valid bearer token, under its rate limit, whose scope holds `permission`.
+
+    Every non-public endpoint declares one; tests/backend/accounts/test_permissions.py walks the
+    routes and fails on any endpoint without it.
+    """
+
+    def __init__(self, permission: str) -> None:
+        if permission not in PERMISSIONS:
+            raise KeyError(permission)
+        self.permission = permission
+
+    async def __call__(self, authorization: Annotated[str | None, Header()] = None) -> TenantContext:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationRequired("Send an API token: Authorization: Bearer phs_...")
+        principal = await run_in_threadpool(principal_for_api_token, token.strip())
+        await run_in_threadpool(check_rate_limit, principal)
+        return require(principal.context(), self.permission)
+
+
+def safe_next(path: str) -> str:
+    """Only same-site paths: never an open redirect to another host."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/dashboard"
+    return path
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+auth_router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+
+@auth_router.get("/exchange", include_in_schema=False)
+async def exchange(request: Request, code: str = "", next: str = "/dashboard") -> RedirectResponse:
+    """Public: swap a one-time sign-in code for the HttpOnly session cookie."""
+    redeemed = await run_in_threadpool(redeem_login_code, code)
+    if redeemed is None:
+        return RedirectResponse("/signin?expired=1", status_code=303)
+    user_id, tenant_id = redeemed
+    token = await run_in_threadpool(
+        start_session,
+        user_id,
+        tenant_id,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.SESSION_TTL_HOURS * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    return response
+
+
+@auth_router.get("/signed-out", include_in_schema=False)
+async def signed_out() -> RedirectResponse:
+    """Public: drop the cookie after the session was ended on the server."""
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+api_router = APIRouter(tags=["account"])
+
+
+@api_router.get("/me", summary="The chain and scopes of this API token")
+async def me(ctx: Annotated[TenantContext, Depends(RequirePermission("api.me"))]) -> dict[str, str]:
+    return {"tenant_id": str(ctx.tenant_id), "role": str(ctx.role)}
+
+
+@api_router.get("/staff", summary="Members of the chain (admin scope)")
+async def staff(ctx: Annotated[TenantContext, Depends(RequirePermission("staff.view"))]) -> JSONResponse:
+    members = await run_in_threadpool(list_members, ctx)
+    return JSONResponse([{k: v for k, v in asdict(m).items() if k != "user_id"} for m in members])

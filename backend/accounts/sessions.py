@@ -1,0 +1,165 @@
+"""Server-side sessions: the browser holds a random token in an HttpOnly cookie; the server keeps
+the session (expiry, last seen, IP, user agent) and can end it at any time.
+
+Every browser event re-reads the session through `principal_for_token`, so an ended session, a
+deactivated member or a suspended chain is refused on the very next click.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlmodel import col, update
+
+from backend.accounts.models import UserSession
+from backend.core.database import open_session
+from backend.core.errors import AuthenticationRequired, PermissionDenied
+from backend.core.models import utc_now
+from backend.core.queue import redis_connection
+from backend.core.settings import get_settings
+from backend.core.tokens import new_token, token_hash
+from tenants.context import TenantContext
+from tenants.session import user_session
+
+LOGIN_CODE_TTL_SECONDS = 60
+SUSPENDED_MESSAGE = "This pharmacy chain's account is suspended. Contact your chain's owner."
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in person and their role in the chain the session is working in."""
+
+    session_id: str
+    user_id: str
+    full_name: str
+    email: str
+    tenant_id: str | None = None
+    tenant_name: str | None = None
+    tenant_status: str | None = None
+    role: str | None = None
+    branch_ids: tuple[str, ...] = field(default_factory=tuple)
+
+    def context(self) -> TenantContext:
+        """The TenantContext for this principal; refuses when no active chain is selected."""
+        if not self.tenant_id or not self.role:
+            raise PermissionDenied("Your account is not a member of this pharmacy chain any more.")
+        if self.tenant_status != "active":
+            raise PermissionDenied(SUSPENDED_MESSAGE)
+        return TenantContext(
+            tenant_id=uuid.UUID(self.tenant_id),
+            user_id=uuid.UUID(self.user_id),
+            role=self.role,
+            branch_ids=frozenset(uuid.UUID(b) for b in self.branch_ids),
+        )
+
+
+def start_session(user_id: str, tenant_id: str | None, *, ip: str = "", user_agent: str = "") -> str:
+    """Create a session and return its token (only its hash is stored)."""
+    token = new_token()
+    now = utc_now()
+    with user_session(user_id) as session:
+        session.add(
+            UserSession(
+                user_id=uuid.UUID(user_id),
+                token_hash=token_hash(token),
+                tenant_id=uuid.UUID(tenant_id) if tenant_id else None,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=get_settings().SESSION_TTL_HOURS),
+                ip=ip[:64] or None,
+                user_agent=user_agent[:300] or None,
+            )
+        )
+    return token
+
+
+def principal_for_token(token: str | None) -> Principal | None:
+    """The live session's principal, or None for a missing, ended or expired session."""
+    if not token or len(token) > 200:
+        return None
+    with open_session("app") as session:
+        row = session.execute(text("SELECT * FROM session_principal(:h)"), {"h": token_hash(token)}).first()
+    if row is None:
+        return None
+    return Principal(
+        session_id=str(row.session_id),
+        user_id=str(row.user_id),
+        full_name=row.full_name,
+        email=row.email,
+        tenant_id=str(row.tenant_id) if row.tenant_id else None,
+        tenant_name=row.tenant_name,
+        tenant_status=row.tenant_status,
+        role=row.role,
+        branch_ids=tuple(str(b) for b in row.branch_ids or ()),
+    )
+
+
+def require_principal(token: str | None) -> Principal:
+    principal = principal_for_token(token)
+    if principal is None:
+        raise AuthenticationRequired("Please sign in.")
+    return principal
+
+
+def end_session(token: str | None) -> None:
+    """Sign out this browser: the session is ended on the server, whatever the cookie does."""
+    principal = principal_for_token(token)
+    if principal is None or token is None:
+        return
+    with user_session(principal.user_id) as session:
+        session.exec(
+            update(UserSession)
+            .where(col(UserSession.token_hash) == token_hash(token))
+            .values(revoked_at=utc_now())
+        )
+
+
+def end_all_sessions(user_id: str) -> int:
+    """Sign out everywhere: end every live session of this user."""
+    with user_session(user_id) as session:
+        result = session.exec(
+            update(UserSession)
+            .where(col(UserSession.user_id) == uuid.UUID(user_id), col(UserSession.revoked_at).is_(None))
+            .values(revoked_at=utc_now())
+        )
+        return int(result.rowcount)
+
+
+def switch_tenant(principal: Principal, tenant_id: str) -> None:
+    """Move this session to another chain the user is an active member of (checked here)."""
+    from backend.accounts.service import memberships_of
+
+    if tenant_id not in {m.tenant_id for m in memberships_of(principal.user_id)}:
+        raise PermissionDenied("You are not a member of that pharmacy chain.")
+    with user_session(principal.user_id) as session:
+        session.exec(
+            update(UserSession)
+            .where(col(UserSession.id) == uuid.UUID(principal.session_id))
+            .values(tenant_id=uuid.UUID(tenant_id))
+        )
+
+
+def issue_login_code(user_id: str, tenant_id: str | None) -> str:
+    """A one-time code the browser exchanges (over HTTP) for its HttpOnly session cookie."""
+    code = new_token()
+    redis_connection().set(
+        f"login-code:{token_hash(code)}",
+        json.dumps({"user_id": user_id, "tenant_id": tenant_id}),
+        ex=LOGIN_CODE_TTL_SECONDS,
+    )
+    return code
+
+
+def redeem_login_code(code: str) -> tuple[str, str | None] | None:
+    """The (user, tenant) a code was issued for; each code works once, for one minute."""
+    if not code or len(code) > 200:
+        return None
+    raw = redis_connection().getdel(f"login-code:{token_hash(code)}")
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return data["user_id"], data["tenant_id"]

@@ -1,0 +1,112 @@
+"""Chain settings (owner only): API tokens and sessions."""
+
+import reflex as rx
+
+from components.forms import form_alert, text_field
+from pages.shell import with_shell
+from pharmacy_saas.state.auth import AccountState
+from pharmacy_saas.state.settings import SettingsState
+
+
+def token_row(token: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(token["name"]),
+        rx.table.cell(rx.code(token["prefix"], "…")),
+        rx.table.cell(token["scopes"]),
+        rx.table.cell(token["last_used"]),
+        rx.table.cell(rx.badge(token["status"])),
+        rx.table.cell(
+            rx.cond(
+                token["status"] == "active",
+                rx.button(
+                    "Revoke",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=SettingsState.revoke(token["id"]),
+                ),
+            )
+        ),
+        class_name="token-row",
+    )
+
+
+def settings_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.heading("Settings", size="6", id="settings-title"),
+            rx.card(
+                rx.form(
+                    rx.vstack(
+                        rx.heading("API tokens", size="4"),
+                        rx.text(
+                            "Tokens let other systems use /api/v1 for this chain. A token is shown once.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
+                        text_field("Token name", "token_name", name="name", required=True),
+                        rx.hstack(
+                            *[
+                                rx.hstack(
+                                    rx.checkbox(
+                                        name=f"scope_{s}", id=f"scope_{s}", default_checked=s == "read"
+                                    ),
+                                    rx.el.label(s, html_for=f"scope_{s}"),
+                                )
+                                for s in ("read", "write", "admin")
+                            ],
+                            spacing="4",
+                        ),
+                        form_alert(SettingsState.token_error, "token-error"),
+                        rx.cond(
+                            SettingsState.new_token != "",
+                            rx.callout(
+                                rx.text(
+                                    "Copy it now, it will not be shown again: ",
+                                    rx.code(SettingsState.new_token, id="new-token"),
+                                ),
+                                icon="key",
+                                color_scheme="amber",
+                                width="100%",
+                            ),
+                        ),
+                        rx.button("Create token", type="submit", id="create-token"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    on_submit=SettingsState.create,
+                    reset_on_submit=True,
+                ),
+                width="100%",
+            ),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Name", "Token", "Scopes", "Last used", "Status", "")
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(SettingsState.tokens, token_row)),
+                width="100%",
+            ),
+            rx.card(
+                rx.hstack(
+                    rx.text("Signed in on another device you no longer use?"),
+                    rx.spacer(),
+                    rx.button(
+                        "Sign out everywhere",
+                        variant="outline",
+                        color_scheme="red",
+                        on_click=AccountState.sign_out_everywhere,
+                        id="sign-out-everywhere",
+                    ),
+                    align="center",
+                ),
+                width="100%",
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )

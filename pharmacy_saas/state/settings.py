@@ -1,0 +1,60 @@
+"""Chain settings (owner only): API tokens and signing out everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from backend.accounts.api_tokens import SCOPES, create_token, list_tokens, revoke_token
+from backend.core.errors import PharmacyError
+from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.dashboard import ShellState
+from tenants.context import TenantContext
+
+
+class SettingsState(ShellState):
+    tokens: list[dict[str, str]] = []
+    new_token: str = ""  # shown once, right after creation
+    token_error: str = ""
+
+    async def _reload(self, ctx: TenantContext) -> None:
+        self.tokens = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": t.prefix,
+                "scopes": ", ".join(t.scopes),
+                "created": t.created_at.strftime("%Y-%m-%d"),
+                "last_used": t.last_used_at.strftime("%Y-%m-%d %H:%M UTC") if t.last_used_at else "never",
+                "status": "revoked" if t.revoked else "active",
+            }
+            for t in await run_service(list_tokens, ctx)
+        ]
+
+    @rx.event
+    @guarded("tenant.settings")
+    async def load(self, ctx: TenantContext) -> None:
+        await self.fill_shell(ctx)
+        self.new_token = self.token_error = ""
+        await self._reload(ctx)
+
+    @rx.event
+    @guarded("tokens.manage")
+    async def create(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        scopes = [scope for scope in SCOPES if form.get(f"scope_{scope}")]
+        try:
+            created = await run_service(create_token, ctx, str(form.get("name", "")), scopes)
+        except PharmacyError as exc:
+            self.token_error, self.new_token = exc.message, ""
+            return None
+        self.token_error, self.new_token = "", created.token
+        await self._reload(ctx)
+        return None
+
+    @rx.event
+    @guarded("tokens.manage")
+    async def revoke(self, ctx: TenantContext, token_id: str) -> Any:
+        await run_service(revoke_token, ctx, token_id)
+        await self._reload(ctx)
+        return rx.toast.info("Token revoked.")
