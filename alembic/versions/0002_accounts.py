@@ -39,7 +39,7 @@ def upgrade() -> None:
             id uuid PRIMARY KEY,
             user_id uuid NOT NULL REFERENCES users (id),
             token_hash text NOT NULL,
-            tenant_id uuid REFERENCES tenants (id),
+            current_tenant_id uuid REFERENCES tenants (id),  -- the chain this session works in
             created_at timestamptz NOT NULL DEFAULT now(),
             last_seen_at timestamptz NOT NULL DEFAULT now(),
             expires_at timestamptz NOT NULL,
@@ -106,6 +106,7 @@ def upgrade() -> None:
                        tenant_name text, tenant_status text, role text, membership_id uuid,
                        branch_ids uuid[])
         LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+        #variable_conflict use_column
         DECLARE s public.user_sessions;
         BEGIN
             SELECT * INTO s FROM public.user_sessions us
@@ -120,7 +121,7 @@ def upgrade() -> None:
                              WHERE mb.tenant_id = m.tenant_id AND mb.membership_id = m.id), '{}')
             FROM public.users u
             LEFT JOIN public.memberships m
-                   ON m.user_id = u.id AND m.is_active AND m.tenant_id = s.tenant_id
+                   ON m.user_id = u.id AND m.is_active AND m.tenant_id = s.current_tenant_id
             LEFT JOIN public.tenants t ON t.id = m.tenant_id
             WHERE u.id = s.user_id AND u.is_active;
         END $$""")
@@ -132,7 +133,7 @@ def upgrade() -> None:
             WITH ended AS (
                 UPDATE public.user_sessions SET revoked_at = now()
                 WHERE user_id = p_user_id AND revoked_at IS NULL
-                  AND tenant_id = {CURRENT_TENANT}
+                  AND current_tenant_id = {CURRENT_TENANT}
                   AND EXISTS (SELECT 1 FROM public.memberships m WHERE m.user_id = p_user_id
                               AND m.tenant_id = {CURRENT_TENANT})
                 RETURNING 1
@@ -152,6 +153,7 @@ def upgrade() -> None:
         RETURNS TABLE (tenant_id uuid, token_id uuid, scopes text[], tenant_status text,
                        rate_limit_per_hour integer, created_by uuid)
         LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+        #variable_conflict use_column
         DECLARE k public.api_tokens;
         BEGIN
             SELECT * INTO k FROM public.api_tokens WHERE token_hash = p_token_hash AND revoked_at IS NULL;

@@ -18,7 +18,7 @@ class UserSession(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID
     token_hash: str
-    tenant_id: uuid.UUID | None = None
+    current_tenant_id: uuid.UUID | None = None
     created_at: datetime = utc_timestamp()
     last_seen_at: datetime = utc_timestamp()
     expires_at: datetime = utc_timestamp(default_now=False)

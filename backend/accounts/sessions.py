@@ -66,7 +66,7 @@ def start_session(user_id: str, tenant_id: str | None, *, ip: str = "", user_age
             UserSession(
                 user_id=uuid.UUID(user_id),
                 token_hash=token_hash(token),
-                tenant_id=uuid.UUID(tenant_id) if tenant_id else None,
+                current_tenant_id=uuid.UUID(tenant_id) if tenant_id else None,
                 created_at=now,
                 last_seen_at=now,
                 expires_at=now + timedelta(hours=get_settings().SESSION_TTL_HOURS),
@@ -139,7 +139,7 @@ def switch_tenant(principal: Principal, tenant_id: str) -> None:
         session.exec(
             update(UserSession)
             .where(col(UserSession.id) == uuid.UUID(principal.session_id))
-            .values(tenant_id=uuid.UUID(tenant_id))
+            .values(current_tenant_id=uuid.UUID(tenant_id))
         )
 
 
@@ -161,5 +161,5 @@ def redeem_login_code(code: str) -> tuple[str, str | None] | None:
     raw = redis_connection().getdel(f"login-code:{token_hash(code)}")
     if raw is None:
         return None
-    data = json.loads(raw)
+    data = json.loads(raw)  # type: ignore[arg-type]
     return data["user_id"], data["tenant_id"]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from backend.accounts import throttle
 from backend.accounts.models import Invitation
 from backend.accounts.passwords import check_password
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -230,19 +231,14 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> tuple[str
     membership in a chain the person does not belong to yet.
     """
     with platform_session(reason="accept staff invitation", actor="invitee") as session:
-        row = _invitation_row(session, token)
-        if row is None:
-            raise NotFound("This invitation link is not valid.")
-        status = _status(row.accepted_at, row.revoked_at, row.expires_at)
-        if status != "pending":
-            raise Conflict(f"This invitation is {status}. Ask for a new one.")
         invitation = session.exec(
-            select(Invitation)
-            .where(Invitation.tenant_id == row.tenant_id, Invitation.id == row.invitation_id)
-            .with_for_update()
-        ).one()
-        if invitation.accepted_at:  # a second tab accepted it a moment ago
-            raise Conflict("This invitation is accepted.")
+            select(Invitation).where(Invitation.token_hash == token_hash(token)).with_for_update()
+        ).first()
+        if invitation is None:
+            raise NotFound("This invitation link is not valid.")
+        status = _status(invitation.accepted_at, invitation.revoked_at, invitation.expires_at)
+        if status != "pending":  # checked under the row lock: two tabs cannot both accept
+            raise Conflict(f"This invitation is {status}. Ask for a new one.")
         user = session.exec(select(User).where(User.email == invitation.email)).first()
         if user is None:
             if not full_name.strip():
@@ -253,8 +249,15 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> tuple[str
             )
             session.add(user)
             session.flush()
-        elif not verify_password(user.password_hash, password):
-            raise ValidationFailed("That is not the password of your existing account.", field="password")
+        else:
+            # The same progressive delays as the sign-in page, so a link cannot be used to guess.
+            if wait := throttle.seconds_to_wait(invitation.email, ""):
+                raise ValidationFailed(
+                    f"Too many attempts. Wait {wait} seconds and try again.", field="password"
+                )
+            if not verify_password(user.password_hash, password):
+                throttle.record_failure(invitation.email, "")
+                raise ValidationFailed("That is not the password of your existing account.", field="password")
         existing = session.exec(
             select(Membership).where(
                 Membership.tenant_id == invitation.tenant_id, Membership.user_id == user.id

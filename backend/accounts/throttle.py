@@ -25,8 +25,8 @@ def _keys(email: str, ip: str) -> list[tuple[str, int]]:
 def seconds_to_wait(email: str, ip: str) -> int:
     """How long this account/IP must wait before the next try (0 = go ahead)."""
     redis = redis_connection()
-    waits = [redis.ttl(f"{key}:wait") for key, _ in _keys(email, ip)]
-    return max([w for w in waits if w and w > 0], default=0)
+    waits = [int(redis.ttl(f"{key}:wait")) for key, _ in _keys(email, ip)]  # type: ignore[arg-type]
+    return max([w for w in waits if w > 0], default=0)
 
 
 def record_failure(email: str, ip: str) -> int:
@@ -34,7 +34,7 @@ def record_failure(email: str, ip: str) -> int:
     redis = redis_connection()
     delay = 0
     for key, free in _keys(email, ip):
-        failures = int(redis.incr(key))
+        failures = int(redis.incr(key))  # type: ignore[arg-type]
         redis.expire(key, WINDOW_SECONDS)
         if failures >= free:
             this_delay = min(2 ** (failures - free), MAX_DELAY_SECONDS)

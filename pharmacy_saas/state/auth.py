@@ -58,7 +58,7 @@ class SignInState(SessionState):
         if self.router.url.query_parameters.get("expired"):
             self.error = "That sign-in link expired; sign in again."
         try:
-            await self.authorize("dashboard.view")
+            await self._authorize("dashboard.view")
         except PharmacyError:
             return None
         return rx.redirect(routes.DASHBOARD)
@@ -88,7 +88,7 @@ class AccountState(SessionState):
         target = next((m["tenant_id"] for m in self.memberships if m["tenant_name"] == tenant_name), None)
         if target is None or target == str(ctx.tenant_id):
             return None
-        await run_service(switch_tenant, await self.principal(), target)
+        await run_service(switch_tenant, await self._principal(), target)
         return navigate(routes.DASHBOARD)
 
 

@@ -21,7 +21,7 @@ import reflex as rx
 
 from backend.accounts.api import SESSION_COOKIE
 from backend.accounts.sessions import Principal, require_principal
-from backend.core.errors import AuthenticationRequired, PharmacyError
+from backend.core.errors import AuthenticationRequired, PermissionDenied, PharmacyError
 from backend.core.logging import new_trace_id, tenant_var, trace_id_var, user_var
 from pharmacy_saas import routes
 from tenants.context import TenantContext
@@ -48,27 +48,34 @@ def navigate(url: str) -> Any:
     return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
 
-def refusal(exc: PharmacyError) -> Any:
-    """What a refused event does: signed-out users go to sign-in, others see why."""
+def refusal(exc: PharmacyError, *, leave_page: bool = False) -> Any:
+    """What a refused event does: signed-out users go to sign-in, others see why
+    (and, when a page itself was refused, land back on the dashboard)."""
     if isinstance(exc, AuthenticationRequired):
         return rx.redirect(routes.SIGN_IN)
-    return rx.toast.error(exc.message, id="refusal")
+    toast = rx.toast.error(exc.message, id="refusal")
+    if leave_page and isinstance(exc, PermissionDenied) and "suspended" not in exc.message:
+        return [toast, rx.redirect(routes.DASHBOARD)]
+    return toast
 
 
-def guarded(permission: str) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+def guarded(
+    permission: str, *, page_load: bool = False
+) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
     """Declare and enforce the permission of an event handler.
 
     The wrapped handler receives the server-built TenantContext as its first argument after self.
+    `page_load=True` marks a page's on_load: a refused member is sent back to the dashboard.
     """
 
     def decorate(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(fn)
-        async def handler(self: SessionState, *args: Any) -> Any:
+        async def handler(self: SessionState, *args: Any, **kwargs: Any) -> Any:
             try:
-                ctx = await self.authorize(permission)
-                return await fn(self, ctx, *args)
+                ctx = await self._authorize(permission)
+                return await fn(self, ctx, *args, **kwargs)
             except PharmacyError as exc:
-                return refusal(exc)
+                return refusal(exc, leave_page=page_load)
 
         params = list(inspect.signature(fn).parameters.values())
         handler.__signature__ = inspect.Signature([params[0], *params[2:]])  # type: ignore[attr-defined]
@@ -109,12 +116,12 @@ class SessionState(rx.State):
     def _client_ip(self) -> str:
         return self.router.session.client_ip
 
-    async def principal(self) -> Principal:
+    async def _principal(self) -> Principal:
         return await run_service(require_principal, self._token())
 
-    async def authorize(self, permission: str) -> TenantContext:
+    async def _authorize(self, permission: str) -> TenantContext:
         """The member's context if their live session and role allow `permission`; else raises."""
-        principal = await self.principal()
+        principal = await self._principal()
         ctx = principal.context()
         tenant_var.set(str(ctx.tenant_id))
         user_var.set(str(ctx.user_id))

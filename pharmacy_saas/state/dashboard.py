@@ -31,7 +31,7 @@ class ShellState(SessionState):
     def chain_names(self) -> list[str]:
         return [m["tenant_name"] for m in self.memberships]
 
-    async def fill_shell(self, ctx: TenantContext) -> None:
+    async def _fill_shell(self, ctx: TenantContext) -> None:
         profile = await run_service(tenant_profile, ctx)
         chains = await run_service(memberships_of, ctx.user_id)
         self.memberships = [{"tenant_id": m.tenant_id, "tenant_name": m.tenant_name} for m in chains]
@@ -58,7 +58,7 @@ class DashboardState(ShellState):
     @guarded("dashboard.view")
     async def load(self, ctx: TenantContext) -> Any:
         """on_load: refuse unless signed in with dashboard access, then fill the shell."""
-        await self.fill_shell(ctx)
+        await self._fill_shell(ctx)
         return DashboardState.refresh_health
 
     @rx.event

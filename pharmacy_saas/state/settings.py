@@ -33,9 +33,9 @@ class SettingsState(ShellState):
         ]
 
     @rx.event
-    @guarded("tenant.settings")
+    @guarded("tenant.settings", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
-        await self.fill_shell(ctx)
+        await self._fill_shell(ctx)
         self.new_token = self.token_error = ""
         await self._reload(ctx)
 

@@ -62,9 +62,9 @@ class StaffState(ShellState):
         self.assignable_roles = list(ASSIGNABLE_ROLES.get(ctx.role or "", ()))
 
     @rx.event
-    @guarded("staff.view")
+    @guarded("staff.view", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
-        await self.fill_shell(ctx)
+        await self._fill_shell(ctx)
         self.invite_link = self.invite_error = ""
         await self._reload(ctx)
 

@@ -15,6 +15,7 @@ ALLOWED_CALLERS = {
     "tenants/provisioning.py:provision_tenant": "sign-up and seeding create a tenant",
     "backend/demo/seed.py:seed_demo": "checks whether any chain exists before seeding",
     "backend/platform/service.py:list_tenants": "operators list every chain",
+    "backend/accounts/staff.py:accept_invitation": "an invitee joins a chain they are not in yet",
     "bench/rls_overhead.py:main": "the BYPASSRLS baseline of the RLS benchmark (bench database only)",
     "bench/rls_overhead.py:raw_transaction": "the same baseline, one transaction per sample",
 }

@@ -67,6 +67,8 @@ def as_app(conn: Connection, tenant_id: uuid.UUID | None, user_id: uuid.UUID | N
 @pytest.fixture
 def two_chains(db, make_tenant):
     """Chains A and B, each with a row in every tenant table."""
+    from backend.accounts.api_tokens import create_token
+    from backend.accounts.staff import invite
     from backend.jobs.service import enqueue_job
 
     a, b = make_tenant("alpha", branches=2), make_tenant("bravo", branches=2)
@@ -79,6 +81,8 @@ def two_chains(db, make_tenant):
                 {"t": chain.tenant_id, "m": membership_id, "b": chain.branch_ids[0]},
             )
             enqueue_job(session, ctx, "system.heartbeat", note="seed")
+        create_token(ctx, "seed token", ["read"])
+        invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
     as_owner(db)
     for table in tenant_tables(db):
         count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})

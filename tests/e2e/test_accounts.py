@@ -1,0 +1,97 @@
+"""Browser journeys for accounts: sign-up, sign-in/out, invitations, and server-side refusals."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from backend.accounts.staff import accept_invitation, invite
+from tenants.context import TenantContext
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.e2e
+DASHBOARD = re.compile(r"/dashboard/?$")
+
+
+def sign_in(page: Page, app_url: str, email: str, password: str) -> None:
+    page.goto(f"{app_url}/signin")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#sign-in-submit").click()
+    expect(page).to_have_url(DASHBOARD, timeout=15000)
+
+
+def sign_out(page: Page) -> None:
+    page.locator("#sign-out").click()
+    expect(page.locator("#landing-title")).to_be_visible(timeout=15000)
+
+
+def test_sign_up_a_new_chain_then_sign_out_and_back_in(page: Page, app_url: str):
+    suffix = uuid.uuid4().hex[:6]
+    email = f"founder-{suffix}@greenleaf.example"
+    page.goto(f"{app_url}/signup")
+    page.locator("#chain_name").fill(f"Greenleaf Chemists {suffix}")
+    expect(page.locator("#slug")).to_have_value(f"greenleaf-chemists-{suffix}")
+    page.locator("#owner_name").fill("Grace Green")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill("password123")
+    page.locator("#branch_name").fill("High Street")
+    page.locator("#sign-up-submit").click()
+    expect(page.locator("#password-error")).to_contain_text("too common")
+
+    page.locator("#password").fill("Willow-Bark-Tonic-31")
+    page.locator("#sign-up-submit").click()
+    expect(page).to_have_url(DASHBOARD, timeout=20000)
+    expect(page.locator("#header-tenant")).to_have_text(f"Greenleaf Chemists {suffix}")
+    expect(page.locator("#header-user")).to_contain_text("Owner")
+
+    sign_out(page)
+    page.goto(f"{app_url}/dashboard")
+    expect(page).to_have_url(re.compile(r"/signin/?$"), timeout=15000)  # the session really ended
+    sign_in(page, app_url, email, "Willow-Bark-Tonic-31")
+    expect(page.locator("#header-tenant")).to_have_text(f"Greenleaf Chemists {suffix}")
+
+
+def test_owner_invites_a_pharmacist_who_accepts(browser: Browser, app_url: str, committed_tenant):
+    chain, spec = committed_tenant("invites")
+    owner_page = browser.new_page()
+    sign_in(owner_page, app_url, spec.owner_email, TEST_PASSWORD)
+    owner_page.goto(f"{app_url}/staff")
+    invitee = f"pia-{uuid.uuid4().hex[:6]}@example.com"
+    owner_page.locator("#invite_email").fill(invitee)
+    owner_page.locator("#invite-submit").click()
+    link = owner_page.locator("#invite-link")
+    expect(link).to_contain_text("/invite?token=", timeout=15000)
+    url = link.inner_text()
+    expect(owner_page.locator(".invitation-row").first).to_contain_text(invitee)
+    owner_page.close()
+
+    context = browser.new_context()  # the colleague's own browser: no cookies shared
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#invite-title")).to_contain_text(spec.name)
+    page.locator("#full_name").fill("Pia Pharmacist")
+    page.locator("#password").fill("Tablet-Press-Forty-2")
+    page.locator("#accept-invitation").click()
+    expect(page).to_have_url(DASHBOARD, timeout=20000)
+    expect(page.locator("#header-user")).to_contain_text("Pharmacist")
+    context.close()
+
+
+def test_cashier_cannot_open_settings(page: Page, app_url: str, committed_tenant):
+    chain, _ = committed_tenant("cashiers")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    email = f"cass-{uuid.uuid4().hex[:6]}@example.com"
+    token = invite(owner, email, "cashier").link.split("token=")[1]
+    accept_invitation(token, full_name="Cass Cashier", password="Receipt-Roll-Nine-9")
+
+    sign_in(page, app_url, email, "Receipt-Roll-Nine-9")
+    expect(page.locator("#header-user")).to_contain_text("Cashier")
+    expect(page.get_by_role("link", name="Settings")).to_have_count(0)
+    page.goto(f"{app_url}/settings")
+    expect(page.get_by_text("may not do this (tenant.settings)")).to_be_visible(timeout=15000)
+    expect(page).to_have_url(DASHBOARD, timeout=15000)
+    expect(page.locator("#settings-title")).to_have_count(0)

@@ -1,0 +1,91 @@
+"""Every Reflex event handler declares a permission (or is explicitly public), and guarded
+handlers refuse, on the server, every role the permission matrix does not list."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import pharmacy_saas.state
+from pharmacy_saas.state.base import PUBLIC, SessionState
+from tenants.context import TenantContext
+from tenants.roles import PERMISSIONS, STAFF_ROLES, require
+
+MISSING = object()
+
+# Import every state module, so a new one cannot escape the walk.
+for module in pkgutil.iter_modules(pharmacy_saas.state.__path__):
+    importlib.import_module(f"pharmacy_saas.state.{module.name}")
+
+
+def our_states() -> list[type]:
+    found, stack = [], [SessionState]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+def handlers() -> list[tuple[str, object]]:
+    result = []
+    for cls in our_states():
+        for name, handler in cls.event_handlers.items():
+            fn = getattr(handler, "fn", handler)
+            if fn.__qualname__.split(".")[0] != cls.__name__ and name in cls.__dict__:
+                continue
+            result.append((f"{cls.__name__}.{name}", fn))
+    return result
+
+
+def test_every_handler_declares_a_permission_or_is_public():
+    found = handlers()
+    assert len(found) > 10
+    undeclared = [name for name, fn in found if getattr(fn, "required_permission", MISSING) is MISSING]
+    assert undeclared == []
+    unknown = [
+        name for name, fn in found if getattr(fn, "required_permission", None) not in (PUBLIC, *PERMISSIONS)
+    ]
+    assert unknown == []
+
+
+class ActingAs:
+    """Stands in for a state instance: authorize() applies the real permission matrix to a role."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    async def _authorize(self, permission: str) -> TenantContext:
+        return require(
+            TenantContext(tenant_id=uuid.uuid4(), user_id=uuid.uuid4(), role=self.role), permission
+        )
+
+
+def run(coroutine):  # type: ignore[no-untyped-def]
+    """Run a handler on its own loop in a thread (the browser tests keep a loop running here)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+GUARDED = [(name, fn) for name, fn in handlers() if getattr(fn, "required_permission", PUBLIC) is not PUBLIC]
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_guarded_handlers_refuse_roles_without_the_permission(role):
+    refused = []
+    for name, fn in GUARDED:
+        if role in PERMISSIONS[fn.required_permission]:  # type: ignore[attr-defined]
+            continue
+        # ActingAs has none of the state's methods: had the body run, this would raise.
+        outcome = run(fn(ActingAs(role)))  # type: ignore[operator]
+        assert outcome is not None, name
+        refused.append(name)
+    if role == "cashier":
+        assert {"SettingsState.load", "SettingsState.create", "StaffState.send_invitation"} <= set(refused)
+    if role == "owner":
+        assert refused == []
