@@ -7,11 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from backend.accounts.models import ApiToken
-from backend.core.database import open_session
+from backend.core.database import lookup
 from backend.core.errors import (
     AuthenticationRequired,
     NotFound,
@@ -147,10 +146,10 @@ def principal_for_api_token(token: str | None) -> ApiPrincipal:
     """Validate a bearer token: one indexed lookup of its hash."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise AuthenticationRequired("Missing or invalid API token.")
-    with open_session("app") as session:
-        row = session.execute(text("SELECT * FROM api_token_principal(:h)"), {"h": token_hash(token)}).first()
-    if row is None:
+    rows = lookup("SELECT * FROM api_token_principal(%(h)s)", {"h": token_hash(token)})
+    if not rows:
         raise AuthenticationRequired("Missing or invalid API token.")
+    row = rows[0]
     if row.tenant_status != "active":
         raise PermissionDenied("This pharmacy chain's account is suspended.")
     return ApiPrincipal(

@@ -12,11 +12,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import text
 from sqlmodel import col, update
 
 from backend.accounts.models import UserSession
-from backend.core.database import open_session
+from backend.core.database import lookup
 from backend.core.errors import AuthenticationRequired, PermissionDenied
 from backend.core.models import utc_now
 from backend.core.queue import redis_connection
@@ -81,10 +80,10 @@ def principal_for_token(token: str | None) -> Principal | None:
     """The live session's principal, or None for a missing, ended or expired session."""
     if not token or len(token) > 200:
         return None
-    with open_session("app") as session:
-        row = session.execute(text("SELECT * FROM session_principal(:h)"), {"h": token_hash(token)}).first()
-    if row is None:
+    rows = lookup("SELECT * FROM session_principal(%(h)s)", {"h": token_hash(token)})
+    if not rows:
         return None
+    row = rows[0]
     return Principal(
         session_id=str(row.session_id),
         user_id=str(row.user_id),

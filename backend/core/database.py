@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -140,6 +140,23 @@ def open_session(kind: RoleKind = "app", *, settings: dict[str, str] | None = No
         raise ServiceUnavailable(database_unreachable_message(exc)) from exc
     finally:
         session.close()
+
+
+def lookup(sql: str, params: dict[str, object]) -> list[Any]:
+    """Run one statement as the app role outside an explicit transaction.
+
+    For the per-request lookups (session cookie, API token) that run on every click and call:
+    skipping BEGIN/COMMIT saves two round trips. `sql` uses psycopg's %(name)s placeholders.
+    """
+    bound = _bound_connection.get()
+    try:
+        if bound is not None:
+            with open_session("app") as session:
+                return list(session.connection().exec_driver_sql(sql, params).all())
+        with app_engine().connect() as connection:
+            return list(connection.exec_driver_sql(sql, params).all())
+    except OperationalError as exc:
+        raise ServiceUnavailable(database_unreachable_message(exc)) from exc
 
 
 def database_unreachable_message(exc: BaseException) -> str:
