@@ -11,28 +11,18 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 
 import psycopg
 
+from bench.common import fresh_database
+
 ITERATIONS = int(os.environ.get("BENCH_ITERATIONS", "3000"))
 
 
 def prepare() -> None:
-    server = os.environ.get("TEST_DATABASE_URL") or sys.exit("set TEST_DATABASE_URL (or run `make bench`)")
-    server = server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS pharmacy_bench_auth WITH (FORCE)")
-        conn.execute("CREATE DATABASE pharmacy_bench_auth")
-    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + "/pharmacy_bench_auth"
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-000000")
-    from backend.core import dbadmin
-    from backend.core.settings import reset_settings_cache
-
-    reset_settings_cache()
-    dbadmin.upgrade()
+    fresh_database("pharmacy_bench_auth")
 
 
 def timed(fn: Callable[[], object], n: int) -> list[float]:

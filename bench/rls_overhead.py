@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import psycopg
 
+from bench.common import fresh_database
+
 TENANTS = int(os.environ.get("BENCH_TENANTS", "1000"))
 ROWS_PER_TENANT = int(os.environ.get("BENCH_ROWS", "1000"))
 ITERATIONS = int(os.environ.get("BENCH_ITERATIONS", "3000"))
@@ -29,19 +31,10 @@ PK_SQL = "SELECT id, name, sku FROM bench_medicines WHERE tenant_id = :t AND id 
 
 
 def prepare_database() -> None:
-    server = os.environ.get("TEST_DATABASE_URL") or sys.exit("set TEST_DATABASE_URL (or run `make bench`)")
-    server = server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS pharmacy_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE pharmacy_bench")
-    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + "/pharmacy_bench"
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-000000")
-    from backend.core import dbadmin
+    fresh_database("pharmacy_bench")
     from backend.core.migration_helpers import tenant_rls_sql
-    from backend.core.settings import get_settings, reset_settings_cache
+    from backend.core.settings import get_settings
 
-    reset_settings_cache()
-    dbadmin.upgrade()
     settings = get_settings()
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         conn.execute("""
