@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
 # Shown only to roles that may use them (the server refuses everyone else anyway).
 STAFF_LINK = ("Staff", "users", "/staff")
 SETTINGS_LINK = ("Settings", "settings", "/settings")
+AUDIT_LINK = ("Audit log", "scroll-text", "/audit")
 
 
 def brand() -> rx.Component:
@@ -68,6 +69,7 @@ def sidebar(show_staff: Any = False, show_settings: Any = False) -> rx.Component
         rx.divider(),
         *[nav_link(label, icon, route) for label, icon, route in NAV_ITEMS],
         rx.cond(show_staff, nav_link(*STAFF_LINK)),
+        rx.cond(show_staff, nav_link(*AUDIT_LINK)),
         rx.cond(show_settings, nav_link(*SETTINGS_LINK)),
         spacing="1",
         padding="1.25em 1em",
@@ -82,7 +84,9 @@ def sidebar(show_staff: Any = False, show_settings: Any = False) -> rx.Component
 
 
 def mobile_menu() -> rx.Component:
-    links = [(label, route) for label, _, route in [*NAV_ITEMS, STAFF_LINK, SETTINGS_LINK] if route]
+    links = [
+        (label, route) for label, _, route in [*NAV_ITEMS, STAFF_LINK, AUDIT_LINK, SETTINGS_LINK] if route
+    ]
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Menu")),

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from backend.api import create_api
+from pages.audit import audit_page
 from pages.dashboard import dashboard_page
 from pages.invite import invite_page
 from pages.landing import landing_page
@@ -11,6 +12,7 @@ from pages.signin import sign_in_page
 from pages.signup import sign_up_page
 from pages.staff import staff_page
 from pharmacy_saas import routes
+from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import SignInState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.invite import InviteState
@@ -32,3 +34,4 @@ app.add_page(staff_page, route=routes.STAFF, title="Staff · Pharmacy Cloud", on
 app.add_page(
     settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load
 )
+app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)

@@ -6,6 +6,7 @@ SIGN_UP = "/signup"
 DASHBOARD = "/dashboard"
 STAFF = "/staff"
 SETTINGS = "/settings"
+AUDIT = "/audit"
 INVITE = "/invite"
 
 # HTTP endpoints the browser navigates to (full page loads, so cookies change).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,10 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.core.models import utc_now
+from tenants.context import TenantContext
 from tenants.models import AuditEvent
+from tenants.roles import require
+from tenants.session import tenant_session
 
 GENESIS_HASH = "0" * 64
 
@@ -101,3 +105,52 @@ def verify_chain(session: Session, tenant_id: uuid.UUID) -> int | None:
             return int(row.seq)
         prev_hash, expected_seq = row.hash, expected_seq + 1
     return None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    entity: str
+    details: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    chain_intact: bool
+    has_more: bool
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+def list_audit(ctx: TenantContext, *, action_prefix: str = "", page: int = 0) -> AuditPage:
+    """The chain's audit trail, newest first, filtered by kind of action; checks the hash chain."""
+    require(ctx, "audit.view")
+    page = max(0, page)
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            text(
+                "SELECT a.seq, a.occurred_at, coalesce(u.full_name, 'system') AS actor, a.action, "
+                "coalesce(a.entity_type || ' ' || left(a.entity_id, 8), '') AS entity, a.details::text "
+                "FROM audit_events a LEFT JOIN users u ON u.id = a.actor_user_id "
+                "WHERE a.action LIKE :prefix ORDER BY a.seq DESC LIMIT :limit OFFSET :offset"
+            ),
+            {
+                "prefix": action_prefix.replace("%", "") + "%",
+                "limit": AUDIT_PAGE_SIZE + 1,
+                "offset": page * AUDIT_PAGE_SIZE,
+            },
+        ).all()
+        intact = verify_chain(session, ctx.tenant_id) is None
+    return AuditPage(
+        rows=[
+            AuditRow(r.seq, r.occurred_at, r.actor, r.action, r.entity, r.details)
+            for r in rows[:AUDIT_PAGE_SIZE]
+        ],
+        chain_intact=intact,
+        has_more=len(rows) > AUDIT_PAGE_SIZE,
+    )

@@ -67,6 +67,9 @@ def test_owner_invites_a_pharmacist_who_accepts(browser: Browser, app_url: str, 
     expect(link).to_contain_text("/invite?token=", timeout=15000)
     url = link.inner_text()
     expect(owner_page.locator(".invitation-row").first).to_contain_text(invitee)
+    owner_page.goto(f"{app_url}/audit")
+    expect(owner_page.locator(".audit-row").first).to_contain_text("staff.invited", timeout=15000)
+    expect(owner_page.locator("#chain-status")).to_have_text("Hash chain intact")
     owner_page.close()
 
     context = browser.new_context()  # the colleague's own browser: no cookies shared
