@@ -47,3 +47,26 @@ def landing_page() -> rx.Component:
             padding_y="3em",
         )
     )
+
+
+def suspended_page() -> rx.Component:
+    """Where staff of a suspended chain land: what happened and what to do, nothing else."""
+    return public_frame(
+        rx.center(
+            rx.card(
+                rx.vstack(
+                    rx.icon("circle-pause", size=32, color=rx.color("amber", 10)),
+                    rx.heading("This pharmacy chain is suspended", size="6", id="suspended-title"),
+                    rx.text(
+                        "Its staff cannot use Pharmacy Cloud until the account is reactivated. "
+                        "Please contact your chain's owner; they can reach our support team."
+                    ),
+                    rx.link(rx.button("Back to the start", variant="soft"), href="/api/v1/auth/signed-out"),
+                    spacing="3",
+                    align="center",
+                ),
+                max_width="480px",
+            ),
+            padding_top="3em",
+        )
+    )

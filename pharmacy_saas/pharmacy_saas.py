@@ -6,7 +6,7 @@ from backend.api import create_api
 from pages.audit import audit_page
 from pages.dashboard import dashboard_page
 from pages.invite import invite_page
-from pages.landing import landing_page
+from pages.landing import landing_page, suspended_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
@@ -35,3 +35,4 @@ app.add_page(
     settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load
 )
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
+app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud")

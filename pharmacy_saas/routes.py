@@ -7,6 +7,7 @@ DASHBOARD = "/dashboard"
 STAFF = "/staff"
 SETTINGS = "/settings"
 AUDIT = "/audit"
+SUSPENDED = "/suspended"
 INVITE = "/invite"
 
 # HTTP endpoints the browser navigates to (full page loads, so cookies change).

@@ -56,7 +56,9 @@ def authenticate(email: str, password: str, *, ip: str = "") -> SignedInUser:
         row = session.execute(text("SELECT * FROM auth_login_lookup(:email)"), {"email": email}).first()
     ok = verify_password(row.password_hash if row else None, password)
     if not (ok and row and row.is_active):
-        throttle.record_failure(email, ip)
+        delay = throttle.record_failure(email, ip)
+        if row is not None:  # an owner should see someone trying their staff's accounts
+            _audit_failed_sign_in(str(row.user_id), ip, delay)
         raise AuthenticationRequired(BAD_CREDENTIALS)
     throttle.record_success(email)
     return SignedInUser(
@@ -73,6 +75,20 @@ def memberships_of(user_id: uuid.UUID | str) -> list[MembershipSummary]:
         for r in rows
         if r.tenant_status == "active"
     ]
+
+
+def _audit_failed_sign_in(user_id: str, ip: str, delay: int) -> None:
+    for membership in memberships_of(user_id):
+        ctx = TenantContext(tenant_id=uuid.UUID(membership.tenant_id), role="system")
+        with tenant_session(ctx) as session:
+            record_audit(
+                session,
+                ctx.tenant_id,
+                "auth.sign_in_failed",
+                entity_type="user",
+                entity_id=user_id,
+                details={"ip": ip[:64], "delay_seconds": delay},
+            )
 
 
 def record_sign_in(user_id: str, tenant_id: str, ip: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from backend.accounts.api import SESSION_COOKIE
-from backend.accounts.sessions import Principal, require_principal
+from backend.accounts.sessions import SUSPENDED_MESSAGE, Principal, require_principal
 from backend.core.errors import AuthenticationRequired, PermissionDenied, PharmacyError
 from backend.core.logging import new_trace_id, tenant_var, trace_id_var, user_var
 from pharmacy_saas import routes
@@ -53,8 +53,10 @@ def refusal(exc: PharmacyError, *, leave_page: bool = False) -> Any:
     (and, when a page itself was refused, land back on the dashboard)."""
     if isinstance(exc, AuthenticationRequired):
         return rx.redirect(routes.SIGN_IN)
+    if isinstance(exc, PermissionDenied) and exc.message == SUSPENDED_MESSAGE:
+        return rx.redirect(routes.SUSPENDED)
     toast = rx.toast.error(exc.message, id="refusal")
-    if leave_page and isinstance(exc, PermissionDenied) and "suspended" not in exc.message:
+    if leave_page and isinstance(exc, PermissionDenied):
         return [toast, rx.redirect(routes.DASHBOARD)]
     return toast
 

@@ -98,3 +98,18 @@ def test_cashier_cannot_open_settings(page: Page, app_url: str, committed_tenant
     expect(page.get_by_text("may not do this (tenant.settings)")).to_be_visible(timeout=15000)
     expect(page).to_have_url(DASHBOARD, timeout=15000)
     expect(page.locator("#settings-title")).to_have_count(0)
+
+
+def test_staff_of_a_suspended_chain_see_a_clear_page(page: Page, app_url: str, committed_tenant):
+    import psycopg
+
+    from backend.core.settings import get_settings
+
+    chain, spec = committed_tenant("suspend")
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    with psycopg.connect(get_settings().owner_database_url().replace("+psycopg", "")) as conn:
+        conn.execute("UPDATE tenants SET status = 'suspended' WHERE id = %s", (chain.tenant_id,))
+    page.reload()  # the next event re-validates the session and sees the suspension
+    expect(page.locator("#suspended-title")).to_be_visible(timeout=15000)
+    page.goto(f"{app_url}/staff")
+    expect(page.locator("#suspended-title")).to_be_visible(timeout=15000)

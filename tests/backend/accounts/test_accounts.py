@@ -24,6 +24,7 @@ from backend.accounts.sessions import (
 )
 from backend.accounts.staff import accept_invitation, change_role, invite, list_members, set_active
 from backend.core.errors import AuthenticationRequired, Conflict, PermissionDenied, ValidationFailed
+from tenants.audit import list_audit
 from tenants.context import TenantContext
 from tests.conftest import TEST_PASSWORD
 
@@ -97,12 +98,15 @@ def test_duplicate_slug_or_email_is_refused_and_nothing_half_created(db):
 
 def test_failed_sign_ins_slow_down_without_revealing_the_account(db):
     suffix = uuid.uuid4().hex[:8]
-    sign_up(form(email=f"slow-{suffix}@example.com"))
+    user_id, tenant_id = sign_up(form(email=f"slow-{suffix}@example.com"))
     for _ in range(3):
         with pytest.raises(AuthenticationRequired, match=BAD_CREDENTIALS):
             authenticate(f"slow-{suffix}@example.com", "wrong password!")
     with pytest.raises(TooManyAttempts, match="Wait"):
         authenticate(f"slow-{suffix}@example.com", "Kingfisher-Blue-77")  # even the right password waits
+    owner = TenantContext(tenant_id=uuid.UUID(tenant_id), user_id=uuid.UUID(user_id), role="owner")
+    failures = list_audit(owner, action_prefix="auth.sign_in_failed").rows
+    assert len(failures) == 3 and '"delay_seconds": 1' in failures[0].details
     # An unknown e-mail gets the same message and the same slowdown.
     for _ in range(3):
         with pytest.raises(AuthenticationRequired, match=BAD_CREDENTIALS):
