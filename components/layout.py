@@ -14,6 +14,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Prescriptions", "clipboard-list", ""),
     ("Reports", "chart-column", ""),
     ("Assistant", "message-circle", ""),
+    ("My account", "user-round", "/account"),
 ]
 # Shown only to roles that may use them (the server refuses everyone else anyway).
 STAFF_LINK = ("Staff", "users", "/staff")

@@ -105,6 +105,22 @@ def redis(started: list[object]) -> str:
     return server.url
 
 
+def mail_sink(processes: list[subprocess.Popen[bytes]]) -> str:
+    """MAIL_URL from the environment, or a local SMTP sink that saves mail to .data/mail/."""
+    if os.environ.get("MAIL_URL"):
+        return os.environ["MAIL_URL"]
+    port = free_port()
+    processes.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "devtools.mailsink", "--port", str(port), "--dir", str(DATA / "mail")],
+            cwd=ROOT,
+            start_new_session=True,
+        )
+    )
+    say(f"E-mail goes to a local sink: open the .eml files in .data/mail/ (SMTP on 127.0.0.1:{port})")
+    return f"mailto://127.0.0.1:{port}?from=Pharmacy%20Cloud%20%3Cno-reply@pharmacy.local%3E&mode=insecure"
+
+
 def app_environment(database_url: str, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -141,6 +157,7 @@ def main() -> int:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         env = app_environment(postgres(started), redis(started))
+        env["MAIL_URL"] = mail_sink(processes)
         cli = str(VENV_BIN / "pharmacy-saas")
         say("Applying migrations")
         subprocess.run([cli, "db", "upgrade"], env=env, check=True)

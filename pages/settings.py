@@ -93,6 +93,19 @@ def settings_page() -> rx.Component:
             ),
             rx.card(
                 rx.hstack(
+                    rx.text("Require two-factor sign-in for every member of the chain"),
+                    rx.spacer(),
+                    rx.switch(
+                        checked=SettingsState.require_mfa,
+                        on_change=SettingsState.set_require_mfa,
+                        id="require-mfa",
+                    ),
+                    align="center",
+                ),
+                width="100%",
+            ),
+            rx.card(
+                rx.hstack(
                     rx.text("Signed in on another device you no longer use?"),
                     rx.spacer(),
                     rx.button(

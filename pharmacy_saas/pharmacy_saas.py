@@ -3,17 +3,20 @@
 import reflex as rx
 
 from backend.api import create_api
+from pages.account import account_page
 from pages.audit import audit_page
 from pages.dashboard import dashboard_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
+from pages.password_reset import forgot_page, reset_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
 from pages.staff import staff_page
 from pharmacy_saas import routes
+from pharmacy_saas.state.account import AccountPageState
 from pharmacy_saas.state.audit import AuditState
-from pharmacy_saas.state.auth import SignInState
+from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.settings import SettingsState
@@ -36,3 +39,15 @@ app.add_page(
 )
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
 app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud")
+app.add_page(
+    account_page, route=routes.ACCOUNT, title="My account · Pharmacy Cloud", on_load=AccountPageState.load
+)
+app.add_page(
+    forgot_page,
+    route=routes.FORGOT,
+    title="Reset password · Pharmacy Cloud",
+    on_load=PasswordResetState.clear,
+)
+app.add_page(
+    reset_page, route=routes.RESET, title="New password · Pharmacy Cloud", on_load=PasswordResetState.clear
+)

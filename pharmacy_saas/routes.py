@@ -8,6 +8,9 @@ STAFF = "/staff"
 SETTINGS = "/settings"
 AUDIT = "/audit"
 SUSPENDED = "/suspended"
+ACCOUNT = "/account"
+FORGOT = "/forgot"
+RESET = "/reset"
 INVITE = "/invite"
 
 # HTTP endpoints the browser navigates to (full page loads, so cookies change).

@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 
 import psycopg
 import pytest
@@ -79,6 +82,42 @@ def _select_redis_database() -> None:
     os.environ["REDIS_URL"] = f"{base}/{number}"
     reset_settings_cache()
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
+class MailSink:
+    """A real SMTP server in the test process; apprise in the app and workers sends to it."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mail_sink() -> Iterator[MailSink]:
+    """Started before any app or worker process, which inherit MAIL_URL from the environment."""
+    from aiosmtpd.controller import Controller
+
+    from devtools.services import free_port
+
+    sink = MailSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    os.environ["MAIL_URL"] = f"mailto://127.0.0.1:{port}?from=no-reply@pharmacy.test&mode=insecure"
+    reset_settings_cache()
+    yield sink
+    controller.stop()
 
 
 @pytest.fixture

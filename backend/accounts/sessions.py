@@ -41,6 +41,8 @@ class Principal:
     tenant_status: str | None = None
     role: str | None = None
     branch_ids: tuple[str, ...] = field(default_factory=tuple)
+    mfa_enabled: bool = False
+    tenant_requires_mfa: bool = False
 
     def context(self) -> TenantContext:
         """The TenantContext for this principal; refuses when no active chain is selected."""
@@ -94,6 +96,8 @@ def principal_for_token(token: str | None) -> Principal | None:
         tenant_status=row.tenant_status,
         role=row.role,
         branch_ids=tuple(str(b) for b in row.branch_ids or ()),
+        mfa_enabled=bool(row.mfa_enabled),
+        tenant_requires_mfa=bool(row.tenant_requires_mfa),
     )
 
 

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     RQ_QUEUES: str = "default"
 
+    # apprise URL of the mail server, without recipients, e.g.
+    # mailto://user:pass@smtp.example.com:587?from=Pharmacy%20Cloud%20<no-reply@example.com>
+    # `make run` starts a local SMTP sink (mails land in .data/mail/) and points this at it.
+    MAIL_URL: str | None = None
+    PASSWORD_RESET_TTL_MINUTES: int = 60
+
     SESSION_TTL_HOURS: int = 12
     INVITATION_TTL_DAYS: int = 7
     API_RATE_LIMIT_PER_HOUR: int = (

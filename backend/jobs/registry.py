@@ -41,6 +41,7 @@ def registered_jobs() -> list[str]:
 
 def _load_handlers() -> None:
     # Domains register their handlers on import; list each domain's tasks module here.
+    import backend.accounts.tasks  # noqa: F401
     import backend.jobs.tasks  # noqa: F401
 
 

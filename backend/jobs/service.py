@@ -7,6 +7,7 @@ is back. Jobs carry ids only and run under the tenant recorded on their row.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import uuid
@@ -107,7 +108,9 @@ def run_outbox_job(tenant_id: str, outbox_id: str) -> str:
                 return "missing"  # RLS hides other tenants' rows, so a forged id finds nothing
             if row.status == "done":
                 return "already done"
-            handler_for(row.job_name)(session, ctx, **row.payload)
+            handler = handler_for(row.job_name)
+            extra = {"outbox_id": outbox_id} if "outbox_id" in inspect.signature(handler).parameters else {}
+            handler(session, ctx, **row.payload, **extra)
             row.status, row.done_at = "done", utc_now()
             session.add(row)
     except Exception as exc:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
 import reflex as rx
 
+from backend.accounts import throttle
+from backend.accounts.mfa import mfa_enabled, verify_second_factor
+from backend.accounts.password_reset import request_password_reset, reset_password
 from backend.accounts.service import SignUpForm, authenticate, record_sign_in, sign_up
 from backend.accounts.sessions import end_all_sessions, end_session, issue_login_code, switch_tenant
 from backend.core.errors import PharmacyError
@@ -15,6 +19,8 @@ from pharmacy_saas.state.base import SessionState, guarded, navigate, public, ru
 from tenants.context import TenantContext
 from tenants.provisioning import suggest_slug
 
+PENDING_SECONDS = 300
+
 
 def cookie_exchange_url(code: str, next_path: str = routes.DASHBOARD) -> str:
     return f"{routes.COOKIE_EXCHANGE}?{urlencode({'code': code, 'next': next_path})}"
@@ -22,7 +28,13 @@ def cookie_exchange_url(code: str, next_path: str = routes.DASHBOARD) -> str:
 
 class SignInState(SessionState):
     error: str = ""
+    notice: str = ""
     busy: bool = False
+    needs_code: bool = False  # the password was right; the second factor comes next
+    # Who passed the password step, kept on the server only, for a few minutes.
+    _pending_user_id: str = ""
+    _pending_tenant_id: str = ""
+    _pending_until: float = 0.0
 
     @rx.event
     @public
@@ -40,28 +52,110 @@ class SignInState(SessionState):
                 self.error = "Your account is not a member of any active pharmacy chain."
                 return
             tenant_id = user.memberships[0].tenant_id
-            await run_service(record_sign_in, user.user_id, tenant_id, self._client_ip())
-            code = await run_service(issue_login_code, user.user_id, tenant_id)
+            if await run_service(mfa_enabled, user.user_id):
+                self._pending_user_id, self._pending_tenant_id = user.user_id, tenant_id
+                self._pending_until = time.time() + PENDING_SECONDS
+                self.needs_code, self.error = True, ""
+                return
+            code = await self._finish(user.user_id, tenant_id)
         except PharmacyError as exc:
             self.error = exc.message
             return
         finally:
             self.busy = False
-        self.error = ""
         yield navigate(cookie_exchange_url(code))
+
+    @rx.event
+    @public
+    async def submit_code(self, form: dict[str, Any]) -> Any:
+        """The second step: a code from the authenticator app, or a recovery code."""
+        if not self._pending_user_id or time.time() > self._pending_until:
+            self._forget_pending()
+            self.error = "Sign-in timed out; enter your password again."
+            return None
+        user_id = self._pending_user_id
+        try:
+            if wait := await run_service(throttle.seconds_to_wait, f"mfa:{user_id}", self._client_ip()):
+                self.error = f"Too many attempts. Wait {wait} seconds and try again."
+                return None
+            if not await run_service(verify_second_factor, user_id, str(form.get("code", ""))):
+                await run_service(throttle.record_failure, f"mfa:{user_id}", self._client_ip())
+                self.error = "That code is not right (or was already used)."
+                return None
+            code = await self._finish(user_id, self._pending_tenant_id)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        self._forget_pending()
+        return navigate(cookie_exchange_url(code))
+
+    async def _finish(self, user_id: str, tenant_id: str) -> str:
+        await run_service(record_sign_in, user_id, tenant_id, self._client_ip())
+        self.error = ""
+        return await run_service(issue_login_code, user_id, tenant_id)
+
+    def _forget_pending(self) -> None:
+        self._pending_user_id = self._pending_tenant_id = ""
+        self._pending_until = 0.0
+        self.needs_code = False
 
     @rx.event
     @public
     async def on_sign_in_page(self) -> Any:
         """on_load: an already signed-in member goes straight to the dashboard."""
-        self.error = ""
-        if self.router.url.query_parameters.get("expired"):
+        self.error = self.notice = ""
+        self._forget_pending()
+        params = self.router.url.query_parameters
+        if params.get("expired"):
             self.error = "That sign-in link expired; sign in again."
+        if params.get("reset"):
+            self.notice = "Your password was changed and every session signed out. Sign in with the new one."
         try:
             await self._authorize("dashboard.view")
         except PharmacyError:
             return None
         return rx.redirect(routes.DASHBOARD)
+
+
+class PasswordResetState(SessionState):
+    """Forgot-password request and the reset link's page."""
+
+    message: str = ""
+    error: str = ""
+    busy: bool = False
+
+    @rx.event
+    @public
+    async def request_link(self, form: dict[str, Any]) -> Any:
+        self.busy = True
+        yield
+        try:
+            self.message = await run_service(request_password_reset, str(form.get("email", "")))
+            self.error = ""
+        except PharmacyError as exc:
+            self.error = exc.message
+        finally:
+            self.busy = False
+
+    @rx.event
+    @public
+    async def choose_password(self, form: dict[str, Any]) -> Any:
+        password, again = str(form.get("password", "")), str(form.get("password_again", ""))
+        if password != again:
+            self.error = "The two passwords differ."
+            return None
+        token = self.router.url.query_parameters.get("token", "")
+        try:
+            await run_service(reset_password, token, password)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        return rx.redirect(f"{routes.SIGN_IN}?reset=1")
+
+    @rx.event
+    @public
+    def clear(self) -> None:
+        self.message = self.error = ""
 
 
 class AccountState(SessionState):

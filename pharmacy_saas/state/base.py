@@ -48,11 +48,17 @@ def navigate(url: str) -> Any:
     return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
 
+class MfaRequired(PermissionDenied):
+    """The chain requires two-factor sign-in and this member has not set it up."""
+
+
 def refusal(exc: PharmacyError, *, leave_page: bool = False) -> Any:
     """What a refused event does: signed-out users go to sign-in, others see why
     (and, when a page itself was refused, land back on the dashboard)."""
     if isinstance(exc, AuthenticationRequired):
         return rx.redirect(routes.SIGN_IN)
+    if isinstance(exc, MfaRequired):
+        return [rx.toast.warning(exc.message, id="refusal"), rx.redirect(routes.ACCOUNT)]
     if isinstance(exc, PermissionDenied) and exc.message == SUSPENDED_MESSAGE:
         return rx.redirect(routes.SUSPENDED)
     toast = rx.toast.error(exc.message, id="refusal")
@@ -125,6 +131,8 @@ class SessionState(rx.State):
         """The member's context if their live session and role allow `permission`; else raises."""
         principal = await self._principal()
         ctx = principal.context()
+        if principal.tenant_requires_mfa and not principal.mfa_enabled and permission != "account.self":
+            raise MfaRequired("Your pharmacy chain requires two-factor sign-in: set it up to continue.")
         tenant_var.set(str(ctx.tenant_id))
         user_var.set(str(ctx.user_id))
         self.user_name = principal.full_name

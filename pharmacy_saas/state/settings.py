@@ -11,14 +11,17 @@ from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
+from tenants.directory import set_require_mfa, tenant_profile
 
 
 class SettingsState(ShellState):
     tokens: list[dict[str, str]] = []
+    require_mfa: bool = False
     new_token: str = ""  # shown once, right after creation
     token_error: str = ""
 
     async def _reload(self, ctx: TenantContext) -> None:
+        self.require_mfa = (await run_service(tenant_profile, ctx)).require_mfa
         self.tokens = [
             {
                 "id": t.id,
@@ -51,6 +54,17 @@ class SettingsState(ShellState):
         self.token_error, self.new_token = "", created.token
         await self._reload(ctx)
         return None
+
+    @rx.event
+    @guarded("tenant.settings")
+    async def set_require_mfa(self, ctx: TenantContext, required: bool) -> Any:
+        await run_service(set_require_mfa, ctx, bool(required))
+        await self._reload(ctx)
+        return rx.toast.success(
+            "Two-factor sign-in is now required for all staff."
+            if required
+            else "Two-factor sign-in is optional."
+        )
 
     @rx.event
     @guarded("tokens.manage")

@@ -113,3 +113,35 @@ def test_staff_of_a_suspended_chain_see_a_clear_page(page: Page, app_url: str, c
     expect(page.locator("#suspended-title")).to_be_visible(timeout=15000)
     page.goto(f"{app_url}/staff")
     expect(page.locator("#suspended-title")).to_be_visible(timeout=15000)
+
+
+def test_enrol_totp_and_sign_in_with_it(page: Page, app_url: str, committed_tenant):
+    import time
+
+    import pyotp
+
+    chain, spec = committed_tenant("totp")
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    page.goto(f"{app_url}/account")
+    page.locator("#mfa-begin").click()
+    key = page.locator("#mfa-key")
+    expect(key).not_to_be_empty(timeout=15000)
+    expect(page.locator("#mfa-qr")).to_be_visible()
+    totp = pyotp.TOTP(key.inner_text().replace(" ", ""))
+    enrolment_code = totp.now()
+    page.locator("#mfa-confirm-code").fill(enrolment_code)
+    page.locator("#mfa-confirm").click()
+    expect(page.locator("#mfa-status")).to_have_text("on", timeout=15000)
+    expect(page.locator("#recovery-codes")).to_contain_text("-")
+    sign_out(page)
+
+    page.goto(f"{app_url}/signin")
+    page.locator("#email").fill(spec.owner_email)
+    page.locator("#password").fill(TEST_PASSWORD)
+    page.locator("#sign-in-submit").click()
+    page.locator("#code").fill(enrolment_code)  # already used to enrol: refused as a replay
+    page.locator("#code-submit").click()
+    expect(page.locator("#sign-in-error")).to_contain_text("already used", timeout=15000)
+    page.locator("#code").fill(totp.at(time.time() + 30))  # the next step, within the drift window
+    page.locator("#code-submit").click()
+    expect(page).to_have_url(DASHBOARD, timeout=20000)

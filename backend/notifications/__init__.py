@@ -1,0 +1,1 @@
+"""Outgoing messages (e-mail now; SMS and alerts with the notifications issue)."""

@@ -1,0 +1,28 @@
+"""E-mail through apprise, to whatever MAIL_URL names (a local SMTP sink in development and tests)."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+import apprise
+
+from backend.core.errors import ConfigurationError, ServiceUnavailable
+from backend.core.logging import log_event
+from backend.core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def send_mail(to: str, subject: str, body: str) -> None:
+    """Send one plain-text e-mail; raises so the job that called it is retried or marked failed."""
+    base = get_settings().MAIL_URL
+    if not base:
+        raise ConfigurationError("MAIL_URL is not set: point it at an SMTP server (apprise mailto:// URL)")
+    joiner = "&" if "?" in base else "?"
+    sender = apprise.Apprise()
+    if not sender.add(f"{base}{joiner}to={quote(to, safe='@')}"):
+        raise ConfigurationError("MAIL_URL is not a valid apprise e-mail URL")
+    if not sender.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT):
+        raise ServiceUnavailable("The mail server did not accept the message")
+    log_event(log, "mail.sent", subject=subject)  # never the address or body: they identify people
