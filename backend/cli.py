@@ -83,6 +83,28 @@ def tenants_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
         typer.echo(f"{t.slug:30} {t.status:10} {t.plan:10} {t.branches:3} branches  {t.name}")
 
 
+platform_app = typer.Typer(help="Platform (super-admin) accounts.", no_args_is_help=True)
+app.add_typer(platform_app, name="platform")
+
+
+@platform_app.command("create-admin")
+@clear_errors
+def create_admin(
+    email: str = typer.Option(..., help="The admin's e-mail."),
+    name: str = typer.Option("", help="Full name."),
+) -> None:
+    """Create (or reset) a platform admin with a new password and TOTP; prints both once."""
+    import secrets
+
+    from backend.platform.service import create_platform_admin
+
+    admin = create_platform_admin(email, name, secrets.token_urlsafe(12) + "-Aa1")
+    typer.echo(
+        f"platform admin: {admin.email}\npassword (shown once): {admin.password}\n"
+        f"TOTP key (add to an authenticator app): {admin.totp_secret}\notpauth URI: {admin.otpauth_uri}"
+    )
+
+
 @app.command("worker")
 @clear_errors
 def worker(

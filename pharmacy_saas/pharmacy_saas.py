@@ -9,6 +9,7 @@ from pages.dashboard import dashboard_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
 from pages.password_reset import forgot_page, reset_page
+from pages.platform import platform_page, platform_sign_in_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
@@ -19,6 +20,7 @@ from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.invite import InviteState
+from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 
@@ -51,3 +53,5 @@ app.add_page(
 app.add_page(
     reset_page, route=routes.RESET, title="New password · Pharmacy Cloud", on_load=PasswordResetState.clear
 )
+app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platform console · sign in")
+app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)

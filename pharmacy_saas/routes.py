@@ -16,3 +16,6 @@ INVITE = "/invite"
 # HTTP endpoints the browser navigates to (full page loads, so cookies change).
 COOKIE_EXCHANGE = "/api/v1/auth/exchange"
 SIGNED_OUT = "/api/v1/auth/signed-out"
+
+PLATFORM = "/platform"
+PLATFORM_SIGN_IN = "/platform/signin"

@@ -18,6 +18,8 @@ OWNER, MANAGER, PHARMACIST, TECHNICIAN, CASHIER = (
 )
 STAFF_ROLES = (OWNER, MANAGER, PHARMACIST, TECHNICIAN, CASHIER)
 SYSTEM = "system"  # background work done on a tenant's behalf
+SUPPORT = "support"  # a platform admin with time-limited, audited, read-only access to one chain
+PLATFORM_ADMIN = "platform-admin"  # the super-admin console, never inside a chain
 # API tokens act with the role of their widest scope.
 API_READ, API_WRITE, API_ADMIN = "api-read", "api-write", "api-admin"
 API_SCOPES = {"read": API_READ, "write": API_WRITE, "admin": API_ADMIN}
@@ -34,18 +36,19 @@ ASSIGNABLE_ROLES: dict[str, tuple[str, ...]] = {
 
 # permission -> roles that hold it. Grow this table as features land; never check roles elsewhere.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "dashboard.view": ALL_STAFF,
-    "health.view": ALL_STAFF,
+    "dashboard.view": ALL_STAFF | {SUPPORT},
+    "health.view": ALL_STAFF | {SUPPORT},
     "account.self": ALL_STAFF,  # own sessions, switching chains, signing out everywhere
-    "branches.view": ALL_STAFF | API_ANY,
-    "staff.view": MANAGERS | {API_ADMIN},
+    "branches.view": ALL_STAFF | API_ANY | {SUPPORT},
+    "staff.view": MANAGERS | {API_ADMIN, SUPPORT},
     "staff.invite": MANAGERS,
     "staff.manage": MANAGERS,
     "tokens.manage": frozenset({OWNER}),
     "tenant.settings": frozenset({OWNER}),
-    "audit.view": MANAGERS,
+    "audit.view": MANAGERS | {SUPPORT},
     "jobs.enqueue": frozenset({OWNER, MANAGER, PHARMACIST, SYSTEM}),
     "api.me": API_ANY,
+    "platform.console": frozenset({PLATFORM_ADMIN}),
 }
 
 

@@ -18,6 +18,7 @@ from tenants.context import TenantContext
 from tenants.roles import PERMISSIONS, require
 
 SESSION_COOKIE = "pharmacy_session"
+PLATFORM_COOKIE = "pharmacy_platform_session"  # the console's own session, never a chain's
 
 
 class RequirePermission:
@@ -58,26 +59,27 @@ auth_router = APIRouter(prefix="/auth", tags=["sign-in"])
 @auth_router.get("/exchange", include_in_schema=False)
 async def exchange(request: Request, code: str = "", next: str = "/dashboard") -> RedirectResponse:
     """Public: swap a one-time sign-in code for the HttpOnly session cookie."""
-    redeemed = await run_in_threadpool(redeem_login_code, code)
-    if redeemed is None:
+    grant = await run_in_threadpool(redeem_login_code, code)
+    if grant is None:
         return RedirectResponse("/signin?expired=1", status_code=303)
-    user_id, tenant_id = redeemed
     token = await run_in_threadpool(
         start_session,
-        user_id,
-        tenant_id,
+        grant.user_id,
+        grant.tenant_id,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
+        platform=grant.platform,
     )
     response = RedirectResponse(safe_next(next), status_code=303)
     settings = get_settings()
+    # The console's cookie is strict and short-lived; a chain's lasts a shift.
     response.set_cookie(
-        SESSION_COOKIE,
+        PLATFORM_COOKIE if grant.platform else SESSION_COOKIE,
         token,
-        max_age=settings.SESSION_TTL_HOURS * 3600,
+        max_age=(1 if grant.platform else settings.SESSION_TTL_HOURS) * 3600,
         httponly=True,
         secure=settings.cookie_secure,
-        samesite="lax",
+        samesite="strict" if grant.platform else "lax",
         path="/",
     )
     return response
@@ -88,6 +90,7 @@ async def signed_out() -> RedirectResponse:
     """Public: drop the cookie after the session was ended on the server."""
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(PLATFORM_COOKIE, path="/")
     return response
 
 

@@ -25,6 +25,7 @@ class UserSession(SQLModel, table=True):
     revoked_at: datetime | None = utc_timestamp(nullable=True, default_now=False)
     ip: str | None = None
     user_agent: str | None = None
+    is_platform: bool = False
 
 
 class Invitation(SQLModel, table=True):

@@ -58,8 +58,14 @@ class Principal:
         )
 
 
-def start_session(user_id: str, tenant_id: str | None, *, ip: str = "", user_agent: str = "") -> str:
-    """Create a session and return its token (only its hash is stored)."""
+def start_session(
+    user_id: str, tenant_id: str | None, *, ip: str = "", user_agent: str = "", platform: bool = False
+) -> str:
+    """Create a session and return its token (only its hash is stored).
+
+    A platform session (super-admin console) never works inside a chain, and a chain session
+    never opens the console: they are told apart by `is_platform` and carried in different cookies.
+    """
     token = new_token()
     now = utc_now()
     with user_session(user_id) as session:
@@ -73,6 +79,7 @@ def start_session(user_id: str, tenant_id: str | None, *, ip: str = "", user_age
                 expires_at=now + timedelta(hours=get_settings().SESSION_TTL_HOURS),
                 ip=ip[:64] or None,
                 user_agent=user_agent[:300] or None,
+                is_platform=platform,
             )
         )
     return token
@@ -146,23 +153,49 @@ def switch_tenant(principal: Principal, tenant_id: str) -> None:
         )
 
 
-def issue_login_code(user_id: str, tenant_id: str | None) -> str:
+def issue_login_code(user_id: str, tenant_id: str | None, *, platform: bool = False) -> str:
     """A one-time code the browser exchanges (over HTTP) for its HttpOnly session cookie."""
     code = new_token()
     redis_connection().set(
         f"login-code:{token_hash(code)}",
-        json.dumps({"user_id": user_id, "tenant_id": tenant_id}),
+        json.dumps({"user_id": user_id, "tenant_id": tenant_id, "platform": platform}),
         ex=LOGIN_CODE_TTL_SECONDS,
     )
     return code
 
 
-def redeem_login_code(code: str) -> tuple[str, str | None] | None:
-    """The (user, tenant) a code was issued for; each code works once, for one minute."""
+@dataclass(frozen=True)
+class LoginGrant:
+    user_id: str
+    tenant_id: str | None
+    platform: bool
+
+
+def redeem_login_code(code: str) -> LoginGrant | None:
+    """What a code was issued for; each code works once, for one minute."""
     if not code or len(code) > 200:
         return None
     raw = redis_connection().getdel(f"login-code:{token_hash(code)}")
     if raw is None:
         return None
     data = json.loads(raw)  # type: ignore[arg-type]
-    return data["user_id"], data["tenant_id"]
+    return LoginGrant(data["user_id"], data["tenant_id"], bool(data.get("platform")))
+
+
+@dataclass(frozen=True)
+class PlatformPrincipal:
+    session_id: str
+    user_id: str
+    full_name: str
+    email: str
+
+
+def platform_principal_for_token(token: str | None) -> PlatformPrincipal | None:
+    """A live console session of an active platform admin with MFA on, else None."""
+    if not token or len(token) > 200:
+        return None
+    rows = lookup("SELECT * FROM platform_principal(%(h)s)", {"h": token_hash(token)})
+    if not rows:
+        return None
+    row = rows[0]
+    return PlatformPrincipal(str(row.session_id), str(row.user_id), row.full_name, row.email)

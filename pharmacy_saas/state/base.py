@@ -52,11 +52,11 @@ class MfaRequired(PermissionDenied):
     """The chain requires two-factor sign-in and this member has not set it up."""
 
 
-def refusal(exc: PharmacyError, *, leave_page: bool = False) -> Any:
+def refusal(exc: PharmacyError, *, leave_page: bool = False, sign_in: str = routes.SIGN_IN) -> Any:
     """What a refused event does: signed-out users go to sign-in, others see why
     (and, when a page itself was refused, land back on the dashboard)."""
     if isinstance(exc, AuthenticationRequired):
-        return rx.redirect(routes.SIGN_IN)
+        return rx.redirect(sign_in)
     if isinstance(exc, MfaRequired):
         return [rx.toast.warning(exc.message, id="refusal"), rx.redirect(routes.ACCOUNT)]
     if isinstance(exc, PermissionDenied) and exc.message == SUSPENDED_MESSAGE:
@@ -83,7 +83,7 @@ def guarded(
                 ctx = await self._authorize(permission)
                 return await fn(self, ctx, *args, **kwargs)
             except PharmacyError as exc:
-                return refusal(exc, leave_page=page_load)
+                return refusal(exc, leave_page=page_load, sign_in=self._sign_in_route())
 
         params = list(inspect.signature(fn).parameters.values())
         handler.__signature__ = inspect.Signature([params[0], *params[2:]])  # type: ignore[attr-defined]
@@ -101,9 +101,9 @@ def public(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def session_token(cookie_header: str) -> str | None:
+def session_token(cookie_header: str, name: str = SESSION_COOKIE) -> str | None:
     try:
-        morsel = SimpleCookie(cookie_header).get(SESSION_COOKIE)
+        morsel = SimpleCookie(cookie_header).get(name)
     except CookieError:
         return None
     return morsel.value if morsel else None
@@ -120,6 +120,9 @@ class SessionState(rx.State):
 
     def _token(self) -> str | None:
         return session_token(self.router.headers.cookie)
+
+    def _sign_in_route(self) -> str:
+        return routes.SIGN_IN
 
     def _client_ip(self) -> str:
         return self.router.session.client_ip

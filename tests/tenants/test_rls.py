@@ -84,6 +84,14 @@ def two_chains(db, make_tenant):
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
     as_owner(db)
+    for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
+        db.execute(
+            text(
+                "INSERT INTO support_grants (tenant_id, id, admin_user_id, reason, expires_at) "
+                "VALUES (:t, gen_random_uuid(), :u, 'seeded for the isolation test', now())"
+            ),
+            {"t": chain.tenant_id, "u": chain.owner_user_id},
+        )
     for table in tenant_tables(db):
         count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})
         assert count.scalar_one() > 0, f"seed data has no row of B in {table}: the test would be vacuous"
