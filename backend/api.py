@@ -17,7 +17,13 @@ from backend.health.service import system_health
 
 API_PREFIX = "/api/v1"
 # Endpoints anyone may call; every other route declares a permission (a test enforces it).
-PUBLIC_ROUTES = {"/api/v1/health", "/api/v1/auth/exchange", "/api/v1/auth/signed-out"}
+PUBLIC_ROUTES = {
+    "/api/v1/health",
+    "/api/v1/auth/exchange",
+    "/api/v1/auth/signed-out",
+    "/api/v1/auth/sso/{slug}/start",
+    "/api/v1/auth/sso/callback",
+}
 
 health_router = APIRouter(tags=["health"])
 

@@ -92,6 +92,55 @@ def settings_page() -> rx.Component:
                 width="100%",
             ),
             rx.card(
+                rx.form(
+                    rx.vstack(
+                        rx.heading("Single sign-on (OpenID Connect)", size="4"),
+                        rx.text(
+                            "Staff sign in with your identity provider; they are matched by verified e-mail.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
+                        text_field(
+                            "Issuer URL",
+                            "sso_issuer",
+                            name="issuer",
+                            placeholder="https://login.example.com",
+                            required=True,
+                        ),
+                        rx.hstack(
+                            text_field("Client id", "sso_client_id", name="client_id", required=True),
+                            text_field(
+                                "Client secret (kept encrypted; blank keeps the current one)",
+                                "sso_client_secret",
+                                name="client_secret",
+                                type="password",
+                            ),
+                            width="100%",
+                        ),
+                        text_field("Button label", "sso_label", name="label", default_value="Company SSO"),
+                        rx.hstack(
+                            rx.checkbox(name="allow_first_sign_in", id="sso_allow"),
+                            rx.el.label(
+                                "Let verified e-mails that are not members yet join as", html_for="sso_allow"
+                            ),
+                            rx.select(
+                                ["cashier", "technician", "pharmacist", "manager"],
+                                name="default_role",
+                                default_value="cashier",
+                                size="1",
+                            ),
+                            align="center",
+                        ),
+                        form_alert(SettingsState.sso_error, "sso-error"),
+                        rx.button("Save single sign-on", type="submit", id="save-sso"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    on_submit=SettingsState.save_sso,
+                ),
+                width="100%",
+            ),
+            rx.card(
                 rx.hstack(
                     rx.text("Require two-factor sign-in for every member of the chain"),
                     rx.spacer(),

@@ -46,6 +46,22 @@ def password_step() -> rx.Component:
     )
 
 
+def sso_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.divider(),
+            rx.text("Your chain uses single sign-on?", size="2", color_scheme="gray"),
+            rx.hstack(
+                rx.input(name="chain", id="sso-chain", placeholder="chain URL slug", width="100%"),
+                rx.button("Continue", type="submit", variant="soft", id="sso-continue"),
+                width="100%",
+            ),
+            width="100%",
+        ),
+        on_submit=SignInState.sso,
+    )
+
+
 def code_step() -> rx.Component:
     return rx.form(
         rx.vstack(
@@ -77,7 +93,11 @@ def sign_in_page() -> rx.Component:
     return public_frame(
         rx.center(
             rx.card(
-                rx.cond(SignInState.needs_code, code_step(), password_step()), width="100%", max_width="400px"
+                rx.cond(
+                    SignInState.needs_code, code_step(), rx.vstack(password_step(), sso_form(), width="100%")
+                ),
+                width="100%",
+                max_width="400px",
             ),
             padding_top="3em",
         )

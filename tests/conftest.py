@@ -22,6 +22,8 @@ from sqlalchemy import Connection
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ["ENVIRONMENT"] = "test"
 os.environ.setdefault("LOG_JSON", "false")
+# The in-process OIDC provider listens on 127.0.0.1: the only private host SSO may fetch from in tests.
+os.environ["SSO_ALLOWED_HOSTS"] = "127.0.0.1"
 
 from backend.core import database, dbadmin  # noqa: E402
 from backend.core.passwords import hash_password  # noqa: E402
@@ -174,3 +176,12 @@ def committed_tenant() -> Callable[..., tuple[ProvisionedTenant, NewChain]]:
         return provision_tenant(chain, actor="test", reason="test factory (committed)"), chain
 
     return make
+
+
+@pytest.fixture
+def oidc_provider():
+    from tests.oidc_provider import Provider
+
+    provider = Provider().start()
+    yield provider
+    provider.stop()

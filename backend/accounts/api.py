@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.api_tokens import check_rate_limit, principal_for_api_token
-from backend.accounts.sessions import redeem_login_code, start_session
+from backend.accounts.service import record_sign_in
+from backend.accounts.sessions import issue_login_code, redeem_login_code, start_session, stash_notice
+from backend.accounts.sso import finish_sign_in, start_sign_in
 from backend.accounts.staff import list_members
-from backend.core.errors import AuthenticationRequired
+from backend.core.errors import AuthenticationRequired, PharmacyError
 from backend.core.settings import get_settings
 from tenants.context import TenantContext
 from tenants.roles import PERMISSIONS, require
@@ -83,6 +86,38 @@ async def exchange(request: Request, code: str = "", next: str = "/dashboard") -
         path="/",
     )
     return response
+
+
+@auth_router.get("/sso/{slug}/start", include_in_schema=False)
+async def sso_start(slug: str) -> RedirectResponse:
+    """Public: send the browser to the chain's identity provider."""
+    try:
+        url = await run_in_threadpool(start_sign_in, slug)
+    except PharmacyError as exc:
+        return await _sso_refused(exc.message)
+    return RedirectResponse(url, status_code=303)
+
+
+@auth_router.get("/sso/callback", include_in_schema=False)
+async def sso_callback(state: str = "", code: str = "", error: str = "") -> RedirectResponse:
+    """Public: the provider sends the browser back here; on success it is signed in like any member."""
+    if error or not code:
+        return await _sso_refused("The identity provider did not sign you in.")
+    try:
+        user_id, tenant_id = await run_in_threadpool(finish_sign_in, state, code)
+        await run_in_threadpool(record_sign_in, user_id, tenant_id, "sso")
+        login = await run_in_threadpool(issue_login_code, user_id, tenant_id)
+    except PharmacyError as exc:
+        return await _sso_refused(exc.message)
+    return RedirectResponse(
+        f"/api/v1/auth/exchange?{urlencode({'code': login, 'next': '/dashboard'})}", status_code=303
+    )
+
+
+async def _sso_refused(message: str) -> RedirectResponse:
+    # The sign-in page shows the message by a random id, so a crafted link cannot put words on it.
+    notice = await run_in_threadpool(stash_notice, message)
+    return RedirectResponse(f"/signin?{urlencode({'notice': notice})}", status_code=303)
 
 
 @auth_router.get("/signed-out", include_in_schema=False)

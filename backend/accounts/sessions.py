@@ -199,3 +199,17 @@ def platform_principal_for_token(token: str | None) -> PlatformPrincipal | None:
         return None
     row = rows[0]
     return PlatformPrincipal(str(row.session_id), str(row.user_id), row.full_name, row.email)
+
+
+def stash_notice(message: str) -> str:
+    """Keep a message for the sign-in page for a minute; returns the id to put in the URL."""
+    notice_id = new_token()[:16]
+    redis_connection().set(f"signin-notice:{notice_id}", message[:300], ex=60)
+    return notice_id
+
+
+def take_notice(notice_id: str) -> str:
+    if not notice_id or len(notice_id) > 32:
+        return ""
+    raw = redis_connection().getdel(f"signin-notice:{notice_id}")
+    return raw.decode() if isinstance(raw, bytes) else ""

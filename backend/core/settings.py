@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     MAIL_URL: str | None = None
     PASSWORD_RESET_TTL_MINUTES: int = 60
 
+    # Hosts an SSO issuer may live on even though they resolve to private or loopback addresses
+    # (the server fetches the issuer's documents: everything else private is refused, against SSRF).
+    SSO_ALLOWED_HOSTS: str = ""
+
     SESSION_TTL_HOURS: int = 12
     INVITATION_TTL_DAYS: int = 7
     API_RATE_LIMIT_PER_HOUR: int = (
@@ -146,6 +150,9 @@ class Settings(BaseSettings):
         self.secret_key()
         if not (self.DATABASE_URL or self.APP_DATABASE_URL):
             raise ConfigurationError("DATABASE_URL (or APP_DATABASE_URL) is not set")
+
+    def sso_allowed_hosts(self) -> set[str]:
+        return {h.strip().lower() for h in self.SSO_ALLOWED_HOSTS.split(",") if h.strip()}
 
     def queue_names(self) -> list[str]:
         return [q.strip() for q in self.RQ_QUEUES.split(",") if q.strip()]

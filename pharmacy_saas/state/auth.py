@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +13,13 @@ from backend.accounts import throttle
 from backend.accounts.mfa import mfa_enabled, verify_second_factor
 from backend.accounts.password_reset import request_password_reset, reset_password
 from backend.accounts.service import SignUpForm, authenticate, record_sign_in, sign_up
-from backend.accounts.sessions import end_all_sessions, end_session, issue_login_code, switch_tenant
+from backend.accounts.sessions import (
+    end_all_sessions,
+    end_session,
+    issue_login_code,
+    switch_tenant,
+    take_notice,
+)
 from backend.core.errors import PharmacyError
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import SessionState, guarded, navigate, public, run_service
@@ -94,6 +101,16 @@ class SignInState(SessionState):
         self.error = ""
         return await run_service(issue_login_code, user_id, tenant_id)
 
+    @rx.event
+    @public
+    def sso(self, form: dict[str, Any]) -> Any:
+        """Continue with the chain's identity provider (a full navigation to our start endpoint)."""
+        slug = str(form.get("chain", "")).strip().lower()
+        if not re.fullmatch(r"[a-z0-9-]{3,40}", slug):
+            self.error = "Enter your chain's URL slug, e.g. greenleaf-chemists."
+            return None
+        return navigate(f"/api/v1/auth/sso/{slug}/start")
+
     def _forget_pending(self) -> None:
         self._pending_user_id = self._pending_tenant_id = ""
         self._pending_until = 0.0
@@ -110,6 +127,8 @@ class SignInState(SessionState):
             self.error = "That sign-in link expired; sign in again."
         if params.get("reset"):
             self.notice = "Your password was changed and every session signed out. Sign in with the new one."
+        if params.get("notice"):
+            self.error = await run_service(take_notice, params.get("notice", ""))
         try:
             await self._authorize("dashboard.view")
         except PharmacyError:

@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from backend.accounts.api_tokens import SCOPES, create_token, list_tokens, revoke_token
+from backend.accounts.sso import save_config as save_sso_config
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
@@ -17,6 +18,7 @@ from tenants.directory import set_require_mfa, tenant_profile
 class SettingsState(ShellState):
     tokens: list[dict[str, str]] = []
     require_mfa: bool = False
+    sso_error: str = ""
     new_token: str = ""  # shown once, right after creation
     token_error: str = ""
 
@@ -54,6 +56,26 @@ class SettingsState(ShellState):
         self.token_error, self.new_token = "", created.token
         await self._reload(ctx)
         return None
+
+    @rx.event
+    @guarded("tenant.settings")
+    async def save_sso(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        try:
+            await run_service(
+                save_sso_config,
+                ctx,
+                issuer=str(form.get("issuer", "")),
+                client_id=str(form.get("client_id", "")),
+                client_secret=str(form.get("client_secret", "")),
+                label=str(form.get("label", "")),
+                allow_first_sign_in=bool(form.get("allow_first_sign_in")),
+                default_role=str(form.get("default_role", "cashier")),
+            )
+        except PharmacyError as exc:
+            self.sso_error = exc.message
+            return None
+        self.sso_error = ""
+        return rx.toast.success("Single sign-on saved.")
 
     @rx.event
     @guarded("tenant.settings")

@@ -145,3 +145,35 @@ def test_enrol_totp_and_sign_in_with_it(page: Page, app_url: str, committed_tena
     page.locator("#code").fill(totp.at(time.time() + 30))  # the next step, within the drift window
     page.locator("#code-submit").click()
     expect(page).to_have_url(DASHBOARD, timeout=20000)
+
+
+def test_sign_in_with_the_chains_identity_provider(page: Page, app_url: str, committed_tenant, oidc_provider):
+    from backend.accounts.sso import save_config
+    from tests.oidc_provider import TestUser
+
+    chain, spec = committed_tenant("ssoe2e")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    save_config(
+        owner,
+        issuer=oidc_provider.issuer,
+        client_id=oidc_provider.client_id,
+        client_secret=oidc_provider.client_secret,
+        label="Test IdP",
+        allow_first_sign_in=False,
+        default_role="cashier",
+    )
+    oidc_provider.user = TestUser(spec.owner_email)
+
+    page.goto(f"{app_url}/signin")
+    page.locator("#sso-chain").fill(spec.slug)
+    page.locator("#sso-continue").click()
+    expect(page).to_have_url(DASHBOARD, timeout=20000)
+    expect(page.locator("#header-tenant")).to_have_text(spec.name)
+
+    # Someone the provider knows but the chain does not: refused with a clear message.
+    sign_out(page)
+    oidc_provider.user = TestUser("stranger@example.com")
+    page.goto(f"{app_url}/signin")
+    page.locator("#sso-chain").fill(spec.slug)
+    page.locator("#sso-continue").click()
+    expect(page.locator("#sign-in-error")).to_contain_text("not a member", timeout=20000)

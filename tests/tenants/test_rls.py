@@ -92,6 +92,13 @@ def two_chains(db, make_tenant):
             ),
             {"t": chain.tenant_id, "u": chain.owner_user_id},
         )
+        db.execute(
+            text(
+                "INSERT INTO sso_configs (tenant_id, issuer, client_id, client_secret_encrypted) "
+                "VALUES (:t, 'https://login.example.com', 'pharmacy', 'sealed')"
+            ),
+            {"t": chain.tenant_id},
+        )
     for table in tenant_tables(db):
         count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})
         assert count.scalar_one() > 0, f"seed data has no row of B in {table}: the test would be vacuous"
