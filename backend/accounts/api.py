@@ -53,7 +53,14 @@ def safe_next(path: str) -> str:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The caller's address: from X-Forwarded-For only as far as the configured trusted proxies."""
+    peer = request.client.host if request.client else ""
+    hops = get_settings().TRUSTED_PROXY_HOPS
+    if hops <= 0:
+        return peer
+    chain = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    # Each trusted proxy appended the address it saw; anything further left could be forged.
+    return chain[-hops] if len(chain) >= hops else peer
 
 
 auth_router = APIRouter(prefix="/auth", tags=["sign-in"])

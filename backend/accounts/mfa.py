@@ -15,7 +15,9 @@ from sqlalchemy import text
 from backend.core.crypto import decrypt, encrypt
 from backend.core.errors import Conflict, ValidationFailed
 from backend.core.tokens import token_hash
-from tenants.session import user_session
+from tenants.audit import record_audit
+from tenants.context import TenantContext
+from tenants.session import tenant_session, user_session
 
 ISSUER = "Pharmacy Cloud"
 PURPOSE = "totp-secret"
@@ -140,4 +142,17 @@ def remaining_recovery_codes(user_id: str) -> int:
                 text("SELECT count(*) FROM recovery_codes WHERE user_id = :u AND used_at IS NULL"),
                 {"u": user_id},
             ).scalar_one()
+        )
+
+
+def record_mfa_change(ctx: TenantContext, enabled: bool) -> None:
+    """Note the change in the chain the member is working in, for the owner's audit log."""
+    with tenant_session(ctx) as session:
+        record_audit(
+            session,
+            ctx.tenant_id,
+            "mfa.enabled" if enabled else "mfa.disabled",
+            actor_user_id=ctx.user_id,
+            entity_type="user",
+            entity_id=str(ctx.user_id),
         )

@@ -42,6 +42,8 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime = utc_timestamp(default_now=False)
     accepted_at: datetime | None = utc_timestamp(nullable=True, default_now=False)
     revoked_at: datetime | None = utc_timestamp(nullable=True, default_now=False)
+    token_encrypted: str | None = None  # until the invitation e-mail is sent
+    mailed_at: datetime | None = utc_timestamp(nullable=True, default_now=False)
 
 
 class ApiToken(SQLModel, table=True):

@@ -12,17 +12,23 @@ from sqlmodel import Session, col, select
 from backend.accounts import throttle
 from backend.accounts.models import Invitation
 from backend.accounts.passwords import check_password
+from backend.core.crypto import decrypt, encrypt
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.models import utc_now
 from backend.core.passwords import hash_password, verify_password
 from backend.core.settings import get_settings
 from backend.core.tokens import new_token, token_hash
+from backend.jobs.service import enqueue_job
+from backend.notifications.mail import send_mail
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.models import Branch, Membership, MembershipBranch, User
 from tenants.provisioning import EMAIL_RE
 from tenants.roles import ASSIGNABLE_ROLES, OWNER, STAFF_ROLES, require
 from tenants.session import platform_session, tenant_session
+
+INVITE_JOB = "accounts.send_invitation"
+INVITE_PURPOSE = "invitation-token"
 
 
 @dataclass(frozen=True)
@@ -141,9 +147,13 @@ def invite(
             token_hash=token_hash(token),
             invited_by=ctx.user_id,
             expires_at=utc_now() + timedelta(days=get_settings().INVITATION_TTL_DAYS),
+            token_encrypted=encrypt(INVITE_PURPOSE, token),
         )
         session.add(invitation)
         session.flush()
+        enqueue_job(
+            session, TenantContext.system(ctx.tenant_id), INVITE_JOB, invitation_id=str(invitation.id)
+        )
         record_audit(
             session,
             ctx.tenant_id,
@@ -355,3 +365,27 @@ def set_active(ctx: TenantContext, membership_id: str, active: bool) -> None:
             entity_type="membership",
             entity_id=membership_id,
         )
+
+
+def send_invitation_mail(session: Session, ctx: TenantContext, *, invitation_id: str) -> None:
+    """Job: e-mail the invitation link once, then forget the token (only its hash remains)."""
+    invitation = session.exec(
+        select(Invitation).where(Invitation.id == uuid.UUID(invitation_id)).with_for_update()
+    ).first()
+    if invitation is None or invitation.mailed_at or not invitation.token_encrypted:
+        return
+    if _status(invitation.accepted_at, invitation.revoked_at, invitation.expires_at) != "pending":
+        return
+    token = decrypt(INVITE_PURPOSE, invitation.token_encrypted)
+    chain = session.execute(text("SELECT name FROM tenants")).scalar_one()
+    if token is None:
+        return
+    send_mail(
+        invitation.email,
+        f"You are invited to {chain} on Pharmacy Cloud",
+        f"You have been invited to join {chain} as {invitation.role}.\n\nAccept the invitation here:\n"
+        f"{get_settings().APP_URL}/invite?token={token}\n\nThe link works until "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n",
+    )
+    invitation.mailed_at, invitation.token_encrypted = utc_now(), None
+    session.add(invitation)

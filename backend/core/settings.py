@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
     SERVICE_NAME: str = "pharmacy-saas"
+    # Reverse proxies in front of the app whose X-Forwarded-For is believed (0: use the peer address).
+    TRUSTED_PROXY_HOPS: int = 0
 
     DEMO_OWNER_EMAIL: str = "owner@demo-pharmacy.example"
     DEMO_OWNER_PASSWORD: str = "demo-pharmacy-2026"

@@ -10,6 +10,7 @@ from backend.accounts.mfa import (
     confirm_enrolment,
     disable_mfa,
     mfa_enabled,
+    record_mfa_change,
     remaining_recovery_codes,
     start_enrolment,
 )
@@ -58,6 +59,7 @@ class AccountPageState(ShellState):
             self.recovery_codes = await run_service(
                 confirm_enrolment, str(ctx.user_id), str(form.get("code", ""))
             )
+            await run_service(record_mfa_change, ctx, True)
         except PharmacyError as exc:
             self.error = exc.message
             return None
@@ -70,6 +72,7 @@ class AccountPageState(ShellState):
     async def turn_off(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         try:
             await run_service(disable_mfa, str(ctx.user_id), str(form.get("code", "")))
+            await run_service(record_mfa_change, ctx, False)
         except PharmacyError as exc:
             self.error = exc.message
             return None

@@ -177,3 +177,19 @@ def test_sign_in_with_the_chains_identity_provider(page: Page, app_url: str, com
     page.locator("#sso-chain").fill(spec.slug)
     page.locator("#sso-continue").click()
     expect(page.locator("#sign-in-error")).to_contain_text("not a member", timeout=20000)
+
+
+def test_chain_requiring_mfa_sends_members_to_set_it_up(page: Page, app_url: str, committed_tenant):
+    from tenants.directory import set_require_mfa
+
+    chain, spec = committed_tenant("needsmfa")
+    set_require_mfa(TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner"), True)
+    page.goto(f"{app_url}/signin")
+    page.locator("#email").fill(spec.owner_email)
+    page.locator("#password").fill(TEST_PASSWORD)
+    page.locator("#sign-in-submit").click()
+    expect(page).to_have_url(re.compile(r"/account/?$"), timeout=20000)
+    expect(page.get_by_text("requires two-factor sign-in")).to_be_visible()
+    expect(page.locator("#mfa-begin")).to_be_visible()
+    page.goto(f"{app_url}/staff")  # every other page is refused until MFA is on
+    expect(page).to_have_url(re.compile(r"/account/?$"), timeout=20000)

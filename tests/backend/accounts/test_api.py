@@ -95,3 +95,30 @@ def test_only_owners_manage_tokens_and_bad_input_is_explained(db, make_tenant):
         create_token(owner(chain), "x", ["superuser"])
     with pytest.raises(ValidationFailed, match="name"):
         create_token(owner(chain), "   ", ["read"])
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "expected"),
+    [
+        (0, "6.6.6.6", "10.0.0.9"),
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),
+        (2, "203.0.113.7, 10.0.0.2", "203.0.113.7"),
+        (2, "203.0.113.7", "10.0.0.9"),
+    ],
+)
+def test_client_ip_trusts_only_configured_proxies(monkeypatch, hops, forwarded, expected):
+    from starlette.requests import Request
+
+    from backend.accounts.api import client_ip
+    from backend.core.settings import reset_settings_cache
+
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", str(hops))
+    reset_settings_cache()
+    request = Request(
+        {"type": "http", "client": ("10.0.0.9", 1234), "headers": [(b"x-forwarded-for", forwarded.encode())]}
+    )
+    try:
+        assert client_ip(request) == expected
+    finally:
+        monkeypatch.delenv("TRUSTED_PROXY_HOPS")
+        reset_settings_cache()

@@ -56,3 +56,21 @@ def test_unknown_address_gets_the_same_answer_and_no_mail(mail_sink):
     assert len(mail_sink.messages) == before
     with pytest.raises(ValidationFailed, match="invalid or has expired"):
         reset_password("made-up-token", "Brand-New-Mortar-88")
+
+
+def test_invitations_are_emailed_once_with_a_working_link(worker, mail_sink, committed_tenant):
+    from backend.accounts.staff import invitation_details, invite
+    from tenants.context import TenantContext
+
+    chain, spec = committed_tenant("invite-mail")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    created = invite(owner, "Mia.Mail@example.com", "technician")
+    relay_once(redis_connection())
+    mails = wait_until(lambda: mail_sink.to("mia.mail@example.com"), message="the invitation e-mail")
+    assert mails[0]["Subject"] == f"You are invited to {spec.name} on Pharmacy Cloud"
+    body = mail_sink.text(mails[0])
+    assert created.link in body and "as technician" in body
+    view = invitation_details(created.link.split("token=")[1])
+    assert view is not None and view.status == "pending"
+    relay_once(redis_connection())
+    assert len(mail_sink.to("mia.mail@example.com")) == 1
