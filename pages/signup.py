@@ -100,6 +100,13 @@ def sign_up_page() -> rx.Component:
                         ),
                         text_field("Sales tax rate (%)", "tax_rate", errors["tax_rate"], default_value="0"),
                         rx.hstack(
+                            rx.checkbox(name="load_demo_data", id="load_demo_data"),
+                            rx.el.label(
+                                "Load demo data (a sample branch and staff to try things with)",
+                                html_for="load_demo_data",
+                            ),
+                        ),
+                        rx.hstack(
                             rx.checkbox(name="prices_include_tax", id="prices_include_tax"),
                             rx.el.label("Shelf prices include tax", html_for="prices_include_tax"),
                         ),

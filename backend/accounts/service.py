@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from backend.accounts import throttle
 from backend.accounts.passwords import check_password
 from backend.core.database import open_session
-from backend.core.errors import AuthenticationRequired, ValidationFailed
+from backend.core.errors import AuthenticationRequired, PharmacyError, ValidationFailed
 from backend.core.passwords import hash_password, verify_password
 from tenants.audit import record_audit
 from tenants.context import TenantContext
@@ -20,6 +21,7 @@ from tenants.provisioning import EMAIL_RE, NewBranch, NewChain, provision_tenant
 from tenants.session import tenant_session, user_session
 
 BAD_CREDENTIALS = "E-mail or password is not right."
+log = logging.getLogger(__name__)
 
 
 class TooManyAttempts(AuthenticationRequired):
@@ -118,6 +120,7 @@ class SignUpForm:
     time_zone: str
     tax_rate: str
     prices_include_tax: bool
+    load_demo_data: bool = False
 
 
 def sign_up(form: SignUpForm) -> tuple[str, str]:
@@ -155,4 +158,13 @@ def sign_up(form: SignUpForm) -> tuple[str, str]:
     validate_chain(chain)  # every field checked before the slow hash and before any write
     chain = NewChain(**{**chain.__dict__, "owner_password_hash": hash_password(form.password)})
     created = provision_tenant(chain, actor=f"signup:{email}", reason="self-service sign-up")
+    if form.load_demo_data:
+        from backend.demo.seed import load_demo_data
+
+        try:
+            load_demo_data(
+                TenantContext(tenant_id=created.tenant_id, user_id=created.owner_user_id, role="owner")
+            )
+        except PharmacyError:  # the chain is ready; missing samples are not worth failing sign-up for
+            log.exception("demo data could not be loaded")
     return str(created.owner_user_id), str(created.tenant_id)

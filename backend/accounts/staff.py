@@ -113,9 +113,9 @@ def _check_branches(session: Session, branch_ids: list[str]) -> list[uuid.UUID]:
 
 
 def invite(
-    ctx: TenantContext, email: str, role: str, branch_ids: list[str] | None = None
+    ctx: TenantContext, email: str, role: str, branch_ids: list[str] | None = None, *, send_email: bool = True
 ) -> InvitationCreated:
-    """Invite someone by e-mail with a role and an optional branch scope; returns the link to send."""
+    """Invite someone with a role and an optional branch scope; e-mails the link (also returned)."""
     require(ctx, "staff.invite")
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
@@ -147,13 +147,14 @@ def invite(
             token_hash=token_hash(token),
             invited_by=ctx.user_id,
             expires_at=utc_now() + timedelta(days=get_settings().INVITATION_TTL_DAYS),
-            token_encrypted=encrypt(INVITE_PURPOSE, token),
+            token_encrypted=encrypt(INVITE_PURPOSE, token) if send_email else None,
         )
         session.add(invitation)
         session.flush()
-        enqueue_job(
-            session, TenantContext.system(ctx.tenant_id), INVITE_JOB, invitation_id=str(invitation.id)
-        )
+        if send_email:
+            enqueue_job(
+                session, TenantContext.system(ctx.tenant_id), INVITE_JOB, invitation_id=str(invitation.id)
+            )
         record_audit(
             session,
             ctx.tenant_id,

@@ -8,9 +8,12 @@ from sqlmodel import func, select
 
 from backend.core.passwords import hash_password
 from backend.core.settings import get_settings
-from tenants.models import Tenant
+from tenants.audit import record_audit
+from tenants.context import TenantContext
+from tenants.models import Branch, Tenant
 from tenants.provisioning import NewBranch, NewChain, ProvisionedTenant, provision_tenant
-from tenants.session import platform_session
+from tenants.roles import require
+from tenants.session import platform_session, tenant_session
 
 DEMO_SLUG = "demo-pharmacy"
 
@@ -51,3 +54,34 @@ def seed_demo(*, only_if_empty: bool = True) -> ProvisionedTenant | None:
         return None
     chain = demo_chain(settings.DEMO_OWNER_EMAIL, hash_password(settings.DEMO_OWNER_PASSWORD))
     return provision_tenant(chain, actor="cli", reason="demo seed")
+
+
+DEMO_BRANCH = NewBranch(name="Riverside (demo)", code="DEMO", address="7 River Walk", time_zone="UTC")
+DEMO_STAFF = (
+    ("pharmacist", "demo-pharmacist"),
+    ("technician", "demo-technician"),
+    ("cashier", "demo-cashier"),
+)
+
+
+def load_demo_data(ctx: TenantContext) -> None:
+    """The sign-up page's "load demo data" box: a second branch and sample staff invitations to try
+    the staff and branch features with (not e-mailed: the addresses are placeholders). Sample stock
+    joins here when the inventory arrives."""
+    from backend.accounts.staff import invite
+
+    require(ctx, "tenant.settings")
+    with tenant_session(ctx) as session:
+        time_zone = session.exec(select(Branch.time_zone)).first() or "UTC"
+        session.add(
+            Branch(
+                tenant_id=ctx.tenant_id,
+                name=DEMO_BRANCH.name,
+                code=DEMO_BRANCH.code,
+                address=DEMO_BRANCH.address,
+                time_zone=time_zone,
+            )
+        )
+        record_audit(session, ctx.tenant_id, "demo.loaded", actor_user_id=ctx.user_id)
+    for role, name in DEMO_STAFF:
+        invite(ctx, f"{name}@{ctx.tenant_id.hex[:8]}.example.invalid", role, send_email=False)

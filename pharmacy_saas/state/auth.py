@@ -257,7 +257,11 @@ class SignUpState(SessionState):
         try:
             user_id, tenant_id = await run_service(
                 sign_up,
-                SignUpForm(**values, prices_include_tax=bool(form.get("prices_include_tax"))),
+                SignUpForm(
+                    **values,
+                    prices_include_tax=bool(form.get("prices_include_tax")),
+                    load_demo_data=bool(form.get("load_demo_data")),
+                ),
             )
             code = await run_service(issue_login_code, user_id, tenant_id)
         except PharmacyError as exc:

@@ -39,6 +39,7 @@ def test_sign_up_a_new_chain_then_sign_out_and_back_in(page: Page, app_url: str)
     page.locator("#email").fill(email)
     page.locator("#password").fill("password123")
     page.locator("#branch_name").fill("High Street")
+    page.locator("#load_demo_data").click()
     page.locator("#sign-up-submit").click()
     expect(page.locator("#password-error")).to_contain_text("too common")
 
@@ -47,6 +48,9 @@ def test_sign_up_a_new_chain_then_sign_out_and_back_in(page: Page, app_url: str)
     expect(page).to_have_url(DASHBOARD, timeout=20000)
     expect(page.locator("#header-tenant")).to_have_text(f"Greenleaf Chemists {suffix}")
     expect(page.locator("#header-user")).to_contain_text("Owner")
+    expect(page.locator("#branch-select")).to_be_visible()
+    page.goto(f"{app_url}/staff")  # the demo data: sample staff invitations to try things with
+    expect(page.locator(".invitation-row")).to_have_count(3, timeout=15000)
 
     sign_out(page)
     page.goto(f"{app_url}/dashboard")

@@ -209,3 +209,18 @@ def test_existing_user_joins_a_second_chain_with_their_password(db, make_tenant)
     assert user_id == str(first.owner_user_id)
     chains = authenticate(email, TEST_PASSWORD).memberships
     assert sorted(m.role for m in chains) == ["manager", "owner"]
+
+
+def test_sign_up_with_demo_data_adds_a_branch_and_sample_staff(db):
+    from backend.accounts.staff import list_invitations
+    from tenants.directory import tenant_profile
+
+    user_id, tenant_id = sign_up(form(load_demo_data=True))
+    ctx = TenantContext(tenant_id=uuid.UUID(tenant_id), user_id=uuid.UUID(user_id), role="owner")
+    assert [b.name for b in tenant_profile(ctx).branches] == ["Riverside (demo)", "Riverside Main"]
+    assert sorted(i.role for i in list_invitations(ctx)) == ["cashier", "pharmacist", "technician"]
+    db.execute(text("RESET ROLE"))
+    mails = db.execute(
+        text("SELECT count(*) FROM outbox WHERE tenant_id = :t"), {"t": tenant_id}
+    ).scalar_one()
+    assert mails == 0  # placeholder addresses are never e-mailed
