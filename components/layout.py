@@ -160,3 +160,18 @@ def staff_shell(
         align="start",
         width="100%",
     )
+
+
+def sign_out_everywhere_card(on_click: Any, button_id: str) -> rx.Component:
+    """Ends every session of the signed-in person (a lost phone, a shared counter PC)."""
+    return rx.card(
+        rx.hstack(
+            rx.text("Signed in on a device you no longer use?"),
+            rx.spacer(),
+            rx.button(
+                "Sign out everywhere", variant="outline", color_scheme="red", on_click=on_click, id=button_id
+            ),
+            align="center",
+        ),
+        width="100%",
+    )

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert, text_field
+from components.layout import sign_out_everywhere_card
 from pages.shell import with_shell
 from pharmacy_saas.state.account import AccountPageState
 from pharmacy_saas.state.auth import AccountState
@@ -92,21 +93,7 @@ def account_page() -> rx.Component:
                 ),
                 width="100%",
             ),
-            rx.card(
-                rx.hstack(
-                    rx.text("Signed in on a device you no longer use?"),
-                    rx.spacer(),
-                    rx.button(
-                        "Sign out everywhere",
-                        variant="outline",
-                        color_scheme="red",
-                        on_click=AccountState.sign_out_everywhere,
-                        id="account-sign-out-everywhere",
-                    ),
-                    align="center",
-                ),
-                width="100%",
-            ),
+            sign_out_everywhere_card(AccountState.sign_out_everywhere, "account-sign-out-everywhere"),
             spacing="4",
             width="100%",
         )

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert, text_field
+from components.layout import sign_out_everywhere_card
 from pages.shell import with_shell
 from pharmacy_saas.state.auth import AccountState
 from pharmacy_saas.state.settings import SettingsState
@@ -153,21 +154,7 @@ def settings_page() -> rx.Component:
                 ),
                 width="100%",
             ),
-            rx.card(
-                rx.hstack(
-                    rx.text("Signed in on another device you no longer use?"),
-                    rx.spacer(),
-                    rx.button(
-                        "Sign out everywhere",
-                        variant="outline",
-                        color_scheme="red",
-                        on_click=AccountState.sign_out_everywhere,
-                        id="sign-out-everywhere",
-                    ),
-                    align="center",
-                ),
-                width="100%",
-            ),
+            sign_out_everywhere_card(AccountState.sign_out_everywhere, "sign-out-everywhere"),
             spacing="4",
             width="100%",
         )
