@@ -26,9 +26,7 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[
-        rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(appearance="light", accent_color="teal", radius="medium")
-        ),
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="light", accent_color="teal", radius="medium")),
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
     trusted_proxy_hops=int(os.environ.get("TRUSTED_PROXY_HOPS", "0")),

@@ -15,9 +15,7 @@ from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging
 from backend.core.settings import get_settings
 
-app = typer.Typer(
-    help="Pharmacy SaaS operator commands.", no_args_is_help=True, pretty_exceptions_enable=False
-)
+app = typer.Typer(help="Pharmacy SaaS operator commands.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema and roles.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Pharmacy chains (tenants).", no_args_is_help=True)
@@ -103,6 +101,24 @@ def create_admin(
         f"platform admin: {admin.email}\npassword (shown once): {admin.password}\n"
         f"TOTP key (add to an authenticator app): {admin.totp_secret}\notpauth URI: {admin.otpauth_uri}"
     )
+
+
+inventory_app = typer.Typer(help="Stock and the ledger.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
+
+
+@inventory_app.command("reconcile")
+@clear_errors
+def inventory_reconcile(tenant: str = typer.Option("", help="A chain's slug (default: every chain).")) -> None:
+    """Check that every batch's on-hand equals the sum of its movements; exit 1 on any difference."""
+    from backend.inventory.service import reconcile
+
+    differences = reconcile(tenant_slug=tenant or None)
+    for d in differences:
+        typer.echo(f"{d.tenant_slug}: batch {d.batch_id} lot {d.lot_number}: on hand {d.on_hand}, ledger {d.ledger}")
+    if differences:
+        raise typer.Exit(code=1)
+    typer.echo("ledger matches on-hand for every batch")
 
 
 @app.command("worker")

@@ -61,9 +61,7 @@ def main() -> None:
             "session (every browser event)",
             timed(lambda: principal_for_token(session_token), ITERATIONS),
             timed(
-                lambda: raw.execute(
-                    "SELECT * FROM user_sessions WHERE token_hash = %s", (session_hash,)
-                ).fetchone(),
+                lambda: raw.execute("SELECT * FROM user_sessions WHERE token_hash = %s", (session_hash,)).fetchone(),
                 ITERATIONS,
             ),
         ),

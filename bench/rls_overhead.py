@@ -44,9 +44,7 @@ def prepare_database() -> None:
         conn.execute("CREATE INDEX bench_medicines_name_idx ON bench_medicines (tenant_id, name)")
         for statement in tenant_rls_sql("bench_medicines"):
             conn.execute(statement)
-        conn.execute(
-            f'GRANT SELECT ON bench_medicines TO "{settings.APP_DB_ROLE}", "{settings.PLATFORM_DB_ROLE}"'
-        )
+        conn.execute(f'GRANT SELECT ON bench_medicines TO "{settings.APP_DB_ROLE}", "{settings.PLATFORM_DB_ROLE}"')
         print(f"loading {TENANTS} tenants x {ROWS_PER_TENANT} rows ...", file=sys.stderr, flush=True)
         conn.execute(
             """
@@ -61,9 +59,7 @@ def prepare_database() -> None:
 
 def sample_keys(count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        rows = conn.execute(
-            "SELECT tenant_id, id FROM bench_medicines ORDER BY random() LIMIT %s", (count,)
-        ).fetchall()
+        rows = conn.execute("SELECT tenant_id, id FROM bench_medicines ORDER BY random() LIMIT %s", (count,)).fetchall()
     random.Random(7).shuffle(rows)
     return [(r[0], r[1]) for r in rows]
 

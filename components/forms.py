@@ -14,9 +14,7 @@ def field_error(message: Any, field_id: str) -> rx.Component:
     )
 
 
-def labelled(
-    label: str, control: rx.Component, field_id: str, error: Any = None, hint: str = ""
-) -> rx.Component:
+def labelled(label: str, control: rx.Component, field_id: str, error: Any = None, hint: str = "") -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=field_id, font_weight="500", font_size="0.9em"),
         control,

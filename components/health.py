@@ -20,9 +20,7 @@ def service_card(service: Any) -> rx.Component:
                 spacing="1",
             ),
             rx.spacer(),
-            rx.badge(
-                rx.cond(service["ok"], "ok", "down"), color_scheme=rx.cond(service["ok"], "grass", "red")
-            ),
+            rx.badge(rx.cond(service["ok"], "ok", "down"), color_scheme=rx.cond(service["ok"], "grass", "red")),
             align="center",
             width="100%",
         ),

@@ -55,9 +55,7 @@ def nav_link(label: str, icon: str, route: str) -> rx.Component:
             content="Coming with a later release",
         )
     return rx.link(
-        rx.box(
-            content, padding="0.5em 0.75em", border_radius="8px", _hover={"background": rx.color("teal", 3)}
-        ),
+        rx.box(content, padding="0.5em 0.75em", border_radius="8px", _hover={"background": rx.color("teal", 3)}),
         href=route,
         underline="none",
         color="inherit",
@@ -85,9 +83,7 @@ def sidebar(show_staff: Any = False, show_settings: Any = False) -> rx.Component
 
 
 def mobile_menu() -> rx.Component:
-    links = [
-        (label, route) for label, _, route in [*NAV_ITEMS, STAFF_LINK, AUDIT_LINK, SETTINGS_LINK] if route
-    ]
+    links = [(label, route) for label, _, route in [*NAV_ITEMS, STAFF_LINK, AUDIT_LINK, SETTINGS_LINK] if route]
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Menu")),
@@ -142,9 +138,7 @@ def staff_shell(
             id="branch-select",
             aria_label="Branch",
         ),
-        rx.button(
-            rx.icon("log-out", size=16), "Sign out", variant="outline", on_click=on_sign_out, id="sign-out"
-        ),
+        rx.button(rx.icon("log-out", size=16), "Sign out", variant="outline", on_click=on_sign_out, id="sign-out"),
         align="center",
         padding="0.75em 1.5em",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
@@ -153,9 +147,7 @@ def staff_shell(
     )
     return rx.hstack(
         sidebar(show_staff, show_settings),
-        rx.vstack(
-            header, rx.box(*children, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"
-        ),
+        rx.vstack(header, rx.box(*children, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"),
         spacing="0",
         align="start",
         width="100%",
@@ -168,9 +160,7 @@ def sign_out_everywhere_card(on_click: Any, button_id: str) -> rx.Component:
         rx.hstack(
             rx.text("Signed in on a device you no longer use?"),
             rx.spacer(),
-            rx.button(
-                "Sign out everywhere", variant="outline", color_scheme="red", on_click=on_click, id=button_id
-            ),
+            rx.button("Sign out everywhere", variant="outline", color_scheme="red", on_click=on_click, id=button_id),
             align="center",
         ),
         width="100%",

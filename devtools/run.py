@@ -62,8 +62,7 @@ def postgres(started: list[object]) -> str:
         problem = check_postgres_url(configured)
         if problem:
             raise ServiceError(
-                f"DATABASE_URL is set but unreachable ({problem}); fix it or unset it "
-                "to use the embedded Postgres"
+                f"DATABASE_URL is set but unreachable ({problem}); fix it or unset it to use the embedded Postgres"
             )
         say("Using PostgreSQL from DATABASE_URL")
         return configured

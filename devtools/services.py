@@ -180,11 +180,7 @@ class Redis:
     def start(self) -> None:
         binary = redis_server_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        save = (
-            ["--save", "60 1", "--appendonly", "no"]
-            if self.persistent
-            else ["--save", "", "--appendonly", "no"]
-        )
+        save = ["--save", "60 1", "--appendonly", "no"] if self.persistent else ["--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(
             [
                 binary,
@@ -227,15 +223,12 @@ def redis_server_binary() -> str:
         print("Installing redis-server from Debian's packages ...", file=sys.stderr)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env, capture_output=True
-        )
+        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env, capture_output=True)
         found = shutil.which("redis-server")
         if found:
             return found
     raise ServiceError(
-        "redis-server is not installed: install it (apt-get install redis-server) "
-        "or set REDIS_URL to a running Redis"
+        "redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL to a running Redis"
     )
 
 

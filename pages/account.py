@@ -59,8 +59,7 @@ def account_page() -> rx.Component:
                         rx.callout(
                             rx.vstack(
                                 rx.text(
-                                    "Save these recovery codes now; each works once and they will not be "
-                                    "shown again:"
+                                    "Save these recovery codes now; each works once and they will not be shown again:"
                                 ),
                                 rx.el.pre(
                                     rx.foreach(AccountPageState.recovery_codes, lambda c: rx.text(c)),

@@ -40,20 +40,14 @@ def audit_page() -> rx.Component:
             ),
             rx.table.root(
                 rx.table.header(
-                    rx.table.row(
-                        *[rx.table.column_header_cell(h) for h in ("When", "Who", "Action", "On", "Details")]
-                    )
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("When", "Who", "Action", "On", "Details")])
                 ),
                 rx.table.body(rx.foreach(AuditState.events, event_row)),
                 width="100%",
             ),
             rx.hstack(
-                rx.button(
-                    "Newer", variant="soft", disabled=AuditState.page == 0, on_click=AuditState.turn_page(-1)
-                ),
-                rx.button(
-                    "Older", variant="soft", disabled=~AuditState.has_more, on_click=AuditState.turn_page(1)
-                ),
+                rx.button("Newer", variant="soft", disabled=AuditState.page == 0, on_click=AuditState.turn_page(-1)),
+                rx.button("Older", variant="soft", disabled=~AuditState.has_more, on_click=AuditState.turn_page(1)),
             ),
             spacing="4",
             width="100%",

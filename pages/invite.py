@@ -33,9 +33,7 @@ def invite_page() -> rx.Component:
                                 "password",
                                 type="password",
                                 required=True,
-                                auto_complete=rx.cond(
-                                    InviteState.has_account, "current-password", "new-password"
-                                ),
+                                auto_complete=rx.cond(InviteState.has_account, "current-password", "new-password"),
                             ),
                             form_alert(InviteState.error, "invite-accept-error"),
                             rx.button(

@@ -35,9 +35,7 @@ def landing_page() -> rx.Component:
                 feature("package", "Inventory", "Batches, expiry alerts and a ledger that never oversells."),
                 feature("shopping-cart", "Point of sale", "Keyboard-fast billing with tax and refunds."),
                 feature("clipboard-list", "Prescriptions", "Refills your customers request online."),
-                feature(
-                    "shield-check", "Isolated by design", "Each chain's data is walled off in the database."
-                ),
+                feature("shield-check", "Isolated by design", "Each chain's data is walled off in the database."),
                 columns=rx.breakpoints(initial="1", sm="2", lg="4"),
                 spacing="4",
                 width="100%",

@@ -57,20 +57,14 @@ def platform_sign_in_page() -> rx.Component:
 
 def tenant_row(tenant: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(
-            rx.text(tenant["name"], weight="medium"), rx.text(tenant["slug"], size="1", color_scheme="gray")
-        ),
-        rx.table.cell(
-            rx.badge(tenant["status"], color_scheme=rx.cond(tenant["status"] == "active", "grass", "red"))
-        ),
+        rx.table.cell(rx.text(tenant["name"], weight="medium"), rx.text(tenant["slug"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.badge(tenant["status"], color_scheme=rx.cond(tenant["status"] == "active", "grass", "red"))),
         rx.table.cell(tenant["plan"]),
         rx.table.cell(tenant["branches"]),
         rx.table.cell(tenant["users"]),
         rx.table.cell(tenant["events"]),
         rx.table.cell(tenant["last"]),
-        rx.table.cell(
-            rx.button("Manage", size="1", variant="soft", on_click=PlatformState.select(tenant["id"]))
-        ),
+        rx.table.cell(rx.button("Manage", size="1", variant="soft", on_click=PlatformState.select(tenant["id"]))),
         class_name="tenant-row",
         data_slug=tenant["slug"],
     )
@@ -111,9 +105,7 @@ def manage_panel() -> rx.Component:
                         required=True,
                         placeholder="Ticket 4312: stock counts look wrong",
                     ),
-                    text_field(
-                        "Minutes", "support_minutes", name="minutes", default_value="30", width="90px"
-                    ),
+                    text_field("Minutes", "support_minutes", name="minutes", default_value="30", width="90px"),
                     rx.button("Open support access", type="submit", id="support-access"),
                     align="end",
                     width="100%",

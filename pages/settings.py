@@ -49,9 +49,7 @@ def settings_page() -> rx.Component:
                         rx.hstack(
                             *[
                                 rx.hstack(
-                                    rx.checkbox(
-                                        name=f"scope_{s}", id=f"scope_{s}", default_checked=s == "read"
-                                    ),
+                                    rx.checkbox(name=f"scope_{s}", id=f"scope_{s}", default_checked=s == "read"),
                                     rx.el.label(s, html_for=f"scope_{s}"),
                                 )
                                 for s in ("read", "write", "admin")
@@ -121,9 +119,7 @@ def settings_page() -> rx.Component:
                         text_field("Button label", "sso_label", name="label", default_value="Company SSO"),
                         rx.hstack(
                             rx.checkbox(name="allow_first_sign_in", id="sso_allow"),
-                            rx.el.label(
-                                "Let verified e-mails that are not members yet join as", html_for="sso_allow"
-                            ),
+                            rx.el.label("Let verified e-mails that are not members yet join as", html_for="sso_allow"),
                             rx.select(
                                 ["cashier", "technician", "pharmacist", "manager"],
                                 name="default_role",

@@ -15,9 +15,7 @@ def password_step() -> rx.Component:
             rx.text("Staff of a pharmacy chain", size="2", color_scheme="gray"),
             rx.cond(
                 SignInState.notice != "",
-                rx.callout(
-                    SignInState.notice, icon="info", color_scheme="teal", id="sign-in-notice", width="100%"
-                ),
+                rx.callout(SignInState.notice, icon="info", color_scheme="teal", id="sign-in-notice", width="100%"),
             ),
             text_field(
                 "E-mail",
@@ -27,9 +25,7 @@ def password_step() -> rx.Component:
                 auto_complete="username",
                 required=True,
             ),
-            text_field(
-                "Password", "password", type="password", auto_complete="current-password", required=True
-            ),
+            text_field("Password", "password", type="password", auto_complete="current-password", required=True),
             form_alert(SignInState.error, "sign-in-error"),
             rx.button("Sign in", type="submit", width="100%", loading=SignInState.busy, id="sign-in-submit"),
             rx.hstack(
@@ -93,9 +89,7 @@ def sign_in_page() -> rx.Component:
     return public_frame(
         rx.center(
             rx.card(
-                rx.cond(
-                    SignInState.needs_code, code_step(), rx.vstack(password_step(), sso_form(), width="100%")
-                ),
+                rx.cond(SignInState.needs_code, code_step(), rx.vstack(password_step(), sso_form(), width="100%")),
                 width="100%",
                 max_width="400px",
             ),

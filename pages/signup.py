@@ -118,9 +118,7 @@ def sign_up_page() -> rx.Component:
                             loading=SignUpState.busy,
                             id="sign-up-submit",
                         ),
-                        rx.text(
-                            "Already have an account? ", rx.link("Sign in", href=routes.SIGN_IN), size="2"
-                        ),
+                        rx.text("Already have an account? ", rx.link("Sign in", href=routes.SIGN_IN), size="2"),
                         spacing="3",
                         width="100%",
                     ),

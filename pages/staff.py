@@ -139,9 +139,7 @@ def staff_page() -> rx.Component:
             rx.heading("Members", size="4"),
             rx.table.root(
                 rx.table.header(
-                    rx.table.row(
-                        *[rx.table.column_header_cell(h) for h in ("Name", "Role", "Branches", "Status", "")]
-                    )
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Name", "Role", "Branches", "Status", "")])
                 ),
                 rx.table.body(rx.foreach(StaffState.members, member_row)),
                 width="100%",
@@ -149,9 +147,7 @@ def staff_page() -> rx.Component:
             rx.heading("Invitations", size="4"),
             rx.table.root(
                 rx.table.header(
-                    rx.table.row(
-                        *[rx.table.column_header_cell(h) for h in ("E-mail", "Role", "Status", "Expires", "")]
-                    )
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("E-mail", "Role", "Status", "Expires", "")])
                 ),
                 rx.table.body(rx.foreach(StaffState.invitations, invitation_row)),
                 width="100%",

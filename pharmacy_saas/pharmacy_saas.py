@@ -27,31 +27,21 @@ from pharmacy_saas.state.staff import StaffState
 # The theme is configured in rxconfig.py (RadixThemesPlugin).
 app = rx.App(api_transformer=create_api())
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")
-app.add_page(
-    sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud", on_load=SignInState.on_sign_in_page
-)
+app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud", on_load=SignInState.on_sign_in_page)
 app.add_page(sign_up_page, route=routes.SIGN_UP, title="Sign up · Pharmacy Cloud")
 app.add_page(invite_page, route=routes.INVITE, title="Invitation · Pharmacy Cloud", on_load=InviteState.load)
-app.add_page(
-    dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmacy Cloud", on_load=DashboardState.load
-)
+app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmacy Cloud", on_load=DashboardState.load)
 app.add_page(staff_page, route=routes.STAFF, title="Staff · Pharmacy Cloud", on_load=StaffState.load)
-app.add_page(
-    settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load
-)
+app.add_page(settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load)
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
 app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud")
-app.add_page(
-    account_page, route=routes.ACCOUNT, title="My account · Pharmacy Cloud", on_load=AccountPageState.load
-)
+app.add_page(account_page, route=routes.ACCOUNT, title="My account · Pharmacy Cloud", on_load=AccountPageState.load)
 app.add_page(
     forgot_page,
     route=routes.FORGOT,
     title="Reset password · Pharmacy Cloud",
     on_load=PasswordResetState.clear,
 )
-app.add_page(
-    reset_page, route=routes.RESET, title="New password · Pharmacy Cloud", on_load=PasswordResetState.clear
-)
+app.add_page(reset_page, route=routes.RESET, title="New password · Pharmacy Cloud", on_load=PasswordResetState.clear)
 app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platform console · sign in")
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)

@@ -147,10 +147,7 @@ def list_audit(ctx: TenantContext, *, action_prefix: str = "", page: int = 0) ->
         ).all()
         intact = verify_chain(session, ctx.tenant_id) is None
     return AuditPage(
-        rows=[
-            AuditRow(r.seq, r.occurred_at, r.actor, r.action, r.entity, r.details)
-            for r in rows[:AUDIT_PAGE_SIZE]
-        ],
+        rows=[AuditRow(r.seq, r.occurred_at, r.actor, r.action, r.entity, r.details) for r in rows[:AUDIT_PAGE_SIZE]],
         chain_intact=intact,
         has_more=len(rows) > AUDIT_PAGE_SIZE,
     )

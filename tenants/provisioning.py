@@ -72,9 +72,7 @@ def validate_chain(chain: NewChain) -> None:
     if not chain.name.strip():
         raise ValidationFailed("The chain needs a name.", field="name")
     if not SLUG_RE.match(chain.slug):
-        raise ValidationFailed(
-            "The URL slug must be 3-40 lowercase letters, digits or hyphens.", field="slug"
-        )
+        raise ValidationFailed("The URL slug must be 3-40 lowercase letters, digits or hyphens.", field="slug")
     if not EMAIL_RE.match(chain.owner_email):
         raise ValidationFailed("Enter a valid e-mail address.", field="owner_email")
     if not re.fullmatch(r"[A-Z]{3}", chain.currency):
@@ -99,9 +97,7 @@ def provision_tenant(chain: NewChain, *, actor: str, reason: str) -> Provisioned
         if session.exec(select(Tenant.id).where(Tenant.slug == chain.slug)).first():
             raise Conflict("That URL slug is taken; try another.", field="slug")
         if session.exec(select(User.id).where(User.email == email)).first():
-            raise Conflict(
-                "An account with this e-mail already exists; sign in instead.", field="owner_email"
-            )
+            raise Conflict("An account with this e-mail already exists; sign in instead.", field="owner_email")
         tenant = Tenant(slug=chain.slug, name=chain.name.strip(), currency=chain.currency)
         owner = User(email=email, full_name=chain.owner_name.strip(), password_hash=chain.owner_password_hash)
         session.add(tenant)

@@ -48,6 +48,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.view": MANAGERS | {SUPPORT},
     "jobs.enqueue": frozenset({OWNER, MANAGER, PHARMACIST, SYSTEM}),
     "api.me": API_ANY,
+    # inventory
+    "inventory.view": ALL_STAFF | API_ANY | {SUPPORT},
+    "inventory.dispense": ALL_STAFF | {API_WRITE, API_ADMIN, SYSTEM},
+    "inventory.receive": frozenset({OWNER, MANAGER, PHARMACIST, TECHNICIAN, API_WRITE, API_ADMIN}),
+    "inventory.adjust": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
+    "inventory.catalog": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
+    "inventory.recall": frozenset({OWNER, MANAGER, PHARMACIST}),
     "platform.console": frozenset({PLATFORM_ADMIN}),
 }
 

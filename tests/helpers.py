@@ -14,9 +14,7 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_until(
-    probe: Callable[[], T], *, timeout: float = 20, interval: float = 0.1, message: str = "condition"
-) -> T:
+def wait_until(probe: Callable[[], T], *, timeout: float = 20, interval: float = 0.1, message: str = "condition") -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = probe()

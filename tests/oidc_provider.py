@@ -32,9 +32,7 @@ class Provider:
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     user: TestUser = field(default_factory=lambda: TestUser("sam@example.com"))
     tamper_nonce: bool = False  # sign a different nonce than the client sent
-    key: RSAKey = field(
-        default_factory=lambda: RSAKey.generate_key(2048, private=True, parameters={"kid": "k1"})
-    )
+    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, private=True, parameters={"kid": "k1"}))
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
 
@@ -104,17 +102,13 @@ class Provider:
                     return
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                expected = base64.b64encode(
-                    f"{provider.client_id}:{provider.client_secret}".encode()
-                ).decode()
+                expected = base64.b64encode(f"{provider.client_id}:{provider.client_secret}".encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {expected}":
                     self._json({"error": "invalid_client"}, 401)
                     return
                 grant = provider.codes.pop(form.get("code", ""), None)
                 verifier = form.get("code_verifier", "")
-                challenge = (
-                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                )
+                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
                 if (
                     grant is None
                     or grant["challenge"] != challenge

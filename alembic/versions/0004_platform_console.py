@@ -34,9 +34,7 @@ def upgrade() -> None:
             revoked_at timestamptz,
             PRIMARY KEY (tenant_id, id)
         )""")
-    op.execute(
-        "CREATE INDEX support_grants_admin_idx ON support_grants (tenant_id, admin_user_id, expires_at)"
-    )
+    op.execute("CREATE INDEX support_grants_admin_idx ON support_grants (tenant_id, admin_user_id, expires_at)")
     enable_tenant_rls(op.execute, "support_grants")
     op.execute(f"REVOKE INSERT, UPDATE, DELETE ON support_grants FROM {app}")
 

@@ -118,9 +118,7 @@ def create_token(ctx: TenantContext, name: str, scopes: list[str]) -> CreatedTok
 def list_tokens(ctx: TenantContext) -> list[TokenInfo]:
     require(ctx, "tokens.manage")
     with tenant_session(ctx) as session:
-        return [
-            _info(t) for t in session.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all()
-        ]
+        return [_info(t) for t in session.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all()]
 
 
 def revoke_token(ctx: TenantContext, token_id: str) -> None:
@@ -177,6 +175,4 @@ def check_rate_limit(principal: ApiPrincipal, *, now: float | None = None) -> No
         pipe.expire(key, 3700)
     counts = pipe.execute()[::2]
     if max(counts) > principal.rate_limit_per_hour:
-        raise RateLimited(
-            f"Rate limit of {principal.rate_limit_per_hour} requests per hour reached.", retry_after
-        )
+        raise RateLimited(f"Rate limit of {principal.rate_limit_per_hour} requests per hour reached.", retry_after)

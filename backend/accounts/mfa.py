@@ -94,9 +94,7 @@ def confirm_enrolment(user_id: str, code: str, *, now: float | None = None) -> l
     code = code.replace(" ", "")
     with user_session(user_id) as session:
         if not _check_totp(session, user_id, code, require_enabled=False, now=now or time.time()):
-            raise ValidationFailed(
-                "That code is not right; check the time on your phone and try again.", field="code"
-            )
+            raise ValidationFailed("That code is not right; check the time on your phone and try again.", field="code")
         session.execute(text("UPDATE user_mfa SET enabled_at = now() WHERE user_id = :u"), {"u": user_id})
         session.execute(text("DELETE FROM recovery_codes WHERE user_id = :u"), {"u": user_id})
         codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]

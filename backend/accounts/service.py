@@ -63,9 +63,7 @@ def authenticate(email: str, password: str, *, ip: str = "") -> SignedInUser:
             _audit_failed_sign_in(str(row.user_id), ip, delay)
         raise AuthenticationRequired(BAD_CREDENTIALS)
     throttle.record_success(email)
-    return SignedInUser(
-        user_id=str(row.user_id), full_name=row.full_name, memberships=memberships_of(row.user_id)
-    )
+    return SignedInUser(user_id=str(row.user_id), full_name=row.full_name, memberships=memberships_of(row.user_id))
 
 
 def memberships_of(user_id: uuid.UUID | str) -> list[MembershipSummary]:
@@ -162,9 +160,7 @@ def sign_up(form: SignUpForm) -> tuple[str, str]:
         from backend.demo.seed import load_demo_data
 
         try:
-            load_demo_data(
-                TenantContext(tenant_id=created.tenant_id, user_id=created.owner_user_id, role="owner")
-            )
+            load_demo_data(TenantContext(tenant_id=created.tenant_id, user_id=created.owner_user_id, role="owner"))
         except PharmacyError:  # the chain is ready; missing samples are not worth failing sign-up for
             log.exception("demo data could not be loaded")
     return str(created.owner_user_id), str(created.tenant_id)

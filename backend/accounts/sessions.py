@@ -122,9 +122,7 @@ def end_session(token: str | None) -> None:
         return
     with user_session(principal.user_id) as session:
         session.exec(
-            update(UserSession)
-            .where(col(UserSession.token_hash) == token_hash(token))
-            .values(revoked_at=utc_now())
+            update(UserSession).where(col(UserSession.token_hash) == token_hash(token)).values(revoked_at=utc_now())
         )
 
 

@@ -72,9 +72,7 @@ def check_url_allowed(url: str) -> None:
     if parts.scheme != "https":
         raise ValidationFailed("The issuer must use https://.", field="issuer")
     try:
-        addresses = {
-            info[4][0] for info in socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-        }
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)}
     except OSError:
         raise ValidationFailed(f"Cannot resolve {host}.", field="issuer") from None
     for address in addresses:
@@ -233,9 +231,7 @@ def finish_sign_in(state: str, code: str) -> tuple[str, str]:
     return _member_for(config, str(claims["email"]).lower(), str(claims.get("name") or claims["email"]))
 
 
-def _verified_claims(
-    id_token: str, endpoints: dict[str, Any], config: SsoConfig, nonce: str
-) -> dict[str, Any]:
+def _verified_claims(id_token: str, endpoints: dict[str, Any], config: SsoConfig, nonce: str) -> dict[str, Any]:
     keys = KeySet.import_key_set(_get_json(endpoints["jwks_uri"]))  # type: ignore[arg-type]
     try:
         decoded = jwt.decode(id_token, keys, algorithms=["RS256", "ES256"])

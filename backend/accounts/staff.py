@@ -84,9 +84,7 @@ def list_members(ctx: TenantContext) -> list[Member]:
 
 def _branch_names_by_membership(session: Session) -> dict[uuid.UUID, list[str]]:
     rows = session.exec(
-        select(MembershipBranch.membership_id, Branch.name).join(
-            Branch, col(Branch.id) == MembershipBranch.branch_id
-        )
+        select(MembershipBranch.membership_id, Branch.name).join(Branch, col(Branch.id) == MembershipBranch.branch_id)
     ).all()
     scopes: dict[uuid.UUID, list[str]] = {}
     for membership_id, name in rows:
@@ -152,9 +150,7 @@ def invite(
         session.add(invitation)
         session.flush()
         if send_email:
-            enqueue_job(
-                session, TenantContext.system(ctx.tenant_id), INVITE_JOB, invitation_id=str(invitation.id)
-            )
+            enqueue_job(session, TenantContext.system(ctx.tenant_id), INVITE_JOB, invitation_id=str(invitation.id))
         record_audit(
             session,
             ctx.tenant_id,
@@ -223,9 +219,7 @@ def invitation_details(token: str) -> InvitationView | None:
         row = _invitation_row(session, token)
         if row is None:
             return None
-        has_account = (
-            session.execute(text("SELECT user_id_by_email(:e)"), {"e": row.email}).scalar() is not None
-        )
+        has_account = session.execute(text("SELECT user_id_by_email(:e)"), {"e": row.email}).scalar() is not None
     return InvitationView(
         row.tenant_name,
         row.email,
@@ -255,24 +249,18 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> tuple[str
             if not full_name.strip():
                 raise ValidationFailed("Enter your name.", field="full_name")
             check_password(password, email=invitation.email)
-            user = User(
-                email=invitation.email, full_name=full_name.strip(), password_hash=hash_password(password)
-            )
+            user = User(email=invitation.email, full_name=full_name.strip(), password_hash=hash_password(password))
             session.add(user)
             session.flush()
         else:
             # The same progressive delays as the sign-in page, so a link cannot be used to guess.
             if wait := throttle.seconds_to_wait(invitation.email, ""):
-                raise ValidationFailed(
-                    f"Too many attempts. Wait {wait} seconds and try again.", field="password"
-                )
+                raise ValidationFailed(f"Too many attempts. Wait {wait} seconds and try again.", field="password")
             if not verify_password(user.password_hash, password):
                 throttle.record_failure(invitation.email, "")
                 raise ValidationFailed("That is not the password of your existing account.", field="password")
         existing = session.exec(
-            select(Membership).where(
-                Membership.tenant_id == invitation.tenant_id, Membership.user_id == user.id
-            )
+            select(Membership).where(Membership.tenant_id == invitation.tenant_id, Membership.user_id == user.id)
         ).first()
         if existing is None:
             membership = Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role)
@@ -280,9 +268,7 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> tuple[str
             session.flush()
             for branch_id in invitation.branch_ids:
                 session.add(
-                    MembershipBranch(
-                        tenant_id=invitation.tenant_id, membership_id=membership.id, branch_id=branch_id
-                    )
+                    MembershipBranch(tenant_id=invitation.tenant_id, membership_id=membership.id, branch_id=branch_id)
                 )
         else:
             existing.role, existing.is_active = invitation.role, True
@@ -313,9 +299,7 @@ def _membership(session: Session, membership_id: str) -> Membership:
 
 
 def _active_owners(session: Session) -> int:
-    return len(
-        session.exec(select(Membership.id).where(Membership.role == OWNER, col(Membership.is_active))).all()
-    )
+    return len(session.exec(select(Membership.id).where(Membership.role == OWNER, col(Membership.is_active))).all())
 
 
 def change_role(ctx: TenantContext, membership_id: str, role: str) -> None:

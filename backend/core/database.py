@@ -26,9 +26,7 @@ RoleKind = Literal["app", "platform"]
 
 # Tests bind every session to one connection whose transaction they roll back; the role
 # each session needs is then switched with SET LOCAL ROLE inside that transaction.
-_bound_connection: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
-    "bound_connection", default=None
-)
+_bound_connection: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("bound_connection", default=None)
 
 
 def make_engine(url: str, *, pool_size: int | None = None, manual_begin: bool = True) -> Engine:

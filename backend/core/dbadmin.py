@@ -77,9 +77,7 @@ def upgrade(database_url: str | None = None) -> None:
     """Create roles, then apply every migration with the owner role. Safe to re-run."""
     settings = get_settings()
     url = database_url or settings.owner_database_url()
-    engine = create_engine(
-        url, poolclass=pool.NullPool, hide_parameters=True, connect_args={"connect_timeout": 5}
-    )
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True, connect_args={"connect_timeout": 5})
     try:
         with engine.begin() as connection:
             # Serialise concurrent upgrades (several app hosts starting at once).

@@ -53,9 +53,7 @@ def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = T
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler._pharmacy = True  # type: ignore[attr-defined]
-    handler.setFormatter(
-        JsonFormatter(service) if json_lines else logging.Formatter("%(levelname)s %(message)s")
-    )
+    handler.setFormatter(JsonFormatter(service) if json_lines else logging.Formatter("%(levelname)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(level.upper())
     for noisy in ("alembic", "sqlalchemy.engine"):

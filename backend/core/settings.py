@@ -76,9 +76,7 @@ class Settings(BaseSettings):
 
     SESSION_TTL_HOURS: int = 12
     INVITATION_TTL_DAYS: int = 7
-    API_RATE_LIMIT_PER_HOUR: int = (
-        1000  # default for a new chain; per plan in tenants.api_rate_limit_per_hour
-    )
+    API_RATE_LIMIT_PER_HOUR: int = 1000  # default for a new chain; per plan in tenants.api_rate_limit_per_hour
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
@@ -108,8 +106,7 @@ class Settings(BaseSettings):
         """The signing secret; there is no built-in default (the local run generates one)."""
         if not self.SECRET_KEY:
             raise ConfigurationError(
-                "SECRET_KEY is not set: set it to a long random string "
-                "(`make run` generates one into .data/secret_key)"
+                "SECRET_KEY is not set: set it to a long random string (`make run` generates one into .data/secret_key)"
             )
         if self.is_production and len(self.SECRET_KEY) < 32:
             raise ConfigurationError("SECRET_KEY must be at least 32 characters in production")
@@ -133,9 +130,7 @@ class Settings(BaseSettings):
         """URL of the restricted app role (no BYPASSRLS, owns nothing)."""
         if self.APP_DATABASE_URL:
             return to_psycopg_url(self.APP_DATABASE_URL)
-        return with_credentials(
-            self.owner_database_url(), self.APP_DB_ROLE, self.role_password(self.APP_DB_ROLE)
-        )
+        return with_credentials(self.owner_database_url(), self.APP_DB_ROLE, self.role_password(self.APP_DB_ROLE))
 
     def platform_database_url(self) -> str:
         """URL of the BYPASSRLS platform role, used only by `tenants.platform_session`."""

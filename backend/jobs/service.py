@@ -101,9 +101,7 @@ def run_outbox_job(tenant_id: str, outbox_id: str) -> str:
     ctx = TenantContext.system(uuid.UUID(tenant_id))
     try:
         with tenant_session(ctx) as session:
-            row = session.exec(
-                select(OutboxJob).where(OutboxJob.id == uuid.UUID(outbox_id)).with_for_update()
-            ).first()
+            row = session.exec(select(OutboxJob).where(OutboxJob.id == uuid.UUID(outbox_id)).with_for_update()).first()
             if row is None:
                 return "missing"  # RLS hides other tenants' rows, so a forged id finds nothing
             if row.status == "done":

@@ -54,8 +54,7 @@ def platform_sign_in(email: str, password: str, code: str, *, ip: str = "") -> s
         raise AuthenticationRequired(BAD_CREDENTIALS)  # the console does not reveal who is staff
     if not mfa_enabled(user.user_id):
         raise PermissionDenied(
-            "Platform admins must have two-factor sign-in: run `pharmacy-saas platform "
-            "create-admin` to enrol."
+            "Platform admins must have two-factor sign-in: run `pharmacy-saas platform create-admin` to enrol."
         )
     if wait := throttle.seconds_to_wait(f"mfa:{user.user_id}", ip):
         raise AuthenticationRequired(f"Too many attempts. Wait {wait} seconds and try again.")
@@ -69,9 +68,7 @@ def list_tenants(*, actor: str, reason: str, search: str = "") -> list[TenantSum
     """Every chain (or those matching `search`) with usage counts, for operators."""
     pattern = f"%{search.strip().lower().replace('%', '')}%"
     with platform_session(reason=reason, actor=actor) as session:
-        branches = (
-            select(Branch.tenant_id, func.count().label("n")).group_by(col(Branch.tenant_id)).subquery()
-        )
+        branches = select(Branch.tenant_id, func.count().label("n")).group_by(col(Branch.tenant_id)).subquery()
         members = (
             select(Membership.tenant_id, func.count().label("n"))
             .where(col(Membership.is_active))
@@ -122,9 +119,7 @@ def set_tenant_status(admin: PlatformPrincipal, tenant_id: str, status: str, rea
     with platform_session(
         reason=f"set status {status}: {reason.strip()}", actor=admin.email, tenant_id=tenant_id
     ) as session:
-        tenant = session.exec(
-            select(Tenant).where(Tenant.id == uuid.UUID(tenant_id)).with_for_update()
-        ).first()
+        tenant = session.exec(select(Tenant).where(Tenant.id == uuid.UUID(tenant_id)).with_for_update()).first()
         if tenant is None:
             raise NotFound("No such pharmacy chain.")
         tenant.status = status
@@ -143,9 +138,7 @@ def set_tenant_status(admin: PlatformPrincipal, tenant_id: str, status: str, rea
 def grant_support_access(admin: PlatformPrincipal, tenant_id: str, reason: str, minutes: int) -> str:
     """Time-limited, read-only access to one chain, shown to its owner; returns a login code."""
     if len(reason.strip()) < 10:
-        raise ValidationFailed(
-            "Give a reason (at least 10 characters), e.g. the ticket number.", field="reason"
-        )
+        raise ValidationFailed("Give a reason (at least 10 characters), e.g. the ticket number.", field="reason")
     if not 5 <= minutes <= SUPPORT_MAX_MINUTES:
         raise ValidationFailed(f"Access lasts 5 to {SUPPORT_MAX_MINUTES} minutes.", field="minutes")
     expires = utc_now() + timedelta(minutes=minutes)

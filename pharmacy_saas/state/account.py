@@ -56,9 +56,7 @@ class AccountPageState(ShellState):
     @guarded("account.self")
     async def confirm(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         try:
-            self.recovery_codes = await run_service(
-                confirm_enrolment, str(ctx.user_id), str(form.get("code", ""))
-            )
+            self.recovery_codes = await run_service(confirm_enrolment, str(ctx.user_id), str(form.get("code", "")))
             await run_service(record_mfa_change, ctx, True)
         except PharmacyError as exc:
             self.error = exc.message

@@ -67,9 +67,7 @@ class PlatformState(SessionState):
         return admin
 
     async def _reload(self, admin: PlatformPrincipal) -> None:
-        rows = await run_service(
-            list_tenants, actor=admin.email, reason="console: list tenants", search=self.search
-        )
+        rows = await run_service(list_tenants, actor=admin.email, reason="console: list tenants", search=self.search)
         self.tenants = [
             {
                 "id": t.id,

@@ -83,9 +83,7 @@ class SettingsState(ShellState):
         await run_service(set_require_mfa, ctx, bool(required))
         await self._reload(ctx)
         return rx.toast.success(
-            "Two-factor sign-in is now required for all staff."
-            if required
-            else "Two-factor sign-in is optional."
+            "Two-factor sign-in is now required for all staff." if required else "Two-factor sign-in is optional."
         )
 
     @rx.event

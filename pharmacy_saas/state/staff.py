@@ -74,9 +74,7 @@ class StaffState(ShellState):
         branch = str(form.get("branch") or ALL_BRANCHES)
         branch_ids = [b["id"] for b in self.branches if b["name"] == branch]
         try:
-            created = await run_service(
-                invite, ctx, str(form.get("email", "")), str(form.get("role", "")), branch_ids
-            )
+            created = await run_service(invite, ctx, str(form.get("email", "")), str(form.get("role", "")), branch_ids)
         except PharmacyError as exc:
             self.invite_error, self.invite_link = exc.message, ""
             return None

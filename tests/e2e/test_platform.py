@@ -17,16 +17,12 @@ from tests.e2e.test_accounts import sign_in
 pytestmark = pytest.mark.e2e
 
 
-def test_super_admin_suspends_a_chain_and_its_staff_are_blocked(
-    browser: Browser, app_url: str, committed_tenant
-):
+def test_super_admin_suspends_a_chain_and_its_staff_are_blocked(browser: Browser, app_url: str, committed_tenant):
     chain, spec = committed_tenant("console")
     staff = browser.new_context().new_page()
     sign_in(staff, app_url, spec.owner_email, TEST_PASSWORD)
 
-    admin = create_platform_admin(
-        f"ops-{uuid.uuid4().hex[:6]}@platform.example", "Olive Ops", "Console-Key-2026!"
-    )
+    admin = create_platform_admin(f"ops-{uuid.uuid4().hex[:6]}@platform.example", "Olive Ops", "Console-Key-2026!")
     console = browser.new_context().new_page()
     console.goto(f"{app_url}/platform")
     expect(console).to_have_url(re.compile(r"/platform/signin/?$"), timeout=15000)  # no console without it

@@ -48,9 +48,7 @@ def test_every_handler_declares_a_permission_or_is_public():
     assert len(found) > 10
     undeclared = [name for name, fn in found if getattr(fn, "required_permission", MISSING) is MISSING]
     assert undeclared == []
-    unknown = [
-        name for name, fn in found if getattr(fn, "required_permission", None) not in (PUBLIC, *PERMISSIONS)
-    ]
+    unknown = [name for name, fn in found if getattr(fn, "required_permission", None) not in (PUBLIC, *PERMISSIONS)]
     assert unknown == []
 
 
@@ -64,9 +62,7 @@ class ActingAs:
         return "/signin"
 
     async def _authorize(self, permission: str) -> TenantContext:
-        return require(
-            TenantContext(tenant_id=uuid.uuid4(), user_id=uuid.uuid4(), role=self.role), permission
-        )
+        return require(TenantContext(tenant_id=uuid.uuid4(), user_id=uuid.uuid4(), role=self.role), permission)
 
 
 def run(coroutine):  # type: ignore[no-untyped-def]

@@ -40,7 +40,5 @@ def test_the_app_cannot_rewrite_history_and_tampering_shows(db, make_tenant):
         with tenant_session(owner(chain)) as session:
             session.execute(text("DELETE FROM audit_events"))
     db.execute(text("RESET ROLE"))  # only the table owner can; the chain then shows the edit
-    db.execute(
-        text("UPDATE audit_events SET details = '{\"role\": \"owner\"}' WHERE action = 'staff.invited'")
-    )
+    db.execute(text("UPDATE audit_events SET details = '{\"role\": \"owner\"}' WHERE action = 'staff.invited'"))
     assert list_audit(owner(chain)).chain_intact is False

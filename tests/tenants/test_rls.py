@@ -69,6 +69,7 @@ def two_chains(db, make_tenant):
     """Chains A and B, each with a row in every tenant table."""
     from backend.accounts.api_tokens import create_token
     from backend.accounts.staff import invite
+    from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
 
     a, b = make_tenant("alpha", branches=2), make_tenant("bravo", branches=2)
@@ -83,6 +84,16 @@ def two_chains(db, make_tenant):
             enqueue_job(session, ctx, "system.heartbeat", note="seed")
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
+        medicine = create_medicine(ctx, generic_name="Ibuprofen")
+        receive_stock(
+            ctx,
+            branch_id=str(chain.branch_ids[0]),
+            medicine_id=medicine,
+            lot_number="L1",
+            expiry_date="2099-01-01",
+            quantity=10,
+        )
+        recall_lot(ctx, medicine, "L0", "seeded recall notice")
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -106,11 +117,7 @@ def two_chains(db, make_tenant):
 
 
 def rows_of(conn: Connection, table: str, tenant_id: uuid.UUID) -> int:
-    return int(
-        conn.execute(
-            text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id}
-        ).scalar_one()
-    )
+    return int(conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id}).scalar_one())
 
 
 @pytest.mark.parametrize("sabotage", [None, "disable", "permissive_policy"])
@@ -188,8 +195,7 @@ def test_no_tenant_set_sees_zero_rows(db, two_chains, sabotage):
         db.execute(text("ALTER TABLE branches DISABLE ROW LEVEL SECURITY"))
     as_app(db, None)
     visible = {
-        t: int(db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
-        for t in ["tenants", *tenant_tables(db)]
+        t: int(db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in ["tenants", *tenant_tables(db)]
     }
     if sabotage:
         assert visible["branches"] >= 4
@@ -212,9 +218,7 @@ def test_foreign_key_cannot_point_at_another_tenants_row(db, two_chains):
 def test_every_tenant_table_has_rls_enabled_forced_and_fail_closed_policy(db):
     assert tables_missing_rls(db) == []
     assert "tenants" not in tenant_tables(db)  # the tenants table is keyed on id; checked below
-    row = db.execute(
-        text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'tenants'")
-    ).one()
+    row = db.execute(text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'tenants'")).one()
     assert tuple(row) == (True, True)
 
 
@@ -293,19 +297,9 @@ def test_login_lookup_returns_one_user_for_one_exact_email(db, two_chains):
     assert [r[0] for r in found] == [a.owner_user_id]
     assert db.execute(text("SELECT count(*) FROM auth_login_lookup('%')")).scalar_one() == 0
     # Memberships are listed only for the user the session signed in.
-    assert (
-        db.execute(
-            text("SELECT count(*) FROM auth_user_memberships(:u)"), {"u": a.owner_user_id}
-        ).scalar_one()
-        == 0
-    )
+    assert db.execute(text("SELECT count(*) FROM auth_user_memberships(:u)"), {"u": a.owner_user_id}).scalar_one() == 0
     db.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": str(a.owner_user_id)})
-    assert (
-        db.execute(
-            text("SELECT count(*) FROM auth_user_memberships(:u)"), {"u": a.owner_user_id}
-        ).scalar_one()
-        == 1
-    )
+    assert db.execute(text("SELECT count(*) FROM auth_user_memberships(:u)"), {"u": a.owner_user_id}).scalar_one() == 1
 
 
 def test_pooled_connection_never_carries_the_previous_tenant(committed_tenant):

@@ -220,7 +220,5 @@ def test_sign_up_with_demo_data_adds_a_branch_and_sample_staff(db):
     assert [b.name for b in tenant_profile(ctx).branches] == ["Riverside (demo)", "Riverside Main"]
     assert sorted(i.role for i in list_invitations(ctx)) == ["cashier", "pharmacist", "technician"]
     db.execute(text("RESET ROLE"))
-    mails = db.execute(
-        text("SELECT count(*) FROM outbox WHERE tenant_id = :t"), {"t": tenant_id}
-    ).scalar_one()
+    mails = db.execute(text("SELECT count(*) FROM outbox WHERE tenant_id = :t"), {"t": tenant_id}).scalar_one()
     assert mails == 0  # placeholder addresses are never e-mailed

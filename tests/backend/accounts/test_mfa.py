@@ -23,9 +23,7 @@ from backend.core.errors import ValidationFailed
 
 def secret_of(db, user_id) -> str:
     db.execute(text("RESET ROLE"))
-    stored = db.execute(
-        text("SELECT secret_encrypted FROM user_mfa WHERE user_id = :u"), {"u": user_id}
-    ).scalar_one()
+    stored = db.execute(text("SELECT secret_encrypted FROM user_mfa WHERE user_id = :u"), {"u": user_id}).scalar_one()
     secret = decrypt(PURPOSE, stored)
     assert secret and secret not in stored  # encrypted at rest
     return secret
@@ -59,9 +57,7 @@ def test_enrol_sign_in_replay_and_recovery(db, make_tenant):
     assert remaining_recovery_codes(user) == 9
     db.execute(text("RESET ROLE"))
     stored = (
-        db.execute(
-            text("SELECT code_hash FROM recovery_codes WHERE user_id = :u"), {"u": chain.owner_user_id}
-        )
+        db.execute(text("SELECT code_hash FROM recovery_codes WHERE user_id = :u"), {"u": chain.owner_user_id})
         .scalars()
         .all()
     )

@@ -25,10 +25,7 @@ def heartbeats(ctx: TenantContext, note: str) -> int:
     with tenant_session(ctx) as session:
         return int(
             session.execute(
-                text(
-                    "SELECT count(*) FROM audit_events WHERE action = 'job.heartbeat' "
-                    "AND details->>'note' = :n"
-                ),
+                text("SELECT count(*) FROM audit_events WHERE action = 'job.heartbeat' AND details->>'note' = :n"),
                 {"n": note},
             ).scalar_one()
         )

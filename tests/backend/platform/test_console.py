@@ -26,9 +26,7 @@ from tests.conftest import TEST_PASSWORD
 
 @pytest.fixture
 def admin(db):
-    created = create_platform_admin(
-        f"ops-{uuid.uuid4().hex[:6]}@platform.example", "Olive Ops", "Console-Key-2026!"
-    )
+    created = create_platform_admin(f"ops-{uuid.uuid4().hex[:6]}@platform.example", "Olive Ops", "Console-Key-2026!")
     db.execute(text("RESET ROLE"))
     user_id = db.execute(text("SELECT id FROM users WHERE email = :e"), {"e": created.email}).scalar_one()
     return created, PlatformPrincipal(str(uuid.uuid4()), str(user_id), "Olive Ops", created.email)

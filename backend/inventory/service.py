@@ -1,0 +1,575 @@
+"""Stock: the catalog, batches with expiry, and a ledger that never oversells.
+
+Every change of on-hand is a movement row written in the same transaction as a conditional
+UPDATE (`... SET quantity = quantity - n WHERE ... AND quantity >= n`), so no interleaving of
+sales can take a batch below zero, and on-hand always equals the sum of its movements.
+`dispense()` is the service the counter and prescriptions call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from psycopg import errors as pg_errors
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from backend.core.errors import Conflict, NotFound, ValidationFailed
+from tenants.context import TenantContext
+from tenants.roles import require
+from tenants.session import platform_session, tenant_session
+
+SCHEDULES = ("otc", "prescription", "controlled")
+MOVEMENT_KINDS = (
+    "receive",
+    "dispense",
+    "adjust",
+    "transfer_out",
+    "transfer_in",
+    "customer_return",
+    "supplier_return",
+    "write_off",
+)
+MAX_ATTEMPTS = 8
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+class _Raced(Exception):
+    """Another sale took the stock this plan counted on; plan again in a new transaction."""
+
+
+@dataclass(frozen=True)
+class Medicine:
+    id: str
+    generic_name: str
+    brand_name: str
+    strength: str
+    dosage_form: str
+    barcode: str | None
+    schedule: str
+    dispensing_unit: str
+    default_sell_price: Decimal
+    on_hand: int = 0
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One batch a dispense drew from (FEFO), as the counter shows it."""
+
+    batch_id: str
+    lot_number: str
+    expiry_date: date
+    quantity: int
+
+
+@dataclass(frozen=True)
+class BatchStock:
+    id: str
+    branch: str
+    lot_number: str
+    expiry_date: date
+    quantity: int
+    status: str
+    recalled: bool
+    expired: bool
+
+
+@dataclass(frozen=True)
+class Movement:
+    occurred_at: datetime
+    kind: str
+    quantity: int
+    lot_number: str
+    branch: str
+    reason: str
+    reference: str
+
+
+# --- catalog ---------------------------------------------------------------------------------
+
+
+def create_medicine(
+    ctx: TenantContext,
+    *,
+    generic_name: str,
+    brand_name: str = "",
+    strength: str = "",
+    dosage_form: str = "",
+    barcode: str = "",
+    schedule: str = "otc",
+    dispensing_unit: str = "tablet",
+    pack_size: int = 1,
+    default_sell_price: str = "0",
+) -> str:
+    """Add a medicine to the chain's catalog; returns its id."""
+    require(ctx, "inventory.catalog")
+    if not generic_name.strip():
+        raise ValidationFailed("Enter the generic name.", field="generic_name")
+    if schedule not in SCHEDULES:
+        raise ValidationFailed("Schedule must be OTC, prescription or controlled.", field="schedule")
+    price = _money(default_sell_price, "default_sell_price")
+    medicine_id = uuid.uuid4()
+    with tenant_session(ctx) as session:
+        if (
+            barcode.strip()
+            and session.execute(text("SELECT 1 FROM medicines WHERE barcode = :b"), {"b": barcode.strip()}).first()
+        ):
+            raise Conflict("Another medicine already has that barcode.", field="barcode")
+        session.execute(
+            text(
+                "INSERT INTO medicines (tenant_id, id, generic_name, brand_name, strength, dosage_form, barcode, "
+                "schedule, dispensing_unit, pack_size, default_sell_price) "
+                "VALUES (:t, :id, :g, :b, :s, :f, :bc, :sch, :u, :p, :price)"
+            ),
+            {
+                "t": ctx.tenant_id,
+                "id": medicine_id,
+                "g": generic_name.strip(),
+                "b": brand_name.strip(),
+                "s": strength.strip(),
+                "f": dosage_form.strip(),
+                "bc": barcode.strip() or None,
+                "sch": schedule,
+                "u": dispensing_unit.strip() or "tablet",
+                "p": pack_size,
+                "price": price,
+            },
+        )
+    return str(medicine_id)
+
+
+def _money(value: str, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip() or "0")
+    except InvalidOperation:
+        raise ValidationFailed("Enter an amount such as 4.50.", field=field) from None
+    if amount < 0 or amount.as_tuple().exponent < -4:  # type: ignore[operator]
+        raise ValidationFailed("Amounts are positive with at most 4 decimals.", field=field)
+    return amount
+
+
+def _quantity(value: object, field: str = "quantity") -> int:
+    try:
+        quantity = int(str(value).strip())
+    except ValueError:
+        raise ValidationFailed("Quantities are whole numbers of the dispensing unit.", field=field) from None
+    if quantity <= 0:
+        raise ValidationFailed("The quantity must be more than zero.", field=field)
+    return quantity
+
+
+SEARCH_SORTS = {
+    "name": "lower(m.generic_name), m.id",
+    "on_hand": "on_hand DESC, lower(m.generic_name)",
+    "price": "m.default_sell_price, lower(m.generic_name)",
+}
+PAGE_SIZE = 25
+
+
+def search_medicines(
+    ctx: TenantContext, query: str = "", *, sort: str = "name", page: int = 0, branch_id: str | None = None
+) -> tuple[list[Medicine], bool]:
+    """Catalog search on the server (name, brand or exact barcode), one page at a time."""
+    require(ctx, "inventory.view")
+    order = SEARCH_SORTS.get(sort, SEARCH_SORTS["name"])
+    needle = query.strip().lower().replace("%", "").replace("_", "")
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            # The ORDER BY comes from the fixed SEARCH_SORTS map, never from input.
+            text(
+                "SELECT m.id, m.generic_name, m.brand_name, m.strength, m.dosage_form, m.barcode, m.schedule, "  # noqa: S608
+                "m.dispensing_unit, m.default_sell_price, coalesce(sum(b.quantity), 0)::int AS on_hand "
+                "FROM medicines m LEFT JOIN batches b ON b.tenant_id = m.tenant_id AND b.medicine_id = m.id "
+                "AND (CAST(:branch AS uuid) IS NULL OR b.branch_id = CAST(:branch AS uuid)) "
+                "WHERE m.is_active AND (:q = '' OR lower(m.generic_name) LIKE :prefix OR lower(m.brand_name) LIKE "
+                ":prefix OR m.barcode = :exact) "
+                f"GROUP BY m.tenant_id, m.id ORDER BY {order} LIMIT :limit OFFSET :offset"
+            ),
+            {
+                "q": needle,
+                "prefix": f"{needle}%",
+                "exact": query.strip(),
+                "branch": branch_id,
+                "limit": PAGE_SIZE + 1,
+                "offset": max(page, 0) * PAGE_SIZE,
+            },
+        ).all()
+    medicines = [
+        Medicine(
+            str(r.id),
+            r.generic_name,
+            r.brand_name,
+            r.strength,
+            r.dosage_form,
+            r.barcode,
+            r.schedule,
+            r.dispensing_unit,
+            r.default_sell_price,
+            r.on_hand,
+        )
+        for r in rows[:PAGE_SIZE]
+    ]
+    return medicines, len(rows) > PAGE_SIZE
+
+
+def medicine_by_barcode(ctx: TenantContext, barcode: str) -> Medicine | None:
+    found, _ = search_medicines(ctx, barcode)
+    return next((m for m in found if m.barcode == barcode.strip()), None)
+
+
+# --- branches and dates --------------------------------------------------------------------------
+
+
+def _branch_today(session: Session, ctx: TenantContext, branch_id: str) -> date:
+    """Expiry is compared with the branch's local date, not the server's."""
+    if not ctx.can_see_branch(uuid.UUID(branch_id)):
+        raise NotFound("No such branch.")
+    zone = session.execute(text("SELECT time_zone FROM branches WHERE id = :b"), {"b": branch_id}).scalar()
+    if zone is None:
+        raise NotFound("No such branch.")
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+def _record(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    batch_id: str,
+    medicine_id: str,
+    branch_id: str,
+    kind: str,
+    quantity: int,
+    reason: str = "",
+    reference: str = "",
+) -> None:
+    session.execute(
+        text(
+            "INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reason, "
+            "reference, actor_user_id) VALUES (:t, :b, :m, :br, :k, :q, :r, :ref, :u)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "b": batch_id,
+            "m": medicine_id,
+            "br": branch_id,
+            "k": kind,
+            "q": quantity,
+            "r": reason[:300],
+            "ref": reference[:100],
+            "u": ctx.user_id,
+        },
+    )
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+
+def receive_stock(
+    ctx: TenantContext,
+    *,
+    branch_id: str,
+    medicine_id: str,
+    lot_number: str,
+    expiry_date: str,
+    quantity: object,
+    cost_price: str = "0",
+    supplier_name: str = "",
+    reference: str = "",
+) -> str:
+    """Book a delivery into a batch (a lot already on the shelf grows); returns the batch id."""
+    require(ctx, "inventory.receive")
+    count = _quantity(quantity)
+    lot = lot_number.strip()
+    if not lot:
+        raise ValidationFailed("Enter the lot number printed on the pack.", field="lot_number")
+    try:
+        expiry = date.fromisoformat(expiry_date.strip())
+    except ValueError:
+        raise ValidationFailed("Enter the expiry date as YYYY-MM-DD.", field="expiry_date") from None
+    cost = _money(cost_price, "cost_price")
+    with tenant_session(ctx) as session:
+        if expiry < _branch_today(session, ctx, branch_id):
+            raise ValidationFailed("This lot has already expired; it cannot be received.", field="expiry_date")
+        if session.execute(text("SELECT 1 FROM medicines WHERE id = :m"), {"m": medicine_id}).first() is None:
+            raise NotFound("No such medicine.")
+        if _is_recalled(session, medicine_id, lot):
+            raise ValidationFailed(f"Lot {lot} is recalled; it cannot be received.", field="lot_number")
+        row = session.execute(
+            text(
+                "INSERT INTO batches (tenant_id, id, medicine_id, branch_id, lot_number, expiry_date, cost_price, "
+                "supplier_name, quantity) VALUES (:t, :id, :m, :br, :lot, :exp, :cost, :sup, :q) "
+                "ON CONFLICT (tenant_id, branch_id, medicine_id, lot_number) "
+                "DO UPDATE SET quantity = batches.quantity + EXCLUDED.quantity "
+                "RETURNING id, expiry_date"
+            ),
+            {
+                "t": ctx.tenant_id,
+                "id": uuid.uuid4(),
+                "m": medicine_id,
+                "br": branch_id,
+                "lot": lot,
+                "exp": expiry,
+                "cost": cost,
+                "sup": supplier_name.strip()[:120],
+                "q": count,
+            },
+        ).one()
+        if row.expiry_date != expiry:
+            raise ValidationFailed(
+                f"Lot {lot} is already on the shelf with expiry {row.expiry_date}; check the pack.",
+                field="expiry_date",
+            )
+        _record(
+            session,
+            ctx,
+            batch_id=str(row.id),
+            medicine_id=medicine_id,
+            branch_id=branch_id,
+            kind="receive",
+            quantity=count,
+            reference=reference,
+        )
+        return str(row.id)
+
+
+def _is_recalled(session: Session, medicine_id: str, lot: str) -> bool:
+    return (
+        session.execute(
+            text("SELECT 1 FROM lot_recalls WHERE medicine_id = :m AND lot_number = :l"),
+            {"m": medicine_id, "l": lot},
+        ).first()
+        is not None
+    )
+
+
+def recall_lot(ctx: TenantContext, medicine_id: str, lot_number: str, reason: str) -> None:
+    """Block a lot in every branch at once; it can no longer be sold or moved."""
+    require(ctx, "inventory.recall")
+    if len(reason.strip()) < 5:
+        raise ValidationFailed("Give the recall's reason or notice number.", field="reason")
+    with tenant_session(ctx) as session:
+        session.execute(
+            text(
+                "INSERT INTO lot_recalls (tenant_id, medicine_id, lot_number, reason) VALUES (:t, :m, :l, :r) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"t": ctx.tenant_id, "m": medicine_id, "l": lot_number.strip(), "r": reason.strip()},
+        )
+
+
+# --- dispensing ------------------------------------------------------------------------------
+
+
+def dispense(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    branch_id: str,
+    medicine_id: str,
+    quantity: object,
+    reference: str = "",
+) -> list[Pick]:
+    """Take stock for a sale inside the caller's transaction, earliest-expiring usable batches first.
+
+    Raises OutOfStock when the usable stock is short (expired, quarantined and recalled lots never
+    count), and _Raced when a concurrent sale got there first (the caller retries the transaction).
+    """
+    require(ctx, "inventory.dispense")
+    wanted = _quantity(quantity)
+    today = _branch_today(session, ctx, branch_id)
+    usable = session.execute(
+        text(
+            "SELECT b.id, b.lot_number, b.expiry_date, b.quantity FROM batches b "
+            "WHERE b.branch_id = :br AND b.medicine_id = :m AND b.status = 'active' AND b.quantity > 0 "
+            "AND b.expiry_date >= :today AND NOT EXISTS (SELECT 1 FROM lot_recalls r "
+            "WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number) "
+            "ORDER BY b.expiry_date, b.id"
+        ),
+        {"br": branch_id, "m": medicine_id, "today": today},
+    ).all()
+    picks, missing = [], wanted
+    for batch in usable:
+        if missing == 0:
+            break
+        take = min(missing, batch.quantity)
+        picks.append(Pick(str(batch.id), batch.lot_number, batch.expiry_date, take))
+        missing -= take
+    if missing:
+        raise OutOfStock(
+            f"Only {wanted - missing} in stock that can be sold (expired and recalled lots excluded); {wanted} asked.",
+            field="quantity",
+        )
+    # Fixed lock order (by batch id) so two multi-batch sales cannot deadlock each other.
+    for pick in sorted(picks, key=lambda p: p.batch_id):
+        taken = session.execute(
+            text("UPDATE batches SET quantity = quantity - :n WHERE id = :b AND quantity >= :n AND status = 'active'"),
+            {"n": pick.quantity, "b": pick.batch_id},
+        ).rowcount  # type: ignore[attr-defined]
+        if taken != 1:
+            raise _Raced
+        _record(
+            session,
+            ctx,
+            batch_id=pick.batch_id,
+            medicine_id=medicine_id,
+            branch_id=branch_id,
+            kind="dispense",
+            quantity=-pick.quantity,
+            reference=reference,
+        )
+    return picks
+
+
+def dispense_stock(
+    ctx: TenantContext, *, branch_id: str, medicine_id: str, quantity: object, reference: str = ""
+) -> list[Pick]:
+    """`dispense` in its own transaction, re-planned when a concurrent sale or a deadlock interferes."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            with tenant_session(ctx) as session:
+                return dispense(
+                    session,
+                    ctx,
+                    branch_id=branch_id,
+                    medicine_id=medicine_id,
+                    quantity=quantity,
+                    reference=reference,
+                )
+        except _Raced:
+            continue
+        except DBAPIError as exc:
+            if isinstance(exc.orig, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)):
+                continue
+            raise
+    raise OutOfStock("The stock changed while selling; try again.", field="quantity")
+
+
+def adjust_stock(ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
+    """Correct a count (breakage, recount): a signed change with a reason; never below zero."""
+    require(ctx, "inventory.adjust")
+    try:
+        delta = int(str(change).strip())
+    except ValueError:
+        raise ValidationFailed("The change is a whole number, e.g. -2 or 5.", field="change") from None
+    if delta == 0:
+        raise ValidationFailed("The change cannot be zero.", field="change")
+    if len(reason.strip()) < 3:
+        raise ValidationFailed("Say why the count changes.", field="reason")
+    with tenant_session(ctx) as session:
+        row = session.execute(
+            text(
+                "UPDATE batches SET quantity = quantity + :d WHERE id = :b AND quantity + :d >= 0 "
+                "RETURNING medicine_id, branch_id"
+            ),
+            {"d": delta, "b": batch_id},
+        ).first()
+        if row is None:
+            raise Conflict("That would take the batch below zero (or there is no such batch).", field="change")
+        if not ctx.can_see_branch(row.branch_id):
+            raise NotFound("No such batch.")
+        _record(
+            session,
+            ctx,
+            batch_id=batch_id,
+            medicine_id=str(row.medicine_id),
+            branch_id=str(row.branch_id),
+            kind="adjust",
+            quantity=delta,
+            reason=reason.strip(),
+        )
+
+
+# --- reading stock -----------------------------------------------------------------------------
+
+
+def medicine_stock(ctx: TenantContext, medicine_id: str) -> tuple[Medicine, list[BatchStock], list[Movement]]:
+    """A medicine's batches per branch (soonest expiry first) and its latest movements."""
+    require(ctx, "inventory.view")
+    with tenant_session(ctx) as session:
+        med = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": medicine_id}).first()
+        if med is None:
+            raise NotFound("No such medicine.")
+        rows = session.execute(
+            text(
+                "SELECT b.id, br.name AS branch, br.time_zone, b.branch_id, b.lot_number, b.expiry_date, "
+                "b.quantity, b.status, EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id "
+                "AND r.lot_number = b.lot_number) AS recalled "
+                "FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id "
+                "WHERE b.medicine_id = :m ORDER BY br.name, b.expiry_date, b.id"
+            ),
+            {"m": medicine_id},
+        ).all()
+        moves = session.execute(
+            text(
+                "SELECT s.occurred_at, s.kind, s.quantity, b.lot_number, br.name AS branch, s.reason, s.reference "
+                "FROM stock_movements s JOIN batches b ON b.tenant_id = s.tenant_id AND b.id = s.batch_id "
+                "JOIN branches br ON br.tenant_id = s.tenant_id AND br.id = s.branch_id "
+                "WHERE s.medicine_id = :m ORDER BY s.id DESC LIMIT 50"
+            ),
+            {"m": medicine_id},
+        ).all()
+    visible = [r for r in rows if ctx.can_see_branch(r.branch_id)]
+    batches = [
+        BatchStock(
+            str(r.id),
+            r.branch,
+            r.lot_number,
+            r.expiry_date,
+            r.quantity,
+            r.status,
+            r.recalled,
+            r.expiry_date < datetime.now(ZoneInfo(r.time_zone)).date(),
+        )
+        for r in visible
+    ]
+    medicine = Medicine(
+        str(med.id),
+        med.generic_name,
+        med.brand_name,
+        med.strength,
+        med.dosage_form,
+        med.barcode,
+        med.schedule,
+        med.dispensing_unit,
+        med.default_sell_price,
+        sum(b.quantity for b in batches),
+    )
+    return (
+        medicine,
+        batches,
+        [Movement(m.occurred_at, m.kind, m.quantity, m.lot_number, m.branch, m.reason, m.reference) for m in moves],
+    )
+
+
+@dataclass(frozen=True)
+class LedgerDifference:
+    tenant_slug: str
+    batch_id: str
+    lot_number: str
+    on_hand: int
+    ledger: int
+
+
+def reconcile(*, tenant_slug: str | None = None, actor: str = "cli") -> list[LedgerDifference]:
+    """Batches whose on-hand differs from the sum of their movements, for one chain or all."""
+    with platform_session(reason="inventory reconcile", actor=actor) as session:
+        rows = session.execute(
+            text(
+                "SELECT t.slug, b.id, b.lot_number, b.quantity, coalesce(s.total, 0) AS ledger FROM batches b "
+                "JOIN tenants t ON t.id = b.tenant_id "
+                "LEFT JOIN (SELECT tenant_id, batch_id, sum(quantity) AS total FROM stock_movements "
+                "GROUP BY tenant_id, batch_id) s ON s.tenant_id = b.tenant_id AND s.batch_id = b.id "
+                "WHERE (CAST(:slug AS text) IS NULL OR t.slug = :slug) AND b.quantity <> coalesce(s.total, 0) "
+                "ORDER BY t.slug, b.id"
+            ),
+            {"slug": tenant_slug},
+        ).all()
+    return [LedgerDifference(r.slug, str(r.id), r.lot_number, r.quantity, int(r.ledger)) for r in rows]
