@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg import errors as pg_errors
@@ -156,6 +157,22 @@ def _money(value: str, field: str) -> Decimal:
     return amount
 
 
+def _as_uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"No such {what}.") from None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A concurrent sale or a deadlock: the whole transaction may simply be run again."""
+    if isinstance(exc, _Raced):
+        return True
+    return isinstance(exc, DBAPIError) and isinstance(
+        exc.orig, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+    )
+
+
 def _quantity(value: object, field: str = "quantity") -> int:
     try:
         quantity = int(str(value).strip())
@@ -230,7 +247,11 @@ def medicine_by_barcode(ctx: TenantContext, barcode: str) -> Medicine | None:
 
 def _branch_today(session: Session, ctx: TenantContext, branch_id: str) -> date:
     """Expiry is compared with the branch's local date, not the server's."""
-    if not ctx.can_see_branch(uuid.UUID(branch_id)):
+    try:
+        visible = ctx.can_see_branch(uuid.UUID(str(branch_id)))
+    except ValueError:
+        visible = False
+    if not visible:
         raise NotFound("No such branch.")
     zone = session.execute(text("SELECT time_zone FROM branches WHERE id = :b"), {"b": branch_id}).scalar()
     if zone is None:
@@ -272,7 +293,14 @@ def _record(
 # --- receiving -------------------------------------------------------------------------------
 
 
-def receive_stock(
+def receive_stock(ctx: TenantContext, **fields: Any) -> str:
+    """Book a delivery into a batch (a lot already on the shelf grows); returns the batch id."""
+    with tenant_session(ctx) as session:
+        return receive_into(session, ctx, **fields)
+
+
+def receive_into(
+    session: Session,
     ctx: TenantContext,
     *,
     branch_id: str,
@@ -284,60 +312,62 @@ def receive_stock(
     supplier_name: str = "",
     reference: str = "",
 ) -> str:
-    """Book a delivery into a batch (a lot already on the shelf grows); returns the batch id."""
+    """`receive_stock` inside the caller's transaction."""
     require(ctx, "inventory.receive")
     count = _quantity(quantity)
     lot = lot_number.strip()
     if not lot:
         raise ValidationFailed("Enter the lot number printed on the pack.", field="lot_number")
     try:
-        expiry = date.fromisoformat(expiry_date.strip())
+        expiry = date.fromisoformat(str(expiry_date).strip())
     except ValueError:
         raise ValidationFailed("Enter the expiry date as YYYY-MM-DD.", field="expiry_date") from None
     cost = _money(cost_price, "cost_price")
-    with tenant_session(ctx) as session:
-        if expiry < _branch_today(session, ctx, branch_id):
-            raise ValidationFailed("This lot has already expired; it cannot be received.", field="expiry_date")
-        if session.execute(text("SELECT 1 FROM medicines WHERE id = :m"), {"m": medicine_id}).first() is None:
-            raise NotFound("No such medicine.")
-        if _is_recalled(session, medicine_id, lot):
-            raise ValidationFailed(f"Lot {lot} is recalled; it cannot be received.", field="lot_number")
-        row = session.execute(
-            text(
-                "INSERT INTO batches (tenant_id, id, medicine_id, branch_id, lot_number, expiry_date, cost_price, "
-                "supplier_name, quantity) VALUES (:t, :id, :m, :br, :lot, :exp, :cost, :sup, :q) "
-                "ON CONFLICT (tenant_id, branch_id, medicine_id, lot_number) "
-                "DO UPDATE SET quantity = batches.quantity + EXCLUDED.quantity "
-                "RETURNING id, expiry_date"
-            ),
-            {
-                "t": ctx.tenant_id,
-                "id": uuid.uuid4(),
-                "m": medicine_id,
-                "br": branch_id,
-                "lot": lot,
-                "exp": expiry,
-                "cost": cost,
-                "sup": supplier_name.strip()[:120],
-                "q": count,
-            },
-        ).one()
-        if row.expiry_date != expiry:
-            raise ValidationFailed(
-                f"Lot {lot} is already on the shelf with expiry {row.expiry_date}; check the pack.",
-                field="expiry_date",
-            )
-        _record(
-            session,
-            ctx,
-            batch_id=str(row.id),
-            medicine_id=medicine_id,
-            branch_id=branch_id,
-            kind="receive",
-            quantity=count,
-            reference=reference,
+    if expiry < _branch_today(session, ctx, branch_id):
+        raise ValidationFailed("This lot has already expired; it cannot be received.", field="expiry_date")
+    try:
+        known = session.execute(text("SELECT 1 FROM medicines WHERE id = :m"), {"m": uuid.UUID(medicine_id)}).first()
+    except ValueError:
+        known = None
+    if known is None:
+        raise NotFound("No such medicine.")
+    if _is_recalled(session, medicine_id, lot):
+        raise ValidationFailed(f"Lot {lot} is recalled; it cannot be received.", field="lot_number")
+    row = session.execute(
+        text(
+            "INSERT INTO batches (tenant_id, id, medicine_id, branch_id, lot_number, expiry_date, cost_price, "
+            "supplier_name, quantity) VALUES (:t, :id, :m, :br, :lot, :exp, :cost, :sup, :q) "
+            "ON CONFLICT (tenant_id, branch_id, medicine_id, lot_number) "
+            "DO UPDATE SET quantity = batches.quantity + EXCLUDED.quantity "
+            "RETURNING id, expiry_date"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": uuid.uuid4(),
+            "m": medicine_id,
+            "br": branch_id,
+            "lot": lot,
+            "exp": expiry,
+            "cost": cost,
+            "sup": supplier_name.strip()[:120],
+            "q": count,
+        },
+    ).one()
+    if row.expiry_date != expiry:
+        raise ValidationFailed(
+            f"Lot {lot} is already on the shelf with expiry {row.expiry_date}; check the pack.", field="expiry_date"
         )
-        return str(row.id)
+    _record(
+        session,
+        ctx,
+        batch_id=str(row.id),
+        medicine_id=medicine_id,
+        branch_id=branch_id,
+        kind="receive",
+        quantity=count,
+        reference=reference,
+    )
+    return str(row.id)
 
 
 def _is_recalled(session: Session, medicine_id: str, lot: str) -> bool:
@@ -384,6 +414,7 @@ def dispense(
     """
     require(ctx, "inventory.dispense")
     wanted = _quantity(quantity)
+    _as_uuid(medicine_id, "medicine")
     today = _branch_today(session, ctx, branch_id)
     usable = session.execute(
         text(

@@ -69,6 +69,7 @@ def two_chains(db, make_tenant):
     """Chains A and B, each with a row in every tenant table."""
     from backend.accounts.api_tokens import create_token
     from backend.accounts.staff import invite
+    from backend.idempotency.service import run_once
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
 
@@ -94,6 +95,7 @@ def two_chains(db, make_tenant):
             quantity=10,
         )
         recall_lot(ctx, medicine, "L0", "seeded recall notice")
+        run_once(ctx, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(

@@ -1,0 +1,105 @@
+"""REST: /api/v1/inventory — search, stock, receive, dispense, adjust. Writes need an Idempotency-Key."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from backend.accounts.api import RequirePermission
+from backend.idempotency.service import run_once
+from backend.inventory.service import (
+    MAX_ATTEMPTS,
+    OutOfStock,
+    dispense,
+    is_retryable,
+    medicine_stock,
+    receive_into,
+    search_medicines,
+)
+from tenants.context import TenantContext
+
+router = APIRouter(prefix="/inventory", tags=["inventory"])
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", description="Unique per intended write")]
+
+
+class ReceiveRequest(BaseModel):
+    branch_id: str
+    medicine_id: str
+    lot_number: str = Field(min_length=1, max_length=60)
+    expiry_date: str = Field(description="YYYY-MM-DD")
+    quantity: int = Field(gt=0, description="In the medicine's dispensing unit")
+    cost_price: str = Field("0", description="Per dispensing unit, up to 4 decimals")
+    supplier_name: str = ""
+    reference: str = ""
+
+
+class DispenseRequest(BaseModel):
+    branch_id: str
+    medicine_id: str
+    quantity: int = Field(gt=0)
+    reference: str = ""
+
+
+@router.get("/medicines", summary="Search the catalog (name, brand or barcode), with on-hand")
+async def medicines(
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))],
+    q: str = "",
+    sort: str = "name",
+    page: int = 0,
+    branch_id: str | None = None,
+) -> dict[str, Any]:
+    found, more = await run_in_threadpool(search_medicines, ctx, q, sort=sort, page=page, branch_id=branch_id)
+    return {"items": [asdict(m) for m in found], "page": page, "has_more": more}
+
+
+@router.get("/medicines/{medicine_id}/stock", summary="Batches per branch and recent movements")
+async def stock(
+    medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
+) -> dict[str, Any]:
+    medicine, batches, movements = await run_in_threadpool(medicine_stock, ctx, medicine_id)
+    return {
+        "medicine": asdict(medicine),
+        "batches": [asdict(b) for b in batches],
+        "movements": [asdict(m) for m in movements],
+    }
+
+
+@router.post("/receive", summary="Receive a delivery into a batch", status_code=201)
+async def receive(
+    body: ReceiveRequest,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.receive"))],
+) -> JSONResponse:
+    def write(session):  # type: ignore[no-untyped-def]
+        return 201, {"batch_id": receive_into(session, ctx, **body.model_dump())}
+
+    status, response, replayed = await run_in_threadpool(run_once, ctx, key, body.model_dump(), write)
+    return JSONResponse(response, status_code=status, headers={"Idempotent-Replayed": str(replayed).lower()})
+
+
+@router.post("/dispense", summary="Take stock for a sale, earliest expiry first")
+async def dispense_endpoint(
+    body: DispenseRequest,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.dispense"))],
+) -> JSONResponse:
+    def write(session):  # type: ignore[no-untyped-def]
+        picks = dispense(session, ctx, **body.model_dump())
+        return 200, jsonable_encoder({"picks": [asdict(p) for p in picks]})
+
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            status, response, replayed = await run_in_threadpool(run_once, ctx, key, body.model_dump(), write)
+            break
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    else:
+        raise OutOfStock("The stock changed while selling; try again.")
+    return JSONResponse(response, status_code=status, headers={"Idempotent-Replayed": str(replayed).lower()})

@@ -1,0 +1,108 @@
+"""/api/v1/inventory with real tokens: scopes, idempotent writes, clear 4xx answers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.accounts.api_tokens import create_token
+from backend.api import create_api
+from backend.inventory.service import create_medicine, medicine_stock
+from tenants.context import TenantContext
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_api()) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def setup(committed_tenant):
+    chain, _ = committed_tenant("inv-api")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", barcode=uuid.uuid4().hex[:13])
+    write = {"Authorization": f"Bearer {create_token(owner, 'pos', ['write']).token}"}
+    read = {"Authorization": f"Bearer {create_token(owner, 'bi', ['read']).token}"}
+    return chain, owner, medicine, write, read
+
+
+def delivery(chain, medicine, **overrides):
+    body = {
+        "branch_id": str(chain.branch_ids[0]),
+        "medicine_id": medicine,
+        "lot_number": "CET-01",
+        "expiry_date": (date.today() + timedelta(days=200)).isoformat(),
+        "quantity": 30,
+        "cost_price": "0.0450",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_receive_is_idempotent_and_a_reused_key_with_another_body_is_refused(client, setup):
+    chain, owner, medicine, write, read = setup
+    headers = {**write, "Idempotency-Key": "delivery-2026-11-26-001"}
+    first = client.post("/api/v1/inventory/receive", json=delivery(chain, medicine), headers=headers)
+    assert first.status_code == 201 and first.headers["Idempotent-Replayed"] == "false"
+    for _ in range(5):
+        again = client.post("/api/v1/inventory/receive", json=delivery(chain, medicine), headers=headers)
+        assert again.status_code == 201 and again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+    _, batches, movements = medicine_stock(owner, medicine)
+    assert [b.quantity for b in batches] == [30] and len(movements) == 1  # moved once
+    other = client.post("/api/v1/inventory/receive", json=delivery(chain, medicine, quantity=31), headers=headers)
+    assert other.status_code == 422 and "different request" in other.json()["message"]
+
+
+def test_dispense_replayed_100_times_sells_once(client, setup):
+    chain, owner, medicine, write, read = setup
+    client.post(
+        "/api/v1/inventory/receive",
+        json=delivery(chain, medicine),
+        headers={**write, "Idempotency-Key": "receive-for-dispense"},
+    )
+    body = {"branch_id": str(chain.branch_ids[0]), "medicine_id": medicine, "quantity": 3, "reference": "BILL-9"}
+    answers = {
+        client.post(
+            "/api/v1/inventory/dispense", json=body, headers={**write, "Idempotency-Key": "sale-bill-9"}
+        ).json()["picks"][0]["quantity"]
+        for _ in range(100)
+    }
+    assert answers == {3}
+    _, batches, _ = medicine_stock(owner, medicine)
+    assert batches[0].quantity == 27
+
+
+def test_scopes_missing_keys_and_bad_input_get_clear_4xx(client, setup):
+    chain, owner, medicine, write, read = setup
+    refused = client.post(
+        "/api/v1/inventory/receive",
+        json=delivery(chain, medicine),
+        headers={**read, "Idempotency-Key": "read-scope-try"},
+    )
+    assert refused.status_code == 403
+    assert client.post("/api/v1/inventory/receive", json=delivery(chain, medicine), headers=write).status_code == 422
+    expired = client.post(
+        "/api/v1/inventory/receive",
+        headers={**write, "Idempotency-Key": "expired-lot-1"},
+        json=delivery(chain, medicine, expiry_date="2001-01-01"),
+    )
+    assert expired.status_code == 422 and expired.json()["field"] == "expiry_date"
+    unknown = client.post(
+        "/api/v1/inventory/receive",
+        headers={**write, "Idempotency-Key": "unknown-med-1"},
+        json=delivery(chain, "not-a-medicine"),
+    )
+    assert unknown.status_code == 404
+    short = client.post(
+        "/api/v1/inventory/dispense",
+        headers={**write, "Idempotency-Key": "too-much-1"},
+        json={"branch_id": str(chain.branch_ids[0]), "medicine_id": medicine, "quantity": 5},
+    )
+    assert short.status_code == 409 and short.json()["error"] == "out_of_stock"
+    found = client.get("/api/v1/inventory/medicines", params={"q": "ceti"}, headers=read).json()
+    assert [m["generic_name"] for m in found["items"]] == ["Cetirizine"]
