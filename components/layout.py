@@ -9,7 +9,7 @@ import reflex as rx
 NAV_ITEMS: list[tuple[str, str, str]] = [
     # label, icon, route ("" = arrives with a later feature)
     ("Dashboard", "layout-dashboard", "/dashboard"),
-    ("Inventory", "package", ""),
+    ("Inventory", "package", "/inventory"),
     ("Point of sale", "shopping-cart", ""),
     ("Prescriptions", "clipboard-list", ""),
     ("Reports", "chart-column", ""),

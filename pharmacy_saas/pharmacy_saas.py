@@ -6,6 +6,7 @@ from backend.api import create_api
 from pages.account import account_page
 from pages.audit import audit_page
 from pages.dashboard import dashboard_page
+from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
 from pages.password_reset import forgot_page, reset_page
@@ -19,6 +20,7 @@ from pharmacy_saas.state.account import AccountPageState
 from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.dashboard import DashboardState
+from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.settings import SettingsState
@@ -45,3 +47,5 @@ app.add_page(
 app.add_page(reset_page, route=routes.RESET, title="New password · Pharmacy Cloud", on_load=PasswordResetState.clear)
 app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platform console · sign in")
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)
+app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)
+app.add_page(medicine_page, route=routes.MEDICINE, title="Medicine · Pharmacy Cloud", on_load=MedicineState.load)

@@ -1,0 +1,180 @@
+"""Inventory: the catalog (server-side search, sort, paging), receiving by barcode, a medicine's stock."""
+
+import reflex as rx
+
+from components.forms import form_alert, text_field
+from pages.shell import with_shell
+from pharmacy_saas.state.inventory import InventoryState, MedicineState
+
+
+def medicine_row(m: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.link(m["name"], href="/inventory/medicine?id=" + m["id"].to(str), weight="medium"),
+            rx.text(m["brand"], " ", m["strength"], " ", m["form"], size="1", color_scheme="gray"),
+        ),
+        rx.table.cell(rx.code(m["barcode"])),
+        rx.table.cell(rx.badge(m["schedule"])),
+        rx.table.cell(m["on_hand"], class_name="on-hand"),
+        rx.table.cell(m["price"]),
+        class_name="medicine-row",
+        data_barcode=m["barcode"],
+    )
+
+
+def receive_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Receive stock into ", InventoryState.current_branch, size="4"),
+            rx.form(
+                rx.hstack(
+                    text_field("Scan or type the barcode, then Enter", "barcode", auto_focus=True, auto_complete="off"),
+                    align="end",
+                    width="100%",
+                ),
+                on_submit=InventoryState.scan,
+                reset_on_submit=True,
+            ),
+            rx.cond(
+                InventoryState.receive_medicine_id != "",
+                rx.form(
+                    rx.vstack(
+                        rx.text("Receiving ", rx.text.strong(InventoryState.receive_medicine_name, id="receiving")),
+                        rx.hstack(
+                            text_field("Lot number", "lot_number", required=True),
+                            text_field("Expiry", "expiry_date", type="date", required=True),
+                            text_field("Quantity", "quantity", type="number", min=1, required=True),
+                            text_field("Cost per unit", "cost_price", placeholder="0.1200"),
+                            width="100%",
+                            wrap="wrap",
+                        ),
+                        rx.button("Receive", type="submit", id="receive-submit"),
+                        width="100%",
+                    ),
+                    on_submit=InventoryState.receive,
+                    reset_on_submit=True,
+                ),
+            ),
+            form_alert(InventoryState.receive_error, "receive-error"),
+            width="100%",
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def inventory_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.heading("Inventory", size="6", id="inventory-title"),
+            rx.cond(InventoryState.can_receive, receive_panel()),
+            rx.hstack(
+                rx.form(
+                    rx.hstack(
+                        rx.input(name="q", placeholder="Search name, brand or barcode", id="catalog-search"),
+                        rx.button("Search", type="submit"),
+                    ),
+                    on_submit=InventoryState.search,
+                ),
+                rx.spacer(),
+                rx.select(
+                    ["name", "on_hand", "price"],
+                    value=InventoryState.sort,
+                    on_change=InventoryState.sort_by,
+                    aria_label="Sort by",
+                ),
+                width="100%",
+            ),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Medicine", "Barcode", "Schedule", "On hand", "Price")
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(InventoryState.medicines, medicine_row)),
+                width="100%",
+            ),
+            rx.hstack(
+                rx.button(
+                    "Previous", variant="soft", disabled=InventoryState.page == 0, on_click=InventoryState.turn_page(-1)
+                ),
+                rx.button(
+                    "Next", variant="soft", disabled=~InventoryState.has_more, on_click=InventoryState.turn_page(1)
+                ),
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )
+
+
+def medicine_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.heading(MedicineState.medicine["name"], size="6", id="medicine-title"),
+            rx.text(
+                MedicineState.medicine["brand"],
+                " · ",
+                MedicineState.medicine["schedule"],
+                " · barcode ",
+                MedicineState.medicine["barcode"],
+                color_scheme="gray",
+            ),
+            rx.text(
+                "On hand: ",
+                rx.text.strong(MedicineState.medicine["on_hand"], id="medicine-on-hand"),
+                " ",
+                MedicineState.medicine["unit"],
+            ),
+            rx.heading("Batches", size="4"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[rx.table.column_header_cell(h) for h in ("Branch", "Lot", "Expiry", "Quantity", "State")]
+                    )
+                ),
+                rx.table.body(
+                    rx.foreach(
+                        MedicineState.batches,
+                        lambda b: rx.table.row(
+                            rx.table.cell(b["branch"]),
+                            rx.table.cell(b["lot"]),
+                            rx.table.cell(b["expiry"]),
+                            rx.table.cell(b["quantity"]),
+                            rx.table.cell(rx.badge(b["state"])),
+                            class_name="batch-row",
+                        ),
+                    )
+                ),
+                width="100%",
+            ),
+            rx.heading("Movements", size="4"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[rx.table.column_header_cell(h) for h in ("When", "Kind", "Quantity", "Lot", "Branch", "Note")]
+                    )
+                ),
+                rx.table.body(
+                    rx.foreach(
+                        MedicineState.movements,
+                        lambda m: rx.table.row(
+                            rx.table.cell(m["when"]),
+                            rx.table.cell(m["kind"]),
+                            rx.table.cell(m["quantity"]),
+                            rx.table.cell(m["lot"]),
+                            rx.table.cell(m["branch"]),
+                            rx.table.cell(m["note"]),
+                            class_name="movement-row",
+                        ),
+                    )
+                ),
+                width="100%",
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )

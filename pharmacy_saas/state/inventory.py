@@ -1,0 +1,152 @@
+"""Inventory pages: the catalog with server-side search, receiving by barcode, a medicine's stock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from backend.core.errors import PharmacyError
+from backend.inventory.service import medicine_by_barcode, medicine_stock, receive_stock, search_medicines
+from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.dashboard import ShellState
+from tenants.context import TenantContext
+from tenants.roles import role_has
+
+
+class InventoryState(ShellState):
+    query: str = ""
+    sort: str = "name"
+    page: int = 0
+    has_more: bool = False
+    medicines: list[dict[str, Any]] = []
+    can_receive: bool = False
+    receive_medicine_id: str = ""
+    receive_medicine_name: str = ""
+    receive_error: str = ""
+
+    async def _reload(self, ctx: TenantContext) -> None:
+        branch_id = next((b["id"] for b in self.branches if b["name"] == self.current_branch), None)
+        found, self.has_more = await run_service(
+            search_medicines, ctx, self.query, sort=self.sort, page=self.page, branch_id=branch_id
+        )
+        self.medicines = [
+            {
+                "id": m.id,
+                "name": m.generic_name,
+                "brand": m.brand_name,
+                "strength": m.strength,
+                "form": m.dosage_form,
+                "barcode": m.barcode or "",
+                "schedule": m.schedule,
+                "on_hand": m.on_hand,
+                "price": f"{m.default_sell_price:.2f}",
+            }
+            for m in found
+        ]
+
+    @rx.event
+    @guarded("inventory.view", page_load=True)
+    async def load(self, ctx: TenantContext) -> None:
+        await self._fill_shell(ctx)
+        self.can_receive = role_has(ctx.role, "inventory.receive")
+        self.receive_medicine_id = self.receive_medicine_name = self.receive_error = ""
+        await self._reload(ctx)
+
+    @rx.event
+    @guarded("inventory.view")
+    async def search(self, ctx: TenantContext, form: dict[str, Any]) -> None:
+        self.query, self.page = str(form.get("q", ""))[:80], 0
+        await self._reload(ctx)
+
+    @rx.event
+    @guarded("inventory.view")
+    async def sort_by(self, ctx: TenantContext, sort: str) -> None:
+        self.sort, self.page = (sort if sort in ("name", "on_hand", "price") else "name"), 0
+        await self._reload(ctx)
+
+    @rx.event
+    @guarded("inventory.view")
+    async def turn_page(self, ctx: TenantContext, step: int) -> None:
+        self.page = max(0, self.page + (1 if step > 0 else -1))
+        await self._reload(ctx)
+
+    @rx.event
+    @guarded("inventory.receive")
+    async def scan(self, ctx: TenantContext, form: dict[str, Any]) -> None:
+        """A scanner types the barcode and Enter: pick the medicine to receive."""
+        medicine = await run_service(medicine_by_barcode, ctx, str(form.get("barcode", "")))
+        if medicine is None:
+            self.receive_medicine_id, self.receive_medicine_name = "", ""
+            self.receive_error = "No medicine in the catalog has that barcode."
+            return
+        self.receive_medicine_id = medicine.id
+        self.receive_medicine_name = f"{medicine.generic_name} {medicine.strength}".strip()
+        self.receive_error = ""
+
+    @rx.event
+    @guarded("inventory.receive")
+    async def receive(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        branch_id = next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
+        try:
+            await run_service(
+                receive_stock,
+                ctx,
+                branch_id=branch_id,
+                medicine_id=self.receive_medicine_id,
+                lot_number=str(form.get("lot_number", "")),
+                expiry_date=str(form.get("expiry_date", "")),
+                quantity=form.get("quantity", ""),
+                cost_price=str(form.get("cost_price", "") or "0"),
+                supplier_name=str(form.get("supplier_name", "")),
+            )
+        except PharmacyError as exc:
+            self.receive_error = exc.message
+            return None
+        name = self.receive_medicine_name
+        self.receive_medicine_id = self.receive_medicine_name = self.receive_error = ""
+        await self._reload(ctx)
+        return rx.toast.success(f"Received {form.get('quantity')} of {name} into {self.current_branch}.")
+
+
+class MedicineState(ShellState):
+    medicine: dict[str, str] = {}
+    batches: list[dict[str, Any]] = []
+    movements: list[dict[str, Any]] = []
+
+    @rx.event
+    @guarded("inventory.view", page_load=True)
+    async def load(self, ctx: TenantContext) -> None:
+        await self._fill_shell(ctx)
+        medicine, batches, movements = await run_service(
+            medicine_stock, ctx, self.router.url.query_parameters.get("id", "")
+        )
+        self.medicine = {
+            "name": f"{medicine.generic_name} {medicine.strength}".strip(),
+            "brand": medicine.brand_name,
+            "barcode": medicine.barcode or "",
+            "schedule": medicine.schedule,
+            "on_hand": str(medicine.on_hand),
+            "unit": medicine.dispensing_unit,
+        }
+        self.batches = [
+            {
+                "branch": b.branch,
+                "lot": b.lot_number,
+                "expiry": b.expiry_date.isoformat(),
+                "quantity": b.quantity,
+                "state": "recalled" if b.recalled else "expired" if b.expired else b.status,
+            }
+            for b in batches
+        ]
+        self.movements = [
+            {
+                "when": m.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "kind": m.kind,
+                "quantity": m.quantity,
+                "lot": m.lot_number,
+                "branch": m.branch,
+                "note": m.reason or m.reference,
+            }
+            for m in movements
+        ]

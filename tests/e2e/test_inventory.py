@@ -1,0 +1,44 @@
+"""Browser journey: receive a batch through the barcode field, then see stock and movement."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from backend.inventory.service import create_medicine
+from tenants.context import TenantContext
+from tests.conftest import TEST_PASSWORD
+from tests.e2e.test_accounts import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_receive_by_barcode_and_see_it_on_the_medicine_page(page: Page, app_url: str, committed_tenant):
+    chain, spec = committed_tenant("receive")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    barcode = str(uuid.uuid4().int)[:13]
+    create_medicine(owner, generic_name="Metformin", strength="850 mg", barcode=barcode, schedule="prescription")
+
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    page.goto(f"{app_url}/inventory")
+    expect(page.locator("#inventory-title")).to_be_visible(timeout=15000)
+    page.locator("#barcode").fill(barcode)
+    page.locator("#barcode").press("Enter")  # what a scanner does
+    expect(page.locator("#receiving")).to_have_text("Metformin 850 mg", timeout=15000)
+    page.locator("#lot_number").fill("MET-2026-11")
+    page.locator("#expiry_date").fill((date.today() + timedelta(days=400)).isoformat())
+    page.locator("#quantity").fill("120")
+    page.locator("#receive-submit").click()
+    row = page.locator(f".medicine-row[data-barcode='{barcode}']")
+    expect(row.locator(".on-hand")).to_have_text("120", timeout=15000)
+
+    row.get_by_role("link", name="Metformin").click()
+    expect(page).to_have_url(re.compile(r"/inventory/medicine/?\?id="), timeout=15000)
+    expect(page.locator("#medicine-on-hand")).to_have_text("120", timeout=15000)
+    expect(page.locator(".batch-row").first).to_contain_text("MET-2026-11")
+    expect(page.locator(".movement-row").first).to_contain_text("receive")
+    expect(page.locator(".movement-row").first).to_contain_text("120")
