@@ -66,7 +66,12 @@ def receive_panel() -> rx.Component:
 def inventory_page() -> rx.Component:
     return with_shell(
         rx.vstack(
-            rx.heading("Inventory", size="6", id="inventory-title"),
+            rx.hstack(
+                rx.heading("Inventory", size="6", id="inventory-title"),
+                rx.spacer(),
+                rx.link(rx.button("Stock alerts", variant="soft"), href="/inventory/alerts"),
+                width="100%",
+            ),
             rx.cond(InventoryState.can_receive, receive_panel()),
             rx.hstack(
                 rx.form(

@@ -4,6 +4,7 @@ import reflex as rx
 
 from backend.api import create_api
 from pages.account import account_page
+from pages.alerts import alerts_page
 from pages.audit import audit_page
 from pages.dashboard import dashboard_page
 from pages.inventory import inventory_page, medicine_page
@@ -17,6 +18,7 @@ from pages.signup import sign_up_page
 from pages.staff import staff_page
 from pharmacy_saas import routes
 from pharmacy_saas.state.account import AccountPageState
+from pharmacy_saas.state.alerts import AlertsState
 from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.dashboard import DashboardState
@@ -49,3 +51,4 @@ app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platfo
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)
 app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)
 app.add_page(medicine_page, route=routes.MEDICINE, title="Medicine · Pharmacy Cloud", on_load=MedicineState.load)
+app.add_page(alerts_page, route=routes.ALERTS, title="Stock alerts · Pharmacy Cloud", on_load=AlertsState.load)

@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inventory.adjust": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     "inventory.catalog": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     "inventory.recall": frozenset({OWNER, MANAGER, PHARMACIST}),
+    "inventory.transfer": frozenset({OWNER, MANAGER, PHARMACIST, TECHNICIAN, API_WRITE, API_ADMIN}),
     "platform.console": frozenset({PLATFORM_ADMIN}),
 }
 

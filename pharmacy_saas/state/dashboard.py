@@ -8,6 +8,7 @@ import reflex as rx
 
 from backend.accounts.service import memberships_of
 from backend.health.service import system_health
+from backend.inventory.alerts import stock_alerts
 from pharmacy_saas.state.base import SessionState, guarded, run_service
 from tenants.context import TenantContext
 from tenants.directory import tenant_profile
@@ -53,12 +54,23 @@ class ShellState(SessionState):
 class DashboardState(ShellState):
     services: list[dict[str, Any]] = []
     all_healthy: bool = False
+    stock_counts: dict[str, str] = {}
 
     @rx.event
     @guarded("dashboard.view")
     async def load(self, ctx: TenantContext) -> Any:
         """on_load: refuse unless signed in with dashboard access, then fill the shell."""
         await self._fill_shell(ctx)
+        if role_has(ctx.role, "inventory.view"):
+            alerts = await run_service(stock_alerts, ctx)
+            self.stock_counts = {
+                "low": str(len(alerts.low_stock)),
+                "expiring": str(alerts.expiring_within(min(alerts.windows))),
+                "window": str(min(alerts.windows)),
+                "expired": str(len(alerts.expired_on_shelf)),
+                "recalled": str(len(alerts.recalled_in_stock)),
+                "value": f"{alerts.value_at_risk:.2f}",
+            }
         return DashboardState.refresh_health
 
     @rx.event

@@ -42,3 +42,18 @@ def test_receive_by_barcode_and_see_it_on_the_medicine_page(page: Page, app_url:
     expect(page.locator(".batch-row").first).to_contain_text("MET-2026-11")
     expect(page.locator(".movement-row").first).to_contain_text("receive")
     expect(page.locator(".movement-row").first).to_contain_text("120")
+
+
+def test_dashboard_counts_stock_alerts(page: Page, app_url: str, committed_tenant):
+    from backend.inventory.alerts import set_reorder_level
+
+    chain, spec = committed_tenant("widgets")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    medicine = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
+    set_reorder_level(
+        owner, branch_id=str(chain.branch_ids[0]), medicine_id=medicine, reorder_point=10, reorder_quantity=60
+    )
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    expect(page.locator("#stat-low")).to_have_text("1", timeout=15000)
+    page.locator("#stat-low").click()
+    expect(page.locator(".low-stock-row").first).to_contain_text("Atorvastatin 20 mg", timeout=15000)

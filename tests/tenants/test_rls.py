@@ -70,6 +70,7 @@ def two_chains(db, make_tenant):
     from backend.accounts.api_tokens import create_token
     from backend.accounts.staff import invite
     from backend.idempotency.service import run_once
+    from backend.inventory.alerts import set_reorder_level
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
 
@@ -95,6 +96,9 @@ def two_chains(db, make_tenant):
             quantity=10,
         )
         recall_lot(ctx, medicine, "L0", "seeded recall notice")
+        set_reorder_level(
+            ctx, branch_id=str(chain.branch_ids[0]), medicine_id=medicine, reorder_point=5, reorder_quantity=20
+        )
         run_once(ctx, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner

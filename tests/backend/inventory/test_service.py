@@ -179,3 +179,34 @@ def test_search_by_name_brand_or_barcode_with_stock_and_isolation(db, shelf, mak
     assert [m.id for m in search_medicines(owner, "5012345678900")[0]] == [med]
     other = make_tenant("other-stock")
     assert search_medicines(as_role(other, "owner"), "amox")[0] == []
+
+
+def test_transfers_move_stock_atomically_between_branches(db, make_tenant):
+    from backend.inventory.service import transfer_stock
+
+    chain = make_tenant("transfer", branches=2)
+    owner = as_role(chain, "owner")
+    med = create_medicine(owner, generic_name="Omeprazole", strength="20 mg")
+    here, there = str(chain.branch_ids[0]), str(chain.branch_ids[1])
+    batch = receive_stock(
+        owner, branch_id=here, medicine_id=med, lot_number="OME-1", expiry_date=in_days(90), quantity=40
+    )
+    arrived = transfer_stock(as_role(chain, "technician"), batch_id=batch, to_branch_id=there, quantity=15)
+    _, batches, movements = medicine_stock(owner, med)
+    assert {(b.branch, b.quantity) for b in batches} == {("Branch 1", 25), ("Branch 2", 15)}
+    assert sorted(m.kind for m in movements[:2]) == ["transfer_in", "transfer_out"]
+    assert arrived != batch and ledger_matches_on_hand(db, chain)
+    with pytest.raises(OutOfStock):
+        transfer_stock(owner, batch_id=batch, to_branch_id=there, quantity=26)
+    with pytest.raises(ValidationFailed, match="another branch"):
+        transfer_stock(owner, batch_id=batch, to_branch_id=here, quantity=1)
+    recall_lot(owner, med, "OME-1", "Recall notice R-12")
+    with pytest.raises(ValidationFailed, match="recalled"):
+        transfer_stock(owner, batch_id=batch, to_branch_id=there, quantity=1)
+    with pytest.raises(PermissionDenied):
+        transfer_stock(as_role(chain, "cashier"), batch_id=batch, to_branch_id=there, quantity=1)
+    _, batches, _ = medicine_stock(owner, med)
+    assert {(b.branch, b.quantity) for b in batches} == {
+        ("Branch 1", 25),
+        ("Branch 2", 15),
+    }  # refused moves changed nothing

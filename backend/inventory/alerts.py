@@ -1,0 +1,128 @@
+"""Stock alerts: low stock, lots expiring within the chain's windows, expired or recalled stock still
+on the shelf, and the value of stock at risk. The notifications issue will deliver these by e-mail
+and SMS through this same service."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from backend.core.errors import ValidationFailed
+from tenants.context import TenantContext
+from tenants.roles import require
+from tenants.session import tenant_session
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    branch: str
+    medicine: str
+    lot: str
+    quantity: int
+    expiry: date | None
+    value: Decimal
+    detail: str
+
+
+@dataclass(frozen=True)
+class StockAlerts:
+    windows: list[int]
+    low_stock: list[AlertLine] = field(default_factory=list)
+    expiring: list[AlertLine] = field(default_factory=list)  # within the widest window, soonest first
+    expired_on_shelf: list[AlertLine] = field(default_factory=list)
+    recalled_in_stock: list[AlertLine] = field(default_factory=list)
+
+    @property
+    def value_at_risk(self) -> Decimal:
+        """Cost of stock that cannot be sold (expired, recalled) or may not be sold in time."""
+        return sum((a.value for a in (*self.expiring, *self.expired_on_shelf, *self.recalled_in_stock)), Decimal("0"))
+
+    def expiring_within(self, days: int) -> int:
+        return sum(1 for a in self.expiring if a.detail and int(a.detail.split()[0]) <= days)
+
+
+LOTS_SQL = """
+    SELECT br.id AS branch_id, br.name AS branch, br.time_zone,
+           m.generic_name || ' ' || m.strength AS medicine, b.lot_number, b.quantity, b.expiry_date,
+           b.cost_price * b.quantity AS value,
+           EXISTS (SELECT 1 FROM lot_recalls r
+                   WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number) AS recalled
+    FROM batches b
+    JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
+    JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = b.medicine_id
+    WHERE b.quantity > 0
+    ORDER BY b.expiry_date, br.name
+"""
+
+
+def set_reorder_level(
+    ctx: TenantContext, *, branch_id: str, medicine_id: str, reorder_point: int, reorder_quantity: int
+) -> None:
+    require(ctx, "inventory.adjust")
+    if reorder_point < 0 or reorder_quantity <= 0:
+        raise ValidationFailed(
+            "The reorder point is 0 or more and the reorder quantity more than 0.", field="reorder_point"
+        )
+    with tenant_session(ctx) as session:
+        session.execute(
+            text(
+                "INSERT INTO reorder_levels VALUES (:t, :b, :m, :p, :q) ON CONFLICT (tenant_id, branch_id, "
+                "medicine_id) DO UPDATE SET reorder_point = :p, reorder_quantity = :q"
+            ),
+            {"t": ctx.tenant_id, "b": branch_id, "m": medicine_id, "p": reorder_point, "q": reorder_quantity},
+        )
+
+
+def stock_alerts(ctx: TenantContext) -> StockAlerts:
+    """Every alert in the branches this member may see, each judged by its branch's local date."""
+    require(ctx, "inventory.view")
+    with tenant_session(ctx) as session:
+        windows = sorted(session.execute(text("SELECT expiry_alert_days FROM tenants")).scalar_one() or [30, 60, 90])
+        lots = session.execute(text(LOTS_SQL)).all()
+        low = session.execute(
+            text(
+                "SELECT br.id AS branch_id, br.name AS branch, m.generic_name || ' ' || m.strength AS medicine, "
+                "r.reorder_point, r.reorder_quantity, coalesce(sum(b.quantity), 0)::int AS on_hand "
+                "FROM reorder_levels r JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
+                "JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
+                "LEFT JOIN batches b ON b.tenant_id = r.tenant_id AND b.branch_id = r.branch_id "
+                "AND b.medicine_id = r.medicine_id "
+                "GROUP BY br.id, br.name, m.generic_name, m.strength, r.reorder_point, r.reorder_quantity "
+                "HAVING coalesce(sum(b.quantity), 0) <= r.reorder_point ORDER BY br.name, m.generic_name"
+            )
+        ).all()
+    alerts = StockAlerts(windows=windows)
+    horizon = max(windows)
+    for lot in lots:
+        if not ctx.can_see_branch(uuid.UUID(str(lot.branch_id))):
+            continue
+        today = datetime.now(ZoneInfo(lot.time_zone)).date()
+        days_left = (lot.expiry_date - today).days
+        line = AlertLine(
+            lot.branch, lot.medicine.strip(), lot.lot_number, lot.quantity, lot.expiry_date, Decimal(lot.value), ""
+        )
+        if lot.recalled:
+            alerts.recalled_in_stock.append(line)
+        elif days_left < 0:
+            alerts.expired_on_shelf.append(line)
+        elif days_left <= horizon:
+            alerts.expiring.append(AlertLine(**{**line.__dict__, "detail": f"{days_left} days left"}))
+    for row in low:
+        if ctx.can_see_branch(uuid.UUID(str(row.branch_id))):
+            alerts.low_stock.append(
+                AlertLine(
+                    row.branch,
+                    row.medicine.strip(),
+                    "",
+                    row.on_hand,
+                    None,
+                    Decimal("0"),
+                    f"reorder point {row.reorder_point}; order {row.reorder_quantity}",
+                )
+            )
+    return alerts
