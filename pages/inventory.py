@@ -116,6 +116,48 @@ def inventory_page() -> rx.Component:
     )
 
 
+def stock_actions() -> rx.Component:
+    return rx.vstack(
+        form_alert(MedicineState.action_error, "stock-action-error"),
+        rx.cond(
+            MedicineState.can_adjust,
+            rx.form(
+                rx.hstack(
+                    rx.select(MedicineState.batch_choices, name="batch", placeholder="Batch", id="adjust-batch"),
+                    text_field("Change (e.g. -2)", "adjust_change", name="change", required=True),
+                    text_field("Reason", "adjust_reason", name="reason", required=True),
+                    rx.button("Adjust", type="submit", variant="soft", id="adjust-submit"),
+                    align="end",
+                    wrap="wrap",
+                    width="100%",
+                ),
+                on_submit=MedicineState.adjust,
+                reset_on_submit=True,
+            ),
+        ),
+        rx.cond(
+            MedicineState.can_transfer,
+            rx.form(
+                rx.hstack(
+                    rx.select(MedicineState.batch_choices, name="batch", placeholder="Batch", id="transfer-batch"),
+                    rx.select(
+                        MedicineState.other_branches, name="to_branch", placeholder="To branch", id="transfer-branch"
+                    ),
+                    text_field("Quantity", "transfer_quantity", name="quantity", type="number", min=1, required=True),
+                    rx.button("Transfer", type="submit", variant="soft", id="transfer-submit"),
+                    align="end",
+                    wrap="wrap",
+                    width="100%",
+                ),
+                on_submit=MedicineState.transfer,
+                reset_on_submit=True,
+            ),
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
 def medicine_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -156,6 +198,7 @@ def medicine_page() -> rx.Component:
                 ),
                 width="100%",
             ),
+            stock_actions(),
             rx.heading("Movements", size="4"),
             rx.table.root(
                 rx.table.header(

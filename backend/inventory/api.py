@@ -16,11 +16,13 @@ from backend.idempotency.service import run_once
 from backend.inventory.service import (
     MAX_ATTEMPTS,
     OutOfStock,
+    adjust_in,
     dispense,
     is_retryable,
     medicine_stock,
     receive_into,
     search_medicines,
+    transfer_in_session,
 )
 from tenants.context import TenantContext
 
@@ -37,6 +39,19 @@ class ReceiveRequest(BaseModel):
     cost_price: str = Field("0", description="Per dispensing unit, up to 4 decimals")
     supplier_name: str = ""
     reference: str = ""
+
+
+class AdjustRequest(BaseModel):
+    batch_id: str
+    change: int = Field(description="Signed change in dispensing units, e.g. -2")
+    reason: str = Field(min_length=3, max_length=300)
+
+
+class TransferRequest(BaseModel):
+    batch_id: str
+    to_branch_id: str
+    quantity: int = Field(gt=0)
+    note: str = ""
 
 
 class DispenseRequest(BaseModel):
@@ -103,3 +118,48 @@ async def dispense_endpoint(
     else:
         raise OutOfStock("The stock changed while selling; try again.")
     return JSONResponse(response, status_code=status, headers={"Idempotent-Replayed": str(replayed).lower()})
+
+
+def _idempotent(ctx: TenantContext, key: str, body: BaseModel, status: int, act) -> JSONResponse:  # type: ignore[no-untyped-def]
+    def write(session):  # type: ignore[no-untyped-def]
+        return status, jsonable_encoder(act(session))
+
+    code, response, replayed = run_once(ctx, key, body.model_dump(), write)
+    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
+
+
+@router.post("/adjust", summary="Correct a batch's count with a reason")
+async def adjust(
+    body: AdjustRequest,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.adjust"))],
+) -> JSONResponse:
+    def act(session):  # type: ignore[no-untyped-def]
+        adjust_in(session, ctx, **body.model_dump())
+        return {"adjusted": body.change}
+
+    return await run_in_threadpool(_idempotent, ctx, key, body, 200, act)
+
+
+@router.post("/transfer", summary="Move stock of a batch to another branch", status_code=201)
+async def transfer(
+    body: TransferRequest,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.transfer"))],
+) -> JSONResponse:
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        body,
+        201,
+        lambda session: {"batch_id": transfer_in_session(session, ctx, **body.model_dump())},
+    )
+
+
+@router.get("/medicines/{medicine_id}/movements", summary="The ledger of a medicine, newest first")
+async def movements(
+    medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
+) -> list[dict[str, Any]]:
+    _, _, rows = await run_in_threadpool(medicine_stock, ctx, medicine_id)
+    return [jsonable_encoder(asdict(m)) for m in rows]

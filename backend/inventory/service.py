@@ -483,9 +483,16 @@ def dispense_stock(
     raise OutOfStock("The stock changed while selling; try again.", field="quantity")
 
 
-def adjust_stock(ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
+def adjust_stock(ctx: TenantContext, **fields: Any) -> None:
     """Correct a count (breakage, recount): a signed change with a reason; never below zero."""
+    with tenant_session(ctx) as session:
+        adjust_in(session, ctx, **fields)
+
+
+def adjust_in(session: Session, ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
+    """`adjust_stock` inside the caller's transaction."""
     require(ctx, "inventory.adjust")
+    _as_uuid(batch_id, "batch")
     try:
         delta = int(str(change).strip())
     except ValueError:
@@ -494,28 +501,27 @@ def adjust_stock(ctx: TenantContext, *, batch_id: str, change: object, reason: s
         raise ValidationFailed("The change cannot be zero.", field="change")
     if len(reason.strip()) < 3:
         raise ValidationFailed("Say why the count changes.", field="reason")
-    with tenant_session(ctx) as session:
-        row = session.execute(
-            text(
-                "UPDATE batches SET quantity = quantity + :d WHERE id = :b AND quantity + :d >= 0 "
-                "RETURNING medicine_id, branch_id"
-            ),
-            {"d": delta, "b": batch_id},
-        ).first()
-        if row is None:
-            raise Conflict("That would take the batch below zero (or there is no such batch).", field="change")
-        if not ctx.can_see_branch(row.branch_id):
-            raise NotFound("No such batch.")
-        _record(
-            session,
-            ctx,
-            batch_id=batch_id,
-            medicine_id=str(row.medicine_id),
-            branch_id=str(row.branch_id),
-            kind="adjust",
-            quantity=delta,
-            reason=reason.strip(),
-        )
+    row = session.execute(
+        text(
+            "UPDATE batches SET quantity = quantity + :d WHERE id = :b AND quantity + :d >= 0 "
+            "RETURNING medicine_id, branch_id"
+        ),
+        {"d": delta, "b": batch_id},
+    ).first()
+    if row is None:
+        raise Conflict("That would take the batch below zero (or there is no such batch).", field="change")
+    if not ctx.can_see_branch(row.branch_id):
+        raise NotFound("No such batch.")
+    _record(
+        session,
+        ctx,
+        batch_id=batch_id,
+        medicine_id=str(row.medicine_id),
+        branch_id=str(row.branch_id),
+        kind="adjust",
+        quantity=delta,
+        reason=reason.strip(),
+    )
 
 
 # --- reading stock -----------------------------------------------------------------------------
@@ -606,79 +612,86 @@ def reconcile(*, tenant_slug: str | None = None, actor: str = "cli") -> list[Led
     return [LedgerDifference(r.slug, str(r.id), r.lot_number, r.quantity, int(r.ledger)) for r in rows]
 
 
-def transfer_stock(ctx: TenantContext, *, batch_id: str, to_branch_id: str, quantity: object, note: str = "") -> str:
+def transfer_stock(ctx: TenantContext, **fields: Any) -> str:
     """Move part of a batch to another branch: out and in commit together or not at all.
 
     Returns the destination batch id. Expired, quarantined and recalled lots cannot move.
     """
+    with tenant_session(ctx) as session:
+        return transfer_in_session(session, ctx, **fields)
+
+
+def transfer_in_session(
+    session: Session, ctx: TenantContext, *, batch_id: str, to_branch_id: str, quantity: object, note: str = ""
+) -> str:
+    """`transfer_stock` inside the caller's transaction."""
     require(ctx, "inventory.transfer")
     count = _quantity(quantity)
     _as_uuid(batch_id, "batch")
-    with tenant_session(ctx) as session:
-        source = session.execute(
-            text(
-                "SELECT b.*, EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id "
-                "AND r.lot_number = b.lot_number) AS recalled FROM batches b WHERE b.id = :b"
-            ),
-            {"b": batch_id},
-        ).first()
-        if source is None or not ctx.can_see_branch(source.branch_id):
-            raise NotFound("No such batch.")
-        if str(source.branch_id) == str(to_branch_id):
-            raise ValidationFailed("Choose another branch to send the stock to.", field="to_branch_id")
-        _branch_today(session, ctx, to_branch_id)  # the destination exists and is in scope
-        if source.recalled:
-            raise ValidationFailed(f"Lot {source.lot_number} is recalled; it cannot be moved.", field="batch_id")
-        if source.status != "active" or source.expiry_date < _branch_today(session, ctx, str(source.branch_id)):
-            raise ValidationFailed(
-                f"Lot {source.lot_number} is expired or quarantined; it cannot be moved.", field="batch_id"
-            )
-        taken = session.execute(
-            text("UPDATE batches SET quantity = quantity - :n WHERE id = :b AND quantity >= :n"),
-            {"n": count, "b": batch_id},
-        ).rowcount  # type: ignore[attr-defined]
-        if taken != 1:
-            raise OutOfStock(f"Only {source.quantity} of lot {source.lot_number} at this branch.", field="quantity")
-        destination = session.execute(
-            text(
-                "INSERT INTO batches (tenant_id, id, medicine_id, branch_id, lot_number, expiry_date, cost_price, "
-                "supplier_name, quantity) VALUES (:t, :id, :m, :br, :lot, :exp, :cost, :sup, :q) "
-                "ON CONFLICT (tenant_id, branch_id, medicine_id, lot_number) "
-                "DO UPDATE SET quantity = batches.quantity + EXCLUDED.quantity RETURNING id"
-            ),
-            {
-                "t": ctx.tenant_id,
-                "id": uuid.uuid4(),
-                "m": source.medicine_id,
-                "br": to_branch_id,
-                "lot": source.lot_number,
-                "exp": source.expiry_date,
-                "cost": source.cost_price,
-                "sup": source.supplier_name,
-                "q": count,
-            },
-        ).scalar_one()
-        reference = f"transfer {uuid.uuid4().hex[:8]}"
-        _record(
-            session,
-            ctx,
-            batch_id=batch_id,
-            medicine_id=str(source.medicine_id),
-            branch_id=str(source.branch_id),
-            kind="transfer_out",
-            quantity=-count,
-            reason=note,
-            reference=reference,
+    source = session.execute(
+        text(
+            "SELECT b.*, EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id "
+            "AND r.lot_number = b.lot_number) AS recalled FROM batches b WHERE b.id = :b"
+        ),
+        {"b": batch_id},
+    ).first()
+    if source is None or not ctx.can_see_branch(source.branch_id):
+        raise NotFound("No such batch.")
+    if str(source.branch_id) == str(to_branch_id):
+        raise ValidationFailed("Choose another branch to send the stock to.", field="to_branch_id")
+    _branch_today(session, ctx, to_branch_id)  # the destination exists and is in scope
+    if source.recalled:
+        raise ValidationFailed(f"Lot {source.lot_number} is recalled; it cannot be moved.", field="batch_id")
+    if source.status != "active" or source.expiry_date < _branch_today(session, ctx, str(source.branch_id)):
+        raise ValidationFailed(
+            f"Lot {source.lot_number} is expired or quarantined; it cannot be moved.", field="batch_id"
         )
-        _record(
-            session,
-            ctx,
-            batch_id=str(destination),
-            medicine_id=str(source.medicine_id),
-            branch_id=to_branch_id,
-            kind="transfer_in",
-            quantity=count,
-            reason=note,
-            reference=reference,
-        )
-        return str(destination)
+    taken = session.execute(
+        text("UPDATE batches SET quantity = quantity - :n WHERE id = :b AND quantity >= :n"),
+        {"n": count, "b": batch_id},
+    ).rowcount  # type: ignore[attr-defined]
+    if taken != 1:
+        raise OutOfStock(f"Only {source.quantity} of lot {source.lot_number} at this branch.", field="quantity")
+    destination = session.execute(
+        text(
+            "INSERT INTO batches (tenant_id, id, medicine_id, branch_id, lot_number, expiry_date, cost_price, "
+            "supplier_name, quantity) VALUES (:t, :id, :m, :br, :lot, :exp, :cost, :sup, :q) "
+            "ON CONFLICT (tenant_id, branch_id, medicine_id, lot_number) "
+            "DO UPDATE SET quantity = batches.quantity + EXCLUDED.quantity RETURNING id"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": uuid.uuid4(),
+            "m": source.medicine_id,
+            "br": to_branch_id,
+            "lot": source.lot_number,
+            "exp": source.expiry_date,
+            "cost": source.cost_price,
+            "sup": source.supplier_name,
+            "q": count,
+        },
+    ).scalar_one()
+    reference = f"transfer {uuid.uuid4().hex[:8]}"
+    _record(
+        session,
+        ctx,
+        batch_id=batch_id,
+        medicine_id=str(source.medicine_id),
+        branch_id=str(source.branch_id),
+        kind="transfer_out",
+        quantity=-count,
+        reason=note,
+        reference=reference,
+    )
+    _record(
+        session,
+        ctx,
+        batch_id=str(destination),
+        medicine_id=str(source.medicine_id),
+        branch_id=to_branch_id,
+        kind="transfer_in",
+        quantity=count,
+        reason=note,
+        reference=reference,
+    )
+    return str(destination)

@@ -7,7 +7,14 @@ from typing import Any
 import reflex as rx
 
 from backend.core.errors import PharmacyError
-from backend.inventory.service import medicine_by_barcode, medicine_stock, receive_stock, search_medicines
+from backend.inventory.service import (
+    adjust_stock,
+    medicine_by_barcode,
+    medicine_stock,
+    receive_stock,
+    search_medicines,
+    transfer_stock,
+)
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -113,11 +120,69 @@ class MedicineState(ShellState):
     medicine: dict[str, str] = {}
     batches: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
+    can_adjust: bool = False
+    can_transfer: bool = False
+    action_error: str = ""
+
+    @rx.var
+    def batch_choices(self) -> list[str]:
+        return [f"{b['branch']} · lot {b['lot']}" for b in self.batches if b["quantity"] > 0]
+
+    @rx.var
+    def other_branches(self) -> list[str]:
+        return [b["name"] for b in self.branches]
+
+    def _batch_id(self, choice: str) -> str:
+        return next((b["id"] for b in self.batches if f"{b['branch']} · lot {b['lot']}" == choice), "")
 
     @rx.event
     @guarded("inventory.view", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
+        self.can_adjust = role_has(ctx.role, "inventory.adjust")
+        self.can_transfer = role_has(ctx.role, "inventory.transfer")
+        self.action_error = ""
+        await self._reload(ctx)
+
+    @rx.event
+    @guarded("inventory.adjust")
+    async def adjust(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        try:
+            await run_service(
+                adjust_stock,
+                ctx,
+                batch_id=self._batch_id(str(form.get("batch", ""))),
+                change=form.get("change", ""),
+                reason=str(form.get("reason", "")),
+            )
+        except PharmacyError as exc:
+            self.action_error = exc.message
+            return None
+        self.action_error = ""
+        await self._reload(ctx)
+        return rx.toast.success("Count corrected.")
+
+    @rx.event
+    @guarded("inventory.transfer")
+    async def transfer(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        destination = next((b["id"] for b in self.branches if b["name"] == form.get("to_branch")), "")
+        try:
+            await run_service(
+                transfer_stock,
+                ctx,
+                batch_id=self._batch_id(str(form.get("batch", ""))),
+                to_branch_id=destination,
+                quantity=form.get("quantity", ""),
+                note=str(form.get("note", "")),
+            )
+        except PharmacyError as exc:
+            self.action_error = exc.message
+            return None
+        self.action_error = ""
+        await self._reload(ctx)
+        return rx.toast.success(f"Sent to {form.get('to_branch')}.")
+
+    async def _reload(self, ctx: TenantContext) -> None:
         medicine, batches, movements = await run_service(
             medicine_stock, ctx, self.router.url.query_parameters.get("id", "")
         )
@@ -131,6 +196,7 @@ class MedicineState(ShellState):
         }
         self.batches = [
             {
+                "id": b.id,
                 "branch": b.branch,
                 "lot": b.lot_number,
                 "expiry": b.expiry_date.isoformat(),

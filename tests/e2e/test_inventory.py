@@ -43,6 +43,14 @@ def test_receive_by_barcode_and_see_it_on_the_medicine_page(page: Page, app_url:
     expect(page.locator(".movement-row").first).to_contain_text("receive")
     expect(page.locator(".movement-row").first).to_contain_text("120")
 
+    page.locator("#adjust-batch").click()
+    page.get_by_role("option", name="Branch 1 · lot MET-2026-11").click()
+    page.locator("#adjust_change").fill("-5")
+    page.locator("#adjust_reason").fill("five packs water-damaged")
+    page.locator("#adjust-submit").click()
+    expect(page.locator("#medicine-on-hand")).to_have_text("115", timeout=15000)
+    expect(page.locator(".movement-row").first).to_contain_text("water-damaged")
+
 
 def test_dashboard_counts_stock_alerts(page: Page, app_url: str, committed_tenant):
     from backend.inventory.alerts import set_reorder_level

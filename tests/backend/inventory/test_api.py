@@ -106,3 +106,30 @@ def test_scopes_missing_keys_and_bad_input_get_clear_4xx(client, setup):
     assert short.status_code == 409 and short.json()["error"] == "out_of_stock"
     found = client.get("/api/v1/inventory/medicines", params={"q": "ceti"}, headers=read).json()
     assert [m["generic_name"] for m in found["items"]] == ["Cetirizine"]
+
+
+def test_adjust_transfer_and_movements_over_rest(client, committed_tenant):
+    chain, _ = committed_tenant("inv-api-2", branches=2)
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    medicine = create_medicine(owner, generic_name="Losartan", strength="50 mg")
+    admin = {"Authorization": f"Bearer {create_token(owner, 'erp', ['admin']).token}"}
+    received = client.post(
+        "/api/v1/inventory/receive",
+        json=delivery(chain, medicine, lot_number="LOS-1"),
+        headers={**admin, "Idempotency-Key": "los-receive-1"},
+    ).json()
+    adjust = {"batch_id": received["batch_id"], "change": -2, "reason": "two packs crushed"}
+    for _ in range(3):
+        answer = client.post("/api/v1/inventory/adjust", json=adjust, headers={**admin, "Idempotency-Key": "los-adj-1"})
+        assert answer.status_code == 200
+    move = {"batch_id": received["batch_id"], "to_branch_id": str(chain.branch_ids[1]), "quantity": 8}
+    moved = client.post("/api/v1/inventory/transfer", json=move, headers={**admin, "Idempotency-Key": "los-move-1"})
+    assert moved.status_code == 201
+    below = client.post(
+        "/api/v1/inventory/adjust", headers={**admin, "Idempotency-Key": "los-adj-2"}, json={**adjust, "change": -500}
+    )
+    assert below.status_code == 409
+    kinds = [m["kind"] for m in client.get(f"/api/v1/inventory/medicines/{medicine}/movements", headers=admin).json()]
+    assert kinds == ["transfer_in", "transfer_out", "adjust", "receive"]  # the adjustment counted once
+    _, batches, _ = medicine_stock(owner, medicine)
+    assert sorted(b.quantity for b in batches) == [8, 20]
