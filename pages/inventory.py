@@ -69,6 +69,7 @@ def inventory_page() -> rx.Component:
             rx.hstack(
                 rx.heading("Inventory", size="6", id="inventory-title"),
                 rx.spacer(),
+                rx.link(rx.button("Purchase orders", variant="soft"), href="/inventory/orders"),
                 rx.link(rx.button("Stock alerts", variant="soft"), href="/inventory/alerts"),
                 width="100%",
             ),

@@ -12,6 +12,7 @@ from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
 from pages.password_reset import forgot_page, reset_page
 from pages.platform import platform_page, platform_sign_in_page
+from pages.purchasing import purchasing_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
@@ -25,6 +26,7 @@ from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.platform import PlatformState
+from pharmacy_saas.state.purchasing import PurchasingState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 
@@ -52,3 +54,6 @@ app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_
 app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)
 app.add_page(medicine_page, route=routes.MEDICINE, title="Medicine · Pharmacy Cloud", on_load=MedicineState.load)
 app.add_page(alerts_page, route=routes.ALERTS, title="Stock alerts · Pharmacy Cloud", on_load=AlertsState.load)
+app.add_page(
+    purchasing_page, route=routes.PURCHASING, title="Purchase orders · Pharmacy Cloud", on_load=PurchasingState.load
+)

@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inventory.catalog": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     "inventory.recall": frozenset({OWNER, MANAGER, PHARMACIST}),
     "inventory.transfer": frozenset({OWNER, MANAGER, PHARMACIST, TECHNICIAN, API_WRITE, API_ADMIN}),
+    "inventory.purchase": frozenset({OWNER, MANAGER, PHARMACIST}),
     "platform.console": frozenset({PLATFORM_ADMIN}),
 }
 

@@ -71,6 +71,7 @@ def two_chains(db, make_tenant):
     from backend.accounts.staff import invite
     from backend.idempotency.service import run_once
     from backend.inventory.alerts import set_reorder_level
+    from backend.inventory.purchasing import create_supplier, draft_order
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
 
@@ -99,6 +100,8 @@ def two_chains(db, make_tenant):
         set_reorder_level(
             ctx, branch_id=str(chain.branch_ids[0]), medicine_id=medicine, reorder_point=5, reorder_quantity=20
         )
+        supplier = create_supplier(ctx, name=f"Supplier of {chain.slug}")
+        draft_order(ctx, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")])
         run_once(ctx, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
