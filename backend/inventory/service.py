@@ -398,6 +398,39 @@ def recall_lot(ctx: TenantContext, medicine_id: str, lot_number: str, reason: st
 # --- dispensing ------------------------------------------------------------------------------
 
 
+# One round trip per sale: plan FEFO over the usable batches (active, not expired by the branch's local
+# date, not recalled), lock the chosen rows in id order (so multi-batch sales cannot deadlock), take
+# them with conditional UPDATEs (only if the whole quantity is there) and write the ledger rows.
+DISPENSE_SQL = text("""
+WITH usable AS (
+    SELECT b.id, b.lot_number, b.expiry_date, b.quantity,
+           sum(b.quantity) OVER (ORDER BY b.expiry_date, b.id) AS through
+    FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
+    WHERE b.branch_id = :br AND b.medicine_id = :m AND b.status = 'active' AND b.quantity > 0
+      AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
+      AND NOT EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)
+), plan AS (
+    SELECT id, lot_number, expiry_date, least(quantity, :n - (through - quantity))::int AS take
+    FROM usable WHERE through - quantity < :n
+), locked AS (
+    SELECT b.id FROM batches b
+    WHERE b.id IN (SELECT id FROM plan) AND (SELECT sum(take) FROM plan) >= :n
+    ORDER BY b.id FOR UPDATE
+), taken AS (
+    UPDATE batches b SET quantity = b.quantity - p.take
+    FROM plan p JOIN locked l ON l.id = p.id
+    WHERE b.id = p.id AND b.quantity >= p.take AND b.status = 'active'
+    RETURNING b.id, b.medicine_id, b.branch_id, p.take, p.lot_number, p.expiry_date
+), ledger AS (
+    INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reference, actor_user_id)
+    SELECT :t, id, medicine_id, branch_id, 'dispense', -take, :ref, :u FROM taken
+)
+SELECT 'plan' AS step, id, lot_number, expiry_date, take FROM plan
+UNION ALL
+SELECT 'taken' AS step, id, lot_number, expiry_date, take FROM taken
+""")
+
+
 def dispense(
     session: Session,
     ctx: TenantContext,
@@ -415,48 +448,25 @@ def dispense(
     require(ctx, "inventory.dispense")
     wanted = _quantity(quantity)
     _as_uuid(medicine_id, "medicine")
-    today = _branch_today(session, ctx, branch_id)
-    usable = session.execute(
-        text(
-            "SELECT b.id, b.lot_number, b.expiry_date, b.quantity FROM batches b "
-            "WHERE b.branch_id = :br AND b.medicine_id = :m AND b.status = 'active' AND b.quantity > 0 "
-            "AND b.expiry_date >= :today AND NOT EXISTS (SELECT 1 FROM lot_recalls r "
-            "WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number) "
-            "ORDER BY b.expiry_date, b.id"
-        ),
-        {"br": branch_id, "m": medicine_id, "today": today},
+    if not ctx.can_see_branch(_as_uuid(branch_id, "branch")):
+        raise NotFound("No such branch.")
+    rows = session.execute(
+        DISPENSE_SQL,
+        {"br": branch_id, "m": medicine_id, "n": wanted, "t": ctx.tenant_id, "ref": reference[:100], "u": ctx.user_id},
     ).all()
-    picks, missing = [], wanted
-    for batch in usable:
-        if missing == 0:
-            break
-        take = min(missing, batch.quantity)
-        picks.append(Pick(str(batch.id), batch.lot_number, batch.expiry_date, take))
-        missing -= take
-    if missing:
+    planned = [r for r in rows if r.step == "plan"]
+    taken = [r for r in rows if r.step == "taken"]
+    available = sum(r.take for r in planned)
+    if available < wanted:
         raise OutOfStock(
-            f"Only {wanted - missing} in stock that can be sold (expired and recalled lots excluded); {wanted} asked.",
+            f"Only {available} in stock that can be sold (expired and recalled lots excluded); {wanted} asked.",
             field="quantity",
         )
-    # Fixed lock order (by batch id) so two multi-batch sales cannot deadlock each other.
-    for pick in sorted(picks, key=lambda p: p.batch_id):
-        taken = session.execute(
-            text("UPDATE batches SET quantity = quantity - :n WHERE id = :b AND quantity >= :n AND status = 'active'"),
-            {"n": pick.quantity, "b": pick.batch_id},
-        ).rowcount  # type: ignore[attr-defined]
-        if taken != 1:
-            raise _Raced
-        _record(
-            session,
-            ctx,
-            batch_id=pick.batch_id,
-            medicine_id=medicine_id,
-            branch_id=branch_id,
-            kind="dispense",
-            quantity=-pick.quantity,
-            reference=reference,
-        )
-    return picks
+    if len(taken) != len(planned):
+        raise _Raced  # a concurrent sale changed a batch after this plan; nothing is kept of this attempt
+    return [
+        Pick(str(r.id), r.lot_number, r.expiry_date, r.take) for r in sorted(taken, key=lambda r: (r.expiry_date, r.id))
+    ]
 
 
 def dispense_stock(
