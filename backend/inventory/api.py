@@ -61,6 +61,24 @@ class DispenseRequest(BaseModel):
     reference: str = ""
 
 
+def _idempotent(ctx: TenantContext, key: str, body: BaseModel, status: int, act) -> JSONResponse:  # type: ignore[no-untyped-def]
+    """Run `act(session)` once per Idempotency-Key; a transaction a concurrent sale disturbed is retried."""
+
+    def write(session):  # type: ignore[no-untyped-def]
+        return status, jsonable_encoder(act(session))
+
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            code, response, replayed = run_once(ctx, key, body.model_dump(), write)
+            break
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    else:
+        raise OutOfStock("The stock changed while selling; try again.")
+    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
+
+
 @router.get("/medicines", summary="Search the catalog (name, brand or barcode), with on-hand")
 async def medicines(
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))],
@@ -91,11 +109,9 @@ async def receive(
     key: IdempotencyKey,
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.receive"))],
 ) -> JSONResponse:
-    def write(session):  # type: ignore[no-untyped-def]
-        return 201, {"batch_id": receive_into(session, ctx, **body.model_dump())}
-
-    status, response, replayed = await run_in_threadpool(run_once, ctx, key, body.model_dump(), write)
-    return JSONResponse(response, status_code=status, headers={"Idempotent-Replayed": str(replayed).lower()})
+    return await run_in_threadpool(
+        _idempotent, ctx, key, body, 201, lambda session: {"batch_id": receive_into(session, ctx, **body.model_dump())}
+    )
 
 
 @router.post("/dispense", summary="Take stock for a sale, earliest expiry first")
@@ -104,28 +120,14 @@ async def dispense_endpoint(
     key: IdempotencyKey,
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.dispense"))],
 ) -> JSONResponse:
-    def write(session):  # type: ignore[no-untyped-def]
-        picks = dispense(session, ctx, **body.model_dump())
-        return 200, jsonable_encoder({"picks": [asdict(p) for p in picks]})
-
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            status, response, replayed = await run_in_threadpool(run_once, ctx, key, body.model_dump(), write)
-            break
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    else:
-        raise OutOfStock("The stock changed while selling; try again.")
-    return JSONResponse(response, status_code=status, headers={"Idempotent-Replayed": str(replayed).lower()})
-
-
-def _idempotent(ctx: TenantContext, key: str, body: BaseModel, status: int, act) -> JSONResponse:  # type: ignore[no-untyped-def]
-    def write(session):  # type: ignore[no-untyped-def]
-        return status, jsonable_encoder(act(session))
-
-    code, response, replayed = run_once(ctx, key, body.model_dump(), write)
-    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        body,
+        200,
+        lambda session: {"picks": [asdict(p) for p in dispense(session, ctx, **body.model_dump())]},
+    )
 
 
 @router.post("/adjust", summary="Correct a batch's count with a reason")

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.models import utc_now
-from backend.inventory.service import _as_uuid, _money, _quantity, receive_into
+from backend.inventory import validation as check
+from backend.inventory.service import receive_into
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -93,11 +94,11 @@ def draft_order(ctx: TenantContext, *, supplier_id: str, branch_id: str, lines: 
         raise ValidationFailed("Add at least one line.", field="lines")
     order_id = uuid.uuid4()
     with tenant_session(ctx) as session:
-        if not ctx.can_see_branch(_as_uuid(branch_id, "branch")):
+        if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
             raise NotFound("No such branch.")
         if (
             session.execute(
-                text("SELECT 1 FROM suppliers WHERE id = :s"), {"s": _as_uuid(supplier_id, "supplier")}
+                text("SELECT 1 FROM suppliers WHERE id = :s"), {"s": check.as_uuid(supplier_id, "supplier")}
             ).first()
             is None
         ):
@@ -126,9 +127,9 @@ def draft_order(ctx: TenantContext, *, supplier_id: str, branch_id: str, lines: 
                 {
                     "t": ctx.tenant_id,
                     "o": order_id,
-                    "m": _as_uuid(medicine_id, "medicine"),
-                    "q": _quantity(quantity),
-                    "c": _money(cost, "unit_cost"),
+                    "m": check.as_uuid(medicine_id, "medicine"),
+                    "q": check.quantity(quantity),
+                    "c": check.money(cost, "unit_cost"),
                 },
             )
     return str(order_id)
@@ -147,7 +148,7 @@ def suggest_order(ctx: TenantContext, *, supplier_id: str, branch_id: str) -> st
                 "GROUP BY r.medicine_id, r.reorder_quantity, r.reorder_point, m.default_sell_price "
                 "HAVING coalesce(sum(b.quantity), 0) <= r.reorder_point"
             ),
-            {"b": _as_uuid(branch_id, "branch")},
+            {"b": check.as_uuid(branch_id, "branch")},
         ).all()
     if not rows:
         return None
@@ -167,7 +168,7 @@ def send_order(ctx: TenantContext, order_id: str) -> None:
                 "UPDATE purchase_orders SET status = 'sent', sent_at = now() WHERE id = :o AND status = 'draft' "
                 "RETURNING number"
             ),
-            {"o": _as_uuid(order_id, "purchase order")},
+            {"o": check.as_uuid(order_id, "purchase order")},
         ).first()
         if sent is None:
             raise Conflict("Only a draft order can be sent.")
@@ -186,14 +187,14 @@ def receive_order_line(
 ) -> str:
     """Book (part of) a delivery against a sent order: a batch, a movement, and the order's progress."""
     require(ctx, "inventory.receive")
-    count = _quantity(quantity)
+    count = check.quantity(quantity)
     with tenant_session(ctx) as session:
         order = session.execute(
             text(
                 "SELECT o.id, o.number, o.status, o.branch_id, s.name AS supplier FROM purchase_orders o "
                 "JOIN suppliers s ON s.tenant_id = o.tenant_id AND s.id = o.supplier_id WHERE o.id = :o FOR UPDATE"
             ),
-            {"o": _as_uuid(order_id, "purchase order")},
+            {"o": check.as_uuid(order_id, "purchase order")},
         ).first()
         if order is None:
             raise NotFound("No such purchase order.")
@@ -205,7 +206,7 @@ def receive_order_line(
                 "WHERE purchase_order_id = :o AND medicine_id = :m RETURNING unit_cost, quantity_ordered, "
                 "quantity_received"
             ),
-            {"n": count, "o": order.id, "m": _as_uuid(medicine_id, "medicine")},
+            {"n": count, "o": order.id, "m": check.as_uuid(medicine_id, "medicine")},
         ).first()
         if line is None:
             raise ValidationFailed("That medicine is not on this order.", field="medicine_id")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.inventory import validation as check
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import platform_session, tenant_session
@@ -116,7 +117,7 @@ def create_medicine(
         raise ValidationFailed("Enter the generic name.", field="generic_name")
     if schedule not in SCHEDULES:
         raise ValidationFailed("Schedule must be OTC, prescription or controlled.", field="schedule")
-    price = _money(default_sell_price, "default_sell_price")
+    price = check.money(default_sell_price, "default_sell_price")
     medicine_id = uuid.uuid4()
     with tenant_session(ctx) as session:
         if (
@@ -147,23 +148,6 @@ def create_medicine(
     return str(medicine_id)
 
 
-def _money(value: str, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip() or "0")
-    except InvalidOperation:
-        raise ValidationFailed("Enter an amount such as 4.50.", field=field) from None
-    if amount < 0 or amount.as_tuple().exponent < -4:  # type: ignore[operator]
-        raise ValidationFailed("Amounts are positive with at most 4 decimals.", field=field)
-    return amount
-
-
-def _as_uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"No such {what}.") from None
-
-
 def is_retryable(exc: BaseException) -> bool:
     """A concurrent sale or a deadlock: the whole transaction may simply be run again."""
     if isinstance(exc, _Raced):
@@ -171,16 +155,6 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and isinstance(
         exc.orig, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
     )
-
-
-def _quantity(value: object, field: str = "quantity") -> int:
-    try:
-        quantity = int(str(value).strip())
-    except ValueError:
-        raise ValidationFailed("Quantities are whole numbers of the dispensing unit.", field=field) from None
-    if quantity <= 0:
-        raise ValidationFailed("The quantity must be more than zero.", field=field)
-    return quantity
 
 
 SEARCH_SORTS = {
@@ -314,7 +288,7 @@ def receive_into(
 ) -> str:
     """`receive_stock` inside the caller's transaction."""
     require(ctx, "inventory.receive")
-    count = _quantity(quantity)
+    count = check.quantity(quantity)
     lot = lot_number.strip()
     if not lot:
         raise ValidationFailed("Enter the lot number printed on the pack.", field="lot_number")
@@ -322,7 +296,7 @@ def receive_into(
         expiry = date.fromisoformat(str(expiry_date).strip())
     except ValueError:
         raise ValidationFailed("Enter the expiry date as YYYY-MM-DD.", field="expiry_date") from None
-    cost = _money(cost_price, "cost_price")
+    cost = check.money(cost_price, "cost_price")
     if expiry < _branch_today(session, ctx, branch_id):
         raise ValidationFailed("This lot has already expired; it cannot be received.", field="expiry_date")
     try:
@@ -446,9 +420,9 @@ def dispense(
     count), and _Raced when a concurrent sale got there first (the caller retries the transaction).
     """
     require(ctx, "inventory.dispense")
-    wanted = _quantity(quantity)
-    _as_uuid(medicine_id, "medicine")
-    if not ctx.can_see_branch(_as_uuid(branch_id, "branch")):
+    wanted = check.quantity(quantity)
+    check.as_uuid(medicine_id, "medicine")
+    if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
         raise NotFound("No such branch.")
     rows = session.execute(
         DISPENSE_SQL,
@@ -502,7 +476,7 @@ def adjust_stock(ctx: TenantContext, **fields: Any) -> None:
 def adjust_in(session: Session, ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
     """`adjust_stock` inside the caller's transaction."""
     require(ctx, "inventory.adjust")
-    _as_uuid(batch_id, "batch")
+    check.as_uuid(batch_id, "batch")
     try:
         delta = int(str(change).strip())
     except ValueError:
@@ -636,8 +610,8 @@ def transfer_in_session(
 ) -> str:
     """`transfer_stock` inside the caller's transaction."""
     require(ctx, "inventory.transfer")
-    count = _quantity(quantity)
-    _as_uuid(batch_id, "batch")
+    count = check.quantity(quantity)
+    check.as_uuid(batch_id, "batch")
     source = session.execute(
         text(
             "SELECT b.*, EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id "
