@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.drugs.matcher import resolve
 from backend.inventory import validation as check
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -172,6 +173,9 @@ def search_medicines(
     require(ctx, "inventory.view")
     order = SEARCH_SORTS.get(sort, SEARCH_SORTS["name"])
     needle = query.strip().lower().replace("%", "").replace("_", "")
+    # "Tylenol" finds the acetaminophen (or paracetamol) on the shelf: the names it goes by.
+    match = resolve(query) if needle and not needle.isdigit() else None
+    aliases = sorted(match.names()) if match else []
     with tenant_session(ctx) as session:
         rows = session.execute(
             # The ORDER BY comes from the fixed SEARCH_SORTS map, never from input.
@@ -181,7 +185,7 @@ def search_medicines(
                 "FROM medicines m LEFT JOIN batches b ON b.tenant_id = m.tenant_id AND b.medicine_id = m.id "
                 "AND (CAST(:branch AS uuid) IS NULL OR b.branch_id = CAST(:branch AS uuid)) "
                 "WHERE m.is_active AND (:q = '' OR lower(m.generic_name) LIKE :prefix OR lower(m.brand_name) LIKE "
-                ":prefix OR m.barcode = :exact) "
+                ":prefix OR m.barcode = :exact OR lower(m.generic_name) = ANY(CAST(:aliases AS text[]))) "
                 f"GROUP BY m.tenant_id, m.id ORDER BY {order} LIMIT :limit OFFSET :offset"
             ),
             {
@@ -189,6 +193,7 @@ def search_medicines(
                 "prefix": f"{needle}%",
                 "exact": query.strip(),
                 "branch": branch_id,
+                "aliases": aliases,
                 "limit": PAGE_SIZE + 1,
                 "offset": max(page, 0) * PAGE_SIZE,
             },
@@ -679,3 +684,34 @@ def transfer_in_session(
         reference=reference,
     )
     return str(destination)
+
+
+def possible_duplicates(ctx: TenantContext, generic_name: str, strength: str = "") -> list[Medicine]:
+    """Catalog entries that are the same medicine under another name (and the same strength)."""
+    require(ctx, "inventory.view")
+    match = resolve(generic_name)
+    names = sorted(match.names()) if match else [generic_name.strip().lower()]
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            text(
+                "SELECT id, generic_name, brand_name, strength, dosage_form, barcode, schedule, dispensing_unit, "
+                "default_sell_price FROM medicines WHERE (lower(generic_name) = ANY(CAST(:names AS text[])) "
+                "OR lower(brand_name) = ANY(CAST(:names AS text[]))) "
+                "AND (:strength = '' OR lower(replace(strength, ' ', '')) = lower(replace(:strength, ' ', '')))"
+            ),
+            {"names": names, "strength": strength.strip()},
+        ).all()
+    return [
+        Medicine(
+            str(r.id),
+            r.generic_name,
+            r.brand_name,
+            r.strength,
+            r.dosage_form,
+            r.barcode,
+            r.schedule,
+            r.dispensing_unit,
+            r.default_sell_price,
+        )
+        for r in rows
+    ]

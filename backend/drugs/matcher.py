@@ -1,0 +1,74 @@
+"""The offline drug dictionary: brand names and synonyms resolve to the generic.
+
+Built on the `drug-named-entity-recognition` package's data, wrapped in our own tolerant matcher:
+exact lookups first, then a fuzzy pass that is guarded (the package's fuzzy mode has crashed on
+multi-word names) and accepted only above a similarity cut-off we check ourselves. The inventory
+search, duplicate checks and the assistant all use this one module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+log = logging.getLogger(__name__)
+
+SIMILARITY_CUTOFF = 0.8
+
+
+@dataclass(frozen=True)
+class DrugMatch:
+    generic: str  # the dictionary's preferred name, e.g. "Acetaminophen"
+    matched: str  # what was typed
+    exact: bool
+    similarity: float
+    synonyms: tuple[str, ...]  # lower-case names the same medicine goes by (paracetamol, tylenol, ...)
+
+    def names(self) -> set[str]:
+        return {self.generic.lower(), *self.synonyms}
+
+
+@lru_cache(maxsize=1)
+def _finder():  # type: ignore[no-untyped-def]
+    from drug_named_entity_recognition import find_drugs  # loads the dictionary once (~2 s)
+
+    return find_drugs
+
+
+def _from_hit(hit: dict, typed: str, exact: bool, similarity: float) -> DrugMatch:  # type: ignore[type-arg]
+    synonyms = tuple(sorted({s.lower() for s in hit.get("synonyms", []) if isinstance(s, str)}))
+    return DrugMatch(generic=str(hit["name"]), matched=typed, exact=exact, similarity=similarity, synonyms=synonyms)
+
+
+@lru_cache(maxsize=4096)
+def resolve(name: str) -> DrugMatch | None:
+    """The generic a name stands for, or None when nothing is close enough."""
+    typed = " ".join(name.strip().split())
+    if len(typed) < 3 or len(typed) > 80:
+        return None
+    tokens = typed.split()
+    find_drugs = _finder()
+    exact = find_drugs(tokens, is_ignore_case=True)
+    if exact:
+        return _from_hit(exact[0][0], typed, True, 1.0)
+    try:
+        fuzzy = find_drugs(tokens, is_fuzzy_match=True, is_ignore_case=True)
+    except Exception:  # noqa: BLE001 - a dictionary bug must not break a search box
+        log.warning("fuzzy drug lookup failed", exc_info=True)
+        return None
+    for hit, *_ in fuzzy:
+        variant = str(hit.get("match_variant") or hit["name"]).lower()
+        similarity = difflib.SequenceMatcher(None, typed.lower(), variant).ratio()
+        if similarity >= SIMILARITY_CUTOFF:
+            return _from_hit(hit, typed, False, round(similarity, 3))
+    return None
+
+
+def same_medicine(a: str, b: str) -> bool:
+    """Do two names (brand, generic, synonym) mean the same medicine?"""
+    left, right = resolve(a), resolve(b)
+    if left is None or right is None:
+        return a.strip().lower() == b.strip().lower()
+    return left.generic == right.generic
