@@ -362,9 +362,9 @@ def send_invitation_mail(session: Session, ctx: TenantContext, *, invitation_id:
     if _status(invitation.accepted_at, invitation.revoked_at, invitation.expires_at) != "pending":
         return
     token = decrypt(INVITE_PURPOSE, invitation.token_encrypted)
-    chain = session.execute(text("SELECT name FROM tenants")).scalar_one()
     if token is None:
         return
+    chain = session.execute(text("SELECT name FROM tenants")).scalar_one()
     send_mail(
         invitation.email,
         f"You are invited to {chain} on Pharmacy Cloud",

@@ -92,10 +92,3 @@ def upgrade(database_url: str | None = None) -> None:
         raise ServiceUnavailable(database_unreachable_message(exc)) from exc
     finally:
         engine.dispose()
-
-
-def current_revision(connection: Connection) -> str | None:
-    try:
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # noqa: BLE001 - no table yet means no revision
-        return None

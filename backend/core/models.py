@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Numeric
+from sqlalchemy import Column, DateTime
 from sqlmodel import Field
 
 
@@ -26,13 +25,3 @@ def utc_timestamp(*, nullable: bool = False, default_now: bool = True) -> Any:
         default_factory=utc_now if default_now else None,
         sa_column=Column(DateTime(timezone=True), nullable=nullable),
     )
-
-
-def money(*, nullable: bool = False, default: Decimal | None = None) -> Any:
-    """numeric(14,4): prices, costs and line amounts are Decimal, never float."""
-    return Field(default=default, sa_column=Column(Numeric(14, 4), nullable=nullable))
-
-
-def tenant_key() -> Any:
-    """The tenant_id column that leads every key of a tenant-owned table."""
-    return Field(primary_key=True, nullable=False)

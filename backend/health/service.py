@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from rq import Worker
 from sqlalchemy import text
@@ -63,6 +63,3 @@ def system_health() -> HealthReport:
     """Check every service the product needs; never raises."""
     services = [_database(), *_redis_and_workers()]
     return HealthReport(ok=all(s.ok for s in services), services=services)
-
-
-__all__ = ["HealthReport", "ServiceHealth", "asdict", "system_health"]

@@ -27,6 +27,7 @@ class AlertLine:
     expiry: date | None
     value: Decimal
     detail: str
+    days_left: int | None = None  # for expiring lots, by the branch's local date
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class StockAlerts:
         return sum((a.value for a in (*self.expiring, *self.expired_on_shelf, *self.recalled_in_stock)), Decimal("0"))
 
     def expiring_within(self, days: int) -> int:
-        return sum(1 for a in self.expiring if a.detail and int(a.detail.split()[0]) <= days)
+        return sum(1 for a in self.expiring if a.days_left is not None and a.days_left <= days)
 
 
 LOTS_SQL = """
@@ -56,6 +57,10 @@ LOTS_SQL = """
     JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
     JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = b.medicine_id
     WHERE b.quantity > 0
+      -- only lots that can alert: recalled, or expiring within reach (Python judges each by its branch's date;
+      -- :reach is the widest window plus a day, as a branch's date may run ahead of the server's)
+      AND (b.expiry_date <= current_date + CAST(:reach AS integer)
+           OR EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number))
     ORDER BY b.expiry_date, br.name
 """
 
@@ -83,7 +88,7 @@ def stock_alerts(ctx: TenantContext) -> StockAlerts:
     require(ctx, "inventory.view")
     with tenant_session(ctx) as session:
         windows = sorted(session.execute(text("SELECT expiry_alert_days FROM tenants")).scalar_one() or [30, 60, 90])
-        lots = session.execute(text(LOTS_SQL)).all()
+        lots = session.execute(text(LOTS_SQL), {"reach": max(windows) + 1}).all()
         low = session.execute(
             text(
                 "SELECT br.id AS branch_id, br.name AS branch, m.generic_name || ' ' || m.strength AS medicine, "
@@ -111,7 +116,9 @@ def stock_alerts(ctx: TenantContext) -> StockAlerts:
         elif days_left < 0:
             alerts.expired_on_shelf.append(line)
         elif days_left <= horizon:
-            alerts.expiring.append(AlertLine(**{**line.__dict__, "detail": f"{days_left} days left"}))
+            alerts.expiring.append(
+                AlertLine(**{**line.__dict__, "detail": f"{days_left} days left", "days_left": days_left})
+            )
     for row in low:
         if ctx.can_see_branch(uuid.UUID(str(row.branch_id))):
             alerts.low_stock.append(

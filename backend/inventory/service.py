@@ -99,6 +99,22 @@ class Movement:
 # --- catalog ---------------------------------------------------------------------------------
 
 
+def _medicine(row: Any, on_hand: int = 0) -> Medicine:
+    """A catalog row (any query selecting the medicine's columns) as the service's plain data."""
+    return Medicine(
+        str(row.id),
+        row.generic_name,
+        row.brand_name,
+        row.strength,
+        row.dosage_form,
+        row.barcode,
+        row.schedule,
+        row.dispensing_unit,
+        row.default_sell_price,
+        on_hand,
+    )
+
+
 def create_medicine(
     ctx: TenantContext,
     *,
@@ -198,21 +214,7 @@ def search_medicines(
                 "offset": max(page, 0) * PAGE_SIZE,
             },
         ).all()
-    medicines = [
-        Medicine(
-            str(r.id),
-            r.generic_name,
-            r.brand_name,
-            r.strength,
-            r.dosage_form,
-            r.barcode,
-            r.schedule,
-            r.dispensing_unit,
-            r.default_sell_price,
-            r.on_hand,
-        )
-        for r in rows[:PAGE_SIZE]
-    ]
+    medicines = [_medicine(r, r.on_hand) for r in rows[:PAGE_SIZE]]
     return medicines, len(rows) > PAGE_SIZE
 
 
@@ -556,18 +558,7 @@ def medicine_stock(ctx: TenantContext, medicine_id: str) -> tuple[Medicine, list
         )
         for r in visible
     ]
-    medicine = Medicine(
-        str(med.id),
-        med.generic_name,
-        med.brand_name,
-        med.strength,
-        med.dosage_form,
-        med.barcode,
-        med.schedule,
-        med.dispensing_unit,
-        med.default_sell_price,
-        sum(b.quantity for b in batches),
-    )
+    medicine = _medicine(med, sum(b.quantity for b in batches))
     return (
         medicine,
         batches,
@@ -701,17 +692,4 @@ def possible_duplicates(ctx: TenantContext, generic_name: str, strength: str = "
             ),
             {"names": names, "strength": strength.strip()},
         ).all()
-    return [
-        Medicine(
-            str(r.id),
-            r.generic_name,
-            r.brand_name,
-            r.strength,
-            r.dosage_form,
-            r.barcode,
-            r.schedule,
-            r.dispensing_unit,
-            r.default_sell_price,
-        )
-        for r in rows
-    ]
+    return [_medicine(r) for r in rows]

@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
-
-from tenants.context import TenantContext
-
 JobHandler = Callable[..., Any]
 
 _HANDLERS: dict[str, JobHandler] = {}
@@ -34,15 +30,7 @@ def handler_for(name: str) -> JobHandler:
         raise LookupError(f"no handler registered for job {name!r}") from None
 
 
-def registered_jobs() -> list[str]:
-    _load_handlers()
-    return sorted(_HANDLERS)
-
-
 def _load_handlers() -> None:
     # Domains register their handlers on import; list each domain's tasks module here.
     import backend.accounts.tasks  # noqa: F401
     import backend.jobs.tasks  # noqa: F401
-
-
-__all__ = ["JobHandler", "Session", "TenantContext", "handler_for", "job", "registered_jobs"]

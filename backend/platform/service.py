@@ -89,8 +89,9 @@ def list_tenants(*, actor: str, reason: str, search: str = "") -> list[TenantSum
                 text(
                     "SELECT tenant_id, max(occurred_at) AS last, "
                     "count(*) FILTER (WHERE occurred_at > now() - interval '30 days') AS events "
-                    "FROM audit_events GROUP BY tenant_id"
-                )
+                    "FROM audit_events WHERE tenant_id = ANY(CAST(:ids AS uuid[])) GROUP BY tenant_id"
+                ),
+                {"ids": [str(t.id) for t, _, _ in rows]},  # only the chains on this page
             )
         }
         return [
