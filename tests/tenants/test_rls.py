@@ -85,6 +85,10 @@ def two_chains(db, make_tenant):
                 {"t": chain.tenant_id, "m": membership_id, "b": chain.branch_ids[0]},
             )
             enqueue_job(session, ctx, "system.heartbeat", note="seed")
+            session.execute(
+                text("INSERT INTO catalog_imports (tenant_id, id, kind, content) VALUES (:t, :i, 'catalog', '')"),
+                {"t": chain.tenant_id, "i": uuid.uuid4()},
+            )
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
         medicine = create_medicine(ctx, generic_name="Ibuprofen")
