@@ -4,6 +4,7 @@ import reflex as rx
 
 from components.forms import form_alert, text_field
 from pages.shell import with_shell
+from pharmacy_saas import routes
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 
 
@@ -69,6 +70,10 @@ def inventory_page() -> rx.Component:
             rx.hstack(
                 rx.heading("Inventory", size="6", id="inventory-title"),
                 rx.spacer(),
+                rx.cond(
+                    InventoryState.can_edit_catalog,
+                    rx.link(rx.button("Add medicine", id="add-medicine"), href=routes.CATALOG_EDIT),
+                ),
                 rx.link(rx.button("Purchase orders", variant="soft"), href="/inventory/orders"),
                 rx.link(rx.button("Stock alerts", variant="soft"), href="/inventory/alerts"),
                 width="100%",
@@ -162,7 +167,21 @@ def stock_actions() -> rx.Component:
 def medicine_page() -> rx.Component:
     return with_shell(
         rx.vstack(
-            rx.heading(MedicineState.medicine["name"], size="6", id="medicine-title"),
+            rx.hstack(
+                rx.heading(MedicineState.medicine["name"], size="6", id="medicine-title"),
+                rx.cond(MedicineState.medicine["inactive"], rx.badge(MedicineState.medicine["inactive"])),
+                rx.spacer(),
+                rx.cond(
+                    MedicineState.can_edit_catalog,
+                    rx.link(
+                        rx.button("Edit", variant="soft"),
+                        href=routes.CATALOG_EDIT + "?id=" + MedicineState.medicine["id"],
+                        id="edit-medicine",
+                    ),
+                ),
+                align="center",
+                width="100%",
+            ),
             rx.text(
                 MedicineState.medicine["brand"],
                 " · ",

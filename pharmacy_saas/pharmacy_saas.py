@@ -6,6 +6,7 @@ from backend.api import create_api
 from pages.account import account_page
 from pages.alerts import alerts_page
 from pages.audit import audit_page
+from pages.catalog import catalog_page
 from pages.dashboard import dashboard_page
 from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
@@ -22,6 +23,7 @@ from pharmacy_saas.state.account import AccountPageState
 from pharmacy_saas.state.alerts import AlertsState
 from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
+from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
@@ -53,6 +55,7 @@ app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platfo
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)
 app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)
 app.add_page(medicine_page, route=routes.MEDICINE, title="Medicine · Pharmacy Cloud", on_load=MedicineState.load)
+app.add_page(catalog_page, route=routes.CATALOG_EDIT, title="Catalog · Pharmacy Cloud", on_load=CatalogState.load)
 app.add_page(alerts_page, route=routes.ALERTS, title="Stock alerts · Pharmacy Cloud", on_load=AlertsState.load)
 app.add_page(
     purchasing_page, route=routes.PURCHASING, title="Purchase orders · Pharmacy Cloud", on_load=PurchasingState.load

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from psycopg import errors as pg_errors
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.drugs.matcher import resolve
 from backend.inventory import validation as check
+from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import platform_session, tenant_session
@@ -61,6 +62,7 @@ class Medicine:
     dispensing_unit: str
     default_sell_price: Decimal
     on_hand: int = 0
+    is_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,65 @@ class Movement:
 # --- catalog ---------------------------------------------------------------------------------
 
 
+TAX_CATEGORIES = ("standard", "reduced", "zero", "exempt")
+# The DEA schedules a pharmacy stocks; schedule I substances have no accepted medical use.
+CONTROLLED_CLASSES = ("CII", "CIII", "CIV", "CV")
+# What a person edits on the catalog form (is_active has its own service: set_medicine_active).
+CATALOG_FIELDS = (
+    "generic_name",
+    "brand_name",
+    "strength",
+    "dosage_form",
+    "pack_size",
+    "dispensing_unit",
+    "barcode",
+    "schedule",
+    "controlled_class",
+    "therapeutic_class",
+    "default_sell_price",
+    "tax_category",
+)
+_TEXT_LIMITS = {
+    "generic_name": 200,
+    "brand_name": 200,
+    "strength": 60,
+    "dosage_form": 60,
+    "dispensing_unit": 40,
+    "therapeutic_class": 120,
+}
+
+
+class PossibleDuplicate(Conflict):
+    """The medicine may already be in the catalog under another name; a person decides."""
+
+    code = "possible_duplicate"
+
+    def __init__(self, duplicates: list[Medicine]) -> None:
+        names = "; ".join(f"{m.generic_name} {m.strength}".strip() for m in duplicates[:5])
+        super().__init__(f"This medicine may already be in the catalog: {names}.", field="generic_name")
+        self.duplicates = duplicates
+
+
+@dataclass(frozen=True)
+class MedicineDetails:
+    """Every catalog field of one medicine, as the edit form shows it."""
+
+    id: str
+    generic_name: str
+    brand_name: str
+    strength: str
+    dosage_form: str
+    pack_size: int
+    dispensing_unit: str
+    barcode: str | None
+    schedule: str
+    controlled_class: str | None
+    therapeutic_class: str
+    default_sell_price: Decimal
+    tax_category: str
+    is_active: bool
+
+
 def _medicine(row: Any, on_hand: int = 0) -> Medicine:
     """A catalog row (any query selecting the medicine's columns) as the service's plain data."""
     return Medicine(
@@ -112,7 +173,94 @@ def _medicine(row: Any, on_hand: int = 0) -> Medicine:
         row.dispensing_unit,
         row.default_sell_price,
         on_hand,
+        getattr(row, "is_active", True),
     )
+
+
+def _details(row: Any) -> MedicineDetails:
+    return MedicineDetails(
+        id=str(row.id),
+        generic_name=row.generic_name,
+        brand_name=row.brand_name,
+        strength=row.strength,
+        dosage_form=row.dosage_form,
+        pack_size=row.pack_size,
+        dispensing_unit=row.dispensing_unit,
+        barcode=row.barcode,
+        schedule=row.schedule,
+        controlled_class=row.controlled_class,
+        therapeutic_class=row.therapeutic_class,
+        default_sell_price=row.default_sell_price,
+        tax_category=row.tax_category,
+        is_active=row.is_active,
+    )
+
+
+def catalog_values(raw: dict[str, Any], *, stored_barcode: str | None = None) -> dict[str, Any]:
+    """Check a medicine's catalog fields together; raises ValidationFailed naming the first bad field.
+
+    `stored_barcode` is the medicine's barcode as saved: when it comes back unchanged it is kept
+    as it is, so a code saved before the digits-only rule never blocks editing other fields.
+    """
+    values: dict[str, Any] = {}
+    for name, limit in _TEXT_LIMITS.items():
+        values[name] = " ".join(str(raw.get(name) or "").split())
+        if len(values[name]) > limit:
+            raise ValidationFailed(f"At most {limit} characters here.", field=name)
+    if not values["generic_name"]:
+        raise ValidationFailed("Enter the generic name.", field="generic_name")
+    values["dispensing_unit"] = values["dispensing_unit"] or "tablet"
+    values["pack_size"] = check.pack_size(raw.get("pack_size", 1))
+    typed_barcode = str(raw.get("barcode") or "").strip()
+    if stored_barcode is not None and typed_barcode == stored_barcode:
+        values["barcode"] = stored_barcode
+    else:
+        values["barcode"] = check.barcode(typed_barcode)
+    schedule = str(raw.get("schedule") or "otc").strip().lower()
+    if schedule not in SCHEDULES:
+        raise ValidationFailed("Schedule must be OTC, prescription or controlled.", field="schedule")
+    controlled_class = "".join(str(raw.get("controlled_class") or "").split()).replace("-", "").upper()
+    if controlled_class and not controlled_class.startswith("C"):
+        controlled_class = f"C{controlled_class}"  # "II" is how the class is often written
+    if schedule == "controlled" and controlled_class not in CONTROLLED_CLASSES:
+        raise ValidationFailed("A controlled medicine needs its class: CII, CIII, CIV or CV.", field="controlled_class")
+    if schedule != "controlled" and controlled_class:
+        raise ValidationFailed(
+            "Only a controlled medicine has a controlled class: choose the controlled schedule or clear the class.",
+            field="controlled_class",
+        )
+    values["schedule"], values["controlled_class"] = schedule, controlled_class or None
+    values["default_sell_price"] = check.money(str(raw.get("default_sell_price") or "0"), "default_sell_price")
+    tax_category = str(raw.get("tax_category") or "standard").strip().lower()
+    if tax_category not in TAX_CATEGORIES:
+        raise ValidationFailed("The tax category is standard, reduced, zero or exempt.", field="tax_category")
+    values["tax_category"] = tax_category
+    return values
+
+
+_BARCODE_TAKEN = "Another medicine already has that barcode."
+
+
+def _ensure_barcode_free(session: Session, barcode: str | None, medicine_id: uuid.UUID) -> None:
+    """Inactive medicines keep their barcode too (the unique index covers them)."""
+    if (
+        barcode
+        and session.execute(
+            text("SELECT 1 FROM medicines WHERE barcode = :b AND id <> :m"), {"b": barcode, "m": medicine_id}
+        ).first()
+    ):
+        raise Conflict(_BARCODE_TAKEN, field="barcode")
+
+
+def _write_catalog_row(session: Session, statement: str, params: dict[str, Any]) -> None:
+    """Run the INSERT/UPDATE; two people saving the same barcode at once get the Conflict, not a 500."""
+    try:
+        session.execute(text(statement), params)
+    except IntegrityError as exc:
+        diag = getattr(exc.orig, "diag", None)
+        if getattr(diag, "constraint_name", None) == "medicines_barcode_key":
+            raise Conflict(_BARCODE_TAKEN, field="barcode") from None
+        raise
 
 
 def create_medicine(
@@ -125,44 +273,136 @@ def create_medicine(
     barcode: str = "",
     schedule: str = "otc",
     dispensing_unit: str = "tablet",
-    pack_size: int = 1,
+    pack_size: object = 1,
     default_sell_price: str = "0",
+    controlled_class: str = "",
+    therapeutic_class: str = "",
+    tax_category: str = "standard",
+    check_duplicates: bool = False,
 ) -> str:
-    """Add a medicine to the chain's catalog; returns its id."""
+    """Add a medicine to the chain's catalog; returns its id.
+
+    Nothing is written when a field is wrong (ValidationFailed names it) or the barcode belongs to
+    another medicine (Conflict). A controlled medicine needs its class (CII to CV); other schedules
+    have none. With `check_duplicates`, a medicine the catalog may already hold under another name
+    (Paracetamol 500 mg next to Acetaminophen 500 mg) raises PossibleDuplicate listing them: the
+    caller asks the person and calls again without the check to add it anyway.
+    """
     require(ctx, "inventory.catalog")
-    if not generic_name.strip():
-        raise ValidationFailed("Enter the generic name.", field="generic_name")
-    if schedule not in SCHEDULES:
-        raise ValidationFailed("Schedule must be OTC, prescription or controlled.", field="schedule")
-    price = check.money(default_sell_price, "default_sell_price")
+    values = catalog_values(
+        {
+            "generic_name": generic_name,
+            "brand_name": brand_name,
+            "strength": strength,
+            "dosage_form": dosage_form,
+            "pack_size": pack_size,
+            "dispensing_unit": dispensing_unit,
+            "barcode": barcode,
+            "schedule": schedule,
+            "controlled_class": controlled_class,
+            "therapeutic_class": therapeutic_class,
+            "default_sell_price": default_sell_price,
+            "tax_category": tax_category,
+        }
+    )
     medicine_id = uuid.uuid4()
     with tenant_session(ctx) as session:
-        if (
-            barcode.strip()
-            and session.execute(text("SELECT 1 FROM medicines WHERE barcode = :b"), {"b": barcode.strip()}).first()
-        ):
-            raise Conflict("Another medicine already has that barcode.", field="barcode")
-        session.execute(
-            text(
-                "INSERT INTO medicines (tenant_id, id, generic_name, brand_name, strength, dosage_form, barcode, "
-                "schedule, dispensing_unit, pack_size, default_sell_price) "
-                "VALUES (:t, :id, :g, :b, :s, :f, :bc, :sch, :u, :p, :price)"
-            ),
-            {
-                "t": ctx.tenant_id,
-                "id": medicine_id,
-                "g": generic_name.strip(),
-                "b": brand_name.strip(),
-                "s": strength.strip(),
-                "f": dosage_form.strip(),
-                "bc": barcode.strip() or None,
-                "sch": schedule,
-                "u": dispensing_unit.strip() or "tablet",
-                "p": pack_size,
-                "price": price,
-            },
+        if check_duplicates:
+            found = _duplicates_in(session, values["generic_name"], values["strength"])
+            if found:
+                raise PossibleDuplicate(found)
+        _ensure_barcode_free(session, values["barcode"], medicine_id)
+        _write_catalog_row(
+            session,
+            f"INSERT INTO medicines (tenant_id, id, {', '.join(CATALOG_FIELDS)}) "  # noqa: S608 - fixed names
+            f"VALUES (:tenant_id, :id, {', '.join(':' + name for name in CATALOG_FIELDS)})",
+            {**values, "tenant_id": ctx.tenant_id, "id": medicine_id},
+        )
+        record_audit(
+            session,
+            ctx.tenant_id,
+            "medicine.created",
+            actor_user_id=ctx.user_id,
+            entity_type="medicine",
+            entity_id=str(medicine_id),
         )
     return str(medicine_id)
+
+
+def medicine_details(ctx: TenantContext, medicine_id: str) -> MedicineDetails:
+    """Every catalog field of one medicine (active or not), for the edit form."""
+    require(ctx, "inventory.view")
+    key = check.as_uuid(medicine_id, "medicine")
+    with tenant_session(ctx) as session:
+        row = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": key}).first()
+    if row is None:
+        raise NotFound("No such medicine.")
+    return _details(row)
+
+
+def update_medicine(ctx: TenantContext, medicine_id: str, **fields: Any) -> MedicineDetails:
+    """Change the catalog fields given (any of CATALOG_FIELDS); returns the medicine as saved.
+
+    The result is checked as a whole, as create_medicine checks it, and nothing is written when
+    any field is wrong. Moving a medicine off the controlled schedule clears its class unless a
+    class is given (which is then refused).
+    """
+    require(ctx, "inventory.catalog")
+    unknown = sorted(set(fields) - set(CATALOG_FIELDS))
+    if unknown:
+        raise TypeError(f"update_medicine() got unknown fields: {', '.join(unknown)}")
+    key = check.as_uuid(medicine_id, "medicine")
+    with tenant_session(ctx) as session:
+        row = session.execute(text("SELECT * FROM medicines WHERE id = :m FOR UPDATE"), {"m": key}).first()
+        if row is None:
+            raise NotFound("No such medicine.")
+        current = _details(row)
+        merged: dict[str, Any] = {name: getattr(current, name) for name in CATALOG_FIELDS}
+        if str(fields.get("schedule", "controlled")).strip().lower() != "controlled":
+            merged["controlled_class"] = ""
+        merged.update(fields)
+        values = catalog_values(merged, stored_barcode=current.barcode)
+        changed = sorted(name for name in CATALOG_FIELDS if values[name] != getattr(current, name))
+        if not changed:
+            return current
+        _ensure_barcode_free(session, values["barcode"], key)
+        _write_catalog_row(
+            session,
+            f"UPDATE medicines SET {', '.join(f'{name} = :{name}' for name in changed)} WHERE id = :id",  # noqa: S608
+            {**{name: values[name] for name in changed}, "id": key},
+        )
+        record_audit(
+            session,
+            ctx.tenant_id,
+            "medicine.updated",
+            actor_user_id=ctx.user_id,
+            entity_type="medicine",
+            entity_id=str(key),
+            details={"fields": changed},
+        )
+        saved = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": key}).one()
+    return _details(saved)
+
+
+def set_medicine_active(ctx: TenantContext, medicine_id: str, active: bool) -> None:
+    """Deactivate a medicine (it leaves search and barcode look-up; stock and history stay) or reactivate it."""
+    require(ctx, "inventory.catalog")
+    key = check.as_uuid(medicine_id, "medicine")
+    with tenant_session(ctx) as session:
+        row = session.execute(text("SELECT is_active FROM medicines WHERE id = :m FOR UPDATE"), {"m": key}).first()
+        if row is None:
+            raise NotFound("No such medicine.")
+        if row.is_active == bool(active):
+            return
+        session.execute(text("UPDATE medicines SET is_active = :a WHERE id = :m"), {"a": bool(active), "m": key})
+        record_audit(
+            session,
+            ctx.tenant_id,
+            "medicine.reactivated" if active else "medicine.deactivated",
+            actor_user_id=ctx.user_id,
+            entity_type="medicine",
+            entity_id=str(key),
+        )
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -678,18 +918,23 @@ def transfer_in_session(
 
 
 def possible_duplicates(ctx: TenantContext, generic_name: str, strength: str = "") -> list[Medicine]:
-    """Catalog entries that are the same medicine under another name (and the same strength)."""
+    """Catalog entries (active or not) that are the same medicine under another name and the same strength."""
     require(ctx, "inventory.view")
+    with tenant_session(ctx) as session:
+        return _duplicates_in(session, generic_name, strength)
+
+
+def _duplicates_in(session: Session, generic_name: str, strength: str) -> list[Medicine]:
     match = resolve(generic_name)
     names = sorted(match.names()) if match else [generic_name.strip().lower()]
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(
-                "SELECT id, generic_name, brand_name, strength, dosage_form, barcode, schedule, dispensing_unit, "
-                "default_sell_price FROM medicines WHERE (lower(generic_name) = ANY(CAST(:names AS text[])) "
-                "OR lower(brand_name) = ANY(CAST(:names AS text[]))) "
-                "AND (:strength = '' OR lower(replace(strength, ' ', '')) = lower(replace(:strength, ' ', '')))"
-            ),
-            {"names": names, "strength": strength.strip()},
-        ).all()
+    rows = session.execute(
+        text(
+            "SELECT id, generic_name, brand_name, strength, dosage_form, barcode, schedule, dispensing_unit, "
+            "default_sell_price, is_active FROM medicines WHERE (lower(generic_name) = ANY(CAST(:names AS text[])) "
+            "OR lower(brand_name) = ANY(CAST(:names AS text[]))) "
+            "AND (:strength = '' OR lower(replace(strength, ' ', '')) = lower(replace(:strength, ' ', ''))) "
+            "ORDER BY lower(generic_name), id"
+        ),
+        {"names": names, "strength": strength.strip()},
+    ).all()
     return [_medicine(r) for r in rows]

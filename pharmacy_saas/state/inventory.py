@@ -28,6 +28,7 @@ class InventoryState(ShellState):
     has_more: bool = False
     medicines: list[dict[str, Any]] = []
     can_receive: bool = False
+    can_edit_catalog: bool = False
     receive_medicine_id: str = ""
     receive_medicine_name: str = ""
     receive_error: str = ""
@@ -57,6 +58,7 @@ class InventoryState(ShellState):
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
         self.can_receive = role_has(ctx.role, "inventory.receive")
+        self.can_edit_catalog = role_has(ctx.role, "inventory.catalog")
         self.receive_medicine_id = self.receive_medicine_name = self.receive_error = ""
         await self._reload(ctx)
 
@@ -122,6 +124,7 @@ class MedicineState(ShellState):
     movements: list[dict[str, Any]] = []
     can_adjust: bool = False
     can_transfer: bool = False
+    can_edit_catalog: bool = False
     action_error: str = ""
 
     @rx.var
@@ -141,6 +144,7 @@ class MedicineState(ShellState):
         await self._fill_shell(ctx)
         self.can_adjust = role_has(ctx.role, "inventory.adjust")
         self.can_transfer = role_has(ctx.role, "inventory.transfer")
+        self.can_edit_catalog = role_has(ctx.role, "inventory.catalog")
         self.action_error = ""
         await self._reload(ctx)
 
@@ -187,12 +191,14 @@ class MedicineState(ShellState):
             medicine_stock, ctx, self.router.url.query_parameters.get("id", "")
         )
         self.medicine = {
+            "id": medicine.id,
             "name": f"{medicine.generic_name} {medicine.strength}".strip(),
             "brand": medicine.brand_name,
             "barcode": medicine.barcode or "",
             "schedule": medicine.schedule,
             "on_hand": str(medicine.on_hand),
             "unit": medicine.dispensing_unit,
+            "inactive": "" if medicine.is_active else "inactive",
         }
         self.batches = [
             {

@@ -24,7 +24,7 @@ def client():
 def setup(committed_tenant):
     chain, _ = committed_tenant("inv-api")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", barcode=uuid.uuid4().hex[:13])
+    medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", barcode=str(uuid.uuid4().int)[:13])
     write = {"Authorization": f"Bearer {create_token(owner, 'pos', ['write']).token}"}
     read = {"Authorization": f"Bearer {create_token(owner, 'bi', ['read']).token}"}
     return chain, owner, medicine, write, read
