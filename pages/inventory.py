@@ -74,6 +74,7 @@ def inventory_page() -> rx.Component:
                     InventoryState.can_edit_catalog,
                     rx.link(rx.button("Add medicine", id="add-medicine"), href=routes.CATALOG_EDIT),
                 ),
+                rx.link(rx.button("CSV import / export", variant="soft"), href="/inventory/csv", id="csv-link"),
                 rx.link(rx.button("Purchase orders", variant="soft"), href="/inventory/orders"),
                 rx.link(rx.button("Stock alerts", variant="soft"), href="/inventory/alerts"),
                 width="100%",

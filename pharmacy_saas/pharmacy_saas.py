@@ -8,6 +8,7 @@ from pages.alerts import alerts_page
 from pages.audit import audit_page
 from pages.catalog import catalog_page
 from pages.dashboard import dashboard_page
+from pages.imports import imports_page
 from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
@@ -25,6 +26,7 @@ from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.dashboard import DashboardState
+from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.platform import PlatformState
@@ -60,3 +62,4 @@ app.add_page(alerts_page, route=routes.ALERTS, title="Stock alerts · Pharmacy C
 app.add_page(
     purchasing_page, route=routes.PURCHASING, title="Purchase orders · Pharmacy Cloud", on_load=PurchasingState.load
 )
+app.add_page(imports_page, route=routes.INVENTORY_CSV, title="Inventory CSV · Pharmacy Cloud", on_load=ImportState.load)

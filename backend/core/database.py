@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Literal
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -37,7 +38,9 @@ def make_engine(url: str, *, pool_size: int | None = None, manual_begin: bool = 
         hide_parameters=True,
         # open_session sends BEGIN itself (with the tenant settings) to save a round trip.
         isolation_level="AUTOCOMMIT" if manual_begin else "READ COMMITTED",
-        pool_pre_ping=True,
+        # Manual-BEGIN engines find a connection the server dropped on their BEGIN, which is safe to
+        # retry (see _begun); the others ping on checkout.
+        pool_pre_ping=not manual_begin,
         pool_size=size,
         max_overflow=size,
         connect_args={
@@ -119,25 +122,46 @@ def open_session(kind: RoleKind = "app", *, settings: dict[str, str] | None = No
     commit() and rollback() act on the server's real transaction state.
     """
     bound = _bound_connection.get()
-    if bound is not None:
-        session = Session(bind=bound, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    else:
-        engine = app_engine() if kind == "app" else platform_engine()
-        session = Session(bind=engine, expire_on_commit=False)
+    connection: Connection | None = None
     try:
-        with session.begin():
-            if bound is not None:
-                session.execute(text(f'SET LOCAL ROLE "{role_name(kind)}"'))
-                for name, value in (settings or {}).items():
-                    session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
-            else:
-                driver = session.connection().connection.driver_connection
-                driver.execute(_begin_statement(settings or {}))  # type: ignore[union-attr]
-            yield session
-    except OperationalError as exc:
+        if bound is not None:
+            session = Session(bind=bound, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        else:
+            connection = _begun(app_engine() if kind == "app" else platform_engine(), _begin_statement(settings or {}))
+            session = Session(bind=connection, expire_on_commit=False)
+        try:
+            with session.begin():
+                if bound is not None:
+                    session.execute(text(f'SET LOCAL ROLE "{role_name(kind)}"'))
+                    for name, value in (settings or {}).items():
+                        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+                yield session
+        finally:
+            session.close()
+    except (OperationalError, psycopg.OperationalError) as exc:
         raise ServiceUnavailable(database_unreachable_message(exc)) from exc
     finally:
-        session.close()
+        if connection is not None:
+            connection.close()
+
+
+def _begun(engine: Engine, begin: str) -> Connection:
+    """A pooled connection inside a transaction begun with `begin` (one round trip).
+
+    A connection the server has dropped (restart, failover) fails on this first statement, before
+    anything ran, so it is discarded and another is tried: no liveness ping on every checkout.
+    """
+    for attempt in range(3):
+        connection = engine.connect()
+        try:
+            connection.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+            return connection
+        except psycopg.OperationalError:
+            connection.invalidate()
+            connection.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def lookup(sql: str, params: dict[str, object]) -> list[Any]:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.api import RequirePermission
 from backend.idempotency.service import run_once
+from backend.inventory.csv_export import export_catalog, export_movements, export_stock
 from backend.inventory.service import (
     MAX_ATTEMPTS,
     OutOfStock,
@@ -91,11 +93,13 @@ async def medicines(
     return {"items": [asdict(m) for m in found], "page": page, "has_more": more}
 
 
-@router.get("/medicines/{medicine_id}/stock", summary="Batches per branch and recent movements")
+@router.get("/medicines/{medicine_id}/stock", summary="Batches per branch (or in one branch) and recent movements")
 async def stock(
-    medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
+    medicine_id: str,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))],
+    branch_id: str | None = None,
 ) -> dict[str, Any]:
-    medicine, batches, movements = await run_in_threadpool(medicine_stock, ctx, medicine_id)
+    medicine, batches, movements = await run_in_threadpool(medicine_stock, ctx, medicine_id, branch_id=branch_id)
     return {
         "medicine": asdict(medicine),
         "batches": [asdict(b) for b in batches],
@@ -165,3 +169,35 @@ async def movements(
 ) -> list[dict[str, Any]]:
     _, _, rows = await run_in_threadpool(medicine_stock, ctx, medicine_id)
     return [jsonable_encoder(asdict(m)) for m in rows]
+
+
+# Declared before /export/{what}.csv, which would otherwise take this path.
+@router.get("/export/movements.csv", summary="Download the ledger between two dates (UTC) as CSV")
+async def export_movements_csv(
+    since: date, until: date, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
+) -> PlainTextResponse:
+    body = await run_in_threadpool(export_movements, ctx, since, until)
+    return _csv_download(body, f"movements-{since}-{until}")
+
+
+CSV_EXPORTS = {"catalog": export_catalog, "stock": export_stock}
+
+
+@router.get(
+    "/export/{what}.csv",
+    summary="Download the catalog or the stock per batch as CSV (the import's columns)",
+    response_class=PlainTextResponse,
+)
+async def export_csv(
+    what: Literal["catalog", "stock"], ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
+) -> PlainTextResponse:
+    body = await run_in_threadpool(CSV_EXPORTS[what], ctx)
+    return _csv_download(body, what)
+
+
+def _csv_download(body: str, name: str) -> PlainTextResponse:
+    return PlainTextResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

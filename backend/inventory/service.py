@@ -85,6 +85,7 @@ class BatchStock:
     status: str
     recalled: bool
     expired: bool
+    branch_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -432,23 +433,48 @@ def search_medicines(
     # "Tylenol" finds the acetaminophen (or paracetamol) on the shelf: the names it goes by.
     match = resolve(query) if needle and not needle.isdigit() else None
     aliases = sorted(match.names()) if match else []
+    # On-hand counts only branches the member may see: the one asked for, else all of their scope.
+    if branch_id is not None and not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
+        raise NotFound("No such branch.")
+    branches = [branch_id] if branch_id is not None else sorted(str(b) for b in ctx.branch_ids) or None
+    # The tenant is named in the SQL as well as enforced by RLS: the planner then reaches each
+    # chain's rows through its indexes the same way with or without the policy (bench/inventory_search.py).
+    matches = (
+        "m.tenant_id = :tenant AND m.is_active AND (:q = '' OR lower(m.generic_name) LIKE :prefix "
+        "OR lower(m.brand_name) LIKE :prefix OR m.barcode = :exact "
+        "OR lower(m.generic_name) = ANY(CAST(:aliases AS text[])))"
+    )
+    in_scope = "(CAST(:branches AS uuid[]) IS NULL OR b.branch_id = ANY(CAST(:branches AS uuid[])))"
+    columns = (
+        "m.tenant_id, m.id, m.generic_name, m.brand_name, m.strength, m.dosage_form, m.barcode, m.schedule, "
+        "m.dispensing_unit, m.default_sell_price"
+    )
+    # The ORDER BY comes from the fixed SEARCH_SORTS map, never from input.
+    if order == SEARCH_SORTS["on_hand"]:
+        # Every match's on-hand decides the order: sum the chain's batches per medicine once.
+        sql = (
+            f"SELECT {columns}, coalesce(s.total, 0)::int AS on_hand FROM medicines m "  # noqa: S608
+            "LEFT JOIN (SELECT b.medicine_id, sum(b.quantity) AS total FROM batches b "
+            f"WHERE b.tenant_id = :tenant AND {in_scope} GROUP BY b.medicine_id) s ON s.medicine_id = m.id "
+            f"WHERE {matches} ORDER BY {order} LIMIT :limit OFFSET :offset"
+        )
+    else:
+        # The page first (the name index yields it in order), then on-hand for those rows only.
+        sql = (
+            "SELECT m.*, coalesce((SELECT sum(b.quantity) FROM batches b WHERE b.tenant_id = m.tenant_id "  # noqa: S608
+            f"AND b.medicine_id = m.id AND {in_scope}), 0)::int AS on_hand "
+            f"FROM (SELECT {columns} FROM medicines m WHERE {matches} "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset) m ORDER BY {order}"
+        )
     with tenant_session(ctx) as session:
         rows = session.execute(
-            # The ORDER BY comes from the fixed SEARCH_SORTS map, never from input.
-            text(
-                "SELECT m.id, m.generic_name, m.brand_name, m.strength, m.dosage_form, m.barcode, m.schedule, "  # noqa: S608
-                "m.dispensing_unit, m.default_sell_price, coalesce(sum(b.quantity), 0)::int AS on_hand "
-                "FROM medicines m LEFT JOIN batches b ON b.tenant_id = m.tenant_id AND b.medicine_id = m.id "
-                "AND (CAST(:branch AS uuid) IS NULL OR b.branch_id = CAST(:branch AS uuid)) "
-                "WHERE m.is_active AND (:q = '' OR lower(m.generic_name) LIKE :prefix OR lower(m.brand_name) LIKE "
-                ":prefix OR m.barcode = :exact OR lower(m.generic_name) = ANY(CAST(:aliases AS text[]))) "
-                f"GROUP BY m.tenant_id, m.id ORDER BY {order} LIMIT :limit OFFSET :offset"
-            ),
+            text(sql),
             {
+                "tenant": ctx.tenant_id,
                 "q": needle,
                 "prefix": f"{needle}%",
                 "exact": query.strip(),
-                "branch": branch_id,
+                "branches": branches,
                 "aliases": aliases,
                 "limit": PAGE_SIZE + 1,
                 "offset": max(page, 0) * PAGE_SIZE,
@@ -466,7 +492,7 @@ def medicine_by_barcode(ctx: TenantContext, barcode: str) -> Medicine | None:
 # --- branches and dates --------------------------------------------------------------------------
 
 
-def _branch_today(session: Session, ctx: TenantContext, branch_id: str) -> date:
+def branch_today(session: Session, ctx: TenantContext, branch_id: str) -> date:
     """Expiry is compared with the branch's local date, not the server's."""
     try:
         visible = ctx.can_see_branch(uuid.UUID(str(branch_id)))
@@ -544,7 +570,7 @@ def receive_into(
     except ValueError:
         raise ValidationFailed("Enter the expiry date as YYYY-MM-DD.", field="expiry_date") from None
     cost = check.money(cost_price, "cost_price")
-    if expiry < _branch_today(session, ctx, branch_id):
+    if expiry < branch_today(session, ctx, branch_id):
         raise ValidationFailed("This lot has already expired; it cannot be received.", field="expiry_date")
     try:
         known = session.execute(text("SELECT 1 FROM medicines WHERE id = :m"), {"m": uuid.UUID(medicine_id)}).first()
@@ -758,9 +784,16 @@ def adjust_in(session: Session, ctx: TenantContext, *, batch_id: str, change: ob
 # --- reading stock -----------------------------------------------------------------------------
 
 
-def medicine_stock(ctx: TenantContext, medicine_id: str) -> tuple[Medicine, list[BatchStock], list[Movement]]:
-    """A medicine's batches per branch (soonest expiry first) and its latest movements."""
+def medicine_stock(
+    ctx: TenantContext, medicine_id: str, *, branch_id: str | None = None
+) -> tuple[Medicine, list[BatchStock], list[Movement]]:
+    """A medicine's batches per branch (soonest expiry first) and its latest movements, in the member's
+    branches (or in `branch_id` only)."""
     require(ctx, "inventory.view")
+    check.as_uuid(medicine_id, "medicine")
+    if branch_id is not None and not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
+        raise NotFound("No such branch.")
+    visible = [branch_id] if branch_id is not None else sorted(str(b) for b in ctx.branch_ids) or None
     with tenant_session(ctx) as session:
         med = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": medicine_id}).first()
         if med is None:
@@ -771,20 +804,23 @@ def medicine_stock(ctx: TenantContext, medicine_id: str) -> tuple[Medicine, list
                 "b.quantity, b.status, EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id "
                 "AND r.lot_number = b.lot_number) AS recalled "
                 "FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id "
-                "WHERE b.medicine_id = :m ORDER BY br.name, b.expiry_date, b.id"
+                "WHERE b.medicine_id = :m "
+                "AND (CAST(:visible AS uuid[]) IS NULL OR b.branch_id = ANY(CAST(:visible AS uuid[]))) "
+                "ORDER BY br.name, b.expiry_date, b.id"
             ),
-            {"m": medicine_id},
+            {"m": medicine_id, "visible": visible},
         ).all()
         moves = session.execute(
             text(
                 "SELECT s.occurred_at, s.kind, s.quantity, b.lot_number, br.name AS branch, s.reason, s.reference "
                 "FROM stock_movements s JOIN batches b ON b.tenant_id = s.tenant_id AND b.id = s.batch_id "
                 "JOIN branches br ON br.tenant_id = s.tenant_id AND br.id = s.branch_id "
-                "WHERE s.medicine_id = :m ORDER BY s.id DESC LIMIT 50"
+                "WHERE s.medicine_id = :m "
+                "AND (CAST(:visible AS uuid[]) IS NULL OR s.branch_id = ANY(CAST(:visible AS uuid[]))) "
+                "ORDER BY s.id DESC LIMIT 50"
             ),
-            {"m": medicine_id},
+            {"m": medicine_id, "visible": visible},
         ).all()
-    visible = [r for r in rows if ctx.can_see_branch(r.branch_id)]
     batches = [
         BatchStock(
             str(r.id),
@@ -795,8 +831,9 @@ def medicine_stock(ctx: TenantContext, medicine_id: str) -> tuple[Medicine, list
             r.status,
             r.recalled,
             r.expiry_date < datetime.now(ZoneInfo(r.time_zone)).date(),
+            str(r.branch_id),
         )
-        for r in visible
+        for r in rows
     ]
     medicine = _medicine(med, sum(b.quantity for b in batches))
     return (
@@ -859,10 +896,10 @@ def transfer_in_session(
         raise NotFound("No such batch.")
     if str(source.branch_id) == str(to_branch_id):
         raise ValidationFailed("Choose another branch to send the stock to.", field="to_branch_id")
-    _branch_today(session, ctx, to_branch_id)  # the destination exists and is in scope
+    branch_today(session, ctx, to_branch_id)  # the destination exists and is in scope
     if source.recalled:
         raise ValidationFailed(f"Lot {source.lot_number} is recalled; it cannot be moved.", field="batch_id")
-    if source.status != "active" or source.expiry_date < _branch_today(session, ctx, str(source.branch_id)):
+    if source.status != "active" or source.expiry_date < branch_today(session, ctx, str(source.branch_id)):
         raise ValidationFailed(
             f"Lot {source.lot_number} is expired or quarantined; it cannot be moved.", field="batch_id"
         )

@@ -33,4 +33,5 @@ def handler_for(name: str) -> JobHandler:
 def _load_handlers() -> None:
     # Domains register their handlers on import; list each domain's tasks module here.
     import backend.accounts.tasks  # noqa: F401
+    import backend.inventory.csv_import  # noqa: F401
     import backend.jobs.tasks  # noqa: F401

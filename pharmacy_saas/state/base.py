@@ -68,19 +68,21 @@ def refusal(exc: PharmacyError, *, leave_page: bool = False, sign_in: str = rout
 
 
 def guarded(
-    permission: str, *, page_load: bool = False
+    permission: str, *, page_load: bool = False, background: bool = False
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
     """Declare and enforce the permission of an event handler.
 
     The wrapped handler receives the server-built TenantContext as its first argument after self.
     `page_load=True` marks a page's on_load: a refused member is sent back to the dashboard.
+    `background=True` is for `@rx.event(background=True)` handlers, which may change the state only
+    inside `async with self`: the check then leaves the state untouched.
     """
 
     def decorate(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(fn)
         async def handler(self: SessionState, *args: Any, **kwargs: Any) -> Any:
             try:
-                ctx = await self._authorize(permission)
+                ctx = await self._authorize(permission, remember=not background)
                 return await fn(self, ctx, *args, **kwargs)
             except PharmacyError as exc:
                 return refusal(exc, leave_page=page_load, sign_in=self._sign_in_route())
@@ -130,14 +132,19 @@ class SessionState(rx.State):
     async def _principal(self) -> Principal:
         return await run_service(require_principal, self._token())
 
-    async def _authorize(self, permission: str) -> TenantContext:
-        """The member's context if their live session and role allow `permission`; else raises."""
+    async def _authorize(self, permission: str, *, remember: bool = True) -> TenantContext:
+        """The member's context if their live session and role allow `permission`; else raises.
+
+        `remember` shows who is signed in on the page (not allowed outside `async with self` in a
+        background handler)."""
         principal = await self._principal()
         ctx = principal.context()
         if principal.tenant_requires_mfa and not principal.mfa_enabled and permission != "account.self":
             raise MfaRequired("Your pharmacy chain requires two-factor sign-in: set it up to continue.")
         tenant_var.set(str(ctx.tenant_id))
         user_var.set(str(ctx.user_id))
+        if not remember:
+            return require(ctx, permission)
         self.user_name = principal.full_name
         self.tenant_name = principal.tenant_name or ""
         self.role_label = (principal.role or "").title()

@@ -56,14 +56,15 @@ class PlatformState(SessionState):
     def _sign_in_route(self) -> str:
         return routes.PLATFORM_SIGN_IN
 
-    async def _authorize(self, permission: str) -> PlatformPrincipal:  # type: ignore[override]
+    async def _authorize(self, permission: str, *, remember: bool = True) -> PlatformPrincipal:  # type: ignore[override]
         token = session_token(self.router.headers.cookie, PLATFORM_COOKIE)
         admin = await run_service(platform_principal_for_token, token)
         if admin is None:
             raise AuthenticationRequired("Sign in to the platform console.")
         if not role_has(PLATFORM_ADMIN, permission):
             raise AuthenticationRequired("The console cannot do that.")
-        self.admin_name = admin.full_name
+        if remember:
+            self.admin_name = admin.full_name
         return admin
 
     async def _reload(self, admin: PlatformPrincipal) -> None:

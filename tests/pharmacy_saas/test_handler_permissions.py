@@ -61,7 +61,7 @@ class ActingAs:
     def _sign_in_route(self) -> str:
         return "/signin"
 
-    async def _authorize(self, permission: str) -> TenantContext:
+    async def _authorize(self, permission: str, *, remember: bool = True) -> TenantContext:
         return require(TenantContext(tenant_id=uuid.uuid4(), user_id=uuid.uuid4(), role=self.role), permission)
 
 
