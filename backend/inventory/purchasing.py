@@ -144,7 +144,7 @@ def suggest_order(ctx: TenantContext, *, supplier_id: str, branch_id: str) -> st
                 "SELECT r.medicine_id, r.reorder_quantity, m.default_sell_price FROM reorder_levels r "
                 "JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
                 "LEFT JOIN batches b ON b.tenant_id = r.tenant_id AND b.branch_id = r.branch_id "
-                "AND b.medicine_id = r.medicine_id WHERE r.branch_id = :b "
+                "AND b.medicine_id = r.medicine_id WHERE r.branch_id = :b AND m.is_active "  # no discontinued lines
                 "GROUP BY r.medicine_id, r.reorder_quantity, r.reorder_point, m.default_sell_price "
                 "HAVING coalesce(sum(b.quantity), 0) <= r.reorder_point"
             ),

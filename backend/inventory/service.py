@@ -573,11 +573,15 @@ def receive_into(
     if expiry < branch_today(session, ctx, branch_id):
         raise ValidationFailed("This lot has already expired; it cannot be received.", field="expiry_date")
     try:
-        known = session.execute(text("SELECT 1 FROM medicines WHERE id = :m"), {"m": uuid.UUID(medicine_id)}).first()
+        known = session.execute(
+            text("SELECT is_active FROM medicines WHERE id = :m"), {"m": uuid.UUID(medicine_id)}
+        ).first()
     except ValueError:
         known = None
     if known is None:
         raise NotFound("No such medicine.")
+    if not known.is_active:
+        raise ValidationFailed("This medicine is deactivated in the catalog; reactivate it to receive stock.")
     if _is_recalled(session, medicine_id, lot):
         raise ValidationFailed(f"Lot {lot} is recalled; it cannot be received.", field="lot_number")
     row = session.execute(

@@ -12,6 +12,7 @@ from backend.inventory.service import (
     PossibleDuplicate,
     create_medicine,
     medicine_details,
+    receive_stock,
     search_medicines,
     set_medicine_active,
     update_medicine,
@@ -222,6 +223,15 @@ def test_a_deactivated_medicine_leaves_search_and_comes_back_when_reactivated(db
     assert not medicine_details(owner, medicine).is_active  # still editable by id
     with pytest.raises(Conflict, match="already has that barcode"):  # an inactive medicine keeps its barcode
         create_medicine(owner, generic_name="Ranitidine", barcode="5012345678924")
+    with pytest.raises(ValidationFailed, match="deactivated"):  # a discontinued line takes no new stock
+        receive_stock(
+            owner,
+            branch_id=str(chain.branch_ids[0]),
+            medicine_id=medicine,
+            lot_number="R-1",
+            expiry_date="2099-01-01",
+            quantity=10,
+        )
     set_medicine_active(owner, medicine, True)
     assert [m.id for m in search_medicines(owner, "ranit")[0]] == [medicine]
     assert audit_actions(db, chain) == ["medicine.created", "medicine.deactivated", "medicine.reactivated"]
