@@ -56,8 +56,41 @@ def db_upgrade() -> None:
 
 @demo_app.command("seed")
 @clear_errors
-def demo_seed(force: bool = typer.Option(False, help="Seed even if chains exist.")) -> None:
-    """Create the demo pharmacy chain when the database has none."""
+def demo_seed(
+    force: bool = typer.Option(False, help="Seed even if chains exist."),
+    tenants: int = typer.Option(0, help="Instead of the demo chain: this many synthetic chains (load tests)."),
+    medicines: int = typer.Option(2000, help="With --tenants: medicines per chain."),
+    branches: int = typer.Option(2, help="With --tenants: branches per chain."),
+    lots: int = typer.Option(1, help="With --tenants: batches per medicine per branch."),
+    movements_per_batch: int = typer.Option(5, help="With --tenants: ledger rows per batch (receipt, sales, ...)."),
+    slug_prefix: str = typer.Option("scale", help="With --tenants: chains are named PREFIX-00001, ..."),
+    workers: int = typer.Option(2, help="With --tenants: connections loading at once."),
+    keep_indexes: bool = typer.Option(
+        False,
+        help="With --tenants: keep foreign keys and secondary indexes of batches and stock_movements "
+        "during the load (slower; by default they are rebuilt after it, for a dedicated load-test database).",
+    ),
+) -> None:
+    """Create the demo pharmacy chain when the database has none, or (--tenants N) synthetic chains at scale."""
+    if tenants:
+        from backend.demo.scale import ScaleSpec, seed_scale
+
+        spec = ScaleSpec(
+            tenants=tenants,
+            medicines=medicines,
+            branches=branches,
+            lots=lots,
+            movements_per_batch=movements_per_batch,
+            slug_prefix=slug_prefix,
+        )
+        movements = tenants * medicines * branches * lots * movements_per_batch
+        typer.echo(f"seeding {tenants:,} chains x {medicines:,} medicines, {movements:,} stock movements ...")
+        result = seed_scale(spec, progress=typer.echo, workers=workers, bulk_window=not keep_indexes, analyze=True)
+        typer.echo(
+            f"done in {result.seconds:.1f} s: {len(result.tenant_ids):,} chains, {result.branches:,} branches, "
+            f"{result.medicines:,} medicines, {result.batches:,} batches, {result.movements:,} stock movements"
+        )
+        return
     from backend.demo.seed import seed_demo
 
     created = seed_demo(only_if_empty=not force)

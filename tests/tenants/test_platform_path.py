@@ -14,6 +14,8 @@ ALLOWED_CALLERS = {
     "tenants/session.py:platform_session": "the one named, audited bypass",
     "tenants/provisioning.py:provision_tenant": "sign-up and seeding create a tenant",
     "backend/demo/seed.py:seed_demo": "checks whether any chain exists before seeding",
+    "backend/demo/scale.py:seed_scale": "demo seed --tenants: checks the slug prefix is free",
+    "backend/demo/scale.py:load_chunk": "demo seed --tenants: COPY of synthetic chains, one transaction a chunk",
     "backend/platform/service.py:list_tenants": "operators list every chain",
     "backend/platform/service.py:set_tenant_status": "operators suspend and reactivate chains",
     "backend/platform/service.py:grant_support_access": "time-limited support access, audited in the chain",
