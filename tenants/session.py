@@ -15,9 +15,10 @@ import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from sqlmodel import Session
 
-from backend.core.database import open_session
+from backend.core.database import open_connection, open_session
 from backend.core.errors import TenantRequired
 from backend.core.logging import tenant_var
 from tenants.context import TenantContext
@@ -34,6 +35,20 @@ def tenant_session(ctx: TenantContext) -> Iterator[Session]:
         settings = {"app.tenant_id": str(ctx.tenant_id), "app.user_id": str(ctx.user_id or "")}
         with open_session("app", settings=settings) as session:
             yield session
+    finally:
+        tenant_var.reset(token)
+
+
+@contextmanager
+def tenant_connection(ctx: TenantContext) -> Iterator[psycopg.Connection]:
+    """`tenant_session` without the ORM (hot paths only): the same transaction-local tenant."""
+    if ctx is None or ctx.tenant_id is None:
+        raise TenantRequired("No pharmacy chain selected for this action.")
+    token = tenant_var.set(str(ctx.tenant_id))
+    try:
+        settings = {"app.tenant_id": str(ctx.tenant_id), "app.user_id": str(ctx.user_id or "")}
+        with open_connection(settings=settings) as connection:
+            yield connection
     finally:
         tenant_var.reset(token)
 

@@ -145,6 +145,32 @@ def open_session(kind: RoleKind = "app", *, settings: dict[str, str] | None = No
             connection.close()
 
 
+@contextmanager
+def open_connection(*, settings: dict[str, str] | None = None) -> Iterator[psycopg.Connection]:
+    """`open_session("app")` without the ORM: the driver connection inside the same kind of transaction.
+
+    For the few hot paths (a sale's stock decrement) where the ORM's per-statement bookkeeping
+    costs more than the database work. Commits on success, rolls back on any error.
+    """
+    if _bound_connection.get() is not None:  # tests: the rolled-back test transaction, as open_session does
+        with open_session("app", settings=settings) as session:
+            yield session.connection().connection.driver_connection  # type: ignore[misc]
+        return
+    try:
+        connection = _begun(app_engine(), _begin_statement(settings or {}))
+    except psycopg.OperationalError as exc:
+        raise ServiceUnavailable(database_unreachable_message(exc)) from exc
+    driver: psycopg.Connection = connection.connection.driver_connection  # type: ignore[assignment]
+    try:
+        yield driver
+        driver.commit()
+    except BaseException:
+        driver.rollback()
+        raise
+    finally:
+        connection.close()
+
+
 def _begun(engine: Engine, begin: str) -> Connection:
     """A pooled connection inside a transaction begun with `begin` (one round trip).
 
