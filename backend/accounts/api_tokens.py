@@ -19,7 +19,7 @@ from backend.core.errors import (
     ValidationFailed,
 )
 from backend.core.models import utc_now
-from backend.core.queue import redis_connection
+from backend.core.queue import shared_redis
 from backend.core.tokens import new_token, token_hash
 from tenants.audit import record_audit
 from tenants.context import TenantContext
@@ -164,8 +164,7 @@ def check_rate_limit(principal: ApiPrincipal, *, now: float | None = None) -> No
     now = now if now is not None else time.time()
     window = int(now // 3600)
     retry_after = 3600 - int(now % 3600)
-    redis = redis_connection()
-    pipe = redis.pipeline()
+    pipe = shared_redis().pipeline()
     keys = [
         f"ratelimit:token:{principal.token_id}:{window}",
         f"ratelimit:tenant:{principal.tenant_id}:{window}",

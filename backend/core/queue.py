@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -20,6 +23,20 @@ def redis_connection(url: str | None = None) -> Redis:
         socket_timeout=10,
         health_check_interval=30,
     )
+
+
+def shared_redis() -> Redis:
+    """One pooled client per process (and Redis URL) for per-request work such as rate limits:
+    a new client per call would open a TCP connection each time. Forked children start their own."""
+    return _client_for(get_settings().REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(url: str) -> Redis:
+    return redis_connection(url)
+
+
+os.register_at_fork(after_in_child=_client_for.cache_clear)
 
 
 def redis_unreachable_message(exc: BaseException) -> str:
