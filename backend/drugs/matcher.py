@@ -58,12 +58,22 @@ def resolve(name: str) -> DrugMatch | None:
     except Exception:  # noqa: BLE001 - a dictionary bug must not break a search box
         log.warning("fuzzy drug lookup failed", exc_info=True)
         return None
-    for hit, *_ in fuzzy:
-        variant = str(hit.get("match_variant") or hit["name"]).lower()
-        similarity = difflib.SequenceMatcher(None, typed.lower(), variant).ratio()
-        if similarity >= SIMILARITY_CUTOFF:
-            return _from_hit(hit, typed, False, round(similarity, 3))
-    return None
+    # The package returns fuzzy hits in no stable order (it walks sets): take the most similar,
+    # ties by name, so the same words resolve the same way in every process.
+    scored = sorted(
+        (
+            (-difflib.SequenceMatcher(None, typed.lower(), _variant(hit)).ratio(), str(hit["name"]), index)
+            for index, (hit, *_) in enumerate(fuzzy)
+        ),
+    )
+    if not scored or -scored[0][0] < SIMILARITY_CUTOFF:
+        return None
+    best_score, _, index = scored[0]
+    return _from_hit(fuzzy[index][0], typed, False, round(-best_score, 3))
+
+
+def _variant(hit: dict) -> str:  # type: ignore[type-arg]
+    return str(hit.get("match_variant") or hit["name"]).lower()
 
 
 def same_medicine(a: str, b: str) -> bool:

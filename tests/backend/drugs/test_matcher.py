@@ -47,3 +47,23 @@ def test_catalog_search_by_brand_and_duplicate_flags(db, make_tenant):
     duplicates = possible_duplicates(owner, "Acetaminophen", "500mg")
     assert [m.generic_name for m in duplicates] == ["Paracetamol"]
     assert possible_duplicates(owner, "Acetaminophen", "1 g") == []
+
+
+def test_fuzzy_matches_are_the_same_in_every_process():
+    """The dictionary returns fuzzy hits in set order; the best match must not depend on the hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    probe = "from backend.drugs.matcher import resolve; r = resolve('sitag'); print(r and (r.generic, r.similarity))"
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(answers) == 1
