@@ -434,7 +434,7 @@ def search_medicines(
     order = SEARCH_SORTS.get(sort, SEARCH_SORTS["name"])
     needle = query.strip().lower().replace("%", "").replace("_", "")
     # "Tylenol" finds the acetaminophen (or paracetamol) on the shelf: the names it goes by.
-    match = resolve(query) if needle and not needle.isdigit() else None
+    match = resolve(query, fuzzy=False) if needle and not needle.isdigit() else None
     aliases = sorted(match.names()) if match else []
     # On-hand counts only branches the member may see: the one asked for, else all of their scope.
     if branch_id is not None and not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
