@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.accounts.api import api_router as account_router
 from backend.accounts.api import auth_router
@@ -36,17 +38,33 @@ async def health() -> JSONResponse:
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
 
 
-async def trace_requests(request: Request, call_next):  # type: ignore[no-untyped-def]
-    """Give each request a trace id (kept from X-Request-ID when a proxy set one) for the logs."""
-    incoming = request.headers.get("x-request-id", "")
-    trace_id = incoming[:64] if incoming.isprintable() and incoming else new_trace_id()
-    token = trace_id_var.set(trace_id)
-    try:
-        response = await call_next(request)
-    finally:
-        trace_id_var.reset(token)
-    response.headers["x-request-id"] = trace_id
-    return response
+class TraceRequests:
+    """Give each request a trace id (kept from X-Request-ID when a proxy set one) for the logs.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every
+    request through an extra task and a body stream.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        trace_id = incoming[:64] if incoming.isprintable() and incoming else new_trace_id()
+        token = trace_id_var.set(trace_id)
+
+        async def send_with_trace_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = trace_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_trace_id)
+        finally:
+            trace_id_var.reset(token)
 
 
 def create_api() -> FastAPI:
@@ -73,7 +91,7 @@ def create_api() -> FastAPI:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
-    api.middleware("http")(trace_requests)
+    api.add_middleware(TraceRequests)
     api.include_router(health_router, prefix=API_PREFIX)
     api.include_router(auth_router, prefix=API_PREFIX)
     api.include_router(account_router, prefix=API_PREFIX)

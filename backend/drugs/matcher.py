@@ -60,7 +60,7 @@ def resolve(name: str, *, fuzzy: bool = True) -> DrugMatch | None:
     if not fuzzy:
         return None
     try:
-        fuzzy = find_drugs(tokens, is_fuzzy_match=True, is_ignore_case=True)
+        near = find_drugs(tokens, is_fuzzy_match=True, is_ignore_case=True)
     except Exception:  # noqa: BLE001 - a dictionary bug must not break a search box
         log.warning("fuzzy drug lookup failed", exc_info=True)
         return None
@@ -69,13 +69,13 @@ def resolve(name: str, *, fuzzy: bool = True) -> DrugMatch | None:
     scored = sorted(
         (
             (-difflib.SequenceMatcher(None, typed.lower(), _variant(hit)).ratio(), str(hit["name"]), index)
-            for index, (hit, *_) in enumerate(fuzzy)
+            for index, (hit, *_) in enumerate(near)
         ),
     )
     if not scored or -scored[0][0] < SIMILARITY_CUTOFF:
         return None
     best_score, _, index = scored[0]
-    return _from_hit(fuzzy[index][0], typed, False, round(-best_score, 3))
+    return _from_hit(near[index][0], typed, False, round(-best_score, 3))
 
 
 def _variant(hit: dict) -> str:  # type: ignore[type-arg]
