@@ -16,6 +16,7 @@ from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging, new_trace_id, trace_id_var
 from backend.core.settings import get_settings
 from backend.health.service import system_health
+from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
 
 API_PREFIX = "/api/v1"
@@ -97,4 +98,5 @@ def create_api() -> FastAPI:
     api.include_router(account_router, prefix=API_PREFIX)
     api.include_router(branches_router, prefix=API_PREFIX)
     api.include_router(inventory_router, prefix=API_PREFIX)
+    api.include_router(interactions_router, prefix=API_PREFIX)
     return api

@@ -14,6 +14,7 @@ import typer
 from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging
 from backend.core.settings import get_settings
+from backend.interactions.cli import interactions_app
 
 app = typer.Typer(help="Pharmacy SaaS operator commands.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema and roles.", no_args_is_help=True)
@@ -22,6 +23,7 @@ tenants_app = typer.Typer(help="Pharmacy chains (tenants).", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(interactions_app, name="interactions")
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -55,3 +55,6 @@ fi
 if ! command -v redis-server >/dev/null && [[ -z "${REDIS_URL:-}${TEST_REDIS_URL:-}" ]]; then
   apt_install redis-server
 fi
+
+# The interaction checker's drug-name index (a few seconds once, so the first check is fast too).
+.venv/bin/pharmacy-saas interactions build-index >/dev/null || log "warning: could not pre-build the drug-name index"
