@@ -54,13 +54,14 @@ def resolve(name: str, *, fuzzy: bool = True) -> DrugMatch | None:
         return None
     tokens = typed.split()
     find_drugs = _finder()
-    exact = find_drugs(tokens, is_ignore_case=True)
+    # Some dictionary entries come back without a name (e.g. "aluminum metal"): not a drug we can use.
+    exact = [hit for hit, *_ in find_drugs(tokens, is_ignore_case=True) if hit.get("name")]
     if exact:
-        return _from_hit(exact[0][0], typed, True, 1.0)
+        return _from_hit(exact[0], typed, True, 1.0)
     if not fuzzy:
         return None
     try:
-        near = find_drugs(tokens, is_fuzzy_match=True, is_ignore_case=True)
+        near = [found for found in find_drugs(tokens, is_fuzzy_match=True, is_ignore_case=True) if found[0].get("name")]
     except Exception:  # noqa: BLE001 - a dictionary bug must not break a search box
         log.warning("fuzzy drug lookup failed", exc_info=True)
         return None

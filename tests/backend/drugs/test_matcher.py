@@ -67,3 +67,7 @@ def test_fuzzy_matches_are_the_same_in_every_process():
         for seed in (1, 2, 3, 4)
     }
     assert len(answers) == 1
+
+
+def test_dictionary_entries_without_a_name_are_not_a_match():
+    assert resolve("aluminum metal") is None  # the package returns a nameless hit for it
