@@ -76,11 +76,12 @@ def test_database() -> Iterator[str]:
 
 
 def _select_redis_database() -> None:
-    """Each test process gets its own Redis database number, emptied first."""
+    """Each test process gets its own Redis database number (1-15, by process id, so two runs on one
+    machine rarely share one), emptied first: the run's queue and worker registry are its own."""
     import redis
 
     base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    number = 1 if WORKER == "main" else 2 + int(WORKER.removeprefix("gw") or 0)
+    number = 1 + os.getpid() % 15
     os.environ["REDIS_URL"] = f"{base}/{number}"
     reset_settings_cache()
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
