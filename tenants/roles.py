@@ -57,6 +57,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inventory.recall": frozenset({OWNER, MANAGER, PHARMACIST}),
     "inventory.transfer": frozenset({OWNER, MANAGER, PHARMACIST, TECHNICIAN, API_WRITE, API_ADMIN}),
     "inventory.purchase": frozenset({OWNER, MANAGER, PHARMACIST}),
+    # billing (point of sale)
+    "billing.view": ALL_STAFF | API_ANY | {SUPPORT},
+    "billing.sell": ALL_STAFF | {API_WRITE, API_ADMIN},  # drafts, finalize, payments, discarding a draft
+    "billing.void": MANAGERS | {API_ADMIN},  # voiding an issued bill (its stock goes back on the shelf)
+    # Supplying a prescription-only medicine without a prescription reference: a pharmacist's
+    # signed, audited decision; never an API token's.
+    "billing.override_prescription": frozenset({PHARMACIST}),
     "platform.console": frozenset({PLATFORM_ADMIN}),
 }
 

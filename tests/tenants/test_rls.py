@@ -69,6 +69,7 @@ def two_chains(db, make_tenant):
     """Chains A and B, each with a row in every tenant table."""
     from backend.accounts.api_tokens import create_token
     from backend.accounts.staff import invite
+    from backend.billing.service import create_draft, finalize_bill, record_payment
     from backend.idempotency.service import run_once
     from backend.inventory.alerts import set_reorder_level
     from backend.inventory.purchasing import create_supplier, draft_order
@@ -91,7 +92,7 @@ def two_chains(db, make_tenant):
             )
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
-        medicine = create_medicine(ctx, generic_name="Ibuprofen")
+        medicine = create_medicine(ctx, generic_name="Ibuprofen", default_sell_price="1.00")
         receive_stock(
             ctx,
             branch_id=str(chain.branch_ids[0]),
@@ -107,6 +108,9 @@ def two_chains(db, make_tenant):
         supplier = create_supplier(ctx, name=f"Supplier of {chain.slug}")
         draft_order(ctx, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")])
         run_once(ctx, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
+        sale = create_draft(ctx, branch_id=str(chain.branch_ids[0]), lines=[{"medicine_id": medicine, "quantity": 1}])
+        finalize_bill(ctx, sale.id)  # bills, bill_lines, bill_picks, bill_counters
+        record_payment(ctx, bill_id=sale.id, tendered="1.00")  # bill_payments
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(

@@ -1,0 +1,1 @@
+"""Point of sale and billing: draft bills, finalizing with stock moves and gap-free numbers, payments."""

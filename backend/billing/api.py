@@ -1,0 +1,369 @@
+"""REST: /api/v1/bills and /api/v1/payments. Every write takes an Idempotency-Key; money is a decimal string."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from backend.accounts.api import RequirePermission
+from backend.billing.service import (
+    create_draft_in,
+    finalize_in,
+    get_bill,
+    record_payment_in,
+    update_draft_in,
+    void_in,
+)
+from backend.idempotency.service import run_once
+from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, is_retryable
+from tenants.context import TenantContext
+
+router = APIRouter(tags=["billing"])
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", description="Unique per intended write")]
+Money = Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,4})?$", examples=["2.50"])]
+
+_LINE_EXAMPLE: dict[str, JsonValue] = {
+    "medicine_id": "6f1c2a4e-8d2b-4c1e-9a37-0b5e7d1f2a10",
+    "quantity": 2,
+    "line_discount": "0.50",
+}
+_RX_LINE_EXAMPLE: dict[str, JsonValue] = {
+    "medicine_id": "0b9d8c7e-1a2b-4c3d-8e9f-112233445566",
+    "quantity": 30,
+    "prescription_ref": "RX-2026-0042",
+}
+
+
+class BillLineIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_LINE_EXAMPLE, _RX_LINE_EXAMPLE]})
+
+    medicine_id: str
+    quantity: int = Field(gt=0, le=100_000, description="In the medicine's dispensing unit")
+    line_discount: Money = Field("0", description="Amount off this line, in the branch's price basis")
+    prescription_ref: str = Field("", max_length=60, description="Needed for prescription-only and controlled lines")
+    override_reason: str = Field(
+        "",
+        max_length=300,
+        description="A pharmacist's reason to supply a prescription-only (not controlled) line without a reference",
+    )
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"lines": [_LINE_EXAMPLE], "bill_discount": "1.00"}]})
+
+    lines: list[BillLineIn] = Field(min_length=1, max_length=200)
+    bill_discount: Money = Field("0", description="Amount off the whole bill, shared across lines by amount")
+    customer_name: str = Field("", max_length=120)
+
+
+class NewBillIn(DraftIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "branch_id": "2d5f7a9c-3b1e-4f6a-8c2d-9e0f1a2b3c4d",
+                    "lines": [_LINE_EXAMPLE, _RX_LINE_EXAMPLE],
+                    "bill_discount": "1.00",
+                    "customer_name": "",
+                }
+            ]
+        }
+    )
+
+    branch_id: str
+
+
+class VoidIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "customer changed their mind at the till"}]})
+
+    reason: str = Field(min_length=3, max_length=300)
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "tendered": "20.00", "method": "cash"},
+                {
+                    "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                    "tendered": "12.34",
+                    "method": "other",
+                    "reference": "card terminal 7 / auth 123456",
+                },
+            ]
+        }
+    )
+
+    bill_id: str
+    tendered: Money = Field(description="Money handed over; cash above what is owed comes back as change")
+    method: Literal["cash", "other"] = "cash"
+    reference: str = Field("", max_length=100, description="Needed for `other` (terminal or voucher reference)")
+
+
+class BillLineOut(BaseModel):
+    line_no: int
+    medicine_id: str
+    description: str
+    schedule: str
+    quantity: int
+    unit_price: Decimal
+    line_discount: Decimal
+    bill_discount_share: Decimal
+    tax_category: str
+    tax_rate: Decimal = Field(description="Percent")
+    net_amount: Decimal
+    tax_amount: Decimal
+    gross_amount: Decimal
+    prescription_ref: str
+    override_reason: str
+    override_by: str | None
+
+
+class TaxBandOut(BaseModel):
+    tax_category: str
+    tax_rate: Decimal
+    net_amount: Decimal
+    tax_amount: Decimal
+
+
+class PaymentOut(BaseModel):
+    id: str
+    bill_id: str
+    method: str
+    amount: Decimal = Field(description="Applied to the bill")
+    tendered: Decimal
+    change_due: Decimal
+    reference: str
+    received_at: datetime
+
+
+class BillOut(BaseModel):
+    """A bill; amounts are decimal strings: lines and tax at 4 decimals, `total_due` in the currency's minor unit."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                    "branch_id": "2d5f7a9c-3b1e-4f6a-8c2d-9e0f1a2b3c4d",
+                    "number": "B1-2026-000123",
+                    "status": "finalized",
+                    "currency": "USD",
+                    "prices_include_tax": False,
+                    "customer_name": "",
+                    "bill_discount": "0.0000",
+                    "lines_total": "9.9800",
+                    "discount_total": "0.5000",
+                    "net_total": "9.4800",
+                    "tax_total": "0.8414",
+                    "total": "10.3214",
+                    "rounding": "-0.0014",
+                    "total_due": "10.32",
+                    "amount_paid": "0.00",
+                    "outstanding": "10.32",
+                    "lines": [],
+                    "taxes": [
+                        {
+                            "tax_category": "standard",
+                            "tax_rate": "8.8750",
+                            "net_amount": "9.4800",
+                            "tax_amount": "0.8414",
+                        }
+                    ],
+                    "payments": [],
+                    "created_at": "2026-11-28T14:03:11Z",
+                    "finalized_at": "2026-11-28T14:04:02Z",
+                    "voided_at": None,
+                    "void_reason": "",
+                }
+            ]
+        }
+    )
+
+    id: str
+    branch_id: str
+    number: str | None = Field(description="Branch code, local year, sequence: given at finalize, no gaps")
+    status: Literal["draft", "finalized", "partially_paid", "paid", "voided"]
+    currency: str
+    prices_include_tax: bool
+    customer_name: str
+    bill_discount: Decimal
+    lines_total: Decimal
+    discount_total: Decimal
+    net_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+    rounding: Decimal
+    total_due: Decimal
+    amount_paid: Decimal
+    outstanding: Decimal
+    lines: list[BillLineOut]
+    taxes: list[TaxBandOut]
+    payments: list[PaymentOut]
+    created_at: datetime
+    finalized_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str
+
+
+class PaymentReceiptOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment": {
+                        "id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+                        "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                        "method": "cash",
+                        "amount": "10.32",
+                        "tendered": "20.00",
+                        "change_due": "9.68",
+                        "reference": "",
+                        "received_at": "2026-11-28T14:04:40Z",
+                    },
+                    "bill_status": "paid",
+                    "outstanding": "0.00",
+                }
+            ]
+        }
+    )
+
+    payment: PaymentOut
+    bill_status: str
+    outstanding: Decimal
+
+
+def _idempotent(
+    ctx: TenantContext,
+    key: str,
+    request: dict[str, Any],
+    status: int,
+    act: Callable[[Session], BaseModel],
+) -> JSONResponse:
+    """Run `act(session)` once per Idempotency-Key, in the transaction that stores the answer.
+
+    `request` must name everything the write depends on (the path's bill id too), so one key
+    reused for another bill is refused rather than replayed. A transaction a concurrent sale
+    disturbed is run again.
+    """
+
+    def write(session: Session) -> tuple[int, dict[str, Any]]:
+        return status, act(session).model_dump(mode="json")
+
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            code, response, replayed = run_once(ctx, key, request, write)
+            break
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    else:
+        raise OutOfStock("The stock changed while selling; try again.")
+    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
+
+
+def _bill_out(bill: object) -> BillOut:
+    return BillOut.model_validate(asdict(bill))  # type: ignore[call-overload]
+
+
+Selling = Annotated[TenantContext, Depends(RequirePermission("billing.sell"))]
+
+
+@router.post("/bills", summary="Open a draft bill (priced from the catalog; no stock moves yet)", status_code=201)
+async def create_bill(body: NewBillIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    fields = body.model_dump()
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        {"action": "create", **fields},
+        201,
+        lambda session: _bill_out(create_draft_in(session, ctx, **fields)),
+    )
+
+
+@router.get("/bills/{bill_id}", summary="A bill with its lines, tax per category and payments", response_model=BillOut)
+async def read_bill(
+    bill_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
+) -> dict[str, Any]:
+    bill = await run_in_threadpool(get_bill, ctx, bill_id)
+    return _bill_out(bill).model_dump(mode="json")
+
+
+@router.put(
+    "/bills/{bill_id}",
+    summary="Replace a draft's lines, discount and customer (409 once finalized)",
+    response_model=BillOut,
+    responses={409: {"description": "The bill is no longer a draft"}},
+)
+async def update_bill(bill_id: str, body: DraftIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    fields = body.model_dump()
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        {"action": "update", "bill_id": bill_id, **fields},
+        200,
+        lambda session: _bill_out(update_draft_in(session, ctx, bill_id, **fields)),
+    )
+
+
+@router.post(
+    "/bills/{bill_id}/finalize",
+    summary="Issue the bill: take its stock, give it the branch's next number (all or nothing)",
+    response_model=BillOut,
+    responses={409: {"description": "Out of stock (nothing sold, still a draft) or not a draft"}},
+)
+async def finalize(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        {"action": "finalize", "bill_id": bill_id},
+        200,
+        lambda session: _bill_out(finalize_in(session, ctx, bill_id)),
+    )
+
+
+@router.post(
+    "/bills/{bill_id}/void",
+    summary="Discard a draft, or void an unpaid issued bill (manager; its stock goes back)",
+    response_model=BillOut,
+    responses={409: {"description": "Already voided, or paid (a credit note corrects it)"}},
+)
+async def void(bill_id: str, body: VoidIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        {"action": "void", "bill_id": bill_id, **body.model_dump()},
+        200,
+        lambda session: _bill_out(void_in(session, ctx, bill_id, reason=body.reason)),
+    )
+
+
+@router.post(
+    "/payments",
+    summary="Take a payment for an issued bill (cash gives change)",
+    status_code=201,
+    response_model=PaymentReceiptOut,
+)
+async def pay(body: PaymentIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    fields = body.model_dump()
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        {"action": "pay", **fields},
+        201,
+        lambda session: PaymentReceiptOut.model_validate(asdict(record_payment_in(session, ctx, **fields))),
+    )

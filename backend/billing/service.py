@@ -1,0 +1,934 @@
+"""Bills at the counter: a draft, finalized with its stock moves and a gap-free number, then paid or voided.
+
+- A bill is a draft until `finalize`: only drafts change (a finalized bill is corrected by a credit
+  note, which comes next). Finalizing takes the stock (FEFO `dispense`), takes the branch's next
+  number and fixes the amounts in one transaction: an oversold line fails the whole sale and the
+  number goes back with the rollback, so numbers have no gaps.
+- Prescription-only lines need a prescription reference or a pharmacist's override with a reason
+  (signed with the pharmacist's user id and audited); controlled lines always need a reference.
+- Payments are cash (change due) or another tender recorded by reference; the bill is partially
+  paid or paid from their sum. Payment rows are never edited.
+- Amounts follow backend/billing/totals.py.
+
+Each action has a `*_in(session, ctx, ...)` form that works inside the caller's transaction (the
+REST layer runs it together with the Idempotency-Key) and a form that opens its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.billing.totals import (
+    BillAmounts,
+    DiscountTooLarge,
+    LineAmounts,
+    LineInput,
+    TaxBand,
+    TaxSettings,
+    bill_amounts,
+    minor_unit,
+    round_to_currency,
+    tax_bands,
+)
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.inventory import validation as check
+from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, dispense, is_retryable
+from tenants.audit import record_audit
+from tenants.context import TenantContext
+from tenants.roles import require, role_has
+from tenants.session import tenant_session
+
+ISSUED = ("finalized", "partially_paid", "paid")
+PAYMENT_METHODS = ("cash", "other")
+MAX_LINES = 200
+MAX_LINE_QUANTITY = 100_000
+MIN_OVERRIDE_REASON = 10
+
+
+class BillNotDraft(Conflict):
+    """Only drafts change; an issued bill is corrected by a credit note."""
+
+    code = "bill_not_draft"
+
+
+@dataclass(frozen=True)
+class BillLine:
+    line_no: int
+    medicine_id: str
+    description: str
+    schedule: str
+    quantity: int
+    unit_price: Decimal
+    line_discount: Decimal
+    bill_discount_share: Decimal
+    tax_category: str
+    tax_rate: Decimal
+    net_amount: Decimal
+    tax_amount: Decimal
+    gross_amount: Decimal
+    prescription_ref: str
+    override_reason: str
+    override_by: str | None
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    bill_id: str
+    method: str
+    amount: Decimal  # applied to the bill
+    tendered: Decimal
+    change_due: Decimal
+    reference: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Bill:
+    id: str
+    branch_id: str
+    number: str | None
+    status: str
+    currency: str
+    prices_include_tax: bool
+    customer_name: str
+    bill_discount: Decimal
+    lines_total: Decimal
+    discount_total: Decimal
+    net_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+    rounding: Decimal
+    total_due: Decimal
+    amount_paid: Decimal
+    outstanding: Decimal
+    lines: list[BillLine]
+    taxes: list[TaxBand]
+    payments: list[Payment]
+    created_at: datetime
+    finalized_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str
+
+
+@dataclass(frozen=True)
+class PaymentReceipt:
+    """A payment as the till shows it: what was applied, the change, and what is still owed."""
+
+    payment: Payment
+    bill_status: str
+    outstanding: Decimal
+
+
+@dataclass(frozen=True)
+class _Branch:
+    id: uuid.UUID
+    code: str
+    time_zone: str
+    tax: TaxSettings
+
+
+@dataclass(frozen=True)
+class _WantedLine:
+    """A line as asked for, checked for shape; the catalog decides price, tax category and schedule."""
+
+    medicine_id: uuid.UUID
+    quantity: int
+    line_discount: Decimal
+    prescription_ref: str
+    override_reason: str
+
+
+# --- reading input ----------------------------------------------------------------------------
+
+
+def _wanted_lines(lines: Sequence[Mapping[str, Any]]) -> list[_WantedLine]:
+    if not lines:
+        raise ValidationFailed("A bill needs at least one line.", field="lines")
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(f"A bill has at most {MAX_LINES} lines.", field="lines")
+    wanted = []
+    for index, line in enumerate(lines):
+        where = f"lines[{index}]"
+        try:
+            medicine_id = uuid.UUID(str(line.get("medicine_id")))
+        except ValueError:
+            raise ValidationFailed("No such medicine.", field=f"{where}.medicine_id") from None
+        quantity = check.quantity(line.get("quantity"), f"{where}.quantity")
+        if quantity > MAX_LINE_QUANTITY:
+            raise ValidationFailed(f"At most {MAX_LINE_QUANTITY:,} on one line.", field=f"{where}.quantity")
+        reference = " ".join(str(line.get("prescription_ref") or "").split())
+        if len(reference) > 60:
+            raise ValidationFailed(
+                "A prescription reference has at most 60 characters.", field=f"{where}.prescription_ref"
+            )
+        reason = " ".join(str(line.get("override_reason") or "").split())
+        if len(reason) > 300:
+            raise ValidationFailed("At most 300 characters here.", field=f"{where}.override_reason")
+        discount = check.money(str(line.get("line_discount") or "0"), f"{where}.line_discount")
+        wanted.append(_WantedLine(medicine_id, quantity, discount, reference, reason))
+    return wanted
+
+
+def _customer_name(value: str) -> str:
+    name = " ".join(str(value or "").split())
+    if len(name) > 120:
+        raise ValidationFailed("At most 120 characters here.", field="customer_name")
+    return name
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _branch(session: Session, ctx: TenantContext, branch_id: object) -> _Branch:
+    try:
+        key = uuid.UUID(str(branch_id))
+    except ValueError:
+        raise NotFound("No such branch.") from None
+    row = session.execute(
+        text(
+            "SELECT id, code, time_zone, prices_include_tax, default_tax_rate, reduced_tax_rate "
+            "FROM branches WHERE id = :b"
+        ),
+        {"b": key},
+    ).first()
+    if row is None or not ctx.can_see_branch(key):
+        raise NotFound("No such branch.")
+    tax = TaxSettings(row.prices_include_tax, row.default_tax_rate, row.reduced_tax_rate)
+    return _Branch(row.id, row.code, row.time_zone, tax)
+
+
+def _locked_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
+    """The bill row, locked until commit so two tills cannot finalize, pay or void it at once."""
+    try:
+        key = uuid.UUID(str(bill_id))
+    except ValueError:
+        raise NotFound("No such bill.") from None
+    row = session.execute(text("SELECT * FROM bills WHERE id = :b FOR UPDATE"), {"b": key}).first()
+    if row is None or not ctx.can_see_branch(row.branch_id):
+        raise NotFound("No such bill.")
+    return row
+
+
+def _refuse_unless_draft(bill: Any) -> None:
+    if bill.status != "draft":
+        which = f"Bill {bill.number}" if bill.number else "This bill"
+        raise BillNotDraft(
+            f"{which} is {bill.status.replace('_', ' ')}: only a draft can change; "
+            "a finalized bill is corrected with a credit note."
+        )
+
+
+def _load(session: Session, bill_id: uuid.UUID) -> Bill:
+    bill = session.execute(text("SELECT * FROM bills WHERE id = :b"), {"b": bill_id}).one()
+    lines = [
+        BillLine(
+            r.line_no,
+            str(r.medicine_id),
+            r.description,
+            r.schedule,
+            r.quantity,
+            r.unit_price,
+            r.line_discount,
+            r.bill_discount_share,
+            r.tax_category,
+            r.tax_rate,
+            r.net_amount,
+            r.tax_amount,
+            r.gross_amount,
+            r.prescription_ref,
+            r.override_reason,
+            str(r.override_by) if r.override_by else None,
+        )
+        for r in session.execute(text("SELECT * FROM bill_lines WHERE bill_id = :b ORDER BY line_no"), {"b": bill_id})
+    ]
+    cash = minor_unit(bill.currency)  # money that changes hands is shown in the currency's minor unit
+    payments = [
+        Payment(
+            str(r.id),
+            str(r.bill_id),
+            r.method,
+            r.amount.quantize(cash),
+            r.tendered.quantize(cash),
+            r.change_due.quantize(cash),
+            r.reference,
+            r.received_at,
+        )
+        for r in session.execute(
+            text("SELECT * FROM bill_payments WHERE bill_id = :b ORDER BY received_at, id"), {"b": bill_id}
+        )
+    ]
+    bands = tax_bands(
+        [
+            LineAmounts(
+                line.unit_price * line.quantity,
+                line.line_discount,
+                line.bill_discount_share,
+                line.tax_category,
+                line.tax_rate,
+                line.net_amount,
+                line.tax_amount,
+                line.gross_amount,
+            )
+            for line in lines
+        ]
+    )
+    owed = Decimal(0) if bill.status == "voided" else bill.total_due - bill.amount_paid
+    return Bill(
+        id=str(bill.id),
+        branch_id=str(bill.branch_id),
+        number=bill.number,
+        status=bill.status,
+        currency=bill.currency,
+        prices_include_tax=bill.prices_include_tax,
+        customer_name=bill.customer_name,
+        bill_discount=bill.bill_discount,
+        lines_total=bill.lines_total,
+        discount_total=bill.discount_total,
+        net_total=bill.net_total,
+        tax_total=bill.tax_total,
+        total=bill.total,
+        rounding=bill.rounding,
+        total_due=bill.total_due.quantize(cash),
+        amount_paid=bill.amount_paid.quantize(cash),
+        outstanding=owed.quantize(cash),
+        lines=lines,
+        taxes=bands,
+        payments=payments,
+        created_at=bill.created_at,
+        finalized_at=bill.finalized_at,
+        voided_at=bill.voided_at,
+        void_reason=bill.void_reason,
+    )
+
+
+# --- pricing ------------------------------------------------------------------------------------
+
+
+def _priced(lines: Sequence[LineInput], *, bill_discount: Decimal, branch: _Branch, currency: str) -> BillAmounts:
+    try:
+        amounts = bill_amounts(lines, bill_discount=bill_discount, settings=branch.tax, currency=currency)
+    except DiscountTooLarge as exc:
+        if exc.line is None:
+            raise ValidationFailed(
+                "The bill discount is larger than the bill after line discounts.", field="bill_discount"
+            ) from None
+        raise ValidationFailed(
+            "The discount is larger than the line.", field=f"lines[{exc.line}].line_discount"
+        ) from None
+    if max(amounts.lines_total, amounts.total) >= check.MAX_AMOUNT:
+        raise ValidationFailed("This bill is too large for one sale.", field="lines")
+    return amounts
+
+
+def _save_totals(session: Session, bill_id: uuid.UUID, amounts: BillAmounts, **extra: Any) -> None:
+    """Write the bill's amounts (and any other columns in `extra`; their names come from this module)."""
+    columns = {
+        "lines_total": amounts.lines_total,
+        "discount_total": amounts.discount_total,
+        "net_total": amounts.net_total,
+        "tax_total": amounts.tax_total,
+        "total": amounts.total,
+        "rounding": amounts.rounding,
+        "total_due": amounts.total_due,
+        **extra,
+    }
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    session.execute(
+        text(f"UPDATE bills SET {assignments}, updated_at = now() WHERE id = :bill"),  # noqa: S608 - fixed names
+        {**columns, "bill": bill_id},
+    )
+
+
+# --- prescriptions ------------------------------------------------------------------------------
+
+
+def _check_prescription(
+    ctx: TenantContext, index: int, schedule: str, wanted: _WantedLine, signed_by: uuid.UUID | None
+) -> uuid.UUID | None:
+    """Who signed the override of a prescription-only line (None when none is needed).
+
+    `signed_by` is the pharmacist who already signed the same override on this draft: a cashier who
+    changes another line keeps it, but cannot write a new one.
+    """
+    where = f"lines[{index}]"
+    if schedule == "otc" or wanted.prescription_ref:
+        return None
+    if schedule == "controlled":
+        # Controlled drugs are never supplied on a pharmacist's say-so: the prescription is the law.
+        raise ValidationFailed(
+            "A controlled medicine needs its prescription reference.", field=f"{where}.prescription_ref"
+        )
+    if not wanted.override_reason:
+        raise ValidationFailed(
+            "Prescription-only medicine: enter the prescription reference, or a pharmacist records an "
+            "override with the reason.",
+            field=f"{where}.prescription_ref",
+        )
+    if signed_by is not None:
+        return signed_by
+    if not role_has(ctx.role, "billing.override_prescription") or ctx.user_id is None:
+        raise PermissionDenied("Only a pharmacist can supply a prescription-only medicine without a prescription.")
+    if len(wanted.override_reason) < MIN_OVERRIDE_REASON:
+        raise ValidationFailed(
+            f"Say why it is supplied without a prescription (at least {MIN_OVERRIDE_REASON} characters).",
+            field=f"{where}.override_reason",
+        )
+    return ctx.user_id
+
+
+# --- drafts -------------------------------------------------------------------------------------
+
+
+def _write_lines(
+    session: Session,
+    ctx: TenantContext,
+    bill_id: uuid.UUID,
+    branch: _Branch,
+    *,
+    lines: Sequence[Mapping[str, Any]],
+    bill_discount: Decimal,
+    currency: str,
+    signatures: Mapping[tuple[uuid.UUID, str], uuid.UUID],
+) -> BillAmounts:
+    """Check and price the lines against the catalog and insert them; returns the bill's amounts."""
+    wanted = _wanted_lines(lines)
+    catalog = {
+        row.id: row
+        for row in session.execute(
+            text(
+                "SELECT id, generic_name, strength, schedule, default_sell_price, tax_category "
+                "FROM medicines WHERE id = ANY(:ids)"
+            ),
+            {"ids": [line.medicine_id for line in wanted]},
+        )
+    }
+    rows, new_overrides = [], []
+    for index, line in enumerate(wanted):
+        medicine = catalog.get(line.medicine_id)
+        if medicine is None:
+            raise ValidationFailed("No such medicine.", field=f"lines[{index}].medicine_id")
+        signer = _check_prescription(
+            ctx, index, medicine.schedule, line, signatures.get((line.medicine_id, line.override_reason))
+        )
+        if signer is not None and (line.medicine_id, line.override_reason) not in signatures:
+            new_overrides.append((index + 1, line))
+        rows.append(
+            {
+                "t": ctx.tenant_id,
+                "bill": bill_id,
+                "no": index + 1,
+                "m": line.medicine_id,
+                "description": f"{medicine.generic_name} {medicine.strength}".strip(),
+                "schedule": medicine.schedule,
+                "q": line.quantity,
+                "price": medicine.default_sell_price,
+                "discount": line.line_discount,
+                "category": medicine.tax_category,
+                "ref": line.prescription_ref,
+                "reason": line.override_reason if signer else "",
+                "signer": signer,
+            }
+        )
+    amounts = _priced(
+        [LineInput(r["q"], r["price"], r["discount"], r["category"]) for r in rows],
+        bill_discount=bill_discount,
+        branch=branch,
+        currency=currency,
+    )
+    for row, priced in zip(rows, amounts.lines, strict=True):
+        row.update(
+            share=priced.bill_discount_share,
+            rate=priced.tax_rate,
+            net=priced.net_amount,
+            tax=priced.tax_amount,
+            gross=priced.gross_amount,
+        )
+    session.execute(
+        text(
+            "INSERT INTO bill_lines (tenant_id, bill_id, line_no, medicine_id, description, schedule, quantity, "
+            "unit_price, line_discount, bill_discount_share, tax_category, tax_rate, net_amount, tax_amount, "
+            "gross_amount, prescription_ref, override_reason, override_by) VALUES (:t, :bill, :no, :m, "
+            ":description, :schedule, :q, :price, :discount, :share, :category, :rate, :net, :tax, :gross, "
+            ":ref, :reason, :signer)"
+        ),
+        rows,
+    )
+    for line_no, line in new_overrides:
+        record_audit(
+            session,
+            ctx.tenant_id,
+            "bill.prescription_override",
+            actor_user_id=ctx.user_id,
+            entity_type="bill",
+            entity_id=str(bill_id),
+            details={"line_no": line_no, "medicine_id": str(line.medicine_id), "reason": line.override_reason},
+        )
+    return amounts
+
+
+def create_draft(
+    ctx: TenantContext,
+    *,
+    branch_id: str,
+    lines: Sequence[Mapping[str, Any]],
+    bill_discount: str = "0",
+    customer_name: str = "",
+) -> Bill:
+    """Open a draft bill in a branch; see `create_draft_in`."""
+    with tenant_session(ctx) as session:
+        return create_draft_in(
+            session, ctx, branch_id=branch_id, lines=lines, bill_discount=bill_discount, customer_name=customer_name
+        )
+
+
+def create_draft_in(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    branch_id: str,
+    lines: Sequence[Mapping[str, Any]],
+    bill_discount: str = "0",
+    customer_name: str = "",
+) -> Bill:
+    """A draft bill priced from the catalog: no stock moves and no number until it is finalized.
+
+    Each line is {medicine_id, quantity, line_discount?, prescription_ref?, override_reason?}.
+    Bad input raises ValidationFailed naming the field (e.g. `lines[1].quantity`) and writes nothing.
+    """
+    require(ctx, "billing.sell")
+    branch = _branch(session, ctx, branch_id)
+    name = _customer_name(customer_name)
+    discount = check.money(str(bill_discount or "0"), "bill_discount")
+    currency = session.execute(text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
+    bill_id = uuid.uuid4()
+    session.execute(
+        text(
+            "INSERT INTO bills (tenant_id, id, branch_id, currency, prices_include_tax, customer_name, created_by) "
+            "VALUES (:t, :id, :br, :cur, :inclusive, :name, :u)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": bill_id,
+            "br": branch.id,
+            "cur": currency,
+            "inclusive": branch.tax.prices_include_tax,
+            "name": name,
+            "u": ctx.user_id,
+        },
+    )
+    amounts = _write_lines(
+        session, ctx, bill_id, branch, lines=lines, bill_discount=discount, currency=currency, signatures={}
+    )
+    _save_totals(session, bill_id, amounts, bill_discount=discount)
+    return _load(session, bill_id)
+
+
+def update_draft(
+    ctx: TenantContext,
+    bill_id: str,
+    *,
+    lines: Sequence[Mapping[str, Any]],
+    bill_discount: str = "0",
+    customer_name: str = "",
+) -> Bill:
+    """Replace a draft's lines, discount and customer; see `update_draft_in`."""
+    with tenant_session(ctx) as session:
+        return update_draft_in(
+            session, ctx, bill_id, lines=lines, bill_discount=bill_discount, customer_name=customer_name
+        )
+
+
+def update_draft_in(
+    session: Session,
+    ctx: TenantContext,
+    bill_id: str,
+    *,
+    lines: Sequence[Mapping[str, Any]],
+    bill_discount: str = "0",
+    customer_name: str = "",
+) -> Bill:
+    """Replace a draft's lines (re-priced from the catalog), bill discount and customer name.
+
+    An issued bill raises BillNotDraft (409). A pharmacist's override already signed on the draft
+    stays signed when the same medicine and reason come back.
+    """
+    require(ctx, "billing.sell")
+    bill = _locked_bill(session, ctx, bill_id)
+    _refuse_unless_draft(bill)
+    branch = _branch(session, ctx, bill.branch_id)
+    name = _customer_name(customer_name)
+    discount = check.money(str(bill_discount or "0"), "bill_discount")
+    signatures = {
+        (row.medicine_id, row.override_reason): row.override_by
+        for row in session.execute(
+            text(
+                "SELECT medicine_id, override_reason, override_by FROM bill_lines "
+                "WHERE bill_id = :b AND override_by IS NOT NULL"
+            ),
+            {"b": bill.id},
+        )
+    }
+    session.execute(text("DELETE FROM bill_lines WHERE bill_id = :b"), {"b": bill.id})
+    amounts = _write_lines(
+        session,
+        ctx,
+        bill.id,
+        branch,
+        lines=lines,
+        bill_discount=discount,
+        currency=bill.currency,
+        signatures=signatures,
+    )
+    _save_totals(
+        session,
+        bill.id,
+        amounts,
+        bill_discount=discount,
+        customer_name=name,
+        prices_include_tax=branch.tax.prices_include_tax,
+    )
+    return _load(session, bill.id)
+
+
+# --- finalizing -----------------------------------------------------------------------------------
+
+
+def _take_number(session: Session, ctx: TenantContext, branch: _Branch) -> tuple[str, int, int]:
+    """The branch's next bill number for its local year, e.g. BR1-2026-000123.
+
+    The counter row stays locked until this transaction ends, so tills of one branch finalize one at
+    a time; a rollback returns the number, which is what keeps the sequence free of gaps.
+    """
+    year = datetime.now(ZoneInfo(branch.time_zone)).year
+    seq = session.execute(
+        text(
+            "INSERT INTO bill_counters (tenant_id, branch_id, year, last_number) VALUES (:t, :br, :y, 1) "
+            "ON CONFLICT (tenant_id, branch_id, year) DO UPDATE SET last_number = bill_counters.last_number + 1 "
+            "RETURNING last_number"
+        ),
+        {"t": ctx.tenant_id, "br": branch.id, "y": year},
+    ).scalar_one()
+    return f"{branch.code}-{year}-{seq:06d}", year, int(seq)
+
+
+def _recheck_prescriptions(lines: Sequence[Any]) -> None:
+    """The catalog may have moved a medicine to prescription-only since the draft was written."""
+    for index, line in enumerate(lines):
+        if line.current_schedule == "otc" or line.prescription_ref:
+            continue
+        if line.current_schedule == "prescription" and line.override_by is not None:
+            continue
+        raise ValidationFailed(
+            f"{line.description} now needs a prescription reference; update the draft.",
+            field=f"lines[{index}].prescription_ref",
+        )
+
+
+def finalize_bill(ctx: TenantContext, bill_id: str) -> Bill:
+    """Finalize a draft in its own transaction, run again when a concurrent sale got to a batch first."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            with tenant_session(ctx) as session:
+                return finalize_in(session, ctx, bill_id)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    raise OutOfStock("The stock changed while selling; try again.", field="lines")
+
+
+def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
+    """Issue a draft: take its stock, number it and fix its amounts, all or nothing.
+
+    A line short of sellable stock raises OutOfStock naming the line; nothing is sold, no number is
+    used and the bill stays a draft. Tax is computed with the branch's rates at this moment (the
+    time of sale). A bill whose amount due is zero is paid as soon as it is issued.
+    """
+    require(ctx, "billing.sell")
+    bill = _locked_bill(session, ctx, bill_id)
+    _refuse_unless_draft(bill)
+    branch = _branch(session, ctx, bill.branch_id)
+    lines = session.execute(
+        text(
+            "SELECT l.*, m.schedule AS current_schedule FROM bill_lines l "
+            "JOIN medicines m ON m.tenant_id = l.tenant_id AND m.id = l.medicine_id "
+            "WHERE l.bill_id = :b ORDER BY l.line_no"
+        ),
+        {"b": bill.id},
+    ).all()
+    if not lines:
+        raise ValidationFailed("A bill needs at least one line.", field="lines")
+    _recheck_prescriptions(lines)
+    amounts = _priced(
+        [LineInput(r.quantity, r.unit_price, r.line_discount, r.tax_category) for r in lines],
+        bill_discount=bill.bill_discount,
+        branch=branch,
+        currency=bill.currency,
+    )
+    session.execute(
+        text(
+            "UPDATE bill_lines SET bill_discount_share = :share, tax_rate = :rate, net_amount = :net, "
+            "tax_amount = :tax, gross_amount = :gross WHERE bill_id = :b AND line_no = :no"
+        ),
+        [
+            {
+                "share": p.bill_discount_share,
+                "rate": p.tax_rate,
+                "net": p.net_amount,
+                "tax": p.tax_amount,
+                "gross": p.gross_amount,
+                "b": bill.id,
+                "no": r.line_no,
+            }
+            for r, p in zip(lines, amounts.lines, strict=True)
+        ],
+    )
+    number, year, seq = _take_number(session, ctx, branch)
+    picks = _take_stock(session, ctx, bill.id, branch, lines, number)
+    session.execute(
+        text(
+            "INSERT INTO bill_picks (tenant_id, bill_id, line_no, batch_id, quantity) VALUES (:t, :b, :no, :batch, :q)"
+        ),
+        picks,
+    )
+    _save_totals(
+        session,
+        bill.id,
+        amounts,
+        prices_include_tax=branch.tax.prices_include_tax,
+        number=number,
+        number_year=year,
+        number_seq=seq,
+        finalized_by=ctx.user_id,
+        finalized_at=datetime.now(UTC),
+        status="paid" if amounts.total_due == 0 else "finalized",
+    )
+    # A routine sale is not an audit event (the bill records who finalized it, and the per-tenant audit
+    # lock would serialize every till of the chain); overrides and voids are.
+    return _load(session, bill.id)
+
+
+def _take_stock(
+    session: Session, ctx: TenantContext, bill_id: uuid.UUID, branch: _Branch, lines: Sequence[Any], number: str
+) -> list[dict[str, Any]]:
+    """Dispense every line (FEFO); the picks, for putting stock back on the same lots if voided."""
+    picks = []
+    # Medicines in one fixed order, so two bills sharing medicines lock their batches in the same order.
+    for index, line in sorted(enumerate(lines), key=lambda item: (str(item[1].medicine_id), item[0])):
+        try:
+            taken = dispense(
+                session,
+                ctx,
+                branch_id=str(branch.id),
+                medicine_id=str(line.medicine_id),
+                quantity=line.quantity,
+                reference=number,
+            )
+        except OutOfStock as exc:
+            raise OutOfStock(
+                f"Line {line.line_no} ({line.description}): {exc.message} Nothing was sold; the bill is still a draft.",
+                field=f"lines[{index}].quantity",
+            ) from None
+        picks += [
+            {"t": ctx.tenant_id, "b": bill_id, "no": line.line_no, "batch": p.batch_id, "q": p.quantity} for p in taken
+        ]
+    return picks
+
+
+# --- payments -------------------------------------------------------------------------------------
+
+
+def record_payment(
+    ctx: TenantContext, *, bill_id: str, tendered: str, method: str = "cash", reference: str = ""
+) -> PaymentReceipt:
+    """Take a payment for an issued bill; see `record_payment_in`."""
+    with tenant_session(ctx) as session:
+        return record_payment_in(session, ctx, bill_id=bill_id, tendered=tendered, method=method, reference=reference)
+
+
+def record_payment_in(
+    session: Session, ctx: TenantContext, *, bill_id: str, tendered: str, method: str = "cash", reference: str = ""
+) -> PaymentReceipt:
+    """Apply money handed over to a finalized bill.
+
+    Cash above what is owed is applied up to the amount due and the rest is change. Another tender
+    (`other`, e.g. a card terminal) needs its reference and may not exceed what is owed. The bill
+    becomes partially paid or paid from the sum of its payments.
+    """
+    require(ctx, "billing.sell")
+    if method not in PAYMENT_METHODS:
+        raise ValidationFailed("The payment method is cash or other.", field="method")
+    reference = " ".join(str(reference or "").split())
+    if len(reference) > 100:
+        raise ValidationFailed("At most 100 characters here.", field="reference")
+    if method == "other" and not reference:
+        raise ValidationFailed("Enter the terminal or voucher reference of this payment.", field="reference")
+    money = check.money(str(tendered), "tendered")
+    bill = _locked_bill(session, ctx, bill_id)
+    if money <= 0:
+        raise ValidationFailed("The amount must be more than zero.", field="tendered")
+    if money != round_to_currency(money, bill.currency):
+        raise ValidationFailed(
+            f"Amounts in {bill.currency} are counted in steps of {minor_unit(bill.currency)}.", field="tendered"
+        )
+    if bill.status == "draft":
+        raise Conflict("Finalize the bill before taking payment.")
+    if bill.status == "voided":
+        raise Conflict("This bill is voided; it takes no payment.")
+    owed = bill.total_due - bill.amount_paid
+    if owed <= 0:
+        raise Conflict(f"Bill {bill.number} is already paid.")
+    if method == "other" and money > owed:
+        raise ValidationFailed(f"A non-cash payment cannot be more than the {owed} owed.", field="tendered")
+    applied = min(money, owed)
+    payment_id = uuid.uuid4()
+    received_at = session.execute(
+        text(
+            # The clock, not the transaction's start: payments list in the order the money came in.
+            "INSERT INTO bill_payments (tenant_id, id, bill_id, method, amount, tendered, change_due, reference, "
+            "received_by, received_at) VALUES (:t, :id, :b, :method, :amount, :tendered, :change, :ref, :u, "
+            "clock_timestamp()) RETURNING received_at"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": payment_id,
+            "b": bill.id,
+            "method": method,
+            "amount": applied,
+            "tendered": money,
+            "change": money - applied,
+            "ref": reference,
+            "u": ctx.user_id,
+        },
+    ).scalar_one()
+    status = "paid" if applied == owed else "partially_paid"
+    session.execute(
+        text("UPDATE bills SET amount_paid = amount_paid + :a, status = :s, updated_at = now() WHERE id = :b"),
+        {"a": applied, "s": status, "b": bill.id},
+    )
+    cash = minor_unit(bill.currency)
+    payment = Payment(
+        str(payment_id),
+        str(bill.id),
+        method,
+        applied.quantize(cash),
+        money.quantize(cash),
+        (money - applied).quantize(cash),
+        reference,
+        received_at,
+    )
+    return PaymentReceipt(payment, status, (owed - applied).quantize(cash))
+
+
+# --- voiding --------------------------------------------------------------------------------------
+
+
+def void_bill(ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
+    """Void a bill; see `void_in`."""
+    with tenant_session(ctx) as session:
+        return void_in(session, ctx, bill_id, reason=reason)
+
+
+def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
+    """Discard a draft (anyone who sells), or void an issued bill nobody has paid (a manager).
+
+    Voiding an issued bill puts its stock back on the lots it came from (`customer_return`
+    movements) and keeps its number, so the sequence still has no gaps. A bill with payments is
+    refused: it is corrected with a credit note and a refund.
+    """
+    require(ctx, "billing.sell")
+    why = " ".join(str(reason or "").split())
+    if not 3 <= len(why) <= 300:
+        raise ValidationFailed("Say why the bill is voided (3 to 300 characters).", field="reason")
+    bill = _locked_bill(session, ctx, bill_id)
+    if bill.status == "voided":
+        raise Conflict("This bill is already voided.")
+    if bill.amount_paid > 0:
+        raise Conflict(f"Bill {bill.number} has payments: it is corrected with a credit note and a refund, not voided.")
+    if bill.status != "draft":
+        require(ctx, "billing.void")
+        _put_stock_back(session, ctx, bill)
+    session.execute(
+        text(
+            "UPDATE bills SET status = 'voided', voided_by = :u, voided_at = now(), void_reason = :r, "
+            "updated_at = now() WHERE id = :b"
+        ),
+        {"u": ctx.user_id, "r": why, "b": bill.id},
+    )
+    record_audit(
+        session,
+        ctx.tenant_id,
+        "bill.voided",
+        actor_user_id=ctx.user_id,
+        entity_type="bill",
+        entity_id=str(bill.id),
+        details={"number": bill.number, "was": bill.status, "reason": why},
+    )
+    return _load(session, bill.id)
+
+
+def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
+    picks = session.execute(
+        text(
+            "SELECT p.batch_id, p.quantity, b.medicine_id FROM bill_picks p "
+            "JOIN batches b ON b.tenant_id = p.tenant_id AND b.id = p.batch_id "
+            "WHERE p.bill_id = :bill ORDER BY p.batch_id"
+        ),
+        {"bill": bill.id},
+    ).all()
+    for pick in picks:
+        session.execute(
+            text("UPDATE batches SET quantity = quantity + :q WHERE id = :b"), {"q": pick.quantity, "b": pick.batch_id}
+        )
+    if not picks:
+        return
+    session.execute(
+        text(
+            "INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reason, "
+            "reference, actor_user_id) VALUES (:t, :b, :m, :br, 'customer_return', :q, :r, :ref, :u)"
+        ),
+        [
+            {
+                "t": ctx.tenant_id,
+                "b": pick.batch_id,
+                "m": pick.medicine_id,
+                "br": bill.branch_id,
+                "q": pick.quantity,
+                "r": f"void of bill {bill.number}",
+                "ref": bill.number,
+                "u": ctx.user_id,
+            }
+            for pick in picks
+        ],
+    )
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def get_bill(ctx: TenantContext, bill_id: str) -> Bill:
+    """One bill with its lines, tax bands and payments (in the member's branches only)."""
+    with tenant_session(ctx) as session:
+        return bill_in(session, ctx, bill_id)
+
+
+def bill_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
+    """`get_bill` inside the caller's transaction."""
+    require(ctx, "billing.view")
+    try:
+        key = uuid.UUID(str(bill_id))
+    except ValueError:
+        raise NotFound("No such bill.") from None
+    branch_id = session.execute(text("SELECT branch_id FROM bills WHERE id = :b"), {"b": key}).scalar()
+    if branch_id is None or not ctx.can_see_branch(branch_id):
+        raise NotFound("No such bill.")
+    return _load(session, key)

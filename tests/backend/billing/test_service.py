@@ -1,0 +1,268 @@
+"""Bills as the app role: drafts, finalize with stock and numbers, prescriptions, payments, voids, scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from backend.billing.service import (
+    BillNotDraft,
+    create_draft,
+    finalize_bill,
+    get_bill,
+    record_payment,
+    update_draft,
+    void_bill,
+)
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.inventory.service import OutOfStock, medicine_stock
+from tenants.session import tenant_session
+
+D = Decimal
+YEAR = datetime.now(UTC).year  # the test branches are in UTC
+
+
+def on_hand(counter, medicine: str) -> int:
+    _, batches, _ = medicine_stock(counter.owner, medicine, branch_id=counter.branch)
+    return sum(b.quantity for b in batches)
+
+
+def line(medicine: str, quantity: int = 1, **extra) -> dict:
+    return {"medicine_id": medicine, "quantity": quantity, **extra}
+
+
+def bills_in(counter) -> int:
+    with tenant_session(counter.owner) as session:
+        return session.execute(text("SELECT count(*) FROM bills")).scalar_one()
+
+
+def test_a_draft_is_priced_from_the_catalog_and_moves_no_stock(counter):
+    cashier = counter.ctx("cashier")
+    bill = create_draft(
+        cashier,
+        branch_id=counter.branch,
+        lines=[
+            line(counter.ibuprofen, 3, line_discount="0.50"),
+            line(counter.amoxicillin, 2, prescription_ref="RX-1001"),
+            line(counter.vitamin_d),
+        ],
+    )
+    assert bill.status == "draft" and bill.number is None
+    assert [(x.unit_price, x.tax_rate, x.tax_amount) for x in bill.lines] == [
+        (D("4.99"), D("8.875"), D("1.2842")),  # (14.97 - 0.50) x 8.875 %
+        (D("0.35"), D("5"), D("0.0350")),  # reduced rate of the branch
+        (D("6.00"), D("0"), D("0")),  # zero-rated
+    ]
+    assert (bill.net_total, bill.tax_total, bill.total) == (D("21.17"), D("1.3192"), D("22.4892"))
+    assert (bill.total_due, bill.rounding, bill.outstanding) == (D("22.49"), D("0.0008"), D("22.49"))
+    assert [b.tax_category for b in bill.taxes] == ["standard", "reduced", "zero"]
+    assert on_hand(counter, counter.ibuprofen) == 20
+
+
+def test_bad_input_is_refused_by_field_and_writes_nothing(counter):
+    cashier = counter.ctx("cashier")
+    cases = [
+        ([], "0", "lines"),
+        ([line("not-a-medicine")], "0", "lines[0].medicine_id"),
+        ([line(counter.ibuprofen, 0)], "0", "lines[0].quantity"),
+        ([line(counter.ibuprofen, 1, line_discount="5.00")], "0", "lines[0].line_discount"),
+        ([line(counter.ibuprofen, 1, line_discount="-1")], "0", "lines[0].line_discount"),
+        ([line(counter.ibuprofen, 1)], "4.9901", "bill_discount"),
+        ([line(counter.ibuprofen, 1)], "1.00001", "bill_discount"),
+    ]
+    for lines, discount, field in cases:
+        with pytest.raises(ValidationFailed) as refused:
+            create_draft(cashier, branch_id=counter.branch, lines=lines, bill_discount=discount)
+        assert refused.value.field == field, (lines, discount)
+    with pytest.raises(NotFound):
+        create_draft(cashier, branch_id="not-a-branch", lines=[line(counter.ibuprofen)])
+    assert bills_in(counter) == 0
+
+
+def test_finalize_takes_stock_and_numbers_per_branch_without_gaps(counter):
+    cashier = counter.ctx("cashier")
+    first = finalize_bill(
+        cashier, create_draft(cashier, branch_id=counter.branch, lines=[line(counter.ibuprofen, 3)]).id
+    )
+    second = finalize_bill(cashier, create_draft(cashier, branch_id=counter.branch, lines=[line(counter.vitamin_d)]).id)
+    elsewhere = create_draft(cashier, branch_id=counter.other_branch, lines=[line(counter.ibuprofen)])
+    assert (first.number, second.number) == (f"B1-{YEAR}-000001", f"B1-{YEAR}-000002")
+    assert first.status == "finalized" and first.finalized_at is not None
+    assert on_hand(counter, counter.ibuprofen) == 17
+    _, _, moves = medicine_stock(counter.owner, counter.ibuprofen)
+    assert (moves[0].kind, moves[0].quantity, moves[0].reference) == ("dispense", -3, first.number)
+    with pytest.raises(OutOfStock):  # branch 2 has no stock; its counter starts at 1 when it sells
+        finalize_bill(cashier, elsewhere.id)
+
+
+def test_an_oversold_bill_fails_as_a_whole_and_gives_its_number_back(counter):
+    cashier = counter.ctx("cashier")
+    short = create_draft(
+        cashier, branch_id=counter.branch, lines=[line(counter.ibuprofen, 2), line(counter.vitamin_d, 25)]
+    )
+    with pytest.raises(OutOfStock) as refused:
+        finalize_bill(cashier, short.id)
+    assert "Line 2 (Colecalciferol 1000 IU)" in refused.value.message and "still a draft" in refused.value.message
+    assert refused.value.field == "lines[1].quantity"
+    assert get_bill(cashier, short.id).status == "draft"
+    assert on_hand(counter, counter.ibuprofen) == 20  # the line that fitted was not sold either
+    fitted = update_draft(cashier, short.id, lines=[line(counter.ibuprofen, 2), line(counter.vitamin_d, 20)])
+    assert finalize_bill(cashier, fitted.id).number == f"B1-{YEAR}-000001"  # no number was used up
+
+
+def test_only_a_draft_changes_in_the_service_and_in_the_database(counter):
+    cashier = counter.ctx("cashier")
+    bill = finalize_bill(cashier, create_draft(cashier, branch_id=counter.branch, lines=[line(counter.ibuprofen)]).id)
+    with pytest.raises(BillNotDraft, match="only a draft can change"):
+        update_draft(cashier, bill.id, lines=[line(counter.ibuprofen, 5)])
+    with pytest.raises(BillNotDraft):
+        finalize_bill(cashier, bill.id)
+    statements = [
+        "UPDATE bills SET total_due = 0 WHERE id = :b",
+        "UPDATE bill_lines SET quantity = 9 WHERE bill_id = :b",
+        "DELETE FROM bill_lines WHERE bill_id = :b",
+    ]
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="issued"):
+            with tenant_session(counter.owner) as session:
+                session.execute(text(statement), {"b": bill.id})
+    with pytest.raises(DBAPIError, match="permission denied"):
+        with tenant_session(counter.owner) as session:
+            session.execute(text("DELETE FROM bills WHERE id = :b"), {"b": bill.id})
+    assert get_bill(cashier, bill.id).lines[0].quantity == 1
+
+
+def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(counter):
+    cashier, pharmacist = counter.ctx("cashier"), counter.ctx("pharmacist")
+    with pytest.raises(ValidationFailed) as refused:
+        create_draft(cashier, branch_id=counter.branch, lines=[line(counter.amoxicillin, 10)])
+    assert refused.value.field == "lines[0].prescription_ref"
+    reason = "patient's repeat supply, prescriber phoned, paper script to follow"
+    with pytest.raises(PermissionDenied, match="pharmacist"):
+        create_draft(cashier, branch_id=counter.branch, lines=[line(counter.amoxicillin, 10, override_reason=reason)])
+    with pytest.raises(ValidationFailed) as short:
+        create_draft(pharmacist, branch_id=counter.branch, lines=[line(counter.amoxicillin, 1, override_reason="ok")])
+    assert short.value.field == "lines[0].override_reason"
+    with pytest.raises(ValidationFailed, match="controlled"):
+        create_draft(pharmacist, branch_id=counter.branch, lines=[line(counter.oxycodone, 1, override_reason=reason)])
+
+    bill = create_draft(
+        pharmacist,
+        branch_id=counter.branch,
+        lines=[
+            line(counter.amoxicillin, 10, override_reason=reason),
+            line(counter.oxycodone, 1, prescription_ref="CII-77"),
+        ],
+    )
+    assert bill.lines[0].override_by == str(counter.owner.user_id)
+    # The cashier changes the quantity of another line: the pharmacist's signature stays.
+    kept = update_draft(
+        cashier,
+        bill.id,
+        lines=[
+            line(counter.amoxicillin, 10, override_reason=reason),
+            line(counter.oxycodone, 2, prescription_ref="CII-77"),
+        ],
+    )
+    assert kept.lines[0].override_by == str(counter.owner.user_id)
+    with pytest.raises(PermissionDenied):  # ...but cannot write a new reason under it
+        update_draft(cashier, bill.id, lines=[line(counter.amoxicillin, 10, override_reason=reason + " (edited)")])
+    assert finalize_bill(cashier, bill.id).status == "finalized"
+    with tenant_session(counter.owner) as session:
+        audited = session.execute(
+            text("SELECT count(*) FROM audit_events WHERE action = 'bill.prescription_override' AND entity_id = :b"),
+            {"b": bill.id},
+        ).scalar_one()
+    assert audited == 1
+
+
+def test_cash_payments_make_a_bill_partly_paid_then_paid_with_change(counter):
+    cashier = counter.ctx("cashier")
+    draft = create_draft(cashier, branch_id=counter.branch, lines=[line(counter.ibuprofen, 3, line_discount="0.50")])
+    with pytest.raises(Conflict, match="Finalize"):
+        record_payment(cashier, bill_id=draft.id, tendered="5.00")
+    bill = finalize_bill(cashier, draft.id)
+    assert bill.total_due == D("15.75")  # 14.47 + 1.2842 = 15.7542
+    first = record_payment(cashier, bill_id=bill.id, tendered="10.00")
+    assert (first.bill_status, first.outstanding, first.payment.change_due) == ("partially_paid", D("5.75"), D("0"))
+    with pytest.raises(ValidationFailed) as card_over:
+        record_payment(cashier, bill_id=bill.id, tendered="6.00", method="other", reference="terminal 1")
+    assert card_over.value.field == "tendered"
+    with pytest.raises(ValidationFailed, match="steps of 0.01"):
+        record_payment(cashier, bill_id=bill.id, tendered="1.005")
+    second = record_payment(cashier, bill_id=bill.id, tendered="20")
+    assert (second.payment.amount, second.payment.change_due) == (D("5.75"), D("14.25"))
+    assert (second.bill_status, second.outstanding) == ("paid", D("0"))
+    with pytest.raises(Conflict, match="already paid"):
+        record_payment(cashier, bill_id=bill.id, tendered="1")
+    paid = get_bill(cashier, bill.id)
+    assert paid.amount_paid == D("15.75") and [p.amount for p in paid.payments] == [D("10.00"), D("5.75")]
+    with pytest.raises(DBAPIError, match="permission denied"):
+        with tenant_session(counter.owner) as session:
+            session.execute(text("UPDATE bill_payments SET amount = 1 WHERE bill_id = :b"), {"b": bill.id})
+
+
+def test_a_fully_discounted_bill_is_paid_when_issued(counter):
+    cashier = counter.ctx("cashier")
+    draft = create_draft(cashier, branch_id=counter.branch, lines=[line(counter.vitamin_d, 2)], bill_discount="12")
+    bill = finalize_bill(cashier, draft.id)
+    assert (bill.total_due, bill.status) == (D("0"), "paid")
+
+
+def test_void_a_draft_by_the_cashier_an_issued_bill_by_a_manager(counter):
+    cashier, manager = counter.ctx("cashier"), counter.ctx("manager")
+    draft = create_draft(cashier, branch_id=counter.branch, lines=[line(counter.ibuprofen)])
+    discarded = void_bill(cashier, draft.id, reason="customer left")
+    assert (discarded.status, discarded.number) == ("voided", None)
+
+    issued = finalize_bill(
+        cashier, create_draft(cashier, branch_id=counter.branch, lines=[line(counter.ibuprofen, 4)]).id
+    )
+    assert on_hand(counter, counter.ibuprofen) == 16
+    with pytest.raises(PermissionDenied):
+        void_bill(cashier, issued.id, reason="wrong item scanned")
+    voided = void_bill(manager, issued.id, reason="wrong item scanned")
+    assert (voided.status, voided.number, voided.outstanding) == ("voided", issued.number, D("0"))
+    assert on_hand(counter, counter.ibuprofen) == 20  # back on the same lot
+    _, _, moves = medicine_stock(counter.owner, counter.ibuprofen)
+    assert (moves[0].kind, moves[0].quantity, moves[0].reference) == ("customer_return", 4, issued.number)
+    with pytest.raises(Conflict, match="already voided"):
+        void_bill(manager, issued.id, reason="again")
+
+    paid = finalize_bill(cashier, create_draft(cashier, branch_id=counter.branch, lines=[line(counter.vitamin_d)]).id)
+    record_payment(cashier, bill_id=paid.id, tendered="2.00")
+    with pytest.raises(Conflict, match="credit note"):
+        void_bill(manager, paid.id, reason="customer returned it")
+    with pytest.raises(ValidationFailed):
+        void_bill(manager, paid.id, reason="")
+    # The voided bill keeps its number: the next one follows it, no gap and no reuse.
+    assert paid.number == f"B1-{YEAR}-000002"
+
+
+def test_members_see_bills_of_their_branches_and_chains_only(counter, make_tenant):
+    cashier = counter.ctx("cashier")
+    bill = create_draft(cashier, branch_id=counter.branch, lines=[line(counter.ibuprofen)])
+    elsewhere = counter.ctx("pharmacist", branch_ids=frozenset({counter.chain.branch_ids[1]}))
+    for action in (
+        lambda: get_bill(elsewhere, bill.id),
+        lambda: finalize_bill(elsewhere, bill.id),
+        lambda: create_draft(elsewhere, branch_id=counter.branch, lines=[line(counter.ibuprofen)]),
+        lambda: get_bill(cashier, "not-an-id"),
+    ):
+        with pytest.raises(NotFound):
+            action()
+    stranger = make_tenant("stranger")
+    outsider = counter.ctx("owner").__class__(
+        tenant_id=stranger.tenant_id, user_id=stranger.owner_user_id, role="owner"
+    )
+    with pytest.raises(NotFound):
+        get_bill(outsider, bill.id)
+    with pytest.raises(NotFound):
+        void_bill(outsider, bill.id, reason="not mine")
+    with pytest.raises(PermissionDenied):
+        create_draft(counter.ctx("support"), branch_id=counter.branch, lines=[line(counter.ibuprofen)])
+    assert get_bill(counter.ctx("support"), bill.id).status == "draft"
