@@ -131,9 +131,14 @@ def stock_actions() -> rx.Component:
             rx.form(
                 rx.hstack(
                     rx.select(MedicineState.batch_choices, name="batch", placeholder="Batch", id="adjust-batch"),
-                    text_field("Change (e.g. -2)", "adjust_change", name="change", required=True),
+                    rx.select(
+                        MedicineState.correction_kinds, name="kind", default_value="Count correction", id="adjust-kind"
+                    ),
+                    text_field(
+                        "Quantity (count correction: signed, e.g. -2)", "adjust_change", name="change", required=True
+                    ),
                     text_field("Reason", "adjust_reason", name="reason", required=True),
-                    rx.button("Adjust", type="submit", variant="soft", id="adjust-submit"),
+                    rx.button("Record", type="submit", variant="soft", id="adjust-submit"),
                     align="end",
                     wrap="wrap",
                     width="100%",

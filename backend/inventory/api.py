@@ -19,6 +19,7 @@ from backend.inventory.service import (
     MAX_ATTEMPTS,
     OutOfStock,
     adjust_in,
+    correct_in,
     dispense,
     is_retryable,
     medicine_stock,
@@ -47,6 +48,13 @@ class AdjustRequest(BaseModel):
     batch_id: str
     change: int = Field(description="Signed change in dispensing units, e.g. -2")
     reason: str = Field(min_length=3, max_length=300)
+
+
+class CorrectionRequest(BaseModel):
+    batch_id: str
+    quantity: int = Field(gt=0, description="In dispensing units; the endpoint says which way it moves")
+    reason: str = Field(min_length=3, max_length=300, examples=["expired 2026-11, destroyed per SOP 4.2"])
+    reference: str = Field("", description="e.g. the supplier's return authorisation or the recall notice")
 
 
 class TransferRequest(BaseModel):
@@ -145,6 +153,34 @@ async def adjust(
         return {"adjusted": body.change}
 
     return await run_in_threadpool(_idempotent, ctx, key, body, 200, act)
+
+
+def _correction(kind: str, permission: str, summary: str) -> None:
+    """Register POST /inventory/<kind> for one of the corrections (write-off, returns)."""
+
+    allowed = Depends(RequirePermission(permission))  # a default, not in the annotation: annotations are strings here
+
+    async def endpoint(body: CorrectionRequest, key: IdempotencyKey, ctx: TenantContext = allowed) -> JSONResponse:
+        def act(session):  # type: ignore[no-untyped-def]
+            correct_in(
+                session,
+                ctx,
+                batch_id=body.batch_id,
+                kind=kind,
+                change=body.quantity,
+                reason=body.reason,
+                reference=body.reference,
+            )
+            return {"batch_id": body.batch_id, "kind": kind, "quantity": body.quantity}
+
+        return await run_in_threadpool(_idempotent, ctx, key, body, 200, act)
+
+    router.post(f"/{kind.replace('_', '-')}", summary=summary, name=kind)(endpoint)
+
+
+_correction("write_off", "inventory.adjust", "Write off expired or damaged stock of a batch (reason required)")
+_correction("supplier_return", "inventory.receive", "Return stock of a batch to its supplier (recalled lots too)")
+_correction("customer_return", "inventory.adjust", "Put an unopened pack a customer returned back into its batch")
 
 
 @router.post("/transfer", summary="Move stock of a batch to another branch", status_code=201)

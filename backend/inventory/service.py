@@ -777,6 +777,16 @@ def dispense_stock(
     raise OutOfStock("The stock changed while selling; try again.", field="quantity")
 
 
+# Stock that changes outside a sale, a delivery or a transfer: its movement kind, its direction
+# (0: a signed count correction; -1 out of stock; +1 back into stock) and who may record it.
+CORRECTIONS = {
+    "adjust": (0, "inventory.adjust"),  # a recount or breakage
+    "write_off": (-1, "inventory.adjust"),  # expired or damaged stock destroyed
+    "supplier_return": (-1, "inventory.receive"),  # sent back: a recall, short-dated or wrong stock
+    "customer_return": (1, "inventory.adjust"),  # an unopened pack back on the shelf
+}
+
+
 def adjust_stock(ctx: TenantContext, **fields: Any) -> None:
     """Correct a count (breakage, recount): a signed change with a reason; never below zero."""
     with tenant_session(ctx) as session:
@@ -785,16 +795,28 @@ def adjust_stock(ctx: TenantContext, **fields: Any) -> None:
 
 def adjust_in(session: Session, ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
     """`adjust_stock` inside the caller's transaction."""
-    require(ctx, "inventory.adjust")
+    correct_in(session, ctx, batch_id=batch_id, kind="adjust", change=change, reason=reason)
+
+
+def correct_stock(ctx: TenantContext, **fields: Any) -> None:
+    """A count correction, write-off, return to supplier or customer return (see CORRECTIONS)."""
+    with tenant_session(ctx) as session:
+        correct_in(session, ctx, **fields)
+
+
+def correct_in(
+    session: Session, ctx: TenantContext, *, batch_id: str, kind: str, change: object, reason: str, reference: str = ""
+) -> None:
+    """`correct_stock` inside the caller's transaction. Expired and recalled lots may leave the shelf
+    this way (that is what a write-off or a return is for); on-hand never goes below zero."""
+    if kind not in CORRECTIONS:
+        raise ValidationFailed("Choose a count correction, write-off, return to supplier or customer return.")
+    direction, permission = CORRECTIONS[kind]
+    require(ctx, permission)
     check.as_uuid(batch_id, "batch")
-    try:
-        delta = int(str(change).strip())
-    except ValueError:
-        raise ValidationFailed("The change is a whole number, e.g. -2 or 5.", field="change") from None
-    if delta == 0:
-        raise ValidationFailed("The change cannot be zero.", field="change")
+    delta = check.quantity(change, "change") * direction if direction else _signed_change(change)
     if len(reason.strip()) < 3:
-        raise ValidationFailed("Say why the count changes.", field="reason")
+        raise ValidationFailed("Say why the stock changes.", field="reason")
     row = session.execute(
         text(
             "UPDATE batches SET quantity = quantity + :d WHERE id = :b AND quantity + :d >= 0 "
@@ -812,10 +834,21 @@ def adjust_in(session: Session, ctx: TenantContext, *, batch_id: str, change: ob
         batch_id=batch_id,
         medicine_id=str(row.medicine_id),
         branch_id=str(row.branch_id),
-        kind="adjust",
+        kind=kind,
         quantity=delta,
         reason=reason.strip(),
+        reference=reference,
     )
+
+
+def _signed_change(change: object) -> int:
+    try:
+        delta = int(str(change).strip())
+    except ValueError:
+        raise ValidationFailed("The change is a whole number, e.g. -2 or 5.", field="change") from None
+    if delta == 0:
+        raise ValidationFailed("The change cannot be zero.", field="change")
+    return delta
 
 
 # --- reading stock -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import reflex as rx
 
 from backend.core.errors import PharmacyError
 from backend.inventory.service import (
-    adjust_stock,
+    correct_stock,
     medicine_by_barcode,
     medicine_stock,
     receive_stock,
@@ -118,6 +118,16 @@ class InventoryState(ShellState):
         return rx.toast.success(f"Received {form.get('quantity')} of {name} into {self.current_branch}.")
 
 
+COUNT_CORRECTION = "Count correction"
+# What the stock form offers, as a pharmacist says it, and the ledger's movement kind.
+CORRECTION_KINDS = {
+    COUNT_CORRECTION: "adjust",
+    "Write-off (expired or damaged)": "write_off",
+    "Return to supplier": "supplier_return",
+    "Customer return": "customer_return",
+}
+
+
 class MedicineState(ShellState):
     medicine: dict[str, str] = {}
     batches: list[dict[str, Any]] = []
@@ -130,6 +140,10 @@ class MedicineState(ShellState):
     @rx.var
     def batch_choices(self) -> list[str]:
         return [f"{b['branch']} · lot {b['lot']}" for b in self.batches if b["quantity"] > 0]
+
+    @rx.var
+    def correction_kinds(self) -> list[str]:
+        return list(CORRECTION_KINDS)
 
     @rx.var
     def other_branches(self) -> list[str]:
@@ -151,11 +165,14 @@ class MedicineState(ShellState):
     @rx.event
     @guarded("inventory.adjust")
     async def adjust(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """A count correction, write-off, return to supplier or customer return of one batch."""
+        label = str(form.get("kind", "") or COUNT_CORRECTION)
         try:
             await run_service(
-                adjust_stock,
+                correct_stock,
                 ctx,
                 batch_id=self._batch_id(str(form.get("batch", ""))),
+                kind=CORRECTION_KINDS.get(label, ""),
                 change=form.get("change", ""),
                 reason=str(form.get("reason", "")),
             )
@@ -164,7 +181,7 @@ class MedicineState(ShellState):
             return None
         self.action_error = ""
         await self._reload(ctx)
-        return rx.toast.success("Count corrected.")
+        return rx.toast.success(f"{label} recorded.")
 
     @rx.event
     @guarded("inventory.transfer")

@@ -51,6 +51,17 @@ def test_receive_by_barcode_and_see_it_on_the_medicine_page(page: Page, app_url:
     expect(page.locator("#medicine-on-hand")).to_have_text("115", timeout=15000)
     expect(page.locator(".movement-row").first).to_contain_text("water-damaged")
 
+    page.locator("#adjust-batch").click()
+    page.get_by_role("option", name="Branch 1 · lot MET-2026-11").click()
+    page.locator("#adjust-kind").click()
+    page.get_by_role("option", name="Return to supplier").click()
+    page.locator("#adjust_change").fill("15")  # a quantity: the kind says which way it moves
+    page.locator("#adjust_reason").fill("short-dated, supplier credit")
+    page.locator("#adjust-submit").click()
+    expect(page.locator("#medicine-on-hand")).to_have_text("100", timeout=15000)
+    expect(page.locator(".movement-row").first).to_contain_text("supplier_return")
+    expect(page.locator(".movement-row").first).to_contain_text("-15")
+
 
 def test_dashboard_counts_stock_alerts(page: Page, app_url: str, committed_tenant):
     from backend.inventory.alerts import set_reorder_level

@@ -133,3 +133,35 @@ def test_adjust_transfer_and_movements_over_rest(client, committed_tenant):
     assert kinds == ["transfer_in", "transfer_out", "adjust", "receive"]  # the adjustment counted once
     _, batches, _ = medicine_stock(owner, medicine)
     assert sorted(b.quantity for b in batches) == [8, 20]
+
+
+def test_write_off_and_supplier_return_over_rest(client, setup):
+    chain, owner, medicine, write, read = setup
+    batch = client.post(
+        "/api/v1/inventory/receive",
+        json=delivery(chain, medicine),
+        headers={**write, "Idempotency-Key": "receive-for-returns"},
+    ).json()["batch_id"]
+    body = {"batch_id": batch, "quantity": 4, "reason": "recall R-12", "reference": "RA-77"}
+    for _ in range(3):  # replayed: returned once
+        back = client.post(
+            "/api/v1/inventory/supplier-return", json=body, headers={**write, "Idempotency-Key": "return-ra-77"}
+        )
+        assert back.status_code == 200, back.json()
+        assert back.json() == {"batch_id": batch, "kind": "supplier_return", "quantity": 4}
+    # A write token may receive and return stock but not write it off (that is an adjustment).
+    refused = client.post(
+        "/api/v1/inventory/write-off",
+        json={**body, "reason": "broken vials"},
+        headers={**write, "Idempotency-Key": "write-off-1"},
+    )
+    assert refused.status_code == 403
+    too_many = client.post(
+        "/api/v1/inventory/supplier-return",
+        json={**body, "quantity": 27},
+        headers={**write, "Idempotency-Key": "return-too-many"},
+    )
+    assert too_many.status_code == 409 and "below zero" in too_many.json()["message"]
+    _, batches, movements = medicine_stock(owner, medicine)
+    assert batches[0].quantity == 26
+    assert [(m.kind, m.quantity) for m in movements] == [("supplier_return", -4), ("receive", 30)]
