@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.api import RequirePermission
@@ -23,12 +21,10 @@ from backend.billing.service import (
     update_draft_in,
     void_in,
 )
-from backend.idempotency.service import run_once
-from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, is_retryable
+from backend.inventory.api import IdempotencyKey, idempotent_json
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", description="Unique per intended write")]
 Money = Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,4})?$", examples=["2.50"])]
 
 _LINE_EXAMPLE: dict[str, JsonValue] = {
@@ -242,35 +238,6 @@ class PaymentReceiptOut(BaseModel):
     outstanding: Decimal
 
 
-def _idempotent(
-    ctx: TenantContext,
-    key: str,
-    request: dict[str, Any],
-    status: int,
-    act: Callable[[Session], BaseModel],
-) -> JSONResponse:
-    """Run `act(session)` once per Idempotency-Key, in the transaction that stores the answer.
-
-    `request` must name everything the write depends on (the path's bill id too), so one key
-    reused for another bill is refused rather than replayed. A transaction a concurrent sale
-    disturbed is run again.
-    """
-
-    def write(session: Session) -> tuple[int, dict[str, Any]]:
-        return status, act(session).model_dump(mode="json")
-
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            code, response, replayed = run_once(ctx, key, request, write)
-            break
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    else:
-        raise OutOfStock("The stock changed while selling; try again.")
-    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
-
-
 def _bill_out(bill: object) -> BillOut:
     return BillOut.model_validate(asdict(bill))  # type: ignore[call-overload]
 
@@ -282,7 +249,7 @@ Selling = Annotated[TenantContext, Depends(RequirePermission("billing.sell"))]
 async def create_bill(body: NewBillIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
     fields = body.model_dump()
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_json,
         ctx,
         key,
         {"action": "create", **fields},
@@ -308,7 +275,7 @@ async def read_bill(
 async def update_bill(bill_id: str, body: DraftIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
     fields = body.model_dump()
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_json,
         ctx,
         key,
         {"action": "update", "bill_id": bill_id, **fields},
@@ -325,7 +292,7 @@ async def update_bill(bill_id: str, body: DraftIn, key: IdempotencyKey, ctx: Sel
 )
 async def finalize(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_json,
         ctx,
         key,
         {"action": "finalize", "bill_id": bill_id},
@@ -342,7 +309,7 @@ async def finalize(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONRespo
 )
 async def void(bill_id: str, body: VoidIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_json,
         ctx,
         key,
         {"action": "void", "bill_id": bill_id, **body.model_dump()},
@@ -360,7 +327,7 @@ async def void(bill_id: str, body: VoidIn, key: IdempotencyKey, ctx: Selling) ->
 async def pay(body: PaymentIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
     fields = body.model_dump()
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_json,
         ctx,
         key,
         {"action": "pay", **fields},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.api import RequirePermission
@@ -71,15 +73,22 @@ class DispenseRequest(BaseModel):
     reference: str = ""
 
 
-def _idempotent(ctx: TenantContext, key: str, body: BaseModel, status: int, act) -> JSONResponse:  # type: ignore[no-untyped-def]
-    """Run `act(session)` once per Idempotency-Key; a transaction a concurrent sale disturbed is retried."""
+def idempotent_json(
+    ctx: TenantContext, key: str, request: dict[str, Any], status: int, act: Callable[[Session], Any]
+) -> JSONResponse:
+    """Run `act(session)` once per Idempotency-Key, in the transaction that stores the answer; a
+    transaction a concurrent sale disturbed is run again. The billing API uses it too.
 
-    def write(session):  # type: ignore[no-untyped-def]
+    `request` must name everything the write depends on (a path's id too), so one key reused for
+    another target is refused rather than replayed.
+    """
+
+    def write(session: Session) -> tuple[int, dict[str, Any]]:
         return status, jsonable_encoder(act(session))
 
     for _ in range(MAX_ATTEMPTS):
         try:
-            code, response, replayed = run_once(ctx, key, body.model_dump(), write)
+            code, response, replayed = run_once(ctx, key, request, write)
             break
         except Exception as exc:
             if not is_retryable(exc):
@@ -122,7 +131,12 @@ async def receive(
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.receive"))],
 ) -> JSONResponse:
     return await run_in_threadpool(
-        _idempotent, ctx, key, body, 201, lambda session: {"batch_id": receive_into(session, ctx, **body.model_dump())}
+        idempotent_json,
+        ctx,
+        key,
+        body.model_dump(),
+        201,
+        lambda session: {"batch_id": receive_into(session, ctx, **body.model_dump())},
     )
 
 
@@ -133,10 +147,10 @@ async def dispense_endpoint(
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.dispense"))],
 ) -> JSONResponse:
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_json,
         ctx,
         key,
-        body,
+        body.model_dump(),
         200,
         lambda session: {"picks": [asdict(p) for p in dispense(session, ctx, **body.model_dump())]},
     )
@@ -152,7 +166,7 @@ async def adjust(
         adjust_in(session, ctx, **body.model_dump())
         return {"adjusted": body.change}
 
-    return await run_in_threadpool(_idempotent, ctx, key, body, 200, act)
+    return await run_in_threadpool(idempotent_json, ctx, key, body.model_dump(), 200, act)
 
 
 def _correction(kind: str, permission: str, summary: str) -> None:
@@ -173,7 +187,7 @@ def _correction(kind: str, permission: str, summary: str) -> None:
             )
             return {"batch_id": body.batch_id, "kind": kind, "quantity": body.quantity}
 
-        return await run_in_threadpool(_idempotent, ctx, key, body, 200, act)
+        return await run_in_threadpool(idempotent_json, ctx, key, body.model_dump(), 200, act)
 
     router.post(f"/{kind.replace('_', '-')}", summary=summary, name=kind)(endpoint)
 
@@ -190,10 +204,10 @@ async def transfer(
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.transfer"))],
 ) -> JSONResponse:
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_json,
         ctx,
         key,
-        body,
+        body.model_dump(),
         201,
         lambda session: {"batch_id": transfer_in_session(session, ctx, **body.model_dump())},
     )
