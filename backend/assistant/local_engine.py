@@ -1,0 +1,374 @@
+"""The local engine: answers staff questions offline, deterministically, over the same tools a model uses.
+
+A question goes through: the safety screen, intent rules (ordered keyword patterns), slot filling
+(medicines through the drug matcher and the chain's own catalog, a branch by name or code among the
+member's branches, dates such as "yesterday" or "this month" in that branch's time zone), then one or
+two tools through `call_tool`, so the role and RLS checks are the tools' own. Anything it does not
+recognise gets an honest "I can't answer that yet" rather than a guess.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backend.assistant import druginfo, safety
+from backend.assistant.tools import ASSISTANT_PERMISSION, ToolResult, call_tool
+from backend.drugs.matcher import resolve
+from backend.interactions.knowledge import Source
+from tenants.context import TenantContext
+from tenants.directory import BranchSummary, TenantProfile, tenant_profile
+from tenants.roles import role_has
+
+MAX_QUESTION = 500
+MAX_FUZZY_WORDS = 2  # each fuzzy look-up costs 10-30 ms; a question rarely names more unknown drugs
+DEFAULT_EXPIRY_DAYS = 30
+CANT_ANSWER = (
+    "I can't answer that yet. I can tell you: stock of a medicine (by branch), what is running low, what "
+    "expires soon, a bill by its number, what a medicine is used for, and whether medicines interact."
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    tools_used: tuple[str, ...] = ()  # labels: "checked stock of Amoxicillin at Downtown"
+    sources: tuple[Source, ...] = ()
+    engine: str = "local"
+    intent: str = "unknown"
+    data: tuple[dict[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date
+    phrase: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    typed: str
+    generic: str | None  # None: not in the dictionary (may still be a catalog name)
+
+
+# --- intent rules (order matters: the first that matches wins) -------------------------------------
+
+_INTERACTION = re.compile(r"\binteract\w*|\btogether\b|\bcombine\b|\bmix\w*\b|\bwith\b.*\bsafe\b|\bsafe\b.*\bwith\b")
+_BILL = re.compile(r"\b([a-z0-9]{1,20}-\d{4}-\d{6})\b", re.IGNORECASE)
+_SALES = re.compile(r"\b(sell|sold|sales?|revenue|takings|turnover)\b")
+_REFILL = re.compile(r"\b(refills?|prescriptions?)\b")
+_EXPIRY = re.compile(r"\bexpir\w*|\bout of date\b|\bgoing off\b|\bshort[- ]dated\b|\bbest before\b")
+_LOW = re.compile(r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneed to order\b|\bbelow\b|\bshort on\b")
+_INFO = re.compile(
+    r"\bused for\b|\buse of\b|\bwhat does .+ (do|treat)\b|\btreats?\b|\bside[- ]effects?\b|\bwarnings?\b|"
+    r"\btell me about\b|\binfo(rmation)?\b|\bindications?\b|\bwhat is .+ for\b"
+)
+_STOCK = re.compile(
+    r"\bhow many\b|\bhow much\b|\bstock\w*\b|\bon hand\b|\bon the shelf\b|\bdo we have\b|\bhave we got\b|"
+    r"\bleft\b|\bunits?\b|\bquantity\b|\bcount\b|\bavailable\b|\bany\b"
+)
+_WHAT_IS = re.compile(r"\bwhat(?:'s| is| are)\b")
+
+# Words that are never a medicine name: question words, the intents' own words, units, time words.
+STOP_WORDS = frozenset(
+    """
+    a about after against all also am an and any anything are as at available be been before being best
+    branch branches bill bills buy can check combine could count day days did do does doing don down
+    drug drugs during each effect effects else ever every expire expired expires expiring expiry few for
+    from get give go going got had has have having he her here him his how i if in info information
+    interact interacting interaction interactions into is it its just know last least left let like
+    list look low main many may me medicine medicines mg mix ml month months more most much must my
+    need next no not now of off on one only or order other our out over please quantity reorder
+    right running safe said same see sell shelf short should show side so sold some stock stocks
+    street store take tablets tablet capsules capsule tell than that the their them then there these
+    they this those to today together tomorrow too treat treats under unit units up us use used
+    uses warning warnings was we week weeks were what whats what's when where which while who why will
+    with within would year yesterday you your yours sales sale revenue there's hi hello thanks thank
+    plus vs versus between both either number numbers past previous coming days' still remaining
+    """.split()
+)
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
+
+
+# --- slots -------------------------------------------------------------------------------------------
+
+
+def medicines_in(question: str, ignore: frozenset[str] = frozenset()) -> list[Mention]:
+    """Medicine names in a question, in order: exact dictionary names first (longest phrase wins), then
+    up to MAX_FUZZY_WORDS longer unknown words through the matcher's typo tolerance."""
+    words = [w.strip("-") for w in _WORD.findall(question.lower())]
+    runs: list[list[str]] = [[]]
+    for word in words:
+        if word in STOP_WORDS or word in ignore or word.isdigit() or len(word) < 3:
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    found: list[Mention] = []
+    fuzzy_budget = MAX_FUZZY_WORDS
+    for run in (r for r in runs if r):
+        i = 0
+        while i < len(run):
+            for size in range(min(4, len(run) - i), 0, -1):
+                phrase = " ".join(run[i : i + size])
+                match = resolve(phrase, fuzzy=False)
+                if match is not None:
+                    found.append(Mention(phrase, match.generic))
+                    i += size
+                    break
+            else:
+                word = run[i]
+                match = resolve(word) if fuzzy_budget > 0 and len(word) >= 5 else None
+                fuzzy_budget -= len(word) >= 5
+                found.append(Mention(word, match.generic if match else None))
+                i += 1
+    return _distinct(found)
+
+
+def _distinct(mentions: list[Mention]) -> list[Mention]:
+    seen: set[str] = set()
+    out = []
+    for m in mentions:
+        key = (m.generic or m.typed).lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def branch_in(question: str, branches: list[BranchSummary]) -> BranchSummary | None:
+    """A branch named in the question, by full name, name without 'branch', or code (whole words)."""
+    text = question.lower()
+    for branch in sorted(branches, key=lambda b: -len(b.name)):
+        bare = re.sub(r"\s*\bbranch\b\s*", " ", branch.name.lower()).strip()
+        for name in (branch.name.lower(), bare, branch.code.lower()):
+            if len(name) >= 2 and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
+                return branch
+    return None
+
+
+_NAMED_BRANCH = re.compile(r"\b(?:at|in|for|from)\s+(?:the\s+)?([a-z0-9][\w' -]{1,40}?)\s+branch\b|\bbranch\s+([\w-]+)")
+
+
+def unknown_branch(question: str) -> str | None:
+    """A branch the question names that is not one of the member's (checked after branch_in failed)."""
+    match = _NAMED_BRANCH.search(question.lower())
+    if not match:
+        return None
+    name = (match.group(1) or match.group(2) or "").strip()
+    return name if name and name not in {"this", "that", "my", "our", "each", "every", "any", "which"} else None
+
+
+def _branch_words(branches: list[BranchSummary]) -> frozenset[str]:
+    return frozenset(w for b in branches for w in _WORD.findall(f"{b.name} {b.code}".lower()))
+
+
+_N_UNITS = re.compile(
+    r"\b(?:next|coming|within|in|past|last)\s+(\d{1,3}|a|one|two|three|four|six)\s+(day|week|month)s?\b"
+)
+_NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6}
+
+
+def dates_in(question: str, today: date) -> DateRange | None:
+    """Date phrases in the branch's local calendar ('today' is the caller's local date)."""
+    q = question.lower()
+    if "yesterday" in q:
+        day = today - timedelta(days=1)
+        return DateRange(day, day, "yesterday")
+    if "today" in q:
+        return DateRange(today, today, "today")
+    if "tomorrow" in q:
+        return DateRange(today + timedelta(days=1), today + timedelta(days=1), "tomorrow")
+    month = _month_phrase(q, today)
+    if month:
+        return month
+    week = _week_phrase(q, today)
+    if week:
+        return week
+    m = _N_UNITS.search(q)
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else _NUMBERS[m.group(1)]
+        days = n * {"day": 1, "week": 7, "month": 30}[m.group(2)]
+        if q[m.start() :].startswith(("past", "last")):  # "last 7 days" counts today as the 7th
+            return DateRange(today - timedelta(days=days - 1), today, m.group(0))
+        return DateRange(today, today + timedelta(days=days), m.group(0))
+    return None
+
+
+def _month_phrase(q: str, today: date) -> DateRange | None:
+    first = today.replace(day=1)
+    if "this month" in q or "end of the month" in q or "end of month" in q:
+        start = first
+    elif "next month" in q:
+        start = (first + timedelta(days=32)).replace(day=1)
+    elif "last month" in q:
+        start = (first - timedelta(days=1)).replace(day=1)
+    else:
+        return None
+    end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    phrase = "this month" if start == first else "next month" if start > first else "last month"
+    return DateRange(start, end, phrase)
+
+
+def _week_phrase(q: str, today: date) -> DateRange | None:
+    monday = today - timedelta(days=today.weekday())
+    if "this week" in q:
+        return DateRange(monday, monday + timedelta(days=6), "this week")
+    if "next week" in q:
+        return DateRange(monday + timedelta(days=7), monday + timedelta(days=13), "next week")
+    if "last week" in q:
+        return DateRange(monday - timedelta(days=7), monday - timedelta(days=1), "last week")
+    return None
+
+
+def local_today(branch: BranchSummary | None, branches: list[BranchSummary]) -> date:
+    """Today in the named branch's zone, else in the member's first branch's (UTC when there is none)."""
+    zone = branch.time_zone if branch else (branches[0].time_zone if branches else "UTC")
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+# --- answering ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Question:
+    ctx: TenantContext
+    text: str  # as asked
+    lower: str
+    profile: TenantProfile
+    branch: BranchSummary | None
+    today: date
+
+
+def _reply(intent: str, results: list[ToolResult], extra: str = "", sources: tuple[Source, ...] = ()) -> Reply:
+    text = "\n\n".join(r.text for r in results)
+    if extra:
+        text = f"{text}\n\n{extra}" if text else extra
+    cited = tuple(dict.fromkeys((*(s for r in results for s in r.sources), *sources)))
+    return Reply(
+        text=text,
+        tools_used=tuple(r.label for r in results if r.label),
+        sources=cited,
+        intent=intent,
+        data=tuple(r.data for r in results),
+    )
+
+
+def _branch_arg(q: _Question) -> dict[str, str]:
+    return {"branch": q.branch.id} if q.branch else {}
+
+
+def _interactions(q: _Question, mentions: list[Mention]) -> Reply:
+    if len(mentions) < 2:
+        return Reply(
+            "Which medicines should I check? Name at least two, e.g. 'does warfarin interact with ibuprofen'.",
+            intent="interaction",
+        )
+    result = call_tool(q.ctx, "interaction_check", {"drugs": [m.typed for m in mentions][:20]})
+    severities = {p.get("severity") for p in result.data.get("pairs", [])}
+    extra = safety.ASK_PHARMACIST if severities & {"major", "contraindicated", "unknown"} else ""
+    return _reply("interaction", [result], extra)
+
+
+def _drug_info(q: _Question, mentions: list[Mention]) -> Reply:
+    if not mentions:
+        return Reply("Which medicine? e.g. 'what is metformin used for'.", intent="drug_info")
+    results = [call_tool(q.ctx, "drug_information", {"medicine": m.typed}) for m in mentions[:3]]
+    extra = f"This is general label information, not advice for a particular patient. {safety.ASK_PHARMACIST}"
+    return _reply("drug_info", results, extra)
+
+
+def _dosing(q: _Question, mentions: list[Mention]) -> Reply:
+    answer = druginfo.lookup(mentions[0].typed) if mentions else None
+    text, sources = safety.dosing_reply(answer)
+    return Reply(text, sources=sources, intent="dosing")
+
+
+def _expiring(q: _Question) -> Reply:
+    period = dates_in(q.lower, q.today)
+    days = max((period.end - q.today).days, 0) if period and period.end >= q.today else DEFAULT_EXPIRY_DAYS
+    result = call_tool(q.ctx, "expiring_stock", {"within_days": days, **_branch_arg(q)})
+    note = (
+        f"({period.phrase} ends {period.end.isoformat()} at {q.branch.name if q.branch else 'your branch'}'s date.)"
+        if period and period.phrase in {"this month", "next month", "this week", "next week"}
+        else ""
+    )
+    return _reply("expiring", [result], note)
+
+
+def _stock(q: _Question, mentions: list[Mention]) -> Reply:
+    if not mentions:
+        return Reply("Which medicine? e.g. 'how many amoxicillin 500 mg at Main Street'.", intent="stock")
+    results = [call_tool(q.ctx, "medicine_stock", {"medicine": m.typed, **_branch_arg(q)}) for m in mentions[:3]]
+    return _reply("stock", results)
+
+
+def _not_yet(intent: str, what: str) -> Callable[[_Question], Reply]:
+    def answer(q: _Question) -> Reply:
+        period = dates_in(q.lower, q.today)
+        when = f" (I read the dates as {period.start.isoformat()} to {period.end.isoformat()})" if period else ""
+        return Reply(f"I can't answer that yet: {what}{when}.", intent=intent)
+
+    return answer
+
+
+_sales_not_yet = _not_yet("sales", "sales figures are not available to the assistant until the billing reports land")
+_refills_not_yet = _not_yet("refill", "prescriptions and refills are not in the product yet")
+
+
+def answer(ctx: TenantContext, question: str) -> Reply:
+    """Answer one staff question with the local engine, under the member's context and role."""
+    if not role_has(ctx.role, ASSISTANT_PERMISSION):
+        return Reply(f"Your role ({ctx.role or 'none'}) may not use the assistant.", intent="refused")
+    text = " ".join(question.split())
+    if not text:
+        return Reply("Ask me about stock, expiry, bills, medicines or interactions.", intent="empty")
+    if len(text) > MAX_QUESTION:
+        return Reply(f"Please ask one shorter question (at most {MAX_QUESTION} characters).", intent="too_long")
+    profile = tenant_profile(ctx)
+    refusal = safety.screen(text, profile.name)
+    if refusal:
+        return Reply(refusal.text, intent=f"refused:{refusal.kind}")
+    branch = branch_in(text, profile.branches)
+    q = _Question(ctx, text, text.lower(), profile, branch, local_today(branch, profile.branches))
+    if branch is None and (missing := unknown_branch(text)):
+        return Reply(
+            f"I don't see a branch called '{missing}' among the branches you can see.", intent="unknown_branch"
+        )
+    return _route(q)
+
+
+def _route(q: _Question) -> Reply:
+    lower = q.lower
+    if bill := _BILL.search(q.text):
+        return _reply("bill", [call_tool(q.ctx, "bill_by_number", {"number": bill.group(1)})])
+    if _SALES.search(lower):
+        return _sales_not_yet(q)
+    if _REFILL.search(lower):
+        return _refills_not_yet(q)
+    mentions = medicines_in(q.text, ignore=_branch_words(q.profile.branches))
+    known = [m for m in mentions if m.generic]
+    if _INTERACTION.search(lower):
+        return _interactions(q, mentions)
+    if safety.is_dosing_question(lower):
+        return _dosing(q, known or mentions)
+    if _EXPIRY.search(lower):
+        return _expiring(q)
+    if _LOW.search(lower):
+        if mentions:
+            return _stock(q, mentions)
+        return _reply("low_stock", [call_tool(q.ctx, "low_stock", _branch_arg(q))])
+    if _INFO.search(lower):
+        return _drug_info(q, known or mentions)
+    if _STOCK.search(lower):
+        return _stock(q, mentions)
+    if _WHAT_IS.search(lower) and known:
+        return _drug_info(q, known)
+    if known:  # a bare medicine name: staff at the counter mostly want to know if it is on the shelf
+        return _stock(q, known)
+    return Reply(CANT_ANSWER, intent="unknown")

@@ -1,0 +1,464 @@
+"""The assistant's tools: one layer that both engines (a model provider's function calling and the local
+engine) go through.
+
+Every tool runs the same backend service a page runs, under the signed-in member's TenantContext. Nothing
+a tool receives can widen that: arguments are names and numbers, never tenant ids, and the services open
+their own `tenant_session(ctx)`, so row-level security and the member's branch scope decide what exists.
+A prompt can therefore ask for another chain's data but can never reach it.
+
+`call_tool` is the one way in: it checks `assistant.use` and the tool's own permission with
+`tenants.roles`, validates the arguments against the tool's JSON schema, and turns expected failures
+(refusals, unknown medicines, bad input) into a ToolResult a person can read instead of an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+
+from backend.assistant import druginfo
+from backend.billing.service import Bill, get_bill
+from backend.core.errors import NotFound, PharmacyError, ValidationFailed
+from backend.drugs.matcher import resolve
+from backend.interactions.checker import MAX_DRUGS, check
+from backend.interactions.knowledge import Source
+from backend.inventory.alerts import AlertLine, stock_alerts
+from backend.inventory.service import BatchStock, Medicine, medicine_stock, search_medicines
+from tenants.context import TenantContext
+from tenants.directory import BranchSummary, tenant_profile
+from tenants.roles import role_has
+from tenants.session import tenant_session
+
+ASSISTANT_PERMISSION = "assistant.use"
+MAX_MEDICINES = 5  # strengths of one medicine shown in one answer
+MAX_LINES = 20  # alert lines listed in text (data carries all of them)
+BILL_NUMBER = re.compile(r"^[A-Za-z0-9]{1,20}-\d{4}-\d{6}$")
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # what the answer shows it did: "checked stock at Main Street"
+    sources: tuple[Source, ...] = ()
+    ok: bool = True
+    refused: bool = False  # the role may not use this tool (text says why)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the arguments
+    permission: str
+    run: Callable[..., ToolResult]
+
+    def definition(self) -> dict[str, Any]:
+        """The tool as an OpenAI function definition."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+_BRANCH = {"type": "string", "maxLength": 80, "description": "Branch name or code; omit for all of the member's"}
+_MEDICINE = {"type": "string", "minLength": 2, "maxLength": 80, "description": "Medicine name (brand or generic)"}
+
+
+# --- slots shared by the tools ---------------------------------------------------------------------
+
+
+def find_branch(ctx: TenantContext, wanted: str) -> BranchSummary:
+    """A branch the member may see, by name (with or without the word 'branch'), code or id."""
+    key = " ".join(wanted.lower().split())
+    bare = re.sub(r"\s*\bbranch\b\s*", " ", key).strip()
+    for branch in tenant_profile(ctx).branches:  # only the member's branches: scope applies here
+        names = {branch.name.lower(), branch.code.lower(), branch.id.lower()}
+        names.add(re.sub(r"\s*\bbranch\b\s*", " ", branch.name.lower()).strip())
+        if key in names or bare in names:
+            return branch
+    raise NotFound(f"I don't see a branch called '{wanted}' among the branches you can see.")
+
+
+def find_medicines(ctx: TenantContext, name: str) -> list[Medicine]:
+    """The chain's catalog entries for a name: the catalog search (which knows brands and synonyms), then
+    the matcher's reading of a typo ("amoxicilin") searched again."""
+    found, _ = search_medicines(ctx, name)
+    if not found:
+        match = resolve(name)
+        if match is not None and match.generic.lower() != name.strip().lower():
+            found, _ = search_medicines(ctx, match.generic)
+    return found[:MAX_MEDICINES]
+
+
+def _display(m: Medicine) -> str:
+    return " ".join(part for part in (m.generic_name, m.strength, m.dosage_form) if part)
+
+
+def _units(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 or unit.endswith('s') else 's'}"
+
+
+# --- stock -----------------------------------------------------------------------------------------
+
+
+def _sellable(batch: BatchStock) -> bool:
+    return batch.status == "active" and not batch.expired and not batch.recalled
+
+
+def _stock_line(medicine: Medicine, batches: list[BatchStock]) -> tuple[str, dict[str, Any]]:
+    by_branch: dict[str, int] = {}
+    for b in batches:
+        by_branch[b.branch] = by_branch.get(b.branch, 0) + b.quantity
+    on_hand = sum(b.quantity for b in batches)
+    sellable = sum(b.quantity for b in batches if _sellable(b))
+    unit = medicine.dispensing_unit or "unit"
+    where = ", ".join(f"{branch}: {qty}" for branch, qty in sorted(by_branch.items())) or "no batches"
+    line = f"{_display(medicine)}: {_units(on_hand, unit)} on hand ({where})"
+    if sellable != on_hand:
+        line += f"; {sellable} can be sold ({on_hand - sellable} expired, recalled or quarantined)"
+    next_expiry = min((b.expiry_date for b in batches if _sellable(b) and b.quantity > 0), default=None)
+    if next_expiry:
+        line += f"; next expiry {next_expiry.isoformat()}"
+    data = {
+        "medicine_id": medicine.id,
+        "name": _display(medicine),
+        "on_hand": on_hand,
+        "sellable": sellable,
+        "by_branch": by_branch,
+        "unit": unit,
+    }
+    return line, data
+
+
+def stock_of_medicine(ctx: TenantContext, medicine: str, branch: str | None = None) -> ToolResult:
+    where = find_branch(ctx, branch) if branch else None
+    place = f"at {where.name}" if where else "in your branches"
+    found = find_medicines(ctx, medicine)
+    if not found:
+        return ToolResult(
+            f"'{medicine}' is not in your catalog.",
+            {"medicines": [], "branch": where.name if where else None},
+            f"searched the catalog for '{medicine}'",
+            ok=False,
+        )
+    lines, rows = [], []
+    for m in found:
+        _, batches, _ = medicine_stock(ctx, m.id, branch_id=where.id if where else None)
+        line, row = _stock_line(m, batches)
+        lines.append(line)
+        rows.append(row)
+    names = ", ".join(sorted({m.generic_name for m in found}))
+    return ToolResult(
+        f"Stock {place}:\n" + "\n".join(f"- {line}" for line in lines),
+        {"medicines": rows, "branch": where.name if where else None},
+        f"checked stock of {names} {place}",
+    )
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+
+def _alert_row(a: AlertLine) -> dict[str, Any]:
+    return {
+        "branch": a.branch,
+        "medicine": a.medicine,
+        "lot": a.lot,
+        "quantity": a.quantity,
+        "expiry": a.expiry.isoformat() if a.expiry else None,
+        "days_left": a.days_left,
+        "detail": a.detail,
+    }
+
+
+def _listing(title: str, lines: list[AlertLine], describe: Callable[[AlertLine], str]) -> str:
+    if not lines:
+        return f"{title}: none."
+    shown = "\n".join(f"- {describe(a)}" for a in lines[:MAX_LINES])
+    more = f"\n- ... and {len(lines) - MAX_LINES} more (see Inventory > Alerts)" if len(lines) > MAX_LINES else ""
+    return f"{title} ({len(lines)}):\n{shown}{more}"
+
+
+def low_stock(ctx: TenantContext, branch: str | None = None) -> ToolResult:
+    where = find_branch(ctx, branch) if branch else None
+    lines = [a for a in stock_alerts(ctx).low_stock if where is None or a.branch == where.name]
+    place = f"at {where.name}" if where else "in your branches"
+    text_ = _listing(
+        f"At or below the reorder point {place}",
+        lines,
+        lambda a: f"{a.medicine} at {a.branch}: {a.quantity} ({a.detail})",
+    )
+    return ToolResult(text_, {"low_stock": [_alert_row(a) for a in lines]}, f"checked low stock {place}")
+
+
+def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None = None) -> ToolResult:
+    where = find_branch(ctx, branch) if branch else None
+    alerts = stock_alerts(ctx)
+    if within_days > max(alerts.windows):
+        raise ValidationFailed(
+            f"I can look ahead at most {max(alerts.windows)} days (your chain's widest expiry window).",
+            field="within_days",
+        )
+    mine = (lambda a: a.branch == where.name) if where else (lambda a: True)
+    lines = [a for a in alerts.expiring if mine(a) and a.days_left is not None and a.days_left <= within_days]
+    expired = [a for a in alerts.expired_on_shelf if mine(a)]
+    place = f"at {where.name}" if where else "in your branches"
+
+    def lot(a: AlertLine) -> str:
+        return f"{a.medicine}, lot {a.lot} at {a.branch}: {a.quantity} expiring {a.expiry} ({a.days_left} days)"
+
+    parts = [_listing(f"Expiring within {within_days} days {place}", lines, lot)]
+    if expired:
+        parts.append(
+            _listing(
+                "Already expired and still on the shelf",
+                expired,
+                lambda a: f"{a.medicine}, lot {a.lot} at {a.branch}: {a.quantity} (expired {a.expiry})",
+            )
+        )
+    return ToolResult(
+        "\n".join(parts),
+        {"expiring": [_alert_row(a) for a in lines], "expired_on_shelf": [_alert_row(a) for a in expired]},
+        f"checked lots expiring within {within_days} days {place}",
+    )
+
+
+# --- bills -----------------------------------------------------------------------------------------
+
+
+def _bill_id(ctx: TenantContext, number: str) -> str:
+    # Billing reads bills by id; the number is unique per chain (it carries the branch code), and RLS
+    # keeps the look-up inside the member's chain. get_bill then applies the branch scope.
+    with tenant_session(ctx) as session:
+        found = session.execute(text("SELECT id FROM bills WHERE number = :n"), {"n": number}).scalar()
+    if found is None:
+        raise NotFound(f"No bill numbered {number}.")
+    return str(found)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount:,.2f} {currency}"
+
+
+def _bill_text(bill: Bill) -> str:
+    lines = "\n".join(
+        f"- {line.quantity} x {line.description}: {_money(line.gross_amount, bill.currency)}" for line in bill.lines
+    )
+    return (
+        f"Bill {bill.number} ({bill.status.replace('_', ' ')}): total due {_money(bill.total_due, bill.currency)}, "
+        f"paid {_money(bill.amount_paid, bill.currency)}, outstanding {_money(bill.outstanding, bill.currency)}.\n"
+        f"{lines}"
+    )
+
+
+def bill_by_number(ctx: TenantContext, number: str) -> ToolResult:
+    number = number.strip().upper()
+    if not BILL_NUMBER.match(number):
+        raise ValidationFailed("A bill number looks like B1-2026-000123.", field="number")
+    bill = get_bill(ctx, _bill_id(ctx, number))
+    data = {
+        "number": bill.number,
+        "status": bill.status,
+        "currency": bill.currency,
+        "total_due": str(bill.total_due),
+        "amount_paid": str(bill.amount_paid),
+        "outstanding": str(bill.outstanding),
+        "lines": [
+            {"description": ln.description, "quantity": ln.quantity, "amount": str(ln.gross_amount)}
+            for ln in bill.lines
+        ],
+    }
+    return ToolResult(_bill_text(bill), data, f"looked up bill {bill.number}")
+
+
+# --- drug knowledge --------------------------------------------------------------------------------
+
+
+def drug_information(ctx: TenantContext, medicine: str) -> ToolResult:
+    answer = druginfo.lookup(medicine)
+    if answer is None:
+        return ToolResult(
+            f"I have no drug information for '{medicine}' yet. Ask a pharmacist, or read its label on DailyMed.",
+            {"found": False},
+            f"looked up drug information for '{medicine}'",
+            ok=False,
+        )
+    info = answer.info
+    return ToolResult(
+        answer.text(),
+        {"found": True, "generic": info.generic},
+        f"looked up drug information for {info.generic}",
+        (info.source,),
+    )
+
+
+def interaction_check(ctx: TenantContext, drugs: list[str]) -> ToolResult:
+    result = check(drugs)
+    lines = [f"- {p.a} + {p.b}: {p.severity.upper()}. {p.summary}" for p in result.pairs]
+    sources: dict[str, Source] = {}
+    for pair in result.pairs:
+        for finding in pair.findings:
+            for s in finding.sources:
+                sources.setdefault(s.url + s.title, s)
+    for unknown in result.unknown:
+        hint = f" (did you mean {', '.join(unknown.suggestions)}?)" if unknown.suggestions else ""
+        lines.append(f"- Could not identify '{unknown.name}'{hint}: not checked.")
+    return ToolResult(
+        "Interaction check:\n" + "\n".join(lines),
+        result.as_json(),
+        f"checked interactions between {', '.join(drugs)}",
+        tuple(sources.values()),
+    )
+
+
+# --- registry --------------------------------------------------------------------------------------
+
+TOOLS: dict[str, Tool] = {
+    t.name: t
+    for t in (
+        Tool(
+            "medicine_stock",
+            "Units on hand of a medicine in the chain's catalog, per branch, with what can be sold and next expiry.",
+            _schema({"medicine": _MEDICINE, "branch": _BRANCH}, ("medicine",)),
+            "inventory.view",
+            stock_of_medicine,
+        ),
+        Tool(
+            "low_stock",
+            "Medicines at or below their reorder point.",
+            _schema({"branch": _BRANCH}),
+            "inventory.view",
+            low_stock,
+        ),
+        Tool(
+            "expiring_stock",
+            "Lots expiring within a number of days (by each branch's local date), and expired lots still on the shelf.",
+            _schema({"within_days": {"type": "integer", "minimum": 0, "maximum": 365}, "branch": _BRANCH}),
+            "inventory.view",
+            expiring_stock,
+        ),
+        Tool(
+            "bill_by_number",
+            "One issued bill by its number (e.g. B1-2026-000123): status, totals and lines.",
+            _schema({"number": {"type": "string", "minLength": 6, "maxLength": 40}}, ("number",)),
+            "billing.view",
+            bill_by_number,
+        ),
+        Tool(
+            "drug_information",
+            "What a medicine is used for, common side effects and key warnings, from its FDA label (cited). No doses.",
+            _schema({"medicine": _MEDICINE}, ("medicine",)),
+            ASSISTANT_PERMISSION,
+            drug_information,
+        ),
+        Tool(
+            "interaction_check",
+            "Drug-drug interactions between 2 to 20 medicines (brands, generics, combinations), with sources.",
+            _schema(
+                {
+                    "drugs": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 2, "maxLength": 80},
+                        "minItems": 2,
+                        "maxItems": MAX_DRUGS,
+                    }
+                },
+                ("drugs",),
+            ),
+            "inventory.view",
+            interaction_check,
+        ),
+    )
+}
+
+
+def tools_for(ctx: TenantContext, tools: Mapping[str, Tool] = TOOLS) -> list[Tool]:
+    """The tools this member may use: a model is only ever offered these."""
+    if not role_has(ctx.role, ASSISTANT_PERMISSION):
+        return []
+    return [t for t in tools.values() if role_has(ctx.role, t.permission)]
+
+
+# --- argument validation -----------------------------------------------------------------------------
+
+_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "array": (list,)}
+_KIND_WORDS = {"string": "text", "integer": "a whole number", "array": "a list"}
+
+
+def _check_value(name: str, value: Any, spec: Mapping[str, Any]) -> Any:
+    kind = spec["type"]
+    if isinstance(value, bool) or not isinstance(value, _TYPES[kind]):
+        raise ValidationFailed(f"'{name}' must be {_KIND_WORDS[kind]}.", field=name)
+    if isinstance(value, str):
+        value = " ".join(value.split())
+        if len(value) < spec.get("minLength", 1):
+            raise ValidationFailed(f"'{name}' is too short.", field=name)
+        if len(value) > spec.get("maxLength", 200):
+            raise ValidationFailed(f"'{name}' is at most {spec.get('maxLength', 200)} characters.", field=name)
+    if kind == "integer" and not spec.get("minimum", value) <= value <= spec.get("maximum", value):
+        raise ValidationFailed(f"'{name}' must be between {spec['minimum']} and {spec['maximum']}.", field=name)
+    if kind == "array":
+        if not spec.get("minItems", 0) <= len(value) <= spec.get("maxItems", len(value)):
+            raise ValidationFailed(f"'{name}' needs {spec['minItems']} to {spec['maxItems']} items.", field=name)
+        value = [_check_value(f"{name}[{i}]", item, spec["items"]) for i, item in enumerate(value)]
+    return value
+
+
+def validate_arguments(tool: Tool, args: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """Arguments checked against the tool's schema; a model may send them as a JSON string."""
+    if isinstance(args, str):
+        try:
+            args = json.loads(args or "{}")
+        except json.JSONDecodeError:
+            raise ValidationFailed("The arguments are not valid JSON.") from None
+    if args is None:
+        args = {}
+    if not isinstance(args, Mapping):
+        raise ValidationFailed("The arguments must be an object.")
+    properties = tool.parameters["properties"]
+    unknown = sorted(set(args) - set(properties))
+    if unknown:
+        raise ValidationFailed(
+            f"{tool.name} takes no argument {', '.join(repr(u) for u in unknown)}.", field=unknown[0]
+        )
+    missing = [r for r in tool.parameters["required"] if args.get(r) in (None, "")]
+    if missing:
+        raise ValidationFailed(f"{tool.name} needs '{missing[0]}'.", field=missing[0])
+    return {k: _check_value(k, v, properties[k]) for k, v in args.items() if v is not None}
+
+
+def _refusal(tool_name: str, reason: str) -> ToolResult:
+    return ToolResult(reason, {"tool": tool_name}, f"refused {tool_name}", ok=False, refused=True)
+
+
+def call_tool(
+    ctx: TenantContext, name: str, args: Mapping[str, Any] | str | None, *, tools: Mapping[str, Tool] = TOOLS
+) -> ToolResult:
+    """Run one tool for the signed-in member. Never raises for a refusal, bad arguments or data that is
+    not there: the result says why, in words the assistant can show."""
+    tool = tools.get(name)
+    if tool is None:
+        return ToolResult(f"There is no tool called '{name}'.", {"tool": name}, f"no tool '{name}'", ok=False)
+    if not role_has(ctx.role, ASSISTANT_PERMISSION):
+        return _refusal(name, f"Your role ({ctx.role or 'none'}) may not use the assistant.")
+    if not role_has(ctx.role, tool.permission):
+        return _refusal(
+            name, f"Your role ({ctx.role}) may not use {name}: it needs the '{tool.permission}' permission."
+        )
+    try:
+        checked = validate_arguments(tool, args)
+        return tool.run(ctx, **checked)
+    except PharmacyError as exc:  # NotFound, ValidationFailed, PermissionDenied from the services
+        return ToolResult(
+            exc.message, {"tool": name, "error": exc.code}, f"tried {name}", ok=False, refused=exc.http_status == 403
+        )
