@@ -69,6 +69,54 @@ class TraceRequests:
             trace_id_var.reset(token)
 
 
+# The browser's last line of defence for the chat and every page: no script, frame, font, image or
+# connection from anywhere but this origin, so even an injected image tag or link in an answer
+# cannot leak data to another host. 'unsafe-inline' and 'unsafe-eval' are needed by the framework
+# (React Router's inline hydration script, Reflex's call_script); the assistant's markdown renders
+# no raw HTML, so what a model writes never becomes a script in the first place.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware around the whole app (pages and API): the headers above on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_api() -> FastAPI:
     settings = get_settings()
     settings.check_boot()

@@ -13,7 +13,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Point of sale", "shopping-cart", ""),
     ("Prescriptions", "clipboard-list", ""),
     ("Reports", "chart-column", ""),
-    ("Assistant", "message-circle", ""),
+    ("Assistant", "message-circle", "/assistant"),
     ("My account", "user-round", "/account"),
 ]
 # Shown only to roles that may use them (the server refuses everyone else anyway).

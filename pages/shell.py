@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.layout import staff_shell
+from pages.assistant_chat import assistant_panel
 from pharmacy_saas.state.auth import AccountState
 from pharmacy_saas.state.dashboard import ShellState
 
@@ -12,6 +13,7 @@ def with_shell(*content: rx.Component) -> rx.Component:
         ShellState.loaded,
         staff_shell(
             *content,
+            assistant_panel(),
             tenant_name=ShellState.tenant_name,
             user_name=ShellState.user_name,
             role_label=ShellState.role_label,

@@ -2,9 +2,10 @@
 
 import reflex as rx
 
-from backend.api import create_api
+from backend.api import SecurityHeaders, create_api
 from pages.account import account_page
 from pages.alerts import alerts_page
+from pages.assistant import assistant_page
 from pages.audit import audit_page
 from pages.catalog import catalog_page
 from pages.dashboard import dashboard_page
@@ -22,6 +23,7 @@ from pages.staff import staff_page
 from pharmacy_saas import routes
 from pharmacy_saas.state.account import AccountPageState
 from pharmacy_saas.state.alerts import AlertsState
+from pharmacy_saas.state.assistant import AssistantState
 from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.catalog import CatalogState
@@ -35,7 +37,7 @@ from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 
 # The theme is configured in rxconfig.py (RadixThemesPlugin).
-app = rx.App(api_transformer=create_api())
+app = rx.App(api_transformer=[create_api(), SecurityHeaders])
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")
 app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud", on_load=SignInState.on_sign_in_page)
 app.add_page(sign_up_page, route=routes.SIGN_UP, title="Sign up · Pharmacy Cloud")
@@ -63,3 +65,6 @@ app.add_page(
     purchasing_page, route=routes.PURCHASING, title="Purchase orders · Pharmacy Cloud", on_load=PurchasingState.load
 )
 app.add_page(imports_page, route=routes.INVENTORY_CSV, title="Inventory CSV · Pharmacy Cloud", on_load=ImportState.load)
+app.add_page(
+    assistant_page, route=routes.ASSISTANT, title="Assistant · Pharmacy Cloud", on_load=AssistantState.load_page
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.request
 
 import pytest
@@ -54,6 +55,17 @@ def test_rest_health_and_openapi(app_url: str):
     assert "/api/v1/health" in spec["paths"]
     with urllib.request.urlopen(f"{app_url}/api/v1/docs", timeout=10) as response:
         assert b"swagger" in response.read().lower()
+
+
+def test_pages_and_api_carry_a_content_security_policy(app_url: str):
+    for path in ("/", "/signin", "/api/v1/health"):
+        try:
+            response = urllib.request.urlopen(f"{app_url}{path}", timeout=10)
+        except urllib.error.HTTPError as refused:  # the health answer may be 503 while a service warms up
+            response = refused
+        policy = response.headers["content-security-policy"]
+        assert "img-src 'self' data: blob:" in policy and "connect-src 'self'" in policy, path
+        assert response.headers["x-frame-options"] == "DENY"
 
 
 def test_event_socket_refuses_other_origins(app_url: str):

@@ -69,6 +69,7 @@ def two_chains(db, make_tenant):
     """Chains A and B, each with a row in every tenant table."""
     from backend.accounts.api_tokens import create_token
     from backend.accounts.staff import invite
+    from backend.assistant.conversations import ask, rate_answer
     from backend.billing.service import create_draft, finalize_bill, record_payment
     from backend.idempotency.service import run_once
     from backend.inventory.alerts import set_reorder_level
@@ -108,6 +109,8 @@ def two_chains(db, make_tenant):
         supplier = create_supplier(ctx, name=f"Supplier of {chain.slug}")
         draft_order(ctx, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")])
         run_once(ctx, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
+        _, exchange = ask(ctx, "Does Zocor interact with clarithromycin?")
+        rate_answer(ctx, exchange[1].id, True)
         sale = create_draft(ctx, branch_id=str(chain.branch_ids[0]), lines=[{"medicine_id": medicine, "quantity": 1}])
         finalize_bill(ctx, sale.id)  # bills, bill_lines, bill_picks, bill_counters
         record_payment(ctx, bill_id=sale.id, tendered="1.00")  # bill_payments
@@ -149,7 +152,10 @@ def test_tenant_cannot_read_another_tenants_rows(db, two_chains, sabotage):
             db.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
         elif sabotage == "permissive_policy":
             db.execute(text(f"CREATE POLICY leak ON {table} USING (true)"))
-        as_app(db, a.tenant_id)
+            # A member-only table's restrictive policy would still hide B's rows: take it away too,
+            # so the check shows what the tenant policy alone protects.
+            db.execute(text(f"DROP POLICY IF EXISTS own_rows ON {table}"))
+        as_app(db, a.tenant_id, a.owner_user_id)
         assert rows_of(db, table, a.tenant_id) > 0  # A sees its own rows
         leaks[table] = rows_of(db, table, b.tenant_id)
     if sabotage is None:
