@@ -10,7 +10,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     # label, icon, route ("" = arrives with a later feature)
     ("Dashboard", "layout-dashboard", "/dashboard"),
     ("Inventory", "package", "/inventory"),
-    ("Point of sale", "shopping-cart", ""),
+    ("Point of sale", "shopping-cart", "/pos"),
     ("Prescriptions", "clipboard-list", ""),
     ("Reports", "chart-column", ""),
     ("Assistant", "message-circle", "/assistant"),

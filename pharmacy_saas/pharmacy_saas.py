@@ -15,6 +15,7 @@ from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
 from pages.password_reset import forgot_page, reset_page
 from pages.platform import platform_page, platform_sign_in_page
+from pages.pos import pos_page
 from pages.purchasing import purchasing_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
@@ -32,6 +33,7 @@ from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.platform import PlatformState
+from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.purchasing import PurchasingState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
@@ -68,3 +70,4 @@ app.add_page(imports_page, route=routes.INVENTORY_CSV, title="Inventory CSV · P
 app.add_page(
     assistant_page, route=routes.ASSISTANT, title="Assistant · Pharmacy Cloud", on_load=AssistantState.load_page
 )
+app.add_page(pos_page, route=routes.POS, title="Counter · Pharmacy Cloud", on_load=CounterState.load)

@@ -1,0 +1,203 @@
+"""The counter (POS page): the till's open draft, the lots FEFO would take for it, and a cash sale in one go.
+
+- The page keeps its sale as a draft bill in the database, so a reload or a crashed browser loses
+  nothing: `open_draft` finds the member's latest draft in the branch again.
+- Every change of the draft comes back with a FEFO preview of its lines (the earliest usable lot and
+  how many can be sold), read in the same transaction. It is only a preview: the lots really taken
+  are decided by `dispense` when the bill is finalized, and `sell_for_cash` reports those.
+- `sell_for_cash` finalizes and takes the cash in one transaction: cash short of the amount due, or a
+  line out of stock, sells nothing and leaves the bill a draft.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.billing.service import (
+    Bill,
+    Payment,
+    bill_in,
+    create_draft_in,
+    finalize_in,
+    record_payment_in,
+    update_draft_in,
+)
+from backend.core.errors import NotFound, ValidationFailed
+from backend.inventory import validation as check
+from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, is_retryable
+from tenants.context import TenantContext
+from tenants.roles import require
+from tenants.session import tenant_session
+
+
+@dataclass(frozen=True)
+class LotPreview:
+    lot_number: str
+    expiry_date: date
+    quantity: int  # how many of this line FEFO would take from the lot
+
+
+@dataclass(frozen=True)
+class LinePreview:
+    """What FEFO would pick for one medicine of the draft, and how many can be sold at all."""
+
+    medicine_id: str
+    lots: list[LotPreview]
+    sellable: int
+
+
+@dataclass(frozen=True)
+class CounterDraft:
+    bill: Bill
+    previews: dict[str, LinePreview]  # by medicine id
+
+
+@dataclass(frozen=True)
+class PickedLot:
+    """A lot a finalized line was really taken from."""
+
+    line_no: int
+    description: str
+    lot_number: str
+    expiry_date: date
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CashSale:
+    bill: Bill
+    payment: Payment | None  # None when nothing was owed (e.g. a bill discounted to zero)
+    change_due: Decimal
+    picks: list[PickedLot]
+
+
+# The same "usable" rule as inventory's DISPENSE_SQL: active, in stock, not expired by the branch's
+# local date, not recalled; soonest expiry first.
+_USABLE_LOTS = text("""
+SELECT b.medicine_id, b.lot_number, b.expiry_date, b.quantity
+FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
+WHERE b.branch_id = :br AND b.medicine_id = ANY(CAST(:ids AS uuid[])) AND b.status = 'active' AND b.quantity > 0
+  AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
+  AND NOT EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)
+ORDER BY b.medicine_id, b.expiry_date, b.id
+""")
+
+
+def fefo_preview_in(
+    session: Session, ctx: TenantContext, branch_id: str, wanted: Mapping[str, int]
+) -> dict[str, LinePreview]:
+    """For each medicine id and quantity, the lots FEFO would take now and the sellable total."""
+    if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
+        raise NotFound("No such branch.")
+    lots: dict[str, list[Any]] = {medicine: [] for medicine in wanted}
+    rows = session.execute(_USABLE_LOTS, {"br": branch_id, "ids": [uuid.UUID(m) for m in wanted]}).all()
+    for row in rows:
+        lots[str(row.medicine_id)].append(row)
+    return {medicine: _plan(medicine, lots[medicine], quantity) for medicine, quantity in wanted.items()}
+
+
+def _plan(medicine_id: str, usable: Sequence[Any], quantity: int) -> LinePreview:
+    taken, left = [], quantity
+    for lot in usable:
+        if left <= 0:
+            break
+        take = min(left, lot.quantity)
+        taken.append(LotPreview(lot.lot_number, lot.expiry_date, take))
+        left -= take
+    return LinePreview(medicine_id, taken, sum(lot.quantity for lot in usable))
+
+
+def _with_preview(session: Session, ctx: TenantContext, bill: Bill) -> CounterDraft:
+    wanted: dict[str, int] = {}
+    for line in bill.lines:
+        wanted[line.medicine_id] = wanted.get(line.medicine_id, 0) + line.quantity
+    return CounterDraft(bill, fefo_preview_in(session, ctx, bill.branch_id, wanted))
+
+
+def open_draft(ctx: TenantContext, branch_id: str) -> CounterDraft | None:
+    """The member's most recent draft in the branch (the sale they were ringing up), or None."""
+    require(ctx, "billing.sell")
+    if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
+        raise NotFound("No such branch.")
+    with tenant_session(ctx) as session:
+        bill_id = session.execute(
+            text(
+                "SELECT id FROM bills WHERE branch_id = :br AND status = 'draft' AND created_by = :u "
+                "ORDER BY created_at DESC LIMIT 1"
+            ),
+            {"br": branch_id, "u": ctx.user_id},
+        ).scalar()
+        if bill_id is None:
+            return None
+        return _with_preview(session, ctx, bill_in(session, ctx, str(bill_id)))
+
+
+def save_draft(
+    ctx: TenantContext,
+    *,
+    branch_id: str,
+    bill_id: str | None,
+    lines: Sequence[Mapping[str, Any]],
+    bill_discount: str = "0",
+) -> CounterDraft:
+    """Open the draft (no `bill_id`) or replace its lines and discount; with the FEFO preview.
+
+    Lines are as `create_draft` takes them. Bad input raises and changes nothing.
+    """
+    with tenant_session(ctx) as session:
+        if bill_id:
+            bill = update_draft_in(session, ctx, bill_id, lines=lines, bill_discount=bill_discount)
+        else:
+            bill = create_draft_in(session, ctx, branch_id=branch_id, lines=lines, bill_discount=bill_discount)
+        return _with_preview(session, ctx, bill)
+
+
+def sell_for_cash(ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
+    """Finalize a draft and take its cash together; run again when a concurrent sale got to a batch first."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            with tenant_session(ctx) as session:
+                return _sell_for_cash_in(session, ctx, bill_id, cash_received)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    raise OutOfStock("The stock changed while selling; try again.", field="lines")
+
+
+def _sell_for_cash_in(session: Session, ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
+    """All or nothing: cash short of the amount due (known only once finalizing has priced the bill at
+    the time of sale) rolls the stock moves and the number back with it."""
+    cash = check.money(cash_received, "cash_received")  # before any work, so a typo costs nothing
+    bill = finalize_in(session, ctx, bill_id)
+    if cash < bill.total_due:
+        raise ValidationFailed(
+            f"Cash received ({cash}) is less than the amount due ({bill.total_due}); nothing was sold.",
+            field="cash_received",
+        )
+    payment = None
+    change = cash
+    if bill.total_due > 0:
+        receipt = record_payment_in(session, ctx, bill_id=bill.id, tendered=str(cash), method="cash")
+        payment, change = receipt.payment, receipt.payment.change_due
+    return CashSale(bill_in(session, ctx, bill.id), payment, change, _picked_lots(session, bill.id))
+
+
+def _picked_lots(session: Session, bill_id: str) -> list[PickedLot]:
+    rows = session.execute(
+        text(
+            "SELECT p.line_no, l.description, b.lot_number, b.expiry_date, p.quantity FROM bill_picks p "
+            "JOIN bill_lines l ON l.tenant_id = p.tenant_id AND l.bill_id = p.bill_id AND l.line_no = p.line_no "
+            "JOIN batches b ON b.tenant_id = p.tenant_id AND b.id = p.batch_id "
+            "WHERE p.bill_id = :b ORDER BY p.line_no, b.expiry_date, b.id"
+        ),
+        {"b": bill_id},
+    ).all()
+    return [PickedLot(r.line_no, r.description, r.lot_number, r.expiry_date, r.quantity) for r in rows]

@@ -1,0 +1,86 @@
+"""Keyboard shortcuts of the counter, handled in the browser.
+
+A key only clicks or focuses an element the page already has (a button with its own server event, or
+a field), so no keystroke goes to the server by itself and a shortcut can never do more than a click.
+Elements are found by the ids and classes the counter page gives them:
+#pos-scan, #pos-cash, #pos-new-sale, #pos-print, #pos-cancel, rows tr.pos-line with .pos-qty fields
+(the class is on the wrapper of the input) and .pos-plus / .pos-minus buttons, and .pos-match buttons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+COUNTER_KEYS_JS = """
+useEffect(() => {
+  if (typeof window === "undefined") return;
+  const click = (selector) => {
+    const el = document.querySelector(selector);
+    if (!el || el.disabled) return false;
+    el.click();
+    return true;
+  };
+  const focus = (id) => {
+    const el = document.getElementById(id);
+    if (!el) return;
+    el.focus();
+    if (el.select) el.select();
+  };
+  const step = (event) => {
+    const target = event.target;
+    let row = null;
+    if (target.closest && target.closest(".pos-qty")) {
+      // Radix puts the class on the field's wrapper, around the input itself.
+      row = target.closest("tr");
+    } else if (target.id === "pos-scan" && !target.value) {
+      // An empty scan field: + and - change the line scanned last, like a second scan would.
+      const rows = document.querySelectorAll("tr.pos-line");
+      row = rows[rows.length - 1] || null;
+    }
+    if (!row) return;
+    event.preventDefault();
+    const button = row.querySelector(event.key === "+" ? ".pos-plus" : ".pos-minus");
+    if (button) button.click();
+  };
+  const move = (event) => {
+    const target = event.target;
+    const matches = Array.from(document.querySelectorAll(".pos-match"));
+    const inList = matches.indexOf(target);
+    if (!matches.length || (inList < 0 && target.id !== "pos-scan")) return;
+    event.preventDefault();
+    const next = inList < 0 ? 0 : inList + (event.key === "ArrowDown" ? 1 : -1);
+    if (next < 0) focus("pos-scan");
+    else matches[Math.min(next, matches.length - 1)].focus();
+  };
+  const onKey = (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    switch (event.key) {
+      case "F2": event.preventDefault(); click("#pos-new-sale"); return;
+      case "F4": event.preventDefault(); focus("pos-scan"); return;
+      case "F8": event.preventDefault(); focus("pos-cash"); return;
+      case "F9": event.preventDefault(); click("#pos-print"); return;
+      case "Escape": if (click("#pos-cancel")) event.preventDefault(); return;
+      case "+": case "-": step(event); return;
+      case "ArrowDown": case "ArrowUp": move(event); return;
+      default: return;
+    }
+  };
+  document.addEventListener("keydown", onKey);
+  return () => document.removeEventListener("keydown", onKey);
+}, []);
+"""
+
+
+class CounterKeys(rx.Fragment):
+    """Renders nothing; installs the counter's key handler while the page is open."""
+
+    def add_imports(self) -> dict[str, Any]:
+        return {"react": "useEffect"}
+
+    def add_hooks(self) -> list[str | rx.Var]:
+        return [COUNTER_KEYS_JS]
+
+
+counter_keys = CounterKeys.create

@@ -1,0 +1,382 @@
+"""The counter (/pos): scan, quantities, discounts, cash, from the keyboard (keys in components/keys.py)."""
+
+from typing import Any
+
+import reflex as rx
+
+from components.forms import form_alert
+from components.keys import counter_keys
+from pages.shell import with_shell
+from pharmacy_saas.state.pos import CounterLine, CounterState, Match, SoldLot, TaxRow
+
+KEYS = [
+    ("Enter", "scan a barcode: one more; a name: search"),
+    ("↑ ↓ Enter", "pick a search match"),
+    ("Esc", "close the matches or the prescription prompt"),
+    ("+ −", "in a quantity, or in the empty scan field for the last line"),
+    ("Tab", "quantity, discount, cash received"),
+    ("F4", "scan field"),
+    ("F8", "cash received; Enter sells"),
+    ("F2", "new sale"),
+    ("F9", "print receipt"),
+]
+
+
+def key_hint(key: str, what: str) -> rx.Component:
+    return rx.hstack(
+        rx.code(key, size="1", variant="outline"), rx.text(what, size="1", color_scheme="gray"), spacing="1"
+    )
+
+
+def key_legend() -> rx.Component:
+    return rx.flex(
+        *[key_hint(key, what) for key, what in KEYS],
+        wrap="wrap",
+        spacing="3",
+        id="pos-keys",
+    )
+
+
+def scan_field() -> rx.Component:
+    return rx.form(
+        rx.input(
+            id="pos-scan",
+            name="scan",
+            placeholder="Scan a barcode or type a medicine name, then Enter",
+            auto_focus=True,
+            auto_complete="off",
+            size="3",
+            width="100%",
+        ),
+        on_submit=CounterState.scan,
+        reset_on_submit=True,
+        width="100%",
+    )
+
+
+def match_button(match: Match, index: rx.Var) -> rx.Component:
+    return rx.button(
+        rx.hstack(
+            rx.text(match.name, weight="medium"),
+            rx.text(match.detail, size="1", color_scheme="gray"),
+            rx.spacer(),
+            rx.text(match.on_hand, " on hand · ", match.price, size="2"),
+            width="100%",
+            align="center",
+        ),
+        id="pos-match-" + index.to_string(),
+        class_name="pos-match",
+        variant="surface",
+        width="100%",
+        on_click=CounterState.pick(match.medicine_id),
+    )
+
+
+def matches_list() -> rx.Component:
+    return rx.cond(
+        CounterState.matches.length() > 0,
+        rx.vstack(
+            rx.foreach(CounterState.matches, match_button),
+            rx.button("Close (Esc)", id="pos-cancel", variant="ghost", size="1", on_click=CounterState.close_matches),
+            width="100%",
+            spacing="1",
+        ),
+    )
+
+
+def prescription_prompt() -> rx.Component:
+    return rx.cond(
+        CounterState.pending_id != "",
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.text(rx.text.strong(CounterState.pending_name), " is prescription-only."),
+                    rx.hstack(
+                        rx.input(
+                            id="pos-prescription-ref",
+                            name="prescription_ref",
+                            placeholder="Prescription reference",
+                            auto_complete="off",
+                        ),
+                        rx.cond(
+                            CounterState.can_override,
+                            rx.input(
+                                id="pos-override-reason",
+                                name="override_reason",
+                                placeholder="or: why you supply it without one (signed and audited)",
+                                width="24em",
+                            ),
+                        ),
+                        rx.button("Add (Enter)", type="submit"),
+                        rx.button(
+                            "Cancel (Esc)",
+                            id="pos-cancel",
+                            type="button",
+                            variant="ghost",
+                            on_click=CounterState.close_matches,
+                        ),
+                        wrap="wrap",
+                    ),
+                    width="100%",
+                ),
+                on_submit=CounterState.add_prescribed,
+                reset_on_submit=True,
+            ),
+            width="100%",
+        ),
+    )
+
+
+def quantity_cell(line: CounterLine) -> rx.Component:
+    return rx.hstack(
+        rx.icon_button(
+            rx.icon("minus", size=14),
+            class_name="pos-minus",
+            tab_index=-1,
+            size="1",
+            variant="soft",
+            aria_label="One less",
+            on_click=CounterState.step_quantity(line.line_no, -1),
+        ),
+        rx.form(
+            rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+            rx.input(
+                id="pos-qty-" + line.line_no.to_string(),
+                name="quantity",
+                class_name="pos-qty",
+                default_value=line.quantity.to_string(),
+                input_mode="numeric",
+                auto_complete="off",
+                width="4.5em",
+                aria_label="Quantity",
+            ),
+            key=line.key,
+            on_submit=CounterState.set_quantity,
+        ),
+        rx.icon_button(
+            rx.icon("plus", size=14),
+            class_name="pos-plus",
+            tab_index=-1,
+            size="1",
+            variant="soft",
+            aria_label="One more",
+            on_click=CounterState.step_quantity(line.line_no, 1),
+        ),
+        align="center",
+        spacing="1",
+    )
+
+
+def discount_cell(line: CounterLine) -> rx.Component:
+    return rx.form(
+        rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+        rx.input(
+            id="pos-discount-" + line.line_no.to_string(),
+            name="line_discount",
+            default_value=line.line_discount,
+            auto_complete="off",
+            width="6em",
+            aria_label="Line discount",
+        ),
+        key=line.key,
+        on_submit=CounterState.set_line_discount,
+    )
+
+
+def bill_row(line: CounterLine) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.text(line.description, weight="medium", class_name="pos-medicine"),
+            rx.cond(line.schedule != "otc", rx.badge(line.schedule, color_scheme="orange", size="1")),
+            rx.cond(line.prescription != "", rx.text(line.prescription, size="1", color_scheme="gray")),
+        ),
+        rx.table.cell(
+            rx.text(line.lots, size="1", class_name="pos-lots"),
+            rx.cond(line.short != "", rx.text(line.short, size="1", color_scheme="red", class_name="pos-short")),
+        ),
+        rx.table.cell(quantity_cell(line)),
+        rx.table.cell(line.unit_price),
+        rx.table.cell(discount_cell(line)),
+        rx.table.cell(line.amount, class_name="pos-amount"),
+        rx.table.cell(
+            rx.icon_button(
+                rx.icon("x", size=14),
+                tab_index=-1,
+                size="1",
+                variant="ghost",
+                color_scheme="red",
+                aria_label="Remove line",
+                on_click=CounterState.remove_line(line.line_no),
+            )
+        ),
+        class_name="pos-line",
+        data_medicine=line.medicine_id,
+    )
+
+
+def bill_table() -> rx.Component:
+    headers = ("Medicine", "Lots FEFO would take (preview)", "Quantity", "Unit price", "Line discount", "Amount", "")
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(CounterState.lines, bill_row)),
+        width="100%",
+        id="pos-bill",
+    )
+
+
+def total_row(label: Any, value: rx.Var, row_id: str = "") -> rx.Component:
+    return rx.hstack(rx.text(label), rx.spacer(), rx.text(value, id=row_id or None), width="100%")
+
+
+def tax_row(row: TaxRow) -> rx.Component:
+    return rx.hstack(rx.text(row.label, size="2"), rx.spacer(), rx.text(row.amount, size="2"), width="100%")
+
+
+def totals_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            total_row("Subtotal", CounterState.lines_total),
+            total_row("Discounts", CounterState.discount_total),
+            rx.form(
+                rx.hstack(
+                    rx.text("Bill discount"),
+                    rx.spacer(),
+                    rx.input(
+                        id="pos-bill-discount",
+                        name="bill_discount",
+                        default_value=CounterState.bill_discount,
+                        key=CounterState.bill_discount,
+                        auto_complete="off",
+                        width="7em",
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                on_submit=CounterState.set_bill_discount,
+                width="100%",
+            ),
+            total_row(
+                rx.cond(CounterState.prices_include_tax, "Net (prices include tax)", "Net"), CounterState.net_total
+            ),
+            rx.foreach(CounterState.tax_rows, tax_row),
+            total_row("Tax", CounterState.tax_total, "pos-tax"),
+            total_row("Total", CounterState.total),
+            rx.cond(CounterState.rounding != "", total_row("Rounding", CounterState.rounding)),
+            rx.divider(),
+            rx.hstack(
+                rx.heading("Amount due", size="5"),
+                rx.spacer(),
+                rx.heading(CounterState.currency, " ", CounterState.total_due, size="5", id="pos-due"),
+                width="100%",
+            ),
+            pay_form(),
+            width="100%",
+            spacing="2",
+        ),
+        width="22em",
+        min_width="18em",
+    )
+
+
+def pay_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.el.label("Cash received", html_for="pos-cash", font_weight="500"),
+            rx.hstack(
+                rx.input(id="pos-cash", name="cash_received", auto_complete="off", input_mode="decimal", size="3"),
+                rx.button("Sell (Enter)", type="submit", size="3", id="pos-pay"),
+            ),
+            width="100%",
+            spacing="1",
+        ),
+        on_submit=CounterState.pay,
+        reset_on_submit=True,
+        width="100%",
+    )
+
+
+def sold_lot_row(lot: SoldLot) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(lot.description),
+        rx.table.cell(lot.lot_number),
+        rx.table.cell(lot.expiry),
+        rx.table.cell(lot.quantity),
+        class_name="pos-sold-lot",
+    )
+
+
+def sale_done_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Sold · bill ", rx.el.span(CounterState.sold_number, id="pos-bill-number"), size="5"),
+                rx.spacer(),
+                rx.badge("paid", color_scheme="green", size="2"),
+                width="100%",
+            ),
+            rx.hstack(
+                rx.text("Total ", rx.text.strong(CounterState.sold_total)),
+                rx.text("Cash ", rx.text.strong(CounterState.sold_cash)),
+                rx.text("Change due ", rx.text.strong(CounterState.sold_change, id="pos-change"), size="5"),
+                spacing="5",
+                align="baseline",
+            ),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Medicine", "Lot", "Expiry", "Quantity")])
+                ),
+                rx.table.body(rx.foreach(CounterState.sold_lots, sold_lot_row)),
+                width="100%",
+                size="1",
+            ),
+            rx.hstack(
+                rx.button("New sale (F2)", id="pos-new-sale", on_click=CounterState.new_sale),
+                # The receipt PDF arrives with the receipts feature; this is where its action goes (F9).
+                rx.tooltip(
+                    rx.button("Print receipt (F9)", id="pos-print", variant="soft", disabled=True),
+                    content="Receipts arrive with the receipts feature",
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+        id="pos-sale-done",
+    )
+
+
+def pos_page() -> rx.Component:
+    return with_shell(
+        counter_keys(),
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Counter", size="6", id="pos-title"),
+                rx.badge(CounterState.current_branch, size="2"),
+                rx.spacer(),
+                rx.cond(
+                    CounterState.has_lines,
+                    rx.button(
+                        "Discard sale",
+                        id="pos-discard",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=CounterState.discard_sale,
+                    ),
+                ),
+                align="center",
+                width="100%",
+            ),
+            key_legend(),
+            scan_field(),
+            matches_list(),
+            prescription_prompt(),
+            form_alert(CounterState.error, "pos-error"),
+            rx.cond(CounterState.sale_done, sale_done_card()),
+            rx.cond(
+                CounterState.has_lines,
+                rx.hstack(rx.box(bill_table(), flex="1"), totals_card(), align="start", width="100%", spacing="4"),
+                rx.cond(~CounterState.sale_done, rx.text("Scan the first item to start a sale.", color_scheme="gray")),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+    )

@@ -1,0 +1,473 @@
+"""The counter (/pos): scan or search, the bill kept as a draft in the database, cash, the next sale.
+
+Every change goes through the billing service (`backend.billing.counter`), which prices the draft
+with backend/billing/totals.py and returns it with a FEFO preview: the page shows the service's
+amounts and never adds them up itself. Money is a Decimal on the server and a string on the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import reflex as rx
+
+from backend.billing.counter import CashSale, CounterDraft, LinePreview, open_draft, save_draft, sell_for_cash
+from backend.billing.service import BillNotDraft, void_bill
+from backend.billing.totals import minor_unit
+from backend.core.errors import PharmacyError
+from backend.inventory.service import Medicine, search_medicines
+from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.dashboard import ShellState
+from tenants.context import TenantContext
+from tenants.roles import role_has
+
+SCAN_FIELD = "pos-scan"
+CASH_FIELD = "pos-cash"
+MAX_MATCHES = 8
+_LINE_FIELD = re.compile(r"lines\[(\d+)\]")
+
+
+@dataclasses.dataclass
+class CounterLine:
+    """One line of the bill as the counter shows it (typed, so the page can walk it)."""
+
+    line_no: int
+    medicine_id: str
+    description: str
+    schedule: str
+    quantity: int
+    unit_price: str
+    line_discount: str
+    amount: str  # quantity x unit price - line discount, before the bill discount and (exclusive) tax
+    lots: str  # the lots FEFO would take now: a preview, finalize decides
+    short: str  # "only 3 can be sold" when the shelf cannot cover the quantity
+    prescription: str  # the reference, or the signed override, as shown
+    prescription_ref: str
+    override_reason: str
+    key: str  # changes with the values, so the inputs show what the server holds
+
+
+@dataclasses.dataclass
+class Match:
+    medicine_id: str
+    name: str
+    detail: str
+    schedule: str
+    on_hand: int
+    price: str
+
+
+@dataclasses.dataclass
+class TaxRow:
+    label: str
+    amount: str
+
+
+@dataclasses.dataclass
+class SoldLot:
+    description: str
+    lot_number: str
+    expiry: str
+    quantity: int
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """Cents when the amount has none beyond them, else all four stored decimals (a unit price of 0.1234)."""
+    cash = amount.quantize(minor_unit(currency))
+    return str(cash if cash == amount else amount.quantize(Decimal("0.0001")))
+
+
+def _lots_text(preview: LinePreview | None) -> str:
+    if preview is None or not preview.lots:
+        return "no sellable lot"
+    return ", ".join(f"{lot.lot_number} (exp {lot.expiry_date.isoformat()}) ×{lot.quantity}" for lot in preview.lots)
+
+
+def _medicine_name(medicine: Medicine) -> str:
+    return f"{medicine.generic_name} {medicine.strength}".strip()
+
+
+def _match(medicine: Medicine, currency: str) -> Match:
+    detail = " · ".join(filter(None, [medicine.brand_name, medicine.dosage_form, medicine.schedule]))
+    return Match(
+        medicine.id,
+        _medicine_name(medicine),
+        detail,
+        medicine.schedule,
+        medicine.on_hand,
+        _money(medicine.default_sell_price, currency),
+    )
+
+
+def _focus(element_id: str) -> Any:
+    """Put the cursor in a field once the page has re-rendered (a changed row remounts its inputs)."""
+    return rx.call_script(f"setTimeout(() => document.getElementById({json.dumps(element_id)})?.focus(), 60)")
+
+
+class CounterState(ShellState):
+    bill_id: str = ""
+    bill_branch_id: str = ""
+    currency: str = ""
+    prices_include_tax: bool = False
+    lines: list[CounterLine] = []
+    bill_discount: str = "0"
+    lines_total: str = ""
+    discount_total: str = ""
+    net_total: str = ""
+    tax_rows: list[TaxRow] = []
+    tax_total: str = ""
+    total: str = ""
+    rounding: str = ""
+    total_due: str = ""
+    matches: list[Match] = []
+    # A prescription-only medicine waiting for its reference (or a pharmacist's override) before it joins the bill.
+    pending_id: str = ""
+    pending_name: str = ""
+    can_override: bool = False
+    error: str = ""
+    sold_number: str = ""
+    sold_total: str = ""
+    sold_cash: str = ""
+    sold_change: str = ""
+    sold_lots: list[SoldLot] = []
+
+    @rx.var
+    def has_lines(self) -> bool:
+        return bool(self.lines)
+
+    @rx.var
+    def sale_done(self) -> bool:
+        return self.sold_number != ""
+
+    # --- page -------------------------------------------------------------------------------------
+
+    @rx.event
+    @guarded("billing.sell", page_load=True)
+    async def load(self, ctx: TenantContext) -> None:
+        """on_load: the member's open sale in this branch comes back after a reload."""
+        await self._fill_shell(ctx)
+        self.can_override = role_has(ctx.role, "billing.override_prescription")
+        self.matches, self.pending_id, self.pending_name, self.error = [], "", "", ""
+        if not self.sale_done:
+            await self._reopen(ctx)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def new_sale(self, ctx: TenantContext) -> Any:
+        """Start over once a sale is paid (F2). An open draft is kept: it is discarded on purpose only."""
+        if self.bill_id:
+            self.error = "This sale is not paid yet: take the cash, or discard it first."
+            return _focus(CASH_FIELD)
+        self._clear_sale()
+        return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def discard_sale(self, ctx: TenantContext) -> Any:
+        if self.bill_id:
+            try:
+                await run_service(void_bill, ctx, self.bill_id, reason="discarded at the counter")
+            except PharmacyError as exc:
+                self.error = exc.message
+                return None
+        self._clear_sale()
+        return _focus(SCAN_FIELD)
+
+    # --- adding medicines -------------------------------------------------------------------------
+
+    @rx.event
+    @guarded("billing.sell")
+    async def scan(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """A scanner types the barcode and Enter: one unit joins the bill. A name shows the matches."""
+        typed = str(form.get("scan", "")).strip()[:80]
+        if not typed:
+            return None
+        if self.sale_done:
+            self._clear_sale()  # scanning after a paid sale starts the next one
+        self.matches, self.error = [], ""
+        try:
+            found, _ = await run_service(search_medicines, ctx, typed, branch_id=self._branch_id())
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        by_barcode = [m for m in found if m.barcode == typed]
+        if by_barcode or len(found) == 1:
+            medicine = (by_barcode or found)[0]
+            return await self._add(ctx, medicine.id, _medicine_name(medicine), medicine.schedule)
+        if not found:
+            self.error = f"Nothing in the catalog matches “{typed}”."
+            return None
+        self.matches = [_match(m, self.currency) for m in found[:MAX_MATCHES]]
+        return _focus("pos-match-0")
+
+    @rx.event
+    @guarded("billing.sell")
+    async def pick(self, ctx: TenantContext, medicine_id: str) -> Any:
+        """One of the matches chosen (arrow keys and Enter, or a click)."""
+        chosen = next((m for m in self.matches if m.medicine_id == medicine_id), None)
+        self.matches = []
+        if chosen is None:  # only what the server listed can be picked
+            return _focus(SCAN_FIELD)
+        return await self._add(ctx, chosen.medicine_id, chosen.name, chosen.schedule)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def close_matches(self, ctx: TenantContext) -> Any:
+        self.matches, self.pending_id, self.pending_name = [], "", ""
+        return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def add_prescribed(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The prescription-only medicine waiting for its reference (or a pharmacist's override) joins the bill."""
+        if not self.pending_id:
+            return _focus(SCAN_FIELD)
+        line = {
+            "medicine_id": self.pending_id,
+            "quantity": 1,
+            "prescription_ref": str(form.get("prescription_ref", "")),
+            "override_reason": str(form.get("override_reason", "")) if self.can_override else "",
+        }
+        if await self._save(ctx, [*self._wanted(), line]):
+            self.pending_id = self.pending_name = ""
+            return _focus(SCAN_FIELD)
+        return None
+
+    # --- changing lines ---------------------------------------------------------------------------
+
+    @rx.event
+    @guarded("billing.sell")
+    async def set_quantity(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """Enter in a quantity field: 0 takes the line off the bill."""
+        line_no, typed = self._line_no(form), str(form.get("quantity", "")).strip()
+        if not typed.isdigit():
+            self.error = "Quantities are whole numbers of the dispensing unit."
+            return None
+        await self._change_line(ctx, line_no, quantity=int(typed))
+        return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def step_quantity(self, ctx: TenantContext, line_no: int, step: int) -> Any:
+        """The + and − keys (or buttons) of a line; the cursor stays in its quantity field."""
+        line = next((x for x in self.lines if x.line_no == int(line_no)), None)
+        if line is None:
+            return None
+        await self._change_line(ctx, line.line_no, quantity=max(0, line.quantity + (1 if int(step) > 0 else -1)))
+        still_there = any(x.line_no == line.line_no for x in self.lines)
+        return _focus(f"pos-qty-{line.line_no}" if still_there else SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def set_line_discount(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        await self._change_line(
+            ctx, self._line_no(form), line_discount=str(form.get("line_discount", "")).strip() or "0"
+        )
+        return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def remove_line(self, ctx: TenantContext, line_no: int) -> Any:
+        await self._change_line(ctx, int(line_no), quantity=0)
+        return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def set_bill_discount(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        discount = str(form.get("bill_discount", "")).strip() or "0"
+        if self.bill_id:
+            await self._save(ctx, self._wanted(), bill_discount=discount)
+        return _focus(CASH_FIELD)
+
+    # --- paying -----------------------------------------------------------------------------------
+
+    @rx.event
+    @guarded("billing.sell")
+    async def pay(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """Enter in "Cash received": finalize (the stock moves) and take the cash, all or nothing."""
+        cash = str(form.get("cash_received", "")).strip()
+        if not self.bill_id:
+            self.error = "Scan a medicine first: the bill is empty."
+            return _focus(SCAN_FIELD)
+        if not cash:
+            self.error = f"Type the cash received (amount due {self.total_due})."
+            return _focus(CASH_FIELD)
+        try:
+            sale = await run_service(sell_for_cash, ctx, self.bill_id, cash)
+        except PharmacyError as exc:
+            self.error = self._explain(exc)  # the bill stays a draft, nothing was sold
+            if isinstance(exc, BillNotDraft):
+                self._clear_sale()
+            return _focus(CASH_FIELD)
+        self._show_sale(sale)
+        return _focus("pos-new-sale")
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _branch_id(self) -> str:
+        return next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
+
+    def _line_no(self, form: dict[str, Any]) -> int:
+        try:
+            return int(str(form.get("line_no", "")))
+        except ValueError:
+            return 0
+
+    def _wanted(self) -> list[dict[str, Any]]:
+        """The bill's lines as the billing service takes them back (a signed override stays signed)."""
+        return [
+            {
+                "medicine_id": x.medicine_id,
+                "quantity": x.quantity,
+                "line_discount": x.line_discount,
+                "prescription_ref": x.prescription_ref,
+                "override_reason": x.override_reason,
+            }
+            for x in self.lines
+        ]
+
+    async def _add(self, ctx: TenantContext, medicine_id: str, name: str, schedule: str) -> Any:
+        """One more of a medicine already on the bill, else a new line (prescription-only: ask for the reference)."""
+        wanted = self._wanted()
+        existing = next((w for w in wanted if w["medicine_id"] == medicine_id), None)
+        if existing is not None:
+            existing["quantity"] += 1
+        elif schedule != "otc":
+            self.pending_id, self.pending_name = medicine_id, name
+            return _focus("pos-prescription-ref")
+        else:
+            wanted.append({"medicine_id": medicine_id, "quantity": 1})
+        await self._save(ctx, wanted)
+        return _focus(SCAN_FIELD)
+
+    async def _change_line(self, ctx: TenantContext, line_no: int, **change: Any) -> None:
+        wanted = self._wanted()
+        index = next((i for i, x in enumerate(self.lines) if x.line_no == line_no), None)
+        if index is None:
+            self.error = "That line is no longer on the bill."
+            return
+        wanted[index].update(change)
+        if wanted[index].get("quantity") == 0:
+            del wanted[index]
+        if wanted:
+            await self._save(ctx, wanted)
+            return
+        if self.bill_id:  # the last line went: the draft is discarded rather than left empty
+            try:
+                await run_service(void_bill, ctx, self.bill_id, reason="emptied at the counter")
+            except PharmacyError as exc:
+                self.error = exc.message
+                return
+        self._clear_sale()
+
+    async def _save(
+        self, ctx: TenantContext, wanted: list[dict[str, Any]], *, bill_discount: str | None = None
+    ) -> bool:
+        """Write the draft through the billing service and show what it priced; on refusal nothing changes."""
+        try:
+            draft = await run_service(
+                save_draft,
+                ctx,
+                branch_id=self.bill_branch_id or self._branch_id(),
+                bill_id=self.bill_id or None,
+                lines=wanted,
+                bill_discount=self.bill_discount if bill_discount is None else bill_discount,
+            )
+        except PharmacyError as exc:
+            self.error = self._explain(exc, wanted)
+            if isinstance(exc, BillNotDraft):  # paid or voided elsewhere: the next scan starts a new sale
+                self._clear_sale()
+            return False
+        self._show_draft(draft)
+        self.error = ""
+        return True
+
+    async def _reopen(self, ctx: TenantContext) -> None:
+        branch = self._branch_id()
+        draft = await run_service(open_draft, ctx, branch) if branch else None
+        if draft is None:
+            self._clear_sale()
+        else:
+            self._show_draft(draft)
+
+    def _explain(self, exc: PharmacyError, wanted: list[dict[str, Any]] | None = None) -> str:
+        """The service names a line by index; the cashier knows it by its medicine."""
+        found = _LINE_FIELD.match(exc.field or "")
+        if not found or "Line " in exc.message:
+            return exc.message
+        index = int(found.group(1))
+        names = {x.medicine_id: x.description for x in self.lines} | {self.pending_id: self.pending_name}
+        rows = wanted if wanted is not None else self._wanted()
+        name = names.get(rows[index]["medicine_id"], "") if index < len(rows) else ""
+        return f"{name}: {exc.message}" if name else exc.message
+
+    def _show_draft(self, draft: CounterDraft) -> None:
+        bill = draft.bill
+
+        def money(amount: Decimal) -> str:
+            return _money(amount, bill.currency)
+
+        self.bill_id, self.bill_branch_id, self.currency = bill.id, bill.branch_id, bill.currency
+        self.prices_include_tax = bill.prices_include_tax
+        self.lines = []
+        for x in bill.lines:
+            preview = draft.previews.get(x.medicine_id)
+            sellable = preview.sellable if preview else 0
+            override = f"override signed: {x.override_reason}" if x.override_by else ""
+            self.lines.append(
+                CounterLine(
+                    line_no=x.line_no,
+                    medicine_id=x.medicine_id,
+                    description=x.description,
+                    schedule=x.schedule,
+                    quantity=x.quantity,
+                    unit_price=money(x.unit_price),
+                    line_discount=money(x.line_discount),
+                    amount=money(x.unit_price * x.quantity - x.line_discount),
+                    lots=_lots_text(preview),
+                    short=f"only {sellable} can be sold" if sellable < x.quantity else "",
+                    prescription=f"Rx {x.prescription_ref}" if x.prescription_ref else override,
+                    prescription_ref=x.prescription_ref,
+                    override_reason=x.override_reason,
+                    key=f"{x.line_no}:{x.medicine_id}:{x.quantity}:{x.line_discount}",
+                )
+            )
+        self.bill_discount = money(bill.bill_discount)
+        self.lines_total, self.discount_total = money(bill.lines_total), money(bill.discount_total)
+        self.net_total, self.tax_total, self.total = money(bill.net_total), money(bill.tax_total), money(bill.total)
+        self.tax_rows = [
+            TaxRow(f"Tax {band.tax_category} {band.tax_rate.normalize():f} %", money(band.tax_amount))
+            for band in bill.taxes
+            if band.tax_rate > 0
+        ]
+        self.rounding = money(bill.rounding) if bill.rounding else ""
+        self.total_due = money(bill.total_due)
+
+    def _show_sale(self, sale: CashSale) -> None:
+        currency = sale.bill.currency
+        self.sold_number = sale.bill.number or ""
+        self.sold_total = _money(sale.bill.total_due, currency)
+        self.sold_cash = _money(sale.payment.tendered, currency) if sale.payment else _money(sale.change_due, currency)
+        self.sold_change = _money(sale.change_due, currency)
+        self.sold_lots = [
+            SoldLot(p.description, p.lot_number, p.expiry_date.isoformat(), p.quantity) for p in sale.picks
+        ]
+        self._clear_draft()
+        self.error = ""
+
+    def _clear_draft(self) -> None:
+        self.bill_id = self.bill_branch_id = ""
+        self.lines, self.tax_rows, self.matches = [], [], []
+        self.bill_discount = "0"
+        self.lines_total = self.discount_total = self.net_total = self.tax_total = ""
+        self.total = self.rounding = self.total_due = ""
+        self.pending_id = self.pending_name = ""
+
+    def _clear_sale(self) -> None:
+        self._clear_draft()
+        self.sold_number = self.sold_total = self.sold_cash = self.sold_change = ""
+        self.sold_lots = []
