@@ -126,7 +126,15 @@ def chat_view(input_id: str) -> rx.Component:
                     padding="0.6em 0.9em",
                     border_radius="12px",
                 ),
-                rx.hstack(rx.spinner(size="1"), rx.text("Checking…", size="2", color_scheme="gray")),
+                rx.cond(
+                    AssistantState.streaming_text != "",
+                    rx.card(
+                        rx.markdown(AssistantState.streaming_text, component_map=SAFE_MARKDOWN),
+                        width="100%",
+                        class_name="chat-streaming",
+                    ),
+                    rx.hstack(rx.spinner(size="1"), rx.text("Checking…", size="2", color_scheme="gray")),
+                ),
                 width="100%",
             ),
         ),

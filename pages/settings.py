@@ -32,6 +32,46 @@ def token_row(token: rx.Var) -> rx.Component:
     )
 
 
+def assistant_provider_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.el.label("Let the assistant use the AI provider", html_for="assistant-provider"),
+                rx.spacer(),
+                rx.switch(
+                    checked=SettingsState.provider_enabled,
+                    on_change=SettingsState.set_assistant_provider,
+                    disabled=~SettingsState.provider_configured,
+                    id="assistant-provider",
+                ),
+                align="center",
+                width="100%",
+            ),
+            rx.cond(
+                SettingsState.provider_configured,
+                rx.text(
+                    "When on, staff questions and the data the assistant looks up for them (stock, bills, "
+                    "medicines) are sent to the configured provider, ",
+                    rx.code(SettingsState.provider_name),
+                    ", a third party outside this service. When off, or when the provider is unavailable, the "
+                    "built-in assistant answers offline.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.text(
+                    "No AI provider is configured for this installation: the built-in assistant answers offline.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="assistant-provider-card",
+    )
+
+
 def settings_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -150,6 +190,7 @@ def settings_page() -> rx.Component:
                 ),
                 width="100%",
             ),
+            assistant_provider_card(),
             sign_out_everywhere_card(AccountState.sign_out_everywhere, "sign-out-everywhere"),
             spacing="4",
             width="100%",

@@ -1,21 +1,27 @@
 """Conversations with the assistant: stored per member and chain (row-level security by tenant and
 user, so not even the chain's owner reads a member's chats), reopened later, and rated.
 
-The answer itself comes from the engine (`_answer`): the local engine today; the OpenAI provider
-plugs in there, behind the same tool layer.
+The answer comes from `stream_reply`: the chain's AI provider when the installation configured one and
+the chain's owner switched it on (`provider_switch`), else the local engine; both behind the same tool
+layer. The chat streams it and then keeps it with `store_exchange`; `ask` does both in one call (REST,
+CLI, tests).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 
-from backend.assistant import local_engine
+from backend.assistant import local_engine, openai_provider
+from backend.assistant.local_engine import Reply
+from backend.assistant.openai_provider import Delta
+from backend.assistant.provider_switch import provider_in_use
 from backend.core.errors import NotFound, ValidationFailed
 from backend.inventory import validation as check
 from tenants.context import TenantContext
@@ -25,6 +31,7 @@ from tenants.session import tenant_session
 MAX_QUESTION = local_engine.MAX_QUESTION  # what the engine reads
 TITLE_LENGTH = 60
 RECENT_CONVERSATIONS = 30
+HISTORY_MESSAGES = 6  # earlier messages a provider sees, so "and at Branch 2?" makes sense
 
 
 @dataclass(frozen=True)
@@ -47,15 +54,26 @@ class Conversation:
 
 def ask(ctx: TenantContext, question: str, conversation_id: str | None = None) -> tuple[str, list[ChatMessage]]:
     """Answer a question and keep both sides; returns the conversation id and the two new messages."""
-    require(ctx, "assistant.use")
-    asked = question.strip()
-    if not asked:
-        raise ValidationFailed("Type a question.", field="question")
-    if len(asked) > MAX_QUESTION:
-        raise ValidationFailed(f"Questions are limited to {MAX_QUESTION:,} characters.", field="question")
-    if conversation_id:
-        _conversation_title(ctx, conversation_id)  # exists and is this member's, before any work is done
-    reply = _answer(ctx, asked)
+    reply = _answer(ctx, question, conversation_id)
+    return store_exchange(ctx, question, reply, conversation_id)
+
+
+def stream_reply(ctx: TenantContext, question: str, conversation_id: str | None = None) -> Iterator[Delta | Reply]:
+    """The answer as it is produced: text `Delta`s, then the complete `Reply` (always last).
+    Nothing is stored: the caller keeps the exchange with `store_exchange`."""
+    asked = _checked_question(ctx, question, conversation_id)
+    if provider_in_use(ctx):
+        yield from openai_provider.stream_answer(ctx, asked, _history(ctx, conversation_id))
+    else:
+        yield from openai_provider.local_stream(ctx, asked)
+
+
+def store_exchange(
+    ctx: TenantContext, question: str, reply: Reply, conversation_id: str | None = None
+) -> tuple[str, list[ChatMessage]]:
+    """Keep a question and the reply already produced for it (a new conversation when there is no id);
+    returns the conversation id and the two new messages."""
+    asked = _checked_question(ctx, question, conversation_id)
     with tenant_session(ctx) as session:
         if not conversation_id:
             conversation_id = str(uuid.uuid4())
@@ -76,8 +94,36 @@ def ask(ctx: TenantContext, question: str, conversation_id: str | None = None) -
     return conversation_id, added
 
 
-def _answer(ctx: TenantContext, question: str) -> local_engine.Reply:
-    return local_engine.answer(ctx, question)
+def _checked_question(ctx: TenantContext, question: str, conversation_id: str | None) -> str:
+    require(ctx, "assistant.use")
+    asked = question.strip()
+    if not asked:
+        raise ValidationFailed("Type a question.", field="question")
+    if len(asked) > MAX_QUESTION:
+        raise ValidationFailed(f"Questions are limited to {MAX_QUESTION:,} characters.", field="question")
+    if conversation_id:
+        _conversation_title(ctx, conversation_id)  # exists and is this member's, before any work is done
+    return asked
+
+
+def _answer(ctx: TenantContext, question: str, conversation_id: str | None = None) -> Reply:
+    reply = None
+    for event in stream_reply(ctx, question, conversation_id):
+        if isinstance(event, Reply):
+            reply = event
+    if reply is None:
+        raise RuntimeError("the engine ended without a reply")
+    return reply
+
+
+def _history(ctx: TenantContext, conversation_id: str | None) -> list[dict[str, str]]:
+    if not conversation_id:
+        return []
+    _, messages = conversation_messages(ctx, conversation_id)
+    return [
+        {"role": "user" if m.author == "member" else "assistant", "content": m.body}
+        for m in messages[-HISTORY_MESSAGES:]
+    ]
 
 
 def _title(question: str) -> str:

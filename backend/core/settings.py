@@ -11,7 +11,7 @@ import hmac
 from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.core.errors import ConfigurationError
@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     SESSION_TTL_HOURS: int = 12
     INVITATION_TTL_DAYS: int = 7
     API_RATE_LIMIT_PER_HOUR: int = 1000  # default for a new chain; per plan in tenants.api_rate_limit_per_hour
+
+    # The assistant's model provider: any OpenAI-compatible chat completions server (OpenAI, vLLM, Ollama,
+    # a company gateway). Unset model means no provider: the local engine answers. Each chain's owner
+    # must also switch it on (their data goes to this server). The key is a secret: never logged.
+    ASSISTANT_OPENAI_BASE_URL: str | None = None  # e.g. http://localhost:11434/v1; unset: api.openai.com
+    ASSISTANT_OPENAI_API_KEY: SecretStr | None = None
+    ASSISTANT_OPENAI_MODEL: str | None = None
+    ASSISTANT_OPENAI_TIMEOUT: float = 20.0  # seconds per request (connect, and each read of the stream)
+    ASSISTANT_OPENAI_MAX_RETRIES: int = 2  # the client's own retries with exponential backoff
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
@@ -150,6 +159,11 @@ class Settings(BaseSettings):
 
     def sso_allowed_hosts(self) -> set[str]:
         return {h.strip().lower() for h in self.SSO_ALLOWED_HOSTS.split(",") if h.strip()}
+
+    @property
+    def assistant_provider_configured(self) -> bool:
+        """A model is named, and either a key (hosted provider) or a base URL (own server) is given."""
+        return bool(self.ASSISTANT_OPENAI_MODEL and (self.ASSISTANT_OPENAI_API_KEY or self.ASSISTANT_OPENAI_BASE_URL))
 
     def queue_names(self) -> list[str]:
         return [q.strip() for q in self.RQ_QUEUES.split(",") if q.strip()]

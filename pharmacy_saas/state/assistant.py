@@ -1,4 +1,9 @@
-"""The assistant chat: the full page (/assistant) and the side panel on every staff page share it."""
+"""The assistant chat: the full page (/assistant) and the side panel on every staff page share it.
+
+An answer streams: `send` shows the question, then the background `answer` event reads the engine's
+text deltas and shows them in `streaming_text`, one state update per FLUSH_SECONDS at most (not one per
+token), and finally keeps the exchange and shows the stored message with its tools, sources and engine.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,20 @@ import reflex as rx
 
 from backend.assistant.conversations import (
     ChatMessage,
-    ask,
     conversation_messages,
     rate_answer,
     recent_conversations,
+    store_exchange,
+    stream_reply,
 )
+from backend.assistant.local_engine import Reply
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, stream_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 
 ENGINE_LABELS = {"local": "answered offline by the built-in assistant", "openai": "answered by the chain's AI provider"}
+FLUSH_SECONDS = 0.05
 
 
 @dataclasses.dataclass
@@ -58,6 +66,7 @@ class AssistantState(ShellState):
     messages: list[ChatLine] = []
     conversations: list[dict[str, str]] = []
     pending_question: str = ""
+    streaming_text: str = ""  # the answer so far, while it arrives
     thinking: bool = False
     error: str = ""
     panel_open: bool = False
@@ -85,12 +94,14 @@ class AssistantState(ShellState):
     @rx.event
     @guarded("assistant.use")
     async def open_conversation(self, ctx: TenantContext, conversation_id: str) -> None:
-        await self._open(ctx, conversation_id)
+        if not self.thinking:  # an answer still streaming belongs to the conversation it was asked in
+            await self._open(ctx, conversation_id)
 
     @rx.event
     @guarded("assistant.use")
     async def new_conversation(self, ctx: TenantContext) -> None:
-        self.conversation_id, self.title, self.messages, self.error = "", "", [], ""
+        if not self.thinking:  # an answer still streaming belongs to the conversation it was asked in
+            self.conversation_id, self.title, self.messages, self.error = "", "", [], ""
 
     @rx.event
     @guarded("assistant.use")
@@ -102,21 +113,44 @@ class AssistantState(ShellState):
         self.pending_question, self.thinking, self.error = question, True, ""
         return AssistantState.answer
 
-    @rx.event
-    @guarded("assistant.use")
+    @rx.event(background=True)
+    @guarded("assistant.use", background=True)
     async def answer(self, ctx: TenantContext) -> None:
-        question = self.pending_question
+        """Stream the answer into the page, then keep the exchange (state changes only under `async with`)."""
+        async with self:
+            question, asked_in = self.pending_question, self.conversation_id
+        added: list[ChatMessage] = []
+        listed, error, conversation_id = None, "", asked_in
         try:
-            conversation_id, added = await run_service(ask, ctx, question, self.conversation_id or None)
+            reply = await self._stream(ctx, question, asked_in)
+            conversation_id, added = await run_service(store_exchange, ctx, question, reply, asked_in or None)
+            if conversation_id != asked_in:
+                listed = await run_service(recent_conversations, ctx)
         except PharmacyError as exc:
-            self.error = exc.message
-            return
-        finally:
-            self.thinking, self.pending_question = False, ""
-        if conversation_id != self.conversation_id:
-            self.conversation_id, self.title = conversation_id, question[:60]
-            await self._list(ctx)
-        self.messages = [*self.messages, *(_shown(m) for m in added)]
+            error = exc.message
+        finally:  # whatever happened, the page stops waiting
+            async with self:
+                self.thinking, self.pending_question, self.streaming_text, self.error = False, "", "", error
+                if added and self.conversation_id == asked_in:  # still looking at the conversation it was asked in
+                    self.conversation_id = conversation_id
+                    self.title = self.title or question[:60]
+                    self.messages = [*self.messages, *(_shown(m) for m in added)]
+                if listed is not None:
+                    self.conversations = [{"id": c.id, "title": c.title} for c in listed]
+
+    async def _stream(self, ctx: TenantContext, question: str, conversation_id: str) -> Reply:
+        shown, reply = "", None
+        async for batch in stream_service(stream_reply, ctx, question, conversation_id or None, interval=FLUSH_SECONDS):
+            for event in batch:
+                if isinstance(event, Reply):
+                    reply = event
+                else:
+                    shown = event.text if event.restart else shown + event.text
+            async with self:
+                self.streaming_text = shown
+        if reply is None:
+            raise PharmacyError("The assistant gave no answer; please ask again.")
+        return reply
 
     @rx.event
     @guarded("assistant.use")

@@ -10,10 +10,12 @@ tests/pharmacy_saas/test_handler_permissions.py fails on a handler that does nei
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
@@ -41,6 +43,57 @@ async def run_service(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
     finally:
         trace_id_var.reset(token)
+
+
+async def stream_service(
+    fn: Callable[..., Iterator[T]], *args: Any, interval: float = 0.05, **kwargs: Any
+) -> AsyncIterator[list[T]]:
+    """Run a synchronous generator service in a thread and hand over what it yields in batches: the
+    first item at once, then whatever arrived during each `interval`. A model streams a token every few
+    milliseconds; one state update (a websocket message, and a Redis write with several workers) per
+    token would cost more than the tokens, so the page gets about one update per interval instead."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()  # (done, item or exception)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in fn(*args, **kwargs):
+                loop.call_soon_threadsafe(queue.put_nowait, (False, item))
+                if stop.is_set():  # the page went away: stop asking the model for more
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting handler, which re-raises it
+            loop.call_soon_threadsafe(queue.put_nowait, (True, exc))
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, (True, None))
+
+    token = trace_id_var.set(new_trace_id())
+    context = contextvars.copy_context()  # the thread logs with this trace id, tenant and user
+    trace_id_var.reset(token)
+    loop.run_in_executor(None, context.run, produce)
+    batch: list[T] = []
+    flush_at = loop.time()
+    try:
+        while True:
+            wait = max(flush_at - loop.time(), 0.0) if batch else None
+            try:
+                done, item = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                yield batch
+                batch, flush_at = [], loop.time() + interval
+                continue
+            if done:
+                if batch:
+                    yield batch
+                if item is not None:
+                    raise item
+                return
+            batch.append(item)
+            if loop.time() >= flush_at:
+                yield batch
+                batch, flush_at = [], loop.time() + interval
+    finally:
+        stop.set()  # the thread ends at its next item; nothing needs to wait for it
 
 
 def navigate(url: str) -> Any:

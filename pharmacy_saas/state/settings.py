@@ -8,6 +8,7 @@ import reflex as rx
 
 from backend.accounts.api_tokens import SCOPES, create_token, list_tokens, revoke_token
 from backend.accounts.sso import save_config as save_sso_config
+from backend.assistant.provider_switch import provider_setting, set_provider_enabled
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
@@ -21,9 +22,15 @@ class SettingsState(ShellState):
     sso_error: str = ""
     new_token: str = ""  # shown once, right after creation
     token_error: str = ""
+    provider_configured: bool = False  # the installation has an AI provider for the assistant
+    provider_enabled: bool = False  # this chain lets the assistant use it
+    provider_name: str = ""  # "gpt-4o-mini at api.openai.com": where the chain's data would go
 
     async def _reload(self, ctx: TenantContext) -> None:
         self.require_mfa = (await run_service(tenant_profile, ctx)).require_mfa
+        provider = await run_service(provider_setting, ctx)
+        self.provider_configured, self.provider_enabled = provider.configured, provider.enabled
+        self.provider_name = f"{provider.model} at {provider.provider}" if provider.configured else ""
         self.tokens = [
             {
                 "id": t.id,
@@ -84,6 +91,18 @@ class SettingsState(ShellState):
         await self._reload(ctx)
         return rx.toast.success(
             "Two-factor sign-in is now required for all staff." if required else "Two-factor sign-in is optional."
+        )
+
+    @rx.event
+    @guarded("tenant.settings")
+    async def set_assistant_provider(self, ctx: TenantContext, enabled: bool) -> Any:
+        try:
+            await run_service(set_provider_enabled, ctx, bool(enabled))
+        except PharmacyError as exc:
+            return rx.toast.error(exc.message)
+        await self._reload(ctx)
+        return rx.toast.success(
+            f"The assistant now uses {self.provider_name}." if enabled else "The assistant now answers offline only."
         )
 
     @rx.event

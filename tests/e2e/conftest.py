@@ -51,7 +51,18 @@ def demo_chain():
 
 
 @pytest.fixture(scope="session")
-def app_url(test_database, demo_chain):
+def assistant_model():
+    """The AI provider the app is configured with: a local OpenAI-compatible server that streams slowly
+    enough for a browser to see the answer arrive. Chains use it only once their owner switches it on."""
+    from tests.assistant_llm_server import FakeModel, pharmacy_model
+
+    model = FakeModel(responder=pharmacy_model, chunk_delay=0.03).start()
+    yield model
+    model.stop()
+
+
+@pytest.fixture(scope="session")
+def app_url(test_database, demo_chain, assistant_model):
     """The app in prod mode on a free port, with a worker and the outbox relay."""
     port = free_port()
     url = f"http://localhost:{port}"
@@ -65,6 +76,11 @@ def app_url(test_database, demo_chain):
         "REFLEX_WEB_WORKDIR": str(web_dir),
         "REFLEX_STATES_WORKDIR": str(ROOT / ".data" / "states-test"),
         "GRANIAN_WORKERS": "1",
+        "ASSISTANT_OPENAI_BASE_URL": assistant_model.base_url,
+        "ASSISTANT_OPENAI_API_KEY": "sk-e2e-not-a-real-key",
+        "ASSISTANT_OPENAI_MODEL": "fake-pharmacy-1",
+        "ASSISTANT_OPENAI_TIMEOUT": "5",
+        "ASSISTANT_OPENAI_MAX_RETRIES": "0",
     }
     (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / "test-app.log", "w")  # noqa: SIM115
