@@ -12,7 +12,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Inventory", "package", "/inventory"),
     ("Point of sale", "shopping-cart", "/pos"),
     ("Prescriptions", "clipboard-list", ""),
-    ("Reports", "chart-column", ""),
+    ("Reports", "chart-column", "/reports"),
     ("Assistant", "message-circle", "/assistant"),
     ("My account", "user-round", "/account"),
 ]

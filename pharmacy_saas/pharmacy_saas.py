@@ -17,6 +17,7 @@ from pages.password_reset import forgot_page, reset_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.pos import pos_page
 from pages.purchasing import purchasing_page
+from pages.reports import reports_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
@@ -35,6 +36,7 @@ from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.purchasing import PurchasingState
+from pharmacy_saas.state.reports import ReportsState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 
@@ -71,3 +73,4 @@ app.add_page(
     assistant_page, route=routes.ASSISTANT, title="Assistant · Pharmacy Cloud", on_load=AssistantState.load_page
 )
 app.add_page(pos_page, route=routes.POS, title="Counter · Pharmacy Cloud", on_load=CounterState.load)
+app.add_page(reports_page, route=routes.REPORTS, title="Reports · Pharmacy Cloud", on_load=ReportsState.load)

@@ -1,0 +1,148 @@
+"""REST: sales reports (/api/v1/reports/...) and a bill's PDFs (/api/v1/bills/{id}/invoice.pdf, receipt.pdf).
+
+Read-only, so no Idempotency-Key. Money is a decimal string, as everywhere in the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from backend.accounts.api import RequirePermission
+from backend.billing.pdf import invoice_pdf, receipt_pdf
+from backend.billing.reports import SalesReport, daily_report, range_report, report_csv
+from tenants.context import TenantContext
+
+router = APIRouter(tags=["reports"])
+
+Reporting = Annotated[TenantContext, Depends(RequirePermission("reports.view"))]
+Viewing = Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
+BranchId = Annotated[str, Query(description="The branch's id")]
+Day = Annotated[date, Query(description="A local business day of the branch (YYYY-MM-DD)")]
+
+
+class PaymentTotalOut(BaseModel):
+    method: str
+    payments: int
+    amount: Decimal = Field(description="Applied to bills")
+    tendered: Decimal
+    change_due: Decimal
+
+
+class TaxTotalOut(BaseModel):
+    tax_category: str
+    tax_rate: Decimal = Field(description="Percent")
+    net_amount: Decimal
+    tax_amount: Decimal
+
+
+class MedicineSalesOut(BaseModel):
+    medicine_id: str
+    description: str
+    quantity: int
+    revenue: Decimal = Field(description="Net of discounts and tax")
+    gross: Decimal
+    cost: Decimal = Field(description="Cost of the lots it was picked from")
+    margin: Decimal
+
+
+class SalesPointOut(BaseModel):
+    label: str
+    bills: int
+    gross_sales: Decimal
+
+
+class SalesReportOut(BaseModel):
+    """Issued bills of the branch finalized in its local day(s); amounts are 4-decimal sums."""
+
+    branch_id: str
+    branch_name: str
+    branch_code: str
+    time_zone: str
+    currency: str
+    start: date
+    end: date
+    starts_at: datetime = Field(description="UTC start of the first local day")
+    ends_at: datetime = Field(description="UTC end (exclusive) of the last local day")
+    bills: int
+    voided_bills: int
+    sales_before_discounts: Decimal
+    discounts: Decimal
+    net_sales: Decimal
+    tax: Decimal
+    gross_sales: Decimal
+    rounding: Decimal
+    total_due: Decimal
+    collected: Decimal
+    outstanding: Decimal
+    refunds: Decimal
+    refunds_note: str
+    cost_of_goods: Decimal
+    gross_margin: Decimal = Field(description="Net sales minus the cost of the picked lots")
+    margin_percent: Decimal | None
+    payments: list[PaymentTotalOut] = Field(description="Payments taken so far on those bills, by method")
+    taxes: list[TaxTotalOut]
+    top_by_quantity: list[MedicineSalesOut]
+    top_by_revenue: list[MedicineSalesOut]
+    by_hour: list[SalesPointOut] = Field(description="24 local hours on a one-day report, else empty")
+    by_day: list[SalesPointOut]
+
+
+def _json(report: SalesReport) -> dict[str, object]:
+    return SalesReportOut.model_validate(asdict(report)).model_dump(mode="json")
+
+
+@router.get("/reports/daily", summary="A branch's sales on one local business day", response_model=SalesReportOut)
+async def daily(branch: BranchId, day: Annotated[date, Query(alias="date")], ctx: Reporting) -> dict[str, object]:
+    return _json(await run_in_threadpool(daily_report, ctx, branch, day))
+
+
+@router.get("/reports/daily.csv", summary="The daily report as CSV", response_class=Response)
+async def daily_csv(branch: BranchId, day: Annotated[date, Query(alias="date")], ctx: Reporting) -> Response:
+    report = await run_in_threadpool(daily_report, ctx, branch, day)
+    return _csv(report, f"sales-{report.branch_code}-{day.isoformat()}.csv")
+
+
+@router.get("/reports/range", summary="A branch's sales over local days (both included)", response_model=SalesReportOut)
+async def date_range(branch: BranchId, start: Day, end: Day, ctx: Reporting) -> dict[str, object]:
+    return _json(await run_in_threadpool(range_report, ctx, branch, start, end))
+
+
+@router.get("/reports/range.csv", summary="The range report as CSV", response_class=Response)
+async def date_range_csv(branch: BranchId, start: Day, end: Day, ctx: Reporting) -> Response:
+    report = await run_in_threadpool(range_report, ctx, branch, start, end)
+    return _csv(report, f"sales-{report.branch_code}-{start.isoformat()}-{end.isoformat()}.csv")
+
+
+def _csv(report: SalesReport, filename: str) -> Response:
+    return Response(
+        report_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/bills/{bill_id}/invoice.pdf", summary="The bill's A4 invoice", response_class=Response)
+async def invoice(bill_id: str, ctx: Viewing) -> Response:
+    number, content = await run_in_threadpool(invoice_pdf, ctx, bill_id)
+    return _pdf(content, f"invoice-{number}.pdf")
+
+
+@router.get("/bills/{bill_id}/receipt.pdf", summary="The bill's 80 mm thermal receipt", response_class=Response)
+async def receipt(bill_id: str, ctx: Viewing) -> Response:
+    number, content = await run_in_threadpool(receipt_pdf, ctx, bill_id)
+    return _pdf(content, f"receipt-{number}.pdf")
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    # inline: the browser shows it and the print dialog is one click away; the name is kept on save.
+    return Response(
+        content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
+    )

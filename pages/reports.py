@@ -1,0 +1,147 @@
+"""Sales reports: one branch's local business day in cards, tables and a chart of sales by hour."""
+
+import reflex as rx
+
+from pages.shell import with_shell
+from pharmacy_saas.state.reports import Figure, MedicineRow, PaymentRow, ReportsState, TaxRow
+
+
+def figure_card(figure: Figure) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(figure.label, size="2", color_scheme="gray"),
+            rx.heading(figure.value, size="6", class_name="report-figure"),
+            rx.text(figure.hint, size="1", color_scheme="gray"),
+            spacing="1",
+        )
+    )
+
+
+def table(title: str, table_id: str, headers: tuple[str, ...], body: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, size="4"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            body,
+            width="100%",
+            id=table_id,
+        ),
+        width="100%",
+    )
+
+
+def payment_row(row: PaymentRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.method), rx.table.cell(row.payments), rx.table.cell(row.amount), rx.table.cell(row.change_due)
+    )
+
+
+def tax_row(row: TaxRow) -> rx.Component:
+    return rx.table.row(rx.table.cell(row.band), rx.table.cell(row.net_amount), rx.table.cell(row.tax_amount))
+
+
+def medicine_row(row: MedicineRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.description),
+        rx.table.cell(row.quantity),
+        rx.table.cell(row.revenue),
+        rx.table.cell(row.margin),
+        class_name="top-medicine-row",
+    )
+
+
+def sales_by_hour() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Sales by hour (gross, ", ReportsState.currency, ")", size="4"),
+        rx.recharts.bar_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+            rx.recharts.x_axis(data_key="hour"),
+            rx.recharts.y_axis(),
+            rx.recharts.graphing_tooltip(),
+            rx.recharts.bar(data_key="sales", name="Gross sales", fill=rx.color("teal", 9)),
+            data=ReportsState.hours,
+            width="100%",
+            height=260,
+        ),
+        width="100%",
+        id="sales-by-hour",
+    )
+
+
+def controls() -> rx.Component:
+    return rx.hstack(
+        rx.input(
+            type="date",
+            value=ReportsState.day,
+            on_change=ReportsState.choose_day,
+            id="report-day",
+            aria_label="Business day",
+        ),
+        rx.button("Refresh", on_click=ReportsState.refresh, variant="soft", id="report-refresh"),
+        rx.button(
+            rx.icon("download", size=16), "CSV", on_click=ReportsState.download_csv, variant="outline", id="report-csv"
+        ),
+        spacing="2",
+        align="center",
+    )
+
+
+def reports_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Sales report", size="6", id="reports-title"),
+                rx.badge(ReportsState.report_branch),
+                rx.spacer(),
+                controls(),
+                width="100%",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(
+                ReportsState.report_branch != ReportsState.current_branch,
+                rx.callout("You changed branch: press Refresh to see its figures.", icon="info", color_scheme="blue"),
+            ),
+            rx.cond(
+                ReportsState.error != "", rx.callout(ReportsState.error, icon="triangle-alert", color_scheme="red")
+            ),
+            rx.text(
+                "Bills finalized on this local business day of the branch; voided bills are left out. ",
+                ReportsState.refunds_note,
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.grid(
+                rx.foreach(ReportsState.figures, figure_card),
+                columns=rx.breakpoints(initial="2", md="4"),
+                spacing="3",
+                width="100%",
+            ),
+            rx.cond(ReportsState.bills > 0, sales_by_hour()),
+            rx.grid(
+                table(
+                    "Payments",
+                    "payments-table",
+                    ("Method", "Payments", "Amount", "Change given"),
+                    rx.table.body(rx.foreach(ReportsState.payments, payment_row)),
+                ),
+                table(
+                    "Tax by rate",
+                    "tax-table",
+                    ("Band", "Net", "Tax"),
+                    rx.table.body(rx.foreach(ReportsState.taxes, tax_row)),
+                ),
+                columns=rx.breakpoints(initial="1", md="2"),
+                spacing="5",
+                width="100%",
+            ),
+            table(
+                "Top medicines by revenue",
+                "top-medicines",
+                ("Medicine", "Quantity", "Revenue (net)", "Margin"),
+                rx.table.body(rx.foreach(ReportsState.top_medicines, medicine_row)),
+            ),
+            spacing="5",
+            width="100%",
+        )
+    )
