@@ -173,6 +173,7 @@ def chat_view(input_id: str) -> rx.Component:
 def conversation_list() -> rx.Component:
     return rx.vstack(
         rx.button("New conversation", variant="soft", on_click=AssistantState.new_conversation, width="100%"),
+        rx.link("Your chain's documents", href="/assistant/documents", size="2", id="documents-link"),
         rx.foreach(
             AssistantState.conversations,
             lambda c: rx.button(

@@ -6,6 +6,7 @@ from backend.api import SecurityHeaders, create_api
 from pages.account import account_page
 from pages.alerts import alerts_page
 from pages.assistant import assistant_page
+from pages.assistant_documents import documents_page
 from pages.audit import audit_page
 from pages.catalog import catalog_page
 from pages.dashboard import dashboard_page
@@ -26,6 +27,7 @@ from pharmacy_saas import routes
 from pharmacy_saas.state.account import AccountPageState
 from pharmacy_saas.state.alerts import AlertsState
 from pharmacy_saas.state.assistant import AssistantState
+from pharmacy_saas.state.assistant_documents import DocumentsState
 from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.catalog import CatalogState
@@ -74,3 +76,9 @@ app.add_page(
 )
 app.add_page(pos_page, route=routes.POS, title="Counter · Pharmacy Cloud", on_load=CounterState.load)
 app.add_page(reports_page, route=routes.REPORTS, title="Reports · Pharmacy Cloud", on_load=ReportsState.load)
+app.add_page(
+    documents_page,
+    route=routes.ASSISTANT_DOCUMENTS,
+    title="Assistant documents · Pharmacy Cloud",
+    on_load=DocumentsState.load,
+)

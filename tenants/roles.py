@@ -68,6 +68,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.view": frozenset({OWNER, MANAGER, PHARMACIST, SUPPORT}) | API_ANY,
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads
     "assistant.use": ALL_STAFF,
+    # the chain's SOPs, FAQs and policies the assistant quotes
+    "assistant.documents": frozenset({OWNER, MANAGER}),
     "platform.console": frozenset({PLATFORM_ADMIN}),
 }
 

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.assistant import druginfo, safety
+from backend.assistant import druginfo, retrieval, safety
 from backend.assistant.tools import ASSISTANT_PERMISSION, ToolResult, call_tool
 from backend.drugs.matcher import resolve
 from backend.interactions.knowledge import Source
@@ -74,6 +74,9 @@ _STOCK = re.compile(
     r"\bleft\b|\bunits?\b|\bquantity\b|\bcount\b|\bavailable\b|\bany\b"
 )
 _WHAT_IS = re.compile(r"\bwhat(?:'s| is| are)\b")
+_DOCUMENTS = re.compile(
+    r"\b(sops?|polic(y|ies)|procedures?|protocols?|guidelines?|handbook|faqs?|our (rules?|guide|process))\b"
+)
 
 # Words that are never a medicine name: question words, the intents' own words, units, time words.
 STOP_WORDS = frozenset(
@@ -363,6 +366,8 @@ def _route(q: _Question) -> Reply:
         if mentions:
             return _stock(q, mentions)
         return _reply("low_stock", [call_tool(q.ctx, "low_stock", _branch_arg(q))])
+    if _DOCUMENTS.search(lower):
+        return _reply("documents", [call_tool(q.ctx, "chain_documents", {"question": q.text[:500]})])
     if _INFO.search(lower):
         return _drug_info(q, known or mentions)
     if _STOCK.search(lower):
@@ -371,4 +376,25 @@ def _route(q: _Question) -> Reply:
         return _drug_info(q, known)
     if known:  # a bare medicine name: staff at the counter mostly want to know if it is on the shelf
         return _stock(q, known)
+    return _retrieved(q)
+
+
+QUOTED_DOCUMENTS = "Quoted from your chain's documents; check the full document if unsure."
+
+
+def _retrieved(q: _Question) -> Reply:
+    """No rule matched: the chain's own documents, then drug information, by meaning; else say so."""
+    documents = call_tool(q.ctx, "chain_documents", {"question": q.text[:500]})
+    if documents.ok:
+        return _reply("documents", [documents], QUOTED_DOCUMENTS)
+    snippets = retrieval.search_drug_information(q.text, limit=2)
+    if snippets:
+        quoted = "\n\n".join(f"> {s.text}" for s in snippets)
+        text = f"From the drug information I have:\n\n{quoted}\n\n{safety.ASK_PHARMACIST}"
+        return Reply(
+            text,
+            ("searched drug information",),
+            tuple(dict.fromkeys(s.source for s in snippets)),
+            intent="drug_info_search",
+        )
     return Reply(CANT_ANSWER, intent="unknown")

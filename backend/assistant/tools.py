@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from backend.assistant import druginfo
+from backend.assistant import druginfo, retrieval
 from backend.billing.service import Bill, get_bill
 from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.drugs.matcher import resolve
@@ -302,6 +302,25 @@ def drug_information(ctx: TenantContext, medicine: str) -> ToolResult:
     )
 
 
+def chain_documents(ctx: TenantContext, question: str) -> ToolResult:
+    """Snippets of the chain's own SOPs, FAQs and policies (only this chain's, by construction)."""
+    snippets = retrieval.search_documents(ctx, question)
+    if not snippets:
+        return ToolResult(
+            "None of your chain's documents answers that.",
+            {"found": False},
+            "searched your chain's documents",
+            ok=False,
+        )
+    quoted = "\n\n".join(f'From "{s.title}":\n> ' + s.text.replace("\n", "\n> ") for s in snippets)
+    return ToolResult(
+        quoted,
+        {"found": True, "documents": sorted({s.title for s in snippets})},
+        "searched your chain's documents",
+        tuple(dict.fromkeys(s.source for s in snippets)),
+    )
+
+
 def interaction_check(ctx: TenantContext, drugs: list[str]) -> ToolResult:
     result = check(drugs)
     lines = [f"- {p.a} + {p.b}: {p.severity.upper()}. {p.summary}" for p in result.pairs]
@@ -360,6 +379,13 @@ TOOLS: dict[str, Tool] = {
             _schema({"medicine": _MEDICINE}, ("medicine",)),
             ASSISTANT_PERMISSION,
             drug_information,
+        ),
+        Tool(
+            "chain_documents",
+            "Search the chain's own SOPs, FAQs and policies; returns quoted snippets with their document titles.",
+            _schema({"question": {"type": "string", "minLength": 3, "maxLength": 500}}, ("question",)),
+            ASSISTANT_PERMISSION,
+            chain_documents,
         ),
         Tool(
             "interaction_check",

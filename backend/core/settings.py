@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     ASSISTANT_OPENAI_TIMEOUT: float = 20.0  # seconds per request (connect, and each read of the stream)
     ASSISTANT_OPENAI_MAX_RETRIES: int = 2  # the client's own retries with exponential backoff
 
+    # Retrieval index for the assistant (drug information, chains' documents): embedded chromadb in
+    # this folder, or a chroma server at CHROMA_URL (e.g. http://chroma:8000) when scaling out.
+    CHROMA_PATH: str = ".data/chroma"
+    CHROMA_URL: str | None = None
+
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
     SERVICE_NAME: str = "pharmacy-saas"

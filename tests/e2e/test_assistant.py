@@ -104,3 +104,28 @@ def test_the_chains_ai_provider_streams_the_answer_and_the_local_engine_covers_i
     expect(fallback).to_contain_text("the AI provider is unavailable; answered offline")
     expect(fallback).to_contain_text("240")
     expect(fallback).to_contain_text("answered offline by the built-in assistant")
+
+
+def test_an_owner_uploads_an_sop_and_staff_get_it_quoted(page: Page, app_url: str, committed_tenant):
+    _, spec = committed_tenant("assistant-docs")
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    page.goto(f"{app_url}/assistant/documents")
+    expect(page.locator("#documents-title")).to_be_visible(timeout=15000)
+    page.locator("#document-upload input[type=file]").set_input_files(
+        {
+            "name": "cold-chain.md",
+            "mimeType": "text/markdown",
+            "buffer": b"# Cold chain SOP\n\nVaccines are stored between 2 and 8 degrees Celsius. "
+            b"Record the fridge temperature twice a day.\n",
+        }
+    )
+    page.locator("#document-submit").click()
+    expect(page.locator(".document-row").first).to_contain_text("cold-chain", timeout=60000)
+
+    page.locator("#assistant-open").click()
+    question = page.locator("#panel-question")
+    question.fill("What does our SOP say about the fridge temperature?")
+    question.press("Enter")
+    answer = page.locator("#assistant-panel .chat-answer").last
+    expect(answer).to_contain_text("2 and 8 degrees", timeout=60000)
+    expect(answer.locator(".source").first).to_contain_text("cold-chain")

@@ -91,6 +91,10 @@ def two_chains(db, make_tenant):
                 text("INSERT INTO catalog_imports (tenant_id, id, kind, content) VALUES (:t, :i, 'catalog', '')"),
                 {"t": chain.tenant_id, "i": uuid.uuid4()},
             )
+            session.execute(  # the row of record only: the search index is not what RLS protects
+                text("INSERT INTO assistant_documents (tenant_id, id, title, body) VALUES (:t, :i, 'SOP', 'text')"),
+                {"t": chain.tenant_id, "i": uuid.uuid4()},
+            )
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
         medicine = create_medicine(ctx, generic_name="Ibuprofen", default_sell_price="1.00")
