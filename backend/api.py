@@ -12,6 +12,7 @@ from backend.accounts.api import api_router as account_router
 from backend.accounts.api import auth_router
 from backend.accounts.api_tokens import RateLimited
 from backend.billing.api import router as billing_router
+from backend.billing.reports_api import router as reports_router
 from backend.branches.api import router as branches_router
 from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging, new_trace_id, trace_id_var
@@ -149,4 +150,5 @@ def create_api() -> FastAPI:
     api.include_router(inventory_router, prefix=API_PREFIX)
     api.include_router(interactions_router, prefix=API_PREFIX)
     api.include_router(billing_router, prefix=API_PREFIX)
+    api.include_router(reports_router, prefix=API_PREFIX)
     return api
