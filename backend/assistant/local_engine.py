@@ -320,7 +320,16 @@ def _not_yet(intent: str, what: str) -> Callable[[_Question], Reply]:
     return answer
 
 
-_sales_not_yet = _not_yet("sales", "sales figures are not available to the assistant until the billing reports land")
+def _sales(q: _Question) -> Reply:
+    """Sales of the day or period asked (the branch's local calendar; today when none is named)."""
+    period = dates_in(q.lower, q.today) or DateRange(q.today, q.today, "today")
+    end = min(period.end, q.today)  # nothing is sold in the future
+    if end < period.start:
+        return Reply(f"{period.phrase.capitalize()} has not happened yet, so there are no sales.", intent="sales")
+    args = {"start": period.start.isoformat(), "end": end.isoformat(), **_branch_arg(q)}
+    return _reply("sales", [call_tool(q.ctx, "sales_figures", args)])
+
+
 _refills_not_yet = _not_yet("refill", "prescriptions and refills are not in the product yet")
 
 
@@ -351,7 +360,7 @@ def _route(q: _Question) -> Reply:
     if bill := _BILL.search(q.text):
         return _reply("bill", [call_tool(q.ctx, "bill_by_number", {"number": bill.group(1)})])
     if _SALES.search(lower):
-        return _sales_not_yet(q)
+        return _sales(q)
     if _REFILL.search(lower):
         return _refills_not_yet(q)
     mentions = medicines_in(q.text, ignore=_branch_words(q.profile.branches))

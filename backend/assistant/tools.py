@@ -17,12 +17,14 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 
 from backend.assistant import druginfo, retrieval
+from backend.billing.reports import SalesReport, daily_report, range_report
 from backend.billing.service import Bill, get_bill
 from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.drugs.matcher import resolve
@@ -302,6 +304,56 @@ def drug_information(ctx: TenantContext, medicine: str) -> ToolResult:
     )
 
 
+def sales_figures(ctx: TenantContext, start: str, end: str = "", branch: str = "") -> ToolResult:
+    """Sales of a local day or range per branch, from the same report the Reports page shows."""
+    first = _day(start, "start")
+    last = _day(end, "end") if end else first
+    if last < first:
+        raise ValidationFailed("The end date is before the start date.", field="end")
+    branches = [find_branch(ctx, branch)] if branch else tenant_profile(ctx).branches
+    reports = [
+        daily_report(ctx, b.id, first) if first == last else range_report(ctx, b.id, first, last) for b in branches
+    ]
+    period = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+    return ToolResult(
+        "\n".join(_sales_line(r, period) for r in reports),
+        {
+            "period": period,
+            "branches": [
+                {
+                    "branch": r.branch_name,
+                    "bills": r.bills,
+                    "net_sales": str(r.net_sales),
+                    "tax": str(r.tax),
+                    "gross_sales": str(r.gross_sales),
+                    "collected": str(r.collected),
+                }
+                for r in reports
+            ],
+        },
+        f"checked sales at {', '.join(r.branch_name for r in reports) or 'no branch'} for {period}",
+    )
+
+
+def _day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationFailed("Dates are YYYY-MM-DD.", field=field) from None
+
+
+def _sales_line(report: SalesReport, period: str) -> str:
+    if report.bills == 0:
+        return f"{report.branch_name}, {period} (local days): no sales."
+    top = ", ".join(f"{m.description} ({m.quantity})" for m in report.top_by_quantity[:3])
+    return (
+        f"{report.branch_name}, {period} (local days): {report.bills} bills, net sales {report.net_sales:.2f} "
+        f"{report.currency}, tax {report.tax:.2f}, gross {report.gross_sales:.2f}, collected {report.collected:.2f}"
+        + (f"; {report.voided_bills} voided" if report.voided_bills else "")
+        + (f". Top sellers: {top}." if top else ".")
+    )
+
+
 def chain_documents(ctx: TenantContext, question: str) -> ToolResult:
     """Snippets of the chain's own SOPs, FAQs and policies (only this chain's, by construction)."""
     snippets = retrieval.search_documents(ctx, question)
@@ -379,6 +431,21 @@ TOOLS: dict[str, Tool] = {
             _schema({"medicine": _MEDICINE}, ("medicine",)),
             ASSISTANT_PERMISSION,
             drug_information,
+        ),
+        Tool(
+            "sales_figures",
+            "Sales of one local business day or a date range per branch: bills, net, tax, gross, collected, top "
+            "sellers (the Reports page's figures).",
+            _schema(
+                {
+                    "start": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD"},
+                    "end": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD"},
+                    "branch": _BRANCH,
+                },
+                ("start",),
+            ),
+            "reports.view",
+            sales_figures,
         ),
         Tool(
             "chain_documents",

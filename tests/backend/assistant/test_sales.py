@@ -1,0 +1,37 @@
+"""'What did we sell …?' answered from the same report the Reports page shows, for the branch's local day."""
+
+from __future__ import annotations
+
+from backend.assistant.local_engine import answer
+from backend.billing.reports import daily_report, local_today
+from backend.billing.service import create_draft, finalize_bill, record_payment
+
+
+def sell(ctx, branch: str, medicine: str, quantity: int) -> None:
+    draft = create_draft(ctx, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": quantity}])
+    bill = finalize_bill(ctx, draft.id)
+    record_payment(ctx, bill_id=bill.id, tendered=str(bill.total_due))
+
+
+def test_todays_sales_answer_equals_the_report(pharmacy):
+    owner = pharmacy.ctx()
+    sell(owner, pharmacy.branch_1, pharmacy.amoxicillin, 6)
+    sell(owner, pharmacy.branch_1, pharmacy.acetaminophen, 4)
+    report = daily_report(owner, pharmacy.branch_1, local_today(owner, pharmacy.branch_1))
+    reply = answer(owner, "What did we sell today at Branch 1?")
+    assert reply.intent == "sales"
+    assert f"{report.bills} bills" in reply.text and report.bills == 2
+    assert f"net sales {report.net_sales:.2f}" in reply.text
+    assert f"gross {report.gross_sales:.2f}" in reply.text
+    assert "Amoxicillin" in reply.text  # the top seller
+    assert reply.tools_used and "Branch 1" in reply.tools_used[0]
+    data = reply.data[0]["branches"][0]
+    assert (data["bills"], data["net_sales"]) == (2, str(report.net_sales))
+
+
+def test_yesterday_and_roles_without_reports(pharmacy):
+    owner = pharmacy.ctx()
+    sell(owner, pharmacy.branch_1, pharmacy.amoxicillin, 1)
+    assert "no sales" in answer(owner, "How much did we sell yesterday at Branch 1?").text
+    refused = answer(pharmacy.ctx("cashier"), "What were our sales today?")
+    assert "may not use sales_figures" in refused.text and "net sales" not in refused.text
