@@ -156,6 +156,34 @@ def inventory_reconcile(tenant: str = typer.Option("", help="A chain's slug (def
     typer.echo("ledger matches on-hand for every batch")
 
 
+audit_app = typer.Typer(help="The financial audit chains and the audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+@clear_errors
+def audit_verify(tenant: str = typer.Option(..., help="The chain's slug.")) -> None:
+    """Check every branch's financial hash chain and the audit log of one chain; exit 1 at the first
+    broken link of any of them (an edited, deleted or re-linked row)."""
+    from backend.billing.audit_chain import verify_chains
+
+    report = verify_chains(tenant)
+    for chain in report.chains:
+        if chain.broken:
+            typer.echo(
+                f"{tenant}: branch {chain.branch_code} ({chain.branch_id}): first broken link at seq "
+                f"{chain.broken.seq}: {chain.broken.problem}"
+            )
+    if report.audit_log_broken_seq is not None:
+        typer.echo(f"{tenant}: audit log: first broken link at seq {report.audit_log_broken_seq}")
+    if not report.intact:
+        raise typer.Exit(code=1)
+    typer.echo(
+        f"all {len(report.chains)} chains intact ({report.events} events); "
+        f"audit log intact ({report.audit_log_events} events)"
+    )
+
+
 @app.command("worker")
 @clear_errors
 def worker(

@@ -64,6 +64,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Supplying a prescription-only medicine without a prescription reference: a pharmacist's
     # signed, audited decision; never an API token's.
     "billing.override_prescription": frozenset({PHARMACIST}),
+    # an electronic signature: the member re-enters their password or a TOTP code to sign one record
+    "signatures.sign": ALL_STAFF | {API_WRITE, API_ADMIN},
     # reports: sales, margin and cost are the chain's business figures, not every till's
     "reports.view": frozenset({OWNER, MANAGER, PHARMACIST, SUPPORT}) | API_ANY,
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads

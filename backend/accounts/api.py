@@ -7,12 +7,15 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.api_tokens import ApiPrincipal, check_rate_limit, principal_for_api_token
 from backend.accounts.service import record_sign_in
 from backend.accounts.sessions import issue_login_code, redeem_login_code, start_session, stash_notice
+from backend.accounts.signatures import get_signature, sign
 from backend.accounts.sso import finish_sign_in, start_sign_in
 from backend.accounts.staff import list_members
 from backend.core.errors import AuthenticationRequired, PharmacyError
@@ -154,3 +157,24 @@ async def me(ctx: Annotated[TenantContext, Depends(RequirePermission("api.me"))]
 async def staff(ctx: Annotated[TenantContext, Depends(RequirePermission("staff.view"))]) -> JSONResponse:
     members = await run_in_threadpool(list_members, ctx)
     return JSONResponse([{k: v for k, v in asdict(m).items() if k != "user_id"} for m in members])
+
+
+class SignatureIn(BaseModel):
+    """Exactly one of password or totp: checked now, never stored."""
+
+    password: str | None = Field(None, max_length=200)
+    totp: str | None = Field(None, max_length=10, description="A current 6-digit code from the authenticator app")
+    meaning: str = Field(min_length=10, max_length=500, examples=["verified the supply of Amoxicillin 500 mg"])
+    entity_type: str = Field(min_length=1, max_length=40, examples=["bill"])
+    entity_id: str = Field(min_length=1, max_length=100)
+
+
+@api_router.post("/signatures", status_code=201, summary="Sign one record with your password or TOTP code")
+async def create_signature(
+    body: SignatureIn, ctx: Annotated[TenantContext, Depends(RequirePermission("signatures.sign"))]
+) -> JSONResponse:
+    """An electronic signature by the token's member; a wrong password or code is 403 and records nothing.
+    Not idempotent on purpose: each call is one act of signing."""
+    signature_id = await run_in_threadpool(lambda: sign(ctx, **body.model_dump()))
+    signature = await run_in_threadpool(get_signature, ctx, signature_id)
+    return JSONResponse(jsonable_encoder(signature), status_code=201)

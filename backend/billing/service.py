@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.billing.audit_chain import record_bill_event
 from backend.billing.totals import (
     BillAmounts,
     DiscountTooLarge,
@@ -712,8 +713,9 @@ def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
         finalized_at=datetime.now(UTC),
         status="paid" if amounts.total_due == 0 else "finalized",
     )
-    # A routine sale is not an audit event (the bill records who finalized it, and the per-tenant audit
-    # lock would serialize every till of the chain); overrides and voids are.
+    # A routine sale is not a tenant audit event (its per-tenant lock would serialize every till of the
+    # chain); it is an event of the branch's financial chain, whose lock holds up only this branch.
+    record_bill_event(session, ctx, "bill.finalized", bill.id)
     return _load(session, bill.id)
 
 
@@ -826,6 +828,7 @@ def record_payment_in(
         reference,
         received_at,
     )
+    record_bill_event(session, ctx, "payment.recorded", bill.id, payment_id=payment_id)
     return PaymentReceipt(payment, status, (owed - applied).quantize(cash))
 
 
@@ -873,6 +876,7 @@ def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) 
         entity_id=str(bill.id),
         details={"number": bill.number, "was": bill.status, "reason": why},
     )
+    record_bill_event(session, ctx, "bill.voided", bill.id, was=bill.status)
     return _load(session, bill.id)
 
 

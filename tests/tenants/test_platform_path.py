@@ -23,6 +23,7 @@ ALLOWED_CALLERS = {
     "backend/accounts/staff.py:accept_invitation": "an invitee joins a chain they are not in yet",
     "backend/accounts/sso.py:_join_on_first_sign_in": "a verified SSO e-mail joins when the owner allows it",
     "backend/inventory/service.py:reconcile": "the operator's ledger check across chains",
+    "backend/billing/audit_chain.py:verify_chains": "the operator's `audit verify` of one chain's hash chains",
     "bench/rls_overhead.py:main": "the BYPASSRLS baseline of the RLS benchmark (bench database only)",
     "bench/rls_overhead.py:raw_transaction": "the same baseline, one transaction per sample",
 }

@@ -18,6 +18,7 @@ from backend.core.database import open_session
 from backend.core.settings import get_settings
 from tenants.context import TenantContext
 from tenants.session import platform_session, tenant_session
+from tests.conftest import TEST_PASSWORD
 
 APP_ROLE = get_settings().APP_DB_ROLE
 
@@ -68,6 +69,7 @@ def as_app(conn: Connection, tenant_id: uuid.UUID | None, user_id: uuid.UUID | N
 def two_chains(db, make_tenant):
     """Chains A and B, each with a row in every tenant table."""
     from backend.accounts.api_tokens import create_token
+    from backend.accounts.signatures import sign
     from backend.accounts.staff import invite
     from backend.assistant.conversations import ask, rate_answer
     from backend.billing.service import create_draft, finalize_bill, record_payment
@@ -118,6 +120,8 @@ def two_chains(db, make_tenant):
         sale = create_draft(ctx, branch_id=str(chain.branch_ids[0]), lines=[{"medicine_id": medicine, "quantity": 1}])
         finalize_bill(ctx, sale.id)  # bills, bill_lines, bill_picks, bill_counters
         record_payment(ctx, bill_id=sale.id, tendered="1.00")  # bill_payments
+        # financial_audit_events and financial_audit_heads come with the sale and the payment
+        sign(ctx, password=TEST_PASSWORD, meaning="verified the seeded sale", entity_type="bill", entity_id=sale.id)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(

@@ -1,0 +1,194 @@
+"""Electronic signatures (21 CFR Part 11 style): a member re-proves who they are to sign one thing.
+
+- Signing needs the member's password (argon2) or a current TOTP code now; the signed-in session
+  alone is not enough, so a till left open cannot sign for the pharmacist who opened it.
+- A signature records who, when, what it means in words ("verified the prescription-only supply of
+  Amoxicillin 500 mg on bill B1-2026-000123"), the method, and what was signed (entity type and id),
+  with a sha256 over all of it. `electronic_signatures` is append-only (UPDATE, DELETE and TRUNCATE
+  revoked from the app role, migration 0020).
+- Wrong credentials are refused with nothing recorded and count against the same progressive delay
+  as sign-in (`backend.accounts.throttle`), never a lockout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.accounts import throttle
+from backend.accounts.mfa import verify_second_factor
+from backend.accounts.service import TooManyAttempts
+from backend.core.errors import AuthenticationRequired, PermissionDenied, ValidationFailed
+from backend.core.models import utc_now
+from backend.core.passwords import verify_password
+from tenants.context import TenantContext
+from tenants.roles import require
+from tenants.session import tenant_session
+
+FRESH_FOR = timedelta(minutes=5)  # how long a signature may be spent on the action it was given for
+MIN_MEANING, MAX_MEANING = 10, 500
+
+
+class SignatureRefused(PermissionDenied):
+    """The credentials were wrong, or a signature offered for an action does not fit it."""
+
+    code = "signature_refused"
+
+
+@dataclass(frozen=True)
+class Signature:
+    id: str
+    user_id: str
+    signed_at: datetime
+    meaning: str
+    method: str
+    entity_type: str
+    entity_id: str
+    signed_hash: str
+
+
+def signed_hash(tenant_id: object, signature_id: object, user_id: object, signed_at: datetime, **fields: str) -> str:
+    """sha256 of the canonical JSON (sorted keys, UTC time) of everything a signature says."""
+    body = {
+        "tenant_id": str(tenant_id),
+        "id": str(signature_id),
+        "user_id": str(user_id),
+        "signed_at": signed_at.astimezone(UTC).isoformat(),
+        **fields,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _what(meaning: str, entity_type: str, entity_id: str) -> dict[str, str]:
+    meaning = " ".join(str(meaning or "").split())
+    if not MIN_MEANING <= len(meaning) <= MAX_MEANING:
+        raise ValidationFailed(
+            f"Say what the signature means ({MIN_MEANING} to {MAX_MEANING} characters).", field="meaning"
+        )
+    entity_type, entity_id = str(entity_type or "").strip(), str(entity_id or "").strip()
+    if not 1 <= len(entity_type) <= 40:
+        raise ValidationFailed("Say what kind of record is signed.", field="entity_type")
+    if not 1 <= len(entity_id) <= 100:
+        raise ValidationFailed("Say which record is signed.", field="entity_id")
+    return {"meaning": meaning, "entity_type": entity_type, "entity_id": entity_id}
+
+
+def _method(password: str | None, totp: str | None) -> tuple[str, str]:
+    if bool(password) == bool(totp):
+        raise ValidationFailed("Sign with your password or with a code from your authenticator app.", field="password")
+    if password:
+        return "password", password
+    code = str(totp).replace(" ", "")
+    if not code.isdigit():  # a recovery code is for signing in, not for signing
+        raise ValidationFailed("Enter the 6-digit code from your authenticator app.", field="totp")
+    return "totp", code
+
+
+def _credentials_ok(ctx: TenantContext, method: str, secret: str) -> tuple[str, bool]:
+    """The member's e-mail (the throttle's key) and whether the password or code is theirs, checked now."""
+    with tenant_session(ctx) as session:
+        email = session.execute(
+            text(
+                "SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id "
+                "WHERE u.id = :u AND u.is_active AND m.is_active"
+            ),
+            {"u": ctx.user_id},
+        ).scalar()
+        if email is None:
+            raise AuthenticationRequired("Please sign in.")
+        login = session.execute(text("SELECT password_hash FROM auth_login_lookup(:e)"), {"e": email}).first()
+    if wait := throttle.seconds_to_wait(email, ""):
+        raise TooManyAttempts(f"Too many attempts. Wait {wait} seconds and try again.")
+    if method == "password":
+        return email, verify_password(login.password_hash if login else None, secret)
+    return email, verify_second_factor(str(ctx.user_id), secret)
+
+
+def sign(
+    ctx: TenantContext,
+    *,
+    password: str | None = None,
+    totp: str | None = None,
+    meaning: str,
+    entity_type: str,
+    entity_id: str,
+) -> str:
+    """Record the member's electronic signature of one record after checking their password or TOTP
+    code now; returns the signature's id. Wrong credentials raise SignatureRefused and record nothing."""
+    require(ctx, "signatures.sign")
+    if ctx.user_id is None:
+        raise AuthenticationRequired("Please sign in.")
+    what = _what(meaning, entity_type, entity_id)
+    method, secret = _method(password, totp)
+    email, ok = _credentials_ok(ctx, method, secret)
+    if not ok:
+        throttle.record_failure(email, "")
+        wrong = "password" if method == "password" else "code"
+        raise SignatureRefused(f"That {wrong} is not right; nothing was signed.", field=method)
+    throttle.record_success(email)
+    signature_id, signed_at = uuid.uuid4(), utc_now()
+    fields = {**what, "method": method}
+    with tenant_session(ctx) as session:
+        session.execute(
+            text(
+                "INSERT INTO electronic_signatures (tenant_id, id, user_id, signed_at, meaning, method, entity_type, "
+                "entity_id, signed_hash) VALUES (:t, :id, :u, :at, :meaning, :method, :entity_type, :entity_id, :hash)"
+            ),
+            {
+                "t": ctx.tenant_id,
+                "id": signature_id,
+                "u": ctx.user_id,
+                "at": signed_at,
+                **fields,
+                "hash": signed_hash(ctx.tenant_id, signature_id, ctx.user_id, signed_at, **fields),
+            },
+        )
+    return str(signature_id)
+
+
+def _signature(session: Session, tenant_id: uuid.UUID, signature_id: object) -> Signature | None:
+    try:
+        key = uuid.UUID(str(signature_id))
+    except ValueError:
+        return None
+    row = session.execute(text("SELECT * FROM electronic_signatures WHERE id = :s"), {"s": key}).first()
+    if row is None:
+        return None
+    fields = {k: getattr(row, k) for k in ("meaning", "method", "entity_type", "entity_id")}
+    if row.signed_hash != signed_hash(tenant_id, row.id, row.user_id, row.signed_at, **fields):
+        return None  # changed after signing: worth nothing
+    return Signature(str(row.id), str(row.user_id), row.signed_at, signed_hash=row.signed_hash, **fields)
+
+
+def require_fresh_signature(
+    session: Session,
+    ctx: TenantContext,
+    signature_id: object,
+    *,
+    entity_type: str,
+    entity_id: object,
+    now: datetime | None = None,
+) -> Signature:
+    """The member's own signature of this record, made in the last five minutes (for an action that
+    must be signed, e.g. a pharmacist's prescription override); SignatureRefused otherwise."""
+    found = _signature(session, ctx.tenant_id, signature_id)
+    if found is None or found.user_id != str(ctx.user_id):
+        raise SignatureRefused("Sign this with your password or code first.", field="signature_id")
+    if (found.entity_type, found.entity_id) != (entity_type, str(entity_id)):
+        raise SignatureRefused("That signature is for another record.", field="signature_id")
+    if (now or utc_now()) - found.signed_at > FRESH_FOR:
+        raise SignatureRefused("That signature is more than five minutes old; sign again.", field="signature_id")
+    return found
+
+
+def get_signature(ctx: TenantContext, signature_id: str) -> Signature | None:
+    """One signature of the chain (None if there is none, or it no longer matches its hash)."""
+    require(ctx, "signatures.sign")
+    with tenant_session(ctx) as session:
+        return _signature(session, ctx.tenant_id, signature_id)
