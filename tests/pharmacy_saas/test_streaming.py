@@ -6,10 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from pharmacy_saas.state.base import stream_service
+
+
+def run(coroutine):  # type: ignore[no-untyped-def]
+    """Run on a loop of its own in a thread: after the browser tests, Playwright's loop is still running here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def tokens(n: int, every: float) -> Iterator[str]:
@@ -24,7 +31,7 @@ async def collect(fn, *args, interval: float = 0.05) -> list[tuple[float, list[s
 
 
 def test_a_fast_stream_arrives_in_a_few_batches_in_order():
-    batches = asyncio.run(collect(tokens, 100, 0.002))  # a token every 2 ms for about 0.2-0.3 s
+    batches = run(collect(tokens, 100, 0.002))  # a token every 2 ms for about 0.2-0.3 s
     assert [t for _, batch in batches for t in batch] == [f"t{i} " for i in range(100)]
     assert batches[0][1] == ["t0 "] and batches[0][0] < 0.05  # the first token is not held back
     assert 3 <= len(batches) <= 12  # about one per 50 ms instead of 100 updates
@@ -37,7 +44,7 @@ def test_a_lone_token_is_flushed_without_waiting_for_the_next():
         time.sleep(0.4)
         yield "c"
 
-    batches = asyncio.run(collect(slow))
+    batches = run(collect(slow))
     assert [b for _, b in batches] == [["a"], ["b"], ["c"]]
     assert batches[1][0] < 0.2  # "b" did not wait for "c"
 
@@ -48,4 +55,4 @@ def test_an_error_in_the_service_reaches_the_handler():
         raise ValueError("no")
 
     with pytest.raises(ValueError):
-        asyncio.run(collect(failing))
+        run(collect(failing))
