@@ -7,7 +7,7 @@ import reflex as rx
 from components.forms import form_alert
 from components.keys import counter_keys
 from pages.shell import with_shell
-from pharmacy_saas.state.pos import CounterLine, CounterState, Match, SoldLot, TaxRow
+from pharmacy_saas.state.pos import CounterLine, CounterState, Match, PatientPick, SoldLot, TaxRow
 
 KEYS = [
     ("Enter", "scan a barcode: one more; a name: search"),
@@ -51,6 +51,57 @@ def scan_field() -> rx.Component:
         on_submit=CounterState.scan,
         reset_on_submit=True,
         width="100%",
+    )
+
+
+def patient_button(patient: PatientPick, index: rx.Var) -> rx.Component:
+    return rx.button(
+        rx.text(patient.full_name, weight="medium"),
+        rx.text("born ", patient.date_of_birth, size="1", color_scheme="gray"),
+        id="pos-patient-" + index.to_string(),
+        class_name="pos-patient-match",
+        variant="surface",
+        size="1",
+        on_click=CounterState.choose_patient(patient.id),
+    )
+
+
+def patient_bar() -> rx.Component:
+    """Who the sale is for: a walk-in customer unless a patient is found and chosen. It sits above the
+    scan field, so Tab from the scan field still reaches the bill's first quantity."""
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Patient", weight="medium"),
+            rx.cond(
+                CounterState.patient_id != "",
+                rx.badge(CounterState.patient_label, color_scheme="teal", size="2", id="pos-patient"),
+                rx.badge("Walk-in customer", color_scheme="gray", size="2", id="pos-patient"),
+            ),
+            rx.form(
+                rx.input(
+                    id="pos-patient-search",
+                    name="patient",
+                    placeholder="Find a patient: name, phone or date of birth, then Enter",
+                    auto_complete="off",
+                    size="1",
+                    width="22em",
+                ),
+                on_submit=CounterState.find_patient,
+                reset_on_submit=True,
+            ),
+            rx.cond(
+                CounterState.patient_id != "",
+                rx.button("Walk-in", id="pos-walk-in", size="1", variant="ghost", on_click=CounterState.walk_in),
+            ),
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(
+            CounterState.patient_matches.length() > 0,
+            rx.flex(rx.foreach(CounterState.patient_matches, patient_button), wrap="wrap", spacing="2"),
+        ),
+        width="100%",
+        spacing="1",
     )
 
 
@@ -366,6 +417,7 @@ def pos_page() -> rx.Component:
                 width="100%",
             ),
             key_legend(),
+            patient_bar(),
             scan_field(),
             matches_list(),
             prescription_prompt(),

@@ -15,6 +15,7 @@ from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
 from pages.password_reset import forgot_page, reset_page
+from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.pos import pos_page
 from pages.purchasing import purchasing_page
@@ -35,6 +36,7 @@ from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
+from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.purchasing import PurchasingState
@@ -82,3 +84,5 @@ app.add_page(
     title="Assistant documents · Pharmacy Cloud",
     on_load=DocumentsState.load,
 )
+app.add_page(patients_page, route=routes.PATIENTS, title="Patients · Pharmacy Cloud", on_load=PatientsState.load)
+app.add_page(patient_page, route=routes.PATIENT, title="Patient · Pharmacy Cloud", on_load=PatientRecordState.load)

@@ -26,6 +26,7 @@ API_SCOPES = {"read": API_READ, "write": API_WRITE, "admin": API_ADMIN}
 
 ALL_STAFF = frozenset(STAFF_ROLES)
 MANAGERS = frozenset({OWNER, MANAGER})
+CLINICAL = frozenset({OWNER, MANAGER, PHARMACIST, TECHNICIAN})  # everyone but the cashier
 API_ANY = frozenset({API_READ, API_WRITE, API_ADMIN})
 
 # Who may grant which role: a manager runs the staff but cannot make owners.
@@ -68,6 +69,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "signatures.sign": ALL_STAFF | {API_WRITE, API_ADMIN},
     # reports: sales, margin and cost are the chain's business figures, not every till's
     "reports.view": frozenset({OWNER, MANAGER, PHARMACIST, SUPPORT}) | API_ANY,
+    # patients: the counter finds and links a patient by name and date of birth; the record (contact
+    # details, allergies, notes) is for the people who dispense. Never platform support: health data.
+    "patients.lookup": ALL_STAFF | API_ANY,
+    "patients.view": CLINICAL | {API_ADMIN},
+    "patients.edit": CLINICAL | {API_ADMIN},
+    "patients.audit": MANAGERS,  # the access log: who opened which record
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads
     "assistant.use": ALL_STAFF,
     # the chain's SOPs, FAQs and policies the assistant quotes

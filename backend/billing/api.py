@@ -59,6 +59,7 @@ class DraftIn(BaseModel):
     lines: list[BillLineIn] = Field(min_length=1, max_length=200)
     bill_discount: Money = Field("0", description="Amount off the whole bill, shared across lines by amount")
     customer_name: str = Field("", max_length=120)
+    patient_id: str | None = Field(None, description="A patient of the chain (GET /patients); none for a walk-in")
 
 
 class NewBillIn(DraftIn):
@@ -209,6 +210,7 @@ class BillOut(BaseModel):
     finalized_at: datetime | None
     voided_at: datetime | None
     void_reason: str
+    patient_id: str | None = Field(None, description="The patient sold to; null for a walk-in customer")
 
 
 class PaymentReceiptOut(BaseModel):

@@ -147,16 +147,22 @@ def save_draft(
     bill_id: str | None,
     lines: Sequence[Mapping[str, Any]],
     bill_discount: str = "0",
+    patient_id: str | None = None,
 ) -> CounterDraft:
-    """Open the draft (no `bill_id`) or replace its lines and discount; with the FEFO preview.
+    """Open the draft (no `bill_id`) or replace its lines, discount and patient; with the FEFO preview.
 
-    Lines are as `create_draft` takes them. Bad input raises and changes nothing.
+    Lines are as `create_draft` takes them; no `patient_id` is a walk-in customer. Bad input raises
+    and changes nothing.
     """
     with tenant_session(ctx) as session:
         if bill_id:
-            bill = update_draft_in(session, ctx, bill_id, lines=lines, bill_discount=bill_discount)
+            bill = update_draft_in(
+                session, ctx, bill_id, lines=lines, bill_discount=bill_discount, patient_id=patient_id
+            )
         else:
-            bill = create_draft_in(session, ctx, branch_id=branch_id, lines=lines, bill_discount=bill_discount)
+            bill = create_draft_in(
+                session, ctx, branch_id=branch_id, lines=lines, bill_discount=bill_discount, patient_id=patient_id
+            )
         return _with_preview(session, ctx, bill)
 
 

@@ -43,6 +43,7 @@ from backend.billing.totals import (
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory import validation as check
 from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, dispense, is_retryable
+from backend.patients.service import patient_for_bill_in
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import require, role_has
@@ -119,6 +120,7 @@ class Bill:
     finalized_at: datetime | None
     voided_at: datetime | None
     void_reason: str
+    patient_id: str | None = None  # None: sold to a walk-in customer
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,7 @@ def _load(session: Session, bill_id: uuid.UUID) -> Bill:
         finalized_at=bill.finalized_at,
         voided_at=bill.voided_at,
         void_reason=bill.void_reason,
+        patient_id=str(bill.patient_id) if bill.patient_id else None,
     )
 
 
@@ -484,11 +487,18 @@ def create_draft(
     lines: Sequence[Mapping[str, Any]],
     bill_discount: str = "0",
     customer_name: str = "",
+    patient_id: str | None = None,
 ) -> Bill:
     """Open a draft bill in a branch; see `create_draft_in`."""
     with tenant_session(ctx) as session:
         return create_draft_in(
-            session, ctx, branch_id=branch_id, lines=lines, bill_discount=bill_discount, customer_name=customer_name
+            session,
+            ctx,
+            branch_id=branch_id,
+            lines=lines,
+            bill_discount=bill_discount,
+            customer_name=customer_name,
+            patient_id=patient_id,
         )
 
 
@@ -500,22 +510,25 @@ def create_draft_in(
     lines: Sequence[Mapping[str, Any]],
     bill_discount: str = "0",
     customer_name: str = "",
+    patient_id: str | None = None,
 ) -> Bill:
     """A draft bill priced from the catalog: no stock moves and no number until it is finalized.
 
     Each line is {medicine_id, quantity, line_discount?, prescription_ref?, override_reason?}.
+    `patient_id` links a patient of the chain the member can see (None: a walk-in customer).
     Bad input raises ValidationFailed naming the field (e.g. `lines[1].quantity`) and writes nothing.
     """
     require(ctx, "billing.sell")
     branch = _branch(session, ctx, branch_id)
     name = _customer_name(customer_name)
+    patient = patient_for_bill_in(session, ctx, patient_id)
     discount = check.money(str(bill_discount or "0"), "bill_discount")
     currency = session.execute(text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
     bill_id = uuid.uuid4()
     session.execute(
         text(
-            "INSERT INTO bills (tenant_id, id, branch_id, currency, prices_include_tax, customer_name, created_by) "
-            "VALUES (:t, :id, :br, :cur, :inclusive, :name, :u)"
+            "INSERT INTO bills (tenant_id, id, branch_id, currency, prices_include_tax, customer_name, patient_id, "
+            "created_by) VALUES (:t, :id, :br, :cur, :inclusive, :name, :patient, :u)"
         ),
         {
             "t": ctx.tenant_id,
@@ -524,6 +537,7 @@ def create_draft_in(
             "cur": currency,
             "inclusive": branch.tax.prices_include_tax,
             "name": name,
+            "patient": patient,
             "u": ctx.user_id,
         },
     )
@@ -541,11 +555,18 @@ def update_draft(
     lines: Sequence[Mapping[str, Any]],
     bill_discount: str = "0",
     customer_name: str = "",
+    patient_id: str | None = None,
 ) -> Bill:
     """Replace a draft's lines, discount and customer; see `update_draft_in`."""
     with tenant_session(ctx) as session:
         return update_draft_in(
-            session, ctx, bill_id, lines=lines, bill_discount=bill_discount, customer_name=customer_name
+            session,
+            ctx,
+            bill_id,
+            lines=lines,
+            bill_discount=bill_discount,
+            customer_name=customer_name,
+            patient_id=patient_id,
         )
 
 
@@ -557,8 +578,10 @@ def update_draft_in(
     lines: Sequence[Mapping[str, Any]],
     bill_discount: str = "0",
     customer_name: str = "",
+    patient_id: str | None = None,
 ) -> Bill:
-    """Replace a draft's lines (re-priced from the catalog), bill discount and customer name.
+    """Replace a draft's lines (re-priced from the catalog), bill discount, customer name and patient
+    (None: a walk-in customer).
 
     An issued bill raises BillNotDraft (409). A pharmacist's override already signed on the draft
     stays signed when the same medicine and reason come back.
@@ -568,6 +591,7 @@ def update_draft_in(
     _refuse_unless_draft(bill)
     branch = _branch(session, ctx, bill.branch_id)
     name = _customer_name(customer_name)
+    patient = patient_for_bill_in(session, ctx, patient_id)
     discount = check.money(str(bill_discount or "0"), "bill_discount")
     signatures = {
         (row.medicine_id, row.override_reason): row.override_by
@@ -596,6 +620,7 @@ def update_draft_in(
         amounts,
         bill_discount=discount,
         customer_name=name,
+        patient_id=patient,
         prices_include_tax=branch.tax.prices_include_tax,
     )
     return _load(session, bill.id)

@@ -16,6 +16,8 @@ user_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("user", de
 
 # Keys that must never reach a log line, whatever a caller passes in `extra`.
 _REDACTED_KEYS = {"password", "password_hash", "secret", "token", "authorization", "api_key"}
+# Patient data never belongs in a log either (the patient access log in the database records who saw what).
+_REDACTED_KEYS |= {"full_name", "date_of_birth", "phone", "email", "address", "allergies", "notes"}
 
 
 def new_trace_id() -> str:

@@ -20,6 +20,7 @@ from backend.billing.service import BillNotDraft, void_bill
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
+from backend.patients.service import find_patients, patient_summary
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -59,6 +60,15 @@ class Match:
     schedule: str
     on_hand: int
     price: str
+
+
+@dataclasses.dataclass
+class PatientPick:
+    """A patient found at the counter: name and date of birth only (what `patients.lookup` answers)."""
+
+    id: str
+    full_name: str
+    date_of_birth: str
 
 
 @dataclasses.dataclass
@@ -130,6 +140,10 @@ class CounterState(ShellState):
     can_override: bool = False
     error: str = ""
     sold_number: str = ""
+    # Who the sale is for: a patient of the chain, or a walk-in customer (no patient_id).
+    patient_id: str = ""
+    patient_label: str = ""
+    patient_matches: list[PatientPick] = []
     sold_total: str = ""
     sold_cash: str = ""
     sold_change: str = ""
@@ -283,6 +297,46 @@ class CounterState(ShellState):
             await self._save(ctx, self._wanted(), bill_discount=discount)
         return _focus(CASH_FIELD)
 
+    # --- the patient ----------------------------------------------------------------------------
+
+    @rx.event
+    @guarded("patients.lookup")
+    async def find_patient(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """Enter in the patient field: the matching patients by name, phone or date of birth."""
+        typed = str(form.get("patient", "")).strip()[:100]
+        self.patient_matches = []
+        if not typed:
+            return None
+        try:
+            found = await run_service(find_patients, ctx, typed)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        if not found.items:
+            self.error = f"No patient matches “{typed}”: the sale stays with a walk-in customer."
+            return None
+        self.error = ""
+        self.patient_matches = [PatientPick(p.id, p.full_name, p.date_of_birth.isoformat()) for p in found.items[:8]]
+        return _focus("pos-patient-0")
+
+    @rx.event
+    @guarded("billing.sell")
+    async def choose_patient(self, ctx: TenantContext, patient_id: str) -> Any:
+        """One of the matches: the draft is sold to this patient (only what the server listed can be chosen)."""
+        chosen = next((p for p in self.patient_matches if p.id == patient_id), None)
+        self.patient_matches = []
+        if chosen is not None:
+            await self._set_patient(ctx, chosen.id, f"{chosen.full_name} ({chosen.date_of_birth})")
+        return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def walk_in(self, ctx: TenantContext) -> Any:
+        """No patient: the sale is to a walk-in customer (the default)."""
+        self.patient_matches = []
+        await self._set_patient(ctx, "", "")
+        return _focus(SCAN_FIELD)
+
     # --- paying -----------------------------------------------------------------------------------
 
     @rx.event
@@ -376,6 +430,7 @@ class CounterState(ShellState):
                 bill_id=self.bill_id or None,
                 lines=wanted,
                 bill_discount=self.bill_discount if bill_discount is None else bill_discount,
+                patient_id=self.patient_id or None,
             )
         except PharmacyError as exc:
             self.error = self._explain(exc, wanted)
@@ -386,6 +441,24 @@ class CounterState(ShellState):
         self.error = ""
         return True
 
+    async def _set_patient(self, ctx: TenantContext, patient_id: str, label: str) -> None:
+        """Remember the patient, and write it to the open draft; refused, the draft keeps its patient."""
+        before = (self.patient_id, self.patient_label)
+        self.patient_id, self.patient_label = patient_id, label
+        if self.bill_id and not await self._save(ctx, self._wanted()):
+            self.patient_id, self.patient_label = before
+
+    async def _show_patient(self, ctx: TenantContext) -> None:
+        """The name of the reopened draft's patient (after a reload the page knows only the id)."""
+        if not self.patient_id or self.patient_label:
+            return
+        try:
+            found = await run_service(patient_summary, ctx, self.patient_id)
+        except PharmacyError:
+            self.patient_label = "a patient you cannot see"
+            return
+        self.patient_label = f"{found.full_name} ({found.date_of_birth.isoformat()})"
+
     async def _reopen(self, ctx: TenantContext) -> None:
         branch = self._branch_id()
         draft = await run_service(open_draft, ctx, branch) if branch else None
@@ -393,6 +466,7 @@ class CounterState(ShellState):
             self._clear_sale()
         else:
             self._show_draft(draft)
+            await self._show_patient(ctx)
 
     def _explain(self, exc: PharmacyError, wanted: list[dict[str, Any]] | None = None) -> str:
         """The service names a line by index; the cashier knows it by its medicine."""
@@ -412,6 +486,8 @@ class CounterState(ShellState):
             return _money(amount, bill.currency)
 
         self.bill_id, self.bill_branch_id, self.currency = bill.id, bill.branch_id, bill.currency
+        if (bill.patient_id or "") != self.patient_id:  # the draft's patient wins; its name is looked up
+            self.patient_id, self.patient_label = bill.patient_id or "", ""
         self.prices_include_tax = bill.prices_include_tax
         self.lines = []
         for x in bill.lines:
@@ -466,6 +542,8 @@ class CounterState(ShellState):
         self.lines_total = self.discount_total = self.net_total = self.tax_total = ""
         self.total = self.rounding = self.total_due = ""
         self.pending_id = self.pending_name = ""
+        self.patient_id = self.patient_label = ""
+        self.patient_matches = []
 
     def _clear_sale(self) -> None:
         self._clear_draft()

@@ -78,6 +78,7 @@ def two_chains(db, make_tenant):
     from backend.inventory.purchasing import create_supplier, draft_order
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
+    from backend.patients.service import create_patient
 
     a, b = make_tenant("alpha", branches=2), make_tenant("bravo", branches=2)
     for chain in (a, b):
@@ -117,7 +118,15 @@ def two_chains(db, make_tenant):
         run_once(ctx, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
         _, exchange = ask(ctx, "Does Zocor interact with clarithromycin?")
         rate_answer(ctx, exchange[1].id, True)
-        sale = create_draft(ctx, branch_id=str(chain.branch_ids[0]), lines=[{"medicine_id": medicine, "quantity": 1}])
+        patient = create_patient(  # patients, and its 'created' row in patient_access_log
+            ctx, full_name="Seeded Patient", date_of_birth="1970-01-01", home_branch_id=str(chain.branch_ids[0])
+        )
+        sale = create_draft(
+            ctx,
+            branch_id=str(chain.branch_ids[0]),
+            lines=[{"medicine_id": medicine, "quantity": 1}],
+            patient_id=patient.id,
+        )
         finalize_bill(ctx, sale.id)  # bills, bill_lines, bill_picks, bill_counters
         record_payment(ctx, bill_id=sale.id, tendered="1.00")  # bill_payments
         # financial_audit_events and financial_audit_heads come with the sale and the payment

@@ -1,0 +1,1 @@
+"""Patients: chain-wide records seen within the member's branch scope, with an access log."""

@@ -1,0 +1,469 @@
+"""Patient records: chain-wide, seen within the member's branch scope, every access logged.
+
+- A patient belongs to the chain, not to a branch, but has a home branch. A member limited to some
+  branches (`TenantContext.branch_ids`) sees a patient whose home branch is one of them, or who has a
+  bill at one of them (bought there, or is being served there: `bills.patient_id`). A member with
+  no branch limits sees every patient of the chain. Outside the scope a record does not exist (404),
+  the same answer as for an id of another chain.
+- `patients.lookup` (every staff role, the counter) finds patients by name, phone or date of birth and
+  gets only their name and date of birth; the record itself (contact details, allergies, notes) needs
+  `patients.view`, changing it `patients.edit`, and its access log `patients.audit`.
+- Every opening, creation and change of a record, and every search, writes a `patient_access_log` row
+  in the same transaction (a search is one row, whatever it lists). The app role cannot update or
+  delete those rows.
+- Nothing here logs a name, date of birth or contact detail: the access log in the database is the
+  record of who saw what, under row-level security.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.core.errors import NotFound, ValidationFailed
+from tenants.context import TenantContext
+from tenants.roles import require, role_has
+from tenants.session import tenant_session
+
+PAGE_SIZE = 25
+ACCESS_LOG_LIMIT = 200
+MIN_LOOKUP_CHARACTERS = 2
+EARLIEST_BIRTH = date(1900, 1, 1)
+# The record's free-text fields and their limits (the migration's checks say the same).
+TEXT_LIMITS = {"address": 500, "allergies": 2000, "notes": 4000}
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
+_PHONE = re.compile(r"^\+?\d{6,15}$")
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s]{{1,64}}@{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# Branch scope as SQL over `patients p`: bound with `_scope_params(ctx)`.
+_IN_SCOPE = (
+    "(CAST(:all_branches AS boolean) OR p.home_branch_id = ANY(CAST(:scope AS uuid[])) "
+    "OR EXISTS (SELECT 1 FROM bills b WHERE b.tenant_id = p.tenant_id AND b.patient_id = p.id "
+    "AND b.branch_id = ANY(CAST(:scope AS uuid[]))))"
+)
+_RECORD_SQL = (
+    "SELECT p.*, br.name AS home_branch_name FROM patients p "  # noqa: S608 - fixed SQL
+    "JOIN branches br ON br.tenant_id = p.tenant_id AND br.id = p.home_branch_id "
+    f"WHERE p.id = :p AND {_IN_SCOPE}"
+)
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """What a search answers, and all a cashier gets: enough to pick the right person."""
+
+    id: str
+    full_name: str
+    date_of_birth: date
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    items: list[PatientSummary]
+    page: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: str
+    full_name: str
+    date_of_birth: date
+    phone: str
+    email: str
+    address: str
+    allergies: str
+    notes: str
+    contact_consent: bool
+    consent_at: datetime | None
+    home_branch_id: str
+    home_branch_name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    occurred_at: datetime
+    action: str
+    who: str
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """A record as typed, checked and normalized."""
+
+    full_name: str
+    date_of_birth: date
+    phone: str
+    email: str
+    address: str
+    allergies: str
+    notes: str
+    contact_consent: bool
+    home_branch_id: uuid.UUID
+
+
+# --- checking input -----------------------------------------------------------------------------
+
+
+def _single_line(value: object) -> str:
+    return " ".join(str(value or "").replace("\x00", "").split())
+
+
+def _full_name(value: object) -> str:
+    name = _single_line(value)
+    if not name:
+        raise ValidationFailed("Enter the patient's full name.", field="full_name")
+    if len(name) > 120:
+        raise ValidationFailed("A name has at most 120 characters.", field="full_name")
+    return name
+
+
+def _iso_date(value: object) -> date | None:
+    typed = str(value or "").strip()
+    if not _ISO_DATE.match(typed):
+        return None
+    try:
+        return date.fromisoformat(typed)
+    except ValueError:
+        return None
+
+
+def _birth_date(value: object, today: date) -> date:
+    born = value.date() if isinstance(value, datetime) else value if isinstance(value, date) else _iso_date(value)
+    if born is None:
+        raise ValidationFailed("Enter the date of birth as YYYY-MM-DD.", field="date_of_birth")
+    if born > today:
+        raise ValidationFailed("The date of birth cannot be in the future.", field="date_of_birth")
+    if born < EARLIEST_BIRTH:
+        raise ValidationFailed("Check the date of birth: it is before 1900.", field="date_of_birth")
+    return born
+
+
+def _phone(value: object) -> str:
+    """Digits with an optional leading +, so a search by any part of the number finds it."""
+    typed = str(value or "").strip()
+    if not typed:
+        return ""
+    phone = _PHONE_SEPARATORS.sub("", typed)
+    if not _PHONE.match(phone):
+        raise ValidationFailed(
+            "A phone number has 6 to 15 digits, optionally starting with +; spaces, dashes and brackets are fine.",
+            field="phone",
+        )
+    return phone
+
+
+def _email(value: object) -> str:
+    typed = str(value or "").strip()
+    if not typed:
+        return ""
+    if len(typed) > 254 or not _EMAIL.match(typed):
+        raise ValidationFailed("Enter an e-mail address such as name@example.com.", field="email")
+    local, _, domain = typed.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _free_text(value: object, field: str) -> str:
+    typed = str(value or "").replace("\x00", "").strip()
+    if len(typed) > TEXT_LIMITS[field]:
+        raise ValidationFailed(f"At most {TEXT_LIMITS[field]:,} characters here.", field=field)
+    return typed
+
+
+def _flag(value: object) -> bool:
+    """A checkbox from a form ("on"), JSON (true) or a CLI ("yes")."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"1", "true", "on", "yes"}
+
+
+def _checked(
+    session: Session, ctx: TenantContext, typed: Mapping[str, Any], *, current_home: uuid.UUID | None = None
+) -> _Fields:
+    """Every field checked before anything is written: bad input changes nothing."""
+    branch_id, time_zone = _home_branch(session, ctx, typed.get("home_branch_id"), current_home)
+    fields = _Fields(
+        full_name=_full_name(typed.get("full_name")),
+        date_of_birth=_birth_date(typed.get("date_of_birth"), datetime.now(ZoneInfo(time_zone)).date()),
+        phone=_phone(typed.get("phone")),
+        email=_email(typed.get("email")),
+        address=_free_text(typed.get("address"), "address"),
+        allergies=_free_text(typed.get("allergies"), "allergies"),
+        notes=_free_text(typed.get("notes"), "notes"),
+        contact_consent=_flag(typed.get("contact_consent")),
+        home_branch_id=branch_id,
+    )
+    if fields.contact_consent and not (fields.phone or fields.email):
+        raise ValidationFailed(
+            "Consent to be contacted needs a phone number or an e-mail address to contact.", field="contact_consent"
+        )
+    return fields
+
+
+def _home_branch(
+    session: Session, ctx: TenantContext, value: object, current_home: uuid.UUID | None
+) -> tuple[uuid.UUID, str]:
+    """The branch id and its time zone (whose local today bounds the date of birth).
+
+    A member limited to some branches registers patients only in them (elsewhere they could not see
+    them), but may keep the home branch of a patient they see because the patient bought at theirs.
+    """
+    try:
+        branch_id = uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationFailed("Choose the patient's home branch.", field="home_branch_id") from None
+    time_zone = session.execute(text("SELECT time_zone FROM branches WHERE id = :b"), {"b": branch_id}).scalar()
+    if time_zone is None or not (ctx.can_see_branch(branch_id) or branch_id == current_home):
+        raise ValidationFailed("Choose one of your branches as the home branch.", field="home_branch_id")
+    return branch_id, str(time_zone)
+
+
+def _patient_key(value: object) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("No such patient.") from None
+
+
+# --- scope and the access log -----------------------------------------------------------------
+
+
+def _scope_params(ctx: TenantContext) -> dict[str, Any]:
+    return {"all_branches": not ctx.branch_ids, "scope": sorted(ctx.branch_ids)}
+
+
+def _log_access(session: Session, ctx: TenantContext, action: str, patient_id: uuid.UUID | None) -> None:
+    session.execute(
+        text("INSERT INTO patient_access_log (tenant_id, patient_id, user_id, action) VALUES (:t, :p, :u, :a)"),
+        {"t": ctx.tenant_id, "p": patient_id, "u": ctx.user_id, "a": action},
+    )
+
+
+def _visible(session: Session, ctx: TenantContext, patient_id: uuid.UUID) -> bool:
+    found = session.execute(
+        text(f"SELECT 1 FROM patients p WHERE p.id = :p AND {_IN_SCOPE}"),  # noqa: S608 - fixed SQL
+        {"p": patient_id, **_scope_params(ctx)},
+    ).first()
+    return found is not None
+
+
+def _load(session: Session, ctx: TenantContext, patient_id: uuid.UUID) -> Patient:
+    row = session.execute(
+        text(_RECORD_SQL),
+        {"p": patient_id, **_scope_params(ctx)},
+    ).first()
+    if row is None:
+        raise NotFound("No such patient.")
+    return Patient(
+        id=str(row.id),
+        full_name=row.full_name,
+        date_of_birth=row.date_of_birth,
+        phone=row.phone,
+        email=row.email,
+        address=row.address,
+        allergies=row.allergies,
+        notes=row.notes,
+        contact_consent=row.contact_consent,
+        consent_at=row.consent_at,
+        home_branch_id=str(row.home_branch_id),
+        home_branch_name=row.home_branch_name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# --- searching ----------------------------------------------------------------------------------
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _search_conditions(query: str) -> tuple[list[str], dict[str, Any]]:
+    """Each word narrows the search: a YYYY-MM-DD date is the date of birth, digits are part of the
+    phone number, anything else part of the name."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    for index, word in enumerate(query.split()[:8]):
+        name = f"w{index}"
+        digits = _PHONE_SEPARATORS.sub("", word)
+        if _ISO_DATE.match(word):
+            params[name] = _iso_date(word)
+            if params[name] is None:
+                raise ValidationFailed("Search a date of birth as YYYY-MM-DD.", field="q")
+            conditions.append(f"p.date_of_birth = :{name}")
+        elif re.fullmatch(r"\+?\d{3,15}", digits):
+            params[name] = _like(digits.lstrip("+"))
+            conditions.append(f"p.phone LIKE :{name}")
+        else:
+            params[name] = _like(word)
+            conditions.append(f"p.full_name ILIKE :{name}")
+    return conditions, params
+
+
+def find_patients(ctx: TenantContext, query: str = "", *, page: int = 0) -> PatientPage:
+    """Patients in the member's scope matching a name, phone or date of birth, by name; one page.
+
+    Answers name and date of birth only (`patients.lookup`, the counter too). An empty search lists
+    everyone in scope, for members who may open records; others must type at least 2 characters.
+    One 'searched' row goes to the access log per search.
+    """
+    require(ctx, "patients.lookup")
+    query = _single_line(query)[:100]
+    if len(query) < MIN_LOOKUP_CHARACTERS and not role_has(ctx.role, "patients.view"):
+        raise ValidationFailed("Type at least 2 characters of the name, phone or date of birth.", field="q")
+    page = max(0, int(page))
+    conditions, params = _search_conditions(query)
+    where = " AND ".join([_IN_SCOPE, *conditions])
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            text(
+                f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE {where} "  # noqa: S608 - fixed SQL
+                "ORDER BY lower(p.full_name), p.date_of_birth, p.id LIMIT :limit OFFSET :offset"
+            ),
+            {**params, **_scope_params(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE},
+        ).all()
+        _log_access(session, ctx, "searched", None)
+    items = [PatientSummary(str(r.id), r.full_name, r.date_of_birth) for r in rows[:PAGE_SIZE]]
+    return PatientPage(items, page, len(rows) > PAGE_SIZE)
+
+
+def patient_summary(ctx: TenantContext, patient_id: str) -> PatientSummary:
+    """Name and date of birth of one patient in scope (the counter showing who a draft is for).
+
+    Not logged: it shows no more than the search that picked the patient did.
+    """
+    require(ctx, "patients.lookup")
+    key = _patient_key(patient_id)
+    with tenant_session(ctx) as session:
+        row = session.execute(
+            text(f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE p.id = :p AND {_IN_SCOPE}"),  # noqa: S608
+            {"p": key, **_scope_params(ctx)},
+        ).first()
+    if row is None:
+        raise NotFound("No such patient.")
+    return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
+
+
+# --- the record ---------------------------------------------------------------------------------
+
+
+def get_patient(ctx: TenantContext, patient_id: str) -> Patient:
+    """The full record; opening it writes a 'viewed' access-log row in the same transaction."""
+    require(ctx, "patients.view")
+    key = _patient_key(patient_id)
+    with tenant_session(ctx) as session:
+        patient = _load(session, ctx, key)
+        _log_access(session, ctx, "viewed", key)
+        return patient
+
+
+def create_patient(ctx: TenantContext, **fields: Any) -> Patient:
+    """Register a patient; see `create_patient_in`."""
+    with tenant_session(ctx) as session:
+        return create_patient_in(session, ctx, **fields)
+
+
+def create_patient_in(session: Session, ctx: TenantContext, **typed: Any) -> Patient:
+    """A new record from full_name, date_of_birth, home_branch_id and optionally phone, email,
+    address, allergies, notes and contact_consent. Bad input raises ValidationFailed naming the
+    field and writes nothing; the 'created' access-log row commits with the record."""
+    require(ctx, "patients.edit")
+    fields = _checked(session, ctx, typed)
+    patient_id = uuid.uuid4()
+    session.execute(
+        text(
+            "INSERT INTO patients (tenant_id, id, full_name, date_of_birth, phone, email, address, allergies, notes, "
+            "contact_consent, consent_at, home_branch_id, created_by) VALUES (:t, :id, :full_name, :date_of_birth, "
+            ":phone, :email, :address, :allergies, :notes, :contact_consent, "
+            "CASE WHEN :contact_consent THEN now() END, :home_branch_id, :u)"
+        ),
+        {"t": ctx.tenant_id, "id": patient_id, "u": ctx.user_id, **vars(fields)},
+    )
+    _log_access(session, ctx, "created", patient_id)
+    return _load(session, ctx, patient_id)
+
+
+def update_patient(ctx: TenantContext, patient_id: str, **fields: Any) -> Patient:
+    """Replace a record's fields; see `update_patient_in`."""
+    with tenant_session(ctx) as session:
+        return update_patient_in(session, ctx, patient_id, **fields)
+
+
+def update_patient_in(session: Session, ctx: TenantContext, patient_id: str, **typed: Any) -> Patient:
+    """Replace every field of a record in scope (the same fields as creating it).
+
+    Consent keeps the moment it was first given while it stays given; withdrawing it clears it.
+    """
+    require(ctx, "patients.edit")
+    key = _patient_key(patient_id)
+    current_home = session.execute(
+        text(f"SELECT p.home_branch_id FROM patients p WHERE p.id = :p AND {_IN_SCOPE} FOR UPDATE OF p"),  # noqa: S608
+        {"p": key, **_scope_params(ctx)},
+    ).scalar()
+    if current_home is None:
+        raise NotFound("No such patient.")
+    fields = _checked(session, ctx, typed, current_home=current_home)
+    session.execute(
+        text(
+            "UPDATE patients SET full_name = :full_name, date_of_birth = :date_of_birth, phone = :phone, "
+            "email = :email, address = :address, allergies = :allergies, notes = :notes, "
+            "contact_consent = :contact_consent, "
+            "consent_at = CASE WHEN :contact_consent THEN coalesce(consent_at, now()) END, "
+            "home_branch_id = :home_branch_id, updated_at = now() WHERE id = :id"
+        ),
+        {"id": key, **vars(fields)},
+    )
+    _log_access(session, ctx, "updated", key)
+    return _load(session, ctx, key)
+
+
+def access_log(ctx: TenantContext, patient_id: str) -> list[AccessEntry]:
+    """Who opened, created or changed a record and when, newest first (owners and managers)."""
+    require(ctx, "patients.audit")
+    key = _patient_key(patient_id)
+    with tenant_session(ctx) as session:
+        if not _visible(session, ctx, key):
+            raise NotFound("No such patient.")
+        rows = session.execute(
+            text(
+                "SELECT l.occurred_at, l.action, coalesce(u.full_name, 'an API token') AS who "
+                "FROM patient_access_log l LEFT JOIN users u ON u.id = l.user_id "
+                "WHERE l.patient_id = :p ORDER BY l.id DESC LIMIT :limit"
+            ),
+            {"p": key, "limit": ACCESS_LOG_LIMIT},
+        ).all()
+    return [AccessEntry(r.occurred_at, r.action, r.who) for r in rows]
+
+
+# --- linking a bill -----------------------------------------------------------------------------
+
+
+def patient_for_bill_in(session: Session, ctx: TenantContext, patient_id: object) -> uuid.UUID | None:
+    """The patient a bill is sold to (None: a walk-in customer), checked inside the billing transaction.
+
+    Only a patient the member could find may be linked: linking gives the branch sight of the record.
+    """
+    if patient_id in (None, ""):
+        return None
+    require(ctx, "patients.lookup")
+    try:
+        key = uuid.UUID(str(patient_id))
+    except ValueError:
+        raise ValidationFailed("No such patient.", field="patient_id") from None
+    if not _visible(session, ctx, key):
+        raise ValidationFailed("No such patient.", field="patient_id")
+    return key

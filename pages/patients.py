@@ -1,0 +1,223 @@
+"""Patients: the list with search and the registration form, and one patient's record with its access log."""
+
+from typing import Any
+
+import reflex as rx
+
+from components.forms import form_alert, labelled, text_field
+from pages.shell import with_shell
+from pharmacy_saas import routes
+from pharmacy_saas.state.patients import AccessRow, PatientRecordState, PatientRow, PatientsState
+
+
+def patient_row(patient: PatientRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(patient.full_name, href=f"{routes.PATIENT}?id=" + patient.id, class_name="patient-link")),
+        rx.table.cell(patient.date_of_birth),
+        class_name="patient-row",
+    )
+
+
+def search_form() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(
+                id="patient-search",
+                name="q",
+                placeholder="Name, phone or date of birth (YYYY-MM-DD)",
+                default_value=PatientsState.query,
+                auto_complete="off",
+                width="24em",
+            ),
+            rx.button("Search", type="submit", id="patient-search-submit"),
+        ),
+        on_submit=PatientsState.search,
+    )
+
+
+def record_fields(values: Any = None) -> list[rx.Component]:
+    """The fields of a record, empty for a new patient or filled from `values` (a dict var)."""
+
+    def value(name: str) -> Any:
+        return values[name] if values is not None else ""
+
+    return [
+        rx.hstack(
+            text_field("Full name", "full_name", default_value=value("full_name"), auto_complete="off"),
+            text_field("Date of birth", "date_of_birth", type="date", default_value=value("date_of_birth")),
+            width="100%",
+        ),
+        rx.hstack(
+            text_field("Phone", "phone", default_value=value("phone"), input_mode="tel", auto_complete="off"),
+            text_field("E-mail", "email", default_value=value("email"), auto_complete="off"),
+            width="100%",
+        ),
+        labelled("Address", rx.text_area(id="address", name="address", default_value=value("address")), "address"),
+        labelled(
+            "Allergies",
+            rx.text_area(id="allergies", name="allergies", default_value=value("allergies")),
+            "allergies",
+            hint="What the patient reacts to and how, e.g. penicillin (rash).",
+        ),
+        labelled("Notes", rx.text_area(id="notes", name="notes", default_value=value("notes")), "notes"),
+    ]
+
+
+def consent_box(checked: Any) -> rx.Component:
+    return rx.el.label(
+        rx.hstack(
+            rx.el.input(type="checkbox", id="contact_consent", name="contact_consent", default_checked=checked),
+            rx.text("The patient agrees to be contacted (phone or e-mail)", size="2"),
+            align="center",
+        )
+    )
+
+
+def create_card() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Register a patient", size="4"),
+                rx.text("Home branch: ", rx.text.strong(PatientsState.current_branch), size="2", color_scheme="gray"),
+                *record_fields(),
+                consent_box(False),
+                form_alert(PatientsState.form_error, "patient-form-error"),
+                rx.button("Register", type="submit", id="patient-create"),
+                width="100%",
+            ),
+            on_submit=PatientsState.create,
+        ),
+        width="100%",
+        max_width="44em",
+    )
+
+
+def patients_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.heading("Patients", size="6", id="patients-title"),
+            rx.text(
+                "Every search and every record you open is written to the patient access log.",
+                size="2",
+                color_scheme="gray",
+            ),
+            search_form(),
+            form_alert(PatientsState.error, "patients-error"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(rx.table.column_header_cell("Name"), rx.table.column_header_cell("Date of birth"))
+                ),
+                rx.table.body(rx.foreach(PatientsState.patients, patient_row)),
+                width="100%",
+                id="patients-table",
+            ),
+            rx.hstack(
+                rx.button(
+                    "Previous", variant="soft", disabled=PatientsState.page == 0, on_click=PatientsState.previous_page
+                ),
+                rx.button("Next", variant="soft", disabled=~PatientsState.has_more, on_click=PatientsState.next_page),
+            ),
+            rx.cond(PatientsState.can_edit, create_card()),
+            width="100%",
+            spacing="4",
+        )
+    )
+
+
+def access_row(row: AccessRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.when), rx.table.cell(row.action), rx.table.cell(row.who), class_name="patient-access-row"
+    )
+
+
+def access_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Access log", size="4"),
+            rx.text("Who opened, registered or changed this record, newest first.", size="2", color_scheme="gray"),
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ("When", "What", "Who")])),
+                rx.table.body(rx.foreach(PatientRecordState.access, access_row)),
+                width="100%",
+                size="1",
+                id="patient-access-log",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def details_card() -> rx.Component:
+    record = PatientRecordState.record
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(record["full_name"], size="6", id="patient-name"),
+                rx.badge("born ", record["date_of_birth"], size="2"),
+                align="center",
+            ),
+            rx.cond(
+                PatientRecordState.has_allergies,
+                rx.callout(
+                    rx.text("Allergies: ", rx.el.span(record["allergies"], id="patient-allergies")),
+                    icon="triangle-alert",
+                    color_scheme="orange",
+                    width="100%",
+                ),
+                rx.text("No allergies recorded.", size="2", color_scheme="gray"),
+            ),
+            rx.text("Home branch: ", PatientRecordState.home_branch, size="2"),
+            rx.text("Consent to be contacted: ", record["consent"], size="2"),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def edit_card() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Edit", size="4"),
+                *record_fields(PatientRecordState.record),
+                labelled(
+                    "Home branch",
+                    rx.select(
+                        PatientRecordState.branch_names,
+                        name="home_branch",
+                        default_value=PatientRecordState.home_branch,
+                    ),
+                    "home_branch",
+                ),
+                consent_box(PatientRecordState.contact_consent),
+                rx.button("Save", type="submit", id="patient-save"),
+                width="100%",
+            ),
+            on_submit=PatientRecordState.save,
+            key=PatientRecordState.record["key"],
+        ),
+        width="100%",
+        max_width="44em",
+    )
+
+
+def patient_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.link("← All patients", href=routes.PATIENTS),
+            form_alert(PatientRecordState.error, "patient-error"),
+            rx.cond(
+                PatientRecordState.patient_id != "",
+                rx.vstack(
+                    details_card(),
+                    rx.cond(PatientRecordState.can_edit, edit_card()),
+                    rx.cond(PatientRecordState.can_audit, access_card()),
+                    width="100%",
+                    spacing="4",
+                ),
+            ),
+            width="100%",
+            spacing="4",
+        )
+    )

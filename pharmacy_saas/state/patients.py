@@ -1,0 +1,173 @@
+"""Patients (/patients and /patients/record): find, register, open and edit records, and their access log.
+
+Every search and every opening of a record is written to the patient access log by the service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC
+from typing import Any
+
+import reflex as rx
+
+from backend.core.errors import PharmacyError
+from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
+from pharmacy_saas import routes
+from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.dashboard import ShellState
+from tenants.context import TenantContext
+from tenants.roles import role_has
+
+RECORD_FIELDS = ("full_name", "date_of_birth", "phone", "email", "address", "allergies", "notes")
+
+
+@dataclasses.dataclass
+class PatientRow:
+    id: str
+    full_name: str
+    date_of_birth: str
+
+
+@dataclasses.dataclass
+class AccessRow:
+    when: str
+    action: str
+    who: str
+
+
+def _typed(form: dict[str, Any], home_branch_id: str) -> dict[str, Any]:
+    """The form as the service takes it (it checks and normalizes every field)."""
+    fields: dict[str, Any] = {name: str(form.get(name, "")) for name in RECORD_FIELDS}
+    fields["contact_consent"] = form.get("contact_consent", "")
+    fields["home_branch_id"] = home_branch_id
+    return fields
+
+
+class PatientsState(ShellState):
+    query: str = ""
+    patients: list[PatientRow] = []
+    page: int = 0
+    has_more: bool = False
+    can_edit: bool = False
+    error: str = ""
+    form_error: str = ""
+
+    @rx.event
+    @guarded("patients.view", page_load=True)
+    async def load(self, ctx: TenantContext) -> None:
+        await self._fill_shell(ctx)
+        self.can_edit = role_has(ctx.role, "patients.edit")
+        self.error = self.form_error = ""
+        await self._search(ctx, self.query, 0)
+
+    @rx.event
+    @guarded("patients.view")
+    async def search(self, ctx: TenantContext, form: dict[str, Any]) -> None:
+        await self._search(ctx, str(form.get("q", "")), 0)
+
+    @rx.event
+    @guarded("patients.view")
+    async def next_page(self, ctx: TenantContext) -> None:
+        await self._search(ctx, self.query, self.page + 1)
+
+    @rx.event
+    @guarded("patients.view")
+    async def previous_page(self, ctx: TenantContext) -> None:
+        await self._search(ctx, self.query, max(0, self.page - 1))
+
+    @rx.event
+    @guarded("patients.edit")
+    async def create(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """Register a patient at the shell's current branch, then open the new record."""
+        try:
+            patient = await run_service(create_patient, ctx, **_typed(form, self._branch_id()))
+        except PharmacyError as exc:
+            self.form_error = exc.message
+            return None
+        self.form_error = ""
+        return rx.redirect(f"{routes.PATIENT}?id={patient.id}")
+
+    def _branch_id(self) -> str:
+        return next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
+
+    async def _search(self, ctx: TenantContext, query: str, page: int) -> None:
+        try:
+            found = await run_service(find_patients, ctx, query, page=page)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        self.query, self.page, self.has_more, self.error = query, found.page, found.has_more, ""
+        self.patients = [PatientRow(p.id, p.full_name, p.date_of_birth.isoformat()) for p in found.items]
+
+
+class PatientRecordState(ShellState):
+    patient_id: str = ""
+    record: dict[str, str] = {}
+    contact_consent: bool = False
+    home_branch: str = ""
+    access: list[AccessRow] = []
+    can_edit: bool = False
+    can_audit: bool = False
+    error: str = ""
+
+    @rx.var
+    def has_allergies(self) -> bool:
+        return bool(self.record.get("allergies"))
+
+    @rx.event
+    @guarded("patients.view", page_load=True)
+    async def load(self, ctx: TenantContext) -> None:
+        """Opening the page opens the record: the service logs the view."""
+        await self._fill_shell(ctx)
+        self.can_edit = role_has(ctx.role, "patients.edit")
+        self.can_audit = role_has(ctx.role, "patients.audit")
+        self.error, self.record, self.access, self.patient_id = "", {}, [], ""
+        try:
+            patient = await run_service(get_patient, ctx, self.router.url.query_parameters.get("id", ""))
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        self._show(patient)
+        await self._reload_access(ctx)
+
+    @rx.event
+    @guarded("patients.edit")
+    async def save(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        home = next((b["id"] for b in self.branches if b["name"] == form.get("home_branch")), "")
+        try:
+            patient = await run_service(
+                update_patient, ctx, self.patient_id, **_typed(form, home or self.record.get("home_branch_id", ""))
+            )
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        self.error = ""
+        self._show(patient)
+        await self._reload_access(ctx)
+        return rx.toast.success("Saved.")
+
+    def _show(self, patient: Patient) -> None:
+        self.patient_id = patient.id
+        self.record = {
+            "full_name": patient.full_name,
+            "date_of_birth": patient.date_of_birth.isoformat(),
+            "phone": patient.phone,
+            "email": patient.email,
+            "address": patient.address,
+            "allergies": patient.allergies,
+            "notes": patient.notes,
+            "home_branch_id": patient.home_branch_id,
+            "consent": f"yes, since {patient.consent_at:%Y-%m-%d}" if patient.consent_at else "no",
+            "key": patient.updated_at.isoformat(),  # remounts the form's inputs after a save
+        }
+        self.contact_consent = patient.contact_consent
+        self.home_branch = patient.home_branch_name
+
+    async def _reload_access(self, ctx: TenantContext) -> None:
+        if not self.can_audit:
+            return
+        entries = await run_service(access_log, ctx, self.patient_id)
+        self.access = [
+            AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
+        ]
