@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     CHROMA_PATH: str = ".data/chroma"
     CHROMA_URL: str | None = None
 
+    # Card payments through Stripe Connect, charged on each chain's own connected account. The platform's
+    # secret key and the webhook signing secret are secrets: never logged. No key: card payments are off
+    # (the endpoints say so) and everything else works offline. The base is a local server in tests.
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    STRIPE_SECRET_KEY: SecretStr | None = None
+    STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+    STRIPE_TIMEOUT: float = 20.0  # seconds per request to Stripe
+    STRIPE_MAX_RETRIES: int = 2  # the client's own retries (each with the request's idempotency key)
+
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
     SERVICE_NAME: str = "pharmacy-saas"
@@ -101,7 +110,7 @@ class Settings(BaseSettings):
     DEMO_OWNER_EMAIL: str = "owner@demo-pharmacy.example"
     DEMO_OWNER_PASSWORD: str = "demo-pharmacy-2026"
 
-    @field_validator("APP_URL")
+    @field_validator("APP_URL", "STRIPE_API_BASE")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

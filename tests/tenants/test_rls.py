@@ -147,10 +147,31 @@ def two_chains(db, make_tenant):
             ),
             {"t": chain.tenant_id},
         )
+        _seed_card_payment(db, chain.tenant_id)  # card_payments, card_refunds
     for table in tenant_tables(db):
         count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})
         assert count.scalar_one() > 0, f"seed data has no row of B in {table}: the test would be vacuous"
     return a, b
+
+
+def _seed_card_payment(conn: Connection, tenant_id: uuid.UUID) -> None:
+    """A card payment and its refund, as the owner (the Stripe side is not what RLS protects)."""
+    payment_id, account = uuid.uuid4(), f"acct_{uuid.uuid4().hex[:16]}"
+    conn.execute(
+        text(
+            "INSERT INTO card_payments (tenant_id, id, bill_id, payment_intent_id, stripe_account_id, amount, "
+            "currency, status, amount_captured, amount_refunded) SELECT :t, :p, id, :pi, :acct, 1, currency, "
+            "'partially_refunded', 1, 0.5 FROM bills WHERE tenant_id = :t LIMIT 1"
+        ),
+        {"t": tenant_id, "p": payment_id, "pi": f"pi_{payment_id.hex}", "acct": account},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO card_refunds (tenant_id, id, card_payment_id, refund_id, idempotency_key, amount, status) "
+            "VALUES (:t, :id, :p, :r, :k, 0.5, 'succeeded')"
+        ),
+        {"t": tenant_id, "id": uuid.uuid4(), "p": payment_id, "r": f"re_{payment_id.hex}", "k": f"seed-{payment_id}"},
+    )
 
 
 def rows_of(conn: Connection, table: str, tenant_id: uuid.UUID) -> int:

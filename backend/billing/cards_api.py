@@ -1,0 +1,192 @@
+"""REST: card payments through Stripe Connect, and Stripe's webhook.
+
+Writes take an Idempotency-Key (the Stripe calls behind them carry keys derived from it). The
+webhook is public: Stripe's signature is its authentication, checked offline with the signing secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from backend.accounts.api import RequirePermission
+from backend.billing.api import BillOut
+from backend.billing.cards import (
+    CardCompletion,
+    complete_card_payment_in,
+    get_card_payment,
+    handle_webhook,
+    start_card_payment_in,
+)
+from backend.idempotency.service import run_once
+from backend.inventory.api import IdempotencyKey, idempotent_json
+from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, is_retryable
+from tenants.context import TenantContext
+
+router = APIRouter(tags=["card payments"])
+Selling = Annotated[TenantContext, Depends(RequirePermission("billing.sell"))]
+
+CardStatus = Literal[
+    "requires_payment_method", "requires_capture", "succeeded", "canceled", "refunded", "partially_refunded"
+]
+
+
+class CardPaymentOut(BaseModel):
+    """A card payment: a PaymentIntent on the chain's Stripe account; amounts in the bill's currency."""
+
+    id: str
+    bill_id: str
+    payment_intent_id: str
+    amount: Decimal
+    currency: str
+    status: CardStatus
+    amount_captured: Decimal
+    amount_refunded: Decimal
+    bill_payment_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StartedOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "card_payment": {
+                        "id": "5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+                        "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                        "payment_intent_id": "pi_3QabcDEF",
+                        "amount": "10.32",
+                        "currency": "USD",
+                        "status": "requires_payment_method",
+                        "amount_captured": "0.00",
+                        "amount_refunded": "0.00",
+                        "bill_payment_id": None,
+                        "created_at": "2026-11-29T10:02:11Z",
+                        "updated_at": "2026-11-29T10:02:11Z",
+                    },
+                    "client_secret": "pi_3QabcDEF_secret_xyz",
+                }
+            ]
+        }
+    )
+
+    card_payment: CardPaymentOut
+    client_secret: str = Field(description="For the Terminal reader or Stripe's hosted element; not a card")
+
+
+class CompletionOut(BaseModel):
+    card_payment: CardPaymentOut
+    bill: BillOut
+    released: bool = Field(description="True: the sale failed and the card's authorization was released")
+    error: str | None = None
+    message: str = ""
+    field: str | None = None
+
+
+class WebhookOut(BaseModel):
+    received: bool
+    event_id: str
+    replayed: bool
+    applied: bool
+
+
+def _completion(result: CardCompletion) -> tuple[int, dict[str, Any]]:
+    body = CompletionOut.model_validate(
+        {**asdict(result), "bill": asdict(result.bill), "card_payment": asdict(result.card_payment)}
+    )
+    return (409 if result.released else 200), body.model_dump(mode="json")
+
+
+def _idempotent(
+    ctx: TenantContext, key: str, request: dict[str, Any], act: Callable[[Session], tuple[int, Any]]
+) -> JSONResponse:
+    """`idempotent_json` for a write whose stored answer may be a refusal (a released card is final)."""
+
+    def write(session: Session) -> tuple[int, dict[str, Any]]:
+        status, body = act(session)
+        return status, jsonable_encoder(body)
+
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            code, response, replayed = run_once(ctx, key, request, write)
+            break
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    else:
+        raise OutOfStock("The stock changed while selling; try again.")
+    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
+
+
+@router.post(
+    "/bills/{bill_id}/card-payments",
+    summary="Start a card payment for a draft bill (a PaymentIntent on the chain's Stripe account)",
+    status_code=201,
+    response_model=StartedOut,
+    responses={
+        409: {"description": "Not a draft, or no Stripe account connected"},
+        503: {"description": "Card payments are not configured on this server"},
+    },
+)
+async def start(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    return await run_in_threadpool(
+        idempotent_json,
+        ctx,
+        key,
+        {"action": "card.start", "bill_id": bill_id},
+        201,
+        lambda session: StartedOut.model_validate(asdict(start_card_payment_in(session, ctx, bill_id, key))),
+    )
+
+
+@router.get("/card-payments/{payment_id}", summary="A card payment as last seen", response_model=CardPaymentOut)
+async def read(
+    payment_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
+) -> dict[str, Any]:
+    payment = await run_in_threadpool(get_card_payment, ctx, payment_id)
+    return CardPaymentOut.model_validate(asdict(payment)).model_dump(mode="json")
+
+
+@router.post(
+    "/card-payments/{payment_id}/complete",
+    summary="Authorized card: finalize the bill and capture; a failed finalize releases the card (409)",
+    response_model=CompletionOut,
+    responses={
+        402: {"description": "The card is declined or not authorized yet; the bill is still a draft"},
+        409: {"description": "The sale failed (e.g. out of stock): nothing sold, the authorization released"},
+        503: {"description": "Card payments are not configured, or Stripe cannot be reached"},
+    },
+)
+async def complete(payment_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    return await run_in_threadpool(
+        _idempotent,
+        ctx,
+        key,
+        {"action": "card.complete", "payment_id": payment_id},
+        lambda session: _completion(complete_card_payment_in(session, ctx, payment_id, key)),
+    )
+
+
+@router.post(
+    "/stripe/webhook",
+    summary="Stripe's webhook (public; signed with the webhook secret; each event applied once)",
+    response_model=WebhookOut,
+    responses={400: {"description": "The signature does not verify; nothing changed"}},
+)
+async def stripe_webhook(
+    request: Request, signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None
+) -> dict[str, Any]:
+    payload = await request.body()
+    outcome = await run_in_threadpool(handle_webhook, payload, signature)
+    return {"received": True, "event_id": outcome.event_id, "replayed": outcome.replayed, "applied": outcome.applied}
