@@ -360,7 +360,11 @@ def sale_done_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Sold · bill ", rx.el.span(CounterState.sold_number, id="pos-bill-number"), size="5"),
+                rx.heading(
+                    "Sold · bill ",
+                    rx.link(CounterState.sold_number, href=CounterState.sold_bill_href, id="pos-bill-number"),
+                    size="5",
+                ),
                 rx.spacer(),
                 rx.badge("paid", color_scheme="green", size="2"),
                 width="100%",
@@ -382,11 +386,8 @@ def sale_done_card() -> rx.Component:
             ),
             rx.hstack(
                 rx.button("New sale (F2)", id="pos-new-sale", on_click=CounterState.new_sale),
-                # The receipt PDF arrives with the receipts feature; this is where its action goes (F9).
-                rx.tooltip(
-                    rx.button("Print receipt (F9)", id="pos-print", variant="soft", disabled=True),
-                    content="Receipts arrive with the receipts feature",
-                ),
+                rx.button("Print receipt (F9)", id="pos-print", variant="soft", on_click=CounterState.print_receipt),
+                rx.button("Invoice (A4)", id="pos-invoice", variant="soft", on_click=CounterState.print_invoice),
             ),
             width="100%",
         ),

@@ -8,6 +8,7 @@ from pages.alerts import alerts_page
 from pages.assistant import assistant_page
 from pages.assistant_documents import documents_page
 from pages.audit import audit_page
+from pages.bill import bill_page
 from pages.catalog import catalog_page
 from pages.dashboard import dashboard_page
 from pages.imports import imports_page
@@ -31,6 +32,7 @@ from pharmacy_saas.state.assistant import AssistantState
 from pharmacy_saas.state.assistant_documents import DocumentsState
 from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
+from pharmacy_saas.state.bill import BillState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.imports import ImportState
@@ -77,6 +79,7 @@ app.add_page(
     assistant_page, route=routes.ASSISTANT, title="Assistant · Pharmacy Cloud", on_load=AssistantState.load_page
 )
 app.add_page(pos_page, route=routes.POS, title="Counter · Pharmacy Cloud", on_load=CounterState.load)
+app.add_page(bill_page, route=routes.BILL_VIEW, title="Bill · Pharmacy Cloud", on_load=BillState.load)
 app.add_page(reports_page, route=routes.REPORTS, title="Reports · Pharmacy Cloud", on_load=ReportsState.load)
 app.add_page(
     documents_page,

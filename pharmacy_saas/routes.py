@@ -18,6 +18,7 @@ INVENTORY_CSV = "/inventory/csv"
 ASSISTANT = "/assistant"
 ASSISTANT_DOCUMENTS = "/assistant/documents"
 POS = "/pos"
+BILL_VIEW = "/bills/view"  # ?id=<bill id>: lines with lots, payments, credit notes, PDFs, refunds
 REPORTS = "/reports"
 PATIENTS = "/patients"
 PATIENT = "/patients/record"

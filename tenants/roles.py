@@ -62,6 +62,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "billing.view": ALL_STAFF | API_ANY | {SUPPORT},
     "billing.sell": ALL_STAFF | {API_WRITE, API_ADMIN},  # drafts, finalize, payments, discarding a draft
     "billing.void": MANAGERS | {API_ADMIN},  # voiding an issued bill (its stock goes back on the shelf)
+    # refunding a paid bill with a credit note: money leaves the till, so not a cashier's call
+    "billing.refund": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     # Supplying a prescription-only medicine without a prescription reference: a pharmacist's
     # signed, audited decision; never an API token's.
     "billing.override_prescription": frozenset({PHARMACIST}),

@@ -189,7 +189,7 @@ class BillOut(BaseModel):
     id: str
     branch_id: str
     number: str | None = Field(description="Branch code, local year, sequence: given at finalize, no gaps")
-    status: Literal["draft", "finalized", "partially_paid", "paid", "voided"]
+    status: Literal["draft", "finalized", "partially_paid", "paid", "voided", "partially_refunded", "refunded"]
     currency: str
     prices_include_tax: bool
     customer_name: str

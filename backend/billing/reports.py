@@ -8,7 +8,9 @@
 - Payments by method are the payments taken so far on those bills, so they add up to `collected`
   and every figure describes the same sales. (Money received per day, whichever day the bill was
   issued, is the till's cash-up: a different report.)
-- Refunds are always 0 for now: refunds and credit notes have not landed yet.
+- Refunds are the money given back by the credit notes issued in the branch within the bounds
+  (whichever day the refunded bill was sold): the till's cash leaves on the day of the refund. The
+  sales figures above stay those of the bills as issued; a credit note never rewrites a bill.
 - Cost of goods is what the picked lots cost (bill_picks x batches.cost_price); gross margin is the
   net sales (without tax) minus that cost.
 
@@ -39,7 +41,7 @@ from tenants.session import tenant_session
 ZERO = Decimal(0)
 TOP_MEDICINES = 10
 MAX_RANGE_DAYS = 366
-REFUNDS_NOTE = "Refunds come with credit notes, which are not built yet: always 0 for now."
+REFUNDS_NOTE = "Money given back by the credit notes issued on these days, whichever day the bill was sold."
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,11 @@ _COSTS = text(
     "GROUP BY bt.medicine_id"
 )
 
+_REFUNDS = text(
+    "SELECT coalesce(sum(amount_refunded), 0) FROM credit_notes "
+    "WHERE branch_id = :branch AND created_at >= :start AND created_at < :end"
+)
+
 _BY_HOUR = text(
     "SELECT extract(hour FROM finalized_at AT TIME ZONE :zone)::int AS bucket, count(*) AS bills, "
     "sum(total) AS gross_sales FROM bills WHERE branch_id = :branch AND finalized_at >= :start "
@@ -267,7 +274,7 @@ def _report(session: Session, ctx: TenantContext, branch: _Branch, start: date, 
         total_due=totals.total_due,
         collected=totals.collected,
         outstanding=totals.total_due - totals.collected,
-        refunds=ZERO,
+        refunds=session.execute(_REFUNDS, params).scalar_one(),
         refunds_note=REFUNDS_NOTE,
         cost_of_goods=cost,
         gross_margin=margin,

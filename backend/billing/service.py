@@ -1,9 +1,9 @@
 """Bills at the counter: a draft, finalized with its stock moves and a gap-free number, then paid or voided.
 
 - A bill is a draft until `finalize`: only drafts change (a finalized bill is corrected by a credit
-  note, which comes next). Finalizing takes the stock (FEFO `dispense`), takes the branch's next
-  number and fixes the amounts in one transaction: an oversold line fails the whole sale and the
-  number goes back with the rollback, so numbers have no gaps.
+  note, backend/billing/credit_notes.py). Finalizing takes the stock (FEFO `dispense`), takes the
+  branch's next number and fixes the amounts in one transaction: an oversold line fails the whole
+  sale and the number goes back with the rollback, so numbers have no gaps.
 - Prescription-only lines need a prescription reference or a pharmacist's override with a reason
   (signed with the pharmacist's user id and audited); controlled lines always need a reference.
 - Payments are cash (change due) or another tender recorded by reference; the bill is partially
@@ -49,7 +49,8 @@ from tenants.context import TenantContext
 from tenants.roles import require, role_has
 from tenants.session import tenant_session
 
-ISSUED = ("finalized", "partially_paid", "paid")
+# Issued bills: sold, whatever was paid or later refunded (a credit note does not undo the sale).
+ISSUED = ("finalized", "partially_paid", "paid", "partially_refunded", "refunded")
 PAYMENT_METHODS = ("cash", "other")
 MAX_LINES = 200
 MAX_LINE_QUANTITY = 100_000
@@ -907,18 +908,40 @@ def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) 
 
 def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
     picks = session.execute(
-        text(
-            "SELECT p.batch_id, p.quantity, b.medicine_id FROM bill_picks p "
-            "JOIN batches b ON b.tenant_id = p.tenant_id AND b.id = p.batch_id "
-            "WHERE p.bill_id = :bill ORDER BY p.batch_id"
-        ),
-        {"bill": bill.id},
+        text("SELECT batch_id, quantity FROM bill_picks WHERE bill_id = :bill ORDER BY batch_id"), {"bill": bill.id}
     ).all()
-    for pick in picks:
-        session.execute(
-            text("UPDATE batches SET quantity = quantity + :q WHERE id = :b"), {"q": pick.quantity, "b": pick.batch_id}
-        )
-    if not picks:
+    return_to_lots(
+        session,
+        ctx,
+        branch_id=bill.branch_id,
+        lots=[(pick.batch_id, pick.quantity) for pick in picks],
+        reason=f"void of bill {bill.number}",
+        reference=bill.number,
+    )
+
+
+def return_to_lots(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    branch_id: uuid.UUID,
+    lots: Sequence[tuple[uuid.UUID, int]],
+    reason: str,
+    reference: str,
+) -> None:
+    """Put sold units back on the exact lots they were picked from, each with a `customer_return` movement.
+
+    Used by a void (the whole bill) and by a credit note (the resaleable units returned); the caller
+    passes the lots in batch id order so concurrent returns lock batches in the same order.
+    """
+    returned = []
+    for batch_id, quantity in lots:
+        medicine_id = session.execute(
+            text("UPDATE batches SET quantity = quantity + :q WHERE id = :b RETURNING medicine_id"),
+            {"q": quantity, "b": batch_id},
+        ).scalar_one()
+        returned.append((batch_id, medicine_id, quantity))
+    if not returned:
         return
     session.execute(
         text(
@@ -928,15 +951,15 @@ def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
         [
             {
                 "t": ctx.tenant_id,
-                "b": pick.batch_id,
-                "m": pick.medicine_id,
-                "br": bill.branch_id,
-                "q": pick.quantity,
-                "r": f"void of bill {bill.number}",
-                "ref": bill.number,
+                "b": batch,
+                "m": medicine,
+                "br": branch_id,
+                "q": quantity,
+                "r": reason,
+                "ref": reference,
                 "u": ctx.user_id,
             }
-            for pick in picks
+            for batch, medicine, quantity in returned
         ],
     )
 

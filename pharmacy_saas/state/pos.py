@@ -16,11 +16,13 @@ from typing import Any
 import reflex as rx
 
 from backend.billing.counter import CashSale, CounterDraft, LinePreview, open_draft, save_draft, sell_for_cash
+from backend.billing.pdf import invoice_pdf, receipt_pdf
 from backend.billing.service import BillNotDraft, void_bill
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
+from pharmacy_saas.routes import BILL_VIEW
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -140,6 +142,7 @@ class CounterState(ShellState):
     can_override: bool = False
     error: str = ""
     sold_number: str = ""
+    sold_bill_id: str = ""  # for its receipt, invoice and bill page
     # Who the sale is for: a patient of the chain, or a walk-in customer (no patient_id).
     patient_id: str = ""
     patient_label: str = ""
@@ -156,6 +159,10 @@ class CounterState(ShellState):
     @rx.var
     def sale_done(self) -> bool:
         return self.sold_number != ""
+
+    @rx.var
+    def sold_bill_href(self) -> str:
+        return f"{BILL_VIEW}?id={self.sold_bill_id}" if self.sold_bill_id else ""
 
     # --- page -------------------------------------------------------------------------------------
 
@@ -360,6 +367,31 @@ class CounterState(ShellState):
         self._show_sale(sale)
         return _focus("pos-new-sale")
 
+    # --- printing ---------------------------------------------------------------------------------
+
+    @rx.event
+    @guarded("billing.view")
+    async def print_receipt(self, ctx: TenantContext) -> Any:
+        """F9 after a sale: the 80 mm receipt PDF of the bill just paid, downloaded for the till's printer."""
+        return await self._download(ctx, receipt_pdf, "receipt")
+
+    @rx.event
+    @guarded("billing.view")
+    async def print_invoice(self, ctx: TenantContext) -> Any:
+        """The A4 invoice of the bill just paid."""
+        return await self._download(ctx, invoice_pdf, "invoice")
+
+    async def _download(self, ctx: TenantContext, render: Any, kind: str) -> Any:
+        if not self.sold_bill_id:
+            self.error = "Sell something first: there is no paid bill to print."
+            return None
+        try:
+            number, pdf = await run_service(render, ctx, self.sold_bill_id)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        return rx.download(data=pdf, filename=f"{kind}-{number}.pdf")
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _branch_id(self) -> str:
@@ -526,6 +558,7 @@ class CounterState(ShellState):
     def _show_sale(self, sale: CashSale) -> None:
         currency = sale.bill.currency
         self.sold_number = sale.bill.number or ""
+        self.sold_bill_id = sale.bill.id
         self.sold_total = _money(sale.bill.total_due, currency)
         self.sold_cash = _money(sale.payment.tendered, currency) if sale.payment else _money(sale.change_due, currency)
         self.sold_change = _money(sale.change_due, currency)
@@ -547,5 +580,5 @@ class CounterState(ShellState):
 
     def _clear_sale(self) -> None:
         self._clear_draft()
-        self.sold_number = self.sold_total = self.sold_cash = self.sold_change = ""
+        self.sold_number = self.sold_total = self.sold_cash = self.sold_change = self.sold_bill_id = ""
         self.sold_lots = []

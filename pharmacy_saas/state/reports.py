@@ -143,7 +143,7 @@ class ReportsState(ShellState):
             Figure("Net sales", money(report.net_sales), "without tax, after discounts"),
             Figure("Tax", money(report.tax)),
             Figure("Discounts", money(report.discounts)),
-            Figure("Refunds", money(report.refunds), "credit notes are not built yet"),
+            Figure("Refunds", money(report.refunds), "given back by credit notes"),
             Figure("Gross margin", money(report.gross_margin), margin),
             Figure("Collected", money(report.collected), f"{money(report.outstanding)} still owed"),
         ]

@@ -72,6 +72,7 @@ def two_chains(db, make_tenant):
     from backend.accounts.signatures import sign
     from backend.accounts.staff import invite
     from backend.assistant.conversations import ask, rate_answer
+    from backend.billing.credit_notes import issue_credit_note
     from backend.billing.service import create_draft, finalize_bill, record_payment
     from backend.idempotency.service import run_once
     from backend.inventory.alerts import set_reorder_level
@@ -129,6 +130,8 @@ def two_chains(db, make_tenant):
         )
         finalize_bill(ctx, sale.id)  # bills, bill_lines, bill_picks, bill_counters
         record_payment(ctx, bill_id=sale.id, tendered="1.00")  # bill_payments
+        # credit_notes, credit_note_lines, credit_note_lots, credit_note_counters, bill_refunds
+        issue_credit_note(ctx, sale.id, [(1, 1, True)], reason="seeded refund")
         # financial_audit_events and financial_audit_heads come with the sale and the payment
         sign(ctx, password=TEST_PASSWORD, meaning="verified the seeded sale", entity_type="bill", entity_id=sale.id)
     as_owner(db)

@@ -1,0 +1,168 @@
+"""The bill page (/bills/view?id=): lines with lots, payments, credit notes, PDFs and, for billing.refund, a refund."""
+
+from typing import Any
+
+import reflex as rx
+
+from components.forms import form_alert
+from pages.shell import with_shell
+from pharmacy_saas.state.bill import BillState, BillViewLine, CreditNoteRow, PaymentRow
+
+
+def _table(headers: tuple[str, ...], body: Any, table_id: str) -> rx.Component:
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(body),
+        width="100%",
+        size="1",
+        id=table_id,
+    )
+
+
+def line_row(line: BillViewLine) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(line.line_no),
+        rx.table.cell(line.description),
+        rx.table.cell(line.quantity),
+        rx.table.cell(line.amount),
+        rx.table.cell(line.lots, class_name="bill-lots"),
+        rx.table.cell(line.refundable),
+        class_name="bill-line",
+    )
+
+
+def payment_row(payment: PaymentRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(payment.when),
+        rx.table.cell(payment.method),
+        rx.table.cell(payment.amount),
+        rx.table.cell(payment.tendered),
+        rx.table.cell(payment.change),
+        rx.table.cell(payment.reference),
+    )
+
+
+def credit_note_row(note: CreditNoteRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(note.number),
+        rx.table.cell(note.when),
+        rx.table.cell(note.lines),
+        rx.table.cell(note.total),
+        rx.table.cell(note.refunded),
+        rx.table.cell(note.reason),
+        class_name="bill-credit-note",
+    )
+
+
+def refund_line(line: BillViewLine) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(line.description),
+        rx.table.cell(line.refundable),
+        rx.table.cell(
+            rx.input(
+                name="qty-" + line.line_no.to_string(),
+                id="refund-qty-" + line.line_no.to_string(),
+                type="number",
+                min=0,
+                max=line.refundable,
+                default_value="0",
+                width="6em",
+            )
+        ),
+        rx.table.cell(
+            rx.checkbox(
+                "unopened: back on its lot",
+                name="restock-" + line.line_no.to_string(),
+                id="refund-restock-" + line.line_no.to_string(),
+                default_checked=True,
+            )
+        ),
+    )
+
+
+def refund_form() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Refund", size="4"),
+                rx.text(
+                    "A credit note refunds the units returned; unopened ones go back on the lot they were sold from.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                _table(
+                    ("Medicine", "Refundable", "Return", "Restock"),
+                    rx.foreach(BillState.lines, refund_line),
+                    "refund-lines",
+                ),
+                rx.input(
+                    name="reason",
+                    id="refund-reason",
+                    placeholder="Reason (e.g. unopened, wrong strength)",
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.el.select(
+                        rx.el.option("Cash", value="cash"),
+                        rx.el.option("Other (terminal or voucher)", value="other"),
+                        rx.el.option("Card", value="card"),
+                        name="refund_method",
+                        id="refund-method",
+                    ),
+                    rx.input(name="reference", id="refund-reference", placeholder="Reference (other)"),
+                ),
+                form_alert(BillState.refund_error, "refund-error"),
+                rx.button("Issue credit note and refund", type="submit", id="refund-submit", color_scheme="red"),
+                width="100%",
+            ),
+            on_submit=BillState.refund,
+            reset_on_submit=True,
+        ),
+        width="100%",
+        id="refund-form",
+    )
+
+
+def bill_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Bill ", rx.el.span(BillState.number, id="bill-number"), size="6"),
+                rx.badge(BillState.status, id="bill-status", size="2"),
+                rx.spacer(),
+                rx.button("Receipt PDF", id="bill-receipt", variant="soft", on_click=BillState.download_receipt),
+                rx.button("Invoice (A4)", id="bill-invoice", variant="soft", on_click=BillState.download_invoice),
+                align="center",
+                width="100%",
+            ),
+            rx.text(
+                "Total ",
+                rx.text.strong(BillState.total_due),
+                " ",
+                BillState.currency,
+                " · paid ",
+                BillState.amount_paid,
+            ),
+            rx.heading("Lines", size="4"),
+            _table(
+                ("#", "Medicine", "Quantity", "Amount", "Lots", "Refundable"),
+                rx.foreach(BillState.lines, line_row),
+                "bill-lines",
+            ),
+            rx.heading("Payments", size="4"),
+            _table(
+                ("When", "Method", "Applied", "Tendered", "Change", "Reference"),
+                rx.foreach(BillState.payments, payment_row),
+                "bill-payments",
+            ),
+            rx.heading("Credit notes", size="4"),
+            _table(
+                ("Number", "When", "Lines", "Credited", "Refunded", "Reason"),
+                rx.foreach(BillState.credit_notes, credit_note_row),
+                "bill-credit-notes",
+            ),
+            rx.cond(BillState.refundable, refund_form()),
+            width="100%",
+            spacing="4",
+        )
+    )

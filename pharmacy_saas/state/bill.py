@@ -1,0 +1,191 @@
+"""The bill page (/bills/view?id=): its lines with their lots, payments, credit notes, PDFs, and the refund form.
+
+A refund is a credit note issued by `backend.billing.credit_notes` (billing.refund): the page sends the
+quantities typed per line, the restock ticks and the reason; the service decides amounts and lots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+import reflex as rx
+
+from backend.billing.credit_notes import CreditNote, credit_notes_of_bill, issue_credit_note, refundable_quantities
+from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
+from backend.billing.service import get_bill
+from backend.billing.totals import minor_unit
+from backend.core.errors import PharmacyError
+from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.dashboard import ShellState
+from tenants.context import TenantContext
+from tenants.roles import role_has
+
+REFUNDABLE = ("paid", "partially_refunded")
+
+
+@dataclasses.dataclass
+class BillViewLine:
+    line_no: int
+    description: str
+    quantity: int
+    amount: str  # with tax
+    lots: str
+    refundable: int  # units still out with the customer
+
+
+@dataclasses.dataclass
+class PaymentRow:
+    method: str
+    amount: str
+    tendered: str
+    change: str
+    reference: str
+    when: str
+
+
+@dataclasses.dataclass
+class CreditNoteRow:
+    id: str
+    number: str
+    when: str
+    lines: str
+    total: str
+    refunded: str
+    reason: str
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    cash = amount.quantize(minor_unit(currency))
+    return str(cash if cash == amount else amount.quantize(Decimal("0.0001")))
+
+
+def _lots(document: BillDocument | None, line_no: int) -> str:
+    if document is None:
+        return ""
+    return ", ".join(
+        f"{lot.lot_number} (exp {lot.expiry_date.isoformat()}) ×{lot.quantity}"
+        for lot in document.lots.get(line_no, [])
+    )
+
+
+def _credit_row(note: CreditNote) -> CreditNoteRow:
+    lines = "; ".join(
+        f"line {x.line_no} ×{x.quantity} " + ("restocked " + ", ".join(lot.lot_number for lot in x.lots))
+        if x.restock
+        else f"line {x.line_no} ×{x.quantity} not restocked"
+        for x in note.lines
+    )
+    refunded = _money(note.amount_refunded, note.currency)
+    if note.refunds:
+        refunded += " " + ", ".join(r.method for r in note.refunds)
+    return CreditNoteRow(
+        note.id,
+        note.number,
+        note.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        lines,
+        _money(note.total, note.currency),
+        refunded,
+        note.reason,
+    )
+
+
+class BillState(ShellState):
+    bill_id: str = ""
+    number: str = ""
+    status: str = ""
+    currency: str = ""
+    total_due: str = ""
+    amount_paid: str = ""
+    lines: list[BillViewLine] = []
+    payments: list[PaymentRow] = []
+    credit_notes: list[CreditNoteRow] = []
+    can_refund: bool = False
+    refund_error: str = ""
+
+    @rx.var
+    def refundable(self) -> bool:
+        return self.can_refund and self.status in REFUNDABLE
+
+    @rx.event
+    @guarded("billing.view", page_load=True)
+    async def load(self, ctx: TenantContext) -> None:
+        await self._fill_shell(ctx)
+        self.can_refund = role_has(ctx.role, "billing.refund")
+        self.refund_error = ""
+        await self._reload(ctx, self.router.url.query_parameters.get("id", ""))
+
+    @rx.event
+    @guarded("billing.refund")
+    async def refund(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The refund form: a quantity per line (0 or empty: not returned), restock ticks, reason, tender."""
+        lines = []
+        for line in self.lines:
+            typed = str(form.get(f"qty-{line.line_no}", "")).strip() or "0"
+            if not typed.isdigit():
+                self.refund_error = f"Line {line.line_no}: quantities are whole numbers."
+                return None
+            if int(typed):
+                lines.append((line.line_no, int(typed), bool(form.get(f"restock-{line.line_no}"))))
+        try:
+            note = await run_service(
+                issue_credit_note,
+                ctx,
+                self.bill_id,
+                lines,
+                reason=str(form.get("reason", "")),
+                refund_method=str(form.get("refund_method", "") or "cash"),
+                reference=str(form.get("reference", "")),
+            )
+        except PharmacyError as exc:
+            self.refund_error = exc.message
+            return None
+        self.refund_error = ""
+        await self._reload(ctx, self.bill_id)
+        return rx.toast.success(f"Credit note {note.number}: {_money(note.amount_refunded, note.currency)} refunded.")
+
+    @rx.event
+    @guarded("billing.view")
+    async def download_receipt(self, ctx: TenantContext) -> Any:
+        number, pdf = await run_service(receipt_pdf, ctx, self.bill_id)
+        return rx.download(data=pdf, filename=f"receipt-{number}.pdf")
+
+    @rx.event
+    @guarded("billing.view")
+    async def download_invoice(self, ctx: TenantContext) -> Any:
+        number, pdf = await run_service(invoice_pdf, ctx, self.bill_id)
+        return rx.download(data=pdf, filename=f"invoice-{number}.pdf")
+
+    async def _reload(self, ctx: TenantContext, bill_id: str) -> None:
+        bill = await run_service(get_bill, ctx, bill_id)
+        issued = bill.number is not None
+        document = await run_service(bill_document, ctx, bill.id) if issued else None
+        notes = await run_service(credit_notes_of_bill, ctx, bill.id) if issued else []
+        left = await run_service(refundable_quantities, ctx, bill.id)
+        c = bill.currency
+        self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", bill.status, c
+        self.total_due, self.amount_paid = _money(bill.total_due, c), _money(bill.amount_paid, c)
+        self.lines = [
+            BillViewLine(
+                x.line_no,
+                x.description,
+                x.quantity,
+                _money(x.gross_amount, c),
+                _lots(document, x.line_no),
+                left[x.line_no],
+            )
+            for x in bill.lines
+        ]
+        self.payments = [
+            PaymentRow(
+                p.method,
+                _money(p.amount, c),
+                _money(p.tendered, c),
+                _money(p.change_due, c),
+                p.reference,
+                p.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+            )
+            for p in bill.payments
+        ]
+        self.credit_notes = [_credit_row(note) for note in notes]
