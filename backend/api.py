@@ -12,6 +12,8 @@ from backend.accounts.api import api_router as account_router
 from backend.accounts.api import auth_router
 from backend.accounts.api_tokens import RateLimited
 from backend.billing.api import router as billing_router
+from backend.billing.cards_api import router as cards_router
+from backend.billing.credit_notes_api import router as credit_notes_router
 from backend.billing.reports_api import router as reports_router
 from backend.branches.api import router as branches_router
 from backend.core.errors import PharmacyError
@@ -20,6 +22,7 @@ from backend.core.settings import get_settings
 from backend.health.service import system_health
 from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
+from backend.patients.api import router as patients_router
 
 API_PREFIX = "/api/v1"
 # Endpoints anyone may call; every other route declares a permission (a test enforces it).
@@ -29,6 +32,7 @@ PUBLIC_ROUTES = {
     "/api/v1/auth/signed-out",
     "/api/v1/auth/sso/{slug}/start",
     "/api/v1/auth/sso/callback",
+    "/api/v1/stripe/webhook",  # Stripe signs it; the signature is checked instead of a token
 }
 
 health_router = APIRouter(tags=["health"])
@@ -151,4 +155,7 @@ def create_api() -> FastAPI:
     api.include_router(interactions_router, prefix=API_PREFIX)
     api.include_router(billing_router, prefix=API_PREFIX)
     api.include_router(reports_router, prefix=API_PREFIX)
+    api.include_router(cards_router, prefix=API_PREFIX)
+    api.include_router(credit_notes_router, prefix=API_PREFIX)
+    api.include_router(patients_router, prefix=API_PREFIX)
     return api
