@@ -13,6 +13,7 @@ from backend.accounts.api import auth_router
 from backend.accounts.api_tokens import RateLimited
 from backend.billing.api import router as billing_router
 from backend.billing.cards_api import router as cards_router
+from backend.billing.claims_api import router as claims_router
 from backend.billing.credit_notes_api import router as credit_notes_router
 from backend.billing.reports_api import router as reports_router
 from backend.branches.api import router as branches_router
@@ -158,4 +159,5 @@ def create_api() -> FastAPI:
     api.include_router(cards_router, prefix=API_PREFIX)
     api.include_router(credit_notes_router, prefix=API_PREFIX)
     api.include_router(patients_router, prefix=API_PREFIX)
+    api.include_router(claims_router, prefix=API_PREFIX)
     return api

@@ -14,6 +14,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Patients", "contact", "/patients"),
     ("Prescriptions", "clipboard-list", ""),
     ("Reports", "chart-column", "/reports"),
+    ("Claims", "shield-check", "/claims"),
     ("Assistant", "message-circle", "/assistant"),
     ("My account", "user-round", "/account"),
 ]

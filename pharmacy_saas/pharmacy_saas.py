@@ -10,6 +10,7 @@ from pages.assistant_documents import documents_page
 from pages.audit import audit_page
 from pages.bill import bill_page
 from pages.catalog import catalog_page
+from pages.claims import claims_page
 from pages.dashboard import dashboard_page
 from pages.imports import imports_page
 from pages.inventory import inventory_page, medicine_page
@@ -34,6 +35,7 @@ from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.bill import BillState
 from pharmacy_saas.state.catalog import CatalogState
+from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
@@ -81,6 +83,7 @@ app.add_page(
 app.add_page(pos_page, route=routes.POS, title="Counter · Pharmacy Cloud", on_load=CounterState.load)
 app.add_page(bill_page, route=routes.BILL_VIEW, title="Bill · Pharmacy Cloud", on_load=BillState.load)
 app.add_page(reports_page, route=routes.REPORTS, title="Reports · Pharmacy Cloud", on_load=ReportsState.load)
+app.add_page(claims_page, route=routes.CLAIMS, title="Claims · Pharmacy Cloud", on_load=ClaimsState.load)
 app.add_page(
     documents_page,
     route=routes.ASSISTANT_DOCUMENTS,

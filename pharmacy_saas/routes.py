@@ -20,6 +20,7 @@ ASSISTANT_DOCUMENTS = "/assistant/documents"
 POS = "/pos"
 BILL_VIEW = "/bills/view"  # ?id=<bill id>: lines with lots, payments, credit notes, PDFs, refunds
 REPORTS = "/reports"
+CLAIMS = "/claims"
 PATIENTS = "/patients"
 PATIENT = "/patients/record"
 FORGOT = "/forgot"

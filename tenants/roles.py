@@ -67,6 +67,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Supplying a prescription-only medicine without a prescription reference: a pharmacist's
     # signed, audited decision; never an API token's.
     "billing.override_prescription": frozenset({PHARMACIST}),
+    # insurance claims: payers, coverage, claims and their responses (reading them is billing.view)
+    "claims.manage": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     # an electronic signature: the member re-enters their password or a TOTP code to sign one record
     "signatures.sign": ALL_STAFF | {API_WRITE, API_ADMIN},
     # reports: sales, margin and cost are the chain's business figures, not every till's

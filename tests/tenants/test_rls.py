@@ -72,6 +72,7 @@ def two_chains(db, make_tenant):
     from backend.accounts.signatures import sign
     from backend.accounts.staff import invite
     from backend.assistant.conversations import ask, rate_answer
+    from backend.billing import claims
     from backend.billing.credit_notes import issue_credit_note
     from backend.billing.service import create_draft, finalize_bill, record_payment
     from backend.idempotency.service import run_once
@@ -129,6 +130,10 @@ def two_chains(db, make_tenant):
             patient_id=patient.id,
         )
         finalize_bill(ctx, sale.id)  # bills, bill_lines, bill_picks, bill_counters
+        # payers, patient_coverages, claims, claim_events
+        payer = claims.create_payer(ctx, name="Seeded Insurer", payer_code="SEED")
+        coverage = claims.add_coverage(ctx, patient_id=patient.id, payer_id=payer.id, member_id="SEED-1")
+        claims.draft_claim(ctx, sale.id, coverage.id, "0.50")
         record_payment(ctx, bill_id=sale.id, tendered="1.00")  # bill_payments
         # credit_notes, credit_note_lines, credit_note_lots, credit_note_counters, bill_refunds
         issue_credit_note(ctx, sale.id, [(1, 1, True)], reason="seeded refund")

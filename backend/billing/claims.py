@@ -1,0 +1,919 @@
+"""Insurance claims: payers, patients' coverage, and one claim per bill for the insurer's portion.
+
+- A payer is an insurer (or benefit manager) the chain bills; a coverage is a patient's membership
+  of its plan (member id, plan, group). Both are chain-wide; coverage is ended, never deleted.
+- A claim belongs to an issued bill that names the patient, through one of that patient's active
+  coverages: `claimed_amount` is the insurer's portion and `copay` the patient's, and they add up to
+  the bill's amount due. One claim per bill (a unique key).
+- Life of a claim: draft → submitted → approved (the whole claim) / partially_approved (an amount)
+  / rejected (a reason) → paid. Anything else is refused with a 409 that says what the claim is and
+  what it can do; a refused step writes nothing. Every change appends a `claim_events` row (who,
+  when, from, to, amount, note), which the app role cannot update or delete.
+- The insurer's payment is also a payment on the bill (`other`, reference `claim:<id>`, through
+  `service.record_payment_in`), so the bill becomes partially paid or paid and lands on the
+  branch's financial audit chain like any tender. It may not exceed what the insurer approved nor
+  what the bill still owes.
+- There is no claims network: staff export claims as CSV (docs/claims-export.md) and record the
+  responses one by one or import them from a CSV, which answers a per-row report.
+
+Reading claims needs `billing.view` (and `patients.lookup`, since a claim names the patient); every
+change needs `claims.manage`. Bills are branch-scoped: a claim on a bill of a branch the member
+cannot see does not exist (404).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.billing import service as bills
+from backend.billing.totals import minor_unit, round_to_currency
+from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFailed
+from backend.inventory import validation as check
+from backend.inventory.csv_import import Problem
+from tenants.context import TenantContext
+from tenants.roles import require
+from tenants.session import tenant_session
+
+ZERO = Decimal(0)
+PAGE_SIZE = 50
+MAX_RANGE_DAYS = 366
+MAX_EXPORT = 1000
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+MAX_IMPORT_ROWS = 5000
+STATUSES = ("draft", "submitted", "approved", "partially_approved", "rejected", "paid")
+DECISIONS = ("approved", "partially_approved", "rejected")
+# action -> (the statuses it starts from, the rule a refusal states)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "submit": (("draft",), "only a draft claim can be submitted"),
+    "decide": (("submitted",), "only a submitted claim can be decided"),
+    "pay": (("approved", "partially_approved"), "only an approved or partially approved claim can be paid"),
+}
+EXPORT_COLUMNS = (
+    "claim_id",
+    "bill_number",
+    "bill_date",
+    "patient_name",
+    "date_of_birth",
+    "payer_code",
+    "payer_name",
+    "member_id",
+    "plan",
+    "group_number",
+    "currency",
+    "bill_total",
+    "copay",
+    "claimed_amount",
+    "status",
+)
+IMPORT_COLUMNS = ("claim_id", "bill_number", "decision", "approved_amount", "reason", "paid_amount")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# Bills of the member's branches only: bound with `_scope(ctx)`.
+_IN_SCOPE = "(CAST(:all_branches AS boolean) OR b.branch_id = ANY(CAST(:scope AS uuid[])))"
+_CLAIM_SQL = (
+    "SELECT c.*, b.number AS bill_number, b.branch_id, b.currency, b.total_due, b.finalized_at, "  # noqa: S608
+    "p.full_name AS patient_name, p.date_of_birth, cv.member_id, cv.plan, cv.group_number, "
+    "py.id AS payer_id, py.name AS payer_name, py.payer_code "
+    "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+    "JOIN patients p ON p.tenant_id = c.tenant_id AND p.id = c.patient_id "
+    "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
+    "JOIN payers py ON py.tenant_id = c.tenant_id AND py.id = cv.payer_id "
+    f"WHERE {_IN_SCOPE}"
+)
+
+
+class ClaimTransitionRefused(Conflict):
+    """The claim's status does not allow this step."""
+
+    code = "claim_transition"
+
+
+@dataclass(frozen=True)
+class Payer:
+    id: str
+    name: str
+    payer_code: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    id: str
+    patient_id: str
+    payer_id: str
+    payer_name: str
+    member_id: str
+    plan: str
+    group_number: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class ClaimEvent:
+    from_status: str | None
+    to_status: str
+    amount: Decimal | None
+    note: str
+    actor_user_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    bill_id: str
+    bill_number: str
+    branch_id: str
+    currency: str
+    patient_id: str
+    patient_name: str
+    coverage_id: str
+    payer_id: str
+    payer_name: str
+    member_id: str
+    bill_total: Decimal
+    claimed_amount: Decimal
+    copay: Decimal
+    status: str
+    approved_amount: Decimal | None
+    paid_amount: Decimal | None
+    rejection_reason: str
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    paid_at: datetime | None
+    events: list[ClaimEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClaimPage:
+    items: list[Claim]
+    page: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class PayerReconciliation:
+    """One payer's claims submitted in the period: what was asked, granted and received."""
+
+    payer_id: str
+    payer_name: str
+    payer_code: str
+    claims: int
+    claimed: Decimal
+    awaiting_decision: Decimal  # claimed on claims not decided yet
+    approved: Decimal  # expected: what the payer granted
+    rejected: int
+    received: Decimal
+    outstanding: Decimal  # approved minus received
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    start: date
+    end: date
+    currency: str  # every amount is in its minor unit (claims are made and paid in it)
+    payers: list[PayerReconciliation]
+    total: PayerReconciliation
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows: int
+    applied: int
+    problems: list[Problem]
+
+
+# --- small readers ------------------------------------------------------------------------------
+
+
+def _single_line(value: object, field_name: str, limit: int, *, required: bool = False) -> str:
+    cleaned = " ".join(str(value or "").split())
+    if required and not cleaned:
+        raise ValidationFailed("This is required.", field=field_name)
+    if len(cleaned) > limit:
+        raise ValidationFailed(f"At most {limit} characters here.", field=field_name)
+    return cleaned
+
+
+def _key(value: object, what: str) -> uuid.UUID:
+    return check.as_uuid(str(value), what)
+
+
+def _scope(ctx: TenantContext) -> dict[str, Any]:
+    return {"all_branches": not ctx.branch_ids, "scope": sorted(ctx.branch_ids)}
+
+
+def _money_in(value: object, field_name: str, currency: str) -> Decimal:
+    """A positive amount of money in the currency's minor unit."""
+    amount = check.money(str(value), field_name)
+    if amount <= 0:
+        raise ValidationFailed("The amount must be more than zero.", field=field_name)
+    if amount != round_to_currency(amount, currency):
+        raise ValidationFailed(
+            f"Amounts in {currency} are counted in steps of {minor_unit(currency)}.", field=field_name
+        )
+    return amount
+
+
+def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    if end < start:
+        raise ValidationFailed("The end date is before the start date.", field="end")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise ValidationFailed(f"A period covers at most {MAX_RANGE_DAYS} days.", field="end")
+    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
+
+
+# --- payers and coverage ------------------------------------------------------------------------
+
+
+def create_payer(ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
+    """Add an insurer the chain bills; its code is unique in the chain (case-insensitive)."""
+    with tenant_session(ctx) as session:
+        return create_payer_in(session, ctx, name=name, payer_code=payer_code, contact=contact)
+
+
+def create_payer_in(session: Session, ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
+    """`create_payer` inside the caller's transaction."""
+    require(ctx, "claims.manage")
+    payer = Payer(
+        str(uuid.uuid4()),
+        _single_line(name, "name", 120, required=True),
+        _single_line(payer_code, "payer_code", 40, required=True),
+        _single_line(contact, "contact", 300),
+    )
+    taken = session.execute(
+        text("SELECT 1 FROM payers WHERE lower(payer_code) = lower(:c)"), {"c": payer.payer_code}
+    ).first()
+    if taken:
+        raise Conflict(f"A payer with code {payer.payer_code} already exists.")
+    session.execute(
+        text("INSERT INTO payers (tenant_id, id, name, payer_code, contact) VALUES (:t, :id, :n, :c, :ct)"),
+        {"t": ctx.tenant_id, "id": payer.id, "n": payer.name, "c": payer.payer_code, "ct": payer.contact},
+    )
+    return payer
+
+
+def list_payers(ctx: TenantContext) -> list[Payer]:
+    """The chain's payers by name."""
+    require(ctx, "billing.view")
+    with tenant_session(ctx) as session:
+        rows = session.execute(text("SELECT id, name, payer_code, contact FROM payers ORDER BY lower(name), id"))
+        return [Payer(str(r.id), r.name, r.payer_code, r.contact) for r in rows]
+
+
+def add_coverage(
+    ctx: TenantContext, *, patient_id: str, payer_id: str, member_id: str, plan: str = "", group_number: str = ""
+) -> Coverage:
+    """Record a patient's membership of a payer's plan."""
+    with tenant_session(ctx) as session:
+        return add_coverage_in(
+            session,
+            ctx,
+            patient_id=patient_id,
+            payer_id=payer_id,
+            member_id=member_id,
+            plan=plan,
+            group_number=group_number,
+        )
+
+
+def add_coverage_in(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    patient_id: str,
+    payer_id: str,
+    member_id: str,
+    plan: str = "",
+    group_number: str = "",
+) -> Coverage:
+    """`add_coverage` inside the caller's transaction."""
+    require(ctx, "claims.manage")
+    patient, payer = _key(patient_id, "patient"), _key(payer_id, "payer")
+    if session.execute(text("SELECT 1 FROM patients WHERE id = :p"), {"p": patient}).first() is None:
+        raise NotFound("No such patient.")
+    payer_name = session.execute(text("SELECT name FROM payers WHERE id = :p"), {"p": payer}).scalar()
+    if payer_name is None:
+        raise NotFound("No such payer.")
+    coverage = Coverage(
+        str(uuid.uuid4()),
+        str(patient),
+        str(payer),
+        payer_name,
+        _single_line(member_id, "member_id", 60, required=True),
+        _single_line(plan, "plan", 120),
+        _single_line(group_number, "group_number", 60),
+        True,
+    )
+    session.execute(
+        text(
+            "INSERT INTO patient_coverages (tenant_id, id, patient_id, payer_id, member_id, plan, group_number) "
+            "VALUES (:t, :id, :p, :py, :m, :pl, :g)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": coverage.id,
+            "p": patient,
+            "py": payer,
+            "m": coverage.member_id,
+            "pl": coverage.plan,
+            "g": coverage.group_number,
+        },
+    )
+    return coverage
+
+
+def coverages_of_patient(ctx: TenantContext, patient_id: str) -> list[Coverage]:
+    """A patient's coverages, active first."""
+    require(ctx, "billing.view")
+    require(ctx, "patients.lookup")
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            text(
+                "SELECT cv.*, py.name AS payer_name FROM patient_coverages cv "
+                "JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id "
+                "WHERE cv.patient_id = :p ORDER BY cv.active DESC, cv.created_at"
+            ),
+            {"p": _key(patient_id, "patient")},
+        )
+        return [
+            Coverage(
+                str(r.id),
+                str(r.patient_id),
+                str(r.payer_id),
+                r.payer_name,
+                r.member_id,
+                r.plan,
+                r.group_number,
+                r.active,
+            )
+            for r in rows
+        ]
+
+
+def set_coverage_active(ctx: TenantContext, coverage_id: str, *, active: bool) -> None:
+    """End (or restore) a coverage: claims already made keep pointing at it."""
+    require(ctx, "claims.manage")
+    with tenant_session(ctx) as session:
+        found = session.execute(
+            text("UPDATE patient_coverages SET active = :a WHERE id = :id RETURNING id"),
+            {"a": active, "id": _key(coverage_id, "coverage")},
+        ).first()
+    if found is None:
+        raise NotFound("No such coverage.")
+
+
+# --- loading claims ------------------------------------------------------------------------------
+
+
+def _claim_of(row: Any, events: list[ClaimEvent]) -> Claim:
+    cash = minor_unit(row.currency)
+
+    def money(value: Decimal | None) -> Decimal | None:
+        return None if value is None else value.quantize(cash)
+
+    return Claim(
+        id=str(row.id),
+        bill_id=str(row.bill_id),
+        bill_number=row.bill_number or "",
+        branch_id=str(row.branch_id),
+        currency=row.currency,
+        patient_id=str(row.patient_id),
+        patient_name=row.patient_name,
+        coverage_id=str(row.coverage_id),
+        payer_id=str(row.payer_id),
+        payer_name=row.payer_name,
+        member_id=row.member_id,
+        bill_total=row.total_due.quantize(cash),
+        claimed_amount=row.claimed_amount.quantize(cash),
+        copay=row.copay.quantize(cash),
+        status=row.status,
+        approved_amount=money(row.approved_amount),
+        paid_amount=money(row.paid_amount),
+        rejection_reason=row.rejection_reason,
+        created_at=row.created_at,
+        submitted_at=row.submitted_at,
+        decided_at=row.decided_at,
+        paid_at=row.paid_at,
+        events=events,
+    )
+
+
+def _events(session: Session, claim_id: uuid.UUID) -> list[ClaimEvent]:
+    rows = session.execute(
+        text("SELECT * FROM claim_events WHERE claim_id = :c ORDER BY created_at, id"), {"c": claim_id}
+    )
+    return [
+        ClaimEvent(
+            r.from_status,
+            r.to_status,
+            r.amount,
+            r.note,
+            str(r.actor_user_id) if r.actor_user_id else None,
+            r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def _load(session: Session, ctx: TenantContext, claim_id: object) -> Claim:
+    key = _key(claim_id, "claim")
+    row = session.execute(text(f"{_CLAIM_SQL} AND c.id = :c"), {"c": key, **_scope(ctx)}).first()
+    if row is None:
+        raise NotFound("No such claim.")
+    return _claim_of(row, _events(session, key))
+
+
+def _locked(session: Session, ctx: TenantContext, claim_id: object, action: str) -> Any:
+    """The claim row locked to commit, in the member's scope, if its status allows `action`."""
+    key = _key(claim_id, "claim")
+    row = session.execute(text(f"{_CLAIM_SQL} AND c.id = :c FOR UPDATE OF c"), {"c": key, **_scope(ctx)}).first()
+    if row is None:
+        raise NotFound("No such claim.")
+    allowed, rule = TRANSITIONS[action]
+    if row.status not in allowed:
+        raise ClaimTransitionRefused(f"The claim for bill {row.bill_number} is {row.status.replace('_', ' ')}: {rule}.")
+    return row
+
+
+def _record_event(
+    session: Session,
+    ctx: TenantContext,
+    claim_id: uuid.UUID,
+    was: str | None,
+    now: str,
+    *,
+    amount: Decimal | None = None,
+    note: str = "",
+) -> None:
+    session.execute(
+        text(
+            "INSERT INTO claim_events (tenant_id, id, claim_id, from_status, to_status, amount, note, actor_user_id) "
+            "VALUES (:t, :id, :c, :f, :to, :a, :n, :u)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": uuid.uuid4(),
+            "c": claim_id,
+            "f": was,
+            "to": now,
+            "a": amount,
+            "n": note,
+            "u": ctx.user_id,
+        },
+    )
+
+
+# --- the lifecycle --------------------------------------------------------------------------------
+
+
+def draft_claim(ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
+    """Draft the claim of an issued bill; see `draft_claim_in`."""
+    with tenant_session(ctx) as session:
+        return draft_claim_in(session, ctx, bill_id, coverage_id, claimed_amount)
+
+
+def _claimable_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
+    key = _key(bill_id, "bill")
+    bill = session.execute(
+        text(
+            "SELECT id, branch_id, number, status, currency, total_due, amount_paid, patient_id "
+            "FROM bills WHERE id = :b FOR UPDATE"
+        ),
+        {"b": key},
+    ).first()
+    if bill is None or not ctx.can_see_branch(bill.branch_id):
+        raise NotFound("No such bill.")
+    if bill.status not in bills.ISSUED:
+        raise Conflict(f"This bill is {bill.status}: only an issued bill is claimed.")
+    if bill.patient_id is None:
+        raise ValidationFailed("Link the bill to its patient before claiming.", field="bill_id")
+    if session.execute(text("SELECT 1 FROM claims WHERE bill_id = :b"), {"b": key}).first():
+        raise Conflict(f"Bill {bill.number} already has a claim: one claim per bill.")
+    return bill
+
+
+def draft_claim_in(session: Session, ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
+    """A draft claim for the insurer's portion of an issued bill, through one of its patient's coverages.
+
+    The copay is the rest of the amount due (claimed + copay = total due). The claimed amount may
+    not exceed what the bill still owes, so the insurer's payment can be applied to it.
+    """
+    require(ctx, "claims.manage")
+    bill = _claimable_bill(session, ctx, bill_id)
+    coverage = session.execute(
+        text("SELECT id, patient_id, active FROM patient_coverages WHERE id = :c"),
+        {"c": _key(coverage_id, "coverage")},
+    ).first()
+    if coverage is None or coverage.patient_id != bill.patient_id:
+        raise NotFound("No such coverage for the bill's patient.")
+    if not coverage.active:
+        raise ValidationFailed("This coverage has ended.", field="coverage_id")
+    claimed = _money_in(claimed_amount, "claimed_amount", bill.currency)
+    owed = bill.total_due - bill.amount_paid
+    if claimed > owed:
+        raise ValidationFailed(
+            f"The claim cannot be more than the {owed.quantize(minor_unit(bill.currency))} still owed on the bill.",
+            field="claimed_amount",
+        )
+    claim_id = uuid.uuid4()
+    session.execute(
+        text(
+            "INSERT INTO claims (tenant_id, id, bill_id, patient_id, coverage_id, claimed_amount, copay, created_by) "
+            "VALUES (:t, :id, :b, :p, :c, :amount, :copay, :u)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": claim_id,
+            "b": bill.id,
+            "p": bill.patient_id,
+            "c": coverage.id,
+            "amount": claimed,
+            "copay": bill.total_due - claimed,
+            "u": ctx.user_id,
+        },
+    )
+    _record_event(session, ctx, claim_id, None, "draft", amount=claimed)
+    return _load(session, ctx, claim_id)
+
+
+def submit_claim(ctx: TenantContext, claim_id: str) -> Claim:
+    """Mark a draft claim as sent to the payer (by the export, or the payer's portal)."""
+    with tenant_session(ctx) as session:
+        return submit_claim_in(session, ctx, claim_id)
+
+
+def submit_claim_in(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
+    """`submit_claim` inside the caller's transaction."""
+    require(ctx, "claims.manage")
+    row = _locked(session, ctx, claim_id, "submit")
+    session.execute(
+        text("UPDATE claims SET status = 'submitted', submitted_at = now(), updated_at = now() WHERE id = :c"),
+        {"c": row.id},
+    )
+    _record_event(session, ctx, row.id, row.status, "submitted")
+    return _load(session, ctx, row.id)
+
+
+def record_decision(
+    ctx: TenantContext, claim_id: str, decision: str, *, approved_amount: str = "", reason: str = ""
+) -> Claim:
+    """Record the payer's answer to a submitted claim; see `record_decision_in`."""
+    with tenant_session(ctx) as session:
+        return record_decision_in(session, ctx, claim_id, decision, approved_amount=approved_amount, reason=reason)
+
+
+def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) -> tuple[Decimal, str]:
+    """What the payer granted and why it refused, as the decision requires."""
+    if decision == "approved":
+        return row.claimed_amount, ""
+    if decision == "rejected":
+        why = _single_line(reason, "reason", 300)
+        if len(why) < 3:
+            raise ValidationFailed("Give the payer's reason for the rejection (3 to 300 characters).", field="reason")
+        return ZERO, why
+    amount = _money_in(approved_amount, "approved_amount", row.currency)
+    if amount >= row.claimed_amount:
+        raise ValidationFailed(
+            f"A partial approval is less than the {row.claimed_amount.quantize(minor_unit(row.currency))} claimed.",
+            field="approved_amount",
+        )
+    return amount, ""
+
+
+def record_decision_in(
+    session: Session, ctx: TenantContext, claim_id: str, decision: str, *, approved_amount: str = "", reason: str = ""
+) -> Claim:
+    """Approved (the whole claimed amount), partially_approved (with the amount) or rejected (with the reason)."""
+    require(ctx, "claims.manage")
+    if decision not in DECISIONS:
+        raise ValidationFailed("The decision is approved, partially_approved or rejected.", field="decision")
+    row = _locked(session, ctx, claim_id, "decide")
+    amount, why = _decided_amount(row, decision, approved_amount, reason)
+    session.execute(
+        text(
+            "UPDATE claims SET status = :s, approved_amount = :a, rejection_reason = :r, decided_at = now(), "
+            "updated_at = now() WHERE id = :c"
+        ),
+        {"s": decision, "a": amount, "r": why, "c": row.id},
+    )
+    _record_event(session, ctx, row.id, row.status, decision, amount=amount, note=why)
+    return _load(session, ctx, row.id)
+
+
+def record_payment(ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
+    """Record the payer's payment of an approved claim; see `record_payment_in`."""
+    with tenant_session(ctx) as session:
+        return record_payment_in(session, ctx, claim_id, paid_amount)
+
+
+def record_payment_in(session: Session, ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
+    """The payer paid (up to what it approved): the claim is paid and the bill takes an `other`
+    payment with reference `claim:<id>`, so it becomes partially paid or paid."""
+    require(ctx, "claims.manage")
+    row = _locked(session, ctx, claim_id, "pay")
+    amount = _money_in(paid_amount, "paid_amount", row.currency)
+    if amount > row.approved_amount:
+        raise ValidationFailed(
+            f"The payer approved {row.approved_amount.quantize(minor_unit(row.currency))}: it cannot pay more.",
+            field="paid_amount",
+        )
+    try:
+        bills.record_payment_in(
+            session, ctx, bill_id=str(row.bill_id), tendered=str(amount), method="other", reference=f"claim:{row.id}"
+        )
+    except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field
+        raise ValidationFailed(exc.message, field="paid_amount") from None
+    session.execute(
+        text("UPDATE claims SET status = 'paid', paid_amount = :a, paid_at = now(), updated_at = now() WHERE id = :c"),
+        {"a": amount, "c": row.id},
+    )
+    _record_event(session, ctx, row.id, row.status, "paid", amount=amount)
+    return _load(session, ctx, row.id)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def get_claim(ctx: TenantContext, claim_id: str) -> Claim:
+    """A claim with its history."""
+    require(ctx, "billing.view")
+    require(ctx, "patients.lookup")  # a claim names the patient
+    with tenant_session(ctx) as session:
+        return _load(session, ctx, claim_id)
+
+
+def list_claims(
+    ctx: TenantContext,
+    *,
+    status: str | None = None,
+    payer_id: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    page: int = 0,
+) -> ClaimPage:
+    """Claims newest first, filtered by status, payer and the (UTC) day they were drafted."""
+    require(ctx, "billing.view")
+    require(ctx, "patients.lookup")
+    conditions, params = _filters(status, payer_id, start, end)
+    page = max(page, 0)
+    sql = f"{_CLAIM_SQL}{conditions} ORDER BY c.created_at DESC, c.id LIMIT :limit OFFSET :offset"
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            text(sql), {**params, **_scope(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE}
+        ).all()
+    return ClaimPage([_claim_of(r, []) for r in rows[:PAGE_SIZE]], page, len(rows) > PAGE_SIZE)
+
+
+def _filters(
+    status: str | None, payer_id: str | None, start: date | None, end: date | None
+) -> tuple[str, dict[str, Any]]:
+    conditions, params = "", dict[str, Any]()
+    if status:
+        if status not in STATUSES:
+            raise ValidationFailed(f"The status is one of {', '.join(STATUSES)}.", field="status")
+        conditions += " AND c.status = :status"
+        params["status"] = status
+    if payer_id:
+        conditions += " AND py.id = :payer"
+        params["payer"] = _key(payer_id, "payer")
+    if start and end and end < start:
+        raise ValidationFailed("The end date is before the start date.", field="end")
+    if start:
+        conditions += " AND c.created_at >= :since"
+        params["since"] = datetime.combine(start, time(), UTC)
+    if end:
+        conditions += " AND c.created_at < :until"
+        params["until"] = datetime.combine(end + timedelta(days=1), time(), UTC)
+    return conditions, params
+
+
+def reconciliation(ctx: TenantContext, start: date, end: date) -> Reconciliation:
+    """Per payer, the claims submitted from `start` to `end` (UTC days, both included): claimed,
+    awaiting a decision, approved (expected), received and outstanding (approved − received)."""
+    require(ctx, "billing.view")
+    since, until = _utc_bounds(start, end)
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            text(
+                "SELECT py.id, py.name, py.payer_code, count(*) AS claims, sum(c.claimed_amount) AS claimed, "  # noqa: S608
+                "coalesce(sum(c.claimed_amount) FILTER (WHERE c.status = 'submitted'), 0) AS awaiting, "
+                "coalesce(sum(c.approved_amount), 0) AS approved, "
+                "count(*) FILTER (WHERE c.status = 'rejected') AS rejected, "
+                "coalesce(sum(c.paid_amount), 0) AS received "
+                "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+                "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
+                "JOIN payers py ON py.tenant_id = c.tenant_id AND py.id = cv.payer_id "
+                f"WHERE {_IN_SCOPE} AND c.submitted_at >= :since AND c.submitted_at < :until "
+                "GROUP BY py.id, py.name, py.payer_code ORDER BY lower(py.name), py.id"
+            ),
+            {"since": since, "until": until, **_scope(ctx)},
+        ).all()
+        currency = session.execute(
+            text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}
+        ).scalar_one()
+    cash = minor_unit(currency)
+    payers = [
+        PayerReconciliation(
+            str(r.id),
+            r.name,
+            r.payer_code,
+            r.claims,
+            r.claimed.quantize(cash),
+            r.awaiting.quantize(cash),
+            r.approved.quantize(cash),
+            r.rejected,
+            r.received.quantize(cash),
+            (r.approved - r.received).quantize(cash),
+        )
+        for r in rows
+    ]
+    return Reconciliation(start, end, currency, payers, _total(payers))
+
+
+def _total(payers: Sequence[PayerReconciliation]) -> PayerReconciliation:
+    def add(name: str) -> Any:
+        return sum((getattr(p, name) for p in payers), ZERO)
+
+    return PayerReconciliation(
+        "",
+        "All payers",
+        "",
+        int(add("claims")),
+        add("claimed"),
+        add("awaiting_decision"),
+        add("approved"),
+        int(add("rejected")),
+        add("received"),
+        add("outstanding"),
+    )
+
+
+# --- the export and the responses ---------------------------------------------------------------
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value  # a spreadsheet would run it as a formula
+    return "" if value is None else value
+
+
+def export_claims_csv(ctx: TenantContext, claim_ids: Sequence[str]) -> str:
+    """The claims as a CSV for the payer, one row per claim in EXPORT_COLUMNS (docs/claims-export.md)."""
+    require(ctx, "claims.manage")  # names, dates of birth and member ids: for the people who claim
+    if not claim_ids:
+        raise ValidationFailed("Choose the claims to export.", field="claim_ids")
+    if len(claim_ids) > MAX_EXPORT:
+        raise ValidationFailed(f"At most {MAX_EXPORT} claims per file.", field="claim_ids")
+    keys = sorted({_key(c, "claim") for c in claim_ids})
+    with tenant_session(ctx) as session:
+        rows = session.execute(
+            text(f"{_CLAIM_SQL} AND c.id = ANY(:ids) ORDER BY b.number, c.id"), {"ids": keys, **_scope(ctx)}
+        ).all()
+    if len(rows) != len(keys):
+        raise NotFound("No such claim.")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for r in rows:
+        claim = _claim_of(r, [])
+        writer.writerow(
+            _cell(v)
+            for v in (
+                claim.id,
+                claim.bill_number,
+                r.finalized_at.date().isoformat() if r.finalized_at else "",
+                claim.patient_name,
+                r.date_of_birth.isoformat(),
+                r.payer_code,
+                claim.payer_name,
+                claim.member_id,
+                r.plan,
+                r.group_number,
+                claim.currency,
+                claim.bill_total,
+                claim.copay,
+                claim.claimed_amount,
+                claim.status,
+            )
+        )
+    return out.getvalue()
+
+
+def _csv_rows(content: str | bytes) -> tuple[list[str], list[list[str]]]:
+    raw = content.encode() if isinstance(content, str) else content
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ValidationFailed("The file is larger than 2 MB; split it in parts.", field="file")
+    try:
+        decoded = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("Save the file as 'CSV UTF-8' and upload it again.", field="file") from None
+    try:
+        table = list(csv.reader(io.StringIO(decoded, newline="")))
+    except csv.Error as exc:
+        raise ValidationFailed(f"The file is not valid CSV: {exc}.", field="file") from None
+    if not table:
+        raise ValidationFailed("The file is empty.", field="file")
+    if len(table) > MAX_IMPORT_ROWS + 1:
+        raise ValidationFailed(f"Files are limited to {MAX_IMPORT_ROWS:,} rows; split it in parts.", field="file")
+    header = [h.strip().lower().replace(" ", "_") for h in table[0]]
+    if not {"claim_id", "bill_number"} & set(header) or not {"decision", "paid_amount"} & set(header):
+        raise ValidationFailed(
+            "The file needs claim_id or bill_number, and decision or paid_amount. "
+            f"Columns this import reads: {', '.join(IMPORT_COLUMNS)}.",
+            field="file",
+        )
+    unknown = [h for h in header if h and h not in IMPORT_COLUMNS and h not in EXPORT_COLUMNS]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown columns {', '.join(unknown)}. Columns this import reads: {', '.join(IMPORT_COLUMNS)}.",
+            field="file",
+        )
+    return header, table[1:]
+
+
+def import_responses_csv(ctx: TenantContext, content: str | bytes) -> ImportReport:
+    """Apply the payers' responses from a CSV; see `import_responses_in`."""
+    with tenant_session(ctx) as session:
+        return import_responses_in(session, ctx, content)
+
+
+def import_responses_in(session: Session, ctx: TenantContext, content: str | bytes) -> ImportReport:
+    """Each row names a claim (claim_id or bill_number) and a decision and/or a paid amount.
+
+    Rows apply one by one, each in its own savepoint: a refused row changes nothing and is reported
+    with its row number (the header is row 1) and the reason; the good rows are applied.
+    """
+    require(ctx, "claims.manage")
+    header, rows = _csv_rows(content)
+    problems: list[Problem] = []
+    applied = data_rows = 0
+    for number, values in enumerate(rows, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        data_rows += 1
+        row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(header)}
+        problem = _apply_response(session, ctx, number, row)
+        if problem:
+            problems.append(problem)
+        else:
+            applied += 1
+    return ImportReport(data_rows, applied, problems)
+
+
+def _claim_for_row(session: Session, ctx: TenantContext, row: dict[str, str]) -> uuid.UUID:
+    """The claim a response row names, by claim id (preferred) or by bill number, in the member's scope."""
+    sql = (
+        "SELECT c.id FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "  # noqa: S608
+        f"WHERE {_IN_SCOPE} AND "
+    )
+    if row.get("claim_id"):
+        column, params = "claim_id", dict[str, Any](c=_key(row["claim_id"], "claim"))
+        sql += "c.id = :c"
+    elif row.get("bill_number"):
+        column, params = "bill_number", {"n": row["bill_number"]}
+        sql += "b.number = :n"
+    else:
+        raise ValidationFailed("Give the claim id or the bill number.", field="claim_id")
+    found = session.execute(text(sql), {**params, **_scope(ctx)}).scalar()
+    if found is None:
+        raise NotFound("No such claim.", field=column)
+    return found  # type: ignore[no-any-return]
+
+
+def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict[str, str]) -> Problem | None:
+    decision = row.get("decision", "").lower().replace(" ", "_")
+    column = "claim_id"
+    try:
+        with session.begin_nested():
+            claim_id = _claim_for_row(session, ctx, row)
+            if not decision and not row.get("paid_amount"):
+                raise ValidationFailed("Give a decision or a paid amount.", field="decision")
+            if decision:
+                column = "decision"
+                record_decision_in(
+                    session,
+                    ctx,
+                    str(claim_id),
+                    decision,
+                    approved_amount=row.get("approved_amount", ""),
+                    reason=row.get("reason", ""),
+                )
+            if row.get("paid_amount"):
+                column = "paid_amount"
+                record_payment_in(session, ctx, str(claim_id), row["paid_amount"])
+    except PharmacyError as exc:
+        where = exc.field if exc.field in IMPORT_COLUMNS else column
+        return Problem(number, where or column, exc.message)
+    return None

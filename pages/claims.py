@@ -1,0 +1,202 @@
+"""Insurance claims: the list with status and payer filters, one claim's history and next step, reconciliation."""
+
+import reflex as rx
+
+from pages.shell import with_shell
+from pharmacy_saas.state.claims import ClaimRow, ClaimsState, EventRow, ReconRow
+
+
+def table(title: str, table_id: str, headers: tuple[str, ...], body: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, size="4"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            body,
+            width="100%",
+            id=table_id,
+        ),
+        width="100%",
+    )
+
+
+def claim_row(row: ClaimRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row.bill_number, on_click=ClaimsState.open_claim(row.id), cursor="pointer")),
+        rx.table.cell(row.patient_name),
+        rx.table.cell(row.payer_name),
+        rx.table.cell(rx.badge(row.status)),
+        rx.table.cell(row.claimed),
+        rx.table.cell(row.copay),
+        rx.table.cell(row.approved),
+        rx.table.cell(row.paid),
+        rx.table.cell(row.created),
+        class_name="claim-row",
+    )
+
+
+def event_row(row: EventRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.when), rx.table.cell(row.change), rx.table.cell(row.amount), rx.table.cell(row.note)
+    )
+
+
+def recon_row(row: ReconRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.payer),
+        rx.table.cell(row.claims),
+        rx.table.cell(row.claimed),
+        rx.table.cell(row.awaiting),
+        rx.table.cell(row.approved),
+        rx.table.cell(row.received),
+        rx.table.cell(row.outstanding),
+        rx.table.cell(row.rejected),
+    )
+
+
+def filters() -> rx.Component:
+    return rx.hstack(
+        rx.select(
+            ClaimsState.status_options,
+            value=ClaimsState.status_filter,
+            on_change=ClaimsState.filter_status,
+            id="claims-status",
+            aria_label="Status",
+        ),
+        rx.select(
+            ClaimsState.payer_options,
+            value=ClaimsState.payer_filter,
+            on_change=ClaimsState.filter_payer,
+            id="claims-payer",
+            aria_label="Payer",
+        ),
+        spacing="2",
+    )
+
+
+def next_step() -> rx.Component:
+    """The buttons the open claim's status allows (the service refuses any other step anyway)."""
+    return rx.cond(
+        ClaimsState.can_manage,
+        rx.match(
+            ClaimsState.open_status,
+            ("draft", rx.button("Mark as submitted", on_click=ClaimsState.submit, id="claim-submit")),
+            (
+                "submitted",
+                rx.form(
+                    rx.hstack(
+                        rx.select(
+                            ["approved", "partially_approved", "rejected"],
+                            name="decision",
+                            default_value="approved",
+                            aria_label="Decision",
+                        ),
+                        rx.input(name="approved_amount", placeholder="Approved amount (partial)"),
+                        rx.input(name="reason", placeholder="Reason (rejected)"),
+                        rx.button("Record decision", type="submit", id="claim-decide"),
+                        spacing="2",
+                        wrap="wrap",
+                    ),
+                    on_submit=ClaimsState.decide,
+                    reset_on_submit=True,
+                ),
+            ),
+            (
+                "approved",
+                payment_form(),
+            ),
+            (
+                "partially_approved",
+                payment_form(),
+            ),
+            rx.fragment(),
+        ),
+    )
+
+
+def payment_form() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(name="paid_amount", placeholder="Amount the payer paid"),
+            rx.button("Record payment", type="submit", id="claim-pay"),
+            spacing="2",
+        ),
+        on_submit=ClaimsState.record_payment,
+        reset_on_submit=True,
+    )
+
+
+def claim_detail() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(ClaimsState.open_title, size="4", id="claim-title"),
+            rx.text(ClaimsState.open_detail, size="2", color_scheme="gray"),
+            next_step(),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("When", "Change", "Amount", "Note")])
+                ),
+                rx.table.body(rx.foreach(ClaimsState.events, event_row)),
+                width="100%",
+                id="claim-history",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def reconciliation() -> rx.Component:
+    headers = ("Payer", "Claims", "Claimed", "Awaiting", "Approved (expected)", "Received", "Outstanding", "Rejected")
+    return rx.vstack(
+        rx.form(
+            rx.hstack(
+                rx.heading("Reconciliation", size="4"),
+                rx.spacer(),
+                rx.input(type="date", name="start", default_value=ClaimsState.recon_start, aria_label="From"),
+                rx.input(type="date", name="end", default_value=ClaimsState.recon_end, aria_label="To"),
+                rx.button("Show", type="submit", variant="soft", id="claims-reconcile"),
+                width="100%",
+                align="center",
+                spacing="2",
+            ),
+            on_submit=ClaimsState.reconcile,
+            width="100%",
+        ),
+        rx.text("Claims submitted on these days (UTC), per payer.", size="2", color_scheme="gray"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(
+                rx.foreach(ClaimsState.recon_rows, recon_row), rx.foreach(ClaimsState.recon_total, recon_row)
+            ),
+            width="100%",
+            id="claims-reconciliation",
+        ),
+        width="100%",
+    )
+
+
+def claims_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Insurance claims", size="6", id="claims-title"),
+                rx.spacer(),
+                filters(),
+                width="100%",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(ClaimsState.error != "", rx.callout(ClaimsState.error, icon="triangle-alert", color_scheme="red")),
+            rx.cond(ClaimsState.open_id != "", claim_detail()),
+            table(
+                "Claims",
+                "claims-table",
+                ("Bill", "Patient", "Payer", "Status", "Claimed", "Copay", "Approved", "Paid", "Drafted"),
+                rx.table.body(rx.foreach(ClaimsState.rows, claim_row)),
+            ),
+            rx.cond(ClaimsState.has_more, rx.text("Showing the newest 50: narrow the filters.", size="2")),
+            reconciliation(),
+            spacing="5",
+            width="100%",
+        )
+    )

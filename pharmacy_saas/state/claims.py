@@ -1,0 +1,248 @@
+"""The claims page: claims filtered by status and payer, one claim's history and next step, reconciliation."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import reflex as rx
+
+from backend.billing import claims
+from backend.core.errors import PharmacyError
+from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.dashboard import ShellState
+from tenants.context import TenantContext
+from tenants.roles import role_has
+
+ALL = "all"
+STATUS_LABELS = {s: s.replace("_", " ") for s in claims.STATUSES}
+
+
+def _money(amount: Decimal | None) -> str:
+    return "" if amount is None else f"{amount:,}"
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclasses.dataclass
+class ClaimRow:
+    id: str
+    bill_number: str
+    patient_name: str
+    payer_name: str
+    status: str
+    claimed: str
+    copay: str
+    approved: str
+    paid: str
+    created: str
+
+
+@dataclasses.dataclass
+class EventRow:
+    when: str
+    change: str
+    amount: str
+    note: str
+
+
+@dataclasses.dataclass
+class ReconRow:
+    payer: str
+    claims: int
+    claimed: str
+    awaiting: str
+    approved: str
+    received: str
+    outstanding: str
+    rejected: int
+
+
+def _row(claim: claims.Claim) -> ClaimRow:
+    return ClaimRow(
+        claim.id,
+        claim.bill_number,
+        claim.patient_name,
+        claim.payer_name,
+        STATUS_LABELS[claim.status],
+        _money(claim.claimed_amount),
+        _money(claim.copay),
+        _money(claim.approved_amount),
+        _money(claim.paid_amount),
+        _when(claim.created_at),
+    )
+
+
+def _recon_row(row: claims.PayerReconciliation) -> ReconRow:
+    return ReconRow(
+        row.payer_name,
+        row.claims,
+        _money(row.claimed),
+        _money(row.awaiting_decision),
+        _money(row.approved),
+        _money(row.received),
+        _money(row.outstanding),
+        row.rejected,
+    )
+
+
+class ClaimsState(ShellState):
+    status_filter: str = ALL
+    payer_filter: str = ALL  # a payer's name, or ALL
+    payer_names: list[str] = []
+    rows: list[ClaimRow] = []
+    has_more: bool = False
+    can_manage: bool = False
+    error: str = ""
+    # the open claim
+    open_id: str = ""
+    open_title: str = ""
+    open_status: str = ""
+    open_detail: str = ""
+    events: list[EventRow] = []
+    # reconciliation
+    recon_start: str = ""
+    recon_end: str = ""
+    recon_rows: list[ReconRow] = []
+    recon_total: list[ReconRow] = []
+    _payer_ids: dict[str, str] = {}
+
+    @rx.var
+    def status_options(self) -> list[str]:
+        return [ALL, *claims.STATUSES]
+
+    @rx.var
+    def payer_options(self) -> list[str]:
+        return [ALL, *self.payer_names]
+
+    @rx.event
+    @guarded("billing.view", page_load=True)
+    async def load(self, ctx: TenantContext) -> None:
+        """on_load: the newest claims, and this month's reconciliation (UTC days)."""
+        await self._fill_shell(ctx)
+        self.can_manage = role_has(ctx.role, "claims.manage")
+        payers = await run_service(claims.list_payers, ctx)
+        self._payer_ids = {p.name: p.id for p in payers}
+        self.payer_names = list(self._payer_ids)
+        today = datetime.now(UTC).date()
+        self.recon_start, self.recon_end = today.replace(day=1).isoformat(), today.isoformat()
+        self.open_id = ""
+        await self._list(ctx)
+        await self._reconcile(ctx)
+
+    @rx.event
+    @guarded("billing.view")
+    async def filter_status(self, ctx: TenantContext, value: str) -> None:
+        self.status_filter = value if value in claims.STATUSES else ALL
+        await self._list(ctx)
+
+    @rx.event
+    @guarded("billing.view")
+    async def filter_payer(self, ctx: TenantContext, value: str) -> None:
+        self.payer_filter = value if value in self._payer_ids else ALL
+        await self._list(ctx)
+
+    @rx.event
+    @guarded("billing.view")
+    async def open_claim(self, ctx: TenantContext, claim_id: str) -> None:
+        await self._open(ctx, claim_id)
+
+    @rx.event
+    @guarded("claims.manage")
+    async def submit(self, ctx: TenantContext) -> Any:
+        return await self._step(ctx, claims.submit_claim, self.open_id)
+
+    @rx.event
+    @guarded("claims.manage")
+    async def decide(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The decision form: approved, partially_approved with the amount, or rejected with the reason."""
+        return await self._step(
+            ctx,
+            claims.record_decision,
+            self.open_id,
+            str(form.get("decision", "")),
+            approved_amount=str(form.get("approved_amount", "")),
+            reason=str(form.get("reason", "")),
+        )
+
+    @rx.event
+    @guarded("claims.manage")
+    async def record_payment(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        return await self._step(ctx, claims.record_payment, self.open_id, str(form.get("paid_amount", "")))
+
+    @rx.event
+    @guarded("billing.view")
+    async def reconcile(self, ctx: TenantContext, form: dict[str, Any]) -> None:
+        self.recon_start = str(form.get("start", ""))[:10]
+        self.recon_end = str(form.get("end", ""))[:10]
+        await self._reconcile(ctx)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    async def _list(self, ctx: TenantContext) -> None:
+        try:
+            page = await run_service(
+                claims.list_claims,
+                ctx,
+                status=None if self.status_filter == ALL else self.status_filter,
+                payer_id=self._payer_ids.get(self.payer_filter),
+            )
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        self.error = ""
+        self.rows = [_row(c) for c in page.items]
+        self.has_more = page.has_more
+
+    async def _open(self, ctx: TenantContext, claim_id: str) -> None:
+        try:
+            claim = await run_service(claims.get_claim, ctx, claim_id)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        self.open_id, self.open_status = claim.id, claim.status
+        self.open_title = f"Bill {claim.bill_number} · {claim.patient_name} · {claim.payer_name}"
+        parts = [f"member {claim.member_id}", f"claimed {_money(claim.claimed_amount)}", f"copay {_money(claim.copay)}"]
+        if claim.approved_amount is not None:
+            parts.append(f"approved {_money(claim.approved_amount)}")
+        if claim.paid_amount is not None:
+            parts.append(f"paid {_money(claim.paid_amount)}")
+        if claim.rejection_reason:
+            parts.append(f"rejected: {claim.rejection_reason}")
+        self.open_detail = " · ".join(parts)
+        self.events = [
+            EventRow(
+                _when(e.created_at),
+                f"{STATUS_LABELS.get(e.from_status or '', 'new')} → {STATUS_LABELS[e.to_status]}",
+                _money(e.amount),
+                e.note,
+            )
+            for e in claim.events
+        ]
+
+    async def _step(self, ctx: TenantContext, action: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            claim = await run_service(action, ctx, *args, **kwargs)
+        except PharmacyError as exc:
+            return rx.toast.error(exc.message)
+        await self._open(ctx, claim.id)
+        await self._list(ctx)
+        return rx.toast.success(f"The claim is {STATUS_LABELS[claim.status]}.")
+
+    async def _reconcile(self, ctx: TenantContext) -> None:
+        try:
+            start, end = date.fromisoformat(self.recon_start), date.fromisoformat(self.recon_end)
+        except ValueError:
+            self.error = "Pick the first and last day (YYYY-MM-DD)."
+            return
+        try:
+            report = await run_service(claims.reconciliation, ctx, start, end)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        self.recon_rows = [_recon_row(p) for p in report.payers]
+        self.recon_total = [_recon_row(report.total)]
