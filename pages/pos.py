@@ -158,6 +158,18 @@ def prescription_prompt() -> rx.Component:
                                 width="24em",
                             ),
                         ),
+                        rx.cond(
+                            CounterState.can_override,
+                            # The override is an electronic signature: the pharmacist re-proves who they are.
+                            rx.input(
+                                id="pos-override-signature",
+                                name="signature",
+                                type="password",
+                                placeholder="your password or 6-digit code, to sign",
+                                auto_complete="off",
+                                width="18em",
+                            ),
+                        ),
                         rx.button("Add (Enter)", type="submit"),
                         rx.button(
                             "Cancel (Esc)",

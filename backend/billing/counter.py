@@ -148,11 +148,13 @@ def save_draft(
     lines: Sequence[Mapping[str, Any]],
     bill_discount: str = "0",
     patient_id: str | None = None,
+    new_bill_id: str | None = None,
 ) -> CounterDraft:
     """Open the draft (no `bill_id`) or replace its lines, discount and patient; with the FEFO preview.
 
-    Lines are as `create_draft` takes them; no `patient_id` is a walk-in customer. Bad input raises
-    and changes nothing.
+    Lines are as `create_draft` takes them; no `patient_id` is a walk-in customer. `new_bill_id` is
+    the id the counter chose for a draft it opens with a pharmacist's override, signed for that id
+    first. Bad input raises and changes nothing.
     """
     with tenant_session(ctx) as session:
         if bill_id:
@@ -161,7 +163,13 @@ def save_draft(
             )
         else:
             bill = create_draft_in(
-                session, ctx, branch_id=branch_id, lines=lines, bill_discount=bill_discount, patient_id=patient_id
+                session,
+                ctx,
+                branch_id=branch_id,
+                lines=lines,
+                bill_discount=bill_discount,
+                patient_id=patient_id,
+                bill_id=new_bill_id,
             )
         return _with_preview(session, ctx, bill)
 

@@ -4,8 +4,9 @@
   note, backend/billing/credit_notes.py). Finalizing takes the stock (FEFO `dispense`), takes the
   branch's next number and fixes the amounts in one transaction: an oversold line fails the whole
   sale and the number goes back with the rollback, so numbers have no gaps.
-- Prescription-only lines need a prescription reference or a pharmacist's override with a reason
-  (signed with the pharmacist's user id and audited); controlled lines always need a reference.
+- Prescription-only lines need a prescription reference or a pharmacist's override with a reason,
+  electronically signed for this bill (password or TOTP, backend.accounts.signatures) and audited;
+  controlled lines always need a reference.
 - Payments are cash (change due) or another tender recorded by reference; the bill is partially
   paid or paid from their sum. Payment rows are never edited.
 - Amounts follow backend/billing/totals.py.
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.accounts.signatures import require_fresh_signature
 from backend.billing.audit_chain import record_bill_event
 from backend.billing.totals import (
     BillAmounts,
@@ -150,6 +152,7 @@ class _WantedLine:
     line_discount: Decimal
     prescription_ref: str
     override_reason: str
+    override_signature_id: str  # the pharmacist's electronic signature of a new override, for this bill
 
 
 # --- reading input ----------------------------------------------------------------------------
@@ -179,7 +182,8 @@ def _wanted_lines(lines: Sequence[Mapping[str, Any]]) -> list[_WantedLine]:
         if len(reason) > 300:
             raise ValidationFailed("At most 300 characters here.", field=f"{where}.override_reason")
         discount = check.money(str(line.get("line_discount") or "0"), f"{where}.line_discount")
-        wanted.append(_WantedLine(medicine_id, quantity, discount, reference, reason))
+        signature = str(line.get("override_signature_id") or "").strip()
+        wanted.append(_WantedLine(medicine_id, quantity, discount, reference, reason, signature))
     return wanted
 
 
@@ -358,12 +362,20 @@ def _save_totals(session: Session, bill_id: uuid.UUID, amounts: BillAmounts, **e
 
 
 def _check_prescription(
-    ctx: TenantContext, index: int, schedule: str, wanted: _WantedLine, signed_by: uuid.UUID | None
+    session: Session,
+    ctx: TenantContext,
+    bill_id: uuid.UUID,
+    index: int,
+    schedule: str,
+    wanted: _WantedLine,
+    signed_by: uuid.UUID | None,
 ) -> uuid.UUID | None:
     """Who signed the override of a prescription-only line (None when none is needed).
 
     `signed_by` is the pharmacist who already signed the same override on this draft: a cashier who
-    changes another line keeps it, but cannot write a new one.
+    changes another line keeps it, but cannot write a new one. A new override needs the pharmacist's
+    own electronic signature of this bill from the last five minutes (password or TOTP re-entered:
+    the signed-in till alone does not prove who stands at it).
     """
     where = f"lines[{index}]"
     if schedule == "otc" or wanted.prescription_ref:
@@ -388,6 +400,7 @@ def _check_prescription(
             f"Say why it is supplied without a prescription (at least {MIN_OVERRIDE_REASON} characters).",
             field=f"{where}.override_reason",
         )
+    require_fresh_signature(session, ctx, wanted.override_signature_id, entity_type="bill", entity_id=bill_id)
     return ctx.user_id
 
 
@@ -423,7 +436,13 @@ def _write_lines(
         if medicine is None:
             raise ValidationFailed("No such medicine.", field=f"lines[{index}].medicine_id")
         signer = _check_prescription(
-            ctx, index, medicine.schedule, line, signatures.get((line.medicine_id, line.override_reason))
+            session,
+            ctx,
+            bill_id,
+            index,
+            medicine.schedule,
+            line,
+            signatures.get((line.medicine_id, line.override_reason)),
         )
         if signer is not None and (line.medicine_id, line.override_reason) not in signatures:
             new_overrides.append((index + 1, line))
@@ -476,7 +495,12 @@ def _write_lines(
             actor_user_id=ctx.user_id,
             entity_type="bill",
             entity_id=str(bill_id),
-            details={"line_no": line_no, "medicine_id": str(line.medicine_id), "reason": line.override_reason},
+            details={
+                "line_no": line_no,
+                "medicine_id": str(line.medicine_id),
+                "reason": line.override_reason,
+                "signature_id": line.override_signature_id,
+            },
         )
     return amounts
 
@@ -489,6 +513,7 @@ def create_draft(
     bill_discount: str = "0",
     customer_name: str = "",
     patient_id: str | None = None,
+    bill_id: str | None = None,
 ) -> Bill:
     """Open a draft bill in a branch; see `create_draft_in`."""
     with tenant_session(ctx) as session:
@@ -500,6 +525,7 @@ def create_draft(
             bill_discount=bill_discount,
             customer_name=customer_name,
             patient_id=patient_id,
+            bill_id=bill_id,
         )
 
 
@@ -512,11 +538,14 @@ def create_draft_in(
     bill_discount: str = "0",
     customer_name: str = "",
     patient_id: str | None = None,
+    bill_id: str | None = None,
 ) -> Bill:
     """A draft bill priced from the catalog: no stock moves and no number until it is finalized.
 
-    Each line is {medicine_id, quantity, line_discount?, prescription_ref?, override_reason?}.
-    `patient_id` links a patient of the chain the member can see (None: a walk-in customer).
+    Each line is {medicine_id, quantity, line_discount?, prescription_ref?, override_reason?,
+    override_signature_id?}. `patient_id` links a patient of the chain the member can see (None: a
+    walk-in customer). `bill_id` is the new draft's id when the caller chose it first, so that a
+    pharmacist's override on the very first line can be signed for this bill before it exists.
     Bad input raises ValidationFailed naming the field (e.g. `lines[1].quantity`) and writes nothing.
     """
     require(ctx, "billing.sell")
@@ -525,7 +554,9 @@ def create_draft_in(
     patient = patient_for_bill_in(session, ctx, patient_id)
     discount = check.money(str(bill_discount or "0"), "bill_discount")
     currency = session.execute(text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
-    bill_id = uuid.uuid4()
+    new_id = check.as_uuid(bill_id, "bill") if bill_id else uuid.uuid4()
+    if bill_id and session.execute(text("SELECT 1 FROM bills WHERE id = :b"), {"b": new_id}).first():
+        raise Conflict("This bill already exists; save it as a change of that draft.")
     session.execute(
         text(
             "INSERT INTO bills (tenant_id, id, branch_id, currency, prices_include_tax, customer_name, patient_id, "
@@ -533,7 +564,7 @@ def create_draft_in(
         ),
         {
             "t": ctx.tenant_id,
-            "id": bill_id,
+            "id": new_id,
             "br": branch.id,
             "cur": currency,
             "inclusive": branch.tax.prices_include_tax,
@@ -543,10 +574,10 @@ def create_draft_in(
         },
     )
     amounts = _write_lines(
-        session, ctx, bill_id, branch, lines=lines, bill_discount=discount, currency=currency, signatures={}
+        session, ctx, new_id, branch, lines=lines, bill_discount=discount, currency=currency, signatures={}
     )
-    _save_totals(session, bill_id, amounts, bill_discount=discount)
-    return _load(session, bill_id)
+    _save_totals(session, new_id, amounts, bill_discount=discount)
+    return _load(session, new_id)
 
 
 def update_draft(

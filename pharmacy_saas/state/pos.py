@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import uuid
 from decimal import Decimal
 from typing import Any
 
 import reflex as rx
 
+from backend.accounts.signatures import sign
 from backend.billing.counter import CashSale, CounterDraft, LinePreview, open_draft, save_draft, sell_for_cash
 from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.service import BillNotDraft, void_bill
+from backend.billing.service import MIN_OVERRIDE_REASON, BillNotDraft, void_bill
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
@@ -30,6 +32,7 @@ from tenants.roles import role_has
 
 SCAN_FIELD = "pos-scan"
 CASH_FIELD = "pos-cash"
+OVERRIDE_SIGNATURE_FIELD = "pos-override-signature"
 MAX_MATCHES = 8
 _LINE_FIELD = re.compile(r"lines\[(\d+)\]")
 
@@ -244,19 +247,61 @@ class CounterState(ShellState):
     @rx.event
     @guarded("billing.sell")
     async def add_prescribed(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
-        """The prescription-only medicine waiting for its reference (or a pharmacist's override) joins the bill."""
+        """The prescription-only medicine waiting for its reference (or a pharmacist's signed override) joins
+        the bill."""
         if not self.pending_id:
             return _focus(SCAN_FIELD)
-        line = {
+        reference = str(form.get("prescription_ref", ""))
+        reason = str(form.get("override_reason", "")) if self.can_override else ""
+        line: dict[str, Any] = {
             "medicine_id": self.pending_id,
             "quantity": 1,
-            "prescription_ref": str(form.get("prescription_ref", "")),
-            "override_reason": str(form.get("override_reason", "")) if self.can_override else "",
+            "prescription_ref": reference,
+            "override_reason": reason,
         }
-        if await self._save(ctx, [*self._wanted(), line]):
+        new_bill_id = None
+        if reason.strip() and not reference.strip():
+            # The draft's id is chosen before it exists, so the very first line can be signed for it.
+            bill_id = self.bill_id or str(uuid.uuid4())
+            signature = await self._sign_override(ctx, bill_id, reason, str(form.get("signature", "")))
+            if signature is None:
+                return _focus(OVERRIDE_SIGNATURE_FIELD)
+            line["override_signature_id"] = signature
+            new_bill_id = None if self.bill_id else bill_id
+        if await self._save(ctx, [*self._wanted(), line], new_bill_id=new_bill_id):
             self.pending_id = self.pending_name = ""
             return _focus(SCAN_FIELD)
         return None
+
+    async def _sign_override(self, ctx: TenantContext, bill_id: str, reason: str, secret: str) -> str | None:
+        """The pharmacist's electronic signature of the override (their password, or a 6-digit code from
+        their authenticator app), for this draft; None, with the reason shown, when it is refused."""
+        reason = " ".join(reason.split())
+        if len(reason) < MIN_OVERRIDE_REASON:  # before signing: a signature is never spent on a refused line
+            self.error = f"Say why it is supplied without a prescription (at least {MIN_OVERRIDE_REASON} characters)."
+            return None
+        if not secret:
+            self.error = "Sign the override: enter your password or a code from your authenticator app."
+            return None
+        code = secret.replace(" ", "")
+        by_code = code.isdigit() and len(code) == 6  # a password is at least 10 characters
+        meaning = (
+            f"supplied {self.pending_name} without a prescription on the draft of {self.current_branch} "
+            f"because {reason}"
+        )
+        try:
+            return await run_service(
+                sign,
+                ctx,
+                password=None if by_code else secret,
+                totp=code if by_code else None,
+                meaning=meaning[:500],
+                entity_type="bill",
+                entity_id=bill_id,
+            )
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
 
     # --- changing lines ---------------------------------------------------------------------------
 
@@ -451,7 +496,12 @@ class CounterState(ShellState):
         self._clear_sale()
 
     async def _save(
-        self, ctx: TenantContext, wanted: list[dict[str, Any]], *, bill_discount: str | None = None
+        self,
+        ctx: TenantContext,
+        wanted: list[dict[str, Any]],
+        *,
+        bill_discount: str | None = None,
+        new_bill_id: str | None = None,
     ) -> bool:
         """Write the draft through the billing service and show what it priced; on refusal nothing changes."""
         try:
@@ -463,6 +513,7 @@ class CounterState(ShellState):
                 lines=wanted,
                 bill_discount=self.bill_discount if bill_discount is None else bill_discount,
                 patient_id=self.patient_id or None,
+                new_bill_id=new_bill_id,
             )
         except PharmacyError as exc:
             self.error = self._explain(exc, wanted)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from backend.accounts import signatures
+from backend.accounts.signatures import SignatureRefused, sign
 from backend.billing.service import (
     BillNotDraft,
     create_draft,
@@ -21,6 +25,7 @@ from backend.billing.service import (
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import OutOfStock, medicine_stock
 from tenants.session import tenant_session
+from tests.conftest import TEST_PASSWORD
 
 D = Decimal
 YEAR = datetime.now(UTC).year  # the test branches are in UTC
@@ -150,15 +155,23 @@ def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(co
     with pytest.raises(ValidationFailed, match="controlled"):
         create_draft(pharmacist, branch_id=counter.branch, lines=[line(counter.oxycodone, 1, override_reason=reason)])
 
+    with pytest.raises(SignatureRefused, match="Sign this"):  # the reason alone is not the pharmacist's signature
+        create_draft(
+            pharmacist, branch_id=counter.branch, lines=[line(counter.amoxicillin, 10, override_reason=reason)]
+        )
+
+    bill_id = str(uuid.uuid4())  # the counter chooses the draft's id, so the override is signed for it
+    signature = sign_override(pharmacist, bill_id, reason)
     bill = create_draft(
         pharmacist,
         branch_id=counter.branch,
+        bill_id=bill_id,
         lines=[
-            line(counter.amoxicillin, 10, override_reason=reason),
+            line(counter.amoxicillin, 10, override_reason=reason, override_signature_id=signature),
             line(counter.oxycodone, 1, prescription_ref="CII-77"),
         ],
     )
-    assert bill.lines[0].override_by == str(counter.owner.user_id)
+    assert bill.id == bill_id and bill.lines[0].override_by == str(counter.owner.user_id)
     # The cashier changes the quantity of another line: the pharmacist's signature stays.
     kept = update_draft(
         cashier,
@@ -174,10 +187,53 @@ def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(co
     assert finalize_bill(cashier, bill.id).status == "finalized"
     with tenant_session(counter.owner) as session:
         audited = session.execute(
-            text("SELECT count(*) FROM audit_events WHERE action = 'bill.prescription_override' AND entity_id = :b"),
+            text("SELECT details FROM audit_events WHERE action = 'bill.prescription_override' AND entity_id = :b"),
             {"b": bill.id},
-        ).scalar_one()
-    assert audited == 1
+        ).all()
+    assert [row.details["signature_id"] for row in audited] == [signature]
+
+
+def sign_override(ctx, bill_id: str, reason: str) -> str:
+    meaning = f"supplied Amoxicillin 500 mg without a prescription on the draft of Branch 1 because {reason}"
+    return sign(ctx, password=TEST_PASSWORD, meaning=meaning, entity_type="bill", entity_id=bill_id)
+
+
+def test_an_override_without_a_fresh_signature_of_this_pharmacist_for_this_bill_writes_nothing(counter, monkeypatch):
+    pharmacist = counter.ctx("pharmacist")
+    reason = "patient's repeat supply, prescriber phoned, paper script to follow"
+    draft = create_draft(pharmacist, branch_id=counter.branch, lines=[line(counter.ibuprofen, 1)])
+    other_bill = sign_override(pharmacist, str(uuid.uuid4()), reason)
+    with monkeypatch.context() as old_clock:
+        old_clock.setattr(signatures, "utc_now", lambda: datetime.now(UTC) - timedelta(minutes=6))
+        old = sign_override(pharmacist, draft.id, reason)
+    fresh = sign_override(pharmacist, draft.id, reason)
+    someone_else = dataclasses.replace(pharmacist, user_id=uuid.uuid4())  # not the one who signed
+    refused = [
+        (pharmacist, "", "Sign this"),
+        (pharmacist, "not-a-signature", "Sign this"),
+        (pharmacist, other_bill, "another record"),
+        (pharmacist, old, "more than five minutes"),
+        (someone_else, fresh, "Sign this"),
+    ]
+    for ctx, signature, message in refused:
+        override = line(counter.amoxicillin, 2, override_reason=reason, override_signature_id=signature)
+        with pytest.raises(SignatureRefused, match=message):
+            update_draft(ctx, draft.id, lines=[line(counter.ibuprofen, 1), override])
+    assert [x.medicine_id for x in get_bill(pharmacist, draft.id).lines] == [counter.ibuprofen]
+    with tenant_session(counter.owner) as session:
+        assert (
+            session.execute(
+                text("SELECT count(*) FROM audit_events WHERE action = 'bill.prescription_override'")
+            ).scalar_one()
+            == 0
+        )
+    with pytest.raises(SignatureRefused):  # a new draft cannot borrow another draft's signature either
+        create_draft(
+            pharmacist,
+            branch_id=counter.branch,
+            lines=[line(counter.amoxicillin, 2, override_reason=reason, override_signature_id=fresh)],
+        )
+    assert bills_in(counter) == 1
 
 
 def test_cash_payments_make_a_bill_partly_paid_then_paid_with_change(counter):
