@@ -3,7 +3,9 @@
 import reflex as rx
 
 from pages.shell import with_shell
-from pharmacy_saas.state.claims import ClaimRow, ClaimsState, EventRow, ReconRow
+from pharmacy_saas.state.claims import ClaimRow, ClaimsState, EventRow, ProblemRow, ReconRow
+
+UPLOAD_ID = "claim-responses"
 
 
 def table(title: str, table_id: str, headers: tuple[str, ...], body: rx.Component) -> rx.Component:
@@ -175,6 +177,63 @@ def reconciliation() -> rx.Component:
     )
 
 
+def problem_row(row: ProblemRow) -> rx.Component:
+    return rx.table.row(rx.table.cell(row.row), rx.table.cell(row.column), rx.table.cell(row.reason))
+
+
+def exchange() -> rx.Component:
+    """No claims network: the claims on screen go out as CSV, the payers' answers come back as CSV."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Payer files", size="4"),
+            rx.text(
+                "Export the claims shown above for the payer; import its responses (claim_id or bill_number, "
+                "decision, approved_amount, reason, paid_amount).",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.hstack(
+                rx.button(
+                    rx.icon("download", size=16),
+                    "Export shown claims (CSV)",
+                    on_click=ClaimsState.export_shown,
+                    variant="outline",
+                    id="claims-export",
+                ),
+                rx.upload.root(
+                    rx.button("Choose a response CSV", variant="soft", type="button"),
+                    id=UPLOAD_ID,
+                    accept={"text/csv": [".csv"], "text/plain": [".txt"]},
+                    max_files=1,
+                ),
+                rx.text(rx.foreach(rx.selected_files(UPLOAD_ID), lambda f: rx.text(f)), size="2"),
+                rx.button(
+                    "Import responses",
+                    on_click=ClaimsState.import_responses(rx.upload_files(upload_id=UPLOAD_ID)),
+                    id="claims-import",
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(ClaimsState.import_summary != "", rx.text(ClaimsState.import_summary, id="claims-import-summary")),
+            rx.cond(
+                ClaimsState.import_problems.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(*[rx.table.column_header_cell(h) for h in ("Row", "Column", "Reason")])
+                    ),
+                    rx.table.body(rx.foreach(ClaimsState.import_problems, problem_row)),
+                    width="100%",
+                    id="claims-import-problems",
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def claims_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -195,6 +254,7 @@ def claims_page() -> rx.Component:
                 rx.table.body(rx.foreach(ClaimsState.rows, claim_row)),
             ),
             rx.cond(ClaimsState.has_more, rx.text("Showing the newest 50: narrow the filters.", size="2")),
+            rx.cond(ClaimsState.can_manage, exchange()),
             reconciliation(),
             spacing="5",
             width="100%",

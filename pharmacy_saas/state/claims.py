@@ -62,6 +62,13 @@ class ReconRow:
     rejected: int
 
 
+@dataclasses.dataclass
+class ProblemRow:
+    row: int
+    column: str
+    reason: str
+
+
 def _row(claim: claims.Claim) -> ClaimRow:
     return ClaimRow(
         claim.id,
@@ -109,6 +116,9 @@ class ClaimsState(ShellState):
     recon_end: str = ""
     recon_rows: list[ReconRow] = []
     recon_total: list[ReconRow] = []
+    # the last response import
+    import_summary: str = ""
+    import_problems: list[ProblemRow] = []
     _payer_ids: dict[str, str] = {}
 
     @rx.var
@@ -180,6 +190,35 @@ class ClaimsState(ShellState):
         self.recon_start = str(form.get("start", ""))[:10]
         self.recon_end = str(form.get("end", ""))[:10]
         await self._reconcile(ctx)
+
+    @rx.event
+    @guarded("claims.manage")
+    async def export_shown(self, ctx: TenantContext) -> Any:
+        """Download the claims on screen as the payer CSV (docs/claims-export.md)."""
+        if not self.rows:
+            return rx.toast.error("No claims to export.")
+        try:
+            body = await run_service(claims.export_claims_csv, ctx, [r.id for r in self.rows])
+        except PharmacyError as exc:
+            return rx.toast.error(exc.message)
+        return rx.download(data=body, filename="claims.csv", mime_type="text/csv")
+
+    @rx.event
+    @guarded("claims.manage")
+    async def import_responses(self, ctx: TenantContext, files: list[rx.UploadFile]) -> None:
+        """Apply a response CSV: the good rows apply, the others are listed with their row number."""
+        if not files:
+            self.import_summary, self.import_problems = "Choose a CSV file first.", []
+            return
+        content = await files[0].read(claims.MAX_IMPORT_BYTES + 1)
+        try:
+            report = await run_service(claims.import_responses_csv, ctx, content)
+        except PharmacyError as exc:
+            self.import_summary, self.import_problems = exc.message, []
+            return
+        self.import_summary = f"{report.applied} of {report.rows} rows applied."
+        self.import_problems = [ProblemRow(p.row, p.column, p.reason) for p in report.problems]
+        await self._list(ctx)
 
     # --- helpers ----------------------------------------------------------------------------------
 
