@@ -3,7 +3,7 @@
 A key only clicks or focuses an element the page already has (a button with its own server event, or
 a field), so no keystroke goes to the server by itself and a shortcut can never do more than a click.
 Elements are found by the ids and classes the counter page gives them:
-#pos-scan, #pos-cash, #pos-new-sale, #pos-print, #pos-cancel, rows tr.pos-line with .pos-qty fields
+#pos-scan, #pos-cash, #pos-card, #pos-new-sale, #pos-print, #pos-cancel, rows tr.pos-line with .pos-qty fields
 (the class is on the wrapper of the input) and .pos-plus / .pos-minus buttons, and .pos-match buttons.
 """
 
@@ -59,6 +59,7 @@ useEffect(() => {
     switch (event.key) {
       case "F2": event.preventDefault(); click("#pos-new-sale"); return;
       case "F4": event.preventDefault(); focus("pos-scan"); return;
+      case "F7": event.preventDefault(); click("#pos-card"); return;
       case "F8": event.preventDefault(); focus("pos-cash"); return;
       case "F9": event.preventDefault(); click("#pos-print"); return;
       case "Escape": if (click("#pos-cancel")) event.preventDefault(); return;

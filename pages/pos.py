@@ -1,4 +1,7 @@
-"""The counter (/pos): scan, quantities, discounts, cash, from the keyboard (keys in components/keys.py)."""
+"""The counter (/pos): scan, quantities, discounts, cash or card, from the keyboard (keys in components/keys.py).
+
+A card is presented on Stripe's reader: this page only shows the amount and waits, it never asks for card details.
+"""
 
 from typing import Any
 
@@ -17,6 +20,7 @@ KEYS = [
     ("Tab", "quantity, discount, cash received"),
     ("F4", "scan field"),
     ("F8", "cash received; Enter sells"),
+    ("F7", "card on the reader"),
     ("F2", "new sale"),
     ("F9", "print receipt"),
 ]
@@ -333,6 +337,7 @@ def totals_card() -> rx.Component:
                 width="100%",
             ),
             pay_form(),
+            card_panel(),
             width="100%",
             spacing="2",
         ),
@@ -355,6 +360,29 @@ def pay_form() -> rx.Component:
         on_submit=CounterState.pay,
         reset_on_submit=True,
         width="100%",
+    )
+
+
+def card_panel() -> rx.Component:
+    """Card (F7): the customer presents the card on Stripe's reader; here only the amount and the wait."""
+    return rx.cond(
+        CounterState.card_waiting,
+        rx.callout(
+            rx.vstack(
+                rx.text("Present the card on the reader… ", rx.text.strong(CounterState.card_amount)),
+                rx.button(
+                    "Stop waiting", id="pos-card-stop", size="1", variant="ghost", on_click=CounterState.stop_card
+                ),
+                spacing="1",
+            ),
+            icon="credit-card",
+            color_scheme="blue",
+            width="100%",
+            id="pos-card-waiting",
+        ),
+        rx.button(
+            "Card (F7)", id="pos-card", size="3", variant="soft", width="100%", on_click=CounterState.pay_by_card
+        ),
     )
 
 
@@ -383,8 +411,16 @@ def sale_done_card() -> rx.Component:
             ),
             rx.hstack(
                 rx.text("Total ", rx.text.strong(CounterState.sold_total)),
-                rx.text("Cash ", rx.text.strong(CounterState.sold_cash)),
-                rx.text("Change due ", rx.text.strong(CounterState.sold_change, id="pos-change"), size="5"),
+                rx.cond(
+                    CounterState.sold_by_card,
+                    rx.text("Card ", rx.text.strong(CounterState.sold_cash, id="pos-paid-card")),
+                    rx.hstack(
+                        rx.text("Cash ", rx.text.strong(CounterState.sold_cash)),
+                        rx.text("Change due ", rx.text.strong(CounterState.sold_change, id="pos-change"), size="5"),
+                        spacing="5",
+                        align="baseline",
+                    ),
+                ),
                 spacing="5",
                 align="baseline",
             ),

@@ -72,6 +72,48 @@ def assistant_provider_card() -> rx.Component:
     )
 
 
+def stripe_account_card() -> rx.Component:
+    """The chain's own Stripe account (Connect): where its card sales settle."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Card payments (Stripe)", size="4"),
+                rx.text(
+                    "Card sales at the counter are charged on your chain's own Stripe account and settle there, "
+                    "not to this service. Enter its account id (acct_..., in Stripe's dashboard under Settings). "
+                    "Cards are presented on Stripe's reader: card details never reach these pages.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.cond(
+                    SettingsState.cards_configured,
+                    rx.badge("Card payments are configured on this server", color_scheme="green", id="cards-on"),
+                    rx.badge(
+                        "Card payments are not configured on this server: cash and other tenders only",
+                        color_scheme="gray",
+                        id="cards-off",
+                    ),
+                ),
+                text_field(
+                    "Connected Stripe account",
+                    "stripe_account_id",
+                    name="stripe_account_id",
+                    placeholder="acct_1AbC...",
+                    default_value=SettingsState.stripe_account_id,
+                    key=SettingsState.stripe_account_id,
+                ),
+                form_alert(SettingsState.stripe_error, "stripe-error"),
+                rx.button("Save Stripe account", type="submit", id="save-stripe-account"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=SettingsState.save_stripe_account,
+        ),
+        width="100%",
+        id="stripe-account-card",
+    )
+
+
 def settings_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -191,6 +233,7 @@ def settings_page() -> rx.Component:
                 width="100%",
             ),
             assistant_provider_card(),
+            stripe_account_card(),
             sign_out_everywhere_card(AccountState.sign_out_everywhere, "sign-out-everywhere"),
             spacing="4",
             width="100%",

@@ -73,6 +73,10 @@ class CardDeclined(PharmacyError):
     code = "card_declined"
 
 
+class CardNotPresented(CardDeclined):
+    """No card on the reader yet (no decline either): the counter keeps waiting; still a draft."""
+
+
 class WebhookRejected(PharmacyError):
     """A webhook whose signature does not verify: it changes nothing."""
 
@@ -126,6 +130,14 @@ class CardRefund:
 
     def __str__(self) -> str:
         return self.refund_id
+
+
+@dataclass(frozen=True)
+class CardSetup:
+    """What the settings page shows: whether this server takes cards, and the chain's connected account."""
+
+    configured: bool  # the server has a Stripe key (STRIPE_SECRET_KEY)
+    account_id: str  # the chain's Stripe account (acct_...), "" when none is connected
 
 
 @dataclass(frozen=True)
@@ -231,6 +243,22 @@ def set_stripe_account_in(session: Session, ctx: TenantContext, account_id: str)
         details={"stripe_account_id": account},
     )
     return account
+
+
+def cards_configured() -> bool:
+    """Whether this server has a Stripe key; without one card payments are off."""
+    key = get_settings().STRIPE_SECRET_KEY
+    return bool(key and key.get_secret_value())
+
+
+def card_setup(ctx: TenantContext) -> CardSetup:
+    """The chain's card setup for its owner: the server's Stripe key present or not, the connected account."""
+    require(ctx, "tenant.settings")
+    with tenant_session(ctx) as session:
+        account = session.execute(
+            text("SELECT stripe_account_id FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}
+        ).scalar()
+    return CardSetup(configured=cards_configured(), account_id=str(account or ""))
 
 
 def _connected_account(session: Session, ctx: TenantContext) -> str:
@@ -416,7 +444,7 @@ def _refuse_unless_authorized(session: Session, payment: Any, intent: Any) -> No
             f"The card was declined ({getattr(error, 'message', None) or getattr(error, 'code', None) or 'declined'}). "
             "Nothing was charged; the bill is still a draft: try another card or take another tender."
         )
-    raise CardDeclined(
+    raise CardNotPresented(
         "The card has not been authorized yet: present it on the reader, then complete the sale. "
         "The bill is still a draft."
     )

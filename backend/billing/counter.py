@@ -7,6 +7,9 @@
   are decided by `dispense` when the bill is finalized, and `sell_for_cash` reports those.
 - `sell_for_cash` finalizes and takes the cash in one transaction: cash short of the amount due, or a
   line out of stock, sells nothing and leaves the bill a draft.
+- A card sale: `start_card_sale` opens a PaymentIntent for the draft on the chain's Stripe account (the
+  card is presented on the reader, never to us); `finish_card_sale` asks whether the reader has
+  authorized it, then finalizes and captures (`cards.complete_card_payment_in`), reporting the lots.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.billing.cards import CardCompletion, StartedCardPayment, complete_card_payment_in, start_card_payment
 from backend.billing.service import (
     Bill,
     Payment,
@@ -77,6 +81,14 @@ class CashSale:
     payment: Payment | None  # None when nothing was owed (e.g. a bill discounted to zero)
     change_due: Decimal
     picks: list[PickedLot]
+
+
+@dataclass(frozen=True)
+class CardSale:
+    """A card payment completed at the counter: captured and sold (with its lots), or released."""
+
+    completion: CardCompletion
+    picks: list[PickedLot]  # empty when the authorization was released and nothing was sold
 
 
 # The same "usable" rule as inventory's DISPENSE_SQL: active, in stock, not expired by the branch's
@@ -202,6 +214,29 @@ def _sell_for_cash_in(session: Session, ctx: TenantContext, bill_id: str, cash_r
         receipt = record_payment_in(session, ctx, bill_id=bill.id, tendered=str(cash), method="cash")
         payment, change = receipt.payment, receipt.payment.change_due
     return CashSale(bill_in(session, ctx, bill.id), payment, change, _picked_lots(session, bill.id))
+
+
+def start_card_sale(ctx: TenantContext, bill_id: str, attempt: str) -> StartedCardPayment:
+    """Open a card payment for the draft's amount due; `attempt` is the till's key for this try."""
+    return start_card_payment(ctx, bill_id, f"counter-card:{attempt}")
+
+
+def finish_card_sale(ctx: TenantContext, payment_id: str) -> CardSale:
+    """Once the reader has authorized the card: finalize, capture, and list the lots taken.
+
+    No card yet raises CardNotPresented, a declined card CardDeclined (still a draft, nothing charged);
+    a finalize that fails releases the authorization and comes back `released` with its message.
+    """
+    for _ in range(MAX_ATTEMPTS):  # a raced batch runs again; the same key reaches the same capture
+        try:
+            with tenant_session(ctx) as session:
+                completion = complete_card_payment_in(session, ctx, payment_id, f"counter-card:{payment_id}")
+                picks = [] if completion.released else _picked_lots(session, completion.bill.id)
+                return CardSale(completion, picks)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    raise OutOfStock("The stock changed while selling; try again.", field="lines")
 
 
 def _picked_lots(session: Session, bill_id: str) -> list[PickedLot]:

@@ -1,15 +1,20 @@
-"""The counter (/pos): scan or search, the bill kept as a draft in the database, cash, the next sale.
+"""The counter (/pos): scan or search, the bill kept as a draft in the database, cash or card, the next sale.
 
 Every change goes through the billing service (`backend.billing.counter`), which prices the draft
 with backend/billing/totals.py and returns it with a FEFO preview: the page shows the service's
 amounts and never adds them up itself. Money is a Decimal on the server and a string on the page.
+
+A card is presented on Stripe's Terminal reader, never to this page: the page opens the card payment,
+shows the amount, and asks the service every second whether the reader has authorized it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,9 +22,20 @@ from typing import Any
 import reflex as rx
 
 from backend.accounts.signatures import sign
-from backend.billing.counter import CashSale, CounterDraft, LinePreview, open_draft, save_draft, sell_for_cash
+from backend.billing.cards import CardNotPresented
+from backend.billing.counter import (
+    CardSale,
+    CounterDraft,
+    LinePreview,
+    PickedLot,
+    finish_card_sale,
+    open_draft,
+    save_draft,
+    sell_for_cash,
+    start_card_sale,
+)
 from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.service import MIN_OVERRIDE_REASON, BillNotDraft, void_bill
+from backend.billing.service import MIN_OVERRIDE_REASON, Bill, BillNotDraft, void_bill
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
@@ -34,6 +50,9 @@ SCAN_FIELD = "pos-scan"
 CASH_FIELD = "pos-cash"
 OVERRIDE_SIGNATURE_FIELD = "pos-override-signature"
 MAX_MATCHES = 8
+CARD_POLL_SECONDS = 1.0
+CARD_WAIT_SECONDS = 120.0  # then the page stops asking; F7 opens a new card payment
+CARD_WAITING = "A card payment is waiting on the reader: wait for it, or stop waiting first."
 _LINE_FIELD = re.compile(r"lines\[(\d+)\]")
 
 
@@ -154,6 +173,10 @@ class CounterState(ShellState):
     sold_cash: str = ""
     sold_change: str = ""
     sold_lots: list[SoldLot] = []
+    sold_by_card: bool = False
+    # The card payment waiting on the reader (its id only: the card itself never reaches this page).
+    card_payment_id: str = ""
+    card_amount: str = ""
 
     @rx.var
     def has_lines(self) -> bool:
@@ -164,6 +187,10 @@ class CounterState(ShellState):
         return self.sold_number != ""
 
     @rx.var
+    def card_waiting(self) -> bool:
+        return self.card_payment_id != ""
+
+    @rx.var
     def sold_bill_href(self) -> str:
         return f"{BILL_VIEW}?id={self.sold_bill_id}" if self.sold_bill_id else ""
 
@@ -171,13 +198,16 @@ class CounterState(ShellState):
 
     @rx.event
     @guarded("billing.sell", page_load=True)
-    async def load(self, ctx: TenantContext) -> None:
+    async def load(self, ctx: TenantContext) -> Any:
         """on_load: the member's open sale in this branch comes back after a reload."""
         await self._fill_shell(ctx)
         self.can_override = role_has(ctx.role, "billing.override_prescription")
         self.matches, self.pending_id, self.pending_name, self.error = [], "", "", ""
         if not self.sale_done:
             await self._reopen(ctx)
+        if self.card_payment_id:  # a reload while the reader was waiting: keep asking
+            return CounterState.watch_card
+        return None
 
     @rx.event
     @guarded("billing.sell")
@@ -192,6 +222,9 @@ class CounterState(ShellState):
     @rx.event
     @guarded("billing.sell")
     async def discard_sale(self, ctx: TenantContext) -> Any:
+        if self.card_payment_id:
+            self.error = CARD_WAITING
+            return None
         if self.bill_id:
             try:
                 await run_service(void_bill, ctx, self.bill_id, reason="discarded at the counter")
@@ -402,6 +435,9 @@ class CounterState(ShellState):
         if not cash:
             self.error = f"Type the cash received (amount due {self.total_due})."
             return _focus(CASH_FIELD)
+        if self.card_payment_id:
+            self.error = CARD_WAITING
+            return None
         try:
             sale = await run_service(sell_for_cash, ctx, self.bill_id, cash)
         except PharmacyError as exc:
@@ -409,8 +445,56 @@ class CounterState(ShellState):
             if isinstance(exc, BillNotDraft):
                 self._clear_sale()
             return _focus(CASH_FIELD)
-        self._show_sale(sale)
+        paid = sale.payment.tendered if sale.payment else sale.change_due
+        self._show_sold(sale.bill, sale.picks, paid=paid, change=sale.change_due)
         return _focus("pos-new-sale")
+
+    @rx.event
+    @guarded("billing.sell")
+    async def pay_by_card(self, ctx: TenantContext) -> Any:
+        """F7 / "Card": open a card payment for the draft on the chain's Stripe account; the customer
+        presents the card on the reader and the page waits for the reader's answer."""
+        if self.card_payment_id:
+            return None  # already waiting on the reader
+        if not self.bill_id:
+            self.error = "Scan a medicine first: the bill is empty."
+            return _focus(SCAN_FIELD)
+        try:
+            started = await run_service(start_card_sale, ctx, self.bill_id, uuid.uuid4().hex)
+        except PharmacyError as exc:  # e.g. card payments not configured: nothing changes
+            self.error = exc.message
+            return None
+        payment = started.card_payment
+        self.card_payment_id = payment.id
+        self.card_amount = f"{payment.currency} {_money(payment.amount, payment.currency)}"
+        self.error = ""
+        return CounterState.watch_card
+
+    @rx.event
+    @guarded("billing.sell")
+    async def stop_card(self, ctx: TenantContext) -> None:
+        """Stop waiting on the reader (the customer changed their mind); the bill stays a draft."""
+        self.card_payment_id = self.card_amount = ""
+        self.error = "Stopped waiting for the card: the bill is still a draft."
+
+    @rx.event(background=True)
+    @guarded("billing.sell", background=True)
+    async def watch_card(self, ctx: TenantContext) -> None:
+        """Ask every second whether the reader authorized the card: then sold, or why not (still a draft)."""
+        deadline = time.monotonic() + CARD_WAIT_SECONDS
+        while True:
+            async with self:
+                payment_id = self.card_payment_id
+            if not payment_id:
+                return
+            outcome = await _card_outcome(ctx, payment_id, waited_out=time.monotonic() > deadline)
+            if outcome is None:
+                await asyncio.sleep(CARD_POLL_SECONDS)
+                continue
+            async with self:
+                if self.card_payment_id == payment_id:  # not stopped, nor another payment meanwhile
+                    self._show_card_outcome(outcome)
+            return
 
     # --- printing ---------------------------------------------------------------------------------
 
@@ -606,18 +690,35 @@ class CounterState(ShellState):
         self.rounding = money(bill.rounding) if bill.rounding else ""
         self.total_due = money(bill.total_due)
 
-    def _show_sale(self, sale: CashSale) -> None:
-        currency = sale.bill.currency
-        self.sold_number = sale.bill.number or ""
-        self.sold_bill_id = sale.bill.id
-        self.sold_total = _money(sale.bill.total_due, currency)
-        self.sold_cash = _money(sale.payment.tendered, currency) if sale.payment else _money(sale.change_due, currency)
-        self.sold_change = _money(sale.change_due, currency)
-        self.sold_lots = [
-            SoldLot(p.description, p.lot_number, p.expiry_date.isoformat(), p.quantity) for p in sale.picks
-        ]
+    def _show_sold(
+        self, bill: Bill, picks: list[PickedLot], *, paid: Decimal, change: Decimal, by_card: bool = False
+    ) -> None:
+        """The "sold" panel: the bill's number, what was paid (cash and change, or the card), the lots taken."""
+        currency = bill.currency
+        self.sold_number = bill.number or ""
+        self.sold_bill_id = bill.id
+        self.sold_total = _money(bill.total_due, currency)
+        self.sold_cash = _money(paid, currency)
+        self.sold_change = _money(change, currency)
+        self.sold_by_card = by_card
+        self.sold_lots = [SoldLot(p.description, p.lot_number, p.expiry_date.isoformat(), p.quantity) for p in picks]
         self._clear_draft()
         self.error = ""
+
+    def _show_card_outcome(self, outcome: CardSale | str) -> None:
+        """The reader's answer: sold (the same panel as cash), or the reason the bill is still a draft."""
+        self.card_payment_id = self.card_amount = ""
+        if isinstance(outcome, str):
+            self.error = outcome
+            return
+        completion = outcome.completion
+        if completion.released:
+            self.error = completion.message
+            return
+        bill = completion.bill
+        self._show_sold(
+            bill, outcome.picks, paid=completion.card_payment.amount_captured, change=Decimal(0), by_card=True
+        )
 
     def _clear_draft(self) -> None:
         self.bill_id = self.bill_branch_id = ""
@@ -628,8 +729,22 @@ class CounterState(ShellState):
         self.pending_id = self.pending_name = ""
         self.patient_id = self.patient_label = ""
         self.patient_matches = []
+        self.card_payment_id = self.card_amount = ""
 
     def _clear_sale(self) -> None:
         self._clear_draft()
         self.sold_number = self.sold_total = self.sold_cash = self.sold_change = self.sold_bill_id = ""
         self.sold_lots = []
+        self.sold_by_card = False
+
+
+async def _card_outcome(ctx: TenantContext, payment_id: str, *, waited_out: bool) -> CardSale | str | None:
+    """The card payment's outcome: sold or released, a reason it is still a draft, or None (keep waiting)."""
+    try:
+        return await run_service(finish_card_sale, ctx, payment_id)
+    except CardNotPresented:
+        if waited_out:
+            return "No card was presented on the reader: the bill is still a draft. Press F7 to try again."
+        return None
+    except PharmacyError as exc:  # declined, or the bill changed elsewhere: nothing charged
+        return exc.message

@@ -1,4 +1,4 @@
-"""Chain settings (owner only): API tokens and signing out everywhere."""
+"""Chain settings (owner only): API tokens, sign-in rules, the assistant's provider, the chain's Stripe account."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import reflex as rx
 from backend.accounts.api_tokens import SCOPES, create_token, list_tokens, revoke_token
 from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
+from backend.billing.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
@@ -25,12 +26,17 @@ class SettingsState(ShellState):
     provider_configured: bool = False  # the installation has an AI provider for the assistant
     provider_enabled: bool = False  # this chain lets the assistant use it
     provider_name: str = ""  # "gpt-4o-mini at api.openai.com": where the chain's data would go
+    cards_configured: bool = False  # this server has a Stripe key: card payments can be taken
+    stripe_account_id: str = ""  # the chain's connected Stripe account (acct_...), "" when none
+    stripe_error: str = ""
 
     async def _reload(self, ctx: TenantContext) -> None:
         self.require_mfa = (await run_service(tenant_profile, ctx)).require_mfa
         provider = await run_service(provider_setting, ctx)
         self.provider_configured, self.provider_enabled = provider.configured, provider.enabled
         self.provider_name = f"{provider.model} at {provider.provider}" if provider.configured else ""
+        cards = await run_service(card_setup, ctx)
+        self.cards_configured, self.stripe_account_id = cards.configured, cards.account_id
         self.tokens = [
             {
                 "id": t.id,
@@ -48,7 +54,7 @@ class SettingsState(ShellState):
     @guarded("tenant.settings", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
-        self.new_token = self.token_error = ""
+        self.new_token = self.token_error = self.stripe_error = ""
         await self._reload(ctx)
 
     @rx.event
@@ -104,6 +110,19 @@ class SettingsState(ShellState):
         return rx.toast.success(
             f"The assistant now uses {self.provider_name}." if enabled else "The assistant now answers offline only."
         )
+
+    @rx.event
+    @guarded("tenant.settings")
+    async def save_stripe_account(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """Connect the chain's own Stripe account: its card sales settle there."""
+        try:
+            account = await run_service(set_stripe_account, ctx, str(form.get("stripe_account_id", "")))
+        except PharmacyError as exc:
+            self.stripe_error = exc.message
+            return None
+        self.stripe_error = ""
+        await self._reload(ctx)
+        return rx.toast.success(f"Card sales now settle to the Stripe account {account}.")
 
     @rx.event
     @guarded("tokens.manage")

@@ -62,7 +62,18 @@ def assistant_model():
 
 
 @pytest.fixture(scope="session")
-def app_url(test_database, demo_chain, assistant_model):
+def stripe_api():
+    """The Stripe the app is configured with: tests/stripe_server.py on a local port. A chain takes cards
+    only once its owner connects its account, so other journeys sell for cash as before."""
+    from tests.stripe_server import StripeServer
+
+    server = StripeServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_url(test_database, demo_chain, assistant_model, stripe_api):
     """The app in prod mode on a free port, with a worker and the outbox relay."""
     port = free_port()
     url = f"http://localhost:{port}"
@@ -81,6 +92,10 @@ def app_url(test_database, demo_chain, assistant_model):
         "ASSISTANT_OPENAI_MODEL": "fake-pharmacy-1",
         "ASSISTANT_OPENAI_TIMEOUT": "5",
         "ASSISTANT_OPENAI_MAX_RETRIES": "0",
+        "STRIPE_API_BASE": stripe_api.base_url,
+        "STRIPE_SECRET_KEY": stripe_api.api_key,
+        "STRIPE_WEBHOOK_SECRET": stripe_api.webhook_secret,
+        "STRIPE_MAX_RETRIES": "0",
     }
     (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / "test-app.log", "w")  # noqa: SIM115
