@@ -1,4 +1,5 @@
-"""Browser journey: sell two items at the counter with the keyboard only, take cash."""
+"""Browser journeys: sell two items at the counter with the keyboard only, take cash; a pharmacist signs a
+prescription override with their password."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
+from backend.accounts.staff import accept_invitation, invite
 from backend.inventory.service import create_medicine, medicine_stock, receive_stock
 from tenants.context import TenantContext
 from tests.conftest import TEST_PASSWORD
@@ -82,3 +84,46 @@ def test_sell_two_items_with_the_keyboard_and_take_cash(page: Page, app_url: str
     page.keyboard.press("F2")  # the next customer
     expect(page.locator("#pos-sale-done")).to_have_count(0, timeout=15000)
     expect(scan).to_be_focused(timeout=15000)
+
+
+def test_a_pharmacists_override_asks_for_the_password_and_refuses_a_wrong_one(
+    page: Page, app_url: str, committed_tenant
+):
+    chain, _ = committed_tenant("counter-rx")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    branch = str(chain.branch_ids[0])
+    barcode = str(uuid.uuid4().int)[:13]
+    amoxicillin = create_medicine(
+        owner, generic_name="Amoxicillin", strength="500 mg", barcode=barcode, schedule="prescription"
+    )
+    expiry = (date.today() + timedelta(days=300)).isoformat()
+    receive_stock(owner, branch_id=branch, medicine_id=amoxicillin, lot_number="AMX-1", expiry_date=expiry, quantity=5)
+    email, password = f"rx-{uuid.uuid4().hex[:6]}@example.com", "Mortar-And-Pestle-7"
+    accept_invitation(
+        invite(owner, email, "pharmacist").link.split("token=")[1], full_name="Phil Pharm", password=password
+    )
+
+    sign_in(page, app_url, email, password)
+    page.goto(f"{app_url}/pos")
+    expect(page.locator("#pos-scan")).to_be_focused(timeout=15000)
+    page.keyboard.type(barcode)
+    page.keyboard.press("Enter")
+    signature = page.locator("#pos-override-signature")
+    expect(signature).to_have_attribute("type", "password", timeout=15000)  # the prompt asks to sign
+    expect(page.locator("#pos-prescription-ref")).to_be_focused(timeout=15000)  # the prompt has settled
+
+    reason = "repeat supply, prescriber phoned, paper script to follow"
+    page.locator("#pos-override-reason").fill(reason)
+    signature.fill("not my password at all")
+    expect(page.locator("#pos-prescription-ref")).to_have_value("")
+    signature.press("Enter")
+    expect(page.locator("#pos-error")).to_contain_text("password is not right; nothing was signed", timeout=15000)
+    expect(page.locator(".pos-line")).to_have_count(0)
+    expect(signature).to_be_focused(timeout=15000)  # the prompt stays open for another try
+
+    page.locator("#pos-override-reason").fill(reason)
+    signature.fill(password)
+    signature.press("Enter")
+    expect(page.locator("#pos-error")).to_have_count(0, timeout=15000)
+    expect(page.locator(".pos-line")).to_have_count(1, timeout=15000)
+    expect(page.locator(".pos-line").first).to_contain_text("override signed")
