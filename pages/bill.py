@@ -1,4 +1,5 @@
-"""The bill page (/bills/view?id=): lines with lots, payments, credit notes, PDFs and, for billing.refund, a refund."""
+"""The bill page (/bills/view?id=): lines with lots, payments, credit notes, PDFs, for billing.refund a refund and,
+for claims.manage, the insurance claim."""
 
 from typing import Any
 
@@ -6,7 +7,8 @@ import reflex as rx
 
 from components.forms import form_alert
 from pages.shell import with_shell
-from pharmacy_saas.state.bill import BillState, BillViewLine, CreditNoteRow, PaymentRow
+from pharmacy_saas import routes
+from pharmacy_saas.state.bill import BillState, BillViewLine, CoverageChoice, CreditNoteRow, PaymentRow
 
 
 def _table(headers: tuple[str, ...], body: Any, table_id: str) -> rx.Component:
@@ -123,6 +125,74 @@ def refund_form() -> rx.Component:
     )
 
 
+def coverage_option(coverage: CoverageChoice) -> rx.Component:
+    return rx.el.option(coverage.label, value=coverage.id)
+
+
+def claim_form() -> rx.Component:
+    """Draft the insurer's portion: the patient pays the rest (copay = amount due − claimed)."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Claim insurance", size="4"),
+                rx.hstack(
+                    rx.el.select(
+                        rx.foreach(BillState.claim_coverages, coverage_option),
+                        name="coverage_id",
+                        id="claim-coverage",
+                        aria_label="Coverage",
+                    ),
+                    rx.input(
+                        value=BillState.claim_amount,
+                        on_change=BillState.set_claim_amount,
+                        id="claim-amount",
+                        placeholder="Claimed amount",
+                        input_mode="decimal",
+                        auto_complete="off",
+                    ),
+                    rx.text("Copay ", rx.text.strong(BillState.claim_copay, id="claim-copay"), size="2"),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                ),
+                form_alert(BillState.claim_error, "claim-error"),
+                rx.button("Draft claim", type="submit", id="claim-draft"),
+                width="100%",
+            ),
+            on_submit=BillState.draft_claim,
+        ),
+        width="100%",
+        id="claim-form",
+    )
+
+
+def claim_card() -> rx.Component:
+    """The bill's claim: its status, Submit while it is a draft, and the way to its history on /claims."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Insurance claim", size="4"),
+                rx.badge(BillState.claim_status, id="bill-claim-status", size="2"),
+                align="center",
+            ),
+            rx.text(BillState.claim_summary, size="2"),
+            form_alert(BillState.claim_error, "claim-error"),
+            rx.hstack(
+                rx.cond(
+                    BillState.can_claim & (BillState.claim_status == "draft"),
+                    rx.button("Submit claim", on_click=BillState.submit_claim, id="bill-claim-submit"),
+                ),
+                rx.link("Follow it on the claims page", href=routes.CLAIMS, id="bill-claim-link"),
+                align="center",
+                spacing="3",
+            ),
+            width="100%",
+        ),
+        width="100%",
+        id="claim-card",
+    )
+
+
 def bill_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -161,6 +231,8 @@ def bill_page() -> rx.Component:
                 rx.foreach(BillState.credit_notes, credit_note_row),
                 "bill-credit-notes",
             ),
+            rx.cond(BillState.claim_id != "", claim_card()),
+            rx.cond(BillState.claimable, claim_form()),
             rx.cond(BillState.refundable, refund_form()),
             width="100%",
             spacing="4",

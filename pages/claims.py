@@ -2,8 +2,9 @@
 
 import reflex as rx
 
+from components.forms import form_alert
 from pages.shell import with_shell
-from pharmacy_saas.state.claims import ClaimRow, ClaimsState, EventRow, ProblemRow, ReconRow
+from pharmacy_saas.state.claims import ClaimRow, ClaimsState, EventRow, PayerRow, ProblemRow, ReconRow
 
 UPLOAD_ID = "claim-responses"
 
@@ -23,7 +24,11 @@ def table(title: str, table_id: str, headers: tuple[str, ...], body: rx.Componen
 
 def claim_row(row: ClaimRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(row.bill_number, on_click=ClaimsState.open_claim(row.id), cursor="pointer")),
+        rx.table.cell(  # a button, not a link: a link's "#" href re-runs the page's on_load, closing the claim
+            rx.button(
+                row.bill_number, on_click=ClaimsState.open_claim(row.id), variant="ghost", class_name="claim-open"
+            )
+        ),
         rx.table.cell(row.patient_name),
         rx.table.cell(row.payer_name),
         rx.table.cell(rx.badge(row.status)),
@@ -234,6 +239,45 @@ def exchange() -> rx.Component:
     )
 
 
+def payer_row(row: PayerRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.name), rx.table.cell(row.code), rx.table.cell(row.contact), class_name="payer-row"
+    )
+
+
+def payers_card() -> rx.Component:
+    """The insurers the chain bills, and the form to add one."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Payers", size="4"),
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ("Name", "Code", "Contact")])),
+                rx.table.body(rx.foreach(ClaimsState.payers, payer_row)),
+                width="100%",
+                size="1",
+                id="payers-table",
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(name="name", id="payer-name", placeholder="Name"),
+                    rx.input(name="payer_code", id="payer-code", placeholder="Payer code"),
+                    rx.input(name="contact", id="payer-contact", placeholder="Contact (e-mail, phone)"),
+                    rx.button("Add payer", type="submit", id="payer-add"),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+                on_submit=ClaimsState.add_payer,
+                key=ClaimsState.payer_form_key,
+                width="100%",
+            ),
+            form_alert(ClaimsState.payer_error, "payer-error"),
+            width="100%",
+        ),
+        width="100%",
+        id="payers-card",
+    )
+
+
 def claims_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -255,6 +299,7 @@ def claims_page() -> rx.Component:
             ),
             rx.cond(ClaimsState.has_more, rx.text("Showing the newest 50: narrow the filters.", size="2")),
             rx.cond(ClaimsState.can_manage, exchange()),
+            rx.cond(ClaimsState.can_manage, payers_card()),
             reconciliation(),
             spacing="5",
             width="100%",

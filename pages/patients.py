@@ -7,7 +7,14 @@ import reflex as rx
 from components.forms import form_alert, labelled, text_field
 from pages.shell import with_shell
 from pharmacy_saas import routes
-from pharmacy_saas.state.patients import AccessRow, PatientRecordState, PatientRow, PatientsState
+from pharmacy_saas.state.patients import (
+    AccessRow,
+    CoverageRow,
+    PatientRecordState,
+    PatientRow,
+    PatientsState,
+    PayerChoice,
+)
 
 
 def patient_row(patient: PatientRow) -> rx.Component:
@@ -202,6 +209,66 @@ def edit_card() -> rx.Component:
     )
 
 
+def coverage_row(row: CoverageRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.payer),
+        rx.table.cell(row.member_id),
+        rx.table.cell(row.plan),
+        rx.table.cell(row.group_number),
+        rx.table.cell(rx.badge(row.state)),
+        class_name="coverage-row",
+    )
+
+
+def payer_option(payer: PayerChoice) -> rx.Component:
+    return rx.el.option(payer.label, value=payer.id)
+
+
+def coverage_card() -> rx.Component:
+    """The patient's insurance: what claims can be made through (payers are added on /claims)."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Coverage", size="4"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[rx.table.column_header_cell(h) for h in ("Payer", "Member id", "Plan", "Group", "State")]
+                    )
+                ),
+                rx.table.body(rx.foreach(PatientRecordState.coverages, coverage_row)),
+                width="100%",
+                size="1",
+                id="patient-coverages",
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.el.select(
+                        rx.el.option("Choose the payer", value=""),
+                        rx.foreach(PatientRecordState.payer_choices, payer_option),
+                        name="payer_id",
+                        id="coverage-payer",
+                        aria_label="Payer",
+                    ),
+                    rx.input(name="member_id", id="coverage-member", placeholder="Member id"),
+                    rx.input(name="plan", id="coverage-plan", placeholder="Plan"),
+                    rx.input(name="group_number", id="coverage-group", placeholder="Group number"),
+                    rx.button("Add coverage", type="submit", id="coverage-add"),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+                on_submit=PatientRecordState.add_coverage,
+                key=PatientRecordState.coverage_form_key,
+                width="100%",
+            ),
+            form_alert(PatientRecordState.coverage_error, "coverage-error"),
+            rx.text("Payers are added on the ", rx.link("claims page", href=routes.CLAIMS), ".", size="2"),
+            width="100%",
+        ),
+        width="100%",
+        id="coverage-card",
+    )
+
+
 def patient_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -212,6 +279,7 @@ def patient_page() -> rx.Component:
                 rx.vstack(
                     details_card(),
                     rx.cond(PatientRecordState.can_edit, edit_card()),
+                    rx.cond(PatientRecordState.can_claim, coverage_card()),
                     rx.cond(PatientRecordState.can_audit, access_card()),
                     width="100%",
                     spacing="4",

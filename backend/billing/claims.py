@@ -654,6 +654,17 @@ def get_claim(ctx: TenantContext, claim_id: str) -> Claim:
         return _load(session, ctx, claim_id)
 
 
+def claim_of_bill(ctx: TenantContext, bill_id: str) -> Claim | None:
+    """The bill's claim with its history, or None if it has none (one claim per bill)."""
+    require(ctx, "billing.view")
+    require(ctx, "patients.lookup")
+    with tenant_session(ctx) as session:
+        claim_id = session.execute(
+            text("SELECT id FROM claims WHERE bill_id = :b"), {"b": _key(bill_id, "bill")}
+        ).scalar()
+        return None if claim_id is None else _load(session, ctx, claim_id)
+
+
 def list_claims(
     ctx: TenantContext,
     *,

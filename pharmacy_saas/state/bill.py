@@ -1,4 +1,5 @@
-"""The bill page (/bills/view?id=): its lines with their lots, payments, credit notes, PDFs, and the refund form.
+"""The bill page (/bills/view?id=): its lines with their lots, payments, credit notes, PDFs, the refund form
+and the insurance claim (claims.manage: draft it through one of the patient's coverages, then submit it).
 
 A refund is a credit note issued by `backend.billing.credit_notes` (billing.refund): the page sends the
 quantities typed per line, the restock ticks and the reason; the service decides amounts and lots.
@@ -12,12 +13,13 @@ from typing import Any
 
 import reflex as rx
 
+from backend.billing import claims
 from backend.billing.credit_notes import CreditNote, credit_notes_of_bill, issue_credit_note, refundable_quantities
 from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
-from backend.billing.service import get_bill
+from backend.billing.service import ISSUED, Bill, get_bill
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, public, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -54,6 +56,12 @@ class CreditNoteRow:
     total: str
     refunded: str
     reason: str
+
+
+@dataclasses.dataclass
+class CoverageChoice:
+    id: str
+    label: str
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -103,17 +111,39 @@ class BillState(ShellState):
     credit_notes: list[CreditNoteRow] = []
     can_refund: bool = False
     refund_error: str = ""
+    # the insurance claim: the bill's claim if it has one, else the patient's active coverages to claim through
+    can_claim: bool = False
+    claim_id: str = ""
+    claim_status: str = ""
+    claim_summary: str = ""
+    claim_coverages: list[CoverageChoice] = []
+    claim_amount: str = ""
+    claim_error: str = ""
 
     @rx.var
     def refundable(self) -> bool:
         return self.can_refund and self.status in REFUNDABLE
+
+    @rx.var
+    def claimable(self) -> bool:
+        """A claim can be drafted: an issued bill of a covered patient, with no claim yet."""
+        return self.can_claim and self.claim_id == "" and len(self.claim_coverages) > 0
+
+    @rx.var
+    def claim_copay(self) -> str:
+        """What the patient pays: the amount due less the claimed amount (as typed so far)."""
+        try:
+            return str(Decimal(self.total_due) - Decimal(self.claim_amount.strip() or "0"))
+        except ArithmeticError:
+            return ""
 
     @rx.event
     @guarded("billing.view", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
         self.can_refund = role_has(ctx.role, "billing.refund")
-        self.refund_error = ""
+        self.can_claim = role_has(ctx.role, "claims.manage")
+        self.refund_error = self.claim_error = self.claim_amount = ""
         await self._reload(ctx, self.router.url.query_parameters.get("id", ""))
 
     @rx.event
@@ -144,6 +174,40 @@ class BillState(ShellState):
         self.refund_error = ""
         await self._reload(ctx, self.bill_id)
         return rx.toast.success(f"Credit note {note.number}: {_money(note.amount_refunded, note.currency)} refunded.")
+
+    @rx.event
+    @public
+    def set_claim_amount(self, value: str) -> None:
+        """Typing the claimed amount (the copay beside it follows); nothing is read or written."""
+        self.claim_amount = value[:20]
+
+    @rx.event
+    @guarded("claims.manage")
+    async def draft_claim(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """Draft the claim for the insurer's portion through the chosen coverage."""
+        try:
+            claim = await run_service(
+                claims.draft_claim, ctx, self.bill_id, str(form.get("coverage_id", "")), self.claim_amount.strip()
+            )
+        except PharmacyError as exc:
+            self.claim_error = exc.message
+            return None
+        self.claim_error = ""
+        await self._reload(ctx, self.bill_id)
+        return rx.toast.success(f"Claim drafted: {_money(claim.claimed_amount, claim.currency)} to {claim.payer_name}.")
+
+    @rx.event
+    @guarded("claims.manage")
+    async def submit_claim(self, ctx: TenantContext) -> Any:
+        """Mark the drafted claim as sent to the payer."""
+        try:
+            await run_service(claims.submit_claim, ctx, self.claim_id)
+        except PharmacyError as exc:
+            self.claim_error = exc.message
+            return None
+        self.claim_error = ""
+        await self._reload(ctx, self.bill_id)
+        return rx.toast.success("Claim submitted.")
 
     @rx.event
     @guarded("billing.view")
@@ -189,3 +253,25 @@ class BillState(ShellState):
             for p in bill.payments
         ]
         self.credit_notes = [_credit_row(note) for note in notes]
+        await self._reload_claim(ctx, bill)
+
+    async def _reload_claim(self, ctx: TenantContext, bill: Bill) -> None:
+        """The bill's claim (reading it names the patient: patients.lookup), or what it can be claimed through."""
+        self.claim_id = self.claim_status = self.claim_summary = ""
+        self.claim_coverages = []
+        if bill.patient_id is None or bill.status not in ISSUED or not role_has(ctx.role, "patients.lookup"):
+            return
+        claim = await run_service(claims.claim_of_bill, ctx, bill.id)
+        if claim is not None:
+            self.claim_id, self.claim_status = claim.id, claim.status.replace("_", " ")
+            self.claim_summary = (
+                f"{claim.payer_name} · member {claim.member_id} · claimed {_money(claim.claimed_amount, bill.currency)}"
+                f" · copay {_money(claim.copay, bill.currency)}"
+            )
+        elif self.can_claim:
+            found = await run_service(claims.coverages_of_patient, ctx, bill.patient_id)
+            self.claim_coverages = [
+                CoverageChoice(c.id, f"{c.payer_name} · member {c.member_id}" + (f" · {c.plan}" if c.plan else ""))
+                for c in found
+                if c.active
+            ]

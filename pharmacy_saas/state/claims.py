@@ -43,6 +43,13 @@ class ClaimRow:
 
 
 @dataclasses.dataclass
+class PayerRow:
+    name: str
+    code: str
+    contact: str
+
+
+@dataclasses.dataclass
 class EventRow:
     when: str
     change: str
@@ -101,6 +108,9 @@ class ClaimsState(ShellState):
     status_filter: str = ALL
     payer_filter: str = ALL  # a payer's name, or ALL
     payer_names: list[str] = []
+    payers: list[PayerRow] = []
+    payer_error: str = ""
+    payer_form_key: int = 0  # bumped after an added payer: the form remounts empty
     rows: list[ClaimRow] = []
     has_more: bool = False
     can_manage: bool = False
@@ -135,9 +145,8 @@ class ClaimsState(ShellState):
         """on_load: the newest claims, and this month's reconciliation (UTC days)."""
         await self._fill_shell(ctx)
         self.can_manage = role_has(ctx.role, "claims.manage")
-        payers = await run_service(claims.list_payers, ctx)
-        self._payer_ids = {p.name: p.id for p in payers}
-        self.payer_names = list(self._payer_ids)
+        await self._list_payers(ctx)
+        self.payer_error = ""
         today = datetime.now(UTC).date()
         self.recon_start, self.recon_end = today.replace(day=1).isoformat(), today.isoformat()
         self.open_id = ""
@@ -185,6 +194,26 @@ class ClaimsState(ShellState):
         return await self._step(ctx, claims.record_payment, self.open_id, str(form.get("paid_amount", "")))
 
     @rx.event
+    @guarded("claims.manage")
+    async def add_payer(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The payer form: name, payer code (unique in the chain) and contact."""
+        try:
+            payer = await run_service(
+                claims.create_payer,
+                ctx,
+                name=str(form.get("name", "")),
+                payer_code=str(form.get("payer_code", "")),
+                contact=str(form.get("contact", "")),
+            )
+        except PharmacyError as exc:
+            self.payer_error = exc.message
+            return None
+        self.payer_error = ""
+        self.payer_form_key += 1
+        await self._list_payers(ctx)
+        return rx.toast.success(f"Payer {payer.name} added.")
+
+    @rx.event
     @guarded("billing.view")
     async def reconcile(self, ctx: TenantContext, form: dict[str, Any]) -> None:
         self.recon_start = str(form.get("start", ""))[:10]
@@ -221,6 +250,12 @@ class ClaimsState(ShellState):
         await self._list(ctx)
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    async def _list_payers(self, ctx: TenantContext) -> None:
+        payers = await run_service(claims.list_payers, ctx)
+        self._payer_ids = {p.name: p.id for p in payers}
+        self.payer_names = list(self._payer_ids)
+        self.payers = [PayerRow(p.name, p.payer_code, p.contact) for p in payers]
 
     async def _list(self, ctx: TenantContext) -> None:
         try:

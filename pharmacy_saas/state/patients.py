@@ -11,6 +11,7 @@ from typing import Any
 
 import reflex as rx
 
+from backend.billing import claims
 from backend.core.errors import PharmacyError
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
 from pharmacy_saas import routes
@@ -34,6 +35,21 @@ class AccessRow:
     when: str
     action: str
     who: str
+
+
+@dataclasses.dataclass
+class CoverageRow:
+    payer: str
+    member_id: str
+    plan: str
+    group_number: str
+    state: str  # active or ended
+
+
+@dataclasses.dataclass
+class PayerChoice:
+    id: str
+    label: str
 
 
 def _typed(form: dict[str, Any], home_branch_id: str) -> dict[str, Any]:
@@ -110,6 +126,12 @@ class PatientRecordState(ShellState):
     can_edit: bool = False
     can_audit: bool = False
     error: str = ""
+    # insurance (claims.manage): the patient's coverages and the form to add one
+    can_claim: bool = False
+    coverages: list[CoverageRow] = []
+    payer_choices: list[PayerChoice] = []
+    coverage_error: str = ""
+    coverage_form_key: int = 0  # bumped after an added coverage: the form remounts empty
 
     @rx.var
     def has_allergies(self) -> bool:
@@ -122,7 +144,9 @@ class PatientRecordState(ShellState):
         await self._fill_shell(ctx)
         self.can_edit = role_has(ctx.role, "patients.edit")
         self.can_audit = role_has(ctx.role, "patients.audit")
+        self.can_claim = role_has(ctx.role, "claims.manage")
         self.error, self.record, self.access, self.patient_id = "", {}, [], ""
+        self.coverages, self.coverage_error = [], ""
         try:
             patient = await run_service(get_patient, ctx, self.router.url.query_parameters.get("id", ""))
         except PharmacyError as exc:
@@ -130,6 +154,7 @@ class PatientRecordState(ShellState):
             return
         self._show(patient)
         await self._reload_access(ctx)
+        await self._reload_coverage(ctx)
 
     @rx.event
     @guarded("patients.edit")
@@ -146,6 +171,31 @@ class PatientRecordState(ShellState):
         self._show(patient)
         await self._reload_access(ctx)
         return rx.toast.success("Saved.")
+
+    @rx.event
+    @guarded("claims.manage")
+    async def add_coverage(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The coverage form: payer, member id, plan and group number."""
+        if not form.get("payer_id"):
+            self.coverage_error = "Choose the payer."
+            return None
+        try:
+            coverage = await run_service(
+                claims.add_coverage,
+                ctx,
+                patient_id=self.patient_id,
+                payer_id=str(form.get("payer_id", "")),
+                member_id=str(form.get("member_id", "")),
+                plan=str(form.get("plan", "")),
+                group_number=str(form.get("group_number", "")),
+            )
+        except PharmacyError as exc:
+            self.coverage_error = exc.message
+            return None
+        self.coverage_error = ""
+        self.coverage_form_key += 1
+        await self._reload_coverage(ctx)
+        return rx.toast.success(f"Coverage with {coverage.payer_name} added.")
 
     def _show(self, patient: Patient) -> None:
         self.patient_id = patient.id
@@ -170,4 +220,15 @@ class PatientRecordState(ShellState):
         entries = await run_service(access_log, ctx, self.patient_id)
         self.access = [
             AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
+        ]
+
+    async def _reload_coverage(self, ctx: TenantContext) -> None:
+        if not self.can_claim:
+            return
+        payers = await run_service(claims.list_payers, ctx)
+        self.payer_choices = [PayerChoice(p.id, f"{p.name} ({p.payer_code})") for p in payers]
+        found = await run_service(claims.coverages_of_patient, ctx, self.patient_id)
+        self.coverages = [
+            CoverageRow(c.payer_name, c.member_id, c.plan, c.group_number, "active" if c.active else "ended")
+            for c in found
         ]

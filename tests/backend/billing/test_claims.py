@@ -51,8 +51,10 @@ def count(counter, table: str) -> int:
 def test_lifecycle_and_the_bill_follows_the_insurers_payment(counter):
     bill, coverage, _ = insured_sale(counter)
     claimed = bill.total_due - D("5.00")
+    assert claims.claim_of_bill(counter.owner, bill.id) is None
     claim = claims.draft_claim(counter.owner, bill.id, coverage.id, str(claimed))
     assert (claim.status, claim.claimed_amount, claim.copay) == ("draft", claimed, D("5.00"))
+    assert claims.claim_of_bill(counter.owner, bill.id) == claim
     assert claim.claimed_amount + claim.copay == bill.total_due and claim.member_id == "M-100"
 
     claims.submit_claim(counter.owner, claim.id)
