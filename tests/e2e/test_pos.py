@@ -43,20 +43,20 @@ def test_sell_two_items_with_the_keyboard_and_take_cash(page: Page, app_url: str
 
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     page.goto(f"{app_url}/pos")
-    expect(page).to_have_url(re.compile(r"/pos/?$"), timeout=15000)
+    expect(page).to_have_url(re.compile(r"/pos/?$"), timeout=30000)
     scan = page.locator("#pos-scan")
-    expect(scan).to_be_focused(timeout=15000)
+    expect(scan).to_be_focused(timeout=30000)
     for code in (loratadine_code, cetirizine_code):
         page.keyboard.type(code)  # what a scanner does: the digits, then Enter
         page.keyboard.press("Enter")
     lines = page.locator(".pos-line")
-    expect(lines).to_have_count(2, timeout=15000)
+    expect(lines).to_have_count(2, timeout=30000)
     expect(lines.nth(0)).to_contain_text("Loratadine 10 mg")
     expect(lines.nth(0).locator(".pos-lots")).to_contain_text("LOR-1")  # the lot FEFO would take
 
     # The sale is a draft in the database: a reload brings it back.
     page.reload()
-    expect(page.locator(".pos-line")).to_have_count(2, timeout=15000)
+    expect(page.locator(".pos-line")).to_have_count(2, timeout=30000)
 
     page.locator("#pos-scan").focus()  # where the page puts the cursor (autofocus); F4 does the same
     page.keyboard.press("F4")
@@ -64,17 +64,17 @@ def test_sell_two_items_with_the_keyboard_and_take_cash(page: Page, app_url: str
     expect(page.locator("#pos-qty-1")).to_be_focused()
     page.keyboard.type("3")
     page.keyboard.press("Enter")
-    expect(page.locator("#pos-qty-1")).to_have_value("3", timeout=15000)
-    expect(scan).to_be_focused(timeout=15000)
+    expect(page.locator("#pos-qty-1")).to_have_value("3", timeout=30000)
+    expect(scan).to_be_focused(timeout=30000)
     page.keyboard.press("+")  # empty scan field: one more of the last line
-    expect(page.locator("#pos-qty-2")).to_have_value("2", timeout=15000)
-    expect(page.locator("#pos-due")).to_contain_text("15.50", timeout=15000)  # 3 x 2.50 + 2 x 4.00, no tax
+    expect(page.locator("#pos-qty-2")).to_have_value("2", timeout=30000)
+    expect(page.locator("#pos-due")).to_contain_text("15.50", timeout=30000)  # 3 x 2.50 + 2 x 4.00, no tax
 
     page.keyboard.press("F8")
     expect(page.locator("#pos-cash")).to_be_focused()
     page.keyboard.type("20")
     page.keyboard.press("Enter")
-    expect(page.locator("#pos-bill-number")).to_have_text(re.compile(r"^B1-\d{4}-\d{6}$"), timeout=15000)
+    expect(page.locator("#pos-bill-number")).to_have_text(re.compile(r"^B1-\d{4}-\d{6}$"), timeout=30000)
     expect(page.locator("#pos-change")).to_have_text(str(Decimal("20") - Decimal("15.50")))
     expect(page.locator(".pos-sold-lot")).to_have_count(2)
     expect(page.locator(".pos-sold-lot").first).to_contain_text("LOR-1")
@@ -82,8 +82,8 @@ def test_sell_two_items_with_the_keyboard_and_take_cash(page: Page, app_url: str
     assert on_hand(owner, cetirizine) == 8
 
     page.keyboard.press("F2")  # the next customer
-    expect(page.locator("#pos-sale-done")).to_have_count(0, timeout=15000)
-    expect(scan).to_be_focused(timeout=15000)
+    expect(page.locator("#pos-sale-done")).to_have_count(0, timeout=30000)
+    expect(scan).to_be_focused(timeout=30000)
 
 
 def test_a_pharmacists_override_asks_for_the_password_and_refuses_a_wrong_one(
@@ -105,25 +105,25 @@ def test_a_pharmacists_override_asks_for_the_password_and_refuses_a_wrong_one(
 
     sign_in(page, app_url, email, password)
     page.goto(f"{app_url}/pos")
-    expect(page.locator("#pos-scan")).to_be_focused(timeout=15000)
+    expect(page.locator("#pos-scan")).to_be_focused(timeout=30000)
     page.keyboard.type(barcode)
     page.keyboard.press("Enter")
     signature = page.locator("#pos-override-signature")
-    expect(signature).to_have_attribute("type", "password", timeout=15000)  # the prompt asks to sign
-    expect(page.locator("#pos-prescription-ref")).to_be_focused(timeout=15000)  # the prompt has settled
+    expect(signature).to_have_attribute("type", "password", timeout=30000)  # the prompt asks to sign
+    expect(page.locator("#pos-prescription-ref")).to_be_focused(timeout=30000)  # the prompt has settled
 
     reason = "repeat supply, prescriber phoned, paper script to follow"
     page.locator("#pos-override-reason").fill(reason)
     signature.fill("not my password at all")
     expect(page.locator("#pos-prescription-ref")).to_have_value("")
     signature.press("Enter")
-    expect(page.locator("#pos-error")).to_contain_text("password is not right; nothing was signed", timeout=15000)
+    expect(page.locator("#pos-error")).to_contain_text("password is not right; nothing was signed", timeout=30000)
     expect(page.locator(".pos-line")).to_have_count(0)
-    expect(signature).to_be_focused(timeout=15000)  # the prompt stays open for another try
+    expect(signature).to_be_focused(timeout=30000)  # the prompt stays open for another try
 
     page.locator("#pos-override-reason").fill(reason)
     signature.fill(password)
     signature.press("Enter")
-    expect(page.locator("#pos-error")).to_have_count(0, timeout=15000)
-    expect(page.locator(".pos-line")).to_have_count(1, timeout=15000)
+    expect(page.locator("#pos-error")).to_have_count(0, timeout=30000)
+    expect(page.locator(".pos-line")).to_have_count(1, timeout=30000)
     expect(page.locator(".pos-line").first).to_contain_text("override signed")
