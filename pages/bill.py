@@ -193,6 +193,34 @@ def claim_card() -> rx.Component:
     )
 
 
+def payment_form() -> rx.Component:
+    """Split tenders: each payment is recorded on its own; the bill is paid when they cover it."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Take a payment", size="4"),
+                rx.hstack(
+                    rx.select(["cash", "other"], name="method", default_value="cash", id="payment-method"),
+                    rx.input(name="tendered", placeholder="Amount", id="payment-tendered", input_mode="decimal"),
+                    rx.input(name="reference", placeholder="Reference (voucher, terminal slip)", id="payment-ref"),
+                    rx.button("Record", type="submit", id="payment-submit"),
+                    wrap="wrap",
+                    width="100%",
+                ),
+                rx.cond(
+                    BillState.payment_error != "",
+                    rx.text(BillState.payment_error, color_scheme="red", size="2", id="payment-error"),
+                ),
+                width="100%",
+            ),
+            on_submit=BillState.take_payment,
+            reset_on_submit=True,
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def bill_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -231,6 +259,7 @@ def bill_page() -> rx.Component:
                 rx.foreach(BillState.credit_notes, credit_note_row),
                 "bill-credit-notes",
             ),
+            rx.cond(BillState.payable, payment_form()),
             rx.cond(BillState.claim_id != "", claim_card()),
             rx.cond(BillState.claimable, claim_form()),
             rx.cond(BillState.refundable, refund_form()),

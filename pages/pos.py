@@ -380,8 +380,19 @@ def card_panel() -> rx.Component:
             width="100%",
             id="pos-card-waiting",
         ),
-        rx.button(
-            "Card (F7)", id="pos-card", size="3", variant="soft", width="100%", on_click=CounterState.pay_by_card
+        rx.vstack(
+            rx.button(
+                "Card (F7)", id="pos-card", size="3", variant="soft", width="100%", on_click=CounterState.pay_by_card
+            ),
+            rx.button(
+                "Split payment…",
+                id="pos-split",
+                size="2",
+                variant="ghost",
+                width="100%",
+                on_click=CounterState.split_payment,
+            ),
+            width="100%",
         ),
     )
 

@@ -16,7 +16,7 @@ import reflex as rx
 from backend.billing import claims
 from backend.billing.credit_notes import CreditNote, credit_notes_of_bill, issue_credit_note, refundable_quantities
 from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
-from backend.billing.service import ISSUED, Bill, get_bill
+from backend.billing.service import ISSUED, Bill, get_bill, record_payment
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, public, run_service
@@ -119,6 +119,13 @@ class BillState(ShellState):
     claim_coverages: list[CoverageChoice] = []
     claim_amount: str = ""
     claim_error: str = ""
+    can_sell: bool = False
+    payment_error: str = ""
+
+    @rx.var
+    def payable(self) -> bool:
+        """Still owed on an issued bill: the split-payment form shows."""
+        return self.can_sell and self.status in ("finalized", "partially_paid")
 
     @rx.var
     def refundable(self) -> bool:
@@ -143,6 +150,8 @@ class BillState(ShellState):
         await self._fill_shell(ctx)
         self.can_refund = role_has(ctx.role, "billing.refund")
         self.can_claim = role_has(ctx.role, "claims.manage")
+        self.can_sell = role_has(ctx.role, "billing.sell")
+        self.payment_error = ""
         self.refund_error = self.claim_error = self.claim_amount = ""
         await self._reload(ctx, self.router.url.query_parameters.get("id", ""))
 
@@ -208,6 +217,29 @@ class BillState(ShellState):
         self.claim_error = ""
         await self._reload(ctx, self.bill_id)
         return rx.toast.success("Claim submitted.")
+
+    @rx.event
+    @guarded("billing.sell")
+    async def take_payment(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """One tender of a split payment: cash (change given on the last one) or other (voucher,
+        external terminal) with its reference; the bill follows to partially paid, then paid."""
+        try:
+            receipt = await run_service(
+                record_payment,
+                ctx,
+                bill_id=self.bill_id,
+                tendered=str(form.get("tendered", "")).strip(),
+                method=str(form.get("method", "") or "cash"),
+                reference=str(form.get("reference", "")),
+            )
+        except PharmacyError as exc:
+            self.payment_error = exc.message
+            return None
+        self.payment_error = ""
+        await self._reload(ctx, self.bill_id)
+        change = receipt.payment.change_due
+        said = f"Change due {_money(change, self.currency)}. " if change else ""
+        return rx.toast.success(f"{said}Still owed: {_money(receipt.outstanding, self.currency)}.")
 
     @rx.event
     @guarded("billing.view")

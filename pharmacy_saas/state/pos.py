@@ -35,13 +35,13 @@ from backend.billing.counter import (
     start_card_sale,
 )
 from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.service import MIN_OVERRIDE_REASON, Bill, BillNotDraft, void_bill
+from backend.billing.service import MIN_OVERRIDE_REASON, Bill, BillNotDraft, finalize_bill, void_bill
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
 from pharmacy_saas.routes import BILL_VIEW
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, navigate, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -448,6 +448,25 @@ class CounterState(ShellState):
         paid = sale.payment.tendered if sale.payment else sale.change_due
         self._show_sold(sale.bill, sale.picks, paid=paid, change=sale.change_due)
         return _focus("pos-new-sale")
+
+    @rx.event
+    @guarded("billing.sell")
+    async def split_payment(self, ctx: TenantContext) -> Any:
+        """Several tenders (part cash, part voucher or an external terminal): finalize the bill (the stock
+        moves now) and take its payments one by one on the bill page."""
+        if not self.bill_id:
+            self.error = "Scan a medicine first: the bill is empty."
+            return _focus(SCAN_FIELD)
+        if self.card_payment_id:
+            self.error = CARD_WAITING
+            return None
+        try:
+            bill = await run_service(finalize_bill, ctx, self.bill_id)
+        except PharmacyError as exc:
+            self.error = self._explain(exc)  # the bill stays a draft, nothing was sold
+            return None
+        self._clear_sale()
+        return navigate(f"{BILL_VIEW}?id={bill.id}")
 
     @rx.event
     @guarded("billing.sell")
