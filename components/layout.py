@@ -16,6 +16,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Reports", "chart-column", "/reports"),
     ("Claims", "shield-check", "/claims"),
     ("Assistant", "message-circle", "/assistant"),
+    ("Interactions", "pill", "/interactions"),
     ("My account", "user-round", "/account"),
 ]
 # Shown only to roles that may use them (the server refuses everyone else anyway).

@@ -13,6 +13,7 @@ from pages.catalog import catalog_page
 from pages.claims import claims_page
 from pages.dashboard import dashboard_page
 from pages.imports import imports_page
+from pages.interactions import interactions_page
 from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
@@ -38,6 +39,7 @@ from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.imports import ImportState
+from pharmacy_saas.state.interactions import InteractionsState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
@@ -92,3 +94,9 @@ app.add_page(
 )
 app.add_page(patients_page, route=routes.PATIENTS, title="Patients · Pharmacy Cloud", on_load=PatientsState.load)
 app.add_page(patient_page, route=routes.PATIENT, title="Patient · Pharmacy Cloud", on_load=PatientRecordState.load)
+app.add_page(
+    interactions_page,
+    route=routes.INTERACTIONS,
+    title="Interaction checker · Pharmacy Cloud",
+    on_load=InteractionsState.load,
+)

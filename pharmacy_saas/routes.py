@@ -16,6 +16,7 @@ ALERTS = "/inventory/alerts"
 PURCHASING = "/inventory/orders"
 INVENTORY_CSV = "/inventory/csv"
 ASSISTANT = "/assistant"
+INTERACTIONS = "/interactions"
 ASSISTANT_DOCUMENTS = "/assistant/documents"
 POS = "/pos"
 BILL_VIEW = "/bills/view"  # ?id=<bill id>: lines with lots, payments, credit notes, PDFs, refunds
