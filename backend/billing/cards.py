@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.service import Bill, _locked_bill, _refuse_unless_draft, bill_in, finalize_in
+from backend.billing.service import Bill, bill_in, finalize_in, locked_bill, refuse_unless_draft
 from backend.billing.totals import minor_unit, round_to_currency
 from backend.core.errors import (
     ConfigurationError,
@@ -350,8 +350,8 @@ def start_card_payment_in(
     require(ctx, "billing.sell")
     client = _client()
     account = _connected_account(session, ctx)
-    bill = _locked_bill(session, ctx, bill_id)
-    _refuse_unless_draft(bill)
+    bill = locked_bill(session, ctx, bill_id)
+    refuse_unless_draft(bill)
     if bill.total_due <= 0:
         raise ValidationFailed("This bill comes to nothing: there is nothing to charge to a card.")
     params: Any = {

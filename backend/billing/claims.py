@@ -38,6 +38,7 @@ from sqlmodel import Session
 from backend.billing import service as bills
 from backend.billing.totals import minor_unit, round_to_currency
 from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFailed
+from backend.core.spreadsheet import safe_cell
 from backend.inventory import validation as check
 from backend.inventory.csv_import import Problem
 from tenants.context import TenantContext
@@ -76,7 +77,6 @@ EXPORT_COLUMNS = (
     "status",
 )
 IMPORT_COLUMNS = ("claim_id", "bill_number", "decision", "approved_amount", "reason", "paid_amount")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # Bills of the member's branches only: bound with `_scope(ctx)`.
 _IN_SCOPE = "(CAST(:all_branches AS boolean) OR b.branch_id = ANY(CAST(:scope AS uuid[])))"
@@ -774,12 +774,6 @@ def _total(payers: Sequence[PayerReconciliation]) -> PayerReconciliation:
 # --- the export and the responses ---------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value  # a spreadsheet would run it as a formula
-    return "" if value is None else value
-
-
 def export_claims_csv(ctx: TenantContext, claim_ids: Sequence[str]) -> str:
     """The claims as a CSV for the payer, one row per claim in EXPORT_COLUMNS (docs/claims-export.md)."""
     require(ctx, "claims.manage")  # names, dates of birth and member ids: for the people who claim
@@ -800,7 +794,7 @@ def export_claims_csv(ctx: TenantContext, claim_ids: Sequence[str]) -> str:
     for r in rows:
         claim = _claim_of(r, [])
         writer.writerow(
-            _cell(v)
+            safe_cell(v)
             for v in (
                 claim.id,
                 claim.bill_number,

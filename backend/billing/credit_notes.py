@@ -38,7 +38,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.service import return_to_lots
+from backend.billing.service import locked_bill, return_to_lots
 from backend.billing.totals import minor_unit, round_to_currency, to_four_places
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.inventory import validation as check
@@ -237,7 +237,7 @@ def issue_credit_note_in(
     wanted = returned_lines(lines)
     why = _reason(reason)
     method, reference = _refund_tender(refund_method, reference)
-    bill = _locked_bill(session, ctx, bill_id)
+    bill = locked_bill(session, ctx, bill_id)
     _refuse_unless_refundable(bill)
     sold = _sold_lines(session, bill.id)
     credits = [_credit(session, bill, sold, index, line) for index, line in enumerate(wanted)]
@@ -293,18 +293,6 @@ def _record_events(
         details=details,
     )
     record_financial_event(session, ctx, bill.branch_id, "credit_note.issued", "credit_note", note_id, details)
-
-
-def _locked_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
-    """The bill row, locked until commit, so two refunds of one bill count its units one after the other."""
-    try:
-        key = uuid.UUID(str(bill_id))
-    except ValueError:
-        raise NotFound("No such bill.") from None
-    row = session.execute(text("SELECT * FROM bills WHERE id = :b FOR UPDATE"), {"b": key}).first()
-    if row is None or not ctx.can_see_branch(row.branch_id):
-        raise NotFound("No such bill.")
-    return row
 
 
 def _refuse_unless_refundable(bill: Any) -> None:

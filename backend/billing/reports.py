@@ -34,6 +34,7 @@ from sqlmodel import Session
 from backend.billing.service import ISSUED
 from backend.billing.totals import minor_unit
 from backend.core.errors import NotFound, ValidationFailed
+from backend.core.spreadsheet import safe_cell
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
@@ -355,7 +356,7 @@ def report_csv(report: SalesReport) -> str:
     def money(amount: Decimal) -> str:
         return str(amount.quantize(cash))
 
-    rows.writerow(["Sales report", _text(f"{report.branch_name} ({report.branch_code})")])
+    rows.writerow(["Sales report", safe_cell(f"{report.branch_name} ({report.branch_code})")])
     rows.writerow(["From", report.start.isoformat()])
     rows.writerow(["To", report.end.isoformat()])
     rows.writerow(["Time zone", report.time_zone])
@@ -372,7 +373,7 @@ def report_csv(report: SalesReport) -> str:
     )
     _section(rows, ["Top medicine (by revenue)", "Quantity", "Revenue", "Cost", "Margin"])
     rows.writerows(
-        [_text(m.description), m.quantity, money(m.revenue), money(m.cost), money(m.margin)]
+        [safe_cell(m.description), m.quantity, money(m.revenue), money(m.cost), money(m.margin)]
         for m in report.top_by_revenue
     )
     _section(rows, ["Hour" if report.by_hour else "Day", "Bills", "Gross sales"])
@@ -396,11 +397,6 @@ def _total_rows(report: SalesReport, money: Any) -> list[tuple[str, object]]:
         ("Gross margin", money(report.gross_margin)),
         ("Margin %", "" if report.margin_percent is None else report.margin_percent),
     ]
-
-
-def _text(value: str) -> str:
-    """Names typed by staff, made inert: a spreadsheet runs a cell starting with = + - @ as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _section(rows: Any, header: list[str]) -> None:

@@ -215,8 +215,8 @@ def _branch(session: Session, ctx: TenantContext, branch_id: object) -> _Branch:
     return _Branch(row.id, row.code, row.time_zone, tax)
 
 
-def _locked_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
-    """The bill row, locked until commit so two tills cannot finalize, pay or void it at once."""
+def locked_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
+    """The bill row, locked until commit so two tills (or two refunds) cannot change it at once."""
     try:
         key = uuid.UUID(str(bill_id))
     except ValueError:
@@ -227,7 +227,7 @@ def _locked_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
     return row
 
 
-def _refuse_unless_draft(bill: Any) -> None:
+def refuse_unless_draft(bill: Any) -> None:
     if bill.status != "draft":
         which = f"Bill {bill.number}" if bill.number else "This bill"
         raise BillNotDraft(
@@ -619,8 +619,8 @@ def update_draft_in(
     stays signed when the same medicine and reason come back.
     """
     require(ctx, "billing.sell")
-    bill = _locked_bill(session, ctx, bill_id)
-    _refuse_unless_draft(bill)
+    bill = locked_bill(session, ctx, bill_id)
+    refuse_unless_draft(bill)
     branch = _branch(session, ctx, bill.branch_id)
     name = _customer_name(customer_name)
     patient = patient_for_bill_in(session, ctx, patient_id)
@@ -712,8 +712,8 @@ def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     time of sale). A bill whose amount due is zero is paid as soon as it is issued.
     """
     require(ctx, "billing.sell")
-    bill = _locked_bill(session, ctx, bill_id)
-    _refuse_unless_draft(bill)
+    bill = locked_bill(session, ctx, bill_id)
+    refuse_unless_draft(bill)
     branch = _branch(session, ctx, bill.branch_id)
     lines = session.execute(
         text(
@@ -832,7 +832,7 @@ def record_payment_in(
     if method == "other" and not reference:
         raise ValidationFailed("Enter the terminal or voucher reference of this payment.", field="reference")
     money = check.money(str(tendered), "tendered")
-    bill = _locked_bill(session, ctx, bill_id)
+    bill = locked_bill(session, ctx, bill_id)
     if money <= 0:
         raise ValidationFailed("The amount must be more than zero.", field="tendered")
     if money != round_to_currency(money, bill.currency):
@@ -909,7 +909,7 @@ def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) 
     why = " ".join(str(reason or "").split())
     if not 3 <= len(why) <= 300:
         raise ValidationFailed("Say why the bill is voided (3 to 300 characters).", field="reason")
-    bill = _locked_bill(session, ctx, bill_id)
+    bill = locked_bill(session, ctx, bill_id)
     if bill.status == "voided":
         raise Conflict("This bill is already voided.")
     if bill.amount_paid > 0:

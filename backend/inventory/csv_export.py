@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 
 from backend.core.errors import ValidationFailed
+from backend.core.spreadsheet import safe_cell
 from backend.inventory.csv_import import CATALOG, COLUMNS, OPENING_STOCK
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -35,20 +36,13 @@ MOVEMENT_COLUMNS = (
     "reason",
     "reference",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return "" if value is None else value
 
 
 def _csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 

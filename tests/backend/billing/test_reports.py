@@ -191,7 +191,7 @@ def test_csv_has_the_totals_and_tables(counter):
 
 
 def test_a_formula_in_a_medicine_name_is_made_inert():
-    from backend.billing.reports import _text
+    from backend.core.spreadsheet import safe_cell as _text
 
     assert _text('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _text("Ibuprofen") == "Ibuprofen"
