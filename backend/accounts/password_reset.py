@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy import text
 
+from backend.accounts import auth_path
 from backend.accounts.passwords import check_password
-from backend.core.database import lookup, open_session
 from backend.core.errors import ValidationFailed
 from backend.core.passwords import hash_password
 from backend.core.queue import redis_connection
@@ -31,8 +31,7 @@ def request_password_reset(email: str) -> str:
     # At most one mail a minute per address, so the form cannot be used to flood an inbox.
     if not email or not redis_connection().set(f"reset-mail:{token_hash(email)}", 1, nx=True, ex=60):
         return SENT_MESSAGE
-    rows = lookup("SELECT user_id_by_email(%(e)s) AS id", {"e": email})
-    user_id = rows[0].id if rows else None
+    user_id = auth_path.user_id_by_email(email)
     chains = memberships_of(user_id) if user_id else []
     if chains:
         # The job row lives in one of the user's chains (the outbox is tenant-owned).
@@ -52,16 +51,11 @@ def request_password_reset(email: str) -> str:
 def send_password_reset(session, ctx: TenantContext, *, user_id: str, outbox_id: str) -> None:  # type: ignore[no-untyped-def]
     """Job: mint the link and e-mail it. Keyed by the outbox row, so a re-run sends nothing twice."""
     token = new_token()
-    issued = session.execute(
-        text("SELECT password_reset_issue(:u, :h, :o, :ttl)"),
-        {
-            "u": user_id,
-            "h": token_hash(token),
-            "o": outbox_id,
-            "ttl": get_settings().PASSWORD_RESET_TTL_MINUTES,
-        },
-    ).scalar_one()
-    if not issued:
+    # Issued on the auth path in its own transaction: a run after a failed e-mail replaces the unsent
+    # link (and mails the new one); a link already spent is never replaced, and nothing is sent.
+    if not auth_path.issue_password_reset(
+        user_id, token_hash(token), outbox_id, get_settings().PASSWORD_RESET_TTL_MINUTES
+    ):
         return
     email = session.execute(text("SELECT email FROM users WHERE id = :u"), {"u": user_id}).scalar_one()
     minutes = get_settings().PASSWORD_RESET_TTL_MINUTES
@@ -81,10 +75,7 @@ def reset_password(token: str, password: str) -> str:
         raise ValidationFailed("This reset link is invalid or has expired; ask for a new one.", field="token")
     check_password(password)
     password_hash = hash_password(password)
-    with open_session("app") as session:
-        user_id = session.execute(
-            text("SELECT password_reset_apply(:h, :p)"), {"h": token_hash(token), "p": password_hash}
-        ).scalar()
+    user_id = auth_path.apply_password_reset(token_hash(token), password_hash)
     if user_id is None:
         raise ValidationFailed("This reset link is invalid or has expired; ask for a new one.", field="token")
-    return str(user_id)
+    return user_id

@@ -10,11 +10,10 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import text
 
-from backend.accounts import throttle
+from backend.accounts import auth_path, throttle
 from backend.accounts.passwords import check_password
-from backend.core.database import open_session
 from backend.core.errors import AuthenticationRequired, PharmacyError, ValidationFailed
-from backend.core.passwords import hash_password, verify_password
+from backend.core.passwords import hash_password
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.provisioning import EMAIL_RE, NewBranch, NewChain, provision_tenant, validate_chain
@@ -54,16 +53,14 @@ def authenticate(email: str, password: str, *, ip: str = "") -> SignedInUser:
     wait = throttle.seconds_to_wait(email, ip)
     if wait:
         raise TooManyAttempts(f"Too many attempts. Wait {wait} seconds and try again.")
-    with open_session("app") as session:
-        row = session.execute(text("SELECT * FROM auth_login_lookup(:email)"), {"email": email}).first()
-    ok = verify_password(row.password_hash if row else None, password)
-    if not (ok and row and row.is_active):
+    login = auth_path.check_login(email, password)
+    if not (login.password_ok and login.is_active and login.user_id):
         delay = throttle.record_failure(email, ip)
-        if row is not None:  # an owner should see someone trying their staff's accounts
-            _audit_failed_sign_in(str(row.user_id), ip, delay)
+        if login.user_id is not None:  # an owner should see someone trying their staff's accounts
+            _audit_failed_sign_in(login.user_id, ip, delay)
         raise AuthenticationRequired(BAD_CREDENTIALS)
     throttle.record_success(email)
-    return SignedInUser(user_id=str(row.user_id), full_name=row.full_name, memberships=memberships_of(row.user_id))
+    return SignedInUser(user_id=login.user_id, full_name=login.full_name, memberships=memberships_of(login.user_id))
 
 
 def memberships_of(user_id: uuid.UUID | str) -> list[MembershipSummary]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,11 +23,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.accounts import throttle
+from backend.accounts.auth_path import password_matches
 from backend.accounts.mfa import verify_second_factor
 from backend.accounts.service import TooManyAttempts
-from backend.core.errors import AuthenticationRequired, PermissionDenied, ValidationFailed
+from backend.core.errors import AuthenticationRequired, NotFound, PermissionDenied, ValidationFailed
 from backend.core.models import utc_now
-from backend.core.passwords import verify_password
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
@@ -102,12 +103,43 @@ def _credentials_ok(ctx: TenantContext, method: str, secret: str) -> tuple[str, 
         ).scalar()
         if email is None:
             raise AuthenticationRequired("Please sign in.")
-        login = session.execute(text("SELECT password_hash FROM auth_login_lookup(:e)"), {"e": email}).first()
     if wait := throttle.seconds_to_wait(email, ""):
         raise TooManyAttempts(f"Too many attempts. Wait {wait} seconds and try again.")
     if method == "password":
-        return email, verify_password(login.password_hash if login else None, secret)
+        # The hash is compared on the auth path; the app role cannot read it (migration 0023).
+        return email, password_matches(email, secret)
     return email, verify_second_factor(str(ctx.user_id), secret)
+
+
+# What can be signed: an entity type and how to tell that one of them exists in the signer's chain.
+# Each domain registers its own records (billing: "bill"), so this module never reads their tables.
+RecordExists = Callable[[Session, str], bool]
+_SIGNABLE: dict[str, RecordExists] = {}
+
+
+def signable(entity_type: str) -> Callable[[RecordExists], RecordExists]:
+    """Register `exists(session, entity_id)` for a kind of record members may sign."""
+
+    def register(exists: RecordExists) -> RecordExists:
+        _SIGNABLE[entity_type] = exists
+        return exists
+
+    return register
+
+
+def _check_record(ctx: TenantContext, entity_type: str, entity_id: str, *, new_draft: bool) -> None:
+    """A signature points at a record of the signer's chain (RLS hides every other chain's)."""
+    exists = _SIGNABLE.get(entity_type)
+    if exists is None:
+        known = ", ".join(sorted(_SIGNABLE)) or "none"
+        message = f"Records of type {entity_type!r} cannot be signed (known: {known})."
+        raise ValidationFailed(message, field="entity_type")
+    with tenant_session(ctx) as session:
+        found = exists(session, entity_id)
+    if new_draft and not found and entity_type == "bill":
+        return  # the counter signs the id it chose for the draft it is about to open with that line
+    if not found:
+        raise NotFound(f"There is no {entity_type} {entity_id} in this chain to sign.")
 
 
 def sign(
@@ -118,13 +150,19 @@ def sign(
     meaning: str,
     entity_type: str,
     entity_id: str,
+    new_draft: bool = False,
 ) -> str:
     """Record the member's electronic signature of one record after checking their password or TOTP
-    code now; returns the signature's id. Wrong credentials raise SignatureRefused and record nothing."""
+    code now; returns the signature's id. Wrong credentials raise SignatureRefused and record nothing.
+
+    The record must exist in the member's chain. `new_draft` (the counter only, never REST) lets a
+    pharmacist sign the id of the draft bill their override line is about to open.
+    """
     require(ctx, "signatures.sign")
     if ctx.user_id is None:
         raise AuthenticationRequired("Please sign in.")
     what = _what(meaning, entity_type, entity_id)
+    _check_record(ctx, what["entity_type"], what["entity_id"], new_draft=new_draft)
     method, secret = _method(password, totp)
     email, ok = _credentials_ok(ctx, method, secret)
     if not ok:

@@ -24,8 +24,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 from sqlmodel import select
 
+from backend.accounts import auth_path
 from backend.core.crypto import decrypt, encrypt
-from backend.core.database import lookup
 from backend.core.errors import AuthenticationRequired, ValidationFailed
 from backend.core.queue import redis_connection
 from backend.core.settings import get_settings
@@ -158,10 +158,9 @@ def save_config(
 
 
 def config_for_slug(slug: str) -> SsoConfig | None:
-    rows = lookup("SELECT * FROM sso_config_by_slug(%(s)s)", {"s": slug.strip().lower()[:40]})
-    if not rows:
+    r = auth_path.sso_config_row(slug.strip().lower()[:40])
+    if r is None:
         return None
-    r = rows[0]
     secret = decrypt(PURPOSE, r.client_secret_encrypted)
     if secret is None:
         return None
@@ -249,8 +248,7 @@ def _verified_claims(id_token: str, endpoints: dict[str, Any], config: SsoConfig
 def _member_for(config: SsoConfig, email: str, name: str) -> tuple[str, str]:
     from backend.accounts.service import memberships_of
 
-    rows = lookup("SELECT user_id_by_email(%(e)s) AS id", {"e": email})
-    user_id = str(rows[0].id) if rows and rows[0].id else None
+    user_id = auth_path.user_id_by_email(email)
     if user_id and config.tenant_id in {m.tenant_id for m in memberships_of(user_id)}:
         return user_id, config.tenant_id
     if not config.allow_first_sign_in:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from backend.accounts import throttle
+from backend.accounts import auth_path, throttle
 from backend.accounts.models import Invitation
 from backend.accounts.passwords import check_password
 from backend.core.crypto import decrypt, encrypt
@@ -205,21 +205,14 @@ def revoke_invitation(ctx: TenantContext, invitation_id: str) -> None:
         )
 
 
-def _invitation_row(session: Session, token: str):  # type: ignore[no-untyped-def]
-    return session.execute(text("SELECT * FROM invitation_by_token(:h)"), {"h": token_hash(token)}).first()
-
-
 def invitation_details(token: str) -> InvitationView | None:
     """What the invitation link shows before the person accepts (no tenant yet)."""
-    from backend.core.database import open_session
-
     if not token or len(token) > 200:
         return None
-    with open_session("app") as session:
-        row = _invitation_row(session, token)
-        if row is None:
-            return None
-        has_account = session.execute(text("SELECT user_id_by_email(:e)"), {"e": row.email}).scalar() is not None
+    row = auth_path.invitation_row(token_hash(token))
+    if row is None:
+        return None
+    has_account = auth_path.user_id_by_email(row.email) is not None
     return InvitationView(
         row.tenant_name,
         row.email,

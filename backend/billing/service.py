@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.accounts.signatures import require_fresh_signature
+from backend.accounts.signatures import require_fresh_signature, signable
 from backend.billing.audit_chain import record_bill_event
 from backend.billing.totals import (
     BillAmounts,
@@ -185,6 +185,16 @@ def _wanted_lines(lines: Sequence[Mapping[str, Any]]) -> list[_WantedLine]:
         signature = str(line.get("override_signature_id") or "").strip()
         wanted.append(_WantedLine(medicine_id, quantity, discount, reference, reason, signature))
     return wanted
+
+
+@signable("bill")
+def _bill_exists(session: Session, bill_id: str) -> bool:
+    """A bill of the chain (RLS) with this id: what a pharmacist's signature may point at."""
+    try:
+        key = uuid.UUID(str(bill_id))
+    except ValueError:
+        return False
+    return session.execute(text("SELECT 1 FROM bills WHERE id = :b"), {"b": key}).first() is not None
 
 
 def _customer_name(value: str) -> str:
@@ -910,12 +920,14 @@ def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) 
     if not 3 <= len(why) <= 300:
         raise ValidationFailed("Say why the bill is voided (3 to 300 characters).", field="reason")
     bill = locked_bill(session, ctx, bill_id)
+    if bill.status != "draft":
+        # The permission first: a member who may not void issued bills learns nothing of their state.
+        require(ctx, "billing.void")
     if bill.status == "voided":
         raise Conflict("This bill is already voided.")
     if bill.amount_paid > 0:
         raise Conflict(f"Bill {bill.number} has payments: it is corrected with a credit note and a refund, not voided.")
     if bill.status != "draft":
-        require(ctx, "billing.void")
         _put_stock_back(session, ctx, bill)
     session.execute(
         text(

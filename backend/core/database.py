@@ -1,8 +1,11 @@
 """Database engines and the one place sessions are opened.
 
-Three roles, three URLs (see settings): the owner runs migrations, the app role serves every
-request under row-level security, and the platform role (BYPASSRLS) is reachable only through
-`tenants.platform_session`. Nothing here knows about tenants; `tenants.session` sets the tenant.
+Five roles (see settings and docs/architecture.md "Database roles"): the owner runs migrations, the
+app role serves every request under row-level security, the platform role (BYPASSRLS) is reachable
+only through `tenants.platform_session`, and two narrow roles own nothing and may only execute the
+functions of their path: `auth` (sign-in lookup, password reset, SSO by slug, invitation links; opened
+only by `backend.accounts.auth_path`) and `relay` (claim and mark outbox rows; opened only by the
+relay). Nothing here knows about tenants; `tenants.session` sets the tenant.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlmodel import Session
 from backend.core.errors import ServiceUnavailable
 from backend.core.settings import get_settings
 
-RoleKind = Literal["app", "platform"]
+RoleKind = Literal["app", "platform", "auth", "relay"]
 
 # Tests bind every session to one connection whose transaction they roll back; the role
 # each session needs is then switched with SET LOCAL ROLE inside that transaction.
@@ -67,6 +70,24 @@ def platform_engine() -> Engine:
 
 
 @lru_cache(maxsize=1)
+def auth_engine() -> Engine:
+    """Engine of the auth role. Only `backend.accounts.auth_path` may open it (a test lists callers)."""
+    return make_engine(get_settings().auth_database_url(), pool_size=2)
+
+
+@lru_cache(maxsize=1)
+def relay_engine() -> Engine:
+    """Engine of the relay role. Only the outbox relay may open it (a test lists callers)."""
+    return make_engine(get_settings().relay_database_url(), pool_size=1)
+
+
+def engine_for(kind: RoleKind) -> Engine:
+    # Names are looked up when called, so a test may swap one engine factory for another.
+    factories = {"app": app_engine, "platform": platform_engine, "auth": auth_engine, "relay": relay_engine}
+    return factories[kind]()
+
+
+@lru_cache(maxsize=1)
 def owner_engine() -> Engine:
     """Engine of the owner role, for migrations and operator commands."""
     return make_engine(get_settings().owner_database_url(), pool_size=1, manual_begin=False)
@@ -74,7 +95,7 @@ def owner_engine() -> Engine:
 
 def dispose_engines() -> None:
     """Close pooled connections and forget engines (settings may have changed)."""
-    for factory in (app_engine, platform_engine, owner_engine):
+    for factory in (app_engine, platform_engine, auth_engine, relay_engine, owner_engine):
         if factory.cache_info().currsize:
             factory().dispose()
         factory.cache_clear()
@@ -82,7 +103,12 @@ def dispose_engines() -> None:
 
 def role_name(kind: RoleKind) -> str:
     settings = get_settings()
-    return settings.APP_DB_ROLE if kind == "app" else settings.PLATFORM_DB_ROLE
+    return {
+        "app": settings.APP_DB_ROLE,
+        "platform": settings.PLATFORM_DB_ROLE,
+        "auth": settings.AUTH_DB_ROLE,
+        "relay": settings.RELAY_DB_ROLE,
+    }[kind]
 
 
 @contextmanager
@@ -127,7 +153,7 @@ def open_session(kind: RoleKind = "app", *, settings: dict[str, str] | None = No
         if bound is not None:
             session = Session(bind=bound, join_transaction_mode="create_savepoint", expire_on_commit=False)
         else:
-            connection = _begun(app_engine() if kind == "app" else platform_engine(), _begin_statement(settings or {}))
+            connection = _begun(engine_for(kind), _begin_statement(settings or {}))
             session = Session(bind=connection, expire_on_commit=False)
         try:
             with session.begin():
@@ -190,8 +216,8 @@ def _begun(engine: Engine, begin: str) -> Connection:
     raise AssertionError("unreachable")
 
 
-def lookup(sql: str, params: dict[str, object]) -> list[Any]:
-    """Run one statement as the app role outside an explicit transaction.
+def lookup(sql: str, params: dict[str, object], *, kind: Literal["app", "auth"] = "app") -> list[Any]:
+    """Run one statement as the app (or auth) role outside an explicit transaction.
 
     For the per-request lookups (session cookie, API token) that run on every click and call:
     skipping BEGIN/COMMIT saves two round trips. `sql` uses psycopg's %(name)s placeholders.
@@ -199,9 +225,11 @@ def lookup(sql: str, params: dict[str, object]) -> list[Any]:
     bound = _bound_connection.get()
     try:
         if bound is not None:
-            with open_session("app") as session:
+            with open_session(kind) as session:
                 return list(session.connection().exec_driver_sql(sql, params).all())
-        with app_engine().connect() as connection:
+        # Only these two: a platform lookup would skip platform_session's audit event.
+        engine = auth_engine() if kind == "auth" else app_engine()
+        with engine.connect() as connection:
             return list(connection.exec_driver_sql(sql, params).all())
     except OperationalError as exc:
         raise ServiceUnavailable(database_unreachable_message(exc)) from exc

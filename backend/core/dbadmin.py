@@ -46,7 +46,11 @@ def _owner_facts(connection: Connection) -> tuple[str, bool, bool]:
 
 
 def prepare_roles(connection: Connection, settings: Settings) -> None:
-    """Create the app and platform roles and the grants every future table inherits."""
+    """Create the app, platform, auth and relay roles and the grants every future table inherits.
+
+    The auth and relay roles get no table privileges at all: they connect and execute the few
+    SECURITY DEFINER functions their path needs (granted by the migrations, see 0023).
+    """
     owner, is_super, bypass = _owner_facts(connection)
     if not (is_super or bypass):
         raise ConfigurationError(
@@ -54,23 +58,35 @@ def prepare_roles(connection: Connection, settings: Settings) -> None:
             "every tenant's rows: ALTER ROLE ... BYPASSRLS, or use another DATABASE_URL"
         )
     app, platform = settings.APP_DB_ROLE, settings.PLATFORM_DB_ROLE
+    auth, relay = settings.AUTH_DB_ROLE, settings.RELAY_DB_ROLE
     _ensure_role(connection, app, settings.role_password(app), bypass_rls=False)
     _ensure_role(connection, platform, settings.role_password(platform), bypass_rls=True)
+    _ensure_role(connection, auth, settings.role_password(auth), bypass_rls=False)
+    _ensure_role(connection, relay, settings.role_password(relay), bypass_rls=False)
     database = connection.execute(text("SELECT current_database()")).scalar_one()
-    ident = {"db": f'"{database}"', "app": f'"{app}"', "platform": f'"{platform}"', "owner": f'"{owner}"'}
+    ident = {
+        "db": f'"{database}"',
+        "app": f'"{app}"',
+        "platform": f'"{platform}"',
+        "auth": f'"{auth}"',
+        "relay": f'"{relay}"',
+        "owner": f'"{owner}"',
+    }
     for statement in (
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-        "GRANT CONNECT ON DATABASE {db} TO {app}, {platform}",
-        "GRANT USAGE ON SCHEMA public TO {app}, {platform}",
+        "GRANT CONNECT ON DATABASE {db} TO {app}, {platform}, {auth}, {relay}",
+        "GRANT USAGE ON SCHEMA public TO {app}, {platform}, {auth}, {relay}",
         "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
         "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}, {platform}",
         "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
         "GRANT USAGE, SELECT ON SEQUENCES TO {app}, {platform}",
+        # A new function is executable by nobody until its migration grants it to the role that needs it.
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
     ):
         connection.execute(text(statement.format(**ident)))
     if not is_super:
         # Lets the owner's test harness SET ROLE to each role inside a rolled-back transaction.
-        connection.execute(text("GRANT {app}, {platform} TO {owner}".format(**ident)))
+        connection.execute(text("GRANT {app}, {platform}, {auth}, {relay} TO {owner}".format(**ident)))
 
 
 def upgrade(database_url: str | None = None) -> None:

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     PLATFORM_DATABASE_URL: str | None = None
     APP_DB_ROLE: str = "pharmacy_app"
     PLATFORM_DB_ROLE: str = "pharmacy_platform"
+    # Roles of their own for the two paths that run before a tenant is known or across tenants:
+    # sign-in lookups, password reset, SSO by slug and invitation links (auth); the outbox relay (relay).
+    AUTH_DATABASE_URL: str | None = None
+    RELAY_DATABASE_URL: str | None = None
+    AUTH_DB_ROLE: str = "pharmacy_auth"
+    RELAY_DB_ROLE: str = "pharmacy_relay"
     DB_POOL_SIZE: int = 5
 
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
@@ -157,13 +163,20 @@ class Settings(BaseSettings):
 
     def platform_database_url(self) -> str:
         """URL of the BYPASSRLS platform role, used only by `tenants.platform_session`."""
-        if self.PLATFORM_DATABASE_URL:
-            return to_psycopg_url(self.PLATFORM_DATABASE_URL)
-        return with_credentials(
-            self.owner_database_url(),
-            self.PLATFORM_DB_ROLE,
-            self.role_password(self.PLATFORM_DB_ROLE),
-        )
+        return self._role_url(self.PLATFORM_DATABASE_URL, self.PLATFORM_DB_ROLE)
+
+    def auth_database_url(self) -> str:
+        """URL of the auth role: executes only the pre-tenant sign-in, reset, SSO and invitation functions."""
+        return self._role_url(self.AUTH_DATABASE_URL, self.AUTH_DB_ROLE)
+
+    def relay_database_url(self) -> str:
+        """URL of the relay role: executes only the outbox claim and mark functions."""
+        return self._role_url(self.RELAY_DATABASE_URL, self.RELAY_DB_ROLE)
+
+    def _role_url(self, configured: str | None, role: str) -> str:
+        if configured:
+            return to_psycopg_url(configured)
+        return with_credentials(self.owner_database_url(), role, self.role_password(role))
 
     def check_boot(self) -> None:
         """Refuse to start a server that would run with a missing secret or database."""

@@ -56,7 +56,9 @@ def relay_once(redis: Redis, *, batch: int = 100) -> int:
     rolls back and the rows remain pending for the next pass. A crash between enqueue and commit
     can hand a job over twice, which is why jobs are idempotent (run_outbox_job checks `done`).
     """
-    with open_session("app") as session:
+    # The relay role may only claim and mark outbox rows (migration 0023): it reads no job's payload
+    # and no other table, and the app role can no longer list or silence other chains' jobs.
+    with open_session("relay") as session:
         claimed = session.execute(text("SELECT * FROM outbox_claim(:n)"), {"n": batch}).all()
         if not claimed:
             return 0

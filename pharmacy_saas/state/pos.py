@@ -331,6 +331,7 @@ class CounterState(ShellState):
                 meaning=meaning[:500],
                 entity_type="bill",
                 entity_id=bill_id,
+                new_draft=not self.bill_id,
             )
         except PharmacyError as exc:
             self.error = exc.message

@@ -361,10 +361,11 @@ def test_login_lookup_returns_one_user_for_one_exact_email(db, two_chains):
     assert email is None  # the app role cannot even read the row without a session for it
     as_owner(db)
     email = db.execute(text("SELECT email FROM users WHERE id = :u"), {"u": a.owner_user_id}).scalar_one()
-    as_app(db, None)
+    db.execute(text(f'SET LOCAL ROLE "{get_settings().AUTH_DB_ROLE}"'))  # the lookup is the auth role's
     found = db.execute(text("SELECT user_id FROM auth_login_lookup(:e)"), {"e": email.upper()}).all()
     assert [r[0] for r in found] == [a.owner_user_id]
     assert db.execute(text("SELECT count(*) FROM auth_login_lookup('%')")).scalar_one() == 0
+    as_app(db, None)
     # Memberships are listed only for the user the session signed in.
     assert db.execute(text("SELECT count(*) FROM auth_user_memberships(:u)"), {"u": a.owner_user_id}).scalar_one() == 0
     db.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": str(a.owner_user_id)})

@@ -138,6 +138,15 @@ def test_scopes_roles_keys_and_other_chains(client, shop, committed_tenant):
     voided = client.post(void, json=reason, headers=with_key(auth["admin"], "void-admin-1"))
     assert voided.status_code == 200 and voided.json()["status"] == "voided"
 
+    # A token without billing.void learns nothing of an issued bill's state: 403 before "has payments".
+    paid = client.post("/api/v1/bills", json=new_bill(counter), headers=with_key(auth["write"], "void-paid-1")).json()
+    client.post(f"/api/v1/bills/{paid['id']}/finalize", headers=with_key(auth["write"], "void-paid-2"))
+    cash = {"bill_id": paid["id"], "method": "cash", "tendered": "100"}
+    assert client.post("/api/v1/payments", json=cash, headers=with_key(auth["write"], "void-paid-3")).status_code == 201
+    void_paid = f"/api/v1/bills/{paid['id']}/void"
+    assert client.post(void_paid, json=reason, headers=with_key(auth["write"], "void-paid-4")).status_code == 403
+    assert client.post(void_paid, json=reason, headers=with_key(auth["admin"], "void-paid-5")).status_code == 409
+
     stranger, _ = committed_tenant("bill-stranger")
     owner = as_role(stranger, "owner")
     theirs = {"Authorization": f"Bearer {create_token(owner, 'their till', ['admin']).token}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import date, timedelta
 
 import pyotp
@@ -222,9 +223,14 @@ def test_a_signature_with_the_right_password_records_who_when_and_what(counter):
         require_fresh_signature(session, pharmacist, signature_id, entity_type="bill", entity_id="another-bill")
 
 
+def a_draft(counter) -> str:
+    lines = [{"medicine_id": counter.ibuprofen, "quantity": 1}]
+    return create_draft(counter.owner, branch_id=counter.branch, lines=lines).id
+
+
 def test_a_wrong_password_is_refused_records_nothing_and_slows_down(counter):
     pharmacist = counter.ctx("pharmacist")
-    what = {"meaning": "verified the supply on this bill", "entity_type": "bill", "entity_id": "b-1"}
+    what = {"meaning": "verified the supply on this bill", "entity_type": "bill", "entity_id": a_draft(counter)}
     for _ in range(3):
         with pytest.raises(SignatureRefused, match="password is not right; nothing was signed"):
             sign(pharmacist, password="not the password", **what)
@@ -240,7 +246,7 @@ def test_a_signature_with_a_current_totp_code(counter):
     secret = start_enrolment(user_id, "owner@example.com").manual_key.replace(" ", "")
     earlier = time.time() - 30
     confirm_enrolment(user_id, pyotp.TOTP(secret).at(earlier), now=earlier)
-    what = {"meaning": "verified the supply on this bill", "entity_type": "bill", "entity_id": "b-2"}
+    what = {"meaning": "verified the supply on this bill", "entity_type": "bill", "entity_id": a_draft(counter)}
     with pytest.raises(SignatureRefused, match="code is not right"):
         sign(counter.ctx("pharmacist"), totp="000000" if pyotp.TOTP(secret).now() != "000000" else "111111", **what)
     assert signatures_of(counter) == 0
@@ -265,9 +271,32 @@ def test_signing_over_rest(client, committed_tenant):
     counter = stock_up(chain)
     token = create_token(counter.owner, "till", ["write"]).token
     headers = {"Authorization": f"Bearer {token}"}
-    body = {"meaning": "verified the supply on bill B1-1", "entity_type": "bill", "entity_id": "b-3"}
+    body = {"meaning": "verified the supply on bill B1-1", "entity_type": "bill", "entity_id": a_draft(counter)}
     refused = client.post("/api/v1/signatures", json={**body, "password": "wrong password"}, headers=headers)
     assert refused.status_code == 403 and refused.json()["error"] == "signature_refused"
     signed = client.post("/api/v1/signatures", json={**body, "password": TEST_PASSWORD}, headers=headers)
     assert signed.status_code == 201, signed.text
     assert signed.json()["method"] == "password" and signed.json()["user_id"] == str(chain.owner_user_id)
+
+
+def test_a_signature_over_rest_points_only_at_a_record_of_the_signers_chain(client, committed_tenant):
+    """Unknown kinds of record, unknown ids and another chain's bill are refused; nothing is recorded."""
+    chain, _ = committed_tenant("sign-where", branches=2)
+    counter = stock_up(chain)
+    other = stock_up(committed_tenant("sign-other", branches=2)[0])
+    theirs = a_draft(other)
+    headers = {"Authorization": f"Bearer {create_token(counter.owner, 'till', ['write']).token}"}
+    signed = {"meaning": "verified the supply on this bill", "password": TEST_PASSWORD}
+    cases = [
+        ({"entity_type": "anything", "entity_id": a_draft(counter)}, 422),
+        ({"entity_type": "bill", "entity_id": "b-3"}, 404),
+        ({"entity_type": "bill", "entity_id": str(uuid.uuid4())}, 404),
+        ({"entity_type": "bill", "entity_id": theirs}, 404),  # exists, but in another chain
+    ]
+    for target, status in cases:
+        answer = client.post("/api/v1/signatures", json={**signed, **target}, headers=headers)
+        assert answer.status_code == status, (target, answer.text)
+    assert signatures_of(counter) == 0 and signatures_of(other) == 0
+    mine = client.post("/api/v1/signatures", json={**signed, "entity_type": "bill", "entity_id": a_draft(counter)},
+                       headers=headers)  # fmt: skip
+    assert mine.status_code == 201 and signatures_of(counter) == 1

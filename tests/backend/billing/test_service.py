@@ -161,7 +161,7 @@ def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(co
         )
 
     bill_id = str(uuid.uuid4())  # the counter chooses the draft's id, so the override is signed for it
-    signature = sign_override(pharmacist, bill_id, reason)
+    signature = sign_override(pharmacist, bill_id, reason, new_draft=True)
     bill = create_draft(
         pharmacist,
         branch_id=counter.branch,
@@ -193,16 +193,17 @@ def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(co
     assert [row.details["signature_id"] for row in audited] == [signature]
 
 
-def sign_override(ctx, bill_id: str, reason: str) -> str:
+def sign_override(ctx, bill_id: str, reason: str, *, new_draft: bool = False) -> str:
     meaning = f"supplied Amoxicillin 500 mg without a prescription on the draft of Branch 1 because {reason}"
-    return sign(ctx, password=TEST_PASSWORD, meaning=meaning, entity_type="bill", entity_id=bill_id)
+    target = {"entity_type": "bill", "entity_id": bill_id, "new_draft": new_draft}
+    return sign(ctx, password=TEST_PASSWORD, meaning=meaning, **target)
 
 
 def test_an_override_without_a_fresh_signature_of_this_pharmacist_for_this_bill_writes_nothing(counter, monkeypatch):
     pharmacist = counter.ctx("pharmacist")
     reason = "patient's repeat supply, prescriber phoned, paper script to follow"
     draft = create_draft(pharmacist, branch_id=counter.branch, lines=[line(counter.ibuprofen, 1)])
-    other_bill = sign_override(pharmacist, str(uuid.uuid4()), reason)
+    other_bill = sign_override(pharmacist, str(uuid.uuid4()), reason, new_draft=True)
     with monkeypatch.context() as old_clock:
         old_clock.setattr(signatures, "utc_now", lambda: datetime.now(UTC) - timedelta(minutes=6))
         old = sign_override(pharmacist, draft.id, reason)
