@@ -170,7 +170,8 @@ def test_no_password_reset_of_another_chains_owner(db, victim, sabotaged):
     else:
         assert issued is None and applied is None
         as_owner(db)
-        assert db.execute(text("SELECT count(*) FROM password_resets")).scalar_one() == 0
+        resets = text("SELECT count(*) FROM password_resets WHERE user_id = :u")
+        assert db.execute(resets, {"u": target.owner_user_id}).scalar_one() == 0
 
 
 @pytest.mark.parametrize("sabotaged", [False, True])
