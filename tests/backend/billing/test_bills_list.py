@@ -355,7 +355,11 @@ def test_another_chains_bills_never_appear(shop, make_tenant, db):
     assert rival.number == mine.number == "B1-2026-000001"
     # The owner role (no row-level security) sees both chains' bills: the data could leak.
     db.execute(text("RESET ROLE"))
-    assert db.execute(text("SELECT count(*) FROM bills WHERE number = 'B1-2026-000001'")).scalar_one() == 2
+    both = db.execute(
+        text("SELECT count(*) FROM bills WHERE number = 'B1-2026-000001' AND tenant_id IN (:mine, :theirs)"),
+        {"mine": counter.chain.tenant_id, "theirs": theirs.chain.tenant_id},
+    )
+    assert both.scalar_one() == 2
 
     for kwargs in ({}, {"number": "B1-2026-000001"}, {"start": "2026-03-10", "end": "2026-03-10"}, {"amount": "6"}):
         assert [i.id for i in search_bills(counter.owner, **kwargs).items] == [mine.id], kwargs
