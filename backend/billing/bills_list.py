@@ -69,7 +69,7 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 COUNT_CAP = 10_000  # counting stops here: "10,000+" is as useful as an exact figure and costs a bounded read
 MAX_MATCHING_PATIENTS = 200
-_FIRST_DAY, _LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
+_EARLIEST_DAY, _FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(2000, 1, 1), date(9998, 12, 31)
 _NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,39}$")
 
 # The two keys a page can be ordered by. The date is a CASE, not coalesce(): under row-level security
@@ -143,9 +143,13 @@ def _day(value: object, field: str) -> date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
             raise ValueError
-        return date.fromisoformat(typed)
+        day = date.fromisoformat(typed)
     except ValueError:
         raise ValidationFailed("Enter the date as YYYY-MM-DD.", field=field) from None
+    if not _EARLIEST_DAY <= day <= _LAST_DAY:
+        # Far-off years are no bill's, and near the ends of the calendar UTC instants overflow.
+        raise ValidationFailed(f"Enter a date between {_EARLIEST_DAY} and {_LAST_DAY}.", field=field)
+    return day
 
 
 def _amount(value: object, field: str) -> Decimal | None:

@@ -126,6 +126,9 @@ def test_local_days_follow_the_branch_time_zone_and_daylight_saving(shop):
     for bad in ("2026-13-01", "10/03/2026", "yesterday"):
         with pytest.raises(ValidationFailed, match="YYYY-MM-DD"):
             search_bills(counter.owner, start=bad)
+    for far in ("0001-01-01", "9999-12-31"):  # no traceback from a date at the end of the calendar
+        with pytest.raises(ValidationFailed, match="between 1900-01-01 and 9998-12-31"):
+            search_bills(counter.owner, end=far)
 
 
 def test_every_branch_at_once_keeps_each_bill_to_its_own_branch_days(shop):
