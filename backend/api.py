@@ -12,6 +12,7 @@ from backend.accounts.api import api_router as account_router
 from backend.accounts.api import auth_router
 from backend.accounts.api_tokens import RateLimited
 from backend.billing.api import router as billing_router
+from backend.billing.bills_list_api import router as bills_list_router
 from backend.billing.cards_api import router as cards_router
 from backend.billing.claims_api import router as claims_router
 from backend.billing.credit_notes_api import router as credit_notes_router
@@ -155,6 +156,7 @@ def create_api() -> FastAPI:
     api.include_router(inventory_router, prefix=API_PREFIX)
     api.include_router(interactions_router, prefix=API_PREFIX)
     api.include_router(billing_router, prefix=API_PREFIX)
+    api.include_router(bills_list_router, prefix=API_PREFIX)
     api.include_router(reports_router, prefix=API_PREFIX)
     api.include_router(cards_router, prefix=API_PREFIX)
     api.include_router(credit_notes_router, prefix=API_PREFIX)

@@ -11,6 +11,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "layout-dashboard", "/dashboard"),
     ("Inventory", "package", "/inventory"),
     ("Point of sale", "shopping-cart", "/pos"),
+    ("Bills", "receipt", "/bills"),
     ("Patients", "contact", "/patients"),
     ("Prescriptions", "clipboard-list", ""),
     ("Reports", "chart-column", "/reports"),

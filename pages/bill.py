@@ -224,6 +224,7 @@ def payment_form() -> rx.Component:
 def bill_page() -> rx.Component:
     return with_shell(
         rx.vstack(
+            rx.link("← Bills", href=routes.BILLS, id="bill-back"),
             rx.hstack(
                 rx.heading("Bill ", rx.el.span(BillState.number, id="bill-number"), size="6"),
                 rx.badge(BillState.status, id="bill-status", size="2"),

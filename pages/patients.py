@@ -175,6 +175,9 @@ def details_card() -> rx.Component:
                 rx.text("No allergies recorded.", size="2", color_scheme="gray"),
             ),
             rx.text("Home branch: ", PatientRecordState.home_branch, size="2"),
+            rx.link(
+                "Purchases (bills)", href=f"{routes.BILLS}?patient=" + PatientRecordState.patient_id, id="patient-bills"
+            ),
             rx.text("Consent to be contacted: ", record["consent"], size="2"),
             width="100%",
         ),

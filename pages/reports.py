@@ -81,6 +81,7 @@ def controls() -> rx.Component:
         rx.button(
             rx.icon("download", size=16), "CSV", on_click=ReportsState.download_csv, variant="outline", id="report-csv"
         ),
+        rx.link(rx.button("The day's bills", variant="outline"), href=ReportsState.day_bills_link, id="report-bills"),
         spacing="2",
         align="center",
     )

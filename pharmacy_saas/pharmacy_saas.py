@@ -9,6 +9,7 @@ from pages.assistant import assistant_page
 from pages.assistant_documents import documents_page
 from pages.audit import audit_page
 from pages.bill import bill_page
+from pages.bills import bills_page
 from pages.catalog import catalog_page
 from pages.claims import claims_page
 from pages.dashboard import dashboard_page
@@ -35,6 +36,7 @@ from pharmacy_saas.state.assistant_documents import DocumentsState
 from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.bill import BillState
+from pharmacy_saas.state.bills import BillsState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.dashboard import DashboardState
@@ -83,6 +85,7 @@ app.add_page(
     assistant_page, route=routes.ASSISTANT, title="Assistant · Pharmacy Cloud", on_load=AssistantState.load_page
 )
 app.add_page(pos_page, route=routes.POS, title="Counter · Pharmacy Cloud", on_load=CounterState.load)
+app.add_page(bills_page, route=routes.BILLS, title="Bills · Pharmacy Cloud", on_load=BillsState.load)
 app.add_page(bill_page, route=routes.BILL_VIEW, title="Bill · Pharmacy Cloud", on_load=BillState.load)
 app.add_page(reports_page, route=routes.REPORTS, title="Reports · Pharmacy Cloud", on_load=ReportsState.load)
 app.add_page(claims_page, route=routes.CLAIMS, title="Claims · Pharmacy Cloud", on_load=ClaimsState.load)

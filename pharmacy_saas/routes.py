@@ -19,6 +19,7 @@ ASSISTANT = "/assistant"
 INTERACTIONS = "/interactions"
 ASSISTANT_DOCUMENTS = "/assistant/documents"
 POS = "/pos"
+BILLS = "/bills"  # ?branch=&start=&end= (a report's day), ?patient= (a patient's purchases)
 BILL_VIEW = "/bills/view"  # ?id=<bill id>: lines with lots, payments, credit notes, PDFs, refunds
 REPORTS = "/reports"
 CLAIMS = "/claims"

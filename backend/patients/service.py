@@ -449,6 +449,59 @@ def access_log(ctx: TenantContext, patient_id: str) -> list[AccessEntry]:
     return [AccessEntry(r.occurred_at, r.action, r.who) for r in rows]
 
 
+# --- a patient's purchases ----------------------------------------------------------------------
+# What a patient bought is part of their record (it says what they take), so the bills list asks here
+# before it filters by patient: the same permission as opening the record, and the same access log.
+
+
+def patient_for_history_in(session: Session, ctx: TenantContext, patient_id: object) -> PatientSummary:
+    """The patient whose bills are about to be listed, in the member's scope; logged as 'viewed'.
+
+    Raises NotFound outside the scope, as opening the record would. The row commits with the read.
+    """
+    require(ctx, "patients.view")
+    key = _patient_key(patient_id)
+    row = session.execute(
+        text(f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE p.id = :p AND {_IN_SCOPE}"),  # noqa: S608
+        {"p": key, **_scope_params(ctx)},
+    ).first()
+    if row is None:
+        raise NotFound("No such patient.")
+    _log_access(session, ctx, "viewed", key)
+    return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
+
+
+def patients_matching_in(
+    session: Session, ctx: TenantContext, query: str, *, limit: int, field: str = "patient_name"
+) -> list[uuid.UUID]:
+    """Ids of the patients in scope a search (name, phone or date of birth, as `find_patients`) finds.
+
+    For listing their bills, so it needs `patients.view`; one 'searched' row per search. More than
+    `limit` matches is refused (type more of the name) rather than quietly cut off.
+    """
+    require(ctx, "patients.view")
+    query = _single_line(query)[:100]
+    if len(query) < MIN_LOOKUP_CHARACTERS:
+        raise ValidationFailed("Type at least 2 characters of the patient's name, phone or date of birth.", field=field)
+    conditions, params = _search_conditions(query)
+    where = " AND ".join([_IN_SCOPE, *conditions])
+    ids = (
+        session.execute(
+            text(f"SELECT p.id FROM patients p WHERE {where} LIMIT :limit"),  # noqa: S608 - fixed SQL
+            {**params, **_scope_params(ctx), "limit": limit + 1},
+        )
+        .scalars()
+        .all()
+    )
+    _log_access(session, ctx, "searched", None)
+    if len(ids) > limit:
+        raise ValidationFailed(
+            f"More than {limit} patients match; type more of the name, or a phone number or date of birth.",
+            field=field,
+        )
+    return list(ids)
+
+
 # --- linking a bill -----------------------------------------------------------------------------
 
 

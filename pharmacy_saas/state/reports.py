@@ -6,12 +6,14 @@ import dataclasses
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from backend.billing.reports import SalesReport, daily_report, local_today, report_csv
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
+from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -63,6 +65,12 @@ class ReportsState(ShellState):
     bills: int = 0
     refunds_note: str = ""
     error: str = ""
+
+    @rx.var
+    def day_bills_link(self) -> str:
+        """The bills list on the report's branch and day (the figures on screen, not the header's choice)."""
+        branch = next((b["id"] for b in self.branches if b["name"] == self.report_branch), "")
+        return f"{routes.BILLS}?{urlencode({'branch': branch, 'start': self.day, 'end': self.day})}"
 
     @rx.event
     @guarded("reports.view", page_load=True)

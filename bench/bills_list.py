@@ -1,0 +1,100 @@
+"""The bills list (`search_bills`) over a branch with 100,000 bills, against a 200 ms goal per page.
+
+Seeds the branch as bench/daily_report.py does (BENCH_BILLS bills over 30 days, America/New_York), then
+gives every 50th bill one of 1,000 patients, and times one page of 50 (with its capped count) as the
+app role under RLS: the first page, a page 40 pages deep through the cursor, one local day, a whole
+and a partial bill number, an amount range, a rare status, the dearest bills first, one patient's
+bills and the chain-wide list without a branch.
+Run: TEST_DATABASE_URL=... python -m bench.bills_list (not part of `make bench`: it seeds 100,000 bills)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import timedelta
+
+import psycopg
+
+from bench.common import fresh_database
+from bench.daily_report import BILLS, DAYS, FIRST_DAY, ZONE, seed, timings
+
+GOAL_MS = 200
+PATIENTS = 1_000
+RUNS = int(os.environ.get("BENCH_LIST_RUNS", "40"))
+
+_PATIENTS = [
+    """INSERT INTO patients (tenant_id, id, full_name, date_of_birth, home_branch_id)
+       SELECT %(t)s, md5('patient-' || p)::uuid, 'Patient ' || p, DATE '1960-01-01' + p, %(b)s
+       FROM generate_series(1, %(patients)s) p""",
+    # Issued bills are frozen by a trigger; the seed links them to patients as the till would have.
+    "ALTER TABLE bills DISABLE TRIGGER bills_issued_are_immutable",
+    """UPDATE bills SET patient_id = md5('patient-' || (1 + number_seq / 50 %% %(patients)s))::uuid
+       WHERE tenant_id = %(t)s AND number_seq %% 50 = 0""",
+    "ALTER TABLE bills ENABLE TRIGGER bills_issued_are_immutable",
+]
+
+
+def main() -> None:
+    url = fresh_database("pharmacy_bench_bills_list")
+    from backend.billing.bills_list import search_bills
+    from backend.core.passwords import hash_password
+    from tenants.context import TenantContext
+    from tenants.provisioning import NewBranch, NewChain, provision_tenant
+
+    chain = provision_tenant(
+        NewChain(
+            name="Bench Pharmacy",
+            slug="bench-bills-list",
+            owner_email="l@bench.example",
+            owner_name="Bench",
+            owner_password_hash=hash_password("x" * 12),
+            branches=(NewBranch(name="Main", code="MAIN"),),
+        ),
+        actor="bench",
+        reason="bench seed",
+    )
+    branch = chain.branch_ids[0]
+    seconds = seed(url, chain.tenant_id, branch)
+    with psycopg.connect(url) as conn:
+        for statement in _PATIENTS:
+            conn.execute(statement, {"t": chain.tenant_id, "b": branch, "patients": PATIENTS})  # type: ignore[arg-type]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE bills")
+    manager = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="manager")
+    busy = FIRST_DAY + timedelta(days=DAYS - 1)
+
+    def deep_cursor() -> str:
+        cursor = None
+        for _ in range(40):
+            cursor = search_bills(manager, branch_id=branch, after=cursor).next_cursor
+        assert cursor
+        return cursor
+
+    deep = deep_cursor()
+    patient = "00000000-0000-0000-0000-000000000000"
+    with psycopg.connect(url) as conn:
+        patient = str(conn.execute("SELECT md5('patient-7')::uuid").fetchone()[0])  # type: ignore[index]
+    cases: list[tuple[str, Callable[[], object]]] = [
+        ("first page, newest", lambda: search_bills(manager, branch_id=branch)),
+        ("page 41 (cursor)", lambda: search_bills(manager, branch_id=branch, after=deep)),
+        ("one local day", lambda: search_bills(manager, branch_id=branch, start=busy, end=busy)),
+        ("whole number", lambda: search_bills(manager, branch_id=branch, number="MAIN-2026-054321")),
+        ("number prefix (100 bills)", lambda: search_bills(manager, branch_id=branch, number="MAIN-2026-0543")),
+        ("amount 20.00-20.50", lambda: search_bills(manager, branch_id=branch, min_amount="20", max_amount="20.5")),
+        ("status voided (1 %)", lambda: search_bills(manager, branch_id=branch, status="voided")),
+        ("dearest first", lambda: search_bills(manager, branch_id=branch, sort="highest")),
+        ("one patient", lambda: search_bills(manager, patient_id=patient)),
+        ("chain-wide, no branch", lambda: search_bills(manager)),
+    ]
+    first = search_bills(manager, branch_id=branch)
+    print(f"\n{BILLS:,} bills over {DAYS} days in one branch ({ZONE}), seeded in {seconds:.1f} s;")
+    print(f"{PATIENTS:,} patients on every 50th bill; first page: {len(first.items)} of {first.total:,}+ bills")
+    print(f"\n{'page of 50 (with its count)':30} {'p50 ms':>8} {'p95 ms':>8} {'goal':>6}")
+    for name, call in cases:
+        p50, p95 = timings(call, runs=RUNS)
+        print(f"{name:30} {p50:8.1f} {p95:8.1f} {'OK' if p95 <= GOAL_MS else 'SLOW':>6}")
+
+
+if __name__ == "__main__":
+    main()
