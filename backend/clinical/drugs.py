@@ -162,8 +162,9 @@ _FORM_WORDS = re.compile(
 
 
 def _release(key: str) -> str:
-    if key in ER_BRANDS or any(key.startswith(brand + " ") for brand in ER_BRANDS):
-        return "ER"
+    words = key.split()
+    if key in ER_BRANDS or " ".join(words[:1]) in ER_BRANDS or " ".join(words[:2]) in ER_BRANDS:
+        return "ER"  # "OxyContin 10 mg", "MS Contin 30 mg tab"
     return "ER" if _ER_WORDS.search(key) else ""
 
 

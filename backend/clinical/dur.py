@@ -23,7 +23,7 @@ skipped, so the result never says "no alerts" about something it could not read.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -40,7 +40,7 @@ from backend.clinical.allergies import (
     CrossSensitivity,
 )
 from backend.clinical.controlled import REFILL_RULES, SCHEDULE_SOURCES, federal_schedule, normalise_schedule
-from backend.clinical.dosing import Regimen, check_doses, regimen, strength_of
+from backend.clinical.dosing import OPIOIDS, Regimen, check_doses, regimen, strength_of
 from backend.clinical.drugs import ClinicalDrug, identify
 from backend.clinical.medication import Medication, Patient
 from backend.clinical.sig import Sig, expand
@@ -52,6 +52,7 @@ from backend.interactions.names import NameCache, normalise
 DEFAULT_EARLY_REFILL_THRESHOLD = 0.75
 MAX_ACTIVE = 100  # a profile longer than this is not a patient, it is a mistake (or an attack on the CPU)
 MAX_ALLERGIES = 50
+TOTALLED = frozenset({"acetaminophen"}) | OPIOIDS
 
 
 @dataclass(frozen=True)
@@ -222,14 +223,32 @@ def _side_matches(side: str, ingredient: str, classes: Mapping[str, TherapeuticC
     return side == ingredient
 
 
+RegimenOf = Callable[[Medication, ClinicalDrug], Regimen]
+_INDEX: dict[int, dict[str, list[int]]] = {}
+
+
+def _first_class(x: str, y: str) -> TherapeuticClass | None:
+    """The first class (table order) holding both ingredients, through an ingredient -> classes index."""
+    index = _INDEX.get(id(_CLASSES))
+    if index is None:  # built once per class table (a test may swap the table)
+        index = {}
+        for position, cls in enumerate(_CLASSES):
+            for member in cls.members:
+                index.setdefault(member, []).append(position)
+        _INDEX.clear()
+        _INDEX[id(_CLASSES)] = index
+    shared = set(index.get(x, ())) & set(index.get(y, ()))
+    return _CLASSES[min(shared)] if shared else None
+
+
 def _duplications(
     new_med: Medication,
     new: ClinicalDrug,
-    new_reg: Regimen,
-    active: list[tuple[Medication, ClinicalDrug, Regimen]],
+    active: list[tuple[Medication, ClinicalDrug]],
+    regimen_of: RegimenOf,
 ) -> list[Alert]:
     alerts: list[Alert] = []
-    for med, drug, reg in active:
+    for med, drug in active:
         if set(drug.ingredients) == set(new.ingredients):
             continue  # the same product: a refill, judged by the early-refill check
         shared = [i for i in new.ingredients if i in drug.ingredients]
@@ -264,10 +283,10 @@ def _duplications(
                             f"duplication:{rule_id}:{normalise(med.drug)}",
                         )
                     )
-                cls = next((c for c in _CLASSES if x in c.members and y in c.members), None)
+                cls = _first_class(x, y)
                 if cls is None or cls.key in reported or any(r.id in reported for r in PAIR_RULES):
                     continue
-                alert = _class_duplication(cls, new_med, new, new_reg, x, med, drug, reg, y)
+                alert = _class_duplication(cls, new_med, new, x, med, drug, y, regimen_of)
                 if alert is not None:
                     reported.add(cls.key)
                     alerts.append(alert)
@@ -278,19 +297,19 @@ def _class_duplication(
     cls: TherapeuticClass,
     new_med: Medication,
     new: ClinicalDrug,
-    new_reg: Regimen,
     x: str,
     med: Medication,
     drug: ClinicalDrug,
-    reg: Regimen,
     y: str,
+    regimen_of: RegimenOf,
 ) -> Alert | None:
     severity: Severity = cls.severity
     summary = f"Two {cls.name}: {_name_for(new, x)} with {_name_for(drug, y)}. {cls.note}".strip()
-    for ingredient, side_med, side_reg in ((x, new_med, new_reg), (y, med, reg)):
+    for ingredient, side_med, side_drug in ((x, new_med, new), (y, med, drug)):
         threshold = cls.dose_dependent.get(ingredient)
         if threshold is None:
             continue
+        side_reg = regimen_of(side_med, side_drug)
         dose = _aspirin_dose(side_reg, side_med) if ingredient == "aspirin" else side_reg.mg_per_dose.get(ingredient)
         if dose is None:
             severity = "minor"
@@ -516,15 +535,26 @@ def check(
     alerts: list[Alert] = []
     if new_drug.known:
         schedule = _schedule(new_med, new_drug)
-        regimens = [(med, drug, regimen(med, drug, cache)) for med, drug in identified]
-        new_reg = regimen(new_med, new_drug, cache)
+        memo: dict[int, Regimen] = {}
+
+        def regimen_of(med: Medication, drug: ClinicalDrug) -> Regimen:
+            # Reading a sig and a strength is most of the DUR's cost: only for the medications a check needs.
+            if id(med) not in memo:
+                memo[id(med)] = regimen(med, drug, cache)
+            return memo[id(med)]
+
+        new_reg = regimen_of(new_med, new_drug)
         alerts += _interactions(new_drug, identified)
         alerts += _early_refill(new_med, new_drug, identified, on, early_refill_threshold, schedule is not None)
-        alerts += _duplications(new_med, new_drug, new_reg, regimens)
+        alerts += _duplications(new_med, new_drug, identified, regimen_of)
         for allergen in allergens:
             if (alert := _allergy(new_drug, allergen)) is not None:
                 alerts.append(alert)
-        alerts += check_doses(new_reg, [reg for _, _, reg in regimens], patient)
+        totals = TOTALLED & set(new_drug.ingredients)  # acetaminophen and opioids add up across products
+        if totals & OPIOIDS:
+            totals |= OPIOIDS
+        others = [regimen_of(med, drug) for med, drug in identified if totals & set(drug.ingredients)]
+        alerts += check_doses(new_reg, others, patient)
         alerts += _controlled(new_med, schedule)
     alerts.sort(key=Alert.sort_key)
     return DurResult(tuple(alerts), tuple(unknown), new_drug, days_supply, sig)

@@ -31,6 +31,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import TypeVar
 
 from backend.clinical.strength import Strength, parse_strength
@@ -911,6 +912,7 @@ def _days_supply(
     return days_supply, flags
 
 
+@lru_cache(maxsize=4096)
 def expand(
     sig: str,
     *,
@@ -924,7 +926,8 @@ def expand(
     counts the sig's own countable unit (tablets, capsules, patches...) or mL for a liquid, and a sig in
     drops, puffs, sprays or units gives no days' supply (the package size is not in the sig). A dose in
     mg needs `strength` ("250 mg", "125 mg/5 mL") to become tablets or mL.
-    Never raises on odd input: unknown words are listed in `unknown` and kept in the text.
+    Never raises on odd input: unknown words are listed in `unknown` and kept in the text. Pure, so the
+    answers are cached: a pharmacy sees the same few hundred sigs all day.
     """
     written = " ".join(str(sig).split())
     tokens = normalise(written).split()

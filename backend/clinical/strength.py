@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 MG_PER: dict[str, Fraction] = {
     "mg": Fraction(1),
@@ -38,6 +39,7 @@ _VOLUME = re.compile(r"/\s*(\d+(?:\.\d+)?)?\s*ml$")
 _PART = re.compile(r"^([a-z][a-z .'-]*?)?\s*(\d+(?:\.\d+)?)\s*(mg|mcg|ug|g|gm)?$")
 
 
+@lru_cache(maxsize=4096)
 def parse_strength(text: str | None) -> Strength | None:
     """Read a strength; None when it is empty or not a mass per unit (a %, mEq, units)."""
     if not text:
