@@ -730,16 +730,16 @@ def _acetaminophen(new: Regimen, others: list[Regimen], patient: Patient | None)
             )
         )
     elif unknown and not alerts:
-        alerts.append(
-            _not_checked(
-                with_,
-                f"acetaminophen across {len(products)} products",
-                f"the total is {_mg(total)} mg a day without {', '.join(p.name for p in unknown)} ("
+        if len(products) == 1:
+            problem = new.problem
+        else:
+            problem = (
+                f"{_mg(total)} mg a day is known, without {', '.join(p.name for p in unknown)} ("
                 + "; ".join(p.problem for p in unknown)
-                + ")",
-                code="dose:acetaminophen-total-not-checked",
+                + ")"
             )
-        )
+        what = "acetaminophen" if len(products) == 1 else f"acetaminophen across {len(products)} products"
+        alerts.append(_not_checked(with_, what, problem, code="dose:acetaminophen-total-not-checked"))
     return alerts
 
 

@@ -161,6 +161,9 @@ _FORM_WORDS = re.compile(
 )
 
 
+_SPLIT_WRITTEN = re.compile(r"\s*(?:/|\+|,\s*and\s+|,\s*|\s+and\s+|\s+with\s+)\s*")
+
+
 def _release(key: str) -> str:
     words = key.split()
     if key in ER_BRANDS or " ".join(words[:1]) in ER_BRANDS or " ".join(words[:2]) in ER_BRANDS:
@@ -196,6 +199,11 @@ def _identify(name: str, cache: NameCache) -> ClinicalDrug:
             generics.extend(extra[0])
             release = release or extra[1]
             form = form or extra[2]
+        elif len(parts := [p for p in _SPLIT_WRITTEN.split(ingredient) if p]) > 1:
+            # A combination generic left whole ("butalbital/acetaminophen" inside Fioricet with Codeine):
+            # its acetaminophen must count toward the daily total like any other.
+            split = [checker.identify(part, cache).ingredients for part in parts]
+            generics.extend(i for found in split for i in found) if all(split) else generics.append(ingredient)
         else:
             generics.append(ingredient)
     return ClinicalDrug(name, tuple(dict.fromkeys(generics)), release, form, drug.read_as, drug.suggestions)
@@ -204,9 +212,6 @@ def _identify(name: str, cache: NameCache) -> ClinicalDrug:
 def bare_name(name: str) -> str:
     """The name without strengths and dosage-form words: "Percocet 5/325 mg tab" -> "percocet"."""
     return " ".join(_FORM_WORDS.sub(" ", _STRENGTH_WORDS.sub(" ", normalise(name))).split())
-
-
-_SPLIT_WRITTEN = re.compile(r"\s*(?:/|\+|,\s*and\s+|,\s*|\s+and\s+|\s+with\s+)\s*")
 
 
 def written_order(drug: ClinicalDrug, cache: NameCache | None = None) -> tuple[str, ...] | None:

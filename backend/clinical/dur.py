@@ -98,6 +98,10 @@ def as_medication(value: Medication | Mapping[str, Any]) -> Medication:
 
 
 def _name_for(drug: ClinicalDrug, ingredient: str) -> str:
+    """How an alert names a drug: as written, with the ingredient it concerns, and how a typo was read
+    (a fuzzy match is the dictionary's reading, which the pharmacist must be able to see and reject)."""
+    if drug.read_as and len(drug.ingredients) == 1:
+        return f"{drug.name} (read as {drug.read_as})"
     if len(drug.ingredients) > 1:
         return f"{drug.name} ({ingredient})"
     if normalise(drug.name) != ingredient:

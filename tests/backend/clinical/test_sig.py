@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from backend.clinical.sig import days_supply, expand, frequency_per_day, normalise
+from backend.clinical.strength import parse_strength
 
 EXPANSIONS = [
     # the examples
@@ -189,3 +190,32 @@ def test_odd_input_never_raises():
         result = expand(written, quantity=30)
         assert isinstance(result.text, str)
     assert expand("days 5-2").unknown == ("days5-2",)  # a backwards day range is not guessed either
+
+
+@pytest.mark.parametrize(
+    ("written", "parts", "per_ml", "mcg_per_hour"),
+    [
+        ("500 mg", (500,), None, None),
+        ("1 g", (1000,), None, None),
+        ("1,000 mg", (1000,), None, None),
+        ("2.5mg", (Fraction(5, 2),), None, None),
+        ("5/325 mg", (5, 325), None, None),  # a unit written once applies to every part
+        ("7.5-325 mg", (Fraction(15, 2), 325), None, None),
+        ("160 mg/5 mL", (160,), 5, None),
+        ("100 mg per 5 ml", (100,), 5, None),
+        ("25 mcg/hr", (), None, 25),
+    ],
+)
+def test_strengths(written, parts, per_ml, mcg_per_hour):
+    strength = parse_strength(written)
+    assert strength is not None
+    assert strength.parts_mg == tuple(Fraction(p) for p in parts)
+    assert strength.per_ml == (Fraction(per_ml) if per_ml else None)
+    assert strength.mcg_per_hour == (Fraction(mcg_per_hour) if mcg_per_hour else None)
+
+
+def test_strengths_that_are_not_a_mass_are_not_read():
+    for written in ["1%", "10 mEq", "5/325", "", None, "strong"]:
+        assert parse_strength(written) is None
+    named = parse_strength("oxycodone 5 mg/acetaminophen 325 mg")
+    assert named is not None and named.names == ("oxycodone", "acetaminophen")
