@@ -355,6 +355,7 @@ class _Allergen:
     reaction: str
     ingredients: tuple[str, ...]
     classes: tuple[AllergyClass, ...]
+    read_as: str = ""  # a typo read by the dictionary ("Keflx" -> cephalexin): said in the alert
 
     @property
     def class_keys(self) -> set[str]:
@@ -384,7 +385,7 @@ def _read_allergen(raw: str, cache: NameCache | None) -> _Allergen | Unknown | N
         for c in ALLERGY_CLASSES.values()
         if not c.umbrella and c.within is not None and set(drug.ingredients) & c.members
     )
-    return _Allergen(raw, name, reaction, drug.ingredients, classes)
+    return _Allergen(raw, name, reaction, drug.ingredients, classes, drug.read_as)
 
 
 def _cross_rules(allergen: _Allergen, x: str) -> list[CrossSensitivity]:
@@ -406,7 +407,7 @@ def _allergy(new: ClinicalDrug, allergen: _Allergen) -> Alert | None:
     """The worst allergy finding of one allergen against the new drug's ingredients (direct beats class beats
     cross-sensitivity at the same severity)."""
     candidates: list[tuple[int, int, Alert]] = []
-    recorded = f"allergy recorded: {allergen.raw}"
+    recorded = f"allergy recorded: {allergen.raw}" + (f", read as {allergen.read_as}" if allergen.read_as else "")
     for x in new.ingredients:
         if x in allergen.ingredients:
             summary = (

@@ -105,6 +105,11 @@ def test_other_classes(run):
     assert of(run("oxcarbazepine", allergy_list=["carbamazepine"]), "allergy")[0].severity == "moderate"
 
 
+def test_a_misspelt_allergen_is_read_and_said(run):
+    [alert] = of(run("amoxicillin", allergy_list=["amoxicilin"]), "allergy")
+    assert alert.severity == "major" and "read as amoxicillin" in alert.summary
+
+
 def test_unknown_and_non_drug_allergens_are_listed_never_passed(run):
     result = run("amoxicillin", allergy_list=["glorpamycin", "latex", "NKDA", ""])
     assert [(u.name, u.kind) for u in result.unknown] == [("glorpamycin", "allergen"), ("latex", "allergen")]
