@@ -18,6 +18,7 @@ from backend.billing.claims_api import router as claims_router
 from backend.billing.credit_notes_api import router as credit_notes_router
 from backend.billing.reports_api import router as reports_router
 from backend.branches.api import router as branches_router
+from backend.clinical.api import router as dur_router
 from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging, new_trace_id, trace_id_var
 from backend.core.settings import get_settings
@@ -155,6 +156,7 @@ def create_api() -> FastAPI:
     api.include_router(branches_router, prefix=API_PREFIX)
     api.include_router(inventory_router, prefix=API_PREFIX)
     api.include_router(interactions_router, prefix=API_PREFIX)
+    api.include_router(dur_router, prefix=API_PREFIX)
     api.include_router(billing_router, prefix=API_PREFIX)
     api.include_router(bills_list_router, prefix=API_PREFIX)
     api.include_router(reports_router, prefix=API_PREFIX)

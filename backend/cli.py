@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from backend.clinical.cli import dur_app
 from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging
 from backend.core.settings import get_settings
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(interactions_app, name="interactions")
+app.add_typer(dur_app, name="dur")
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -79,6 +79,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "patients.view": CLINICAL | {API_ADMIN},
     "patients.edit": CLINICAL | {API_ADMIN},
     "patients.audit": MANAGERS,  # the access log: who opened which record
+    # drug-use review without storing anything (POST /api/v1/dur/check): the body is a patient's medicines
+    # and allergies, so the people who dispense and API tokens, not the till or platform support
+    "dur.check": CLINICAL | API_ANY,
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads
     "assistant.use": ALL_STAFF,
     # the chain's SOPs, FAQs and policies the assistant quotes

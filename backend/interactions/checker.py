@@ -302,6 +302,11 @@ def _check_pair(a: Drug, b: Drug) -> PairResult:
     return PairResult(a.name, b.name, worst.severity, summary, worst.sources[0].cite(), tuple(findings))
 
 
+def check_pair(a: Drug, b: Drug) -> PairResult:
+    """One pair of identified drugs (the DUR checks a new drug against each active one, not every pair)."""
+    return _check_pair(a, b)
+
+
 def check(names: list[str], cache: NameCache | None = None) -> CheckResult:
     """Check every pair of the given drug names (brands, generics, combinations) for interactions.
 
