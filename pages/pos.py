@@ -17,7 +17,7 @@ KEYS = [
     ("↑ ↓ Enter", "pick a search match"),
     ("Esc", "close the matches or the prescription prompt"),
     ("+ −", "in a quantity, or in the empty scan field for the last line"),
-    ("Tab", "quantity, discount, cash received"),
+    ("Tab", "quantity, discount, cash received; leaving a field saves it"),
     ("F4", "scan field"),
     ("F8", "cash received; Enter sells"),
     ("F7", "card on the reader"),
@@ -194,6 +194,21 @@ def prescription_prompt() -> rx.Component:
     )
 
 
+def line_field_key(value_key: rx.Var) -> rx.Var:
+    """A line field's form key: the draft's value (a new one remounts the field showing it) and the count
+    of refused edits (a refusal redraws the field with the draft's value, not what was typed)."""
+    return value_key + "/" + CounterState.refusals.to_string()
+
+
+def line_hidden_fields(line: CounterLine) -> list[rx.Component]:
+    """Which line a field belongs to, sent with Enter; the line number alone could name the line that moved
+    up after one was removed."""
+    return [
+        rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+        rx.el.input(type="hidden", name="medicine_id", default_value=line.medicine_id),
+    ]
+
+
 def quantity_cell(line: CounterLine) -> rx.Component:
     return rx.hstack(
         rx.icon_button(
@@ -206,18 +221,20 @@ def quantity_cell(line: CounterLine) -> rx.Component:
             on_click=CounterState.step_quantity(line.line_no, -1),
         ),
         rx.form(
-            rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+            *line_hidden_fields(line),
             rx.input(
                 id="pos-qty-" + line.line_no.to_string(),
                 name="quantity",
-                class_name="pos-qty",
+                class_name="pos-qty pos-edit",
                 default_value=line.quantity.to_string(),
                 input_mode="numeric",
                 auto_complete="off",
                 width="4.5em",
                 aria_label="Quantity",
+                # Leaving the field commits it, like Enter: Tab, a click or tap elsewhere, an F-key.
+                on_blur=CounterState.leave_quantity(line.line_no, line.medicine_id),
             ),
-            key=line.key,
+            key=line_field_key(line.quantity_key),
             on_submit=CounterState.set_quantity,
         ),
         rx.icon_button(
@@ -236,16 +253,19 @@ def quantity_cell(line: CounterLine) -> rx.Component:
 
 def discount_cell(line: CounterLine) -> rx.Component:
     return rx.form(
-        rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+        *line_hidden_fields(line),
         rx.input(
             id="pos-discount-" + line.line_no.to_string(),
             name="line_discount",
+            class_name="pos-edit",
             default_value=line.line_discount,
+            input_mode="decimal",
             auto_complete="off",
             width="6em",
             aria_label="Line discount",
+            on_blur=CounterState.leave_line_discount(line.line_no, line.medicine_id),
         ),
-        key=line.key,
+        key=line_field_key(line.discount_key),
         on_submit=CounterState.set_line_discount,
     )
 
@@ -311,10 +331,13 @@ def totals_card() -> rx.Component:
                     rx.input(
                         id="pos-bill-discount",
                         name="bill_discount",
+                        class_name="pos-edit",
                         default_value=CounterState.bill_discount,
-                        key=CounterState.bill_discount,
+                        key=line_field_key(CounterState.bill_discount),
+                        input_mode="decimal",
                         auto_complete="off",
                         width="7em",
+                        on_blur=CounterState.leave_bill_discount,
                     ),
                     width="100%",
                     align="center",
@@ -348,6 +371,14 @@ def totals_card() -> rx.Component:
 
 def pay_form() -> rx.Component:
     return rx.form(
+        # The draft the screen shows as Enter is pressed: the server sells only that draft.
+        rx.el.input(
+            type="hidden",
+            name="shown",
+            id="pos-shown",
+            default_value=CounterState.draft_shown,
+            key=line_field_key(CounterState.draft_shown),
+        ),
         rx.vstack(
             rx.el.label("Cash received", html_for="pos-cash", font_weight="500"),
             rx.hstack(
