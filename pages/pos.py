@@ -402,6 +402,7 @@ NARROW_TOTALS = {
         "& .pos-totals > .pos-total-minor": MINOR_TOTAL,
         "& .pos-totals > .pos-total-detail, & .pos-totals > .rt-Separator, & .pos-cash-label": {"display": "none"},
         "& .pos-card-actions": {"flex_direction": "row", "padding_right": "4.5em"},
+        "& .pos-card-actions > *": {"flex": "1 1 0"},  # side by side; stacked full width on a wide screen
     }
 }
 
@@ -517,15 +518,12 @@ def card_panel() -> rx.Component:
             id="pos-card-waiting",
         ),
         rx.flex(
-            rx.button(
-                "Card (F7)", id="pos-card", size="3", variant="soft", flex="1", on_click=CounterState.pay_by_card
-            ),
+            rx.button("Card (F7)", id="pos-card", size="3", variant="soft", on_click=CounterState.pay_by_card),
             rx.button(
                 "Split payment…",
                 id="pos-split",
                 size="2",
                 variant="ghost",
-                flex="1",
                 on_click=CounterState.split_payment,
             ),
             direction="column",
