@@ -36,7 +36,14 @@ from backend.billing.counter import (
     start_card_sale,
 )
 from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.service import MIN_OVERRIDE_REASON, Bill, BillNotDraft, finalize_bill, void_bill
+from backend.billing.service import (
+    MAX_LINE_QUANTITY,
+    MIN_OVERRIDE_REASON,
+    Bill,
+    BillNotDraft,
+    finalize_bill,
+    void_bill,
+)
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
@@ -456,8 +463,10 @@ class CounterState(ShellState):
         if line is None:
             return True  # gone meanwhile (removed, or the sale ended): nothing left to commit
         typed = typed.strip()
-        if not re.fullmatch(r"[0-9]{1,9}", typed):  # ASCII digits only: "²" or "1.5" are not quantities
-            return self._refuse(line, f"quantities are whole numbers of the dispensing unit ({QUANTITY_HINT}).")
+        if not re.fullmatch(r"[0-9]+", typed):  # ASCII digits only: "²" or "1.5" are not quantities
+            return self._refuse(line, f"Quantities are whole numbers of the dispensing unit ({QUANTITY_HINT}).")
+        if len(typed.lstrip("0")) > len(str(MAX_LINE_QUANTITY)):  # before int(): a pasted 5,000 digits
+            return self._refuse(line, f"At most {MAX_LINE_QUANTITY:,} on one line.")  # as the service says
         quantity = int(typed)
         if quantity == line.quantity:
             return True  # leaving a field unchanged saves nothing

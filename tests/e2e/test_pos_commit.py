@@ -206,7 +206,8 @@ def test_bad_input_is_refused_and_the_field_shows_the_last_valid_value(counter: 
         ("2.5", "whole number"),
         ("abc", "whole number"),
         ("", "whole number"),
-        ("100001", "At most 100,000"),
+        ("100001", "At most 100,000"),  # the billing service's limit
+        ("9" * 40, "At most 100,000"),  # refused before it becomes a number
     ]:
         retype(page, "#pos-qty-1", typed)
         page.keyboard.press("Tab")
