@@ -5,6 +5,11 @@ a field), so no keystroke goes to the server by itself and a shortcut can never 
 Elements are found by the ids and classes the counter page gives them:
 #pos-scan, #pos-cash, #pos-card, #pos-new-sale, #pos-print, #pos-cancel, rows tr.pos-line with .pos-qty fields
 (the class is on the wrapper of the input) and .pos-plus / .pos-minus buttons, and .pos-match buttons.
+
+A quantity or discount field (.pos-edit) is saved when the cursor leaves it (its blur event). Moving focus
+does that for Tab, F4 and F8, but a key that clicks a button (F7, F2, F9, + and −) leaves the cursor where
+it is, and a tap on a touch screen may not move it either. So before any of those the field is blurred
+first: its save is queued before the click's event, and the server handles one tab's events in order.
 """
 
 from __future__ import annotations
@@ -16,6 +21,14 @@ import reflex as rx
 COUNTER_KEYS_JS = """
 useEffect(() => {
   if (typeof window === "undefined") return;
+  const editing = () => {
+    const el = document.activeElement;
+    return el && el.closest && el.closest(".pos-edit") ? el : null;
+  };
+  const commit = () => {
+    const el = editing();
+    if (el) el.blur();
+  };
   const click = (selector) => {
     const el = document.querySelector(selector);
     if (!el || el.disabled) return false;
@@ -41,6 +54,7 @@ useEffect(() => {
     }
     if (!row) return;
     event.preventDefault();
+    commit();  // a number typed before + counts: 10 then + is 11
     const button = row.querySelector(event.key === "+" ? ".pos-plus" : ".pos-minus");
     if (button) button.click();
   };
@@ -56,6 +70,7 @@ useEffect(() => {
   };
   const onKey = (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (/^F[0-9]+$/.test(event.key)) commit();
     switch (event.key) {
       case "F2": event.preventDefault(); click("#pos-new-sale"); return;
       case "F4": event.preventDefault(); focus("pos-scan"); return;
@@ -68,8 +83,18 @@ useEffect(() => {
       default: return;
     }
   };
+  // A press anywhere outside the field being edited saves it before that press's own click (a mouse
+  // moves the focus anyway; iOS does not when the tap lands on a button or on the page).
+  const onPointer = (event) => {
+    const el = editing();
+    if (el && !el.contains(event.target)) el.blur();
+  };
   document.addEventListener("keydown", onKey);
-  return () => document.removeEventListener("keydown", onKey);
+  document.addEventListener("pointerdown", onPointer, true);
+  return () => {
+    document.removeEventListener("keydown", onKey);
+    document.removeEventListener("pointerdown", onPointer, true);
+  };
 }, []);
 """
 

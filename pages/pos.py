@@ -17,13 +17,20 @@ KEYS = [
     ("↑ ↓ Enter", "pick a search match"),
     ("Esc", "close the matches or the prescription prompt"),
     ("+ −", "in a quantity, or in the empty scan field for the last line"),
-    ("Tab", "quantity, discount, cash received"),
+    ("Tab", "quantity, discount, cash received; leaving a field saves it"),
     ("F4", "scan field"),
     ("F8", "cash received; Enter sells"),
     ("F7", "card on the reader"),
     ("F2", "new sale"),
     ("F9", "print receipt"),
 ]
+
+# Below this width the bill's lines stack into cards and the totals with the pay action stick to the bottom of
+# the screen (a 10-inch tablet in portrait, a phone, or a till window beside another one); above it the
+# lines are a table with the totals beside them.
+NARROW = "@media (max-width: 1199px)"
+# A touch screen has no keyboard at hand (or one only sometimes): the key hints fold into a "Keys" toggle.
+TOUCH = "@media (hover: none)"
 
 
 def key_hint(key: str, what: str) -> rx.Component:
@@ -32,12 +39,20 @@ def key_hint(key: str, what: str) -> rx.Component:
     )
 
 
+def key_hints() -> rx.Component:
+    return rx.flex(*[key_hint(key, what) for key, what in KEYS], wrap="wrap", spacing="3")
+
+
 def key_legend() -> rx.Component:
-    return rx.flex(
-        *[key_hint(key, what) for key, what in KEYS],
-        wrap="wrap",
-        spacing="3",
-        id="pos-keys",
+    """The key hints: spelled out where there is a keyboard and a mouse, folded on a touch screen."""
+    return rx.fragment(
+        rx.box(key_hints(), id="pos-keys", style={TOUCH: {"display": "none"}}),
+        rx.el.details(
+            rx.el.summary(rx.text("Keys", size="2", as_="span"), cursor="pointer"),
+            rx.box(key_hints(), padding_top="0.5em"),
+            id="pos-keys-toggle",
+            style={"display": "none", TOUCH: {"display": "block"}},
+        ),
     )
 
 
@@ -88,10 +103,12 @@ def patient_bar() -> rx.Component:
                     placeholder="Find a patient: name, phone or date of birth, then Enter",
                     auto_complete="off",
                     size="1",
-                    width="22em",
+                    width="100%",
                 ),
                 on_submit=CounterState.find_patient,
                 reset_on_submit=True,
+                width="22em",
+                max_width="100%",
             ),
             rx.cond(
                 CounterState.patient_id != "",
@@ -160,6 +177,7 @@ def prescription_prompt() -> rx.Component:
                                 name="override_reason",
                                 placeholder="or: why you supply it without one (signed and audited)",
                                 width="24em",
+                                max_width="100%",
                             ),
                         ),
                         rx.cond(
@@ -172,6 +190,7 @@ def prescription_prompt() -> rx.Component:
                                 placeholder="your password or 6-digit code, to sign",
                                 auto_complete="off",
                                 width="18em",
+                                max_width="100%",
                             ),
                         ),
                         rx.button("Add (Enter)", type="submit"),
@@ -194,6 +213,21 @@ def prescription_prompt() -> rx.Component:
     )
 
 
+def line_field_key(value_key: rx.Var) -> rx.Var:
+    """A line field's form key: the draft's value (a new one remounts the field showing it) and the count
+    of refused edits (a refusal redraws the field with the draft's value, not what was typed)."""
+    return value_key + "/" + CounterState.refusals.to_string()
+
+
+def line_hidden_fields(line: CounterLine) -> list[rx.Component]:
+    """Which line a field belongs to, sent with Enter; the line number alone could name the line that moved
+    up after one was removed."""
+    return [
+        rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+        rx.el.input(type="hidden", name="medicine_id", default_value=line.medicine_id),
+    ]
+
+
 def quantity_cell(line: CounterLine) -> rx.Component:
     return rx.hstack(
         rx.icon_button(
@@ -206,18 +240,20 @@ def quantity_cell(line: CounterLine) -> rx.Component:
             on_click=CounterState.step_quantity(line.line_no, -1),
         ),
         rx.form(
-            rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+            *line_hidden_fields(line),
             rx.input(
                 id="pos-qty-" + line.line_no.to_string(),
                 name="quantity",
-                class_name="pos-qty",
+                class_name="pos-qty pos-edit",
                 default_value=line.quantity.to_string(),
                 input_mode="numeric",
                 auto_complete="off",
                 width="4.5em",
                 aria_label="Quantity",
+                # Leaving the field commits it, like Enter: Tab, a click or tap elsewhere, an F-key.
+                on_blur=CounterState.leave_quantity(line.line_no, line.medicine_id),
             ),
-            key=line.key,
+            key=line_field_key(line.quantity_key),
             on_submit=CounterState.set_quantity,
         ),
         rx.icon_button(
@@ -236,16 +272,19 @@ def quantity_cell(line: CounterLine) -> rx.Component:
 
 def discount_cell(line: CounterLine) -> rx.Component:
     return rx.form(
-        rx.el.input(type="hidden", name="line_no", default_value=line.line_no.to_string()),
+        *line_hidden_fields(line),
         rx.input(
             id="pos-discount-" + line.line_no.to_string(),
             name="line_discount",
+            class_name="pos-edit",
             default_value=line.line_discount,
+            input_mode="decimal",
             auto_complete="off",
             width="6em",
             aria_label="Line discount",
+            on_blur=CounterState.leave_line_discount(line.line_no, line.medicine_id),
         ),
-        key=line.key,
+        key=line_field_key(line.discount_key),
         on_submit=CounterState.set_line_discount,
     )
 
@@ -256,15 +295,17 @@ def bill_row(line: CounterLine) -> rx.Component:
             rx.text(line.description, weight="medium", class_name="pos-medicine"),
             rx.cond(line.schedule != "otc", rx.badge(line.schedule, color_scheme="orange", size="1")),
             rx.cond(line.prescription != "", rx.text(line.prescription, size="1", color_scheme="gray")),
+            class_name="pos-cell-medicine",
         ),
         rx.table.cell(
             rx.text(line.lots, size="1", class_name="pos-lots"),
             rx.cond(line.short != "", rx.text(line.short, size="1", color_scheme="red", class_name="pos-short")),
+            class_name="pos-cell-lots",
         ),
-        rx.table.cell(quantity_cell(line)),
-        rx.table.cell(line.unit_price),
-        rx.table.cell(discount_cell(line)),
-        rx.table.cell(line.amount, class_name="pos-amount"),
+        rx.table.cell(quantity_cell(line), class_name="pos-cell-qty"),
+        rx.table.cell(line.unit_price, class_name="pos-cell-price", data_label="× "),
+        rx.table.cell(discount_cell(line), class_name="pos-cell-discount", data_label="Discount "),
+        rx.table.cell(line.amount, class_name="pos-amount pos-cell-amount"),
         rx.table.cell(
             rx.icon_button(
                 rx.icon("x", size=14),
@@ -274,11 +315,45 @@ def bill_row(line: CounterLine) -> rx.Component:
                 color_scheme="red",
                 aria_label="Remove line",
                 on_click=CounterState.remove_line(line.line_no),
-            )
+            ),
+            class_name="pos-cell-remove",
         ),
         class_name="pos-line",
         data_medicine=line.medicine_id,
     )
+
+
+# On a narrow screen a line is a small card: the medicine and its amount, the lots, then quantity, unit
+# price and discount, so nothing is cut off and nothing scrolls sideways.
+NARROW_LINES = {
+    NARROW: {
+        # Radix gives the table height 0 (a minimum height for a real table, none for a block).
+        "& table, & tbody": {"display": "block", "width": "100%", "height": "auto"},
+        "& .rt-ScrollAreaViewport > *": {"width": "100%"},
+        "& thead": {"display": "none"},
+        "& tr.pos-line": {
+            "display": "grid",
+            "grid_template_columns": "auto 1fr auto auto",
+            "grid_template_areas": " ".join(
+                ['"medicine medicine amount remove"', '"lots lots lots lots"', '"qty price discount discount"']
+            ),
+            "align_items": "center",
+            "column_gap": "0.5em",
+            "row_gap": "0.25em",
+            "padding": "0.5em 0",
+            "border_bottom": "1px solid var(--gray-a5)",
+        },
+        "& tr.pos-line > td": {"padding": "0", "box_shadow": "none", "min_height": "0", "height": "auto"},
+        "& td[data-label]::before": {"content": "attr(data-label)", "color": "var(--gray-11)", "font_size": "0.85em"},
+        "& .pos-cell-medicine": {"grid_area": "medicine"},
+        "& .pos-cell-lots": {"grid_area": "lots"},
+        "& .pos-cell-qty": {"grid_area": "qty"},
+        "& .pos-cell-price": {"grid_area": "price", "white_space": "nowrap"},
+        "& .pos-cell-discount": {"grid_area": "discount", "display": "flex", "align_items": "center", "gap": "0.25em"},
+        "& .pos-cell-amount": {"grid_area": "amount", "font_weight": "600", "text_align": "right"},
+        "& .pos-cell-remove": {"grid_area": "remove"},
+    }
+}
 
 
 def bill_table() -> rx.Component:
@@ -288,15 +363,48 @@ def bill_table() -> rx.Component:
         rx.table.body(rx.foreach(CounterState.lines, bill_row)),
         width="100%",
         id="pos-bill",
+        style=NARROW_LINES,
     )
 
 
-def total_row(label: Any, value: rx.Var, row_id: str = "") -> rx.Component:
-    return rx.hstack(rx.text(label), rx.spacer(), rx.text(value, id=row_id or None), width="100%")
+def total_row(label: Any, value: rx.Var, row_id: str = "", kind: str = "pos-total-minor") -> rx.Component:
+    return rx.hstack(rx.text(label), rx.spacer(), rx.text(value, id=row_id or None), width="100%", class_name=kind)
 
 
 def tax_row(row: TaxRow) -> rx.Component:
-    return rx.hstack(rx.text(row.label, size="2"), rx.spacer(), rx.text(row.amount, size="2"), width="100%")
+    return rx.hstack(
+        rx.text(row.label, size="2"),
+        rx.spacer(),
+        rx.text(row.amount, size="2"),
+        width="100%",
+        class_name="pos-total-detail",
+    )
+
+
+# On a narrow screen the totals and the pay action stay on screen at the bottom, however long the bill:
+# subtotal, discounts and tax on one line, then the bill discount, the amount due, cash and card. Net,
+# the tax bands and the total before rounding are on the receipt and on a wide screen.
+MINOR_TOTAL = {"flex": "0 0 auto", "order": "0", "width": "auto", "gap": "0.35em", "font_size": "0.9em"}
+NARROW_TOTALS = {
+    NARROW: {
+        "width": "100%",
+        "min_width": "0",
+        "position": "sticky",
+        "bottom": "0",
+        "z_index": "2",
+        "background": "var(--color-panel-solid)",
+        "box_shadow": "0 -4px 12px var(--gray-a4)",
+        # The bottom padding and the last row's right gutter keep cash, Sell and Card clear of the
+        # assistant's button, which floats over the bottom right corner (1.5em in, 3em across).
+        "padding": "0.5em 0.75em 1.75em",
+        "& .pos-totals": {"flex_direction": "row", "flex_wrap": "wrap", "column_gap": "1.25em", "row_gap": "0.4em"},
+        "& .pos-totals > *": {"flex": "0 0 100%", "order": "1"},  # the minor totals (order 0) come first
+        "& .pos-totals > .pos-total-minor": MINOR_TOTAL,
+        "& .pos-totals > .pos-total-detail, & .pos-totals > .rt-Separator, & .pos-cash-label": {"display": "none"},
+        "& .pos-card-actions": {"flex_direction": "row", "padding_right": "4.5em"},
+        "& .pos-card-actions > *": {"flex": "1 1 0"},  # side by side; stacked full width on a wide screen
+    }
+}
 
 
 def totals_card() -> rx.Component:
@@ -306,15 +414,18 @@ def totals_card() -> rx.Component:
             total_row("Discounts", CounterState.discount_total),
             rx.form(
                 rx.hstack(
-                    rx.text("Bill discount"),
+                    rx.el.label("Bill discount", html_for="pos-bill-discount"),
                     rx.spacer(),
                     rx.input(
                         id="pos-bill-discount",
                         name="bill_discount",
+                        class_name="pos-edit",
                         default_value=CounterState.bill_discount,
-                        key=CounterState.bill_discount,
+                        key=line_field_key(CounterState.bill_discount),
+                        input_mode="decimal",
                         auto_complete="off",
                         width="7em",
+                        on_blur=CounterState.leave_bill_discount,
                     ),
                     width="100%",
                     align="center",
@@ -323,11 +434,13 @@ def totals_card() -> rx.Component:
                 width="100%",
             ),
             total_row(
-                rx.cond(CounterState.prices_include_tax, "Net (prices include tax)", "Net"), CounterState.net_total
+                rx.cond(CounterState.prices_include_tax, "Net (prices include tax)", "Net"),
+                CounterState.net_total,
+                kind="pos-total-detail",
             ),
             rx.foreach(CounterState.tax_rows, tax_row),
             total_row("Tax", CounterState.tax_total, "pos-tax"),
-            total_row("Total", CounterState.total),
+            total_row("Total", CounterState.total, kind="pos-total-detail"),
             rx.cond(CounterState.rounding != "", total_row("Rounding", CounterState.rounding)),
             rx.divider(),
             rx.hstack(
@@ -335,24 +448,48 @@ def totals_card() -> rx.Component:
                 rx.spacer(),
                 rx.heading(CounterState.currency, " ", CounterState.total_due, size="5", id="pos-due"),
                 width="100%",
+                align="baseline",
             ),
             pay_form(),
             card_panel(),
             width="100%",
             spacing="2",
+            class_name="pos-totals",
         ),
         width="22em",
         min_width="18em",
+        flex_shrink="0",
+        id="pos-totals",
+        style=NARROW_TOTALS,
     )
 
 
 def pay_form() -> rx.Component:
     return rx.form(
+        # The draft the screen shows as Enter is pressed: the server sells only that draft.
+        rx.el.input(
+            type="hidden",
+            name="shown",
+            id="pos-shown",
+            default_value=CounterState.draft_shown,
+            key=line_field_key(CounterState.draft_shown),
+        ),
         rx.vstack(
-            rx.el.label("Cash received", html_for="pos-cash", font_weight="500"),
+            rx.el.label("Cash received", html_for="pos-cash", font_weight="500", class_name="pos-cash-label"),
             rx.hstack(
-                rx.input(id="pos-cash", name="cash_received", auto_complete="off", input_mode="decimal", size="3"),
+                rx.input(
+                    id="pos-cash",
+                    name="cash_received",
+                    placeholder="Cash received",
+                    aria_label="Cash received",
+                    auto_complete="off",
+                    input_mode="decimal",
+                    size="3",
+                    flex="1",
+                    min_width="0",
+                ),
                 rx.button("Sell (Enter)", type="submit", size="3", id="pos-pay"),
+                width="100%",
             ),
             width="100%",
             spacing="1",
@@ -380,19 +517,20 @@ def card_panel() -> rx.Component:
             width="100%",
             id="pos-card-waiting",
         ),
-        rx.vstack(
-            rx.button(
-                "Card (F7)", id="pos-card", size="3", variant="soft", width="100%", on_click=CounterState.pay_by_card
-            ),
+        rx.flex(
+            rx.button("Card (F7)", id="pos-card", size="3", variant="soft", on_click=CounterState.pay_by_card),
             rx.button(
                 "Split payment…",
                 id="pos-split",
                 size="2",
                 variant="ghost",
-                width="100%",
                 on_click=CounterState.split_payment,
             ),
+            direction="column",
+            align="stretch",
+            spacing="2",
             width="100%",
+            class_name="pos-card-actions",
         ),
     )
 
@@ -485,7 +623,17 @@ def pos_page() -> rx.Component:
             rx.cond(CounterState.sale_done, sale_done_card()),
             rx.cond(
                 CounterState.has_lines,
-                rx.hstack(rx.box(bill_table(), flex="1"), totals_card(), align="start", width="100%", spacing="4"),
+                rx.hstack(
+                    # flex none on a narrow screen: in the page's column a flex basis of 0 would fold the table.
+                    rx.box(bill_table(), flex="1", min_width="0", width="100%", style={NARROW: {"flex": "none"}}),
+                    totals_card(),
+                    align="start",
+                    width="100%",
+                    spacing="4",
+                    # On a narrow screen this row dissolves: the totals' sticky box is then the whole page,
+                    # so they stay on screen even when matches or a prompt push the bill down.
+                    style={NARROW: {"display": "contents"}},
+                ),
                 rx.cond(~CounterState.sale_done, rx.text("Scan the first item to start a sale.", color_scheme="gray")),
             ),
             spacing="4",

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import re
 import time
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import reflex as rx
@@ -35,7 +36,14 @@ from backend.billing.counter import (
     start_card_sale,
 )
 from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.service import MIN_OVERRIDE_REASON, Bill, BillNotDraft, finalize_bill, void_bill
+from backend.billing.service import (
+    MAX_LINE_QUANTITY,
+    MIN_OVERRIDE_REASON,
+    Bill,
+    BillNotDraft,
+    finalize_bill,
+    void_bill,
+)
 from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
@@ -48,6 +56,8 @@ from tenants.roles import role_has
 
 SCAN_FIELD = "pos-scan"
 CASH_FIELD = "pos-cash"
+BILL_DISCOUNT_FIELD = "pos-bill-discount"
+QUANTITY_HINT = "0 takes the line off the bill"
 OVERRIDE_SIGNATURE_FIELD = "pos-override-signature"
 MAX_MATCHES = 8
 CARD_POLL_SECONDS = 1.0
@@ -73,7 +83,10 @@ class CounterLine:
     prescription: str  # the reference, or the signed override, as shown
     prescription_ref: str
     override_reason: str
-    key: str  # changes with the values, so the inputs show what the server holds
+    # Each field's form is keyed on the value the draft holds: a new value remounts that field alone
+    # (its default value is the draft's), while the field the cursor moved on to stays as it is.
+    quantity_key: str
+    discount_key: str
 
 
 @dataclasses.dataclass
@@ -137,9 +150,39 @@ def _match(medicine: Medicine, currency: str) -> Match:
     )
 
 
-def _focus(element_id: str) -> Any:
-    """Put the cursor in a field once the page has re-rendered (a changed row remounts its inputs)."""
-    return rx.call_script(f"setTimeout(() => document.getElementById({json.dumps(element_id)})?.focus(), 60)")
+def _focus(element_id: str, *, force: bool = False) -> Any:
+    """Put the cursor in a field once the page has re-rendered (a changed row remounts its inputs).
+
+    Unless `force`d, a cashier who has moved the cursor meanwhile (Tab pressed while the answer was on
+    its way) keeps it there: only a cursor still where it was, or lost to a remount, is moved.
+    """
+    target, forced = json.dumps(element_id), "true" if force else "false"
+    return rx.call_script(
+        "(() => { const before = document.activeElement; setTimeout(() => {"
+        " const now = document.activeElement; const el = document.getElementById(" + target + ");"
+        " if (!el || !(" + forced + " || !now || now === before || now === document.body)) return;"
+        " el.focus(); if (" + forced + " && el.select) el.select(); }, 60); })()"
+    )
+
+
+def _refocus(element_id: str) -> Any:
+    """Back to the field whose input was refused, its text selected, to type it again."""
+    return _focus(element_id, force=True)
+
+
+def _same_amount(typed: str, shown: str) -> bool:
+    """Whether a typed amount is the one the draft already holds (4.5 and 4.50 are the same)."""
+    try:
+        return Decimal(typed) == Decimal(shown)
+    except InvalidOperation:
+        return False  # not an amount: the service says why
+
+
+def _draft_fingerprint(bill: Bill) -> str:
+    """What a cash sale must match: the draft's lines, discounts and amount due as the screen shows them."""
+    parts = [bill.id, str(bill.bill_discount), str(bill.total_due)]
+    parts += [f"{x.line_no}:{x.medicine_id}:{x.quantity}:{x.line_discount}" for x in bill.lines]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
 class CounterState(ShellState):
@@ -177,6 +220,10 @@ class CounterState(ShellState):
     # The card payment waiting on the reader (its id only: the card itself never reaches this page).
     card_payment_id: str = ""
     card_amount: str = ""
+    # The draft as last shown; the cash form sends it back, so a sale is of what the cashier saw.
+    draft_shown: str = ""
+    # Counts refused edits: it is part of the fields' keys, so a refusal redraws them from the draft.
+    refusals: int = 0
 
     @rx.var
     def has_lines(self) -> bool:
@@ -338,17 +385,28 @@ class CounterState(ShellState):
             return None
 
     # --- changing lines ---------------------------------------------------------------------------
+    # A quantity or discount field is free typing in the browser until the cashier leaves it: Enter
+    # submits its form, and Tab, a click or tap elsewhere, or an F-key blurs it (components/keys.py
+    # blurs it first). Both reach the same commit, so what the field shows after leaving is the draft's
+    # value, and the totals beside it are the draft's totals. Leaving a field without a change saves
+    # nothing; a refused value leaves the draft as it was and the field shows its value again.
 
     @rx.event
     @guarded("billing.sell")
     async def set_quantity(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
-        """Enter in a quantity field: 0 takes the line off the bill."""
-        line_no, typed = self._line_no(form), str(form.get("quantity", "")).strip()
-        if not typed.isdigit():
-            self.error = "Quantities are whole numbers of the dispensing unit."
-            return None
-        await self._change_line(ctx, line_no, quantity=int(typed))
+        """Enter in a quantity field: commit it and go back to scanning (0 takes the line off the bill)."""
+        line_no, medicine_id = self._line_no(form), str(form.get("medicine_id", ""))
+        if not await self._commit_quantity(ctx, line_no, medicine_id, str(form.get("quantity", ""))):
+            return _refocus(f"pos-qty-{line_no}")
         return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def leave_quantity(self, ctx: TenantContext, line_no: int, medicine_id: str, typed: str) -> Any:
+        """The cursor left a quantity field (Tab, a click elsewhere, an F-key): commit what it shows."""
+        if not await self._commit_quantity(ctx, int(line_no), str(medicine_id), str(typed)):
+            return _refocus(f"pos-qty-{int(line_no)}")
+        return None  # the cursor stays where the cashier put it
 
     @rx.event
     @guarded("billing.sell")
@@ -364,10 +422,19 @@ class CounterState(ShellState):
     @rx.event
     @guarded("billing.sell")
     async def set_line_discount(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
-        await self._change_line(
-            ctx, self._line_no(form), line_discount=str(form.get("line_discount", "")).strip() or "0"
-        )
+        """Enter in a line's discount field: commit it and go back to scanning."""
+        line_no, medicine_id = self._line_no(form), str(form.get("medicine_id", ""))
+        if not await self._commit_line_discount(ctx, line_no, medicine_id, str(form.get("line_discount", ""))):
+            return _refocus(f"pos-discount-{line_no}")
         return _focus(SCAN_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def leave_line_discount(self, ctx: TenantContext, line_no: int, medicine_id: str, typed: str) -> Any:
+        """The cursor left a line's discount field: commit what it shows."""
+        if not await self._commit_line_discount(ctx, int(line_no), str(medicine_id), str(typed)):
+            return _refocus(f"pos-discount-{int(line_no)}")
+        return None
 
     @rx.event
     @guarded("billing.sell")
@@ -378,10 +445,62 @@ class CounterState(ShellState):
     @rx.event
     @guarded("billing.sell")
     async def set_bill_discount(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
-        discount = str(form.get("bill_discount", "")).strip() or "0"
-        if self.bill_id:
-            await self._save(ctx, self._wanted(), bill_discount=discount)
+        """Enter in the bill discount: commit it and go on to the cash received."""
+        if not await self._commit_bill_discount(ctx, str(form.get("bill_discount", ""))):
+            return _refocus(BILL_DISCOUNT_FIELD)
         return _focus(CASH_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def leave_bill_discount(self, ctx: TenantContext, typed: str) -> Any:
+        """The cursor left the bill discount field: commit what it shows."""
+        if not await self._commit_bill_discount(ctx, str(typed)):
+            return _refocus(BILL_DISCOUNT_FIELD)
+        return None
+
+    async def _commit_quantity(self, ctx: TenantContext, line_no: int, medicine_id: str, typed: str) -> bool:
+        """Save a typed quantity to the draft; False (the message shown, the draft as it was) when refused."""
+        line = self._line(line_no, medicine_id)
+        if line is None:
+            return True  # gone meanwhile (removed, or the sale ended): nothing left to commit
+        typed = typed.strip()
+        if not re.fullmatch(r"[0-9]+", typed):  # ASCII digits only: "²" or "1.5" are not quantities
+            return self._refuse(line, f"Quantities are whole numbers of the dispensing unit ({QUANTITY_HINT}).")
+        if len(typed.lstrip("0")) > len(str(MAX_LINE_QUANTITY)):  # before int(): a pasted 5,000 digits
+            return self._refuse(line, f"At most {MAX_LINE_QUANTITY:,} on one line.")  # as the service says
+        quantity = int(typed)
+        if quantity == line.quantity:
+            return True  # leaving a field unchanged saves nothing
+        return await self._change_line(ctx, line_no, quantity=quantity)  # the service checks the upper limit
+
+    async def _commit_line_discount(self, ctx: TenantContext, line_no: int, medicine_id: str, typed: str) -> bool:
+        line = self._line(line_no, medicine_id)
+        if line is None:
+            return True
+        typed = typed.strip() or "0"
+        if _same_amount(typed, line.line_discount):
+            return True
+        return await self._change_line(ctx, line_no, line_discount=typed)  # the service checks the amount
+
+    async def _commit_bill_discount(self, ctx: TenantContext, typed: str) -> bool:
+        typed = typed.strip() or "0"
+        if not self.bill_id or _same_amount(typed, self.bill_discount):
+            return True
+        if await self._save(ctx, self._wanted(), bill_discount=typed):
+            return True
+        self.refusals += 1  # the field shows the draft's discount again
+        return False
+
+    def _line(self, line_no: int, medicine_id: str) -> CounterLine | None:
+        """The line a field was drawn for; None once the draft no longer has it at that number (lines are
+        renumbered when one goes, and an edit on its way must not land on the line that moved up)."""
+        return next((x for x in self.lines if x.line_no == line_no and x.medicine_id == medicine_id), None)
+
+    def _refuse(self, line: CounterLine, message: str) -> bool:
+        """Say which line's input was refused; the fields are redrawn from the draft (the last valid values)."""
+        self.error = f"{line.description}: {message}"
+        self.refusals += 1
+        return False
 
     # --- the patient ----------------------------------------------------------------------------
 
@@ -439,6 +558,15 @@ class CounterState(ShellState):
         if self.card_payment_id:
             self.error = CARD_WAITING
             return None
+        if str(form.get("shown", "")) != self.draft_shown:
+            # Enter was pressed on a screen behind the draft (an edit's answer still on its way): selling
+            # now could charge other quantities than the cashier saw. The screen catches up; they check it.
+            self.refusals += 1
+            self.error = (
+                f"The bill changed before it was sold: the amount due is now {self.currency} {self.total_due}. "
+                "Check it and take the cash again; nothing was sold."
+            )
+            return _focus(CASH_FIELD)
         try:
             sale = await run_service(sell_for_cash, ctx, self.bill_id, cash)
         except PharmacyError as exc:
@@ -579,25 +707,29 @@ class CounterState(ShellState):
         await self._save(ctx, wanted)
         return _focus(SCAN_FIELD)
 
-    async def _change_line(self, ctx: TenantContext, line_no: int, **change: Any) -> None:
+    async def _change_line(self, ctx: TenantContext, line_no: int, **change: Any) -> bool:
+        """Save one line's change; False when refused (the message shown, the fields redrawn from the draft)."""
         wanted = self._wanted()
         index = next((i for i, x in enumerate(self.lines) if x.line_no == line_no), None)
         if index is None:
             self.error = "That line is no longer on the bill."
-            return
+            return False
         wanted[index].update(change)
         if wanted[index].get("quantity") == 0:
             del wanted[index]
         if wanted:
-            await self._save(ctx, wanted)
-            return
+            if await self._save(ctx, wanted):
+                return True
+            self.refusals += 1
+            return False
         if self.bill_id:  # the last line went: the draft is discarded rather than left empty
             try:
                 await run_service(void_bill, ctx, self.bill_id, reason="emptied at the counter")
             except PharmacyError as exc:
                 self.error = exc.message
-                return
+                return False
         self._clear_sale()
+        return True
 
     async def _save(
         self,
@@ -696,7 +828,8 @@ class CounterState(ShellState):
                     prescription=f"Rx {x.prescription_ref}" if x.prescription_ref else override,
                     prescription_ref=x.prescription_ref,
                     override_reason=x.override_reason,
-                    key=f"{x.line_no}:{x.medicine_id}:{x.quantity}:{x.line_discount}",
+                    quantity_key=f"{x.line_no}:{x.medicine_id}:{x.quantity}",
+                    discount_key=f"{x.line_no}:{x.medicine_id}:{x.line_discount}",
                 )
             )
         self.bill_discount = money(bill.bill_discount)
@@ -709,6 +842,7 @@ class CounterState(ShellState):
         ]
         self.rounding = money(bill.rounding) if bill.rounding else ""
         self.total_due = money(bill.total_due)
+        self.draft_shown = _draft_fingerprint(bill)
 
     def _show_sold(
         self, bill: Bill, picks: list[PickedLot], *, paid: Decimal, change: Decimal, by_card: bool = False
@@ -750,6 +884,7 @@ class CounterState(ShellState):
         self.patient_id = self.patient_label = ""
         self.patient_matches = []
         self.card_payment_id = self.card_amount = ""
+        self.draft_shown = ""
 
     def _clear_sale(self) -> None:
         self._clear_draft()
