@@ -71,7 +71,8 @@ def downgrade() -> None:
     op.execute("DELETE FROM catalog_imports WHERE kind = 'reorder_levels'")
     op.execute("ALTER TABLE catalog_imports DROP CONSTRAINT catalog_imports_kind_check")
     op.execute(
-        "ALTER TABLE catalog_imports ADD CONSTRAINT catalog_imports_kind_check CHECK (kind IN ('catalog', 'opening_stock'))"
+        "ALTER TABLE catalog_imports ADD CONSTRAINT catalog_imports_kind_check "
+        "CHECK (kind IN ('catalog', 'opening_stock'))"
     )
     # Automatic rows without manual numbers cannot go back to the old NOT NULL columns.
     op.execute("DELETE FROM reorder_levels WHERE reorder_point IS NULL")

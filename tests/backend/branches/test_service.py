@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
+from backend.accounts.staff import invite
 from backend.billing.reports import daily_report
 from backend.billing.service import create_draft, finalize_bill, get_bill
 from backend.branches.service import (
@@ -240,6 +241,8 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     assert sorted(b.quantity for b in medicine_stock(owner, medicine)[1]) == [3, 5]
     assert stock_alerts(owner).low_stock == []
 
+    with pytest.raises(ValidationFailed, match="deactivated"):  # nobody new is scoped to it
+        invite(owner, "new.pharmacist@example.com", "pharmacist", [closing], send_email=False)
     with pytest.raises(Conflict, match="only active branch"):
         set_branch_active(owner, open_, False)
     assert set_branch_active(owner, closing, True).is_active
