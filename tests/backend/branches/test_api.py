@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
 from backend.api import create_api
+from backend.inventory.service import create_medicine
 from tenants.context import TenantContext
 from tenants.session import tenant_session
 
@@ -78,6 +79,20 @@ def test_put_edits_deactivates_and_reactivates(client, chain):
     )
     assert edited.status_code == 200, edited.json()
     assert (edited.json()["name"], edited.json()["phone"], edited.json()["is_active"]) == ("Harbour Front", "", False)
+    # A deactivated branch takes no sales over REST either, the stock API's included.
+    medicine = create_medicine(owner, generic_name="Paracetamol", strength="500 mg")
+    sale = client.post(
+        "/api/v1/inventory/dispense",
+        json={"branch_id": created["id"], "medicine_id": medicine, "quantity": 1},
+        headers={**tokens["write"], "Idempotency-Key": "closed-sale-0001"},
+    )
+    assert sale.status_code == 409 and sale.json()["error"] == "branch_inactive"
+    draft = client.post(
+        "/api/v1/bills",
+        json={"branch_id": created["id"], "lines": [{"medicine_id": medicine, "quantity": 1}]},
+        headers={**tokens["write"], "Idempotency-Key": "closed-bill-0001"},
+    )
+    assert draft.status_code == 409 and "Harbour Front is deactivated and takes no sales" in draft.json()["message"]
     # The chain's last active branch stays open: the whole PUT is refused, the name too.
     last = client.put(
         f"/api/v1/branches/{branch_id}",
