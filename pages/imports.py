@@ -13,6 +13,8 @@ def columns_hint() -> rx.Component:
         rx.code(ImportState.columns_text),
         ". Only generic_name is required for the catalog; barcode, lot_number, expiry_date (YYYY-MM-DD) and "
         "quantity for opening stock, which goes into the branch chosen above unless a branch_code column says. "
+        "Reorder levels need reorder_point and reorder_quantity and a barcode or medicine_id; reorder_mode is "
+        "manual (the default) or automatic, and a manual row with both numbers empty clears the level. "
         "An exported file can be imported again: the columns it adds for people to read are skipped.",
         size="2",
         color_scheme="gray",
@@ -31,7 +33,10 @@ def upload_card() -> rx.Component:
                     on_change=ImportState.choose_kind,
                     id="import-kind",
                 ),
-                rx.cond(ImportState.kind == "opening_stock", rx.text("for ", ImportState.current_branch)),
+                rx.cond(
+                    (ImportState.kind == "opening_stock") | (ImportState.kind == "reorder_levels"),
+                    rx.text("for ", ImportState.current_branch),
+                ),
                 align="center",
             ),
             columns_hint(),
@@ -168,6 +173,13 @@ def export_card() -> rx.Component:
             rx.hstack(
                 rx.button("Catalog", variant="soft", on_click=ImportState.download("catalog"), id="export-catalog"),
                 rx.button("Stock per batch", variant="soft", on_click=ImportState.download("stock"), id="export-stock"),
+                rx.button(
+                    "Reorder levels at ",
+                    ImportState.current_branch,
+                    variant="soft",
+                    on_click=ImportState.download("reorder_levels"),
+                    id="export-reorder-levels",
+                ),
             ),
             rx.form(
                 rx.hstack(

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert, text_field
+from pages.reorder import medicine_levels_card
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
@@ -77,6 +78,7 @@ def inventory_page() -> rx.Component:
                 rx.link(rx.button("CSV import / export", variant="soft"), href="/inventory/csv", id="csv-link"),
                 rx.link(rx.button("Purchase orders", variant="soft"), href="/inventory/orders"),
                 rx.link(rx.button("Stock alerts", variant="soft"), href="/inventory/alerts"),
+                rx.link(rx.button("Reorder levels", variant="soft"), href=routes.REORDER, id="reorder-link"),
                 width="100%",
             ),
             rx.cond(InventoryState.can_receive, receive_panel()),
@@ -225,6 +227,7 @@ def medicine_page() -> rx.Component:
                 width="100%",
             ),
             stock_actions(),
+            medicine_levels_card(),
             rx.heading("Movements", size="4"),
             rx.table.root(
                 rx.table.header(

@@ -5,6 +5,7 @@ import reflex as rx
 from components.forms import form_alert, text_field
 from components.layout import sign_out_everywhere_card
 from pages.shell import with_shell
+from pharmacy_saas import routes
 from pharmacy_saas.state.auth import AccountState
 from pharmacy_saas.state.settings import SettingsState
 
@@ -114,10 +115,32 @@ def stripe_account_card() -> rx.Component:
     )
 
 
+def branches_card() -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.heading("Branches", size="4"),
+                rx.text(
+                    "Add a branch, change its address, hours, time zone or tax settings, or deactivate it.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.link(rx.button("Manage branches", id="manage-branches"), href=routes.BRANCHES),
+            align="center",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def settings_page() -> rx.Component:
     return with_shell(
         rx.vstack(
             rx.heading("Settings", size="6", id="settings-title"),
+            branches_card(),
             rx.card(
                 rx.form(
                     rx.vstack(

@@ -10,6 +10,7 @@ from pages.assistant_documents import documents_page
 from pages.audit import audit_page
 from pages.bill import bill_page
 from pages.bills import bills_page
+from pages.branches import branches_page
 from pages.catalog import catalog_page
 from pages.claims import claims_page
 from pages.dashboard import dashboard_page
@@ -23,6 +24,7 @@ from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.pos import pos_page
 from pages.purchasing import purchasing_page
+from pages.reorder import reorder_page
 from pages.reports import reports_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
@@ -37,6 +39,7 @@ from pharmacy_saas.state.audit import AuditState
 from pharmacy_saas.state.auth import PasswordResetState, SignInState
 from pharmacy_saas.state.bill import BillState
 from pharmacy_saas.state.bills import BillsState
+from pharmacy_saas.state.branches import BranchesState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.dashboard import DashboardState
@@ -48,6 +51,7 @@ from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.purchasing import PurchasingState
+from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
@@ -61,6 +65,7 @@ app.add_page(invite_page, route=routes.INVITE, title="Invitation · Pharmacy Clo
 app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmacy Cloud", on_load=DashboardState.load)
 app.add_page(staff_page, route=routes.STAFF, title="Staff · Pharmacy Cloud", on_load=StaffState.load)
 app.add_page(settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load)
+app.add_page(branches_page, route=routes.BRANCHES, title="Branches · Pharmacy Cloud", on_load=BranchesState.load)
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
 app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud")
 app.add_page(account_page, route=routes.ACCOUNT, title="My account · Pharmacy Cloud", on_load=AccountPageState.load)
@@ -74,11 +79,19 @@ app.add_page(reset_page, route=routes.RESET, title="New password · Pharmacy Clo
 app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platform console · sign in")
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)
 app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)
-app.add_page(medicine_page, route=routes.MEDICINE, title="Medicine · Pharmacy Cloud", on_load=MedicineState.load)
+app.add_page(
+    medicine_page,
+    route=routes.MEDICINE,
+    title="Medicine · Pharmacy Cloud",
+    on_load=[MedicineState.load, MedicineLevelsState.load],
+)
 app.add_page(catalog_page, route=routes.CATALOG_EDIT, title="Catalog · Pharmacy Cloud", on_load=CatalogState.load)
 app.add_page(alerts_page, route=routes.ALERTS, title="Stock alerts · Pharmacy Cloud", on_load=AlertsState.load)
 app.add_page(
     purchasing_page, route=routes.PURCHASING, title="Purchase orders · Pharmacy Cloud", on_load=PurchasingState.load
+)
+app.add_page(
+    reorder_page, route=routes.REORDER, title="Reorder levels · Pharmacy Cloud", on_load=ReorderEditorState.load
 )
 app.add_page(imports_page, route=routes.INVENTORY_CSV, title="Inventory CSV · Pharmacy Cloud", on_load=ImportState.load)
 app.add_page(

@@ -46,6 +46,12 @@ class Branch(SQLModel, table=True):
     time_zone: str = "UTC"
     prices_include_tax: bool = False
     default_tax_rate: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(7, 4), nullable=False))
+    reduced_tax_rate: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(7, 4), nullable=False))
+    phone: str = ""
+    # {"mon": [{"opens": "09:00", "closes": "18:00"}], ..., "sun": []}; {} until the owner states them
+    opening_hours: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    is_active: bool = True  # a deactivated branch keeps its history but takes no sales or stock
+    deactivated_at: datetime | None = utc_timestamp(nullable=True, default_now=False)
     created_at: datetime = utc_timestamp()
 
 

@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "health.view": ALL_STAFF | {SUPPORT},
     "account.self": ALL_STAFF,  # own sessions, switching chains, signing out everywhere
     "branches.view": ALL_STAFF | API_ANY | {SUPPORT},
+    # adding, editing, deactivating branches: their tax settings price every sale, so the owner's call
+    "branches.manage": frozenset({OWNER, API_ADMIN}),
     "staff.view": MANAGERS | {API_ADMIN, SUPPORT},
     "staff.invite": MANAGERS,
     "staff.manage": MANAGERS,
@@ -58,6 +60,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inventory.recall": frozenset({OWNER, MANAGER, PHARMACIST}),
     "inventory.transfer": frozenset({OWNER, MANAGER, PHARMACIST, TECHNICIAN, API_WRITE, API_ADMIN}),
     "inventory.purchase": frozenset({OWNER, MANAGER, PHARMACIST}),
+    # reorder points and quantities (manual, or automatic from forecasts, which run as SYSTEM)
+    "inventory.reorder": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN, SYSTEM}),
     # billing (point of sale)
     "billing.view": ALL_STAFF | API_ANY | {SUPPORT},
     "billing.sell": ALL_STAFF | {API_WRITE, API_ADMIN},  # drafts, finalize, payments, discarding a draft

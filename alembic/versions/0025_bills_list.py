@@ -1,14 +1,14 @@
 """Indexes for finding a bill: a branch's (or the chain's) bills by date, and bill numbers by prefix.
 
 Revision ID: 0025_bills_list
-Revises: 0023_function_roles
+Revises: 0024_branches_reorder
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
 revision = "0025_bills_list"
-down_revision = "0023_function_roles"
+down_revision = "0024_branches_reorder"
 branch_labels = None
 depends_on = None
 

@@ -104,9 +104,11 @@ def _check_branches(session: Session, branch_ids: list[str]) -> list[uuid.UUID]:
         wanted = [uuid.UUID(b) for b in branch_ids]
     except ValueError:
         raise ValidationFailed("Unknown branch.", field="branches") from None
-    known = set(session.exec(select(Branch.id)).all())
-    if not set(wanted) <= known:
+    known = dict(session.exec(select(Branch.id, Branch.is_active)).all())
+    if not set(wanted) <= set(known):
         raise ValidationFailed("Unknown branch.", field="branches")
+    if not all(known[b] for b in wanted):  # it takes no sales or stock: nobody new works there
+        raise ValidationFailed("That branch is deactivated; choose an active one.", field="branches")
     return wanted
 
 

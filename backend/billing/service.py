@@ -48,6 +48,7 @@ from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, dispense, is_ret
 from backend.patients.service import patient_for_bill_in
 from tenants.audit import record_audit
 from tenants.context import TenantContext
+from tenants.directory import branch_inactive
 from tenants.roles import require, role_has
 from tenants.session import tenant_session
 
@@ -214,13 +215,15 @@ def _branch(session: Session, ctx: TenantContext, branch_id: object) -> _Branch:
         raise NotFound("No such branch.") from None
     row = session.execute(
         text(
-            "SELECT id, code, time_zone, prices_include_tax, default_tax_rate, reduced_tax_rate "
+            "SELECT id, name, code, time_zone, prices_include_tax, default_tax_rate, reduced_tax_rate, is_active "
             "FROM branches WHERE id = :b"
         ),
         {"b": key},
     ).first()
     if row is None or not ctx.can_see_branch(key):
         raise NotFound("No such branch.")
+    if not row.is_active:  # drafts and finalizing (the only callers) are sales: a deactivated branch takes none
+        raise branch_inactive(row.name, "takes no sales")
     tax = TaxSettings(row.prices_include_tax, row.default_tax_rate, row.reduced_tax_rate)
     return _Branch(row.id, row.code, row.time_zone, tax)
 
@@ -687,6 +690,20 @@ def _take_number(session: Session, ctx: TenantContext, branch: _Branch) -> tuple
         {"t": ctx.tenant_id, "br": branch.id, "y": year},
     ).scalar_one()
     return f"{branch.code}-{year}-{seq:06d}", year, int(seq)
+
+
+def branch_has_numbers(session: Session, branch_id: uuid.UUID) -> bool:
+    """Whether the branch has issued a bill or credit note: their numbers carry its code, so the
+    branches service keeps the code from changing once one exists."""
+    return bool(
+        session.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM bill_counters WHERE branch_id = :b) "
+                "OR EXISTS (SELECT 1 FROM credit_note_counters WHERE branch_id = :b)"
+            ),
+            {"b": branch_id},
+        ).scalar_one()
+    )
 
 
 def _recheck_prescriptions(lines: Sequence[Any]) -> None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from backend.core.errors import ValidationFailed
+from backend.inventory.reorder import EFFECTIVE_POINT, MANUAL, alert_detail, in_force, save_reorder_levels
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
@@ -66,21 +66,44 @@ LOTS_SQL = """
 
 
 def set_reorder_level(
-    ctx: TenantContext, *, branch_id: str, medicine_id: str, reorder_point: int, reorder_quantity: int
+    ctx: TenantContext,
+    *,
+    branch_id: str,
+    medicine_id: str,
+    reorder_point: int | None,
+    reorder_quantity: int | None,
+    mode: str = MANUAL,
 ) -> None:
-    require(ctx, "inventory.adjust")
-    if reorder_point < 0 or reorder_quantity <= 0:
-        raise ValidationFailed(
-            "The reorder point is 0 or more and the reorder quantity more than 0.", field="reorder_point"
-        )
-    with tenant_session(ctx) as session:
-        session.execute(
-            text(
-                "INSERT INTO reorder_levels VALUES (:t, :b, :m, :p, :q) ON CONFLICT (tenant_id, branch_id, "
-                "medicine_id) DO UPDATE SET reorder_point = :p, reorder_quantity = :q"
-            ),
-            {"t": ctx.tenant_id, "b": branch_id, "m": medicine_id, "p": reorder_point, "q": reorder_quantity},
-        )
+    """Set one medicine's reorder level at one branch (see `reorder.save_reorder_levels_in`)."""
+    save_reorder_levels(
+        ctx,
+        [
+            {
+                "branch_id": branch_id,
+                "medicine_id": medicine_id,
+                "mode": mode,
+                "reorder_point": reorder_point,
+                "reorder_quantity": reorder_quantity,
+            }
+        ],
+    )
+
+
+# Lines at or below the level in force (manual, or the forecast's for automatic levels) at active
+# branches: a deactivated branch orders nothing, so its lines would only be noise.
+LOW_STOCK_SQL = f"""
+    SELECT br.id AS branch_id, br.name AS branch, m.generic_name || ' ' || m.strength AS medicine,
+           r.mode, r.reorder_point, r.reorder_quantity, r.forecast_point, r.forecast_quantity,
+           coalesce(sum(b.quantity), 0)::int AS on_hand
+    FROM reorder_levels r JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id
+    JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id
+    LEFT JOIN batches b ON b.tenant_id = r.tenant_id AND b.branch_id = r.branch_id AND b.medicine_id = r.medicine_id
+    WHERE br.is_active AND {EFFECTIVE_POINT} IS NOT NULL
+    GROUP BY br.id, br.name, m.generic_name, m.strength, r.mode, r.reorder_point, r.reorder_quantity,
+             r.forecast_point, r.forecast_quantity
+    HAVING coalesce(sum(b.quantity), 0) <= {EFFECTIVE_POINT}
+    ORDER BY br.name, m.generic_name
+"""  # noqa: S608 - EFFECTIVE_POINT is our own SQL text, not input
 
 
 def stock_alerts(ctx: TenantContext) -> StockAlerts:
@@ -89,18 +112,7 @@ def stock_alerts(ctx: TenantContext) -> StockAlerts:
     with tenant_session(ctx) as session:
         windows = sorted(session.execute(text("SELECT expiry_alert_days FROM tenants")).scalar_one() or [30, 60, 90])
         lots = session.execute(text(LOTS_SQL), {"reach": max(windows) + 1}).all()
-        low = session.execute(
-            text(
-                "SELECT br.id AS branch_id, br.name AS branch, m.generic_name || ' ' || m.strength AS medicine, "
-                "r.reorder_point, r.reorder_quantity, coalesce(sum(b.quantity), 0)::int AS on_hand "
-                "FROM reorder_levels r JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
-                "JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
-                "LEFT JOIN batches b ON b.tenant_id = r.tenant_id AND b.branch_id = r.branch_id "
-                "AND b.medicine_id = r.medicine_id "
-                "GROUP BY br.id, br.name, m.generic_name, m.strength, r.reorder_point, r.reorder_quantity "
-                "HAVING coalesce(sum(b.quantity), 0) <= r.reorder_point ORDER BY br.name, m.generic_name"
-            )
-        ).all()
+        low = session.execute(text(LOW_STOCK_SQL)).all()
     alerts = StockAlerts(windows=windows)
     horizon = max(windows)
     for lot in lots:
@@ -121,6 +133,11 @@ def stock_alerts(ctx: TenantContext) -> StockAlerts:
             )
     for row in low:
         if ctx.can_see_branch(uuid.UUID(str(row.branch_id))):
+            point, quantity, source, _ = in_force(
+                row.mode, row.reorder_point, row.reorder_quantity, row.forecast_point, row.forecast_quantity
+            )
+            if point is None or quantity is None:  # the query keeps only lines with a level in force
+                continue
             alerts.low_stock.append(
                 AlertLine(
                     row.branch,
@@ -129,7 +146,7 @@ def stock_alerts(ctx: TenantContext) -> StockAlerts:
                     row.on_hand,
                     None,
                     Decimal("0"),
-                    f"reorder point {row.reorder_point}; order {row.reorder_quantity}",
+                    alert_detail(point, quantity, source),
                 )
             )
     return alerts

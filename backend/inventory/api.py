@@ -16,7 +16,14 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.api import RequirePermission
 from backend.idempotency.service import run_once
-from backend.inventory.csv_export import export_catalog, export_movements, export_stock
+from backend.inventory.csv_export import export_catalog, export_movements, export_reorder_levels, export_stock
+from backend.inventory.reorder import (
+    MAX_BULK,
+    list_reorder_levels,
+    reorder_level,
+    save_reorder_levels_in,
+    set_reorder_level_in,
+)
 from backend.inventory.service import (
     MAX_ATTEMPTS,
     OutOfStock,
@@ -30,6 +37,7 @@ from backend.inventory.service import (
     transfer_in_session,
 )
 from tenants.context import TenantContext
+from tenants.directory import require_active_branch
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", description="Unique per intended write")]
@@ -71,6 +79,24 @@ class DispenseRequest(BaseModel):
     medicine_id: str
     quantity: int = Field(gt=0)
     reference: str = ""
+
+
+class ReorderLevelIn(BaseModel):
+    """A level: manual numbers, or automatic (from forecasts; the numbers, if given, are its fallback
+    until a forecast exists). Manual with both numbers null removes the level."""
+
+    mode: Literal["manual", "automatic"] = "manual"
+    reorder_point: int | None = Field(None, ge=0, description="Reorder when on hand is at or below this")
+    reorder_quantity: int | None = Field(None, gt=0, description="How much to order then (dispensing units)")
+
+
+class BranchReorderLevelIn(ReorderLevelIn):
+    branch_id: str
+    medicine_id: str
+
+
+class ReorderLevelsIn(BaseModel):
+    levels: list[BranchReorderLevelIn] = Field(max_length=MAX_BULK)
 
 
 def idempotent_json(
@@ -152,8 +178,13 @@ async def dispense_endpoint(
         key,
         body.model_dump(),
         200,
-        lambda session: {"picks": [asdict(p) for p in dispense(session, ctx, **body.model_dump())]},
+        lambda session: _dispense_in(session, ctx, body),
     )
+
+
+def _dispense_in(session: Session, ctx: TenantContext, body: DispenseRequest) -> dict[str, Any]:
+    require_active_branch(session, body.branch_id, "takes no sales")
+    return {"picks": [asdict(p) for p in dispense(session, ctx, **body.model_dump())]}
 
 
 @router.post("/adjust", summary="Correct a batch's count with a reason")
@@ -219,6 +250,72 @@ async def movements(
 ) -> list[dict[str, Any]]:
     _, _, rows = await run_in_threadpool(medicine_stock, ctx, medicine_id)
     return [jsonable_encoder(asdict(m)) for m in rows]
+
+
+@router.get("/reorder-levels", summary="A branch's medicines with their reorder levels, 25 a page")
+async def reorder_levels(
+    branch_id: str,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))],
+    q: str = "",
+    show: Literal["all", "set", "unset", "low"] = "all",
+    page: int = 0,
+) -> dict[str, Any]:
+    found = await run_in_threadpool(list_reorder_levels, ctx, branch_id, q, show=show, page=page)
+    return {"items": [jsonable_encoder(asdict(r)) for r in found.items], "page": found.page, "has_more": found.has_more}
+
+
+@router.get("/reorder-levels/{branch_id}/{medicine_id}", summary="One medicine's reorder level at one branch")
+async def read_reorder_level(
+    branch_id: str, medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
+) -> JSONResponse:
+    level = await run_in_threadpool(reorder_level, ctx, branch_id, medicine_id)
+    return JSONResponse(jsonable_encoder(asdict(level)))
+
+
+@router.put("/reorder-levels/{branch_id}/{medicine_id}", summary="Set, change or clear one reorder level")
+async def put_reorder_level(
+    branch_id: str,
+    medicine_id: str,
+    body: ReorderLevelIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.reorder"))],
+) -> JSONResponse:
+    request = {"action": "reorder_level", "branch_id": branch_id, "medicine_id": medicine_id, **body.model_dump()}
+    return await run_in_threadpool(
+        idempotent_json,
+        ctx,
+        key,
+        request,
+        200,
+        lambda session: asdict(
+            set_reorder_level_in(session, ctx, branch_id=branch_id, medicine_id=medicine_id, **body.model_dump())
+        ),
+    )
+
+
+@router.put("/reorder-levels", summary="Set, change or clear many reorder levels at once (all or nothing)")
+async def put_reorder_levels(
+    body: ReorderLevelsIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.reorder"))],
+) -> JSONResponse:
+    levels = [level.model_dump() for level in body.levels]
+    return await run_in_threadpool(
+        idempotent_json,
+        ctx,
+        key,
+        {"action": "reorder_levels", "levels": levels},
+        200,
+        lambda session: asdict(save_reorder_levels_in(session, ctx, levels)),
+    )
+
+
+@router.get("/export/reorder-levels.csv", summary="Download a branch's reorder levels as CSV (the import's columns)")
+async def export_reorder_levels_csv(
+    branch_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
+) -> PlainTextResponse:
+    body, code = await run_in_threadpool(export_reorder_levels, ctx, branch_id)
+    return _csv_download(body, f"reorder-levels-{code}")
 
 
 # Declared before /export/{what}.csv, which would otherwise take this path.

@@ -17,13 +17,15 @@ from sqlalchemy import text
 
 from backend.core.errors import ValidationFailed
 from backend.core.spreadsheet import safe_cell
-from backend.inventory.csv_import import CATALOG, COLUMNS, OPENING_STOCK
+from backend.inventory.csv_import import CATALOG, COLUMNS, OPENING_STOCK, READ_ONLY, REORDER_LEVELS
+from backend.inventory.reorder import branch_reorder_levels
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
 
 MAX_MOVEMENT_ROWS = 200_000
 STOCK_COLUMNS = (*COLUMNS[OPENING_STOCK], "generic_name", "strength", "status")
+REORDER_COLUMNS = (*COLUMNS[REORDER_LEVELS], *READ_ONLY[REORDER_LEVELS])
 MOVEMENT_COLUMNS = (
     "occurred_at_utc",
     "branch_code",
@@ -105,3 +107,26 @@ def export_movements(ctx: TenantContext, since: date, until: date) -> str:
             f"More than {MAX_MOVEMENT_ROWS:,} movements in that range; export a shorter period.", field="since"
         )
     return _csv(MOVEMENT_COLUMNS, (r[:-1] for r in rows if ctx.can_see_branch(r.branch_id)))
+
+
+def export_reorder_levels(ctx: TenantContext, branch_id: str) -> tuple[str, str]:
+    """(CSV, branch code): every active medicine at the branch (and deactivated ones with a level)
+    with its level, empty where none is set, in the reorder-level import's columns. Edit the numbers
+    or the mode and import the file again; emptying a manual row's numbers clears its level."""
+    code, levels = branch_reorder_levels(ctx, branch_id)
+    rows = (
+        (
+            level.medicine_id,
+            level.barcode or "",
+            code,
+            level.mode or "",
+            "" if level.reorder_point is None else level.reorder_point,
+            "" if level.reorder_quantity is None else level.reorder_quantity,
+            level.generic_name,
+            level.strength,
+            level.on_hand,
+            level.note,
+        )
+        for level in levels
+    )
+    return _csv(REORDER_COLUMNS, rows), code

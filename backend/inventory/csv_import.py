@@ -27,11 +27,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.core.errors import Conflict, NotFound, PermissionDenied, PharmacyError, ValidationFailed
-from backend.inventory import service
+from backend.inventory import reorder, service
 from backend.inventory import validation as check
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
 from tenants.context import TenantContext
+from tenants.directory import branch_inactive
 from tenants.roles import require
 from tenants.session import tenant_session
 
@@ -43,8 +44,11 @@ SHOWN_PROBLEMS = 500  # the report keeps the first problems; the count covers al
 
 CATALOG = "catalog"
 OPENING_STOCK = "opening_stock"
-KIND_LABELS = {CATALOG: "Catalog", OPENING_STOCK: "Opening stock"}
-PERMISSION = {CATALOG: "inventory.catalog", OPENING_STOCK: "inventory.receive"}
+# Reorder levels are per medicine and branch, so they are a file of their own: the catalog is per
+# medicine and its import only adds medicines; the stock file is per lot and its import adds stock.
+REORDER_LEVELS = "reorder_levels"
+KIND_LABELS = {CATALOG: "Catalog", OPENING_STOCK: "Opening stock", REORDER_LEVELS: "Reorder levels"}
+PERMISSION = {CATALOG: "inventory.catalog", OPENING_STOCK: "inventory.receive", REORDER_LEVELS: "inventory.reorder"}
 COLUMNS = {
     CATALOG: (
         "generic_name",
@@ -61,10 +65,19 @@ COLUMNS = {
         "tax_category",
     ),
     OPENING_STOCK: ("barcode", "lot_number", "expiry_date", "quantity", "cost_price", "supplier_name", "branch_code"),
+    REORDER_LEVELS: ("medicine_id", "barcode", "branch_code", "reorder_mode", "reorder_point", "reorder_quantity"),
 }
 # Columns an export adds for people to read; an import of that export skips them.
-READ_ONLY = {CATALOG: ("active",), OPENING_STOCK: ("generic_name", "strength", "status")}
-REQUIRED = {CATALOG: ("generic_name",), OPENING_STOCK: ("barcode", "lot_number", "expiry_date", "quantity")}
+READ_ONLY = {
+    CATALOG: ("active",),
+    OPENING_STOCK: ("generic_name", "strength", "status"),
+    REORDER_LEVELS: ("generic_name", "strength", "on_hand", "level_in_force"),
+}
+REQUIRED = {
+    CATALOG: ("generic_name",),
+    OPENING_STOCK: ("barcode", "lot_number", "expiry_date", "quantity"),
+    REORDER_LEVELS: ("reorder_point", "reorder_quantity"),
+}
 
 
 @dataclass(frozen=True)
@@ -250,7 +263,76 @@ class _StockChecker(_RowChecker):
         }
 
 
-CHECKERS: dict[str, type[_RowChecker]] = {CATALOG: _CatalogChecker, OPENING_STOCK: _StockChecker}
+class _ReorderChecker(_RowChecker):
+    """A row names a medicine (medicine_id, as the export writes it, or barcode) and a branch (branch_code,
+    else the branch chosen on the page); empty numbers with the manual mode clear the level."""
+
+    def _prepare(self, rows: list[dict[str, str]]) -> None:
+        codes = sorted({r.get("barcode", "") for r in rows if r.get("barcode")})
+        ids = sorted({r["medicine_id"] for r in rows if _is_uuid(r.get("medicine_id", ""))})
+        found = self.session.execute(
+            text(
+                "SELECT id, barcode FROM medicines WHERE barcode = ANY(CAST(:codes AS text[])) "
+                "OR id = ANY(CAST(:ids AS uuid[]))"
+            ),
+            {"codes": codes, "ids": ids},
+        ).all()
+        self.by_barcode = {m.barcode: str(m.id) for m in found if m.barcode}
+        self.by_id = {str(m.id) for m in found}
+        branches = self.session.execute(text("SELECT id, code, name, is_active FROM branches")).all()
+        self.branches = {b.code.lower(): b for b in branches if self.ctx.can_see_branch(b.id)}
+        self.by_branch_id = {str(b.id): b for b in self.branches.values()}
+        self.seen: set[tuple[str, str]] = set()
+
+    def _one(self, row: dict[str, str]) -> dict[str, Any]:
+        code = row.get("branch_code", "")
+        branch = self.branches.get(code.lower()) if code else self.by_branch_id.get(self.default_branch_id or "")
+        if branch is None:
+            raise NotFound(f"No branch with code {code!r} that you may see." if code else "Choose a branch.")
+        if not branch.is_active:
+            raise branch_inactive(branch.name, "orders no stock, so it takes no reorder levels")
+        typed_id, barcode = row.get("medicine_id", ""), row.get("barcode", "")
+        if typed_id:
+            medicine_id = typed_id.lower() if typed_id.lower() in self.by_id else None
+            if medicine_id is None:
+                raise NotFound("No medicine in the catalog has this medicine_id.")
+            if barcode and self.by_barcode.get(check.barcode(barcode) or "") != medicine_id:
+                raise ValidationFailed("The barcode belongs to another medicine than the medicine_id.", field="barcode")
+        elif barcode:
+            medicine_id = self.by_barcode.get(barcode)
+            if medicine_id is None:
+                raise NotFound("No medicine in the catalog has this barcode.")
+        else:
+            raise ValidationFailed("Give the medicine's barcode (or its medicine_id from an export).", field="barcode")
+        mode, point, quantity = reorder.level_values(
+            row.get("reorder_mode"), row.get("reorder_point"), row.get("reorder_quantity")
+        )
+        key = (str(branch.id), medicine_id)
+        if key in self.seen:
+            raise Conflict("This medicine at this branch is on another row too.", field="barcode")
+        self.seen.add(key)
+        return {
+            "branch_id": str(branch.id),
+            "medicine_id": medicine_id,
+            "mode": mode,
+            "reorder_point": point,
+            "reorder_quantity": quantity,
+        }
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+CHECKERS: dict[str, type[_RowChecker]] = {
+    CATALOG: _CatalogChecker,
+    OPENING_STOCK: _StockChecker,
+    REORDER_LEVELS: _ReorderChecker,
+}
 
 
 # --- staging, importing, watching ---------------------------------------------------------------
@@ -261,7 +343,7 @@ def stage_import(
 ) -> ImportSummary:
     """Check an uploaded file and keep it with its report; nothing is imported yet."""
     if kind not in COLUMNS:
-        raise ValidationFailed("Choose what the file holds: catalog or opening stock.", field="kind")
+        raise ValidationFailed("Choose what the file holds: catalog, opening stock or reorder levels.", field="kind")
     require(ctx, PERMISSION[kind])
     if len(content) > MAX_BYTES:
         raise ValidationFailed(f"Files are limited to {MAX_BYTES // (1024 * 1024)} MB.", field="file")
@@ -454,7 +536,14 @@ def _write_stock(session: Session, ctx: TenantContext, rows: list[dict[str, Any]
     return len(rows)
 
 
-WRITERS = {CATALOG: _write_catalog, OPENING_STOCK: _write_stock}
+def _write_reorder_levels(session: Session, ctx: TenantContext, rows: list[dict[str, Any]], _import_id: str) -> int:
+    """A batch of levels is one save (checked again, all or nothing); unchanged rows count as imported."""
+    if rows:
+        reorder.save_reorder_levels_in(session, ctx, rows)
+    return len(rows)
+
+
+WRITERS = {CATALOG: _write_catalog, OPENING_STOCK: _write_stock, REORDER_LEVELS: _write_reorder_levels}
 
 
 @job("inventory.import_csv")

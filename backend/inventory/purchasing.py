@@ -12,9 +12,11 @@ from sqlalchemy import text
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.models import utc_now
 from backend.inventory import validation as check
+from backend.inventory.reorder import EFFECTIVE_POINT, EFFECTIVE_QUANTITY
 from backend.inventory.service import receive_into
 from tenants.audit import record_audit
 from tenants.context import TenantContext
+from tenants.directory import require_active_branch
 from tenants.roles import require
 from tenants.session import tenant_session
 
@@ -96,6 +98,7 @@ def draft_order(ctx: TenantContext, *, supplier_id: str, branch_id: str, lines: 
     with tenant_session(ctx) as session:
         if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
             raise NotFound("No such branch.")
+        require_active_branch(session, branch_id, "takes no purchase orders")
         if (
             session.execute(
                 text("SELECT 1 FROM suppliers WHERE id = :s"), {"s": check.as_uuid(supplier_id, "supplier")}
@@ -136,19 +139,25 @@ def draft_order(ctx: TenantContext, *, supplier_id: str, branch_id: str, lines: 
 
 
 def suggest_order(ctx: TenantContext, *, supplier_id: str, branch_id: str) -> str | None:
-    """Draft a PO from everything at or below its reorder point at the branch (None if nothing is)."""
+    """Draft a PO from everything at or below its reorder level in force at the branch (the manual
+    level, or the forecast's for an automatic one), each for its reorder quantity; None if nothing is."""
     require(ctx, "inventory.purchase")
+    branch = check.as_uuid(branch_id, "branch")
+    if not ctx.can_see_branch(branch):
+        raise NotFound("No such branch.")
     with tenant_session(ctx) as session:
+        require_active_branch(session, branch, "takes no purchase orders")
         rows = session.execute(
             text(
-                "SELECT r.medicine_id, r.reorder_quantity, m.default_sell_price FROM reorder_levels r "
+                f"SELECT r.medicine_id, {EFFECTIVE_QUANTITY} AS reorder_quantity FROM reorder_levels r "  # noqa: S608
                 "JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
                 "LEFT JOIN batches b ON b.tenant_id = r.tenant_id AND b.branch_id = r.branch_id "
-                "AND b.medicine_id = r.medicine_id WHERE r.branch_id = :b AND m.is_active "  # no discontinued lines
-                "GROUP BY r.medicine_id, r.reorder_quantity, r.reorder_point, m.default_sell_price "
-                "HAVING coalesce(sum(b.quantity), 0) <= r.reorder_point"
+                "AND b.medicine_id = r.medicine_id "
+                f"WHERE r.branch_id = :b AND m.is_active AND {EFFECTIVE_POINT} IS NOT NULL "  # no discontinued lines
+                "GROUP BY r.medicine_id, r.mode, r.reorder_point, r.reorder_quantity, r.forecast_point, "
+                f"r.forecast_quantity HAVING coalesce(sum(b.quantity), 0) <= {EFFECTIVE_POINT}"
             ),
-            {"b": check.as_uuid(branch_id, "branch")},
+            {"b": branch},
         ).all()
     if not rows:
         return None

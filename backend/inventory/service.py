@@ -29,6 +29,7 @@ from backend.drugs.matcher import resolve
 from backend.inventory import validation as check
 from tenants.audit import record_audit
 from tenants.context import TenantContext
+from tenants.directory import require_active_branch
 from tenants.roles import require
 from tenants.session import platform_session, tenant_connection, tenant_session
 
@@ -575,6 +576,7 @@ def receive_into(
     cost = check.money(cost_price, "cost_price")
     if expiry < branch_today(session, ctx, branch_id):
         raise ValidationFailed("This lot has already expired; it cannot be received.", field="expiry_date")
+    require_active_branch(session, branch_id, "takes no deliveries")
     try:
         known = session.execute(
             text("SELECT is_active FROM medicines WHERE id = :m"), {"m": uuid.UUID(medicine_id)}
@@ -967,6 +969,8 @@ def transfer_in_session(
     if str(source.branch_id) == str(to_branch_id):
         raise ValidationFailed("Choose another branch to send the stock to.", field="to_branch_id")
     branch_today(session, ctx, to_branch_id)  # the destination exists and is in scope
+    # Stock may still leave a deactivated branch (that is how it is emptied), never arrive at one.
+    require_active_branch(session, to_branch_id, "takes no transfers in")
     if source.recalled:
         raise ValidationFailed(f"Lot {source.lot_number} is recalled; it cannot be moved.", field="batch_id")
     if source.status != "active" or source.expiry_date < branch_today(session, ctx, str(source.branch_id)):

@@ -37,9 +37,12 @@ class ShellState(SessionState):
         chains = await run_service(memberships_of, ctx.user_id)
         self.memberships = [{"tenant_id": m.tenant_id, "tenant_name": m.tenant_name} for m in chains]
         self.tenant_name = profile.name
-        self.branches = [{"id": b.id, "name": b.name, "code": b.code} for b in profile.branches]
-        if self.branches and self.current_branch not in {b["name"] for b in self.branches}:
-            self.current_branch = self.branches[0]["name"]
+        # Read afresh on every page load, so a branch added in Settings is in the switcher (and in the
+        # transfer, report and invitation choices built from it) at once. Deactivated branches take no
+        # sales or stock, so they are not offered; their history stays in reports and the API.
+        self.branches = [{"id": b.id, "name": b.name, "code": b.code} for b in profile.branches if b.is_active]
+        if self.current_branch not in {b["name"] for b in self.branches}:  # e.g. it was just deactivated
+            self.current_branch = self.branches[0]["name"] if self.branches else ""
         self.can_manage_staff = role_has(ctx.role, "staff.view")
         self.can_open_settings = role_has(ctx.role, "tenant.settings")
         self.loaded = True

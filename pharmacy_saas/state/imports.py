@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 
 from backend.core.errors import PharmacyError, ValidationFailed
-from backend.inventory.csv_export import export_catalog, export_movements, export_stock
+from backend.inventory.csv_export import export_catalog, export_movements, export_reorder_levels, export_stock
 from backend.inventory.csv_import import (
     CATALOG,
     COLUMNS,
@@ -17,6 +17,7 @@ from backend.inventory.csv_import import (
     MAX_BYTES,
     OPENING_STOCK,
     PERMISSION,
+    REORDER_LEVELS,
     ImportSummary,
     discard_import,
     import_summary,
@@ -69,7 +70,7 @@ class ImportState(ShellState):
     @guarded("inventory.view", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
-        allowed = [k for k in (CATALOG, OPENING_STOCK) if role_has(ctx.role, PERMISSION[k])]
+        allowed = [k for k in (CATALOG, OPENING_STOCK, REORDER_LEVELS) if role_has(ctx.role, PERMISSION[k])]
         self.kinds_allowed = [KIND_LABELS[k] for k in allowed]
         if allowed and self.kind not in allowed:
             self.kind = allowed[0]
@@ -149,6 +150,10 @@ class ImportState(ShellState):
                 since, until = _date(self.export_since, "since"), _date(self.export_until, "until")
                 body = await run_service(export_movements, ctx, since, until)
                 filename = f"movements-{since}-{until}.csv"
+            elif what == "reorder_levels":  # the header's branch: levels are per branch
+                branch_id = next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
+                body, code = await run_service(export_reorder_levels, ctx, branch_id)
+                filename = f"reorder-levels-{code}-{date.today()}.csv"
             else:
                 body = await run_service(export_stock if what == "stock" else export_catalog, ctx)
                 filename = f"{'stock' if what == 'stock' else 'catalog'}-{date.today()}.csv"
