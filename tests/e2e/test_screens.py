@@ -131,7 +131,7 @@ def test_dashboard_and_menu_per_role(browser: Browser, app_url: str, committed_t
     expect(page.locator("#sales-today-change")).to_contain_text("+100 %")
     expect(page.locator("#sales-period")).to_have_text("$36.00")
     expect(page.locator("#sales-margin")).to_be_visible()
-    expect(page.locator("#sales-chart .recharts-line")).to_have_count(2, timeout=15000)
+    expect(page.locator("#sales-chart .recharts-bar")).to_have_count(2, timeout=15000)
     expect(page.locator("#attention-refunds .attention-count")).to_have_text("1")
     expect(page.locator("#attention-refunds")).to_contain_text("$6.00")
     expect(page.locator("#attention-low .attention-count")).to_have_text("1")
