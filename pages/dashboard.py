@@ -24,9 +24,14 @@ def figure(label: rx.Var | str, value: rx.Var, value_id: str, *notes: rx.Compone
 
 def change_badge(text: rx.Var, direction: rx.Var, badge_id: str) -> rx.Component:
     return rx.badge(
-        rx.cond(direction == "up", rx.icon("trending-up", size=14), rx.icon("trending-down", size=14)),
+        rx.match(
+            direction,
+            ("up", rx.icon("trending-up", size=14)),
+            ("down", rx.icon("trending-down", size=14)),
+            rx.icon("minus", size=14),
+        ),
         text,
-        color_scheme=rx.cond(direction == "up", "grass", "tomato"),
+        color_scheme=rx.match(direction, ("up", "grass"), ("down", "tomato"), "gray"),
         id=badge_id,
     )
 
@@ -123,7 +128,7 @@ def attention_item(item: rx.Var) -> rx.Component:
                 rx.heading(
                     item["count"],
                     size="6",
-                    color=rx.cond(item["count"] == "0", rx.color("gray", 10), rx.color("amber", 11)),
+                    color=rx.cond(item["active"] == "yes", rx.color("amber", 11), rx.color("gray", 10)),
                     class_name="attention-count",
                 ),
                 rx.text(item["detail"], size="1", color_scheme="gray"),

@@ -93,8 +93,20 @@ def _short(day: date) -> str:
     return f"{day.day} {day.strftime('%b')}"
 
 
-def _attention(label: str, count: int, href: str, item_id: str, tone: str, detail: str = "") -> dict[str, str]:
-    return {"label": label, "count": str(count), "href": href, "id": item_id, "tone": tone, "detail": detail}
+def _attention(label: str, count: int, href: str, item_id: str, detail: str = "") -> dict[str, str]:
+    """One "needs attention" card; `active` colours it when there is something to do."""
+    return {
+        "label": label,
+        "count": str(count),
+        "href": href,
+        "id": item_id,
+        "detail": detail,
+        "active": "yes" if count else "",
+    }
+
+
+def _direction(now: Decimal, before: Decimal) -> str:
+    return "flat" if now == before else "up" if now > before else "down"
 
 
 class DashboardState(ShellState):
@@ -150,49 +162,41 @@ class DashboardState(ShellState):
             alerts = await run_service(stock_alerts, ctx)
             window = min(alerts.windows)
             items += [
-                _attention("Low stock", len(alerts.low_stock), routes.ALERTS, "attention-low", "amber"),
+                _attention("Low stock", len(alerts.low_stock), routes.ALERTS, "attention-low"),
                 _attention(
                     f"Expiring within {window} days",
                     alerts.expiring_within(window),
                     routes.ALERTS,
                     "attention-expiring",
-                    "orange",
                 ),
+                _attention("Expired on the shelf", len(alerts.expired_on_shelf), routes.ALERTS, "attention-expired"),
                 _attention(
-                    "Expired on the shelf", len(alerts.expired_on_shelf), routes.ALERTS, "attention-expired", "red"
-                ),
-                _attention(
-                    "Recalled lots in stock", len(alerts.recalled_in_stock), routes.ALERTS, "attention-recalled", "red"
+                    "Recalled lots in stock", len(alerts.recalled_in_stock), routes.ALERTS, "attention-recalled"
                 ),
             ]
             if self.can_see_sales:  # what the stock cost is the chain's business figure, like margins
-                value = _attention("Stock at risk (cost)", 0, routes.ALERTS, "attention-value", "gray")
+                value = _attention("Stock at risk (cost)", 0, routes.ALERTS, "attention-value")
                 value["count"] = display_money(alerts.value_at_risk, self.chain_currency)
+                value["active"] = "yes" if alerts.value_at_risk else ""
                 value["detail"] = "expiring, expired and recalled lots"
                 items.append(value)
         if role_has(ctx.role, "claims.manage"):
             counts = await run_service(claim_counts, ctx)
             items += [
                 _attention(
-                    "Claims to submit",
-                    counts["draft"],
-                    routes.CLAIMS + "?status=draft",
-                    "attention-claims-draft",
-                    "blue",
+                    "Claims to submit", counts["draft"], routes.CLAIMS + "?status=draft", "attention-claims-draft"
                 ),
                 _attention(
                     "Claims awaiting the payer",
                     counts["submitted"],
                     routes.CLAIMS + "?status=submitted",
                     "attention-claims-submitted",
-                    "blue",
                 ),
                 _attention(
                     "Approved claims not yet paid",
                     counts["approved"] + counts["partially_approved"],
                     routes.CLAIMS,
                     "attention-claims-approved",
-                    "blue",
                 ),
             ]
         if overview is not None:
@@ -202,7 +206,6 @@ class DashboardState(ShellState):
                     overview.refunds_today_count,
                     routes.REPORTS,
                     "attention-refunds",
-                    "gray",
                     display_money(overview.refunds_today, overview.currency) if overview.refunds_today_count else "",
                 )
             )
@@ -226,11 +229,11 @@ class DashboardState(ShellState):
             "last_week": money(overview.last_week_to_now),
             "last_week_whole": money(overview.last_week_whole_day),
             "today_change": _change(overview.today_sales, overview.last_week_to_now),
-            "today_up": "up" if overview.today_sales >= overview.last_week_to_now else "down",
+            "today_up": _direction(overview.today_sales, overview.last_week_to_now),
             "period": money(period.gross_sales),
             "previous": money(overview.previous_gross_sales),
             "period_change": _change(period.gross_sales, overview.previous_gross_sales),
-            "period_up": "up" if period.gross_sales >= overview.previous_gross_sales else "down",
+            "period_up": _direction(period.gross_sales, overview.previous_gross_sales),
             "period_bills": f"{period.bills} bills",
             "margin": money(period.gross_margin),
             "margin_percent": "" if period.margin_percent is None else f"{period.margin_percent} % of net sales",
