@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.accounts.api import api_router as account_router
 from backend.accounts.api import auth_router
 from backend.accounts.api_tokens import RateLimited
+from backend.api_docs import mount_docs
 from backend.billing.api import router as billing_router
 from backend.billing.bills_list_api import router as bills_list_router
 from backend.billing.cards_api import router as cards_router
@@ -133,9 +134,10 @@ def create_api() -> FastAPI:
         title="Pharmacy SaaS API",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; ours serves its own copy
         redoc_url=None,
     )
+    mount_docs(api, API_PREFIX)
 
     @api.exception_handler(PharmacyError)
     async def domain_error(_: Request, exc: PharmacyError) -> JSONResponse:

@@ -7,23 +7,22 @@ from typing import Any
 import reflex as rx
 
 NAV_ITEMS: list[tuple[str, str, str]] = [
-    # label, icon, route ("" = arrives with a later feature)
+    # label, icon, route. The shell shows an item only when its route is among the routes the role may
+    # open (ShellState.allowed_routes, from the permission each page checks on the server).
     ("Dashboard", "layout-dashboard", "/dashboard"),
     ("Inventory", "package", "/inventory"),
     ("Point of sale", "shopping-cart", "/pos"),
     ("Bills", "receipt", "/bills"),
     ("Patients", "contact", "/patients"),
-    ("Prescriptions", "clipboard-list", ""),
     ("Reports", "chart-column", "/reports"),
     ("Claims", "shield-check", "/claims"),
     ("Assistant", "message-circle", "/assistant"),
     ("Interactions", "pill", "/interactions"),
+    ("Staff", "users", "/staff"),
+    ("Audit log", "scroll-text", "/audit"),
+    ("Settings", "settings", "/settings"),
     ("My account", "user-round", "/account"),
 ]
-# Shown only to roles that may use them (the server refuses everyone else anyway).
-STAFF_LINK = ("Staff", "users", "/staff")
-SETTINGS_LINK = ("Settings", "settings", "/settings")
-AUDIT_LINK = ("Audit log", "scroll-text", "/audit")
 
 
 def brand() -> rx.Component:
@@ -41,7 +40,11 @@ def public_frame(*children: rx.Component) -> rx.Component:
         rx.hstack(
             rx.link(brand(), href="/", underline="none", color="inherit"),
             rx.spacer(),
-            rx.link(rx.button("Sign in", variant="soft", id="nav-sign-in"), href="/signin"),
+            rx.hstack(
+                rx.link(rx.button("Sign in", variant="soft", id="nav-sign-in"), href="/signin"),
+                rx.link(rx.button("Sign up", id="nav-sign-up"), href="/signup"),
+                spacing="2",
+            ),
             padding="1em 2em",
             align="center",
             border_bottom=f"1px solid {rx.color('gray', 4)}",
@@ -53,27 +56,20 @@ def public_frame(*children: rx.Component) -> rx.Component:
 
 def nav_link(label: str, icon: str, route: str) -> rx.Component:
     content = rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), spacing="3", align="center")
-    if not route:
-        return rx.tooltip(
-            rx.box(content, padding="0.5em 0.75em", opacity="0.45", cursor="not-allowed"),
-            content="Coming with a later release",
-        )
     return rx.link(
         rx.box(content, padding="0.5em 0.75em", border_radius="8px", _hover={"background": rx.color("teal", 3)}),
         href=route,
         underline="none",
         color="inherit",
+        class_name="nav-link",
     )
 
 
-def sidebar(show_staff: Any = False, show_settings: Any = False) -> rx.Component:
+def sidebar(allowed_routes: Any) -> rx.Component:
     return rx.vstack(
         brand(),
         rx.divider(),
-        *[nav_link(label, icon, route) for label, icon, route in NAV_ITEMS],
-        rx.cond(show_staff, nav_link(*STAFF_LINK)),
-        rx.cond(show_staff, nav_link(*AUDIT_LINK)),
-        rx.cond(show_settings, nav_link(*SETTINGS_LINK)),
+        *[rx.cond(allowed_routes.contains(route), nav_link(label, icon, route)) for label, icon, route in NAV_ITEMS],
         spacing="1",
         padding="1.25em 1em",
         width="230px",
@@ -86,12 +82,16 @@ def sidebar(show_staff: Any = False, show_settings: Any = False) -> rx.Component
     )
 
 
-def mobile_menu() -> rx.Component:
-    links = [(label, route) for label, _, route in [*NAV_ITEMS, STAFF_LINK, AUDIT_LINK, SETTINGS_LINK] if route]
+def mobile_menu(allowed_routes: Any) -> rx.Component:
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Menu")),
-            rx.menu.content(*[rx.menu.item(label, on_click=rx.redirect(route)) for label, route in links]),
+            rx.menu.content(
+                *[
+                    rx.cond(allowed_routes.contains(route), rx.menu.item(label, on_click=rx.redirect(route)))
+                    for label, _, route in NAV_ITEMS
+                ]
+            ),
         ),
         display=["block", "block", "none"],
     )
@@ -108,10 +108,10 @@ def staff_shell(
     on_sign_out: Any,
     chain_names: Any = None,
     on_chain_change: Any = None,
-    show_staff: Any = False,
-    show_settings: Any = False,
+    allowed_routes: Any = None,
 ) -> rx.Component:
-    """The signed-in frame: sidebar navigation, a header with chain and branch, and content."""
+    """The signed-in frame: sidebar navigation (only the pages in `allowed_routes`), a header with chain
+    and branch, and content."""
     chain_switcher = (
         rx.cond(
             chain_names.length() > 1,
@@ -127,7 +127,7 @@ def staff_shell(
         else rx.fragment()
     )
     header = rx.hstack(
-        mobile_menu(),
+        mobile_menu(allowed_routes),
         rx.vstack(
             rx.text(tenant_name, weight="bold", size="4", id="header-tenant"),
             rx.text(user_name, " · ", role_label, size="2", color_scheme="gray", id="header-user"),
@@ -150,7 +150,7 @@ def staff_shell(
         wrap="wrap",
     )
     return rx.hstack(
-        sidebar(show_staff, show_settings),
+        sidebar(allowed_routes),
         rx.vstack(header, rx.box(*children, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"),
         spacing="0",
         align="start",

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from devtools.reflex_lock import align_web_dir
 from devtools.services import (
     DATA,
     ROOT,
@@ -162,6 +163,7 @@ def main() -> int:
         subprocess.run([cli, "db", "upgrade"], env=env, check=True)
         subprocess.run([cli, "demo", "seed"], env=env, check=True)
         say("Starting the app (first run builds the frontend; this takes a minute or two)")
+        align_web_dir(ROOT / ".web")  # so the build does not rewrite the committed reflex.lock/
         for command in (
             [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"],
             [cli, "worker"],

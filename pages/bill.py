@@ -8,7 +8,14 @@ import reflex as rx
 from components.forms import form_alert
 from pages.shell import with_shell
 from pharmacy_saas import routes
-from pharmacy_saas.state.bill import BillState, BillViewLine, CoverageChoice, CreditNoteRow, PaymentRow
+from pharmacy_saas.state.bill import (
+    REFUND_REASON_HINT,
+    BillState,
+    BillViewLine,
+    CoverageChoice,
+    CreditNoteRow,
+    PaymentRow,
+)
 
 
 def _table(headers: tuple[str, ...], body: Any, table_id: str) -> rx.Component:
@@ -97,12 +104,9 @@ def refund_form() -> rx.Component:
                     rx.foreach(BillState.lines, refund_line),
                     "refund-lines",
                 ),
-                rx.input(
-                    name="reason",
-                    id="refund-reason",
-                    placeholder="Reason (e.g. unopened, wrong strength)",
-                    width="100%",
-                ),
+                rx.el.label("Reason", html_for="refund-reason", font_weight="500", font_size="0.9em"),
+                rx.input(name="reason", id="refund-reason", placeholder="e.g. unopened, wrong strength", width="100%"),
+                rx.text(REFUND_REASON_HINT, size="1", color_scheme="gray"),
                 rx.hstack(
                     rx.el.select(
                         rx.el.option("Cash", value="cash"),
@@ -172,7 +176,7 @@ def claim_card() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.heading("Insurance claim", size="4"),
-                rx.badge(BillState.claim_status, id="bill-claim-status", size="2"),
+                rx.badge(BillState.claim_status_label, id="bill-claim-status", size="2"),
                 align="center",
             ),
             rx.text(BillState.claim_summary, size="2"),
@@ -227,7 +231,7 @@ def bill_page() -> rx.Component:
             rx.link("← Bills", href=routes.BILLS, id="bill-back"),
             rx.hstack(
                 rx.heading("Bill ", rx.el.span(BillState.number, id="bill-number"), size="6"),
-                rx.badge(BillState.status, id="bill-status", size="2"),
+                rx.badge(BillState.status_label, id="bill-status", size="2"),
                 rx.spacer(),
                 rx.button("Receipt PDF", id="bill-receipt", variant="soft", on_click=BillState.download_receipt),
                 rx.button("Invoice (A4)", id="bill-invoice", variant="soft", on_click=BillState.download_invoice),
@@ -237,8 +241,6 @@ def bill_page() -> rx.Component:
             rx.text(
                 "Total ",
                 rx.text.strong(BillState.total_due),
-                " ",
-                BillState.currency,
                 " · paid ",
                 BillState.amount_paid,
             ),

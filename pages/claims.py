@@ -4,7 +4,18 @@ import reflex as rx
 
 from components.forms import form_alert
 from pages.shell import with_shell
-from pharmacy_saas.state.claims import ClaimRow, ClaimsState, EventRow, PayerRow, ProblemRow, ReconRow
+from pharmacy_saas.state.claims import (
+    ALL,
+    DECISIONS,
+    REJECTION_REASON_HINT,
+    STATUS_LABELS,
+    ClaimRow,
+    ClaimsState,
+    EventRow,
+    PayerRow,
+    ProblemRow,
+    ReconRow,
+)
 
 UPLOAD_ID = "claim-responses"
 
@@ -62,12 +73,14 @@ def recon_row(row: ReconRow) -> rx.Component:
 
 def filters() -> rx.Component:
     return rx.hstack(
-        rx.select(
-            ClaimsState.status_options,
+        rx.select.root(
+            rx.select.trigger(id="claims-status", aria_label="Status"),
+            rx.select.content(
+                rx.select.item("All statuses", value=ALL),
+                *[rx.select.item(label, value=status) for status, label in STATUS_LABELS.items()],
+            ),
             value=ClaimsState.status_filter,
             on_change=ClaimsState.filter_status,
-            id="claims-status",
-            aria_label="Status",
         ),
         rx.select(
             ClaimsState.payer_options,
@@ -91,14 +104,16 @@ def next_step() -> rx.Component:
                 "submitted",
                 rx.form(
                     rx.hstack(
-                        rx.select(
-                            ["approved", "partially_approved", "rejected"],
+                        rx.select.root(
+                            rx.select.trigger(aria_label="Decision"),
+                            rx.select.content(
+                                *[rx.select.item(STATUS_LABELS[d], value=d) for d in DECISIONS],
+                            ),
                             name="decision",
                             default_value="approved",
-                            aria_label="Decision",
                         ),
-                        rx.input(name="approved_amount", placeholder="Approved amount (partial)"),
-                        rx.input(name="reason", placeholder="Reason (rejected)"),
+                        rx.input(name="approved_amount", placeholder="Approved amount (if partly approved)"),
+                        rx.input(name="reason", placeholder=REJECTION_REASON_HINT, min_width="18em"),
                         rx.button("Record decision", type="submit", id="claim-decide"),
                         spacing="2",
                         wrap="wrap",

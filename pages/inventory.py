@@ -6,7 +6,7 @@ from components.forms import form_alert, text_field
 from pages.reorder import medicine_levels_card
 from pages.shell import with_shell
 from pharmacy_saas import routes
-from pharmacy_saas.state.inventory import InventoryState, MedicineState
+from pharmacy_saas.state.inventory import CORRECTION_REASON_HINT, InventoryState, MedicineState
 
 
 def medicine_row(m: rx.Var) -> rx.Component:
@@ -139,7 +139,7 @@ def stock_actions() -> rx.Component:
                     text_field(
                         "Quantity (count correction: signed, e.g. -2)", "adjust_change", name="change", required=True
                     ),
-                    text_field("Reason", "adjust_reason", name="reason", required=True),
+                    text_field("Reason", "adjust_reason", name="reason", required=True, hint=CORRECTION_REASON_HINT),
                     rx.button("Record", type="submit", variant="soft", id="adjust-submit"),
                     align="end",
                     wrap="wrap",

@@ -4,6 +4,7 @@ import reflex as rx
 
 from components.forms import form_alert, text_field
 from components.layout import public_frame
+from pharmacy_saas.state.auth import PASSWORD_RULES
 from pharmacy_saas.state.invite import InviteState
 
 
@@ -34,6 +35,12 @@ def invite_page() -> rx.Component:
                                 type="password",
                                 required=True,
                                 auto_complete=rx.cond(InviteState.has_account, "current-password", "new-password"),
+                            ),
+                            # A new account chooses a password here: its rules are stated before they refuse it.
+                            rx.cond(
+                                InviteState.has_account,
+                                rx.fragment(),
+                                rx.text(PASSWORD_RULES, size="1", color_scheme="gray", id="password-rules"),
                             ),
                             form_alert(InviteState.error, "invite-accept-error"),
                             rx.button(

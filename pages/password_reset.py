@@ -5,7 +5,7 @@ import reflex as rx
 from components.forms import form_alert, text_field
 from components.layout import public_frame
 from pharmacy_saas import routes
-from pharmacy_saas.state.auth import PasswordResetState
+from pharmacy_saas.state.auth import PASSWORD_RULES, PasswordResetState
 
 
 def forgot_page() -> rx.Component:
@@ -66,7 +66,7 @@ def reset_page() -> rx.Component:
                             type="password",
                             required=True,
                             auto_complete="new-password",
-                            hint="At least 10 characters, not a common one.",
+                            hint=PASSWORD_RULES,
                         ),
                         text_field(
                             "The same again",

@@ -4,7 +4,7 @@ import reflex as rx
 
 from components.forms import form_alert, text_field
 from components.layout import brand
-from pharmacy_saas.state.platform import PlatformSignInState, PlatformState
+from pharmacy_saas.state.platform import MIN_REASON, REASON_HINT, PlatformSignInState, PlatformState
 
 
 def platform_sign_in_page() -> rx.Component:
@@ -70,9 +70,44 @@ def tenant_row(tenant: rx.Var) -> rx.Component:
     )
 
 
+def suspend_dialog() -> rx.Component:
+    """Suspending is asked twice: a chain's every member is stopped at their next click."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Suspend ", PlatformState.selected_name, "?"),
+            rx.alert_dialog.description(
+                "Every member of this chain is refused at their next click and its API tokens stop working "
+                "until you reactivate it. Its data stays. The owner will read your reason: ",
+                rx.text.strong(PlatformState.pending_reason),
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", color_scheme="gray", on_click=PlatformState.cancel_suspend)
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Suspend the chain",
+                        color_scheme="red",
+                        on_click=PlatformState.confirm_suspend,
+                        id="confirm-suspend",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                padding_top="1em",
+            ),
+            id="suspend-dialog",
+        ),
+        # Controlled by the server only (no on_open_change): closing through Radix as well would race
+        # the confirm click and could drop the pending reason before the suspension is made.
+        open=PlatformState.confirm_open,
+    )
+
+
 def manage_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
+            suspend_dialog(),
             rx.heading(PlatformState.selected_name, size="4", id="selected-tenant"),
             form_alert(PlatformState.error, "platform-error"),
             rx.form(
@@ -83,11 +118,12 @@ def manage_panel() -> rx.Component:
                         name="reason",
                         required=True,
                         placeholder="Unpaid invoice INV-2026-114",
+                        hint=REASON_HINT,
                     ),
                     rx.button(
-                        rx.cond(PlatformState.selected_status == "suspended", "Reactivate", "Suspend"),
+                        rx.cond(PlatformState.selected_status == "suspended", "Reactivate", "Suspend…"),
                         type="submit",
-                        color_scheme="red",
+                        color_scheme=rx.cond(PlatformState.selected_status == "suspended", "grass", "red"),
                         id="change-status",
                     ),
                     align="end",
@@ -104,6 +140,7 @@ def manage_panel() -> rx.Component:
                         name="reason",
                         required=True,
                         placeholder="Ticket 4312: stock counts look wrong",
+                        hint=f"At least {MIN_REASON} characters.",
                     ),
                     text_field("Minutes", "support_minutes", name="minutes", default_value="30", width="90px"),
                     rx.button("Open support access", type="submit", id="support-access"),

@@ -12,7 +12,7 @@ def order_card(order: rx.Var) -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.heading(order["number"], size="3"),
-                rx.badge(order["status"], class_name="po-status"),
+                rx.badge(order["status_label"], class_name="po-status"),
                 rx.text(order["supplier"], " → ", order["branch"], size="2", color_scheme="gray"),
                 rx.spacer(),
                 rx.cond(

@@ -7,9 +7,22 @@ import reflex as rx
 from components.forms import form_alert, labelled, text_field
 from components.layout import public_frame
 from pharmacy_saas import routes
-from pharmacy_saas.state.auth import SignUpState
+from pharmacy_saas.state.auth import PASSWORD_RULES, SignUpState
 
 CURRENCIES = ["USD", "EUR", "GBP", "CAD", "AUD", "INR", "NGN", "KES", "ZAR", "PKR", "BDT", "PHP"]
+# The slug is filled from the chain's name in the browser, not by the server: a round trip per keystroke
+# raced the typing (the server's answer rewrote a field the person was still typing in, and
+# keystrokes were lost). Both fields are plain inputs the form submits; the server checks the slug.
+# The rule mirrors tenants.provisioning.suggest_slug: lowercase, runs of anything else become one
+# hyphen, no hyphen at either end, at most 40 characters. Once the person types in the slug field it
+# is theirs: the name no longer changes it.
+FILL_SLUG = """(() => {
+  const slug = document.getElementById("slug"), name = document.getElementById("chain_name");
+  if (!slug || !name || slug.dataset.edited === "yes") return;
+  slug.value = name.value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "")
+    .slice(0, 40).replace(/-+$/, "");
+})()"""
+SLUG_EDITED = 'document.getElementById("slug").dataset.edited = "yes"'
 TIME_ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 
@@ -32,9 +45,9 @@ def sign_up_page() -> rx.Component:
                             rx.input(
                                 id="chain_name",
                                 name="chain_name",
-                                value=SignUpState.chain_name,
-                                on_change=SignUpState.set_chain_name,
+                                on_change=rx.call_script(FILL_SLUG),
                                 required=True,
+                                max_length=120,
                                 width="100%",
                             ),
                             "chain_name",
@@ -45,14 +58,17 @@ def sign_up_page() -> rx.Component:
                             rx.input(
                                 id="slug",
                                 name="slug",
-                                value=SignUpState.slug,
-                                on_change=SignUpState.set_slug,
+                                on_change=rx.call_script(SLUG_EDITED),
                                 required=True,
+                                max_length=40,
+                                auto_capitalize="none",
+                                spell_check=False,
                                 width="100%",
                             ),
                             "slug",
                             errors["slug"],
-                            hint="Lowercase letters, digits and hyphens.",
+                            hint="Your chain's address in links: 3 to 40 lowercase letters, digits and hyphens. "
+                            "Filled from the name until you change it.",
                         ),
                         labelled(
                             "Currency",
@@ -82,7 +98,7 @@ def sign_up_page() -> rx.Component:
                             type="password",
                             required=True,
                             auto_complete="new-password",
-                            hint="At least 10 characters, not a common password.",
+                            hint=PASSWORD_RULES,
                         ),
                         rx.heading("First branch", size="3", padding_top="0.5em"),
                         text_field("Branch name", "branch_name", errors["branch_name"], required=True),

@@ -55,9 +55,14 @@ from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
+from pharmacy_saas.state.suspended import SuspendedState
 
 # The theme is configured in rxconfig.py (RadixThemesPlugin).
-app = rx.App(api_transformer=[create_api(), SecurityHeaders])
+# The favicon is assets/favicon.ico, served by the app like every other asset (no CDN).
+app = rx.App(
+    api_transformer=[create_api(), SecurityHeaders],
+    head_components=[rx.el.link(rel="icon", href="/favicon.ico", sizes="any")],
+)
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")
 app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud", on_load=SignInState.on_sign_in_page)
 app.add_page(sign_up_page, route=routes.SIGN_UP, title="Sign up · Pharmacy Cloud")
@@ -67,7 +72,7 @@ app.add_page(staff_page, route=routes.STAFF, title="Staff · Pharmacy Cloud", on
 app.add_page(settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load)
 app.add_page(branches_page, route=routes.BRANCHES, title="Branches · Pharmacy Cloud", on_load=BranchesState.load)
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
-app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud")
+app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud", on_load=SuspendedState.load)
 app.add_page(account_page, route=routes.ACCOUNT, title="My account · Pharmacy Cloud", on_load=AccountPageState.load)
 app.add_page(
     forgot_page,

@@ -38,7 +38,8 @@ ASSIGNABLE_ROLES: dict[str, tuple[str, ...]] = {
 # permission -> roles that hold it. Grow this table as features land; never check roles elsewhere.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.view": ALL_STAFF | {SUPPORT},
-    "health.view": ALL_STAFF | {SUPPORT},
+    # the state of the database, Redis and the workers: the owner's and the platform's concern, not a till's
+    "health.view": frozenset({OWNER, SUPPORT}),
     "account.self": ALL_STAFF,  # own sessions, switching chains, signing out everywhere
     "branches.view": ALL_STAFF | API_ANY | {SUPPORT},
     # adding, editing, deactivating branches: their tax settings price every sale, so the owner's call

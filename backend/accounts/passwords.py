@@ -9,6 +9,12 @@ from backend.core.errors import ValidationFailed
 
 MIN_LENGTH = 10
 MAX_LENGTH = 200  # argon2 would hash more, but nobody types more; stops request-size abuse
+MIN_DISTINCT = 4
+# The rules below in words, shown beside every password field before anything is checked.
+RULES = (
+    f"At least {MIN_LENGTH} characters with {MIN_DISTINCT} or more different ones; "
+    "not a common password and not containing your e-mail name."
+)
 
 
 @lru_cache(maxsize=1)
@@ -29,5 +35,5 @@ def check_password(password: str, *, email: str = "", field: str = "password") -
     local = email.split("@")[0].lower()
     if len(local) >= 4 and local in lowered:
         raise ValidationFailed("The password must not contain your e-mail name.", field=field)
-    if len(set(password)) < 4:
+    if len(set(password)) < MIN_DISTINCT:
         raise ValidationFailed("Use a less repetitive password.", field=field)

@@ -53,6 +53,7 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 STATUSES = ("draft", "submitted", "approved", "partially_approved", "rejected", "paid")
 DECISIONS = ("approved", "partially_approved", "rejected")
+MIN_REJECTION_REASON, MAX_REJECTION_REASON = 3, 300  # stated beside the field before it is checked
 # action -> (the statuses it starts from, the rule a refusal states)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "submit": (("draft",), "only a draft claim can be submitted"),
@@ -579,9 +580,13 @@ def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) 
     if decision == "approved":
         return row.claimed_amount, ""
     if decision == "rejected":
-        why = _single_line(reason, "reason", 300)
-        if len(why) < 3:
-            raise ValidationFailed("Give the payer's reason for the rejection (3 to 300 characters).", field="reason")
+        why = _single_line(reason, "reason", MAX_REJECTION_REASON)
+        if len(why) < MIN_REJECTION_REASON:
+            raise ValidationFailed(
+                f"Give the payer's reason for the rejection ({MIN_REJECTION_REASON} to {MAX_REJECTION_REASON} "
+                "characters).",
+                field="reason",
+            )
         return ZERO, why
     amount = _money_in(approved_amount, "approved_amount", row.currency)
     if amount >= row.claimed_amount:
@@ -685,6 +690,20 @@ def list_claims(
             text(sql), {**params, **_scope(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE}
         ).all()
     return ClaimPage([_claim_of(r, []) for r in rows[:PAGE_SIZE]], page, len(rows) > PAGE_SIZE)
+
+
+def claim_counts(ctx: TenantContext) -> dict[str, int]:
+    """How many claims of the member's branches are in each status (every status listed, 0 or more)."""
+    require(ctx, "billing.view")
+    require(ctx, "patients.lookup")
+    sql = (
+        "SELECT c.status, count(*) AS n FROM claims c "  # noqa: S608 - _IN_SCOPE is a fixed constant
+        "JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+        f"WHERE {_IN_SCOPE} GROUP BY c.status"
+    )
+    with tenant_session(ctx) as session:
+        found = {r.status: int(r.n) for r in session.execute(text(sql), _scope(ctx))}
+    return {status: found.get(status, 0) for status in STATUSES}
 
 
 def _filters(

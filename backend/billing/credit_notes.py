@@ -180,10 +180,15 @@ def returned_lines(lines: Iterable[Any]) -> list[ReturnedLine]:
     return wanted
 
 
+MIN_REASON, MAX_REASON = 3, 300  # stated beside the refund form's reason field
+
+
 def _reason(reason: str) -> str:
     why = " ".join(str(reason or "").split())
-    if not 3 <= len(why) <= 300:
-        raise ValidationFailed("Say why the bill is refunded (3 to 300 characters).", field="reason")
+    if not MIN_REASON <= len(why) <= MAX_REASON:
+        raise ValidationFailed(
+            f"Say why the bill is refunded ({MIN_REASON} to {MAX_REASON} characters).", field="reason"
+        )
     return why
 
 

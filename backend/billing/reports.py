@@ -118,6 +118,31 @@ class SalesReport:
 
 
 @dataclass(frozen=True)
+class SalesOverview:
+    """A dashboard's sales figures of one branch: today so far against the same weekday last week up
+    to the same local time (a whole day against part of one would always look like a bad day), and
+    the last 30 local days against the 30 before them."""
+
+    branch_id: str
+    branch_name: str
+    currency: str
+    time_zone: str
+    today: date
+    as_of: datetime  # the instant the figures run to (UTC)
+    today_sales: Decimal  # gross, issued bills
+    today_bills: int
+    last_week_day: date  # today minus 7 days: the same weekday
+    last_week_to_now: Decimal  # that day's gross sales up to the same local time
+    last_week_to_now_bills: int
+    last_week_whole_day: Decimal
+    refunds_today: Decimal
+    refunds_today_count: int
+    period: SalesReport  # the last 30 local days, today included (its by_day is the chart)
+    previous: list[SalesPoint]  # the 30 local days before them, oldest first, one point per day
+    previous_gross_sales: Decimal
+
+
+@dataclass(frozen=True)
 class _Branch:
     id: uuid.UUID
     name: str
@@ -150,6 +175,73 @@ def local_today(ctx: TenantContext, branch_id: object) -> date:
     with tenant_session(ctx) as session:
         branch = _branch(session, ctx, branch_id)
     return datetime.now(ZoneInfo(branch.time_zone)).date()
+
+
+def sales_overview(
+    ctx: TenantContext, branch_id: object, *, days: int = 30, now: datetime | None = None
+) -> SalesOverview:
+    """Today so far, the same weekday a week ago, and the last `days` local days against the
+    `days` before them, for one branch (what counts is as in `range_report`)."""
+    require(ctx, "reports.view")
+    if not 1 <= days <= MAX_RANGE_DAYS // 2:
+        raise ValidationFailed(f"Compare 1 to {MAX_RANGE_DAYS // 2} days.", field="days")
+    now = now or datetime.now(UTC)
+    with tenant_session(ctx) as session:
+        branch = _branch(session, ctx, branch_id)
+        zone = ZoneInfo(branch.time_zone)
+        local_now = now.astimezone(zone)
+        today = local_now.date()
+        week_ago = today - timedelta(days=7)
+        today_start, today_end = day_bounds(today, today, branch.time_zone)
+        week_ago_start, week_ago_end = day_bounds(week_ago, week_ago, branch.time_zone)
+        # The same wall-clock time a week ago, so a daylight-saving change in between moves nothing.
+        week_ago_now = datetime.combine(week_ago, local_now.time(), tzinfo=zone).astimezone(UTC)
+
+        def sales(start: datetime, end: datetime) -> Any:
+            return session.execute(
+                _TOTALS, {"branch": branch.id, "start": start, "end": end, "issued": list(ISSUED)}
+            ).one()
+
+        so_far, last_week, last_week_day = (
+            sales(today_start, now),
+            sales(week_ago_start, week_ago_now),
+            sales(week_ago_start, week_ago_end),
+        )
+        refunds = session.execute(_REFUND_COUNT, {"branch": branch.id, "start": today_start, "end": today_end}).one()
+        period = _report(session, ctx, branch, today - timedelta(days=days - 1), today)
+        before_start, before_end = today - timedelta(days=2 * days - 1), today - timedelta(days=days)
+        bounds = day_bounds(before_start, before_end, branch.time_zone)
+        previous = _by_day(
+            session,
+            {
+                "branch": branch.id,
+                "start": bounds[0],
+                "end": bounds[1],
+                "issued": list(ISSUED),
+                "zone": branch.time_zone,
+            },
+            before_start,
+            before_end,
+        )
+    return SalesOverview(
+        branch_id=str(branch.id),
+        branch_name=branch.name,
+        currency=period.currency,
+        time_zone=branch.time_zone,
+        today=today,
+        as_of=now,
+        today_sales=so_far.gross_sales,
+        today_bills=so_far.bills,
+        last_week_day=week_ago,
+        last_week_to_now=last_week.gross_sales,
+        last_week_to_now_bills=last_week.bills,
+        last_week_whole_day=last_week_day.gross_sales,
+        refunds_today=refunds.amount,
+        refunds_today_count=refunds.notes,
+        period=period,
+        previous=previous,
+        previous_gross_sales=sum((p.gross_sales for p in previous), ZERO),
+    )
 
 
 def day_bounds(day_from: date, day_to: date, time_zone: str) -> tuple[datetime, datetime]:
@@ -213,6 +305,11 @@ _COSTS = text(
 
 _REFUNDS = text(
     "SELECT coalesce(sum(amount_refunded), 0) FROM credit_notes "
+    "WHERE branch_id = :branch AND created_at >= :start AND created_at < :end"
+)
+
+_REFUND_COUNT = text(
+    "SELECT count(*) AS notes, coalesce(sum(amount_refunded), 0) AS amount FROM credit_notes "
     "WHERE branch_id = :branch AND created_at >= :start AND created_at < :end"
 )
 

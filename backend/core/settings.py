@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     # mailto://user:pass@smtp.example.com:587?from=Pharmacy%20Cloud%20<no-reply@example.com>
     # `make run` starts a local SMTP sink (mails land in .data/mail/) and points this at it.
     MAIL_URL: str | None = None
+    SUPPORT_EMAIL: str = "support@pharmacy-cloud.example"  # shown to the owners of a suspended chain
     PASSWORD_RESET_TTL_MINUTES: int = 60
 
     # Hosts an SSO issuer may live on even though they resolve to private or loopback addresses

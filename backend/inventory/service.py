@@ -787,6 +787,7 @@ CORRECTIONS = {
     "supplier_return": (-1, "inventory.receive"),  # sent back: a recall, short-dated or wrong stock
     "customer_return": (1, "inventory.adjust"),  # an unopened pack back on the shelf
 }
+MIN_CORRECTION_REASON = 3  # stated beside the reason field of the stock forms
 
 
 def adjust_stock(ctx: TenantContext, **fields: Any) -> None:
@@ -817,8 +818,10 @@ def correct_in(
     require(ctx, permission)
     check.as_uuid(batch_id, "batch")
     delta = check.quantity(change, "change") * direction if direction else _signed_change(change)
-    if len(reason.strip()) < 3:
-        raise ValidationFailed("Say why the stock changes.", field="reason")
+    if len(reason.strip()) < MIN_CORRECTION_REASON:
+        raise ValidationFailed(
+            f"Say why the stock changes (at least {MIN_CORRECTION_REASON} characters).", field="reason"
+        )
     row = session.execute(
         text(
             "UPDATE batches SET quantity = quantity + :d WHERE id = :b AND quantity + :d >= 0 "

@@ -27,6 +27,7 @@ from tenants.models import Branch, Membership, Tenant, User
 from tenants.session import platform_session, user_session
 
 SUPPORT_MAX_MINUTES = 120
+MIN_REASON = 10  # for suspending, reactivating and support access: the owner and the audit log read it
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,18 @@ def list_tenants(*, actor: str, reason: str, search: str = "") -> list[TenantSum
         ]
 
 
+def check_reason(reason: str, *, example: str = "") -> None:
+    """Refuse a reason shorter than MIN_REASON (the console checks it before asking to confirm, too)."""
+    if len(reason.strip()) < MIN_REASON:
+        hint = f", e.g. {example}" if example else ""
+        raise ValidationFailed(f"Give a reason (at least {MIN_REASON} characters){hint}.", field="reason")
+
+
 def set_tenant_status(admin: PlatformPrincipal, tenant_id: str, status: str, reason: str) -> None:
     """Suspend (staff are refused on their next click, API tokens stop) or reactivate a chain."""
     if status not in ("active", "suspended"):
         raise ValidationFailed("Status must be active or suspended.", field="status")
-    if len(reason.strip()) < 10:
-        raise ValidationFailed("Give a reason (at least 10 characters).", field="reason")
+    check_reason(reason)
     with platform_session(
         reason=f"set status {status}: {reason.strip()}", actor=admin.email, tenant_id=tenant_id
     ) as session:
@@ -138,8 +145,7 @@ def set_tenant_status(admin: PlatformPrincipal, tenant_id: str, status: str, rea
 
 def grant_support_access(admin: PlatformPrincipal, tenant_id: str, reason: str, minutes: int) -> str:
     """Time-limited, read-only access to one chain, shown to its owner; returns a login code."""
-    if len(reason.strip()) < 10:
-        raise ValidationFailed("Give a reason (at least 10 characters), e.g. the ticket number.", field="reason")
+    check_reason(reason, example="the ticket number")
     if not 5 <= minutes <= SUPPORT_MAX_MINUTES:
         raise ValidationFailed(f"Access lasts 5 to {SUPPORT_MAX_MINUTES} minutes.", field="minutes")
     expires = utc_now() + timedelta(minutes=minutes)

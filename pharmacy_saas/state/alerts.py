@@ -9,10 +9,11 @@ import reflex as rx
 from backend.inventory.alerts import AlertLine, stock_alerts
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
 
 
-def _rows(lines: list[AlertLine]) -> list[dict[str, Any]]:
+def _rows(lines: list[AlertLine], currency: str) -> list[dict[str, Any]]:
     return [
         {
             "branch": a.branch,
@@ -21,7 +22,7 @@ def _rows(lines: list[AlertLine]) -> list[dict[str, Any]]:
             "quantity": a.quantity,
             "expiry": a.expiry.isoformat() if a.expiry else "",
             "detail": a.detail,
-            "value": f"{a.value:.2f}",
+            "value": display_money(a.value, currency),
         }
         for a in lines
     ]
@@ -39,6 +40,7 @@ class AlertsState(ShellState):
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
         alerts = await run_service(stock_alerts, ctx)
-        self.low_stock, self.expiring = _rows(alerts.low_stock), _rows(alerts.expiring)
-        self.expired, self.recalled = _rows(alerts.expired_on_shelf), _rows(alerts.recalled_in_stock)
-        self.value_at_risk = f"{alerts.value_at_risk:.2f}"
+        c = self.chain_currency
+        self.low_stock, self.expiring = _rows(alerts.low_stock, c), _rows(alerts.expiring, c)
+        self.expired, self.recalled = _rows(alerts.expired_on_shelf, c), _rows(alerts.recalled_in_stock, c)
+        self.value_at_risk = display_money(alerts.value_at_risk, c)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from backend.accounts import throttle
+from backend.accounts import passwords, throttle
 from backend.accounts.mfa import mfa_enabled, verify_second_factor
 from backend.accounts.password_reset import request_password_reset, reset_password
 from backend.accounts.service import SignUpForm, authenticate, record_sign_in, sign_up
@@ -24,9 +24,9 @@ from backend.core.errors import PharmacyError
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import SessionState, guarded, navigate, public, run_service
 from tenants.context import TenantContext
-from tenants.provisioning import suggest_slug
 
 PENDING_SECONDS = 300
+PASSWORD_RULES = passwords.RULES  # shown beside every field that sets a password, before it is checked
 
 
 def cookie_exchange_url(code: str, next_path: str = routes.DASHBOARD) -> str:
@@ -227,30 +227,17 @@ FIELD_ALIASES = {
 
 
 class SignUpState(SessionState):
-    chain_name: str = ""
-    slug: str = ""
-    slug_edited: bool = False
+    """The chain's name and slug are plain inputs (the slug is filled in the browser, see pages/signup.py):
+    the server reads what the form submits and checks it."""
+
     errors: dict[str, str] = {}
     busy: bool = False
 
     @rx.event
     @public
-    def set_chain_name(self, value: str) -> None:
-        self.chain_name = value[:120]
-        if not self.slug_edited:
-            self.slug = suggest_slug(value)
-
-    @rx.event
-    @public
-    def set_slug(self, value: str) -> None:
-        self.slug = value.strip().lower()[:40]
-        self.slug_edited = True
-
-    @rx.event
-    @public
     async def submit(self, form: dict[str, Any]) -> Any:
         values = {name: str(form.get(name, "")) for name in SIGN_UP_FIELDS}
-        values["chain_name"], values["slug"] = self.chain_name, self.slug
+        values["slug"] = values["slug"].strip().lower()
         self.errors = {}
         self.busy = True
         yield

@@ -13,14 +13,14 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims
+from backend.billing import claims, credit_notes
 from backend.billing.credit_notes import CreditNote, credit_notes_of_bill, issue_credit_note, refundable_quantities
 from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
 from backend.billing.service import ISSUED, Bill, get_bill, record_payment
-from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, public, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_money, display_status
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -64,9 +64,11 @@ class CoverageChoice:
     label: str
 
 
+REFUND_REASON_HINT = f"{credit_notes.MIN_REASON} to {credit_notes.MAX_REASON} characters."
+
+
 def _money(amount: Decimal, currency: str) -> str:
-    cash = amount.quantize(minor_unit(currency))
-    return str(cash if cash == amount else amount.quantize(Decimal("0.0001")))
+    return display_money(amount, currency)
 
 
 def _lots(document: BillDocument | None, line_no: int) -> str:
@@ -106,6 +108,7 @@ class BillState(ShellState):
     currency: str = ""
     total_due: str = ""
     amount_paid: str = ""
+    _total_due_amount: str = "0"  # the number, for the copay as a claim's amount is typed
     lines: list[BillViewLine] = []
     payments: list[PaymentRow] = []
     credit_notes: list[CreditNoteRow] = []
@@ -121,6 +124,14 @@ class BillState(ShellState):
     claim_error: str = ""
     can_sell: bool = False
     payment_error: str = ""
+
+    @rx.var
+    def status_label(self) -> str:
+        return display_status(self.status)
+
+    @rx.var
+    def claim_status_label(self) -> str:
+        return display_status(self.claim_status)
 
     @rx.var
     def payable(self) -> bool:
@@ -140,7 +151,9 @@ class BillState(ShellState):
     def claim_copay(self) -> str:
         """What the patient pays: the amount due less the claimed amount (as typed so far)."""
         try:
-            return str(Decimal(self.total_due) - Decimal(self.claim_amount.strip() or "0"))
+            return display_money(
+                Decimal(self._total_due_amount) - Decimal(self.claim_amount.strip() or "0"), self.currency
+            )
         except ArithmeticError:
             return ""
 
@@ -262,6 +275,7 @@ class BillState(ShellState):
         c = bill.currency
         self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", bill.status, c
         self.total_due, self.amount_paid = _money(bill.total_due, c), _money(bill.amount_paid, c)
+        self._total_due_amount = str(bill.total_due)
         self.lines = [
             BillViewLine(
                 x.line_no,
@@ -295,7 +309,7 @@ class BillState(ShellState):
             return
         claim = await run_service(claims.claim_of_bill, ctx, bill.id)
         if claim is not None:
-            self.claim_id, self.claim_status = claim.id, claim.status.replace("_", " ")
+            self.claim_id, self.claim_status = claim.id, claim.status
             self.claim_summary = (
                 f"{claim.payer_name} · member {claim.member_id} · claimed {_money(claim.claimed_amount, bill.currency)}"
                 f" · copay {_money(claim.copay, bill.currency)}"

@@ -13,15 +13,20 @@ from backend.billing import claims
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_money, display_status
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
 ALL = "all"
-STATUS_LABELS = {s: s.replace("_", " ") for s in claims.STATUSES}
+STATUS_LABELS = {s: display_status(s) for s in claims.STATUSES}
+DECISIONS = claims.DECISIONS
+REJECTION_REASON_HINT = (
+    f"Reason if rejected ({claims.MIN_REJECTION_REASON} to {claims.MAX_REJECTION_REASON} characters)"
+)
 
 
-def _money(amount: Decimal | None) -> str:
-    return "" if amount is None else f"{amount:,}"
+def _money(amount: Decimal | None, currency: str) -> str:
+    return display_money(amount, currency)
 
 
 def _when(moment: datetime | None) -> str:
@@ -77,29 +82,30 @@ class ProblemRow:
 
 
 def _row(claim: claims.Claim) -> ClaimRow:
+    c = claim.currency
     return ClaimRow(
         claim.id,
         claim.bill_number,
         claim.patient_name,
         claim.payer_name,
         STATUS_LABELS[claim.status],
-        _money(claim.claimed_amount),
-        _money(claim.copay),
-        _money(claim.approved_amount),
-        _money(claim.paid_amount),
+        _money(claim.claimed_amount, c),
+        _money(claim.copay, c),
+        _money(claim.approved_amount, c),
+        _money(claim.paid_amount, c),
         _when(claim.created_at),
     )
 
 
-def _recon_row(row: claims.PayerReconciliation) -> ReconRow:
+def _recon_row(row: claims.PayerReconciliation, c: str) -> ReconRow:
     return ReconRow(
         row.payer_name,
         row.claims,
-        _money(row.claimed),
-        _money(row.awaiting_decision),
-        _money(row.approved),
-        _money(row.received),
-        _money(row.outstanding),
+        _money(row.claimed, c),
+        _money(row.awaiting_decision, c),
+        _money(row.approved, c),
+        _money(row.received, c),
+        _money(row.outstanding, c),
         row.rejected,
     )
 
@@ -150,6 +156,9 @@ class ClaimsState(ShellState):
         today = datetime.now(UTC).date()
         self.recon_start, self.recon_end = today.replace(day=1).isoformat(), today.isoformat()
         self.open_id = ""
+        wanted = self.router.url.query_parameters.get("status", "")  # the dashboard links to one status
+        if wanted in claims.STATUSES:
+            self.status_filter = wanted
         await self._list(ctx)
         await self._reconcile(ctx)
 
@@ -280,11 +289,15 @@ class ClaimsState(ShellState):
             return
         self.open_id, self.open_status = claim.id, claim.status
         self.open_title = f"Bill {claim.bill_number} · {claim.patient_name} · {claim.payer_name}"
-        parts = [f"member {claim.member_id}", f"claimed {_money(claim.claimed_amount)}", f"copay {_money(claim.copay)}"]
+        parts = [
+            f"member {claim.member_id}",
+            f"claimed {_money(claim.claimed_amount, claim.currency)}",
+            f"copay {_money(claim.copay, claim.currency)}",
+        ]
         if claim.approved_amount is not None:
-            parts.append(f"approved {_money(claim.approved_amount)}")
+            parts.append(f"approved {_money(claim.approved_amount, claim.currency)}")
         if claim.paid_amount is not None:
-            parts.append(f"paid {_money(claim.paid_amount)}")
+            parts.append(f"paid {_money(claim.paid_amount, claim.currency)}")
         if claim.rejection_reason:
             parts.append(f"rejected: {claim.rejection_reason}")
         self.open_detail = " · ".join(parts)
@@ -292,7 +305,7 @@ class ClaimsState(ShellState):
             EventRow(
                 _when(e.created_at),
                 f"{STATUS_LABELS.get(e.from_status or '', 'new')} → {STATUS_LABELS[e.to_status]}",
-                _money(e.amount),
+                _money(e.amount, claim.currency),
                 e.note,
             )
             for e in claim.events
@@ -318,5 +331,5 @@ class ClaimsState(ShellState):
         except PharmacyError as exc:
             self.error = exc.message
             return
-        self.recon_rows = [_recon_row(p) for p in report.payers]
-        self.recon_total = [_recon_row(report.total)]
+        self.recon_rows = [_recon_row(p, report.currency) for p in report.payers]
+        self.recon_total = [_recon_row(report.total, report.currency)]

@@ -1,18 +1,44 @@
-"""The staff shell: the signed-in chain, its branches, and the health of every service."""
+"""The staff shell (chains, branches, the menu the role may use) and the dashboard per role."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import reflex as rx
 
 from backend.accounts.service import memberships_of
+from backend.billing.claims import claim_counts
+from backend.billing.reports import SalesOverview, sales_overview
+from backend.core.errors import PharmacyError
 from backend.health.service import system_health
 from backend.inventory.alerts import stock_alerts
+from pharmacy_saas import routes
 from pharmacy_saas.state.base import SessionState, guarded, run_service
+from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
 from tenants.directory import tenant_profile
 from tenants.roles import role_has
+
+# The permission each menu page's on_load checks (tests/pharmacy_saas/test_navigation.py holds the
+# two together), so the menu offers exactly the pages the server will open for the role.
+PAGE_PERMISSIONS: dict[str, str] = {
+    routes.DASHBOARD: "dashboard.view",
+    routes.INVENTORY: "inventory.view",
+    routes.POS: "billing.sell",
+    routes.BILLS: "billing.view",
+    routes.PATIENTS: "patients.view",
+    routes.REPORTS: "reports.view",
+    routes.CLAIMS: "billing.view",
+    routes.ASSISTANT: "assistant.use",
+    routes.INTERACTIONS: "inventory.view",
+    routes.ACCOUNT: "account.self",
+    routes.STAFF: "staff.view",
+    routes.AUDIT: "audit.view",
+    routes.SETTINGS: "tenant.settings",
+}
+COMPARE_DAYS = 30
 
 
 class ShellState(SessionState):
@@ -20,8 +46,8 @@ class ShellState(SessionState):
 
     branches: list[dict[str, str]] = []
     current_branch: str = ""
-    can_manage_staff: bool = False
-    can_open_settings: bool = False
+    chain_currency: str = ""
+    allowed_routes: list[str] = []  # the menu: pages this role may open
     loaded: bool = False
 
     @rx.var
@@ -37,15 +63,20 @@ class ShellState(SessionState):
         chains = await run_service(memberships_of, ctx.user_id)
         self.memberships = [{"tenant_id": m.tenant_id, "tenant_name": m.tenant_name} for m in chains]
         self.tenant_name = profile.name
+        self.chain_currency = profile.currency
         # Read afresh on every page load, so a branch added in Settings is in the switcher (and in the
         # transfer, report and invitation choices built from it) at once. Deactivated branches take no
         # sales or stock, so they are not offered; their history stays in reports and the API.
         self.branches = [{"id": b.id, "name": b.name, "code": b.code} for b in profile.branches if b.is_active]
         if self.current_branch not in {b["name"] for b in self.branches}:  # e.g. it was just deactivated
             self.current_branch = self.branches[0]["name"] if self.branches else ""
-        self.can_manage_staff = role_has(ctx.role, "staff.view")
-        self.can_open_settings = role_has(ctx.role, "tenant.settings")
+        self.allowed_routes = [
+            route for route, permission in PAGE_PERMISSIONS.items() if role_has(ctx.role, permission)
+        ]
         self.loaded = True
+
+    def _current_branch_id(self) -> str:
+        return next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
 
     @rx.event
     @guarded("dashboard.view")
@@ -54,27 +85,175 @@ class ShellState(SessionState):
             self.current_branch = name
 
 
+def _change(now: Decimal, before: Decimal) -> str:
+    """ "+12 %" / "-5 %" against the earlier figure; nothing to compare with is said in words."""
+    if not before:
+        return "no sales to compare with" if not now else "up from none"
+    percent = ((now - before) * 100 / before).quantize(Decimal(1))
+    return f"{'+' if percent > 0 else ''}{percent} %"
+
+
+def _short(day: date) -> str:
+    return f"{day.day} {day.strftime('%b')}"
+
+
+def _attention(label: str, count: int, href: str, item_id: str, detail: str = "") -> dict[str, str]:
+    """One "needs attention" card; `active` colours it when there is something to do."""
+    return {
+        "label": label,
+        "count": str(count),
+        "href": href,
+        "id": item_id,
+        "detail": detail,
+        "active": "yes" if count else "",
+    }
+
+
+def _direction(now: Decimal, before: Decimal) -> str:
+    return "flat" if now == before else "up" if now > before else "down"
+
+
 class DashboardState(ShellState):
+    """Each part is filled only when the role may see it: a cashier's dashboard has no sales figures,
+    margins, claims or service health (nothing of them is put in state, so nothing reaches the page)."""
+
     services: list[dict[str, Any]] = []
     all_healthy: bool = False
-    stock_counts: dict[str, str] = {}
+    can_see_sales: bool = False
+    can_see_health: bool = False
+    sales_branch: str = ""
+    sales: dict[str, str] = {}
+    chart: list[dict[str, Any]] = []
+    attention: list[dict[str, str]] = []
+    error: str = ""
+
+    @rx.event
+    @guarded("dashboard.view", page_load=True)
+    async def load(self, ctx: TenantContext) -> Any:
+        """on_load: refuse unless signed in with dashboard access, show the shell, then fill what the
+        role may see in events of their own (the shell appears without waiting for the figures)."""
+        await self._fill_shell(ctx)
+        self.can_see_sales = role_has(ctx.role, "reports.view")
+        self.can_see_health = role_has(ctx.role, "health.view")
+        self.attention, self.sales, self.chart, self.error = [], {}, [], ""
+        return [DashboardState.fill_figures, *([DashboardState.refresh_health] if self.can_see_health else [])]
 
     @rx.event
     @guarded("dashboard.view")
-    async def load(self, ctx: TenantContext) -> Any:
-        """on_load: refuse unless signed in with dashboard access, then fill the shell."""
-        await self._fill_shell(ctx)
+    async def fill_figures(self, ctx: TenantContext) -> None:
+        await self._fill(ctx)
+
+    @rx.event
+    @guarded("dashboard.view")
+    async def switch_branch(self, ctx: TenantContext, name: str) -> None:
+        """The shell's branch picker on the dashboard: the figures follow the branch at once."""
+        if name in {b["name"] for b in self.branches}:
+            self.current_branch = name
+            await self._fill(ctx)
+
+    async def _fill(self, ctx: TenantContext) -> None:
+        # Judged from this event's context, never from what an earlier event left in state.
+        self.can_see_sales = role_has(ctx.role, "reports.view")
+        items: list[dict[str, str]] = []
+        overview = None
+        if self.can_see_sales and self._current_branch_id():
+            try:
+                overview = await run_service(sales_overview, ctx, self._current_branch_id(), days=COMPARE_DAYS)
+            except PharmacyError as exc:
+                self.error = exc.message
+        self._show_sales(overview)
         if role_has(ctx.role, "inventory.view"):
             alerts = await run_service(stock_alerts, ctx)
-            self.stock_counts = {
-                "low": str(len(alerts.low_stock)),
-                "expiring": str(alerts.expiring_within(min(alerts.windows))),
-                "window": str(min(alerts.windows)),
-                "expired": str(len(alerts.expired_on_shelf)),
-                "recalled": str(len(alerts.recalled_in_stock)),
-                "value": f"{alerts.value_at_risk:.2f}",
+            window = min(alerts.windows)
+            items += [
+                _attention("Low stock", len(alerts.low_stock), routes.ALERTS, "attention-low"),
+                _attention(
+                    f"Expiring within {window} days",
+                    alerts.expiring_within(window),
+                    routes.ALERTS,
+                    "attention-expiring",
+                ),
+                _attention("Expired on the shelf", len(alerts.expired_on_shelf), routes.ALERTS, "attention-expired"),
+                _attention(
+                    "Recalled lots in stock", len(alerts.recalled_in_stock), routes.ALERTS, "attention-recalled"
+                ),
+            ]
+            if self.can_see_sales:  # what the stock cost is the chain's business figure, like margins
+                value = _attention("Stock at risk (cost)", 0, routes.ALERTS, "attention-value")
+                value["count"] = display_money(alerts.value_at_risk, self.chain_currency)
+                value["active"] = "yes" if alerts.value_at_risk else ""
+                value["detail"] = "expiring, expired and recalled lots"
+                items.append(value)
+        if role_has(ctx.role, "claims.manage"):
+            counts = await run_service(claim_counts, ctx)
+            items += [
+                _attention(
+                    "Claims to submit", counts["draft"], routes.CLAIMS + "?status=draft", "attention-claims-draft"
+                ),
+                _attention(
+                    "Claims awaiting the payer",
+                    counts["submitted"],
+                    routes.CLAIMS + "?status=submitted",
+                    "attention-claims-submitted",
+                ),
+                _attention(
+                    "Approved claims not yet paid",
+                    counts["approved"] + counts["partially_approved"],
+                    routes.CLAIMS,
+                    "attention-claims-approved",
+                ),
+            ]
+        if overview is not None:
+            items.append(
+                _attention(
+                    "Refunds today",
+                    overview.refunds_today_count,
+                    routes.REPORTS,
+                    "attention-refunds",
+                    display_money(overview.refunds_today, overview.currency) if overview.refunds_today_count else "",
+                )
+            )
+        self.attention = items
+
+    def _show_sales(self, overview: SalesOverview | None) -> None:
+        if overview is None:
+            self.sales, self.chart, self.sales_branch = {}, [], ""
+            return
+
+        def money(amount: Decimal) -> str:
+            return display_money(amount, overview.currency)
+
+        period = overview.period
+        before = [date.fromisoformat(p.label) for p in overview.previous]
+        self.sales_branch = overview.branch_name
+        self.sales = {
+            "today": money(overview.today_sales),
+            "today_bills": f"{overview.today_bills} bills so far",
+            "weekday": overview.today.strftime("%A"),
+            "last_week": money(overview.last_week_to_now),
+            "last_week_whole": money(overview.last_week_whole_day),
+            "today_change": _change(overview.today_sales, overview.last_week_to_now),
+            "today_up": _direction(overview.today_sales, overview.last_week_to_now),
+            "period": money(period.gross_sales),
+            "previous": money(overview.previous_gross_sales),
+            "period_change": _change(period.gross_sales, overview.previous_gross_sales),
+            "period_up": _direction(period.gross_sales, overview.previous_gross_sales),
+            "period_bills": f"{period.bills} bills",
+            "margin": money(period.gross_margin),
+            "margin_percent": "" if period.margin_percent is None else f"{period.margin_percent} % of net sales",
+            "days": f"{_short(period.start)} – {_short(period.end)}",
+            "previous_days": f"{_short(before[0])} – {_short(before[-1])}" if before else "",
+        }
+        # A chart draws numbers: the floats are only heights; every figure read as text is a Decimal above.
+        self.chart = [
+            {
+                "day": _short(date.fromisoformat(now.label)),
+                "last 30 days": float(now.gross_sales),
+                "30 days before": float(before.gross_sales),
+                "before_day": _short(date.fromisoformat(before.label)),
             }
-        return DashboardState.refresh_health
+            for now, before in zip(period.by_day, overview.previous, strict=False)
+        ]
 
     @rx.event
     @guarded("health.view")

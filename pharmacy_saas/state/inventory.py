@@ -8,6 +8,7 @@ import reflex as rx
 
 from backend.core.errors import PharmacyError
 from backend.inventory.service import (
+    MIN_CORRECTION_REASON,
     correct_stock,
     medicine_by_barcode,
     medicine_stock,
@@ -17,8 +18,11 @@ from backend.inventory.service import (
 )
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
 from tenants.roles import role_has
+
+CORRECTION_REASON_HINT = f"At least {MIN_CORRECTION_REASON} characters, e.g. “two packs water-damaged”."
 
 
 class InventoryState(ShellState):
@@ -48,7 +52,7 @@ class InventoryState(ShellState):
                 "barcode": m.barcode or "",
                 "schedule": m.schedule,
                 "on_hand": m.on_hand,
-                "price": f"{m.default_sell_price:.2f}",
+                "price": display_money(m.default_sell_price, self.chain_currency),
             }
             for m in found
         ]

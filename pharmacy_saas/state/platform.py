@@ -9,11 +9,20 @@ import reflex as rx
 from backend.accounts.api import PLATFORM_COOKIE
 from backend.accounts.sessions import PlatformPrincipal, platform_principal_for_token
 from backend.core.errors import AuthenticationRequired, PharmacyError
-from backend.platform.service import grant_support_access, list_tenants, platform_sign_in, set_tenant_status
+from backend.platform.service import (
+    MIN_REASON,
+    check_reason,
+    grant_support_access,
+    list_tenants,
+    platform_sign_in,
+    set_tenant_status,
+)
 from pharmacy_saas import routes
 from pharmacy_saas.state.auth import cookie_exchange_url
 from pharmacy_saas.state.base import SessionState, guarded, navigate, public, run_service, session_token
 from tenants.roles import PLATFORM_ADMIN, role_has
+
+REASON_HINT = f"At least {MIN_REASON} characters. The owner reads a suspension's reason when signing in."
 
 
 class PlatformSignInState(SessionState):
@@ -52,6 +61,9 @@ class PlatformState(SessionState):
     selected_name: str = ""
     selected_status: str = ""
     error: str = ""
+    # Suspending stops a whole chain at its next click: the console asks once more, naming the chain.
+    confirm_open: bool = False
+    pending_reason: str = ""
 
     def _sign_in_route(self) -> str:
         return routes.PLATFORM_SIGN_IN
@@ -113,9 +125,35 @@ class PlatformState(SessionState):
     @rx.event
     @guarded("platform.console")
     async def change_status(self, admin: PlatformPrincipal, form: dict[str, Any]) -> Any:
-        status = "active" if self.selected_status == "suspended" else "suspended"
+        """Reactivate at once; a suspension is only asked for here and done by `confirm_suspend`."""
+        reason = str(form.get("reason", ""))
+        if self.selected_status == "suspended":
+            return await self._set_status(admin, "active", reason)
         try:
-            await run_service(set_tenant_status, admin, self.selected_id, status, str(form.get("reason", "")))
+            check_reason(reason)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        self.error, self.pending_reason, self.confirm_open = "", reason.strip(), True
+        return None
+
+    @rx.event
+    @guarded("platform.console")
+    async def confirm_suspend(self, admin: PlatformPrincipal) -> Any:
+        self.confirm_open = False
+        if not self.pending_reason:
+            return None
+        reason, self.pending_reason = self.pending_reason, ""
+        return await self._set_status(admin, "suspended", reason)
+
+    @rx.event
+    @guarded("platform.console")
+    async def cancel_suspend(self, admin: PlatformPrincipal) -> None:
+        self.confirm_open, self.pending_reason = False, ""
+
+    async def _set_status(self, admin: PlatformPrincipal, status: str, reason: str) -> Any:
+        try:
+            await run_service(set_tenant_status, admin, self.selected_id, status, reason)
         except PharmacyError as exc:
             self.error = exc.message
             return None

@@ -17,6 +17,7 @@ from backend.inventory.purchasing import (
 )
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_status
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -40,6 +41,7 @@ class PurchasingState(ShellState):
                 "supplier": o.supplier,
                 "branch": o.branch,
                 "status": o.status,
+                "status_label": display_status(o.status),
                 "lines": [
                     {
                         "medicine_id": line.medicine_id,

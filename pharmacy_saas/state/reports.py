@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from backend.billing.reports import SalesReport, daily_report, local_today, report_csv
-from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
 
 METHOD_LABELS = {"cash": "Cash", "other": "Card / other"}
@@ -136,10 +136,8 @@ class ReportsState(ShellState):
         self._fill(report)
 
     def _fill(self, report: SalesReport) -> None:
-        cash = minor_unit(report.currency)
-
         def money(amount: Decimal) -> str:
-            return f"{amount.quantize(cash):,}"
+            return display_money(amount, report.currency)
 
         self.report_branch = self.current_branch
         self.currency = report.currency

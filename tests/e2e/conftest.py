@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.reflex_lock import align_web_dir
 from devtools.services import free_port
 from tests.helpers import ROOT, start_cli, stop, wait_until
 
@@ -98,6 +99,7 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api):
         "STRIPE_MAX_RETRIES": "0",
     }
     (ROOT / ".data").mkdir(exist_ok=True)
+    align_web_dir(web_dir)  # so the build does not rewrite the committed reflex.lock/
     log = open(ROOT / ".data" / "test-app.log", "w")  # noqa: SIM115
     app = subprocess.Popen(
         [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port"],

@@ -80,6 +80,7 @@ def test_owner_invites_a_pharmacist_who_accepts(browser: Browser, app_url: str, 
     page = context.new_page()
     page.goto(url)
     expect(page.locator("#invite-title")).to_contain_text(spec.name)
+    expect(page.locator("#password-rules")).to_contain_text("At least 10 characters")  # said before it refuses
     page.locator("#full_name").fill("Pia Pharmacist")
     page.locator("#password").fill("Tablet-Press-Forty-2")
     page.locator("#accept-invitation").click()

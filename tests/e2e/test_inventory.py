@@ -73,8 +73,8 @@ def test_dashboard_counts_stock_alerts(page: Page, app_url: str, committed_tenan
         owner, branch_id=str(chain.branch_ids[0]), medicine_id=medicine, reorder_point=10, reorder_quantity=60
     )
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
-    expect(page.locator("#stat-low")).to_have_text("1", timeout=15000)
-    page.locator("#stat-low").click()
+    expect(page.locator("#attention-low .attention-count")).to_have_text("1", timeout=15000)
+    page.locator("#attention-low").click()
     expect(page.locator(".low-stock-row").first).to_contain_text("Atorvastatin 20 mg", timeout=15000)
 
 
@@ -97,11 +97,11 @@ def test_suggest_send_and_receive_a_purchase_order(page: Page, app_url: str, com
     card = page.locator(".po-card").first
     expect(card).to_contain_text("Levothyroxine 50 mcg: 0 of 90 received", timeout=15000)
     card.get_by_role("button", name="Send").click()
-    expect(card.locator(".po-status")).to_have_text("sent", timeout=15000)
+    expect(card.locator(".po-status")).to_have_text("Sent", timeout=15000)
     card.get_by_role("combobox").click()
     page.get_by_role("option", name="Levothyroxine 50 mcg").click()
     card.get_by_placeholder("Lot").fill("LEV-7")
     card.locator("input[type=date]").fill((date.today() + timedelta(days=500)).isoformat())
     card.get_by_placeholder("Qty").fill("90")
     card.get_by_role("button", name="Receive").click()
-    expect(card.locator(".po-status")).to_have_text("received", timeout=15000)
+    expect(card.locator(".po-status")).to_have_text("Received", timeout=15000)

@@ -66,5 +66,5 @@ def test_sell_with_the_keyboard_print_the_receipt_and_refund_from_the_bill_page(
     expect(page.locator(".bill-credit-note")).to_have_count(1, timeout=15000)
     expect(page.locator(".bill-credit-note")).to_contain_text(re.compile(r"CN-B1-\d{4}-000001"))
     expect(page.locator(".bill-credit-note")).to_contain_text("2.50")
-    expect(page.locator("#bill-status")).to_have_text("partially_refunded")
+    expect(page.locator("#bill-status")).to_have_text("Partially refunded")
     assert on_hand(owner, loratadine) == 9  # 10 - 2 sold + 1 back on LOR-1

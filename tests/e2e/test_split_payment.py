@@ -32,7 +32,7 @@ def test_a_sale_paid_part_by_voucher_and_part_in_cash(page: Page, app_url: str, 
     page.locator("#pos-split").click()
 
     expect(page).to_have_url(re.compile(r"/bills/view/?\?id="), timeout=30000)
-    expect(page.locator("#bill-status")).to_have_text("finalized", timeout=30000)
+    expect(page.locator("#bill-status")).to_have_text("Finalized", timeout=30000)
     assert on_hand(owner, medicine) == 9  # the stock moved when the bill was finalized
 
     page.locator("#payment-method").click()
@@ -40,11 +40,11 @@ def test_a_sale_paid_part_by_voucher_and_part_in_cash(page: Page, app_url: str, 
     page.locator("#payment-tendered").fill("2.00")
     page.locator("#payment-ref").fill("VOUCHER-7")
     page.locator("#payment-submit").click()
-    expect(page.locator("#bill-status")).to_have_text("partially_paid", timeout=30000)
+    expect(page.locator("#bill-status")).to_have_text("Partially paid", timeout=30000)
 
     page.locator("#payment-tendered").fill("10.00")  # cash is the default method
     page.locator("#payment-submit").click()
-    expect(page.locator("#bill-status")).to_have_text("paid", timeout=30000)
+    expect(page.locator("#bill-status")).to_have_text("Paid", timeout=30000)
     expect(page.get_by_text("Change due")).to_be_visible(timeout=10000)
 
     bill_id = page.url.split("id=")[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -289,6 +290,28 @@ def test_another_chain_sees_no_claim_and_a_cashier_cannot_manage(counter, make_t
     with pytest.raises(PermissionDenied):  # a claim names the patient: not for platform support
         claims.get_claim(as_role(counter.chain, "support"), claim.id)
     assert claims.get_claim(counter.owner, claim.id).status == "draft"
+
+
+def test_claim_counts_per_status_within_the_members_branches(counter, make_tenant):
+    """The dashboard's "claims awaiting": every status counted, in the member's branches and chain only."""
+    bill, coverage, payer = insured_sale(counter)
+    claims.submit_claim(counter.owner, claims.draft_claim(counter.owner, bill.id, coverage.id, "10.00").id)
+    second, coverage_2, _ = insured_sale(counter, payer=payer, member_id="M-200")
+    claims.draft_claim(counter.owner, second.id, coverage_2.id, "5.00")
+
+    assert claims.claim_counts(counter.owner) == {
+        "draft": 1,
+        "submitted": 1,
+        "approved": 0,
+        "partially_approved": 0,
+        "rejected": 0,
+        "paid": 0,
+    }
+    elsewhere = counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)}))
+    assert set(claims.claim_counts(elsewhere).values()) == {0}  # both bills are of the first branch
+    assert set(claims.claim_counts(stock_up(make_tenant("rival", branches=2)).owner).values()) == {0}
+    with pytest.raises(PermissionDenied):  # a claim names the patient: not for platform support
+        claims.claim_counts(as_role(counter.chain, "support"))
 
 
 # --- REST -------------------------------------------------------------------------------------------

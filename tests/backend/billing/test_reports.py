@@ -258,3 +258,72 @@ def _suspend(counter) -> None:
     """As the owner role (the test's own database), as the platform console would."""
     with psycopg.connect(os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")) as conn:
         conn.execute("UPDATE tenants SET status = 'suspended' WHERE id = %s", (counter.chain.tenant_id,))
+
+
+# --- the dashboard's overview ----------------------------------------------------------------------
+
+
+def test_overview_compares_today_so_far_and_thirty_days_by_local_days(counter):
+    """In a UTC-5 branch at 10:00 local time on Tuesday 10 March: today so far against Tuesday 3 March up
+    to 10:00, and 9 Feb - 10 Mar against 10 Jan - 8 Feb, every bound a local midnight."""
+    from backend.billing.reports import sales_overview
+
+    set_time_zone(counter, "America/Bogota")
+    cashier = counter.ctx("cashier")
+    now = at(DAY, 15)  # 10:00 in Bogota
+
+    def bill(day: date, local_hour: int, quantity: int = 1) -> None:  # vitamin D: 6.00, zero-rated
+        sell(
+            cashier,
+            counter.branch,
+            [line(counter.vitamin_d, quantity)],
+            at=at(day, 0) + timedelta(hours=local_hour + 5),
+        )
+
+    bill(DAY, 8)  # today, before now
+    bill(DAY, 9, 2)
+    bill(DAY, 11)  # after `now`: not yet "so far" (and not in the period either)
+    week_ago = DAY - timedelta(days=7)
+    bill(week_ago, 9)  # before 10:00 a week ago
+    bill(week_ago, 17, 3)  # later that day: in the whole day only
+    bill(DAY - timedelta(days=29), 0)  # 9 Feb 00:00 local: the period's first minute
+    bill(DAY - timedelta(days=30), 23)  # 8 Feb 23:00 local (9 Feb 04:00 UTC): the previous period's last day
+    bill(DAY - timedelta(days=59), 12)  # 10 Jan: the previous period's first day
+    bill(DAY - timedelta(days=60), 12)  # 9 Jan: in neither
+
+    overview = sales_overview(counter.ctx("manager"), counter.branch, now=now)
+    six = D("6.00")
+    assert (overview.today, overview.last_week_day) == (DAY, week_ago)
+    assert (overview.today_bills, overview.today_sales) == (2, 3 * six)
+    assert (overview.last_week_to_now_bills, overview.last_week_to_now) == (1, six)
+    assert overview.last_week_whole_day == 4 * six
+    assert (overview.period.start, overview.period.end) == (DAY - timedelta(days=29), DAY)
+    # The period runs to the end of today's local day (its report is of whole days): the 11:00 bill,
+    # sold after `now` only in this test, is in it; the previous 30 days are whole days in the past.
+    assert overview.period.bills == 2 + 1 + 2 + 1 and overview.period.gross_sales == (4 + 4 + 1) * six
+    assert [p.label for p in overview.previous][:: len(overview.previous) - 1] == ["2026-01-10", "2026-02-08"]
+    assert len(overview.previous) == len(overview.period.by_day) == 30
+    assert overview.previous_gross_sales == 2 * six
+    assert {p.label: p.bills for p in overview.previous if p.bills} == {"2026-01-10": 1, "2026-02-08": 1}
+    assert overview.currency == "USD" and overview.refunds_today_count == 0
+
+
+def test_overview_counts_todays_refunds_and_is_for_reports_roles(counter):
+    from backend.billing.credit_notes import issue_credit_note
+    from backend.billing.reports import sales_overview
+
+    cashier = counter.ctx("cashier")
+    sold = sell(cashier, counter.branch, [line(counter.vitamin_d, 2)], at=datetime.now(UTC) - timedelta(minutes=5))
+    record_payment(cashier, bill_id=sold.id, tendered="12.00")
+    issue_credit_note(counter.owner, sold.id, [(1, 1, True)], reason="unopened pack back")
+
+    overview = sales_overview(counter.owner, counter.branch)
+    assert (overview.refunds_today_count, overview.refunds_today) == (1, D("6.00"))
+    assert overview.today_bills == 1 and overview.today_sales == D("12.00")
+    with pytest.raises(PermissionDenied):
+        sales_overview(cashier, counter.branch)
+    scoped = counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)}))
+    with pytest.raises(NotFound):
+        sales_overview(scoped, counter.branch)
+    with pytest.raises(ValidationFailed):
+        sales_overview(counter.owner, counter.branch, days=0)

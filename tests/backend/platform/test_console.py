@@ -85,3 +85,29 @@ def test_support_access_is_time_limited_read_only_and_shown_to_the_owner(db, adm
     db.execute(text("RESET ROLE"))
     db.execute(text("UPDATE support_grants SET expires_at = now() - interval '1 second'"))
     assert principal_for_token(token).role is None  # type: ignore[union-attr]
+
+
+def test_the_suspended_page_tells_the_owner_why_and_staff_whom_to_ask(db, admin, make_tenant):
+    from dataclasses import replace
+
+    from backend.accounts.suspension import suspension_notice
+
+    _, principal = admin
+    chain = make_tenant("why")
+    token = start_session(str(chain.owner_user_id), str(chain.tenant_id))
+    assert suspension_notice(principal_for_token(token)) is None  # type: ignore[arg-type]  # active: nothing to say
+
+    set_tenant_status(principal, str(chain.tenant_id), "suspended", "Unpaid invoice INV-2026-114")
+    owner_principal = principal_for_token(token)
+    assert owner_principal is not None and owner_principal.tenant_status == "suspended"
+    notice = suspension_notice(owner_principal)
+    assert notice is not None and notice.is_owner and notice.reason == "Unpaid invoice INV-2026-114"
+    assert notice.chain_name == owner_principal.tenant_name and notice.suspended_at is not None
+    assert "@" in notice.support_email
+
+    cashier = suspension_notice(replace(owner_principal, role="cashier"))
+    assert cashier is not None and not cashier.is_owner and cashier.reason == ""  # the reason is the owner's
+
+    other = make_tenant("bystander")  # another chain's owner never reads this chain's reason
+    other_principal = replace(owner_principal, tenant_id=str(other.tenant_id), user_id=str(other.owner_user_id))
+    assert suspension_notice(other_principal).reason == ""  # type: ignore[union-attr]
