@@ -1,4 +1,4 @@
-"""`make run`: services, migrations, demo data, then the app, a worker and the outbox relay.
+"""`make run`: services, migrations, demo data, then the app, RQ workers and outbox relays.
 
 Everything it starts is supervised (devtools/supervisor.py): a process that exits unexpectedly is
 started again after a growing back-off, and only Ctrl-C or SIGTERM stops everything, leaving no process
@@ -37,6 +37,10 @@ VENV_BIN = Path(sys.executable).parent
 BUN = ROOT / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"
 EMBEDDED_PG_PORT = 54329
 EMBEDDED_REDIS_PORT = 63799
+# Two of each, like the app's two workers: while the supervisor restarts one that died, the other
+# keeps running jobs (or relaying them), so losing one costs nothing (relays share rows by SKIP LOCKED).
+RQ_WORKERS = 2
+RELAYS = 2
 
 
 def say(message: str) -> None:
@@ -183,10 +187,10 @@ def wait_for_app(url: str, app: Program, supervisor: Supervisor, timeout: float 
     return False
 
 
-def worker_name() -> str:
+def worker_name(slot: int) -> str:
     """Stable across restarts, so a restarted worker retries at once the job its predecessor was
     running when it died (backend/jobs/recovery.py); the checkout's name keeps two checkouts apart."""
-    return f"{socket.gethostname()}-{ROOT.name}-worker-1"
+    return f"{socket.gethostname()}-{ROOT.name}-worker-{slot}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--api-only",
         action="store_true",
-        help="serve the REST API and the app's socket without building the web pages (the fault test uses it)",
+        help="serve the REST API and the app's socket, without building the web pages (the fault test uses it)",
     )
     api_only = parser.parse_args(argv).api_only
     supervisor = Supervisor(say=say)
@@ -206,19 +210,21 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([cli, "db", "upgrade"], env=env, check=True)
         subprocess.run([cli, "demo", "seed"], env=env, check=True)
         say("Starting the app (first run builds the frontend; this takes a minute or two)")
-        pages = ["--backend-only"] if api_only else ["--single-port"]
-        app = supervisor.add(
-            Program("app", [str(VENV_BIN / "reflex"), "run", "--env", "prod", *pages], env=env, cwd=ROOT)
-        )
-        supervisor.add(Program("worker", [cli, "worker", "--name", worker_name()], env=env, cwd=ROOT))
-        supervisor.add(Program("relay", [cli, "relay"], env=env, cwd=ROOT))
+        serve_build = [sys.executable, "-m", "devtools.serve_app", *(["--api-only"] if api_only else [])]
+        build_and_serve = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
+        app = supervisor.add(Program("app", serve_build if api_only else build_and_serve, env=env, cwd=ROOT))
+        for slot in range(1, RQ_WORKERS + 1):
+            command = [cli, "worker", "--name", worker_name(slot)]
+            supervisor.add(Program(f"worker-{slot}", command, env=env, cwd=ROOT))
+        for slot in range(1, RELAYS + 1):
+            supervisor.add(Program(f"relay-{slot}", [cli, "relay"], env=env, cwd=ROOT))
         url = env["APP_URL"]
         if not wait_for_app(url, app, supervisor):
             say("The app did not start; see the output above")
             return 1
         # The build is complete: should the app server's main process die, serve that build again
         # in seconds instead of rebuilding it for a minute or two (devtools/serve_app.py).
-        app.command = [sys.executable, "-m", "devtools.serve_app", *(["--api-only"] if api_only else [])]
+        app.command = serve_build
         print(
             f"\n  Pharmacy Cloud is running at {url}\n"
             f"  Demo sign-in: {env.get('DEMO_OWNER_EMAIL', 'owner@demo-pharmacy.example')} / "

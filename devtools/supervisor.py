@@ -3,8 +3,8 @@
 Each program runs in its own session (`start_new_session`), so everything it starts, an RQ work-horse
 or a granian worker, can be found and stopped with it: nothing is left behind, neither after a crash
 (its leftovers would hold the port or the job) nor after Ctrl-C. An unexpected exit is said in one
-line and the program starts again after a back-off that doubles from 1 s up to a cap (30 s) while it
-keeps failing soon after starting, and goes back to 1 s once it has run for a while. A program that
+line and the program starts again after a back-off that doubles from 0.5 s up to a cap (30 s) while it
+keeps failing soon after starting, and goes back to 0.5 s once it has run for a while. A program that
 keeps crashing is reported with its last output lines; the others keep running. Only `stop_all()`
 (Ctrl-C or SIGTERM in `devtools.run`) stops everything.
 
@@ -64,7 +64,7 @@ class Supervisor:
         self,
         *,
         say: Callable[[str], None],
-        backoff_start: float = 1.0,
+        backoff_start: float = 0.5,
         backoff_cap: float = 30.0,
         stable_after: float = 30.0,
         report_after: int = 3,
