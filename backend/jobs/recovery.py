@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import cast
 
 from redis import Redis
 from rq import Worker
@@ -40,7 +41,8 @@ def reclaim_abandoned_jobs(connection: Redis, worker_name: str) -> list[str]:
     key = Worker.redis_worker_namespace_prefix + worker_name
     if not connection.exists(key) or connection.hexists(key, "death"):
         return []  # never ran, stopped cleanly, or its record expired (RQ's maintenance takes those jobs)
-    entries = [as_text(entry) for entry in connection.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(worker_name))]
+    members = cast(set[bytes], connection.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(worker_name)))
+    entries = [as_text(entry) for entry in members]
     by_queue: dict[str, list[str]] = defaultdict(list)
     for entry in entries:
         job_id, _ = parse_composite_key(entry)
