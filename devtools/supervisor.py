@@ -141,7 +141,12 @@ class Supervisor:
             if program.restart_at is not None:
                 if now >= program.restart_at:
                     program.restarts += 1
-                    self._start(program)
+                    try:
+                        self._start(program)
+                    except OSError as exc:  # e.g. its program file is gone: try again later, said once more
+                        program.backoff = min(self.backoff_cap, program.backoff * 2)
+                        program.restart_at = now + program.backoff
+                        self._say(f"{program.name} could not start ({exc}); trying again in {program.backoff:g} s")
                 continue
             if program.process is None or program.process.poll() is None:
                 continue

@@ -148,3 +148,17 @@ def test_stop_all_stops_everything_and_leaves_no_process_behind(make_supervisor,
     assert "relay did not stop within 1 s; killing it" in said
     supervisor.poll()  # nothing is restarted once stopping
     assert not any(p.running() for p in supervisor.programs)
+
+
+def test_a_program_that_cannot_be_started_again_is_retried_not_fatal(make_supervisor, said, tmp_path):
+    script = tmp_path / "mailsink"
+    script.write_text("#!/bin/sh\nexit 1\n")
+    script.chmod(0o755)
+    supervisor = make_supervisor(backoff_start=0.05, backoff_cap=0.2)
+    sink = supervisor.add(Program("mail sink", [str(script)]))
+    supervise_until(supervisor, lambda: sink.restart_at is not None, message="the first exit")
+    script.unlink()  # say, a checkout switched under it
+    supervise_until(supervisor, lambda: any("could not start" in m for m in said), message="the failed start")
+    script.write_text("#!/bin/sh\nexec sleep 600\n")
+    script.chmod(0o755)
+    supervise_until(supervisor, sink.running, message="the start once it is back")
