@@ -1,17 +1,23 @@
-"""`make run`: services, migrations, demo data, then the app, a worker and the outbox relay.
+"""`make run`: services, migrations, demo data, then the app, RQ workers and outbox relays.
 
-Ctrl-C stops everything this command started. Data stays under .data/ for the next run.
+Everything it starts is supervised (devtools/supervisor.py): a process that exits unexpectedly is
+started again after a growing back-off, and only Ctrl-C or SIGTERM stops everything, leaving no process
+behind. Data stays under .data/ for the next run.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from devtools.reflex_lock import align_web_dir
@@ -24,12 +30,18 @@ from devtools.services import (
     check_postgres_url,
     check_redis_url,
     free_port,
+    port_open,
 )
+from devtools.supervisor import Program, Supervisor
 
 VENV_BIN = Path(sys.executable).parent
 BUN = ROOT / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"
 EMBEDDED_PG_PORT = 54329
 EMBEDDED_REDIS_PORT = 63799
+# Two of each, like the app's two workers: while the supervisor restarts one that died, the other
+# keeps running jobs (or relaying them), so losing one costs nothing (relays share rows by SKIP LOCKED).
+RQ_WORKERS = 2
+RELAYS = 2
 
 
 def say(message: str) -> None:
@@ -57,7 +69,7 @@ def ensure_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def postgres(started: list[object]) -> str:
+def postgres(supervisor: Supervisor) -> str:
     configured = os.environ.get("DATABASE_URL")
     if configured:
         problem = check_postgres_url(configured)
@@ -70,24 +82,30 @@ def postgres(started: list[object]) -> str:
     server = Postgres(DATA / "pg", EMBEDDED_PG_PORT)
     port = server.running_port()
     if port is None:
-        if check_postgres_url(server.url) is None or _port_taken(EMBEDDED_PG_PORT):
+        if check_postgres_url(server.url) is None or port_open(EMBEDDED_PG_PORT):
             server.port = free_port()
         say(f"Starting embedded PostgreSQL on 127.0.0.1:{server.port} (data in .data/pg)")
-        server.start()
-        started.append(server)
+        extra = server.initialize()
+        program = supervisor.add(
+            Program(
+                "postgres",
+                server.foreground_command(),
+                tier=0,
+                stop_signal=signal.SIGINT,  # "fast" shutdown: SIGTERM would wait for every client to leave
+                stop_timeout=60,
+                echo=False,
+                log_file=server.log_file,
+                popen_extra=extra,
+            )
+        )
+        wait_for_service(program, lambda: check_postgres_url(server.url) is None, f"see {server.log_file}")
     else:
         server.port = port
         say(f"Reusing embedded PostgreSQL on 127.0.0.1:{port}")
     return ensure_database(server.url, "pharmacy")
 
 
-def _port_taken(port: int) -> bool:
-    from devtools.services import port_open
-
-    return port_open(port)
-
-
-def redis(started: list[object]) -> str:
+def redis(supervisor: Supervisor) -> str:
     configured = os.environ.get("REDIS_URL")
     if configured:
         problem = check_redis_url(configured)
@@ -97,24 +115,33 @@ def redis(started: list[object]) -> str:
             )
         say("Using Redis from REDIS_URL")
         return configured
-    port = EMBEDDED_REDIS_PORT if not _port_taken(EMBEDDED_REDIS_PORT) else free_port()
+    port = EMBEDDED_REDIS_PORT if not port_open(EMBEDDED_REDIS_PORT) else free_port()
     server = Redis(DATA / "redis", port, persistent=True)
     say(f"Starting Redis on 127.0.0.1:{port}")
-    server.start()
-    started.append(server)
+    program = supervisor.add(Program("redis", server.command(), tier=0, echo=False, log_file=DATA / "redis.log"))
+    wait_for_service(program, lambda: port_open(port), f"see {DATA / 'redis.log'}")
     return server.url
 
 
-def mail_sink(processes: list[subprocess.Popen[bytes]]) -> str:
+def wait_for_service(program: Program, ready: Callable[[], bool], where: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if not program.running() or time.monotonic() > deadline:
+            raise ServiceError(f"{program.name} did not start; {where}")
+        time.sleep(0.1)
+
+
+def mail_sink(supervisor: Supervisor) -> str:
     """MAIL_URL from the environment, or a local SMTP sink that saves mail to .data/mail/."""
     if os.environ.get("MAIL_URL"):
         return os.environ["MAIL_URL"]
     port = free_port()
-    processes.append(
-        subprocess.Popen(
+    supervisor.add(
+        Program(
+            "mail sink",
             [sys.executable, "-m", "devtools.mailsink", "--port", str(port), "--dir", str(DATA / "mail")],
             cwd=ROOT,
-            start_new_session=True,
+            tier=1,  # after the worker, which may still be sending
         )
     )
     say(f"E-mail goes to a local sink: open the .eml files in .data/mail/ (SMTP on 127.0.0.1:{port})")
@@ -137,54 +164,78 @@ def app_environment(database_url: str, redis_url: str) -> dict[str, str]:
     return env
 
 
-def wait_for_app(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 900) -> bool:
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=3):
+            return True
+    except urllib.error.HTTPError:
+        return True  # 503 means the app answers but a service is degraded
+    except OSError:
+        return False
+
+
+def wait_for_app(url: str, app: Program, supervisor: Supervisor, timeout: float = 900) -> bool:
+    """Supervise the rest while the app builds; False if the app exits before it ever answered (a build
+    or configuration error: starting it again would only repeat it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
+        if not app.running():
             return False
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=3):
-                return True
-        except urllib.error.HTTPError:
-            return True  # 503 means the app answers but a service is degraded
-        except OSError:
-            time.sleep(1)
+        supervisor.poll()
+        if answers(url):
+            return True
+        time.sleep(1)
     return False
 
 
-def main() -> int:
-    started: list[object] = []
-    processes: list[subprocess.Popen[bytes]] = []
+def worker_name(slot: int) -> str:
+    """Stable across restarts, so a restarted worker retries at once the job its predecessor was
+    running when it died (backend/jobs/recovery.py); the checkout's name keeps two checkouts apart."""
+    return f"{socket.gethostname()}-{ROOT.name}-worker-{slot}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.run", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--api-only",
+        action="store_true",
+        help="serve the REST API and the app's socket, without building the web pages (the fault test uses it)",
+    )
+    api_only = parser.parse_args(argv).api_only
+    supervisor = Supervisor(say=say)
     try:
-        env = app_environment(postgres(started), redis(started))
-        env["MAIL_URL"] = mail_sink(processes)
+        env = app_environment(postgres(supervisor), redis(supervisor))
+        env["MAIL_URL"] = mail_sink(supervisor)
         cli = str(VENV_BIN / "pharmacy-saas")
         say("Applying migrations")
         subprocess.run([cli, "db", "upgrade"], env=env, check=True)
         subprocess.run([cli, "demo", "seed"], env=env, check=True)
         say("Starting the app (first run builds the frontend; this takes a minute or two)")
         align_web_dir(ROOT / ".web")  # so the build does not rewrite the committed reflex.lock/
-        for command in (
-            [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"],
-            [cli, "worker"],
-            [cli, "relay"],
-        ):
-            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
+        serve_build = [sys.executable, "-m", "devtools.serve_app", *(["--api-only"] if api_only else [])]
+        build_and_serve = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
+        app = supervisor.add(Program("app", serve_build if api_only else build_and_serve, env=env, cwd=ROOT))
+        for slot in range(1, RQ_WORKERS + 1):
+            command = [cli, "worker", "--name", worker_name(slot)]
+            supervisor.add(Program(f"worker-{slot}", command, env=env, cwd=ROOT))
+        for slot in range(1, RELAYS + 1):
+            supervisor.add(Program(f"relay-{slot}", [cli, "relay"], env=env, cwd=ROOT))
         url = env["APP_URL"]
-        if not wait_for_app(url, processes):
+        if not wait_for_app(url, app, supervisor):
             say("The app did not start; see the output above")
             return 1
+        # The build is complete: should the app server's main process die, serve that build again
+        # in seconds instead of rebuilding it for a minute or two (devtools/serve_app.py).
+        app.command = serve_build
         print(
             f"\n  Pharmacy Cloud is running at {url}\n"
             f"  Demo sign-in: {env.get('DEMO_OWNER_EMAIL', 'owner@demo-pharmacy.example')} / "
             f"{env.get('DEMO_OWNER_PASSWORD', 'demo-pharmacy-2026')}\n"
-            "  Press Ctrl-C to stop.\n",
+            "  A process that stops is started again; press Ctrl-C to stop everything.\n",
             flush=True,
         )
-        while all(p.poll() is None for p in processes):
-            time.sleep(1)
-        say("A process exited; stopping the rest")
-        return 1
+        supervisor.run()
+        return 0
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -194,23 +245,10 @@ def main() -> int:
         say("Stopping")
         return 0
     finally:
-        stop_all(processes, started)
-
-
-def stop_all(processes: list[subprocess.Popen[bytes]], started: list[object]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    for process in processes:
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-    for server in reversed(started):
-        server.stop()  # type: ignore[attr-defined]
+        # A second Ctrl-C must not cut the stop short and leave processes behind; the stop is bounded.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor.stop_all()
 
 
 def _interrupt(*_: object) -> None:

@@ -94,7 +94,9 @@ class Postgres:
             raise ServiceError("the pgserver package is missing: run `make setup`, or set DATABASE_URL")
         return Path(spec.origin).parent / "pginstall" / "bin"
 
-    def start(self) -> None:
+    def initialize(self) -> dict[str, object]:
+        """Create the data folder on first use. Returns the subprocess kwargs that run the server (as
+        the unprivileged service user when we are root)."""
         bin_dir = self.bin_dir()
         extra = _as_service_user()
         if extra:
@@ -121,18 +123,30 @@ class Postgres:
         self.log_file.touch()
         if extra:
             os.chown(self.log_file, pwd.getpwnam(SERVICE_USER).pw_uid, -1)
-        options = f"-h 127.0.0.1 -p {self.port} -k /tmp -c max_connections=200"
+        return extra
+
+    def server_options(self) -> list[str]:
+        options = ["-h", "127.0.0.1", "-p", str(self.port), "-k", "/tmp", "-c", "max_connections=200"]
         if not self.durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        return options
+
+    def foreground_command(self) -> list[str]:
+        """The server in the foreground, for a supervisor that restarts it (`make run`)."""
+        return [str(self.bin_dir() / "postgres"), "-D", str(self.data_dir), *self.server_options()]
+
+    def start(self) -> None:
+        """Start the server in the background with pg_ctl and wait until it accepts connections."""
+        extra = self.initialize()
         result = subprocess.run(
             [
-                str(bin_dir / "pg_ctl"),
+                str(self.bin_dir() / "pg_ctl"),
                 "-D",
                 str(self.data_dir),
                 "-l",
                 str(self.log_file),
                 "-o",
-                options,
+                " ".join(self.server_options()),
                 "-w",
                 "-t",
                 "60",
@@ -177,23 +191,27 @@ class Redis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
+        """redis-server in the foreground (also what a supervisor restarts)."""
         binary = redis_server_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         save = ["--save", "60 1", "--appendonly", "no"] if self.persistent else ["--save", "", "--appendonly", "no"]
+        return [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--protected-mode",
+            "yes",
+            *save,
+        ]
+
+    def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.data_dir),
-                "--protected-mode",
-                "yes",
-                *save,
-            ],
+            self.command(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

@@ -23,14 +23,15 @@ def job(name: str) -> Callable[[JobHandler], JobHandler]:
 
 
 def handler_for(name: str) -> JobHandler:
-    _load_handlers()
+    load_handlers()
     try:
         return _HANDLERS[name]
     except KeyError:
         raise LookupError(f"no handler registered for job {name!r}") from None
 
 
-def _load_handlers() -> None:
+def load_handlers() -> None:
+    """Import every domain's handlers (the worker does it once, before it forks work-horses)."""
     # Domains register their handlers on import; list each domain's tasks module here.
     import backend.accounts.tasks  # noqa: F401
     import backend.inventory.csv_import  # noqa: F401

@@ -15,6 +15,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
+from rq import Retry
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -31,6 +32,9 @@ from tenants.session import tenant_session
 log = logging.getLogger(__name__)
 
 RUNNER = "backend.jobs.service.run_outbox_job"
+# A job whose worker died mid-run (or that raised) runs again, at once: jobs are idempotent, and a few
+# immediate tries ride out a killed worker without needing RQ's scheduler for delayed retries.
+JOB_RETRIES = 3
 _ALLOWED_PAYLOAD_TYPES = (str, int, bool, type(None))
 
 
@@ -71,6 +75,7 @@ def relay_once(redis: Redis, *, batch: int = 100) -> int:
                 description=f"{row.job_name} (outbox {row.id})",
                 result_ttl=3600,
                 failure_ttl=7 * 24 * 3600,
+                retry=Retry(max=JOB_RETRIES),
             )
         session.execute(
             text("SELECT outbox_mark_relayed(CAST(:ids AS uuid[]))"),
