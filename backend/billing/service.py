@@ -38,12 +38,11 @@ from backend.billing.totals import (
     TaxBand,
     TaxSettings,
     bill_amounts,
-    minor_unit,
-    round_to_currency,
     tax_bands,
 )
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.core.money import minor_unit, round_to_currency
 from backend.inventory.service import STOCK_CHANGED, OutOfStock, dispense
 from backend.patients.service import patient_for_bill_in
 from tenants.audit import record_audit
