@@ -12,17 +12,20 @@ role and writes a platform audit event in the same transaction; a test lists its
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import psycopg
 from sqlmodel import Session
 
-from backend.core.database import open_connection, open_session
+from backend.core.database import open_connection, open_session, retrying
 from backend.core.errors import TenantRequired
 from backend.core.logging import tenant_var
 from tenants.context import TenantContext
 from tenants.models import PlatformAuditEvent
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -37,6 +40,28 @@ def tenant_session(ctx: TenantContext) -> Iterator[Session]:
             yield session
     finally:
         tenant_var.reset(token)
+
+
+BUSY_MESSAGE = "Someone else changed this at the same moment; try again."
+
+
+def run_in_tenant(
+    ctx: TenantContext, service: Callable[..., T], *args: Any, busy_message: str = "", **kwargs: Any
+) -> T:
+    """The unit of work every adapter owns: `service(session, ctx, *args, **kwargs)` in one tenant
+    transaction, committed when it returns.
+
+    A transaction that lost a race (`RaceLost`), deadlocked or could not be serialized is run again
+    from the start, up to MAX_ATTEMPTS times; then the caller's `busy_message` (or a neutral one) is
+    raised as ConcurrentChange. Compositions that must be atomic are one service calling the others
+    with the same session, never two calls of this.
+    """
+
+    def attempt() -> T:
+        with tenant_session(ctx) as session:
+            return service(session, ctx, *args, **kwargs)
+
+    return retrying(attempt, busy_message or BUSY_MESSAGE)
 
 
 @contextmanager

@@ -52,6 +52,82 @@ def test_the_checker_catches_a_violation(tmp_path):
     ]
 
 
+# Shared plumbing every domain may use; everything else under backend/ is a domain.
+NOT_DOMAINS = {"core", "http", "api", "cli", "__init__"}
+
+
+def _domain_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "backend" or len(parts) < 2 or parts[1] in NOT_DOMAINS:
+        return None
+    return parts[1]
+
+
+def _is_api_module(module: str) -> bool:
+    last = module.split(".")[-1]
+    return last == "api" or last.endswith("_api")
+
+
+def full_imports_of(path: Path, *, names: bool = True) -> set[str]:
+    """Dotted modules a file imports; with `names`, also `module.name` for each `from module import name`
+    (so `from backend.inventory import api` counts as importing backend.inventory.api)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            if names:
+                found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def cross_domain_api_imports(root: Path = ROOT) -> list[str]:
+    """A domain never imports another domain's REST module: it calls that domain's service."""
+    bad = []
+    for path in sorted((root / "backend").rglob("*.py")):
+        mine = _domain_of(".".join(path.relative_to(root).with_suffix("").parts))
+        if mine is None:
+            continue
+        for module in sorted(full_imports_of(path)):
+            theirs = _domain_of(module)
+            if theirs and theirs != mine and _is_api_module(module):
+                bad.append(f"{path.relative_to(root)} imports {module}")
+    return bad
+
+
+def core_imports_above_itself(root: Path = ROOT) -> list[str]:
+    """backend/core is the bottom layer: it imports no domain, no tenancy and no adapter."""
+    bad = []
+    for path in sorted((root / "backend" / "core").rglob("*.py")):
+        for module in sorted(full_imports_of(path, names=False)):
+            top = module.split(".")
+            if top[0] == "tenants" or (top[0] == "backend" and len(top) > 1 and top[1] != "core"):
+                bad.append(f"{path.relative_to(root)} imports {module}")
+    return bad
+
+
+def test_no_domain_imports_another_domains_api_module():
+    assert cross_domain_api_imports() == []
+
+
+def test_core_imports_nothing_above_it():
+    assert core_imports_above_itself() == []
+
+
+def test_the_api_import_check_catches_one(tmp_path):
+    (tmp_path / "backend" / "billing").mkdir(parents=True)
+    (tmp_path / "backend" / "billing" / "sneaky.py").write_text(
+        "from backend.inventory.api import receive\nfrom backend.inventory import service\n"
+        "from backend.billing.api import router\nfrom backend.http import RequirePermission\n"
+    )
+    (tmp_path / "backend" / "core").mkdir(parents=True)
+    (tmp_path / "backend" / "core" / "leaky.py").write_text("from tenants.session import tenant_session\n")
+    assert cross_domain_api_imports(tmp_path) == ["backend/billing/sneaky.py imports backend.inventory.api"]
+    assert core_imports_above_itself(tmp_path) == ["backend/core/leaky.py imports tenants.session"]
+
+
 def test_app_module_only_assembles():
     tree = ast.parse((ROOT / "pharmacy_saas/pharmacy_saas.py").read_text())
     defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]

@@ -6,52 +6,28 @@ from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api_tokens import ApiPrincipal, check_rate_limit, principal_for_api_token
 from backend.accounts.service import record_sign_in
-from backend.accounts.sessions import issue_login_code, redeem_login_code, start_session, stash_notice
+from backend.accounts.sessions import (
+    PLATFORM_COOKIE,
+    SESSION_COOKIE,
+    issue_login_code,
+    redeem_login_code,
+    start_session,
+    stash_notice,
+)
 from backend.accounts.signatures import get_signature, sign
 from backend.accounts.sso import finish_sign_in, start_sign_in
 from backend.accounts.staff import list_members
-from backend.core.errors import AuthenticationRequired, PharmacyError
+from backend.core.errors import PharmacyError
 from backend.core.settings import get_settings
+from backend.http import RequirePermission
 from tenants.context import TenantContext
-from tenants.roles import PERMISSIONS, require
-
-SESSION_COOKIE = "pharmacy_session"
-PLATFORM_COOKIE = "pharmacy_platform_session"  # the console's own session, never a chain's
-
-
-class RequirePermission:
-    """FastAPI dependency: a valid bearer token, under its rate limit, whose scope holds `permission`.
-
-    Every non-public endpoint declares one; tests/backend/accounts/test_permissions.py walks the
-    routes and fails on any endpoint without it.
-    """
-
-    def __init__(self, permission: str) -> None:
-        if permission not in PERMISSIONS:
-            raise KeyError(permission)
-        self.permission = permission
-
-    async def __call__(self, authorization: Annotated[str | None, Header()] = None) -> TenantContext:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise AuthenticationRequired("Send an API token: Authorization: Bearer phs_...")
-        principal = await run_in_threadpool(_authenticated, token.strip())  # one thread hop, not two
-        return require(principal.context(), self.permission)
-
-
-def _authenticated(token: str) -> ApiPrincipal:
-    """The token's principal, counted against its rate limit."""
-    principal = principal_for_api_token(token)
-    check_rate_limit(principal)
-    return principal
 
 
 def safe_next(path: str) -> str:

@@ -27,6 +27,9 @@ from tenants.session import user_session
 LOGIN_CODE_TTL_SECONDS = 60
 SUSPENDED_MESSAGE = "This pharmacy chain's account is suspended. Contact your chain's owner."
 
+SESSION_COOKIE = "pharmacy_session"
+PLATFORM_COOKIE = "pharmacy_platform_session"  # the console's own session, never a chain's
+
 
 @dataclass(frozen=True)
 class Principal:

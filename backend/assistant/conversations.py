@@ -22,8 +22,8 @@ from backend.assistant import local_engine, openai_provider
 from backend.assistant.local_engine import Reply
 from backend.assistant.openai_provider import Delta
 from backend.assistant.provider_switch import provider_in_use
+from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
-from backend.inventory import validation as check
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session

@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import text
 
 from backend.assistant import retrieval
+from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
-from backend.inventory import validation as check
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session

@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.billing.service import (
     create_draft_in,
     finalize_in,
@@ -21,7 +20,7 @@ from backend.billing.service import (
     update_draft_in,
     void_in,
 )
-from backend.inventory.api import IdempotencyKey, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])

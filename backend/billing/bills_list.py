@@ -38,9 +38,9 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.reports import day_bounds
-from backend.billing.totals import minor_unit
+from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
-from backend.inventory import validation as check
+from backend.core.money import minor_unit
 from backend.patients.service import patient_for_history_in, patients_matching_in
 from tenants.context import TenantContext
 from tenants.roles import require, role_has

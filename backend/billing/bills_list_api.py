@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.billing.bills_list import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, search_bills
+from backend.http import RequirePermission
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])

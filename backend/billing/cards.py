@@ -37,7 +37,7 @@ from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
 from backend.billing.service import Bill, bill_in, finalize_in, locked_bill, refuse_unless_draft
-from backend.billing.totals import minor_unit, round_to_currency
+from backend.core import validation as check
 from backend.core.errors import (
     ConfigurationError,
     Conflict,
@@ -46,8 +46,8 @@ from backend.core.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from backend.core.money import minor_unit, round_to_currency
 from backend.core.settings import get_settings
-from backend.inventory import validation as check
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import SYSTEM, require

@@ -6,20 +6,16 @@ webhook is public: Stripe's signature is its authentication, checked offline wit
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.billing.api import BillOut
 from backend.billing.cards import (
     CardCompletion,
@@ -28,9 +24,7 @@ from backend.billing.cards import (
     handle_webhook,
     start_card_payment_in,
 )
-from backend.idempotency.service import run_once
-from backend.inventory.api import IdempotencyKey, idempotent_json
-from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, is_retryable
+from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["card payments"])
@@ -108,27 +102,6 @@ def _completion(result: CardCompletion) -> tuple[int, dict[str, Any]]:
     return (409 if result.released else 200), body.model_dump(mode="json")
 
 
-def _idempotent(
-    ctx: TenantContext, key: str, request: dict[str, Any], act: Callable[[Session], tuple[int, Any]]
-) -> JSONResponse:
-    """`idempotent_json` for a write whose stored answer may be a refusal (a released card is final)."""
-
-    def write(session: Session) -> tuple[int, dict[str, Any]]:
-        status, body = act(session)
-        return status, jsonable_encoder(body)
-
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            code, response, replayed = run_once(ctx, key, request, write)
-            break
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    else:
-        raise OutOfStock("The stock changed while selling; try again.")
-    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
-
-
 @router.post(
     "/bills/{bill_id}/card-payments",
     summary="Start a card payment for a draft bill (a PaymentIntent on the chain's Stripe account)",
@@ -170,7 +143,7 @@ async def read(
 )
 async def complete(payment_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
     return await run_in_threadpool(
-        _idempotent,
+        idempotent_answer,
         ctx,
         key,
         {"action": "card.complete", "payment_id": payment_id},

@@ -36,10 +36,10 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing import service as bills
-from backend.billing.totals import minor_unit, round_to_currency
+from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFailed
+from backend.core.money import minor_unit, round_to_currency
 from backend.core.spreadsheet import safe_cell
-from backend.inventory import validation as check
 from backend.inventory.csv_import import Problem
 from tenants.context import TenantContext
 from tenants.roles import require

@@ -15,9 +15,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.billing import claims
-from backend.inventory.api import IdempotencyKey, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["claims"])

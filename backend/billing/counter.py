@@ -34,12 +34,12 @@ from backend.billing.service import (
     record_payment_in,
     update_draft_in,
 )
+from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
-from backend.inventory import validation as check
-from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, is_retryable
+from backend.inventory.service import STOCK_CHANGED
 from tenants.context import TenantContext
 from tenants.roles import require
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 
 @dataclass(frozen=True)
@@ -188,14 +188,7 @@ def save_draft(
 
 def sell_for_cash(ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
     """Finalize a draft and take its cash together; run again when a concurrent sale got to a batch first."""
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            with tenant_session(ctx) as session:
-                return _sell_for_cash_in(session, ctx, bill_id, cash_received)
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    raise OutOfStock("The stock changed while selling; try again.", field="lines")
+    return run_in_tenant(ctx, _sell_for_cash_in, bill_id, cash_received, busy_message=STOCK_CHANGED)
 
 
 def _sell_for_cash_in(session: Session, ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
@@ -227,16 +220,14 @@ def finish_card_sale(ctx: TenantContext, payment_id: str) -> CardSale:
     No card yet raises CardNotPresented, a declined card CardDeclined (still a draft, nothing charged);
     a finalize that fails releases the authorization and comes back `released` with its message.
     """
-    for _ in range(MAX_ATTEMPTS):  # a raced batch runs again; the same key reaches the same capture
-        try:
-            with tenant_session(ctx) as session:
-                completion = complete_card_payment_in(session, ctx, payment_id, f"counter-card:{payment_id}")
-                picks = [] if completion.released else _picked_lots(session, completion.bill.id)
-                return CardSale(completion, picks)
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    raise OutOfStock("The stock changed while selling; try again.", field="lines")
+    # A raced batch runs the whole unit again; the same key reaches the same capture.
+    return run_in_tenant(ctx, _finish_card_sale_in, payment_id, busy_message=STOCK_CHANGED)
+
+
+def _finish_card_sale_in(session: Session, ctx: TenantContext, payment_id: str) -> CardSale:
+    completion = complete_card_payment_in(session, ctx, payment_id, f"counter-card:{payment_id}")
+    picks = [] if completion.released else _picked_lots(session, completion.bill.id)
+    return CardSale(completion, picks)
 
 
 def _picked_lots(session: Session, bill_id: str) -> list[PickedLot]:

@@ -39,9 +39,10 @@ from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
 from backend.billing.service import locked_bill, return_to_lots
-from backend.billing.totals import minor_unit, round_to_currency, to_four_places
+from backend.billing.totals import to_four_places
+from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
-from backend.inventory import validation as check
+from backend.core.money import minor_unit, round_to_currency
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import require

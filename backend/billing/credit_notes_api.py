@@ -15,9 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.billing.credit_notes import credit_notes_of_bill, get_credit_note, issue_credit_note_in
-from backend.inventory.api import IdempotencyKey, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])

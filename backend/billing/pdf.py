@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.service import Bill, BillLine, bill_in
-from backend.billing.totals import minor_unit
 from backend.core.errors import Conflict
+from backend.core.money import minor_unit
 from tenants.context import TenantContext
 from tenants.session import tenant_session
 

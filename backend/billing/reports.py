@@ -32,8 +32,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.service import ISSUED
-from backend.billing.totals import minor_unit
 from backend.core.errors import NotFound, ValidationFailed
+from backend.core.money import minor_unit
 from backend.core.spreadsheet import safe_cell
 from tenants.context import TenantContext
 from tenants.roles import require

@@ -38,19 +38,18 @@ from backend.billing.totals import (
     TaxBand,
     TaxSettings,
     bill_amounts,
-    minor_unit,
-    round_to_currency,
     tax_bands,
 )
+from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from backend.inventory import validation as check
-from backend.inventory.service import MAX_ATTEMPTS, OutOfStock, dispense, is_retryable
+from backend.core.money import minor_unit, round_to_currency
+from backend.inventory.service import STOCK_CHANGED, OutOfStock, dispense
 from backend.patients.service import patient_for_bill_in
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive
 from tenants.roles import require, role_has
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 # Issued bills: sold, whatever was paid or later refunded (a credit note does not undo the sale).
 ISSUED = ("finalized", "partially_paid", "paid", "partially_refunded", "refunded")
@@ -721,14 +720,7 @@ def _recheck_prescriptions(lines: Sequence[Any]) -> None:
 
 def finalize_bill(ctx: TenantContext, bill_id: str) -> Bill:
     """Finalize a draft in its own transaction, run again when a concurrent sale got to a batch first."""
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            with tenant_session(ctx) as session:
-                return finalize_in(session, ctx, bill_id)
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    raise OutOfStock("The stock changed while selling; try again.", field="lines")
+    return run_in_tenant(ctx, finalize_in, bill_id, busy_message=STOCK_CHANGED)
 
 
 def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:

@@ -13,9 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.branches.service import Branch, create_branch_in, get_branch, set_branch_active_in, update_branch_in
-from backend.inventory.api import IdempotencyKey, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 from tenants.directory import tenant_profile
 

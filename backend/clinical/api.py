@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.clinical.schemas import DurRequestIn, check_request, parse_json
 from backend.core.errors import ValidationFailed
+from backend.http import RequirePermission
 from tenants.context import TenantContext
 
 # Pharmacists, technicians, owners, managers and API tokens (tenants/roles.py). The check reads no tenant

@@ -13,24 +13,57 @@ from __future__ import annotations
 import contextvars
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import psycopg
+from psycopg import errors as pg_errors
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
-from backend.core.errors import ServiceUnavailable
+from backend.core.errors import ConcurrentChange, ServiceUnavailable
 from backend.core.settings import get_settings
 
 RoleKind = Literal["app", "platform", "auth", "relay"]
+T = TypeVar("T")
 
 # Tests bind every session to one connection whose transaction they roll back; the role
 # each session needs is then switched with SET LOCAL ROLE inside that transaction.
 _bound_connection: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("bound_connection", default=None)
+
+
+# How many times one unit of work runs before its caller is told to try again (see `is_retryable`).
+MAX_ATTEMPTS = 8
+
+
+class RaceLost(Exception):
+    """Raised inside a unit of work that lost a race it can detect itself (a conditional UPDATE that
+    matched no row because a concurrent transaction got there first). Nothing of the attempt is kept;
+    the adapter runs the whole unit of work again."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a failed transaction may simply be run again: it lost a race, hit a deadlock, or could
+    not be serialized. The one place these are recognised; the adapters' retry policy uses it."""
+    if isinstance(exc, RaceLost):
+        return True
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc  # the ORM wraps driver errors; the lean path does not
+    return isinstance(cause, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure))
+
+
+def retrying(attempt: Callable[[], T], busy_message: str) -> T:
+    """The one retry policy: run `attempt` (a whole transaction) again while it fails in a way
+    `is_retryable` recognises, up to MAX_ATTEMPTS times; then ConcurrentChange(busy_message)."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            return attempt()
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+    raise ConcurrentChange(busy_message)
 
 
 def make_engine(url: str, *, pool_size: int | None = None, manual_begin: bool = True) -> Engine:

@@ -44,6 +44,12 @@ class Conflict(PharmacyError):
     code = "conflict"
 
 
+class ConcurrentChange(Conflict):
+    """A unit of work kept losing races with concurrent ones (see tenants.session.run_in_tenant)."""
+
+    code = "concurrent_change"
+
+
 class AuthenticationRequired(PharmacyError):
     http_status = 401
     code = "unauthenticated"

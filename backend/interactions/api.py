@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
 from backend.core.errors import ValidationFailed
+from backend.http import RequirePermission
 from backend.interactions.checker import MAX_DRUGS, check
 from backend.interactions.names import normalise
 from tenants.context import TenantContext

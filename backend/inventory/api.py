@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
-from backend.idempotency.service import run_once
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from backend.inventory.csv_export import export_catalog, export_movements, export_reorder_levels, export_stock
 from backend.inventory.reorder import (
     MAX_BULK,
@@ -25,12 +23,9 @@ from backend.inventory.reorder import (
     set_reorder_level_in,
 )
 from backend.inventory.service import (
-    MAX_ATTEMPTS,
-    OutOfStock,
     adjust_in,
     correct_in,
     dispense,
-    is_retryable,
     medicine_stock,
     receive_into,
     search_medicines,
@@ -40,7 +35,6 @@ from tenants.context import TenantContext
 from tenants.directory import require_active_branch
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", description="Unique per intended write")]
 
 
 class ReceiveRequest(BaseModel):
@@ -97,31 +91,6 @@ class BranchReorderLevelIn(ReorderLevelIn):
 
 class ReorderLevelsIn(BaseModel):
     levels: list[BranchReorderLevelIn] = Field(max_length=MAX_BULK)
-
-
-def idempotent_json(
-    ctx: TenantContext, key: str, request: dict[str, Any], status: int, act: Callable[[Session], Any]
-) -> JSONResponse:
-    """Run `act(session)` once per Idempotency-Key, in the transaction that stores the answer; a
-    transaction a concurrent sale disturbed is run again. The billing API uses it too.
-
-    `request` must name everything the write depends on (a path's id too), so one key reused for
-    another target is refused rather than replayed.
-    """
-
-    def write(session: Session) -> tuple[int, dict[str, Any]]:
-        return status, jsonable_encoder(act(session))
-
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            code, response, replayed = run_once(ctx, key, request, write)
-            break
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    else:
-        raise OutOfStock("The stock changed while selling; try again.")
-    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
 
 
 @router.get("/medicines", summary="Search the catalog (name, brand or barcode), with on-hand")

@@ -26,9 +26,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, PharmacyError, ValidationFailed
 from backend.inventory import reorder, service
-from backend.inventory import validation as check
+from backend.inventory import validation as catalog_check
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
 from tenants.context import TenantContext
@@ -296,7 +297,7 @@ class _ReorderChecker(_RowChecker):
             medicine_id = typed_id.lower() if typed_id.lower() in self.by_id else None
             if medicine_id is None:
                 raise NotFound("No medicine in the catalog has this medicine_id.")
-            if barcode and self.by_barcode.get(check.barcode(barcode) or "") != medicine_id:
+            if barcode and self.by_barcode.get(catalog_check.barcode(barcode) or "") != medicine_id:
                 raise ValidationFailed("The barcode belongs to another medicine than the medicine_id.", field="barcode")
         elif barcode:
             medicine_id = self.by_barcode.get(barcode)

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
+from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.models import utc_now
-from backend.inventory import validation as check
 from backend.inventory.reorder import EFFECTIVE_POINT, EFFECTIVE_QUANTITY
 from backend.inventory.service import receive_into
 from tenants.audit import record_audit

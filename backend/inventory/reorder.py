@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
-from backend.inventory import validation as check
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive

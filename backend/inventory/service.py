@@ -18,15 +18,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.rows import namedtuple_row
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from backend.core import validation as check
+from backend.core.database import RaceLost, retrying
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.drugs.matcher import resolve
-from backend.inventory import validation as check
+from backend.inventory import validation as catalog_check
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import require_active_branch
@@ -44,15 +45,14 @@ MOVEMENT_KINDS = (
     "supplier_return",
     "write_off",
 )
-MAX_ATTEMPTS = 8
 
 
 class OutOfStock(Conflict):
     code = "out_of_stock"
 
 
-class _Raced(Exception):
-    """Another sale took the stock this plan counted on; plan again in a new transaction."""
+# What a sale that kept losing races to concurrent sales tells the person selling.
+STOCK_CHANGED = "The stock changed while selling; try again."
 
 
 @dataclass(frozen=True)
@@ -216,12 +216,12 @@ def catalog_values(raw: dict[str, Any], *, stored_barcode: str | None = None) ->
     if not values["generic_name"]:
         raise ValidationFailed("Enter the generic name.", field="generic_name")
     values["dispensing_unit"] = values["dispensing_unit"] or "tablet"
-    values["pack_size"] = check.pack_size(raw.get("pack_size", 1))
+    values["pack_size"] = catalog_check.pack_size(raw.get("pack_size", 1))
     typed_barcode = str(raw.get("barcode") or "").strip()
     if stored_barcode is not None and typed_barcode == stored_barcode:
         values["barcode"] = stored_barcode
     else:
-        values["barcode"] = check.barcode(typed_barcode)
+        values["barcode"] = catalog_check.barcode(typed_barcode)
     schedule = str(raw.get("schedule") or "otc").strip().lower()
     if schedule not in SCHEDULES:
         raise ValidationFailed("Schedule must be OTC, prescription or controlled.", field="schedule")
@@ -409,14 +409,6 @@ def set_medicine_active(ctx: TenantContext, medicine_id: str, active: bool) -> N
             entity_type="medicine",
             entity_id=str(key),
         )
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """A concurrent sale or a deadlock: the whole transaction may simply be run again."""
-    if isinstance(exc, _Raced):
-        return True
-    cause = exc.orig if isinstance(exc, DBAPIError) else exc  # the ORM wraps driver errors; the lean path does not
-    return isinstance(cause, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure))
 
 
 SEARCH_SORTS = {
@@ -699,7 +691,7 @@ def dispense(
     """Take stock for a sale inside the caller's transaction, earliest-expiring usable batches first.
 
     Raises OutOfStock when the usable stock is short (expired, quarantined and recalled lots never
-    count), and _Raced when a concurrent sale got there first (the caller retries the transaction).
+    count), and RaceLost when a concurrent sale got there first (the caller's unit of work runs again).
     """
     return _take(
         lambda params: session.execute(DISPENSE_SQL, params).all(),
@@ -738,7 +730,7 @@ def _take(
             field="quantity",
         )
     if len(taken) != len(planned):
-        raise _Raced  # a concurrent sale changed a batch after this plan; nothing is kept of this attempt
+        raise RaceLost  # a concurrent sale changed a batch after this plan; nothing is kept of this attempt
     return [
         Pick(str(r.id), r.lot_number, r.expiry_date, r.take) for r in sorted(taken, key=lambda r: (r.expiry_date, r.id))
     ]
@@ -762,21 +754,18 @@ def dispense_stock(
             connection.cursor(row_factory=namedtuple_row).execute(_DISPENSE_DRIVER_SQL, params).fetchall()
         )
 
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            with tenant_connection(ctx) as connection:
-                return _take(
-                    run(connection),
-                    ctx,
-                    branch_id=branch_id,
-                    medicine_id=medicine_id,
-                    quantity=quantity,
-                    reference=reference,
-                )
-        except Exception as exc:
-            if not is_retryable(exc):
-                raise
-    raise OutOfStock("The stock changed while selling; try again.", field="quantity")
+    def attempt() -> list[Pick]:
+        with tenant_connection(ctx) as connection:
+            return _take(
+                run(connection),
+                ctx,
+                branch_id=branch_id,
+                medicine_id=medicine_id,
+                quantity=quantity,
+                reference=reference,
+            )
+
+    return retrying(attempt, STOCK_CHANGED)
 
 
 # Stock that changes outside a sale, a delivery or a transfer: its movement kind, its direction

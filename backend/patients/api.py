@@ -14,8 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.api import RequirePermission
-from backend.inventory.api import IdempotencyKey, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from backend.patients.service import Patient, create_patient_in, find_patients, get_patient, update_patient
 from tenants.context import TenantContext
 

@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from backend.accounts.api import SESSION_COOKIE
-from backend.accounts.sessions import SUSPENDED_MESSAGE, Principal, require_principal
+from backend.accounts.sessions import SESSION_COOKIE, SUSPENDED_MESSAGE, Principal, require_principal
 from backend.core.errors import AuthenticationRequired, PermissionDenied, PharmacyError
 from backend.core.logging import new_trace_id, tenant_var, trace_id_var, user_var
 from pharmacy_saas import routes
 from tenants.context import TenantContext
 from tenants.roles import require
+from tenants.session import run_in_tenant
 
 T = TypeVar("T")
 PUBLIC = None  # marker: a handler anyone may call (sign-in, sign-up, form typing)
@@ -43,6 +43,12 @@ async def run_service(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
     finally:
         trace_id_var.reset(token)
+
+
+async def transact(ctx: TenantContext, service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The Reflex adapter's unit of work: `service(session, ctx, *args, **kwargs)` in one tenant
+    transaction (retried as a whole when it lost a race; tenants.session.run_in_tenant), in a thread."""
+    return await run_service(run_in_tenant, ctx, service, *args, **kwargs)
 
 
 async def stream_service(

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from backend.billing.bills_list import PAGE_SIZE, SORTS, STATUS_WORDS, BillListItem, BillsPage, search_bills
-from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
+from backend.core.money import minor_unit
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext

@@ -6,8 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from backend.accounts.api import PLATFORM_COOKIE
-from backend.accounts.sessions import PlatformPrincipal, platform_principal_for_token
+from backend.accounts.sessions import PLATFORM_COOKIE, PlatformPrincipal, platform_principal_for_token
 from backend.core.errors import AuthenticationRequired, PharmacyError
 from backend.platform.service import (
     MIN_REASON,

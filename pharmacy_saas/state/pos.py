@@ -44,8 +44,8 @@ from backend.billing.service import (
     finalize_bill,
     void_bill,
 )
-from backend.billing.totals import minor_unit
 from backend.core.errors import PharmacyError
+from backend.core.money import minor_unit
 from backend.inventory.service import Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
 from pharmacy_saas.routes import BILL_VIEW

@@ -17,7 +17,7 @@ from backend.core import database
 from backend.core.database import open_session
 from backend.core.settings import get_settings
 from tenants.context import TenantContext
-from tenants.session import platform_session, tenant_session
+from tenants.session import platform_session, run_in_tenant, tenant_session
 from tests.conftest import TEST_PASSWORD
 
 APP_ROLE = get_settings().APP_DB_ROLE
@@ -117,7 +117,7 @@ def two_chains(db, make_tenant):
         )
         supplier = create_supplier(ctx, name=f"Supplier of {chain.slug}")
         draft_order(ctx, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")])
-        run_once(ctx, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
+        run_in_tenant(ctx, run_once, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
         _, exchange = ask(ctx, "Does Zocor interact with clarithromycin?")
         rate_answer(ctx, exchange[1].id, True)
         patient = create_patient(  # patients, and its 'created' row in patient_access_log

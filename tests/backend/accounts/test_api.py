@@ -7,11 +7,11 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from backend.accounts.api import RequirePermission
 from backend.accounts.api_tokens import create_token, revoke_token
 from backend.api import PUBLIC_ROUTES, create_api
 from backend.core.errors import PermissionDenied, ValidationFailed
 from backend.core.settings import get_settings
+from backend.http import RequirePermission
 from tenants.context import TenantContext
 
 

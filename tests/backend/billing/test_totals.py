@@ -13,10 +13,9 @@ from backend.billing.totals import (
     LineInput,
     TaxSettings,
     bill_amounts,
-    minor_unit,
-    round_to_currency,
     share_discount,
 )
+from backend.core.money import minor_unit, round_to_currency
 
 D = Decimal
 

@@ -6,10 +6,10 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from backend.accounts.api import RequirePermission
 from backend.accounts.api_tokens import create_token
 from backend.api import API_PREFIX, create_api
 from backend.clinical.api import router
+from backend.http import RequirePermission
 from tenants.context import TenantContext
 from tenants.roles import role_has
 

@@ -6,9 +6,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from backend.accounts.api import RequirePermission
 from backend.accounts.api_tokens import create_token
 from backend.api import API_PREFIX, create_api
+from backend.http import RequirePermission
 from backend.interactions.api import router
 from tenants.context import TenantContext
 

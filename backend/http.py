@@ -1,0 +1,105 @@
+"""The REST adapter's shared plumbing: who is calling, idempotent writes, and the unit of work.
+
+Every domain's `api.py` builds its endpoints from these pieces and never from another domain's `api`
+module (tests/test_layers.py fails when one does):
+- `RequirePermission("perm")`: the dependency every non-public endpoint declares (a valid bearer
+  token under its rate limit whose scope holds the permission); it yields the TenantContext.
+- `in_tenant(ctx, service, ...)`: a read or a write that needs no Idempotency-Key, as one unit of
+  work (`tenants.session.run_in_tenant`) run in a worker thread.
+- `IdempotencyKey` and `idempotent_json` / `idempotent_answer`: a write done once per key, in the
+  same transaction that stores its answer, run again as a whole when it lost a race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Header
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from backend.accounts.api_tokens import ApiPrincipal, check_rate_limit, principal_for_api_token
+from backend.core.errors import AuthenticationRequired
+from backend.idempotency.service import run_once
+from tenants.context import TenantContext
+from tenants.roles import PERMISSIONS, require
+from tenants.session import run_in_tenant
+
+T = TypeVar("T")
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", description="Unique per intended write")]
+
+
+class RequirePermission:
+    """FastAPI dependency: a valid bearer token, under its rate limit, whose scope holds `permission`.
+
+    Every non-public endpoint declares one; tests/backend/accounts/test_permissions.py walks the
+    routes and fails on any endpoint without it. It runs before the endpoint reads any record, so a
+    caller without the permission learns nothing about the record's state (403 before 404 or 409).
+    """
+
+    def __init__(self, permission: str) -> None:
+        if permission not in PERMISSIONS:
+            raise KeyError(permission)
+        self.permission = permission
+
+    async def __call__(self, authorization: Annotated[str | None, Header()] = None) -> TenantContext:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationRequired("Send an API token: Authorization: Bearer phs_...")
+        principal = await run_in_threadpool(_authenticated, token.strip())  # one thread hop, not two
+        return require(principal.context(), self.permission)
+
+
+def _authenticated(token: str) -> ApiPrincipal:
+    """The token's principal, counted against its rate limit."""
+    principal = principal_for_api_token(token)
+    check_rate_limit(principal)
+    return principal
+
+
+async def in_tenant(ctx: TenantContext, service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`service(session, ctx, *args, **kwargs)` as one unit of work, off the event loop."""
+    return await run_in_threadpool(run_in_tenant, ctx, service, *args, **kwargs)
+
+
+def idempotent_answer(
+    ctx: TenantContext,
+    key: str,
+    request: dict[str, Any],
+    act: Callable[[Session], tuple[int, Any]],
+    *,
+    busy_message: str = "",
+) -> JSONResponse:
+    """Run `act(session)` (returning a status and a body) once per Idempotency-Key, in the transaction
+    that stores its answer; a transaction that lost a race is run again as a whole.
+
+    `request` must name everything the write depends on (a path's id too), so one key reused for
+    another target is refused rather than replayed. A stored refusal (e.g. a released card, 409) is
+    replayed like any other answer.
+    """
+
+    def write(session: Session, ctx: TenantContext) -> tuple[int, dict[str, Any], bool]:
+        def answer(session: Session) -> tuple[int, dict[str, Any]]:
+            status, body = act(session)
+            return status, jsonable_encoder(body)
+
+        return run_once(session, ctx, key, request, answer)
+
+    code, response, replayed = run_in_tenant(ctx, write, busy_message=busy_message)
+    return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": str(replayed).lower()})
+
+
+def idempotent_json(
+    ctx: TenantContext,
+    key: str,
+    request: dict[str, Any],
+    status: int,
+    act: Callable[[Session], Any],
+    *,
+    busy_message: str = "",
+) -> JSONResponse:
+    """`idempotent_answer` for a write that answers `status` with what `act(session)` returns."""
+    return idempotent_answer(ctx, key, request, lambda session: (status, act(session)), busy_message=busy_message)
