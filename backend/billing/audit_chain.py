@@ -56,8 +56,11 @@ def plain(value: Any) -> Any:
         return value
     if kind is Decimal:
         return str(value)
-    if kind is dict:
-        return {str(key): plain(item) for key, item in value.items()}
+    if kind is dict:  # text and Decimal values inline: an event's details are mostly amounts
+        return {
+            str(key): item if type(item) is str else str(item) if type(item) is Decimal else plain(item)
+            for key, item in value.items()
+        }
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, Decimal):
@@ -257,6 +260,7 @@ def append_financial_events(
     branch = uuid.UUID(str(branch_id))
     tenant = uuid.UUID(str(tenant_id))
     last_seq, prev_hash = _lock_head(session, tenant, branch)
+    tenant_text, branch_text = str(tenant), str(branch)  # once, not per event
     rows: list[tuple[Any, ...]] = []
     previous_at: datetime | None = None
     for event in events:
@@ -270,14 +274,14 @@ def append_financial_events(
         # thousands: the body's canonical JSON is the rest of the body with the details' canonical
         # JSON in place of a placeholder (a lone NUL, which JSON writes escaped, so nothing else in
         # the body can look like it); tests/backend/billing/test_audit_chain.py holds them equal.
-        body = _body(tenant, branch, last_seq, event, _PLACEHOLDER)
+        body = _body(tenant_text, branch_text, last_seq, event, _PLACEHOLDER)
         body["occurred_at"] = plain(event.occurred_at)
         canonical = _CANONICAL(body).replace(_PLACEHOLDER_JSON, details, 1)
         digest = hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
         rows.append(
             (
-                str(tenant),
-                str(branch),
+                tenant_text,
+                branch_text,
                 last_seq,
                 event.occurred_at,
                 body["actor_user_id"],

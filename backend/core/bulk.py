@@ -72,9 +72,11 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
             line = "\t".join([_NULL if value is None else str(value) for value in row])
             if (
                 line.count("\t") != separators
-                or line.count("\\") != row.count(None)  # each NULL is one backslash: any other needs escaping
                 or "\n" in line
                 or "\r" in line
+                # Each NULL is one backslash; any other needs escaping. (Counted by identity: `==` on
+                # Decimals and times is slow.)
+                or ("\\" in line and line.count("\\") != len([value for value in row if value is None]))
             ):
                 line = "\t".join([cell(value) for value in row])
             buffer.append(line)
