@@ -343,3 +343,18 @@ def test_a_bulk_append_continues_a_branch_chain_with_the_hashes_verify_expects(d
     as_owner(db)
     db.execute(text("UPDATE financial_audit_events SET details = '{}' WHERE entity_id = 'bulk-2'"))
     assert verify_chains(counter.chain.slug).chains[0].broken.seq == 6
+
+
+@pytest.mark.parametrize("bad", ["A" * 64, "a" * 63, "a" * 65, "g" * 64, "a" * 63 + "\n", " " + "a" * 63])
+def test_a_hash_is_exactly_64_lowercase_hex_digits(db, counter, day_of_sales, bad):
+    """The checks of migration 0026 (cheaper to evaluate than the regex of 0020) refuse what it refused."""
+    as_owner(db)
+    with pytest.raises(DBAPIError, match="financial_audit_events_(prev_)?hash_check"), db.begin_nested():
+        db.execute(
+            text("UPDATE financial_audit_events SET hash = :h, prev_hash = :h WHERE branch_id = :b AND seq = 1"),
+            {"h": bad, "b": counter.branch},
+        )
+    db.execute(
+        text("UPDATE financial_audit_events SET hash = :h WHERE branch_id = :b AND seq = 1"),
+        {"h": "0123456789abcdef" * 4, "b": counter.branch},
+    )  # a good one passes
