@@ -22,8 +22,9 @@ while a bulk loader replays months of trading, and then writes billing's tables 
   `tenants.audit.append_audit_events` so the chain's tenant-wide log stays in time order).
 
 Writing follows the counter's order: the bills as drafts, their lines (a trigger accepts lines only
-on drafts), then one UPDATE issues them with their numbers, then picks, payments, credit notes,
-refunds, the number counters and the chains.
+on drafts), then one UPDATE issues them with their numbers, then payments, credit notes, refunds and
+the chains; picks and credit notes' lots once inventory has written the lots; the number counters.
+A loader may write a branch's settled bills while it still sells (`settled`, `events_before`).
 """
 
 from __future__ import annotations
@@ -142,10 +143,17 @@ class BulkBill:
     void_reason: str = ""
     credited: Decimal = ZERO  # sum of its credit notes' totals
     refunded: Decimal = ZERO  # money given back by them
+    payments: list[BulkPayment] = field(default_factory=list)
+    credit_notes: list[BulkCreditNote] = field(default_factory=list)
+    written: bool = False  # handed to a writer: it may not change any more
 
     @property
     def owed(self) -> Decimal:
         return self.total_due - self.amount_paid
+
+    def changing(self) -> None:
+        if self.written:
+            raise ValueError(f"bill {self.number} was written already; a bulk loader changes a bill only before")
 
 
 @dataclass
@@ -185,15 +193,15 @@ class SalesBook:
         self.currency = currency
         self.stock = stock
         self._new_id = new_id
-        # By branch: a loader writes one branch while it replays the next (they share no bill).
+        # By branch, in the order they were sold: a loader writes the older, settled bills of a branch
+        # while it replays the newer ones (see `settled`).
         self.bills: dict[str, list[BulkBill]] = defaultdict(list)
-        self.payments: dict[str, list[BulkPayment]] = defaultdict(list)
-        self.credit_notes: dict[str, list[BulkCreditNote]] = defaultdict(list)
         self.bill_counters: dict[tuple[str, int], int] = defaultdict(int)
         self.credit_note_counters: dict[tuple[str, int], int] = defaultdict(int)
-        self.events: dict[str, list[NewFinancialEvent]] = defaultdict(list)
+        self.events: dict[str, list[NewFinancialEvent]] = defaultdict(list)  # not yet handed to a writer
         self.audit_events: list[NewAuditEvent] = []
         self._last_sale: dict[str, datetime] = {}
+        self._handed: dict[str, int] = defaultdict(int)  # bills of a branch handed to a writer so far
 
     def _event(
         self,
@@ -320,6 +328,7 @@ class SalesBook:
             raise ValueError("another tender needs its reference")
         if tendered <= 0 or tendered != round_to_currency(tendered, bill.currency):
             raise ValueError(f"amounts in {bill.currency} are more than zero, in its minor unit")
+        bill.changing()
         if bill.status not in ISSUED or bill.owed <= 0:
             raise ValueError(f"bill {bill.number} takes no payment ({bill.status})")
         owed = bill.owed
@@ -337,7 +346,7 @@ class SalesBook:
             actor,
             at,
         )
-        self.payments[bill.branch.id].append(payment)
+        bill.payments.append(payment)
         bill.amount_paid = _four(bill.amount_paid + applied)
         bill.status = "paid" if applied == owed else "partially_paid"
         bill.updated_at = at
@@ -350,6 +359,7 @@ class SalesBook:
         why = " ".join(reason.split())
         if not 3 <= len(why) <= 300:
             raise ValueError("a void says why (3 to 300 characters)")
+        bill.changing()
         if bill.status not in ISSUED or bill.amount_paid > 0:
             raise ValueError(f"bill {bill.number} is {bill.status} with {bill.amount_paid} paid: it cannot be voided")
         was = bill.status
@@ -380,6 +390,7 @@ class SalesBook:
         why = " ".join(reason.split())
         if not 3 <= len(why) <= 300:
             raise ValueError("a credit note says why (3 to 300 characters)")
+        bill.changing()
         if bill.status not in REFUNDABLE:
             raise ValueError(f"bill {bill.number} is {bill.status}: only a bill paid in full is refunded")
         if method not in PAYMENT_METHODS or (method == "other" and not reference):
@@ -450,7 +461,7 @@ class SalesBook:
         bill.refunded += refund
         bill.status = "refunded" if all(line.credited == line.quantity for line in bill.lines) else "partially_refunded"
         bill.updated_at = at
-        self.credit_notes[bill.branch.id].append(note)
+        bill.credit_notes.append(note)
         details = credit_note_event_details(
             number=number,
             bill_id=bill.id,
@@ -466,13 +477,35 @@ class SalesBook:
         self._event(bill.branch, at, actor, "credit_note.issued", "credit_note", note.id, details)
         return note
 
-    # --- writing ----------------------------------------------------------------------------------
+    # --- handing over and writing ---------------------------------------------------------------
+    #
+    # A bill settles once nothing can change it any more (its claim paid, its refund window over): the
+    # loader says when that is (`before`) and hands the settled bills and the events before that time
+    # to a writer while it goes on selling. Picks and credit-note lots point at lots, which inventory
+    # writes when the branch is done, so they come last.
 
-    def write(self, session: Session, branch_id: str) -> dict[str, int]:
-        """A branch's rows of billing's tables in the counter's order (see the module); its lots and
-        the patients must be written already."""
-        t = self.tenant_id
+    def settled(self, branch_id: str, before: datetime) -> list[BulkBill]:
+        """The branch's bills sold before `before` not handed over yet; from now on they may not change."""
         bills = self.bills.get(branch_id, [])
+        start = end = self._handed[branch_id]
+        while end < len(bills) and bills[end].finalized_at < before:
+            bills[end].written = True
+            end += 1
+        self._handed[branch_id] = end
+        return bills[start:end]
+
+    def events_before(self, branch_id: str, before: datetime | None = None) -> list[NewFinancialEvent]:
+        """The branch's events before `before` (all with None) not handed over yet, in the order they
+        happened (a payment is recorded with its sale but happens seconds later: sorted here, stably)."""
+        pending = self.events.get(branch_id, [])
+        ready = [e for e in pending if before is None or e.occurred_at < before]
+        self.events[branch_id] = [e for e in pending if before is not None and e.occurred_at >= before]
+        return sorted(ready, key=lambda event: event.occurred_at)
+
+    def write_bills(self, session: Session, bills: Sequence[BulkBill]) -> dict[str, int]:
+        """Settled bills in the counter's order (see the module), with their payments, credit notes and
+        refunds; the patients must be written already."""
+        t = self.tenant_id
         counts = {
             "bills": copy_rows(
                 session,
@@ -497,9 +530,6 @@ class SalesBook:
                     "created_by",
                     "created_at",
                     "updated_at",
-                    "finalized_by",
-                    "finalized_at",
-                    "patient_id",
                 ),
                 (
                     (
@@ -522,9 +552,6 @@ class SalesBook:
                         b.created_by,
                         b.created_at,
                         b.updated_at,
-                        b.created_by,
-                        b.finalized_at,
-                        b.patient_id,
                     )
                     for b in bills
                 ),
@@ -575,17 +602,6 @@ class SalesBook:
             ),
         }
         self._issue(session, bills)
-        counts["bill_picks"] = copy_rows(
-            session,
-            "bill_picks",
-            ("tenant_id", "bill_id", "line_no", "batch_id", "quantity"),
-            (
-                (t, b.id, line.line_no, lot.id, quantity)
-                for b in bills
-                for line in b.lines
-                for lot, quantity in line.picks
-            ),
-        )
         counts["bill_payments"] = copy_rows(
             session,
             "bill_payments",
@@ -614,46 +630,105 @@ class SalesBook:
                     p.received_by,
                     p.received_at,
                 )
-                for p in self.payments.get(branch_id, [])
+                for b in bills
+                for p in b.payments
             ),
         )
-        counts.update(self._write_credit_notes(session, self.credit_notes.get(branch_id, [])))
-        for name, table, counters in (
-            ("bill_counters", "bill_counters", self.bill_counters),
-            ("credit_note_counters", "credit_note_counters", self.credit_note_counters),
-        ):
-            counts[name] = copy_rows(
+        counts.update(self._write_credit_notes(session, [note for b in bills for note in b.credit_notes]))
+        return counts
+
+    def write_picks(self, session: Session, branch_id: str) -> dict[str, int]:
+        """Every bill's picks and every credit note's lots of the branch: after its lots and bills."""
+        t = self.tenant_id
+        bills = self.bills.get(branch_id, [])
+        return {
+            "bill_picks": copy_rows(
+                session,
+                "bill_picks",
+                ("tenant_id", "bill_id", "line_no", "batch_id", "quantity"),
+                (
+                    (t, b.id, line.line_no, lot.id, quantity)
+                    for b in bills
+                    for line in b.lines
+                    for lot, quantity in line.picks
+                ),
+            ),
+            "credit_note_lots": copy_rows(
+                session,
+                "credit_note_lots",
+                ("tenant_id", "credit_note_id", "line_no", "batch_id", "quantity"),
+                ((t, n.id, *lot) for b in bills for n in b.credit_notes for lot in n.lots),
+            ),
+        }
+
+    def write_counters(self, session: Session, branch_id: str) -> dict[str, int]:
+        """The branch's number counters at its last bill and credit note of each local year."""
+        t = self.tenant_id
+        return {
+            table: copy_rows(
                 session,
                 table,
                 ("tenant_id", "branch_id", "year", "last_number"),
                 ((t, branch, year, last) for (branch, year), last in sorted(counters.items()) if branch == branch_id),
             )
-        return counts
+            for table, counters in (
+                ("bill_counters", self.bill_counters),
+                ("credit_note_counters", self.credit_note_counters),
+            )
+        }
 
-    def _issue(self, session: Session, bills: list[BulkBill]) -> None:
-        """The drafts become what they are now, with their numbers: one UPDATE from a temporary table
-        filled by COPY (cheaper than a parameter per bill)."""
+    def _issue(self, session: Session, bills: Sequence[BulkBill]) -> None:
+        """The drafts become what they are now: numbered, finalized by whom and when, and linked to their
+        patient, in one UPDATE from a temporary table filled by COPY (cheaper than a parameter per bill).
+        Leaving finalized_at and the patient to this statement keeps them out of their partial indexes
+        and the patient's foreign-key check until here: a row inserted in this transaction is checked
+        again on any update anyway."""
         session.execute(
             text(
                 "CREATE TEMPORARY TABLE bulk_issued_bills (id uuid, status text, number text, number_year integer, "
-                "number_seq bigint, voided_by uuid, voided_at timestamptz, void_reason text) ON COMMIT DROP"
+                "number_seq bigint, finalized_by uuid, finalized_at timestamptz, patient_id uuid, voided_by uuid, "
+                "voided_at timestamptz, void_reason text) ON COMMIT DROP"
             )
         )
         copy_rows(
             session,
             "bulk_issued_bills",
-            ("id", "status", "number", "number_year", "number_seq", "voided_by", "voided_at", "void_reason"),
             (
-                (b.id, b.status, b.number, b.number_year, b.number_seq, b.voided_by, b.voided_at, b.void_reason)
+                "id",
+                "status",
+                "number",
+                "number_year",
+                "number_seq",
+                "finalized_by",
+                "finalized_at",
+                "patient_id",
+                "voided_by",
+                "voided_at",
+                "void_reason",
+            ),
+            (
+                (
+                    b.id,
+                    b.status,
+                    b.number,
+                    b.number_year,
+                    b.number_seq,
+                    b.created_by,
+                    b.finalized_at,
+                    b.patient_id,
+                    b.voided_by,
+                    b.voided_at,
+                    b.void_reason,
+                )
                 for b in bills
             ),
         )
         session.execute(
             text(
                 "UPDATE bills b SET status = u.status, number = u.number, number_year = u.number_year, "
-                "number_seq = u.number_seq, voided_by = u.voided_by, voided_at = u.voided_at, "
-                "void_reason = u.void_reason "
-                "FROM bulk_issued_bills u WHERE b.tenant_id = :t AND b.id = u.id"
+                "number_seq = u.number_seq, finalized_by = u.finalized_by, finalized_at = u.finalized_at, "
+                "patient_id = u.patient_id, voided_by = u.voided_by, voided_at = u.voided_at, "
+                "void_reason = u.void_reason FROM bulk_issued_bills u WHERE b.tenant_id = :t AND b.id = u.id"
             ),
             {"t": self.tenant_id},
         )
@@ -717,12 +792,6 @@ class SalesBook:
                 ),
                 ((t, n.id, n.bill.id, *line) for n in notes for line in n.lines),
             ),
-            "credit_note_lots": copy_rows(
-                session,
-                "credit_note_lots",
-                ("tenant_id", "credit_note_id", "line_no", "batch_id", "quantity"),
-                ((t, n.id, *lot) for n in notes for lot in n.lots),
-            ),
             "bill_refunds": copy_rows(
                 session,
                 "bill_refunds",
@@ -745,8 +814,7 @@ class SalesBook:
             ),
         }
 
-    def write_chain(self, session: Session, branch_id: str) -> int:
-        """A branch's financial chain, its events in the order they happened."""
-        ordered = sorted(self.events.get(branch_id, []), key=lambda event: event.occurred_at)  # stable sort
-        append_financial_events(session, self.tenant_id, branch_id, ordered)
-        return len(ordered)
+    def write_chain(self, session: Session, branch_id: str, events: Sequence[NewFinancialEvent]) -> int:
+        """Events of the branch (from `events_before`) onto its financial chain, continuing it."""
+        append_financial_events(session, self.tenant_id, branch_id, events)
+        return len(events)

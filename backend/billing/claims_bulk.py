@@ -13,8 +13,7 @@ in the caller's transaction:
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -79,8 +78,7 @@ class ClaimsBook:
         self._new_id = new_id
         self.payers: list[tuple[str, str, str, str, datetime]] = []  # id, name, code, contact, created
         self.coverages: dict[str, BulkCoverage] = {}
-        self.claims: dict[str, list[BulkClaim]] = defaultdict(list)  # by the bill's branch
-        self._claimed_bills: set[str] = set()
+        self.claims: dict[str, BulkClaim] = {}  # by bill id: one claim per bill
 
     def add_payer(self, *, name: str, payer_code: str, contact: str, created_at: datetime) -> str:
         code = _line(payer_code, 40, required=True)
@@ -119,6 +117,7 @@ class ClaimsBook:
     # --- the lifecycle ----------------------------------------------------------------------------
 
     def _step(self, claim: BulkClaim, action: str, to: str, at: datetime, actor: str | None, **event: Any) -> None:
+        claim.bill.changing()  # a claim is written with its bill: once written, it may not move on
         allowed, rule = TRANSITIONS[action]
         if claim.status not in allowed:
             raise ValueError(f"the claim for bill {claim.bill.number} is {claim.status}: {rule}")
@@ -135,14 +134,13 @@ class ClaimsBook:
             raise ValueError(f"bill {bill.number} is {bill.status}: only an issued bill is claimed")
         if bill.patient_id is None or coverage.patient_id != bill.patient_id or not coverage.active:
             raise ValueError("a claim goes through an active coverage of the bill's patient")
-        if bill.id in self._claimed_bills:
+        if bill.id in self.claims:
             raise ValueError(f"bill {bill.number} already has a claim: one claim per bill")
         if claimed <= 0 or claimed != round_to_currency(claimed, bill.currency) or claimed > bill.owed:
             raise ValueError(f"a claim is more than zero and at most the {bill.owed} still owed")
         claim = BulkClaim(self._new_id(), bill, coverage, claimed, bill.total_due - claimed, actor, at, updated_at=at)
         claim.events.append((self._new_id(), None, "draft", claimed, "", actor, at))
-        self.claims[bill.branch.id].append(claim)
-        self._claimed_bills.add(bill.id)
+        self.claims[bill.id] = claim
         return claim
 
     def submit(self, claim: BulkClaim, *, at: datetime, actor: str | None) -> None:
@@ -218,10 +216,10 @@ class ClaimsBook:
             ),
         }
 
-    def write_claims(self, session: Session, branch_id: str) -> dict[str, int]:
-        """A branch's claims, after its bills."""
+    def write_claims(self, session: Session, bills: Sequence[BulkBill]) -> dict[str, int]:
+        """The claims of these bills (settled: see `SalesBook.settled`), after the bills."""
         t = self.tenant_id
-        claims = self.claims.get(branch_id, [])
+        claims = [claim for b in bills if (claim := self.claims.get(b.id)) is not None]
         return {
             "claims": copy_rows(
                 session,

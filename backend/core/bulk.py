@@ -120,7 +120,7 @@ class BulkWriter:
         self._error: BaseException | None = None
         self._steps: queue.Queue[tuple[str, Callable[[], dict[str, int]]] | None] = queue.Queue()
         # A bulk load's few large statements gain nothing from JIT and would pay its compile time;
-        # the issuing UPDATE joins a whole branch's bills in memory.
+        # an UPDATE joins a batch of rows in memory.
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("SET LOCAL work_mem = '64MB'"))
         self._thread = threading.Thread(target=self._run, name="bulk-writer", daemon=True)
@@ -140,7 +140,7 @@ class BulkWriter:
                     self.counts[table] = self.counts.get(table, 0) + count
             except BaseException as exc:  # noqa: BLE001 - handed to the caller by close()
                 self._error = exc
-            self.seconds[name] = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def close(self) -> dict[str, int]:
         self._steps.put(None)

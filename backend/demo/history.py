@@ -42,13 +42,17 @@ from backend.inventory.bulk import BulkMedicine, StockBook
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-LINES_PER_BILL = ((1, 0.66), (2, 0.24), (3, 0.07), (4, 0.03))
+LINES_PER_BILL = ((1, 0.7), (2, 0.21), (3, 0.065), (4, 0.025))  # most buy one thing
+LINES_MEAN = sum(n * p for n, p in LINES_PER_BILL)
 _BASKET_SIZES = list(itertools.accumulate(p for _, p in LINES_PER_BILL[:-1]))  # bisect over these: 1 to 4 lines
 VOID_RATE = 0.0015
 REFUND_RATE = 0.004
 CLAIM_WINDOW_DAYS = 150  # the chain started billing insurers five months ago
 SUPPLIERS = ("McKesson", "Cardinal Health", "AmerisourceBergen")
 SHORT_DATED = (12, 26, 40, 52, 66, 80, -3, -5)  # days from today to the expiry of short-dated deliveries
+# Nothing changes a bill this long after its sale: refunds come within 11 days, a claim is paid
+# within about 31 (submitted next day, decided in 2-8 days, paid 5-20 days later).
+SETTLED_AFTER = timedelta(days=45)
 
 
 @dataclass
@@ -69,7 +73,7 @@ class PatientCard:
 
 
 @dataclass
-class _Line:
+class BranchLine:
     """A catalog line in one branch: its medicine, product facts and this branch's appetite for it."""
 
     medicine: BulkMedicine
@@ -128,7 +132,7 @@ class BranchHistory:
         *,
         branch: BulkBranch,
         demo: people.DemoBranch,
-        lines: list[_Line],
+        lines: list[BranchLine],
         staff: Staff,
         patients: list[PatientCard],
         everyone: list[PatientCard],
@@ -152,7 +156,7 @@ class BranchHistory:
         self.touched: set[str] = set()  # medicines sold since the last nightly review
         self._noons: dict[date, datetime] = {}
         # Deliveries booked for a morning: (line, units, expiry or None for the usual shelf life, lot or "").
-        self._deliveries: dict[date, list[tuple[_Line, int, date | None, str]]] = {}
+        self._deliveries: dict[date, list[tuple[BranchLine, int, date | None, str]]] = {}
 
     # --- time ------------------------------------------------------------------------------------
 
@@ -180,12 +184,16 @@ class BranchHistory:
 
     # --- a day -----------------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, after_day: Callable[[date], None] | None = None) -> None:
+        """Every day from the first to today; `after_day(day)` after each (a loader hands settled
+        bills to its writer there)."""
         self.opening_stock()
         self.short_dated_deliveries()
         day = self.first_day
         while day <= self.today:
             self.trade(day)
+            if after_day is not None:
+                after_day(day)
             day += timedelta(days=1)
         self.advance(self.now)
 
@@ -221,15 +229,15 @@ class BranchHistory:
 
     # --- selling ---------------------------------------------------------------------------------
 
-    def basket(self, weights: list[float]) -> list[_Line]:
+    def basket(self, weights: list[float]) -> list[BranchLine]:
         rng = self.rng
         size = 1 + bisect.bisect(_BASKET_SIZES, rng.random())
-        chosen: dict[str, _Line] = {}
+        chosen: dict[str, BranchLine] = {}
         for line in rng.choices(self.lines, cum_weights=weights, k=size):
             chosen.setdefault(line.medicine.id, line)
         return list(chosen.values())
 
-    def quantity(self, line: _Line) -> int:
+    def quantity(self, line: BranchLine) -> int:
         rng, product = self.rng, line.product
         if product.pack == 1:
             return 2 if rng.random() < 0.08 else 1
@@ -242,7 +250,7 @@ class BranchHistory:
 
     def ring_up(self, day: date, local_day: int, at: datetime, weights: list[float]) -> None:
         rng, branch = self.rng, self.branch
-        wanted: list[tuple[_Line, int]] = []
+        wanted: list[tuple[BranchLine, int]] = []
         for line in self.basket(weights):
             quantity = self.quantity(line)
             sellable = self.stock.sellable(branch.id, line.medicine.id, local_day, at)
@@ -291,7 +299,7 @@ class BranchHistory:
         when = at + timedelta(seconds=between(self.rng, 60, 400))
         self.schedule(when, lambda: self.sales.void(bill, reason=why, at=when, actor=self.staff.manager))
 
-    def prescription(self, line: _Line) -> str:
+    def prescription(self, line: BranchLine) -> str:
         return f"RX{between(self.rng, 1_000_000, 9_999_999)}"
 
     def patient(self) -> PatientCard:
@@ -387,21 +395,21 @@ class BranchHistory:
 
     # --- stock -----------------------------------------------------------------------------------
 
-    def daily_demand(self, line: _Line, day: date) -> float:
+    def daily_demand(self, line: BranchLine, day: date) -> float:
         """Units a day this line is expected to sell in this branch around `day`."""
         share = line.appetite * season_factor(line.product, day) / self.appetite_total
-        return self.demo.bills_per_day * 1.5 * share * line.mean_quantity
+        return self.demo.bills_per_day * LINES_MEAN * share * line.mean_quantity
 
-    def lot_number(self, line: _Line, received: date) -> str:
+    def lot_number(self, line: BranchLine, received: date) -> str:
         line.lots_received += 1
         return f"{line.product.generic[:3].upper()}{received:%y%m}{self.branch.code[0]}{line.lots_received:03d}"
 
-    def expiry(self, line: _Line, received: date) -> date:
+    def expiry(self, line: BranchLine, received: date) -> date:
         if line.product.form in ("tablet", "capsule"):
             return received + timedelta(days=self.rng.randint(540, 1000))
         return received + timedelta(days=self.rng.randint(300, 700))
 
-    def receive(self, line: _Line, day: date, quantity: int, *, expiry: date | None = None, lot: str = "") -> None:
+    def receive(self, line: BranchLine, day: date, quantity: int, *, expiry: date | None = None, lot: str = "") -> None:
         product, rng = line.product, self.rng
         at = self.at(day, 7 * 3600 + 1800 + rng.randint(0, 900))
         self.advance(at)
@@ -418,7 +426,7 @@ class BranchHistory:
             reference=f"DEL-{self.branch.code}-{day:%Y%m%d}",
         )
 
-    def order_size(self, line: _Line, day: date, days: int) -> int:
+    def order_size(self, line: BranchLine, day: date, days: int) -> int:
         units = max(self.daily_demand(line, day) * days, line.mean_quantity)
         pack = line.product.pack
         return max(pack, math.ceil(units / pack) * pack)
@@ -487,6 +495,6 @@ class BranchHistory:
             lot = rng.choice(shelf)
             self.stock.adjust(lot.id, -1, at=at, actor=self.staff.technician, reason=rng.choice(people.ADJUST_REASONS))
 
-    def recalled_delivery(self, line: _Line, day: date, lot_number: str, expiry: date) -> None:
+    def recalled_delivery(self, line: BranchLine, day: date, lot_number: str, expiry: date) -> None:
         """The lot that will be recalled: a large delivery with the latest expiry, so FEFO leaves it for last."""
         self._deliveries.setdefault(day, []).append((line, self.order_size(line, day, 75), expiry, lot_number))

@@ -16,10 +16,16 @@ from tenants.provisioning import NewBranch
 class DemoBranch:
     branch: NewBranch
     bills_per_day: int  # an ordinary Wednesday; weekdays and seasons scale it
-    # TODO(issue-11 §2, branches): store these on the branch (phone, opening hours per weekday) once
-    # the branches work adds the columns; until then the history uses them and nothing records them.
     phone: str
-    opening_hours: tuple[tuple[int, int], ...]  # (open, close) local hour, Monday first
+    opening_hours: tuple[tuple[int, int], ...]  # (open, close) local hour, Monday first: when it trades
+
+    def hours_by_weekday(self) -> dict[str, str]:
+        """The opening hours as the branches service takes them ({"mon": "08:00-21:00", ...})."""
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        return {
+            day: f"{opens:02d}:00-{closes:02d}:00"
+            for day, (opens, closes) in zip(days, self.opening_hours, strict=True)
+        }
 
 
 WEEKDAY_HOURS = ((8, 21), (8, 21), (8, 21), (8, 21), (8, 21), (9, 19), (10, 18))
@@ -33,7 +39,7 @@ BRANCHES = (
             time_zone="America/New_York",
             default_tax_rate=Decimal("8.8750"),
         ),
-        bills_per_day=108,
+        bills_per_day=100,
         phone="+12125550101",
         opening_hours=WEEKDAY_HOURS,
     ),
@@ -45,7 +51,7 @@ BRANCHES = (
             time_zone="America/Chicago",
             default_tax_rate=Decimal("10.2500"),
         ),
-        bills_per_day=98,
+        bills_per_day=92,
         phone="+13125550102",
         opening_hours=WEEKDAY_HOURS,
     ),
@@ -57,7 +63,7 @@ BRANCHES = (
             time_zone="America/Los_Angeles",
             default_tax_rate=Decimal("7.7500"),
         ),
-        bills_per_day=90,
+        bills_per_day=85,
         phone="+16195550103",
         opening_hours=WEEKDAY_HOURS,
     ),

@@ -135,7 +135,7 @@ class StockBook:
         self._branch_lots: dict[str, list[BulkLot]] = {}
         self.recalls: list[Recall] = []
         self.reorder_levels: dict[tuple[str, str], tuple[int, int]] = {}
-        self.movements: list[tuple[Any, ...]] = []
+        self.movements: dict[str, list[tuple[Any, ...]]] = {}  # by branch, in the order they happened
 
     # --- catalog ----------------------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ class StockBook:
             bisect.insort(shelf, lot, key=lambda item: (item.expiry_day, item.id))
         elif lot.quantity == 0:
             self._shelves[(lot.branch_id, lot.medicine_id)].remove(lot)
-        self.movements.append(
+        self.movements.setdefault(lot.branch_id, []).append(
             (lot.id, lot.medicine_id, lot.branch_id, kind, quantity, reason[:300], ref[:100], actor, at)
         )
 
@@ -286,8 +286,8 @@ class StockBook:
 
     # --- writing ----------------------------------------------------------------------------------
     #
-    # A loader may write one branch's lots while it still replays another's (they never share a lot),
-    # so lots are written per branch; the catalog first, the ledger last.
+    # A loader may write one branch's lots and ledger while it still replays another's (they never
+    # share a lot), so both are written per branch, after the catalog.
 
     def write_catalog(self, session: Session) -> dict[str, int]:
         """The medicines and the recalls (a recall names a medicine and a lot number, not a batch)."""
@@ -347,26 +347,25 @@ class StockBook:
             ),
         )
 
-    def write_movements(self, session: Session) -> int:
-        """The whole ledger in time order, last (its identity ids then rise with time across branches,
-        as live movements' do: the medicine page lists the latest by id)."""
-        self.check_ledger()
-        return copy_rows(session, "stock_movements", MOVEMENT_COLUMNS, self._ledger_rows())
+    def write_movements(self, session: Session, branch_id: str) -> int:
+        """A branch's ledger in time order (its identity ids then rise with time within the branch)."""
+        self.check_ledger(branch_id)
+        return copy_rows(session, "stock_movements", MOVEMENT_COLUMNS, self._ledger_rows(branch_id))
 
-    def _ledger_rows(self) -> Iterator[tuple[Any, ...]]:
+    def _ledger_rows(self, branch_id: str) -> Iterator[tuple[Any, ...]]:
         t = self.tenant_id
         for batch, medicine, branch, kind, quantity, reason, reference, actor, at in sorted(
-            self.movements, key=lambda row: row[8]
+            self.movements.get(branch_id, []), key=lambda row: row[8]
         ):
             yield (t, batch, medicine, branch, kind, quantity, reason, reference, actor, at)
 
-    def check_ledger(self) -> None:
-        """Every lot's on-hand is the sum of its movements, and every movement is of a known kind."""
+    def check_ledger(self, branch_id: str) -> None:
+        """Every lot of the branch has an on-hand that is the sum of its movements, of known kinds."""
         totals: dict[str, int] = {}
-        for batch, _medicine, _branch, kind, quantity, *_ in self.movements:
+        for batch, _medicine, _branch, kind, quantity, *_ in self.movements.get(branch_id, []):
             if kind not in MOVEMENT_KINDS:
                 raise ValueError(f"unknown movement kind {kind!r}")
             totals[batch] = totals.get(batch, 0) + quantity
-        for lot in self.lots.values():
+        for lot in self._branch_lots.get(branch_id, []):
             if totals.get(lot.id, 0) != lot.quantity or lot.quantity < 0:
                 raise ValueError(f"lot {lot.lot_number}: on-hand {lot.quantity} is not its ledger")

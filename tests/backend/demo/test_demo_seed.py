@@ -184,7 +184,9 @@ def test_sales_happen_in_opening_hours_on_every_local_day_with_weekday_seasonali
         for d in full_days:
             by_weekday.setdefault(d.day.weekday(), []).append(d.bills)
         mean = {weekday: sum(counts) / len(counts) for weekday, counts in by_weekday.items()}
-        assert mean[4] > 1.3 * mean[6], (code, mean)  # Fridays are busier than Sundays
+        # Fridays are busier than Sundays: 1.41 times in the rates (WEEKDAY_TRADE), less in a few weeks of noise.
+        assert mean[4] > 1.2 * mean[6], (code, mean)
+        assert (mean[5] + mean[6]) / 2 < sum(mean[d] for d in range(5)) / 5, (code, mean)  # quieter weekends
         assert 80 <= sum(d.bills for d in full_days) / len(full_days) <= 150, code
 
 
@@ -301,7 +303,12 @@ def test_the_same_seed_and_present_give_the_same_history():
         bills = [
             (b.id, b.number, b.finalized_at, b.total_due, b.status) for b in world.sales.bills[str(uuid.UUID(int=0))]
         ]
-        return bills[:50], len(bills), world.stock.movements[-20:], world.sales.events[str(uuid.UUID(int=0))][-5:]
+        return (
+            bills[:50],
+            len(bills),
+            world.stock.movements[str(uuid.UUID(int=0))][-20:],
+            world.sales.events[str(uuid.UUID(int=0))][-5:],
+        )
 
     assert replay() == replay()
 
@@ -319,11 +326,8 @@ def test_money_is_decimal_everywhere_it_is_stored(owner_connection: Connection, 
     assert isinstance(sample.total_due, Decimal) and isinstance(sample.amount_paid, Decimal)
 
 
-# Functions of backend/demo allowed to write a table themselves, and why (a reviewed list).
-OWN_WRITES = {
-    # TODO(issue-11 §2): call the branches service once it exists.
-    "seed.py:load_demo_data": "sign-up's sample branch, added as sign-up always did: there is no branches service yet",
-}
+# Functions of backend/demo allowed to write a table themselves, and why (a reviewed list: empty).
+OWN_WRITES: dict[str, str] = {}
 
 
 def demo_writes(demo: Path) -> set[str]:
