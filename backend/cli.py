@@ -97,11 +97,35 @@ def demo_seed(
         return
     from backend.demo.seed import seed_demo
 
+    typer.echo("seeding the demo chain: 3 branches, about 300 medicines, 400 days of trading ...")
     created = seed_demo(only_if_empty=not force)
     if created is None:
         typer.echo("demo seed skipped: the database already has pharmacy chains")
-    else:
-        typer.echo(f"demo chain created: {created.slug} ({created.tenant_id})")
+        return
+    counts = created.counts
+    typer.echo(
+        f"demo chain created in {created.seconds:.1f} s: {created.tenant.slug} ({created.tenant.tenant_id}), "
+        f"{counts['medicines']:,} medicines, {counts['bills']:,} bills, {counts['credit_notes']:,} credit notes, "
+        f"{counts['claims']:,} claims, {counts['stock_movements']:,} stock movements"
+    )
+    _print_sign_ins()
+
+
+@demo_app.command("sign-ins")
+@clear_errors
+def demo_sign_ins_command() -> None:
+    """Print the demo chain's sign-ins (one member per role; `make run` shows them)."""
+    _print_sign_ins()
+
+
+def _print_sign_ins() -> None:
+    from backend.demo.seed import demo_sign_ins
+
+    sign_ins = demo_sign_ins()
+    typer.echo(f"  Demo sign-ins (every member's password: {sign_ins[0].password}):")
+    for sign_in in sign_ins:
+        branches = "all branches" if sign_in.branches == "all" else f"branch {sign_in.branches}"
+        typer.echo(f"    {sign_in.role:11} {sign_in.email:36} {sign_in.name:14} {branches}")
 
 
 @tenants_app.command("list")

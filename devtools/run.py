@@ -227,13 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         # The build is complete: should the app server's main process die, serve that build again
         # in seconds instead of rebuilding it for a minute or two (devtools/serve_app.py).
         app.command = serve_build
-        print(
-            f"\n  Pharmacy Cloud is running at {url}\n"
-            f"  Demo sign-in: {env.get('DEMO_OWNER_EMAIL', 'owner@demo-pharmacy.example')} / "
-            f"{env.get('DEMO_OWNER_PASSWORD', 'demo-pharmacy-2026')}\n"
-            "  A process that stops is started again; press Ctrl-C to stop everything.\n",
-            flush=True,
-        )
+        print(f"\n  Pharmacy Cloud is running at {url}", flush=True)
+        subprocess.run([cli, "demo", "sign-ins"], env=env, check=False)  # one per role, with the password
+        print("  A process that stops is started again; press Ctrl-C to stop everything.\n", flush=True)
         supervisor.run()
         return 0
     except ServiceError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.core.bulk import copy_rows
 from backend.core.models import utc_now
 from tenants.context import TenantContext
 from tenants.models import AuditEvent
@@ -39,8 +41,11 @@ def record_audit(
     entity_type: str | None = None,
     entity_id: str | None = None,
     details: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the tenant's chain inside the caller's transaction."""
+    """Append one event to the tenant's chain inside the caller's transaction.
+
+    `occurred_at` is now unless given (a chain provisioned with a history starts in the past)."""
     # One writer per tenant at a time keeps `seq` gap-free and the chain linear.
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended('audit:' || :t, 0))"),
@@ -51,7 +56,7 @@ def record_audit(
         {"t": tenant_id},
     ).first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    occurred_at = utc_now()
+    occurred_at = occurred_at or utc_now()
     body = {
         "tenant_id": str(tenant_id),
         "seq": seq,
@@ -77,6 +82,77 @@ def record_audit(
     session.add(event)
     session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class NewAuditEvent:
+    """An event for `append_audit_events`: what happened, when, by whom (ids as UUID or text)."""
+
+    occurred_at: datetime
+    action: str
+    actor_user_id: uuid.UUID | str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def append_audit_events(session: Session, tenant_id: uuid.UUID, events: Sequence[NewAuditEvent]) -> int:
+    """Append many events to the tenant's chain in one go (bulk loads), continuing from its last event.
+
+    The seq and hashes are those `record_audit` would give one call at a time, computed in order
+    here under the same per-tenant lock and written with COPY. `events` must be in time order and
+    none may be older than the chain's last event. Returns how many were appended.
+    """
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('audit:' || :t, 0))"),
+        {"t": str(tenant_id)},
+    )
+    last = session.execute(
+        text("SELECT seq, hash, occurred_at FROM audit_events WHERE tenant_id = :t ORDER BY seq DESC LIMIT 1"),
+        {"t": tenant_id},
+    ).first()
+    seq, prev_hash, previous_at = (last[0], last[1], last[2]) if last else (0, GENESIS_HASH, None)
+    rows = []
+    for event in events:
+        if previous_at is not None and event.occurred_at < previous_at:
+            raise ValueError("audit events are appended in the order they happened")
+        previous_at = event.occurred_at
+        seq += 1
+        actor = str(event.actor_user_id) if event.actor_user_id else None
+        body = {
+            "tenant_id": str(tenant_id),
+            "seq": seq,
+            "occurred_at": _iso(event.occurred_at),
+            "actor_user_id": actor,
+            "action": event.action,
+            "entity_type": event.entity_type,
+            "entity_id": event.entity_id,
+            "details": event.details or {},
+        }
+        digest = _event_hash(prev_hash, body)
+        details = json.dumps(event.details or {}, sort_keys=True, separators=(",", ":"), default=str)
+        rows.append(
+            (str(tenant_id), seq, event.occurred_at, actor, event.action, event.entity_type, event.entity_id, details)
+            + (prev_hash, digest)
+        )
+        prev_hash = digest
+    return copy_rows(
+        session,
+        "audit_events",
+        (
+            "tenant_id",
+            "seq",
+            "occurred_at",
+            "actor_user_id",
+            "action",
+            "entity_type",
+            "entity_id",
+            "details",
+            "prev_hash",
+            "hash",
+        ),
+        rows,
+    )
 
 
 def verify_chain(session: Session, tenant_id: uuid.UUID) -> int | None:

@@ -76,12 +76,20 @@ _WRITE = re.compile(
 
 
 def written_tables(path: Path) -> set[str]:
-    """Tables a module's SQL strings write (f-string parts included)."""
+    """Tables a module's SQL strings write (f-string parts included), and the tables it COPYs into
+    through the bulk plumbing (`copy_rows(session, "table", ...)`, backend/core/bulk.py)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found |= {m.group(1).lower() for m in _WRITE.finditer(node.value)}
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "copy_rows"
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+        ):
+            found.add(str(node.args[1].value).lower())
     return found
 
 
@@ -107,8 +115,10 @@ def test_a_foreign_write_is_caught(tmp_path):
         'SQL = "UPDATE batches SET quantity = quantity + :q WHERE id = :b"\n'
         'MORE = f"INSERT INTO stock_movements (tenant_id) VALUES ({1})"\n'
         'FINE = "UPDATE bills SET status = :s"\n'
+        'def bulk(session, rows):\n    copy_rows(session, "lot_recalls", ("tenant_id",), rows)\n'
     )
     assert foreign_writes(tmp_path) == [
         "backend/billing/sneaky.py writes batches (owned by backend/inventory)",
+        "backend/billing/sneaky.py writes lot_recalls (owned by backend/inventory)",
         "backend/billing/sneaky.py writes stock_movements (owned by backend/inventory)",
     ]

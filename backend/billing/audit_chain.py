@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.core.bulk import copy_rows
 from backend.core.errors import NotFound
 from backend.core.models import utc_now
 from tenants.audit import GENESIS_HASH, verify_chain
@@ -50,6 +51,16 @@ class FinancialEvent:
 
 def plain(value: Any) -> Any:
     """The JSON-safe canonical form: Decimal, UUID and dates as strings, times in UTC; no floats."""
+    kind = type(value)  # exact types first: a bulk load canonicalises every event of a year
+    if kind is str or value is None:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if kind is dict:  # text and Decimal values inline: an event's details are mostly amounts
+        return {
+            str(key): item if type(item) is str else str(item) if type(item) is Decimal else plain(item)
+            for key, item in value.items()
+        }
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, Decimal):
@@ -70,15 +81,20 @@ def plain(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"))
+    return _CANONICAL(plain(value))
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # json.dumps's output, one encoder
+_PLACEHOLDER = "\x00"
+_PLACEHOLDER_JSON = _CANONICAL(_PLACEHOLDER)
 
 
 def event_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
 
 
-def _body(tenant_id: object, branch_id: object, seq: int, row: Any) -> dict[str, Any]:
-    """What an event's hash covers: every column but the two hashes."""
+def _body(tenant_id: object, branch_id: object, seq: int, row: Any, details: Any = None) -> dict[str, Any]:
+    """What an event's hash covers: every column but the two hashes (`details` replaces the row's)."""
     return {
         "tenant_id": str(tenant_id),
         "branch_id": str(branch_id),
@@ -88,7 +104,7 @@ def _body(tenant_id: object, branch_id: object, seq: int, row: Any) -> dict[str,
         "action": row.action,
         "entity_type": row.entity_type,
         "entity_id": row.entity_id,
-        "details": row.details,
+        "details": row.details if details is None else details,
     }
 
 
@@ -96,9 +112,11 @@ def _body(tenant_id: object, branch_id: object, seq: int, row: Any) -> dict[str,
 
 
 @dataclass(frozen=True)
-class _NewEvent:
+class NewFinancialEvent:
+    """An event to append: what happened, when, by whom (ids as UUID or text), with its details."""
+
     occurred_at: datetime
-    actor_user_id: uuid.UUID | None
+    actor_user_id: uuid.UUID | str | None
     action: str
     entity_type: str
     entity_id: str
@@ -145,7 +163,7 @@ def record_financial_event(
     """
     _check_action(action)
     branch = uuid.UUID(str(branch_id))
-    event = _NewEvent(utc_now(), ctx.user_id, action, entity_type, str(entity_id), plain(dict(details or {})))
+    event = NewFinancialEvent(utc_now(), ctx.user_id, action, entity_type, str(entity_id), plain(dict(details or {})))
     last_seq, prev_hash = _lock_head(session, ctx.tenant_id, branch)
     seq = last_seq + 1
     digest = event_hash(prev_hash, _body(ctx.tenant_id, branch, seq, event))
@@ -193,6 +211,23 @@ def record_bill_event(
     if extra.get("was") == "draft":
         return None
     bill = session.execute(text("SELECT * FROM bills WHERE id = :b"), {"b": bill_id}).one()
+    if payment_id is None:
+        details = bill_event_details(bill, **extra)
+        return record_financial_event(session, ctx, bill.branch_id, action, "bill", bill.id, details)
+    payment = session.execute(
+        text("SELECT method, amount, tendered, change_due, reference FROM bill_payments WHERE id = :p"),
+        {"p": payment_id},
+    ).one()
+    details = bill_event_details(bill, payment=payment, **extra)
+    return record_financial_event(session, ctx, bill.branch_id, action, "payment", payment_id, details)
+
+
+def bill_event_details(bill: Any, *, payment: Any = None, **extra: Any) -> dict[str, Any]:
+    """What a bill's event records: its figures as they are now (and the payment's, for a payment).
+
+    `bill` and `payment` are rows or any objects with the same attributes (the bulk loader's bills),
+    amounts at the 4 decimals the tables store.
+    """
     details: dict[str, Any] = {
         "bill_id": bill.id,
         "number": bill.number,
@@ -204,14 +239,89 @@ def record_bill_event(
     }
     if bill.status == "voided":
         details["void_reason"] = bill.void_reason
-    if payment_id is None:
-        return record_financial_event(session, ctx, bill.branch_id, action, "bill", bill.id, details)
-    payment = session.execute(
-        text("SELECT method, amount, tendered, change_due, reference FROM bill_payments WHERE id = :p"),
-        {"p": payment_id},
-    ).one()
-    details["payment"] = dict(payment._mapping)
-    return record_financial_event(session, ctx, bill.branch_id, action, "payment", payment_id, details)
+    if payment is not None:
+        details["payment"] = {name: getattr(payment, name) for name in _PAYMENT_FIELDS}
+    return details
+
+
+_PAYMENT_FIELDS = ("method", "amount", "tendered", "change_due", "reference")
+
+
+def append_financial_events(
+    session: Session, tenant_id: uuid.UUID | str, branch_id: object, events: Iterable[NewFinancialEvent]
+) -> FinancialEvent | None:
+    """Append many events to a branch's chain in one go (bulk loads): the same seq and hashes as one
+    `record_financial_event` call per event, computed here in order, then written with COPY.
+
+    `events` must be in the order they happened. The head row is locked first, as a live writer
+    would, so the chain continues from whatever it already holds. Returns the new head, or None
+    when there was nothing to append.
+    """
+    branch = uuid.UUID(str(branch_id))
+    tenant = uuid.UUID(str(tenant_id))
+    last_seq, prev_hash = _lock_head(session, tenant, branch)
+    tenant_text, branch_text = str(tenant), str(branch)  # once, not per event
+    rows: list[tuple[Any, ...]] = []
+    previous_at: datetime | None = None
+    for event in events:
+        _check_action(event.action)
+        if previous_at is not None and event.occurred_at < previous_at:
+            raise ValueError("financial events are appended in the order they happened")
+        previous_at = event.occurred_at
+        last_seq += 1
+        details = _CANONICAL(plain(event.details))
+        # `event_hash(prev_hash, _body(...))`, computed once per event for a bulk load of hundreds of
+        # thousands: the body's canonical JSON is the rest of the body with the details' canonical
+        # JSON in place of a placeholder (a lone NUL, which JSON writes escaped, so nothing else in
+        # the body can look like it); tests/backend/billing/test_audit_chain.py holds them equal.
+        body = _body(tenant_text, branch_text, last_seq, event, _PLACEHOLDER)
+        body["occurred_at"] = plain(event.occurred_at)
+        canonical = _CANONICAL(body).replace(_PLACEHOLDER_JSON, details, 1)
+        digest = hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+        rows.append(
+            (
+                tenant_text,
+                branch_text,
+                last_seq,
+                event.occurred_at,
+                body["actor_user_id"],
+                event.action,
+                event.entity_type,
+                event.entity_id,
+                details,
+                prev_hash,
+                digest,
+            )
+        )
+        prev_hash = digest
+    if not rows:
+        return None
+    copy_rows(
+        session,
+        "financial_audit_events",
+        (
+            "tenant_id",
+            "branch_id",
+            "seq",
+            "occurred_at",
+            "actor_user_id",
+            "action",
+            "entity_type",
+            "entity_id",
+            "details",
+            "prev_hash",
+            "hash",
+        ),
+        rows,
+    )
+    session.execute(
+        text(
+            "UPDATE financial_audit_heads SET last_seq = :seq, last_hash = :hash "
+            "WHERE tenant_id = :t AND branch_id = :b"
+        ),
+        {"seq": last_seq, "hash": prev_hash, "t": tenant, "b": branch},
+    )
+    return FinancialEvent(str(branch), last_seq, prev_hash)
 
 
 # --- verifying --------------------------------------------------------------------------------------

@@ -276,19 +276,17 @@ def _record_events(
     credits: Sequence[_Credit],
 ) -> None:
     """The tenant's audit log and, last (it locks the branch's chain head), the branch's financial chain."""
-    details: dict[str, Any] = {
-        "credit_note": number,
-        "bill_id": str(bill.id),
-        "bill": bill.number,
-        "bill_status": status,
-        "reason": reason,
-        "total": str(sum((c.gross_amount for c in credits), ZERO)),
-        "refunded": str(refund),
-        "method": method,
-        "lines": [
-            {"line_no": c.wanted.line_no, "quantity": c.wanted.quantity, "restock": c.wanted.restock} for c in credits
-        ],
-    }
+    details = credit_note_event_details(
+        number=number,
+        bill_id=bill.id,
+        bill_number=bill.number,
+        bill_status=status,
+        reason=reason,
+        total=sum((c.gross_amount for c in credits), ZERO),
+        refunded=refund,
+        method=method,
+        lines=[c.wanted for c in credits],
+    )
     record_audit(
         session,
         ctx.tenant_id,
@@ -299,6 +297,32 @@ def _record_events(
         details=details,
     )
     record_financial_event(session, ctx, bill.branch_id, "credit_note.issued", "credit_note", note_id, details)
+
+
+def credit_note_event_details(
+    *,
+    number: str,
+    bill_id: object,
+    bill_number: str,
+    bill_status: str,
+    reason: str,
+    total: Decimal,
+    refunded: Decimal,
+    method: str,
+    lines: Sequence[ReturnedLine],
+) -> dict[str, Any]:
+    """What a credit note's events record (the audit log's and the branch chain's), for every writer."""
+    return {
+        "credit_note": number,
+        "bill_id": str(bill_id),
+        "bill": bill_number,
+        "bill_status": bill_status,
+        "reason": reason,
+        "total": str(total),
+        "refunded": str(refunded),
+        "method": method,
+        "lines": [{"line_no": line.line_no, "quantity": line.quantity, "restock": line.restock} for line in lines],
+    }
 
 
 def _refuse_unless_refundable(bill: Any) -> None:

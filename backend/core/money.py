@@ -6,6 +6,7 @@ and what people read, is at the currency's minor unit, rounded half up.
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 # ISO 4217 minor units where they are not 2; every other currency has cents.
@@ -16,6 +17,7 @@ _MINOR_UNITS = {
 }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of the code, called for every amount rounded
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of `currency` a till handles: 0.01 for USD, 1 for JPY, 0.001 for KWD."""
     return Decimal(1).scaleb(-_MINOR_UNITS.get(currency.upper(), 2))

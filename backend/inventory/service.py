@@ -881,7 +881,9 @@ def medicine_stock(
                 "JOIN branches br ON br.tenant_id = s.tenant_id AND br.id = s.branch_id "
                 "WHERE s.medicine_id = :m "
                 "AND (CAST(:visible AS uuid[]) IS NULL OR s.branch_id = ANY(CAST(:visible AS uuid[]))) "
-                "ORDER BY s.id DESC LIMIT 50"
+                # Latest first by when they happened (the index's order), not by id: bulk-loaded
+                # branches are written one after the other, so ids rise with time only within a branch.
+                "ORDER BY s.occurred_at DESC, s.id DESC LIMIT 50"
             ),
             {"m": medicine_id, "visible": visible},
         ).all()

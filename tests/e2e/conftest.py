@@ -46,9 +46,10 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def demo_chain():
-    from backend.demo.seed import seed_demo
+    from backend.demo.seed import DemoSpec, seed_demo
 
-    return seed_demo(only_if_empty=False)
+    # Two months of trading: what the journeys need (sign-in, charts), at a fraction of the 400 days' time.
+    return seed_demo(only_if_empty=False, spec=DemoSpec(history_days=60))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ ALLOWED_CALLERS = {
     "backend/core/database.py:open_session": "picks the platform engine for platform_session",
     "tenants/session.py:platform_session": "the one named, audited bypass",
     "tenants/provisioning.py:provision_tenant": "sign-up and seeding create a tenant",
-    "backend/demo/seed.py:seed_demo": "checks whether any chain exists before seeding",
+    "backend/demo/seed.py:seed_demo": "demo seed: checks the database is empty, then provisions the demo chain and "
+    "COPYs its history through the domains' bulk loaders, one transaction (COPY is refused under RLS)",
     "backend/demo/scale.py:seed_scale": "demo seed --tenants: checks the slug prefix is free",
     "backend/demo/scale.py:load_chunk": "demo seed --tenants: COPY of synthetic chains, one transaction a chunk",
     "backend/platform/service.py:list_tenants": "operators list every chain",

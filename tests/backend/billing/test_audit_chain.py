@@ -300,3 +300,61 @@ def test_a_signature_over_rest_points_only_at_a_record_of_the_signers_chain(clie
     mine = client.post("/api/v1/signatures", json={**signed, "entity_type": "bill", "entity_id": a_draft(counter)},
                        headers=headers)  # fmt: skip
     assert mine.status_code == 201 and signatures_of(counter) == 1
+
+
+def test_a_bulk_append_continues_a_branch_chain_with_the_hashes_verify_expects(db, counter, day_of_sales):
+    """The demo seed's path: events hashed in Python (the canonical JSON spliced, see
+    `append_financial_events`) and written with COPY, after four live ones; verify recomputes every hash."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from backend.billing.audit_chain import NewFinancialEvent, append_financial_events, event_hash
+    from tenants.session import platform_session
+
+    at = datetime.now(UTC).replace(microsecond=0)
+    awkward = {"total": Decimal("1.2300"), "note": 'tab\there, "quotes", back\\slash, é', "lines": [{"n": 1}]}
+    new = [
+        NewFinancialEvent(at, counter.owner.user_id, "bill.finalized", "bill", "bulk-1", awkward),
+        NewFinancialEvent(at, None, "payment.recorded", "payment", "bulk-2", {"payment": {"amount": Decimal("1.23")}}),
+    ]
+    with platform_session(reason="test: bulk append", actor="test") as session:
+        head = append_financial_events(session, counter.chain.tenant_id, counter.branch, new)
+        with pytest.raises(ValueError, match="in the order they happened"):
+            earlier = NewFinancialEvent(datetime(2000, 1, 1, tzinfo=UTC), None, "bill.finalized", "bill", "x", {})
+            append_financial_events(session, counter.chain.tenant_id, counter.branch, [new[0], earlier])
+    chain = events(counter)
+    assert head is not None and head.seq == 6 and [e.seq for e in chain] == [1, 2, 3, 4, 5, 6]
+    assert chain[4].prev_hash == chain[3].hash and chain[5].prev_hash == chain[4].hash and chain[5].hash == head.hash
+    assert chain[4].details == {"total": "1.2300", "note": awkward["note"], "lines": [{"n": 1}]}
+    body = {
+        "tenant_id": str(counter.chain.tenant_id),
+        "branch_id": counter.branch,
+        "seq": 5,
+        "occurred_at": at,
+        "actor_user_id": str(counter.owner.user_id),
+        "action": "bill.finalized",
+        "entity_type": "bill",
+        "entity_id": "bulk-1",
+        "details": awkward,
+    }
+    assert chain[4].hash == event_hash(chain[3].hash, body)  # the live rule, exactly
+    report = verify_chains(counter.chain.slug)
+    assert report.intact and report.events == 6
+    as_owner(db)
+    db.execute(text("UPDATE financial_audit_events SET details = '{}' WHERE entity_id = 'bulk-2'"))
+    assert verify_chains(counter.chain.slug).chains[0].broken.seq == 6
+
+
+@pytest.mark.parametrize("bad", ["A" * 64, "a" * 63, "a" * 65, "g" * 64, "a" * 63 + "\n", " " + "a" * 63])
+def test_a_hash_is_exactly_64_lowercase_hex_digits(db, counter, day_of_sales, bad):
+    """The checks of migration 0026 (cheaper to evaluate than the regex of 0020) refuse what it refused."""
+    as_owner(db)
+    with pytest.raises(DBAPIError, match="financial_audit_events_(prev_)?hash_check"), db.begin_nested():
+        db.execute(
+            text("UPDATE financial_audit_events SET hash = :h, prev_hash = :h WHERE branch_id = :b AND seq = 1"),
+            {"h": bad, "b": counter.branch},
+        )
+    db.execute(
+        text("UPDATE financial_audit_events SET hash = :h WHERE branch_id = :b AND seq = 1"),
+        {"h": "0123456789abcdef" * 4, "b": counter.branch},
+    )  # a good one passes
