@@ -74,7 +74,9 @@ def stripe_api():
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope: the app's worker and relay stop when the browser journeys end, or they would take the
+# outbox rows and jobs of later tests that start their own (tests/fault kills those on purpose).
+@pytest.fixture(scope="package")
 def app_url(test_database, demo_chain, assistant_model, stripe_api):
     """The app in prod mode on a free port, with a worker and the outbox relay."""
     port = free_port()

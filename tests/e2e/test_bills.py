@@ -99,7 +99,7 @@ def test_a_manager_finds_a_bill_by_number_and_by_day_and_from_reports_and_a_pati
     page.goto(f"{app_url}/reports")
     expect(page.locator("#reports-title")).to_be_visible(timeout=15000)
     page.locator("#report-day").fill("2026-03-10")
-    expect(page.locator(".report-figure").first).to_have_text("5.00", timeout=15000)  # the day's gross sales
+    expect(page.locator(".report-figure").first).to_have_text("$5.00", timeout=15000)  # the day's gross sales
     page.locator("#report-bills").click()
     expect(page).to_have_url(re.compile(r"/bills\?.*start=2026-03-10.*end=2026-03-10"), timeout=15000)
     expect(page.locator("#bills-count")).to_have_text("1 bill matches.", timeout=15000)
