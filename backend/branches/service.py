@@ -369,13 +369,7 @@ def _placeholder(name: str) -> str:
     return f"CAST(:{name} AS jsonb)" if name == "opening_hours" else f":{name}"
 
 
-def create_branch(ctx: TenantContext, **fields: Any) -> Branch:
-    """Add a branch (see `create_branch_in`)."""
-    with tenant_session(ctx) as session:
-        return create_branch_in(session, ctx, **fields)
-
-
-def create_branch_in(session: Session, ctx: TenantContext, **fields: Any) -> Branch:
+def create_branch(session: Session, ctx: TenantContext, **fields: Any) -> Branch:
     """A new, active branch from name, code and time_zone and optionally address, phone, the tax
     settings and opening hours. Every field is checked before anything is written."""
     require(ctx, "branches.manage")
@@ -401,13 +395,7 @@ def create_branch_in(session: Session, ctx: TenantContext, **fields: Any) -> Bra
     return _load(session, ctx, branch_id)
 
 
-def update_branch(ctx: TenantContext, branch_id: str, **fields: Any) -> Branch:
-    """Replace a branch's editable fields (see `update_branch_in`)."""
-    with tenant_session(ctx) as session:
-        return update_branch_in(session, ctx, branch_id, **fields)
-
-
-def update_branch_in(session: Session, ctx: TenantContext, branch_id: str, **fields: Any) -> Branch:
+def update_branch(session: Session, ctx: TenantContext, branch_id: str, **fields: Any) -> Branch:
     """Replace the editable fields (every field: one omitted takes its empty value or default).
 
     The code cannot change once the branch has numbered a bill or credit note: numbers carry it, and
@@ -445,13 +433,7 @@ def update_branch_in(session: Session, ctx: TenantContext, branch_id: str, **fie
     return _load(session, ctx, key)
 
 
-def set_branch_active(ctx: TenantContext, branch_id: str, active: bool) -> Branch:
-    """Deactivate or reactivate a branch (see `set_branch_active_in`)."""
-    with tenant_session(ctx) as session:
-        return set_branch_active_in(session, ctx, branch_id, active)
-
-
-def set_branch_active_in(session: Session, ctx: TenantContext, branch_id: str, active: bool) -> Branch:
+def set_branch_active(session: Session, ctx: TenantContext, branch_id: str, active: bool) -> Branch:
     """Deactivate a branch (its bills, stock and ledger stay; it takes no sales, deliveries or
     transfers) or reactivate it. The chain's last active branch cannot be deactivated."""
     require(ctx, "branches.manage")

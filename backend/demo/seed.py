@@ -43,7 +43,7 @@ from tenants.context import TenantContext
 from tenants.models import Tenant
 from tenants.provisioning import NewBranch, NewChain, NewMember, ProvisionedTenant, provision_in
 from tenants.roles import require
-from tenants.session import platform_session, tenant_session
+from tenants.session import platform_session, run_in_tenant, tenant_session
 
 DEMO_SLUG = "demo-pharmacy"
 HAND_OVER_DAYS = 30  # how often a branch's settled bills go to the writer during its replay
@@ -420,8 +420,9 @@ def _branch_details(chain: ProvisionedTenant) -> None:
     ctx = _owner(chain)
     for branch_id, demo in zip(chain.branch_ids, people.BRANCHES, strict=True):
         branch = get_branch(ctx, str(branch_id))
-        update_branch(
+        run_in_tenant(
             ctx,
+            update_branch,
             branch.id,
             name=branch.name,
             code=branch.code,
@@ -474,7 +475,14 @@ def load_demo_data(ctx: TenantContext) -> None:
 
     require(ctx, "tenant.settings")
     time_zone = next((branch.time_zone for branch in list_branches(ctx)), "UTC")
-    create_branch(ctx, name=DEMO_BRANCH.name, code=DEMO_BRANCH.code, address=DEMO_BRANCH.address, time_zone=time_zone)
+    run_in_tenant(
+        ctx,
+        create_branch,
+        name=DEMO_BRANCH.name,
+        code=DEMO_BRANCH.code,
+        address=DEMO_BRANCH.address,
+        time_zone=time_zone,
+    )
     with tenant_session(ctx) as session:
         record_audit(session, ctx.tenant_id, "demo.loaded", actor_user_id=ctx.user_id)
     for role, name in DEMO_STAFF:

@@ -371,13 +371,7 @@ def get_patient(ctx: TenantContext, patient_id: str) -> Patient:
         return patient
 
 
-def create_patient(ctx: TenantContext, **fields: Any) -> Patient:
-    """Register a patient; see `create_patient_in`."""
-    with tenant_session(ctx) as session:
-        return create_patient_in(session, ctx, **fields)
-
-
-def create_patient_in(session: Session, ctx: TenantContext, **typed: Any) -> Patient:
+def create_patient(session: Session, ctx: TenantContext, **typed: Any) -> Patient:
     """A new record from full_name, date_of_birth, home_branch_id and optionally phone, email,
     address, allergies, notes and contact_consent. Bad input raises ValidationFailed naming the
     field and writes nothing; the 'created' access-log row commits with the record."""
@@ -397,13 +391,7 @@ def create_patient_in(session: Session, ctx: TenantContext, **typed: Any) -> Pat
     return _load(session, ctx, patient_id)
 
 
-def update_patient(ctx: TenantContext, patient_id: str, **fields: Any) -> Patient:
-    """Replace a record's fields; see `update_patient_in`."""
-    with tenant_session(ctx) as session:
-        return update_patient_in(session, ctx, patient_id, **fields)
-
-
-def update_patient_in(session: Session, ctx: TenantContext, patient_id: str, **typed: Any) -> Patient:
+def update_patient(session: Session, ctx: TenantContext, patient_id: str, **typed: Any) -> Patient:
     """Replace every field of a record in scope (the same fields as creating it).
 
     Consent keeps the moment it was first given while it stays given; withdrawing it clears it.
@@ -454,7 +442,7 @@ def access_log(ctx: TenantContext, patient_id: str) -> list[AccessEntry]:
 # before it filters by patient: the same permission as opening the record, and the same access log.
 
 
-def patient_for_history_in(session: Session, ctx: TenantContext, patient_id: object) -> PatientSummary:
+def patient_for_history(session: Session, ctx: TenantContext, patient_id: object) -> PatientSummary:
     """The patient whose bills are about to be listed, in the member's scope; logged as 'viewed'.
 
     Raises NotFound outside the scope, as opening the record would. The row commits with the read.
@@ -471,7 +459,7 @@ def patient_for_history_in(session: Session, ctx: TenantContext, patient_id: obj
     return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
 
 
-def patients_matching_in(
+def patients_matching(
     session: Session, ctx: TenantContext, query: str, *, limit: int, field: str = "patient_name"
 ) -> list[uuid.UUID]:
     """Ids of the patients in scope a search (name, phone or date of birth, as `find_patients`) finds.
@@ -505,7 +493,7 @@ def patients_matching_in(
 # --- linking a bill -----------------------------------------------------------------------------
 
 
-def patient_for_bill_in(session: Session, ctx: TenantContext, patient_id: object) -> uuid.UUID | None:
+def patient_for_bill(session: Session, ctx: TenantContext, patient_id: object) -> uuid.UUID | None:
     """The patient a bill is sold to (None: a walk-in customer), checked inside the billing transaction.
 
     Only a patient the member could find may be linked: linking gives the branch sight of the record.

@@ -20,7 +20,7 @@ from backend.branches.service import (
     update_branch,
 )
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 
@@ -119,9 +119,9 @@ class BranchesState(ShellState):
         fields["opening_hours"] = {day: str(form.get(f"hours_{day}", "")) for day in WEEKDAYS}
         try:
             if self.editing_id:
-                branch = await run_service(update_branch, ctx, self.editing_id, **fields)
+                branch = await transact(ctx, update_branch, self.editing_id, **fields)
             else:
-                branch = await run_service(create_branch, ctx, **fields)
+                branch = await transact(ctx, create_branch, **fields)
         except PharmacyError as exc:
             self.error = exc.message
             # The remounted form shows what was typed (an unchecked box posts nothing: "" keeps it unchecked).
@@ -140,7 +140,7 @@ class BranchesState(ShellState):
     @guarded("branches.manage")
     async def set_active(self, ctx: TenantContext, branch_id: str, active: bool) -> Any:
         try:
-            branch = await run_service(set_branch_active, ctx, branch_id, bool(active))
+            branch = await transact(ctx, set_branch_active, branch_id, bool(active))
         except PharmacyError as exc:
             return rx.toast.error(exc.message)
         await self._reload(ctx)

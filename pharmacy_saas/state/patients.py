@@ -15,7 +15,7 @@ from backend.billing import claims
 from backend.core.errors import PharmacyError
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -97,7 +97,7 @@ class PatientsState(ShellState):
     async def create(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """Register a patient at the shell's current branch, then open the new record."""
         try:
-            patient = await run_service(create_patient, ctx, **_typed(form, self._branch_id()))
+            patient = await transact(ctx, create_patient, **_typed(form, self._branch_id()))
         except PharmacyError as exc:
             self.form_error = exc.message
             return None
@@ -161,8 +161,8 @@ class PatientRecordState(ShellState):
     async def save(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         home = next((b["id"] for b in self.branches if b["name"] == form.get("home_branch")), "")
         try:
-            patient = await run_service(
-                update_patient, ctx, self.patient_id, **_typed(form, home or self.record.get("home_branch_id", ""))
+            patient = await transact(
+                ctx, update_patient, self.patient_id, **_typed(form, home or self.record.get("home_branch_id", ""))
             )
         except PharmacyError as exc:
             self.error = exc.message

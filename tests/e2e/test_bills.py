@@ -15,6 +15,7 @@ from backend.billing.service import create_draft, finalize_bill, record_payment
 from backend.inventory.service import create_medicine, receive_stock
 from backend.patients.service import create_patient
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.backend.billing.reporting import clock_at
 from tests.e2e.test_accounts import sign_in
 
@@ -31,8 +32,12 @@ def test_a_manager_finds_a_bill_by_number_and_by_day_and_from_reports_and_a_pati
     receive_stock(
         owner, branch_id=branch, medicine_id=medicine, lot_number="LOR-1", expiry_date="2030-01-01", quantity=50
     )
-    maria = create_patient(
-        owner, full_name=f"Maria {uuid.uuid4().hex[:6]}", date_of_birth="1961-04-12", home_branch_id=branch
+    maria = run_in_tenant(
+        owner,
+        create_patient,
+        full_name=f"Maria {uuid.uuid4().hex[:6]}",
+        date_of_birth="1961-04-12",
+        home_branch_id=branch,
     )
 
     def sell(quantity: int, when: str, patient: str | None = None):

@@ -12,6 +12,7 @@ from backend.accounts.api_tokens import create_token
 from backend.api import create_api
 from backend.billing.service import create_draft, finalize_bill, record_payment
 from backend.patients.service import create_patient
+from tenants.session import run_in_tenant
 from tests.backend.billing.conftest import stock_up
 from tests.backend.billing.reporting import clock_at
 
@@ -107,8 +108,12 @@ def test_a_bad_filter_is_a_clear_422(client, shop, params, field, message):
 
 def test_patient_filter_needs_the_record_permission(client, shop):
     counter, auth = shop
-    maria = create_patient(
-        counter.owner, full_name="Maria Example", date_of_birth="1961-04-12", home_branch_id=counter.branch
+    maria = run_in_tenant(
+        counter.owner,
+        create_patient,
+        full_name="Maria Example",
+        date_of_birth="1961-04-12",
+        home_branch_id=counter.branch,
     )
     bought = sale(counter, 1, "2026-03-11 10:00:00", patient=maria.id)
     sale(counter, 2, "2026-03-11 11:00:00")

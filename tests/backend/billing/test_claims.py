@@ -20,7 +20,7 @@ from backend.billing.service import create_draft, finalize_bill, get_bill, recor
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.patients.service import create_patient
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import as_role, stock_up
 
 D = Decimal
@@ -31,7 +31,9 @@ def insured_sale(counter, *, quantity: int = 10, payer=None, member_id: str = "M
     """An issued, unpaid bill of `quantity` ibuprofen for a patient covered by `payer` (a new one if None)."""
     owner = counter.owner
     payer = payer or claims.create_payer(owner, name="Acme Health", payer_code="ACME01", contact="claims@acme.test")
-    patient = create_patient(owner, full_name="Ada Lovelace", date_of_birth="1985-12-10", home_branch_id=counter.branch)
+    patient = run_in_tenant(
+        owner, create_patient, full_name="Ada Lovelace", date_of_birth="1985-12-10", home_branch_id=counter.branch
+    )
     coverage = claims.add_coverage(
         owner, patient_id=patient.id, payer_id=payer.id, member_id=member_id, plan="Gold", group_number="G-7"
     )

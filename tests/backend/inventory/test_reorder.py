@@ -27,7 +27,7 @@ from backend.inventory.reorder import (
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
 from tenants.directory import BranchInactive
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 EXPIRY = (date.today() + timedelta(days=300)).isoformat()
 
@@ -166,7 +166,7 @@ def test_other_refusals(shelf, make_tenant):
             save_reorder_levels(as_role(chain, role), [level(here, amoxicillin, point=1, quantity=2)])
     with pytest.raises(ValidationFailed, match="at most 1000"):
         save_reorder_levels(owner, [level(here, amoxicillin, point=1, quantity=2)] * 1001)
-    set_branch_active(owner, here, False)
+    run_in_tenant(owner, set_branch_active, here, False)
     with pytest.raises(BranchInactive):
         save_reorder_levels(owner, [level(here, amoxicillin, point=1, quantity=2)])
     assert stored_levels(owner) == []
@@ -242,7 +242,7 @@ def test_csv_export_edit_import_round_trips(shelf):
 
 def test_csv_import_reports_bad_rows_and_imports_nothing_until_told(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
-    set_branch_active(owner, str(chain.branch_ids[1]), False)
+    run_in_tenant(owner, set_branch_active, str(chain.branch_ids[1]), False)
     file = (
         "barcode,branch_code,reorder_mode,reorder_point,reorder_quantity\n"
         "5012345678900,B1,manual,10,100\n"

@@ -26,7 +26,7 @@ from backend.patients.service import (
     update_patient,
 )
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 APP_ROLE = get_settings().APP_DB_ROLE
 
@@ -45,7 +45,7 @@ def register(ctx: TenantContext, branch, **fields):
         "allergies": "Penicillin (rash)",
         **fields,
     }
-    return create_patient(ctx, **record)
+    return run_in_tenant(ctx, create_patient, **record)
 
 
 def log_rows(ctx: TenantContext) -> list[tuple]:
@@ -74,8 +74,9 @@ def test_register_find_open_and_update_a_patient(chain):
 
     opened = get_patient(owner, patient.id)
     assert opened.allergies == "Penicillin (rash)"
-    changed = update_patient(
+    changed = run_in_tenant(
         owner,
+        update_patient,
         patient.id,
         full_name="Maria Example-Smith",
         date_of_birth="1961-04-12",
@@ -87,8 +88,8 @@ def test_register_find_open_and_update_a_patient(chain):
     )
     assert changed.allergies.endswith("latex") and changed.home_branch_name == "Branch 2"
     assert changed.consent_at == patient.consent_at  # consent kept its first moment while it stays given
-    withdrawn = update_patient(
-        owner, patient.id, full_name="Maria Example-Smith", date_of_birth="1961-04-12",
+    withdrawn = run_in_tenant(
+        owner, update_patient, patient.id, full_name="Maria Example-Smith", date_of_birth="1961-04-12",
         home_branch_id=str(chain.branch_ids[1]), contact_consent=False,
     )  # fmt: skip
     assert not withdrawn.contact_consent and withdrawn.consent_at is None and withdrawn.phone == ""
@@ -137,7 +138,9 @@ def test_a_member_sees_patients_of_their_branches_or_who_bought_there(chain):
     with pytest.raises(NotFound):
         get_patient(limited, at_1.id)
     with pytest.raises(NotFound):
-        update_patient(limited, at_1.id, full_name="Ada", date_of_birth="1961-04-12", home_branch_id=str(home_1))
+        run_in_tenant(
+            limited, update_patient, at_1.id, full_name="Ada", date_of_birth="1961-04-12", home_branch_id=str(home_1)
+        )
     with pytest.raises(ValidationFailed, match="your branches"):
         register(limited, home_1, full_name="Elsewhere")
     assert get_patient(limited, at_2.id).full_name == "Bo Two"
@@ -146,8 +149,14 @@ def test_a_member_sees_patients_of_their_branches_or_who_bought_there(chain):
     medicine = create_medicine(owner, generic_name="Cetirizine", default_sell_price="3.00")
     create_draft(owner, branch_id=str(home_2), lines=[{"medicine_id": medicine, "quantity": 1}], patient_id=at_1.id)
     assert {p.full_name for p in find_patients(limited).items} == {"Ada One", "Bo Two"}
-    edited = update_patient(
-        limited, at_1.id, full_name="Ada One", date_of_birth="1961-04-12", home_branch_id=str(home_1), notes="ok"
+    edited = run_in_tenant(
+        limited,
+        update_patient,
+        at_1.id,
+        full_name="Ada One",
+        date_of_birth="1961-04-12",
+        home_branch_id=str(home_1),
+        notes="ok",
     )
     assert edited.notes == "ok" and edited.home_branch_id == str(home_1)
 
