@@ -16,6 +16,7 @@ from backend.core.errors import AuthenticationRequired, PharmacyError, Validatio
 from backend.core.passwords import hash_password
 from tenants.audit import record_audit
 from tenants.context import TenantContext
+from tenants.models import TenantStatus
 from tenants.provisioning import EMAIL_RE, NewBranch, NewChain, provision_tenant, validate_chain
 from tenants.session import tenant_session, user_session
 
@@ -70,7 +71,7 @@ def memberships_of(user_id: uuid.UUID | str) -> list[MembershipSummary]:
     return [
         MembershipSummary(str(r.tenant_id), r.tenant_slug, r.tenant_name, r.role)
         for r in rows
-        if r.tenant_status == "active"
+        if r.tenant_status == TenantStatus.ACTIVE
     ]
 
 

@@ -35,7 +35,7 @@ class InviteState(SessionState):
             self.status = "invalid"
             return
         self.tenant, self.email, self.role = view.tenant_name, view.email, view.role
-        self.status, self.has_account = view.status, view.has_account
+        self.status, self.has_account = str(view.status), view.has_account
 
     @rx.event
     @public

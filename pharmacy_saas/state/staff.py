@@ -54,7 +54,7 @@ class StaffState(ShellState):
                 "id": i.id,
                 "email": i.email,
                 "role": i.role,
-                "status": i.status,
+                "status": str(i.status),
                 "expires": i.expires_at.strftime("%Y-%m-%d"),
             }
             for i in invitations

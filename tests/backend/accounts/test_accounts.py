@@ -23,7 +23,7 @@ from backend.accounts.sessions import (
     start_session,
 )
 from backend.accounts.staff import accept_invitation, change_role, invite, list_members, set_active
-from backend.core.errors import AuthenticationRequired, Conflict, PermissionDenied, ValidationFailed
+from backend.core.errors import AuthenticationRequired, ChainSuspended, Conflict, PermissionDenied, ValidationFailed
 from tenants.audit import list_audit
 from tenants.context import TenantContext
 from tests.conftest import TEST_PASSWORD
@@ -137,7 +137,7 @@ def test_expired_session_and_suspended_chain_are_refused(db, make_tenant):
     db.execute(text("UPDATE tenants SET status = 'suspended' WHERE id = :t"), {"t": chain.tenant_id})
     principal = principal_for_token(token)
     assert principal is not None
-    with pytest.raises(PermissionDenied, match="suspended"):
+    with pytest.raises(ChainSuspended, match="suspended"):  # its own type: the app sends them to /suspended
         principal.context()
     db.execute(text("RESET ROLE"))
     db.execute(text("UPDATE user_sessions SET expires_at = now() - interval '1 second'"))
