@@ -213,9 +213,11 @@ def test_existing_user_joins_a_second_chain_with_their_password(db, make_tenant)
 
 def test_sign_up_with_demo_data_adds_a_branch_and_sample_staff(db):
     from backend.accounts.staff import list_invitations
+    from backend.demo.seed import load_demo_data_for_new_chain
     from tenants.directory import tenant_profile
 
-    user_id, tenant_id = sign_up(form(load_demo_data=True))
+    user_id, tenant_id = sign_up(form())
+    load_demo_data_for_new_chain(user_id, tenant_id)  # what the sign-up page does when the box is ticked
     ctx = TenantContext(tenant_id=uuid.UUID(tenant_id), user_id=uuid.UUID(user_id), role="owner")
     assert [b.name for b in tenant_profile(ctx).branches] == ["Riverside (demo)", "Riverside Main"]
     assert sorted(i.role for i in list_invitations(ctx)) == ["cashier", "pharmacist", "technician"]
