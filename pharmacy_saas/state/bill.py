@@ -20,7 +20,7 @@ from backend.billing.service import ISSUED, Bill, get_bill, record_payment
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, public, run_service
 from pharmacy_saas.state.dashboard import ShellState
-from pharmacy_saas.state.display import display_money, display_status
+from pharmacy_saas.state.display import display_money, display_status, display_time
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -80,7 +80,7 @@ def _lots(document: BillDocument | None, line_no: int) -> str:
     )
 
 
-def _credit_row(note: CreditNote) -> CreditNoteRow:
+def _credit_row(note: CreditNote, time_zone: str) -> CreditNoteRow:
     lines = "; ".join(
         f"line {x.line_no} ×{x.quantity} " + ("restocked " + ", ".join(lot.lot_number for lot in x.lots))
         if x.restock
@@ -93,7 +93,7 @@ def _credit_row(note: CreditNote) -> CreditNoteRow:
     return CreditNoteRow(
         note.id,
         note.number,
-        note.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        display_time(note.created_at, time_zone),
         lines,
         _money(note.total, note.currency),
         refunded,
@@ -273,6 +273,8 @@ class BillState(ShellState):
         notes = await run_service(credit_notes_of_bill, ctx, bill.id) if issued else []
         left = await run_service(refundable_quantities, ctx, bill.id)
         c = bill.currency
+        # Times as the branch reads them; a draft (no document yet) has no payments or credit notes to date.
+        time_zone = document.time_zone if document is not None else "UTC"
         self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", bill.status, c
         self.total_due, self.amount_paid = _money(bill.total_due, c), _money(bill.amount_paid, c)
         self._total_due_amount = str(bill.total_due)
@@ -294,11 +296,11 @@ class BillState(ShellState):
                 _money(p.tendered, c),
                 _money(p.change_due, c),
                 p.reference,
-                p.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+                display_time(p.received_at, time_zone),
             )
             for p in bill.payments
         ]
-        self.credit_notes = [_credit_row(note) for note in notes]
+        self.credit_notes = [_credit_row(note, time_zone) for note in notes]
         await self._reload_claim(ctx, bill)
 
     async def _reload_claim(self, ctx: TenantContext, bill: Bill) -> None:

@@ -13,7 +13,7 @@ from backend.billing import claims
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
-from pharmacy_saas.state.display import display_money, display_status
+from pharmacy_saas.state.display import display_money, display_status, display_time
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -27,10 +27,6 @@ REJECTION_REASON_HINT = (
 
 def _money(amount: Decimal | None, currency: str) -> str:
     return display_money(amount, currency)
-
-
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclasses.dataclass
@@ -81,7 +77,7 @@ class ProblemRow:
     reason: str
 
 
-def _row(claim: claims.Claim) -> ClaimRow:
+def _row(claim: claims.Claim, time_zone: str) -> ClaimRow:
     c = claim.currency
     return ClaimRow(
         claim.id,
@@ -93,7 +89,7 @@ def _row(claim: claims.Claim) -> ClaimRow:
         _money(claim.copay, c),
         _money(claim.approved_amount, c),
         _money(claim.paid_amount, c),
-        _when(claim.created_at),
+        display_time(claim.created_at, time_zone),
     )
 
 
@@ -278,7 +274,7 @@ class ClaimsState(ShellState):
             self.error = exc.message
             return
         self.error = ""
-        self.rows = [_row(c) for c in page.items]
+        self.rows = [_row(c, self._time_zone(c.branch_id)) for c in page.items]
         self.has_more = page.has_more
 
     async def _open(self, ctx: TenantContext, claim_id: str) -> None:
@@ -303,7 +299,7 @@ class ClaimsState(ShellState):
         self.open_detail = " · ".join(parts)
         self.events = [
             EventRow(
-                _when(e.created_at),
+                display_time(e.created_at, self._time_zone(claim.branch_id)),
                 f"{STATUS_LABELS.get(e.from_status or '', 'new')} → {STATUS_LABELS[e.to_status]}",
                 _money(e.amount, claim.currency),
                 e.note,
