@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from backend.branches.service import Branch, create_branch, get_branch, set_branch_active, update_branch
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext
 from tenants.directory import tenant_profile
 
@@ -87,7 +87,7 @@ async def branches(ctx: Viewing) -> list[dict]:
 
 @router.get("/branches/{branch_id}", summary="One branch: address, phone, time zone, tax settings, opening hours")
 async def read(branch_id: str, ctx: Viewing) -> JSONResponse:
-    return JSONResponse(_out(await run_in_threadpool(get_branch, ctx, branch_id)))
+    return JSONResponse(_out(await in_tenant(ctx, get_branch, branch_id)))
 
 
 @router.post("/branches", summary="Add a branch (owner)", status_code=201)

@@ -31,7 +31,6 @@ from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.provisioning import validate_time_zone
 from tenants.roles import require
-from tenants.session import tenant_session
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = {
@@ -311,18 +310,16 @@ def _load(session: Session, ctx: TenantContext, branch_id: object, *, lock: bool
     return _branch(row)
 
 
-def get_branch(ctx: TenantContext, branch_id: str) -> Branch:
+def get_branch(session: Session, ctx: TenantContext, branch_id: str) -> Branch:
     """One branch of the chain (within the member's branch scope), active or not."""
     require(ctx, "branches.view")
-    with tenant_session(ctx) as session:
-        return _load(session, ctx, branch_id)
+    return _load(session, ctx, branch_id)
 
 
-def list_branches(ctx: TenantContext) -> list[Branch]:
+def list_branches(session: Session, ctx: TenantContext) -> list[Branch]:
     """Every branch the member may see: active ones first, then by name."""
     require(ctx, "branches.view")
-    with tenant_session(ctx) as session:
-        rows = session.execute(text("SELECT * FROM branches ORDER BY NOT is_active, lower(name), id")).all()
+    rows = session.execute(text("SELECT * FROM branches ORDER BY NOT is_active, lower(name), id")).all()
     return [_branch(r) for r in rows if ctx.can_see_branch(r.id)]
 
 

@@ -423,7 +423,7 @@ def _branch_details(chain: ProvisionedTenant) -> None:
     through the branches service, as Settings would."""
     ctx = _owner(chain)
     for branch_id, demo in zip(chain.branch_ids, people.BRANCHES, strict=True):
-        branch = get_branch(ctx, str(branch_id))
+        branch = run_in_tenant(ctx, get_branch, str(branch_id))
         run_in_tenant(
             ctx,
             update_branch,
@@ -475,7 +475,7 @@ def load_demo_data(ctx: TenantContext) -> None:
     """The sign-up page's "load demo data" box: a second branch and sample staff invitations to try
     the staff and branch features with (not e-mailed: the addresses are placeholders)."""
     require(ctx, "tenant.settings")
-    time_zone = next((branch.time_zone for branch in list_branches(ctx)), "UTC")
+    time_zone = next((branch.time_zone for branch in run_in_tenant(ctx, list_branches)), "UTC")
     run_in_tenant(
         ctx,
         create_branch,

@@ -70,7 +70,7 @@ def _created(patient: Patient) -> dict[str, Any]:
 async def search(
     ctx: Annotated[TenantContext, Depends(RequirePermission("patients.lookup"))], q: str = "", page: int = 0
 ) -> dict[str, Any]:
-    found = await run_in_threadpool(find_patients, ctx, q, page=page)
+    found = await in_tenant(ctx, find_patients, q, page=page)
     return {
         "items": [jsonable_encoder(asdict(p)) for p in found.items],
         "page": found.page,
@@ -82,7 +82,7 @@ async def search(
 async def read(
     patient_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("patients.view"))]
 ) -> JSONResponse:
-    patient = await run_in_threadpool(get_patient, ctx, patient_id)
+    patient = await in_tenant(ctx, get_patient, patient_id)
     return JSONResponse(_patient_out(patient))
 
 

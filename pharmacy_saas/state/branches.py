@@ -20,7 +20,7 @@ from backend.branches.service import (
     update_branch,
 )
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service, transact
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 
@@ -85,7 +85,7 @@ class BranchesState(ShellState):
         return [[day, WEEKDAY_NAMES[day]] for day in WEEKDAYS]
 
     async def _reload(self, ctx: TenantContext) -> None:
-        self.rows = [_row(b) for b in await run_service(list_branches, ctx)]
+        self.rows = [_row(b) for b in await transact(ctx, list_branches)]
 
     def _start_form(self, branch: Branch | None) -> None:
         self.editing_id, self.editing_name = (branch.id, branch.name) if branch else ("", "")
@@ -102,7 +102,7 @@ class BranchesState(ShellState):
     @rx.event
     @guarded("branches.manage")
     async def edit(self, ctx: TenantContext, branch_id: str) -> None:
-        branch = next((b for b in await run_service(list_branches, ctx) if b.id == branch_id), None)
+        branch = next((b for b in await transact(ctx, list_branches) if b.id == branch_id), None)
         self._start_form(branch)
 
     @rx.event

@@ -109,7 +109,7 @@ class PatientsState(ShellState):
 
     async def _search(self, ctx: TenantContext, query: str, page: int) -> None:
         try:
-            found = await run_service(find_patients, ctx, query, page=page)
+            found = await transact(ctx, find_patients, query, page=page)
         except PharmacyError as exc:
             self.error = exc.message
             return
@@ -148,7 +148,7 @@ class PatientRecordState(ShellState):
         self.error, self.record, self.access, self.patient_id = "", {}, [], ""
         self.coverages, self.coverage_error = [], ""
         try:
-            patient = await run_service(get_patient, ctx, self.router.url.query_parameters.get("id", ""))
+            patient = await transact(ctx, get_patient, self.router.url.query_parameters.get("id", ""))
         except PharmacyError as exc:
             self.error = exc.message
             return
@@ -217,7 +217,7 @@ class PatientRecordState(ShellState):
     async def _reload_access(self, ctx: TenantContext) -> None:
         if not self.can_audit:
             return
-        entries = await run_service(access_log, ctx, self.patient_id)
+        entries = await transact(ctx, access_log, self.patient_id)
         self.access = [
             AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
         ]

@@ -48,7 +48,7 @@ from backend.core.errors import PharmacyError
 from backend.inventory.service import Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
 from pharmacy_saas.routes import BILL_VIEW
-from pharmacy_saas.state.base import guarded, navigate, run_service
+from pharmacy_saas.state.base import guarded, navigate, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_amount
 from tenants.context import TenantContext
@@ -507,7 +507,7 @@ class CounterState(ShellState):
         if not typed:
             return None
         try:
-            found = await run_service(find_patients, ctx, typed)
+            found = await transact(ctx, find_patients, typed)
         except PharmacyError as exc:
             self.error = exc.message
             return None
@@ -766,7 +766,7 @@ class CounterState(ShellState):
         if not self.patient_id or self.patient_label:
             return
         try:
-            found = await run_service(patient_summary, ctx, self.patient_id)
+            found = await transact(ctx, patient_summary, self.patient_id)
         except PharmacyError:
             self.patient_label = "a patient you cannot see"
             return

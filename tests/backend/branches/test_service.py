@@ -77,8 +77,8 @@ def test_an_owner_adds_a_branch_that_everything_sees_at_once(db, make_tenant):
     assert audit_actions(owner)[-1] == "branch.created"
     # The shell, transfers, reports and invitations read tenant_profile / the branches table afresh.
     assert [b.name for b in tenant_profile(owner).branches] == ["Branch 1", "Old Town"]
-    assert get_branch(owner, branch.id) == branch
-    assert [b.code for b in list_branches(owner)] == ["B1", "OT1"]
+    assert run_in_tenant(owner, get_branch, branch.id) == branch
+    assert [b.code for b in run_in_tenant(owner, list_branches)] == ["B1", "OT1"]
     # The new branch sells at once, with its own tax settings (prices include 20 %).
     medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", default_sell_price="6.00")
     receive_stock(owner, branch_id=branch.id, medicine_id=medicine, lot_number="C1", expiry_date=EXPIRY, quantity=5)
@@ -136,7 +136,7 @@ def test_bad_input_is_refused_with_its_field_and_nothing_is_written(db, make_ten
             )
         assert refused_edit.value.field == field
     assert counts(owner) == before
-    assert get_branch(owner, str(chain.branch_ids[0])).name == "Branch 1"
+    assert run_in_tenant(owner, get_branch, str(chain.branch_ids[0])).name == "Branch 1"
 
 
 def test_only_the_owner_manages_branches(db, make_tenant):
@@ -261,7 +261,7 @@ def test_another_chain_or_an_unscoped_branch_is_not_found(db, make_tenant):
     owner = owner_of(chain)
     for missing in (str(other.branch_ids[0]), "not-a-uuid"):
         with pytest.raises(NotFound):
-            get_branch(owner, missing)
+            run_in_tenant(owner, get_branch, missing)
         with pytest.raises(NotFound):
             run_in_tenant(owner, update_branch, missing, **NEW_BRANCH)
         with pytest.raises(NotFound):
@@ -273,5 +273,5 @@ def test_another_chain_or_an_unscoped_branch_is_not_found(db, make_tenant):
         branch_ids=frozenset({chain.branch_ids[0]}),
     )
     with pytest.raises(NotFound):
-        get_branch(scoped, str(chain.branch_ids[1]))
-    assert [b.code for b in list_branches(scoped)] == ["B1"]
+        run_in_tenant(scoped, get_branch, str(chain.branch_ids[1]))
+    assert [b.code for b in run_in_tenant(scoped, list_branches)] == ["B1"]
