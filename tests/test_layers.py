@@ -138,6 +138,34 @@ def test_the_plumbing_check_catches_one(tmp_path):
     assert plumbing_imports_of_domains(tmp_path) == ["backend/jobs/registry.py imports backend.accounts.tasks"]
 
 
+def imports_of_the_demo(root: Path = ROOT) -> list[str]:
+    """The demo loader sits above the domains (it calls their services and bulk books); no domain or
+    tenancy module imports it: sign-up's "load demo data" is the sign-up adapter's call."""
+    bad = []
+    for package in ("backend", "tenants"):
+        for path in sorted((root / package).rglob("*.py")):
+            module = ".".join(path.relative_to(root).with_suffix("").parts)
+            if module.startswith("backend.demo") or module == "backend.cli":  # the CLI is an adapter
+                continue
+            for imported in sorted(full_imports_of(path, names=False)):
+                if imported == "backend.demo" or imported.startswith("backend.demo."):
+                    bad.append(f"{path.relative_to(root)} imports {imported}")
+    return bad
+
+
+def test_no_domain_imports_the_demo_loader():
+    assert imports_of_the_demo() == []
+
+
+def test_the_demo_check_catches_one(tmp_path):
+    (tmp_path / "backend" / "accounts").mkdir(parents=True)
+    (tmp_path / "backend" / "accounts" / "service.py").write_text(
+        "def sign_up():\n    from backend.demo.seed import load_demo_data\n"
+    )
+    (tmp_path / "tenants").mkdir()
+    assert imports_of_the_demo(tmp_path) == ["backend/accounts/service.py imports backend.demo.seed"]
+
+
 def test_no_domain_imports_another_domains_api_module():
     assert cross_domain_api_imports() == []
 

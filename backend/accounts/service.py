@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from tenants.provisioning import EMAIL_RE, NewBranch, NewChain, provision_tenant
 from tenants.session import tenant_session, user_session
 
 BAD_CREDENTIALS = "E-mail or password is not right."
-log = logging.getLogger(__name__)
 
 
 class TooManyAttempts(AuthenticationRequired):
