@@ -69,7 +69,7 @@ def invitation_row(invitation: rx.Var) -> rx.Component:
         rx.table.cell(invitation["expires"]),
         rx.table.cell(
             rx.cond(
-                invitation["status"] == "pending",
+                invitation["revocable"] != "",
                 rx.button("Revoke", size="1", variant="soft", on_click=StaffState.revoke(invitation["id"])),
             )
         ),
