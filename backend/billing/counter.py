@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -36,26 +35,10 @@ from backend.billing.service import (
 )
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
-from backend.inventory.service import STOCK_CHANGED
+from backend.inventory.service import STOCK_CHANGED, LinePreview, fefo_preview
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import run_in_tenant, tenant_session
-
-
-@dataclass(frozen=True)
-class LotPreview:
-    lot_number: str
-    expiry_date: date
-    quantity: int  # how many of this line FEFO would take from the lot
-
-
-@dataclass(frozen=True)
-class LinePreview:
-    """What FEFO would pick for one medicine of the draft, and how many can be sold at all."""
-
-    medicine_id: str
-    lots: list[LotPreview]
-    sellable: int
 
 
 @dataclass(frozen=True)
@@ -91,47 +74,11 @@ class CardSale:
     picks: list[PickedLot]  # empty when the authorization was released and nothing was sold
 
 
-# The same "usable" rule as inventory's DISPENSE_SQL: active, in stock, not expired by the branch's
-# local date, not recalled; soonest expiry first.
-_USABLE_LOTS = text("""
-SELECT b.medicine_id, b.lot_number, b.expiry_date, b.quantity
-FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
-WHERE b.branch_id = :br AND b.medicine_id = ANY(CAST(:ids AS uuid[])) AND b.status = 'active' AND b.quantity > 0
-  AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
-  AND NOT EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)
-ORDER BY b.medicine_id, b.expiry_date, b.id
-""")
-
-
-def fefo_preview_in(
-    session: Session, ctx: TenantContext, branch_id: str, wanted: Mapping[str, int]
-) -> dict[str, LinePreview]:
-    """For each medicine id and quantity, the lots FEFO would take now and the sellable total."""
-    if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
-        raise NotFound("No such branch.")
-    lots: dict[str, list[Any]] = {medicine: [] for medicine in wanted}
-    rows = session.execute(_USABLE_LOTS, {"br": branch_id, "ids": [uuid.UUID(m) for m in wanted]}).all()
-    for row in rows:
-        lots[str(row.medicine_id)].append(row)
-    return {medicine: _plan(medicine, lots[medicine], quantity) for medicine, quantity in wanted.items()}
-
-
-def _plan(medicine_id: str, usable: Sequence[Any], quantity: int) -> LinePreview:
-    taken, left = [], quantity
-    for lot in usable:
-        if left <= 0:
-            break
-        take = min(left, lot.quantity)
-        taken.append(LotPreview(lot.lot_number, lot.expiry_date, take))
-        left -= take
-    return LinePreview(medicine_id, taken, sum(lot.quantity for lot in usable))
-
-
 def _with_preview(session: Session, ctx: TenantContext, bill: Bill) -> CounterDraft:
     wanted: dict[str, int] = {}
     for line in bill.lines:
         wanted[line.medicine_id] = wanted.get(line.medicine_id, 0) + line.quantity
-    return CounterDraft(bill, fefo_preview_in(session, ctx, bill.branch_id, wanted))
+    return CounterDraft(bill, fefo_preview(session, ctx, bill.branch_id, wanted))
 
 
 def open_draft(ctx: TenantContext, branch_id: str) -> CounterDraft | None:

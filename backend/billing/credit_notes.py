@@ -38,11 +38,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.service import locked_bill, return_to_lots
+from backend.billing.service import locked_bill
 from backend.billing.totals import to_four_places
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
+from backend.inventory.service import return_to_lots
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import require

@@ -43,7 +43,7 @@ from backend.billing.totals import (
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
-from backend.inventory.service import STOCK_CHANGED, OutOfStock, dispense
+from backend.inventory.service import STOCK_CHANGED, OutOfStock, dispense, return_to_lots
 from backend.patients.service import patient_for_bill_in
 from tenants.audit import record_audit
 from tenants.context import TenantContext
@@ -969,50 +969,6 @@ def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
         lots=[(pick.batch_id, pick.quantity) for pick in picks],
         reason=f"void of bill {bill.number}",
         reference=bill.number,
-    )
-
-
-def return_to_lots(
-    session: Session,
-    ctx: TenantContext,
-    *,
-    branch_id: uuid.UUID,
-    lots: Sequence[tuple[uuid.UUID, int]],
-    reason: str,
-    reference: str,
-) -> None:
-    """Put sold units back on the exact lots they were picked from, each with a `customer_return` movement.
-
-    Used by a void (the whole bill) and by a credit note (the resaleable units returned); the caller
-    passes the lots in batch id order so concurrent returns lock batches in the same order.
-    """
-    returned = []
-    for batch_id, quantity in lots:
-        medicine_id = session.execute(
-            text("UPDATE batches SET quantity = quantity + :q WHERE id = :b RETURNING medicine_id"),
-            {"q": quantity, "b": batch_id},
-        ).scalar_one()
-        returned.append((batch_id, medicine_id, quantity))
-    if not returned:
-        return
-    session.execute(
-        text(
-            "INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reason, "
-            "reference, actor_user_id) VALUES (:t, :b, :m, :br, 'customer_return', :q, :r, :ref, :u)"
-        ),
-        [
-            {
-                "t": ctx.tenant_id,
-                "b": batch,
-                "m": medicine,
-                "br": branch_id,
-                "q": quantity,
-                "r": reason,
-                "ref": reference,
-                "u": ctx.user_id,
-            }
-            for batch, medicine, quantity in returned
-        ],
     )
 
 

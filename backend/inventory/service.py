@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -102,6 +102,22 @@ class Movement:
     branch: str
     reason: str
     reference: str
+
+
+@dataclass(frozen=True)
+class LotPreview:
+    lot_number: str
+    expiry_date: date
+    quantity: int  # how many of this line FEFO would take from the lot
+
+
+@dataclass(frozen=True)
+class LinePreview:
+    """What FEFO would pick for one medicine, and how many can be sold at all."""
+
+    medicine_id: str
+    lots: list[LotPreview]
+    sellable: int
 
 
 # --- catalog ---------------------------------------------------------------------------------
@@ -649,14 +665,20 @@ def recall_lot(ctx: TenantContext, medicine_id: str, lot_number: str, reason: st
 # One round trip per sale: plan FEFO over the usable batches (active, not expired by the branch's local
 # date, not recalled), lock the chosen rows in id order (so multi-batch sales cannot deadlock), take
 # them with conditional UPDATEs (only if the whole quantity is there) and write the ledger rows.
-DISPENSE_SQL = text("""
+# A usable lot (batches b joined to its branch br): active, in stock, not expired by the branch's local
+# date, not recalled. Stated once, for the sale and for the counter's preview alike.
+_USABLE_LOT = """b.status = 'active' AND b.quantity > 0
+      AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
+      AND NOT EXISTS (SELECT 1 FROM lot_recalls r
+                      WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)"""
+_BATCHES_WITH_BRANCH = "batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id"
+
+DISPENSE_SQL = text(f"""
 WITH usable AS (
     SELECT b.id, b.lot_number, b.expiry_date, b.quantity,
            sum(b.quantity) OVER (ORDER BY b.expiry_date, b.id) AS through
-    FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
-    WHERE b.branch_id = :br AND b.medicine_id = :m AND b.status = 'active' AND b.quantity > 0
-      AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
-      AND NOT EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)
+    FROM {_BATCHES_WITH_BRANCH}
+    WHERE b.branch_id = :br AND b.medicine_id = :m AND {_USABLE_LOT}
 ), plan AS (
     SELECT id, lot_number, expiry_date, least(quantity, :n - (through - quantity))::int AS take
     FROM usable WHERE through - quantity < :n
@@ -676,7 +698,7 @@ WITH usable AS (
 SELECT 'plan' AS step, id, lot_number, expiry_date, take FROM plan
 UNION ALL
 SELECT 'taken' AS step, id, lot_number, expiry_date, take FROM taken
-""")
+""")  # noqa: S608 - fixed SQL
 
 
 def dispense(
@@ -766,6 +788,89 @@ def dispense_stock(
             )
 
     return retrying(attempt, STOCK_CHANGED)
+
+
+# The lots a sale would take now, soonest expiry first, for several medicines at once.
+_USABLE_LOTS_SQL = text(f"""
+SELECT b.medicine_id, b.lot_number, b.expiry_date, b.quantity
+FROM {_BATCHES_WITH_BRANCH}
+WHERE b.branch_id = :br AND b.medicine_id = ANY(CAST(:ids AS uuid[])) AND {_USABLE_LOT}
+ORDER BY b.medicine_id, b.expiry_date, b.id
+""")  # noqa: S608 - fixed SQL
+
+
+def fefo_preview(
+    session: Session, ctx: TenantContext, branch_id: str, wanted: Mapping[str, int]
+) -> dict[str, LinePreview]:
+    """For each medicine id and quantity, the lots FEFO would take now and the sellable total.
+
+    Only a preview (nothing is locked or taken): `dispense` decides the lots when the sale happens.
+    The caller checks the member may sell; this checks the branch is theirs.
+    """
+    if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
+        raise NotFound("No such branch.")
+    lots: dict[str, list[Any]] = {medicine: [] for medicine in wanted}
+    rows = session.execute(_USABLE_LOTS_SQL, {"br": branch_id, "ids": [uuid.UUID(m) for m in wanted]}).all()
+    for row in rows:
+        lots[str(row.medicine_id)].append(row)
+    return {medicine: _preview_line(medicine, lots[medicine], quantity) for medicine, quantity in wanted.items()}
+
+
+def _preview_line(medicine_id: str, usable: Sequence[Any], quantity: int) -> LinePreview:
+    taken, left = [], quantity
+    for lot in usable:
+        if left <= 0:
+            break
+        take = min(left, lot.quantity)
+        taken.append(LotPreview(lot.lot_number, lot.expiry_date, take))
+        left -= take
+    return LinePreview(medicine_id, taken, sum(lot.quantity for lot in usable))
+
+
+def return_to_lots(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    branch_id: uuid.UUID,
+    lots: Sequence[tuple[uuid.UUID, int]],
+    reason: str,
+    reference: str,
+) -> None:
+    """Put sold units back on the exact lots they were picked from, each with a `customer_return` movement.
+
+    Billing calls it for a void (the whole bill) and a credit note (the resaleable units returned),
+    having checked the member may do that; the caller passes the lots in batch id order so
+    concurrent returns lock batches in the same order. Expired or recalled lots take their units
+    back too: they came from there, and a write-off is how they leave.
+    """
+    returned = []
+    for batch_id, quantity in lots:
+        medicine_id = session.execute(
+            text("UPDATE batches SET quantity = quantity + :q WHERE id = :b RETURNING medicine_id"),
+            {"q": quantity, "b": batch_id},
+        ).scalar_one()
+        returned.append((batch_id, medicine_id, quantity))
+    if not returned:
+        return
+    session.execute(
+        text(
+            "INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reason, "
+            "reference, actor_user_id) VALUES (:t, :b, :m, :br, 'customer_return', :q, :r, :ref, :u)"
+        ),
+        [
+            {
+                "t": ctx.tenant_id,
+                "b": batch,
+                "m": medicine,
+                "br": branch_id,
+                "q": quantity,
+                "r": reason,
+                "ref": reference,
+                "u": ctx.user_id,
+            }
+            for batch, medicine, quantity in returned
+        ],
+    )
 
 
 # Stock that changes outside a sale, a delivery or a transfer: its movement kind, its direction

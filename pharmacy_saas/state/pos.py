@@ -27,7 +27,6 @@ from backend.billing.cards import CardNotPresented
 from backend.billing.counter import (
     CardSale,
     CounterDraft,
-    LinePreview,
     PickedLot,
     finish_card_sale,
     open_draft,
@@ -46,7 +45,7 @@ from backend.billing.service import (
 )
 from backend.core.errors import PharmacyError
 from backend.core.money import minor_unit
-from backend.inventory.service import Medicine, search_medicines
+from backend.inventory.service import LinePreview, Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
 from pharmacy_saas.routes import BILL_VIEW
 from pharmacy_saas.state.base import guarded, navigate, run_service
