@@ -20,6 +20,7 @@ from backend.billing.service import (
     update_draft_in,
     void_in,
 )
+from backend.billing.statuses import BillStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 
@@ -188,7 +189,7 @@ class BillOut(BaseModel):
     id: str
     branch_id: str
     number: str | None = Field(description="Branch code, local year, sequence: given at finalize, no gaps")
-    status: Literal["draft", "finalized", "partially_paid", "paid", "voided", "partially_refunded", "refunded"]
+    status: BillStatus
     currency: str
     prices_include_tax: bool
     customer_name: str
@@ -235,7 +236,7 @@ class PaymentReceiptOut(BaseModel):
     )
 
     payment: PaymentOut
-    bill_status: str
+    bill_status: BillStatus
     outstanding: Decimal
 
 

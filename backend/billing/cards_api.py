@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -24,15 +24,12 @@ from backend.billing.cards import (
     handle_webhook,
     start_card_payment_in,
 )
+from backend.billing.statuses import CardStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["card payments"])
 Selling = Annotated[TenantContext, Depends(RequirePermission("billing.sell"))]
-
-CardStatus = Literal[
-    "requires_payment_method", "requires_capture", "succeeded", "canceled", "refunded", "partially_refunded"
-]
 
 
 class CardPaymentOut(BaseModel):

@@ -36,6 +36,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing import service as bills
+from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
@@ -51,14 +52,15 @@ MAX_RANGE_DAYS = 366
 MAX_EXPORT = 1000
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
-STATUSES = ("draft", "submitted", "approved", "partially_approved", "rejected", "paid")
-DECISIONS = ("approved", "partially_approved", "rejected")
 MIN_REJECTION_REASON, MAX_REJECTION_REASON = 3, 300  # stated beside the field before it is checked
 # action -> (the statuses it starts from, the rule a refusal states)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "submit": (("draft",), "only a draft claim can be submitted"),
-    "decide": (("submitted",), "only a submitted claim can be decided"),
-    "pay": (("approved", "partially_approved"), "only an approved or partially approved claim can be paid"),
+TRANSITIONS: dict[str, tuple[tuple[ClaimStatus, ...], str]] = {
+    "submit": ((ClaimStatus.DRAFT,), "only a draft claim can be submitted"),
+    "decide": ((ClaimStatus.SUBMITTED,), "only a submitted claim can be decided"),
+    "pay": (
+        (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED),
+        "only an approved or partially approved claim can be paid",
+    ),
 }
 EXPORT_COLUMNS = (
     "claim_id",
@@ -121,8 +123,8 @@ class Coverage:
 
 @dataclass(frozen=True)
 class ClaimEvent:
-    from_status: str | None
-    to_status: str
+    from_status: ClaimStatus | None
+    to_status: ClaimStatus
     amount: Decimal | None
     note: str
     actor_user_id: str | None
@@ -145,7 +147,7 @@ class Claim:
     bill_total: Decimal
     claimed_amount: Decimal
     copay: Decimal
-    status: str
+    status: ClaimStatus
     approved_amount: Decimal | None
     paid_amount: Decimal | None
     rejection_reason: str
@@ -399,7 +401,7 @@ def _claim_of(row: Any, events: list[ClaimEvent]) -> Claim:
         bill_total=row.total_due.quantize(cash),
         claimed_amount=row.claimed_amount.quantize(cash),
         copay=row.copay.quantize(cash),
-        status=row.status,
+        status=ClaimStatus(row.status),
         approved_amount=money(row.approved_amount),
         paid_amount=money(row.paid_amount),
         rejection_reason=row.rejection_reason,
@@ -417,8 +419,8 @@ def _events(session: Session, claim_id: uuid.UUID) -> list[ClaimEvent]:
     )
     return [
         ClaimEvent(
-            r.from_status,
-            r.to_status,
+            ClaimStatus(r.from_status) if r.from_status else None,
+            ClaimStatus(r.to_status),
             r.amount,
             r.note,
             str(r.actor_user_id) if r.actor_user_id else None,
@@ -453,7 +455,7 @@ def _record_event(
     ctx: TenantContext,
     claim_id: uuid.UUID,
     was: str | None,
-    now: str,
+    now: ClaimStatus,
     *,
     amount: Decimal | None = None,
     note: str = "",
@@ -496,7 +498,7 @@ def _claimable_bill(session: Session, ctx: TenantContext, bill_id: object) -> An
     ).first()
     if bill is None or not ctx.can_see_branch(bill.branch_id):
         raise NotFound("No such bill.")
-    if bill.status not in bills.ISSUED:
+    if bill.status not in BillStatus.issued():
         raise Conflict(f"This bill is {bill.status}: only an issued bill is claimed.")
     if bill.patient_id is None:
         raise ValidationFailed("Link the bill to its patient before claiming.", field="bill_id")
@@ -545,7 +547,7 @@ def draft_claim_in(session: Session, ctx: TenantContext, bill_id: str, coverage_
             "u": ctx.user_id,
         },
     )
-    _record_event(session, ctx, claim_id, None, "draft", amount=claimed)
+    _record_event(session, ctx, claim_id, None, ClaimStatus.DRAFT, amount=claimed)
     return _load(session, ctx, claim_id)
 
 
@@ -560,10 +562,10 @@ def submit_claim_in(session: Session, ctx: TenantContext, claim_id: str) -> Clai
     require(ctx, "claims.manage")
     row = _locked(session, ctx, claim_id, "submit")
     session.execute(
-        text("UPDATE claims SET status = 'submitted', submitted_at = now(), updated_at = now() WHERE id = :c"),
-        {"c": row.id},
+        text("UPDATE claims SET status = :s, submitted_at = now(), updated_at = now() WHERE id = :c"),
+        {"s": ClaimStatus.SUBMITTED, "c": row.id},
     )
-    _record_event(session, ctx, row.id, row.status, "submitted")
+    _record_event(session, ctx, row.id, row.status, ClaimStatus.SUBMITTED)
     return _load(session, ctx, row.id)
 
 
@@ -577,9 +579,9 @@ def record_decision(
 
 def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) -> tuple[Decimal, str]:
     """What the payer granted and why it refused, as the decision requires."""
-    if decision == "approved":
+    if decision == ClaimStatus.APPROVED:
         return row.claimed_amount, ""
-    if decision == "rejected":
+    if decision == ClaimStatus.REJECTED:
         why = _single_line(reason, "reason", MAX_REJECTION_REASON)
         if len(why) < MIN_REJECTION_REASON:
             raise ValidationFailed(
@@ -602,7 +604,7 @@ def record_decision_in(
 ) -> Claim:
     """Approved (the whole claimed amount), partially_approved (with the amount) or rejected (with the reason)."""
     require(ctx, "claims.manage")
-    if decision not in DECISIONS:
+    if decision not in ClaimStatus.decisions():
         raise ValidationFailed("The decision is approved, partially_approved or rejected.", field="decision")
     row = _locked(session, ctx, claim_id, "decide")
     amount, why = _decided_amount(row, decision, approved_amount, reason)
@@ -613,7 +615,7 @@ def record_decision_in(
         ),
         {"s": decision, "a": amount, "r": why, "c": row.id},
     )
-    _record_event(session, ctx, row.id, row.status, decision, amount=amount, note=why)
+    _record_event(session, ctx, row.id, row.status, ClaimStatus(decision), amount=amount, note=why)
     return _load(session, ctx, row.id)
 
 
@@ -641,10 +643,10 @@ def record_payment_in(session: Session, ctx: TenantContext, claim_id: str, paid_
     except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field
         raise ValidationFailed(exc.message, field="paid_amount") from None
     session.execute(
-        text("UPDATE claims SET status = 'paid', paid_amount = :a, paid_at = now(), updated_at = now() WHERE id = :c"),
-        {"a": amount, "c": row.id},
+        text("UPDATE claims SET status = :s, paid_amount = :a, paid_at = now(), updated_at = now() WHERE id = :c"),
+        {"s": ClaimStatus.PAID, "a": amount, "c": row.id},
     )
-    _record_event(session, ctx, row.id, row.status, "paid", amount=amount)
+    _record_event(session, ctx, row.id, row.status, ClaimStatus.PAID, amount=amount)
     return _load(session, ctx, row.id)
 
 
@@ -703,7 +705,7 @@ def claim_counts(ctx: TenantContext) -> dict[str, int]:
     )
     with tenant_session(ctx) as session:
         found = {r.status: int(r.n) for r in session.execute(text(sql), _scope(ctx))}
-    return {status: found.get(status, 0) for status in STATUSES}
+    return {status: found.get(status, 0) for status in ClaimStatus}
 
 
 def _filters(
@@ -711,8 +713,8 @@ def _filters(
 ) -> tuple[str, dict[str, Any]]:
     conditions, params = "", dict[str, Any]()
     if status:
-        if status not in STATUSES:
-            raise ValidationFailed(f"The status is one of {', '.join(STATUSES)}.", field="status")
+        if status not in list(ClaimStatus):
+            raise ValidationFailed(f"The status is one of {', '.join(ClaimStatus)}.", field="status")
         conditions += " AND c.status = :status"
         params["status"] = status
     if payer_id:
@@ -738,9 +740,9 @@ def reconciliation(ctx: TenantContext, start: date, end: date) -> Reconciliation
         rows = session.execute(
             text(
                 "SELECT py.id, py.name, py.payer_code, count(*) AS claims, sum(c.claimed_amount) AS claimed, "  # noqa: S608
-                "coalesce(sum(c.claimed_amount) FILTER (WHERE c.status = 'submitted'), 0) AS awaiting, "
+                "coalesce(sum(c.claimed_amount) FILTER (WHERE c.status = :submitted), 0) AS awaiting, "
                 "coalesce(sum(c.approved_amount), 0) AS approved, "
-                "count(*) FILTER (WHERE c.status = 'rejected') AS rejected, "
+                "count(*) FILTER (WHERE c.status = :rejected) AS rejected, "
                 "coalesce(sum(c.paid_amount), 0) AS received "
                 "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
                 "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
@@ -748,7 +750,13 @@ def reconciliation(ctx: TenantContext, start: date, end: date) -> Reconciliation
                 f"WHERE {_IN_SCOPE} AND c.submitted_at >= :since AND c.submitted_at < :until "
                 "GROUP BY py.id, py.name, py.payer_code ORDER BY lower(py.name), py.id"
             ),
-            {"since": since, "until": until, **_scope(ctx)},
+            {
+                "since": since,
+                "until": until,
+                "submitted": ClaimStatus.SUBMITTED,
+                "rejected": ClaimStatus.REJECTED,
+                **_scope(ctx),
+            },
         ).all()
         currency = session.execute(
             text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}

@@ -8,14 +8,15 @@ decimal string in requests and responses. Mounted by backend/api.py with
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from backend.billing import claims
+from backend.billing.statuses import ClaimStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 
@@ -53,9 +54,16 @@ class ClaimIn(BaseModel):
 
 
 class ClaimDecisionIn(BaseModel):
-    decision: Literal["approved", "partially_approved", "rejected"]
+    decision: ClaimStatus = Field(description="approved, partially_approved or rejected")
     approved_amount: str = Field("", description="Needed for partially_approved")
     reason: str = Field("", max_length=300, description="Needed for rejected")
+
+    @field_validator("decision")
+    @classmethod
+    def _a_decision(cls, value: ClaimStatus) -> ClaimStatus:
+        if value not in ClaimStatus.decisions():
+            raise ValueError("the decision is approved, partially_approved or rejected")
+        return value
 
 
 class ClaimPaymentIn(BaseModel):

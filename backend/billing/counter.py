@@ -33,6 +33,7 @@ from backend.billing.service import (
     record_payment_in,
     update_draft_in,
 )
+from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
 from backend.inventory.service import STOCK_CHANGED, LinePreview, fefo_preview
@@ -89,10 +90,10 @@ def open_draft(ctx: TenantContext, branch_id: str) -> CounterDraft | None:
     with tenant_session(ctx) as session:
         bill_id = session.execute(
             text(
-                "SELECT id FROM bills WHERE branch_id = :br AND status = 'draft' AND created_by = :u "
+                "SELECT id FROM bills WHERE branch_id = :br AND status = :draft AND created_by = :u "
                 "ORDER BY created_at DESC LIMIT 1"
             ),
-            {"br": branch_id, "u": ctx.user_id},
+            {"br": branch_id, "draft": BillStatus.DRAFT, "u": ctx.user_id},
         ).scalar()
         if bill_id is None:
             return None

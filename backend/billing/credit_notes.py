@@ -39,6 +39,7 @@ from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
 from backend.billing.service import locked_bill
+from backend.billing.statuses import BillStatus
 from backend.billing.totals import to_four_places
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
@@ -49,7 +50,6 @@ from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
 
-REFUNDABLE = ("paid", "partially_refunded")
 REFUND_METHODS = ("cash", "other", "card")
 MAX_RETURN_LINES = 200
 ZERO = Decimal(0)
@@ -107,7 +107,7 @@ class CreditNote:
     number: str
     bill_id: str
     bill_number: str
-    bill_status: str
+    bill_status: BillStatus
     branch_id: str
     currency: str
     reason: str
@@ -327,12 +327,12 @@ def credit_note_event_details(
 
 
 def _refuse_unless_refundable(bill: Any) -> None:
-    if bill.status in REFUNDABLE:
+    if bill.status in BillStatus.refundable():
         return
     reasons = {
-        "draft": "This bill is a draft: nothing was sold yet; change or discard it.",
-        "voided": f"Bill {bill.number} is voided: its stock already went back and it takes no refund.",
-        "refunded": f"Bill {bill.number} is already refunded in full.",
+        BillStatus.DRAFT: "This bill is a draft: nothing was sold yet; change or discard it.",
+        BillStatus.VOIDED: f"Bill {bill.number} is voided: its stock already went back and it takes no refund.",
+        BillStatus.REFUNDED: f"Bill {bill.number} is already refunded in full.",
     }
     owed = bill.total_due - bill.amount_paid
     raise Conflict(
@@ -582,10 +582,10 @@ def refund_to_card(session: Session, ctx: TenantContext, *, bill_id: str, credit
     return str(refund(session, ctx, bill_id=bill_id, credit_note_id=credit_note_id, amount=amount))
 
 
-def _status_after(sold: Mapping[int, _SoldLine], credits: Sequence[_Credit]) -> str:
+def _status_after(sold: Mapping[int, _SoldLine], credits: Sequence[_Credit]) -> BillStatus:
     now = {c.wanted.line_no: c.wanted.quantity for c in credits}
     everything = all(line.left == now.get(line.line_no, 0) for line in sold.values())
-    return "refunded" if everything else "partially_refunded"
+    return BillStatus.after_credit_note(in_full=everything)
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -684,7 +684,7 @@ def _credit_note(session: Session, note: Any) -> CreditNote:
         number=note.number,
         bill_id=str(note.bill_id),
         bill_number=note.bill_number,
-        bill_status=note.bill_status,
+        bill_status=BillStatus(note.bill_status),
         branch_id=str(note.branch_id),
         currency=note.currency,
         reason=note.reason,

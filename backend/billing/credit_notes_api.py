@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from backend.billing.credit_notes import credit_notes_of_bill, get_credit_note, issue_credit_note_in
+from backend.billing.statuses import BillStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 
@@ -83,7 +84,7 @@ class CreditNoteOut(BaseModel):
     number: str = Field(description="CN-, branch code, local year, sequence: no gaps", examples=["CN-B1-2026-000001"])
     bill_id: str
     bill_number: str
-    bill_status: Literal["partially_refunded", "refunded"]
+    bill_status: BillStatus = Field(description="partially_refunded or refunded, after this credit note")
     branch_id: str
     currency: str
     reason: str

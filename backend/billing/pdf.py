@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.service import Bill, BillLine, bill_in
+from backend.billing.statuses import BillStatus
 from backend.core.errors import Conflict
 from backend.core.money import minor_unit
 from tenants.context import TenantContext
@@ -160,7 +161,7 @@ def _line_amount(bill: Bill, line: BillLine) -> Decimal:
 
 
 def _status_note(bill: Bill) -> str:
-    if bill.status == "voided":
+    if bill.status == BillStatus.VOIDED:
         return f"VOID - {bill.void_reason}"
     if bill.outstanding > 0:
         return f"Amount still owed: {money(bill.outstanding, bill.currency)} {bill.currency}"

@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from backend.accounts.signatures import require_fresh_signature, signable
 from backend.billing.audit_chain import record_bill_event
+from backend.billing.statuses import BillStatus
 from backend.billing.totals import (
     BillAmounts,
     DiscountTooLarge,
@@ -51,8 +52,6 @@ from tenants.directory import branch_inactive
 from tenants.roles import require, role_has
 from tenants.session import run_in_tenant, tenant_session
 
-# Issued bills: sold, whatever was paid or later refunded (a credit note does not undo the sale).
-ISSUED = ("finalized", "partially_paid", "paid", "partially_refunded", "refunded")
 PAYMENT_METHODS = ("cash", "other")
 MAX_LINES = 200
 MAX_LINE_QUANTITY = 100_000
@@ -102,7 +101,7 @@ class Bill:
     id: str
     branch_id: str
     number: str | None
-    status: str
+    status: BillStatus
     currency: str
     prices_include_tax: bool
     customer_name: str
@@ -131,7 +130,7 @@ class PaymentReceipt:
     """A payment as the till shows it: what was applied, the change, and what is still owed."""
 
     payment: Payment
-    bill_status: str
+    bill_status: BillStatus
     outstanding: Decimal
 
 
@@ -240,7 +239,7 @@ def locked_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
 
 
 def refuse_unless_draft(bill: Any) -> None:
-    if bill.status != "draft":
+    if bill.status != BillStatus.DRAFT:
         which = f"Bill {bill.number}" if bill.number else "This bill"
         raise BillNotDraft(
             f"{which} is {bill.status.replace('_', ' ')}: only a draft can change; "
@@ -302,12 +301,12 @@ def _load(session: Session, bill_id: uuid.UUID) -> Bill:
             for line in lines
         ]
     )
-    owed = Decimal(0) if bill.status == "voided" else bill.total_due - bill.amount_paid
+    owed = Decimal(0) if bill.status == BillStatus.VOIDED else bill.total_due - bill.amount_paid
     return Bill(
         id=str(bill.id),
         branch_id=str(bill.branch_id),
         number=bill.number,
-        status=bill.status,
+        status=BillStatus(bill.status),
         currency=bill.currency,
         prices_include_tax=bill.prices_include_tax,
         customer_name=bill.customer_name,
@@ -787,7 +786,7 @@ def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
         number_seq=seq,
         finalized_by=ctx.user_id,
         finalized_at=datetime.now(UTC),
-        status="paid" if amounts.total_due == 0 else "finalized",
+        status=BillStatus.PAID if amounts.total_due == 0 else BillStatus.FINALIZED,
     )
     # A routine sale is not a tenant audit event (its per-tenant lock would serialize every till of the
     # chain); it is an event of the branch's financial chain, whose lock holds up only this branch.
@@ -858,9 +857,9 @@ def record_payment_in(
         raise ValidationFailed(
             f"Amounts in {bill.currency} are counted in steps of {minor_unit(bill.currency)}.", field="tendered"
         )
-    if bill.status == "draft":
+    if bill.status == BillStatus.DRAFT:
         raise Conflict("Finalize the bill before taking payment.")
-    if bill.status == "voided":
+    if bill.status == BillStatus.VOIDED:
         raise Conflict("This bill is voided; it takes no payment.")
     owed = bill.total_due - bill.amount_paid
     if owed <= 0:
@@ -888,7 +887,7 @@ def record_payment_in(
             "u": ctx.user_id,
         },
     ).scalar_one()
-    status = "paid" if applied == owed else "partially_paid"
+    status = BillStatus.after_payment(settled=applied == owed)
     session.execute(
         text("UPDATE bills SET amount_paid = amount_paid + :a, status = :s, updated_at = now() WHERE id = :b"),
         {"a": applied, "s": status, "b": bill.id},
@@ -929,21 +928,21 @@ def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) 
     if not 3 <= len(why) <= 300:
         raise ValidationFailed("Say why the bill is voided (3 to 300 characters).", field="reason")
     bill = locked_bill(session, ctx, bill_id)
-    if bill.status != "draft":
+    if bill.status != BillStatus.DRAFT:
         # The permission first: a member who may not void issued bills learns nothing of their state.
         require(ctx, "billing.void")
-    if bill.status == "voided":
+    if bill.status == BillStatus.VOIDED:
         raise Conflict("This bill is already voided.")
     if bill.amount_paid > 0:
         raise Conflict(f"Bill {bill.number} has payments: it is corrected with a credit note and a refund, not voided.")
-    if bill.status != "draft":
+    if bill.status != BillStatus.DRAFT:
         _put_stock_back(session, ctx, bill)
     session.execute(
         text(
-            "UPDATE bills SET status = 'voided', voided_by = :u, voided_at = now(), void_reason = :r, "
+            "UPDATE bills SET status = :voided, voided_by = :u, voided_at = now(), void_reason = :r, "
             "updated_at = now() WHERE id = :b"
         ),
-        {"u": ctx.user_id, "r": why, "b": bill.id},
+        {"voided": BillStatus.VOIDED, "u": ctx.user_id, "r": why, "b": bill.id},
     )
     record_audit(
         session,

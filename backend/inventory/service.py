@@ -28,6 +28,7 @@ from backend.core.database import RaceLost, retrying
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.drugs.matcher import resolve
 from backend.inventory import validation as catalog_check
+from backend.inventory.statuses import BatchStatus
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import require_active_branch
@@ -667,10 +668,10 @@ def recall_lot(ctx: TenantContext, medicine_id: str, lot_number: str, reason: st
 # them with conditional UPDATEs (only if the whole quantity is there) and write the ledger rows.
 # A usable lot (batches b joined to its branch br): active, in stock, not expired by the branch's local
 # date, not recalled. Stated once, for the sale and for the counter's preview alike.
-_USABLE_LOT = """b.status = 'active' AND b.quantity > 0
+_USABLE_LOT = f"""b.status = '{BatchStatus.ACTIVE}' AND b.quantity > 0
       AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
       AND NOT EXISTS (SELECT 1 FROM lot_recalls r
-                      WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)"""
+                      WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)"""  # noqa: S608 - fixed SQL
 _BATCHES_WITH_BRANCH = "batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id"
 
 DISPENSE_SQL = text(f"""
@@ -689,7 +690,7 @@ WITH usable AS (
 ), taken AS (
     UPDATE batches b SET quantity = b.quantity - p.take
     FROM plan p JOIN locked l ON l.id = p.id
-    WHERE b.id = p.id AND b.quantity >= p.take AND b.status = 'active'
+    WHERE b.id = p.id AND b.quantity >= p.take AND b.status = '{BatchStatus.ACTIVE}'
     RETURNING b.id, b.medicine_id, b.branch_id, p.take, p.lot_number, p.expiry_date
 ), ledger AS (
     INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reference, actor_user_id)
@@ -1072,7 +1073,7 @@ def transfer_in_session(
     require_active_branch(session, to_branch_id, "takes no transfers in")
     if source.recalled:
         raise ValidationFailed(f"Lot {source.lot_number} is recalled; it cannot be moved.", field="batch_id")
-    if source.status != "active" or source.expiry_date < branch_today(session, ctx, str(source.branch_id)):
+    if source.status != BatchStatus.ACTIVE or source.expiry_date < branch_today(session, ctx, str(source.branch_id)):
         raise ValidationFailed(
             f"Lot {source.lot_number} is expired or quarantined; it cannot be moved.", field="batch_id"
         )

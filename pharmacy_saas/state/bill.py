@@ -16,15 +16,14 @@ import reflex as rx
 from backend.billing import claims, credit_notes
 from backend.billing.credit_notes import CreditNote, credit_notes_of_bill, issue_credit_note, refundable_quantities
 from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
-from backend.billing.service import ISSUED, Bill, get_bill, record_payment
+from backend.billing.service import Bill, get_bill, record_payment
+from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, public, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money, display_status
 from tenants.context import TenantContext
 from tenants.roles import role_has
-
-REFUNDABLE = ("paid", "partially_refunded")
 
 
 @dataclasses.dataclass
@@ -136,11 +135,16 @@ class BillState(ShellState):
     @rx.var
     def payable(self) -> bool:
         """Still owed on an issued bill: the split-payment form shows."""
-        return self.can_sell and self.status in ("finalized", "partially_paid")
+        return self.can_sell and self.status in BillStatus.payable()
 
     @rx.var
     def refundable(self) -> bool:
-        return self.can_refund and self.status in REFUNDABLE
+        return self.can_refund and self.status in BillStatus.refundable()
+
+    @rx.var
+    def claim_is_draft(self) -> bool:
+        """The claim can still be submitted."""
+        return self.claim_status == ClaimStatus.DRAFT
 
     @rx.var
     def claimable(self) -> bool:
@@ -273,7 +277,7 @@ class BillState(ShellState):
         notes = await run_service(credit_notes_of_bill, ctx, bill.id) if issued else []
         left = await run_service(refundable_quantities, ctx, bill.id)
         c = bill.currency
-        self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", bill.status, c
+        self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", str(bill.status), c
         self.total_due, self.amount_paid = _money(bill.total_due, c), _money(bill.amount_paid, c)
         self._total_due_amount = str(bill.total_due)
         self.lines = [
@@ -305,11 +309,15 @@ class BillState(ShellState):
         """The bill's claim (reading it names the patient: patients.lookup), or what it can be claimed through."""
         self.claim_id = self.claim_status = self.claim_summary = ""
         self.claim_coverages = []
-        if bill.patient_id is None or bill.status not in ISSUED or not role_has(ctx.role, "patients.lookup"):
+        if (
+            bill.patient_id is None
+            or bill.status not in BillStatus.issued()
+            or not role_has(ctx.role, "patients.lookup")
+        ):
             return
         claim = await run_service(claims.claim_of_bill, ctx, bill.id)
         if claim is not None:
-            self.claim_id, self.claim_status = claim.id, claim.status
+            self.claim_id, self.claim_status = claim.id, str(claim.status)
             self.claim_summary = (
                 f"{claim.payer_name} · member {claim.member_id} · claimed {_money(claim.claimed_amount, bill.currency)}"
                 f" · copay {_money(claim.copay, bill.currency)}"

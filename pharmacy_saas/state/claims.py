@@ -10,6 +10,7 @@ from typing import Any
 import reflex as rx
 
 from backend.billing import claims
+from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
@@ -18,8 +19,8 @@ from tenants.context import TenantContext
 from tenants.roles import role_has
 
 ALL = "all"
-STATUS_LABELS = {s: display_status(s) for s in claims.STATUSES}
-DECISIONS = claims.DECISIONS
+STATUS_LABELS = {s.value: display_status(s) for s in ClaimStatus}
+DECISIONS = tuple(d.value for d in ClaimStatus.decisions())
 REJECTION_REASON_HINT = (
     f"Reason if rejected ({claims.MIN_REJECTION_REASON} to {claims.MAX_REJECTION_REASON} characters)"
 )
@@ -138,8 +139,13 @@ class ClaimsState(ShellState):
     _payer_ids: dict[str, str] = {}
 
     @rx.var
+    def open_step(self) -> str:
+        """The step the open claim's status allows next ("submit", "decide" or "pay"), or ""."""
+        return next((step for step, (allowed, _) in claims.TRANSITIONS.items() if self.open_status in allowed), "")
+
+    @rx.var
     def status_options(self) -> list[str]:
-        return [ALL, *claims.STATUSES]
+        return [ALL, *STATUS_LABELS]
 
     @rx.var
     def payer_options(self) -> list[str]:
@@ -157,7 +163,7 @@ class ClaimsState(ShellState):
         self.recon_start, self.recon_end = today.replace(day=1).isoformat(), today.isoformat()
         self.open_id = ""
         wanted = self.router.url.query_parameters.get("status", "")  # the dashboard links to one status
-        if wanted in claims.STATUSES:
+        if wanted in STATUS_LABELS:
             self.status_filter = wanted
         await self._list(ctx)
         await self._reconcile(ctx)
@@ -165,7 +171,7 @@ class ClaimsState(ShellState):
     @rx.event
     @guarded("billing.view")
     async def filter_status(self, ctx: TenantContext, value: str) -> None:
-        self.status_filter = value if value in claims.STATUSES else ALL
+        self.status_filter = value if value in STATUS_LABELS else ALL
         await self._list(ctx)
 
     @rx.event
@@ -287,7 +293,7 @@ class ClaimsState(ShellState):
         except PharmacyError as exc:
             self.error = exc.message
             return
-        self.open_id, self.open_status = claim.id, claim.status
+        self.open_id, self.open_status = claim.id, str(claim.status)
         self.open_title = f"Bill {claim.bill_number} · {claim.patient_name} · {claim.payer_name}"
         parts = [
             f"member {claim.member_id}",
