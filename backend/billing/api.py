@@ -13,15 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.concurrency import run_in_threadpool
 
 from backend.billing.service import (
-    create_draft_in,
-    finalize_in,
+    create_draft,
+    finalize_bill,
     get_bill,
-    record_payment_in,
-    update_draft_in,
-    void_in,
+    record_payment,
+    update_draft,
+    void_bill,
 )
 from backend.billing.statuses import BillStatus
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])
@@ -256,7 +256,7 @@ async def create_bill(body: NewBillIn, key: IdempotencyKey, ctx: Selling) -> JSO
         key,
         {"action": "create", **fields},
         201,
-        lambda session: _bill_out(create_draft_in(session, ctx, **fields)),
+        lambda session: _bill_out(create_draft(session, ctx, **fields)),
     )
 
 
@@ -264,7 +264,7 @@ async def create_bill(body: NewBillIn, key: IdempotencyKey, ctx: Selling) -> JSO
 async def read_bill(
     bill_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 ) -> dict[str, Any]:
-    bill = await run_in_threadpool(get_bill, ctx, bill_id)
+    bill = await in_tenant(ctx, get_bill, bill_id)
     return _bill_out(bill).model_dump(mode="json")
 
 
@@ -282,7 +282,7 @@ async def update_bill(bill_id: str, body: DraftIn, key: IdempotencyKey, ctx: Sel
         key,
         {"action": "update", "bill_id": bill_id, **fields},
         200,
-        lambda session: _bill_out(update_draft_in(session, ctx, bill_id, **fields)),
+        lambda session: _bill_out(update_draft(session, ctx, bill_id, **fields)),
     )
 
 
@@ -299,7 +299,7 @@ async def finalize(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONRespo
         key,
         {"action": "finalize", "bill_id": bill_id},
         200,
-        lambda session: _bill_out(finalize_in(session, ctx, bill_id)),
+        lambda session: _bill_out(finalize_bill(session, ctx, bill_id)),
     )
 
 
@@ -316,7 +316,7 @@ async def void(bill_id: str, body: VoidIn, key: IdempotencyKey, ctx: Selling) ->
         key,
         {"action": "void", "bill_id": bill_id, **body.model_dump()},
         200,
-        lambda session: _bill_out(void_in(session, ctx, bill_id, reason=body.reason)),
+        lambda session: _bill_out(void_bill(session, ctx, bill_id, reason=body.reason)),
     )
 
 
@@ -334,5 +334,5 @@ async def pay(body: PaymentIn, key: IdempotencyKey, ctx: Selling) -> JSONRespons
         key,
         {"action": "pay", **fields},
         201,
-        lambda session: PaymentReceiptOut.model_validate(asdict(record_payment_in(session, ctx, **fields))),
+        lambda session: PaymentReceiptOut.model_validate(asdict(record_payment(session, ctx, **fields))),
     )

@@ -322,7 +322,7 @@ class SalesBook:
         method: str = "cash",
         reference: str = "",
     ) -> BulkPayment:
-        """Money handed over for an issued bill (`record_payment_in`'s rules)."""
+        """Money handed over for an issued bill (`record_payment`'s rules)."""
         if method not in PAYMENT_METHODS:
             raise ValueError("the payment method is cash or other")
         if method == "other" and not reference:
@@ -356,7 +356,7 @@ class SalesBook:
         return payment
 
     def void(self, bill: BulkBill, *, reason: str, at: datetime, actor: str | None) -> None:
-        """Void an issued bill nobody paid (`void_in`): its units back on their lots, its number kept."""
+        """Void an issued bill nobody paid (`void_bill`): its units back on their lots, its number kept."""
         why = " ".join(reason.split())
         if not 3 <= len(why) <= 300:
             raise ValueError("a void says why (3 to 300 characters)")
@@ -388,7 +388,7 @@ class SalesBook:
         method: str = "cash",
         reference: str = "",
     ) -> BulkCreditNote:
-        """A credit note against a paid bill (`issue_credit_note_in`'s arithmetic, see the module)."""
+        """A credit note against a paid bill (`issue_credit_note`'s arithmetic, see the module)."""
         why = " ".join(reason.split())
         if not 3 <= len(why) <= 300:
             raise ValueError("a credit note says why (3 to 300 characters)")

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.service import Bill, bill_in, finalize_in, locked_bill, refuse_unless_draft
+from backend.billing.service import Bill, finalize_bill, get_bill, locked_bill, refuse_unless_draft
 from backend.billing.statuses import BillStatus, CardStatus
 from backend.core import validation as check
 from backend.core.errors import (
@@ -213,14 +213,8 @@ def from_minor(amount: int, currency: str) -> Decimal:
 # --- the chain's connected account ----------------------------------------------------------------
 
 
-def set_stripe_account(ctx: TenantContext, account_id: str) -> str:
+def set_stripe_account(session: Session, ctx: TenantContext, account_id: str) -> str:
     """Connect the chain's own Stripe account (acct_...); its card sales settle there. Owner only."""
-    with tenant_session(ctx) as session:
-        return set_stripe_account_in(session, ctx, account_id)
-
-
-def set_stripe_account_in(session: Session, ctx: TenantContext, account_id: str) -> str:
-    """`set_stripe_account` inside the caller's transaction."""
     require(ctx, "tenant.settings")
     account = str(account_id or "").strip()
     if not ACCOUNT_ID.match(account):
@@ -331,15 +325,7 @@ def _set_status(session: Session, payment_id: object, status: CardStatus, **colu
 # --- starting ---------------------------------------------------------------------------------------
 
 
-def start_card_payment(ctx: TenantContext, bill_id: str, idempotency_key: str) -> StartedCardPayment:
-    """Open a card payment for a draft bill; see `start_card_payment_in`."""
-    with tenant_session(ctx) as session:
-        return start_card_payment_in(session, ctx, bill_id, idempotency_key)
-
-
-def start_card_payment_in(
-    session: Session, ctx: TenantContext, bill_id: str, idempotency_key: str
-) -> StartedCardPayment:
+def start_card_payment(session: Session, ctx: TenantContext, bill_id: str, idempotency_key: str) -> StartedCardPayment:
     """Create a PaymentIntent for a draft bill's amount due on the chain's Stripe account.
 
     Manual capture (authorize now, capture once the bill is finalized), `card_present` for the Terminal
@@ -391,13 +377,7 @@ def start_card_payment_in(
 # --- completing: authorize, finalize, capture --------------------------------------------------------
 
 
-def complete_card_payment(ctx: TenantContext, payment_id: str, idempotency_key: str) -> CardCompletion:
-    """Finalize the bill and capture the card, or release it; see `complete_card_payment_in`."""
-    with tenant_session(ctx) as session:
-        return complete_card_payment_in(session, ctx, payment_id, idempotency_key)
-
-
-def complete_card_payment_in(
+def complete_card_payment(
     session: Session, ctx: TenantContext, payment_id: str, idempotency_key: str
 ) -> CardCompletion:
     """Check the authorization with Stripe, finalize the bill, capture, and record the card payment.
@@ -410,7 +390,7 @@ def complete_card_payment_in(
     client = _client()
     payment = _locked_card_payment(session, ctx, payment_id)
     if payment.status in CardStatus.captured():
-        return CardCompletion(_card_payment(payment), bill_in(session, ctx, str(payment.bill_id)), released=False)
+        return CardCompletion(_card_payment(payment), get_bill(session, ctx, str(payment.bill_id)), released=False)
     if payment.status == CardStatus.CANCELED:
         raise Conflict("This card payment was canceled and its authorization released: start a new one.")
     options: Any = {"stripe_account": payment.stripe_account_id}
@@ -419,7 +399,7 @@ def complete_card_payment_in(
     _refuse_unless_authorized(session, payment, intent)
     try:
         with session.begin_nested():  # a failed finalize rolls back to here: nothing sold, still a draft
-            bill = finalize_in(session, ctx, str(payment.bill_id))
+            bill = finalize_bill(session, ctx, str(payment.bill_id))
             if bill.outstanding > payment.amount:
                 raise Conflict(
                     f"The bill now comes to {bill.outstanding}, more than the {payment.amount} authorized "
@@ -469,7 +449,7 @@ def _capture(
     _set_status(session, payment.id, CardStatus.SUCCEEDED, amount_captured=owed, bill_payment_id=bill_payment_id)
     _financial_event(session, ctx, "card.captured", payment, {"amount": owed})
     log.info("card_payment.captured", extra={"payment_intent": payment.payment_intent_id})
-    return CardCompletion(_reload(session, payment.id), bill_in(session, ctx, str(payment.bill_id)), released=False)
+    return CardCompletion(_reload(session, payment.id), get_bill(session, ctx, str(payment.bill_id)), released=False)
 
 
 def _record_card_payment(session: Session, ctx: TenantContext, payment: Any, amount: Decimal) -> uuid.UUID:
@@ -524,7 +504,7 @@ def _release(
     log.info("card_payment.released", extra={"payment_intent": payment.payment_intent_id, "reason": reason.code})
     return CardCompletion(
         _reload(session, payment.id),
-        bill_in(session, ctx, str(payment.bill_id)),
+        get_bill(session, ctx, str(payment.bill_id)),
         released=True,
         error=reason.code,
         message=f"{reason.message} The card was not charged: its authorization is released.",

@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from backend.billing.api import BillOut
 from backend.billing.cards import (
     CardCompletion,
-    complete_card_payment_in,
+    complete_card_payment,
     get_card_payment,
     handle_webhook,
-    start_card_payment_in,
+    start_card_payment,
 )
 from backend.billing.statuses import CardStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json
@@ -116,7 +116,7 @@ async def start(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse
         key,
         {"action": "card.start", "bill_id": bill_id},
         201,
-        lambda session: StartedOut.model_validate(asdict(start_card_payment_in(session, ctx, bill_id, key))),
+        lambda session: StartedOut.model_validate(asdict(start_card_payment(session, ctx, bill_id, key))),
     )
 
 
@@ -144,7 +144,7 @@ async def complete(payment_id: str, key: IdempotencyKey, ctx: Selling) -> JSONRe
         ctx,
         key,
         {"action": "card.complete", "payment_id": payment_id},
-        lambda session: _completion(complete_card_payment_in(session, ctx, payment_id, key)),
+        lambda session: _completion(complete_card_payment(session, ctx, payment_id, key)),
     )
 
 

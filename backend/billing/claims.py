@@ -10,7 +10,7 @@
   what it can do; a refused step writes nothing. Every change appends a `claim_events` row (who,
   when, from, to, amount, note), which the app role cannot update or delete.
 - The insurer's payment is also a payment on the bill (`other`, reference `claim:<id>`, through
-  `service.record_payment_in`), so the bill becomes partially paid or paid and lands on the
+  `service.record_payment`), so the bill becomes partially paid or paid and lands on the
   branch's financial audit chain like any tender. It may not exceed what the insurer approved nor
   what the bill still owes.
 - There is no claims network: staff export claims as CSV (docs/claims-export.md) and record the
@@ -240,14 +240,8 @@ def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 # --- payers and coverage ------------------------------------------------------------------------
 
 
-def create_payer(ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
+def create_payer(session: Session, ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
     """Add an insurer the chain bills; its code is unique in the chain (case-insensitive)."""
-    with tenant_session(ctx) as session:
-        return create_payer_in(session, ctx, name=name, payer_code=payer_code, contact=contact)
-
-
-def create_payer_in(session: Session, ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
-    """`create_payer` inside the caller's transaction."""
     require(ctx, "claims.manage")
     payer = Payer(
         str(uuid.uuid4()),
@@ -276,22 +270,6 @@ def list_payers(ctx: TenantContext) -> list[Payer]:
 
 
 def add_coverage(
-    ctx: TenantContext, *, patient_id: str, payer_id: str, member_id: str, plan: str = "", group_number: str = ""
-) -> Coverage:
-    """Record a patient's membership of a payer's plan."""
-    with tenant_session(ctx) as session:
-        return add_coverage_in(
-            session,
-            ctx,
-            patient_id=patient_id,
-            payer_id=payer_id,
-            member_id=member_id,
-            plan=plan,
-            group_number=group_number,
-        )
-
-
-def add_coverage_in(
     session: Session,
     ctx: TenantContext,
     *,
@@ -301,7 +279,7 @@ def add_coverage_in(
     plan: str = "",
     group_number: str = "",
 ) -> Coverage:
-    """`add_coverage` inside the caller's transaction."""
+    """Record a patient's membership of a payer's plan."""
     require(ctx, "claims.manage")
     patient, payer = _key(patient_id, "patient"), _key(payer_id, "payer")
     if session.execute(text("SELECT 1 FROM patients WHERE id = :p"), {"p": patient}).first() is None:
@@ -481,12 +459,6 @@ def _record_event(
 # --- the lifecycle --------------------------------------------------------------------------------
 
 
-def draft_claim(ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
-    """Draft the claim of an issued bill; see `draft_claim_in`."""
-    with tenant_session(ctx) as session:
-        return draft_claim_in(session, ctx, bill_id, coverage_id, claimed_amount)
-
-
 def _claimable_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
     key = _key(bill_id, "bill")
     bill = session.execute(
@@ -507,7 +479,7 @@ def _claimable_bill(session: Session, ctx: TenantContext, bill_id: object) -> An
     return bill
 
 
-def draft_claim_in(session: Session, ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
+def draft_claim(session: Session, ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
     """A draft claim for the insurer's portion of an issued bill, through one of its patient's coverages.
 
     The copay is the rest of the amount due (claimed + copay = total due). The claimed amount may
@@ -551,14 +523,8 @@ def draft_claim_in(session: Session, ctx: TenantContext, bill_id: str, coverage_
     return _load(session, ctx, claim_id)
 
 
-def submit_claim(ctx: TenantContext, claim_id: str) -> Claim:
+def submit_claim(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
     """Mark a draft claim as sent to the payer (by the export, or the payer's portal)."""
-    with tenant_session(ctx) as session:
-        return submit_claim_in(session, ctx, claim_id)
-
-
-def submit_claim_in(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
-    """`submit_claim` inside the caller's transaction."""
     require(ctx, "claims.manage")
     row = _locked(session, ctx, claim_id, "submit")
     session.execute(
@@ -567,14 +533,6 @@ def submit_claim_in(session: Session, ctx: TenantContext, claim_id: str) -> Clai
     )
     _record_event(session, ctx, row.id, row.status, ClaimStatus.SUBMITTED)
     return _load(session, ctx, row.id)
-
-
-def record_decision(
-    ctx: TenantContext, claim_id: str, decision: str, *, approved_amount: str = "", reason: str = ""
-) -> Claim:
-    """Record the payer's answer to a submitted claim; see `record_decision_in`."""
-    with tenant_session(ctx) as session:
-        return record_decision_in(session, ctx, claim_id, decision, approved_amount=approved_amount, reason=reason)
 
 
 def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) -> tuple[Decimal, str]:
@@ -599,7 +557,7 @@ def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) 
     return amount, ""
 
 
-def record_decision_in(
+def record_decision(
     session: Session, ctx: TenantContext, claim_id: str, decision: str, *, approved_amount: str = "", reason: str = ""
 ) -> Claim:
     """Approved (the whole claimed amount), partially_approved (with the amount) or rejected (with the reason)."""
@@ -619,13 +577,7 @@ def record_decision_in(
     return _load(session, ctx, row.id)
 
 
-def record_payment(ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
-    """Record the payer's payment of an approved claim; see `record_payment_in`."""
-    with tenant_session(ctx) as session:
-        return record_payment_in(session, ctx, claim_id, paid_amount)
-
-
-def record_payment_in(session: Session, ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
+def record_payment(session: Session, ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
     """The payer paid (up to what it approved): the claim is paid and the bill takes an `other`
     payment with reference `claim:<id>`, so it becomes partially paid or paid."""
     require(ctx, "claims.manage")
@@ -637,7 +589,7 @@ def record_payment_in(session: Session, ctx: TenantContext, claim_id: str, paid_
             field="paid_amount",
         )
     try:
-        bills.record_payment_in(
+        bills.record_payment(
             session, ctx, bill_id=str(row.bill_id), tendered=str(amount), method="other", reference=f"claim:{row.id}"
         )
     except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field
@@ -875,13 +827,7 @@ def _csv_rows(content: str | bytes) -> tuple[list[str], list[list[str]]]:
     return header, table[1:]
 
 
-def import_responses_csv(ctx: TenantContext, content: str | bytes) -> ImportReport:
-    """Apply the payers' responses from a CSV; see `import_responses_in`."""
-    with tenant_session(ctx) as session:
-        return import_responses_in(session, ctx, content)
-
-
-def import_responses_in(session: Session, ctx: TenantContext, content: str | bytes) -> ImportReport:
+def import_responses_csv(session: Session, ctx: TenantContext, content: str | bytes) -> ImportReport:
     """Each row names a claim (claim_id or bill_number) and a decision and/or a paid amount.
 
     Rows apply one by one, each in its own savepoint: a refused row changes nothing and is reported
@@ -934,7 +880,7 @@ def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict
                 raise ValidationFailed("Give a decision or a paid amount.", field="decision")
             if decision:
                 column = "decision"
-                record_decision_in(
+                record_decision(
                     session,
                     ctx,
                     str(claim_id),
@@ -944,7 +890,7 @@ def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict
                 )
             if row.get("paid_amount"):
                 column = "paid_amount"
-                record_payment_in(session, ctx, str(claim_id), row["paid_amount"])
+                record_payment(session, ctx, str(claim_id), row["paid_amount"])
     except PharmacyError as exc:
         where = exc.field if exc.field in IMPORT_COLUMNS else column
         return Problem(number, where or column, exc.message)

@@ -88,7 +88,7 @@ async def create_payer(body: PayerIn, key: IdempotencyKey, ctx: Managing) -> JSO
         key,
         {"action": "payer", **fields},
         201,
-        lambda session: _json(claims.create_payer_in(session, ctx, **fields)),
+        lambda session: _json(claims.create_payer(session, ctx, **fields)),
     )
 
 
@@ -106,7 +106,7 @@ async def add_coverage(patient_id: str, body: CoverageIn, key: IdempotencyKey, c
         key,
         {"action": "coverage", "patient_id": patient_id, **fields},
         201,
-        lambda session: _json(claims.add_coverage_in(session, ctx, patient_id=patient_id, **fields)),
+        lambda session: _json(claims.add_coverage(session, ctx, patient_id=patient_id, **fields)),
     )
 
 
@@ -145,7 +145,7 @@ async def draft_claim(body: ClaimIn, key: IdempotencyKey, ctx: Managing) -> JSON
         key,
         {"action": "claim", **fields},
         201,
-        lambda session: _json(claims.draft_claim_in(session, ctx, **fields)),
+        lambda session: _json(claims.draft_claim(session, ctx, **fields)),
     )
 
 
@@ -177,7 +177,7 @@ async def import_responses(body: ClaimsImportIn, key: IdempotencyKey, ctx: Manag
         key,
         {"action": "claims_import", "content": body.content},
         200,
-        lambda session: _json(claims.import_responses_in(session, ctx, body.content)),
+        lambda session: _json(claims.import_responses_csv(session, ctx, body.content)),
     )
 
 
@@ -198,7 +198,7 @@ async def submit(claim_id: str, key: IdempotencyKey, ctx: Managing) -> JSONRespo
         key,
         {"action": "claim_submit", "claim_id": claim_id},
         200,
-        lambda session: _json(claims.submit_claim_in(session, ctx, claim_id)),
+        lambda session: _json(claims.submit_claim(session, ctx, claim_id)),
     )
 
 
@@ -215,7 +215,7 @@ async def decision(claim_id: str, body: ClaimDecisionIn, key: IdempotencyKey, ct
         key,
         {"action": "claim_decision", "claim_id": claim_id, **fields},
         200,
-        lambda session: _json(claims.record_decision_in(session, ctx, claim_id, **fields)),
+        lambda session: _json(claims.record_decision(session, ctx, claim_id, **fields)),
     )
 
 
@@ -231,5 +231,5 @@ async def payment(claim_id: str, body: ClaimPaymentIn, key: IdempotencyKey, ctx:
         key,
         {"action": "claim_payment", "claim_id": claim_id, "paid_amount": body.paid_amount},
         200,
-        lambda session: _json(claims.record_payment_in(session, ctx, claim_id, body.paid_amount)),
+        lambda session: _json(claims.record_payment(session, ctx, claim_id, body.paid_amount)),
     )

@@ -129,7 +129,7 @@ class ClaimsBook:
     def draft(
         self, bill: BulkBill, coverage: BulkCoverage, claimed: Decimal, *, at: datetime, actor: str | None
     ) -> BulkClaim:
-        """The insurer's portion of an issued bill (`draft_claim_in`'s checks)."""
+        """The insurer's portion of an issued bill (`draft_claim`'s checks)."""
         if bill.status not in BillStatus.issued():
             raise ValueError(f"bill {bill.number} is {bill.status}: only an issued bill is claimed")
         if bill.patient_id is None or coverage.patient_id != bill.patient_id or not coverage.active:

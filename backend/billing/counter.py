@@ -9,7 +9,7 @@
   line out of stock, sells nothing and leaves the bill a draft.
 - A card sale: `start_card_sale` opens a PaymentIntent for the draft on the chain's Stripe account (the
   card is presented on the reader, never to us); `finish_card_sale` asks whether the reader has
-  authorized it, then finalizes and captures (`cards.complete_card_payment_in`), reporting the lots.
+  authorized it, then finalizes and captures (`cards.complete_card_payment`), reporting the lots.
 """
 
 from __future__ import annotations
@@ -23,23 +23,22 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.cards import CardCompletion, StartedCardPayment, complete_card_payment_in, start_card_payment
+from backend.billing.cards import CardCompletion, StartedCardPayment, complete_card_payment, start_card_payment
 from backend.billing.service import (
     Bill,
     Payment,
-    bill_in,
-    create_draft_in,
-    finalize_in,
-    record_payment_in,
-    update_draft_in,
+    create_draft,
+    finalize_bill,
+    get_bill,
+    record_payment,
+    update_draft,
 )
 from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
-from backend.inventory.service import STOCK_CHANGED, LinePreview, fefo_preview
+from backend.inventory.service import LinePreview, fefo_preview
 from tenants.context import TenantContext
 from tenants.roles import require
-from tenants.session import run_in_tenant, tenant_session
 
 
 @dataclass(frozen=True)
@@ -82,25 +81,25 @@ def _with_preview(session: Session, ctx: TenantContext, bill: Bill) -> CounterDr
     return CounterDraft(bill, fefo_preview(session, ctx, bill.branch_id, wanted))
 
 
-def open_draft(ctx: TenantContext, branch_id: str) -> CounterDraft | None:
+def open_draft(session: Session, ctx: TenantContext, branch_id: str) -> CounterDraft | None:
     """The member's most recent draft in the branch (the sale they were ringing up), or None."""
     require(ctx, "billing.sell")
     if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
         raise NotFound("No such branch.")
-    with tenant_session(ctx) as session:
-        bill_id = session.execute(
-            text(
-                "SELECT id FROM bills WHERE branch_id = :br AND status = :draft AND created_by = :u "
-                "ORDER BY created_at DESC LIMIT 1"
-            ),
-            {"br": branch_id, "draft": BillStatus.DRAFT, "u": ctx.user_id},
-        ).scalar()
-        if bill_id is None:
-            return None
-        return _with_preview(session, ctx, bill_in(session, ctx, str(bill_id)))
+    bill_id = session.execute(
+        text(
+            "SELECT id FROM bills WHERE branch_id = :br AND status = :draft AND created_by = :u "
+            "ORDER BY created_at DESC LIMIT 1"
+        ),
+        {"br": branch_id, "draft": BillStatus.DRAFT, "u": ctx.user_id},
+    ).scalar()
+    if bill_id is None:
+        return None
+    return _with_preview(session, ctx, get_bill(session, ctx, str(bill_id)))
 
 
 def save_draft(
+    session: Session,
     ctx: TenantContext,
     *,
     branch_id: str,
@@ -116,34 +115,27 @@ def save_draft(
     the id the counter chose for a draft it opens with a pharmacist's override, signed for that id
     first. Bad input raises and changes nothing.
     """
-    with tenant_session(ctx) as session:
-        if bill_id:
-            bill = update_draft_in(
-                session, ctx, bill_id, lines=lines, bill_discount=bill_discount, patient_id=patient_id
-            )
-        else:
-            bill = create_draft_in(
-                session,
-                ctx,
-                branch_id=branch_id,
-                lines=lines,
-                bill_discount=bill_discount,
-                patient_id=patient_id,
-                bill_id=new_bill_id,
-            )
-        return _with_preview(session, ctx, bill)
+    if bill_id:
+        bill = update_draft(session, ctx, bill_id, lines=lines, bill_discount=bill_discount, patient_id=patient_id)
+    else:
+        bill = create_draft(
+            session,
+            ctx,
+            branch_id=branch_id,
+            lines=lines,
+            bill_discount=bill_discount,
+            patient_id=patient_id,
+            bill_id=new_bill_id,
+        )
+    return _with_preview(session, ctx, bill)
 
 
-def sell_for_cash(ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
-    """Finalize a draft and take its cash together; run again when a concurrent sale got to a batch first."""
-    return run_in_tenant(ctx, _sell_for_cash_in, bill_id, cash_received, busy_message=STOCK_CHANGED)
-
-
-def _sell_for_cash_in(session: Session, ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
-    """All or nothing: cash short of the amount due (known only once finalizing has priced the bill at
-    the time of sale) rolls the stock moves and the number back with it."""
+def sell_for_cash(session: Session, ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
+    """Finalize a draft and take its cash together, all or nothing: cash short of the amount due (known
+    only once finalizing has priced the bill at the time of sale) rolls the stock moves and the number
+    back with it. The adapter runs it again when a concurrent sale got to a batch first (STOCK_CHANGED)."""
     cash = check.money(cash_received, "cash_received")  # before any work, so a typo costs nothing
-    bill = finalize_in(session, ctx, bill_id)
+    bill = finalize_bill(session, ctx, bill_id)
     if cash < bill.total_due:
         raise ValidationFailed(
             f"Cash received ({cash}) is less than the amount due ({bill.total_due}); nothing was sold.",
@@ -152,28 +144,25 @@ def _sell_for_cash_in(session: Session, ctx: TenantContext, bill_id: str, cash_r
     payment = None
     change = cash
     if bill.total_due > 0:
-        receipt = record_payment_in(session, ctx, bill_id=bill.id, tendered=str(cash), method="cash")
+        receipt = record_payment(session, ctx, bill_id=bill.id, tendered=str(cash), method="cash")
         payment, change = receipt.payment, receipt.payment.change_due
-    return CashSale(bill_in(session, ctx, bill.id), payment, change, _picked_lots(session, bill.id))
+    return CashSale(get_bill(session, ctx, bill.id), payment, change, _picked_lots(session, bill.id))
 
 
-def start_card_sale(ctx: TenantContext, bill_id: str, attempt: str) -> StartedCardPayment:
+def start_card_sale(session: Session, ctx: TenantContext, bill_id: str, attempt: str) -> StartedCardPayment:
     """Open a card payment for the draft's amount due; `attempt` is the till's key for this try."""
-    return start_card_payment(ctx, bill_id, f"counter-card:{attempt}")
+    return start_card_payment(session, ctx, bill_id, f"counter-card:{attempt}")
 
 
-def finish_card_sale(ctx: TenantContext, payment_id: str) -> CardSale:
+def finish_card_sale(session: Session, ctx: TenantContext, payment_id: str) -> CardSale:
     """Once the reader has authorized the card: finalize, capture, and list the lots taken.
 
     No card yet raises CardNotPresented, a declined card CardDeclined (still a draft, nothing charged);
-    a finalize that fails releases the authorization and comes back `released` with its message.
+    a finalize that fails releases the authorization and comes back `released` with its message. A
+    raced batch runs the whole unit again (the adapter passes STOCK_CHANGED); the same key reaches the
+    same capture.
     """
-    # A raced batch runs the whole unit again; the same key reaches the same capture.
-    return run_in_tenant(ctx, _finish_card_sale_in, payment_id, busy_message=STOCK_CHANGED)
-
-
-def _finish_card_sale_in(session: Session, ctx: TenantContext, payment_id: str) -> CardSale:
-    completion = complete_card_payment_in(session, ctx, payment_id, f"counter-card:{payment_id}")
+    completion = complete_card_payment(session, ctx, payment_id, f"counter-card:{payment_id}")
     picks = [] if completion.released else _picked_lots(session, completion.bill.id)
     return CardSale(completion, picks)
 

@@ -209,22 +209,6 @@ def _refund_tender(method: str, reference: str) -> tuple[str, str]:
 
 
 def issue_credit_note(
-    ctx: TenantContext,
-    bill_id: str,
-    lines: Iterable[Any],
-    *,
-    reason: str,
-    refund_method: str = "cash",
-    reference: str = "",
-) -> CreditNote:
-    """Refund units of a paid bill in its own transaction; see `issue_credit_note_in`."""
-    with tenant_session(ctx) as session:
-        return issue_credit_note_in(
-            session, ctx, bill_id, lines, reason=reason, refund_method=refund_method, reference=reference
-        )
-
-
-def issue_credit_note_in(
     session: Session,
     ctx: TenantContext,
     bill_id: str,
@@ -261,7 +245,7 @@ def issue_credit_note_in(
     status = _status_after(sold, credits)
     session.execute(text("UPDATE bills SET status = :s, updated_at = now() WHERE id = :b"), {"s": status, "b": bill.id})
     _record_events(session, ctx, bill, note_id, number, status, why, refund, method, credits)
-    return credit_note_in(session, ctx, str(note_id))
+    return get_credit_note(session, ctx, str(note_id))
 
 
 def _record_events(
@@ -591,14 +575,8 @@ def _status_after(sold: Mapping[int, _SoldLine], credits: Sequence[_Credit]) -> 
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_credit_note(ctx: TenantContext, credit_note_id: str) -> CreditNote:
+def get_credit_note(session: Session, ctx: TenantContext, credit_note_id: str) -> CreditNote:
     """One credit note with its lines, lots and refunds (in the member's branches only)."""
-    with tenant_session(ctx) as session:
-        return credit_note_in(session, ctx, credit_note_id)
-
-
-def credit_note_in(session: Session, ctx: TenantContext, credit_note_id: str) -> CreditNote:
-    """`get_credit_note` inside the caller's transaction."""
     require(ctx, "billing.view")
     try:
         key = uuid.UUID(str(credit_note_id))
@@ -616,14 +594,8 @@ def credit_note_in(session: Session, ctx: TenantContext, credit_note_id: str) ->
     return _credit_note(session, note)
 
 
-def credit_notes_of_bill(ctx: TenantContext, bill_id: str) -> list[CreditNote]:
+def credit_notes_of_bill(session: Session, ctx: TenantContext, bill_id: str) -> list[CreditNote]:
     """The bill's credit notes, oldest first (in the member's branches only)."""
-    with tenant_session(ctx) as session:
-        return credit_notes_of_bill_in(session, ctx, bill_id)
-
-
-def credit_notes_of_bill_in(session: Session, ctx: TenantContext, bill_id: str) -> list[CreditNote]:
-    """`credit_notes_of_bill` inside the caller's transaction."""
     require(ctx, "billing.view")
     key = check.as_uuid(bill_id, "bill")
     bill = session.execute(text("SELECT branch_id FROM bills WHERE id = :b"), {"b": key}).first()

@@ -24,7 +24,7 @@ from fpdf.fonts import FontFace
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.service import Bill, BillLine, bill_in
+from backend.billing.service import Bill, BillLine, get_bill
 from backend.billing.statuses import BillStatus
 from backend.core.errors import Conflict
 from backend.core.money import minor_unit
@@ -82,7 +82,7 @@ def receipt_pdf(ctx: TenantContext, bill_id: str) -> tuple[str, bytes]:
 def bill_document(ctx: TenantContext, bill_id: str) -> BillDocument:
     """The bill with its chain, branch and lots, read in one transaction (branch scope applies)."""
     with tenant_session(ctx) as session:
-        bill = bill_in(session, ctx, bill_id)
+        bill = get_bill(session, ctx, bill_id)
         if bill.number is None:
             # A draft's prices, tax and lots are not fixed until it is finalized.
             raise Conflict("A draft has no invoice or receipt yet: finalize it first.")

@@ -11,8 +11,8 @@
   paid or paid from their sum. Payment rows are never edited.
 - Amounts follow backend/billing/totals.py.
 
-Each action has a `*_in(session, ctx, ...)` form that works inside the caller's transaction (the
-REST layer runs it together with the Idempotency-Key) and a form that opens its own.
+Every action takes the caller's session first: the adapter (a Reflex handler, a REST endpoint with
+its Idempotency-Key, a job) owns the transaction and its retries (tenants.session.run_in_tenant).
 """
 
 from __future__ import annotations
@@ -44,13 +44,12 @@ from backend.billing.totals import (
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
-from backend.inventory.service import STOCK_CHANGED, OutOfStock, dispense, return_to_lots
+from backend.inventory.service import OutOfStock, dispense, return_to_lots
 from backend.patients.service import patient_for_bill_in
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive
 from tenants.roles import require, role_has
-from tenants.session import run_in_tenant, tenant_session
 
 PAYMENT_METHODS = ("cash", "other")
 MAX_LINES = 200
@@ -517,30 +516,6 @@ def _write_lines(
 
 
 def create_draft(
-    ctx: TenantContext,
-    *,
-    branch_id: str,
-    lines: Sequence[Mapping[str, Any]],
-    bill_discount: str = "0",
-    customer_name: str = "",
-    patient_id: str | None = None,
-    bill_id: str | None = None,
-) -> Bill:
-    """Open a draft bill in a branch; see `create_draft_in`."""
-    with tenant_session(ctx) as session:
-        return create_draft_in(
-            session,
-            ctx,
-            branch_id=branch_id,
-            lines=lines,
-            bill_discount=bill_discount,
-            customer_name=customer_name,
-            patient_id=patient_id,
-            bill_id=bill_id,
-        )
-
-
-def create_draft_in(
     session: Session,
     ctx: TenantContext,
     *,
@@ -592,28 +567,6 @@ def create_draft_in(
 
 
 def update_draft(
-    ctx: TenantContext,
-    bill_id: str,
-    *,
-    lines: Sequence[Mapping[str, Any]],
-    bill_discount: str = "0",
-    customer_name: str = "",
-    patient_id: str | None = None,
-) -> Bill:
-    """Replace a draft's lines, discount and customer; see `update_draft_in`."""
-    with tenant_session(ctx) as session:
-        return update_draft_in(
-            session,
-            ctx,
-            bill_id,
-            lines=lines,
-            bill_discount=bill_discount,
-            customer_name=customer_name,
-            patient_id=patient_id,
-        )
-
-
-def update_draft_in(
     session: Session,
     ctx: TenantContext,
     bill_id: str,
@@ -717,12 +670,7 @@ def _recheck_prescriptions(lines: Sequence[Any]) -> None:
         )
 
 
-def finalize_bill(ctx: TenantContext, bill_id: str) -> Bill:
-    """Finalize a draft in its own transaction, run again when a concurrent sale got to a batch first."""
-    return run_in_tenant(ctx, finalize_in, bill_id, busy_message=STOCK_CHANGED)
-
-
-def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
+def finalize_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     """Issue a draft: take its stock, number it and fix its amounts, all or nothing.
 
     A line short of sellable stock raises OutOfStock naming the line; nothing is sold, no number is
@@ -825,14 +773,6 @@ def _take_stock(
 
 
 def record_payment(
-    ctx: TenantContext, *, bill_id: str, tendered: str, method: str = "cash", reference: str = ""
-) -> PaymentReceipt:
-    """Take a payment for an issued bill; see `record_payment_in`."""
-    with tenant_session(ctx) as session:
-        return record_payment_in(session, ctx, bill_id=bill_id, tendered=tendered, method=method, reference=reference)
-
-
-def record_payment_in(
     session: Session, ctx: TenantContext, *, bill_id: str, tendered: str, method: str = "cash", reference: str = ""
 ) -> PaymentReceipt:
     """Apply money handed over to a finalized bill.
@@ -910,13 +850,7 @@ def record_payment_in(
 # --- voiding --------------------------------------------------------------------------------------
 
 
-def void_bill(ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
-    """Void a bill; see `void_in`."""
-    with tenant_session(ctx) as session:
-        return void_in(session, ctx, bill_id, reason=reason)
-
-
-def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
+def void_bill(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
     """Discard a draft (anyone who sells), or void an issued bill nobody has paid (a manager).
 
     Voiding an issued bill puts its stock back on the lots it came from (`customer_return`
@@ -974,14 +908,8 @@ def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_bill(ctx: TenantContext, bill_id: str) -> Bill:
+def get_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     """One bill with its lines, tax bands and payments (in the member's branches only)."""
-    with tenant_session(ctx) as session:
-        return bill_in(session, ctx, bill_id)
-
-
-def bill_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
-    """`get_bill` inside the caller's transaction."""
     require(ctx, "billing.view")
     try:
         key = uuid.UUID(str(bill_id))

@@ -533,14 +533,14 @@ CATALOG_TYPES = {"pack_size": "integer", "default_sell_price": "numeric"}
 def _write_stock(session: Session, ctx: TenantContext, rows: list[dict[str, Any]], import_id: str) -> int:
     """Opening stock is received like a delivery: a batch and its ledger row, per line."""
     for fields in rows:
-        service.receive_into(session, ctx, **fields, reference=f"opening stock import {import_id[:8]}")
+        service.receive_stock(session, ctx, **fields, reference=f"opening stock import {import_id[:8]}")
     return len(rows)
 
 
 def _write_reorder_levels(session: Session, ctx: TenantContext, rows: list[dict[str, Any]], _import_id: str) -> int:
     """A batch of levels is one save (checked again, all or nothing); unchanged rows count as imported."""
     if rows:
-        reorder.save_reorder_levels_in(session, ctx, rows)
+        reorder.save_reorder_levels(session, ctx, rows)
     return len(rows)
 
 

@@ -13,7 +13,7 @@ from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.models import utc_now
 from backend.inventory.reorder import EFFECTIVE_POINT, EFFECTIVE_QUANTITY
-from backend.inventory.service import receive_into
+from backend.inventory.service import receive_stock
 from backend.inventory.statuses import PurchaseOrderStatus
 from tenants.audit import record_audit
 from tenants.context import TenantContext
@@ -224,7 +224,7 @@ def receive_order_line(
         ).first()
         if line is None:
             raise ValidationFailed("That medicine is not on this order.", field="medicine_id")
-        batch_id = receive_into(
+        batch_id = receive_stock(
             session,
             ctx,
             branch_id=str(order.branch_id),

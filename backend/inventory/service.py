@@ -331,7 +331,7 @@ def create_medicine(
     medicine_id = uuid.uuid4()
     with tenant_session(ctx) as session:
         if check_duplicates:
-            found = _duplicates_in(session, values["generic_name"], values["strength"])
+            found = _duplicates(session, values["generic_name"], values["strength"])
             if found:
                 raise PossibleDuplicate(found)
         _ensure_barcode_free(session, values["barcode"], medicine_id)
@@ -553,13 +553,7 @@ def _record(
 # --- receiving -------------------------------------------------------------------------------
 
 
-def receive_stock(ctx: TenantContext, **fields: Any) -> str:
-    """Book a delivery into a batch (a lot already on the shelf grows); returns the batch id."""
-    with tenant_session(ctx) as session:
-        return receive_into(session, ctx, **fields)
-
-
-def receive_into(
+def receive_stock(
     session: Session,
     ctx: TenantContext,
     *,
@@ -572,7 +566,7 @@ def receive_into(
     supplier_name: str = "",
     reference: str = "",
 ) -> str:
-    """`receive_stock` inside the caller's transaction."""
+    """Book a delivery into a batch (a lot already on the shelf grows); returns the batch id."""
     require(ctx, "inventory.receive")
     count = check.quantity(quantity)
     lot = lot_number.strip()
@@ -885,28 +879,18 @@ CORRECTIONS = {
 MIN_CORRECTION_REASON = 3  # stated beside the reason field of the stock forms
 
 
-def adjust_stock(ctx: TenantContext, **fields: Any) -> None:
+def adjust_stock(session: Session, ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
     """Correct a count (breakage, recount): a signed change with a reason; never below zero."""
-    with tenant_session(ctx) as session:
-        adjust_in(session, ctx, **fields)
+    correct_stock(session, ctx, batch_id=batch_id, kind="adjust", change=change, reason=reason)
 
 
-def adjust_in(session: Session, ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
-    """`adjust_stock` inside the caller's transaction."""
-    correct_in(session, ctx, batch_id=batch_id, kind="adjust", change=change, reason=reason)
-
-
-def correct_stock(ctx: TenantContext, **fields: Any) -> None:
-    """A count correction, write-off, return to supplier or customer return (see CORRECTIONS)."""
-    with tenant_session(ctx) as session:
-        correct_in(session, ctx, **fields)
-
-
-def correct_in(
+def correct_stock(
     session: Session, ctx: TenantContext, *, batch_id: str, kind: str, change: object, reason: str, reference: str = ""
 ) -> None:
-    """`correct_stock` inside the caller's transaction. Expired and recalled lots may leave the shelf
-    this way (that is what a write-off or a return is for); on-hand never goes below zero."""
+    """A count correction, write-off, return to supplier or customer return (see CORRECTIONS).
+
+    Expired and recalled lots may leave the shelf this way (that is what a write-off or a return is
+    for); on-hand never goes below zero."""
     if kind not in CORRECTIONS:
         raise ValidationFailed("Choose a count correction, write-off, return to supplier or customer return.")
     direction, permission = CORRECTIONS[kind]
@@ -1041,19 +1025,13 @@ def reconcile(*, tenant_slug: str | None = None, actor: str = "cli") -> list[Led
     return [LedgerDifference(r.slug, str(r.id), r.lot_number, r.quantity, int(r.ledger)) for r in rows]
 
 
-def transfer_stock(ctx: TenantContext, **fields: Any) -> str:
+def transfer_stock(
+    session: Session, ctx: TenantContext, *, batch_id: str, to_branch_id: str, quantity: object, note: str = ""
+) -> str:
     """Move part of a batch to another branch: out and in commit together or not at all.
 
     Returns the destination batch id. Expired, quarantined and recalled lots cannot move.
     """
-    with tenant_session(ctx) as session:
-        return transfer_in_session(session, ctx, **fields)
-
-
-def transfer_in_session(
-    session: Session, ctx: TenantContext, *, batch_id: str, to_branch_id: str, quantity: object, note: str = ""
-) -> str:
-    """`transfer_stock` inside the caller's transaction."""
     require(ctx, "inventory.transfer")
     count = check.quantity(quantity)
     check.as_uuid(batch_id, "batch")
@@ -1132,10 +1110,10 @@ def possible_duplicates(ctx: TenantContext, generic_name: str, strength: str = "
     """Catalog entries (active or not) that are the same medicine under another name and the same strength."""
     require(ctx, "inventory.view")
     with tenant_session(ctx) as session:
-        return _duplicates_in(session, generic_name, strength)
+        return _duplicates(session, generic_name, strength)
 
 
-def _duplicates_in(session: Session, generic_name: str, strength: str) -> list[Medicine]:
+def _duplicates(session: Session, generic_name: str, strength: str) -> list[Medicine]:
     match = resolve(generic_name)
     names = sorted(match.names()) if match else [generic_name.strip().lower()]
     rows = session.execute(

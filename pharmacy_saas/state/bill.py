@@ -19,7 +19,7 @@ from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receip
 from backend.billing.service import Bill, get_bill, record_payment
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, public, run_service
+from pharmacy_saas.state.base import guarded, public, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money, display_status
 from tenants.context import TenantContext
@@ -185,9 +185,9 @@ class BillState(ShellState):
             if int(typed):
                 lines.append((line.line_no, int(typed), bool(form.get(f"restock-{line.line_no}"))))
         try:
-            note = await run_service(
-                issue_credit_note,
+            note = await transact(
                 ctx,
+                issue_credit_note,
                 self.bill_id,
                 lines,
                 reason=str(form.get("reason", "")),
@@ -212,8 +212,8 @@ class BillState(ShellState):
     async def draft_claim(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """Draft the claim for the insurer's portion through the chosen coverage."""
         try:
-            claim = await run_service(
-                claims.draft_claim, ctx, self.bill_id, str(form.get("coverage_id", "")), self.claim_amount.strip()
+            claim = await transact(
+                ctx, claims.draft_claim, self.bill_id, str(form.get("coverage_id", "")), self.claim_amount.strip()
             )
         except PharmacyError as exc:
             self.claim_error = exc.message
@@ -227,7 +227,7 @@ class BillState(ShellState):
     async def submit_claim(self, ctx: TenantContext) -> Any:
         """Mark the drafted claim as sent to the payer."""
         try:
-            await run_service(claims.submit_claim, ctx, self.claim_id)
+            await transact(ctx, claims.submit_claim, self.claim_id)
         except PharmacyError as exc:
             self.claim_error = exc.message
             return None
@@ -241,9 +241,9 @@ class BillState(ShellState):
         """One tender of a split payment: cash (change given on the last one) or other (voucher,
         external terminal) with its reference; the bill follows to partially paid, then paid."""
         try:
-            receipt = await run_service(
-                record_payment,
+            receipt = await transact(
                 ctx,
+                record_payment,
                 bill_id=self.bill_id,
                 tendered=str(form.get("tendered", "")).strip(),
                 method=str(form.get("method", "") or "cash"),
@@ -271,10 +271,10 @@ class BillState(ShellState):
         return rx.download(data=pdf, filename=f"invoice-{number}.pdf")
 
     async def _reload(self, ctx: TenantContext, bill_id: str) -> None:
-        bill = await run_service(get_bill, ctx, bill_id)
+        bill = await transact(ctx, get_bill, bill_id)
         issued = bill.number is not None
         document = await run_service(bill_document, ctx, bill.id) if issued else None
-        notes = await run_service(credit_notes_of_bill, ctx, bill.id) if issued else []
+        notes = await transact(ctx, credit_notes_of_bill, bill.id) if issued else []
         left = await run_service(refundable_quantities, ctx, bill.id)
         c = bill.currency
         self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", str(bill.status), c

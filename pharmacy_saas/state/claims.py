@@ -12,7 +12,7 @@ import reflex as rx
 from backend.billing import claims
 from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money, display_status
 from tenants.context import TenantContext
@@ -213,9 +213,9 @@ class ClaimsState(ShellState):
     async def add_payer(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """The payer form: name, payer code (unique in the chain) and contact."""
         try:
-            payer = await run_service(
-                claims.create_payer,
+            payer = await transact(
                 ctx,
+                claims.create_payer,
                 name=str(form.get("name", "")),
                 payer_code=str(form.get("payer_code", "")),
                 contact=str(form.get("contact", "")),
@@ -256,7 +256,7 @@ class ClaimsState(ShellState):
             return
         content = await files[0].read(claims.MAX_IMPORT_BYTES + 1)
         try:
-            report = await run_service(claims.import_responses_csv, ctx, content)
+            report = await transact(ctx, claims.import_responses_csv, content)
         except PharmacyError as exc:
             self.import_summary, self.import_problems = exc.message, []
             return

@@ -20,7 +20,7 @@ from backend.billing.reports import daily_report, range_report, report_csv
 from backend.billing.service import create_draft, record_payment, void_bill
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import as_role, stock_up
 from tests.backend.billing.reporting import api_with_reports, sell
 
@@ -43,8 +43,9 @@ def costed_lots(counter) -> None:
         (counter.ibuprofen, "IBU-2", 5, "2.00"),
         (counter.amoxicillin, "AMO-2", 20, "0.10"),
     ):
-        receive_stock(
+        run_in_tenant(
             counter.owner,
+            receive_stock,
             branch_id=counter.branch,
             medicine_id=medicine,
             lot_number=lot,
@@ -70,18 +71,20 @@ def a_day_of_sales(counter):
         bill_discount="1.00",
         at=at(DAY, 10, 15),
     )
-    record_payment(cashier, bill_id=first.id, tendered="100")
+    run_in_tenant(cashier, record_payment, bill_id=first.id, tendered="100")
     second = sell(
         cashier,
         counter.branch,
         [line(counter.amoxicillin, 10, prescription_ref="RX-77"), line(counter.ibuprofen)],
         at=at(DAY, 15, 40),
     )
-    record_payment(cashier, bill_id=second.id, tendered=str(second.total_due), method="other", reference="card 7")
+    run_in_tenant(
+        cashier, record_payment, bill_id=second.id, tendered=str(second.total_due), method="other", reference="card 7"
+    )
     voided = sell(cashier, counter.branch, [line(counter.ibuprofen, 2)], at=at(DAY, 16))
-    void_bill(manager, voided.id, reason="wrong customer")
+    run_in_tenant(manager, void_bill, voided.id, reason="wrong customer")
     sell(cashier, counter.branch, [line(counter.vitamin_d)], at=at(DAY, 0) - timedelta(minutes=1))
-    create_draft(cashier, branch_id=counter.branch, lines=[line(counter.vitamin_d)])
+    run_in_tenant(cashier, create_draft, branch_id=counter.branch, lines=[line(counter.vitamin_d)])
     return first, second
 
 
@@ -314,8 +317,8 @@ def test_overview_counts_todays_refunds_and_is_for_reports_roles(counter):
 
     cashier = counter.ctx("cashier")
     sold = sell(cashier, counter.branch, [line(counter.vitamin_d, 2)], at=datetime.now(UTC) - timedelta(minutes=5))
-    record_payment(cashier, bill_id=sold.id, tendered="12.00")
-    issue_credit_note(counter.owner, sold.id, [(1, 1, True)], reason="unopened pack back")
+    run_in_tenant(cashier, record_payment, bill_id=sold.id, tendered="12.00")
+    run_in_tenant(counter.owner, issue_credit_note, sold.id, [(1, 1, True)], reason="unopened pack back")
 
     overview = sales_overview(counter.owner, counter.branch)
     assert (overview.refunds_today_count, overview.refunds_today) == (1, D("6.00"))
