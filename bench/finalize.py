@@ -75,7 +75,7 @@ def seed():  # type: ignore[no-untyped-def]
 
 
 def drafts(ctx, branch: str, medicines: list[str], count: int, rng: random.Random) -> list[str]:  # type: ignore[no-untyped-def]
-    from backend.billing.service import create_draft
+    from backend.billing.bills.service import create_draft
 
     return [
         run_in_tenant(
@@ -89,7 +89,7 @@ def drafts(ctx, branch: str, medicines: list[str], count: int, rng: random.Rando
 
 
 def timed_finalize(ctx, bill_id: str) -> float:  # type: ignore[no-untyped-def]
-    from backend.billing.service import finalize_bill
+    from backend.billing.bills.service import finalize_bill
 
     start = time.perf_counter()
     run_in_tenant(ctx, finalize_bill, bill_id)

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import text
 
 from backend.assistant import druginfo, retrieval
-from backend.billing.reports import SalesReport, daily_report, range_report
-from backend.billing.service import Bill, get_bill
+from backend.billing.bills.service import Bill, get_bill
+from backend.billing.reports.service import SalesReport, daily_report, range_report
 from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.drugs.matcher import resolve
 from backend.interactions.checker import MAX_DRUGS, check

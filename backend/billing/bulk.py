@@ -40,10 +40,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.audit_chain import NewFinancialEvent, append_financial_events, bill_event_details
-from backend.billing.credit_notes import ReturnedLine, credit_note_event_details
-from backend.billing.service import PAYMENT_METHODS
-from backend.billing.statuses import BillStatus
-from backend.billing.totals import (
+from backend.billing.bills.service import PAYMENT_METHODS
+from backend.billing.bills.totals import (
     FOUR_PLACES,
     LineAmounts,
     LineInput,
@@ -52,6 +50,8 @@ from backend.billing.totals import (
     round_to_currency,
     to_four_places,
 )
+from backend.billing.credit_notes.service import ReturnedLine, credit_note_event_details
+from backend.billing.statuses import BillStatus
 from backend.core.bulk import copy_rows
 from backend.inventory.bulk import BulkLot, StockBook
 from tenants.audit import NewAuditEvent

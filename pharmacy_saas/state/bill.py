@@ -1,7 +1,7 @@
 """The bill page (/bills/view?id=): its lines with their lots, payments, credit notes, PDFs, the refund form
 and the insurance claim (claims.manage: draft it through one of the patient's coverages, then submit it).
 
-A refund is a credit note issued by `backend.billing.credit_notes` (billing.refund): the page sends the
+A refund is a credit note issued by `backend.billing.credit_notes.service` (billing.refund): the page sends the
 quantities typed per line, the restock ticks and the reason; the service decides amounts and lots.
 """
 
@@ -13,10 +13,16 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims, credit_notes
-from backend.billing.credit_notes import CreditNote, credit_notes_of_bill, issue_credit_note, refundable_quantities
-from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
-from backend.billing.service import Bill, get_bill, record_payment
+from backend.billing.bills.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
+from backend.billing.bills.service import Bill, get_bill, record_payment
+from backend.billing.claims import service as claims
+from backend.billing.credit_notes import service as credit_notes
+from backend.billing.credit_notes.service import (
+    CreditNote,
+    credit_notes_of_bill,
+    issue_credit_note,
+    refundable_quantities,
+)
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, public, run_service, transact

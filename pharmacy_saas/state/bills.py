@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from backend.billing.bills_list import PAGE_SIZE, SORTS, STATUS_WORDS, BillListItem, BillsPage, search_bills
+from backend.billing.bills.search import PAGE_SIZE, SORTS, STATUS_WORDS, BillListItem, BillsPage, search_bills
 from backend.billing.statuses import BillStatus
 from backend.core.errors import PharmacyError
 from backend.core.money import minor_unit

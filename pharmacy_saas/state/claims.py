@@ -9,7 +9,7 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims
+from backend.billing.claims import service as claims
 from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service, transact
@@ -206,7 +206,7 @@ class ClaimsState(ShellState):
     @rx.event
     @guarded("claims.manage")
     async def record_payment(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
-        return await self._step(ctx, claims.record_payment, self.open_id, str(form.get("paid_amount", "")))
+        return await self._step(ctx, claims.record_claim_payment, self.open_id, str(form.get("paid_amount", "")))
 
     @rx.event
     @guarded("claims.manage")

@@ -9,8 +9,8 @@ from typing import Any
 import reflex as rx
 
 from backend.accounts.service import memberships_of
-from backend.billing.claims import claim_counts
-from backend.billing.reports import SalesOverview, sales_overview
+from backend.billing.claims.service import claim_counts
+from backend.billing.reports.service import SalesOverview, sales_overview
 from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
 from backend.health.service import system_health

@@ -11,7 +11,7 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims
+from backend.billing.claims import service as claims
 from backend.core.errors import PharmacyError
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
 from pharmacy_saas import routes

@@ -1,7 +1,7 @@
 """The counter (/pos): scan or search, the bill kept as a draft in the database, cash or card, the next sale.
 
-Every change goes through the billing service (`backend.billing.counter`), which prices the draft
-with backend/billing/totals.py and returns it with a FEFO preview: the page shows the service's
+Every change goes through the billing service (`backend.billing.bills.counter`), which prices the draft
+with backend/billing/bills/totals.py and returns it with a FEFO preview: the page shows the service's
 amounts and never adds them up itself. Money is a Decimal on the server and a string on the page.
 
 A card is presented on Stripe's Terminal reader, never to this page: the page opens the card payment,
@@ -23,8 +23,7 @@ from typing import Any
 import reflex as rx
 
 from backend.accounts.signatures import sign
-from backend.billing.cards import CardNotPresented
-from backend.billing.counter import (
+from backend.billing.bills.counter import (
     CardSale,
     CounterDraft,
     PickedLot,
@@ -34,8 +33,8 @@ from backend.billing.counter import (
     sell_for_cash,
     start_card_sale,
 )
-from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.service import (
+from backend.billing.bills.pdf import invoice_pdf, receipt_pdf
+from backend.billing.bills.service import (
     MAX_LINE_QUANTITY,
     MIN_OVERRIDE_REASON,
     Bill,
@@ -43,6 +42,7 @@ from backend.billing.service import (
     finalize_bill,
     void_bill,
 )
+from backend.billing.payments.cards import CardNotPresented
 from backend.core.errors import PharmacyError
 from backend.core.money import minor_unit
 from backend.inventory.service import STOCK_CHANGED, LinePreview, Medicine, search_medicines

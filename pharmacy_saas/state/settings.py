@@ -9,7 +9,7 @@ import reflex as rx
 from backend.accounts.api_tokens import SCOPES, create_token, list_tokens, revoke_token
 from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
-from backend.billing.cards import card_setup, set_stripe_account
+from backend.billing.payments.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState

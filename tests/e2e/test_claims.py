@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.billing.service import create_draft, finalize_bill
+from backend.billing.bills.service import create_draft, finalize_bill
 from backend.patients.service import create_patient
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant

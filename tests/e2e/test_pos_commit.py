@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.billing.cards import set_stripe_account
+from backend.billing.payments.cards import set_stripe_account
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant

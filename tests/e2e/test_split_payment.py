@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.billing.service import get_bill
+from backend.billing.bills.service import get_bill
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD

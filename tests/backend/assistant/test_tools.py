@@ -139,7 +139,7 @@ def test_drug_information_and_interactions_cite_sources(pharmacy):
 
 
 def test_bill_by_number_stays_in_the_chain(pharmacy, rival):
-    from backend.billing.service import create_draft, finalize_bill
+    from backend.billing.bills.service import create_draft, finalize_bill
 
     cashier = pharmacy.ctx("cashier")
     bill = run_in_tenant(

@@ -10,8 +10,8 @@ from datetime import datetime, tzinfo
 from fastapi import FastAPI
 
 from backend import api as rest
-from backend.billing import service
-from backend.billing.reports_api import router as reports_router
+from backend.billing.bills import service
+from backend.billing.reports.api import router as reports_router
 from tenants.session import run_in_tenant
 
 

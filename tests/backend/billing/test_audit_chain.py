@@ -19,8 +19,8 @@ from backend.accounts.service import TooManyAttempts
 from backend.accounts.signatures import SignatureRefused, require_fresh_signature, sign
 from backend.api import create_api
 from backend.billing.audit_chain import GENESIS_HASH, verify_chains
-from backend.billing.counter import sell_for_cash
-from backend.billing.service import create_draft, finalize_bill, record_payment, void_bill
+from backend.billing.bills.counter import sell_for_cash
+from backend.billing.bills.service import create_draft, finalize_bill, record_payment, void_bill
 from backend.cli import app as cli
 from backend.core.errors import ValidationFailed
 from backend.core.settings import get_settings
@@ -104,7 +104,7 @@ def test_a_sale_that_fails_leaves_no_event(counter):
 
 
 def test_the_counter_sale_writes_finalize_and_payment_in_one_transaction(counter):
-    from backend.billing.counter import save_draft
+    from backend.billing.bills.counter import save_draft
 
     draft = run_in_tenant(
         counter.owner,

@@ -19,7 +19,9 @@ from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
 from backend.api import API_PREFIX, create_api
-from backend.billing.cards import (
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
+from backend.billing.payments.api import router as cards_router
+from backend.billing.payments.cards import (
     CardDeclined,
     CardPaymentsOff,
     WebhookRejected,
@@ -29,8 +31,6 @@ from backend.billing.cards import (
     set_stripe_account,
     start_card_payment,
 )
-from backend.billing.cards_api import router as cards_router
-from backend.billing.service import create_draft, finalize_bill, get_bill
 from backend.core.errors import PermissionDenied, ValidationFailed
 from backend.core.settings import reset_settings_cache
 from backend.inventory.service import medicine_stock

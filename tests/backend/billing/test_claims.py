@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from backend import api as rest
 from backend.accounts.api_tokens import create_token
-from backend.billing import claims
-from backend.billing.claims import ClaimTransitionRefused
-from backend.billing.service import create_draft, finalize_bill, get_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill, record_payment
+from backend.billing.claims import service as claims
+from backend.billing.claims.service import ClaimTransitionRefused
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.patients.service import create_patient
@@ -69,7 +69,7 @@ def test_lifecycle_and_the_bill_follows_the_insurers_payment(counter):
 
     run_in_tenant(counter.owner, claims.submit_claim, claim.id)
     run_in_tenant(counter.owner, claims.record_decision, claim.id, "approved")
-    paid = run_in_tenant(counter.owner, claims.record_payment, claim.id, str(claimed))
+    paid = run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, str(claimed))
     assert (paid.status, paid.approved_amount, paid.paid_amount) == ("paid", claimed, claimed)
     assert [(e.from_status, e.to_status) for e in paid.events] == [
         (None, "draft"),
@@ -97,7 +97,7 @@ def test_illegal_transitions_are_refused_and_write_nothing(counter):
         run_in_tenant(counter.owner, claims.record_decision, claim.id, "approved")
     assert refused.value.http_status == 409
     with pytest.raises(ClaimTransitionRefused, match="only an approved or partially approved claim can be paid"):
-        run_in_tenant(counter.owner, claims.record_payment, claim.id, "10.00")
+        run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "10.00")
     run_in_tenant(counter.owner, claims.submit_claim, claim.id)
     with pytest.raises(ClaimTransitionRefused, match="is submitted: only a draft claim can be submitted"):
         run_in_tenant(counter.owner, claims.submit_claim, claim.id)
@@ -142,9 +142,9 @@ def test_partial_approval_pays_at_most_what_was_approved(counter):
     )
     assert (decided.status, decided.approved_amount) == ("partially_approved", D("30.00"))
     with pytest.raises(ValidationFailed, match="approved 30.00: it cannot pay more") as over:
-        run_in_tenant(counter.owner, claims.record_payment, claim.id, "30.01")
+        run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "30.01")
     assert over.value.field == "paid_amount"
-    run_in_tenant(counter.owner, claims.record_payment, claim.id, "30.00")
+    run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "30.00")
     after = run_in_tenant(counter.owner, get_bill, bill.id)
     assert (after.status, after.outstanding) == ("partially_paid", bill.total_due - D("30.00"))
 
@@ -166,7 +166,7 @@ def test_rejection_needs_the_payers_reason_and_ends_the_claim(counter):
     )
     assert rejected.events[-1].note == "member not eligible on date"
     with pytest.raises(ClaimTransitionRefused, match="is rejected"):
-        run_in_tenant(counter.owner, claims.record_payment, claim.id, "1.00")
+        run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "1.00")
     assert run_in_tenant(counter.owner, get_bill, bill.id).payments == []
 
 
@@ -193,7 +193,7 @@ def test_reconciliation_sums_per_payer_and_the_list_filters(counter):
 
     paid_short = claim(acme, "40.00", "A1")  # approved 40, paid 35
     run_in_tenant(counter.owner, claims.record_decision, paid_short.id, "approved")
-    run_in_tenant(counter.owner, claims.record_payment, paid_short.id, "35.00")
+    run_in_tenant(counter.owner, claims.record_claim_payment, paid_short.id, "35.00")
     partial = claim(acme, "30.00", "A2")  # approved 25, not paid yet
     run_in_tenant(counter.owner, claims.record_decision, partial.id, "partially_approved", approved_amount="25.00")
     claim(acme, "10.00", "A3")  # awaiting the decision

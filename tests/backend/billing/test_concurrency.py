@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import psycopg
 
-from backend.billing.service import create_draft, finalize_bill, get_bill
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
 from backend.core.errors import PharmacyError
 from backend.core.settings import get_settings
 from backend.inventory.service import OutOfStock, create_medicine, receive_stock

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from backend.billing.counter import open_draft, save_draft, sell_for_cash
-from backend.billing.service import get_bill
+from backend.billing.bills.counter import open_draft, save_draft, sell_for_cash
+from backend.billing.bills.service import get_bill
 from backend.core.errors import PermissionDenied, ValidationFailed
 from backend.inventory.service import OutOfStock, recall_lot, receive_stock
 from tenants.session import run_in_tenant

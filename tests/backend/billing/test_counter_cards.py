@@ -8,9 +8,15 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from backend.billing.cards import CardDeclined, CardNotPresented, CardPaymentsOff, card_setup, set_stripe_account
-from backend.billing.counter import finish_card_sale, start_card_sale
-from backend.billing.service import finalize_bill
+from backend.billing.bills.counter import finish_card_sale, start_card_sale
+from backend.billing.bills.service import finalize_bill
+from backend.billing.payments.cards import (
+    CardDeclined,
+    CardNotPresented,
+    CardPaymentsOff,
+    card_setup,
+    set_stripe_account,
+)
 from backend.core.errors import PermissionDenied
 from backend.core.settings import reset_settings_cache
 from tenants.session import run_in_tenant

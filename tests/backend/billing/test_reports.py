@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
-from backend.billing.reports import daily_report, range_report, report_csv
-from backend.billing.service import create_draft, record_payment, void_bill
+from backend.billing.bills.service import create_draft, record_payment, void_bill
+from backend.billing.reports.service import daily_report, range_report, report_csv
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from tenants.session import run_in_tenant, tenant_session
@@ -269,7 +269,7 @@ def _suspend(counter) -> None:
 def test_overview_compares_today_so_far_and_thirty_days_by_local_days(counter):
     """In a UTC-5 branch at 10:00 local time on Tuesday 10 March: today so far against Tuesday 3 March up
     to 10:00, and 9 Feb - 10 Mar against 10 Jan - 8 Feb, every bound a local midnight."""
-    from backend.billing.reports import sales_overview
+    from backend.billing.reports.service import sales_overview
 
     set_time_zone(counter, "America/Bogota")
     cashier = counter.ctx("cashier")
@@ -312,8 +312,8 @@ def test_overview_compares_today_so_far_and_thirty_days_by_local_days(counter):
 
 
 def test_overview_counts_todays_refunds_and_is_for_reports_roles(counter):
-    from backend.billing.credit_notes import issue_credit_note
-    from backend.billing.reports import sales_overview
+    from backend.billing.credit_notes.service import issue_credit_note
+    from backend.billing.reports.service import sales_overview
 
     cashier = counter.ctx("cashier")
     sold = sell(cashier, counter.branch, [line(counter.vitamin_d, 2)], at=datetime.now(UTC) - timedelta(minutes=5))

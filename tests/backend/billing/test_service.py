@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.accounts import signatures
 from backend.accounts.signatures import SignatureRefused, sign
-from backend.billing.service import (
+from backend.billing.bills.service import (
     BillNotDraft,
     create_draft,
     finalize_bill,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from backend.accounts.staff import invite
-from backend.billing.reports import daily_report
-from backend.billing.service import create_draft, finalize_bill, get_bill
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
+from backend.billing.reports.service import daily_report
 from backend.branches.service import (
     OpeningInterval,
     create_branch,

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, text
 
 from backend.accounts.service import authenticate
 from backend.billing.audit_chain import verify_chains
-from backend.billing.reports import daily_report
+from backend.billing.reports.service import daily_report
 from backend.billing.statuses import ClaimStatus
 from backend.core import database
 from backend.demo import people

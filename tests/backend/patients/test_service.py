@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from backend.billing.service import create_draft, update_draft
+from backend.billing.bills.service import create_draft, update_draft
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.core.logging import JsonFormatter
 from backend.core.settings import get_settings

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing import service as bills
+from backend.billing.bills import service as bills
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFailed
@@ -408,7 +408,7 @@ def _events(session: Session, claim_id: uuid.UUID) -> list[ClaimEvent]:
     ]
 
 
-def _load(session: Session, ctx: TenantContext, claim_id: object) -> Claim:
+def _load_claim(session: Session, ctx: TenantContext, claim_id: object) -> Claim:
     key = _key(claim_id, "claim")
     row = session.execute(text(f"{_CLAIM_SQL} AND c.id = :c"), {"c": key, **_scope(ctx)}).first()
     if row is None:
@@ -520,7 +520,7 @@ def draft_claim(session: Session, ctx: TenantContext, bill_id: str, coverage_id:
         },
     )
     _record_event(session, ctx, claim_id, None, ClaimStatus.DRAFT, amount=claimed)
-    return _load(session, ctx, claim_id)
+    return _load_claim(session, ctx, claim_id)
 
 
 def submit_claim(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
@@ -532,7 +532,7 @@ def submit_claim(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
         {"s": ClaimStatus.SUBMITTED, "c": row.id},
     )
     _record_event(session, ctx, row.id, row.status, ClaimStatus.SUBMITTED)
-    return _load(session, ctx, row.id)
+    return _load_claim(session, ctx, row.id)
 
 
 def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) -> tuple[Decimal, str]:
@@ -574,10 +574,10 @@ def record_decision(
         {"s": decision, "a": amount, "r": why, "c": row.id},
     )
     _record_event(session, ctx, row.id, row.status, ClaimStatus(decision), amount=amount, note=why)
-    return _load(session, ctx, row.id)
+    return _load_claim(session, ctx, row.id)
 
 
-def record_payment(session: Session, ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
+def record_claim_payment(session: Session, ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
     """The payer paid (up to what it approved): the claim is paid and the bill takes an `other`
     payment with reference `claim:<id>`, so it becomes partially paid or paid."""
     require(ctx, "claims.manage")
@@ -599,7 +599,7 @@ def record_payment(session: Session, ctx: TenantContext, claim_id: str, paid_amo
         {"s": ClaimStatus.PAID, "a": amount, "c": row.id},
     )
     _record_event(session, ctx, row.id, row.status, ClaimStatus.PAID, amount=amount)
-    return _load(session, ctx, row.id)
+    return _load_claim(session, ctx, row.id)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -610,7 +610,7 @@ def get_claim(ctx: TenantContext, claim_id: str) -> Claim:
     require(ctx, "billing.view")
     require(ctx, "patients.lookup")  # a claim names the patient
     with tenant_session(ctx) as session:
-        return _load(session, ctx, claim_id)
+        return _load_claim(session, ctx, claim_id)
 
 
 def claim_of_bill(ctx: TenantContext, bill_id: str) -> Claim | None:
@@ -621,7 +621,7 @@ def claim_of_bill(ctx: TenantContext, bill_id: str) -> Claim | None:
         claim_id = session.execute(
             text("SELECT id FROM claims WHERE bill_id = :b"), {"b": _key(bill_id, "bill")}
         ).scalar()
-        return None if claim_id is None else _load(session, ctx, claim_id)
+        return None if claim_id is None else _load_claim(session, ctx, claim_id)
 
 
 def list_claims(
@@ -890,7 +890,7 @@ def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict
                 )
             if row.get("paid_amount"):
                 column = "paid_amount"
-                record_payment(session, ctx, str(claim_id), row["paid_amount"])
+                record_claim_payment(session, ctx, str(claim_id), row["paid_amount"])
     except PharmacyError as exc:
         where = exc.field if exc.field in IMPORT_COLUMNS else column
         return Problem(number, where or column, exc.message)

@@ -1,6 +1,6 @@
 """Insurance claims in bulk (the demo chain): payers, patients' coverage and claims through their life.
 
-`ClaimsBook` applies the rules of backend/billing/claims.py in memory and writes its tables with COPY
+`ClaimsBook` applies the rules of backend/billing/claims/service.py in memory and writes its tables with COPY
 in the caller's transaction:
 
 - A claim belongs to an issued bill that names the patient, through one of that patient's active
@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from backend.billing.bills.totals import round_to_currency
 from backend.billing.bulk import BulkBill, SalesBook
-from backend.billing.claims import TRANSITIONS
+from backend.billing.claims.service import TRANSITIONS
 from backend.billing.statuses import BillStatus, ClaimStatus
-from backend.billing.totals import round_to_currency
 from backend.core.bulk import copy_rows
 
 ZERO = Decimal(0)

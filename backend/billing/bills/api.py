@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.service import (
+from backend.billing.bills.service import (
     create_draft,
     finalize_bill,
     get_bill,

@@ -17,7 +17,7 @@
   always `round_to_currency(all credited so far)`, so a full refund returns exactly the amount due.
   Refunds are rows of `bill_refunds` (cash, other with a reference, or card); `bill_payments` stay
   the money received and are never touched.
-- A bill paid by card is refunded to the card, through `backend.billing.cards` (see `refund_to_card`).
+- A bill paid by card is refunded to the card, through `backend.billing.payments.cards` (see `refund_to_card`).
 - The credit note's number is the branch's next for its local year, e.g. CN-B1-2026-000001, from
   a counter row incremented in the same transaction (a rollback gives it back: no gaps).
 - The bill becomes `partially_refunded`, then `refunded` once every unit is credited.
@@ -38,9 +38,9 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.service import locked_bill
+from backend.billing.bills.service import locked_bill
+from backend.billing.bills.totals import to_four_places
 from backend.billing.statuses import BillStatus
-from backend.billing.totals import to_four_places
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
@@ -53,7 +53,7 @@ from tenants.session import tenant_session
 REFUND_METHODS = ("cash", "other", "card")
 MAX_RETURN_LINES = 200
 ZERO = Decimal(0)
-# The function of backend/billing/cards.py that refunds a card payment through Stripe.
+# The function of backend/billing/payments/cards.py that refunds a card payment through Stripe.
 CARD_REFUND_FUNCTION = "refund_card_payment"
 
 
@@ -550,12 +550,12 @@ def _give_money_back(
 def refund_to_card(session: Session, ctx: TenantContext, *, bill_id: str, credit_note_id: str, amount: Decimal) -> str:
     """The hook for card refunds: Stripe refunds `amount` of the bill's card payment; returns its reference.
 
-    Card payments (and their refunds) live in backend/billing/cards.py; until it has
+    Card payments (and their refunds) live in backend/billing/payments/cards.py; until it has
     `refund_card_payment(session, ctx, bill_id=..., credit_note_id=..., amount=...) -> str`, a bill
     paid by card cannot be refunded here and this says so (the credit note is not written either).
     """
     try:
-        cards: Any = importlib.import_module("backend.billing.cards")
+        cards: Any = importlib.import_module("backend.billing.payments.cards")
     except ModuleNotFoundError:
         cards = None
     refund = getattr(cards, CARD_REFUND_FUNCTION, None)

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.reports import day_bounds
+from backend.billing.reports.service import day_bounds
 from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.api import BillOut
-from backend.billing.cards import (
+from backend.billing.bills.api import BillOut
+from backend.billing.payments.cards import (
     CardCompletion,
     complete_card_payment,
     get_card_payment,

@@ -24,7 +24,8 @@ from fpdf.fonts import FontFace
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.service import Bill, BillLine, get_bill
+from backend.billing.bills.repository import Bill, BillLine
+from backend.billing.bills.service import get_bill
 from backend.billing.statuses import BillStatus
 from backend.core.errors import Conflict
 from backend.core.money import minor_unit

@@ -1,7 +1,7 @@
 """Bills at the counter: a draft, finalized with its stock moves and a gap-free number, then paid or voided.
 
 - A bill is a draft until `finalize`: only drafts change (a finalized bill is corrected by a credit
-  note, backend/billing/credit_notes.py). Finalizing takes the stock (FEFO `dispense`), takes the
+  note, backend/billing/credit_notes/service.py). Finalizing takes the stock (FEFO `dispense`), takes the
   branch's next number and fixes the amounts in one transaction: an oversold line fails the whole
   sale and the number goes back with the rollback, so numbers have no gaps.
 - Prescription-only lines need a prescription reference or a pharmacist's override with a reason,
@@ -9,7 +9,7 @@
   controlled lines always need a reference.
 - Payments are cash (change due) or another tender recorded by reference; the bill is partially
   paid or paid from their sum. Payment rows are never edited.
-- Amounts follow backend/billing/totals.py.
+- Amounts follow backend/billing/bills/totals.py.
 
 Every action takes the caller's session first: the adapter (a Reflex handler, a REST endpoint with
 its Idempotency-Key, a job) owns the transaction and its retries (tenants.session.run_in_tenant).
@@ -30,17 +30,15 @@ from sqlmodel import Session
 
 from backend.accounts.signatures import require_fresh_signature, signable
 from backend.billing.audit_chain import record_bill_event
-from backend.billing.statuses import BillStatus
-from backend.billing.totals import (
+from backend.billing.bills.repository import Bill, Payment, load_bill
+from backend.billing.bills.totals import (
     BillAmounts,
     DiscountTooLarge,
-    LineAmounts,
     LineInput,
-    TaxBand,
     TaxSettings,
     bill_amounts,
-    tax_bands,
 )
+from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
@@ -61,67 +59,6 @@ class BillNotDraft(Conflict):
     """Only drafts change; an issued bill is corrected by a credit note."""
 
     code = "bill_not_draft"
-
-
-@dataclass(frozen=True)
-class BillLine:
-    line_no: int
-    medicine_id: str
-    description: str
-    schedule: str
-    quantity: int
-    unit_price: Decimal
-    line_discount: Decimal
-    bill_discount_share: Decimal
-    tax_category: str
-    tax_rate: Decimal
-    net_amount: Decimal
-    tax_amount: Decimal
-    gross_amount: Decimal
-    prescription_ref: str
-    override_reason: str
-    override_by: str | None
-
-
-@dataclass(frozen=True)
-class Payment:
-    id: str
-    bill_id: str
-    method: str
-    amount: Decimal  # applied to the bill
-    tendered: Decimal
-    change_due: Decimal
-    reference: str
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Bill:
-    id: str
-    branch_id: str
-    number: str | None
-    status: BillStatus
-    currency: str
-    prices_include_tax: bool
-    customer_name: str
-    bill_discount: Decimal
-    lines_total: Decimal
-    discount_total: Decimal
-    net_total: Decimal
-    tax_total: Decimal
-    total: Decimal
-    rounding: Decimal
-    total_due: Decimal
-    amount_paid: Decimal
-    outstanding: Decimal
-    lines: list[BillLine]
-    taxes: list[TaxBand]
-    payments: list[Payment]
-    created_at: datetime
-    finalized_at: datetime | None
-    voided_at: datetime | None
-    void_reason: str
-    patient_id: str | None = None  # None: sold to a walk-in customer
 
 
 @dataclass(frozen=True)
@@ -244,90 +181,6 @@ def refuse_unless_draft(bill: Any) -> None:
             f"{which} is {bill.status.replace('_', ' ')}: only a draft can change; "
             "a finalized bill is corrected with a credit note."
         )
-
-
-def _load(session: Session, bill_id: uuid.UUID) -> Bill:
-    bill = session.execute(text("SELECT * FROM bills WHERE id = :b"), {"b": bill_id}).one()
-    lines = [
-        BillLine(
-            r.line_no,
-            str(r.medicine_id),
-            r.description,
-            r.schedule,
-            r.quantity,
-            r.unit_price,
-            r.line_discount,
-            r.bill_discount_share,
-            r.tax_category,
-            r.tax_rate,
-            r.net_amount,
-            r.tax_amount,
-            r.gross_amount,
-            r.prescription_ref,
-            r.override_reason,
-            str(r.override_by) if r.override_by else None,
-        )
-        for r in session.execute(text("SELECT * FROM bill_lines WHERE bill_id = :b ORDER BY line_no"), {"b": bill_id})
-    ]
-    cash = minor_unit(bill.currency)  # money that changes hands is shown in the currency's minor unit
-    payments = [
-        Payment(
-            str(r.id),
-            str(r.bill_id),
-            r.method,
-            r.amount.quantize(cash),
-            r.tendered.quantize(cash),
-            r.change_due.quantize(cash),
-            r.reference,
-            r.received_at,
-        )
-        for r in session.execute(
-            text("SELECT * FROM bill_payments WHERE bill_id = :b ORDER BY received_at, id"), {"b": bill_id}
-        )
-    ]
-    bands = tax_bands(
-        [
-            LineAmounts(
-                line.unit_price * line.quantity,
-                line.line_discount,
-                line.bill_discount_share,
-                line.tax_category,
-                line.tax_rate,
-                line.net_amount,
-                line.tax_amount,
-                line.gross_amount,
-            )
-            for line in lines
-        ]
-    )
-    owed = Decimal(0) if bill.status == BillStatus.VOIDED else bill.total_due - bill.amount_paid
-    return Bill(
-        id=str(bill.id),
-        branch_id=str(bill.branch_id),
-        number=bill.number,
-        status=BillStatus(bill.status),
-        currency=bill.currency,
-        prices_include_tax=bill.prices_include_tax,
-        customer_name=bill.customer_name,
-        bill_discount=bill.bill_discount,
-        lines_total=bill.lines_total,
-        discount_total=bill.discount_total,
-        net_total=bill.net_total,
-        tax_total=bill.tax_total,
-        total=bill.total,
-        rounding=bill.rounding,
-        total_due=bill.total_due.quantize(cash),
-        amount_paid=bill.amount_paid.quantize(cash),
-        outstanding=owed.quantize(cash),
-        lines=lines,
-        taxes=bands,
-        payments=payments,
-        created_at=bill.created_at,
-        finalized_at=bill.finalized_at,
-        voided_at=bill.voided_at,
-        void_reason=bill.void_reason,
-        patient_id=str(bill.patient_id) if bill.patient_id else None,
-    )
 
 
 # --- pricing ------------------------------------------------------------------------------------
@@ -563,7 +416,7 @@ def create_draft(
         session, ctx, new_id, branch, lines=lines, bill_discount=discount, currency=currency, signatures={}
     )
     _save_totals(session, new_id, amounts, bill_discount=discount)
-    return _load(session, new_id)
+    return load_bill(session, new_id)
 
 
 def update_draft(
@@ -619,7 +472,7 @@ def update_draft(
         patient_id=patient,
         prices_include_tax=branch.tax.prices_include_tax,
     )
-    return _load(session, bill.id)
+    return load_bill(session, bill.id)
 
 
 # --- finalizing -----------------------------------------------------------------------------------
@@ -739,7 +592,7 @@ def finalize_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     # A routine sale is not a tenant audit event (its per-tenant lock would serialize every till of the
     # chain); it is an event of the branch's financial chain, whose lock holds up only this branch.
     record_bill_event(session, ctx, "bill.finalized", bill.id)
-    return _load(session, bill.id)
+    return load_bill(session, bill.id)
 
 
 def _take_stock(
@@ -888,7 +741,7 @@ def void_bill(session: Session, ctx: TenantContext, bill_id: str, *, reason: str
         details={"number": bill.number, "was": bill.status, "reason": why},
     )
     record_bill_event(session, ctx, "bill.voided", bill.id, was=bill.status)
-    return _load(session, bill.id)
+    return load_bill(session, bill.id)
 
 
 def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
@@ -918,4 +771,4 @@ def get_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     branch_id = session.execute(text("SELECT branch_id FROM bills WHERE id = :b"), {"b": key}).scalar()
     if branch_id is None or not ctx.can_see_branch(branch_id):
         raise NotFound("No such bill.")
-    return _load(session, key)
+    return load_bill(session, key)

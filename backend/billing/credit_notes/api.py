@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.credit_notes import credit_notes_of_bill, get_credit_note, issue_credit_note
+from backend.billing.credit_notes.service import credit_notes_of_bill, get_credit_note, issue_credit_note
 from backend.billing.statuses import BillStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field, TypeAdapter, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing import claims
+from backend.billing.claims import service as claims
 from backend.billing.statuses import ClaimStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
@@ -231,5 +231,5 @@ async def payment(claim_id: str, body: ClaimPaymentIn, key: IdempotencyKey, ctx:
         key,
         {"action": "claim_payment", "claim_id": claim_id, "paid_amount": body.paid_amount},
         200,
-        lambda session: _json(claims.record_payment(session, ctx, claim_id, body.paid_amount)),
+        lambda session: _json(claims.record_claim_payment(session, ctx, claim_id, body.paid_amount)),
     )

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.bills_list import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, search_bills
+from backend.billing.bills.search import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, search_bills
 from backend.billing.statuses import BillStatus
 from backend.http import RequirePermission
 from tenants.context import TenantContext

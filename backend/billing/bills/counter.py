@@ -23,8 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.cards import CardCompletion, StartedCardPayment, complete_card_payment, start_card_payment
-from backend.billing.service import (
+from backend.billing.bills.service import (
     Bill,
     Payment,
     create_draft,
@@ -33,6 +32,7 @@ from backend.billing.service import (
     record_payment,
     update_draft,
 )
+from backend.billing.payments.cards import CardCompletion, StartedCardPayment, complete_card_payment, start_card_payment
 from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
