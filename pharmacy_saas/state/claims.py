@@ -319,7 +319,7 @@ class ClaimsState(ShellState):
 
     async def _step(self, ctx: TenantContext, action: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            claim = await run_service(action, ctx, *args, **kwargs)
+            claim = await transact(ctx, action, *args, **kwargs)
         except PharmacyError as exc:
             return rx.toast.error(exc.message)
         await self._open(ctx, claim.id)
