@@ -40,7 +40,6 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.audit_chain import NewFinancialEvent, append_financial_events, bill_event_details
-from backend.billing.bills.service import PAYMENT_METHODS
 from backend.billing.bills.totals import (
     FOUR_PLACES,
     LineAmounts,
@@ -51,6 +50,7 @@ from backend.billing.bills.totals import (
     to_four_places,
 )
 from backend.billing.credit_notes.service import ReturnedLine, credit_note_event_details
+from backend.billing.payments.service import PAYMENT_METHODS
 from backend.billing.statuses import BillStatus
 from backend.core.bulk import copy_rows
 from backend.inventory.bulk import BulkLot, StockBook

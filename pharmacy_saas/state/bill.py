@@ -14,7 +14,7 @@ from typing import Any
 import reflex as rx
 
 from backend.billing.bills.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
-from backend.billing.bills.service import Bill, get_bill, record_payment
+from backend.billing.bills.service import Bill, get_bill
 from backend.billing.claims import service as claims
 from backend.billing.credit_notes import service as credit_notes
 from backend.billing.credit_notes.service import (
@@ -23,6 +23,7 @@ from backend.billing.credit_notes.service import (
     issue_credit_note,
     refundable_quantities,
 )
+from backend.billing.payments.service import record_payment
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, public, run_service, transact

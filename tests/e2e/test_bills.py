@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backend.accounts.staff import accept_invitation, invite
-from backend.billing.bills.service import create_draft, finalize_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill
+from backend.billing.payments.service import record_payment
 from backend.inventory.service import create_medicine, receive_stock
 from backend.patients.service import create_patient
 from tenants.context import TenantContext

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from backend.accounts.staff import accept_invitation, invite
-from backend.billing.bills.service import record_payment
 from backend.billing.credit_notes.service import issue_credit_note
+from backend.billing.payments.service import record_payment
 from backend.core.settings import get_settings
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant

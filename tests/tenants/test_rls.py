@@ -72,9 +72,10 @@ def two_chains(db, make_tenant):
     from backend.accounts.signatures import sign
     from backend.accounts.staff import invite
     from backend.assistant.conversations import ask, rate_answer
-    from backend.billing.bills.service import create_draft, finalize_bill, record_payment
+    from backend.billing.bills.service import create_draft, finalize_bill
     from backend.billing.claims import service as claims
     from backend.billing.credit_notes.service import issue_credit_note
+    from backend.billing.payments.service import record_payment
     from backend.idempotency.service import run_once
     from backend.inventory.purchasing import create_supplier, draft_order
     from backend.inventory.reorder import set_reorder_level

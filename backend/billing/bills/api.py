@@ -5,21 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.bills.service import (
-    create_draft,
-    finalize_bill,
-    get_bill,
-    record_payment,
-    update_draft,
-    void_bill,
-)
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill, update_draft, void_bill
 from backend.billing.statuses import BillStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext
@@ -83,27 +76,6 @@ class VoidIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "customer changed their mind at the till"}]})
 
     reason: str = Field(min_length=3, max_length=300)
-
-
-class PaymentIn(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "tendered": "20.00", "method": "cash"},
-                {
-                    "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-                    "tendered": "12.34",
-                    "method": "other",
-                    "reference": "card terminal 7 / auth 123456",
-                },
-            ]
-        }
-    )
-
-    bill_id: str
-    tendered: Money = Field(description="Money handed over; cash above what is owed comes back as change")
-    method: Literal["cash", "other"] = "cash"
-    reference: str = Field("", max_length=100, description="Needed for `other` (terminal or voucher reference)")
 
 
 class BillLineOut(BaseModel):
@@ -213,33 +185,6 @@ class BillOut(BaseModel):
     patient_id: str | None = Field(None, description="The patient sold to; null for a walk-in customer")
 
 
-class PaymentReceiptOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "payment": {
-                        "id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
-                        "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-                        "method": "cash",
-                        "amount": "10.32",
-                        "tendered": "20.00",
-                        "change_due": "9.68",
-                        "reference": "",
-                        "received_at": "2026-11-28T14:04:40Z",
-                    },
-                    "bill_status": "paid",
-                    "outstanding": "0.00",
-                }
-            ]
-        }
-    )
-
-    payment: PaymentOut
-    bill_status: BillStatus
-    outstanding: Decimal
-
-
 def _bill_out(bill: object) -> BillOut:
     return BillOut.model_validate(asdict(bill))  # type: ignore[call-overload]
 
@@ -317,22 +262,4 @@ async def void(bill_id: str, body: VoidIn, key: IdempotencyKey, ctx: Selling) ->
         {"action": "void", "bill_id": bill_id, **body.model_dump()},
         200,
         lambda session: _bill_out(void_bill(session, ctx, bill_id, reason=body.reason)),
-    )
-
-
-@router.post(
-    "/payments",
-    summary="Take a payment for an issued bill (cash gives change)",
-    status_code=201,
-    response_model=PaymentReceiptOut,
-)
-async def pay(body: PaymentIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
-    fields = body.model_dump()
-    return await run_in_threadpool(
-        idempotent_json,
-        ctx,
-        key,
-        {"action": "pay", **fields},
-        201,
-        lambda session: PaymentReceiptOut.model_validate(asdict(record_payment(session, ctx, **fields))),
     )

@@ -23,16 +23,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.bills.service import (
-    Bill,
-    Payment,
-    create_draft,
-    finalize_bill,
-    get_bill,
-    record_payment,
-    update_draft,
-)
+from backend.billing.bills.repository import Bill, Payment
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill, update_draft
 from backend.billing.payments.cards import CardCompletion, StartedCardPayment, complete_card_payment, start_card_payment
+from backend.billing.payments.service import record_payment
 from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed

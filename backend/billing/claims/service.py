@@ -10,7 +10,7 @@
   what it can do; a refused step writes nothing. Every change appends a `claim_events` row (who,
   when, from, to, amount, note), which the app role cannot update or delete.
 - The insurer's payment is also a payment on the bill (`other`, reference `claim:<id>`, through
-  `service.record_payment`), so the bill becomes partially paid or paid and lands on the
+  `payments.service.record_payment`), so the bill becomes partially paid or paid and lands on the
   branch's financial audit chain like any tender. It may not exceed what the insurer approved nor
   what the bill still owes.
 - There is no claims network: staff export claims as CSV (docs/claims-export.md) and record the
@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.bills import service as bills
+from backend.billing.payments.service import record_payment
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFailed
@@ -589,7 +589,7 @@ def record_claim_payment(session: Session, ctx: TenantContext, claim_id: str, pa
             field="paid_amount",
         )
     try:
-        bills.record_payment(
+        record_payment(
             session, ctx, bill_id=str(row.bill_id), tendered=str(amount), method="other", reference=f"claim:{row.id}"
         )
     except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field

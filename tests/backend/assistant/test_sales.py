@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from backend.assistant.local_engine import answer
-from backend.billing.bills.service import create_draft, finalize_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill
+from backend.billing.payments.service import record_payment
 from backend.billing.reports.service import daily_report, local_today
 from tenants.session import run_in_tenant
 

@@ -20,7 +20,8 @@ from backend.accounts.signatures import SignatureRefused, require_fresh_signatur
 from backend.api import create_api
 from backend.billing.audit_chain import GENESIS_HASH, verify_chains
 from backend.billing.bills.counter import sell_for_cash
-from backend.billing.bills.service import create_draft, finalize_bill, record_payment, void_bill
+from backend.billing.bills.service import create_draft, finalize_bill, void_bill
+from backend.billing.payments.service import record_payment
 from backend.cli import app as cli
 from backend.core.errors import ValidationFailed
 from backend.core.settings import get_settings

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from backend.billing.bills.search import STATUS_WORDS, search_bills
-from backend.billing.bills.service import create_draft, finalize_bill, record_payment, void_bill
+from backend.billing.bills.service import create_draft, finalize_bill, void_bill
 from backend.billing.credit_notes.service import issue_credit_note
+from backend.billing.payments.service import record_payment
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.patients.service import create_patient

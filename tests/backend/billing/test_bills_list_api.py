@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from backend.accounts.api_tokens import create_token
 from backend.api import create_api
-from backend.billing.bills.service import create_draft, finalize_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill
+from backend.billing.payments.service import record_payment
 from backend.patients.service import create_patient
 from tenants.session import run_in_tenant
 from tests.backend.billing.conftest import stock_up

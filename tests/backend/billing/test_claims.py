@@ -14,9 +14,10 @@ from sqlalchemy import text
 
 from backend import api as rest
 from backend.accounts.api_tokens import create_token
-from backend.billing.bills.service import create_draft, finalize_bill, get_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
 from backend.billing.claims import service as claims
 from backend.billing.claims.service import ClaimTransitionRefused
+from backend.billing.payments.service import record_payment
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.patients.service import create_patient

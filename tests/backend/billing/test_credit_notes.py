@@ -14,10 +14,11 @@ from sqlalchemy.exc import DBAPIError
 
 from backend import api as rest
 from backend.accounts.api_tokens import create_token
-from backend.billing.bills.service import create_draft, finalize_bill, get_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
 from backend.billing.credit_notes import service as credit_notes
 from backend.billing.credit_notes.api import router as credit_notes_router
 from backend.billing.credit_notes.service import CardRefundsUnavailable, get_credit_note, issue_credit_note
+from backend.billing.payments.service import record_payment
 from backend.billing.reports.service import daily_report
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock

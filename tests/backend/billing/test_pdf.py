@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
 from backend.billing.bills.pdf import invoice_pdf, money, printable, receipt_pdf
-from backend.billing.bills.service import create_draft, record_payment
+from backend.billing.bills.service import create_draft
+from backend.billing.payments.service import record_payment
 from backend.core.errors import Conflict, NotFound
 from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import as_role, stock_up

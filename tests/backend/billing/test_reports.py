@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
-from backend.billing.bills.service import create_draft, record_payment, void_bill
+from backend.billing.bills.service import create_draft, void_bill
+from backend.billing.payments.service import record_payment
 from backend.billing.reports.service import daily_report, range_report, report_csv
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock

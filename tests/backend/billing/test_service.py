@@ -13,15 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.accounts import signatures
 from backend.accounts.signatures import SignatureRefused, sign
-from backend.billing.bills.service import (
-    BillNotDraft,
-    create_draft,
-    finalize_bill,
-    get_bill,
-    record_payment,
-    update_draft,
-    void_bill,
-)
+from backend.billing.bills.service import BillNotDraft, create_draft, finalize_bill, get_bill, update_draft, void_bill
+from backend.billing.payments.service import record_payment
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import OutOfStock, medicine_stock
 from tenants.session import run_in_tenant, tenant_session
