@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import text
 
 from backend.assistant import druginfo, retrieval
-from backend.billing.bills.service import Bill, get_bill
+from backend.billing.bills.repository import Bill
+from backend.billing.bills.service import get_bill
 from backend.billing.reports.service import SalesReport, daily_report, range_report
 from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.drugs.matcher import resolve

@@ -14,7 +14,8 @@ from typing import Any
 import reflex as rx
 
 from backend.billing.bills.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
-from backend.billing.bills.service import Bill, get_bill
+from backend.billing.bills.repository import Bill
+from backend.billing.bills.service import get_bill
 from backend.billing.claims import service as claims
 from backend.billing.credit_notes import service as credit_notes
 from backend.billing.credit_notes.service import (

@@ -36,7 +36,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.bills.service import Bill, finalize_bill, get_bill, locked_bill, refuse_unless_draft
+from backend.billing.bills.repository import Bill
+from backend.billing.bills.service import finalize_bill, get_bill, locked_bill, refuse_unless_draft
 from backend.billing.statuses import BillStatus, CardStatus
 from backend.core import validation as check
 from backend.core.errors import (
