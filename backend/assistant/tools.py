@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy import text
 
 from backend.assistant import druginfo, retrieval
-from backend.billing.reports import SalesReport, daily_report, range_report
-from backend.billing.service import Bill, get_bill
+from backend.billing.bills.repository import Bill
+from backend.billing.bills.service import get_bill
+from backend.billing.reports.service import SalesReport, daily_report, range_report
 from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.drugs.matcher import resolve
 from backend.interactions.checker import MAX_DRUGS, check
@@ -35,7 +36,7 @@ from backend.inventory.service import BatchStock, Medicine, medicine_stock, sear
 from tenants.context import TenantContext
 from tenants.directory import BranchSummary, tenant_profile
 from tenants.roles import role_has
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 ASSISTANT_PERMISSION = "assistant.use"
 MAX_MEDICINES = 5  # strengths of one medicine shown in one answer
@@ -267,7 +268,7 @@ def bill_by_number(ctx: TenantContext, number: str) -> ToolResult:
     number = number.strip().upper()
     if not BILL_NUMBER.match(number):
         raise ValidationFailed("A bill number looks like B1-2026-000123.", field="number")
-    bill = get_bill(ctx, _bill_id(ctx, number))
+    bill = run_in_tenant(ctx, get_bill, _bill_id(ctx, number))
     data = {
         "number": bill.number,
         "status": bill.status,

@@ -11,11 +11,11 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims
+from backend.billing.claims import service as claims
 from backend.core.errors import PharmacyError
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -180,9 +180,9 @@ class PatientRecordState(ShellState):
             self.coverage_error = "Choose the payer."
             return None
         try:
-            coverage = await run_service(
-                claims.add_coverage,
+            coverage = await transact(
                 ctx,
+                claims.add_coverage,
                 patient_id=self.patient_id,
                 payer_id=str(form.get("payer_id", "")),
                 member_id=str(form.get("member_id", "")),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from backend.assistant.local_engine import answer
-from backend.billing.reports import daily_report, local_today
-from backend.billing.service import create_draft, finalize_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill
+from backend.billing.payments.service import record_payment
+from backend.billing.reports.service import daily_report, local_today
+from tenants.session import run_in_tenant
 
 
 def sell(ctx, branch: str, medicine: str, quantity: int) -> None:
-    draft = create_draft(ctx, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": quantity}])
-    bill = finalize_bill(ctx, draft.id)
-    record_payment(ctx, bill_id=bill.id, tendered=str(bill.total_due))
+    draft = run_in_tenant(ctx, create_draft, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": quantity}])
+    bill = run_in_tenant(ctx, finalize_bill, draft.id)
+    run_in_tenant(ctx, record_payment, bill_id=bill.id, tendered=str(bill.total_due))
 
 
 def test_todays_sales_answer_equals_the_report(pharmacy):
