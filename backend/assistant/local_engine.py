@@ -69,11 +69,19 @@ _INFO = re.compile(
     r"\bused for\b|\buse of\b|\bwhat does .+ (do|treat)\b|\btreats?\b|\bside[- ]effects?\b|\bwarnings?\b|"
     r"\btell me about\b|\binfo(rmation)?\b|\bindications?\b|\bwhat is .+ for\b"
 )
+# The ways staff ask for a quantity: "what's the on-hand for", "in stock", "left", "count", "level".
 _STOCK = re.compile(
-    r"\bhow many\b|\bhow much\b|\bstock\w*\b|\bon hand\b|\bon the shelf\b|\bdo we have\b|\bhave we got\b|"
-    r"\bleft\b|\bunits?\b|\bquantity\b|\bcount\b|\bavailable\b|\bany\b"
+    r"\bhow many\b|\bhow much\b|\bstock\w*\b|\bon[- ]?hand\b|\bon the shel(f|ves)\b|\bdo we (have|carry)\b|"
+    r"\bhave we got\b|\bgot any\b|\bleft\b|\bremaining\b|\bunits?\b|\bquantit(y|ies)\b|\bqty\b|\bcount\w*\b|"
+    r"\blevels?\b|\binventory\b|\bavailable\b|\bavailability\b|\bany\b|\bsupply\b|\bsoh\b|\bboxes\b|"
+    r"\bpacks\b|\bin the (back|store|pharmacy)\b"
 )
 _WHAT_IS = re.compile(r"\bwhat(?:'s| is| are)\b")
+# Drug information is for what a medicine is or does; these win over a stray stock word ("any").
+_ASKS_WHAT_IT_DOES = re.compile(
+    r"\bused for\b|\bwhat does .+ (do|treat)\b|\btreats?\b|\bside[- ]effects?\b|\bwarnings?\b|"
+    r"\bindications?\b|\bwhat kind of\b|\bwhat type of\b"
+)
 _DOCUMENTS = re.compile(
     r"\b(sops?|polic(y|ies)|procedures?|protocols?|guidelines?|handbook|faqs?|our (rules?|guide|process))\b"
 )
@@ -304,11 +312,47 @@ def _expiring(q: _Question) -> Reply:
     return _reply("expiring", [result], note)
 
 
+# Words around a product's name in a stock question that name nothing: removed before the phrase goes
+# to the tool, which reads the name, strength, form, release, maker and barcode from what is left.
+_STOCK_FILLER = STOP_WORDS - {"mg", "ml", "tablet", "tablets", "capsule", "capsules", "one"} | frozenset(
+    """
+        on-hand hand qty inventory level levels remaining supply soh boxes packs carry carrying current
+        currently total totals pls plz hey ok okay quick check got stocked onhand figure figures need
+        amount amounts exactly exact right now status across chain whole stores store shop pharmacy back
+        """.split()
+)
+_SEPARATOR = re.compile(r"\s*(?:,|;|&|\band\b|\bplus\b|\bvs\.?|\bversus\b)\s*")
+_PHRASE_WORD = re.compile(r"\d+(?:\.\d+)?(?:\s*/\s*\d*\s*ml)?%?|\.\d+|[a-z][a-z0-9\-']*|µg")
+
+
+def product_phrases(q: _Question, mentions: list[Mention]) -> list[str]:
+    """The products a stock question names, each as a phrase with what narrows it ("lorazepam 0.5 mg",
+    "amitriptyline 10 mg teva"); several medicines ("amoxicillin and ibuprofen") give several phrases."""
+    lower = q.lower
+    if q.branch is not None:  # the branch's words are not part of a product's name
+        bare = re.sub(r"\s*\bbranch\b\s*", " ", q.branch.name.lower()).strip()
+        for name in sorted({q.branch.name.lower(), bare, q.branch.code.lower()}, key=len, reverse=True):
+            lower = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", lower)
+    lower = re.sub(r"\bbranch(es)?\b", " ", lower)
+    kept = [w for w in _PHRASE_WORD.findall(lower) if w not in _STOCK_FILLER]
+    text = " ".join(kept)
+    known = [m for m in mentions if m.generic]
+    parts = [p for p in _SEPARATOR.split(text) if p.strip()] if len(known) > 1 else [text]
+    phrases = [" ".join(p.split()) for p in parts if re.search(r"[a-z]{2}|\d{8,14}", p)]
+    return phrases[:3]
+
+
 def _stock(q: _Question, mentions: list[Mention]) -> Reply:
-    if not mentions:
+    phrases = product_phrases(q, mentions)
+    if not phrases:
         return Reply("Which medicine? e.g. 'how many amoxicillin 500 mg at Main Street'.", intent="stock")
-    results = [call_tool(q.ctx, "medicine_stock", {"medicine": m.typed, **_branch_arg(q)}) for m in mentions[:3]]
+    results = [call_tool(q.ctx, "medicine_stock", {"medicine": p[:80], **_branch_arg(q)}) for p in phrases]
     return _reply("stock", results)
+
+
+def _names_only(q: _Question, known: list[Mention]) -> bool:
+    """ "What is lorazepam?" asks what it is; "what's lorazepam 0.5 mg" with a strength asks for the product."""
+    return not re.search(r"\d", q.lower)
 
 
 def _not_yet(intent: str, what: str) -> Callable[[_Question], Reply]:
@@ -377,11 +421,11 @@ def _route(q: _Question) -> Reply:
         return _reply("low_stock", [call_tool(q.ctx, "low_stock", _branch_arg(q))])
     if _DOCUMENTS.search(lower):
         return _reply("documents", [call_tool(q.ctx, "chain_documents", {"question": q.text[:500]})])
+    if _STOCK.search(lower) and not _ASKS_WHAT_IT_DOES.search(lower):
+        return _stock(q, mentions)
     if _INFO.search(lower):
         return _drug_info(q, known or mentions)
-    if _STOCK.search(lower):
-        return _stock(q, mentions)
-    if _WHAT_IS.search(lower) and known:
+    if _WHAT_IS.search(lower) and known and _names_only(q, known):
         return _drug_info(q, known)
     if known:  # a bare medicine name: staff at the counter mostly want to know if it is on the shelf
         return _stock(q, known)
