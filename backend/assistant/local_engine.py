@@ -64,10 +64,12 @@ _BILL = re.compile(r"\b([a-z0-9]{1,20}-\d{4}-\d{6})\b", re.IGNORECASE)
 _SALES = re.compile(r"\b(sell|sold|sales?|revenue|takings|turnover)\b")
 _REFILL = re.compile(r"\b(refills?|prescriptions?)\b")
 _EXPIRY = re.compile(r"\bexpir\w*|\bout of date\b|\bgoing off\b|\bshort[- ]dated\b|\bbest before\b")
-_LOW = re.compile(r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneed to order\b|\bbelow\b|\bshort on\b")
+_LOW = re.compile(
+    r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneeds? (to be )?order\w*|\bbelow\b|\bshort on\b"
+)
 _INFO = re.compile(
     r"\bused for\b|\buse of\b|\bwhat does .+ (do|treat)\b|\btreats?\b|\bside[- ]effects?\b|\bwarnings?\b|"
-    r"\btell me about\b|\binfo(rmation)?\b|\bindications?\b|\bwhat is .+ for\b"
+    r"\btell me about\b|\binfo(rmation)?\b|\bindications?\b|\bwhat is .+ for\b|\bwhat (kind|type|class) of\b"
 )
 # The ways staff ask for a quantity: "what's the on-hand for", "in stock", "left", "count", "level".
 _STOCK = re.compile(
@@ -102,6 +104,7 @@ STOP_WORDS = frozenset(
     uses warning warnings was we week weeks were what whats what's when where which while who why will
     with within would year yesterday you your yours sales sale revenue there's hi hello thanks thank
     plus vs versus between both either number numbers past previous coming days' still remaining
+    across chain whole entire overall
     """.split()
 )
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
@@ -416,7 +419,7 @@ def _route(q: _Question) -> Reply:
     if _EXPIRY.search(lower):
         return _expiring(q)
     if _LOW.search(lower):
-        if mentions:
+        if known:  # "are we low on amoxicillin": that medicine's stock, not the whole list
             return _stock(q, mentions)
         return _reply("low_stock", [call_tool(q.ctx, "low_stock", _branch_arg(q))])
     if _DOCUMENTS.search(lower):

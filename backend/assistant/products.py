@@ -41,12 +41,15 @@ _STRENGTH = re.compile(
 )
 _BARCODE = re.compile(r"(?<!\d)(\d{8,14})(?!\d)")
 _BARE_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)(?![\w.%])")
+# Release kinds are kept apart: bupropion SR and XL are different products, not interchangeable.
 _RELEASES = {
-    "extended": r"\b(?:er|xr|xl|sr|cr|la|cd|extended[- ]release|sustained[- ]release|controlled[- ]release|"
-    r"long[- ]acting|modified[- ]release|ext[- ]rel)\b",
+    "extended": r"\b(?:er|xr|xl|la|extended[- ]release|long[- ]acting|ext[- ]rel)\b",
+    "sustained": r"\b(?:sr|sustained[- ]release)\b",
+    "controlled": r"\b(?:cr|cd|controlled[- ]release|modified[- ]release)\b",
     "delayed": r"\b(?:dr|ec|delayed[- ]release|enteric[- ]coated|gastro[- ]resistant)\b",
     "immediate": r"\b(?:ir|immediate[- ]release|regular[- ]release)\b",
 }
+_KINDS = ("extended", "sustained", "controlled", "delayed")
 _RELEASE = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in _RELEASES.items()}
 # The words staff use for a form, and the catalog's form they mean.
 _FORMS = {
@@ -120,8 +123,9 @@ def _strength(m: re.Match[str]) -> Strength | None:
 
 
 def release_of(value: str) -> str:
-    """ "extended", "delayed" or "" (immediate release is the default and is written as "")."""
-    for kind in ("extended", "delayed"):
+    """The release kind written in a name or form ("extended-release tablet", "Wellbutrin XL"); "" is
+    immediate release, the default."""
+    for kind in _KINDS:
         if _RELEASE[kind].search(value):
             return kind
     return ""
@@ -140,7 +144,7 @@ class ProductQuery:
     strength: Strength | None = None
     strength_text: str = ""  # as typed, for the answer ("0.5 mg")
     form: str = ""
-    release: str = ""  # "extended", "delayed", "immediate" or "" (not said)
+    release: str = ""  # one of _KINDS, "immediate", or "" (not said)
     barcode: str = ""
     text: str = ""  # the whole phrase, lower case: makers are found in it ("wellbutrin xl", "sun pharma")
 
@@ -171,7 +175,7 @@ def read_product(
         typed_strength = typed_strength or m.group(0).strip()
         rest = _STRENGTH.sub(" ", rest, count=1) if not strength.strip() else rest
     release = ""
-    for kind in ("extended", "delayed", "immediate"):
+    for kind in (*_KINDS, "immediate"):
         if _RELEASE[kind].search(rest):
             release = kind
             rest = _RELEASE[kind].sub(" ", rest)
@@ -215,7 +219,7 @@ class ProductStock:
 
     @property
     def group_name(self) -> str:
-        release = {"extended": "extended-release", "delayed": "delayed-release"}.get(self.release, "")
+        release = f"{self.release}-release" if self.release else ""
         form = self.form.lower()
         if release and release.split("-")[0] in form:
             release = ""  # the form already says it ("extended-release tablet")
@@ -473,3 +477,104 @@ def _product(row: Any, per_branch: dict[str, tuple[int, int, Any]]) -> ProductSt
         by_branch={branch: q for branch, (q, _, _) in sorted(per_branch.items())},
         next_expiry=min(expiries).isoformat() if expiries else None,
     )
+
+
+# --- alerts, with the product each line is about -------------------------------------------------------
+
+# Inventory's alert lines name a product by generic and strength ("Amitriptyline 10 mg"), which two
+# makers' products share. The assistant gives each line its maker and barcode so that neither the
+# member nor a model reads two products as one.
+
+_LOT_MAKERS_SQL = """
+    SELECT br.name AS branch, b.lot_number, m.generic_name || ' ' || m.strength AS medicine,
+           m.id, m.brand_name, m.barcode
+    FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
+    JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = b.medicine_id
+    WHERE b.tenant_id = :tenant AND b.lot_number = ANY(CAST(:lots AS text[]))
+"""
+
+
+@dataclass(frozen=True)
+class Identity:
+    medicine_id: str
+    maker: str
+    barcode: str
+
+    def label(self) -> str:
+        who = self.maker or "maker not recorded"
+        return f"{who}, barcode {self.barcode}" if self.barcode else who
+
+
+def lot_products(
+    session: Session, ctx: TenantContext, lots: list[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Identity]:
+    """(branch, lot, "generic strength") of alert lines -> the product that lot belongs to."""
+    require(ctx, "inventory.view")
+    if not lots:
+        return {}
+    rows = session.execute(
+        text(_LOT_MAKERS_SQL), {"tenant": ctx.tenant_id, "lots": sorted({lot for _, lot, _ in lots})}
+    ).all()
+    return {
+        (r.branch, r.lot_number, r.medicine.strip()): Identity(str(r.id), r.brand_name or "", r.barcode or "")
+        for r in rows
+    }
+
+
+@dataclass(frozen=True)
+class LowLine:
+    branch_id: str
+    branch: str
+    medicine: str  # generic and strength, as inventory's alerts name it
+    product: Identity
+    on_hand: int
+    mode: str
+    reorder_point: int | None
+    reorder_quantity: int | None
+    forecast_point: int | None
+    forecast_quantity: int | None
+
+
+def _low_stock_sql() -> str:
+    # Inventory's rule for the level in force, as inventory states it (EFFECTIVE_POINT); this query
+    # only adds the product's id, maker and barcode to what inventory's low-stock alert selects.
+    from backend.inventory.reorder import EFFECTIVE_POINT
+
+    return f"""
+        SELECT br.id AS branch_id, br.name AS branch, m.generic_name || ' ' || m.strength AS medicine,
+               m.id AS medicine_id, m.brand_name, m.barcode,
+               r.mode, r.reorder_point, r.reorder_quantity, r.forecast_point, r.forecast_quantity,
+               coalesce(sum(b.quantity), 0)::int AS on_hand
+        FROM reorder_levels r JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id
+        JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id
+        LEFT JOIN batches b ON b.tenant_id = r.tenant_id AND b.branch_id = r.branch_id
+             AND b.medicine_id = r.medicine_id
+        WHERE r.tenant_id = :tenant AND br.is_active AND {EFFECTIVE_POINT} IS NOT NULL
+          AND (CAST(:visible AS uuid[]) IS NULL OR r.branch_id = ANY(CAST(:visible AS uuid[])))
+        GROUP BY br.id, br.name, m.id, m.generic_name, m.strength, m.brand_name, m.barcode, r.mode,
+                 r.reorder_point, r.reorder_quantity, r.forecast_point, r.forecast_quantity
+        HAVING coalesce(sum(b.quantity), 0) <= {EFFECTIVE_POINT}
+        ORDER BY br.name, lower(m.generic_name), m.strength, m.brand_name
+    """  # noqa: S608 - EFFECTIVE_POINT is inventory's own SQL text, not input
+
+
+def low_stock_lines(session: Session, ctx: TenantContext, *, branch_id: str | None = None) -> list[LowLine]:
+    """Products at or below the reorder level in force, in the member's branches (or `branch_id`)."""
+    require(ctx, "inventory.view")
+    visible = [branch_id] if branch_id else sorted(str(b) for b in ctx.branch_ids) or None
+    rows = session.execute(text(_low_stock_sql()), {"tenant": ctx.tenant_id, "visible": visible}).all()
+    return [
+        LowLine(
+            str(r.branch_id),
+            r.branch,
+            r.medicine.strip(),
+            Identity(str(r.medicine_id), r.brand_name or "", r.barcode or ""),
+            r.on_hand,
+            r.mode,
+            r.reorder_point,
+            r.reorder_quantity,
+            r.forecast_point,
+            r.forecast_quantity,
+        )
+        for r in rows
+    ]

@@ -25,10 +25,14 @@ from sqlalchemy import text
 from backend.assistant import druginfo, retrieval
 from backend.assistant.products import (
     MAX_PRODUCTS_LISTED,
+    Identity,
+    LowLine,
     Match,
     ProductGroup,
     ProductStock,
     find_products,
+    lot_products,
+    low_stock_lines,
     read_product,
 )
 from backend.billing.reports import SalesReport, daily_report, range_report
@@ -38,6 +42,7 @@ from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.interactions.checker import MAX_DRUGS, check
 from backend.interactions.knowledge import Source
 from backend.inventory.alerts import AlertLine, stock_alerts
+from backend.inventory.reorder import alert_detail, in_force
 from tenants.context import TenantContext
 from tenants.directory import BranchSummary, tenant_profile
 from tenants.roles import role_has
@@ -212,10 +217,13 @@ def stock_of_medicine(
 # --- alerts ----------------------------------------------------------------------------------------
 
 
-def _alert_row(a: AlertLine) -> dict[str, Any]:
+def _alert_row(a: AlertLine, product: Identity | None) -> dict[str, Any]:
     return {
         "branch": a.branch,
         "medicine": a.medicine,
+        "maker": product.maker if product else None,
+        "barcode": product.barcode if product else None,
+        "medicine_id": product.medicine_id if product else None,
         "lot": a.lot,
         "quantity": a.quantity,
         "expiry": a.expiry.isoformat() if a.expiry else None,
@@ -224,7 +232,7 @@ def _alert_row(a: AlertLine) -> dict[str, Any]:
     }
 
 
-def _listing(title: str, lines: list[AlertLine], describe: Callable[[AlertLine], str]) -> str:
+def _listing(title: str, lines: list[Any], describe: Callable[[Any], str]) -> str:
     if not lines:
         return f"{title}: none."
     shown = "\n".join(f"- {describe(a)}" for a in lines[:MAX_LINES])
@@ -234,14 +242,32 @@ def _listing(title: str, lines: list[AlertLine], describe: Callable[[AlertLine],
 
 def low_stock(ctx: TenantContext, branch: str | None = None) -> ToolResult:
     where = find_branch(ctx, branch) if branch else None
-    lines = [a for a in stock_alerts(ctx).low_stock if where is None or a.branch == where.name]
+    lines = run_in_tenant(ctx, low_stock_lines, branch_id=where.id if where else None)
     place = f"at {where.name}" if where else "in your branches"
-    text_ = _listing(
-        f"At or below the reorder point {place}",
-        lines,
-        lambda a: f"{a.medicine} at {a.branch}: {a.quantity} ({a.detail})",
-    )
-    return ToolResult(text_, {"low_stock": [_alert_row(a) for a in lines]}, f"checked low stock {place}")
+
+    def detail(low: LowLine) -> str:
+        point, quantity, source, _ = in_force(
+            low.mode, low.reorder_point, low.reorder_quantity, low.forecast_point, low.forecast_quantity
+        )
+        return alert_detail(point or 0, quantity or 0, source)
+
+    def line(low: LowLine) -> str:
+        return f"{low.medicine} ({low.product.label()}) at {low.branch}: {low.on_hand} ({detail(low)})"
+
+    rows = [
+        {
+            "branch": low.branch,
+            "medicine": low.medicine,
+            "maker": low.product.maker,
+            "barcode": low.product.barcode,
+            "medicine_id": low.product.medicine_id,
+            "quantity": low.on_hand,
+            "detail": detail(low),
+        }
+        for low in lines
+    ]
+    text_ = _listing(f"At or below the reorder point {place}", lines, line)
+    return ToolResult(text_, {"low_stock": rows}, f"checked low stock {place}")
 
 
 def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None = None) -> ToolResult:
@@ -256,9 +282,14 @@ def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None
     lines = [a for a in alerts.expiring if mine(a) and a.days_left is not None and a.days_left <= within_days]
     expired = [a for a in alerts.expired_on_shelf if mine(a)]
     place = f"at {where.name}" if where else "in your branches"
+    products = run_in_tenant(ctx, lot_products, [(a.branch, a.lot, a.medicine) for a in (*lines, *expired)])
+
+    def named(a: AlertLine) -> str:
+        product = products.get((a.branch, a.lot, a.medicine))
+        return f"{a.medicine} ({product.label()})" if product else a.medicine
 
     def lot(a: AlertLine) -> str:
-        return f"{a.medicine}, lot {a.lot} at {a.branch}: {a.quantity} expiring {a.expiry} ({a.days_left} days)"
+        return f"{named(a)}, lot {a.lot} at {a.branch}: {a.quantity} expiring {a.expiry} ({a.days_left} days)"
 
     parts = [_listing(f"Expiring within {within_days} days {place}", lines, lot)]
     if expired:
@@ -266,12 +297,16 @@ def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None
             _listing(
                 "Already expired and still on the shelf",
                 expired,
-                lambda a: f"{a.medicine}, lot {a.lot} at {a.branch}: {a.quantity} (expired {a.expiry})",
+                lambda a: f"{named(a)}, lot {a.lot} at {a.branch}: {a.quantity} (expired {a.expiry})",
             )
         )
+
+    def rows(alerts_: list[AlertLine]) -> list[dict[str, Any]]:
+        return [_alert_row(a, products.get((a.branch, a.lot, a.medicine))) for a in alerts_]
+
     return ToolResult(
         "\n".join(parts),
-        {"expiring": [_alert_row(a) for a in lines], "expired_on_shelf": [_alert_row(a) for a in expired]},
+        {"expiring": rows(lines), "expired_on_shelf": rows(expired)},
         f"checked lots expiring within {within_days} days {place}",
     )
 
