@@ -348,7 +348,9 @@ def _drug_names(words: tuple[str, ...], makers: list[str]) -> tuple[str | None, 
         for i in range(len(candidates) - size + 1):
             phrase = " ".join(candidates[i : i + size])
             match = resolve(phrase, fuzzy=False)
-            if match is not None:
+            # The dictionary finds a drug anywhere among the words it is given: a phrase counts only
+            # when it is itself one of the drug's names, so "cipla amitriptyline" leaves "cipla" over.
+            if match is not None and (size == 1 or phrase in match.names()):
                 rest = candidates[:i] + candidates[i + size :]
                 return match.generic, match.names(), rest
     for maker in makers:  # a brand name the chain stocks ("Lipitor")
