@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from bench.common import fresh_database
 
@@ -20,13 +21,15 @@ from bench.common import fresh_database
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--show", default="wrong", help="grades whose questions are listed (comma-separated)")
+    parser.add_argument("--questions", default=None, help="another question file in the same format")
     args, _ = parser.parse_known_args()
     fresh_database("bench_assistant_eval")
 
     from sqlalchemy import text
 
+    from backend.assistant.local_engine import answer
     from backend.core import database
-    from tests.backend.assistant.evaluation import load_questions, report, run_evaluation, seed_chain
+    from tests.backend.assistant.evaluation import QUESTIONS, load_questions, report, run_evaluation, seed_chain
 
     started = time.perf_counter()
     chain = seed_chain()
@@ -37,9 +40,13 @@ def main() -> None:
         with engine.connect() as connection:
             return list(connection.execute(text(statement), params).all())
 
-    graded = run_evaluation(sql, chain, load_questions())
+    answer(chain.ctx(), "what is metformin used for?")  # loads the drug dictionary once (~3 s), not timed
+    graded = run_evaluation(sql, chain, load_questions(Path(args.questions) if args.questions else QUESTIONS))
     print("assistant evaluation (local engine, every question):")
     print(report(graded))
+    print("slowest answers:")
+    for g in sorted(graded, key=lambda g: -g.millis)[:5]:
+        print(f"  {g.millis:.0f} ms  {g.asked!r}")
     shown = set(args.show.split(","))
     for g in graded:
         if g.grade in shown:

@@ -65,7 +65,8 @@ _SALES = re.compile(r"\b(sell|sold|sales?|revenue|takings|turnover)\b")
 _REFILL = re.compile(r"\b(refills?|prescriptions?)\b")
 _EXPIRY = re.compile(r"\bexpir\w*|\bout of date\b|\bgoing off\b|\bshort[- ]dated\b|\bbest before\b")
 _LOW = re.compile(
-    r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneeds? (to be )?order\w*|\bbelow\b|\bshort on\b"
+    r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneeds? (to be )?order\w*|\bbelow\b|\bshort on\b|"
+    r"\bshould (we )?order\b|\bwhat to order\b"
 )
 _INFO = re.compile(
     r"\bused for\b|\buse of\b|\bwhat does .+ (do|treat)\b|\btreats?\b|\bside[- ]effects?\b|\bwarnings?\b|"

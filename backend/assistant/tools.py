@@ -181,7 +181,10 @@ def stock_of_medicine(
         return ToolResult(
             _no_match_text(match, place), data, f"searched the catalog for '{query.describe()}'", ok=False
         )
-    many_groups = len(match.groups) > 1 and match.products_total > MAX_PRODUCTS_LISTED
+    # Several groups are listed product by product only when that is short and the question was read
+    # whole; otherwise each group's total, and the question which one is meant ("lorazepam half mg":
+    # 'half' was not understood, so the 0.5 mg and 1 mg groups are offered, not answered as one).
+    many_groups = len(match.groups) > 1 and (match.products_total > MAX_PRODUCTS_LISTED or bool(match.ignored_words))
     lines: list[str] = []
     room = MAX_PRODUCTS_LISTED
     for group in match.groups:

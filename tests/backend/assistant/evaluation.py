@@ -313,6 +313,8 @@ def grade_stock(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -> tu
     shown = {r["medicine_id"]: r["on_hand"] for r in rows}
     extra = set(shown) - set(truth)
     if extra:
+        if _asks(reply):  # candidates offered, each named, with the question which one is meant
+            return "asked", f"offered {len(shown)} candidates"
         return "wrong", f"{len(extra)} product(s) nobody asked about"
     bad = {i: (n, truth[i]) for i, n in shown.items() if n != truth[i]}
     if bad:
