@@ -326,7 +326,9 @@ _STOCK_FILLER = STOP_WORDS - {"mg", "ml", "tablet", "tablets", "capsule", "capsu
         """.split()
 )
 _SEPARATOR = re.compile(r"\s*(?:,|;|&|\band\b|\bplus\b|\bvs\.?|\bversus\b)\s*")
-_PHRASE_WORD = re.compile(r"\d+(?:\.\d+)?(?:\s*/\s*\d*\s*ml)?%?|\.\d+|[a-z][a-z0-9\-']*|µg")
+_PHRASE_WORD = re.compile(
+    r"\d+(?:\.\d+)?%?|\.\d+|(?:mg|mcg|g|units?|meq)\s*/\s*\d*(?:\.\d+)?\s*ml\b|[a-z][a-z0-9\-']*|µg"
+)
 
 
 def product_phrases(q: _Question, mentions: list[Mention]) -> list[str]:

@@ -122,6 +122,13 @@ def _strength(m: re.Match[str]) -> Strength | None:
     return Strength(amount.normalize(), unit, per_ml, amount.normalize())
 
 
+def _bare(value: str) -> Strength | None:
+    try:
+        return Strength(Decimal(value.strip()).normalize(), "")
+    except InvalidOperation:
+        return None
+
+
 def release_of(value: str) -> str:
     """The release kind written in a name or form ("extended-release tablet", "Wellbutrin XL"); "" is
     immediate release, the default."""
@@ -168,12 +175,13 @@ def read_product(
     if code:
         rest = rest.replace(code, " ")
     typed_strength = strength.strip()
-    found = parse_strength(typed_strength or rest)
-    if found is not None:
-        m = _STRENGTH.search(typed_strength or rest)
-        assert m is not None
-        typed_strength = typed_strength or m.group(0).strip()
-        rest = _STRENGTH.sub(" ", rest, count=1) if not strength.strip() else rest
+    found: Strength | None = None
+    if typed_strength:  # given apart (a model's call); the phrase may say it again
+        found = parse_strength(typed_strength) or _bare(typed_strength)
+        rest = _STRENGTH.sub(" ", rest)
+    elif m := _STRENGTH.search(rest):
+        found, typed_strength = _strength(m), m.group(0).strip()
+        rest = rest[: m.start()] + " " + rest[m.end() :]
     release = ""
     for kind in (*_KINDS, "immediate"):
         if _RELEASE[kind].search(rest):
@@ -182,12 +190,10 @@ def read_product(
             break
     wanted_form = form_of(form) or form_of(rest)
     rest = _FORM.sub(" ", rest)
-    if found is None:
-        # "lorazepam 0.5": a number right after the name is its strength, in the catalog's own unit.
-        if m := _BARE_NUMBER.search(rest):
-            found = Strength(Decimal(m.group(1)).normalize(), "")
-            typed_strength = m.group(1)
-            rest = rest[: m.start()] + " " + rest[m.end() :]
+    if found is None and (m := _BARE_NUMBER.search(rest)):
+        # "lorazepam 0.5": a number next to the name is its strength, in the catalog's own unit.
+        found, typed_strength = _bare(m.group(1)), m.group(1)
+        rest = rest[: m.start()] + " " + rest[m.end() :]
     words = tuple(w.strip("-'") for w in _WORD.findall(rest) if w.strip("-'") and w not in _FILLER)
     said = " ".join(f"{phrase} {maker}".lower().split())
     return ProductQuery(words, found, typed_strength, wanted_form, release, code, said)

@@ -99,7 +99,8 @@ def test_streamed_tool_call_fragments_run_under_the_member_and_the_answer_has_th
 
 
 def test_the_system_prompt_carries_the_rules():
-    for rule in ("Use the tools for every figure", "cite them", "no doses", "ask a pharmacist", "Never reveal"):
+    rules = ("Use the tools for every figure", "cite them", "no doses", "ask a pharmacist", "Never reveal", "its maker")
+    for rule in rules:
         assert rule in SYSTEM_PROMPT
 
 
