@@ -37,3 +37,35 @@ def test_a_sample_of_the_evaluation_has_no_wrong_number(db):
     assert overall.accuracy >= ACCURACY_FLOOR, (
         summary + "\n" + "\n".join(f"[{g.grade}] {g.asked!r}: {g.why}" for g in graded if g.grade != "right")
     )
+
+
+def test_the_grading_catches_a_wrong_number_a_stray_product_and_products_not_told_apart(db):
+    """The evaluation can fail: the answers the issue complains about are graded wrong."""
+    from dataclasses import replace
+
+    from backend.assistant.local_engine import answer
+    from tests.backend.assistant.evaluation import fill, grade_stock
+
+    chain = seed_chain()
+
+    def sql(statement, params):
+        db.execute(text("RESET ROLE"))
+        return db.execute(text(statement), params).all()
+
+    question = next(q for q in load_questions() if q["question"] == "main street: how many Amitriptyline 10 mg?")
+    reply = answer(chain.ctx(), fill(question["question"], chain))
+    assert grade_stock(sql, chain, question, reply) == ("right", "")
+    (data,) = reply.data
+    rows = data["medicines"]
+
+    off_by_one = [{**rows[0], "on_hand": rows[0]["on_hand"] + 1}, *rows[1:]]
+    assert grade_stock(sql, chain, question, replace(reply, data=({**data, "medicines": off_by_one},)))[0] == "wrong"
+    stray = answer(chain.ctx(), "how many amitriptyline 25 mg at main street").data[0]["medicines"]
+    with_stray = ({**data, "medicines": [*rows, *stray]},)
+    assert grade_stock(sql, chain, question, replace(reply, data=with_stray))[0] == "wrong"
+    partial = ({**data, "medicines": rows[:2]},)
+    assert grade_stock(sql, chain, question, replace(reply, data=partial))[0] == "wrong"
+    unnamed = reply.text
+    for row in rows:
+        unnamed = unnamed.replace(row["maker"], "Amitriptyline")
+    assert grade_stock(sql, chain, question, replace(reply, text=unnamed))[0] == "wrong"
