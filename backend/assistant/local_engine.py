@@ -323,6 +323,7 @@ _STOCK_FILLER = STOP_WORDS - {"mg", "ml", "tablet", "tablets", "capsule", "capsu
         on-hand hand qty inventory level levels remaining supply soh boxes packs carry carrying current
         currently total totals pls plz hey ok okay quick check got stocked onhand figure figures need
         amount amounts exactly exact right now status across chain whole stores store shop pharmacy back
+        below above point points threshold running short
         """.split()
 )
 _SEPARATOR = re.compile(r"\s*(?:,|;|&|\band\b|\bplus\b|\bvs\.?|\bversus\b)\s*")
