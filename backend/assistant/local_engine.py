@@ -341,12 +341,10 @@ def product_phrases(q: _Question, mentions: list[Mention]) -> list[str]:
         for name in sorted({q.branch.name.lower(), bare, q.branch.code.lower()}, key=len, reverse=True):
             lower = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", lower)
     lower = re.sub(r"\bbranch(es)?\b", " ", lower)
-    kept = [w for w in _PHRASE_WORD.findall(lower) if w not in _STOCK_FILLER]
-    text = " ".join(kept)
     known = [m for m in mentions if m.generic]
-    parts = [p for p in _SEPARATOR.split(text) if p.strip()] if len(known) > 1 else [text]
-    phrases = [" ".join(p.split()) for p in parts if re.search(r"[a-z]{2}|\d{8,14}", p)]
-    return phrases[:3]
+    parts = _SEPARATOR.split(lower) if len(known) > 1 else [lower]
+    phrases = [" ".join(w for w in _PHRASE_WORD.findall(part) if w not in _STOCK_FILLER) for part in parts]
+    return [p for p in phrases if re.search(r"[a-z]{2}|\d{8,14}", p)][:3]
 
 
 def _stock(q: _Question, mentions: list[Mention]) -> Reply:

@@ -244,3 +244,13 @@ def test_strengths_compare_in_the_same_unit():
     assert read_product("valacyclovir 1 g").strength.fits(read_product("x 1000 mg").strength)  # type: ignore[union-attr]
     assert read_product("levothyroxine 50 mcg").strength.fits(read_product("x 0.05 mg").strength)  # type: ignore[union-attr]
     assert not read_product("amitriptyline 10 mg").strength.fits(read_product("x 100 mg").strength)  # type: ignore[union-attr]
+
+
+def test_two_medicines_in_one_question_and_a_low_stock_question_about_one(db, shelf):
+    owner, ids = shelf
+    reply = answer(owner, "how many lorazepam 1 mg and amitriptyline 25 mg at main street?")
+    wanted = [ids[("Lorazepam", "1 mg", "tablet", "Teva")], ids[("Amitriptyline", "25 mg", "tablet", "Teva")]]
+    assert stock_rows(reply) == db_on_hand(db, wanted, "Main Street")
+    low = answer(owner, "is lorazepam 1 mg below its reorder point at Main Street?")
+    assert low.intent == "stock" and "I did not use" not in low.text
+    assert stock_rows(low) == db_on_hand(db, wanted[:1], "Main Street")
