@@ -185,7 +185,7 @@ def test_a_tool_never_truncates_silently(db, shelf):
     assert len(listed) == MAX_PRODUCTS_LISTED
     assert f"and {len(MAKERS) - MAX_PRODUCTS_LISTED} more products not listed here" in result.text
     assert "name the maker or barcode" in result.text
-    assert len(result.data["medicines"]) == len(MAKERS)  # a model receives every one
+    assert len(result.data["medicines"]) == len(MAKERS)  # the data keeps every one
 
     reply = answer(owner, "how many amitriptyline")  # a generic in three strengths: every group and product
     assert [g["name"] for g in reply.data[0]["groups"]] == [
