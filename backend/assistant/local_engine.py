@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.assistant import druginfo, retrieval, safety
-from backend.assistant.tools import ASSISTANT_PERMISSION, ToolResult, call_tool
+from backend.assistant.products import read_product
+from backend.assistant.tools import ASSISTANT_PERMISSION, WHICH_ONE, ToolResult, call_tool
 from backend.drugs.matcher import resolve
 from backend.interactions.knowledge import Source
 from tenants.context import TenantContext
@@ -382,8 +383,51 @@ def _sales(q: _Question) -> Reply:
 _refills_not_yet = _not_yet("refill", "prescriptions and refills are not in the product yet")
 
 
-def answer(ctx: TenantContext, question: str) -> Reply:
-    """Answer one staff question with the local engine, under the member's context and role."""
+_STRENGTH_WORDS = re.compile(
+    r"(?<![\w.])(?:\d+(?:\.\d+)?|\.\d+)\s*(?:mg|mcg|µg|g|ml|meq|iu|units?|%)?(?:\s*/\s*\d*\s*ml)?(?![\w.])"
+)
+_FORM_WORDS = re.compile(
+    r"\b(tablets?|tabs?|caplets?|capsules?|caps?|suspension|liquid|syrup|solution|inhalers?|injections?|"
+    r"pens?|creams?|ointments?|gels?|patch(es)?|drops|sprays?|powder)\b"
+)
+_RELEASE_WORDS = re.compile(
+    r"\b(er|xr|xl|la|sr|cr|cd|dr|ec|ir|(extended|sustained|controlled|delayed|immediate)[- ]release)\b"
+)
+_CHOICE_FILLER = re.compile(r"\b(the|one|ones|i|mean|meant|please|pls|that|those|from|by|made|ok|okay|yes)\b")
+MAX_CHOICE_WORDS = 6
+
+
+def follow_up(question: str, history: Sequence[Mapping[str, str]]) -> str | None:
+    """A short reply to the assistant's "which one?" completes the stock question it was asked about:
+    "how many amitriptyline 75 mg" + "10 mg" is "how many amitriptyline 10 mg"; "how many Teva" + "the
+    amitriptyline 10 mg" names both. What the reply says (strength, form, release) replaces what the
+    question said; a maker or name is added. Anything longer, or a question of its own, stands alone."""
+    if len(history) < 2 or history[-1].get("role") != "assistant" or WHICH_ONE not in history[-1].get("content", ""):
+        return None
+    asked = history[-2].get("content", "") if history[-2].get("role") == "user" else ""
+    said = " ".join(question.lower().split())
+    if not asked or len(said.split()) > MAX_CHOICE_WORDS or _BILL.search(said):
+        return None
+    if any(rule.search(said) for rule in (_SALES, _REFILL, _EXPIRY, _LOW, _INFO, _INTERACTION, _DOCUMENTS)):
+        return None
+    choice = read_product(said)
+    earlier = asked.lower()
+    if choice.strength is not None:
+        earlier = _STRENGTH_WORDS.sub(" ", earlier)
+    if choice.form:
+        earlier = _FORM_WORDS.sub(" ", earlier)
+    if choice.release:
+        earlier = _RELEASE_WORDS.sub(" ", earlier)
+    chosen = _CHOICE_FILLER.sub(" ", said.rstrip("?.!"))
+    combined = " ".join(f"{earlier.rstrip('?.! ')} {chosen}".split())
+    return combined if chosen.strip() else None
+
+
+def answer(ctx: TenantContext, question: str, history: Sequence[Mapping[str, str]] = ()) -> Reply:
+    """Answer one staff question with the local engine, under the member's context and role.
+
+    `history` is the conversation so far (chat messages, oldest first): a short reply to the engine's
+    own "which one?" completes the question it was asked about (`follow_up`)."""
     if not role_has(ctx.role, ASSISTANT_PERMISSION):
         return Reply(f"Your role ({ctx.role or 'none'}) may not use the assistant.", intent="refused")
     text = " ".join(question.split())
@@ -391,6 +435,9 @@ def answer(ctx: TenantContext, question: str) -> Reply:
         return Reply("Ask me about stock, expiry, bills, medicines or interactions.", intent="empty")
     if len(text) > MAX_QUESTION:
         return Reply(f"Please ask one shorter question (at most {MAX_QUESTION} characters).", intent="too_long")
+    if (completed := follow_up(text, history)) is not None:
+        reply = answer(ctx, completed)
+        return replace(reply, text=f"(Taking that as: {completed})\n\n{reply.text}")
     profile = tenant_profile(ctx)
     refusal = safety.screen(text, profile.name)
     if refusal:

@@ -185,9 +185,9 @@ def stream_answer(
     breaker.record_success()
 
 
-def local_stream(ctx: TenantContext, question: str) -> Iterator[Event]:
+def local_stream(ctx: TenantContext, question: str, history: Sequence[Mapping[str, str]] = ()) -> Iterator[Event]:
     """The local engine's answer in the same shape (it is produced at once, so one delta)."""
-    reply = local_engine.answer(ctx, question)
+    reply = local_engine.answer(ctx, question, history)
     yield Delta(reply.text)
     yield reply
 

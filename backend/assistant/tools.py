@@ -49,6 +49,7 @@ from tenants.roles import role_has
 from tenants.session import run_in_tenant, tenant_session
 
 ASSISTANT_PERMISSION = "assistant.use"
+WHICH_ONE = "Which one do you mean?"  # a stock answer that needs the member to choose (see local_engine.follow_up)
 MAX_LINES = 20  # alert lines listed in text (data carries all of them)
 BILL_NUMBER = re.compile(r"^[A-Za-z0-9]{1,20}-\d{4}-\d{6}$")
 
@@ -156,7 +157,7 @@ def _no_match_text(match: Match, place: str) -> str:
     if match.unmatched == "barcode":
         return f"No product in your catalog has barcode {match.query.barcode}."
     what = {"strength": "strengths", "form": "forms", "release": "releases", "maker": "makers"}[match.unmatched]
-    return f"Your catalog has no {asked}. It has these {what}: {', '.join(match.alternatives)}. Which one do you mean?"
+    return f"Your catalog has no {asked}. It has these {what}: {', '.join(match.alternatives)}. {WHICH_ONE}"
 
 
 def stock_of_medicine(
@@ -200,7 +201,7 @@ def stock_of_medicine(
     if many_groups:
         strengths = ", ".join(g.name for g in match.groups)
         text_ += (
-            f"\n{match.products_total} products match. Which one do you mean? Name the strength, form or maker "
+            f"\n{match.products_total} products match. {WHICH_ONE} Name the strength, form or maker "
             f"to see each product ({strengths})."
         )
     if match.ignored_words:

@@ -254,3 +254,22 @@ def test_two_medicines_in_one_question_and_a_low_stock_question_about_one(db, sh
     low = answer(owner, "is lorazepam 1 mg below its reorder point at Main Street?")
     assert low.intent == "stock" and "I did not use" not in low.text
     assert stock_rows(low) == db_on_hand(db, wanted[:1], "Main Street")
+
+
+def test_a_short_reply_to_which_one_completes_the_question(db, shelf):
+    from backend.assistant.conversations import ask
+
+    owner, ids = shelf
+    conversation, (_, asked) = ask(owner, "how many amitriptyline 75 mg at Main Street?")
+    assert "Which one do you mean?" in asked.body
+    _, (_, answered) = ask(owner, "the 10 mg", conversation)
+    assert answered.body.startswith("(Taking that as: how many amitriptyline at main street 10 mg)")
+    truth = db_on_hand(db, [ids[("Amitriptyline", "10 mg", "tablet", m)] for m in ("Teva", "Sandoz", "Mylan")],
+                       "Main Street")  # fmt: skip
+    assert f"{sum(truth.values())} tablets on hand in total, 3 products" in answered.body
+    _, (_, maker) = ask(owner, "Mylan", conversation)  # the last answer asked nothing: a question of its own
+    assert "Taking that as" not in maker.body
+    # A reply that is a question of its own is not read as a choice.
+    _, (_, again) = ask(owner, "how many amitriptyline 75 mg", conversation)
+    _, (_, other) = ask(owner, "what expires this month?", conversation)
+    assert "Which one" in again.body and "Taking that as" not in other.body
