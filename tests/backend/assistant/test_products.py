@@ -20,6 +20,7 @@ from backend.core.settings import Settings
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
 from tenants.provisioning import NewBranch, NewChain, provision_tenant
+from tenants.session import run_in_tenant
 from tests.assistant_llm_server import FakeModel, tool_call
 
 # generic, strength, form, maker, {branch code: units}
@@ -69,8 +70,9 @@ def shelf(db):
             default_sell_price="0.20",
         )
         for code, units in stock.items():
-            receive_stock(
+            run_in_tenant(
                 owner,
+                receive_stock,
                 branch_id=branches[code],
                 medicine_id=medicine,
                 lot_number=f"L{n}{code}",
