@@ -623,6 +623,8 @@ def save_entry(session: Session, ctx: TenantContext, prescription_id: str, **typ
         )
     current = {name: getattr(row, name) for name in ENTRY_FIELDS}
     merged = {**current, **{k: v for k, v in typed.items() if k in ENTRY_FIELDS}}
+    if "days_supply" not in typed and typed.keys() & {"quantity", "quantity_unit", "sig_written", "medicine_id"}:
+        merged["days_supply"] = None  # computed again from the new sig or quantity, unless typed with them
     values = _entry_values(session, ctx, row, merged)
     session.execute(
         text(
