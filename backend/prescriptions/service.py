@@ -808,6 +808,7 @@ class Queue:
     items: list[QueueRow]
     page: int
     has_more: bool
+    time_zone: str  # the branch's, for showing when each was received
 
 
 def queue(
@@ -823,7 +824,8 @@ def queue(
     (empty: every open one and the ones ready to fill); `query` finds an Rx number, patient or drug."""
     require(ctx, "prescriptions.view")
     branch = as_uuid(branch_id, "branch")
-    if not ctx.can_see_branch(branch):
+    zone = session.execute(text("SELECT time_zone FROM branches WHERE id = :b"), {"b": branch}).scalar()
+    if zone is None or not ctx.can_see_branch(branch):
         raise NotFound("No such branch.")
     if status:
         try:
@@ -878,7 +880,7 @@ def queue(
         )
         for r in rows[:PAGE_SIZE]
     ]
-    return Queue(counts, items, page, len(rows) > PAGE_SIZE)
+    return Queue(counts, items, page, len(rows) > PAGE_SIZE, str(zone))
 
 
 @dataclass(frozen=True)

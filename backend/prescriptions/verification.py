@@ -211,6 +211,8 @@ def review(session: Session, ctx: TenantContext, prescription_id: str) -> Review
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
     patient_for_history_in(session, ctx, row.patient_id)
+    if row.medicine_id is None:  # not entered yet: nothing to review
+        return Review(_record(row, _events(session, key)), [], [], [], [], False, False)
     _, found = _compute(session, ctx, row)
     return found
 

@@ -29,6 +29,7 @@ PAGE_PERMISSIONS: dict[str, str] = {
     routes.POS: "billing.sell",
     routes.BILLS: "billing.view",
     routes.PATIENTS: "patients.view",
+    routes.PRESCRIPTIONS: "prescriptions.view",
     routes.REPORTS: "reports.view",
     routes.CLAIMS: "billing.view",
     routes.ASSISTANT: "assistant.use",
