@@ -14,6 +14,7 @@ from pharmacy_saas.state.patients import (
     PatientRow,
     PatientsState,
     PayerChoice,
+    PrescriptionRow,
 )
 
 
@@ -272,6 +273,35 @@ def coverage_card() -> rx.Component:
     )
 
 
+def prescription_row(row: PrescriptionRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row.rx_number, href=f"{routes.PRESCRIPTION}?id=" + row.id)),
+        rx.table.cell(row.drug),
+        rx.table.cell(row.written),
+        rx.table.cell(rx.badge(row.status, variant="soft")),
+        class_name="patient-rx-row",
+    )
+
+
+def prescriptions_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Prescriptions", size="4"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Rx", "Drug", "Written", "Status")])
+                ),
+                rx.table.body(rx.foreach(PatientRecordState.prescriptions, prescription_row)),
+                width="100%",
+                size="1",
+                id="patient-prescriptions",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def patient_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -281,6 +311,7 @@ def patient_page() -> rx.Component:
                 PatientRecordState.patient_id != "",
                 rx.vstack(
                     details_card(),
+                    rx.cond(PatientRecordState.can_see_prescriptions, prescriptions_card()),
                     rx.cond(PatientRecordState.can_edit, edit_card()),
                     rx.cond(PatientRecordState.can_claim, coverage_card()),
                     rx.cond(PatientRecordState.can_audit, access_card()),

@@ -5,6 +5,7 @@ from typing import Any
 import reflex as rx
 
 from components.forms import form_alert, labelled, text_field
+from components.keys import queue_keys
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.prescriptions import (
@@ -72,8 +73,10 @@ def queue_page() -> rx.Component:
                 ),
                 width="100%",
             ),
+            queue_keys(),
             rx.text(
-                "The branch's queue, oldest first. Tab moves through the prescriptions; Enter opens one.",
+                "The branch's queue, oldest first. / searches; the arrow keys move through the prescriptions; "
+                "Enter opens one.",
                 size="2",
                 color_scheme="gray",
             ),

@@ -31,7 +31,7 @@ from backend.clinical.drugs import identify
 from backend.clinical.sig import expand
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
-from backend.patients.service import patient_for_history_in
+from backend.patients.service import patient_for_bill_in, patient_for_history_in
 from backend.prescriptions.enums import RxSource, RxStatus
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -895,17 +895,23 @@ class PatientRx:
 
 
 def patient_prescriptions(session: Session, ctx: TenantContext, patient_id: str) -> list[PatientRx]:
-    """A patient's prescriptions, newest first (the patient record's list); logged as a view of the record."""
+    """A patient's prescriptions, newest first: the list on the patient's record page, which has just logged
+    its opening (`get_patient`), so this read is not logged a second time; the patient must be in scope."""
     require(ctx, "prescriptions.view")
-    patient = patient_for_history_in(session, ctx, patient_id)
+    try:
+        key = patient_for_bill_in(session, ctx, patient_id)  # the scope check, without a log row
+    except ValidationFailed:
+        raise NotFound("No such patient.") from None
+    if key is None:
+        raise NotFound("No such patient.")
     rows = session.execute(
         text(
             "SELECT r.id, r.rx_number, r.status, r.drug_written, r.date_written, r.days_supply, "
             "r.refills_remaining, r.branch_id, m.generic_name, m.strength FROM prescriptions r "
             "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
-            "WHERE r.patient_id = :p ORDER BY r.created_at DESC LIMIT 200"
+            "WHERE r.patient_id = :p ORDER BY r.created_at DESC, r.rx_seq DESC LIMIT 200"
         ),
-        {"p": uuid.UUID(patient.id)},
+        {"p": key},
     ).all()
     return [
         PatientRx(

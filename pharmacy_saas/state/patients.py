@@ -14,8 +14,9 @@ import reflex as rx
 from backend.billing import claims
 from backend.core.errors import PharmacyError
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
+from backend.prescriptions.service import patient_prescriptions
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -44,6 +45,15 @@ class CoverageRow:
     plan: str
     group_number: str
     state: str  # active or ended
+
+
+@dataclasses.dataclass
+class PrescriptionRow:
+    id: str
+    rx_number: str
+    drug: str
+    status: str
+    written: str
 
 
 @dataclasses.dataclass
@@ -132,6 +142,8 @@ class PatientRecordState(ShellState):
     payer_choices: list[PayerChoice] = []
     coverage_error: str = ""
     coverage_form_key: int = 0  # bumped after an added coverage: the form remounts empty
+    can_see_prescriptions: bool = False
+    prescriptions: list[PrescriptionRow] = []
 
     @rx.var
     def has_allergies(self) -> bool:
@@ -155,6 +167,7 @@ class PatientRecordState(ShellState):
         self._show(patient)
         await self._reload_access(ctx)
         await self._reload_coverage(ctx)
+        await self._reload_prescriptions(ctx)
 
     @rx.event
     @guarded("patients.edit")
@@ -220,6 +233,19 @@ class PatientRecordState(ShellState):
         entries = await run_service(access_log, ctx, self.patient_id)
         self.access = [
             AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
+        ]
+
+    async def _reload_prescriptions(self, ctx: TenantContext) -> None:
+        self.can_see_prescriptions = role_has(ctx.role, "prescriptions.view")
+        self.prescriptions = []
+        if not self.can_see_prescriptions:
+            return
+        found = await transact(ctx, patient_prescriptions, self.patient_id)
+        self.prescriptions = [
+            PrescriptionRow(
+                p.id, p.rx_number, p.drug, p.status.label, p.date_written.isoformat() if p.date_written else ""
+            )
+            for p in found
         ]
 
     async def _reload_coverage(self, ctx: TenantContext) -> None:

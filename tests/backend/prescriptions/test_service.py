@@ -280,3 +280,14 @@ def test_the_drug_matcher_keeps_release_and_strength(pharmacy):
     brand = pharmacy.run(pharmacy.technician, service.match_medicines, "Advil")
     assert [c.id for c in brand] == [pharmacy.medicines["ibuprofen"]]
     assert pharmacy.run(pharmacy.technician, service.match_medicines, "Advil", daw=True) == []  # no brand stocked
+
+
+def test_the_patient_record_lists_the_patients_prescriptions_newest_first(pharmacy, db):
+    patient = pharmacy.patient("Listed Patient")
+    first = pharmacy.entered(patient, "lisinopril")
+    second = pharmacy.entered(patient, "warfarin")
+    pharmacy.entered(pharmacy.patient("Someone Else"), "lisinopril")
+    listed = pharmacy.run(pharmacy.pharmacist, service.patient_prescriptions, patient)
+    assert [(p.id, p.drug) for p in listed] == [(second.id, "Warfarin 5 mg"), (first.id, "Lisinopril 10 mg")]
+    with pytest.raises(NotFound):
+        pharmacy.run(pharmacy.pharmacist, service.patient_prescriptions, "0c0c0c0c-0000-0000-0000-000000000000")
