@@ -405,7 +405,7 @@ def verification_card() -> rx.Component:
                 rx.heading("Drug-use review", size="4", id="rx-dur-title"),
                 rx.text(
                     "Allergies: ",
-                    rx.cond(RxState.allergies, RxState.allergies, "not recorded"),
+                    RxState.allergies,
                     size="2",
                     id="rx-allergies",
                 ),

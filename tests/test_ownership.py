@@ -54,7 +54,7 @@ OWNERS: dict[str, str] = {
         ],
         "backend/billing",
     ),
-    **dict.fromkeys(["patients", "patient_access_log"], "backend/patients"),
+    **dict.fromkeys(["patients", "patient_access_log", "patient_allergies"], "backend/patients"),
     **dict.fromkeys(
         [
             "prescription_settings",

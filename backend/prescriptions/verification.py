@@ -29,6 +29,7 @@ from backend.clinical.dur import DurResult, check
 from backend.clinical.medication import Medication, Patient
 from backend.core.errors import ValidationFailed
 from backend.core.validation import as_uuid
+from backend.patients.allergies import allergens_for_review
 from backend.patients.service import patient_for_history_in
 from backend.prescriptions.enums import RxStatus
 from backend.prescriptions.service import (
@@ -86,15 +87,10 @@ class Review:
     alerts: list[DurAlert]
     unknown: list[dict[str, Any]]
     active: list[ActiveMedication]
-    allergies: list[str]  # as recorded; empty: none recorded
-    allergies_recorded: bool
+    allergies: list[str]  # what the DUR read
+    allergies_label: str  # "No known allergies", "Not asked", or the list
     two_person_blocked: bool  # the member entered this one and the chain requires two people
     result_json: dict[str, Any] = field(default_factory=dict)
-
-
-def _allergens(text_value: str) -> list[str]:
-    pieces = [p.strip() for p in re.split(r"[,;\n]+", text_value or "")]
-    return [p for p in pieces if p and not _NONE.match(p)]
 
 
 def _age(born: date, on: date) -> int:
@@ -161,7 +157,8 @@ def _compute(session: Session, ctx: TenantContext, row: Any) -> tuple[DurResult,
         text("SELECT allergies, date_of_birth FROM patients WHERE id = :p"), {"p": row.patient_id}
     ).one()
     active = _active(session, row, today)
-    allergies = _allergens(patient.allergies)
+    allergies, allergies_label = allergens_for_review(session, row.patient_id, patient.allergies)
+    allergies = [a for a in allergies if not _NONE.match(a)]
     rules = rx_settings(session, ctx)
     new = Medication(
         drug=_drug_name(row),
@@ -189,7 +186,7 @@ def _compute(session: Session, ctx: TenantContext, row: Any) -> tuple[DurResult,
         unknown=[u.as_dict() for u in result.unknown],
         active=[shown for _, shown in active],
         allergies=allergies,
-        allergies_recorded=bool((patient.allergies or "").strip()),
+        allergies_label=allergies_label,
         two_person_blocked=rules.two_person_verification and row.entered_by == ctx.user_id,
         result_json=_stored(result),
     )
@@ -212,7 +209,7 @@ def review(session: Session, ctx: TenantContext, prescription_id: str) -> Review
     row = _load(session, ctx, key)
     patient_for_history_in(session, ctx, row.patient_id)
     if row.medicine_id is None:  # not entered yet: nothing to review
-        return Review(_record(row, _events(session, key)), [], [], [], [], False, False)
+        return Review(_record(row, _events(session, key)), [], [], [], [], "", False)
     _, found = _compute(session, ctx, row)
     return found
 

@@ -13,6 +13,7 @@ import reflex as rx
 
 from backend.billing import claims
 from backend.core.errors import PharmacyError
+from backend.patients.allergies import Allergies, allergies_with_record, record_allergies
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
 from backend.prescriptions.service import patient_prescriptions
 from pharmacy_saas import routes
@@ -54,6 +55,12 @@ class PrescriptionRow:
     drug: str
     status: str
     written: str
+
+
+@dataclasses.dataclass
+class AllergyRow:
+    written: str
+    matched: str  # "penicillins (class)", "cephalexin", "not a drug: not checked", "not identified"
 
 
 @dataclasses.dataclass
@@ -143,6 +150,11 @@ class PatientRecordState(ShellState):
     coverage_error: str = ""
     coverage_form_key: int = 0  # bumped after an added coverage: the form remounts empty
     can_see_prescriptions: bool = False
+    allergy_status: str = ""  # not_asked | none_known | recorded
+    allergy_rows: list[AllergyRow] = []
+    allergy_text: str = ""  # the entries one a line, for the form
+    allergy_error: str = ""
+    allergy_key: int = 0
     prescriptions: list[PrescriptionRow] = []
 
     @rx.var
@@ -168,6 +180,7 @@ class PatientRecordState(ShellState):
         await self._reload_access(ctx)
         await self._reload_coverage(ctx)
         await self._reload_prescriptions(ctx)
+        self._show_allergies(await transact(ctx, allergies_with_record, self.patient_id))
 
     @rx.event
     @guarded("patients.edit")
@@ -234,6 +247,41 @@ class PatientRecordState(ShellState):
         self.access = [
             AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
         ]
+
+    def _show_allergies(self, found: Allergies) -> None:
+        self.allergy_status = found.status
+        words = {"class": " (class)", "ingredient": "", "non_drug": "", "unmatched": ""}
+        self.allergy_rows = [
+            AllergyRow(
+                e.written,
+                e.matched + words[e.kind]
+                if e.matched
+                else ("not a drug: not checked by the DUR" if e.kind == "non_drug" else "not identified: not checked"),
+            )
+            for e in found.entries
+        ]
+        self.allergy_text = "\n".join(e.written for e in found.entries)
+        self.allergy_key += 1
+
+    @rx.event
+    @guarded("patients.edit")
+    async def save_allergies(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The structured list, one allergen a line, or "no known allergies"."""
+        try:
+            found = await transact(
+                ctx,
+                record_allergies,
+                self.patient_id,
+                str(form.get("allergy_list", "")),
+                none_known=bool(form.get("none_known")),
+            )
+        except PharmacyError as exc:
+            self.allergy_error = exc.message
+            return None
+        self.allergy_error = ""
+        self._show_allergies(found)
+        await self._reload_access(ctx)
+        return rx.toast.success("Allergies recorded.")
 
     async def _reload_prescriptions(self, ctx: TenantContext) -> None:
         self.can_see_prescriptions = role_has(ctx.role, "prescriptions.view")

@@ -354,9 +354,7 @@ class RxState(ShellState):
             f"{a.drug} — {a.source}" + (f", {a.days_supply} days from {a.last_fill:%Y-%m-%d}" if a.days_supply else "")
             for a in found.active
         ]
-        self.allergies = ", ".join(found.allergies) if found.allergies_recorded else ""
-        if found.allergies_recorded and not found.allergies:
-            self.allergies = "No known allergies"
+        self.allergies = found.allergies_label
         self.two_person_blocked = found.two_person_blocked
         overrides = sum(1 for a in found.alerts if a.needs_resolution)
         self.meaning = verification.signature_meaning(found.prescription.rx_number, overrides)

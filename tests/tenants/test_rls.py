@@ -80,6 +80,7 @@ def two_chains(db, make_tenant):
     from backend.inventory.purchasing import create_supplier, draft_order
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
+    from backend.patients.allergies import record_allergies
     from backend.patients.service import create_patient
 
     a, b = make_tenant("alpha", branches=2), make_tenant("bravo", branches=2)
@@ -140,6 +141,7 @@ def two_chains(db, make_tenant):
         # financial_audit_events and financial_audit_heads come with the sale and the payment
         sign(ctx, password=TEST_PASSWORD, meaning="verified the seeded sale", entity_type="bill", entity_id=sale.id)
         _seed_prescriptions(chain, ctx, patient.id, medicine)
+        run_in_tenant(ctx, record_allergies, patient.id, "penicillin (rash)")  # patient_allergies
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(

@@ -119,3 +119,20 @@ def test_a_counter_sale_to_the_patient_counts_as_an_active_medication(pharmacy):
     found = pharmacy.run(pharmacy.pharmacist, verification.review, rx.id)
     assert [(a.drug, a.source) for a in found.active] == [("Naproxen", "counter sale")]
     assert [a for a in found.alerts if a.type == "duplication"] != []
+
+
+def test_the_structured_allergy_record_wins_over_the_free_text(pharmacy):
+    from backend.patients.allergies import record_allergies
+
+    patient = pharmacy.patient("Structured Allergy", allergies="")
+    pharmacy.run(pharmacy.owner, record_allergies, patient, "penicillin (anaphylaxis)")
+    rx = pharmacy.entered(patient, "amoxicillin", sig_written="1 cap po tid")
+    found = pharmacy.run(pharmacy.pharmacist, verification.review, rx.id)
+    assert [a.severity for a in found.alerts if a.type == "allergy"] == ["major"]
+    assert found.allergies_label == "penicillin (anaphylaxis)"
+    # Asked, none known: the free text's old "penicillin" is not read any more.
+    old = pharmacy.patient("Old Free Text", allergies="penicillin")
+    pharmacy.run(pharmacy.owner, record_allergies, old, "", none_known=True)
+    rx = pharmacy.entered(old, "amoxicillin", sig_written="1 cap po tid")
+    found = pharmacy.run(pharmacy.pharmacist, verification.review, rx.id)
+    assert [a for a in found.alerts if a.type == "allergy"] == [] and found.allergies_label == "No known allergies"
