@@ -477,6 +477,52 @@ def event_row(event: EventRow) -> rx.Component:
     )
 
 
+ORIGINAL_UPLOAD = "rx-original-upload"
+
+
+def original_card() -> rx.Component:
+    """The original beside the entered data: the image, a PDF to open, or the upload while in entry."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Original", size="4"),
+            rx.cond(
+                RxState.image_src != "",
+                rx.cond(
+                    RxState.image_is_pdf,
+                    rx.link("Open the PDF", href=RxState.image_src, download="prescription.pdf", id="rx-original-pdf"),
+                    rx.image(src=RxState.image_src, width="100%", id="rx-original-image", alt="The prescription"),
+                ),
+                rx.text("No image of the original.", size="2", color_scheme="gray"),
+            ),
+            rx.cond(
+                RxState.editable & RxState.can_enter & (RxState.image_src == ""),
+                rx.vstack(
+                    rx.upload.root(
+                        rx.button("Choose the scan or photo", variant="soft", type="button"),
+                        rx.foreach(rx.selected_files(ORIGINAL_UPLOAD), lambda f: rx.text(f, size="1")),
+                        id=ORIGINAL_UPLOAD,
+                        accept={
+                            "image/png": [".png"],
+                            "image/jpeg": [".jpg", ".jpeg"],
+                            "image/webp": [".webp"],
+                            "application/pdf": [".pdf"],
+                        },
+                        max_files=1,
+                    ),
+                    rx.button(
+                        "Attach",
+                        variant="soft",
+                        id="rx-original-attach",
+                        on_click=RxState.upload_original(rx.upload_files(upload_id=ORIGINAL_UPLOAD)),
+                    ),
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def rx_page() -> rx.Component:
     r = RxState.record
     return with_shell(
@@ -494,6 +540,7 @@ def rx_page() -> rx.Component:
                     ),
                     rx.text(r["patient"], " · ", r["branch"], size="2", color_scheme="gray"),
                     rx.flex(
+                        original_card(),
                         details_card(),
                         rx.cond(RxState.can_verify, verification_card()),
                         spacing="3",

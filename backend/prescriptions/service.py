@@ -374,6 +374,49 @@ def local_today(time_zone: str) -> date:
 # --- creating (intake) -------------------------------------------------------------------------------
 
 
+def image_kind(data: bytes, declared: str = "") -> str:
+    """The original's type read from its first bytes (what the browser or client says is only checked
+    against it): PNG, JPEG, WebP or PDF, at most 5 MB."""
+    if not 0 < len(data) <= MAX_IMAGE_BYTES:
+        raise ValidationFailed("The original must be a file of at most 5 MB.", field="image")
+    if data.startswith(b"\x89PNG"):
+        kind = "image/png"
+    elif data.startswith(b"\xff\xd8\xff"):
+        kind = "image/jpeg"
+    elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kind = "image/webp"
+    elif data.startswith(b"%PDF"):
+        kind = "application/pdf"
+    else:
+        raise ValidationFailed("The original must be a PNG, JPEG or WebP image, or a PDF.", field="image")
+    if declared and declared != kind:
+        raise ValidationFailed(f"The file is {kind}, not {declared}.", field="image")
+    return kind
+
+
+def attach_image(session: Session, ctx: TenantContext, prescription_id: str, data: bytes) -> Prescription:
+    """Add the original (a scan or photo of the paper, the fax page) to a prescription in intake or data
+    entry that has none yet; an original once stored is never replaced."""
+    require(ctx, "prescriptions.enter")
+    key = as_uuid(prescription_id, "prescription")
+    row = _load(session, ctx, key, lock=True)
+    status = RxStatus(row.status)
+    if status not in RxStatus.editable():
+        raise RefusedTransition(f"{row.rx_number} is {status.label.lower()}: the original is attached at intake.")
+    if row.has_image:
+        raise RefusedTransition(f"{row.rx_number} already has its original; it is never replaced.")
+    kind = image_kind(data)
+    session.execute(
+        text(
+            "INSERT INTO prescription_images (tenant_id, prescription_id, content_type, data, uploaded_by) "
+            "VALUES (:t, :id, :ct, :data, :u)"
+        ),
+        {"t": ctx.tenant_id, "id": key, "ct": kind, "data": data, "u": ctx.user_id},
+    )
+    _event(session, ctx, key, "original_attached", status, status)
+    return _record(_load(session, ctx, key), _events(session, key))
+
+
 def _next_rx_number(session: Session, ctx: TenantContext, branch_id: uuid.UUID, code: str) -> tuple[int, str]:
     """The branch's next number: the counter row is locked to commit, so numbers are gap-free per branch
     and a rolled-back intake does not burn one; the branch code makes it unique in the chain."""
@@ -424,10 +467,7 @@ def create_prescription(
     if len(note) > 2000:
         raise ValidationFailed("At most 2,000 characters of notes.", field="notes")
     if image is not None:
-        if image_type not in IMAGE_TYPES:
-            raise ValidationFailed("The original must be a PNG, JPEG, WebP image or a PDF.", field="image")
-        if not 0 < len(image) <= MAX_IMAGE_BYTES:
-            raise ValidationFailed("The original must be at most 5 MB.", field="image")
+        image_type = image_kind(image, image_type)
     key = uuid.uuid4()
     seq, number = _next_rx_number(session, ctx, branch, found.code)
     session.execute(

@@ -7,6 +7,7 @@ Every handler checks its permission on the server; services run in one tenant tr
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from typing import Any
 
@@ -256,6 +257,9 @@ class RxState(ShellState):
     two_person_blocked: bool = False
     meaning: str = ""
     form_key: int = 0
+    # the original beside the entered data (a data URL: images go to the page, never to a local folder)
+    image_src: str = ""
+    image_is_pdf: bool = False
 
     @rx.var
     def editable(self) -> bool:
@@ -282,9 +286,41 @@ class RxState(ShellState):
         self.can_cancel = role_has(ctx.role, "prescriptions.cancel")
         self.error, self.alerts, self.medicine_choices, self.prescriber_query = "", [], [], ""
         self.rx_id = self.router.url.query_parameters.get("id", "")
+        self.image_src, self.image_is_pdf = "", False
         await self._reload(ctx)
+        if self.record.get("has_image"):
+            await self._load_image(ctx)
         if self.can_enter and self.editable:
             await self._find_prescribers(ctx, "")
+
+    async def _load_image(self, ctx: TenantContext) -> None:
+        try:
+            found = await transact(ctx, service.prescription_image, self.rx_id)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        if found is not None:
+            kind, data = found
+            self.image_src = f"data:{kind};base64,{base64.b64encode(data).decode()}"
+            self.image_is_pdf = kind == "application/pdf"
+
+    @rx.event
+    @guarded("prescriptions.enter")
+    async def upload_original(self, ctx: TenantContext, files: list[rx.UploadFile]) -> Any:
+        """The scan or photo of the paper, or the fax page (PNG, JPEG, WebP or PDF, at most 5 MB)."""
+        if not files:
+            self.error = "Choose the file of the original first."
+            return None
+        data = await files[0].read(service.MAX_IMAGE_BYTES + 1)
+        try:
+            record = await transact(ctx, service.attach_image, self.rx_id, data)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        self.error = ""
+        self._show(record)
+        await self._load_image(ctx)
+        return rx.toast.success("Original attached.")
 
     async def _reload(self, ctx: TenantContext) -> None:
         try:
@@ -330,6 +366,7 @@ class RxState(ShellState):
             "earliest_fill_date": r.earliest_fill_date.isoformat() if r.earliest_fill_date else "",
             "daw": "yes" if r.daw else "",
             "notes": r.notes,
+            "has_image": "yes" if r.has_image else "",
             "key": f"{r.id}-{len(r.events)}",
         }
         if r.medicine_id and not any(c.id == r.medicine_id for c in self.medicine_choices):

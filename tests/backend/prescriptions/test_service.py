@@ -291,3 +291,33 @@ def test_the_patient_record_lists_the_patients_prescriptions_newest_first(pharma
     assert [(p.id, p.drug) for p in listed] == [(second.id, "Warfarin 5 mg"), (first.id, "Lisinopril 10 mg")]
     with pytest.raises(NotFound):
         pharmacy.run(pharmacy.pharmacist, service.patient_prescriptions, "0c0c0c0c-0000-0000-0000-000000000000")
+
+
+def test_the_original_is_read_from_its_bytes_attached_once_and_never_replaced(pharmacy):
+    patient = pharmacy.patient()
+    rx = pharmacy.run(
+        pharmacy.technician, service.create_prescription, branch_id=pharmacy.branch, patient_id=patient, source="fax"
+    )
+    with pytest.raises(ValidationFailed, match="PNG, JPEG or WebP image, or a PDF"):
+        pharmacy.run(pharmacy.technician, service.attach_image, rx.id, b"MZ\x90\x00 not a picture")
+    with pytest.raises(ValidationFailed, match="is image/png, not application/pdf"):
+        pharmacy.run(
+            pharmacy.technician,
+            service.create_prescription,
+            branch_id=pharmacy.branch,
+            patient_id=patient,
+            source="fax",
+            image=b"\x89PNG page",
+            image_type="application/pdf",
+        )
+    attached = pharmacy.run(pharmacy.technician, service.attach_image, rx.id, b"\xff\xd8\xff\xe0 jpeg page")
+    assert attached.has_image and attached.events[-1].action == "original_attached"
+    assert pharmacy.run(pharmacy.pharmacist, service.prescription_image, rx.id) == (
+        "image/jpeg",
+        b"\xff\xd8\xff\xe0 jpeg page",
+    )
+    with pytest.raises(RefusedTransition, match="never replaced"):
+        pharmacy.run(pharmacy.technician, service.attach_image, rx.id, b"%PDF-1.7 another")
+    submitted = pharmacy.entered(patient, "lisinopril")
+    with pytest.raises(RefusedTransition, match="attached at intake"):
+        pharmacy.run(pharmacy.technician, service.attach_image, submitted.id, b"%PDF-1.7 late")
