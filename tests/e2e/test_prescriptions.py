@@ -3,6 +3,7 @@ pharmacist sees the major interaction in the DUR panel, overrides it with a sign
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from datetime import date
@@ -21,6 +22,9 @@ from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 
 pytestmark = pytest.mark.e2e
+ONE_PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def member(owner: TenantContext, role: str, name: str) -> tuple[str, str]:
@@ -80,6 +84,11 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     expect(page).to_have_url(re.compile(r"/prescriptions/rx\?id="), timeout=15000)
     expect(page.locator("#rx-status")).to_have_text("Intake", timeout=15000)
     rx_number = page.locator("#rx-number").inner_text()
+    page.locator("#rx-original-upload input[type=file]").set_input_files(
+        {"name": "script.png", "mimeType": "image/png", "buffer": ONE_PIXEL_PNG}
+    )
+    page.locator("#rx-original-attach").click()
+    expect(page.locator("#rx-original-image")).to_be_visible(timeout=15000)
 
     page.locator("#rx-drug").fill("Advil")
     page.locator("#rx-strength").fill("800 mg")
@@ -115,6 +124,7 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     expect(alert).to_have_attribute("data-severity", "major", timeout=15000)
     expect(alert).to_contain_text("warfarin", ignore_case=True)
     expect(pharmacist.locator(".rx-active")).to_contain_text("Warfarin")
+    expect(pharmacist.locator("#rx-original-image")).to_be_visible()  # the original beside the entered data
 
     # No reason: refused, nothing verified.
     pharmacist.locator("#rx-sign-password").fill(rph_password)
