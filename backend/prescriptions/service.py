@@ -81,6 +81,7 @@ SETTING_LIMITS = {
 
 def rx_settings(session: Session, ctx: TenantContext) -> RxSettings:
     """The chain's prescription rules (the US defaults until the owner changes them)."""
+    require(ctx, "prescriptions.view")
     row = session.execute(text("SELECT * FROM prescription_settings")).first()
     if row is None:
         return RxSettings()

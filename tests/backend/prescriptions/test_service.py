@@ -321,3 +321,23 @@ def test_the_original_is_read_from_its_bytes_attached_once_and_never_replaced(ph
     submitted = pharmacy.entered(patient, "lisinopril")
     with pytest.raises(RefusedTransition, match="attached at intake"):
         pharmacy.run(pharmacy.technician, service.attach_image, submitted.id, b"%PDF-1.7 late")
+
+
+def test_the_chain_rules_are_the_owners_and_bad_values_change_nothing(pharmacy):
+    assert pharmacy.run(pharmacy.owner, service.rx_settings) == service.RxSettings()  # US defaults
+    with pytest.raises(PermissionDenied):
+        pharmacy.run(pharmacy.pharmacist, service.update_rx_settings, two_person_verification=False)
+    for fields, field in [
+        ({"early_refill_threshold": "0.3"}, "early_refill_threshold"),
+        ({"early_refill_threshold": "soon"}, "early_refill_threshold"),
+        ({"controlled_max_refills": "6"}, "controlled_max_refills"),
+        ({"cii_max_days_supply": "120"}, "cii_max_days_supply"),
+    ]:
+        with pytest.raises(ValidationFailed) as refused:
+            pharmacy.run(pharmacy.owner, service.update_rx_settings, **fields)
+        assert refused.value.field == field
+    assert pharmacy.run(pharmacy.owner, service.rx_settings) == service.RxSettings()
+    changed = pharmacy.run(pharmacy.owner, service.update_rx_settings, expiry_months="6", cii_max_days_supply="30")
+    assert (changed.expiry_months, changed.cii_max_days_supply, changed.two_person_verification) == (6, 30, True)
+    rx = pharmacy.entered(pharmacy.patient(), "lisinopril")
+    assert rx.expires_on == service.add_months(rx.date_written, 6)  # a stricter state's rule applies
