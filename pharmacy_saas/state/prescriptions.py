@@ -458,6 +458,12 @@ class RxState(ShellState):
     async def save(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         fields = {name: form.get(name, "") for name in service.ENTRY_FIELDS}
         fields["daw"] = bool(form.get("daw"))
+        changed = any(
+            str(fields[name]).strip() != self.record.get(key, "")
+            for name, key in (("quantity", "quantity"), ("sig_written", "sig_written"), ("medicine_id", "medicine_id"))
+        )
+        if changed and str(fields["days_supply"]).strip() == self.record.get("days_supply", ""):
+            del fields["days_supply"]  # left as it was: computed again from the new sig or quantity
         try:
             record = await transact(ctx, service.save_entry, self.rx_id, **fields)
         except PharmacyError as exc:

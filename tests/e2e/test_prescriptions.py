@@ -103,6 +103,9 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
         "Take 1 tablet by mouth three times daily as needed for pain", timeout=15000
     )
     expect(page.locator("#rx-days")).to_have_text("10")
+    page.locator("#rx-qty").fill("60")  # a new quantity: the days' supply follows unless typed
+    page.locator("#rx-save").click()
+    expect(page.locator("#rx-days")).to_have_text("20", timeout=15000)
     page.locator("#rx-submit").click()
     expect(page).to_have_url(re.compile(r"/prescriptions$"), timeout=15000)
     expect(page.locator("#rx-tab-verification .rx-tab-count")).to_have_text("1", timeout=15000)
