@@ -547,6 +547,19 @@ def rx_page() -> rx.Component:
                         width="100%",
                         direction=rx.breakpoints(initial="column", md="row"),
                     ),
+                    rx.cond(
+                        RxState.signed.length() > 0,
+                        rx.card(
+                            rx.vstack(
+                                rx.heading("Verification as signed", size="4"),
+                                rx.foreach(
+                                    RxState.signed, lambda line: rx.text(line, size="2", class_name="rx-signed")
+                                ),
+                                width="100%",
+                            ),
+                            width="100%",
+                        ),
+                    ),
                     rx.cond(RxState.editable & RxState.can_enter, entry_card()),
                     rx.cond(
                         RxState.can_enter & ~RxState.closed & ~RxState.held & (RxState.status != "fill"),

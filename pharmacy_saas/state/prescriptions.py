@@ -260,6 +260,8 @@ class RxState(ShellState):
     # the original beside the entered data (a data URL: images go to the page, never to a local folder)
     image_src: str = ""
     image_is_pdf: bool = False
+    # what was known when it was verified: the signature and the DUR stored with it
+    signed: list[str] = []
 
     @rx.var
     def editable(self) -> bool:
@@ -290,8 +292,26 @@ class RxState(ShellState):
         await self._reload(ctx)
         if self.record.get("has_image"):
             await self._load_image(ctx)
+        await self._load_signed(ctx)
         if self.can_enter and self.editable:
             await self._find_prescribers(ctx, "")
+
+    async def _load_signed(self, ctx: TenantContext) -> None:
+        self.signed = []
+        if self.status != "fill":
+            return
+        try:
+            stored = await transact(ctx, verification.verifications, self.rx_id)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        lines = []
+        for v in stored:
+            when = display_time(v.verified_at, self.record.get("time_zone", "UTC"))
+            lines.append(f"Signed by {v.verified_by} at {when}: {v.signature_meaning}")
+            lines += [f"Alert then: {a['severity']} {a['type']} ({a['with']})" for a in v.dur_result["alerts"]]
+            lines += [f"Overridden: {o['severity']} {o['alert_type']}, because {o['reason']}" for o in v.overrides]
+        self.signed = lines
 
     async def _load_image(self, ctx: TenantContext) -> None:
         try:
@@ -367,6 +387,7 @@ class RxState(ShellState):
             "daw": "yes" if r.daw else "",
             "notes": r.notes,
             "has_image": "yes" if r.has_image else "",
+            "time_zone": r.time_zone,
             "key": f"{r.id}-{len(r.events)}",
         }
         if r.medicine_id and not any(c.id == r.medicine_id for c in self.medicine_choices):
@@ -520,6 +541,7 @@ class RxState(ShellState):
             return None
         self.error = ""
         await self._reload(ctx)
+        await self._load_signed(ctx)
         return rx.toast.success(f"{record.rx_number} verified.")
 
     @rx.event

@@ -145,3 +145,7 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     expect(pharmacist.locator("#rx-status")).to_have_text("Ready to fill", timeout=15000)
     expect(pharmacist.locator(".rx-event").first).to_contain_text("Phil Pharm")
     expect(pharmacist.locator(".rx-event").first).to_contain_text("1 alert(s) overridden")
+    # The record keeps what was known when it was signed.
+    signed = pharmacist.locator(".rx-signed")
+    expect(signed.first).to_contain_text("Signed by Phil Pharm", timeout=15000)
+    expect(signed.filter(has_text="Overridden: major interaction")).to_contain_text("INR check on Friday")
