@@ -164,6 +164,14 @@ def main() -> None:
     cases: list[tuple[str, Callable[[], object], int]] = [
         ("queue: first page + counts", lambda: run_in_tenant(technician, service.queue, branch), QUEUE_GOAL_MS),
         (
+            "page load: expire_due + first page",
+            lambda: (
+                run_in_tenant(technician, service.expire_due, branch),
+                run_in_tenant(technician, service.queue, branch),
+            ),
+            QUEUE_GOAL_MS,
+        ),
+        (
             "queue: verification only",
             lambda: run_in_tenant(technician, service.queue, branch, status="verification"),
             QUEUE_GOAL_MS,

@@ -131,6 +131,21 @@ def upgrade() -> None:
         "CREATE INDEX prescriptions_queue_idx ON prescriptions (tenant_id, branch_id, status, created_at, rx_seq) "
         "WHERE status NOT IN ('cancelled', 'expired')"
     )
+    # The live queue oldest first (every status but cancelled and expired), walked in order to the page.
+    op.execute(
+        "CREATE INDEX prescriptions_live_order_idx ON prescriptions (tenant_id, branch_id, created_at, rx_seq) "
+        "WHERE status NOT IN ('cancelled', 'expired')"
+    )
+    # Recently closed ones, for the queue's counts of the last 30 days.
+    op.execute(
+        "CREATE INDEX prescriptions_closed_idx ON prescriptions (tenant_id, branch_id, updated_at) "
+        "WHERE status IN ('cancelled', 'expired')"
+    )
+    # Expiry of the not-yet-verified ones (run when a branch's queue loads).
+    op.execute(
+        "CREATE INDEX prescriptions_expiry_idx ON prescriptions (tenant_id, branch_id, expires_on) "
+        "WHERE status IN ('intake', 'data_entry', 'verification', 'on_hold', 'waiting_prescriber')"
+    )
     op.execute("CREATE INDEX prescriptions_patient_idx ON prescriptions (tenant_id, patient_id, created_at)")
     enable_tenant_rls(op.execute, "prescriptions")
     # A prescription is a legal record: cancelled, never deleted.
