@@ -166,6 +166,12 @@ def intake_page() -> rx.Component:
                             align="end",
                             width="100%",
                         ),
+                        rx.el.label(
+                            rx.hstack(
+                                rx.el.input(type="checkbox", name="none_known", id="new-patient-none-known"),
+                                rx.text("Asked: no known allergies", size="2"),
+                            )
+                        ),
                         rx.button("Register and choose", type="submit", id="rx-register-patient", variant="soft"),
                         on_submit=IntakeState.register_patient,
                         reset_on_submit=True,

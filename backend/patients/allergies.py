@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.clinical.dur import read_allergen
 from backend.core.errors import NotFound, ValidationFailed
-from backend.patients.service import _IN_SCOPE, _log_access, _patient_key, _scope_params
+from backend.patients.service import _IN_SCOPE, Patient, _log_access, _patient_key, _scope_params, create_patient_in
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -140,6 +141,19 @@ def record_allergies(
     )
     _log_access(session, ctx, "updated", key)
     return read_allergies(session, key)
+
+
+def register_with_allergies(
+    session: Session, ctx: TenantContext, *, allergies: str = "", none_known: bool = False, **fields: Any
+) -> Patient:
+    """Register a patient (the fields of `create_patient_in`) and record the answer to "any allergies?" in
+    the same transaction: the entries typed (separated by commas or lines), "no known allergies", or, when
+    neither is given, nothing (not asked). Bad input in either writes nothing."""
+    entries = [p.strip() for p in allergies.replace(";", ",").replace("\n", ",").split(",") if p.strip()]
+    patient = create_patient_in(session, ctx, allergies=", ".join(entries), **fields)
+    if entries or none_known:
+        record_allergies(session, ctx, patient.id, entries, none_known=none_known)
+    return patient
 
 
 def allergens_for_review(session: Session, key: uuid.UUID, free_text: str) -> tuple[list[str], str]:

@@ -16,7 +16,8 @@ import reflex as rx
 from backend.accounts.signatures import sign
 from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
-from backend.patients.service import create_patient_in, find_patients
+from backend.patients.allergies import register_with_allergies
+from backend.patients.service import find_patients
 from backend.prescriptions import prescribers as prescriber_service
 from backend.prescriptions import service, verification
 from backend.prescriptions.enums import RxSource, RxStatus
@@ -201,10 +202,11 @@ class IntakeState(ShellState):
         try:
             patient = await transact(
                 ctx,
-                create_patient_in,
+                register_with_allergies,
                 full_name=str(form.get("full_name", "")),
                 date_of_birth=str(form.get("date_of_birth", "")),
                 allergies=str(form.get("allergies", "")),
+                none_known=bool(form.get("none_known")),
                 home_branch_id=self._current_branch_id(),
             )
         except PharmacyError as exc:

@@ -58,3 +58,26 @@ def test_another_chain_cannot_read_or_record_our_patients_allergies(db, make_ten
         run_in_tenant(owner_of(theirs), patient_allergies, patient)
     with pytest.raises(NotFound):
         run_in_tenant(owner_of(theirs), record_allergies, patient, "penicillin")
+
+
+def test_registering_at_intake_records_the_answer_or_nothing(db, make_tenant):
+    from backend.patients.allergies import register_with_allergies
+
+    chain = make_tenant("allergy-intake")
+    owner = owner_of(chain)
+    home = {"date_of_birth": "1980-02-02", "home_branch_id": str(chain.branch_ids[0])}
+    asked = run_in_tenant(
+        owner, register_with_allergies, full_name="Asked Person", allergies="penicillin, latex", **home
+    )
+    assert [e.written for e in run_in_tenant(owner, allergies_with_record, asked.id).entries] == ["penicillin", "latex"]
+    none = run_in_tenant(owner, register_with_allergies, full_name="No Allergies", none_known=True, **home)
+    assert run_in_tenant(owner, allergies_with_record, none.id).status == "none_known"
+    skipped = run_in_tenant(owner, register_with_allergies, full_name="Not Asked", **home)
+    assert run_in_tenant(owner, allergies_with_record, skipped.id).status == "not_asked"
+    db.execute(text("RESET ROLE"))
+    before = db.execute(text("SELECT count(*) FROM patients WHERE tenant_id = :t"), {"t": chain.tenant_id}).scalar_one()
+    with pytest.raises(ValidationFailed, match="not both"):
+        run_in_tenant(owner, register_with_allergies, full_name="Both", allergies="penicillin", none_known=True, **home)
+    db.execute(text("RESET ROLE"))
+    after = db.execute(text("SELECT count(*) FROM patients WHERE tenant_id = :t"), {"t": chain.tenant_id}).scalar_one()
+    assert after == before  # the refused answer took the registration back with it
