@@ -853,6 +853,32 @@ class Queue:
     time_zone: str  # the branch's, for showing when each was received
 
 
+def _counts(session: Session, ctx: TenantContext, branch: uuid.UUID) -> dict[str, int]:
+    counts = {s.value: 0 for s in RxStatus.queue_order()}
+    # The live statuses are counted from the queue index; cancelled and expired only over the last 30 days
+    # (their own index), so a branch's years of history do not slow the queue.
+    for row in session.execute(
+        text(
+            "SELECT status, count(*) AS n FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
+            "AND status NOT IN ('cancelled', 'expired') GROUP BY status "
+            "UNION ALL SELECT status, count(*) FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
+            "AND status IN ('cancelled', 'expired') AND updated_at > now() - interval '30 days' GROUP BY status"
+        ),
+        {"t": ctx.tenant_id, "b": branch},
+    ):
+        counts[row.status] = int(row.n)
+    return counts
+
+
+def queue_counts(session: Session, ctx: TenantContext, branch_id: str) -> dict[str, int]:
+    """How many prescriptions of the branch are in each status (closed ones: the last 30 days)."""
+    require(ctx, "prescriptions.view")
+    branch = as_uuid(branch_id, "branch")
+    if not ctx.can_see_branch(branch):
+        raise NotFound("No such branch.")
+    return _counts(session, ctx, branch)
+
+
 def queue(
     session: Session,
     ctx: TenantContext,
@@ -879,19 +905,7 @@ def queue(
         which = "r.status = :status"
     else:
         params, which = {}, "r.status NOT IN ('cancelled', 'expired')"
-    counts = {s.value: 0 for s in RxStatus.queue_order()}
-    # The live statuses are counted from the queue index; cancelled and expired only over the last 30 days
-    # (their own index), so a branch's years of history do not slow the queue.
-    for row in session.execute(
-        text(
-            "SELECT status, count(*) AS n FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
-            "AND status NOT IN ('cancelled', 'expired') GROUP BY status "
-            "UNION ALL SELECT status, count(*) FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
-            "AND status IN ('cancelled', 'expired') AND updated_at > now() - interval '30 days' GROUP BY status"
-        ),
-        {"t": ctx.tenant_id, "b": branch},
-    ):
-        counts[row.status] = int(row.n)
+    counts = _counts(session, ctx, branch)
     words = " ".join(str(query or "").split())[:60]
     params.update({"t": ctx.tenant_id, "b": branch})
     search = ""

@@ -109,6 +109,8 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     page.locator("#rx-submit").click()
     expect(page).to_have_url(re.compile(r"/prescriptions$"), timeout=15000)
     expect(page.locator("#rx-tab-verification .rx-tab-count")).to_have_text("1", timeout=15000)
+    page.goto(f"{app_url}/dashboard")  # the pharmacist's work shows on the dashboard too
+    expect(page.locator("#attention-rx-verification .attention-count")).to_have_text("1", timeout=20000)
 
     # The pharmacist, in their own browser, verifies it from the queue.
     pharmacist = browser.new_context().new_page()

@@ -236,6 +236,7 @@ def test_the_queue_counts_each_status_and_lists_oldest_first(pharmacy):
     )
     found = pharmacy.run(pharmacy.technician, service.queue, pharmacy.branch)
     assert found.counts["verification"] == 2 and found.counts["intake"] == 1 and found.counts["fill"] == 0
+    assert pharmacy.run(pharmacy.pharmacist, service.queue_counts, pharmacy.branch) == found.counts  # the dashboard's
     assert [r.id for r in found.items] == [first.id, second.id, intake.id]
     waiting = pharmacy.run(pharmacy.technician, service.queue, pharmacy.branch, status="verification")
     assert [r.id for r in waiting.items] == [first.id, second.id]
