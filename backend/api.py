@@ -12,12 +12,12 @@ from backend.accounts.api import api_router as account_router
 from backend.accounts.api import auth_router
 from backend.accounts.api_tokens import RateLimited
 from backend.api_docs import mount_docs
-from backend.billing.api import router as billing_router
-from backend.billing.bills_list_api import router as bills_list_router
-from backend.billing.cards_api import router as cards_router
-from backend.billing.claims_api import router as claims_router
-from backend.billing.credit_notes_api import router as credit_notes_router
-from backend.billing.reports_api import router as reports_router
+from backend.billing.bills.api import router as billing_router
+from backend.billing.bills.search_api import router as bills_list_router
+from backend.billing.claims.api import router as claims_router
+from backend.billing.credit_notes.api import router as credit_notes_router
+from backend.billing.payments.api import router as payments_router
+from backend.billing.reports.api import router as reports_router
 from backend.branches.api import router as branches_router
 from backend.clinical.api import router as dur_router
 from backend.core.errors import PharmacyError
@@ -164,7 +164,7 @@ def create_api() -> FastAPI:
     api.include_router(billing_router, prefix=API_PREFIX)
     api.include_router(bills_list_router, prefix=API_PREFIX)
     api.include_router(reports_router, prefix=API_PREFIX)
-    api.include_router(cards_router, prefix=API_PREFIX)
+    api.include_router(payments_router, prefix=API_PREFIX)
     api.include_router(credit_notes_router, prefix=API_PREFIX)
     api.include_router(patients_router, prefix=API_PREFIX)
     api.include_router(prescriptions_router, prefix=API_PREFIX)

@@ -19,6 +19,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from bench.common import fresh_database
+from tenants.session import run_in_tenant
 
 GENERICS = [
     "Amoxicillin", "Acetaminophen", "Ibuprofen", "Metformin", "Atorvastatin", "Lisinopril", "Amlodipine",
@@ -50,7 +51,7 @@ QUESTIONS = [
 
 
 def seed() -> object:
-    from backend.inventory.alerts import set_reorder_level
+    from backend.inventory.reorder import set_reorder_level
     from backend.inventory.service import create_medicine, receive_stock
     from tenants.context import TenantContext
     from tenants.provisioning import NewBranch, NewChain, provision_tenant
@@ -76,8 +77,9 @@ def seed() -> object:
     for i, (name, strength) in enumerate(itertools.product(GENERICS, ("250 mg", "500 mg", "1 g"))):
         medicine = create_medicine(owner, generic_name=name, strength=strength, default_sell_price="1.00")
         for j, branch in enumerate(chain.branch_ids):
-            receive_stock(
+            run_in_tenant(
                 owner,
+                receive_stock,
                 branch_id=str(branch),
                 medicine_id=medicine,
                 lot_number=f"L{i}-{j}",
@@ -85,8 +87,13 @@ def seed() -> object:
                 quantity=10 + (i * j) % 90,
                 cost_price="0.5000",
             )
-            set_reorder_level(
-                owner, branch_id=str(branch), medicine_id=medicine, reorder_point=40, reorder_quantity=100
+            run_in_tenant(
+                owner,
+                set_reorder_level,
+                branch_id=str(branch),
+                medicine_id=medicine,
+                reorder_point=40,
+                reorder_quantity=100,
             )
     return TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="pharmacist")
 

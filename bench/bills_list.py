@@ -37,7 +37,7 @@ _PATIENTS = [
 
 def main() -> None:
     url = fresh_database("pharmacy_bench_bills_list")
-    from backend.billing.bills_list import search_bills
+    from backend.billing.bills.search import search_bills
     from backend.core.passwords import hash_password
     from tenants.context import TenantContext
     from tenants.provisioning import NewBranch, NewChain, provision_tenant

@@ -115,7 +115,7 @@ def timings(call: Callable[[], object], runs: int = RUNS) -> tuple[float, float]
 
 def main() -> None:
     url = fresh_database("pharmacy_bench_reports")
-    from backend.billing.reports import daily_report, range_report
+    from backend.billing.reports.service import daily_report, range_report
     from backend.core.passwords import hash_password
     from tenants.context import TenantContext
     from tenants.provisioning import NewBranch, NewChain, provision_tenant

@@ -20,6 +20,7 @@ import time
 from datetime import date, timedelta
 
 from bench.common import fresh_database
+from tenants.session import run_in_tenant
 
 DRAFTS = int(os.environ.get("BENCH_FINALIZE_DRAFTS", "300"))
 TILLS = int(os.environ.get("BENCH_FINALIZE_TILLS", "4"))
@@ -59,8 +60,9 @@ def seed():  # type: ignore[no-untyped-def]
     for n in range(MEDICINES):
         medicine = create_medicine(owner, generic_name=f"Bench medicine {n:02d}", default_sell_price="4.20")
         for lot in range(rng.choice((2, 3))):
-            receive_stock(
+            run_in_tenant(
                 owner,
+                receive_stock,
                 branch_id=branch,
                 medicine_id=medicine,
                 lot_number=f"L{lot}",
@@ -73,11 +75,12 @@ def seed():  # type: ignore[no-untyped-def]
 
 
 def drafts(ctx, branch: str, medicines: list[str], count: int, rng: random.Random) -> list[str]:  # type: ignore[no-untyped-def]
-    from backend.billing.service import create_draft
+    from backend.billing.bills.service import create_draft
 
     return [
-        create_draft(
+        run_in_tenant(
             ctx,
+            create_draft,
             branch_id=branch,
             lines=[{"medicine_id": m, "quantity": rng.randint(1, 3)} for m in rng.sample(medicines, LINES)],
         ).id
@@ -86,10 +89,10 @@ def drafts(ctx, branch: str, medicines: list[str], count: int, rng: random.Rando
 
 
 def timed_finalize(ctx, bill_id: str) -> float:  # type: ignore[no-untyped-def]
-    from backend.billing.service import finalize_bill
+    from backend.billing.bills.service import finalize_bill
 
     start = time.perf_counter()
-    finalize_bill(ctx, bill_id)
+    run_in_tenant(ctx, finalize_bill, bill_id)
     return (time.perf_counter() - start) * 1000
 
 

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import psycopg
 
 from bench.common import fresh_database
+from tenants.session import run_in_tenant
 
 SALES = int(os.environ.get("BENCH_SALES", "10000"))
 BATCHES = int(os.environ.get("BENCH_HOT_BATCHES", "100"))
@@ -104,8 +105,9 @@ def main() -> None:
     medicines = []
     for n in range(BATCHES):
         medicine = create_medicine(owner, generic_name=f"Hot medicine {n:03d}")
-        receive_stock(
+        run_in_tenant(
             owner,
+            receive_stock,
             branch_id=branch,
             medicine_id=medicine,
             lot_number="HOT",

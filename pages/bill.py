@@ -183,7 +183,7 @@ def claim_card() -> rx.Component:
             form_alert(BillState.claim_error, "claim-error"),
             rx.hstack(
                 rx.cond(
-                    BillState.can_claim & (BillState.claim_status == "draft"),
+                    BillState.can_claim & BillState.claim_is_draft,
                     rx.button("Submit claim", on_click=BillState.submit_claim, id="bill-claim-submit"),
                 ),
                 rx.link("Follow it on the claims page", href=routes.CLAIMS, id="bill-claim-link"),

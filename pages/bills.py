@@ -7,16 +7,6 @@ from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.bills import BillRow, BillsState, Choice
 
-STATUS_COLOURS = {
-    "draft": "gray",
-    "finalized": "amber",
-    "partially_paid": "amber",
-    "paid": "green",
-    "voided": "red",
-    "partially_refunded": "violet",
-    "refunded": "violet",
-}
-
 
 def option(choice: Choice) -> rx.Component:
     return rx.el.option(choice.label, value=choice.value)
@@ -29,7 +19,7 @@ def branch_option(name: str) -> rx.Component:
 def status_badge(row: BillRow) -> rx.Component:
     return rx.badge(
         row.status_label,
-        color_scheme=rx.match(row.status, *STATUS_COLOURS.items(), "gray"),
+        color_scheme=row.status_colour,
         class_name="bill-status",
     )
 

@@ -98,10 +98,10 @@ def next_step() -> rx.Component:
     return rx.cond(
         ClaimsState.can_manage,
         rx.match(
-            ClaimsState.open_status,
-            ("draft", rx.button("Mark as submitted", on_click=ClaimsState.submit, id="claim-submit")),
+            ClaimsState.open_step,
+            ("submit", rx.button("Mark as submitted", on_click=ClaimsState.submit, id="claim-submit")),
             (
-                "submitted",
+                "decide",
                 rx.form(
                     rx.hstack(
                         rx.select.root(
@@ -110,7 +110,7 @@ def next_step() -> rx.Component:
                                 *[rx.select.item(STATUS_LABELS[d], value=d) for d in DECISIONS],
                             ),
                             name="decision",
-                            default_value="approved",
+                            default_value=DECISIONS[0],
                         ),
                         rx.input(name="approved_amount", placeholder="Approved amount (if partly approved)"),
                         rx.input(name="reason", placeholder=REJECTION_REASON_HINT, min_width="18em"),
@@ -122,14 +122,7 @@ def next_step() -> rx.Component:
                     reset_on_submit=True,
                 ),
             ),
-            (
-                "approved",
-                payment_form(),
-            ),
-            (
-                "partially_approved",
-                payment_form(),
-            ),
+            ("pay", payment_form()),
             rx.fragment(),
         ),
     )

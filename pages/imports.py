@@ -103,7 +103,7 @@ def report_card() -> rx.Component:
                 ),
             ),
             rx.cond(
-                ImportState.status == "validated",
+                ImportState.awaiting_import,
                 rx.hstack(
                     rx.cond(
                         ImportState.problem_count == 0,
@@ -143,7 +143,7 @@ def report_card() -> rx.Component:
                 ),
             ),
             rx.cond(
-                ImportState.status == "done",
+                ImportState.imported,
                 rx.callout(
                     rx.text("Imported ", rx.text.strong(ImportState.imported_rows), " rows."),
                     icon="check",
@@ -152,7 +152,7 @@ def report_card() -> rx.Component:
                 ),
             ),
             rx.cond(
-                ImportState.status == "failed",
+                ImportState.import_failed,
                 rx.callout(ImportState.failure, icon="triangle-alert", color_scheme="red", id="import-failed"),
             ),
             rx.cond(

@@ -16,7 +16,7 @@ def order_card(order: rx.Var) -> rx.Component:
                 rx.text(order["supplier"], " → ", order["branch"], size="2", color_scheme="gray"),
                 rx.spacer(),
                 rx.cond(
-                    (order["status"] == "draft") & PurchasingState.can_purchase,
+                    order["can_send"].to(bool) & PurchasingState.can_purchase,
                     rx.button("Send", size="1", on_click=PurchasingState.send(order["id"])),
                 ),
                 width="100%",
@@ -29,7 +29,7 @@ def order_card(order: rx.Var) -> rx.Component:
                 ),
             ),
             rx.cond(
-                (order["status"] == "sent") | (order["status"] == "partially_received"),
+                order["can_receive"].to(bool),
                 rx.form(
                     rx.hstack(
                         rx.el.input(type="hidden", name="order_id", value=order["id"]),

@@ -120,7 +120,7 @@ def test_the_api_import_check_catches_one(tmp_path):
     (tmp_path / "backend" / "billing").mkdir(parents=True)
     (tmp_path / "backend" / "billing" / "sneaky.py").write_text(
         "from backend.inventory.api import receive\nfrom backend.inventory import service\n"
-        "from backend.billing.api import router\nfrom backend.http import RequirePermission\n"
+        "from backend.billing.bills.api import router\nfrom backend.http import RequirePermission\n"
     )
     (tmp_path / "backend" / "core").mkdir(parents=True)
     (tmp_path / "backend" / "core" / "leaky.py").write_text("from tenants.session import tenant_session\n")

@@ -76,11 +76,7 @@ OWNERS: dict[str, str] = {
 }
 
 # (file, table): why this module may write a table it does not own. Adding one is a reviewed change.
-ALLOWED: dict[tuple[str, str], str] = {
-    # Until billing asks inventory to put units back on their lots (issue 12, section 3):
-    ("backend/billing/service.py", "batches"): "return_to_lots, moving to inventory's service",
-    ("backend/billing/service.py", "stock_movements"): "return_to_lots, moving to inventory's service",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 _WRITE = re.compile(
     r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|COPY)\s+(?:ONLY\s+)?\"?([a-z_]+)\"?",
@@ -134,4 +130,16 @@ def test_a_foreign_write_is_caught(tmp_path):
         "backend/billing/sneaky.py writes batches (owned by backend/inventory)",
         "backend/billing/sneaky.py writes lot_recalls (owned by backend/inventory)",
         "backend/billing/sneaky.py writes stock_movements (owned by backend/inventory)",
+    ]
+
+
+def test_billing_putting_units_back_itself_is_caught(tmp_path):
+    """The return to lots moved to inventory (issue 12): the same SQL back in billing fails the walk."""
+    source = (ROOT / "backend" / "inventory" / "service.py").read_text()
+    returning = source[source.index("def return_to_lots(") : source.index("# Stock that changes outside a sale")]
+    (tmp_path / "backend" / "billing").mkdir(parents=True)
+    (tmp_path / "backend" / "billing" / "service.py").write_text(returning)
+    assert foreign_writes(tmp_path) == [
+        "backend/billing/service.py writes batches (owned by backend/inventory)",
+        "backend/billing/service.py writes stock_movements (owned by backend/inventory)",
     ]

@@ -19,7 +19,7 @@ def upgrade() -> None:
     # The bills list pages through a branch's bills newest first, keyset on (date, id). A bill's date
     # is when it was finalized, a draft's when it was opened. It is a CASE rather than coalesce():
     # under row-level security only conditions Postgres knows cannot leak bound an index scan, and
-    # coalesce is not on that list. The expression must match backend/billing/bills_list.py exactly.
+    # coalesce is not on that list. The expression must match backend/billing/bills/search.py exactly.
     op.execute(f"CREATE INDEX bills_list_branch_idx ON bills (tenant_id, branch_id, ({_ISSUED_AT}), id)")
     # The same order over every branch of the chain (the REST list without a branch, a chain-wide
     # owner): without it, the first page would sort every bill the chain ever issued.

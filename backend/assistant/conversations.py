@@ -64,8 +64,8 @@ def stream_reply(ctx: TenantContext, question: str, conversation_id: str | None 
     asked = _checked_question(ctx, question, conversation_id)
     if provider_in_use(ctx):
         yield from openai_provider.stream_answer(ctx, asked, _history(ctx, conversation_id))
-    else:
-        yield from openai_provider.local_stream(ctx, asked)
+    else:  # the history lets a short reply answer the engine's own "which one?"
+        yield from openai_provider.local_stream(ctx, asked, _history(ctx, conversation_id))
 
 
 def store_exchange(

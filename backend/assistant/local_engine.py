@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.assistant import druginfo, retrieval, safety
-from backend.assistant.tools import ASSISTANT_PERMISSION, ToolResult, call_tool
+from backend.assistant.products import read_product
+from backend.assistant.tools import ASSISTANT_PERMISSION, WHICH_ONE, ToolResult, call_tool
 from backend.drugs.matcher import resolve
 from backend.interactions.knowledge import Source
 from tenants.context import TenantContext
@@ -64,16 +65,27 @@ _BILL = re.compile(r"\b([a-z0-9]{1,20}-\d{4}-\d{6})\b", re.IGNORECASE)
 _SALES = re.compile(r"\b(sell|sold|sales?|revenue|takings|turnover)\b")
 _REFILL = re.compile(r"\b(refills?|prescriptions?)\b")
 _EXPIRY = re.compile(r"\bexpir\w*|\bout of date\b|\bgoing off\b|\bshort[- ]dated\b|\bbest before\b")
-_LOW = re.compile(r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneed to order\b|\bbelow\b|\bshort on\b")
+_LOW = re.compile(
+    r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneeds? (to be )?order\w*|\bbelow\b|\bshort on\b|"
+    r"\bshould (we )?order\b|\bwhat to order\b"
+)
 _INFO = re.compile(
     r"\bused for\b|\buse of\b|\bwhat does .+ (do|treat)\b|\btreats?\b|\bside[- ]effects?\b|\bwarnings?\b|"
-    r"\btell me about\b|\binfo(rmation)?\b|\bindications?\b|\bwhat is .+ for\b"
+    r"\btell me about\b|\binfo(rmation)?\b|\bindications?\b|\bwhat is .+ for\b|\bwhat (kind|type|class) of\b"
 )
+# The ways staff ask for a quantity: "what's the on-hand for", "in stock", "left", "count", "level".
 _STOCK = re.compile(
-    r"\bhow many\b|\bhow much\b|\bstock\w*\b|\bon hand\b|\bon the shelf\b|\bdo we have\b|\bhave we got\b|"
-    r"\bleft\b|\bunits?\b|\bquantity\b|\bcount\b|\bavailable\b|\bany\b"
+    r"\bhow many\b|\bhow much\b|\bstock\w*\b|\bon[- ]?hand\b|\bon the shel(f|ves)\b|\bdo we (have|carry)\b|"
+    r"\bhave we got\b|\bgot any\b|\bleft\b|\bremaining\b|\bunits?\b|\bquantit(y|ies)\b|\bqty\b|\bcount\w*\b|"
+    r"\blevels?\b|\binventory\b|\bavailable\b|\bavailability\b|\bany\b|\bsupply\b|\bsoh\b|\bboxes\b|"
+    r"\bpacks\b|\bin the (back|store|pharmacy)\b"
 )
 _WHAT_IS = re.compile(r"\bwhat(?:'s| is| are)\b")
+# Drug information is for what a medicine is or does; these win over a stray stock word ("any").
+_ASKS_WHAT_IT_DOES = re.compile(
+    r"\bused for\b|\bwhat does .+ (do|treat)\b|\btreats?\b|\bside[- ]effects?\b|\bwarnings?\b|"
+    r"\bindications?\b|\bwhat kind of\b|\bwhat type of\b"
+)
 _DOCUMENTS = re.compile(
     r"\b(sops?|polic(y|ies)|procedures?|protocols?|guidelines?|handbook|faqs?|our (rules?|guide|process))\b"
 )
@@ -94,6 +106,7 @@ STOP_WORDS = frozenset(
     uses warning warnings was we week weeks were what whats what's when where which while who why will
     with within would year yesterday you your yours sales sale revenue there's hi hello thanks thank
     plus vs versus between both either number numbers past previous coming days' still remaining
+    across chain whole entire overall
     """.split()
 )
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
@@ -304,11 +317,48 @@ def _expiring(q: _Question) -> Reply:
     return _reply("expiring", [result], note)
 
 
+# Words around a product's name in a stock question that name nothing: removed before the phrase goes
+# to the tool, which reads the name, strength, form, release, maker and barcode from what is left.
+_STOCK_FILLER = STOP_WORDS - {"mg", "ml", "tablet", "tablets", "capsule", "capsules", "one"} | frozenset(
+    """
+        on-hand hand qty inventory level levels remaining supply soh boxes packs carry carrying current
+        currently total totals pls plz hey ok okay quick check got stocked onhand figure figures need
+        amount amounts exactly exact right now status across chain whole stores store shop pharmacy back
+        below above point points threshold running short
+        """.split()
+)
+_SEPARATOR = re.compile(r"\s*(?:,|;|&|\band\b|\bplus\b|\bvs\.?|\bversus\b)\s*")
+_PHRASE_WORD = re.compile(
+    r"\d+(?:\.\d+)?%?|\.\d+|(?:mg|mcg|g|units?|meq)\s*/\s*\d*(?:\.\d+)?\s*ml\b|[a-z][a-z0-9\-']*|µg"
+)
+
+
+def product_phrases(q: _Question, mentions: list[Mention]) -> list[str]:
+    """The products a stock question names, each as a phrase with what narrows it ("lorazepam 0.5 mg",
+    "amitriptyline 10 mg teva"); several medicines ("amoxicillin and ibuprofen") give several phrases."""
+    lower = q.lower
+    if q.branch is not None:  # the branch's words are not part of a product's name
+        bare = re.sub(r"\s*\bbranch\b\s*", " ", q.branch.name.lower()).strip()
+        for name in sorted({q.branch.name.lower(), bare, q.branch.code.lower()}, key=len, reverse=True):
+            lower = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", lower)
+    lower = re.sub(r"\bbranch(es)?\b", " ", lower)
+    known = [m for m in mentions if m.generic]
+    parts = _SEPARATOR.split(lower) if len(known) > 1 else [lower]
+    phrases = [" ".join(w for w in _PHRASE_WORD.findall(part) if w not in _STOCK_FILLER) for part in parts]
+    return [p for p in phrases if re.search(r"[a-z]{2}|\d{8,14}", p)][:3]
+
+
 def _stock(q: _Question, mentions: list[Mention]) -> Reply:
-    if not mentions:
+    phrases = product_phrases(q, mentions)
+    if not phrases:
         return Reply("Which medicine? e.g. 'how many amoxicillin 500 mg at Main Street'.", intent="stock")
-    results = [call_tool(q.ctx, "medicine_stock", {"medicine": m.typed, **_branch_arg(q)}) for m in mentions[:3]]
+    results = [call_tool(q.ctx, "medicine_stock", {"medicine": p[:80], **_branch_arg(q)}) for p in phrases]
     return _reply("stock", results)
+
+
+def _names_only(q: _Question, known: list[Mention]) -> bool:
+    """ "What is lorazepam?" asks what it is; "what's lorazepam 0.5 mg" with a strength asks for the product."""
+    return not re.search(r"\d", q.lower)
 
 
 def _not_yet(intent: str, what: str) -> Callable[[_Question], Reply]:
@@ -333,8 +383,51 @@ def _sales(q: _Question) -> Reply:
 _refills_not_yet = _not_yet("refill", "prescriptions and refills are not in the product yet")
 
 
-def answer(ctx: TenantContext, question: str) -> Reply:
-    """Answer one staff question with the local engine, under the member's context and role."""
+_STRENGTH_WORDS = re.compile(
+    r"(?<![\w.])(?:\d+(?:\.\d+)?|\.\d+)\s*(?:mg|mcg|µg|g|ml|meq|iu|units?|%)?(?:\s*/\s*\d*\s*ml)?(?![\w.])"
+)
+_FORM_WORDS = re.compile(
+    r"\b(tablets?|tabs?|caplets?|capsules?|caps?|suspension|liquid|syrup|solution|inhalers?|injections?|"
+    r"pens?|creams?|ointments?|gels?|patch(es)?|drops|sprays?|powder)\b"
+)
+_RELEASE_WORDS = re.compile(
+    r"\b(er|xr|xl|la|sr|cr|cd|dr|ec|ir|(extended|sustained|controlled|delayed|immediate)[- ]release)\b"
+)
+_CHOICE_FILLER = re.compile(r"\b(the|one|ones|i|mean|meant|please|pls|that|those|from|by|made|ok|okay|yes)\b")
+MAX_CHOICE_WORDS = 6
+
+
+def follow_up(question: str, history: Sequence[Mapping[str, str]]) -> str | None:
+    """A short reply to the assistant's "which one?" completes the stock question it was asked about:
+    "how many amitriptyline 75 mg" + "10 mg" is "how many amitriptyline 10 mg"; "how many Teva" + "the
+    amitriptyline 10 mg" names both. What the reply says (strength, form, release) replaces what the
+    question said; a maker or name is added. Anything longer, or a question of its own, stands alone."""
+    if len(history) < 2 or history[-1].get("role") != "assistant" or WHICH_ONE not in history[-1].get("content", ""):
+        return None
+    asked = history[-2].get("content", "") if history[-2].get("role") == "user" else ""
+    said = " ".join(question.lower().split())
+    if not asked or len(said.split()) > MAX_CHOICE_WORDS or _BILL.search(said):
+        return None
+    if any(rule.search(said) for rule in (_SALES, _REFILL, _EXPIRY, _LOW, _INFO, _INTERACTION, _DOCUMENTS)):
+        return None
+    choice = read_product(said)
+    earlier = asked.lower()
+    if choice.strength is not None:
+        earlier = _STRENGTH_WORDS.sub(" ", earlier)
+    if choice.form:
+        earlier = _FORM_WORDS.sub(" ", earlier)
+    if choice.release:
+        earlier = _RELEASE_WORDS.sub(" ", earlier)
+    chosen = _CHOICE_FILLER.sub(" ", said.rstrip("?.!"))
+    combined = " ".join(f"{earlier.rstrip('?.! ')} {chosen}".split())
+    return combined if chosen.strip() else None
+
+
+def answer(ctx: TenantContext, question: str, history: Sequence[Mapping[str, str]] = ()) -> Reply:
+    """Answer one staff question with the local engine, under the member's context and role.
+
+    `history` is the conversation so far (chat messages, oldest first): a short reply to the engine's
+    own "which one?" completes the question it was asked about (`follow_up`)."""
     if not role_has(ctx.role, ASSISTANT_PERMISSION):
         return Reply(f"Your role ({ctx.role or 'none'}) may not use the assistant.", intent="refused")
     text = " ".join(question.split())
@@ -342,6 +435,9 @@ def answer(ctx: TenantContext, question: str) -> Reply:
         return Reply("Ask me about stock, expiry, bills, medicines or interactions.", intent="empty")
     if len(text) > MAX_QUESTION:
         return Reply(f"Please ask one shorter question (at most {MAX_QUESTION} characters).", intent="too_long")
+    if (completed := follow_up(text, history)) is not None:
+        reply = answer(ctx, completed)
+        return replace(reply, text=f"(Taking that as: {completed})\n\n{reply.text}")
     profile = tenant_profile(ctx)
     refusal = safety.screen(text, profile.name)
     if refusal:
@@ -372,16 +468,16 @@ def _route(q: _Question) -> Reply:
     if _EXPIRY.search(lower):
         return _expiring(q)
     if _LOW.search(lower):
-        if mentions:
+        if known:  # "are we low on amoxicillin": that medicine's stock, not the whole list
             return _stock(q, mentions)
         return _reply("low_stock", [call_tool(q.ctx, "low_stock", _branch_arg(q))])
     if _DOCUMENTS.search(lower):
         return _reply("documents", [call_tool(q.ctx, "chain_documents", {"question": q.text[:500]})])
+    if _STOCK.search(lower) and not _ASKS_WHAT_IT_DOES.search(lower):
+        return _stock(q, mentions)
     if _INFO.search(lower):
         return _drug_info(q, known or mentions)
-    if _STOCK.search(lower):
-        return _stock(q, mentions)
-    if _WHAT_IS.search(lower) and known:
+    if _WHAT_IS.search(lower) and known and _names_only(q, known):
         return _drug_info(q, known)
     if known:  # a bare medicine name: staff at the counter mostly want to know if it is on the shelf
         return _stock(q, known)

@@ -49,6 +49,9 @@ You are the assistant inside a pharmacy chain's management software, talking to 
 Use the tools for every figure (stock, expiry, bills, interactions, drug information): never state a \
 number, date or price that did not come from a tool result in this conversation.
 When a tool result lists sources, cite them by title and link.
+Products of one medicine and strength from different makers are different products: name each with \
+its maker (or barcode) next to its number, give a group's total as the tool gave it, never add up or \
+merge products yourself, and when the tool asks which product is meant, ask the member.
 Give no doses and no dosing advice beyond quoting the label text a tool returned; for anything about a \
 particular patient, tell the member to ask a pharmacist.
 If a tool refuses or finds nothing, say so plainly; do not guess.
@@ -182,9 +185,9 @@ def stream_answer(
     breaker.record_success()
 
 
-def local_stream(ctx: TenantContext, question: str) -> Iterator[Event]:
+def local_stream(ctx: TenantContext, question: str, history: Sequence[Mapping[str, str]] = ()) -> Iterator[Event]:
     """The local engine's answer in the same shape (it is produced at once, so one delta)."""
-    reply = local_engine.answer(ctx, question)
+    reply = local_engine.answer(ctx, question, history)
     yield Delta(reply.text)
     yield reply
 

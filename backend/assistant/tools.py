@@ -18,27 +18,39 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 
 from backend.assistant import druginfo, retrieval
-from backend.billing.reports import SalesReport, daily_report, range_report
-from backend.billing.service import Bill, get_bill
+from backend.assistant.products import (
+    MAX_PRODUCTS_LISTED,
+    Identity,
+    LowLine,
+    Match,
+    ProductGroup,
+    ProductStock,
+    find_products,
+    lot_products,
+    low_stock_lines,
+    read_product,
+)
+from backend.billing.bills.repository import Bill
+from backend.billing.bills.service import get_bill
+from backend.billing.reports.service import SalesReport, daily_report, range_report
+from backend.core.display import display_money
 from backend.core.errors import NotFound, PharmacyError, ValidationFailed
-from backend.drugs.matcher import resolve
 from backend.interactions.checker import MAX_DRUGS, check
 from backend.interactions.knowledge import Source
 from backend.inventory.alerts import AlertLine, stock_alerts
-from backend.inventory.service import BatchStock, Medicine, medicine_stock, search_medicines
+from backend.inventory.reorder import alert_detail, in_force
 from tenants.context import TenantContext
 from tenants.directory import BranchSummary, tenant_profile
 from tenants.roles import role_has
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 ASSISTANT_PERMISSION = "assistant.use"
-MAX_MEDICINES = 5  # strengths of one medicine shown in one answer
+WHICH_ONE = "Which one do you mean?"  # a stock answer that needs the member to choose (see local_engine.follow_up)
 MAX_LINES = 20  # alert lines listed in text (data carries all of them)
 BILL_NUMBER = re.compile(r"^[A-Za-z0-9]{1,20}-\d{4}-\d{6}$")
 
@@ -74,7 +86,19 @@ def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[
 
 
 _BRANCH = {"type": "string", "maxLength": 80, "description": "Branch name or code; omit for all of the member's"}
-_MEDICINE = {"type": "string", "minLength": 2, "maxLength": 80, "description": "Medicine name (brand or generic)"}
+_MEDICINE = {
+    "type": "string",
+    "minLength": 2,
+    "maxLength": 80,
+    "description": "Medicine as the member named it: generic or brand, with any strength, form, release or maker "
+    "they said (e.g. 'amitriptyline 10 mg', 'Teva lorazepam 0.5 mg', 'metformin ER 500'), or a barcode",
+}
+_NARROWING = {
+    "strength": {"type": "string", "maxLength": 40, "description": "Strength if said, e.g. '10 mg', '250 mg/5 mL'"},
+    "form": {"type": "string", "maxLength": 40, "description": "Form if said: tablet, capsule, suspension, ..."},
+    "maker": {"type": "string", "maxLength": 60, "description": "Maker or brand if said (Teva, Lipitor)"},
+    "barcode": {"type": "string", "pattern": r"^\d{8,14}$", "description": "Barcode digits if given"},
+}
 
 
 # --- slots shared by the tools ---------------------------------------------------------------------
@@ -92,21 +116,6 @@ def find_branch(ctx: TenantContext, wanted: str) -> BranchSummary:
     raise NotFound(f"I don't see a branch called '{wanted}' among the branches you can see.")
 
 
-def find_medicines(ctx: TenantContext, name: str) -> list[Medicine]:
-    """The chain's catalog entries for a name: the catalog search (which knows brands and synonyms), then
-    the matcher's reading of a typo ("amoxicilin") searched again."""
-    found, _ = search_medicines(ctx, name)
-    if not found:
-        match = resolve(name)
-        if match is not None and match.generic.lower() != name.strip().lower():
-            found, _ = search_medicines(ctx, match.generic)
-    return found[:MAX_MEDICINES]
-
-
-def _display(m: Medicine) -> str:
-    return " ".join(part for part in (m.generic_name, m.strength, m.dosage_form) if part)
-
-
 def _units(n: int, unit: str) -> str:
     return f"{n} {unit}{'' if n == 1 or unit.endswith('s') else 's'}"
 
@@ -114,67 +123,112 @@ def _units(n: int, unit: str) -> str:
 # --- stock -----------------------------------------------------------------------------------------
 
 
-def _sellable(batch: BatchStock) -> bool:
-    return batch.status == "active" and not batch.expired and not batch.recalled
+def _where(p: ProductStock) -> str:
+    where = ", ".join(f"{branch}: {qty}" for branch, qty in p.by_branch.items()) or "no batches"
+    line = f"({where})"
+    if p.sellable != p.on_hand:
+        line += f"; {p.sellable} can be sold ({p.on_hand - p.sellable} expired, recalled or quarantined)"
+    if p.next_expiry:
+        line += f"; next expiry {p.next_expiry}"
+    return line
 
 
-def _stock_line(medicine: Medicine, batches: list[BatchStock]) -> tuple[str, dict[str, Any]]:
-    by_branch: dict[str, int] = {}
-    for b in batches:
-        by_branch[b.branch] = by_branch.get(b.branch, 0) + b.quantity
-    on_hand = sum(b.quantity for b in batches)
-    sellable = sum(b.quantity for b in batches if _sellable(b))
-    unit = medicine.dispensing_unit or "unit"
-    where = ", ".join(f"{branch}: {qty}" for branch, qty in sorted(by_branch.items())) or "no batches"
-    line = f"{_display(medicine)}: {_units(on_hand, unit)} on hand ({where})"
-    if sellable != on_hand:
-        line += f"; {sellable} can be sold ({on_hand - sellable} expired, recalled or quarantined)"
-    next_expiry = min((b.expiry_date for b in batches if _sellable(b) and b.quantity > 0), default=None)
-    if next_expiry:
-        line += f"; next expiry {next_expiry.isoformat()}"
-    data = {
-        "medicine_id": medicine.id,
-        "name": _display(medicine),
-        "on_hand": on_hand,
-        "sellable": sellable,
-        "by_branch": by_branch,
-        "unit": unit,
-    }
-    return line, data
+def _group_lines(group: ProductGroup, room: int) -> list[str]:
+    """The group's total first, then its products (maker and barcode tell them apart), at most `room`."""
+    if len(group.products) == 1:
+        p = group.products[0]
+        return [f"- {group.name} ({p.label()}): {_units(p.on_hand, p.unit)} on hand {_where(p)}"]
+    total = f"- {group.name}: {_units(group.on_hand, group.unit)} on hand in total, {len(group.products)} products"
+    if group.sellable != group.on_hand:
+        total += f" ({group.sellable} can be sold)"
+    lines = [total + ":"]
+    for p in group.products[:room]:
+        lines.append(f"  - {p.label()}: {_units(p.on_hand, p.unit)} {_where(p)}")
+    if len(group.products) > room:
+        lines.append(
+            f"  - and {len(group.products) - room} more products not listed here: name the maker or barcode to see one."
+        )
+    return lines
 
 
-def stock_of_medicine(ctx: TenantContext, medicine: str, branch: str | None = None) -> ToolResult:
+def _no_match_text(match: Match, place: str) -> str:
+    asked = match.query.describe()
+    if match.unmatched == "name":
+        return f"'{asked}' is not in your catalog."
+    if match.unmatched == "barcode":
+        return f"No product in your catalog has barcode {match.query.barcode}."
+    what = {"strength": "strengths", "form": "forms", "release": "releases", "maker": "makers"}[match.unmatched]
+    return f"Your catalog has no {asked}. It has these {what}: {', '.join(match.alternatives)}. {WHICH_ONE}"
+
+
+def stock_of_medicine(
+    ctx: TenantContext,
+    medicine: str,
+    branch: str | None = None,
+    strength: str = "",
+    form: str = "",
+    maker: str = "",
+    barcode: str = "",
+) -> ToolResult:
+    """Stock of the products a name (with strength, form, release, maker or barcode) stands for: each
+    group's total, then its products with maker and barcode; says what it leaves out and why."""
     where = find_branch(ctx, branch) if branch else None
     place = f"at {where.name}" if where else "in your branches"
-    found = find_medicines(ctx, medicine)
-    if not found:
+    query = read_product(medicine, strength=strength, form=form, maker=maker, barcode=barcode)
+    match = run_in_tenant(ctx, find_products, query, branch_id=where.id if where else None)
+    data: dict[str, Any] = {"branch": where.name if where else None, "asked": query.describe()}
+    if not match.groups:
+        data |= {"medicines": [], "groups": [], "unmatched": match.unmatched, "choices": list(match.alternatives)}
+        data["needs_choice"] = bool(match.alternatives)
         return ToolResult(
-            f"'{medicine}' is not in your catalog.",
-            {"medicines": [], "branch": where.name if where else None},
-            f"searched the catalog for '{medicine}'",
-            ok=False,
+            _no_match_text(match, place), data, f"searched the catalog for '{query.describe()}'", ok=False
         )
-    lines, rows = [], []
-    for m in found:
-        _, batches, _ = medicine_stock(ctx, m.id, branch_id=where.id if where else None)
-        line, row = _stock_line(m, batches)
-        lines.append(line)
-        rows.append(row)
-    names = ", ".join(sorted({m.generic_name for m in found}))
-    return ToolResult(
-        f"Stock {place}:\n" + "\n".join(f"- {line}" for line in lines),
-        {"medicines": rows, "branch": where.name if where else None},
-        f"checked stock of {names} {place}",
-    )
+    # Several groups are listed product by product only when that is short and the question was read
+    # whole; otherwise each group's total, and the question which one is meant ("lorazepam half mg":
+    # 'half' was not understood, so the 0.5 mg and 1 mg groups are offered, not answered as one).
+    many_groups = len(match.groups) > 1 and (match.products_total > MAX_PRODUCTS_LISTED or bool(match.ignored_words))
+    lines: list[str] = []
+    room = MAX_PRODUCTS_LISTED
+    for group in match.groups:
+        if many_groups:
+            lines.append(
+                f"- {group.name}: {_units(group.on_hand, group.unit)} on hand in total, "
+                f"{len(group.products)} product{'s' if len(group.products) > 1 else ''}"
+            )
+            continue
+        lines += _group_lines(group, max(room, 1))
+        room -= len(group.products)
+    text_ = f"Stock {place}:\n" + "\n".join(lines)
+    if many_groups:
+        strengths = ", ".join(g.name for g in match.groups)
+        text_ += (
+            f"\n{match.products_total} products match. {WHICH_ONE} Name the strength, form or maker "
+            f"to see each product ({strengths})."
+        )
+    if match.ignored_words:
+        text_ += f"\n(I did not use '{' '.join(match.ignored_words)}': no maker or product by that name.)"
+    products = [p for g in match.groups for p in g.products]
+    data |= {
+        "medicines": [p.as_data() for p in products],
+        "groups": [g.as_data() for g in match.groups],
+        "products_matched": match.products_total,
+        "products_listed": 0 if many_groups else min(match.products_total, MAX_PRODUCTS_LISTED),
+        "needs_choice": many_groups,
+    }
+    names = ", ".join(sorted({p.generic for p in products}))
+    return ToolResult(text_, data, f"checked stock of {names} {place}")
 
 
 # --- alerts ----------------------------------------------------------------------------------------
 
 
-def _alert_row(a: AlertLine) -> dict[str, Any]:
+def _alert_row(a: AlertLine, product: Identity | None) -> dict[str, Any]:
     return {
         "branch": a.branch,
         "medicine": a.medicine,
+        "maker": product.maker if product else None,
+        "barcode": product.barcode if product else None,
+        "medicine_id": product.medicine_id if product else None,
         "lot": a.lot,
         "quantity": a.quantity,
         "expiry": a.expiry.isoformat() if a.expiry else None,
@@ -183,7 +237,7 @@ def _alert_row(a: AlertLine) -> dict[str, Any]:
     }
 
 
-def _listing(title: str, lines: list[AlertLine], describe: Callable[[AlertLine], str]) -> str:
+def _listing(title: str, lines: list[Any], describe: Callable[[Any], str]) -> str:
     if not lines:
         return f"{title}: none."
     shown = "\n".join(f"- {describe(a)}" for a in lines[:MAX_LINES])
@@ -193,14 +247,32 @@ def _listing(title: str, lines: list[AlertLine], describe: Callable[[AlertLine],
 
 def low_stock(ctx: TenantContext, branch: str | None = None) -> ToolResult:
     where = find_branch(ctx, branch) if branch else None
-    lines = [a for a in stock_alerts(ctx).low_stock if where is None or a.branch == where.name]
+    lines = run_in_tenant(ctx, low_stock_lines, branch_id=where.id if where else None)
     place = f"at {where.name}" if where else "in your branches"
-    text_ = _listing(
-        f"At or below the reorder point {place}",
-        lines,
-        lambda a: f"{a.medicine} at {a.branch}: {a.quantity} ({a.detail})",
-    )
-    return ToolResult(text_, {"low_stock": [_alert_row(a) for a in lines]}, f"checked low stock {place}")
+
+    def detail(low: LowLine) -> str:
+        point, quantity, source, _ = in_force(
+            low.mode, low.reorder_point, low.reorder_quantity, low.forecast_point, low.forecast_quantity
+        )
+        return alert_detail(point or 0, quantity or 0, source)
+
+    def line(low: LowLine) -> str:
+        return f"{low.medicine} ({low.product.label()}) at {low.branch}: {low.on_hand} ({detail(low)})"
+
+    rows = [
+        {
+            "branch": low.branch,
+            "medicine": low.medicine,
+            "maker": low.product.maker,
+            "barcode": low.product.barcode,
+            "medicine_id": low.product.medicine_id,
+            "quantity": low.on_hand,
+            "detail": detail(low),
+        }
+        for low in lines
+    ]
+    text_ = _listing(f"At or below the reorder point {place}", lines, line)
+    return ToolResult(text_, {"low_stock": rows}, f"checked low stock {place}")
 
 
 def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None = None) -> ToolResult:
@@ -215,9 +287,14 @@ def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None
     lines = [a for a in alerts.expiring if mine(a) and a.days_left is not None and a.days_left <= within_days]
     expired = [a for a in alerts.expired_on_shelf if mine(a)]
     place = f"at {where.name}" if where else "in your branches"
+    products = run_in_tenant(ctx, lot_products, [(a.branch, a.lot, a.medicine) for a in (*lines, *expired)])
+
+    def named(a: AlertLine) -> str:
+        product = products.get((a.branch, a.lot, a.medicine))
+        return f"{a.medicine} ({product.label()})" if product else a.medicine
 
     def lot(a: AlertLine) -> str:
-        return f"{a.medicine}, lot {a.lot} at {a.branch}: {a.quantity} expiring {a.expiry} ({a.days_left} days)"
+        return f"{named(a)}, lot {a.lot} at {a.branch}: {a.quantity} expiring {a.expiry} ({a.days_left} days)"
 
     parts = [_listing(f"Expiring within {within_days} days {place}", lines, lot)]
     if expired:
@@ -225,12 +302,16 @@ def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None
             _listing(
                 "Already expired and still on the shelf",
                 expired,
-                lambda a: f"{a.medicine}, lot {a.lot} at {a.branch}: {a.quantity} (expired {a.expiry})",
+                lambda a: f"{named(a)}, lot {a.lot} at {a.branch}: {a.quantity} (expired {a.expiry})",
             )
         )
+
+    def rows(alerts_: list[AlertLine]) -> list[dict[str, Any]]:
+        return [_alert_row(a, products.get((a.branch, a.lot, a.medicine))) for a in alerts_]
+
     return ToolResult(
         "\n".join(parts),
-        {"expiring": [_alert_row(a) for a in lines], "expired_on_shelf": [_alert_row(a) for a in expired]},
+        {"expiring": rows(lines), "expired_on_shelf": rows(expired)},
         f"checked lots expiring within {within_days} days {place}",
     )
 
@@ -248,17 +329,14 @@ def _bill_id(ctx: TenantContext, number: str) -> str:
     return str(found)
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
-
-
 def _bill_text(bill: Bill) -> str:
-    lines = "\n".join(
-        f"- {line.quantity} x {line.description}: {_money(line.gross_amount, bill.currency)}" for line in bill.lines
-    )
+    def money(amount: Any) -> str:
+        return display_money(amount, bill.currency)
+
+    lines = "\n".join(f"- {line.quantity} x {line.description}: {money(line.gross_amount)}" for line in bill.lines)
     return (
-        f"Bill {bill.number} ({bill.status.replace('_', ' ')}): total due {_money(bill.total_due, bill.currency)}, "
-        f"paid {_money(bill.amount_paid, bill.currency)}, outstanding {_money(bill.outstanding, bill.currency)}.\n"
+        f"Bill {bill.number} ({bill.status.replace('_', ' ')}): total due {money(bill.total_due)}, "
+        f"paid {money(bill.amount_paid)}, outstanding {money(bill.outstanding)}.\n"
         f"{lines}"
     )
 
@@ -267,7 +345,7 @@ def bill_by_number(ctx: TenantContext, number: str) -> ToolResult:
     number = number.strip().upper()
     if not BILL_NUMBER.match(number):
         raise ValidationFailed("A bill number looks like B1-2026-000123.", field="number")
-    bill = get_bill(ctx, _bill_id(ctx, number))
+    bill = run_in_tenant(ctx, get_bill, _bill_id(ctx, number))
     data = {
         "number": bill.number,
         "status": bill.status,
@@ -345,10 +423,14 @@ def _day(value: str, field: str) -> date:
 def _sales_line(report: SalesReport, period: str) -> str:
     if report.bills == 0:
         return f"{report.branch_name}, {period} (local days): no sales."
+
+    def money(amount: Any) -> str:
+        return display_money(amount, report.currency)
+
     top = ", ".join(f"{m.description} ({m.quantity})" for m in report.top_by_quantity[:3])
     return (
-        f"{report.branch_name}, {period} (local days): {report.bills} bills, net sales {report.net_sales:.2f} "
-        f"{report.currency}, tax {report.tax:.2f}, gross {report.gross_sales:.2f}, collected {report.collected:.2f}"
+        f"{report.branch_name}, {period} (local days): {report.bills} bills, net sales {money(report.net_sales)}, "
+        f"tax {money(report.tax)}, gross {money(report.gross_sales)}, collected {money(report.collected)}"
         + (f"; {report.voided_bills} voided" if report.voided_bills else "")
         + (f". Top sellers: {top}." if top else ".")
     )
@@ -399,8 +481,12 @@ TOOLS: dict[str, Tool] = {
     for t in (
         Tool(
             "medicine_stock",
-            "Units on hand of a medicine in the chain's catalog, per branch, with what can be sold and next expiry.",
-            _schema({"medicine": _MEDICINE, "branch": _BRANCH}, ("medicine",)),
+            "Units on hand of the chain's products matching a medicine, per branch, with what can be sold and next "
+            "expiry. Strength, form, release, maker and barcode narrow the match. Products of the same generic and "
+            "strength from different makers are separate products: the result gives each group's total, then each "
+            "product with its maker and barcode. Always name the maker (or barcode) with a product's number, and "
+            "pass on the result's question when it asks which product is meant.",
+            _schema({"medicine": _MEDICINE, "branch": _BRANCH, **_NARROWING}, ("medicine",)),
             "inventory.view",
             stock_of_medicine,
         ),

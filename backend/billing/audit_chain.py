@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.billing.statuses import BillStatus
 from backend.core.bulk import copy_rows
 from backend.core.errors import NotFound
 from backend.core.models import utc_now
@@ -208,7 +209,7 @@ def record_bill_event(
     With `payment_id` the event is about that payment (its method and amounts). Discarding a draft
     (`was="draft"`) is not a financial change: a draft has no number and moved no money or stock.
     """
-    if extra.get("was") == "draft":
+    if extra.get("was") == BillStatus.DRAFT:
         return None
     bill = session.execute(text("SELECT * FROM bills WHERE id = :b"), {"b": bill_id}).one()
     if payment_id is None:
@@ -237,7 +238,7 @@ def bill_event_details(bill: Any, *, payment: Any = None, **extra: Any) -> dict[
         **{name: getattr(bill, name) for name in _BILL_AMOUNTS},
         **extra,
     }
-    if bill.status == "voided":
+    if bill.status == BillStatus.VOIDED:
         details["void_reason"] = bill.void_reason
     if payment is not None:
         details["payment"] = {name: getattr(payment, name) for name in _PAYMENT_FIELDS}

@@ -40,9 +40,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.audit_chain import NewFinancialEvent, append_financial_events, bill_event_details
-from backend.billing.credit_notes import REFUNDABLE, ReturnedLine, credit_note_event_details
-from backend.billing.service import ISSUED, PAYMENT_METHODS
-from backend.billing.totals import (
+from backend.billing.bills.totals import (
     FOUR_PLACES,
     LineAmounts,
     LineInput,
@@ -51,6 +49,9 @@ from backend.billing.totals import (
     round_to_currency,
     to_four_places,
 )
+from backend.billing.credit_notes.service import ReturnedLine, credit_note_event_details
+from backend.billing.payments.service import PAYMENT_METHODS
+from backend.billing.statuses import BillStatus
 from backend.core.bulk import copy_rows
 from backend.inventory.bulk import BulkLot, StockBook
 from tenants.audit import NewAuditEvent
@@ -289,7 +290,7 @@ class SalesBook:
             number=number,
             number_year=year,
             number_seq=seq,
-            status="paid" if amounts.total_due == 0 else "finalized",
+            status=BillStatus.PAID if amounts.total_due == 0 else BillStatus.FINALIZED,
             lines=bill_lines,
             patient_id=patient_id,
             customer_name=customer_name,
@@ -321,7 +322,7 @@ class SalesBook:
         method: str = "cash",
         reference: str = "",
     ) -> BulkPayment:
-        """Money handed over for an issued bill (`record_payment_in`'s rules)."""
+        """Money handed over for an issued bill (`record_payment`'s rules)."""
         if method not in PAYMENT_METHODS:
             raise ValueError("the payment method is cash or other")
         if method == "other" and not reference:
@@ -329,7 +330,7 @@ class SalesBook:
         if tendered <= 0 or tendered != round_to_currency(tendered, bill.currency):
             raise ValueError(f"amounts in {bill.currency} are more than zero, in its minor unit")
         bill.changing()
-        if bill.status not in ISSUED or bill.owed <= 0:
+        if bill.status not in BillStatus.issued() or bill.owed <= 0:
             raise ValueError(f"bill {bill.number} takes no payment ({bill.status})")
         owed = bill.owed
         if method == "other" and tendered > owed:
@@ -348,19 +349,19 @@ class SalesBook:
         )
         bill.payments.append(payment)
         bill.amount_paid = _four(bill.amount_paid + applied)
-        bill.status = "paid" if applied == owed else "partially_paid"
+        bill.status = BillStatus.after_payment(settled=applied == owed)
         bill.updated_at = at
         details = bill_event_details(bill, payment=payment)
         self._event(bill.branch, at, actor, "payment.recorded", "payment", payment.id, details)
         return payment
 
     def void(self, bill: BulkBill, *, reason: str, at: datetime, actor: str | None) -> None:
-        """Void an issued bill nobody paid (`void_in`): its units back on their lots, its number kept."""
+        """Void an issued bill nobody paid (`void_bill`): its units back on their lots, its number kept."""
         why = " ".join(reason.split())
         if not 3 <= len(why) <= 300:
             raise ValueError("a void says why (3 to 300 characters)")
         bill.changing()
-        if bill.status not in ISSUED or bill.amount_paid > 0:
+        if bill.status not in BillStatus.issued() or bill.amount_paid > 0:
             raise ValueError(f"bill {bill.number} is {bill.status} with {bill.amount_paid} paid: it cannot be voided")
         was = bill.status
         picks = sorted((lot.id, quantity) for line in bill.lines for lot, quantity in line.picks)
@@ -368,7 +369,8 @@ class SalesBook:
             self.stock.customer_return(
                 lot_id, quantity, at=at, actor=actor, reason=f"void of bill {bill.number}", reference=bill.number
             )
-        bill.status, bill.voided_by, bill.voided_at, bill.void_reason, bill.updated_at = "voided", actor, at, why, at
+        bill.status, bill.voided_by, bill.voided_at = BillStatus.VOIDED, actor, at
+        bill.void_reason, bill.updated_at = why, at
         self.audit_events.append(
             NewAuditEvent(at, "bill.voided", actor, "bill", bill.id, {"number": bill.number, "was": was, "reason": why})
         )
@@ -386,12 +388,12 @@ class SalesBook:
         method: str = "cash",
         reference: str = "",
     ) -> BulkCreditNote:
-        """A credit note against a paid bill (`issue_credit_note_in`'s arithmetic, see the module)."""
+        """A credit note against a paid bill (`issue_credit_note`'s arithmetic, see the module)."""
         why = " ".join(reason.split())
         if not 3 <= len(why) <= 300:
             raise ValueError("a credit note says why (3 to 300 characters)")
         bill.changing()
-        if bill.status not in REFUNDABLE:
+        if bill.status not in BillStatus.refundable():
             raise ValueError(f"bill {bill.number} is {bill.status}: only a bill paid in full is refunded")
         if method not in PAYMENT_METHODS or (method == "other" and not reference):
             raise ValueError("a refund goes back as cash, or other with its reference")
@@ -459,7 +461,7 @@ class SalesBook:
             note.refund = BulkRefund(self._new_id(), method, _four(refund), reference, actor, at)
         bill.credited += gross_now
         bill.refunded += refund
-        bill.status = "refunded" if all(line.credited == line.quantity for line in bill.lines) else "partially_refunded"
+        bill.status = BillStatus.after_credit_note(in_full=all(line.credited == line.quantity for line in bill.lines))
         bill.updated_at = at
         bill.credit_notes.append(note)
         details = credit_note_event_details(
@@ -536,7 +538,7 @@ class SalesBook:
                         t,
                         b.id,
                         b.branch.id,
-                        "draft",
+                        BillStatus.DRAFT,
                         b.currency,
                         b.branch.tax.prices_include_tax,
                         b.customer_name,

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from backend.billing.service import branch_has_numbers
+from backend.billing.bills.service import branch_has_numbers
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit import record_audit
 from tenants.context import TenantContext

@@ -34,8 +34,8 @@ from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
 from backend.billing.bulk import BulkBill, BulkBranch, SaleLine, SalesBook
-from backend.billing.claims_bulk import BulkCoverage, ClaimsBook
-from backend.billing.credit_notes import ReturnedLine
+from backend.billing.claims.bulk import BulkCoverage, ClaimsBook
+from backend.billing.credit_notes.service import ReturnedLine
 from backend.demo import people
 from backend.demo.catalog import Product
 from backend.inventory.bulk import BulkMedicine, StockBook

@@ -8,7 +8,7 @@ payments, voids, refunds, claims in every state) for reports, charts and forecas
 
 How: one audited platform transaction (`platform_session`; COPY is refused under row-level
 security) provisions the chain and its staff, replays the history through each domain's bulk book
-(backend/inventory/bulk.py, backend/billing/bulk.py, backend/billing/claims_bulk.py,
+(backend/inventory/bulk.py, backend/billing/bulk.py, backend/billing/claims/bulk.py,
 backend/patients/bulk.py; backend/demo/history.py decides what happens) and lets each domain write
 its own tables, including the branches' financial hash chains and the tenant's audit log. So the
 chain is there whole or not at all, and this module writes no table itself. Suppliers and purchase
@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, func, select
 
 from backend.billing.audit_chain import NewFinancialEvent
+from backend.billing.bills.totals import TaxSettings
 from backend.billing.bulk import BulkBill, BulkBranch, SalesBook
-from backend.billing.claims_bulk import ClaimsBook
-from backend.billing.totals import TaxSettings
+from backend.billing.claims.bulk import ClaimsBook
 from backend.core.bulk import BulkWriter, SequentialIds
 from backend.core.passwords import hash_password
 from backend.core.settings import get_settings

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from backend.inventory.reorder import EFFECTIVE_POINT, MANUAL, alert_detail, in_force, save_reorder_levels
+from backend.inventory.reorder import EFFECTIVE_POINT, alert_detail, in_force
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
@@ -63,30 +63,6 @@ LOTS_SQL = """
            OR EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number))
     ORDER BY b.expiry_date, br.name
 """
-
-
-def set_reorder_level(
-    ctx: TenantContext,
-    *,
-    branch_id: str,
-    medicine_id: str,
-    reorder_point: int | None,
-    reorder_quantity: int | None,
-    mode: str = MANUAL,
-) -> None:
-    """Set one medicine's reorder level at one branch (see `reorder.save_reorder_levels_in`)."""
-    save_reorder_levels(
-        ctx,
-        [
-            {
-                "branch_id": branch_id,
-                "medicine_id": medicine_id,
-                "mode": mode,
-                "reorder_point": reorder_point,
-                "reorder_quantity": reorder_quantity,
-            }
-        ],
-    )
 
 
 # Lines at or below the level in force (manual, or the forecast's for automatic levels) at active

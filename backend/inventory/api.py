@@ -19,17 +19,17 @@ from backend.inventory.reorder import (
     MAX_BULK,
     list_reorder_levels,
     reorder_level,
-    save_reorder_levels_in,
-    set_reorder_level_in,
+    save_reorder_levels,
+    set_reorder_level,
 )
 from backend.inventory.service import (
-    adjust_in,
-    correct_in,
+    adjust_stock,
+    correct_stock,
     dispense,
     medicine_stock,
-    receive_into,
+    receive_stock,
     search_medicines,
-    transfer_in_session,
+    transfer_stock,
 )
 from tenants.context import TenantContext
 from tenants.directory import require_active_branch
@@ -131,7 +131,7 @@ async def receive(
         key,
         body.model_dump(),
         201,
-        lambda session: {"batch_id": receive_into(session, ctx, **body.model_dump())},
+        lambda session: {"batch_id": receive_stock(session, ctx, **body.model_dump())},
     )
 
 
@@ -147,11 +147,11 @@ async def dispense_endpoint(
         key,
         body.model_dump(),
         200,
-        lambda session: _dispense_in(session, ctx, body),
+        lambda session: _dispense_sale(session, ctx, body),
     )
 
 
-def _dispense_in(session: Session, ctx: TenantContext, body: DispenseRequest) -> dict[str, Any]:
+def _dispense_sale(session: Session, ctx: TenantContext, body: DispenseRequest) -> dict[str, Any]:
     require_active_branch(session, body.branch_id, "takes no sales")
     return {"picks": [asdict(p) for p in dispense(session, ctx, **body.model_dump())]}
 
@@ -163,7 +163,7 @@ async def adjust(
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.adjust"))],
 ) -> JSONResponse:
     def act(session):  # type: ignore[no-untyped-def]
-        adjust_in(session, ctx, **body.model_dump())
+        adjust_stock(session, ctx, **body.model_dump())
         return {"adjusted": body.change}
 
     return await run_in_threadpool(idempotent_json, ctx, key, body.model_dump(), 200, act)
@@ -176,7 +176,7 @@ def _correction(kind: str, permission: str, summary: str) -> None:
 
     async def endpoint(body: CorrectionRequest, key: IdempotencyKey, ctx: TenantContext = allowed) -> JSONResponse:
         def act(session):  # type: ignore[no-untyped-def]
-            correct_in(
+            correct_stock(
                 session,
                 ctx,
                 batch_id=body.batch_id,
@@ -209,7 +209,7 @@ async def transfer(
         key,
         body.model_dump(),
         201,
-        lambda session: {"batch_id": transfer_in_session(session, ctx, **body.model_dump())},
+        lambda session: {"batch_id": transfer_stock(session, ctx, **body.model_dump())},
     )
 
 
@@ -257,7 +257,7 @@ async def put_reorder_level(
         request,
         200,
         lambda session: asdict(
-            set_reorder_level_in(session, ctx, branch_id=branch_id, medicine_id=medicine_id, **body.model_dump())
+            set_reorder_level(session, ctx, branch_id=branch_id, medicine_id=medicine_id, **body.model_dump())
         ),
     )
 
@@ -275,7 +275,7 @@ async def put_reorder_levels(
         key,
         {"action": "reorder_levels", "levels": levels},
         200,
-        lambda session: asdict(save_reorder_levels_in(session, ctx, levels)),
+        lambda session: asdict(save_reorder_levels(session, ctx, levels)),
     )
 
 

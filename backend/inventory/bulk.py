@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from backend.core.bulk import copy_rows
 from backend.inventory.service import MOVEMENT_KINDS, OutOfStock, catalog_values
+from backend.inventory.statuses import BatchStatus
 
 MEDICINE_COLUMNS = (
     "tenant_id",
@@ -329,7 +330,7 @@ class StockBook:
                     lot.supplier_name,
                     lot.received_at,
                     lot.quantity,
-                    "active",
+                    BatchStatus.ACTIVE,
                 )
                 for lot in self._branch_lots.get(branch_id, [])
             ),

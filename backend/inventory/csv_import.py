@@ -30,6 +30,7 @@ from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, PharmacyError, ValidationFailed
 from backend.inventory import reorder, service
 from backend.inventory import validation as catalog_check
+from backend.inventory.statuses import ImportStatus
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
 from tenants.context import TenantContext
@@ -104,7 +105,7 @@ class ImportSummary:
 
     @property
     def running(self) -> bool:
-        return self.status in ("queued", "importing")
+        return self.status in (ImportStatus.QUEUED, ImportStatus.IMPORTING)
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -404,7 +405,7 @@ def start_import(ctx: TenantContext, import_id: str, *, valid_rows_only: bool = 
         if row is None:
             raise NotFound("No such import.")
         require(ctx, PERMISSION[row.kind])
-        if row.status != "validated":
+        if row.status != ImportStatus.VALIDATED:
             raise Conflict("This file has already been imported or discarded; upload it again to re-import.")
         if row.valid_rows < row.total_rows and not valid_rows_only:
             raise ValidationFailed(
@@ -417,7 +418,7 @@ def start_import(ctx: TenantContext, import_id: str, *, valid_rows_only: bool = 
         inline = row.total_rows <= INLINE_ROWS
         session.execute(
             text("UPDATE catalog_imports SET status = :s WHERE id = :id"),
-            {"s": "importing" if inline else "queued", "id": import_id},
+            {"s": ImportStatus.IMPORTING if inline else ImportStatus.QUEUED, "id": import_id},
         )
         if not inline:
             # Any staff member who may import may start the job; the job re-checks their role when it runs.
@@ -437,10 +438,8 @@ def discard_import(ctx: TenantContext, import_id: str) -> None:
             raise NotFound("No such import.")
         require(ctx, PERMISSION[kind])
         session.execute(
-            text(
-                "UPDATE catalog_imports SET status = 'discarded', content = '' WHERE id = :id AND status = 'validated'"
-            ),
-            {"id": import_id},
+            text("UPDATE catalog_imports SET status = :discarded, content = '' WHERE id = :id AND status = :validated"),
+            {"id": import_id, "discarded": ImportStatus.DISCARDED, "validated": ImportStatus.VALIDATED},
         )
 
 
@@ -504,7 +503,8 @@ def _import_batches(ctx: TenantContext, import_id: str) -> None:
             )
     with tenant_session(ctx) as session:
         session.execute(
-            text("UPDATE catalog_imports SET status = 'done', finished_at = now() WHERE id = :id"), {"id": import_id}
+            text("UPDATE catalog_imports SET status = :s, finished_at = now() WHERE id = :id"),
+            {"s": ImportStatus.DONE, "id": import_id},
         )
 
 
@@ -533,14 +533,14 @@ CATALOG_TYPES = {"pack_size": "integer", "default_sell_price": "numeric"}
 def _write_stock(session: Session, ctx: TenantContext, rows: list[dict[str, Any]], import_id: str) -> int:
     """Opening stock is received like a delivery: a batch and its ledger row, per line."""
     for fields in rows:
-        service.receive_into(session, ctx, **fields, reference=f"opening stock import {import_id[:8]}")
+        service.receive_stock(session, ctx, **fields, reference=f"opening stock import {import_id[:8]}")
     return len(rows)
 
 
 def _write_reorder_levels(session: Session, ctx: TenantContext, rows: list[dict[str, Any]], _import_id: str) -> int:
     """A batch of levels is one save (checked again, all or nothing); unchanged rows count as imported."""
     if rows:
-        reorder.save_reorder_levels_in(session, ctx, rows)
+        reorder.save_reorder_levels(session, ctx, rows)
     return len(rows)
 
 
@@ -553,12 +553,15 @@ def run_import_job(session: Session, ctx: TenantContext, *, import_id: str) -> N
     row = session.execute(
         text("SELECT kind, created_by, status FROM catalog_imports WHERE id = :id"), {"id": import_id}
     ).first()
-    if row is None or row.status == "done":
+    if row is None or row.status == ImportStatus.DONE:
         return
     try:
         actor = _member_context(session, ctx.tenant_id, row.created_by)
         with tenant_session(ctx) as progress:  # its own transaction, so the page shows "importing" at once
-            progress.execute(text("UPDATE catalog_imports SET status = 'importing' WHERE id = :id"), {"id": import_id})
+            progress.execute(
+                text("UPDATE catalog_imports SET status = :s WHERE id = :id"),
+                {"s": ImportStatus.IMPORTING, "id": import_id},
+            )
         _import_batches(actor, import_id)
     except PharmacyError as exc:
         _fail(ctx, import_id, exc.message)
@@ -570,8 +573,8 @@ def run_import_job(session: Session, ctx: TenantContext, *, import_id: str) -> N
 def _fail(ctx: TenantContext, import_id: str, message: str) -> None:
     with tenant_session(ctx) as session:
         session.execute(
-            text("UPDATE catalog_imports SET status = 'failed', failure = :f, finished_at = now() WHERE id = :id"),
-            {"f": message[:300], "id": import_id},
+            text("UPDATE catalog_imports SET status = :s, failure = :f, finished_at = now() WHERE id = :id"),
+            {"s": ImportStatus.FAILED, "f": message[:300], "id": import_id},
         )
 
 

@@ -13,7 +13,8 @@ from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.models import utc_now
 from backend.inventory.reorder import EFFECTIVE_POINT, EFFECTIVE_QUANTITY
-from backend.inventory.service import receive_into
+from backend.inventory.service import receive_stock
+from backend.inventory.statuses import PurchaseOrderStatus
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import require_active_branch
@@ -174,10 +175,14 @@ def send_order(ctx: TenantContext, order_id: str) -> None:
     with tenant_session(ctx) as session:
         sent = session.execute(
             text(
-                "UPDATE purchase_orders SET status = 'sent', sent_at = now() WHERE id = :o AND status = 'draft' "
+                "UPDATE purchase_orders SET status = :sent, sent_at = now() WHERE id = :o AND status = :draft "
                 "RETURNING number"
             ),
-            {"o": check.as_uuid(order_id, "purchase order")},
+            {
+                "o": check.as_uuid(order_id, "purchase order"),
+                "sent": PurchaseOrderStatus.SENT,
+                "draft": PurchaseOrderStatus.DRAFT,
+            },
         ).first()
         if sent is None:
             raise Conflict("Only a draft order can be sent.")
@@ -207,7 +212,7 @@ def receive_order_line(
         ).first()
         if order is None:
             raise NotFound("No such purchase order.")
-        if order.status not in ("sent", "partially_received"):
+        if order.status not in (PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTIALLY_RECEIVED):
             raise Conflict(f"Order {order.number} is {order.status.replace('_', ' ')}; it cannot be received into.")
         line = session.execute(
             text(
@@ -219,7 +224,7 @@ def receive_order_line(
         ).first()
         if line is None:
             raise ValidationFailed("That medicine is not on this order.", field="medicine_id")
-        batch_id = receive_into(
+        batch_id = receive_stock(
             session,
             ctx,
             branch_id=str(order.branch_id),
@@ -240,7 +245,10 @@ def receive_order_line(
         ).scalar_one()
         session.execute(
             text("UPDATE purchase_orders SET status = :s WHERE id = :o"),
-            {"s": "partially_received" if outstanding else "received", "o": order.id},
+            {
+                "s": PurchaseOrderStatus.PARTIALLY_RECEIVED if outstanding else PurchaseOrderStatus.RECEIVED,
+                "o": order.id,
+            },
         )
         return batch_id
 

@@ -4,7 +4,7 @@
 Each level has a mode:
 - `manual`: the chain's own point and quantity.
 - `automatic`: the forecast's point and quantity once forecasting has written them
-  (`record_forecast_levels_in`). Until then the level says so and falls back to the manual numbers
+  (`record_forecast_levels`). Until then the level says so and falls back to the manual numbers
   kept on it, if any; with none, the line has no level yet and raises no alert.
 A manual level is a choice a person made, not a default: switching a line to automatic hands it to
 the forecasts, and a line nobody set is what forecasting will fill.
@@ -316,13 +316,7 @@ def medicine_reorder_levels(ctx: TenantContext, medicine_id: str) -> list[Reorde
 # --- writing -------------------------------------------------------------------------------------
 
 
-def save_reorder_levels(ctx: TenantContext, levels: Sequence[Mapping[str, Any]]) -> SaveResult:
-    """Set, change or clear reorder levels in one transaction (see `save_reorder_levels_in`)."""
-    with tenant_session(ctx) as session:
-        return save_reorder_levels_in(session, ctx, levels)
-
-
-def save_reorder_levels_in(session: Session, ctx: TenantContext, levels: Sequence[Mapping[str, Any]]) -> SaveResult:
+def save_reorder_levels(session: Session, ctx: TenantContext, levels: Sequence[Mapping[str, Any]]) -> SaveResult:
     """Each item names branch_id and medicine_id and gives mode, reorder_point and reorder_quantity.
 
     All or nothing: every item is checked first and a bad one is refused naming the medicine and
@@ -430,7 +424,7 @@ def save_reorder_levels_in(session: Session, ctx: TenantContext, levels: Sequenc
     return SaveResult(changed, cleared, len(levels) - changed - cleared)
 
 
-def set_reorder_level_in(
+def set_reorder_level(
     session: Session,
     ctx: TenantContext,
     *,
@@ -448,11 +442,11 @@ def set_reorder_level_in(
         "reorder_point": reorder_point,
         "reorder_quantity": reorder_quantity,
     }
-    save_reorder_levels_in(session, ctx, [item])
+    save_reorder_levels(session, ctx, [item])
     return _levels_of(session, [(check.as_uuid(branch_id, "branch"), check.as_uuid(medicine_id, "medicine"))])[0]
 
 
-def record_forecast_levels_in(
+def record_forecast_levels(
     session: Session, ctx: TenantContext, branch_id: str, forecasts: Sequence[tuple[str, int, int]]
 ) -> int:
     """For the forecasting work: store the forecast's (medicine id, reorder point, reorder quantity)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +28,7 @@ from backend.core.database import RaceLost, retrying
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.drugs.matcher import resolve
 from backend.inventory import validation as catalog_check
+from backend.inventory.statuses import BatchStatus
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import require_active_branch
@@ -102,6 +103,22 @@ class Movement:
     branch: str
     reason: str
     reference: str
+
+
+@dataclass(frozen=True)
+class LotPreview:
+    lot_number: str
+    expiry_date: date
+    quantity: int  # how many of this line FEFO would take from the lot
+
+
+@dataclass(frozen=True)
+class LinePreview:
+    """What FEFO would pick for one medicine, and how many can be sold at all."""
+
+    medicine_id: str
+    lots: list[LotPreview]
+    sellable: int
 
 
 # --- catalog ---------------------------------------------------------------------------------
@@ -314,7 +331,7 @@ def create_medicine(
     medicine_id = uuid.uuid4()
     with tenant_session(ctx) as session:
         if check_duplicates:
-            found = _duplicates_in(session, values["generic_name"], values["strength"])
+            found = _duplicates(session, values["generic_name"], values["strength"])
             if found:
                 raise PossibleDuplicate(found)
         _ensure_barcode_free(session, values["barcode"], medicine_id)
@@ -536,13 +553,7 @@ def _record(
 # --- receiving -------------------------------------------------------------------------------
 
 
-def receive_stock(ctx: TenantContext, **fields: Any) -> str:
-    """Book a delivery into a batch (a lot already on the shelf grows); returns the batch id."""
-    with tenant_session(ctx) as session:
-        return receive_into(session, ctx, **fields)
-
-
-def receive_into(
+def receive_stock(
     session: Session,
     ctx: TenantContext,
     *,
@@ -555,7 +566,7 @@ def receive_into(
     supplier_name: str = "",
     reference: str = "",
 ) -> str:
-    """`receive_stock` inside the caller's transaction."""
+    """Book a delivery into a batch (a lot already on the shelf grows); returns the batch id."""
     require(ctx, "inventory.receive")
     count = check.quantity(quantity)
     lot = lot_number.strip()
@@ -649,14 +660,20 @@ def recall_lot(ctx: TenantContext, medicine_id: str, lot_number: str, reason: st
 # One round trip per sale: plan FEFO over the usable batches (active, not expired by the branch's local
 # date, not recalled), lock the chosen rows in id order (so multi-batch sales cannot deadlock), take
 # them with conditional UPDATEs (only if the whole quantity is there) and write the ledger rows.
-DISPENSE_SQL = text("""
+# A usable lot (batches b joined to its branch br): active, in stock, not expired by the branch's local
+# date, not recalled. Stated once, for the sale and for the counter's preview alike.
+_USABLE_LOT = f"""b.status = '{BatchStatus.ACTIVE}' AND b.quantity > 0
+      AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
+      AND NOT EXISTS (SELECT 1 FROM lot_recalls r
+                      WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)"""  # noqa: S608 - fixed SQL
+_BATCHES_WITH_BRANCH = "batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id"
+
+DISPENSE_SQL = text(f"""
 WITH usable AS (
     SELECT b.id, b.lot_number, b.expiry_date, b.quantity,
            sum(b.quantity) OVER (ORDER BY b.expiry_date, b.id) AS through
-    FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id
-    WHERE b.branch_id = :br AND b.medicine_id = :m AND b.status = 'active' AND b.quantity > 0
-      AND b.expiry_date >= (now() AT TIME ZONE br.time_zone)::date
-      AND NOT EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id AND r.lot_number = b.lot_number)
+    FROM {_BATCHES_WITH_BRANCH}
+    WHERE b.branch_id = :br AND b.medicine_id = :m AND {_USABLE_LOT}
 ), plan AS (
     SELECT id, lot_number, expiry_date, least(quantity, :n - (through - quantity))::int AS take
     FROM usable WHERE through - quantity < :n
@@ -667,7 +684,7 @@ WITH usable AS (
 ), taken AS (
     UPDATE batches b SET quantity = b.quantity - p.take
     FROM plan p JOIN locked l ON l.id = p.id
-    WHERE b.id = p.id AND b.quantity >= p.take AND b.status = 'active'
+    WHERE b.id = p.id AND b.quantity >= p.take AND b.status = '{BatchStatus.ACTIVE}'
     RETURNING b.id, b.medicine_id, b.branch_id, p.take, p.lot_number, p.expiry_date
 ), ledger AS (
     INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reference, actor_user_id)
@@ -676,7 +693,7 @@ WITH usable AS (
 SELECT 'plan' AS step, id, lot_number, expiry_date, take FROM plan
 UNION ALL
 SELECT 'taken' AS step, id, lot_number, expiry_date, take FROM taken
-""")
+""")  # noqa: S608 - fixed SQL
 
 
 def dispense(
@@ -768,6 +785,89 @@ def dispense_stock(
     return retrying(attempt, STOCK_CHANGED)
 
 
+# The lots a sale would take now, soonest expiry first, for several medicines at once.
+_USABLE_LOTS_SQL = text(f"""
+SELECT b.medicine_id, b.lot_number, b.expiry_date, b.quantity
+FROM {_BATCHES_WITH_BRANCH}
+WHERE b.branch_id = :br AND b.medicine_id = ANY(CAST(:ids AS uuid[])) AND {_USABLE_LOT}
+ORDER BY b.medicine_id, b.expiry_date, b.id
+""")  # noqa: S608 - fixed SQL
+
+
+def fefo_preview(
+    session: Session, ctx: TenantContext, branch_id: str, wanted: Mapping[str, int]
+) -> dict[str, LinePreview]:
+    """For each medicine id and quantity, the lots FEFO would take now and the sellable total.
+
+    Only a preview (nothing is locked or taken): `dispense` decides the lots when the sale happens.
+    The caller checks the member may sell; this checks the branch is theirs.
+    """
+    if not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
+        raise NotFound("No such branch.")
+    lots: dict[str, list[Any]] = {medicine: [] for medicine in wanted}
+    rows = session.execute(_USABLE_LOTS_SQL, {"br": branch_id, "ids": [uuid.UUID(m) for m in wanted]}).all()
+    for row in rows:
+        lots[str(row.medicine_id)].append(row)
+    return {medicine: _preview_line(medicine, lots[medicine], quantity) for medicine, quantity in wanted.items()}
+
+
+def _preview_line(medicine_id: str, usable: Sequence[Any], quantity: int) -> LinePreview:
+    taken, left = [], quantity
+    for lot in usable:
+        if left <= 0:
+            break
+        take = min(left, lot.quantity)
+        taken.append(LotPreview(lot.lot_number, lot.expiry_date, take))
+        left -= take
+    return LinePreview(medicine_id, taken, sum(lot.quantity for lot in usable))
+
+
+def return_to_lots(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    branch_id: uuid.UUID,
+    lots: Sequence[tuple[uuid.UUID, int]],
+    reason: str,
+    reference: str,
+) -> None:
+    """Put sold units back on the exact lots they were picked from, each with a `customer_return` movement.
+
+    Billing calls it for a void (the whole bill) and a credit note (the resaleable units returned),
+    having checked the member may do that; the caller passes the lots in batch id order so
+    concurrent returns lock batches in the same order. Expired or recalled lots take their units
+    back too: they came from there, and a write-off is how they leave.
+    """
+    returned = []
+    for batch_id, quantity in lots:
+        medicine_id = session.execute(
+            text("UPDATE batches SET quantity = quantity + :q WHERE id = :b RETURNING medicine_id"),
+            {"q": quantity, "b": batch_id},
+        ).scalar_one()
+        returned.append((batch_id, medicine_id, quantity))
+    if not returned:
+        return
+    session.execute(
+        text(
+            "INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reason, "
+            "reference, actor_user_id) VALUES (:t, :b, :m, :br, 'customer_return', :q, :r, :ref, :u)"
+        ),
+        [
+            {
+                "t": ctx.tenant_id,
+                "b": batch,
+                "m": medicine,
+                "br": branch_id,
+                "q": quantity,
+                "r": reason,
+                "ref": reference,
+                "u": ctx.user_id,
+            }
+            for batch, medicine, quantity in returned
+        ],
+    )
+
+
 # Stock that changes outside a sale, a delivery or a transfer: its movement kind, its direction
 # (0: a signed count correction; -1 out of stock; +1 back into stock) and who may record it.
 CORRECTIONS = {
@@ -779,28 +879,18 @@ CORRECTIONS = {
 MIN_CORRECTION_REASON = 3  # stated beside the reason field of the stock forms
 
 
-def adjust_stock(ctx: TenantContext, **fields: Any) -> None:
+def adjust_stock(session: Session, ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
     """Correct a count (breakage, recount): a signed change with a reason; never below zero."""
-    with tenant_session(ctx) as session:
-        adjust_in(session, ctx, **fields)
+    correct_stock(session, ctx, batch_id=batch_id, kind="adjust", change=change, reason=reason)
 
 
-def adjust_in(session: Session, ctx: TenantContext, *, batch_id: str, change: object, reason: str) -> None:
-    """`adjust_stock` inside the caller's transaction."""
-    correct_in(session, ctx, batch_id=batch_id, kind="adjust", change=change, reason=reason)
-
-
-def correct_stock(ctx: TenantContext, **fields: Any) -> None:
-    """A count correction, write-off, return to supplier or customer return (see CORRECTIONS)."""
-    with tenant_session(ctx) as session:
-        correct_in(session, ctx, **fields)
-
-
-def correct_in(
+def correct_stock(
     session: Session, ctx: TenantContext, *, batch_id: str, kind: str, change: object, reason: str, reference: str = ""
 ) -> None:
-    """`correct_stock` inside the caller's transaction. Expired and recalled lots may leave the shelf
-    this way (that is what a write-off or a return is for); on-hand never goes below zero."""
+    """A count correction, write-off, return to supplier or customer return (see CORRECTIONS).
+
+    Expired and recalled lots may leave the shelf this way (that is what a write-off or a return is
+    for); on-hand never goes below zero."""
     if kind not in CORRECTIONS:
         raise ValidationFailed("Choose a count correction, write-off, return to supplier or customer return.")
     direction, permission = CORRECTIONS[kind]
@@ -935,19 +1025,13 @@ def reconcile(*, tenant_slug: str | None = None, actor: str = "cli") -> list[Led
     return [LedgerDifference(r.slug, str(r.id), r.lot_number, r.quantity, int(r.ledger)) for r in rows]
 
 
-def transfer_stock(ctx: TenantContext, **fields: Any) -> str:
+def transfer_stock(
+    session: Session, ctx: TenantContext, *, batch_id: str, to_branch_id: str, quantity: object, note: str = ""
+) -> str:
     """Move part of a batch to another branch: out and in commit together or not at all.
 
     Returns the destination batch id. Expired, quarantined and recalled lots cannot move.
     """
-    with tenant_session(ctx) as session:
-        return transfer_in_session(session, ctx, **fields)
-
-
-def transfer_in_session(
-    session: Session, ctx: TenantContext, *, batch_id: str, to_branch_id: str, quantity: object, note: str = ""
-) -> str:
-    """`transfer_stock` inside the caller's transaction."""
     require(ctx, "inventory.transfer")
     count = check.quantity(quantity)
     check.as_uuid(batch_id, "batch")
@@ -967,7 +1051,7 @@ def transfer_in_session(
     require_active_branch(session, to_branch_id, "takes no transfers in")
     if source.recalled:
         raise ValidationFailed(f"Lot {source.lot_number} is recalled; it cannot be moved.", field="batch_id")
-    if source.status != "active" or source.expiry_date < branch_today(session, ctx, str(source.branch_id)):
+    if source.status != BatchStatus.ACTIVE or source.expiry_date < branch_today(session, ctx, str(source.branch_id)):
         raise ValidationFailed(
             f"Lot {source.lot_number} is expired or quarantined; it cannot be moved.", field="batch_id"
         )
@@ -1026,10 +1110,10 @@ def possible_duplicates(ctx: TenantContext, generic_name: str, strength: str = "
     """Catalog entries (active or not) that are the same medicine under another name and the same strength."""
     require(ctx, "inventory.view")
     with tenant_session(ctx) as session:
-        return _duplicates_in(session, generic_name, strength)
+        return _duplicates(session, generic_name, strength)
 
 
-def _duplicates_in(session: Session, generic_name: str, strength: str) -> list[Medicine]:
+def _duplicates(session: Session, generic_name: str, strength: str) -> list[Medicine]:
     match = resolve(generic_name)
     names = sorted(match.names()) if match else [generic_name.strip().lower()]
     rows = session.execute(

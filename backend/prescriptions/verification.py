@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.accounts.signatures import require_fresh_signature, signable
+from backend.billing.statuses import BillStatus
 from backend.clinical.dur import DurResult, check
 from backend.clinical.medication import Medication, Patient
 from backend.core.errors import ValidationFailed
@@ -48,6 +49,8 @@ from tenants.context import TenantContext
 from tenants.roles import require
 
 COUNTER_SALES_DAYS = 30  # a counter sale without a days' supply counts as taken for this long
+# Sold and not wholly refunded: what the patient took home.
+TAKEN_HOME = [s.value for s in BillStatus.issued() if s is not BillStatus.REFUNDED]
 MIN_OVERRIDE_REASON = 10
 # Allergy text that says there is none: not an allergen to look up.
 _NONE = re.compile(r"^(none|nka|nkda|no known (drug )?allergies|n/?a|-)$", re.IGNORECASE)
@@ -139,10 +142,10 @@ def _active(session: Session, row: Any, today: date) -> list[tuple[Medication, A
             "SELECT DISTINCT ON (m.id) m.generic_name, m.dosage_form, m.strength, b.finalized_at "
             "FROM bills b JOIN bill_lines l ON l.tenant_id = b.tenant_id AND l.bill_id = b.id "
             "JOIN medicines m ON m.tenant_id = l.tenant_id AND m.id = l.medicine_id "
-            "WHERE b.patient_id = :p AND b.status IN ('finalized', 'partially_paid', 'paid') "
+            "WHERE b.patient_id = :p AND b.status = ANY(CAST(:sold AS text[])) "
             "AND b.finalized_at > now() - make_interval(days => :days) ORDER BY m.id, b.finalized_at DESC"
         ),
-        {"p": row.patient_id, "days": COUNTER_SALES_DAYS},
+        {"p": row.patient_id, "days": COUNTER_SALES_DAYS, "sold": TAKEN_HOME},
     ).all()
     for sale in sales:
         bought = sale.finalized_at.date()

@@ -1,7 +1,7 @@
 """The bill page (/bills/view?id=): its lines with their lots, payments, credit notes, PDFs, the refund form
 and the insurance claim (claims.manage: draft it through one of the patient's coverages, then submit it).
 
-A refund is a credit note issued by `backend.billing.credit_notes` (billing.refund): the page sends the
+A refund is a credit note issued by `backend.billing.credit_notes.service` (billing.refund): the page sends the
 quantities typed per line, the restock ticks and the reason; the service decides amounts and lots.
 """
 
@@ -13,18 +13,25 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims, credit_notes
-from backend.billing.credit_notes import CreditNote, credit_notes_of_bill, issue_credit_note, refundable_quantities
-from backend.billing.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
-from backend.billing.service import ISSUED, Bill, get_bill, record_payment
+from backend.billing.bills.pdf import BillDocument, bill_document, invoice_pdf, receipt_pdf
+from backend.billing.bills.repository import Bill
+from backend.billing.bills.service import get_bill
+from backend.billing.claims import service as claims
+from backend.billing.credit_notes import service as credit_notes
+from backend.billing.credit_notes.service import (
+    CreditNote,
+    credit_notes_of_bill,
+    issue_credit_note,
+    refundable_quantities,
+)
+from backend.billing.payments.service import record_payment
+from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, public, run_service
+from pharmacy_saas.state.base import guarded, public, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money, display_status
 from tenants.context import TenantContext
 from tenants.roles import role_has
-
-REFUNDABLE = ("paid", "partially_refunded")
 
 
 @dataclasses.dataclass
@@ -136,11 +143,16 @@ class BillState(ShellState):
     @rx.var
     def payable(self) -> bool:
         """Still owed on an issued bill: the split-payment form shows."""
-        return self.can_sell and self.status in ("finalized", "partially_paid")
+        return self.can_sell and self.status in BillStatus.payable()
 
     @rx.var
     def refundable(self) -> bool:
-        return self.can_refund and self.status in REFUNDABLE
+        return self.can_refund and self.status in BillStatus.refundable()
+
+    @rx.var
+    def claim_is_draft(self) -> bool:
+        """The claim can still be submitted."""
+        return self.claim_status == ClaimStatus.DRAFT
 
     @rx.var
     def claimable(self) -> bool:
@@ -181,9 +193,9 @@ class BillState(ShellState):
             if int(typed):
                 lines.append((line.line_no, int(typed), bool(form.get(f"restock-{line.line_no}"))))
         try:
-            note = await run_service(
-                issue_credit_note,
+            note = await transact(
                 ctx,
+                issue_credit_note,
                 self.bill_id,
                 lines,
                 reason=str(form.get("reason", "")),
@@ -208,8 +220,8 @@ class BillState(ShellState):
     async def draft_claim(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """Draft the claim for the insurer's portion through the chosen coverage."""
         try:
-            claim = await run_service(
-                claims.draft_claim, ctx, self.bill_id, str(form.get("coverage_id", "")), self.claim_amount.strip()
+            claim = await transact(
+                ctx, claims.draft_claim, self.bill_id, str(form.get("coverage_id", "")), self.claim_amount.strip()
             )
         except PharmacyError as exc:
             self.claim_error = exc.message
@@ -223,7 +235,7 @@ class BillState(ShellState):
     async def submit_claim(self, ctx: TenantContext) -> Any:
         """Mark the drafted claim as sent to the payer."""
         try:
-            await run_service(claims.submit_claim, ctx, self.claim_id)
+            await transact(ctx, claims.submit_claim, self.claim_id)
         except PharmacyError as exc:
             self.claim_error = exc.message
             return None
@@ -237,9 +249,9 @@ class BillState(ShellState):
         """One tender of a split payment: cash (change given on the last one) or other (voucher,
         external terminal) with its reference; the bill follows to partially paid, then paid."""
         try:
-            receipt = await run_service(
-                record_payment,
+            receipt = await transact(
                 ctx,
+                record_payment,
                 bill_id=self.bill_id,
                 tendered=str(form.get("tendered", "")).strip(),
                 method=str(form.get("method", "") or "cash"),
@@ -267,13 +279,13 @@ class BillState(ShellState):
         return rx.download(data=pdf, filename=f"invoice-{number}.pdf")
 
     async def _reload(self, ctx: TenantContext, bill_id: str) -> None:
-        bill = await run_service(get_bill, ctx, bill_id)
+        bill = await transact(ctx, get_bill, bill_id)
         issued = bill.number is not None
         document = await run_service(bill_document, ctx, bill.id) if issued else None
-        notes = await run_service(credit_notes_of_bill, ctx, bill.id) if issued else []
+        notes = await transact(ctx, credit_notes_of_bill, bill.id) if issued else []
         left = await run_service(refundable_quantities, ctx, bill.id)
         c = bill.currency
-        self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", bill.status, c
+        self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", str(bill.status), c
         self.total_due, self.amount_paid = _money(bill.total_due, c), _money(bill.amount_paid, c)
         self._total_due_amount = str(bill.total_due)
         self.lines = [
@@ -305,11 +317,15 @@ class BillState(ShellState):
         """The bill's claim (reading it names the patient: patients.lookup), or what it can be claimed through."""
         self.claim_id = self.claim_status = self.claim_summary = ""
         self.claim_coverages = []
-        if bill.patient_id is None or bill.status not in ISSUED or not role_has(ctx.role, "patients.lookup"):
+        if (
+            bill.patient_id is None
+            or bill.status not in BillStatus.issued()
+            or not role_has(ctx.role, "patients.lookup")
+        ):
             return
         claim = await run_service(claims.claim_of_bill, ctx, bill.id)
         if claim is not None:
-            self.claim_id, self.claim_status = claim.id, claim.status
+            self.claim_id, self.claim_status = claim.id, str(claim.status)
             self.claim_summary = (
                 f"{claim.payer_name} · member {claim.member_id} · claimed {_money(claim.claimed_amount, bill.currency)}"
                 f" · copay {_money(claim.copay, bill.currency)}"

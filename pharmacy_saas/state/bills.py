@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from backend.billing.bills_list import PAGE_SIZE, SORTS, STATUS_WORDS, BillListItem, BillsPage, search_bills
+from backend.billing.bills.search import PAGE_SIZE, SORTS, STATUS_WORDS, BillListItem, BillsPage, search_bills
+from backend.billing.statuses import BillStatus
 from backend.core.errors import PharmacyError
 from backend.core.money import minor_unit
 from pharmacy_saas.state.base import guarded, run_service
@@ -24,6 +25,15 @@ from tenants.context import TenantContext
 from tenants.roles import role_has
 
 ALL_BRANCHES = "All my branches"
+STATUS_COLOURS = {
+    BillStatus.DRAFT: "gray",
+    BillStatus.FINALIZED: "amber",
+    BillStatus.PARTIALLY_PAID: "amber",
+    BillStatus.PAID: "green",
+    BillStatus.VOIDED: "red",
+    BillStatus.PARTIALLY_REFUNDED: "violet",
+    BillStatus.REFUNDED: "violet",
+}
 SORT_LABELS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
@@ -67,6 +77,7 @@ class BillRow:
     customer: str
     status: str
     status_label: str
+    status_colour: str
     total: str
     outstanding: str
 
@@ -86,8 +97,9 @@ def _row(item: BillListItem) -> BillRow:
         when=f"{local:%Y-%m-%d %H:%M} {local.tzname()}",
         branch=item.branch_code,
         customer=item.patient_name or item.customer_name or "Walk-in",
-        status=item.status,
+        status=str(item.status),
         status_label=item.status_label,
+        status_colour=STATUS_COLOURS.get(item.status, "gray"),
         total=money_text(item.total_due, item.currency),
         outstanding=owed,
     )

@@ -9,17 +9,18 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims
+from backend.billing.claims import service as claims
+from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money, display_status
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
 ALL = "all"
-STATUS_LABELS = {s: display_status(s) for s in claims.STATUSES}
-DECISIONS = claims.DECISIONS
+STATUS_LABELS = {s.value: display_status(s) for s in ClaimStatus}
+DECISIONS = tuple(d.value for d in ClaimStatus.decisions())
 REJECTION_REASON_HINT = (
     f"Reason if rejected ({claims.MIN_REJECTION_REASON} to {claims.MAX_REJECTION_REASON} characters)"
 )
@@ -138,8 +139,13 @@ class ClaimsState(ShellState):
     _payer_ids: dict[str, str] = {}
 
     @rx.var
+    def open_step(self) -> str:
+        """The step the open claim's status allows next ("submit", "decide" or "pay"), or ""."""
+        return next((step for step, (allowed, _) in claims.TRANSITIONS.items() if self.open_status in allowed), "")
+
+    @rx.var
     def status_options(self) -> list[str]:
-        return [ALL, *claims.STATUSES]
+        return [ALL, *STATUS_LABELS]
 
     @rx.var
     def payer_options(self) -> list[str]:
@@ -157,7 +163,7 @@ class ClaimsState(ShellState):
         self.recon_start, self.recon_end = today.replace(day=1).isoformat(), today.isoformat()
         self.open_id = ""
         wanted = self.router.url.query_parameters.get("status", "")  # the dashboard links to one status
-        if wanted in claims.STATUSES:
+        if wanted in STATUS_LABELS:
             self.status_filter = wanted
         await self._list(ctx)
         await self._reconcile(ctx)
@@ -165,7 +171,7 @@ class ClaimsState(ShellState):
     @rx.event
     @guarded("billing.view")
     async def filter_status(self, ctx: TenantContext, value: str) -> None:
-        self.status_filter = value if value in claims.STATUSES else ALL
+        self.status_filter = value if value in STATUS_LABELS else ALL
         await self._list(ctx)
 
     @rx.event
@@ -200,16 +206,16 @@ class ClaimsState(ShellState):
     @rx.event
     @guarded("claims.manage")
     async def record_payment(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
-        return await self._step(ctx, claims.record_payment, self.open_id, str(form.get("paid_amount", "")))
+        return await self._step(ctx, claims.record_claim_payment, self.open_id, str(form.get("paid_amount", "")))
 
     @rx.event
     @guarded("claims.manage")
     async def add_payer(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """The payer form: name, payer code (unique in the chain) and contact."""
         try:
-            payer = await run_service(
-                claims.create_payer,
+            payer = await transact(
                 ctx,
+                claims.create_payer,
                 name=str(form.get("name", "")),
                 payer_code=str(form.get("payer_code", "")),
                 contact=str(form.get("contact", "")),
@@ -250,7 +256,7 @@ class ClaimsState(ShellState):
             return
         content = await files[0].read(claims.MAX_IMPORT_BYTES + 1)
         try:
-            report = await run_service(claims.import_responses_csv, ctx, content)
+            report = await transact(ctx, claims.import_responses_csv, content)
         except PharmacyError as exc:
             self.import_summary, self.import_problems = exc.message, []
             return
@@ -287,7 +293,7 @@ class ClaimsState(ShellState):
         except PharmacyError as exc:
             self.error = exc.message
             return
-        self.open_id, self.open_status = claim.id, claim.status
+        self.open_id, self.open_status = claim.id, str(claim.status)
         self.open_title = f"Bill {claim.bill_number} · {claim.patient_name} · {claim.payer_name}"
         parts = [
             f"member {claim.member_id}",
@@ -313,7 +319,7 @@ class ClaimsState(ShellState):
 
     async def _step(self, ctx: TenantContext, action: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            claim = await run_service(action, ctx, *args, **kwargs)
+            claim = await transact(ctx, action, *args, **kwargs)
         except PharmacyError as exc:
             return rx.toast.error(exc.message)
         await self._open(ctx, claim.id)

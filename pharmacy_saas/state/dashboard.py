@@ -9,8 +9,9 @@ from typing import Any
 import reflex as rx
 
 from backend.accounts.service import memberships_of
-from backend.billing.claims import claim_counts
-from backend.billing.reports import SalesOverview, sales_overview
+from backend.billing.claims.service import claim_counts
+from backend.billing.reports.service import SalesOverview, sales_overview
+from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
 from backend.health.service import system_health
 from backend.inventory.alerts import stock_alerts
@@ -213,17 +214,20 @@ class DashboardState(ShellState):
             counts = await run_service(claim_counts, ctx)
             items += [
                 _attention(
-                    "Claims to submit", counts["draft"], routes.CLAIMS + "?status=draft", "attention-claims-draft"
+                    "Claims to submit",
+                    counts[ClaimStatus.DRAFT],
+                    f"{routes.CLAIMS}?status={ClaimStatus.DRAFT}",
+                    "attention-claims-draft",
                 ),
                 _attention(
                     "Claims awaiting the payer",
-                    counts["submitted"],
-                    routes.CLAIMS + "?status=submitted",
+                    counts[ClaimStatus.SUBMITTED],
+                    f"{routes.CLAIMS}?status={ClaimStatus.SUBMITTED}",
                     "attention-claims-submitted",
                 ),
                 _attention(
                     "Approved claims not yet paid",
-                    counts["approved"] + counts["partially_approved"],
+                    counts[ClaimStatus.APPROVED] + counts[ClaimStatus.PARTIALLY_APPROVED],
                     routes.CLAIMS,
                     "attention-claims-approved",
                 ),

@@ -24,6 +24,7 @@ from backend.inventory.csv_import import (
     stage_import,
     start_import,
 )
+from backend.inventory.statuses import ImportStatus
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -64,7 +65,20 @@ class ImportState(ShellState):
 
     @rx.var
     def running(self) -> bool:
-        return self.status in ("queued", "importing")
+        return self.status in (ImportStatus.QUEUED, ImportStatus.IMPORTING)
+
+    @rx.var
+    def awaiting_import(self) -> bool:
+        """Checked, and waiting for the member to import it or throw it away."""
+        return self.status == ImportStatus.VALIDATED
+
+    @rx.var
+    def imported(self) -> bool:
+        return self.status == ImportStatus.DONE
+
+    @rx.var
+    def import_failed(self) -> bool:
+        return self.status == ImportStatus.FAILED
 
     @rx.event
     @guarded("inventory.view", page_load=True)

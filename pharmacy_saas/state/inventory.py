@@ -16,7 +16,7 @@ from backend.inventory.service import (
     search_medicines,
     transfer_stock,
 )
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
@@ -102,9 +102,9 @@ class InventoryState(ShellState):
     async def receive(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         branch_id = next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
         try:
-            await run_service(
-                receive_stock,
+            await transact(
                 ctx,
+                receive_stock,
                 branch_id=branch_id,
                 medicine_id=self.receive_medicine_id,
                 lot_number=str(form.get("lot_number", "")),
@@ -172,9 +172,9 @@ class MedicineState(ShellState):
         """A count correction, write-off, return to supplier or customer return of one batch."""
         label = str(form.get("kind", "") or COUNT_CORRECTION)
         try:
-            await run_service(
-                correct_stock,
+            await transact(
                 ctx,
+                correct_stock,
                 batch_id=self._batch_id(str(form.get("batch", ""))),
                 kind=CORRECTION_KINDS.get(label, ""),
                 change=form.get("change", ""),
@@ -192,9 +192,9 @@ class MedicineState(ShellState):
     async def transfer(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         destination = next((b["id"] for b in self.branches if b["name"] == form.get("to_branch")), "")
         try:
-            await run_service(
-                transfer_stock,
+            await transact(
                 ctx,
+                transfer_stock,
                 batch_id=self._batch_id(str(form.get("batch", ""))),
                 to_branch_id=destination,
                 quantity=form.get("quantity", ""),

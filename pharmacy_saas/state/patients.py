@@ -11,7 +11,7 @@ from typing import Any
 
 import reflex as rx
 
-from backend.billing import claims
+from backend.billing.claims import service as claims
 from backend.core.errors import PharmacyError
 from backend.patients.allergies import Allergies, allergies_with_record, record_allergies
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
@@ -206,9 +206,9 @@ class PatientRecordState(ShellState):
             self.coverage_error = "Choose the payer."
             return None
         try:
-            coverage = await run_service(
-                claims.add_coverage,
+            coverage = await transact(
                 ctx,
+                claims.add_coverage,
                 patient_id=self.patient_id,
                 payer_id=str(form.get("payer_id", "")),
                 member_id=str(form.get("member_id", "")),

@@ -1,7 +1,7 @@
 """The counter (/pos): scan or search, the bill kept as a draft in the database, cash or card, the next sale.
 
-Every change goes through the billing service (`backend.billing.counter`), which prices the draft
-with backend/billing/totals.py and returns it with a FEFO preview: the page shows the service's
+Every change goes through the billing service (`backend.billing.bills.counter`), which prices the draft
+with backend/billing/bills/totals.py and returns it with a FEFO preview: the page shows the service's
 amounts and never adds them up itself. Money is a Decimal on the server and a string on the page.
 
 A card is presented on Stripe's Terminal reader, never to this page: the page opens the card payment,
@@ -23,11 +23,9 @@ from typing import Any
 import reflex as rx
 
 from backend.accounts.signatures import sign
-from backend.billing.cards import CardNotPresented
-from backend.billing.counter import (
+from backend.billing.bills.counter import (
     CardSale,
     CounterDraft,
-    LinePreview,
     PickedLot,
     finish_card_sale,
     open_draft,
@@ -35,8 +33,8 @@ from backend.billing.counter import (
     sell_for_cash,
     start_card_sale,
 )
-from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.service import (
+from backend.billing.bills.pdf import invoice_pdf, receipt_pdf
+from backend.billing.bills.service import (
     MAX_LINE_QUANTITY,
     MIN_OVERRIDE_REASON,
     Bill,
@@ -44,12 +42,13 @@ from backend.billing.service import (
     finalize_bill,
     void_bill,
 )
+from backend.billing.payments.cards import CardNotPresented
 from backend.core.errors import PharmacyError
 from backend.core.money import minor_unit
-from backend.inventory.service import Medicine, search_medicines
+from backend.inventory.service import STOCK_CHANGED, LinePreview, Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
 from pharmacy_saas.routes import BILL_VIEW
-from pharmacy_saas.state.base import guarded, navigate, run_service
+from pharmacy_saas.state.base import guarded, navigate, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -274,7 +273,7 @@ class CounterState(ShellState):
             return None
         if self.bill_id:
             try:
-                await run_service(void_bill, ctx, self.bill_id, reason="discarded at the counter")
+                await transact(ctx, void_bill, self.bill_id, reason="discarded at the counter")
             except PharmacyError as exc:
                 self.error = exc.message
                 return None
@@ -568,7 +567,7 @@ class CounterState(ShellState):
             )
             return _focus(CASH_FIELD)
         try:
-            sale = await run_service(sell_for_cash, ctx, self.bill_id, cash)
+            sale = await transact(ctx, sell_for_cash, self.bill_id, cash, busy_message=STOCK_CHANGED)
         except PharmacyError as exc:
             self.error = self._explain(exc)  # the bill stays a draft, nothing was sold
             if isinstance(exc, BillNotDraft):
@@ -590,7 +589,7 @@ class CounterState(ShellState):
             self.error = CARD_WAITING
             return None
         try:
-            bill = await run_service(finalize_bill, ctx, self.bill_id)
+            bill = await transact(ctx, finalize_bill, self.bill_id, busy_message=STOCK_CHANGED)
         except PharmacyError as exc:
             self.error = self._explain(exc)  # the bill stays a draft, nothing was sold
             return None
@@ -608,7 +607,7 @@ class CounterState(ShellState):
             self.error = "Scan a medicine first: the bill is empty."
             return _focus(SCAN_FIELD)
         try:
-            started = await run_service(start_card_sale, ctx, self.bill_id, uuid.uuid4().hex)
+            started = await transact(ctx, start_card_sale, self.bill_id, uuid.uuid4().hex)
         except PharmacyError as exc:  # e.g. card payments not configured: nothing changes
             self.error = exc.message
             return None
@@ -724,7 +723,7 @@ class CounterState(ShellState):
             return False
         if self.bill_id:  # the last line went: the draft is discarded rather than left empty
             try:
-                await run_service(void_bill, ctx, self.bill_id, reason="emptied at the counter")
+                await transact(ctx, void_bill, self.bill_id, reason="emptied at the counter")
             except PharmacyError as exc:
                 self.error = exc.message
                 return False
@@ -741,9 +740,9 @@ class CounterState(ShellState):
     ) -> bool:
         """Write the draft through the billing service and show what it priced; on refusal nothing changes."""
         try:
-            draft = await run_service(
-                save_draft,
+            draft = await transact(
                 ctx,
+                save_draft,
                 branch_id=self.bill_branch_id or self._branch_id(),
                 bill_id=self.bill_id or None,
                 lines=wanted,
@@ -780,7 +779,7 @@ class CounterState(ShellState):
 
     async def _reopen(self, ctx: TenantContext) -> None:
         branch = self._branch_id()
-        draft = await run_service(open_draft, ctx, branch) if branch else None
+        draft = await transact(ctx, open_draft, branch) if branch else None
         if draft is None:
             self._clear_sale()
         else:
@@ -896,7 +895,7 @@ class CounterState(ShellState):
 async def _card_outcome(ctx: TenantContext, payment_id: str, *, waited_out: bool) -> CardSale | str | None:
     """The card payment's outcome: sold or released, a reason it is still a draft, or None (keep waiting)."""
     try:
-        return await run_service(finish_card_sale, ctx, payment_id)
+        return await transact(ctx, finish_card_sale, payment_id, busy_message=STOCK_CHANGED)
     except CardNotPresented:
         if waited_out:
             return "No card was presented on the reader: the bill is still a draft. Press F7 to try again."

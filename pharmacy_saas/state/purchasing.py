@@ -15,6 +15,7 @@ from backend.inventory.purchasing import (
     send_order,
     suggest_order,
 )
+from backend.inventory.statuses import PurchaseOrderStatus
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_status
@@ -42,6 +43,8 @@ class PurchasingState(ShellState):
                 "branch": o.branch,
                 "status": o.status,
                 "status_label": display_status(o.status),
+                "can_send": o.status == PurchaseOrderStatus.DRAFT,
+                "can_receive": o.status in (PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTIALLY_RECEIVED),
                 "lines": [
                     {
                         "medicine_id": line.medicine_id,

@@ -19,7 +19,7 @@ from backend.inventory.reorder import (
     medicine_reorder_levels,
     save_reorder_levels,
 )
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -116,7 +116,7 @@ class MedicineLevelsState(ShellState):
         if not changes:
             return rx.toast.info("No reorder level changed.")
         try:
-            result = await run_service(save_reorder_levels, ctx, changes)
+            result = await transact(ctx, save_reorder_levels, changes)
         except PharmacyError as exc:
             self.levels_error = exc.message
             return None
@@ -196,7 +196,7 @@ class ReorderEditorState(ShellState):
         if not changes:
             return rx.toast.info("No reorder level changed.")
         try:
-            result = await run_service(save_reorder_levels, ctx, changes)
+            result = await transact(ctx, save_reorder_levels, changes)
         except PharmacyError as exc:
             self.error = exc.message  # nothing was saved; the grid keeps what was typed
             return None

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from backend.billing.reports import SalesReport, daily_report, local_today, report_csv
+from backend.billing.reports.service import SalesReport, daily_report, local_today, report_csv
 from backend.core.errors import PharmacyError
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service

@@ -9,7 +9,7 @@ import reflex as rx
 from backend.accounts.api_tokens import SCOPES, create_token, list_tokens, revoke_token
 from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
-from backend.billing.cards import card_setup, set_stripe_account
+from backend.billing.payments.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
 from backend.prescriptions.service import SETTING_LIMITS, rx_settings, update_rx_settings
 from pharmacy_saas.state.base import guarded, run_service, transact
@@ -145,7 +145,7 @@ class SettingsState(ShellState):
     async def save_stripe_account(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """Connect the chain's own Stripe account: its card sales settle there."""
         try:
-            account = await run_service(set_stripe_account, ctx, str(form.get("stripe_account_id", "")))
+            account = await transact(ctx, set_stripe_account, str(form.get("stripe_account_id", "")))
         except PharmacyError as exc:
             self.stripe_error = exc.message
             return None

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 
@@ -30,8 +31,9 @@ def _chain_with_amoxicillin(committed_tenant, prefix: str):
         schedule="prescription",
     )
     for lot, quantity in (("AMX-1", 200), ("AMX-2", 40)):
-        receive_stock(
+        run_in_tenant(
             owner,
+            receive_stock,
             branch_id=str(chain.branch_ids[0]),
             medicine_id=medicine,
             lot_number=lot,

@@ -11,10 +11,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backend.accounts.staff import accept_invitation, invite
-from backend.billing.service import create_draft, finalize_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill
+from backend.billing.payments.service import record_payment
 from backend.inventory.service import create_medicine, receive_stock
 from backend.patients.service import create_patient
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.backend.billing.reporting import clock_at
 from tests.e2e.test_accounts import sign_in
 
@@ -28,20 +30,30 @@ def test_a_manager_finds_a_bill_by_number_and_by_day_and_from_reports_and_a_pati
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
     medicine = create_medicine(owner, generic_name="Loratadine", strength="10 mg", default_sell_price="2.50")
-    receive_stock(
-        owner, branch_id=branch, medicine_id=medicine, lot_number="LOR-1", expiry_date="2030-01-01", quantity=50
+    run_in_tenant(
+        owner,
+        receive_stock,
+        branch_id=branch,
+        medicine_id=medicine,
+        lot_number="LOR-1",
+        expiry_date="2030-01-01",
+        quantity=50,
     )
     maria = create_patient(
         owner, full_name=f"Maria {uuid.uuid4().hex[:6]}", date_of_birth="1961-04-12", home_branch_id=branch
     )
 
     def sell(quantity: int, when: str, patient: str | None = None):
-        draft = create_draft(
-            owner, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": quantity}], patient_id=patient
+        draft = run_in_tenant(
+            owner,
+            create_draft,
+            branch_id=branch,
+            lines=[{"medicine_id": medicine, "quantity": quantity}],
+            patient_id=patient,
         )
         with clock_at(datetime.fromisoformat(when).replace(tzinfo=UTC)):
-            bill = finalize_bill(owner, draft.id)
-        record_payment(owner, bill_id=bill.id, tendered=str(bill.total_due))
+            bill = run_in_tenant(owner, finalize_bill, draft.id)
+        run_in_tenant(owner, record_payment, bill_id=bill.id, tendered=str(bill.total_due))
         return bill
 
     tenth = sell(2, "2026-03-10 15:00:00", patient=maria.id)  # 11:00 EDT on 10 March: B1-2026-000001

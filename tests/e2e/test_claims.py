@@ -9,9 +9,10 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.billing.service import create_draft, finalize_bill
+from backend.billing.bills.service import create_draft, finalize_bill
 from backend.patients.service import create_patient
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 from tests.e2e.test_pos import shelve
@@ -25,10 +26,10 @@ def test_claim_a_bill_from_payer_to_payment(page: Page, app_url: str, committed_
     branch = str(chain.branch_ids[0])
     medicine, _ = shelve(owner, branch, "Insulin", "10.00")
     patient = create_patient(owner, full_name="Grace Hopper", date_of_birth="1956-12-09", home_branch_id=branch)
-    draft = create_draft(
-        owner, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": 4}], patient_id=patient.id
+    draft = run_in_tenant(
+        owner, create_draft, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": 4}], patient_id=patient.id
     )
-    bill = finalize_bill(owner, draft.id)  # 40.00 due, nothing paid
+    bill = run_in_tenant(owner, finalize_bill, draft.id)  # 40.00 due, nothing paid
     code = f"AC{uuid.uuid4().hex[:6]}".upper()
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
 

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from backend.inventory.service import create_medicine
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 
@@ -64,13 +65,18 @@ def test_receive_by_barcode_and_see_it_on_the_medicine_page(page: Page, app_url:
 
 
 def test_dashboard_counts_stock_alerts(page: Page, app_url: str, committed_tenant):
-    from backend.inventory.alerts import set_reorder_level
+    from backend.inventory.reorder import set_reorder_level
 
     chain, spec = committed_tenant("widgets")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     medicine = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
-    set_reorder_level(
-        owner, branch_id=str(chain.branch_ids[0]), medicine_id=medicine, reorder_point=10, reorder_quantity=60
+    run_in_tenant(
+        owner,
+        set_reorder_level,
+        branch_id=str(chain.branch_ids[0]),
+        medicine_id=medicine,
+        reorder_point=10,
+        reorder_quantity=60,
     )
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     expect(page.locator("#attention-low .attention-count")).to_have_text("1", timeout=15000)
@@ -79,13 +85,18 @@ def test_dashboard_counts_stock_alerts(page: Page, app_url: str, committed_tenan
 
 
 def test_suggest_send_and_receive_a_purchase_order(page: Page, app_url: str, committed_tenant):
-    from backend.inventory.alerts import set_reorder_level
+    from backend.inventory.reorder import set_reorder_level
 
     chain, spec = committed_tenant("orders")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     medicine = create_medicine(owner, generic_name="Levothyroxine", strength="50 mcg")
-    set_reorder_level(
-        owner, branch_id=str(chain.branch_ids[0]), medicine_id=medicine, reorder_point=5, reorder_quantity=90
+    run_in_tenant(
+        owner,
+        set_reorder_level,
+        branch_id=str(chain.branch_ids[0]),
+        medicine_id=medicine,
+        reorder_point=5,
+        reorder_quantity=90,
     )
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     page.goto(f"{app_url}/inventory/orders")

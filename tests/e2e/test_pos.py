@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from backend.accounts.staff import accept_invitation, invite
 from backend.inventory.service import create_medicine, medicine_stock, receive_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 
@@ -30,7 +31,9 @@ def shelve(owner: TenantContext, branch: str, name: str, price: str) -> tuple[st
     medicine = create_medicine(owner, generic_name=name, strength="10 mg", barcode=barcode, default_sell_price=price)
     expiry = (date.today() + timedelta(days=300)).isoformat()
     lot = f"{name[:3].upper()}-1"
-    receive_stock(owner, branch_id=branch, medicine_id=medicine, lot_number=lot, expiry_date=expiry, quantity=10)
+    run_in_tenant(
+        owner, receive_stock, branch_id=branch, medicine_id=medicine, lot_number=lot, expiry_date=expiry, quantity=10
+    )
     return medicine, barcode
 
 
@@ -97,7 +100,15 @@ def test_a_pharmacists_override_asks_for_the_password_and_refuses_a_wrong_one(
         owner, generic_name="Amoxicillin", strength="500 mg", barcode=barcode, schedule="prescription"
     )
     expiry = (date.today() + timedelta(days=300)).isoformat()
-    receive_stock(owner, branch_id=branch, medicine_id=amoxicillin, lot_number="AMX-1", expiry_date=expiry, quantity=5)
+    run_in_tenant(
+        owner,
+        receive_stock,
+        branch_id=branch,
+        medicine_id=amoxicillin,
+        lot_number="AMX-1",
+        expiry_date=expiry,
+        quantity=5,
+    )
     email, password = f"rx-{uuid.uuid4().hex[:6]}@example.com", "Mortar-And-Pestle-7"
     accept_invitation(
         invite(owner, email, "pharmacist").link.split("token=")[1], full_name="Phil Pharm", password=password

@@ -16,9 +16,10 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.billing.cards import set_stripe_account
+from backend.billing.payments.cards import set_stripe_account
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 from tests.e2e.test_card_at_counter import reader_intent
@@ -42,9 +43,9 @@ def shelve_many(owner: TenantContext, branch: str, name: str, price: str, quanti
     barcode = str(uuid.uuid4().int)[:13]
     medicine = create_medicine(owner, generic_name=name, strength="10 mg", barcode=barcode, default_sell_price=price)
     expiry = (date.today() + timedelta(days=300)).isoformat()
-    receive_stock(
-        owner, branch_id=branch, medicine_id=medicine, lot_number=f"{name[:3].upper()}-1", expiry_date=expiry,
-        quantity=quantity,
+    run_in_tenant(
+        owner, receive_stock, branch_id=branch, medicine_id=medicine, lot_number=f"{name[:3].upper()}-1",
+        expiry_date=expiry, quantity=quantity,
     )  # fmt: skip
     return medicine, barcode
 
@@ -183,7 +184,7 @@ def test_f8_straight_from_the_field_commits_the_quantity(counter: Counter):
 def test_f7_straight_from_the_field_asks_the_card_for_what_the_screen_shows(counter: Counter, stripe_api):
     page = counter.page
     account = f"acct_{secrets.token_hex(8)}"
-    set_stripe_account(counter.owner, account)
+    run_in_tenant(counter.owner, set_stripe_account, account)
     into_first_quantity(page)
     page.keyboard.type("4")
     page.keyboard.press("F7")

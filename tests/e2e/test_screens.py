@@ -15,10 +15,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from backend.accounts.staff import accept_invitation, invite
-from backend.billing.credit_notes import issue_credit_note
-from backend.billing.service import record_payment
+from backend.billing.credit_notes.service import issue_credit_note
+from backend.billing.payments.service import record_payment
 from backend.core.settings import get_settings
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.backend.billing.conftest import stock_up
 from tests.backend.billing.reporting import sell
 from tests.conftest import TEST_PASSWORD
@@ -107,20 +108,25 @@ def _sales_today_and_a_week_ago(chain) -> None:
     sell(cashier, counter.branch, [{"medicine_id": counter.vitamin_d, "quantity": 1}], at=week_ago + elapsed / 4)
     later = week_ago + elapsed + (timedelta(days=1) - elapsed) / 2
     sell(cashier, counter.branch, [{"medicine_id": counter.vitamin_d, "quantity": 3}], at=later.astimezone(UTC))
-    record_payment(cashier, bill_id=today.id, tendered="12.00")
-    issue_credit_note(counter.owner, today.id, [(1, 1, True)], reason="unopened pack back")
+    run_in_tenant(cashier, record_payment, bill_id=today.id, tendered="12.00")
+    run_in_tenant(counter.owner, issue_credit_note, today.id, [(1, 1, True)], reason="unopened pack back")
 
 
 def test_dashboard_and_menu_per_role(browser: Browser, app_url: str, committed_tenant):
-    from backend.inventory.alerts import set_reorder_level
+    from backend.inventory.reorder import set_reorder_level
     from backend.inventory.service import create_medicine
 
     chain, spec = committed_tenant("dash", branches=2, time_zone="America/Bogota")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     _sales_today_and_a_week_ago(chain)
     scarce = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
-    set_reorder_level(
-        owner, branch_id=str(chain.branch_ids[0]), medicine_id=scarce, reorder_point=10, reorder_quantity=60
+    run_in_tenant(
+        owner,
+        set_reorder_level,
+        branch_id=str(chain.branch_ids[0]),
+        medicine_id=scarce,
+        reorder_point=10,
+        reorder_quantity=60,
     )
 
     page = browser.new_context().new_page()

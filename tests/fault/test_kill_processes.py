@@ -42,7 +42,7 @@ from backend.inventory.service import create_medicine, receive_stock, reconcile
 from backend.jobs.service import enqueue_job, job_status
 from devtools.services import free_port
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.fault.processes import Proc, alive, children, descendants, in_sessions
 from tests.fault.stock_import import start_stock_import
 from tests.helpers import ROOT, wait_until
@@ -267,9 +267,23 @@ def open_shop(chain) -> tuple[TenantContext, str, str, str, str]:
     expiry = (date.today() + timedelta(days=300)).isoformat()
     everyday = create_medicine(owner, generic_name="Ibuprofen", strength="200 mg", default_sell_price="4.99")
     scarce = create_medicine(owner, generic_name="Colecalciferol", strength="1000 IU", default_sell_price="6.00")
-    receive_stock(owner, branch_id=branch, medicine_id=everyday, lot_number="IBU-1", expiry_date=expiry, quantity=5000)
-    receive_stock(
-        owner, branch_id=branch, medicine_id=scarce, lot_number="VITD-1", expiry_date=expiry, quantity=SCARCE_UNITS
+    run_in_tenant(
+        owner,
+        receive_stock,
+        branch_id=branch,
+        medicine_id=everyday,
+        lot_number="IBU-1",
+        expiry_date=expiry,
+        quantity=5000,
+    )
+    run_in_tenant(
+        owner,
+        receive_stock,
+        branch_id=branch,
+        medicine_id=scarce,
+        lot_number="VITD-1",
+        expiry_date=expiry,
+        quantity=SCARCE_UNITS,
     )
     # The tills make far more calls than a chain's default hourly API budget allows.
     with psycopg.connect(get_settings().owner_database_url().replace("+psycopg", "")) as conn:

@@ -25,7 +25,7 @@ ALLOWED_CALLERS = {
     "backend/accounts/sso.py:_join_on_first_sign_in": "a verified SSO e-mail joins when the owner allows it",
     "backend/inventory/service.py:reconcile": "the operator's ledger check across chains",
     "backend/billing/audit_chain.py:verify_chains": "the operator's `audit verify` of one chain's hash chains",
-    "backend/billing/cards.py:handle_webhook": "a Stripe webhook arrives before its chain is known",
+    "backend/billing/payments/cards.py:handle_webhook": "a Stripe webhook arrives before its chain is known",
     "bench/rls_overhead.py:main": "the BYPASSRLS baseline of the RLS benchmark (bench database only)",
     "bench/rls_overhead.py:raw_transaction": "the same baseline, one transaction per sample",
 }

@@ -72,12 +72,13 @@ def two_chains(db, make_tenant):
     from backend.accounts.signatures import sign
     from backend.accounts.staff import invite
     from backend.assistant.conversations import ask, rate_answer
-    from backend.billing import claims
-    from backend.billing.credit_notes import issue_credit_note
-    from backend.billing.service import create_draft, finalize_bill, record_payment
+    from backend.billing.bills.service import create_draft, finalize_bill
+    from backend.billing.claims import service as claims
+    from backend.billing.credit_notes.service import issue_credit_note
+    from backend.billing.payments.service import record_payment
     from backend.idempotency.service import run_once
-    from backend.inventory.alerts import set_reorder_level
     from backend.inventory.purchasing import create_supplier, draft_order
+    from backend.inventory.reorder import set_reorder_level
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
     from backend.patients.allergies import record_allergies
@@ -104,8 +105,9 @@ def two_chains(db, make_tenant):
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
         medicine = create_medicine(ctx, generic_name="Ibuprofen", default_sell_price="1.00")
-        receive_stock(
+        run_in_tenant(
             ctx,
+            receive_stock,
             branch_id=str(chain.branch_ids[0]),
             medicine_id=medicine,
             lot_number="L1",
@@ -113,8 +115,13 @@ def two_chains(db, make_tenant):
             quantity=10,
         )
         recall_lot(ctx, medicine, "L0", "seeded recall notice")
-        set_reorder_level(
-            ctx, branch_id=str(chain.branch_ids[0]), medicine_id=medicine, reorder_point=5, reorder_quantity=20
+        run_in_tenant(
+            ctx,
+            set_reorder_level,
+            branch_id=str(chain.branch_ids[0]),
+            medicine_id=medicine,
+            reorder_point=5,
+            reorder_quantity=20,
         )
         supplier = create_supplier(ctx, name=f"Supplier of {chain.slug}")
         draft_order(ctx, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")])
@@ -124,20 +131,21 @@ def two_chains(db, make_tenant):
         patient = create_patient(  # patients, and its 'created' row in patient_access_log
             ctx, full_name="Seeded Patient", date_of_birth="1970-01-01", home_branch_id=str(chain.branch_ids[0])
         )
-        sale = create_draft(
+        sale = run_in_tenant(
             ctx,
+            create_draft,
             branch_id=str(chain.branch_ids[0]),
             lines=[{"medicine_id": medicine, "quantity": 1}],
             patient_id=patient.id,
         )
-        finalize_bill(ctx, sale.id)  # bills, bill_lines, bill_picks, bill_counters
+        run_in_tenant(ctx, finalize_bill, sale.id)  # bills, bill_lines, bill_picks, bill_counters
         # payers, patient_coverages, claims, claim_events
-        payer = claims.create_payer(ctx, name="Seeded Insurer", payer_code="SEED")
-        coverage = claims.add_coverage(ctx, patient_id=patient.id, payer_id=payer.id, member_id="SEED-1")
-        claims.draft_claim(ctx, sale.id, coverage.id, "0.50")
-        record_payment(ctx, bill_id=sale.id, tendered="1.00")  # bill_payments
+        payer = run_in_tenant(ctx, claims.create_payer, name="Seeded Insurer", payer_code="SEED")
+        coverage = run_in_tenant(ctx, claims.add_coverage, patient_id=patient.id, payer_id=payer.id, member_id="SEED-1")
+        run_in_tenant(ctx, claims.draft_claim, sale.id, coverage.id, "0.50")
+        run_in_tenant(ctx, record_payment, bill_id=sale.id, tendered="1.00")  # bill_payments
         # credit_notes, credit_note_lines, credit_note_lots, credit_note_counters, bill_refunds
-        issue_credit_note(ctx, sale.id, [(1, 1, True)], reason="seeded refund")
+        run_in_tenant(ctx, issue_credit_note, sale.id, [(1, 1, True)], reason="seeded refund")
         # financial_audit_events and financial_audit_heads come with the sale and the payment
         sign(ctx, password=TEST_PASSWORD, meaning="verified the seeded sale", entity_type="bill", entity_id=sale.id)
         _seed_prescriptions(chain, ctx, patient.id, medicine)

@@ -8,9 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from backend.inventory.alerts import set_reorder_level
+from backend.inventory.reorder import set_reorder_level
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 def in_days(days: int) -> str:
@@ -49,8 +50,9 @@ def _medicine(owner: TenantContext, name: str, strength: str, barcode: str, unit
 
 
 def _receive(owner: TenantContext, branch: str, medicine: str, lot: str, days: int, quantity: int) -> None:
-    receive_stock(
+    run_in_tenant(
         owner,
+        receive_stock,
         branch_id=branch,
         medicine_id=medicine,
         lot_number=lot,
@@ -71,7 +73,7 @@ def pharmacy(db, make_tenant) -> Pharmacy:
     _receive(owner, b1, amox, "AMX-SOON", 10, 20)
     _receive(owner, b2, amox, "AMX-B2", 75, 30)
     _receive(owner, b1, para, "PARA-1", 5, 12)
-    set_reorder_level(owner, branch_id=b1, medicine_id=para, reorder_point=40, reorder_quantity=100)
+    run_in_tenant(owner, set_reorder_level, branch_id=b1, medicine_id=para, reorder_point=40, reorder_quantity=100)
     return Pharmacy(chain.tenant_id, chain.owner_user_id, b1, b2, amox, para)
 
 

@@ -99,7 +99,8 @@ def test_streamed_tool_call_fragments_run_under_the_member_and_the_answer_has_th
 
 
 def test_the_system_prompt_carries_the_rules():
-    for rule in ("Use the tools for every figure", "cite them", "no doses", "ask a pharmacist", "Never reveal"):
+    rules = ("Use the tools for every figure", "cite them", "no doses", "ask a pharmacist", "Never reveal", "its maker")
+    for rule in rules:
         assert rule in SYSTEM_PROMPT
 
 
@@ -169,11 +170,11 @@ def test_a_hanging_server_times_out_to_the_local_engine(pharmacy, model):
 
 
 def test_a_stream_cut_mid_answer_restarts_with_the_local_answer(pharmacy, model):
-    model.then(Step(text="You have 12345 capsules of", cut_after=4))
+    model.then(Step(text="You have 98765 capsules of", cut_after=4))
     deltas, reply = run(pharmacy.ctx(), STOCK_QUESTION, settings_for(model))
     assert deltas[0].text and not deltas[0].restart  # the first pieces were shown...
     assert any(d.restart for d in deltas)  # ...then dropped
-    assert reply.engine == "local" and "12345" not in shown_text(deltas)
+    assert reply.engine == "local" and "98765" not in shown_text(deltas)
 
 
 def test_the_breaker_opens_after_three_failures_and_lets_a_trial_through_after_the_cooldown(pharmacy, model):

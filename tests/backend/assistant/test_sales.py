@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from backend.assistant.local_engine import answer
-from backend.billing.reports import daily_report, local_today
-from backend.billing.service import create_draft, finalize_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill
+from backend.billing.payments.service import record_payment
+from backend.billing.reports.service import daily_report, local_today
+from backend.core.display import display_money
+from tenants.session import run_in_tenant
 
 
 def sell(ctx, branch: str, medicine: str, quantity: int) -> None:
-    draft = create_draft(ctx, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": quantity}])
-    bill = finalize_bill(ctx, draft.id)
-    record_payment(ctx, bill_id=bill.id, tendered=str(bill.total_due))
+    draft = run_in_tenant(ctx, create_draft, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": quantity}])
+    bill = run_in_tenant(ctx, finalize_bill, draft.id)
+    run_in_tenant(ctx, record_payment, bill_id=bill.id, tendered=str(bill.total_due))
 
 
 def test_todays_sales_answer_equals_the_report(pharmacy):
@@ -21,8 +24,9 @@ def test_todays_sales_answer_equals_the_report(pharmacy):
     reply = answer(owner, "What did we sell today at Branch 1?")
     assert reply.intent == "sales"
     assert f"{report.bills} bills" in reply.text and report.bills == 2
-    assert f"net sales {report.net_sales:.2f}" in reply.text
-    assert f"gross {report.gross_sales:.2f}" in reply.text
+    # Money reads as everywhere else in the product: the currency's symbol and precision.
+    assert f"net sales {display_money(report.net_sales, report.currency)}" in reply.text
+    assert f"gross {display_money(report.gross_sales, report.currency)}" in reply.text
     assert "Amoxicillin" in reply.text  # the top seller
     assert reply.tools_used and "Branch 1" in reply.tools_used[0]
     data = reply.data[0]["branches"][0]

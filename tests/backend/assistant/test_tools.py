@@ -9,6 +9,7 @@ import pytest
 
 from backend.assistant.tools import TOOLS, Tool, ToolResult, call_tool, tools_for
 from tenants.roles import STAFF_ROLES, role_has
+from tenants.session import run_in_tenant
 
 
 def test_every_tool_is_an_openai_function_definition():
@@ -138,13 +139,17 @@ def test_drug_information_and_interactions_cite_sources(pharmacy):
 
 
 def test_bill_by_number_stays_in_the_chain(pharmacy, rival):
-    from backend.billing.service import create_draft, finalize_bill
+    from backend.billing.bills.service import create_draft, finalize_bill
 
     cashier = pharmacy.ctx("cashier")
-    bill = finalize_bill(
+    bill = run_in_tenant(
         cashier,
-        create_draft(
-            cashier, branch_id=pharmacy.branch_1, lines=[{"medicine_id": pharmacy.acetaminophen, "quantity": 2}]
+        finalize_bill,
+        run_in_tenant(
+            cashier,
+            create_draft,
+            branch_id=pharmacy.branch_1,
+            lines=[{"medicine_id": pharmacy.acetaminophen, "quantity": 2}],
         ).id,
     )
     found = call_tool(cashier, "bill_by_number", {"number": bill.number})

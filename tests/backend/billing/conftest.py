@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 
 def as_role(chain, role: str, **kwargs) -> TenantContext:
@@ -71,8 +71,9 @@ def stock_up(chain, *, branches: int = 2) -> Counter:
     }
     expiry = (date.today() + timedelta(days=200)).isoformat()
     for name, medicine in meds.items():
-        receive_stock(
+        run_in_tenant(
             owner,
+            receive_stock,
             branch_id=branch,
             medicine_id=medicine,
             lot_number=f"{name[:3].upper()}-1",

@@ -10,8 +10,9 @@ from datetime import datetime, tzinfo
 from fastapi import FastAPI
 
 from backend import api as rest
-from backend.billing import service
-from backend.billing.reports_api import router as reports_router
+from backend.billing.bills import service
+from backend.billing.reports.api import router as reports_router
+from tenants.session import run_in_tenant
 
 
 @contextmanager
@@ -33,11 +34,11 @@ def clock_at(when: datetime) -> Iterator[None]:
 
 def sell(ctx, branch: str, lines: list[dict], *, at: datetime, bill_discount: str = "0", customer: str = ""):
     """A draft finalized at `at`; returns the issued bill."""
-    draft = service.create_draft(
-        ctx, branch_id=branch, lines=lines, bill_discount=bill_discount, customer_name=customer
+    draft = run_in_tenant(
+        ctx, service.create_draft, branch_id=branch, lines=lines, bill_discount=bill_discount, customer_name=customer
     )
     with clock_at(at):
-        return service.finalize_bill(ctx, draft.id)
+        return run_in_tenant(ctx, service.finalize_bill, draft.id)
 
 
 def api_with_reports() -> FastAPI:

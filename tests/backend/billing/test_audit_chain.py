@@ -19,13 +19,14 @@ from backend.accounts.service import TooManyAttempts
 from backend.accounts.signatures import SignatureRefused, require_fresh_signature, sign
 from backend.api import create_api
 from backend.billing.audit_chain import GENESIS_HASH, verify_chains
-from backend.billing.counter import sell_for_cash
-from backend.billing.service import create_draft, finalize_bill, record_payment, void_bill
+from backend.billing.bills.counter import sell_for_cash
+from backend.billing.bills.service import create_draft, finalize_bill, void_bill
+from backend.billing.payments.service import record_payment
 from backend.cli import app as cli
 from backend.core.errors import ValidationFailed
 from backend.core.settings import get_settings
 from backend.inventory.service import receive_stock
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import stock_up
 from tests.conftest import TEST_PASSWORD
 
@@ -33,12 +34,13 @@ APP_ROLE = get_settings().APP_DB_ROLE
 
 
 def sell(counter, branch: str | None = None, quantity: int = 1):
-    bill = create_draft(
+    bill = run_in_tenant(
         counter.owner,
+        create_draft,
         branch_id=branch or counter.branch,
         lines=[{"medicine_id": counter.ibuprofen, "quantity": quantity}],
     )
-    return finalize_bill(counter.owner, bill.id)
+    return run_in_tenant(counter.owner, finalize_bill, bill.id)
 
 
 def events(counter, branch: str | None = None) -> list:
@@ -60,17 +62,17 @@ def as_owner(db) -> None:
 def day_of_sales(counter):
     """finalize, pay, finalize, void: four events on branch 1."""
     paid = sell(counter)
-    record_payment(counter.owner, bill_id=paid.id, tendered="10.00")
-    voided = void_bill(counter.owner, sell(counter).id, reason="wrong customer")
+    run_in_tenant(counter.owner, record_payment, bill_id=paid.id, tendered="10.00")
+    voided = run_in_tenant(counter.owner, void_bill, sell(counter).id, reason="wrong customer")
     return paid, voided
 
 
 def test_finalize_payment_and_void_form_one_chain_per_branch(counter, day_of_sales):
     paid, voided = day_of_sales
-    discarded = create_draft(
-        counter.owner, branch_id=counter.branch, lines=[{"medicine_id": counter.ibuprofen, "quantity": 1}]
+    discarded = run_in_tenant(
+        counter.owner, create_draft, branch_id=counter.branch, lines=[{"medicine_id": counter.ibuprofen, "quantity": 1}]
     )
-    void_bill(counter.owner, discarded.id, reason="discarded at the counter")  # a draft: no money moved
+    run_in_tenant(counter.owner, void_bill, discarded.id, reason="discarded at the counter")  # a draft: no money moved
     chain = events(counter)
     assert [(e.seq, e.action, e.entity_type) for e in chain] == [
         (1, "bill.finalized", "bill"),
@@ -103,19 +105,24 @@ def test_a_sale_that_fails_leaves_no_event(counter):
 
 
 def test_the_counter_sale_writes_finalize_and_payment_in_one_transaction(counter):
-    from backend.billing.counter import save_draft
+    from backend.billing.bills.counter import save_draft
 
-    draft = save_draft(
-        counter.owner, branch_id=counter.branch, bill_id=None, lines=[{"medicine_id": counter.ibuprofen, "quantity": 1}]
+    draft = run_in_tenant(
+        counter.owner,
+        save_draft,
+        branch_id=counter.branch,
+        bill_id=None,
+        lines=[{"medicine_id": counter.ibuprofen, "quantity": 1}],
     )
-    sell_for_cash(counter.owner, draft.bill.id, "20")
+    run_in_tenant(counter.owner, sell_for_cash, draft.bill.id, "20")
     assert [e.action for e in events(counter)] == ["bill.finalized", "payment.recorded"]
 
 
 def test_two_branches_keep_independent_chains(counter):
     expiry = (date.today() + timedelta(days=100)).isoformat()
-    receive_stock(
+    run_in_tenant(
         counter.owner,
+        receive_stock,
         branch_id=counter.other_branch,
         medicine_id=counter.ibuprofen,
         lot_number="IBU-2",
@@ -225,7 +232,7 @@ def test_a_signature_with_the_right_password_records_who_when_and_what(counter):
 
 def a_draft(counter) -> str:
     lines = [{"medicine_id": counter.ibuprofen, "quantity": 1}]
-    return create_draft(counter.owner, branch_id=counter.branch, lines=lines).id
+    return run_in_tenant(counter.owner, create_draft, branch_id=counter.branch, lines=lines).id
 
 
 def test_a_wrong_password_is_refused_records_nothing_and_slows_down(counter):

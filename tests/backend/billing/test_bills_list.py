@@ -11,13 +11,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from backend.billing.bills_list import STATUS_WORDS, search_bills
-from backend.billing.credit_notes import issue_credit_note
-from backend.billing.service import create_draft, finalize_bill, record_payment, void_bill
+from backend.billing.bills.search import STATUS_WORDS, search_bills
+from backend.billing.bills.service import create_draft, finalize_bill, void_bill
+from backend.billing.credit_notes.service import issue_credit_note
+from backend.billing.payments.service import record_payment
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.patients.service import create_patient
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import Counter, stock_up
 from tests.backend.billing.reporting import clock_at
 
@@ -37,16 +38,17 @@ class Shop:
     ):
         """A vitamin D sale (6.00 a unit, zero-rated) finalized at `when` (UTC), paid in full unless told."""
         owner = self.counter.owner
-        draft = create_draft(
+        draft = run_in_tenant(
             owner,
+            create_draft,
             branch_id=branch or self.counter.branch,
             lines=[{"medicine_id": self.counter.vitamin_d, "quantity": quantity}],
             patient_id=patient,
         )
         with clock_at(at(when)):
-            bill = finalize_bill(owner, draft.id)
+            bill = run_in_tenant(owner, finalize_bill, draft.id)
         if pay:
-            record_payment(owner, bill_id=bill.id, tendered=str(bill.total_due))
+            run_in_tenant(owner, record_payment, bill_id=bill.id, tendered=str(bill.total_due))
         return bill
 
 
@@ -58,8 +60,9 @@ def set_zone(counter: Counter, branch: str, zone: str) -> None:
 @pytest.fixture
 def shop(counter) -> Shop:
     for branch in (counter.branch, counter.other_branch):
-        receive_stock(
+        run_in_tenant(
             counter.owner,
+            receive_stock,
             branch_id=branch,
             medicine_id=counter.vitamin_d,
             lot_number=f"VIT-{branch[:4]}",
@@ -239,19 +242,19 @@ def test_every_status_is_found_by_its_name_and_shown_in_words(shop):
     counter = shop.counter
     owner = counter.owner
     vitamin = [{"medicine_id": counter.vitamin_d, "quantity": 2}]
-    draft = create_draft(owner, branch_id=counter.branch, lines=vitamin)
-    discarded = create_draft(owner, branch_id=counter.branch, lines=vitamin)
-    void_bill(owner, discarded.id, reason="customer left")
+    draft = run_in_tenant(owner, create_draft, branch_id=counter.branch, lines=vitamin)
+    discarded = run_in_tenant(owner, create_draft, branch_id=counter.branch, lines=vitamin)
+    run_in_tenant(owner, void_bill, discarded.id, reason="customer left")
     unpaid = shop.sell(2, "2026-03-10 10:00:00", pay=False)
     partly = shop.sell(2, "2026-03-10 10:01:00", pay=False)
-    record_payment(owner, bill_id=partly.id, tendered="5.00")
+    run_in_tenant(owner, record_payment, bill_id=partly.id, tendered="5.00")
     paid = shop.sell(2, "2026-03-10 10:02:00")
     voided = shop.sell(2, "2026-03-10 10:03:00", pay=False)
-    void_bill(owner, voided.id, reason="rang up twice")
+    run_in_tenant(owner, void_bill, voided.id, reason="rang up twice")
     partly_refunded = shop.sell(2, "2026-03-10 10:04:00")
-    issue_credit_note(owner, partly_refunded.id, [(1, 1, True)], reason="one pack back unopened")
+    run_in_tenant(owner, issue_credit_note, partly_refunded.id, [(1, 1, True)], reason="one pack back unopened")
     refunded = shop.sell(2, "2026-03-10 10:05:00")
-    issue_credit_note(owner, refunded.id, [(1, 2, True)], reason="both packs back unopened")
+    run_in_tenant(owner, issue_credit_note, refunded.id, [(1, 2, True)], reason="both packs back unopened")
 
     expected = {
         "draft": {draft.id},
@@ -286,7 +289,12 @@ def test_pages_follow_each_other_without_gaps_or_repeats_in_every_order(shop):
     by_amount = [b.id for b in sorted(sold, key=lambda b: b.total_due, reverse=True)]
     # Drafts opened in one transaction share created_at to the microsecond: the id breaks the tie.
     drafts = [
-        create_draft(counter.owner, branch_id=counter.branch, lines=[{"medicine_id": counter.vitamin_d, "quantity": 1}])
+        run_in_tenant(
+            counter.owner,
+            create_draft,
+            branch_id=counter.branch,
+            lines=[{"medicine_id": counter.vitamin_d, "quantity": 1}],
+        )
         for _ in range(3)
     ]
 
@@ -350,11 +358,11 @@ def test_another_chains_bills_never_appear(shop, make_tenant, db):
     counter = shop.counter
     mine = shop.sell(1, "2026-03-10 10:00:00")
     theirs = stock_up(make_tenant("rival", branches=2))  # the same branch codes: B1, B2
-    draft = create_draft(
-        theirs.owner, branch_id=theirs.branch, lines=[{"medicine_id": theirs.vitamin_d, "quantity": 1}]
+    draft = run_in_tenant(
+        theirs.owner, create_draft, branch_id=theirs.branch, lines=[{"medicine_id": theirs.vitamin_d, "quantity": 1}]
     )
     with clock_at(at("2026-03-10 10:30:00")):
-        rival = finalize_bill(theirs.owner, draft.id)
+        rival = run_in_tenant(theirs.owner, finalize_bill, draft.id)
     assert rival.number == mine.number == "B1-2026-000001"
     # The owner role (no row-level security) sees both chains' bills: the data could leak.
     db.execute(text("RESET ROLE"))

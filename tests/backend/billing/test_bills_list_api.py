@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 
 from backend.accounts.api_tokens import create_token
 from backend.api import create_api
-from backend.billing.service import create_draft, finalize_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill
+from backend.billing.payments.service import record_payment
 from backend.patients.service import create_patient
+from tenants.session import run_in_tenant
 from tests.backend.billing.conftest import stock_up
 from tests.backend.billing.reporting import clock_at
 
@@ -25,16 +27,17 @@ def client():
 
 
 def sale(counter, quantity: int, when: str, *, patient: str | None = None, pay: bool = True):
-    draft = create_draft(
+    draft = run_in_tenant(
         counter.owner,
+        create_draft,
         branch_id=counter.branch,
         lines=[{"medicine_id": counter.vitamin_d, "quantity": quantity}],  # 6.00 a unit, zero-rated
         patient_id=patient,
     )
     with clock_at(datetime.fromisoformat(when).replace(tzinfo=UTC)):
-        bill = finalize_bill(counter.owner, draft.id)
+        bill = run_in_tenant(counter.owner, finalize_bill, draft.id)
     if pay:
-        record_payment(counter.owner, bill_id=bill.id, tendered=str(bill.total_due))
+        run_in_tenant(counter.owner, record_payment, bill_id=bill.id, tendered=str(bill.total_due))
     return bill
 
 

@@ -19,7 +19,9 @@ from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
 from backend.api import API_PREFIX, create_api
-from backend.billing.cards import (
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
+from backend.billing.payments.api import router as cards_router
+from backend.billing.payments.cards import (
     CardDeclined,
     CardPaymentsOff,
     WebhookRejected,
@@ -29,12 +31,10 @@ from backend.billing.cards import (
     set_stripe_account,
     start_card_payment,
 )
-from backend.billing.cards_api import router as cards_router
-from backend.billing.service import create_draft, finalize_bill, get_bill
 from backend.core.errors import PermissionDenied, ValidationFailed
 from backend.core.settings import reset_settings_cache
 from backend.inventory.service import medicine_stock
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import stock_up
 from tests.stripe_server import StripeServer
 
@@ -70,13 +70,16 @@ def on_hand(counter, medicine) -> int:
 @pytest.fixture
 def till(counter, stripe_api):
     account = new_account()
-    set_stripe_account(counter.owner, account)
+    run_in_tenant(counter.owner, set_stripe_account, account)
     return counter, account
 
 
 def draft(counter, quantity: int = 2):
-    return create_draft(
-        counter.owner, branch_id=counter.branch, lines=[{"medicine_id": counter.ibuprofen, "quantity": quantity}]
+    return run_in_tenant(
+        counter.owner,
+        create_draft,
+        branch_id=counter.branch,
+        lines=[{"medicine_id": counter.ibuprofen, "quantity": quantity}],
     )
 
 
@@ -84,7 +87,7 @@ def test_authorize_then_finalize_then_capture_on_the_chains_account(till, stripe
     counter, account = till
     cashier = counter.ctx("cashier")
     bill = draft(counter)
-    started = start_card_payment(cashier, bill.id, "card-start-0001")
+    started = run_in_tenant(cashier, start_card_payment, bill.id, "card-start-0001")
     assert started.client_secret.startswith(started.card_payment.payment_intent_id + "_secret_")
     assert (started.card_payment.amount, started.card_payment.status) == (Decimal("10.87"), "requires_payment_method")
     [create] = stripe_api.calls("POST", "/v1/payment_intents")
@@ -100,7 +103,7 @@ def test_authorize_then_finalize_then_capture_on_the_chains_account(till, stripe
     assert on_hand(counter, counter.ibuprofen) == 20  # authorizing sells nothing yet
 
     present_card(stripe_api, started.card_payment.payment_intent_id, account)
-    done = complete_card_payment(cashier, started.card_payment.id, "card-done-0001")
+    done = run_in_tenant(cashier, complete_card_payment, started.card_payment.id, "card-done-0001")
 
     assert not done.released and done.bill.status == "paid" and done.bill.number is not None
     [payment] = done.bill.payments
@@ -113,20 +116,20 @@ def test_authorize_then_finalize_then_capture_on_the_chains_account(till, stripe
     assert capture["account"] == account and capture["params"] == {"amount_to_capture": "1087"}
     assert stripe_api.intents[started.card_payment.payment_intent_id]["status"] == "succeeded"
     # Completing again changes nothing: no second capture, no second payment.
-    again = complete_card_payment(cashier, started.card_payment.id, "card-done-0002")
-    assert again.bill == get_bill(counter.owner, bill.id) and len(again.bill.payments) == 1
+    again = run_in_tenant(cashier, complete_card_payment, started.card_payment.id, "card-done-0002")
+    assert again.bill == run_in_tenant(counter.owner, get_bill, bill.id) and len(again.bill.payments) == 1
     assert stripe_api.effects["payment_intent.captured"] == 1
 
 
 def test_out_of_stock_at_finalize_releases_the_card_and_sells_nothing(till, stripe_api):
     counter, account = till
     bill = draft(counter, quantity=2)
-    started = start_card_payment(counter.owner, bill.id, "card-start-0002")
+    started = run_in_tenant(counter.owner, start_card_payment, bill.id, "card-start-0002")
     present_card(stripe_api, started.card_payment.payment_intent_id, account)
     other = draft(counter, quantity=19)  # another till sells the shelf empty meanwhile
-    finalize_bill(counter.owner, other.id)
+    run_in_tenant(counter.owner, finalize_bill, other.id)
 
-    done = complete_card_payment(counter.owner, started.card_payment.id, "card-done-0003")
+    done = run_in_tenant(counter.owner, complete_card_payment, started.card_payment.id, "card-done-0003")
 
     assert done.released and done.error == "out_of_stock" and "authorization is released" in done.message
     assert done.bill.status == "draft" and done.bill.number is None and done.bill.payments == []
@@ -139,29 +142,29 @@ def test_out_of_stock_at_finalize_releases_the_card_and_sells_nothing(till, stri
 def test_a_declined_card_leaves_the_bill_a_draft(till, stripe_api):
     counter, account = till
     bill = draft(counter)
-    started = start_card_payment(counter.owner, bill.id, "card-start-0003")
+    started = run_in_tenant(counter.owner, start_card_payment, bill.id, "card-start-0003")
     with pytest.raises(stripe.CardError):
         present_card(stripe_api, started.card_payment.payment_intent_id, account, card="pm_card_chargeDeclined")
     with pytest.raises(CardDeclined, match="declined.*still a draft"):
-        complete_card_payment(counter.owner, started.card_payment.id, "card-done-0004")
-    assert get_bill(counter.owner, bill.id).status == "draft"
+        run_in_tenant(counter.owner, complete_card_payment, started.card_payment.id, "card-done-0004")
+    assert run_in_tenant(counter.owner, get_bill, bill.id).status == "draft"
     assert on_hand(counter, counter.ibuprofen) == 20
     assert stripe_api.effects["payment_intent.captured"] == 0
 
 
 def test_no_card_presented_yet_is_not_a_sale(till, stripe_api):
     counter, _ = till
-    started = start_card_payment(counter.owner, draft(counter).id, "card-start-0004")
+    started = run_in_tenant(counter.owner, start_card_payment, draft(counter).id, "card-start-0004")
     with pytest.raises(CardDeclined, match="not been authorized yet"):
-        complete_card_payment(counter.owner, started.card_payment.id, "card-done-0005")
+        run_in_tenant(counter.owner, complete_card_payment, started.card_payment.id, "card-done-0005")
 
 
 def test_refunds_go_through_stripe_once_per_key(till, stripe_api):
     counter, account = till
     bill = draft(counter)
-    started = start_card_payment(counter.owner, bill.id, "card-start-0005")
+    started = run_in_tenant(counter.owner, start_card_payment, bill.id, "card-start-0005")
     present_card(stripe_api, started.card_payment.payment_intent_id, account)
-    paid = complete_card_payment(counter.owner, started.card_payment.id, "card-done-0006")
+    paid = run_in_tenant(counter.owner, complete_card_payment, started.card_payment.id, "card-done-0006")
     bill_payment = paid.bill.payments[0].id
 
     with tenant_session(counter.owner) as session:
@@ -194,9 +197,9 @@ def _count_events(db, event_id: str) -> int:
 
 
 def _captured(counter, account, stripe_api, key: str):
-    started = start_card_payment(counter.owner, draft(counter).id, f"{key}-start")
+    started = run_in_tenant(counter.owner, start_card_payment, draft(counter).id, f"{key}-start")
     present_card(stripe_api, started.card_payment.payment_intent_id, account)
-    complete_card_payment(counter.owner, started.card_payment.id, f"{key}-done")
+    run_in_tenant(counter.owner, complete_card_payment, started.card_payment.id, f"{key}-done")
     return started.card_payment
 
 
@@ -227,7 +230,7 @@ def test_a_webhook_replayed_100_times_has_one_effect(db, till, stripe_api):
 
 def test_stripe_canceling_an_abandoned_authorization_reaches_the_card_payment(db, till, stripe_api):
     counter, account = till
-    started = start_card_payment(counter.owner, draft(counter).id, "card-start-0006")
+    started = run_in_tenant(counter.owner, start_card_payment, draft(counter).id, "card-start-0006")
     present_card(stripe_api, started.card_payment.payment_intent_id, account)
     stripe.StripeClient(stripe_api.api_key, base_addresses={"api": stripe_api.base_url}).v1.payment_intents.cancel(
         started.card_payment.payment_intent_id, options={"stripe_account": account}
@@ -273,7 +276,7 @@ def test_without_a_key_card_payments_say_they_are_off(counter, monkeypatch):
     reset_settings_cache()
     try:
         with pytest.raises(CardPaymentsOff, match="Card payments are not configured") as off:
-            start_card_payment(counter.owner, draft(counter).id, "card-start-0007")
+            run_in_tenant(counter.owner, start_card_payment, draft(counter).id, "card-start-0007")
         assert off.value.http_status == 503
         with pytest.raises(CardPaymentsOff, match="STRIPE_WEBHOOK_SECRET"):
             handle_webhook(b"{}", "t=1,v1=00")
@@ -284,9 +287,9 @@ def test_without_a_key_card_payments_say_they_are_off(counter, monkeypatch):
 
 def test_only_the_owner_connects_the_stripe_account(counter):
     with pytest.raises(PermissionDenied):
-        set_stripe_account(counter.ctx("manager"), new_account())
+        run_in_tenant(counter.ctx("manager"), set_stripe_account, new_account())
     with pytest.raises(ValidationFailed):
-        set_stripe_account(counter.owner, "sk_live_oops")
+        run_in_tenant(counter.owner, set_stripe_account, "sk_live_oops")
 
 
 # --- REST: replays x100 over the real API ----------------------------------------------------------
@@ -306,7 +309,7 @@ def shop(committed_tenant, stripe_api):
     chain, _ = committed_tenant("card-api", branches=2)
     counter = stock_up(chain)
     account = new_account()
-    set_stripe_account(counter.owner, account)
+    run_in_tenant(counter.owner, set_stripe_account, account)
     token = create_token(counter.owner, "till", ["write"]).token
     return counter, account, {"Authorization": f"Bearer {token}"}
 
@@ -379,9 +382,9 @@ def test_card_endpoints_without_a_key_answer_503(client, shop, monkeypatch):
 def test_the_credit_notes_call_refunds_the_bills_card_once_per_credit_note(till, stripe_api):
     counter, account = till
     bill = draft(counter)
-    started = start_card_payment(counter.owner, bill.id, "card-start-0008")
+    started = run_in_tenant(counter.owner, start_card_payment, bill.id, "card-start-0008")
     present_card(stripe_api, started.card_payment.payment_intent_id, account)
-    complete_card_payment(counter.owner, started.card_payment.id, "card-done-0008")
+    run_in_tenant(counter.owner, complete_card_payment, started.card_payment.id, "card-done-0008")
     note = str(uuid.uuid4())
     for _ in range(2):
         with tenant_session(counter.owner) as session:

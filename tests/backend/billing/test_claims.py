@@ -14,13 +14,14 @@ from sqlalchemy import text
 
 from backend import api as rest
 from backend.accounts.api_tokens import create_token
-from backend.billing import claims
-from backend.billing.claims import ClaimTransitionRefused
-from backend.billing.service import create_draft, finalize_bill, get_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
+from backend.billing.claims import service as claims
+from backend.billing.claims.service import ClaimTransitionRefused
+from backend.billing.payments.service import record_payment
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.patients.service import create_patient
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import as_role, stock_up
 
 D = Decimal
@@ -30,18 +31,27 @@ TODAY = datetime.now(UTC).date()
 def insured_sale(counter, *, quantity: int = 10, payer=None, member_id: str = "M-100"):
     """An issued, unpaid bill of `quantity` ibuprofen for a patient covered by `payer` (a new one if None)."""
     owner = counter.owner
-    payer = payer or claims.create_payer(owner, name="Acme Health", payer_code="ACME01", contact="claims@acme.test")
-    patient = create_patient(owner, full_name="Ada Lovelace", date_of_birth="1985-12-10", home_branch_id=counter.branch)
-    coverage = claims.add_coverage(
-        owner, patient_id=patient.id, payer_id=payer.id, member_id=member_id, plan="Gold", group_number="G-7"
+    payer = payer or run_in_tenant(
+        owner, claims.create_payer, name="Acme Health", payer_code="ACME01", contact="claims@acme.test"
     )
-    draft = create_draft(
+    patient = create_patient(owner, full_name="Ada Lovelace", date_of_birth="1985-12-10", home_branch_id=counter.branch)
+    coverage = run_in_tenant(
         owner,
+        claims.add_coverage,
+        patient_id=patient.id,
+        payer_id=payer.id,
+        member_id=member_id,
+        plan="Gold",
+        group_number="G-7",
+    )
+    draft = run_in_tenant(
+        owner,
+        create_draft,
         branch_id=counter.branch,
         lines=[{"medicine_id": counter.ibuprofen, "quantity": quantity}],
         patient_id=patient.id,
     )
-    return finalize_bill(owner, draft.id), coverage, payer
+    return run_in_tenant(owner, finalize_bill, draft.id), coverage, payer
 
 
 def count(counter, table: str) -> int:
@@ -53,14 +63,14 @@ def test_lifecycle_and_the_bill_follows_the_insurers_payment(counter):
     bill, coverage, _ = insured_sale(counter)
     claimed = bill.total_due - D("5.00")
     assert claims.claim_of_bill(counter.owner, bill.id) is None
-    claim = claims.draft_claim(counter.owner, bill.id, coverage.id, str(claimed))
+    claim = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, str(claimed))
     assert (claim.status, claim.claimed_amount, claim.copay) == ("draft", claimed, D("5.00"))
     assert claims.claim_of_bill(counter.owner, bill.id) == claim
     assert claim.claimed_amount + claim.copay == bill.total_due and claim.member_id == "M-100"
 
-    claims.submit_claim(counter.owner, claim.id)
-    claims.record_decision(counter.owner, claim.id, "approved")
-    paid = claims.record_payment(counter.owner, claim.id, str(claimed))
+    run_in_tenant(counter.owner, claims.submit_claim, claim.id)
+    run_in_tenant(counter.owner, claims.record_decision, claim.id, "approved")
+    paid = run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, str(claimed))
     assert (paid.status, paid.approved_amount, paid.paid_amount) == ("paid", claimed, claimed)
     assert [(e.from_status, e.to_status) for e in paid.events] == [
         (None, "draft"),
@@ -71,81 +81,85 @@ def test_lifecycle_and_the_bill_follows_the_insurers_payment(counter):
     assert all(e.actor_user_id == str(counter.chain.owner_user_id) for e in paid.events)
     assert paid.submitted_at and paid.decided_at and paid.paid_at
 
-    after_insurer = get_bill(counter.owner, bill.id)
+    after_insurer = run_in_tenant(counter.owner, get_bill, bill.id)
     assert (after_insurer.status, after_insurer.outstanding) == ("partially_paid", D("5.00"))
     [insurer] = after_insurer.payments
     assert (insurer.method, insurer.amount, insurer.reference) == ("other", claimed, f"claim:{claim.id}")
 
-    record_payment(counter.owner, bill_id=bill.id, tendered="5.00")  # the patient's copay
-    assert get_bill(counter.owner, bill.id).status == "paid"
+    run_in_tenant(counter.owner, record_payment, bill_id=bill.id, tendered="5.00")  # the patient's copay
+    assert run_in_tenant(counter.owner, get_bill, bill.id).status == "paid"
 
 
 def test_illegal_transitions_are_refused_and_write_nothing(counter):
     bill, coverage, _ = insured_sale(counter)
-    claim = claims.draft_claim(counter.owner, bill.id, coverage.id, "10.00")
+    claim = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "10.00")
     before = (count(counter, "claim_events"), count(counter, "bill_payments"))
     with pytest.raises(ClaimTransitionRefused, match="is draft: only a submitted claim can be decided") as refused:
-        claims.record_decision(counter.owner, claim.id, "approved")
+        run_in_tenant(counter.owner, claims.record_decision, claim.id, "approved")
     assert refused.value.http_status == 409
     with pytest.raises(ClaimTransitionRefused, match="only an approved or partially approved claim can be paid"):
-        claims.record_payment(counter.owner, claim.id, "10.00")
-    claims.submit_claim(counter.owner, claim.id)
+        run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "10.00")
+    run_in_tenant(counter.owner, claims.submit_claim, claim.id)
     with pytest.raises(ClaimTransitionRefused, match="is submitted: only a draft claim can be submitted"):
-        claims.submit_claim(counter.owner, claim.id)
+        run_in_tenant(counter.owner, claims.submit_claim, claim.id)
     with pytest.raises(ValidationFailed, match="approved, partially_approved or rejected"):
-        claims.record_decision(counter.owner, claim.id, "paid")
+        run_in_tenant(counter.owner, claims.record_decision, claim.id, "paid")
     assert (count(counter, "claim_events"), count(counter, "bill_payments")) == (before[0] + 1, before[1])
     assert claims.get_claim(counter.owner, claim.id).status == "submitted"
-    assert get_bill(counter.owner, bill.id).status == "finalized"
+    assert run_in_tenant(counter.owner, get_bill, bill.id).status == "finalized"
 
 
 def test_a_claim_needs_an_issued_bill_of_the_patient_once_within_what_is_owed(counter):
     bill, coverage, payer = insured_sale(counter)
     with pytest.raises(ValidationFailed, match="still owed") as too_much:
-        claims.draft_claim(counter.owner, bill.id, coverage.id, str(bill.total_due + D("0.01")))
+        run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, str(bill.total_due + D("0.01")))
     assert too_much.value.field == "claimed_amount"
     with pytest.raises(ValidationFailed, match="steps of 0.01"):
-        claims.draft_claim(counter.owner, bill.id, coverage.id, "1.005")
-    claims.draft_claim(counter.owner, bill.id, coverage.id, str(bill.total_due))  # copay 0
+        run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "1.005")
+    run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, str(bill.total_due))  # copay 0
     with pytest.raises(Conflict, match="already has a claim"):
-        claims.draft_claim(counter.owner, bill.id, coverage.id, "1.00")
+        run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "1.00")
     other_bill, other_coverage, _ = insured_sale(counter, payer=payer, member_id="M-200")
     with pytest.raises(NotFound, match="coverage for the bill's patient"):
-        claims.draft_claim(counter.owner, other_bill.id, coverage.id, "1.00")
+        run_in_tenant(counter.owner, claims.draft_claim, other_bill.id, coverage.id, "1.00")
     claims.set_coverage_active(counter.owner, other_coverage.id, active=False)
     with pytest.raises(ValidationFailed, match="ended"):
-        claims.draft_claim(counter.owner, other_bill.id, other_coverage.id, "1.00")
-    draft = create_draft(
-        counter.owner, branch_id=counter.branch, lines=[{"medicine_id": counter.ibuprofen, "quantity": 1}]
+        run_in_tenant(counter.owner, claims.draft_claim, other_bill.id, other_coverage.id, "1.00")
+    draft = run_in_tenant(
+        counter.owner, create_draft, branch_id=counter.branch, lines=[{"medicine_id": counter.ibuprofen, "quantity": 1}]
     )
     with pytest.raises(Conflict, match="only an issued bill"):
-        claims.draft_claim(counter.owner, draft.id, coverage.id, "1.00")
+        run_in_tenant(counter.owner, claims.draft_claim, draft.id, coverage.id, "1.00")
 
 
 def test_partial_approval_pays_at_most_what_was_approved(counter):
     bill, coverage, _ = insured_sale(counter)
-    claim = claims.draft_claim(counter.owner, bill.id, coverage.id, "40.00")
-    claims.submit_claim(counter.owner, claim.id)
+    claim = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "40.00")
+    run_in_tenant(counter.owner, claims.submit_claim, claim.id)
     with pytest.raises(ValidationFailed, match="less than the 40.00 claimed"):
-        claims.record_decision(counter.owner, claim.id, "partially_approved", approved_amount="40.00")
-    decided = claims.record_decision(counter.owner, claim.id, "partially_approved", approved_amount="30.00")
+        run_in_tenant(counter.owner, claims.record_decision, claim.id, "partially_approved", approved_amount="40.00")
+    decided = run_in_tenant(
+        counter.owner, claims.record_decision, claim.id, "partially_approved", approved_amount="30.00"
+    )
     assert (decided.status, decided.approved_amount) == ("partially_approved", D("30.00"))
     with pytest.raises(ValidationFailed, match="approved 30.00: it cannot pay more") as over:
-        claims.record_payment(counter.owner, claim.id, "30.01")
+        run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "30.01")
     assert over.value.field == "paid_amount"
-    claims.record_payment(counter.owner, claim.id, "30.00")
-    after = get_bill(counter.owner, bill.id)
+    run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "30.00")
+    after = run_in_tenant(counter.owner, get_bill, bill.id)
     assert (after.status, after.outstanding) == ("partially_paid", bill.total_due - D("30.00"))
 
 
 def test_rejection_needs_the_payers_reason_and_ends_the_claim(counter):
     bill, coverage, _ = insured_sale(counter)
-    claim = claims.draft_claim(counter.owner, bill.id, coverage.id, "20.00")
-    claims.submit_claim(counter.owner, claim.id)
+    claim = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "20.00")
+    run_in_tenant(counter.owner, claims.submit_claim, claim.id)
     with pytest.raises(ValidationFailed, match="reason") as no_reason:
-        claims.record_decision(counter.owner, claim.id, "rejected", reason=" ")
+        run_in_tenant(counter.owner, claims.record_decision, claim.id, "rejected", reason=" ")
     assert no_reason.value.field == "reason"
-    rejected = claims.record_decision(counter.owner, claim.id, "rejected", reason="member not eligible on date")
+    rejected = run_in_tenant(
+        counter.owner, claims.record_decision, claim.id, "rejected", reason="member not eligible on date"
+    )
     assert (rejected.status, rejected.rejection_reason, rejected.approved_amount) == (
         "rejected",
         "member not eligible on date",
@@ -153,40 +167,43 @@ def test_rejection_needs_the_payers_reason_and_ends_the_claim(counter):
     )
     assert rejected.events[-1].note == "member not eligible on date"
     with pytest.raises(ClaimTransitionRefused, match="is rejected"):
-        claims.record_payment(counter.owner, claim.id, "1.00")
-    assert get_bill(counter.owner, bill.id).payments == []
+        run_in_tenant(counter.owner, claims.record_claim_payment, claim.id, "1.00")
+    assert run_in_tenant(counter.owner, get_bill, bill.id).payments == []
 
 
 def test_reconciliation_sums_per_payer_and_the_list_filters(counter):
-    receive_stock(
+    run_in_tenant(
         counter.owner,
+        receive_stock,
         branch_id=counter.branch,
         medicine_id=counter.ibuprofen,
         lot_number="IBU-2",
         expiry_date=(TODAY + timedelta(days=300)).isoformat(),
         quantity=100,
     )
-    acme = claims.create_payer(counter.owner, name="Acme Health", payer_code="ACME01")
-    zen = claims.create_payer(counter.owner, name="Zen Mutual", payer_code="ZEN")
+    acme = run_in_tenant(counter.owner, claims.create_payer, name="Acme Health", payer_code="ACME01")
+    zen = run_in_tenant(counter.owner, claims.create_payer, name="Zen Mutual", payer_code="ZEN")
     with pytest.raises(Conflict, match="already exists"):
-        claims.create_payer(counter.owner, name="Acme again", payer_code="acme01")
+        run_in_tenant(counter.owner, claims.create_payer, name="Acme again", payer_code="acme01")
 
     def claim(payer, amount: str, member: str):
         bill, coverage, _ = insured_sale(counter, payer=payer, member_id=member)
-        made = claims.draft_claim(counter.owner, bill.id, coverage.id, amount)
-        claims.submit_claim(counter.owner, made.id)
+        made = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, amount)
+        run_in_tenant(counter.owner, claims.submit_claim, made.id)
         return made
 
     paid_short = claim(acme, "40.00", "A1")  # approved 40, paid 35
-    claims.record_decision(counter.owner, paid_short.id, "approved")
-    claims.record_payment(counter.owner, paid_short.id, "35.00")
+    run_in_tenant(counter.owner, claims.record_decision, paid_short.id, "approved")
+    run_in_tenant(counter.owner, claims.record_claim_payment, paid_short.id, "35.00")
     partial = claim(acme, "30.00", "A2")  # approved 25, not paid yet
-    claims.record_decision(counter.owner, partial.id, "partially_approved", approved_amount="25.00")
+    run_in_tenant(counter.owner, claims.record_decision, partial.id, "partially_approved", approved_amount="25.00")
     claim(acme, "10.00", "A3")  # awaiting the decision
     rejected = claim(zen, "20.00", "Z1")
-    claims.record_decision(counter.owner, rejected.id, "rejected", reason="duplicate claim")
+    run_in_tenant(counter.owner, claims.record_decision, rejected.id, "rejected", reason="duplicate claim")
     drafted, coverage, _ = insured_sale(counter, payer=zen, member_id="Z2")
-    claims.draft_claim(counter.owner, drafted.id, coverage.id, "5.00")  # never submitted: not in the period
+    run_in_tenant(
+        counter.owner, claims.draft_claim, drafted.id, coverage.id, "5.00"
+    )  # never submitted: not in the period
 
     report = claims.reconciliation(counter.owner, TODAY - timedelta(days=1), TODAY)
     by_code = {p.payer_code: p for p in report.payers}
@@ -215,10 +232,10 @@ def test_reconciliation_sums_per_payer_and_the_list_filters(counter):
 def test_csv_export_has_the_documented_columns_and_import_reports_bad_rows(counter):
     first, coverage, payer = insured_sale(counter)
     second, coverage2, _ = insured_sale(counter, payer=payer, member_id="M-200")
-    one = claims.draft_claim(counter.owner, first.id, coverage.id, "40.00")
-    two = claims.draft_claim(counter.owner, second.id, coverage2.id, "30.00")
+    one = run_in_tenant(counter.owner, claims.draft_claim, first.id, coverage.id, "40.00")
+    two = run_in_tenant(counter.owner, claims.draft_claim, second.id, coverage2.id, "30.00")
     for made in (one, two):
-        claims.submit_claim(counter.owner, made.id)
+        run_in_tenant(counter.owner, claims.submit_claim, made.id)
 
     exported = list(csv.DictReader(io.StringIO(claims.export_claims_csv(counter.owner, [one.id, two.id]))))
     assert list(exported[0]) == list(claims.EXPORT_COLUMNS)
@@ -246,44 +263,46 @@ def test_csv_export_has_the_documented_columns_and_import_reports_bad_rows(count
         "\r\n"
         f",{second.number},rejected,,not covered,\r\n"  # row 6: rejected
     )
-    report = claims.import_responses_csv(counter.owner, responses)
+    report = run_in_tenant(counter.owner, claims.import_responses_csv, responses)
     assert (report.rows, report.applied) == (4, 2)
     assert [(p.row, p.column) for p in report.problems] == [(3, "approved_amount"), (4, "bill_number")]
     assert "less than the 30.00 claimed" in report.problems[0].reason
     assert claims.get_claim(counter.owner, one.id).status == "paid"
-    assert get_bill(counter.owner, first.id).status == "partially_paid"
+    assert run_in_tenant(counter.owner, get_bill, first.id).status == "partially_paid"
     assert claims.get_claim(counter.owner, two.id).rejection_reason == "not covered"
     assert count(counter, "claim_events") == before + 3  # approved, paid, rejected: the bad rows wrote nothing
 
     with pytest.raises(ValidationFailed, match="claim_id or bill_number"):
-        claims.import_responses_csv(counter.owner, "decision\r\napproved\r\n")
+        run_in_tenant(counter.owner, claims.import_responses_csv, "decision\r\napproved\r\n")
     with pytest.raises(ValidationFailed, match="Unknown columns colour"):
-        claims.import_responses_csv(counter.owner, "claim_id,decision,colour\r\n")
+        run_in_tenant(counter.owner, claims.import_responses_csv, "claim_id,decision,colour\r\n")
 
 
 def test_another_chain_sees_no_claim_and_a_cashier_cannot_manage(counter, make_tenant):
     bill, coverage, payer = insured_sale(counter)
-    claim = claims.draft_claim(counter.owner, bill.id, coverage.id, "10.00")
+    claim = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "10.00")
     other = stock_up(make_tenant("rival", branches=2)).owner
     with pytest.raises(NotFound):
         claims.get_claim(other, claim.id)
     with pytest.raises(NotFound):
-        claims.submit_claim(other, claim.id)
+        run_in_tenant(other, claims.submit_claim, claim.id)
     with pytest.raises(NotFound):
         claims.export_claims_csv(other, [claim.id])
     assert claims.list_claims(other).items == [] and claims.list_payers(other) == []
     with pytest.raises(NotFound, match="No such bill"):
-        claims.draft_claim(other, bill.id, coverage.id, "1.00")
+        run_in_tenant(other, claims.draft_claim, bill.id, coverage.id, "1.00")
 
     cashier = as_role(counter.chain, "cashier")
     assert [c.id for c in claims.list_claims(cashier).items] == [claim.id]  # billing.view reads
     for refused in (
-        lambda: claims.submit_claim(cashier, claim.id),
-        lambda: claims.create_payer(cashier, name="X", payer_code="X"),
-        lambda: claims.add_coverage(cashier, patient_id=coverage.patient_id, payer_id=payer.id, member_id="1"),
-        lambda: claims.draft_claim(cashier, bill.id, coverage.id, "1.00"),
+        lambda: run_in_tenant(cashier, claims.submit_claim, claim.id),
+        lambda: run_in_tenant(cashier, claims.create_payer, name="X", payer_code="X"),
+        lambda: run_in_tenant(
+            cashier, claims.add_coverage, patient_id=coverage.patient_id, payer_id=payer.id, member_id="1"
+        ),
+        lambda: run_in_tenant(cashier, claims.draft_claim, bill.id, coverage.id, "1.00"),
         lambda: claims.export_claims_csv(cashier, [claim.id]),
-        lambda: claims.import_responses_csv(cashier, "claim_id,decision\r\n"),
+        lambda: run_in_tenant(cashier, claims.import_responses_csv, "claim_id,decision\r\n"),
     ):
         with pytest.raises(PermissionDenied):
             refused()
@@ -295,9 +314,13 @@ def test_another_chain_sees_no_claim_and_a_cashier_cannot_manage(counter, make_t
 def test_claim_counts_per_status_within_the_members_branches(counter, make_tenant):
     """The dashboard's "claims awaiting": every status counted, in the member's branches and chain only."""
     bill, coverage, payer = insured_sale(counter)
-    claims.submit_claim(counter.owner, claims.draft_claim(counter.owner, bill.id, coverage.id, "10.00").id)
+    run_in_tenant(
+        counter.owner,
+        claims.submit_claim,
+        run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "10.00").id,
+    )
     second, coverage_2, _ = insured_sale(counter, payer=payer, member_id="M-200")
-    claims.draft_claim(counter.owner, second.id, coverage_2.id, "5.00")
+    run_in_tenant(counter.owner, claims.draft_claim, second.id, coverage_2.id, "5.00")
 
     assert claims.claim_counts(counter.owner) == {
         "draft": 1,
@@ -356,4 +379,4 @@ def test_the_claim_lifecycle_over_rest(client, committed_tenant):
     assert client.get("/api/v1/claims/export.csv", params={"ids": [claim["id"]]}, headers=read).status_code == 403
     imported = post("/claims/import", {"content": f"claim_id,decision\r\n{claim['id']},approved\r\n"}, "claim-0007")
     assert imported.json()["problems"][0]["row"] == 2  # already paid: reported, not applied
-    assert get_bill(counter.owner, bill.id).payments[0].reference == f"claim:{claim['id']}"
+    assert run_in_tenant(counter.owner, get_bill, bill.id).payments[0].reference == f"claim:{claim['id']}"

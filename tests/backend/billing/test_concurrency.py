@@ -7,10 +7,11 @@ from datetime import date, timedelta
 
 import psycopg
 
-from backend.billing.service import create_draft, finalize_bill, get_bill
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
 from backend.core.errors import PharmacyError
 from backend.core.settings import get_settings
 from backend.inventory.service import OutOfStock, create_medicine, receive_stock
+from tenants.session import run_in_tenant
 from tests.backend.billing.conftest import as_role
 
 
@@ -22,7 +23,7 @@ def race(contexts, bill_ids) -> list[object]:
     def till(index: int) -> None:
         start.wait()
         try:
-            results[index] = finalize_bill(contexts[index], bill_ids[index])
+            results[index] = run_in_tenant(contexts[index], finalize_bill, bill_ids[index])
         except PharmacyError as exc:
             results[index] = exc
 
@@ -50,9 +51,20 @@ def test_two_cashiers_selling_the_last_unit_make_one_sale_and_one_clear_refusal(
     for round_no in range(5):  # several rounds, so the two finalizes really overlap at least once
         medicine = create_medicine(owner, generic_name=f"Loratadine {round_no}", default_sell_price="3.00")
         expiry = (date.today() + timedelta(days=90)).isoformat()
-        receive_stock(owner, branch_id=branch, medicine_id=medicine, lot_number="LAST", expiry_date=expiry, quantity=1)
+        run_in_tenant(
+            owner,
+            receive_stock,
+            branch_id=branch,
+            medicine_id=medicine,
+            lot_number="LAST",
+            expiry_date=expiry,
+            quantity=1,
+        )
         tills = [as_role(chain, "cashier"), as_role(chain, "cashier")]
-        drafts = [create_draft(t, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": 1}]).id for t in tills]
+        drafts = [
+            run_in_tenant(t, create_draft, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": 1}]).id
+            for t in tills
+        ]
         results = race(tills, drafts)
         sold = [r for r in results if not isinstance(r, Exception)]
         refused = [r for r in results if isinstance(r, Exception)]
@@ -60,8 +72,11 @@ def test_two_cashiers_selling_the_last_unit_make_one_sale_and_one_clear_refusal(
         assert isinstance(refused[0], OutOfStock) and "Only 0 in stock" in refused[0].message
         assert shelf_and_ledger(medicine) == (0, 0)
         loser = drafts[results.index(refused[0])]
-        assert get_bill(owner, loser).status == "draft" and get_bill(owner, loser).number is None
-    numbers = sorted(get_bill(owner, bill_id).number for bill_id in _finalized(chain))
+        assert (
+            run_in_tenant(owner, get_bill, loser).status == "draft"
+            and run_in_tenant(owner, get_bill, loser).number is None
+        )
+    numbers = sorted(run_in_tenant(owner, get_bill, bill_id).number for bill_id in _finalized(chain))
     assert [n.rsplit("-", 1)[1] for n in numbers] == ["000001", "000002", "000003", "000004", "000005"]
 
 
@@ -72,9 +87,14 @@ def test_eight_tills_three_units_three_sales_and_consecutive_numbers(committed_t
     medicine = create_medicine(owner, generic_name="Cetirizine", default_sell_price="2.00")
     expiry = (date.today() + timedelta(days=90)).isoformat()
     for lot in ("A", "B", "C"):  # one unit per lot: sales that need two lots race on both
-        receive_stock(owner, branch_id=branch, medicine_id=medicine, lot_number=lot, expiry_date=expiry, quantity=1)
+        run_in_tenant(
+            owner, receive_stock, branch_id=branch, medicine_id=medicine, lot_number=lot, expiry_date=expiry, quantity=1
+        )
     tills = [as_role(chain, "cashier") for _ in range(8)]
-    drafts = [create_draft(t, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": 1}]).id for t in tills]
+    drafts = [
+        run_in_tenant(t, create_draft, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": 1}]).id
+        for t in tills
+    ]
     results = race(tills, drafts)
     sold = [r for r in results if not isinstance(r, Exception)]
     assert len(sold) == 3 and all(isinstance(r, OutOfStock) for r in results if isinstance(r, Exception)), results

@@ -9,10 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from backend.billing.counter import open_draft, save_draft, sell_for_cash
-from backend.billing.service import get_bill
+from backend.billing.bills.counter import open_draft, save_draft, sell_for_cash
+from backend.billing.bills.service import get_bill
 from backend.core.errors import PermissionDenied, ValidationFailed
 from backend.inventory.service import OutOfStock, recall_lot, receive_stock
+from tenants.session import run_in_tenant
 from tests.backend.billing.test_service import line, on_hand
 
 D = Decimal
@@ -20,8 +21,9 @@ D = Decimal
 
 def receive(counter, medicine: str, lot: str, days: int, quantity: int) -> None:
     expiry = (date.today() + timedelta(days=days)).isoformat()
-    receive_stock(
+    run_in_tenant(
         counter.owner,
+        receive_stock,
         branch_id=counter.branch,
         medicine_id=medicine,
         lot_number=lot,
@@ -34,8 +36,9 @@ def test_the_draft_comes_back_priced_with_the_lots_fefo_would_take(counter):
     cashier = counter.ctx("cashier")
     receive(counter, counter.ibuprofen, "IBU-EARLY", 30, 4)  # expires before IBU-1 (200 days)
     recall_lot(counter.owner, counter.vitamin_d, "VIT-1", "supplier notice 42")
-    draft = save_draft(
+    draft = run_in_tenant(
         cashier,
+        save_draft,
         branch_id=counter.branch,
         bill_id=None,
         lines=[line(counter.ibuprofen, 6), line(counter.vitamin_d, 1)],
@@ -48,8 +51,13 @@ def test_the_draft_comes_back_priced_with_the_lots_fefo_would_take(counter):
     assert (vitamin_d.lots, vitamin_d.sellable) == ([], 0)  # the only lot is recalled
     assert on_hand(counter, counter.ibuprofen) == 24  # a preview moves no stock
 
-    again = save_draft(
-        cashier, branch_id=counter.branch, bill_id=draft.bill.id, lines=[line(counter.ibuprofen, 2)], bill_discount="1"
+    again = run_in_tenant(
+        cashier,
+        save_draft,
+        branch_id=counter.branch,
+        bill_id=draft.bill.id,
+        lines=[line(counter.ibuprofen, 2)],
+        bill_discount="1",
     )
     assert again.bill.id == draft.bill.id and [x.quantity for x in again.bill.lines] == [2]
     assert again.bill.discount_total == D("1") and list(again.previews) == [counter.ibuprofen]
@@ -57,38 +65,46 @@ def test_the_draft_comes_back_priced_with_the_lots_fefo_would_take(counter):
 
 def test_bad_input_leaves_the_draft_as_it_was(counter):
     cashier = counter.ctx("cashier")
-    draft = save_draft(cashier, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 2)])
+    draft = run_in_tenant(
+        cashier, save_draft, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 2)]
+    )
     with pytest.raises(ValidationFailed) as refused:
-        save_draft(
-            cashier, branch_id=counter.branch, bill_id=draft.bill.id, lines=[line(counter.amoxicillin)]
+        run_in_tenant(
+            cashier, save_draft, branch_id=counter.branch, bill_id=draft.bill.id, lines=[line(counter.amoxicillin)]
         )  # prescription-only without a reference
     assert refused.value.field == "lines[0].prescription_ref"
-    assert [x.quantity for x in get_bill(cashier, draft.bill.id).lines] == [2]
+    assert [x.quantity for x in run_in_tenant(cashier, get_bill, draft.bill.id).lines] == [2]
 
 
 def test_a_member_finds_their_own_open_draft_in_the_branch(counter):
     cashier = counter.ctx("cashier")
-    assert open_draft(cashier, counter.branch) is None
-    draft = save_draft(cashier, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 3)])
-    reopened = open_draft(cashier, counter.branch)
+    assert run_in_tenant(cashier, open_draft, counter.branch) is None
+    draft = run_in_tenant(
+        cashier, save_draft, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 3)]
+    )
+    reopened = run_in_tenant(cashier, open_draft, counter.branch)
     assert reopened is not None and reopened.bill.id == draft.bill.id
     assert reopened.previews[counter.ibuprofen].lots[0].lot_number == "IBU-1"
     colleague = dataclasses.replace(cashier, user_id=uuid.uuid4())
-    assert open_draft(colleague, counter.branch) is None  # each till has its own sale
-    assert open_draft(cashier, counter.other_branch) is None
-    sell_for_cash(cashier, draft.bill.id, "20")
-    assert open_draft(cashier, counter.branch) is None
+    assert run_in_tenant(colleague, open_draft, counter.branch) is None  # each till has its own sale
+    assert run_in_tenant(cashier, open_draft, counter.other_branch) is None
+    run_in_tenant(cashier, sell_for_cash, draft.bill.id, "20")
+    assert run_in_tenant(cashier, open_draft, counter.branch) is None
     with pytest.raises(PermissionDenied):
-        open_draft(counter.ctx("support"), counter.branch)
+        run_in_tenant(counter.ctx("support"), open_draft, counter.branch)
 
 
 def test_cash_sale_finalizes_pays_and_reports_the_lots_taken(counter):
     cashier = counter.ctx("cashier")
     receive(counter, counter.ibuprofen, "IBU-EARLY", 30, 1)
-    draft = save_draft(
-        cashier, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 2), line(counter.vitamin_d)]
+    draft = run_in_tenant(
+        cashier,
+        save_draft,
+        branch_id=counter.branch,
+        bill_id=None,
+        lines=[line(counter.ibuprofen, 2), line(counter.vitamin_d)],
     )
-    sale = sell_for_cash(cashier, draft.bill.id, "20.00")
+    sale = run_in_tenant(cashier, sell_for_cash, draft.bill.id, "20.00")
     assert sale.bill.status == "paid" and sale.bill.number and sale.bill.total_due == D("16.87")
     assert sale.payment is not None and sale.payment.amount == D("16.87")
     assert sale.change_due == D("3.13")
@@ -103,22 +119,30 @@ def test_cash_sale_finalizes_pays_and_reports_the_lots_taken(counter):
 @pytest.mark.parametrize("cash", ["16.86", "abc", "17.001"])
 def test_short_or_bad_cash_sells_nothing(counter, cash):
     cashier = counter.ctx("cashier")
-    draft = save_draft(
-        cashier, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 2), line(counter.vitamin_d)]
+    draft = run_in_tenant(
+        cashier,
+        save_draft,
+        branch_id=counter.branch,
+        bill_id=None,
+        lines=[line(counter.ibuprofen, 2), line(counter.vitamin_d)],
     )
     with pytest.raises(ValidationFailed):
-        sell_for_cash(cashier, draft.bill.id, cash)
-    bill = get_bill(cashier, draft.bill.id)
+        run_in_tenant(cashier, sell_for_cash, draft.bill.id, cash)
+    bill = run_in_tenant(cashier, get_bill, draft.bill.id)
     assert (bill.status, bill.number, bill.payments) == ("draft", None, [])
     assert on_hand(counter, counter.ibuprofen) == 20
-    assert sell_for_cash(cashier, draft.bill.id, "16.87").bill.number.endswith("-000001")  # no number was used
+    assert run_in_tenant(cashier, sell_for_cash, draft.bill.id, "16.87").bill.number.endswith(
+        "-000001"
+    )  # no number was used
 
 
 def test_out_of_stock_keeps_the_draft(counter):
     cashier = counter.ctx("cashier")
-    draft = save_draft(cashier, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 21)])
+    draft = run_in_tenant(
+        cashier, save_draft, branch_id=counter.branch, bill_id=None, lines=[line(counter.ibuprofen, 21)]
+    )
     assert draft.previews[counter.ibuprofen].sellable == 20
     with pytest.raises(OutOfStock, match="Nothing was sold"):
-        sell_for_cash(cashier, draft.bill.id, "200")
-    assert get_bill(cashier, draft.bill.id).status == "draft"
+        run_in_tenant(cashier, sell_for_cash, draft.bill.id, "200")
+    assert run_in_tenant(cashier, get_bill, draft.bill.id).status == "draft"
     assert on_hand(counter, counter.ibuprofen) == 20

@@ -14,14 +14,15 @@ from sqlalchemy.exc import DBAPIError
 
 from backend import api as rest
 from backend.accounts.api_tokens import create_token
-from backend.billing import credit_notes
-from backend.billing.credit_notes import CardRefundsUnavailable, get_credit_note, issue_credit_note
-from backend.billing.credit_notes_api import router as credit_notes_router
-from backend.billing.reports import daily_report
-from backend.billing.service import create_draft, finalize_bill, get_bill, record_payment
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
+from backend.billing.credit_notes import service as credit_notes
+from backend.billing.credit_notes.api import router as credit_notes_router
+from backend.billing.credit_notes.service import CardRefundsUnavailable, get_credit_note, issue_credit_note
+from backend.billing.payments.service import record_payment
+from backend.billing.reports.service import daily_report
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import stock_up
 
 D = Decimal
@@ -31,22 +32,24 @@ YEAR = datetime.now(UTC).year  # the test branches are in UTC
 def paid_sale(counter, *, cash: str = "140.00"):
     """22 ibuprofen (20 from lot IBU-1, then 2 from the later-expiring IBU-2) and 2 vitamin D, paid in cash."""
     later = (date.today() + timedelta(days=300)).isoformat()
-    receive_stock(
+    run_in_tenant(
         counter.owner,
+        receive_stock,
         branch_id=counter.branch,
         medicine_id=counter.ibuprofen,
         lot_number="IBU-2",
         expiry_date=later,
         quantity=5,
     )
-    draft = create_draft(
+    draft = run_in_tenant(
         counter.owner,
+        create_draft,
         branch_id=counter.branch,
         lines=[{"medicine_id": counter.ibuprofen, "quantity": 22}, {"medicine_id": counter.vitamin_d, "quantity": 2}],
     )
-    bill = finalize_bill(counter.owner, draft.id)
-    record_payment(counter.owner, bill_id=bill.id, tendered=cash)
-    return get_bill(counter.owner, bill.id)
+    bill = run_in_tenant(counter.owner, finalize_bill, draft.id)
+    run_in_tenant(counter.owner, record_payment, bill_id=bill.id, tendered=cash)
+    return run_in_tenant(counter.owner, get_bill, bill.id)
 
 
 def lots(counter) -> dict[str, int]:
@@ -77,8 +80,9 @@ def count(counter, table: str) -> int:
 def test_partial_refund_restocks_the_lot_it_was_sold_from(counter):
     bill = paid_sale(counter)
     assert lots(counter) == {"IBU-1": 0, "IBU-2": 3, "AMO-1": 20, "OXY-1": 20, "VIT-1": 18}
-    note = issue_credit_note(
+    note = run_in_tenant(
         counter.ctx("pharmacist"),
+        issue_credit_note,
         bill.id,
         [(1, 3, True), (2, 1, False)],  # 3 unopened ibuprofen back on the shelf; 1 opened vitamin D
         reason="customer returned unopened packs",
@@ -103,7 +107,7 @@ def test_partial_refund_restocks_the_lot_it_was_sold_from(counter):
     )
     assert (vitamin.gross_amount, note.total) == (D("6.0000"), D("22.2986"))
     assert note.amount_refunded == D("22.30") and [(r.method, r.amount) for r in note.refunds] == [("cash", D("22.30"))]
-    assert get_credit_note(counter.ctx("cashier"), note.id) == note  # anyone who sees bills reads it
+    assert run_in_tenant(counter.ctx("cashier"), get_credit_note, note.id) == note  # anyone who sees bills reads it
     with tenant_session(counter.owner) as session:
         audited = session.execute(text("SELECT action FROM audit_events WHERE action LIKE 'credit_note.%'")).scalars()
         chained = session.execute(
@@ -114,8 +118,8 @@ def test_partial_refund_restocks_the_lot_it_was_sold_from(counter):
 
 def test_the_bill_itself_is_never_changed_only_its_status(counter):
     bill = paid_sale(counter)
-    issue_credit_note(counter.owner, bill.id, [(1, 1, True)], reason="wrong strength")
-    after = get_bill(counter.owner, bill.id)
+    run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 1, True)], reason="wrong strength")
+    after = run_in_tenant(counter.owner, get_bill, bill.id)
     assert after == replace(bill, status="partially_refunded")
     with pytest.raises(DBAPIError, match="cannot change|cannot become"), tenant_session(counter.owner) as session:
         session.execute(text("UPDATE bills SET status = 'paid' WHERE id = :b"), {"b": bill.id})
@@ -126,18 +130,24 @@ def test_the_bill_itself_is_never_changed_only_its_status(counter):
 
 def test_refunding_everything_gives_back_exactly_what_was_paid(counter):
     bill = paid_sale(counter)
-    first = issue_credit_note(counter.owner, bill.id, [(1, 7, True)], reason="first part back")
-    second = issue_credit_note(
-        counter.owner, bill.id, [(1, 15, True), (2, 2, True)], reason="the rest", refund_method="other", reference="V-1"
+    first = run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 7, True)], reason="first part back")
+    second = run_in_tenant(
+        counter.owner,
+        issue_credit_note,
+        bill.id,
+        [(1, 15, True), (2, 2, True)],
+        reason="the rest",
+        refund_method="other",
+        reference="V-1",
     )
     assert (first.number, second.number) == (f"CN-B1-{YEAR}-000001", f"CN-B1-{YEAR}-000002")
-    assert second.bill_status == "refunded" and get_bill(counter.owner, bill.id).status == "refunded"
+    assert second.bill_status == "refunded" and run_in_tenant(counter.owner, get_bill, bill.id).status == "refunded"
     assert first.total + second.total == bill.total  # to the last 0.0001
     assert first.amount_refunded + second.amount_refunded == bill.total_due == bill.amount_paid
     assert second.refunds[0].method == "other" and second.refunds[0].reference == "V-1"
     assert lots(counter)["IBU-1"] == 20 and lots(counter)["IBU-2"] == 5 and ledger_differences(counter) == []
     with pytest.raises(Conflict, match="already refunded"):
-        issue_credit_note(counter.owner, bill.id, [(1, 1, True)], reason="once more")
+        run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 1, True)], reason="once more")
 
 
 @pytest.mark.parametrize(
@@ -156,36 +166,36 @@ def test_bad_refunds_are_refused_and_write_nothing(counter, lines, field):
     bill = paid_sale(counter)
     before = lots(counter)
     with pytest.raises(ValidationFailed) as refused:
-        issue_credit_note(counter.owner, bill.id, lines, reason="customer returned it")
+        run_in_tenant(counter.owner, issue_credit_note, bill.id, lines, reason="customer returned it")
     assert refused.value.field == field
-    assert lots(counter) == before and get_bill(counter.owner, bill.id) == bill
+    assert lots(counter) == before and run_in_tenant(counter.owner, get_bill, bill.id) == bill
     for table in ("credit_notes", "credit_note_lines", "credit_note_lots", "bill_refunds", "credit_note_counters"):
         assert count(counter, table) == 0
 
 
 def test_over_refund_after_a_partial_one_names_what_is_left_and_keeps_the_numbering(counter):
     bill = paid_sale(counter)
-    issue_credit_note(counter.owner, bill.id, [(1, 20, True)], reason="most of it back")
+    run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 20, True)], reason="most of it back")
     with pytest.raises(ValidationFailed, match="2 of 22 left to refund"):
-        issue_credit_note(counter.owner, bill.id, [(1, 3, True)], reason="too many")
+        run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 3, True)], reason="too many")
     with pytest.raises(ValidationFailed, match="Say why"):
-        issue_credit_note(counter.owner, bill.id, [(1, 1, True)], reason=" ")
-    after = issue_credit_note(counter.owner, bill.id, [(1, 2, True)], reason="the last two")
+        run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 1, True)], reason=" ")
+    after = run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 2, True)], reason="the last two")
     assert after.number == f"CN-B1-{YEAR}-000002"  # the refused attempts used no number
 
 
 def test_only_bills_paid_in_full_are_refunded(counter):
-    draft = create_draft(
-        counter.owner, branch_id=counter.branch, lines=[{"medicine_id": counter.ibuprofen, "quantity": 2}]
+    draft = run_in_tenant(
+        counter.owner, create_draft, branch_id=counter.branch, lines=[{"medicine_id": counter.ibuprofen, "quantity": 2}]
     )
     with pytest.raises(Conflict, match="draft"):
-        issue_credit_note(counter.owner, draft.id, [(1, 1, True)], reason="not sold yet")
-    finalize_bill(counter.owner, draft.id)
+        run_in_tenant(counter.owner, issue_credit_note, draft.id, [(1, 1, True)], reason="not sold yet")
+    run_in_tenant(counter.owner, finalize_bill, draft.id)
     with pytest.raises(Conflict, match="owed"):
-        issue_credit_note(counter.owner, draft.id, [(1, 1, True)], reason="not paid yet")
-    record_payment(counter.owner, bill_id=draft.id, tendered="5.00")
+        run_in_tenant(counter.owner, issue_credit_note, draft.id, [(1, 1, True)], reason="not paid yet")
+    run_in_tenant(counter.owner, record_payment, bill_id=draft.id, tendered="5.00")
     with pytest.raises(Conflict, match="owed"):
-        issue_credit_note(counter.owner, draft.id, [(1, 1, True)], reason="partly paid")
+        run_in_tenant(counter.owner, issue_credit_note, draft.id, [(1, 1, True)], reason="partly paid")
     assert count(counter, "credit_notes") == 0
 
 
@@ -193,27 +203,31 @@ def test_refunds_need_billing_refund(counter):
     bill = paid_sale(counter)
     for role in ("cashier", "technician"):
         with pytest.raises(PermissionDenied):
-            issue_credit_note(counter.ctx(role), bill.id, [(1, 1, True)], reason="returned")
+            run_in_tenant(counter.ctx(role), issue_credit_note, bill.id, [(1, 1, True)], reason="returned")
     assert count(counter, "credit_notes") == 0
-    assert issue_credit_note(counter.ctx("manager"), bill.id, [(1, 1, True)], reason="returned").number
+    assert run_in_tenant(counter.ctx("manager"), issue_credit_note, bill.id, [(1, 1, True)], reason="returned").number
 
 
 def test_another_chain_sees_no_bill_and_no_credit_note(counter, make_tenant):
     bill = paid_sale(counter)
-    note = issue_credit_note(counter.owner, bill.id, [(1, 1, True)], reason="returned")
+    note = run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 1, True)], reason="returned")
     stranger = stock_up(make_tenant("refund-stranger", branches=2)).owner
     with pytest.raises(NotFound):
-        issue_credit_note(stranger, bill.id, [(1, 1, True)], reason="not ours")
+        run_in_tenant(stranger, issue_credit_note, bill.id, [(1, 1, True)], reason="not ours")
     with pytest.raises(NotFound):
-        get_credit_note(stranger, note.id)
+        run_in_tenant(stranger, get_credit_note, note.id)
     with pytest.raises(NotFound):  # and a member of the chain outside the bill's branch
-        get_credit_note(counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)})), note.id)
+        run_in_tenant(
+            counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)})), get_credit_note, note.id
+        )
 
 
 def test_card_refunds_wait_for_card_payments(counter, monkeypatch):
     bill = paid_sale(counter)
     with pytest.raises(ValidationFailed, match="card"):
-        issue_credit_note(counter.owner, bill.id, [(1, 1, True)], reason="returned", refund_method="card")
+        run_in_tenant(
+            counter.owner, issue_credit_note, bill.id, [(1, 1, True)], reason="returned", refund_method="card"
+        )
     monkeypatch.setattr(credit_notes, "CARD_REFUND_FUNCTION", "no_such_refund_function")
     with pytest.raises(CardRefundsUnavailable, match="Card refunds arrive with card payments"):
         with tenant_session(counter.owner) as session:
@@ -222,7 +236,7 @@ def test_card_refunds_wait_for_card_payments(counter, monkeypatch):
 
 def test_the_daily_report_counts_refunds_on_the_day_of_the_credit_note(counter):
     bill = paid_sale(counter)
-    issue_credit_note(counter.owner, bill.id, [(1, 3, True), (2, 1, False)], reason="returned")
+    run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 3, True), (2, 1, False)], reason="returned")
     report = daily_report(counter.owner, counter.branch, datetime.now(UTC).date())
     assert report.refunds == D("22.30") and "credit notes" in report.refunds_note
     assert report.bills == 1 and report.gross_sales == bill.total  # the sale itself is not rewritten

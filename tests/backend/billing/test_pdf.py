@@ -13,10 +13,11 @@ from pypdf import PdfReader
 from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
-from backend.billing.pdf import invoice_pdf, money, printable, receipt_pdf
-from backend.billing.service import create_draft, record_payment
+from backend.billing.bills.pdf import invoice_pdf, money, printable, receipt_pdf
+from backend.billing.bills.service import create_draft
+from backend.billing.payments.service import record_payment
 from backend.core.errors import Conflict, NotFound
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import as_role, stock_up
 from tests.backend.billing.reporting import api_with_reports, sell
 
@@ -46,7 +47,7 @@ def a_paid_bill(counter):
         customer="Zoë Müller — 東京",
         at=SOLD_AT,
     )
-    record_payment(cashier, bill_id=bill.id, tendered="50")
+    run_in_tenant(cashier, record_payment, bill_id=bill.id, tendered="50")
     return bill
 
 
@@ -85,8 +86,8 @@ def test_the_receipt_is_80_mm_wide_and_as_long_as_its_content(counter):
 
 
 def test_no_pdf_for_a_draft_another_branch_or_another_chain(counter, make_tenant):
-    draft = create_draft(
-        counter.owner, branch_id=counter.branch, lines=[{"medicine_id": counter.vitamin_d, "quantity": 1}]
+    draft = run_in_tenant(
+        counter.owner, create_draft, branch_id=counter.branch, lines=[{"medicine_id": counter.vitamin_d, "quantity": 1}]
     )
     with pytest.raises(Conflict):
         invoice_pdf(counter.owner, draft.id)
@@ -124,7 +125,7 @@ def test_pdfs_over_rest(client, committed_tenant):
     assert receipt.status_code == 200 and "Lot IBU-1" in pdf_text(receipt.content)
     assert client.get(f"/api/v1/bills/{bill.id}/receipt.pdf").status_code == 401
     assert client.get("/api/v1/bills/not-a-bill/invoice.pdf", headers=auth).status_code == 404
-    draft = create_draft(
-        counter.owner, branch_id=counter.branch, lines=[{"medicine_id": counter.vitamin_d, "quantity": 1}]
+    draft = run_in_tenant(
+        counter.owner, create_draft, branch_id=counter.branch, lines=[{"medicine_id": counter.vitamin_d, "quantity": 1}]
     )
     assert client.get(f"/api/v1/bills/{draft.id}/invoice.pdf", headers=auth).status_code == 409

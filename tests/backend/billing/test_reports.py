@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from backend.accounts.api_tokens import create_token
-from backend.billing.reports import daily_report, range_report, report_csv
-from backend.billing.service import create_draft, record_payment, void_bill
+from backend.billing.bills.service import create_draft, void_bill
+from backend.billing.payments.service import record_payment
+from backend.billing.reports.service import daily_report, range_report, report_csv
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.backend.billing.conftest import as_role, stock_up
 from tests.backend.billing.reporting import api_with_reports, sell
 
@@ -43,8 +44,9 @@ def costed_lots(counter) -> None:
         (counter.ibuprofen, "IBU-2", 5, "2.00"),
         (counter.amoxicillin, "AMO-2", 20, "0.10"),
     ):
-        receive_stock(
+        run_in_tenant(
             counter.owner,
+            receive_stock,
             branch_id=counter.branch,
             medicine_id=medicine,
             lot_number=lot,
@@ -70,18 +72,20 @@ def a_day_of_sales(counter):
         bill_discount="1.00",
         at=at(DAY, 10, 15),
     )
-    record_payment(cashier, bill_id=first.id, tendered="100")
+    run_in_tenant(cashier, record_payment, bill_id=first.id, tendered="100")
     second = sell(
         cashier,
         counter.branch,
         [line(counter.amoxicillin, 10, prescription_ref="RX-77"), line(counter.ibuprofen)],
         at=at(DAY, 15, 40),
     )
-    record_payment(cashier, bill_id=second.id, tendered=str(second.total_due), method="other", reference="card 7")
+    run_in_tenant(
+        cashier, record_payment, bill_id=second.id, tendered=str(second.total_due), method="other", reference="card 7"
+    )
     voided = sell(cashier, counter.branch, [line(counter.ibuprofen, 2)], at=at(DAY, 16))
-    void_bill(manager, voided.id, reason="wrong customer")
+    run_in_tenant(manager, void_bill, voided.id, reason="wrong customer")
     sell(cashier, counter.branch, [line(counter.vitamin_d)], at=at(DAY, 0) - timedelta(minutes=1))
-    create_draft(cashier, branch_id=counter.branch, lines=[line(counter.vitamin_d)])
+    run_in_tenant(cashier, create_draft, branch_id=counter.branch, lines=[line(counter.vitamin_d)])
     return first, second
 
 
@@ -266,7 +270,7 @@ def _suspend(counter) -> None:
 def test_overview_compares_today_so_far_and_thirty_days_by_local_days(counter):
     """In a UTC-5 branch at 10:00 local time on Tuesday 10 March: today so far against Tuesday 3 March up
     to 10:00, and 9 Feb - 10 Mar against 10 Jan - 8 Feb, every bound a local midnight."""
-    from backend.billing.reports import sales_overview
+    from backend.billing.reports.service import sales_overview
 
     set_time_zone(counter, "America/Bogota")
     cashier = counter.ctx("cashier")
@@ -309,13 +313,13 @@ def test_overview_compares_today_so_far_and_thirty_days_by_local_days(counter):
 
 
 def test_overview_counts_todays_refunds_and_is_for_reports_roles(counter):
-    from backend.billing.credit_notes import issue_credit_note
-    from backend.billing.reports import sales_overview
+    from backend.billing.credit_notes.service import issue_credit_note
+    from backend.billing.reports.service import sales_overview
 
     cashier = counter.ctx("cashier")
     sold = sell(cashier, counter.branch, [line(counter.vitamin_d, 2)], at=datetime.now(UTC) - timedelta(minutes=5))
-    record_payment(cashier, bill_id=sold.id, tendered="12.00")
-    issue_credit_note(counter.owner, sold.id, [(1, 1, True)], reason="unopened pack back")
+    run_in_tenant(cashier, record_payment, bill_id=sold.id, tendered="12.00")
+    run_in_tenant(counter.owner, issue_credit_note, sold.id, [(1, 1, True)], reason="unopened pack back")
 
     overview = sales_overview(counter.owner, counter.branch)
     assert (overview.refunds_today_count, overview.refunds_today) == (1, D("6.00"))

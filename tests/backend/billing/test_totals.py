@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.billing.totals import (
+from backend.billing.bills.totals import (
     DiscountTooLarge,
     LineInput,
     TaxSettings,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from backend.accounts.staff import invite
-from backend.billing.reports import daily_report
-from backend.billing.service import create_draft, finalize_bill, get_bill
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill
+from backend.billing.reports.service import daily_report
 from backend.branches.service import (
     OpeningInterval,
     create_branch,
@@ -22,12 +22,13 @@ from backend.branches.service import (
     update_branch,
 )
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from backend.inventory.alerts import set_reorder_level, stock_alerts
+from backend.inventory.alerts import stock_alerts
 from backend.inventory.purchasing import create_supplier, draft_order, suggest_order
+from backend.inventory.reorder import set_reorder_level
 from backend.inventory.service import create_medicine, medicine_stock, receive_stock, transfer_stock
 from tenants.context import TenantContext
 from tenants.directory import BranchInactive, tenant_profile
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 EXPIRY = (date.today() + timedelta(days=300)).isoformat()
 NEW_BRANCH = {
@@ -81,9 +82,13 @@ def test_an_owner_adds_a_branch_that_everything_sees_at_once(db, make_tenant):
     assert [b.code for b in list_branches(owner)] == ["B1", "OT1"]
     # The new branch sells at once, with its own tax settings (prices include 20 %).
     medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", default_sell_price="6.00")
-    receive_stock(owner, branch_id=branch.id, medicine_id=medicine, lot_number="C1", expiry_date=EXPIRY, quantity=5)
-    bill = finalize_bill(
-        owner, create_draft(owner, branch_id=branch.id, lines=[{"medicine_id": medicine, "quantity": 1}]).id
+    run_in_tenant(
+        owner, receive_stock, branch_id=branch.id, medicine_id=medicine, lot_number="C1", expiry_date=EXPIRY, quantity=5
+    )
+    bill = run_in_tenant(
+        owner,
+        finalize_bill,
+        run_in_tenant(owner, create_draft, branch_id=branch.id, lines=[{"medicine_id": medicine, "quantity": 1}]).id,
     )
     assert bill.number is not None and bill.number.startswith("OT1-")
     assert (bill.total, bill.tax_total) == (Decimal("6.0000"), Decimal("1.0000"))
@@ -189,8 +194,14 @@ def test_editing_a_branch_is_audited_and_its_code_is_kept_once_it_numbered_a_bil
     assert details == {"fields": ["name", "code", "phone"]}
 
     medicine = create_medicine(owner, generic_name="Loratadine", default_sell_price="2.00")
-    receive_stock(owner, branch_id=busy, medicine_id=medicine, lot_number="L1", expiry_date=EXPIRY, quantity=3)
-    finalize_bill(owner, create_draft(owner, branch_id=busy, lines=[{"medicine_id": medicine, "quantity": 1}]).id)
+    run_in_tenant(
+        owner, receive_stock, branch_id=busy, medicine_id=medicine, lot_number="L1", expiry_date=EXPIRY, quantity=3
+    )
+    run_in_tenant(
+        owner,
+        finalize_bill,
+        run_in_tenant(owner, create_draft, branch_id=busy, lines=[{"medicine_id": medicine, "quantity": 1}]).id,
+    )
     with pytest.raises(Conflict, match="its code stays B2") as refused:
         update_branch(owner, busy, name="Branch 2", code="B9", time_zone="UTC")
     assert refused.value.field == "code"
@@ -202,14 +213,18 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     owner = owner_of(chain)
     open_, closing = (str(b) for b in chain.branch_ids)
     medicine = create_medicine(owner, generic_name="Omeprazole", strength="20 mg", default_sell_price="3.00")
-    batch = receive_stock(
-        owner, branch_id=closing, medicine_id=medicine, lot_number="O1", expiry_date=EXPIRY, quantity=10
+    batch = run_in_tenant(
+        owner, receive_stock, branch_id=closing, medicine_id=medicine, lot_number="O1", expiry_date=EXPIRY, quantity=10
     )
-    sold = finalize_bill(
-        owner, create_draft(owner, branch_id=closing, lines=[{"medicine_id": medicine, "quantity": 2}]).id
+    sold = run_in_tenant(
+        owner,
+        finalize_bill,
+        run_in_tenant(owner, create_draft, branch_id=closing, lines=[{"medicine_id": medicine, "quantity": 2}]).id,
     )
-    draft = create_draft(owner, branch_id=closing, lines=[{"medicine_id": medicine, "quantity": 1}])
-    set_reorder_level(owner, branch_id=closing, medicine_id=medicine, reorder_point=50, reorder_quantity=100)
+    draft = run_in_tenant(owner, create_draft, branch_id=closing, lines=[{"medicine_id": medicine, "quantity": 1}])
+    run_in_tenant(
+        owner, set_reorder_level, branch_id=closing, medicine_id=medicine, reorder_point=50, reorder_quantity=100
+    )
     supplier = create_supplier(owner, name="Wholesale Ltd")
     assert [a.branch for a in stock_alerts(owner).low_stock] == ["Branch 2"]
 
@@ -219,24 +234,32 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     assert [(b.name, b.is_active) for b in tenant_profile(owner).branches] == [("Branch 1", True), ("Branch 2", False)]
 
     refusals = [
-        lambda: create_draft(owner, branch_id=closing, lines=[{"medicine_id": medicine, "quantity": 1}]),
-        lambda: finalize_bill(owner, draft.id),  # a draft written before the branch closed
-        lambda: receive_stock(
-            owner, branch_id=closing, medicine_id=medicine, lot_number="O2", expiry_date=EXPIRY, quantity=1
+        lambda: run_in_tenant(owner, create_draft, branch_id=closing, lines=[{"medicine_id": medicine, "quantity": 1}]),
+        lambda: run_in_tenant(owner, finalize_bill, draft.id),  # a draft written before the branch closed
+        lambda: run_in_tenant(
+            owner,
+            receive_stock,
+            branch_id=closing,
+            medicine_id=medicine,
+            lot_number="O2",
+            expiry_date=EXPIRY,
+            quantity=1,
         ),
         lambda: draft_order(owner, supplier_id=supplier, branch_id=closing, lines=[(medicine, 5, "1.00")]),
         lambda: suggest_order(owner, supplier_id=supplier, branch_id=closing),
-        lambda: set_reorder_level(owner, branch_id=closing, medicine_id=medicine, reorder_point=1, reorder_quantity=2),
+        lambda: run_in_tenant(
+            owner, set_reorder_level, branch_id=closing, medicine_id=medicine, reorder_point=1, reorder_quantity=2
+        ),
     ]
     for refuse in refusals:
         with pytest.raises(BranchInactive, match="Branch 2 is deactivated"):
             refuse()
     # Stock may leave it (how it is emptied), never arrive.
-    moved = transfer_stock(owner, batch_id=batch, to_branch_id=open_, quantity=3)
+    moved = run_in_tenant(owner, transfer_stock, batch_id=batch, to_branch_id=open_, quantity=3)
     with pytest.raises(BranchInactive, match="takes no transfers in"):
-        transfer_stock(owner, batch_id=moved, to_branch_id=closing, quantity=1)
+        run_in_tenant(owner, transfer_stock, batch_id=moved, to_branch_id=closing, quantity=1)
     # History stays readable: the bill, its report, the stock; its low-stock line no longer alerts.
-    assert get_bill(owner, sold.id).number == sold.number
+    assert run_in_tenant(owner, get_bill, sold.id).number == sold.number
     assert daily_report(owner, closing, date.today()).bills == 1
     assert sorted(b.quantity for b in medicine_stock(owner, medicine)[1]) == [3, 5]
     assert stock_alerts(owner).low_stock == []
@@ -247,7 +270,7 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
         set_branch_active(owner, open_, False)
     assert set_branch_active(owner, closing, True).is_active
     assert audit_actions(owner)[-1] == "branch.reactivated"
-    assert (finalize_bill(owner, draft.id).number or "").startswith("B2-")
+    assert (run_in_tenant(owner, finalize_bill, draft.id).number or "").startswith("B2-")
 
 
 def test_another_chain_or_an_unscoped_branch_is_not_found(db, make_tenant):

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, text
 
 from backend.accounts.service import authenticate
 from backend.billing.audit_chain import verify_chains
-from backend.billing.claims import STATUSES as CLAIM_STATUSES
-from backend.billing.reports import daily_report
+from backend.billing.reports.service import daily_report
+from backend.billing.statuses import ClaimStatus
 from backend.core import database
 from backend.demo import people
 from backend.demo.history import short_day
@@ -206,7 +206,7 @@ def test_every_claim_state_refunds_and_voids_exist(owner_connection: Connection,
             owner_connection, "SELECT status, count(*) AS n FROM claims WHERE tenant_id = :t GROUP BY status", t=t
         )
     }
-    assert set(states) == set(CLAIM_STATUSES), states
+    assert set(states) == set(ClaimStatus), states
     bill_states = {
         row.status for row in _rows(owner_connection, "SELECT DISTINCT status FROM bills WHERE tenant_id = :t", t=t)
     }

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from backend.inventory.alerts import set_reorder_level, stock_alerts
+from backend.inventory.alerts import stock_alerts
+from backend.inventory.reorder import set_reorder_level
 from backend.inventory.service import create_medicine, dispense_stock, recall_lot, receive_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
@@ -17,8 +19,9 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     here = str(chain.branch_ids[0])
     med = create_medicine(owner, generic_name="Insulin glargine", strength="100 U/ml")
-    soon = receive_stock(
+    soon = run_in_tenant(
         owner,
+        receive_stock,
         branch_id=here,
         medicine_id=med,
         lot_number="SOON",
@@ -26,8 +29,9 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
         quantity=10,
         cost_price="3.5000",
     )
-    receive_stock(
+    run_in_tenant(
         owner,
+        receive_stock,
         branch_id=here,
         medicine_id=med,
         lot_number="LATER",
@@ -35,8 +39,9 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
         quantity=4,
         cost_price="3.5000",
     )
-    receive_stock(
+    run_in_tenant(
         owner,
+        receive_stock,
         branch_id=here,
         medicine_id=med,
         lot_number="FAR",
@@ -44,8 +49,9 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
         quantity=2,
         cost_price="3.5000",
     )
-    receive_stock(
+    run_in_tenant(
         owner,
+        receive_stock,
         branch_id=here,
         medicine_id=med,
         lot_number="BAD",
@@ -56,7 +62,7 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
     recall_lot(owner, med, "BAD", "Recall notice R-9")
     db.execute(text("RESET ROLE"))
     db.execute(text("UPDATE batches SET expiry_date = current_date - 3 WHERE id = :b"), {"b": soon})
-    set_reorder_level(owner, branch_id=here, medicine_id=med, reorder_point=20, reorder_quantity=50)
+    run_in_tenant(owner, set_reorder_level, branch_id=here, medicine_id=med, reorder_point=20, reorder_quantity=50)
 
     alerts = stock_alerts(TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="cashier"))
     assert alerts.windows == [30, 60, 90]
@@ -77,8 +83,9 @@ def test_a_branch_scoped_member_sees_only_their_branches(db, make_tenant):
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     med = create_medicine(owner, generic_name="Salbutamol")
     for branch in chain.branch_ids:
-        receive_stock(
+        run_in_tenant(
             owner,
+            receive_stock,
             branch_id=str(branch),
             medicine_id=med,
             lot_number="S1",

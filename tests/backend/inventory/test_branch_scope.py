@@ -17,6 +17,7 @@ from backend.inventory.service import (
     transfer_stock,
 )
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 @pytest.fixture
@@ -26,8 +27,12 @@ def two_branches(db, make_tenant):
     home, other = (str(b) for b in chain.branch_ids)
     med = create_medicine(owner, generic_name="Salbutamol", strength="100 mcg")
     expiry = (date.today() + timedelta(days=15)).isoformat()  # inside the expiry alert window
-    receive_stock(owner, branch_id=home, medicine_id=med, lot_number="HOME-1", expiry_date=expiry, quantity=5)
-    receive_stock(owner, branch_id=other, medicine_id=med, lot_number="AWAY-1", expiry_date=expiry, quantity=70)
+    run_in_tenant(
+        owner, receive_stock, branch_id=home, medicine_id=med, lot_number="HOME-1", expiry_date=expiry, quantity=5
+    )
+    run_in_tenant(
+        owner, receive_stock, branch_id=other, medicine_id=med, lot_number="AWAY-1", expiry_date=expiry, quantity=70
+    )
     scoped = TenantContext(
         tenant_id=chain.tenant_id,
         user_id=chain.owner_user_id,
@@ -55,12 +60,14 @@ def test_a_scoped_member_cannot_move_stock_in_another_branch(two_branches):
     scoped, med, home, other = two_branches
     expiry = (date.today() + timedelta(days=200)).isoformat()
     with pytest.raises(NotFound):
-        receive_stock(scoped, branch_id=other, medicine_id=med, lot_number="X", expiry_date=expiry, quantity=1)
+        run_in_tenant(
+            scoped, receive_stock, branch_id=other, medicine_id=med, lot_number="X", expiry_date=expiry, quantity=1
+        )
     with pytest.raises(NotFound):
         dispense_stock(scoped, branch_id=other, medicine_id=med, quantity=1)
     _, batches, _ = medicine_stock(scoped, med)
     with pytest.raises(NotFound):
-        transfer_stock(scoped, batch_id=batches[0].id, to_branch_id=other, quantity=1)
+        run_in_tenant(scoped, transfer_stock, batch_id=batches[0].id, to_branch_id=other, quantity=1)
     assert dispense_stock(scoped, branch_id=home, medicine_id=med, quantity=2)[0].lot_number == "HOME-1"
 
 

@@ -18,6 +18,7 @@ from backend.inventory.service import (
     update_medicine,
 )
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 def as_role(chain, role: str) -> TenantContext:
@@ -224,8 +225,9 @@ def test_a_deactivated_medicine_leaves_search_and_comes_back_when_reactivated(db
     with pytest.raises(Conflict, match="already has that barcode"):  # an inactive medicine keeps its barcode
         create_medicine(owner, generic_name="Ranitidine", barcode="5012345678924")
     with pytest.raises(ValidationFailed, match="deactivated"):  # a discontinued line takes no new stock
-        receive_stock(
+        run_in_tenant(
             owner,
+            receive_stock,
             branch_id=str(chain.branch_ids[0]),
             medicine_id=medicine,
             lot_number="R-1",

@@ -18,6 +18,7 @@ import pytest
 from backend.core.settings import get_settings
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.helpers import ROOT
 
 STOCK = 100
@@ -64,8 +65,9 @@ def hot_batch(committed_tenant):
     def make() -> str:
         medicine = create_medicine(owner, generic_name="Paracetamol", strength="500 mg")
         for lot, days, quantity in (("A", 40, STOCK // 2), ("B", 80, STOCK // 2)):
-            receive_stock(
+            run_in_tenant(
                 owner,
+                receive_stock,
                 branch_id=str(chain.branch_ids[0]),
                 medicine_id=medicine,
                 lot_number=lot,

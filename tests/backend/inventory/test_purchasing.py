@@ -7,7 +7,6 @@ from datetime import date, timedelta
 import pytest
 
 from backend.core.errors import Conflict, PermissionDenied, ValidationFailed
-from backend.inventory.alerts import set_reorder_level
 from backend.inventory.purchasing import (
     create_supplier,
     draft_order,
@@ -16,8 +15,10 @@ from backend.inventory.purchasing import (
     send_order,
     suggest_order,
 )
+from backend.inventory.reorder import set_reorder_level
 from backend.inventory.service import create_medicine, medicine_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 def test_suggest_send_and_receive_an_order_in_two_deliveries(db, make_tenant):
@@ -29,7 +30,7 @@ def test_suggest_send_and_receive_an_order_in_two_deliveries(db, make_tenant):
         create_supplier(owner, name="northwind pharma")
     low = create_medicine(owner, generic_name="Amlodipine", strength="5 mg")
     fine = create_medicine(owner, generic_name="Aspirin", strength="75 mg")
-    set_reorder_level(owner, branch_id=branch, medicine_id=low, reorder_point=10, reorder_quantity=100)
+    run_in_tenant(owner, set_reorder_level, branch_id=branch, medicine_id=low, reorder_point=10, reorder_quantity=100)
     order_id = suggest_order(owner, supplier_id=supplier, branch_id=branch)
     assert order_id is not None
     [order] = list_orders(owner)

@@ -20,14 +20,14 @@ from backend.inventory.reorder import (
     PAGE_SIZE,
     list_reorder_levels,
     medicine_reorder_levels,
-    record_forecast_levels_in,
+    record_forecast_levels,
     reorder_level,
     save_reorder_levels,
 )
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
 from tenants.directory import BranchInactive
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 EXPIRY = (date.today() + timedelta(days=300)).isoformat()
 
@@ -65,15 +65,25 @@ def shelf(db, make_tenant):
     ibuprofen = create_medicine(owner, generic_name="Ibuprofen", strength="200 mg", barcode="5012345678917")
     here = str(chain.branch_ids[0])
     for medicine, count in ((amoxicillin, 8), (ibuprofen, 30)):
-        receive_stock(owner, branch_id=here, medicine_id=medicine, lot_number="L1", expiry_date=EXPIRY, quantity=count)
+        run_in_tenant(
+            owner,
+            receive_stock,
+            branch_id=here,
+            medicine_id=medicine,
+            lot_number="L1",
+            expiry_date=EXPIRY,
+            quantity=count,
+        )
     return chain, owner, here, amoxicillin, ibuprofen
 
 
 def test_a_manual_level_raises_the_alert_and_the_suggested_order(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
     assert stock_alerts(owner).low_stock == []
-    result = save_reorder_levels(
-        owner, [level(here, amoxicillin, point=10, quantity=100), level(here, ibuprofen, point=5, quantity=50)]
+    result = run_in_tenant(
+        owner,
+        save_reorder_levels,
+        [level(here, amoxicillin, point=10, quantity=100), level(here, ibuprofen, point=5, quantity=50)],
     )
     assert (result.changed, result.cleared, result.unchanged) == (2, 0, 0)
     [alert] = stock_alerts(owner).low_stock
@@ -87,17 +97,18 @@ def test_a_manual_level_raises_the_alert_and_the_suggested_order(shelf):
     assert (shown.source, shown.point_in_force, shown.low, shown.on_hand) == ("manual", 10, True, 8)
     assert shown.note == "Manual: reorder at 10, order 100."
     # Saving the same levels again changes nothing (and records nothing).
-    again = save_reorder_levels(owner, [level(here, amoxicillin, point=10, quantity=100)])
+    again = run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, point=10, quantity=100)])
     assert (again.changed, again.unchanged) == (0, 1)
     # Manual with no numbers clears the level: the alert goes.
-    assert save_reorder_levels(owner, [level(here, amoxicillin)]).cleared == 1
+    assert run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin)]).cleared == 1
     assert stock_alerts(owner).low_stock == [] and reorder_level(owner, here, amoxicillin).source == "none"
 
 
 def test_automatic_levels_use_the_forecast_and_say_when_they_fall_back(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
-    save_reorder_levels(
+    run_in_tenant(
         owner,
+        save_reorder_levels,
         [level(here, amoxicillin, "automatic", point=10, quantity=100), level(here, ibuprofen, "automatic")],
     )
     fallback = reorder_level(owner, here, amoxicillin)
@@ -111,17 +122,17 @@ def test_automatic_levels_use_the_forecast_and_say_when_they_fall_back(shelf):
 
     system = TenantContext.system(chain.tenant_id)  # forecasting runs as a background job
     with tenant_session(system) as session:
-        record_forecast_levels_in(session, system, here, [(amoxicillin, 5, 40), (ibuprofen, 35, 120)])
+        record_forecast_levels(session, system, here, [(amoxicillin, 5, 40), (ibuprofen, 35, 120)])
     by_forecast = {a.medicine: a.detail for a in stock_alerts(owner).low_stock}
     assert by_forecast == {"Ibuprofen 200 mg": "reorder point 35; order 120 (forecast)"}  # 8 > 5: amoxicillin fine
     supplier = create_supplier(owner, name="Contoso")
     suggest_order(owner, supplier_id=supplier, branch_id=here)
     assert [(line.medicine, line.ordered) for line in list_orders(owner)[0].lines] == [("Ibuprofen 200 mg", 120)]
     # A manual level is a choice the forecast does not override, and switching back to automatic hands it over.
-    save_reorder_levels(owner, [level(here, amoxicillin, point=9, quantity=60)])
+    run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, point=9, quantity=60)])
     manual = reorder_level(owner, here, amoxicillin)
     assert (manual.source, manual.point_in_force, manual.forecast_point) == ("manual", 9, 5)
-    save_reorder_levels(owner, [level(here, amoxicillin, "automatic", point=9, quantity=60)])
+    run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, "automatic", point=9, quantity=60)])
     assert reorder_level(owner, here, amoxicillin).source == "forecast"
 
 
@@ -139,10 +150,14 @@ def test_automatic_levels_use_the_forecast_and_say_when_they_fall_back(shelf):
 )
 def test_a_bad_level_refuses_the_whole_save(shelf, bad, field, message):
     chain, owner, here, amoxicillin, ibuprofen = shelf
-    save_reorder_levels(owner, [level(here, ibuprofen, point=1, quantity=2)])
+    run_in_tenant(owner, save_reorder_levels, [level(here, ibuprofen, point=1, quantity=2)])
     before = stored_levels(owner)
     with pytest.raises(ValidationFailed) as refused:
-        save_reorder_levels(owner, [level(here, ibuprofen, point=7, quantity=70), {**level(here, amoxicillin), **bad}])
+        run_in_tenant(
+            owner,
+            save_reorder_levels,
+            [level(here, ibuprofen, point=7, quantity=70), {**level(here, amoxicillin), **bad}],
+        )
     assert refused.value.field == field and message in refused.value.message
     assert refused.value.message.startswith("Amoxicillin 500 mg at Branch 1: ")
     assert stored_levels(owner) == before  # the good line was not saved either
@@ -153,22 +168,24 @@ def test_other_refusals(shelf, make_tenant):
     other_chain = make_tenant("reorder-other")
     twice = [level(here, amoxicillin, point=1, quantity=2), level(here, amoxicillin, point=3, quantity=4)]
     with pytest.raises(ValidationFailed, match="listed twice"):
-        save_reorder_levels(owner, twice)
+        run_in_tenant(owner, save_reorder_levels, twice)
     with pytest.raises(NotFound, match="branch"):
-        save_reorder_levels(owner, [level(other_chain.branch_ids[0], amoxicillin, point=1, quantity=2)])
+        run_in_tenant(owner, save_reorder_levels, [level(other_chain.branch_ids[0], amoxicillin, point=1, quantity=2)])
     with pytest.raises(NotFound, match="medicine"):
-        save_reorder_levels(owner, [level(here, "9b2f0000-0000-4000-8000-000000000000", point=1, quantity=2)])
+        run_in_tenant(
+            owner, save_reorder_levels, [level(here, "9b2f0000-0000-4000-8000-000000000000", point=1, quantity=2)]
+        )
     scoped = as_role(chain, "pharmacist", branch_ids=frozenset({chain.branch_ids[1]}))
     with pytest.raises(NotFound, match="branch"):
-        save_reorder_levels(scoped, [level(here, amoxicillin, point=1, quantity=2)])
+        run_in_tenant(scoped, save_reorder_levels, [level(here, amoxicillin, point=1, quantity=2)])
     for role in ("technician", "cashier", "api-write", "api-read"):
         with pytest.raises(PermissionDenied):
-            save_reorder_levels(as_role(chain, role), [level(here, amoxicillin, point=1, quantity=2)])
+            run_in_tenant(as_role(chain, role), save_reorder_levels, [level(here, amoxicillin, point=1, quantity=2)])
     with pytest.raises(ValidationFailed, match="at most 1000"):
-        save_reorder_levels(owner, [level(here, amoxicillin, point=1, quantity=2)] * 1001)
+        run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, point=1, quantity=2)] * 1001)
     set_branch_active(owner, here, False)
     with pytest.raises(BranchInactive):
-        save_reorder_levels(owner, [level(here, amoxicillin, point=1, quantity=2)])
+        run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, point=1, quantity=2)])
     assert stored_levels(owner) == []
 
 
@@ -177,8 +194,10 @@ def test_the_bulk_editor_pages_filters_and_searches_on_the_server(db, make_tenan
     owner = as_role(chain, "owner")
     here = str(chain.branch_ids[0])
     medicines = [create_medicine(owner, generic_name=f"Medicine {i:02d}") for i in range(PAGE_SIZE + 5)]
-    receive_stock(owner, branch_id=here, medicine_id=medicines[0], lot_number="X", expiry_date=EXPIRY, quantity=4)
-    save_reorder_levels(owner, [level(here, m, point=3, quantity=10) for m in medicines[:3]])
+    run_in_tenant(
+        owner, receive_stock, branch_id=here, medicine_id=medicines[0], lot_number="X", expiry_date=EXPIRY, quantity=4
+    )
+    run_in_tenant(owner, save_reorder_levels, [level(here, m, point=3, quantity=10) for m in medicines[:3]])
     first = list_reorder_levels(owner, here)
     assert len(first.items) == PAGE_SIZE and first.has_more
     second = list_reorder_levels(owner, here, page=1)
@@ -204,8 +223,9 @@ def test_the_bulk_editor_pages_filters_and_searches_on_the_server(db, make_tenan
 def test_csv_export_edit_import_round_trips(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
     unlabelled = create_medicine(owner, generic_name="Zinc oxide", strength="25%")  # no barcode: found by id
-    save_reorder_levels(
+    run_in_tenant(
         owner,
+        save_reorder_levels,
         [level(here, amoxicillin, point=10, quantity=100), level(here, ibuprofen, "automatic", point=5, quantity=50)],
     )
     exported, code = export_reorder_levels(owner, here)

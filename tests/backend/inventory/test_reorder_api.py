@@ -14,6 +14,7 @@ from backend.api import create_api
 from backend.inventory.alerts import stock_alerts
 from backend.inventory.service import create_medicine, receive_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 EXPIRY = (date.today() + timedelta(days=300)).isoformat()
 
@@ -31,7 +32,9 @@ def setup(committed_tenant):
     here = str(chain.branch_ids[0])
     medicine = create_medicine(owner, generic_name="Metformin", strength="500 mg", barcode="5099999999994")
     other = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
-    receive_stock(owner, branch_id=here, medicine_id=medicine, lot_number="M1", expiry_date=EXPIRY, quantity=12)
+    run_in_tenant(
+        owner, receive_stock, branch_id=here, medicine_id=medicine, lot_number="M1", expiry_date=EXPIRY, quantity=12
+    )
     tokens = {
         scope: {"Authorization": f"Bearer {create_token(owner, scope, [scope]).token}"}
         for scope in ("read", "write", "admin")

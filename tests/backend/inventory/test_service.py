@@ -19,6 +19,7 @@ from backend.inventory.service import (
     search_medicines,
 )
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 def as_role(chain, role: str) -> TenantContext:
@@ -43,8 +44,9 @@ def shelf(db, make_tenant):
         default_sell_price="0.35",
     )
     branch = str(chain.branch_ids[0])
-    late = receive_stock(
+    late = run_in_tenant(
         owner,
+        receive_stock,
         branch_id=branch,
         medicine_id=med,
         lot_number="LATE-1",
@@ -52,8 +54,9 @@ def shelf(db, make_tenant):
         quantity=50,
         cost_price="0.1200",
     )
-    soon = receive_stock(
+    soon = run_in_tenant(
         owner,
+        receive_stock,
         branch_id=branch,
         medicine_id=med,
         lot_number="SOON-1",
@@ -115,17 +118,37 @@ def test_expired_and_recalled_lots_are_never_sold(db, shelf):
         ("LATE-1", False, True),
     }
     with pytest.raises(ValidationFailed, match="recalled"):
-        receive_stock(
-            owner, branch_id=branch, medicine_id=med, lot_number="LATE-1", expiry_date=in_days(300), quantity=5
+        run_in_tenant(
+            owner,
+            receive_stock,
+            branch_id=branch,
+            medicine_id=med,
+            lot_number="LATE-1",
+            expiry_date=in_days(300),
+            quantity=5,
         )
     with pytest.raises(ValidationFailed, match="expired"):
-        receive_stock(owner, branch_id=branch, medicine_id=med, lot_number="OLD-9", expiry_date=in_days(-1), quantity=5)
+        run_in_tenant(
+            owner,
+            receive_stock,
+            branch_id=branch,
+            medicine_id=med,
+            lot_number="OLD-9",
+            expiry_date=in_days(-1),
+            quantity=5,
+        )
 
 
 def test_receiving_the_same_lot_again_grows_it_and_bad_input_changes_nothing(db, shelf):
     chain, owner, med, branch, soon, late = shelf
-    again = receive_stock(
-        owner, branch_id=branch, medicine_id=med, lot_number="SOON-1", expiry_date=in_days(30), quantity=5
+    again = run_in_tenant(
+        owner,
+        receive_stock,
+        branch_id=branch,
+        medicine_id=med,
+        lot_number="SOON-1",
+        expiry_date=in_days(30),
+        quantity=5,
     )
     assert again == soon
     for bad, field in (
@@ -144,7 +167,7 @@ def test_receiving_the_same_lot_again_grows_it_and_bad_input_changes_nothing(db,
             **bad,
         }
         with pytest.raises(ValidationFailed) as failure:
-            receive_stock(owner, **args)
+            run_in_tenant(owner, receive_stock, **args)
         assert failure.value.field == field
     _, batches, _ = medicine_stock(owner, med)
     assert {b.lot_number: b.quantity for b in batches} == {"SOON-1": 25, "LATE-1": 50}
@@ -154,16 +177,17 @@ def test_receiving_the_same_lot_again_grows_it_and_bad_input_changes_nothing(db,
 def test_adjustments_need_a_reason_and_never_go_below_zero(db, shelf):
     chain, owner, med, branch, soon, late = shelf
     with pytest.raises(ValidationFailed, match="why"):
-        adjust_stock(owner, batch_id=soon, change=-1, reason="")
+        run_in_tenant(owner, adjust_stock, batch_id=soon, change=-1, reason="")
     with pytest.raises(Conflict, match="below zero"):
-        adjust_stock(owner, batch_id=soon, change=-21, reason="recount")
-    adjust_stock(owner, batch_id=soon, change=-2, reason="broken bottle")
+        run_in_tenant(owner, adjust_stock, batch_id=soon, change=-21, reason="recount")
+    run_in_tenant(owner, adjust_stock, batch_id=soon, change=-2, reason="broken bottle")
     assert ledger_matches_on_hand(db, chain)
     with pytest.raises(PermissionDenied):
-        adjust_stock(as_role(chain, "cashier"), batch_id=soon, change=-1, reason="recount")
+        run_in_tenant(as_role(chain, "cashier"), adjust_stock, batch_id=soon, change=-1, reason="recount")
     with pytest.raises(PermissionDenied):
-        receive_stock(
+        run_in_tenant(
             as_role(chain, "cashier"),
+            receive_stock,
             branch_id=branch,
             medicine_id=med,
             lot_number="X",
@@ -188,23 +212,25 @@ def test_transfers_move_stock_atomically_between_branches(db, make_tenant):
     owner = as_role(chain, "owner")
     med = create_medicine(owner, generic_name="Omeprazole", strength="20 mg")
     here, there = str(chain.branch_ids[0]), str(chain.branch_ids[1])
-    batch = receive_stock(
-        owner, branch_id=here, medicine_id=med, lot_number="OME-1", expiry_date=in_days(90), quantity=40
+    batch = run_in_tenant(
+        owner, receive_stock, branch_id=here, medicine_id=med, lot_number="OME-1", expiry_date=in_days(90), quantity=40
     )
-    arrived = transfer_stock(as_role(chain, "technician"), batch_id=batch, to_branch_id=there, quantity=15)
+    arrived = run_in_tenant(
+        as_role(chain, "technician"), transfer_stock, batch_id=batch, to_branch_id=there, quantity=15
+    )
     _, batches, movements = medicine_stock(owner, med)
     assert {(b.branch, b.quantity) for b in batches} == {("Branch 1", 25), ("Branch 2", 15)}
     assert sorted(m.kind for m in movements[:2]) == ["transfer_in", "transfer_out"]
     assert arrived != batch and ledger_matches_on_hand(db, chain)
     with pytest.raises(OutOfStock):
-        transfer_stock(owner, batch_id=batch, to_branch_id=there, quantity=26)
+        run_in_tenant(owner, transfer_stock, batch_id=batch, to_branch_id=there, quantity=26)
     with pytest.raises(ValidationFailed, match="another branch"):
-        transfer_stock(owner, batch_id=batch, to_branch_id=here, quantity=1)
+        run_in_tenant(owner, transfer_stock, batch_id=batch, to_branch_id=here, quantity=1)
     recall_lot(owner, med, "OME-1", "Recall notice R-12")
     with pytest.raises(ValidationFailed, match="recalled"):
-        transfer_stock(owner, batch_id=batch, to_branch_id=there, quantity=1)
+        run_in_tenant(owner, transfer_stock, batch_id=batch, to_branch_id=there, quantity=1)
     with pytest.raises(PermissionDenied):
-        transfer_stock(as_role(chain, "cashier"), batch_id=batch, to_branch_id=there, quantity=1)
+        run_in_tenant(as_role(chain, "cashier"), transfer_stock, batch_id=batch, to_branch_id=there, quantity=1)
     _, batches, _ = medicine_stock(owner, med)
     assert {(b.branch, b.quantity) for b in batches} == {
         ("Branch 1", 25),

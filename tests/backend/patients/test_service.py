@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from backend.billing.service import create_draft, update_draft
+from backend.billing.bills.service import create_draft, update_draft
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.core.logging import JsonFormatter
 from backend.core.settings import get_settings
@@ -26,7 +26,7 @@ from backend.patients.service import (
     update_patient,
 )
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 APP_ROLE = get_settings().APP_DB_ROLE
 
@@ -144,7 +144,9 @@ def test_a_member_sees_patients_of_their_branches_or_who_bought_there(chain):
 
     # Ada buys at branch 2: its staff now see her record, and may edit it without moving her home branch.
     medicine = create_medicine(owner, generic_name="Cetirizine", default_sell_price="3.00")
-    create_draft(owner, branch_id=str(home_2), lines=[{"medicine_id": medicine, "quantity": 1}], patient_id=at_1.id)
+    run_in_tenant(
+        owner, create_draft, branch_id=str(home_2), lines=[{"medicine_id": medicine, "quantity": 1}], patient_id=at_1.id
+    )
     assert {p.full_name for p in find_patients(limited).items} == {"Ada One", "Bo Two"}
     edited = update_patient(
         limited, at_1.id, full_name="Ada One", date_of_birth="1961-04-12", home_branch_id=str(home_1), notes="ok"
@@ -219,21 +221,29 @@ def test_a_bill_links_a_patient_of_the_same_chain_only(chain, make_tenant):
     branch = str(chain.branch_ids[0])
     patient = register(owner, chain.branch_ids[0])
     medicine = create_medicine(owner, generic_name="Loratadine", default_sell_price="2.50")
-    receive_stock(owner, branch_id=branch, medicine_id=medicine, lot_number="L1", expiry_date="2099-01-01", quantity=5)
+    run_in_tenant(
+        owner,
+        receive_stock,
+        branch_id=branch,
+        medicine_id=medicine,
+        lot_number="L1",
+        expiry_date="2099-01-01",
+        quantity=5,
+    )
     lines = [{"medicine_id": medicine, "quantity": 1}]
     cashier = as_role(chain, "cashier")
 
-    walk_in = create_draft(cashier, branch_id=branch, lines=lines)
+    walk_in = run_in_tenant(cashier, create_draft, branch_id=branch, lines=lines)
     assert walk_in.patient_id is None
-    linked = update_draft(cashier, walk_in.id, lines=lines, patient_id=patient.id)
+    linked = run_in_tenant(cashier, update_draft, walk_in.id, lines=lines, patient_id=patient.id)
     assert linked.patient_id == patient.id
-    assert update_draft(cashier, walk_in.id, lines=lines).patient_id is None  # back to a walk-in
+    assert run_in_tenant(cashier, update_draft, walk_in.id, lines=lines).patient_id is None  # back to a walk-in
 
     other = make_tenant("rival")
     stranger = register(as_role(other, "owner"), other.branch_ids[0])
     for bad in (stranger.id, str(uuid.uuid4()), "not-an-id"):
         with pytest.raises(ValidationFailed, match="No such patient") as refused:
-            create_draft(cashier, branch_id=branch, lines=lines, patient_id=bad)
+            run_in_tenant(cashier, create_draft, branch_id=branch, lines=lines, patient_id=bad)
         assert refused.value.field == "patient_id"
     with tenant_session(owner) as session:
         assert session.execute(text("SELECT count(*) FROM bills")).scalar_one() == 1  # nothing else written

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from backend.billing.service import create_draft, finalize_bill
+from backend.billing.bills.service import create_draft, finalize_bill
 from backend.core.errors import ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.prescriptions import verification
@@ -100,21 +100,23 @@ def test_a_controlled_substance_is_flagged(pharmacy):
 
 def test_a_counter_sale_to_the_patient_counts_as_an_active_medication(pharmacy):
     patient = pharmacy.patient("Counter Buyer")
-    receive_stock(
+    pharmacy.run(
         pharmacy.owner,
+        receive_stock,
         branch_id=pharmacy.branch,
         medicine_id=pharmacy.medicines["naproxen"],
         lot_number=f"N-{uuid.uuid4().hex[:4]}",
         expiry_date=date(date.today().year + 2, 1, 1).isoformat(),
         quantity=10,
     )
-    sale = create_draft(
+    sale = pharmacy.run(
         pharmacy.owner,
+        create_draft,
         branch_id=pharmacy.branch,
         lines=[{"medicine_id": pharmacy.medicines["naproxen"], "quantity": 1, "prescription_ref": "paper"}],
         patient_id=patient,
     )
-    finalize_bill(pharmacy.owner, sale.id)
+    pharmacy.run(pharmacy.owner, finalize_bill, sale.id)
     rx = pharmacy.entered(patient, "ibuprofen", sig_written="1 tab po tid")
     found = pharmacy.run(pharmacy.pharmacist, verification.review, rx.id)
     assert [(a.drug, a.source) for a in found.active] == [("Naproxen", "counter sale")]

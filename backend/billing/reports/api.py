@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.pdf import invoice_pdf, receipt_pdf
-from backend.billing.reports import SalesReport, daily_report, range_report, report_csv
+from backend.billing.bills.pdf import invoice_pdf, receipt_pdf
+from backend.billing.reports.service import SalesReport, daily_report, range_report, report_csv
 from backend.http import RequirePermission
 from tenants.context import TenantContext
 

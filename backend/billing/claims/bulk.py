@@ -1,6 +1,6 @@
 """Insurance claims in bulk (the demo chain): payers, patients' coverage and claims through their life.
 
-`ClaimsBook` applies the rules of backend/billing/claims.py in memory and writes its tables with COPY
+`ClaimsBook` applies the rules of backend/billing/claims/service.py in memory and writes its tables with COPY
 in the caller's transaction:
 
 - A claim belongs to an issued bill that names the patient, through one of that patient's active
@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from backend.billing.bills.totals import round_to_currency
 from backend.billing.bulk import BulkBill, SalesBook
-from backend.billing.claims import DECISIONS, TRANSITIONS
-from backend.billing.service import ISSUED
-from backend.billing.totals import round_to_currency
+from backend.billing.claims.service import TRANSITIONS
+from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.bulk import copy_rows
 
 ZERO = Decimal(0)
@@ -51,7 +51,7 @@ class BulkClaim:
     copay: Decimal
     created_by: str | None
     created_at: datetime
-    status: str = "draft"
+    status: str = ClaimStatus.DRAFT
     approved_amount: Decimal | None = None
     paid_amount: Decimal | None = None
     rejection_reason: str = ""
@@ -129,8 +129,8 @@ class ClaimsBook:
     def draft(
         self, bill: BulkBill, coverage: BulkCoverage, claimed: Decimal, *, at: datetime, actor: str | None
     ) -> BulkClaim:
-        """The insurer's portion of an issued bill (`draft_claim_in`'s checks)."""
-        if bill.status not in ISSUED:
+        """The insurer's portion of an issued bill (`draft_claim`'s checks)."""
+        if bill.status not in BillStatus.issued():
             raise ValueError(f"bill {bill.number} is {bill.status}: only an issued bill is claimed")
         if bill.patient_id is None or coverage.patient_id != bill.patient_id or not coverage.active:
             raise ValueError("a claim goes through an active coverage of the bill's patient")
@@ -139,12 +139,12 @@ class ClaimsBook:
         if claimed <= 0 or claimed != round_to_currency(claimed, bill.currency) or claimed > bill.owed:
             raise ValueError(f"a claim is more than zero and at most the {bill.owed} still owed")
         claim = BulkClaim(self._new_id(), bill, coverage, claimed, bill.total_due - claimed, actor, at, updated_at=at)
-        claim.events.append((self._new_id(), None, "draft", claimed, "", actor, at))
+        claim.events.append((self._new_id(), None, ClaimStatus.DRAFT, claimed, "", actor, at))
         self.claims[bill.id] = claim
         return claim
 
     def submit(self, claim: BulkClaim, *, at: datetime, actor: str | None) -> None:
-        self._step(claim, "submit", "submitted", at, actor)
+        self._step(claim, "submit", ClaimStatus.SUBMITTED, at, actor)
         claim.submitted_at = at
 
     def decide(
@@ -158,11 +158,11 @@ class ClaimsBook:
         reason: str = "",
     ) -> None:
         """approved (the whole claim), partially_approved (less than claimed) or rejected (with the payer's reason)."""
-        if decision not in DECISIONS:
+        if decision not in ClaimStatus.decisions():
             raise ValueError("the decision is approved, partially_approved or rejected")
-        if decision == "approved":
+        if decision == ClaimStatus.APPROVED:
             amount, why = claim.claimed_amount, ""
-        elif decision == "rejected":
+        elif decision == ClaimStatus.REJECTED:
             amount, why = ZERO, _line(reason, 300)
             if len(why) < 3:
                 raise ValueError("a rejection gives the payer's reason")
@@ -180,7 +180,7 @@ class ClaimsBook:
         if claim.status not in TRANSITIONS["pay"][0]:
             raise ValueError(f"the claim is {claim.status}: {TRANSITIONS['pay'][1]}")
         self.sales.pay(claim.bill, tendered=amount, at=at, actor=actor, method="other", reference=f"claim:{claim.id}")
-        self._step(claim, "pay", "paid", at, actor, amount=amount)
+        self._step(claim, "pay", ClaimStatus.PAID, at, actor, amount=amount)
         claim.paid_amount, claim.paid_at = amount, at
 
     # --- writing ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@
   always `round_to_currency(all credited so far)`, so a full refund returns exactly the amount due.
   Refunds are rows of `bill_refunds` (cash, other with a reference, or card); `bill_payments` stay
   the money received and are never touched.
-- A bill paid by card is refunded to the card, through `backend.billing.cards` (see `refund_to_card`).
+- A bill paid by card is refunded to the card, through `backend.billing.payments.cards` (see `refund_to_card`).
 - The credit note's number is the branch's next for its local year, e.g. CN-B1-2026-000001, from
   a counter row incremented in the same transaction (a rollback gives it back: no gaps).
 - The bill becomes `partially_refunded`, then `refunded` once every unit is credited.
@@ -38,21 +38,22 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.service import locked_bill, return_to_lots
-from backend.billing.totals import to_four_places
+from backend.billing.bills.service import locked_bill
+from backend.billing.bills.totals import to_four_places
+from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
+from backend.inventory.service import return_to_lots
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
 
-REFUNDABLE = ("paid", "partially_refunded")
 REFUND_METHODS = ("cash", "other", "card")
 MAX_RETURN_LINES = 200
 ZERO = Decimal(0)
-# The function of backend/billing/cards.py that refunds a card payment through Stripe.
+# The function of backend/billing/payments/cards.py that refunds a card payment through Stripe.
 CARD_REFUND_FUNCTION = "refund_card_payment"
 
 
@@ -106,7 +107,7 @@ class CreditNote:
     number: str
     bill_id: str
     bill_number: str
-    bill_status: str
+    bill_status: BillStatus
     branch_id: str
     currency: str
     reason: str
@@ -208,22 +209,6 @@ def _refund_tender(method: str, reference: str) -> tuple[str, str]:
 
 
 def issue_credit_note(
-    ctx: TenantContext,
-    bill_id: str,
-    lines: Iterable[Any],
-    *,
-    reason: str,
-    refund_method: str = "cash",
-    reference: str = "",
-) -> CreditNote:
-    """Refund units of a paid bill in its own transaction; see `issue_credit_note_in`."""
-    with tenant_session(ctx) as session:
-        return issue_credit_note_in(
-            session, ctx, bill_id, lines, reason=reason, refund_method=refund_method, reference=reference
-        )
-
-
-def issue_credit_note_in(
     session: Session,
     ctx: TenantContext,
     bill_id: str,
@@ -260,7 +245,7 @@ def issue_credit_note_in(
     status = _status_after(sold, credits)
     session.execute(text("UPDATE bills SET status = :s, updated_at = now() WHERE id = :b"), {"s": status, "b": bill.id})
     _record_events(session, ctx, bill, note_id, number, status, why, refund, method, credits)
-    return credit_note_in(session, ctx, str(note_id))
+    return get_credit_note(session, ctx, str(note_id))
 
 
 def _record_events(
@@ -326,12 +311,12 @@ def credit_note_event_details(
 
 
 def _refuse_unless_refundable(bill: Any) -> None:
-    if bill.status in REFUNDABLE:
+    if bill.status in BillStatus.refundable():
         return
     reasons = {
-        "draft": "This bill is a draft: nothing was sold yet; change or discard it.",
-        "voided": f"Bill {bill.number} is voided: its stock already went back and it takes no refund.",
-        "refunded": f"Bill {bill.number} is already refunded in full.",
+        BillStatus.DRAFT: "This bill is a draft: nothing was sold yet; change or discard it.",
+        BillStatus.VOIDED: f"Bill {bill.number} is voided: its stock already went back and it takes no refund.",
+        BillStatus.REFUNDED: f"Bill {bill.number} is already refunded in full.",
     }
     owed = bill.total_due - bill.amount_paid
     raise Conflict(
@@ -565,12 +550,12 @@ def _give_money_back(
 def refund_to_card(session: Session, ctx: TenantContext, *, bill_id: str, credit_note_id: str, amount: Decimal) -> str:
     """The hook for card refunds: Stripe refunds `amount` of the bill's card payment; returns its reference.
 
-    Card payments (and their refunds) live in backend/billing/cards.py; until it has
+    Card payments (and their refunds) live in backend/billing/payments/cards.py; until it has
     `refund_card_payment(session, ctx, bill_id=..., credit_note_id=..., amount=...) -> str`, a bill
     paid by card cannot be refunded here and this says so (the credit note is not written either).
     """
     try:
-        cards: Any = importlib.import_module("backend.billing.cards")
+        cards: Any = importlib.import_module("backend.billing.payments.cards")
     except ModuleNotFoundError:
         cards = None
     refund = getattr(cards, CARD_REFUND_FUNCTION, None)
@@ -581,23 +566,17 @@ def refund_to_card(session: Session, ctx: TenantContext, *, bill_id: str, credit
     return str(refund(session, ctx, bill_id=bill_id, credit_note_id=credit_note_id, amount=amount))
 
 
-def _status_after(sold: Mapping[int, _SoldLine], credits: Sequence[_Credit]) -> str:
+def _status_after(sold: Mapping[int, _SoldLine], credits: Sequence[_Credit]) -> BillStatus:
     now = {c.wanted.line_no: c.wanted.quantity for c in credits}
     everything = all(line.left == now.get(line.line_no, 0) for line in sold.values())
-    return "refunded" if everything else "partially_refunded"
+    return BillStatus.after_credit_note(in_full=everything)
 
 
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_credit_note(ctx: TenantContext, credit_note_id: str) -> CreditNote:
+def get_credit_note(session: Session, ctx: TenantContext, credit_note_id: str) -> CreditNote:
     """One credit note with its lines, lots and refunds (in the member's branches only)."""
-    with tenant_session(ctx) as session:
-        return credit_note_in(session, ctx, credit_note_id)
-
-
-def credit_note_in(session: Session, ctx: TenantContext, credit_note_id: str) -> CreditNote:
-    """`get_credit_note` inside the caller's transaction."""
     require(ctx, "billing.view")
     try:
         key = uuid.UUID(str(credit_note_id))
@@ -615,14 +594,8 @@ def credit_note_in(session: Session, ctx: TenantContext, credit_note_id: str) ->
     return _credit_note(session, note)
 
 
-def credit_notes_of_bill(ctx: TenantContext, bill_id: str) -> list[CreditNote]:
+def credit_notes_of_bill(session: Session, ctx: TenantContext, bill_id: str) -> list[CreditNote]:
     """The bill's credit notes, oldest first (in the member's branches only)."""
-    with tenant_session(ctx) as session:
-        return credit_notes_of_bill_in(session, ctx, bill_id)
-
-
-def credit_notes_of_bill_in(session: Session, ctx: TenantContext, bill_id: str) -> list[CreditNote]:
-    """`credit_notes_of_bill` inside the caller's transaction."""
     require(ctx, "billing.view")
     key = check.as_uuid(bill_id, "bill")
     bill = session.execute(text("SELECT branch_id FROM bills WHERE id = :b"), {"b": key}).first()
@@ -683,7 +656,7 @@ def _credit_note(session: Session, note: Any) -> CreditNote:
         number=note.number,
         bill_id=str(note.bill_id),
         bill_number=note.bill_number,
-        bill_status=note.bill_status,
+        bill_status=BillStatus(note.bill_status),
         branch_id=str(note.branch_id),
         currency=note.currency,
         reason=note.reason,

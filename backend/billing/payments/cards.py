@@ -36,7 +36,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.billing.audit_chain import record_financial_event
-from backend.billing.service import Bill, bill_in, finalize_in, locked_bill, refuse_unless_draft
+from backend.billing.bills.repository import Bill
+from backend.billing.bills.service import finalize_bill, get_bill, locked_bill, refuse_unless_draft
+from backend.billing.statuses import BillStatus, CardStatus
 from backend.core import validation as check
 from backend.core.errors import (
     ConfigurationError,
@@ -56,8 +58,6 @@ from tenants.session import platform_session, tenant_session
 log = logging.getLogger(__name__)
 
 ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,64}$")
-OPEN = ("requires_payment_method", "requires_capture")
-CAPTURED = ("succeeded", "partially_refunded", "refunded")
 
 
 class CardPaymentsOff(ServiceUnavailable):
@@ -91,7 +91,7 @@ class CardPayment:
     payment_intent_id: str
     amount: Decimal
     currency: str
-    status: str
+    status: CardStatus
     amount_captured: Decimal
     amount_refunded: Decimal
     bill_payment_id: str | None
@@ -124,8 +124,8 @@ class CardRefund:
     refund_id: str
     card_payment_id: str
     amount: Decimal
-    status: str
-    card_payment_status: str
+    status: str  # the refund's own status, in Stripe's words
+    card_payment_status: CardStatus
     amount_refunded: Decimal
 
     def __str__(self) -> str:
@@ -214,14 +214,8 @@ def from_minor(amount: int, currency: str) -> Decimal:
 # --- the chain's connected account ----------------------------------------------------------------
 
 
-def set_stripe_account(ctx: TenantContext, account_id: str) -> str:
+def set_stripe_account(session: Session, ctx: TenantContext, account_id: str) -> str:
     """Connect the chain's own Stripe account (acct_...); its card sales settle there. Owner only."""
-    with tenant_session(ctx) as session:
-        return set_stripe_account_in(session, ctx, account_id)
-
-
-def set_stripe_account_in(session: Session, ctx: TenantContext, account_id: str) -> str:
-    """`set_stripe_account` inside the caller's transaction."""
     require(ctx, "tenant.settings")
     account = str(account_id or "").strip()
     if not ACCOUNT_ID.match(account):
@@ -281,7 +275,7 @@ def _card_payment(row: Any) -> CardPayment:
         payment_intent_id=row.payment_intent_id,
         amount=row.amount.quantize(cash),
         currency=row.currency,
-        status=row.status,
+        status=CardStatus(row.status),
         amount_captured=row.amount_captured.quantize(cash),
         amount_refunded=row.amount_refunded.quantize(cash),
         bill_payment_id=str(row.bill_payment_id) if row.bill_payment_id else None,
@@ -321,7 +315,7 @@ def _reload(session: Session, payment_id: object) -> CardPayment:
     return _card_payment(row)
 
 
-def _set_status(session: Session, payment_id: object, status: str, **columns: Any) -> None:
+def _set_status(session: Session, payment_id: object, status: CardStatus, **columns: Any) -> None:
     assignments = "".join(f", {name} = :{name}" for name in columns)  # names come from this module
     session.execute(
         text(f"UPDATE card_payments SET status = :s{assignments}, updated_at = now() WHERE id = :p"),  # noqa: S608
@@ -332,15 +326,7 @@ def _set_status(session: Session, payment_id: object, status: str, **columns: An
 # --- starting ---------------------------------------------------------------------------------------
 
 
-def start_card_payment(ctx: TenantContext, bill_id: str, idempotency_key: str) -> StartedCardPayment:
-    """Open a card payment for a draft bill; see `start_card_payment_in`."""
-    with tenant_session(ctx) as session:
-        return start_card_payment_in(session, ctx, bill_id, idempotency_key)
-
-
-def start_card_payment_in(
-    session: Session, ctx: TenantContext, bill_id: str, idempotency_key: str
-) -> StartedCardPayment:
+def start_card_payment(session: Session, ctx: TenantContext, bill_id: str, idempotency_key: str) -> StartedCardPayment:
     """Create a PaymentIntent for a draft bill's amount due on the chain's Stripe account.
 
     Manual capture (authorize now, capture once the bill is finalized), `card_present` for the Terminal
@@ -381,7 +367,7 @@ def start_card_payment_in(
             "acct": account,
             "amount": round_to_currency(bill.total_due, bill.currency),
             "cur": bill.currency,
-            "s": intent.status if intent.status in OPEN else "requires_payment_method",
+            "s": intent.status if intent.status in CardStatus.open() else CardStatus.REQUIRES_PAYMENT_METHOD,
             "u": ctx.user_id,
         },
     ).scalar_one()
@@ -392,13 +378,7 @@ def start_card_payment_in(
 # --- completing: authorize, finalize, capture --------------------------------------------------------
 
 
-def complete_card_payment(ctx: TenantContext, payment_id: str, idempotency_key: str) -> CardCompletion:
-    """Finalize the bill and capture the card, or release it; see `complete_card_payment_in`."""
-    with tenant_session(ctx) as session:
-        return complete_card_payment_in(session, ctx, payment_id, idempotency_key)
-
-
-def complete_card_payment_in(
+def complete_card_payment(
     session: Session, ctx: TenantContext, payment_id: str, idempotency_key: str
 ) -> CardCompletion:
     """Check the authorization with Stripe, finalize the bill, capture, and record the card payment.
@@ -410,9 +390,9 @@ def complete_card_payment_in(
     require(ctx, "billing.sell")
     client = _client()
     payment = _locked_card_payment(session, ctx, payment_id)
-    if payment.status in CAPTURED:
-        return CardCompletion(_card_payment(payment), bill_in(session, ctx, str(payment.bill_id)), released=False)
-    if payment.status == "canceled":
+    if payment.status in CardStatus.captured():
+        return CardCompletion(_card_payment(payment), get_bill(session, ctx, str(payment.bill_id)), released=False)
+    if payment.status == CardStatus.CANCELED:
         raise Conflict("This card payment was canceled and its authorization released: start a new one.")
     options: Any = {"stripe_account": payment.stripe_account_id}
     with _stripe_errors():
@@ -420,7 +400,7 @@ def complete_card_payment_in(
     _refuse_unless_authorized(session, payment, intent)
     try:
         with session.begin_nested():  # a failed finalize rolls back to here: nothing sold, still a draft
-            bill = finalize_in(session, ctx, str(payment.bill_id))
+            bill = finalize_bill(session, ctx, str(payment.bill_id))
             if bill.outstanding > payment.amount:
                 raise Conflict(
                     f"The bill now comes to {bill.outstanding}, more than the {payment.amount} authorized "
@@ -433,10 +413,10 @@ def complete_card_payment_in(
 
 def _refuse_unless_authorized(session: Session, payment: Any, intent: Any) -> None:
     """Stripe says whether the card is authorized; anything but requires_capture (or captured) stops here."""
-    if intent.status in ("requires_capture", "succeeded"):
+    if intent.status in (CardStatus.REQUIRES_CAPTURE, CardStatus.SUCCEEDED):
         return
-    if intent.status == "canceled":
-        _set_status(session, payment.id, "canceled")
+    if intent.status == CardStatus.CANCELED:
+        _set_status(session, payment.id, CardStatus.CANCELED)
         raise Conflict("Stripe canceled this card payment (its authorization is released): start a new one.")
     error = getattr(intent, "last_payment_error", None)
     if error:
@@ -454,7 +434,7 @@ def _capture(
     session: Session, ctx: TenantContext, client: stripe.StripeClient, payment: Any, intent: Any, bill: Bill, key: str
 ) -> CardCompletion:
     owed = bill.outstanding
-    if intent.status != "succeeded":  # already captured when a previous attempt lost its commit
+    if intent.status != CardStatus.SUCCEEDED:  # already captured when a previous attempt lost its commit
         with _stripe_errors():
             intent = client.v1.payment_intents.capture(
                 payment.payment_intent_id,
@@ -464,13 +444,13 @@ def _capture(
                     "idempotency_key": _stripe_key(ctx, key, "capture"),
                 },
             )
-    if intent.status != "succeeded":
+    if intent.status != CardStatus.SUCCEEDED:
         raise ServiceUnavailable("Stripe did not capture the card; try again with the same Idempotency-Key.")
     bill_payment_id = _record_card_payment(session, ctx, payment, owed)
-    _set_status(session, payment.id, "succeeded", amount_captured=owed, bill_payment_id=bill_payment_id)
+    _set_status(session, payment.id, CardStatus.SUCCEEDED, amount_captured=owed, bill_payment_id=bill_payment_id)
     _financial_event(session, ctx, "card.captured", payment, {"amount": owed})
     log.info("card_payment.captured", extra={"payment_intent": payment.payment_intent_id})
-    return CardCompletion(_reload(session, payment.id), bill_in(session, ctx, str(payment.bill_id)), released=False)
+    return CardCompletion(_reload(session, payment.id), get_bill(session, ctx, str(payment.bill_id)), released=False)
 
 
 def _record_card_payment(session: Session, ctx: TenantContext, payment: Any, amount: Decimal) -> uuid.UUID:
@@ -494,10 +474,10 @@ def _record_card_payment(session: Session, ctx: TenantContext, payment: Any, amo
     session.execute(
         text(
             "UPDATE bills SET amount_paid = amount_paid + :a, "
-            "status = CASE WHEN amount_paid + :a >= total_due THEN 'paid' ELSE 'partially_paid' END, "
+            "status = CASE WHEN amount_paid + :a >= total_due THEN :paid ELSE :partly END, "
             "updated_at = now() WHERE id = :b"
         ),
-        {"a": amount, "b": payment.bill_id},
+        {"a": amount, "b": payment.bill_id, "paid": BillStatus.PAID, "partly": BillStatus.PARTIALLY_PAID},
     )
     return bill_payment_id
 
@@ -514,18 +494,18 @@ def _release(
     """The sale failed: give the customer's money back (cancel the authorization, or refund a capture)."""
     options: Any = {"stripe_account": payment.stripe_account_id, "idempotency_key": _stripe_key(ctx, key, "release")}
     with _stripe_errors():
-        if intent.status == "succeeded":
+        if intent.status == CardStatus.SUCCEEDED:
             client.v1.refunds.create(params={"payment_intent": payment.payment_intent_id}, options=options)
         else:
             client.v1.payment_intents.cancel(
                 payment.payment_intent_id, params={"cancellation_reason": "abandoned"}, options=options
             )
-    _set_status(session, payment.id, "canceled")
+    _set_status(session, payment.id, CardStatus.CANCELED)
     _financial_event(session, ctx, "card.released", payment, {"reason": reason.code})
     log.info("card_payment.released", extra={"payment_intent": payment.payment_intent_id, "reason": reason.code})
     return CardCompletion(
         _reload(session, payment.id),
-        bill_in(session, ctx, str(payment.bill_id)),
+        get_bill(session, ctx, str(payment.bill_id)),
         released=True,
         error=reason.code,
         message=f"{reason.message} The card was not charged: its authorization is released.",
@@ -600,11 +580,8 @@ def _card_payment_of_bill(session: Session, bill_id: str | None) -> str:
     except ValueError:
         raise NotFound("No such card payment.") from None
     found = session.execute(
-        text(
-            "SELECT id FROM card_payments WHERE bill_id = :b "
-            "AND status IN ('succeeded', 'partially_refunded', 'refunded') ORDER BY created_at LIMIT 1"
-        ),
-        {"b": key},
+        text("SELECT id FROM card_payments WHERE bill_id = :b AND status = ANY(:captured) ORDER BY created_at LIMIT 1"),
+        {"b": key, "captured": list(CardStatus.captured())},
     ).scalar()
     if found is None:
         raise Conflict("This bill has no captured card payment to refund.")
@@ -619,7 +596,7 @@ def _refund_amount(amount: Decimal | str, payment: Any) -> Decimal:
         raise ValidationFailed(
             f"Amounts in {payment.currency} are counted in steps of {minor_unit(payment.currency)}.", field="amount"
         )
-    if payment.status not in ("succeeded", "partially_refunded"):
+    if payment.status not in CardStatus.refundable():
         raise Conflict(f"This card payment is {payment.status.replace('_', ' ')}: there is nothing to refund.")
     left = payment.amount_captured - payment.amount_refunded
     if money > left:
@@ -632,9 +609,9 @@ def _refund_amount(amount: Decimal | str, payment: Any) -> Decimal:
 def _apply_refunded(session: Session, payment: Any, refunded: Decimal) -> None:
     """Raise the refunded amount to what we (or Stripe) know; refunded or partially refunded follows."""
     total = max(Decimal(payment.amount_refunded), Decimal(refunded))
-    if total <= payment.amount_refunded and payment.status in ("refunded", "partially_refunded"):
+    if total <= payment.amount_refunded and payment.status in (CardStatus.REFUNDED, CardStatus.PARTIALLY_REFUNDED):
         return
-    status = "refunded" if total >= payment.amount_captured else "partially_refunded"
+    status = CardStatus.after_refund(in_full=total >= payment.amount_captured)
     _set_status(session, payment.id, status, amount_refunded=total)
 
 
@@ -645,7 +622,7 @@ def _refund_result(session: Session, row: Any) -> CardRefund:
         card_payment_id=str(row.card_payment_id),
         amount=row.amount.quantize(minor_unit(payment.currency)),
         status=row.status,
-        card_payment_status=payment.status,
+        card_payment_status=CardStatus(payment.status),
         amount_refunded=payment.amount_refunded,
     )
 
@@ -717,14 +694,14 @@ def _apply_event(session: Session, event: dict[str, Any]) -> bool:
         refunded = from_minor(int(obj.get("amount_refunded") or 0), payment.currency)
         _apply_refunded(session, payment, refunded)
         _financial_event(session, system, "card.refunded", payment, {**details, "amount_refunded": refunded})
-    elif payment.status not in OPEN:
+    elif payment.status not in CardStatus.open():
         return False
     elif event["type"] == "payment_intent.succeeded":
         captured = from_minor(int(obj.get("amount_received") or 0), payment.currency)
-        _set_status(session, payment.id, "succeeded", amount_captured=captured)
+        _set_status(session, payment.id, CardStatus.SUCCEEDED, amount_captured=captured)
         _financial_event(session, system, "card.captured", payment, {**details, "amount": captured})
     else:
-        _set_status(session, payment.id, "canceled")
+        _set_status(session, payment.id, CardStatus.CANCELED)
         _financial_event(session, system, "card.released", payment, details)
     return True
 

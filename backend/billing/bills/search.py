@@ -37,7 +37,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.reports import day_bounds
+from backend.billing.reports.service import day_bounds
+from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.money import minor_unit
@@ -48,15 +49,15 @@ from tenants.session import tenant_session
 
 # Every status a bill can have, in the order a bill lives them, and how people say them.
 STATUS_WORDS = {
-    "draft": "Draft",
-    "finalized": "Unpaid",
-    "partially_paid": "Partially paid",
-    "paid": "Paid",
-    "voided": "Voided",
-    "partially_refunded": "Partially refunded",
-    "refunded": "Refunded",
+    BillStatus.DRAFT: "Draft",
+    BillStatus.FINALIZED: "Unpaid",
+    BillStatus.PARTIALLY_PAID: "Partially paid",
+    BillStatus.PAID: "Paid",
+    BillStatus.VOIDED: "Voided",
+    BillStatus.PARTIALLY_REFUNDED: "Partially refunded",
+    BillStatus.REFUNDED: "Refunded",
 }
-STATUS_ALIASES = {"unpaid": "finalized"}
+STATUS_ALIASES = {"unpaid": BillStatus.FINALIZED}
 # name -> (ORDER BY key, descending?)
 SORTS = {
     "newest": ("date", True),
@@ -84,7 +85,7 @@ _KEYS = {"date": _ISSUED_AT, "amount": "b.total_due"}
 class BillListItem:
     id: str
     number: str | None  # None for a draft
-    status: str
+    status: BillStatus
     status_label: str
     branch_id: str
     branch_code: str
@@ -462,12 +463,12 @@ def _patient_names(session: Session, ctx: TenantContext, ids: list[uuid.UUID]) -
 
 def _item(row: Any, names: dict[uuid.UUID, str]) -> BillListItem:
     cash = minor_unit(row.currency)
-    owed = Decimal(0) if row.status == "voided" else row.total_due - row.amount_paid  # as the bill page says
+    owed = Decimal(0) if row.status == BillStatus.VOIDED else row.total_due - row.amount_paid  # as the bill page says
     return BillListItem(
         id=str(row.id),
         number=row.number,
-        status=row.status,
-        status_label=STATUS_WORDS.get(row.status, row.status),
+        status=BillStatus(row.status),
+        status_label=STATUS_WORDS[row.status],
         branch_id=str(row.branch_id),
         branch_code=row.branch_code,
         branch_name=row.branch_name,

@@ -16,23 +16,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.api import BillOut
-from backend.billing.cards import (
+from backend.billing.bills.api import BillOut, Money, PaymentOut
+from backend.billing.payments.cards import (
     CardCompletion,
-    complete_card_payment_in,
+    complete_card_payment,
     get_card_payment,
     handle_webhook,
-    start_card_payment_in,
+    start_card_payment,
 )
+from backend.billing.payments.service import record_payment
+from backend.billing.statuses import BillStatus, CardStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json
 from tenants.context import TenantContext
 
-router = APIRouter(tags=["card payments"])
+# Cash and other tenders are documented with the bills; card payments have their own section.
+router = APIRouter()
+CARDS = "card payments"
 Selling = Annotated[TenantContext, Depends(RequirePermission("billing.sell"))]
-
-CardStatus = Literal[
-    "requires_payment_method", "requires_capture", "succeeded", "canceled", "refunded", "partially_refunded"
-]
 
 
 class CardPaymentOut(BaseModel):
@@ -104,6 +104,7 @@ def _completion(result: CardCompletion) -> tuple[int, dict[str, Any]]:
 
 @router.post(
     "/bills/{bill_id}/card-payments",
+    tags=[CARDS],
     summary="Start a card payment for a draft bill (a PaymentIntent on the chain's Stripe account)",
     status_code=201,
     response_model=StartedOut,
@@ -119,11 +120,13 @@ async def start(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse
         key,
         {"action": "card.start", "bill_id": bill_id},
         201,
-        lambda session: StartedOut.model_validate(asdict(start_card_payment_in(session, ctx, bill_id, key))),
+        lambda session: StartedOut.model_validate(asdict(start_card_payment(session, ctx, bill_id, key))),
     )
 
 
-@router.get("/card-payments/{payment_id}", summary="A card payment as last seen", response_model=CardPaymentOut)
+@router.get(
+    "/card-payments/{payment_id}", tags=[CARDS], summary="A card payment as last seen", response_model=CardPaymentOut
+)
 async def read(
     payment_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 ) -> dict[str, Any]:
@@ -133,6 +136,7 @@ async def read(
 
 @router.post(
     "/card-payments/{payment_id}/complete",
+    tags=[CARDS],
     summary="Authorized card: finalize the bill and capture; a failed finalize releases the card (409)",
     response_model=CompletionOut,
     responses={
@@ -147,12 +151,13 @@ async def complete(payment_id: str, key: IdempotencyKey, ctx: Selling) -> JSONRe
         ctx,
         key,
         {"action": "card.complete", "payment_id": payment_id},
-        lambda session: _completion(complete_card_payment_in(session, ctx, payment_id, key)),
+        lambda session: _completion(complete_card_payment(session, ctx, payment_id, key)),
     )
 
 
 @router.post(
     "/stripe/webhook",
+    tags=[CARDS],
     summary="Stripe's webhook (public; signed with the webhook secret; each event applied once)",
     response_model=WebhookOut,
     responses={400: {"description": "The signature does not verify; nothing changed"}},
@@ -163,3 +168,70 @@ async def stripe_webhook(
     payload = await request.body()
     outcome = await run_in_threadpool(handle_webhook, payload, signature)
     return {"received": True, "event_id": outcome.event_id, "replayed": outcome.replayed, "applied": outcome.applied}
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "tendered": "20.00", "method": "cash"},
+                {
+                    "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                    "tendered": "12.34",
+                    "method": "other",
+                    "reference": "card terminal 7 / auth 123456",
+                },
+            ]
+        }
+    )
+
+    bill_id: str
+    tendered: Money = Field(description="Money handed over; cash above what is owed comes back as change")
+    method: Literal["cash", "other"] = "cash"
+    reference: str = Field("", max_length=100, description="Needed for `other` (terminal or voucher reference)")
+
+
+class PaymentReceiptOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment": {
+                        "id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+                        "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                        "method": "cash",
+                        "amount": "10.32",
+                        "tendered": "20.00",
+                        "change_due": "9.68",
+                        "reference": "",
+                        "received_at": "2026-11-28T14:04:40Z",
+                    },
+                    "bill_status": "paid",
+                    "outstanding": "0.00",
+                }
+            ]
+        }
+    )
+
+    payment: PaymentOut
+    bill_status: BillStatus
+    outstanding: Decimal
+
+
+@router.post(
+    "/payments",
+    tags=["billing"],
+    summary="Take a payment for an issued bill (cash gives change)",
+    status_code=201,
+    response_model=PaymentReceiptOut,
+)
+async def pay(body: PaymentIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+    fields = body.model_dump()
+    return await run_in_threadpool(
+        idempotent_json,
+        ctx,
+        key,
+        {"action": "pay", **fields},
+        201,
+        lambda session: PaymentReceiptOut.model_validate(asdict(record_payment(session, ctx, **fields))),
+    )

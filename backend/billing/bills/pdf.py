@@ -24,7 +24,9 @@ from fpdf.fonts import FontFace
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.service import Bill, BillLine, bill_in
+from backend.billing.bills.repository import Bill, BillLine
+from backend.billing.bills.service import get_bill
+from backend.billing.statuses import BillStatus
 from backend.core.errors import Conflict
 from backend.core.money import minor_unit
 from tenants.context import TenantContext
@@ -81,7 +83,7 @@ def receipt_pdf(ctx: TenantContext, bill_id: str) -> tuple[str, bytes]:
 def bill_document(ctx: TenantContext, bill_id: str) -> BillDocument:
     """The bill with its chain, branch and lots, read in one transaction (branch scope applies)."""
     with tenant_session(ctx) as session:
-        bill = bill_in(session, ctx, bill_id)
+        bill = get_bill(session, ctx, bill_id)
         if bill.number is None:
             # A draft's prices, tax and lots are not fixed until it is finalized.
             raise Conflict("A draft has no invoice or receipt yet: finalize it first.")
@@ -160,7 +162,7 @@ def _line_amount(bill: Bill, line: BillLine) -> Decimal:
 
 
 def _status_note(bill: Bill) -> str:
-    if bill.status == "voided":
+    if bill.status == BillStatus.VOIDED:
         return f"VOID - {bill.void_reason}"
     if bill.outstanding > 0:
         return f"Amount still owed: {money(bill.outstanding, bill.currency)} {bill.currency}"

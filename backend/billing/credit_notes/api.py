@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.credit_notes import credit_notes_of_bill, get_credit_note, issue_credit_note_in
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.billing.credit_notes.service import credit_notes_of_bill, get_credit_note, issue_credit_note
+from backend.billing.statuses import BillStatus
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])
@@ -83,7 +84,7 @@ class CreditNoteOut(BaseModel):
     number: str = Field(description="CN-, branch code, local year, sequence: no gaps", examples=["CN-B1-2026-000001"])
     bill_id: str
     bill_number: str
-    bill_status: Literal["partially_refunded", "refunded"]
+    bill_status: BillStatus = Field(description="partially_refunded or refunded, after this credit note")
     branch_id: str
     currency: str
     reason: str
@@ -125,13 +126,13 @@ async def refund_bill(
         key,
         {"action": "credit_note", "bill_id": bill_id, "lines": lines, **fields},
         201,
-        lambda session: _out(issue_credit_note_in(session, ctx, bill_id, lines, **fields)),
+        lambda session: _out(issue_credit_note(session, ctx, bill_id, lines, **fields)),
     )
 
 
 @router.get("/bills/{bill_id}/credit-notes", summary="The bill's credit notes, oldest first")
 async def bill_credit_notes(bill_id: str, ctx: Viewing) -> list[dict[str, Any]]:
-    notes = await run_in_threadpool(credit_notes_of_bill, ctx, bill_id)
+    notes = await in_tenant(ctx, credit_notes_of_bill, bill_id)
     return [_out(note).model_dump(mode="json") for note in notes]
 
 
@@ -141,5 +142,5 @@ async def bill_credit_notes(bill_id: str, ctx: Viewing) -> list[dict[str, Any]]:
     response_model=CreditNoteOut,
 )
 async def read_credit_note(credit_note_id: str, ctx: Viewing) -> dict[str, Any]:
-    note = await run_in_threadpool(get_credit_note, ctx, credit_note_id)
+    note = await in_tenant(ctx, get_credit_note, credit_note_id)
     return _out(note).model_dump(mode="json")

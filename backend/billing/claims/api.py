@@ -8,14 +8,15 @@ decimal string in requests and responses. Mounted by backend/api.py with
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing import claims
+from backend.billing.claims import service as claims
+from backend.billing.statuses import ClaimStatus
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json
 from tenants.context import TenantContext
 
@@ -53,9 +54,16 @@ class ClaimIn(BaseModel):
 
 
 class ClaimDecisionIn(BaseModel):
-    decision: Literal["approved", "partially_approved", "rejected"]
+    decision: ClaimStatus = Field(description="approved, partially_approved or rejected")
     approved_amount: str = Field("", description="Needed for partially_approved")
     reason: str = Field("", max_length=300, description="Needed for rejected")
+
+    @field_validator("decision")
+    @classmethod
+    def _a_decision(cls, value: ClaimStatus) -> ClaimStatus:
+        if value not in ClaimStatus.decisions():
+            raise ValueError("the decision is approved, partially_approved or rejected")
+        return value
 
 
 class ClaimPaymentIn(BaseModel):
@@ -80,7 +88,7 @@ async def create_payer(body: PayerIn, key: IdempotencyKey, ctx: Managing) -> JSO
         key,
         {"action": "payer", **fields},
         201,
-        lambda session: _json(claims.create_payer_in(session, ctx, **fields)),
+        lambda session: _json(claims.create_payer(session, ctx, **fields)),
     )
 
 
@@ -98,7 +106,7 @@ async def add_coverage(patient_id: str, body: CoverageIn, key: IdempotencyKey, c
         key,
         {"action": "coverage", "patient_id": patient_id, **fields},
         201,
-        lambda session: _json(claims.add_coverage_in(session, ctx, patient_id=patient_id, **fields)),
+        lambda session: _json(claims.add_coverage(session, ctx, patient_id=patient_id, **fields)),
     )
 
 
@@ -137,7 +145,7 @@ async def draft_claim(body: ClaimIn, key: IdempotencyKey, ctx: Managing) -> JSON
         key,
         {"action": "claim", **fields},
         201,
-        lambda session: _json(claims.draft_claim_in(session, ctx, **fields)),
+        lambda session: _json(claims.draft_claim(session, ctx, **fields)),
     )
 
 
@@ -169,7 +177,7 @@ async def import_responses(body: ClaimsImportIn, key: IdempotencyKey, ctx: Manag
         key,
         {"action": "claims_import", "content": body.content},
         200,
-        lambda session: _json(claims.import_responses_in(session, ctx, body.content)),
+        lambda session: _json(claims.import_responses_csv(session, ctx, body.content)),
     )
 
 
@@ -190,7 +198,7 @@ async def submit(claim_id: str, key: IdempotencyKey, ctx: Managing) -> JSONRespo
         key,
         {"action": "claim_submit", "claim_id": claim_id},
         200,
-        lambda session: _json(claims.submit_claim_in(session, ctx, claim_id)),
+        lambda session: _json(claims.submit_claim(session, ctx, claim_id)),
     )
 
 
@@ -207,7 +215,7 @@ async def decision(claim_id: str, body: ClaimDecisionIn, key: IdempotencyKey, ct
         key,
         {"action": "claim_decision", "claim_id": claim_id, **fields},
         200,
-        lambda session: _json(claims.record_decision_in(session, ctx, claim_id, **fields)),
+        lambda session: _json(claims.record_decision(session, ctx, claim_id, **fields)),
     )
 
 
@@ -223,5 +231,5 @@ async def payment(claim_id: str, body: ClaimPaymentIn, key: IdempotencyKey, ctx:
         key,
         {"action": "claim_payment", "claim_id": claim_id, "paid_amount": body.paid_amount},
         200,
-        lambda session: _json(claims.record_payment_in(session, ctx, claim_id, body.paid_amount)),
+        lambda session: _json(claims.record_claim_payment(session, ctx, claim_id, body.paid_amount)),
     )

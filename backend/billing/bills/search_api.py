@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.bills_list import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, search_bills
+from backend.billing.bills.search import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, search_bills
+from backend.billing.statuses import BillStatus
 from backend.http import RequirePermission
 from tenants.context import TenantContext
 
@@ -27,9 +28,7 @@ Viewing = Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 class BillListItemOut(BaseModel):
     id: str
     number: str | None = Field(description="None for a draft")
-    status: str = Field(
-        description="draft, finalized (unpaid), partially_paid, paid, voided, partially_refunded, refunded"
-    )
+    status: BillStatus = Field(description="finalized is the bill people call unpaid")
     status_label: str = Field(description="The status in words, e.g. 'Partially refunded'")
     branch_id: str
     branch_code: str

@@ -1,7 +1,7 @@
 """Bills at the counter: a draft, finalized with its stock moves and a gap-free number, then paid or voided.
 
 - A bill is a draft until `finalize`: only drafts change (a finalized bill is corrected by a credit
-  note, backend/billing/credit_notes.py). Finalizing takes the stock (FEFO `dispense`), takes the
+  note, backend/billing/credit_notes/service.py). Finalizing takes the stock (FEFO `dispense`), takes the
   branch's next number and fixes the amounts in one transaction: an oversold line fails the whole
   sale and the number goes back with the rollback, so numbers have no gaps.
 - Prescription-only lines need a prescription reference or a pharmacist's override with a reason,
@@ -9,10 +9,10 @@
   controlled lines always need a reference.
 - Payments are cash (change due) or another tender recorded by reference; the bill is partially
   paid or paid from their sum. Payment rows are never edited.
-- Amounts follow backend/billing/totals.py.
+- Amounts follow backend/billing/bills/totals.py.
 
-Each action has a `*_in(session, ctx, ...)` form that works inside the caller's transaction (the
-REST layer runs it together with the Idempotency-Key) and a form that opens its own.
+Every action takes the caller's session first: the adapter (a Reflex handler, a REST endpoint with
+its Idempotency-Key, a job) owns the transaction and its retries (tenants.session.run_in_tenant).
 """
 
 from __future__ import annotations
@@ -30,30 +30,24 @@ from sqlmodel import Session
 
 from backend.accounts.signatures import require_fresh_signature, signable
 from backend.billing.audit_chain import record_bill_event
-from backend.billing.totals import (
+from backend.billing.bills.repository import Bill, load_bill
+from backend.billing.bills.totals import (
     BillAmounts,
     DiscountTooLarge,
-    LineAmounts,
     LineInput,
-    TaxBand,
     TaxSettings,
     bill_amounts,
-    tax_bands,
 )
+from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from backend.core.money import minor_unit, round_to_currency
-from backend.inventory.service import STOCK_CHANGED, OutOfStock, dispense
+from backend.inventory.service import OutOfStock, dispense, return_to_lots
 from backend.patients.service import patient_for_bill_in
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive
 from tenants.roles import require, role_has
-from tenants.session import run_in_tenant, tenant_session
 
-# Issued bills: sold, whatever was paid or later refunded (a credit note does not undo the sale).
-ISSUED = ("finalized", "partially_paid", "paid", "partially_refunded", "refunded")
-PAYMENT_METHODS = ("cash", "other")
 MAX_LINES = 200
 MAX_LINE_QUANTITY = 100_000
 MIN_OVERRIDE_REASON = 10
@@ -63,76 +57,6 @@ class BillNotDraft(Conflict):
     """Only drafts change; an issued bill is corrected by a credit note."""
 
     code = "bill_not_draft"
-
-
-@dataclass(frozen=True)
-class BillLine:
-    line_no: int
-    medicine_id: str
-    description: str
-    schedule: str
-    quantity: int
-    unit_price: Decimal
-    line_discount: Decimal
-    bill_discount_share: Decimal
-    tax_category: str
-    tax_rate: Decimal
-    net_amount: Decimal
-    tax_amount: Decimal
-    gross_amount: Decimal
-    prescription_ref: str
-    override_reason: str
-    override_by: str | None
-
-
-@dataclass(frozen=True)
-class Payment:
-    id: str
-    bill_id: str
-    method: str
-    amount: Decimal  # applied to the bill
-    tendered: Decimal
-    change_due: Decimal
-    reference: str
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Bill:
-    id: str
-    branch_id: str
-    number: str | None
-    status: str
-    currency: str
-    prices_include_tax: bool
-    customer_name: str
-    bill_discount: Decimal
-    lines_total: Decimal
-    discount_total: Decimal
-    net_total: Decimal
-    tax_total: Decimal
-    total: Decimal
-    rounding: Decimal
-    total_due: Decimal
-    amount_paid: Decimal
-    outstanding: Decimal
-    lines: list[BillLine]
-    taxes: list[TaxBand]
-    payments: list[Payment]
-    created_at: datetime
-    finalized_at: datetime | None
-    voided_at: datetime | None
-    void_reason: str
-    patient_id: str | None = None  # None: sold to a walk-in customer
-
-
-@dataclass(frozen=True)
-class PaymentReceipt:
-    """A payment as the till shows it: what was applied, the change, and what is still owed."""
-
-    payment: Payment
-    bill_status: str
-    outstanding: Decimal
 
 
 @dataclass(frozen=True)
@@ -240,96 +164,12 @@ def locked_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
 
 
 def refuse_unless_draft(bill: Any) -> None:
-    if bill.status != "draft":
+    if bill.status != BillStatus.DRAFT:
         which = f"Bill {bill.number}" if bill.number else "This bill"
         raise BillNotDraft(
             f"{which} is {bill.status.replace('_', ' ')}: only a draft can change; "
             "a finalized bill is corrected with a credit note."
         )
-
-
-def _load(session: Session, bill_id: uuid.UUID) -> Bill:
-    bill = session.execute(text("SELECT * FROM bills WHERE id = :b"), {"b": bill_id}).one()
-    lines = [
-        BillLine(
-            r.line_no,
-            str(r.medicine_id),
-            r.description,
-            r.schedule,
-            r.quantity,
-            r.unit_price,
-            r.line_discount,
-            r.bill_discount_share,
-            r.tax_category,
-            r.tax_rate,
-            r.net_amount,
-            r.tax_amount,
-            r.gross_amount,
-            r.prescription_ref,
-            r.override_reason,
-            str(r.override_by) if r.override_by else None,
-        )
-        for r in session.execute(text("SELECT * FROM bill_lines WHERE bill_id = :b ORDER BY line_no"), {"b": bill_id})
-    ]
-    cash = minor_unit(bill.currency)  # money that changes hands is shown in the currency's minor unit
-    payments = [
-        Payment(
-            str(r.id),
-            str(r.bill_id),
-            r.method,
-            r.amount.quantize(cash),
-            r.tendered.quantize(cash),
-            r.change_due.quantize(cash),
-            r.reference,
-            r.received_at,
-        )
-        for r in session.execute(
-            text("SELECT * FROM bill_payments WHERE bill_id = :b ORDER BY received_at, id"), {"b": bill_id}
-        )
-    ]
-    bands = tax_bands(
-        [
-            LineAmounts(
-                line.unit_price * line.quantity,
-                line.line_discount,
-                line.bill_discount_share,
-                line.tax_category,
-                line.tax_rate,
-                line.net_amount,
-                line.tax_amount,
-                line.gross_amount,
-            )
-            for line in lines
-        ]
-    )
-    owed = Decimal(0) if bill.status == "voided" else bill.total_due - bill.amount_paid
-    return Bill(
-        id=str(bill.id),
-        branch_id=str(bill.branch_id),
-        number=bill.number,
-        status=bill.status,
-        currency=bill.currency,
-        prices_include_tax=bill.prices_include_tax,
-        customer_name=bill.customer_name,
-        bill_discount=bill.bill_discount,
-        lines_total=bill.lines_total,
-        discount_total=bill.discount_total,
-        net_total=bill.net_total,
-        tax_total=bill.tax_total,
-        total=bill.total,
-        rounding=bill.rounding,
-        total_due=bill.total_due.quantize(cash),
-        amount_paid=bill.amount_paid.quantize(cash),
-        outstanding=owed.quantize(cash),
-        lines=lines,
-        taxes=bands,
-        payments=payments,
-        created_at=bill.created_at,
-        finalized_at=bill.finalized_at,
-        voided_at=bill.voided_at,
-        void_reason=bill.void_reason,
-        patient_id=str(bill.patient_id) if bill.patient_id else None,
-    )
 
 
 # --- pricing ------------------------------------------------------------------------------------
@@ -518,30 +358,6 @@ def _write_lines(
 
 
 def create_draft(
-    ctx: TenantContext,
-    *,
-    branch_id: str,
-    lines: Sequence[Mapping[str, Any]],
-    bill_discount: str = "0",
-    customer_name: str = "",
-    patient_id: str | None = None,
-    bill_id: str | None = None,
-) -> Bill:
-    """Open a draft bill in a branch; see `create_draft_in`."""
-    with tenant_session(ctx) as session:
-        return create_draft_in(
-            session,
-            ctx,
-            branch_id=branch_id,
-            lines=lines,
-            bill_discount=bill_discount,
-            customer_name=customer_name,
-            patient_id=patient_id,
-            bill_id=bill_id,
-        )
-
-
-def create_draft_in(
     session: Session,
     ctx: TenantContext,
     *,
@@ -589,32 +405,10 @@ def create_draft_in(
         session, ctx, new_id, branch, lines=lines, bill_discount=discount, currency=currency, signatures={}
     )
     _save_totals(session, new_id, amounts, bill_discount=discount)
-    return _load(session, new_id)
+    return load_bill(session, new_id)
 
 
 def update_draft(
-    ctx: TenantContext,
-    bill_id: str,
-    *,
-    lines: Sequence[Mapping[str, Any]],
-    bill_discount: str = "0",
-    customer_name: str = "",
-    patient_id: str | None = None,
-) -> Bill:
-    """Replace a draft's lines, discount and customer; see `update_draft_in`."""
-    with tenant_session(ctx) as session:
-        return update_draft_in(
-            session,
-            ctx,
-            bill_id,
-            lines=lines,
-            bill_discount=bill_discount,
-            customer_name=customer_name,
-            patient_id=patient_id,
-        )
-
-
-def update_draft_in(
     session: Session,
     ctx: TenantContext,
     bill_id: str,
@@ -667,7 +461,7 @@ def update_draft_in(
         patient_id=patient,
         prices_include_tax=branch.tax.prices_include_tax,
     )
-    return _load(session, bill.id)
+    return load_bill(session, bill.id)
 
 
 # --- finalizing -----------------------------------------------------------------------------------
@@ -718,12 +512,7 @@ def _recheck_prescriptions(lines: Sequence[Any]) -> None:
         )
 
 
-def finalize_bill(ctx: TenantContext, bill_id: str) -> Bill:
-    """Finalize a draft in its own transaction, run again when a concurrent sale got to a batch first."""
-    return run_in_tenant(ctx, finalize_in, bill_id, busy_message=STOCK_CHANGED)
-
-
-def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
+def finalize_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     """Issue a draft: take its stock, number it and fix its amounts, all or nothing.
 
     A line short of sellable stock raises OutOfStock naming the line; nothing is sold, no number is
@@ -787,12 +576,12 @@ def finalize_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
         number_seq=seq,
         finalized_by=ctx.user_id,
         finalized_at=datetime.now(UTC),
-        status="paid" if amounts.total_due == 0 else "finalized",
+        status=BillStatus.PAID if amounts.total_due == 0 else BillStatus.FINALIZED,
     )
     # A routine sale is not a tenant audit event (its per-tenant lock would serialize every till of the
     # chain); it is an event of the branch's financial chain, whose lock holds up only this branch.
     record_bill_event(session, ctx, "bill.finalized", bill.id)
-    return _load(session, bill.id)
+    return load_bill(session, bill.id)
 
 
 def _take_stock(
@@ -825,99 +614,10 @@ def _take_stock(
 # --- payments -------------------------------------------------------------------------------------
 
 
-def record_payment(
-    ctx: TenantContext, *, bill_id: str, tendered: str, method: str = "cash", reference: str = ""
-) -> PaymentReceipt:
-    """Take a payment for an issued bill; see `record_payment_in`."""
-    with tenant_session(ctx) as session:
-        return record_payment_in(session, ctx, bill_id=bill_id, tendered=tendered, method=method, reference=reference)
-
-
-def record_payment_in(
-    session: Session, ctx: TenantContext, *, bill_id: str, tendered: str, method: str = "cash", reference: str = ""
-) -> PaymentReceipt:
-    """Apply money handed over to a finalized bill.
-
-    Cash above what is owed is applied up to the amount due and the rest is change. Another tender
-    (`other`, e.g. a card terminal) needs its reference and may not exceed what is owed. The bill
-    becomes partially paid or paid from the sum of its payments.
-    """
-    require(ctx, "billing.sell")
-    if method not in PAYMENT_METHODS:
-        raise ValidationFailed("The payment method is cash or other.", field="method")
-    reference = " ".join(str(reference or "").split())
-    if len(reference) > 100:
-        raise ValidationFailed("At most 100 characters here.", field="reference")
-    if method == "other" and not reference:
-        raise ValidationFailed("Enter the terminal or voucher reference of this payment.", field="reference")
-    money = check.money(str(tendered), "tendered")
-    bill = locked_bill(session, ctx, bill_id)
-    if money <= 0:
-        raise ValidationFailed("The amount must be more than zero.", field="tendered")
-    if money != round_to_currency(money, bill.currency):
-        raise ValidationFailed(
-            f"Amounts in {bill.currency} are counted in steps of {minor_unit(bill.currency)}.", field="tendered"
-        )
-    if bill.status == "draft":
-        raise Conflict("Finalize the bill before taking payment.")
-    if bill.status == "voided":
-        raise Conflict("This bill is voided; it takes no payment.")
-    owed = bill.total_due - bill.amount_paid
-    if owed <= 0:
-        raise Conflict(f"Bill {bill.number} is already paid.")
-    if method == "other" and money > owed:
-        raise ValidationFailed(f"A non-cash payment cannot be more than the {owed} owed.", field="tendered")
-    applied = min(money, owed)
-    payment_id = uuid.uuid4()
-    received_at = session.execute(
-        text(
-            # The clock, not the transaction's start: payments list in the order the money came in.
-            "INSERT INTO bill_payments (tenant_id, id, bill_id, method, amount, tendered, change_due, reference, "
-            "received_by, received_at) VALUES (:t, :id, :b, :method, :amount, :tendered, :change, :ref, :u, "
-            "clock_timestamp()) RETURNING received_at"
-        ),
-        {
-            "t": ctx.tenant_id,
-            "id": payment_id,
-            "b": bill.id,
-            "method": method,
-            "amount": applied,
-            "tendered": money,
-            "change": money - applied,
-            "ref": reference,
-            "u": ctx.user_id,
-        },
-    ).scalar_one()
-    status = "paid" if applied == owed else "partially_paid"
-    session.execute(
-        text("UPDATE bills SET amount_paid = amount_paid + :a, status = :s, updated_at = now() WHERE id = :b"),
-        {"a": applied, "s": status, "b": bill.id},
-    )
-    cash = minor_unit(bill.currency)
-    payment = Payment(
-        str(payment_id),
-        str(bill.id),
-        method,
-        applied.quantize(cash),
-        money.quantize(cash),
-        (money - applied).quantize(cash),
-        reference,
-        received_at,
-    )
-    record_bill_event(session, ctx, "payment.recorded", bill.id, payment_id=payment_id)
-    return PaymentReceipt(payment, status, (owed - applied).quantize(cash))
-
-
 # --- voiding --------------------------------------------------------------------------------------
 
 
-def void_bill(ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
-    """Void a bill; see `void_in`."""
-    with tenant_session(ctx) as session:
-        return void_in(session, ctx, bill_id, reason=reason)
-
-
-def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
+def void_bill(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) -> Bill:
     """Discard a draft (anyone who sells), or void an issued bill nobody has paid (a manager).
 
     Voiding an issued bill puts its stock back on the lots it came from (`customer_return`
@@ -929,21 +629,21 @@ def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) 
     if not 3 <= len(why) <= 300:
         raise ValidationFailed("Say why the bill is voided (3 to 300 characters).", field="reason")
     bill = locked_bill(session, ctx, bill_id)
-    if bill.status != "draft":
+    if bill.status != BillStatus.DRAFT:
         # The permission first: a member who may not void issued bills learns nothing of their state.
         require(ctx, "billing.void")
-    if bill.status == "voided":
+    if bill.status == BillStatus.VOIDED:
         raise Conflict("This bill is already voided.")
     if bill.amount_paid > 0:
         raise Conflict(f"Bill {bill.number} has payments: it is corrected with a credit note and a refund, not voided.")
-    if bill.status != "draft":
+    if bill.status != BillStatus.DRAFT:
         _put_stock_back(session, ctx, bill)
     session.execute(
         text(
-            "UPDATE bills SET status = 'voided', voided_by = :u, voided_at = now(), void_reason = :r, "
+            "UPDATE bills SET status = :voided, voided_by = :u, voided_at = now(), void_reason = :r, "
             "updated_at = now() WHERE id = :b"
         ),
-        {"u": ctx.user_id, "r": why, "b": bill.id},
+        {"voided": BillStatus.VOIDED, "u": ctx.user_id, "r": why, "b": bill.id},
     )
     record_audit(
         session,
@@ -955,7 +655,7 @@ def void_in(session: Session, ctx: TenantContext, bill_id: str, *, reason: str) 
         details={"number": bill.number, "was": bill.status, "reason": why},
     )
     record_bill_event(session, ctx, "bill.voided", bill.id, was=bill.status)
-    return _load(session, bill.id)
+    return load_bill(session, bill.id)
 
 
 def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
@@ -972,61 +672,11 @@ def _put_stock_back(session: Session, ctx: TenantContext, bill: Any) -> None:
     )
 
 
-def return_to_lots(
-    session: Session,
-    ctx: TenantContext,
-    *,
-    branch_id: uuid.UUID,
-    lots: Sequence[tuple[uuid.UUID, int]],
-    reason: str,
-    reference: str,
-) -> None:
-    """Put sold units back on the exact lots they were picked from, each with a `customer_return` movement.
-
-    Used by a void (the whole bill) and by a credit note (the resaleable units returned); the caller
-    passes the lots in batch id order so concurrent returns lock batches in the same order.
-    """
-    returned = []
-    for batch_id, quantity in lots:
-        medicine_id = session.execute(
-            text("UPDATE batches SET quantity = quantity + :q WHERE id = :b RETURNING medicine_id"),
-            {"q": quantity, "b": batch_id},
-        ).scalar_one()
-        returned.append((batch_id, medicine_id, quantity))
-    if not returned:
-        return
-    session.execute(
-        text(
-            "INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reason, "
-            "reference, actor_user_id) VALUES (:t, :b, :m, :br, 'customer_return', :q, :r, :ref, :u)"
-        ),
-        [
-            {
-                "t": ctx.tenant_id,
-                "b": batch,
-                "m": medicine,
-                "br": branch_id,
-                "q": quantity,
-                "r": reason,
-                "ref": reference,
-                "u": ctx.user_id,
-            }
-            for batch, medicine, quantity in returned
-        ],
-    )
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_bill(ctx: TenantContext, bill_id: str) -> Bill:
+def get_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     """One bill with its lines, tax bands and payments (in the member's branches only)."""
-    with tenant_session(ctx) as session:
-        return bill_in(session, ctx, bill_id)
-
-
-def bill_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
-    """`get_bill` inside the caller's transaction."""
     require(ctx, "billing.view")
     try:
         key = uuid.UUID(str(bill_id))
@@ -1035,4 +685,4 @@ def bill_in(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     branch_id = session.execute(text("SELECT branch_id FROM bills WHERE id = :b"), {"b": key}).scalar()
     if branch_id is None or not ctx.can_see_branch(branch_id):
         raise NotFound("No such bill.")
-    return _load(session, key)
+    return load_bill(session, key)

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing.service import ISSUED
+from backend.billing.statuses import BillStatus
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.money import minor_unit
 from backend.core.spreadsheet import safe_cell
@@ -199,7 +199,14 @@ def sales_overview(
 
         def sales(start: datetime, end: datetime) -> Any:
             return session.execute(
-                _TOTALS, {"branch": branch.id, "start": start, "end": end, "issued": list(ISSUED)}
+                _TOTALS,
+                {
+                    "branch": branch.id,
+                    "start": start,
+                    "end": end,
+                    "issued": list(BillStatus.issued()),
+                    "voided": BillStatus.VOIDED,
+                },
             ).one()
 
         so_far, last_week, last_week_day = (
@@ -217,7 +224,7 @@ def sales_overview(
                 "branch": branch.id,
                 "start": bounds[0],
                 "end": bounds[1],
-                "issued": list(ISSUED),
+                "issued": list(BillStatus.issued()),
                 "zone": branch.time_zone,
             },
             before_start,
@@ -267,7 +274,7 @@ _SOLD_IDS = (
 
 _TOTALS = text(
     "SELECT count(*) FILTER (WHERE status = ANY(:issued)) AS bills, "
-    "count(*) FILTER (WHERE status = 'voided') AS voided_bills, "
+    "count(*) FILTER (WHERE status = :voided) AS voided_bills, "
     "coalesce(sum(lines_total) FILTER (WHERE status = ANY(:issued)), 0) AS sales_before_discounts, "
     "coalesce(sum(discount_total) FILTER (WHERE status = ANY(:issued)), 0) AS discounts, "
     "coalesce(sum(net_total) FILTER (WHERE status = ANY(:issued)), 0) AS net_sales, "
@@ -343,7 +350,8 @@ def _report(session: Session, ctx: TenantContext, branch: _Branch, start: date, 
         "branch": branch.id,
         "start": starts_at,
         "end": ends_at,
-        "issued": list(ISSUED),
+        "issued": list(BillStatus.issued()),
+        "voided": BillStatus.VOIDED,
         "zone": branch.time_zone,
     }
     totals = session.execute(_TOTALS, params).one()

@@ -10,7 +10,7 @@
   what it can do; a refused step writes nothing. Every change appends a `claim_events` row (who,
   when, from, to, amount, note), which the app role cannot update or delete.
 - The insurer's payment is also a payment on the bill (`other`, reference `claim:<id>`, through
-  `service.record_payment_in`), so the bill becomes partially paid or paid and lands on the
+  `payments.service.record_payment`), so the bill becomes partially paid or paid and lands on the
   branch's financial audit chain like any tender. It may not exceed what the insurer approved nor
   what the bill still owes.
 - There is no claims network: staff export claims as CSV (docs/claims-export.md) and record the
@@ -35,7 +35,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.billing import service as bills
+from backend.billing.payments.service import record_payment
+from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFailed
 from backend.core.money import minor_unit, round_to_currency
@@ -51,14 +52,15 @@ MAX_RANGE_DAYS = 366
 MAX_EXPORT = 1000
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
-STATUSES = ("draft", "submitted", "approved", "partially_approved", "rejected", "paid")
-DECISIONS = ("approved", "partially_approved", "rejected")
 MIN_REJECTION_REASON, MAX_REJECTION_REASON = 3, 300  # stated beside the field before it is checked
 # action -> (the statuses it starts from, the rule a refusal states)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "submit": (("draft",), "only a draft claim can be submitted"),
-    "decide": (("submitted",), "only a submitted claim can be decided"),
-    "pay": (("approved", "partially_approved"), "only an approved or partially approved claim can be paid"),
+TRANSITIONS: dict[str, tuple[tuple[ClaimStatus, ...], str]] = {
+    "submit": ((ClaimStatus.DRAFT,), "only a draft claim can be submitted"),
+    "decide": ((ClaimStatus.SUBMITTED,), "only a submitted claim can be decided"),
+    "pay": (
+        (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED),
+        "only an approved or partially approved claim can be paid",
+    ),
 }
 EXPORT_COLUMNS = (
     "claim_id",
@@ -121,8 +123,8 @@ class Coverage:
 
 @dataclass(frozen=True)
 class ClaimEvent:
-    from_status: str | None
-    to_status: str
+    from_status: ClaimStatus | None
+    to_status: ClaimStatus
     amount: Decimal | None
     note: str
     actor_user_id: str | None
@@ -145,7 +147,7 @@ class Claim:
     bill_total: Decimal
     claimed_amount: Decimal
     copay: Decimal
-    status: str
+    status: ClaimStatus
     approved_amount: Decimal | None
     paid_amount: Decimal | None
     rejection_reason: str
@@ -238,14 +240,8 @@ def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 # --- payers and coverage ------------------------------------------------------------------------
 
 
-def create_payer(ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
+def create_payer(session: Session, ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
     """Add an insurer the chain bills; its code is unique in the chain (case-insensitive)."""
-    with tenant_session(ctx) as session:
-        return create_payer_in(session, ctx, name=name, payer_code=payer_code, contact=contact)
-
-
-def create_payer_in(session: Session, ctx: TenantContext, *, name: str, payer_code: str, contact: str = "") -> Payer:
-    """`create_payer` inside the caller's transaction."""
     require(ctx, "claims.manage")
     payer = Payer(
         str(uuid.uuid4()),
@@ -274,22 +270,6 @@ def list_payers(ctx: TenantContext) -> list[Payer]:
 
 
 def add_coverage(
-    ctx: TenantContext, *, patient_id: str, payer_id: str, member_id: str, plan: str = "", group_number: str = ""
-) -> Coverage:
-    """Record a patient's membership of a payer's plan."""
-    with tenant_session(ctx) as session:
-        return add_coverage_in(
-            session,
-            ctx,
-            patient_id=patient_id,
-            payer_id=payer_id,
-            member_id=member_id,
-            plan=plan,
-            group_number=group_number,
-        )
-
-
-def add_coverage_in(
     session: Session,
     ctx: TenantContext,
     *,
@@ -299,7 +279,7 @@ def add_coverage_in(
     plan: str = "",
     group_number: str = "",
 ) -> Coverage:
-    """`add_coverage` inside the caller's transaction."""
+    """Record a patient's membership of a payer's plan."""
     require(ctx, "claims.manage")
     patient, payer = _key(patient_id, "patient"), _key(payer_id, "payer")
     if session.execute(text("SELECT 1 FROM patients WHERE id = :p"), {"p": patient}).first() is None:
@@ -399,7 +379,7 @@ def _claim_of(row: Any, events: list[ClaimEvent]) -> Claim:
         bill_total=row.total_due.quantize(cash),
         claimed_amount=row.claimed_amount.quantize(cash),
         copay=row.copay.quantize(cash),
-        status=row.status,
+        status=ClaimStatus(row.status),
         approved_amount=money(row.approved_amount),
         paid_amount=money(row.paid_amount),
         rejection_reason=row.rejection_reason,
@@ -417,8 +397,8 @@ def _events(session: Session, claim_id: uuid.UUID) -> list[ClaimEvent]:
     )
     return [
         ClaimEvent(
-            r.from_status,
-            r.to_status,
+            ClaimStatus(r.from_status) if r.from_status else None,
+            ClaimStatus(r.to_status),
             r.amount,
             r.note,
             str(r.actor_user_id) if r.actor_user_id else None,
@@ -428,7 +408,7 @@ def _events(session: Session, claim_id: uuid.UUID) -> list[ClaimEvent]:
     ]
 
 
-def _load(session: Session, ctx: TenantContext, claim_id: object) -> Claim:
+def _load_claim(session: Session, ctx: TenantContext, claim_id: object) -> Claim:
     key = _key(claim_id, "claim")
     row = session.execute(text(f"{_CLAIM_SQL} AND c.id = :c"), {"c": key, **_scope(ctx)}).first()
     if row is None:
@@ -453,7 +433,7 @@ def _record_event(
     ctx: TenantContext,
     claim_id: uuid.UUID,
     was: str | None,
-    now: str,
+    now: ClaimStatus,
     *,
     amount: Decimal | None = None,
     note: str = "",
@@ -479,12 +459,6 @@ def _record_event(
 # --- the lifecycle --------------------------------------------------------------------------------
 
 
-def draft_claim(ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
-    """Draft the claim of an issued bill; see `draft_claim_in`."""
-    with tenant_session(ctx) as session:
-        return draft_claim_in(session, ctx, bill_id, coverage_id, claimed_amount)
-
-
 def _claimable_bill(session: Session, ctx: TenantContext, bill_id: object) -> Any:
     key = _key(bill_id, "bill")
     bill = session.execute(
@@ -496,7 +470,7 @@ def _claimable_bill(session: Session, ctx: TenantContext, bill_id: object) -> An
     ).first()
     if bill is None or not ctx.can_see_branch(bill.branch_id):
         raise NotFound("No such bill.")
-    if bill.status not in bills.ISSUED:
+    if bill.status not in BillStatus.issued():
         raise Conflict(f"This bill is {bill.status}: only an issued bill is claimed.")
     if bill.patient_id is None:
         raise ValidationFailed("Link the bill to its patient before claiming.", field="bill_id")
@@ -505,7 +479,7 @@ def _claimable_bill(session: Session, ctx: TenantContext, bill_id: object) -> An
     return bill
 
 
-def draft_claim_in(session: Session, ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
+def draft_claim(session: Session, ctx: TenantContext, bill_id: str, coverage_id: str, claimed_amount: str) -> Claim:
     """A draft claim for the insurer's portion of an issued bill, through one of its patient's coverages.
 
     The copay is the rest of the amount due (claimed + copay = total due). The claimed amount may
@@ -545,41 +519,27 @@ def draft_claim_in(session: Session, ctx: TenantContext, bill_id: str, coverage_
             "u": ctx.user_id,
         },
     )
-    _record_event(session, ctx, claim_id, None, "draft", amount=claimed)
-    return _load(session, ctx, claim_id)
+    _record_event(session, ctx, claim_id, None, ClaimStatus.DRAFT, amount=claimed)
+    return _load_claim(session, ctx, claim_id)
 
 
-def submit_claim(ctx: TenantContext, claim_id: str) -> Claim:
+def submit_claim(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
     """Mark a draft claim as sent to the payer (by the export, or the payer's portal)."""
-    with tenant_session(ctx) as session:
-        return submit_claim_in(session, ctx, claim_id)
-
-
-def submit_claim_in(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
-    """`submit_claim` inside the caller's transaction."""
     require(ctx, "claims.manage")
     row = _locked(session, ctx, claim_id, "submit")
     session.execute(
-        text("UPDATE claims SET status = 'submitted', submitted_at = now(), updated_at = now() WHERE id = :c"),
-        {"c": row.id},
+        text("UPDATE claims SET status = :s, submitted_at = now(), updated_at = now() WHERE id = :c"),
+        {"s": ClaimStatus.SUBMITTED, "c": row.id},
     )
-    _record_event(session, ctx, row.id, row.status, "submitted")
-    return _load(session, ctx, row.id)
-
-
-def record_decision(
-    ctx: TenantContext, claim_id: str, decision: str, *, approved_amount: str = "", reason: str = ""
-) -> Claim:
-    """Record the payer's answer to a submitted claim; see `record_decision_in`."""
-    with tenant_session(ctx) as session:
-        return record_decision_in(session, ctx, claim_id, decision, approved_amount=approved_amount, reason=reason)
+    _record_event(session, ctx, row.id, row.status, ClaimStatus.SUBMITTED)
+    return _load_claim(session, ctx, row.id)
 
 
 def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) -> tuple[Decimal, str]:
     """What the payer granted and why it refused, as the decision requires."""
-    if decision == "approved":
+    if decision == ClaimStatus.APPROVED:
         return row.claimed_amount, ""
-    if decision == "rejected":
+    if decision == ClaimStatus.REJECTED:
         why = _single_line(reason, "reason", MAX_REJECTION_REASON)
         if len(why) < MIN_REJECTION_REASON:
             raise ValidationFailed(
@@ -597,12 +557,12 @@ def _decided_amount(row: Any, decision: str, approved_amount: str, reason: str) 
     return amount, ""
 
 
-def record_decision_in(
+def record_decision(
     session: Session, ctx: TenantContext, claim_id: str, decision: str, *, approved_amount: str = "", reason: str = ""
 ) -> Claim:
     """Approved (the whole claimed amount), partially_approved (with the amount) or rejected (with the reason)."""
     require(ctx, "claims.manage")
-    if decision not in DECISIONS:
+    if decision not in ClaimStatus.decisions():
         raise ValidationFailed("The decision is approved, partially_approved or rejected.", field="decision")
     row = _locked(session, ctx, claim_id, "decide")
     amount, why = _decided_amount(row, decision, approved_amount, reason)
@@ -613,17 +573,11 @@ def record_decision_in(
         ),
         {"s": decision, "a": amount, "r": why, "c": row.id},
     )
-    _record_event(session, ctx, row.id, row.status, decision, amount=amount, note=why)
-    return _load(session, ctx, row.id)
+    _record_event(session, ctx, row.id, row.status, ClaimStatus(decision), amount=amount, note=why)
+    return _load_claim(session, ctx, row.id)
 
 
-def record_payment(ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
-    """Record the payer's payment of an approved claim; see `record_payment_in`."""
-    with tenant_session(ctx) as session:
-        return record_payment_in(session, ctx, claim_id, paid_amount)
-
-
-def record_payment_in(session: Session, ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
+def record_claim_payment(session: Session, ctx: TenantContext, claim_id: str, paid_amount: str) -> Claim:
     """The payer paid (up to what it approved): the claim is paid and the bill takes an `other`
     payment with reference `claim:<id>`, so it becomes partially paid or paid."""
     require(ctx, "claims.manage")
@@ -635,17 +589,17 @@ def record_payment_in(session: Session, ctx: TenantContext, claim_id: str, paid_
             field="paid_amount",
         )
     try:
-        bills.record_payment_in(
+        record_payment(
             session, ctx, bill_id=str(row.bill_id), tendered=str(amount), method="other", reference=f"claim:{row.id}"
         )
     except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field
         raise ValidationFailed(exc.message, field="paid_amount") from None
     session.execute(
-        text("UPDATE claims SET status = 'paid', paid_amount = :a, paid_at = now(), updated_at = now() WHERE id = :c"),
-        {"a": amount, "c": row.id},
+        text("UPDATE claims SET status = :s, paid_amount = :a, paid_at = now(), updated_at = now() WHERE id = :c"),
+        {"s": ClaimStatus.PAID, "a": amount, "c": row.id},
     )
-    _record_event(session, ctx, row.id, row.status, "paid", amount=amount)
-    return _load(session, ctx, row.id)
+    _record_event(session, ctx, row.id, row.status, ClaimStatus.PAID, amount=amount)
+    return _load_claim(session, ctx, row.id)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -656,7 +610,7 @@ def get_claim(ctx: TenantContext, claim_id: str) -> Claim:
     require(ctx, "billing.view")
     require(ctx, "patients.lookup")  # a claim names the patient
     with tenant_session(ctx) as session:
-        return _load(session, ctx, claim_id)
+        return _load_claim(session, ctx, claim_id)
 
 
 def claim_of_bill(ctx: TenantContext, bill_id: str) -> Claim | None:
@@ -667,7 +621,7 @@ def claim_of_bill(ctx: TenantContext, bill_id: str) -> Claim | None:
         claim_id = session.execute(
             text("SELECT id FROM claims WHERE bill_id = :b"), {"b": _key(bill_id, "bill")}
         ).scalar()
-        return None if claim_id is None else _load(session, ctx, claim_id)
+        return None if claim_id is None else _load_claim(session, ctx, claim_id)
 
 
 def list_claims(
@@ -703,7 +657,7 @@ def claim_counts(ctx: TenantContext) -> dict[str, int]:
     )
     with tenant_session(ctx) as session:
         found = {r.status: int(r.n) for r in session.execute(text(sql), _scope(ctx))}
-    return {status: found.get(status, 0) for status in STATUSES}
+    return {status: found.get(status, 0) for status in ClaimStatus}
 
 
 def _filters(
@@ -711,8 +665,8 @@ def _filters(
 ) -> tuple[str, dict[str, Any]]:
     conditions, params = "", dict[str, Any]()
     if status:
-        if status not in STATUSES:
-            raise ValidationFailed(f"The status is one of {', '.join(STATUSES)}.", field="status")
+        if status not in list(ClaimStatus):
+            raise ValidationFailed(f"The status is one of {', '.join(ClaimStatus)}.", field="status")
         conditions += " AND c.status = :status"
         params["status"] = status
     if payer_id:
@@ -738,9 +692,9 @@ def reconciliation(ctx: TenantContext, start: date, end: date) -> Reconciliation
         rows = session.execute(
             text(
                 "SELECT py.id, py.name, py.payer_code, count(*) AS claims, sum(c.claimed_amount) AS claimed, "  # noqa: S608
-                "coalesce(sum(c.claimed_amount) FILTER (WHERE c.status = 'submitted'), 0) AS awaiting, "
+                "coalesce(sum(c.claimed_amount) FILTER (WHERE c.status = :submitted), 0) AS awaiting, "
                 "coalesce(sum(c.approved_amount), 0) AS approved, "
-                "count(*) FILTER (WHERE c.status = 'rejected') AS rejected, "
+                "count(*) FILTER (WHERE c.status = :rejected) AS rejected, "
                 "coalesce(sum(c.paid_amount), 0) AS received "
                 "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
                 "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
@@ -748,7 +702,13 @@ def reconciliation(ctx: TenantContext, start: date, end: date) -> Reconciliation
                 f"WHERE {_IN_SCOPE} AND c.submitted_at >= :since AND c.submitted_at < :until "
                 "GROUP BY py.id, py.name, py.payer_code ORDER BY lower(py.name), py.id"
             ),
-            {"since": since, "until": until, **_scope(ctx)},
+            {
+                "since": since,
+                "until": until,
+                "submitted": ClaimStatus.SUBMITTED,
+                "rejected": ClaimStatus.REJECTED,
+                **_scope(ctx),
+            },
         ).all()
         currency = session.execute(
             text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}
@@ -867,13 +827,7 @@ def _csv_rows(content: str | bytes) -> tuple[list[str], list[list[str]]]:
     return header, table[1:]
 
 
-def import_responses_csv(ctx: TenantContext, content: str | bytes) -> ImportReport:
-    """Apply the payers' responses from a CSV; see `import_responses_in`."""
-    with tenant_session(ctx) as session:
-        return import_responses_in(session, ctx, content)
-
-
-def import_responses_in(session: Session, ctx: TenantContext, content: str | bytes) -> ImportReport:
+def import_responses_csv(session: Session, ctx: TenantContext, content: str | bytes) -> ImportReport:
     """Each row names a claim (claim_id or bill_number) and a decision and/or a paid amount.
 
     Rows apply one by one, each in its own savepoint: a refused row changes nothing and is reported
@@ -926,7 +880,7 @@ def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict
                 raise ValidationFailed("Give a decision or a paid amount.", field="decision")
             if decision:
                 column = "decision"
-                record_decision_in(
+                record_decision(
                     session,
                     ctx,
                     str(claim_id),
@@ -936,7 +890,7 @@ def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict
                 )
             if row.get("paid_amount"):
                 column = "paid_amount"
-                record_payment_in(session, ctx, str(claim_id), row["paid_amount"])
+                record_claim_payment(session, ctx, str(claim_id), row["paid_amount"])
     except PharmacyError as exc:
         where = exc.field if exc.field in IMPORT_COLUMNS else column
         return Problem(number, where or column, exc.message)

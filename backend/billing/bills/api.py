@@ -5,22 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.concurrency import run_in_threadpool
 
-from backend.billing.service import (
-    create_draft_in,
-    finalize_in,
-    get_bill,
-    record_payment_in,
-    update_draft_in,
-    void_in,
-)
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.billing.bills.service import create_draft, finalize_bill, get_bill, update_draft, void_bill
+from backend.billing.statuses import BillStatus
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])
@@ -82,27 +76,6 @@ class VoidIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "customer changed their mind at the till"}]})
 
     reason: str = Field(min_length=3, max_length=300)
-
-
-class PaymentIn(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "tendered": "20.00", "method": "cash"},
-                {
-                    "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-                    "tendered": "12.34",
-                    "method": "other",
-                    "reference": "card terminal 7 / auth 123456",
-                },
-            ]
-        }
-    )
-
-    bill_id: str
-    tendered: Money = Field(description="Money handed over; cash above what is owed comes back as change")
-    method: Literal["cash", "other"] = "cash"
-    reference: str = Field("", max_length=100, description="Needed for `other` (terminal or voucher reference)")
 
 
 class BillLineOut(BaseModel):
@@ -188,7 +161,7 @@ class BillOut(BaseModel):
     id: str
     branch_id: str
     number: str | None = Field(description="Branch code, local year, sequence: given at finalize, no gaps")
-    status: Literal["draft", "finalized", "partially_paid", "paid", "voided", "partially_refunded", "refunded"]
+    status: BillStatus
     currency: str
     prices_include_tax: bool
     customer_name: str
@@ -212,33 +185,6 @@ class BillOut(BaseModel):
     patient_id: str | None = Field(None, description="The patient sold to; null for a walk-in customer")
 
 
-class PaymentReceiptOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "payment": {
-                        "id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
-                        "bill_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-                        "method": "cash",
-                        "amount": "10.32",
-                        "tendered": "20.00",
-                        "change_due": "9.68",
-                        "reference": "",
-                        "received_at": "2026-11-28T14:04:40Z",
-                    },
-                    "bill_status": "paid",
-                    "outstanding": "0.00",
-                }
-            ]
-        }
-    )
-
-    payment: PaymentOut
-    bill_status: str
-    outstanding: Decimal
-
-
 def _bill_out(bill: object) -> BillOut:
     return BillOut.model_validate(asdict(bill))  # type: ignore[call-overload]
 
@@ -255,7 +201,7 @@ async def create_bill(body: NewBillIn, key: IdempotencyKey, ctx: Selling) -> JSO
         key,
         {"action": "create", **fields},
         201,
-        lambda session: _bill_out(create_draft_in(session, ctx, **fields)),
+        lambda session: _bill_out(create_draft(session, ctx, **fields)),
     )
 
 
@@ -263,7 +209,7 @@ async def create_bill(body: NewBillIn, key: IdempotencyKey, ctx: Selling) -> JSO
 async def read_bill(
     bill_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 ) -> dict[str, Any]:
-    bill = await run_in_threadpool(get_bill, ctx, bill_id)
+    bill = await in_tenant(ctx, get_bill, bill_id)
     return _bill_out(bill).model_dump(mode="json")
 
 
@@ -281,7 +227,7 @@ async def update_bill(bill_id: str, body: DraftIn, key: IdempotencyKey, ctx: Sel
         key,
         {"action": "update", "bill_id": bill_id, **fields},
         200,
-        lambda session: _bill_out(update_draft_in(session, ctx, bill_id, **fields)),
+        lambda session: _bill_out(update_draft(session, ctx, bill_id, **fields)),
     )
 
 
@@ -298,7 +244,7 @@ async def finalize(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONRespo
         key,
         {"action": "finalize", "bill_id": bill_id},
         200,
-        lambda session: _bill_out(finalize_in(session, ctx, bill_id)),
+        lambda session: _bill_out(finalize_bill(session, ctx, bill_id)),
     )
 
 
@@ -315,23 +261,5 @@ async def void(bill_id: str, body: VoidIn, key: IdempotencyKey, ctx: Selling) ->
         key,
         {"action": "void", "bill_id": bill_id, **body.model_dump()},
         200,
-        lambda session: _bill_out(void_in(session, ctx, bill_id, reason=body.reason)),
-    )
-
-
-@router.post(
-    "/payments",
-    summary="Take a payment for an issued bill (cash gives change)",
-    status_code=201,
-    response_model=PaymentReceiptOut,
-)
-async def pay(body: PaymentIn, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
-    fields = body.model_dump()
-    return await run_in_threadpool(
-        idempotent_json,
-        ctx,
-        key,
-        {"action": "pay", **fields},
-        201,
-        lambda session: PaymentReceiptOut.model_validate(asdict(record_payment_in(session, ctx, **fields))),
+        lambda session: _bill_out(void_bill(session, ctx, bill_id, reason=body.reason)),
     )

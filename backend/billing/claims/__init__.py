@@ -1,0 +1,1 @@
+"""Insurance claims: payers, coverages and the life of a claim."""

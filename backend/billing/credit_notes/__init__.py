@@ -1,0 +1,1 @@
+"""Credit notes: units of a paid bill returned and refunded."""

@@ -1,0 +1,1 @@
+"""Sales reports by the branch's business day."""
