@@ -151,3 +151,25 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     signed = pharmacist.locator(".rx-signed")
     expect(signed.first).to_contain_text("Signed by Phil Pharm", timeout=15000)
     expect(signed.filter(has_text="Overridden: major interaction")).to_contain_text("INR check on Friday")
+
+
+def test_the_allergy_record_is_matched_and_no_known_allergies_is_an_answer(page: Page, app_url: str, committed_tenant):
+    chain, spec = committed_tenant("rx-allergy")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    patient = create_patient(
+        owner, full_name="Penny Cillin", date_of_birth="1975-06-07", home_branch_id=str(chain.branch_ids[0])
+    )
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    page.goto(f"{app_url}/patients/record?id={patient.id}")
+    expect(page.locator("#patient-allergy-status")).to_have_text("Not asked yet.", timeout=15000)
+    page.locator("#patient-allergy-input").fill("Penicillin (hives)\nlatex")
+    page.locator("#patient-allergy-save").click()
+    rows = page.locator(".patient-allergy-row")
+    expect(rows).to_have_count(2, timeout=15000)
+    expect(rows.nth(0)).to_contain_text("penicillins (class)")
+    expect(rows.nth(1)).to_contain_text("not a drug")
+    page.locator("#patient-allergy-input").fill("")
+    page.locator("#patient-none-known").check()
+    page.locator("#patient-allergy-save").click()
+    expect(page.locator("#patient-allergy-status")).to_have_text("Asked: no known allergies.", timeout=15000)
+    expect(rows).to_have_count(0)
