@@ -342,3 +342,17 @@ def test_the_chain_rules_are_the_owners_and_bad_values_change_nothing(pharmacy):
     assert (changed.expiry_months, changed.cii_max_days_supply, changed.two_person_verification) == (6, 30, True)
     rx = pharmacy.entered(pharmacy.patient(), "lisinopril")
     assert rx.expires_on == service.add_months(rx.date_written, 6)  # a stricter state's rule applies
+
+
+def test_a_held_prescription_past_its_expiry_cannot_resume_and_branch_scope_hides_records(pharmacy, db):
+    rx = pharmacy.entered(pharmacy.patient(), "lisinopril")
+    pharmacy.run(pharmacy.technician, service.hold, rx.id, "waiting for the patient's insurance")
+    db.execute(text("RESET ROLE"))
+    db.execute(text("UPDATE prescriptions SET expires_on = :d WHERE id = :id"), {"d": date.today(), "id": rx.id})
+    with pytest.raises(ExpiredPrescription, match="cannot be resumed"):
+        pharmacy.run(pharmacy.technician, service.resume, rx.id)
+    other_branch_only = dataclasses.replace(pharmacy.pharmacist, branch_ids=frozenset({pharmacy.chain.branch_ids[1]}))
+    with pytest.raises(NotFound):
+        pharmacy.run(other_branch_only, service.get_prescription, rx.id)
+    with pytest.raises(NotFound):
+        pharmacy.run(other_branch_only, verification.review, rx.id)
