@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONVERTED = ["backend/billing", "backend/inventory"]
+CONVERTED = ["backend/billing", "backend/inventory", "backend/prescriptions"]
 
 
 def _body(node: ast.FunctionDef) -> list[ast.stmt]:
