@@ -28,6 +28,8 @@ from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
 from backend.patients.api import router as patients_router
+from backend.prescriptions.api import prescribers_router
+from backend.prescriptions.api import router as prescriptions_router
 
 API_PREFIX = "/api/v1"
 # Endpoints anyone may call; every other route declares a permission (a test enforces it).
@@ -167,5 +169,7 @@ def create_api() -> FastAPI:
     api.include_router(payments_router, prefix=API_PREFIX)
     api.include_router(credit_notes_router, prefix=API_PREFIX)
     api.include_router(patients_router, prefix=API_PREFIX)
+    api.include_router(prescriptions_router, prefix=API_PREFIX)
+    api.include_router(prescribers_router, prefix=API_PREFIX)
     api.include_router(claims_router, prefix=API_PREFIX)
     return api

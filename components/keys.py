@@ -110,3 +110,43 @@ class CounterKeys(rx.Fragment):
 
 
 counter_keys = CounterKeys.create
+
+
+QUEUE_KEYS_JS = """
+useEffect(() => {
+  if (typeof window === "undefined") return;
+  const onKey = (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target;
+    const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA");
+    if (event.key === "/" && !typing) {
+      const search = document.getElementById("rx-queue-search");
+      if (search) { event.preventDefault(); search.focus(); search.select(); }
+      return;
+    }
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    const links = Array.from(document.querySelectorAll("a.rx-link"));
+    const at = links.indexOf(target);
+    if (!links.length || (at < 0 && target.id !== "rx-queue-search")) return;
+    event.preventDefault();
+    const next = at < 0 ? 0 : at + (event.key === "ArrowDown" ? 1 : -1);
+    if (next < 0) document.getElementById("rx-queue-search").focus();
+    else links[Math.min(next, links.length - 1)].focus();
+  };
+  document.addEventListener("keydown", onKey);
+  return () => document.removeEventListener("keydown", onKey);
+}, []);
+"""
+
+
+class QueueKeys(rx.Fragment):
+    """The prescription queue's keys: / to search, arrow keys through the prescriptions, Enter opens one."""
+
+    def add_imports(self) -> dict[str, Any]:
+        return {"react": "useEffect"}
+
+    def add_hooks(self) -> list[str | rx.Var]:
+        return [QUEUE_KEYS_JS]
+
+
+queue_keys = QueueKeys.create

@@ -14,6 +14,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Point of sale", "shopping-cart", "/pos"),
     ("Bills", "receipt", "/bills"),
     ("Patients", "contact", "/patients"),
+    ("Prescriptions", "clipboard-list", "/prescriptions"),
     ("Reports", "chart-column", "/reports"),
     ("Claims", "shield-check", "/claims"),
     ("Assistant", "message-circle", "/assistant"),

@@ -10,11 +10,13 @@ from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.patients import (
     AccessRow,
+    AllergyRow,
     CoverageRow,
     PatientRecordState,
     PatientRow,
     PatientsState,
     PayerChoice,
+    PrescriptionRow,
 )
 
 
@@ -262,6 +264,97 @@ def coverage_card() -> rx.Component:
     )
 
 
+def allergy_row(row: AllergyRow) -> rx.Component:
+    return rx.table.row(rx.table.cell(row.written), rx.table.cell(row.matched), class_name="patient-allergy-row")
+
+
+def allergies_card() -> rx.Component:
+    """The structured list the prescription DUR reads: each allergen matched to a class or ingredient."""
+    state = PatientRecordState
+    return rx.card(
+        rx.vstack(
+            rx.heading("Allergy record", size="4"),
+            rx.text(
+                rx.match(
+                    state.allergy_status,
+                    ("none_known", "Asked: no known allergies."),
+                    ("recorded", "Asked: the allergies below."),
+                    "Not asked yet.",
+                ),
+                size="2",
+                id="patient-allergy-status",
+            ),
+            rx.table.root(
+                rx.table.body(rx.foreach(state.allergy_rows, allergy_row)),
+                width="100%",
+                size="1",
+                id="patient-allergy-list",
+            ),
+            rx.cond(
+                state.can_edit,
+                rx.form(
+                    rx.vstack(
+                        rx.text_area(
+                            name="allergy_list",
+                            id="patient-allergy-input",
+                            default_value=state.allergy_text,
+                            placeholder="One a line, e.g. penicillin (hives)",
+                            width="100%",
+                        ),
+                        rx.el.label(
+                            rx.hstack(
+                                rx.el.input(
+                                    type="checkbox",
+                                    name="none_known",
+                                    id="patient-none-known",
+                                    default_checked=state.allergy_status == "none_known",
+                                ),
+                                rx.text("Asked: no known allergies", size="2"),
+                            )
+                        ),
+                        form_alert(state.allergy_error, "patient-allergy-error"),
+                        rx.button("Record allergies", type="submit", id="patient-allergy-save", variant="soft"),
+                        width="100%",
+                    ),
+                    on_submit=state.save_allergies,
+                    key=state.allergy_key,
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def prescription_row(row: PrescriptionRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row.rx_number, href=f"{routes.PRESCRIPTION}?id=" + row.id)),
+        rx.table.cell(row.drug),
+        rx.table.cell(row.written),
+        rx.table.cell(rx.badge(row.status, variant="soft")),
+        class_name="patient-rx-row",
+    )
+
+
+def prescriptions_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Prescriptions", size="4"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Rx", "Drug", "Written", "Status")])
+                ),
+                rx.table.body(rx.foreach(PatientRecordState.prescriptions, prescription_row)),
+                width="100%",
+                size="1",
+                id="patient-prescriptions",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def patient_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -271,6 +364,8 @@ def patient_page() -> rx.Component:
                 PatientRecordState.patient_id != "",
                 rx.vstack(
                     details_card(),
+                    allergies_card(),
+                    rx.cond(PatientRecordState.can_see_prescriptions, prescriptions_card()),
                     rx.cond(PatientRecordState.can_edit, edit_card()),
                     rx.cond(PatientRecordState.can_claim, coverage_card()),
                     rx.cond(PatientRecordState.can_audit, access_card()),

@@ -116,6 +116,68 @@ def stripe_account_card() -> rx.Component:
     )
 
 
+def rx_rules_card() -> rx.Component:
+    """The chain's prescription rules: US defaults; where a state is stricter, the owner sets it here."""
+    rules = SettingsState.rx_rules
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Prescription rules", size="4"),
+                rx.el.label(
+                    rx.hstack(
+                        rx.el.input(
+                            type="checkbox",
+                            name="two_person_verification",
+                            id="rx-two-person",
+                            default_checked=rules["two_person_verification"] == "yes",
+                        ),
+                        rx.text("Two people: whoever entered a prescription may not verify it", size="2"),
+                    )
+                ),
+                rx.hstack(
+                    text_field(
+                        "Early refill at (share of days' supply)",
+                        "rx-early-refill",
+                        name="early_refill_threshold",
+                        default_value=rules["early_refill_threshold"],
+                    ),
+                    text_field(
+                        "Expiry (months)", "rx-expiry", name="expiry_months", default_value=rules["expiry_months"]
+                    ),
+                    text_field(
+                        "Controlled expiry (months)",
+                        "rx-controlled-expiry",
+                        name="controlled_expiry_months",
+                        default_value=rules["controlled_expiry_months"],
+                    ),
+                    text_field(
+                        "CIII-IV refills at most",
+                        "rx-controlled-refills",
+                        name="controlled_max_refills",
+                        default_value=rules["controlled_max_refills"],
+                    ),
+                    text_field(
+                        "CII days' supply at most",
+                        "rx-cii-days",
+                        name="cii_max_days_supply",
+                        default_value=rules["cii_max_days_supply"],
+                    ),
+                    width="100%",
+                    wrap="wrap",
+                ),
+                form_alert(SettingsState.rx_rules_error, "rx-rules-error"),
+                rx.button("Save prescription rules", type="submit", id="save-rx-rules"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=SettingsState.save_rx_rules,
+            key=rules["early_refill_threshold"] + rules["two_person_verification"] + rules["expiry_months"],
+        ),
+        width="100%",
+        id="rx-rules-card",
+    )
+
+
 def branches_card() -> rx.Component:
     return rx.card(
         rx.hstack(
@@ -142,6 +204,7 @@ def settings_page() -> rx.Component:
         rx.vstack(
             rx.heading("Settings", size="6", id="settings-title"),
             branches_card(),
+            rx_rules_card(),
             rx.card(
                 rx.form(
                     rx.vstack(

@@ -24,6 +24,7 @@ from pages.password_reset import forgot_page, reset_page
 from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.pos import pos_page
+from pages.prescriptions import intake_page, queue_page, rx_page
 from pages.purchasing import purchasing_page
 from pages.reorder import reorder_page
 from pages.reports import reports_page
@@ -51,6 +52,7 @@ from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
+from pharmacy_saas.state.prescriptions import IntakeState, QueueState, RxState
 from pharmacy_saas.state.purchasing import PurchasingState
 from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
@@ -118,6 +120,11 @@ app.add_page(
 )
 app.add_page(patients_page, route=routes.PATIENTS, title="Patients · Pharmacy Cloud", on_load=PatientsState.load)
 app.add_page(patient_page, route=routes.PATIENT, title="Patient · Pharmacy Cloud", on_load=PatientRecordState.load)
+app.add_page(queue_page, route=routes.PRESCRIPTIONS, title="Prescriptions · Pharmacy Cloud", on_load=QueueState.load)
+app.add_page(
+    intake_page, route=routes.PRESCRIPTION_NEW, title="New prescription · Pharmacy Cloud", on_load=IntakeState.load
+)
+app.add_page(rx_page, route=routes.PRESCRIPTION, title="Prescription · Pharmacy Cloud", on_load=RxState.load)
 app.add_page(
     interactions_page,
     route=routes.INTERACTIONS,

@@ -27,6 +27,9 @@ REPORTS = "/reports"
 CLAIMS = "/claims"
 PATIENTS = "/patients"
 PATIENT = "/patients/record"
+PRESCRIPTIONS = "/prescriptions"  # ?status=: the branch's work queue
+PRESCRIPTION_NEW = "/prescriptions/new"  # intake
+PRESCRIPTION = "/prescriptions/rx"  # ?id=: data entry, verification with DUR, history
 FORGOT = "/forgot"
 RESET = "/reset"
 INVITE = "/invite"

@@ -87,6 +87,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # drug-use review without storing anything (POST /api/v1/dur/check): the body is a patient's medicines
     # and allergies, so the people who dispense and API tokens, not the till or platform support
     "dur.check": CLINICAL | API_ANY,
+    # prescriptions (issue 13): the queue and records are health data (not the till, not platform support);
+    # technicians receive and type them in; only a pharmacist verifies, and a verification is a signed act
+    # of a person, so no API token verifies either.
+    "prescriptions.view": CLINICAL | {API_ADMIN},
+    "prescriptions.enter": CLINICAL | {API_ADMIN},  # intake, data entry, holds, waiting for the prescriber
+    "prescriptions.verify": frozenset({PHARMACIST}),  # verification with DUR, overrides, return to entry
+    "prescriptions.cancel": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
+    "prescribers.view": CLINICAL | API_ANY,
+    "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads
     "assistant.use": ALL_STAFF,
     # the chain's SOPs, FAQs and policies the assistant quotes

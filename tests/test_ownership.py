@@ -54,7 +54,20 @@ OWNERS: dict[str, str] = {
         ],
         "backend/billing",
     ),
-    **dict.fromkeys(["patients", "patient_access_log"], "backend/patients"),
+    **dict.fromkeys(["patients", "patient_access_log", "patient_allergies"], "backend/patients"),
+    **dict.fromkeys(
+        [
+            "prescription_settings",
+            "prescribers",
+            "rx_number_counters",
+            "prescriptions",
+            "prescription_images",
+            "prescription_events",
+            "prescription_verifications",
+            "prescription_dur_overrides",
+        ],
+        "backend/prescriptions",
+    ),
     **dict.fromkeys(
         ["assistant_conversations", "assistant_messages", "assistant_feedback", "assistant_documents"],
         "backend/assistant",

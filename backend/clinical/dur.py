@@ -563,3 +563,34 @@ def check(
         alerts += _controlled(new_med, schedule)
     alerts.sort(key=Alert.sort_key)
     return DurResult(tuple(alerts), tuple(unknown), new_drug, days_supply, sig)
+
+
+# --------------------------------------------------------------------------------------------------
+# an allergy record's entry, read once when it is recorded
+
+
+@dataclass(frozen=True)
+class AllergenReading:
+    """What one allergy entry stands for: an allergy class, a drug's ingredients, a non-drug allergen, or
+    nothing identified (kept as typed, never guessed). `matched` is what the DUR reads back."""
+
+    written: str
+    name: str  # without the reaction
+    reaction: str
+    kind: Literal["class", "ingredient", "non_drug", "unmatched", "none_known"]
+    matched: str  # the class's name, the ingredients joined with " + ", or "" when not matched
+    suggestions: tuple[str, ...] = ()
+
+
+def read_allergen(raw: str, cache: NameCache | None = None) -> AllergenReading:
+    """Match an allergy as staff type it ("Penicillin (hives)", "sulfa", "Keflex - rash", "latex")."""
+    name, reaction = _allergen_key(raw)
+    read = _read_allergen(raw, cache)
+    if read is None:
+        return AllergenReading(raw, name, reaction, "none_known", "")
+    if isinstance(read, Unknown):
+        kind: Literal["non_drug", "unmatched"] = "non_drug" if read.reason.startswith("not a drug") else "unmatched"
+        return AllergenReading(raw, name, reaction, kind, "", read.suggestions)
+    if read.ingredients:
+        return AllergenReading(raw, name, reaction, "ingredient", " + ".join(read.ingredients))
+    return AllergenReading(raw, name, reaction, "class", read.classes[0].name)

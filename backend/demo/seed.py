@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
@@ -162,6 +163,9 @@ def seed_demo(
     _branch_details(provisioned)
     _purchasing(provisioned)
     steps["branch details and purchasing"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    _prescriptions(provisioned, world)
+    steps["prescriptions"] = time.perf_counter() - mark
     return DemoResult(provisioned, demo_sign_ins(spec), now, counts, time.perf_counter() - started_clock, steps)
 
 
@@ -461,6 +465,93 @@ def _purchasing(chain: ProvisionedTenant) -> None:
     if first is not None:
         send_order(ctx, first)
     suggest_order(ctx, supplier_id=suppliers[1], branch_id=str(chain.branch_ids[1]))
+
+
+PRESCRIBERS = (
+    ("Dana Rivera", "MD", "1234567893", "AB1234563"),
+    ("Samuel Okafor", "DO", "1245319599", "BO2468026"),
+    ("Priya Natarajan", "NP", "1679576722", ""),
+)
+# (medicine, strength, sig, quantity, where it ends): every state of the queue in every branch
+DEMO_PRESCRIPTIONS = (
+    ("Lisinopril", "10 mg", "1 tab po daily", 90, "fill"),
+    ("Warfarin", "5 mg", "1 tab po daily", 30, "fill"),
+    ("Ibuprofen", "800 mg", "1 tab po tid prn pain", 30, "verification"),  # major interaction with the warfarin
+    ("Amoxicillin", "500 mg", "1 cap po tid x 10 days", 30, "verification"),
+    ("Atorvastatin", "20 mg", "1 tab po qhs", 30, "data_entry"),
+    ("Oxycodone", "5 mg", "1 tab po q6h prn pain", 20, "on_hold"),
+    ("Alprazolam", "0.5 mg", "1 tab po bid prn anxiety", 60, "waiting_prescriber"),
+    ("Amoxicillin", "875 mg", "1 tab po bid", 20, "cancelled"),
+    ("", "", "", 0, "intake"),
+)
+
+
+def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
+    """Prescribers, and prescriptions in every state of the queue at each branch, through the prescription
+    services as the branch's technician and pharmacist would (the pharmacist signs with the demo password).
+    A patient of each branch is on warfarin and has a new NSAID waiting for verification."""
+    from backend.accounts.signatures import sign
+    from backend.inventory.service import search_medicines
+    from backend.prescriptions import prescribers, service, verification
+
+    owner = _owner(chain)
+    written = [
+        run_in_tenant(owner, prescribers.create_prescriber, full_name=name, credentials=cred, npi=npi, dea_number=dea)
+        for name, cred, npi, dea in PRESCRIBERS
+    ]
+    medicines: dict[tuple[str, str], str] = {}
+    for name in {m for m, *_ in DEMO_PRESCRIPTIONS if m}:
+        for medicine in search_medicines(owner, name)[0]:
+            medicines.setdefault((medicine.generic_name, medicine.strength), medicine.id)
+    password = get_settings().DEMO_OWNER_PASSWORD
+    for branch, history in zip(world.branches, world.histories, strict=True):
+        staff = world.staff(branch.code)
+        technician = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.UUID(staff.technician), role="technician")
+        pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.UUID(staff.pharmacist), role="pharmacist")
+        adult = history.today - timedelta(days=40 * 365)  # an adult: no paediatric dose alerts
+        patient = next(
+            p for p in world.patients if p.home_branch_id == branch.id and not p.allergies and p.date_of_birth < adult
+        )
+        for index, (name, strength, sig, quantity, state) in enumerate(DEMO_PRESCRIPTIONS):
+            entry: dict[str, Any] = {}
+            if name:
+                entry = {
+                    "prescriber_id": written[index % len(written)].id,
+                    "drug_written": f"{name} {strength}",
+                    "medicine_id": medicines[(name, strength)],
+                    "sig_written": sig,
+                    "quantity": str(quantity),
+                    "date_written": (history.today - timedelta(days=index)).isoformat(),
+                }
+            rx = run_in_tenant(
+                technician,
+                service.create_prescription,
+                branch_id=branch.id,
+                patient_id=patient.id,
+                source=("walk_in", "fax", "phone", "portal")[index % 4],
+                **entry,
+            )
+            if state in ("intake", "data_entry"):
+                continue
+            run_in_tenant(technician, service.submit_for_verification, rx.id)
+            if state == "fill":
+                review = run_in_tenant(pharmacist, verification.review, rx.id)
+                overrides = {
+                    a.code: "reviewed with the patient and prescriber" for a in review.alerts if a.needs_resolution
+                }
+                signature = sign(
+                    pharmacist,
+                    password=password,
+                    meaning=verification.signature_meaning(rx.rx_number, len(overrides)),
+                    entity_type="prescription",
+                    entity_id=rx.id,
+                )
+                run_in_tenant(pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides)
+            elif state in ("on_hold", "waiting_prescriber"):
+                reason = "prior authorization pending" if state == "on_hold" else "called about the quantity"
+                run_in_tenant(technician, service.hold, rx.id, reason, waiting_prescriber=state == "waiting_prescriber")
+            elif state == "cancelled":
+                run_in_tenant(pharmacist, service.cancel, rx.id, "prescriber sent a new one with another strength")
 
 
 DEMO_BRANCH = NewBranch(name="Riverside (demo)", code="DEMO", address="7 River Walk", time_zone="UTC")

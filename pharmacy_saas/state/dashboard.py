@@ -15,8 +15,9 @@ from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
 from backend.health.service import system_health
 from backend.inventory.alerts import stock_alerts
+from backend.prescriptions.service import queue_counts
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import SessionState, guarded, run_service
+from pharmacy_saas.state.base import SessionState, guarded, run_service, transact
 from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
 from tenants.directory import tenant_profile
@@ -30,6 +31,7 @@ PAGE_PERMISSIONS: dict[str, str] = {
     routes.POS: "billing.sell",
     routes.BILLS: "billing.view",
     routes.PATIENTS: "patients.view",
+    routes.PRESCRIPTIONS: "prescriptions.view",
     routes.REPORTS: "reports.view",
     routes.CLAIMS: "billing.view",
     routes.ASSISTANT: "assistant.use",
@@ -193,6 +195,29 @@ class DashboardState(ShellState):
                 value["active"] = "yes" if alerts.value_at_risk else ""
                 value["detail"] = "expiring, expired and recalled lots"
                 items.append(value)
+        if role_has(ctx.role, "prescriptions.view") and self._current_branch_id():
+            rx_counts = await transact(ctx, queue_counts, self._current_branch_id())
+            queue = routes.PRESCRIPTIONS
+            items += [
+                _attention(
+                    "Prescriptions to verify",
+                    rx_counts["verification"],
+                    f"{queue}?status=verification",
+                    "attention-rx-verification",
+                ),
+                _attention(
+                    "Prescriptions to enter",
+                    rx_counts["intake"] + rx_counts["data_entry"],
+                    queue,
+                    "attention-rx-entry",
+                ),
+                _attention(
+                    "Prescriptions on hold or waiting for the prescriber",
+                    rx_counts["on_hold"] + rx_counts["waiting_prescriber"],
+                    queue,
+                    "attention-rx-held",
+                ),
+            ]
         if role_has(ctx.role, "claims.manage"):
             counts = await run_service(claim_counts, ctx)
             items += [

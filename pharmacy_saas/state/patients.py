@@ -13,7 +13,9 @@ import reflex as rx
 
 from backend.billing.claims import service as claims
 from backend.core.errors import PharmacyError
+from backend.patients.allergies import Allergies, allergies_with_record, record_allergies
 from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
+from backend.prescriptions.service import patient_prescriptions
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
@@ -44,6 +46,21 @@ class CoverageRow:
     plan: str
     group_number: str
     state: str  # active or ended
+
+
+@dataclasses.dataclass
+class PrescriptionRow:
+    id: str
+    rx_number: str
+    drug: str
+    status: str
+    written: str
+
+
+@dataclasses.dataclass
+class AllergyRow:
+    written: str
+    matched: str  # "penicillins (class)", "cephalexin", "not a drug: not checked", "not identified"
 
 
 @dataclasses.dataclass
@@ -132,6 +149,13 @@ class PatientRecordState(ShellState):
     payer_choices: list[PayerChoice] = []
     coverage_error: str = ""
     coverage_form_key: int = 0  # bumped after an added coverage: the form remounts empty
+    can_see_prescriptions: bool = False
+    allergy_status: str = ""  # not_asked | none_known | recorded
+    allergy_rows: list[AllergyRow] = []
+    allergy_text: str = ""  # the entries one a line, for the form
+    allergy_error: str = ""
+    allergy_key: int = 0
+    prescriptions: list[PrescriptionRow] = []
 
     @rx.var
     def has_allergies(self) -> bool:
@@ -155,6 +179,8 @@ class PatientRecordState(ShellState):
         self._show(patient)
         await self._reload_access(ctx)
         await self._reload_coverage(ctx)
+        await self._reload_prescriptions(ctx)
+        self._show_allergies(await transact(ctx, allergies_with_record, self.patient_id))
 
     @rx.event
     @guarded("patients.edit")
@@ -220,6 +246,54 @@ class PatientRecordState(ShellState):
         entries = await transact(ctx, access_log, self.patient_id)
         self.access = [
             AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
+        ]
+
+    def _show_allergies(self, found: Allergies) -> None:
+        self.allergy_status = found.status
+        words = {"class": " (class)", "ingredient": "", "non_drug": "", "unmatched": ""}
+        self.allergy_rows = [
+            AllergyRow(
+                e.written,
+                e.matched + words[e.kind]
+                if e.matched
+                else ("not a drug: not checked by the DUR" if e.kind == "non_drug" else "not identified: not checked"),
+            )
+            for e in found.entries
+        ]
+        self.allergy_text = "\n".join(e.written for e in found.entries)
+        self.allergy_key += 1
+
+    @rx.event
+    @guarded("patients.edit")
+    async def save_allergies(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The structured list, one allergen a line, or "no known allergies"."""
+        try:
+            found = await transact(
+                ctx,
+                record_allergies,
+                self.patient_id,
+                str(form.get("allergy_list", "")),
+                none_known=bool(form.get("none_known")),
+            )
+        except PharmacyError as exc:
+            self.allergy_error = exc.message
+            return None
+        self.allergy_error = ""
+        self._show_allergies(found)
+        await self._reload_access(ctx)
+        return rx.toast.success("Allergies recorded.")
+
+    async def _reload_prescriptions(self, ctx: TenantContext) -> None:
+        self.can_see_prescriptions = role_has(ctx.role, "prescriptions.view")
+        self.prescriptions = []
+        if not self.can_see_prescriptions:
+            return
+        found = await transact(ctx, patient_prescriptions, self.patient_id)
+        self.prescriptions = [
+            PrescriptionRow(
+                p.id, p.rx_number, p.drug, p.status.label, p.date_written.isoformat() if p.date_written else ""
+            )
+            for p in found
         ]
 
     async def _reload_coverage(self, ctx: TenantContext) -> None:

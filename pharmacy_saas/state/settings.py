@@ -11,6 +11,7 @@ from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
 from backend.billing.payments.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
+from backend.prescriptions.service import SETTING_LIMITS, rx_settings, update_rx_settings
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -29,12 +30,23 @@ class SettingsState(ShellState):
     cards_configured: bool = False  # this server has a Stripe key: card payments can be taken
     stripe_account_id: str = ""  # the chain's connected Stripe account (acct_...), "" when none
     stripe_error: str = ""
+    rx_rules: dict[str, str] = {}  # the chain's prescription rules (US defaults until changed)
+    rx_rules_error: str = ""
 
     async def _reload(self, ctx: TenantContext) -> None:
         self.require_mfa = (await run_service(tenant_profile, ctx)).require_mfa
         provider = await run_service(provider_setting, ctx)
         self.provider_configured, self.provider_enabled = provider.configured, provider.enabled
         self.provider_name = f"{provider.model} at {provider.provider}" if provider.configured else ""
+        rules = await transact(ctx, rx_settings)
+        self.rx_rules = {
+            "two_person_verification": "yes" if rules.two_person_verification else "",
+            "early_refill_threshold": str(rules.early_refill_threshold),
+            "expiry_months": str(rules.expiry_months),
+            "controlled_expiry_months": str(rules.controlled_expiry_months),
+            "controlled_max_refills": str(rules.controlled_max_refills),
+            "cii_max_days_supply": str(rules.cii_max_days_supply),
+        }
         cards = await run_service(card_setup, ctx)
         self.cards_configured, self.stripe_account_id = cards.configured, cards.account_id
         self.tokens = [
@@ -110,6 +122,23 @@ class SettingsState(ShellState):
         return rx.toast.success(
             f"The assistant now uses {self.provider_name}." if enabled else "The assistant now answers offline only."
         )
+
+    @rx.event
+    @guarded("tenant.settings")
+    async def save_rx_rules(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The chain's prescription rules: who may verify, the early-refill threshold, expiry and refills."""
+        fields = {name: str(form.get(name, "")) for name in SETTING_LIMITS}
+        fields["early_refill_threshold"] = str(form.get("early_refill_threshold", ""))
+        try:
+            await transact(
+                ctx, update_rx_settings, two_person_verification=bool(form.get("two_person_verification")), **fields
+            )
+        except PharmacyError as exc:
+            self.rx_rules_error = exc.message
+            return None
+        self.rx_rules_error = ""
+        await self._reload(ctx)
+        return rx.toast.success("Prescription rules saved.")
 
     @rx.event
     @guarded("tenant.settings")

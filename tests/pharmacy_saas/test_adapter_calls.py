@@ -36,6 +36,15 @@ def _takes_session_first(fn: object) -> bool:
     return bool(params) and params[0] == "session"
 
 
+def _resolve(module: ModuleType, node: ast.expr) -> object:
+    """What a name (`create_patient`) or a dotted name (`claims.list_payers`) means in `module`."""
+    if isinstance(node, ast.Name):
+        return getattr(module, node.id, None)
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolve(module, node.value), node.attr, None)
+    return None
+
+
 def calls_around_the_unit_of_work(source: str, module: ModuleType, where: str) -> list[str]:
     """`run_service(fn, ...)` / `run_in_threadpool(fn, ...)` calls in `source` whose `fn` (looked up
     in `module`) takes the session first."""
@@ -45,8 +54,8 @@ def calls_around_the_unit_of_work(source: str, module: ModuleType, where: str) -
             continue
         instead = OUTSIDE_THE_UNIT_OF_WORK.get(node.func.id)
         service = node.args[0]
-        if instead and isinstance(service, ast.Name) and _takes_session_first(getattr(module, service.id, None)):
-            bad.append(f"{where}:{node.lineno} {node.func.id}({service.id}, ...): use {instead}")
+        if instead and _takes_session_first(_resolve(module, service)):
+            bad.append(f"{where}:{node.lineno} {node.func.id}({ast.unparse(service)}, ...): use {instead}")
     return bad
 
 
@@ -65,8 +74,9 @@ def test_the_check_catches_one():
     source = (
         "async def save(self, ctx):\n"
         "    await transact(ctx, create_patient, full_name='A')\n"
+        "    await run_service(claims.list_payers, ctx)\n"  # takes the context first: fine
         "    return await run_service(create_patient, ctx, full_name='A')\n"
     )
     assert calls_around_the_unit_of_work(source, patients, "state/patients.py") == [
-        "state/patients.py:3 run_service(create_patient, ...): use transact"
+        "state/patients.py:4 run_service(create_patient, ...): use transact"
     ]

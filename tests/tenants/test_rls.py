@@ -81,6 +81,7 @@ def two_chains(db, make_tenant):
     from backend.inventory.reorder import set_reorder_level
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
+    from backend.patients.allergies import record_allergies
     from backend.patients.service import create_patient
 
     a, b = make_tenant("alpha", branches=2), make_tenant("bravo", branches=2)
@@ -151,6 +152,8 @@ def two_chains(db, make_tenant):
         run_in_tenant(ctx, issue_credit_note, sale.id, [(1, 1, True)], reason="seeded refund")
         # financial_audit_events and financial_audit_heads come with the sale and the payment
         sign(ctx, password=TEST_PASSWORD, meaning="verified the seeded sale", entity_type="bill", entity_id=sale.id)
+        _seed_prescriptions(chain, ctx, patient.id, medicine)
+        run_in_tenant(ctx, record_allergies, patient.id, "penicillin (rash)")  # patient_allergies
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -172,6 +175,50 @@ def two_chains(db, make_tenant):
         count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})
         assert count.scalar_one() > 0, f"seed data has no row of B in {table}: the test would be vacuous"
     return a, b
+
+
+def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:
+    """prescription_settings, prescribers, rx_number_counters, prescriptions, prescription_images,
+    prescription_events, prescription_verifications and prescription_dur_overrides."""
+    from datetime import date
+
+    from backend.accounts.signatures import sign
+    from backend.inventory.service import create_medicine
+    from backend.prescriptions import prescribers, service, verification
+
+    run_in_tenant(owner, service.update_rx_settings, early_refill_threshold="0.80")
+    prescriber = run_in_tenant(owner, prescribers.create_prescriber, full_name="Seeded Prescriber", npi="1234567893")
+    warfarin = create_medicine(owner, generic_name="Warfarin", strength="5 mg", schedule="prescription")
+    technician = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.uuid4(), role="technician")
+    pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="pharmacist")
+    overrides: dict[str, str] = {}
+    for medicine in (warfarin, ibuprofen):
+        rx = run_in_tenant(
+            technician,
+            service.create_prescription,
+            branch_id=str(chain.branch_ids[0]),
+            patient_id=patient_id,
+            source="fax",
+            image=b"%PDF-1.4 seeded",
+            image_type="application/pdf",
+            prescriber_id=prescriber.id,
+            medicine_id=medicine,
+            sig_written="1 tab po daily",
+            quantity="30",
+            date_written=date.today().isoformat(),
+        )
+        run_in_tenant(technician, service.submit_for_verification, rx.id)
+        review = run_in_tenant(pharmacist, verification.review, rx.id)
+        overrides = {a.code: "seeded override with a reason" for a in review.alerts if a.needs_resolution}
+        signature = sign(
+            pharmacist,
+            password=TEST_PASSWORD,
+            meaning="verified the seeded prescription",
+            entity_type="prescription",
+            entity_id=rx.id,
+        )
+        run_in_tenant(pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides)
+    assert overrides, "the seeded NSAID after warfarin should need an override"
 
 
 def _seed_card_payment(conn: Connection, tenant_id: uuid.UUID) -> None:

@@ -354,3 +354,20 @@ def test_the_seed_writes_no_table_itself(tmp_path):
     assert demo_writes(Path(__file__).resolve().parents[3] / "backend" / "demo") == set(OWN_WRITES)
     (tmp_path / "sneaky.py").write_text('def f(s):\n    s.execute(text("UPDATE bills SET status = :s"))\n')
     assert demo_writes(tmp_path) == {"sneaky.py:f"}  # the check can fail
+
+
+def test_every_branch_has_prescriptions_in_every_state_of_the_queue(owner_connection: Connection, demo: DemoResult):
+    t = str(demo.tenant.tenant_id)
+    rows = _rows(
+        owner_connection,
+        "SELECT branch_id, array_agg(DISTINCT status) AS statuses, count(*) FILTER (WHERE status = 'fill') AS filled, "
+        "(SELECT count(*) FROM prescription_verifications v WHERE v.tenant_id = :t) AS signed "
+        "FROM prescriptions WHERE tenant_id = :t GROUP BY branch_id",
+        t=t,
+    )
+    assert len(rows) == 3
+    every = {"intake", "data_entry", "verification", "fill", "on_hold", "waiting_prescriber", "cancelled"}
+    assert all(set(r.statuses) == every for r in rows)
+    assert rows[0].signed == sum(r.filled for r in rows)  # every verified one carries its signed DUR
+    prescribers = _rows(owner_connection, "SELECT count(*) AS n FROM prescribers WHERE tenant_id = :t", t=t)[0]
+    assert prescribers.n == 3

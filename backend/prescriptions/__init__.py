@@ -1,0 +1,1 @@
+"""Prescriptions: prescribers, prescription records, the work queue and the pharmacist's verification."""

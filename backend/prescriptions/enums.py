@@ -1,0 +1,79 @@
+"""The prescription's states and intake sources, and the sets the queue's rules need."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RxStatus(StrEnum):
+    INTAKE = "intake"  # received (paper, phone, fax, portal): patient and source known, details not typed yet
+    DATA_ENTRY = "data_entry"  # a technician is typing the details
+    VERIFICATION = "verification"  # waiting for the pharmacist's verification with drug-use review
+    FILL = "fill"  # verified: ready to fill (filling, final check and pickup are the next issue's)
+    ON_HOLD = "on_hold"
+    WAITING_PRESCRIBER = "waiting_prescriber"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @classmethod
+    def editable(cls) -> frozenset[RxStatus]:
+        """The details may be typed or changed (after verification they are the pharmacist's record)."""
+        return frozenset({cls.INTAKE, cls.DATA_ENTRY})
+
+    @classmethod
+    def held(cls) -> frozenset[RxStatus]:
+        return frozenset({cls.ON_HOLD, cls.WAITING_PRESCRIBER})
+
+    @classmethod
+    def holdable(cls) -> frozenset[RxStatus]:
+        """Where a hold (or waiting for the prescriber) may start; resuming goes back there."""
+        return frozenset({cls.INTAKE, cls.DATA_ENTRY, cls.VERIFICATION})
+
+    @classmethod
+    def closed(cls) -> frozenset[RxStatus]:
+        return frozenset({cls.CANCELLED, cls.EXPIRED})
+
+    @classmethod
+    def open(cls) -> frozenset[RxStatus]:
+        """Not yet verified and still alive: these expire when their date passes."""
+        return cls.holdable() | cls.held()
+
+    @classmethod
+    def queue_order(cls) -> tuple[RxStatus, ...]:
+        return (
+            cls.INTAKE,
+            cls.DATA_ENTRY,
+            cls.VERIFICATION,
+            cls.FILL,
+            cls.ON_HOLD,
+            cls.WAITING_PRESCRIBER,
+            cls.CANCELLED,
+            cls.EXPIRED,
+        )
+
+
+_LABELS = {
+    RxStatus.INTAKE: "Intake",
+    RxStatus.DATA_ENTRY: "Data entry",
+    RxStatus.VERIFICATION: "Pharmacist verification",
+    RxStatus.FILL: "Ready to fill",
+    RxStatus.ON_HOLD: "On hold",
+    RxStatus.WAITING_PRESCRIBER: "Waiting for prescriber",
+    RxStatus.CANCELLED: "Cancelled",
+    RxStatus.EXPIRED: "Expired",
+}
+
+
+class RxSource(StrEnum):
+    WALK_IN = "walk_in"  # paper brought to the counter
+    PHONE = "phone"
+    FAX = "fax"
+    PORTAL = "portal"  # an upload on the refill portal
+
+    @property
+    def label(self) -> str:
+        return {"walk_in": "Walk-in (paper)", "phone": "Phone", "fax": "Fax", "portal": "Portal upload"}[self.value]

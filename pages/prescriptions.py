@@ -1,0 +1,604 @@
+"""Prescriptions: the work queue, intake, and one prescription (data entry; verification with the DUR panel)."""
+
+from typing import Any
+
+import reflex as rx
+
+from components.forms import form_alert, labelled, text_field
+from components.keys import queue_keys
+from pages.shell import with_shell
+from pharmacy_saas import routes
+from pharmacy_saas.state.prescriptions import (
+    SOURCES,
+    AlertRow,
+    Choice,
+    EventRow,
+    IntakeState,
+    QueueItem,
+    QueueState,
+    RxState,
+    StatusTab,
+)
+
+
+def native_select(choices: Any, name: str, field_id: str, default: Any = "", blank: str = "") -> rx.Component:
+    """A plain <select> posted with the form (the options come from the server)."""
+    return rx.el.select(
+        rx.el.option(blank, value="") if blank else rx.fragment(),
+        rx.foreach(choices, lambda c: rx.el.option(c.label, value=c.id)),
+        name=name,
+        id=field_id,
+        default_value=default,
+        style={"width": "100%", "padding": "0.4em", "border_radius": "6px"},
+    )
+
+
+# --- the queue ---------------------------------------------------------------------------------------
+
+
+def status_tab(tab: StatusTab) -> rx.Component:
+    return rx.button(
+        tab.label,
+        rx.badge(tab.count, variant="soft", class_name="rx-tab-count"),
+        variant=rx.cond(QueueState.status_filter == tab.status, "solid", "soft"),
+        size="1",
+        id="rx-tab-" + rx.cond(tab.status == "", "open", tab.status),
+        on_click=QueueState.show_status(tab.status),
+    )
+
+
+def queue_row(item: QueueItem) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.link(item.rx_number, href=f"{routes.PRESCRIPTION}?id=" + item.id, class_name="rx-link"),
+        ),
+        rx.table.cell(item.patient),
+        rx.table.cell(item.drug),
+        rx.table.cell(item.prescriber),
+        rx.table.cell(rx.badge(item.status_label, variant="soft"), rx.text(item.reason, size="1", color_scheme="gray")),
+        rx.table.cell(item.received),
+        class_name="rx-queue-row",
+    )
+
+
+def queue_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Prescriptions", size="6", id="rx-queue-title"),
+                rx.spacer(),
+                rx.cond(
+                    QueueState.can_enter,
+                    rx.link(rx.button("New prescription", id="rx-new"), href=routes.PRESCRIPTION_NEW),
+                ),
+                width="100%",
+            ),
+            queue_keys(),
+            rx.text(
+                "The branch's queue, oldest first. / searches; the arrow keys move through the prescriptions; "
+                "Enter opens one.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.flex(rx.foreach(QueueState.tabs, status_tab), wrap="wrap", spacing="2"),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        id="rx-queue-search",
+                        name="q",
+                        placeholder="Rx number, patient or drug",
+                        default_value=QueueState.query,
+                        auto_complete="off",
+                        auto_focus=True,
+                        width="20em",
+                    ),
+                    rx.button("Search", type="submit", variant="soft"),
+                ),
+                on_submit=QueueState.search,
+            ),
+            form_alert(QueueState.error, "rx-queue-error"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Rx", "Patient", "Drug", "Prescriber", "Status", "Received")
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(QueueState.items, queue_row)),
+                width="100%",
+                id="rx-queue",
+            ),
+            rx.hstack(
+                rx.button("Previous", variant="soft", disabled=QueueState.page == 0, on_click=QueueState.previous_page),
+                rx.button("Next", variant="soft", disabled=~QueueState.has_more, on_click=QueueState.next_page),
+            ),
+            width="100%",
+            spacing="3",
+        ),
+        on_branch_change=QueueState.switch_branch,
+    )
+
+
+# --- intake ------------------------------------------------------------------------------------------
+
+
+def patient_match(choice: Choice) -> rx.Component:
+    return rx.button(
+        choice.label,
+        variant="soft",
+        size="1",
+        class_name="rx-patient-match",
+        on_click=IntakeState.choose_patient(choice.id),
+    )
+
+
+def intake_page() -> rx.Component:
+    return with_shell(
+        rx.vstack(
+            rx.heading("Receive a prescription", size="6", id="rx-intake-title"),
+            rx.text("At branch ", rx.text.strong(IntakeState.current_branch), size="2", color_scheme="gray"),
+            form_alert(IntakeState.error, "rx-intake-error"),
+            rx.card(
+                rx.vstack(
+                    rx.heading("1. The patient", size="4"),
+                    rx.form(
+                        rx.hstack(
+                            rx.input(id="rx-patient-search", name="q", placeholder="Name, phone or date of birth"),
+                            rx.button("Find", type="submit", id="rx-patient-find", variant="soft"),
+                        ),
+                        on_submit=IntakeState.find_patient,
+                    ),
+                    rx.flex(rx.foreach(IntakeState.patient_matches, patient_match), wrap="wrap", spacing="2"),
+                    rx.text(
+                        "Patient: ",
+                        rx.text.strong(rx.cond(IntakeState.patient_label, IntakeState.patient_label, "none chosen")),
+                        id="rx-patient-chosen",
+                    ),
+                    rx.form(
+                        rx.hstack(
+                            text_field("New patient's full name", "new-patient-name", name="full_name"),
+                            text_field("Date of birth", "new-patient-birth", name="date_of_birth", type="date"),
+                            text_field(
+                                "Allergies", "new-patient-allergies", name="allergies", placeholder="e.g. penicillin"
+                            ),
+                            align="end",
+                            width="100%",
+                        ),
+                        rx.el.label(
+                            rx.hstack(
+                                rx.el.input(type="checkbox", name="none_known", id="new-patient-none-known"),
+                                rx.text("Asked: no known allergies", size="2"),
+                            )
+                        ),
+                        rx.button("Register and choose", type="submit", id="rx-register-patient", variant="soft"),
+                        on_submit=IntakeState.register_patient,
+                        reset_on_submit=True,
+                    ),
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            rx.card(
+                rx.form(
+                    rx.vstack(
+                        rx.heading("2. The prescription", size="4"),
+                        labelled(
+                            "Received by",
+                            rx.el.select(
+                                *[rx.el.option(label, value=value) for value, label in SOURCES],
+                                name="source",
+                                id="rx-source",
+                                style={"padding": "0.4em"},
+                            ),
+                            "rx-source",
+                        ),
+                        labelled("Notes", rx.text_area(id="rx-notes", name="notes"), "rx-notes"),
+                        rx.button("Receive", type="submit", id="rx-receive"),
+                        width="100%",
+                    ),
+                    on_submit=IntakeState.receive,
+                ),
+                width="100%",
+            ),
+            width="100%",
+            max_width="52em",
+            spacing="4",
+        )
+    )
+
+
+# --- one prescription --------------------------------------------------------------------------------
+
+
+def fact(label: str, value: Any, field_id: str) -> rx.Component:
+    return rx.hstack(
+        rx.text(label, size="2", color_scheme="gray", width="10em"),
+        rx.text(value, size="2", id=field_id),
+        width="100%",
+    )
+
+
+def details_card() -> rx.Component:
+    r = RxState.record
+    return rx.card(
+        rx.vstack(
+            rx.heading("As entered", size="4"),
+            fact("Patient", r["patient"], "rx-patient"),
+            fact("Prescriber", r["prescriber"], "rx-prescriber-name"),
+            fact("Drug as written", r["drug_written"], "rx-drug-written"),
+            fact("Dispense", r["medicine"], "rx-medicine"),
+            fact("Sig as written", r["sig_written"], "rx-sig-written"),
+            fact("Label", r["sig_expanded"], "rx-sig-expanded"),
+            rx.cond(r["sig_unknown"], fact("Not understood", r["sig_unknown"], "rx-sig-unknown")),
+            fact("Quantity", r["quantity"] + " " + r["quantity_unit"], "rx-quantity"),
+            fact("Days' supply", r["days_supply"], "rx-days"),
+            fact("Refills", r["refills"], "rx-refills"),
+            fact("Written", r["date_written"], "rx-written"),
+            fact("Expires", r["expires_on"], "rx-expires"),
+            rx.cond(r["schedule"], fact("Controlled", r["schedule"], "rx-schedule")),
+            rx.cond(r["earliest_fill_date"], fact("Earliest fill", r["earliest_fill_date"], "rx-earliest")),
+            rx.cond(r["daw"], fact("DAW", "Dispense as written", "rx-daw")),
+            fact("Received by", r["source"], "rx-source-shown"),
+            rx.cond(r["notes"], fact("Notes", r["notes"], "rx-notes-shown")),
+            spacing="1",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def entry_card() -> rx.Component:
+    r = RxState.record
+    return rx.card(
+        rx.vstack(
+            rx.heading("Data entry", size="4"),
+            rx.form(
+                rx.hstack(
+                    rx.input(name="prescriber_q", id="rx-prescriber-search", placeholder="Find a prescriber"),
+                    rx.button("Find", type="submit", variant="soft", id="rx-prescriber-find"),
+                ),
+                on_submit=RxState.search_prescribers,
+            ),
+            rx.form(
+                rx.hstack(
+                    text_field("Drug as written", "rx-drug", name="drug_written", default_value=r["drug_written"]),
+                    text_field("Strength", "rx-strength", name="strength", default_value=r["strength"]),
+                    rx.button("Find in catalog", type="submit", variant="soft", id="rx-find-medicine"),
+                    align="end",
+                    width="100%",
+                ),
+                on_submit=RxState.find_medicine,
+                key=RxState.form_key.to_string() + "-match",
+            ),
+            rx.form(
+                rx.vstack(
+                    labelled(
+                        "Prescriber",
+                        native_select(RxState.prescribers, "prescriber_id", "rx-prescriber", r["prescriber_id"], "—"),
+                        "rx-prescriber",
+                    ),
+                    labelled(
+                        "Catalog medicine",
+                        native_select(
+                            RxState.medicine_choices, "medicine_id", "rx-medicine-choice", r["medicine_id"], "—"
+                        ),
+                        "rx-medicine-choice",
+                        hint="Same ingredients and release; a brand written may be filled generically unless DAW.",
+                    ),
+                    rx.el.input(type="hidden", name="drug_written", value=r["drug_written"]),
+                    rx.el.input(type="hidden", name="strength", value=r["strength"]),
+                    text_field("Sig", "rx-sig", name="sig_written", default_value=r["sig_written"]),
+                    rx.hstack(
+                        text_field("Quantity", "rx-qty", name="quantity", default_value=r["quantity"]),
+                        text_field("Unit", "rx-unit", name="quantity_unit", default_value=r["quantity_unit"]),
+                        text_field(
+                            "Days' supply",
+                            "rx-days-supply",
+                            name="days_supply",
+                            default_value=r["days_supply"],
+                            hint="Empty: computed from the sig",
+                        ),
+                        text_field(
+                            "Refills", "rx-refills-input", name="refills_authorized", default_value=r["refills"]
+                        ),
+                        width="100%",
+                    ),
+                    rx.hstack(
+                        text_field(
+                            "Date written",
+                            "rx-date-written",
+                            name="date_written",
+                            type="date",
+                            default_value=r["date_written"],
+                        ),
+                        text_field(
+                            "Earliest fill (CII series)",
+                            "rx-earliest-input",
+                            name="earliest_fill_date",
+                            type="date",
+                            default_value=r["earliest_fill_date"],
+                        ),
+                        width="100%",
+                    ),
+                    rx.el.label(
+                        rx.hstack(
+                            rx.el.input(type="checkbox", name="daw", id="rx-daw-input", default_checked=r["daw"] != ""),
+                            rx.text("Dispense as written (no generic substitution)", size="2"),
+                        )
+                    ),
+                    labelled(
+                        "Notes",
+                        rx.text_area(id="rx-notes-input", name="notes", default_value=r["notes"]),
+                        "rx-notes-input",
+                    ),
+                    rx.hstack(
+                        rx.button("Save", type="submit", id="rx-save"),
+                        rx.button(
+                            "Send for verification",
+                            type="button",
+                            variant="soft",
+                            id="rx-submit",
+                            on_click=RxState.submit,
+                        ),
+                    ),
+                    width="100%",
+                ),
+                on_submit=RxState.save,
+                key=RxState.form_key.to_string() + "-" + r["key"],
+            ),
+            rx.cond(
+                RxState.can_enter,
+                rx.form(
+                    rx.hstack(
+                        text_field("New prescriber", "new-prescriber-name", name="full_name"),
+                        text_field("Credentials", "new-prescriber-credentials", name="credentials"),
+                        text_field("NPI", "new-prescriber-npi", name="npi"),
+                        text_field("DEA", "new-prescriber-dea", name="dea_number"),
+                        rx.button("Add", type="submit", variant="soft", id="rx-add-prescriber"),
+                        align="end",
+                        width="100%",
+                    ),
+                    on_submit=RxState.add_prescriber,
+                    reset_on_submit=True,
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def alert_item(alert: AlertRow, index: Any) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.badge(
+                alert.severity,
+                color_scheme=rx.match(
+                    alert.severity, ("contraindicated", "red"), ("major", "red"), ("moderate", "orange"), "gray"
+                ),
+            ),
+            rx.badge(alert.type, variant="outline"),
+            rx.text(alert.with_, weight="bold", size="2"),
+        ),
+        rx.text(alert.summary, size="2"),
+        rx.text("Source: ", alert.source, size="1", color_scheme="gray"),
+        rx.cond(
+            alert.needs_resolution,
+            rx.input(
+                name="override-" + index.to_string(),
+                id="override-" + index.to_string(),
+                placeholder="Reason for overriding (signed), or hold or cancel instead",
+                width="100%",
+                class_name="rx-override",
+            ),
+        ),
+        padding="0.6em",
+        border=f"1px solid {rx.color('gray', 5)}",
+        border_radius="8px",
+        width="100%",
+        class_name="rx-alert",
+        data_severity=alert.severity,
+        data_type=alert.type,
+    )
+
+
+def verification_card() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Drug-use review", size="4", id="rx-dur-title"),
+                rx.text(
+                    "Allergies: ",
+                    RxState.allergies,
+                    size="2",
+                    id="rx-allergies",
+                ),
+                rx.text("Checked against:", size="2", color_scheme="gray"),
+                rx.foreach(RxState.active, lambda a: rx.text("• " + a, size="2", class_name="rx-active")),
+                rx.cond(RxState.alerts.length() == 0, rx.text("No alerts.", size="2", id="rx-no-alerts")),
+                rx.foreach(RxState.alerts, alert_item),
+                rx.foreach(RxState.unknown, lambda u: rx.text("Not checked: " + u, size="2", color_scheme="orange")),
+                rx.cond(
+                    RxState.in_verification & RxState.can_verify,
+                    rx.vstack(
+                        rx.cond(
+                            RxState.two_person_blocked,
+                            rx.callout(
+                                "You entered this prescription; the chain requires another pharmacist to verify it.",
+                                color_scheme="orange",
+                            ),
+                        ),
+                        rx.text("You sign: ", rx.text.em(RxState.meaning), size="2", id="rx-meaning"),
+                        rx.hstack(
+                            rx.input(
+                                type="password",
+                                name="password",
+                                id="rx-sign-password",
+                                placeholder="Your password, to sign",
+                                auto_complete="current-password",
+                            ),
+                            rx.button("Verify and sign", type="submit", id="rx-verify", color_scheme="green"),
+                        ),
+                        width="100%",
+                    ),
+                ),
+                width="100%",
+            ),
+            on_submit=RxState.verify,
+            reset_on_submit=False,
+        ),
+        width="100%",
+    )
+
+
+def reason_form(label: str, button: str, handler: Any, form_id: str, kinds: bool = False) -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(name="reason", id=f"{form_id}-reason", placeholder=label, width="22em"),
+            rx.el.select(
+                rx.el.option("On hold", value="hold"),
+                rx.el.option("Waiting for prescriber", value="prescriber"),
+                name="kind",
+                id=f"{form_id}-kind",
+            )
+            if kinds
+            else rx.fragment(),
+            rx.button(button, type="submit", variant="soft", id=f"{form_id}-submit"),
+        ),
+        on_submit=handler,
+        reset_on_submit=True,
+    )
+
+
+def event_row(event: EventRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(event.when),
+        rx.table.cell(event.action),
+        rx.table.cell(event.status),
+        rx.table.cell(event.reason),
+        rx.table.cell(event.who),
+        class_name="rx-event",
+    )
+
+
+ORIGINAL_UPLOAD = "rx-original-upload"
+
+
+def original_card() -> rx.Component:
+    """The original beside the entered data: the image, a PDF to open, or the upload while in entry."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Original", size="4"),
+            rx.cond(
+                RxState.image_src != "",
+                rx.cond(
+                    RxState.image_is_pdf,
+                    rx.link("Open the PDF", href=RxState.image_src, download="prescription.pdf", id="rx-original-pdf"),
+                    rx.image(src=RxState.image_src, width="100%", id="rx-original-image", alt="The prescription"),
+                ),
+                rx.text("No image of the original.", size="2", color_scheme="gray"),
+            ),
+            rx.cond(
+                RxState.editable & RxState.can_enter & (RxState.image_src == ""),
+                rx.vstack(
+                    rx.upload.root(
+                        rx.button("Choose the scan or photo", variant="soft", type="button"),
+                        rx.foreach(rx.selected_files(ORIGINAL_UPLOAD), lambda f: rx.text(f, size="1")),
+                        id=ORIGINAL_UPLOAD,
+                        accept={
+                            "image/png": [".png"],
+                            "image/jpeg": [".jpg", ".jpeg"],
+                            "image/webp": [".webp"],
+                            "application/pdf": [".pdf"],
+                        },
+                        max_files=1,
+                    ),
+                    rx.button(
+                        "Attach",
+                        variant="soft",
+                        id="rx-original-attach",
+                        on_click=RxState.upload_original(rx.upload_files(upload_id=ORIGINAL_UPLOAD)),
+                    ),
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def rx_page() -> rx.Component:
+    r = RxState.record
+    return with_shell(
+        rx.vstack(
+            rx.link("← Queue", href=routes.PRESCRIPTIONS),
+            form_alert(RxState.error, "rx-error"),
+            rx.cond(
+                RxState.status != "",
+                rx.vstack(
+                    rx.hstack(
+                        rx.heading(r["rx_number"], size="6", id="rx-number"),
+                        rx.badge(r["status"], size="2", id="rx-status"),
+                        rx.text(r["status_reason"], size="2", color_scheme="gray", id="rx-status-reason"),
+                        align="center",
+                    ),
+                    rx.text(r["patient"], " · ", r["branch"], size="2", color_scheme="gray"),
+                    rx.flex(
+                        original_card(),
+                        details_card(),
+                        rx.cond(RxState.can_verify, verification_card()),
+                        spacing="3",
+                        width="100%",
+                        direction=rx.breakpoints(initial="column", md="row"),
+                    ),
+                    rx.cond(
+                        RxState.signed.length() > 0,
+                        rx.card(
+                            rx.vstack(
+                                rx.heading("Verification as signed", size="4"),
+                                rx.foreach(
+                                    RxState.signed, lambda line: rx.text(line, size="2", class_name="rx-signed")
+                                ),
+                                width="100%",
+                            ),
+                            width="100%",
+                        ),
+                    ),
+                    rx.cond(RxState.editable & RxState.can_enter, entry_card()),
+                    rx.cond(
+                        RxState.can_enter & ~RxState.closed & ~RxState.held & (RxState.status != "fill"),
+                        reason_form("Why hold it", "Hold", RxState.hold, "rx-hold", kinds=True),
+                    ),
+                    rx.cond(
+                        RxState.held & RxState.can_enter, rx.button("Resume", on_click=RxState.resume, id="rx-resume")
+                    ),
+                    rx.cond(
+                        RxState.in_verification & RxState.can_verify,
+                        reason_form("What to correct", "Back to data entry", RxState.return_to_entry, "rx-return"),
+                    ),
+                    rx.cond(
+                        RxState.can_cancel & ~RxState.closed,
+                        reason_form("Why cancel it", "Cancel prescription", RxState.cancel, "rx-cancel"),
+                    ),
+                    rx.heading("History", size="4"),
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                *[rx.table.column_header_cell(h) for h in ("When", "What", "Now", "Why", "Who")]
+                            )
+                        ),
+                        rx.table.body(rx.foreach(RxState.events, event_row)),
+                        width="100%",
+                        size="1",
+                        id="rx-history",
+                    ),
+                    width="100%",
+                    spacing="3",
+                ),
+            ),
+            width="100%",
+            spacing="3",
+        )
+    )
