@@ -15,8 +15,9 @@ run: setup            ## the app, a worker and the relay, on embedded Postgres/R
 test: setup-dev       ## the whole suite on real Postgres, Redis, RQ workers and Chromium
 	@$(PY) -m devtools.testenv $(ARGS)
 
-lint: setup-dev
+lint: setup-dev       ## ruff, then copied code (pylint duplicate-code, settings in pyproject.toml)
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@.venv/bin/pylint backend tenants pharmacy_saas
 
 typecheck: setup-dev
 	@.venv/bin/mypy backend tenants

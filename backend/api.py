@@ -26,6 +26,7 @@ from backend.core.settings import get_settings
 from backend.health.service import system_health
 from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
+from backend.job_handlers import register_job_handlers
 from backend.patients.api import router as patients_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
@@ -132,6 +133,7 @@ def create_api() -> FastAPI:
     settings = get_settings()
     settings.check_boot()
     configure_logging(f"{settings.SERVICE_NAME}-app", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
+    register_job_handlers()  # endpoints enqueue jobs (CSV imports, invitations): their names must be known
     api = FastAPI(
         title="Pharmacy SaaS API",
         version="1",

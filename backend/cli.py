@@ -226,8 +226,8 @@ def worker(
     from rq import SimpleWorker, Worker
 
     from backend.core.queue import check_redis, job_queue, redis_connection
+    from backend.job_handlers import register_job_handlers
     from backend.jobs.recovery import reclaim_abandoned_jobs
-    from backend.jobs.registry import load_handlers
 
     settings = get_settings()
     configure_logging(f"{settings.SERVICE_NAME}-worker", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
@@ -237,7 +237,7 @@ def worker(
     worker_class = SimpleWorker if simple else Worker
     # Once here, before any fork: every work-horse then starts with the handlers loaded instead of
     # importing them again (over a second of CPU per job).
-    load_handlers()
+    register_job_handlers()
     if name:
         reclaim_abandoned_jobs(connection, name)
     rq_worker = worker_class(

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas.state.audit import FILTERS, AuditState
 
@@ -38,13 +39,7 @@ def audit_page() -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("When", "Who", "Action", "On", "Details")])
-                ),
-                rx.table.body(rx.foreach(AuditState.events, event_row)),
-                width="100%",
-            ),
+            data_table(("When", "Who", "Action", "On", "Details"), rx.foreach(AuditState.events, event_row)),
             rx.hstack(
                 rx.button("Newer", variant="soft", disabled=AuditState.page == 0, on_click=AuditState.turn_page(-1)),
                 rx.button("Older", variant="soft", disabled=~AuditState.has_more, on_click=AuditState.turn_page(1)),

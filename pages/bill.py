@@ -1,11 +1,10 @@
 """The bill page (/bills/view?id=): lines with lots, payments, credit notes, PDFs, for billing.refund a refund and,
 for claims.manage, the insurance claim."""
 
-from typing import Any
-
 import reflex as rx
 
 from components.forms import form_alert
+from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.bill import (
@@ -16,16 +15,6 @@ from pharmacy_saas.state.bill import (
     CreditNoteRow,
     PaymentRow,
 )
-
-
-def _table(headers: tuple[str, ...], body: Any, table_id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=table_id,
-    )
 
 
 def line_row(line: BillViewLine) -> rx.Component:
@@ -99,10 +88,11 @@ def refund_form() -> rx.Component:
                     size="2",
                     color_scheme="gray",
                 ),
-                _table(
+                data_table(
                     ("Medicine", "Refundable", "Return", "Restock"),
                     rx.foreach(BillState.lines, refund_line),
-                    "refund-lines",
+                    table_id="refund-lines",
+                    size="1",
                 ),
                 rx.el.label("Reason", html_for="refund-reason", font_weight="500", font_size="0.9em"),
                 rx.input(name="reason", id="refund-reason", placeholder="e.g. unopened, wrong strength", width="100%"),
@@ -245,22 +235,25 @@ def bill_page() -> rx.Component:
                 BillState.amount_paid,
             ),
             rx.heading("Lines", size="4"),
-            _table(
+            data_table(
                 ("#", "Medicine", "Quantity", "Amount", "Lots", "Refundable"),
                 rx.foreach(BillState.lines, line_row),
-                "bill-lines",
+                table_id="bill-lines",
+                size="1",
             ),
             rx.heading("Payments", size="4"),
-            _table(
+            data_table(
                 ("When", "Method", "Applied", "Tendered", "Change", "Reference"),
                 rx.foreach(BillState.payments, payment_row),
-                "bill-payments",
+                table_id="bill-payments",
+                size="1",
             ),
             rx.heading("Credit notes", size="4"),
-            _table(
+            data_table(
                 ("Number", "When", "Lines", "Credited", "Refunded", "Reason"),
                 rx.foreach(BillState.credit_notes, credit_note_row),
-                "bill-credit-notes",
+                table_id="bill-credit-notes",
+                size="1",
             ),
             rx.cond(BillState.payable, payment_form()),
             rx.cond(BillState.claim_id != "", claim_card()),

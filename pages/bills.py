@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert
+from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.bills import BillRow, BillsState, Choice
@@ -156,18 +157,10 @@ def bills_page() -> rx.Component:
             rx.cond(BillsState.patient_name != "", patient_banner()),
             form_alert(BillsState.error, "bills-error"),
             rx.cond(BillsState.searched, rx.text(BillsState.total_text, size="2", id="bills-count")),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(h)
-                            for h in ("Number", "Date", "Branch", "Customer", "Status", "Amount due", "Owed")
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(BillsState.rows, bill_row)),
-                width="100%",
-                id="bills-table",
+            data_table(
+                ("Number", "Date", "Branch", "Customer", "Status", "Amount due", "Owed"),
+                rx.foreach(BillsState.rows, bill_row),
+                table_id="bills-table",
             ),
             rx.hstack(
                 rx.button(

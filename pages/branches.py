@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert, text_field
+from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.branches import BranchesState
@@ -181,17 +182,9 @@ def branches_page() -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(h)
-                            for h in ("Branch", "Code", "Time zone", "Tax", "Opening hours", "Status", "")
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(BranchesState.rows, branch_row)),
-                width="100%",
+            data_table(
+                ("Branch", "Code", "Time zone", "Tax", "Opening hours", "Status", ""),
+                rx.foreach(BranchesState.rows, branch_row),
             ),
             branch_form(),
             spacing="4",

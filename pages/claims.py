@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert
+from components.tables import cells_row, data_table, titled_table
 from pages.shell import with_shell
 from pharmacy_saas.state.claims import (
     ALL,
@@ -18,19 +19,6 @@ from pharmacy_saas.state.claims import (
 )
 
 UPLOAD_ID = "claim-responses"
-
-
-def table(title: str, table_id: str, headers: tuple[str, ...], body: rx.Component) -> rx.Component:
-    return rx.vstack(
-        rx.heading(title, size="4"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            body,
-            width="100%",
-            id=table_id,
-        ),
-        width="100%",
-    )
 
 
 def claim_row(row: ClaimRow) -> rx.Component:
@@ -53,21 +41,12 @@ def claim_row(row: ClaimRow) -> rx.Component:
 
 
 def event_row(row: EventRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.when), rx.table.cell(row.change), rx.table.cell(row.amount), rx.table.cell(row.note)
-    )
+    return cells_row(row.when, row.change, row.amount, row.note)
 
 
 def recon_row(row: ReconRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.payer),
-        rx.table.cell(row.claims),
-        rx.table.cell(row.claimed),
-        rx.table.cell(row.awaiting),
-        rx.table.cell(row.approved),
-        rx.table.cell(row.received),
-        rx.table.cell(row.outstanding),
-        rx.table.cell(row.rejected),
+    return cells_row(
+        row.payer, row.claims, row.claimed, row.awaiting, row.approved, row.received, row.outstanding, row.rejected
     )
 
 
@@ -146,13 +125,10 @@ def claim_detail() -> rx.Component:
             rx.heading(ClaimsState.open_title, size="4", id="claim-title"),
             rx.text(ClaimsState.open_detail, size="2", color_scheme="gray"),
             next_step(),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("When", "Change", "Amount", "Note")])
-                ),
-                rx.table.body(rx.foreach(ClaimsState.events, event_row)),
-                width="100%",
-                id="claim-history",
+            data_table(
+                ("When", "Change", "Amount", "Note"),
+                rx.foreach(ClaimsState.events, event_row),
+                table_id="claim-history",
             ),
             width="100%",
         ),
@@ -178,20 +154,18 @@ def reconciliation() -> rx.Component:
             width="100%",
         ),
         rx.text("Claims submitted on these days (UTC), per payer.", size="2", color_scheme="gray"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(
-                rx.foreach(ClaimsState.recon_rows, recon_row), rx.foreach(ClaimsState.recon_total, recon_row)
-            ),
-            width="100%",
-            id="claims-reconciliation",
+        data_table(
+            headers,
+            rx.foreach(ClaimsState.recon_rows, recon_row),
+            rx.foreach(ClaimsState.recon_total, recon_row),
+            table_id="claims-reconciliation",
         ),
         width="100%",
     )
 
 
 def problem_row(row: ProblemRow) -> rx.Component:
-    return rx.table.row(rx.table.cell(row.row), rx.table.cell(row.column), rx.table.cell(row.reason))
+    return cells_row(row.row, row.column, row.reason)
 
 
 def exchange() -> rx.Component:
@@ -232,13 +206,10 @@ def exchange() -> rx.Component:
             rx.cond(ClaimsState.import_summary != "", rx.text(ClaimsState.import_summary, id="claims-import-summary")),
             rx.cond(
                 ClaimsState.import_problems.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(*[rx.table.column_header_cell(h) for h in ("Row", "Column", "Reason")])
-                    ),
-                    rx.table.body(rx.foreach(ClaimsState.import_problems, problem_row)),
-                    width="100%",
-                    id="claims-import-problems",
+                data_table(
+                    ("Row", "Column", "Reason"),
+                    rx.foreach(ClaimsState.import_problems, problem_row),
+                    table_id="claims-import-problems",
                 ),
             ),
             width="100%",
@@ -248,9 +219,7 @@ def exchange() -> rx.Component:
 
 
 def payer_row(row: PayerRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.name), rx.table.cell(row.code), rx.table.cell(row.contact), class_name="payer-row"
-    )
+    return cells_row(row.name, row.code, row.contact, class_name="payer-row")
 
 
 def payers_card() -> rx.Component:
@@ -258,12 +227,11 @@ def payers_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Payers", size="4"),
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ("Name", "Code", "Contact")])),
-                rx.table.body(rx.foreach(ClaimsState.payers, payer_row)),
-                width="100%",
+            data_table(
+                ("Name", "Code", "Contact"),
+                rx.foreach(ClaimsState.payers, payer_row),
+                table_id="payers-table",
                 size="1",
-                id="payers-table",
             ),
             rx.form(
                 rx.hstack(
@@ -299,11 +267,11 @@ def claims_page() -> rx.Component:
             ),
             rx.cond(ClaimsState.error != "", rx.callout(ClaimsState.error, icon="triangle-alert", color_scheme="red")),
             rx.cond(ClaimsState.open_id != "", claim_detail()),
-            table(
+            titled_table(
                 "Claims",
-                "claims-table",
                 ("Bill", "Patient", "Payer", "Status", "Claimed", "Copay", "Approved", "Paid", "Drafted"),
-                rx.table.body(rx.foreach(ClaimsState.rows, claim_row)),
+                rx.foreach(ClaimsState.rows, claim_row),
+                table_id="claims-table",
             ),
             rx.cond(ClaimsState.has_more, rx.text("Showing the newest 50: narrow the filters.", size="2")),
             rx.cond(ClaimsState.can_manage, exchange()),

@@ -13,7 +13,7 @@ def invite_page() -> rx.Component:
         rx.center(
             rx.card(
                 rx.cond(
-                    InviteState.status == "pending",
+                    InviteState.acceptable,
                     rx.form(
                         rx.vstack(
                             rx.heading("Join ", InviteState.tenant, size="6", id="invite-title"),

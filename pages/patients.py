@@ -5,6 +5,7 @@ from typing import Any
 import reflex as rx
 
 from components.forms import form_alert, labelled, text_field
+from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.patients import (
@@ -112,13 +113,8 @@ def patients_page() -> rx.Component:
             ),
             search_form(),
             form_alert(PatientsState.error, "patients-error"),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(rx.table.column_header_cell("Name"), rx.table.column_header_cell("Date of birth"))
-                ),
-                rx.table.body(rx.foreach(PatientsState.patients, patient_row)),
-                width="100%",
-                id="patients-table",
+            data_table(
+                ("Name", "Date of birth"), rx.foreach(PatientsState.patients, patient_row), table_id="patients-table"
             ),
             rx.hstack(
                 rx.button(
@@ -144,12 +140,11 @@ def access_card() -> rx.Component:
         rx.vstack(
             rx.heading("Access log", size="4"),
             rx.text("Who opened, registered or changed this record, newest first.", size="2", color_scheme="gray"),
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ("When", "What", "Who")])),
-                rx.table.body(rx.foreach(PatientRecordState.access, access_row)),
-                width="100%",
+            data_table(
+                ("When", "What", "Who"),
+                rx.foreach(PatientRecordState.access, access_row),
+                table_id="patient-access-log",
                 size="1",
-                id="patient-access-log",
             ),
             width="100%",
         ),
@@ -234,16 +229,11 @@ def coverage_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Coverage", size="4"),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[rx.table.column_header_cell(h) for h in ("Payer", "Member id", "Plan", "Group", "State")]
-                    )
-                ),
-                rx.table.body(rx.foreach(PatientRecordState.coverages, coverage_row)),
-                width="100%",
+            data_table(
+                ("Payer", "Member id", "Plan", "Group", "State"),
+                rx.foreach(PatientRecordState.coverages, coverage_row),
+                table_id="patient-coverages",
                 size="1",
-                id="patient-coverages",
             ),
             rx.form(
                 rx.hstack(

@@ -4,6 +4,7 @@ import reflex as rx
 
 from components.forms import form_alert, text_field
 from components.layout import brand
+from components.tables import data_table
 from pharmacy_saas.state.platform import MIN_REASON, REASON_HINT, PlatformSignInState, PlatformState
 
 
@@ -178,26 +179,9 @@ def platform_page() -> rx.Component:
                 on_submit=PlatformState.find,
             ),
             rx.cond(PlatformState.selected_id != "", manage_panel()),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(h)
-                            for h in (
-                                "Chain",
-                                "Status",
-                                "Plan",
-                                "Branches",
-                                "Users",
-                                "Events (30 d)",
-                                "Last activity",
-                                "",
-                            )
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(PlatformState.tenants, tenant_row)),
-                width="100%",
+            data_table(
+                ("Chain", "Status", "Plan", "Branches", "Users", "Events (30 d)", "Last activity", ""),
+                rx.foreach(PlatformState.tenants, tenant_row),
             ),
             spacing="4",
             padding="1.5em 2em",

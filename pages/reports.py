@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from components.tables import cells_row, titled_table
 from pages.shell import with_shell
 from pharmacy_saas.state.reports import Figure, MedicineRow, PaymentRow, ReportsState, TaxRow
 
@@ -17,37 +18,16 @@ def figure_card(figure: Figure) -> rx.Component:
     )
 
 
-def table(title: str, table_id: str, headers: tuple[str, ...], body: rx.Component) -> rx.Component:
-    return rx.vstack(
-        rx.heading(title, size="4"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            body,
-            width="100%",
-            id=table_id,
-        ),
-        width="100%",
-    )
-
-
 def payment_row(row: PaymentRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.method), rx.table.cell(row.payments), rx.table.cell(row.amount), rx.table.cell(row.change_due)
-    )
+    return cells_row(row.method, row.payments, row.amount, row.change_due)
 
 
 def tax_row(row: TaxRow) -> rx.Component:
-    return rx.table.row(rx.table.cell(row.band), rx.table.cell(row.net_amount), rx.table.cell(row.tax_amount))
+    return cells_row(row.band, row.net_amount, row.tax_amount)
 
 
 def medicine_row(row: MedicineRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.description),
-        rx.table.cell(row.quantity),
-        rx.table.cell(row.revenue),
-        rx.table.cell(row.margin),
-        class_name="top-medicine-row",
-    )
+    return cells_row(row.description, row.quantity, row.revenue, row.margin, class_name="top-medicine-row")
 
 
 def sales_by_hour() -> rx.Component:
@@ -120,27 +100,27 @@ def reports_page() -> rx.Component:
             ),
             rx.cond(ReportsState.bills > 0, sales_by_hour()),
             rx.grid(
-                table(
+                titled_table(
                     "Payments",
-                    "payments-table",
                     ("Method", "Payments", "Amount", "Change given"),
-                    rx.table.body(rx.foreach(ReportsState.payments, payment_row)),
+                    rx.foreach(ReportsState.payments, payment_row),
+                    table_id="payments-table",
                 ),
-                table(
+                titled_table(
                     "Tax by rate",
-                    "tax-table",
                     ("Band", "Net", "Tax"),
-                    rx.table.body(rx.foreach(ReportsState.taxes, tax_row)),
+                    rx.foreach(ReportsState.taxes, tax_row),
+                    table_id="tax-table",
                 ),
                 columns=rx.breakpoints(initial="1", md="2"),
                 spacing="5",
                 width="100%",
             ),
-            table(
+            titled_table(
                 "Top medicines by revenue",
-                "top-medicines",
                 ("Medicine", "Quantity", "Revenue (net)", "Margin"),
-                rx.table.body(rx.foreach(ReportsState.top_medicines, medicine_row)),
+                rx.foreach(ReportsState.top_medicines, medicine_row),
+                table_id="top-medicines",
             ),
             spacing="5",
             width="100%",

@@ -4,6 +4,7 @@ import reflex as rx
 
 from components.forms import form_alert, text_field
 from components.layout import sign_out_everywhere_card
+from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.auth import AccountState
@@ -246,17 +247,8 @@ def settings_page() -> rx.Component:
                 ),
                 width="100%",
             ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(h)
-                            for h in ("Name", "Token", "Scopes", "Last used", "Status", "")
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(SettingsState.tokens, token_row)),
-                width="100%",
+            data_table(
+                ("Name", "Token", "Scopes", "Last used", "Status", ""), rx.foreach(SettingsState.tokens, token_row)
             ),
             rx.card(
                 rx.form(

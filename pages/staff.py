@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert, labelled, text_field
+from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas.state.staff import StaffState
 
@@ -68,7 +69,7 @@ def invitation_row(invitation: rx.Var) -> rx.Component:
         rx.table.cell(invitation["expires"]),
         rx.table.cell(
             rx.cond(
-                invitation["status"] == "pending",
+                invitation["revocable"] != "",
                 rx.button("Revoke", size="1", variant="soft", on_click=StaffState.revoke(invitation["id"])),
             )
         ),
@@ -137,21 +138,9 @@ def staff_page() -> rx.Component:
             rx.heading("Staff", size="6"),
             invite_form(),
             rx.heading("Members", size="4"),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Name", "Role", "Branches", "Status", "")])
-                ),
-                rx.table.body(rx.foreach(StaffState.members, member_row)),
-                width="100%",
-            ),
+            data_table(("Name", "Role", "Branches", "Status", ""), rx.foreach(StaffState.members, member_row)),
             rx.heading("Invitations", size="4"),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("E-mail", "Role", "Status", "Expires", "")])
-                ),
-                rx.table.body(rx.foreach(StaffState.invitations, invitation_row)),
-                width="100%",
-            ),
+            data_table(("E-mail", "Role", "Status", "Expires", ""), rx.foreach(StaffState.invitations, invitation_row)),
             spacing="4",
             width="100%",
         )

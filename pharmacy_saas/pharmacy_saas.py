@@ -3,6 +3,7 @@
 import reflex as rx
 
 from backend.api import SecurityHeaders, create_api
+from backend.job_handlers import register_job_handlers
 from pages.account import account_page
 from pages.alerts import alerts_page
 from pages.assistant import assistant_page
@@ -59,6 +60,8 @@ from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 from pharmacy_saas.state.suspended import SuspendedState
 
+# Handlers enqueue jobs (invitations, password resets, CSV imports): every job's handler is known first.
+register_job_handlers()
 # The theme is configured in rxconfig.py (RadixThemesPlugin).
 # The favicon is assets/favicon.ico, served by the app like every other asset (no CDN).
 app = rx.App(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Numeric
@@ -15,6 +16,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import new_id, utc_timestamp
+
+
+class TenantStatus(StrEnum):
+    """A chain's standing: a suspended chain's staff and API tokens are refused until it is reactivated."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
 
 
 class Tenant(SQLModel, table=True):
@@ -25,7 +33,7 @@ class Tenant(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     slug: str
     name: str
-    status: str = "active"  # active | suspended
+    status: str = TenantStatus.ACTIVE
     plan: str = "trial"
     currency: str = "USD"
     require_mfa: bool = False

@@ -28,7 +28,11 @@ os.environ["SSO_ALLOWED_HOSTS"] = "127.0.0.1"
 from backend.core import database, dbadmin  # noqa: E402
 from backend.core.passwords import hash_password  # noqa: E402
 from backend.core.settings import reset_settings_cache  # noqa: E402
+from backend.job_handlers import register_job_handlers  # noqa: E402
 from tenants.provisioning import NewBranch, NewChain, ProvisionedTenant, provision_tenant  # noqa: E402
+
+# The services under test enqueue jobs, as the app and the worker do after registering the handlers.
+register_job_handlers()
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 RUN_ID = f"{os.getpid()}"

@@ -52,8 +52,13 @@ def test_the_checker_catches_a_violation(tmp_path):
     ]
 
 
-# Shared plumbing every domain may use; everything else under backend/ is a domain.
-NOT_DOMAINS = {"core", "http", "api", "cli", "__init__"}
+# Shared plumbing every domain may use, and the assembly modules that wire the domains together
+# (the REST app, the CLI, the job handler list); everything else under backend/ is a domain.
+NOT_DOMAINS = {"core", "http", "api", "cli", "job_handlers", "__init__"}
+# Packages under backend/ that every domain uses and that must therefore import no domain (only core):
+# the outbox and job registry, idempotent writes, mail. A domain registers with them; they never
+# reach back (backend/jobs importing the domains' tasks made an import loop).
+PLUMBING = ("jobs", "idempotency", "notifications")
 
 
 def _domain_of(module: str) -> str | None:
@@ -106,6 +111,59 @@ def core_imports_above_itself(root: Path = ROOT) -> list[str]:
             if top[0] == "tenants" or (top[0] == "backend" and len(top) > 1 and top[1] != "core"):
                 bad.append(f"{path.relative_to(root)} imports {module}")
     return bad
+
+
+def plumbing_imports_of_domains(root: Path = ROOT) -> list[str]:
+    """backend/jobs, backend/idempotency and backend/notifications import no domain package."""
+    bad = []
+    for package in PLUMBING:
+        for path in sorted((root / "backend" / package).rglob("*.py")):
+            for module in sorted(full_imports_of(path, names=False)):
+                theirs = _domain_of(module)
+                if theirs and theirs not in PLUMBING:
+                    bad.append(f"{path.relative_to(root)} imports {module}")
+    return bad
+
+
+def test_plumbing_imports_no_domain():
+    assert plumbing_imports_of_domains() == []
+
+
+def test_the_plumbing_check_catches_one(tmp_path):
+    (tmp_path / "backend" / "jobs").mkdir(parents=True)
+    (tmp_path / "backend" / "jobs" / "registry.py").write_text(
+        "def load():\n    import backend.accounts.tasks\n    from backend.core.queue import job_queue\n"
+        "    from backend.jobs.models import OutboxJob\n"
+    )
+    assert plumbing_imports_of_domains(tmp_path) == ["backend/jobs/registry.py imports backend.accounts.tasks"]
+
+
+def imports_of_the_demo(root: Path = ROOT) -> list[str]:
+    """The demo loader sits above the domains (it calls their services and bulk books); no domain or
+    tenancy module imports it: sign-up's "load demo data" is the sign-up adapter's call."""
+    bad = []
+    for package in ("backend", "tenants"):
+        for path in sorted((root / package).rglob("*.py")):
+            module = ".".join(path.relative_to(root).with_suffix("").parts)
+            if module.startswith("backend.demo") or module == "backend.cli":  # the CLI is an adapter
+                continue
+            for imported in sorted(full_imports_of(path, names=False)):
+                if imported == "backend.demo" or imported.startswith("backend.demo."):
+                    bad.append(f"{path.relative_to(root)} imports {imported}")
+    return bad
+
+
+def test_no_domain_imports_the_demo_loader():
+    assert imports_of_the_demo() == []
+
+
+def test_the_demo_check_catches_one(tmp_path):
+    (tmp_path / "backend" / "accounts").mkdir(parents=True)
+    (tmp_path / "backend" / "accounts" / "service.py").write_text(
+        "def sign_up():\n    from backend.demo.seed import load_demo_data\n"
+    )
+    (tmp_path / "tenants").mkdir()
+    assert imports_of_the_demo(tmp_path) == ["backend/accounts/service.py imports backend.demo.seed"]
 
 
 def test_no_domain_imports_another_domains_api_module():

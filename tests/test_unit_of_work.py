@@ -10,7 +10,14 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONVERTED = ["backend/billing", "backend/inventory", "backend/prescriptions"]
+CONVERTED = [
+    "backend/billing",
+    "backend/inventory",
+    "backend/prescriptions",
+    "backend/patients",
+    "backend/branches",
+    "backend/jobs",
+]
 
 
 def _body(node: ast.FunctionDef) -> list[ast.stmt]:

@@ -13,8 +13,8 @@ from backend.accounts.models import ApiToken
 from backend.core.database import lookup
 from backend.core.errors import (
     AuthenticationRequired,
+    ChainSuspended,
     NotFound,
-    PermissionDenied,
     PharmacyError,
     ValidationFailed,
 )
@@ -23,6 +23,7 @@ from backend.core.queue import shared_redis
 from backend.core.tokens import new_token, token_hash
 from tenants.audit import record_audit
 from tenants.context import TenantContext
+from tenants.models import TenantStatus
 from tenants.roles import api_role, require
 from tenants.session import tenant_session
 
@@ -148,8 +149,8 @@ def principal_for_api_token(token: str | None) -> ApiPrincipal:
     if not rows:
         raise AuthenticationRequired("Missing or invalid API token.")
     row = rows[0]
-    if row.tenant_status != "active":
-        raise PermissionDenied("This pharmacy chain's account is suspended.")
+    if row.tenant_status != TenantStatus.ACTIVE:
+        raise ChainSuspended("This pharmacy chain's account is suspended.")
     return ApiPrincipal(
         str(row.tenant_id),
         str(row.token_id),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, String
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -26,6 +27,16 @@ class UserSession(SQLModel, table=True):
     ip: str | None = None
     user_agent: str | None = None
     is_platform: bool = False
+
+
+class InvitationStatus(StrEnum):
+    """What an invitation link still does. Not stored: it follows from accepted_at, revoked_at and
+    expires_at (backend.accounts.staff), so it can never disagree with them."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
 
 
 class Invitation(SQLModel, table=True):

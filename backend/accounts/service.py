@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,15 +11,15 @@ from sqlalchemy import text
 
 from backend.accounts import auth_path, throttle
 from backend.accounts.passwords import check_password
-from backend.core.errors import AuthenticationRequired, PharmacyError, ValidationFailed
+from backend.core.errors import AuthenticationRequired, ValidationFailed
 from backend.core.passwords import hash_password
 from tenants.audit import record_audit
 from tenants.context import TenantContext
+from tenants.models import TenantStatus
 from tenants.provisioning import EMAIL_RE, NewBranch, NewChain, provision_tenant, validate_chain
 from tenants.session import tenant_session, user_session
 
 BAD_CREDENTIALS = "E-mail or password is not right."
-log = logging.getLogger(__name__)
 
 
 class TooManyAttempts(AuthenticationRequired):
@@ -70,7 +69,7 @@ def memberships_of(user_id: uuid.UUID | str) -> list[MembershipSummary]:
     return [
         MembershipSummary(str(r.tenant_id), r.tenant_slug, r.tenant_name, r.role)
         for r in rows
-        if r.tenant_status == "active"
+        if r.tenant_status == TenantStatus.ACTIVE
     ]
 
 
@@ -115,7 +114,6 @@ class SignUpForm:
     time_zone: str
     tax_rate: str
     prices_include_tax: bool
-    load_demo_data: bool = False
 
 
 def sign_up(form: SignUpForm) -> tuple[str, str]:
@@ -153,11 +151,6 @@ def sign_up(form: SignUpForm) -> tuple[str, str]:
     validate_chain(chain)  # every field checked before the slow hash and before any write
     chain = NewChain(**{**chain.__dict__, "owner_password_hash": hash_password(form.password)})
     created = provision_tenant(chain, actor=f"signup:{email}", reason="self-service sign-up")
-    if form.load_demo_data:
-        from backend.demo.seed import load_demo_data
-
-        try:
-            load_demo_data(TenantContext(tenant_id=created.tenant_id, user_id=created.owner_user_id, role="owner"))
-        except PharmacyError:  # the chain is ready; missing samples are not worth failing sign-up for
-            log.exception("demo data could not be loaded")
+    # Sample data ("load demo data") is the sign-up adapter's next call, not this service's:
+    # backend.demo.seed.load_demo_data_for_new_chain.
     return str(created.owner_user_id), str(created.tenant_id)

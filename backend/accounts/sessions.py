@@ -16,12 +16,13 @@ from sqlmodel import col, update
 
 from backend.accounts.models import UserSession
 from backend.core.database import lookup
-from backend.core.errors import AuthenticationRequired, PermissionDenied
+from backend.core.errors import AuthenticationRequired, ChainSuspended, PermissionDenied
 from backend.core.models import utc_now
 from backend.core.queue import redis_connection
 from backend.core.settings import get_settings
 from backend.core.tokens import new_token, token_hash
 from tenants.context import TenantContext
+from tenants.models import TenantStatus
 from tenants.session import user_session
 
 LOGIN_CODE_TTL_SECONDS = 60
@@ -51,8 +52,8 @@ class Principal:
         """The TenantContext for this principal; refuses when no active chain is selected."""
         if not self.tenant_id or not self.role:
             raise PermissionDenied("Your account is not a member of this pharmacy chain any more.")
-        if self.tenant_status != "active":
-            raise PermissionDenied(SUSPENDED_MESSAGE)
+        if self.tenant_status != TenantStatus.ACTIVE:
+            raise ChainSuspended(SUSPENDED_MESSAGE)
         return TenantContext(
             tenant_id=uuid.UUID(self.tenant_id),
             user_id=uuid.UUID(self.user_id),

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from backend.accounts import auth_path, throttle
-from backend.accounts.models import Invitation
+from backend.accounts.models import Invitation, InvitationStatus
 from backend.accounts.passwords import check_password
 from backend.core.crypto import decrypt, encrypt
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -48,7 +48,7 @@ class PendingInvitation:
     email: str
     role: str
     expires_at: datetime
-    status: str  # pending | accepted | revoked | expired
+    status: InvitationStatus
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class InvitationView:
     tenant_name: str
     email: str
     role: str
-    status: str
+    status: InvitationStatus
     has_account: bool
 
 
@@ -165,14 +165,14 @@ def invite(
     return InvitationCreated(str(invitation.id), f"{get_settings().APP_URL}/invite?token={token}")
 
 
-def _status(inv_accepted: datetime | None, inv_revoked: datetime | None, expires: datetime) -> str:
+def _status(inv_accepted: datetime | None, inv_revoked: datetime | None, expires: datetime) -> InvitationStatus:
     if inv_accepted:
-        return "accepted"
+        return InvitationStatus.ACCEPTED
     if inv_revoked:
-        return "revoked"
+        return InvitationStatus.REVOKED
     if expires <= utc_now():
-        return "expired"
-    return "pending"
+        return InvitationStatus.EXPIRED
+    return InvitationStatus.PENDING
 
 
 def list_invitations(ctx: TenantContext) -> list[PendingInvitation]:
@@ -237,7 +237,7 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> tuple[str
         if invitation is None:
             raise NotFound("This invitation link is not valid.")
         status = _status(invitation.accepted_at, invitation.revoked_at, invitation.expires_at)
-        if status != "pending":  # checked under the row lock: two tabs cannot both accept
+        if status != InvitationStatus.PENDING:  # checked under the row lock: two tabs cannot both accept
             raise Conflict(f"This invitation is {status}. Ask for a new one.")
         user = session.exec(select(User).where(User.email == invitation.email)).first()
         if user is None:
@@ -354,7 +354,7 @@ def send_invitation_mail(session: Session, ctx: TenantContext, *, invitation_id:
     ).first()
     if invitation is None or invitation.mailed_at or not invitation.token_encrypted:
         return
-    if _status(invitation.accepted_at, invitation.revoked_at, invitation.expires_at) != "pending":
+    if _status(invitation.accepted_at, invitation.revoked_at, invitation.expires_at) != InvitationStatus.PENDING:
         return
     token = decrypt(INVITE_PURPOSE, invitation.token_encrypted)
     if token is None:

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from backend.accounts.sessions import Principal
 from backend.core.settings import get_settings
 from tenants.context import TenantContext
+from tenants.models import TenantStatus
 from tenants.roles import OWNER
 from tenants.session import tenant_session
 
@@ -32,7 +33,7 @@ class SuspensionNotice:
 
 def suspension_notice(principal: Principal) -> SuspensionNotice | None:
     """The notice for a member of a suspended chain; None when the chain is not suspended."""
-    if principal.tenant_status != "suspended" or not principal.tenant_id or not principal.role:
+    if principal.tenant_status != TenantStatus.SUSPENDED or not principal.tenant_id or not principal.role:
         return None
     is_owner = principal.role == OWNER
     # Built here, not through `principal.context()`, which refuses a suspended chain: it reads nothing

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.branches.service import Branch, create_branch_in, get_branch, set_branch_active_in, update_branch_in
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.branches.service import Branch, create_branch, get_branch, set_branch_active, update_branch
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext
 from tenants.directory import tenant_profile
 
@@ -87,7 +87,7 @@ async def branches(ctx: Viewing) -> list[dict]:
 
 @router.get("/branches/{branch_id}", summary="One branch: address, phone, time zone, tax settings, opening hours")
 async def read(branch_id: str, ctx: Viewing) -> JSONResponse:
-    return JSONResponse(_out(await run_in_threadpool(get_branch, ctx, branch_id)))
+    return JSONResponse(_out(await in_tenant(ctx, get_branch, branch_id)))
 
 
 @router.post("/branches", summary="Add a branch (owner)", status_code=201)
@@ -99,7 +99,7 @@ async def create(body: BranchIn, key: IdempotencyKey, ctx: Managing) -> JSONResp
         key,
         {"action": "create_branch", **fields},
         201,
-        lambda session: _out(create_branch_in(session, ctx, **fields)),
+        lambda session: _out(create_branch(session, ctx, **fields)),
     )
 
 
@@ -108,9 +108,9 @@ async def update(branch_id: str, body: BranchUpdateIn, key: IdempotencyKey, ctx:
     fields = body.model_dump(exclude={"is_active"})
 
     def act(session):  # type: ignore[no-untyped-def]
-        branch = update_branch_in(session, ctx, branch_id, **fields)
+        branch = update_branch(session, ctx, branch_id, **fields)
         if body.is_active is not None:
-            branch = set_branch_active_in(session, ctx, branch_id, body.is_active)
+            branch = set_branch_active(session, ctx, branch_id, body.is_active)
         return _out(branch)
 
     return await run_in_threadpool(

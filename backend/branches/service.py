@@ -31,7 +31,6 @@ from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.provisioning import validate_time_zone
 from tenants.roles import require
-from tenants.session import tenant_session
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = {
@@ -311,18 +310,16 @@ def _load(session: Session, ctx: TenantContext, branch_id: object, *, lock: bool
     return _branch(row)
 
 
-def get_branch(ctx: TenantContext, branch_id: str) -> Branch:
+def get_branch(session: Session, ctx: TenantContext, branch_id: str) -> Branch:
     """One branch of the chain (within the member's branch scope), active or not."""
     require(ctx, "branches.view")
-    with tenant_session(ctx) as session:
-        return _load(session, ctx, branch_id)
+    return _load(session, ctx, branch_id)
 
 
-def list_branches(ctx: TenantContext) -> list[Branch]:
+def list_branches(session: Session, ctx: TenantContext) -> list[Branch]:
     """Every branch the member may see: active ones first, then by name."""
     require(ctx, "branches.view")
-    with tenant_session(ctx) as session:
-        rows = session.execute(text("SELECT * FROM branches ORDER BY NOT is_active, lower(name), id")).all()
+    rows = session.execute(text("SELECT * FROM branches ORDER BY NOT is_active, lower(name), id")).all()
     return [_branch(r) for r in rows if ctx.can_see_branch(r.id)]
 
 
@@ -369,13 +366,7 @@ def _placeholder(name: str) -> str:
     return f"CAST(:{name} AS jsonb)" if name == "opening_hours" else f":{name}"
 
 
-def create_branch(ctx: TenantContext, **fields: Any) -> Branch:
-    """Add a branch (see `create_branch_in`)."""
-    with tenant_session(ctx) as session:
-        return create_branch_in(session, ctx, **fields)
-
-
-def create_branch_in(session: Session, ctx: TenantContext, **fields: Any) -> Branch:
+def create_branch(session: Session, ctx: TenantContext, **fields: Any) -> Branch:
     """A new, active branch from name, code and time_zone and optionally address, phone, the tax
     settings and opening hours. Every field is checked before anything is written."""
     require(ctx, "branches.manage")
@@ -401,13 +392,7 @@ def create_branch_in(session: Session, ctx: TenantContext, **fields: Any) -> Bra
     return _load(session, ctx, branch_id)
 
 
-def update_branch(ctx: TenantContext, branch_id: str, **fields: Any) -> Branch:
-    """Replace a branch's editable fields (see `update_branch_in`)."""
-    with tenant_session(ctx) as session:
-        return update_branch_in(session, ctx, branch_id, **fields)
-
-
-def update_branch_in(session: Session, ctx: TenantContext, branch_id: str, **fields: Any) -> Branch:
+def update_branch(session: Session, ctx: TenantContext, branch_id: str, **fields: Any) -> Branch:
     """Replace the editable fields (every field: one omitted takes its empty value or default).
 
     The code cannot change once the branch has numbered a bill or credit note: numbers carry it, and
@@ -445,13 +430,7 @@ def update_branch_in(session: Session, ctx: TenantContext, branch_id: str, **fie
     return _load(session, ctx, key)
 
 
-def set_branch_active(ctx: TenantContext, branch_id: str, active: bool) -> Branch:
-    """Deactivate or reactivate a branch (see `set_branch_active_in`)."""
-    with tenant_session(ctx) as session:
-        return set_branch_active_in(session, ctx, branch_id, active)
-
-
-def set_branch_active_in(session: Session, ctx: TenantContext, branch_id: str, active: bool) -> Branch:
+def set_branch_active(session: Session, ctx: TenantContext, branch_id: str, active: bool) -> Branch:
     """Deactivate a branch (its bills, stock and ledger stay; it takes no sales, deliveries or
     transfers) or reactivate it. The chain's last active branch cannot be deactivated."""
     require(ctx, "branches.manage")

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backend.core.money import round_to_currency
+from backend.core.money import minor_unit, round_to_currency
 
 # Symbols for the currencies sign-up offers (and a few neighbours); any other shows its ISO code.
 # Where a symbol is shared ($), the country prefix keeps two chains' figures apart.
@@ -34,6 +34,11 @@ SYMBOLS = {
     "PHP": "₱",
     "JPY": "¥",
     "CHF": "CHF ",
+    "BRL": "R$",
+    "MXN": "MX$",
+    "CNY": "CN¥",
+    "KRW": "₩",
+    "ILS": "₪",
 }
 
 # Statuses whose plain reading is not just the word with its underscores turned to spaces.
@@ -58,6 +63,14 @@ def display_money(amount: Decimal | int | str | None, currency: str) -> str:
     symbol = SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
     sign = "-" if shown < 0 else ""
     return f"{sign}{symbol}{abs(shown):,}"
+
+
+def display_amount(amount: Decimal, currency: str) -> str:
+    """An amount as people type and edit it (the counter's prices and discounts, a catalog price field):
+    no symbol and no thousands separator, at the currency's precision, or with all four stored decimals
+    when it has more ("0.1234"): saving or charging what is shown must never round a stored price."""
+    at_precision = amount.quantize(minor_unit(currency))
+    return str(at_precision if at_precision == amount else amount.quantize(Decimal("0.0001")))
 
 
 def display_status(status: str | None) -> str:

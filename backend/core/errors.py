@@ -60,6 +60,14 @@ class PermissionDenied(PharmacyError):
     code = "forbidden"
 
 
+class ChainSuspended(PermissionDenied):
+    """The member's pharmacy chain is suspended: every request is refused until it is reactivated.
+
+    Its own type so the adapters can send the person to the page that explains why (the Reflex app
+    redirects to /suspended) without comparing message texts; REST still answers it as any 403.
+    """
+
+
 class TenantRequired(PharmacyError):
     """Tenant-owned data was requested without a tenant context (fail closed)."""
 

@@ -18,6 +18,7 @@ orders then go through the purchasing service, as staff would create them.
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 import uuid
@@ -29,11 +30,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
 
+from backend.accounts.staff import invite
 from backend.billing.audit_chain import NewFinancialEvent
 from backend.billing.bills.totals import TaxSettings
 from backend.billing.bulk import BulkBill, BulkBranch, SalesBook
 from backend.billing.claims.bulk import ClaimsBook
+from backend.branches.service import create_branch, get_branch, list_branches, update_branch
 from backend.core.bulk import BulkWriter, SequentialIds
+from backend.core.errors import PharmacyError
 from backend.core.passwords import hash_password
 from backend.core.settings import get_settings
 from backend.demo import catalog, people
@@ -44,9 +48,10 @@ from tenants.audit import append_audit_events, record_audit
 from tenants.context import TenantContext
 from tenants.models import Tenant
 from tenants.provisioning import NewBranch, NewChain, NewMember, ProvisionedTenant, provision_in
-from tenants.roles import require
+from tenants.roles import OWNER, require
 from tenants.session import platform_session, run_in_tenant, tenant_session
 
+log = logging.getLogger(__name__)
 DEMO_SLUG = "demo-pharmacy"
 HAND_OVER_DAYS = 30  # how often a branch's settled bills go to the writer during its replay
 
@@ -420,13 +425,12 @@ def _owner(chain: ProvisionedTenant) -> TenantContext:
 def _branch_details(chain: ProvisionedTenant) -> None:
     """Each branch's phone and opening hours (the hours its history traded in), stated by the owner
     through the branches service, as Settings would."""
-    from backend.branches.service import get_branch, update_branch
-
     ctx = _owner(chain)
     for branch_id, demo in zip(chain.branch_ids, people.BRANCHES, strict=True):
-        branch = get_branch(ctx, str(branch_id))
-        update_branch(
+        branch = run_in_tenant(ctx, get_branch, str(branch_id))
+        run_in_tenant(
             ctx,
+            update_branch,
             branch.id,
             name=branch.name,
             code=branch.code,
@@ -561,13 +565,28 @@ DEMO_STAFF = (
 def load_demo_data(ctx: TenantContext) -> None:
     """The sign-up page's "load demo data" box: a second branch and sample staff invitations to try
     the staff and branch features with (not e-mailed: the addresses are placeholders)."""
-    from backend.accounts.staff import invite
-    from backend.branches.service import create_branch, list_branches
-
     require(ctx, "tenant.settings")
-    time_zone = next((branch.time_zone for branch in list_branches(ctx)), "UTC")
-    create_branch(ctx, name=DEMO_BRANCH.name, code=DEMO_BRANCH.code, address=DEMO_BRANCH.address, time_zone=time_zone)
+    time_zone = next((branch.time_zone for branch in run_in_tenant(ctx, list_branches)), "UTC")
+    run_in_tenant(
+        ctx,
+        create_branch,
+        name=DEMO_BRANCH.name,
+        code=DEMO_BRANCH.code,
+        address=DEMO_BRANCH.address,
+        time_zone=time_zone,
+    )
     with tenant_session(ctx) as session:
         record_audit(session, ctx.tenant_id, "demo.loaded", actor_user_id=ctx.user_id)
     for role, name in DEMO_STAFF:
         invite(ctx, f"{name}@{ctx.tenant_id.hex[:8]}.example.invalid", role, send_email=False)
+
+
+def load_demo_data_for_new_chain(user_id: str, tenant_id: str) -> None:
+    """`load_demo_data` as the owner of a chain sign-up has just created (the sign-up adapter calls it
+    after `accounts.service.sign_up`, when the box was ticked). A failure is logged, not raised: the
+    chain is ready, and missing samples are not worth failing a sign-up for."""
+    ctx = TenantContext(tenant_id=uuid.UUID(tenant_id), user_id=uuid.UUID(user_id), role=OWNER)
+    try:
+        load_demo_data(ctx)
+    except PharmacyError:
+        log.exception("demo data could not be loaded")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column
@@ -11,6 +12,16 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import new_id, utc_timestamp
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox job is: written with its business transaction (pending), handed to RQ after
+    commit by the relay (relayed), then run once (done) or given up on (failed)."""
+
+    PENDING = "pending"
+    RELAYED = "relayed"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class OutboxJob(SQLModel, table=True):
@@ -21,7 +32,7 @@ class OutboxJob(SQLModel, table=True):
     job_name: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     queue: str = "default"
-    status: str = "pending"  # pending -> relayed -> done | failed
+    status: str = OutboxStatus.PENDING
     attempts: int = 0
     last_error: str | None = None
     created_at: datetime = utc_timestamp()

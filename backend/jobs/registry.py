@@ -1,4 +1,8 @@
-"""Named job handlers. A handler takes (session, ctx, **ids) and must be idempotent."""
+"""Named job handlers. A handler takes (session, ctx, **ids) and must be idempotent.
+
+Domain agnostic: the domains declare their handlers with `@job(name)`, and the entry points register
+them (backend.job_handlers.register_job_handlers) before they enqueue or run a job.
+"""
 
 from __future__ import annotations
 
@@ -23,16 +27,9 @@ def job(name: str) -> Callable[[JobHandler], JobHandler]:
 
 
 def handler_for(name: str) -> JobHandler:
-    load_handlers()
     try:
         return _HANDLERS[name]
     except KeyError:
-        raise LookupError(f"no handler registered for job {name!r}") from None
-
-
-def load_handlers() -> None:
-    """Import every domain's handlers (the worker does it once, before it forks work-horses)."""
-    # Domains register their handlers on import; list each domain's tasks module here.
-    import backend.accounts.tasks  # noqa: F401
-    import backend.inventory.csv_import  # noqa: F401
-    import backend.jobs.tasks  # noqa: F401
+        raise LookupError(
+            f"no handler registered for job {name!r} (did this process call register_job_handlers()?)"
+        ) from None

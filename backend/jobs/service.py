@@ -23,7 +23,7 @@ from backend.core.database import open_session
 from backend.core.logging import log_event
 from backend.core.models import utc_now
 from backend.core.queue import job_queue
-from backend.jobs.models import OutboxJob
+from backend.jobs.models import OutboxJob, OutboxStatus
 from backend.jobs.registry import handler_for
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -111,12 +111,12 @@ def run_outbox_job(tenant_id: str, outbox_id: str) -> str:
             row = session.exec(select(OutboxJob).where(OutboxJob.id == uuid.UUID(outbox_id)).with_for_update()).first()
             if row is None:
                 return "missing"  # RLS hides other tenants' rows, so a forged id finds nothing
-            if row.status == "done":
+            if row.status == OutboxStatus.DONE:
                 return "already done"
             handler = handler_for(row.job_name)
             extra = {"outbox_id": outbox_id} if "outbox_id" in inspect.signature(handler).parameters else {}
             handler(session, ctx, **row.payload, **extra)
-            row.status, row.done_at = "done", utc_now()
+            row.status, row.done_at = OutboxStatus.DONE, utc_now()
             session.add(row)
     except Exception as exc:
         _record_failure(ctx, uuid.UUID(outbox_id), exc)
@@ -128,13 +128,11 @@ def run_outbox_job(tenant_id: str, outbox_id: str) -> str:
 def _record_failure(ctx: TenantContext, outbox_id: uuid.UUID, exc: Exception) -> None:
     with tenant_session(ctx) as session:
         row = session.exec(select(OutboxJob).where(OutboxJob.id == outbox_id)).first()
-        if row is not None and row.status != "done":
+        if row is not None and row.status != OutboxStatus.DONE:
             row.last_error = f"{type(exc).__name__}: {str(exc)[:500]}"
             session.add(row)
 
 
-def job_status(ctx: TenantContext, outbox_id: uuid.UUID) -> str | None:
-    """The status of one of the tenant's jobs (None if there is no such job for this tenant)."""
-    with tenant_session(ctx) as session:
-        row = session.exec(select(OutboxJob.status).where(OutboxJob.id == outbox_id)).first()
-        return row
+def job_status(session: Session, ctx: TenantContext, outbox_id: uuid.UUID) -> str | None:
+    """The status of one of the tenant's jobs (None if there is no such job for this tenant: RLS)."""
+    return session.exec(select(OutboxJob.status).where(OutboxJob.id == outbox_id)).first()

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from backend.clinical.dur import read_allergen
 from backend.core.errors import NotFound, ValidationFailed
-from backend.patients.service import _IN_SCOPE, Patient, _log_access, _patient_key, _scope_params, create_patient_in
+from backend.patients.service import _IN_SCOPE, Patient, _log_access, _patient_key, _scope_params, create_patient
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -146,11 +146,11 @@ def record_allergies(
 def register_with_allergies(
     session: Session, ctx: TenantContext, *, allergies: str = "", none_known: bool = False, **fields: Any
 ) -> Patient:
-    """Register a patient (the fields of `create_patient_in`) and record the answer to "any allergies?" in
+    """Register a patient (the fields of `create_patient`) and record the answer to "any allergies?" in
     the same transaction: the entries typed (separated by commas or lines), "no known allergies", or, when
     neither is given, nothing (not asked). Bad input in either writes nothing."""
     entries = [p.strip() for p in allergies.replace(";", ",").replace("\n", ",").split(",") if p.strip()]
-    patient = create_patient_in(session, ctx, allergies=", ".join(entries), **fields)
+    patient = create_patient(session, ctx, allergies=", ".join(entries), **fields)
     if entries or none_known:
         record_allergies(session, ctx, patient.id, entries, none_known=none_known)
     return patient

@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
-from backend.patients.service import Patient, create_patient_in, find_patients, get_patient, update_patient
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
+from backend.patients.service import Patient, create_patient, find_patients, get_patient, update_patient
 from tenants.context import TenantContext
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -70,7 +70,7 @@ def _created(patient: Patient) -> dict[str, Any]:
 async def search(
     ctx: Annotated[TenantContext, Depends(RequirePermission("patients.lookup"))], q: str = "", page: int = 0
 ) -> dict[str, Any]:
-    found = await run_in_threadpool(find_patients, ctx, q, page=page)
+    found = await in_tenant(ctx, find_patients, q, page=page)
     return {
         "items": [jsonable_encoder(asdict(p)) for p in found.items],
         "page": found.page,
@@ -82,7 +82,7 @@ async def search(
 async def read(
     patient_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("patients.view"))]
 ) -> JSONResponse:
-    patient = await run_in_threadpool(get_patient, ctx, patient_id)
+    patient = await in_tenant(ctx, get_patient, patient_id)
     return JSONResponse(_patient_out(patient))
 
 
@@ -99,7 +99,7 @@ async def create(
         key,
         {"action": "create_patient", **fields},
         201,
-        lambda session: _created(create_patient_in(session, ctx, **fields)),
+        lambda session: _created(create_patient(session, ctx, **fields)),
     )
 
 
@@ -110,5 +110,5 @@ async def update(
     ctx: Annotated[TenantContext, Depends(RequirePermission("patients.edit"))],
 ) -> JSONResponse:
     # PUT replaces the whole record, so sending it twice leaves the same record: no Idempotency-Key.
-    patient = await run_in_threadpool(update_patient, ctx, patient_id, **body.model_dump())
+    patient = await in_tenant(ctx, update_patient, patient_id, **body.model_dump())
     return JSONResponse(_patient_out(patient))

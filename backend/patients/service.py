@@ -31,7 +31,6 @@ from sqlmodel import Session
 from backend.core.errors import NotFound, ValidationFailed
 from tenants.context import TenantContext
 from tenants.roles import require, role_has
-from tenants.session import tenant_session
 
 PAGE_SIZE = 25
 ACCESS_LOG_LIMIT = 200
@@ -314,7 +313,7 @@ def _search_conditions(query: str) -> tuple[list[str], dict[str, Any]]:
     return conditions, params
 
 
-def find_patients(ctx: TenantContext, query: str = "", *, page: int = 0) -> PatientPage:
+def find_patients(session: Session, ctx: TenantContext, query: str = "", *, page: int = 0) -> PatientPage:
     """Patients in the member's scope matching a name, phone or date of birth, by name; one page.
 
     Answers name and date of birth only (`patients.lookup`, the counter too). An empty search lists
@@ -328,31 +327,29 @@ def find_patients(ctx: TenantContext, query: str = "", *, page: int = 0) -> Pati
     page = max(0, int(page))
     conditions, params = _search_conditions(query)
     where = " AND ".join([_IN_SCOPE, *conditions])
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(
-                f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE {where} "  # noqa: S608 - fixed SQL
-                "ORDER BY lower(p.full_name), p.date_of_birth, p.id LIMIT :limit OFFSET :offset"
-            ),
-            {**params, **_scope_params(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE},
-        ).all()
-        _log_access(session, ctx, "searched", None)
+    rows = session.execute(
+        text(
+            f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE {where} "  # noqa: S608 - fixed SQL
+            "ORDER BY lower(p.full_name), p.date_of_birth, p.id LIMIT :limit OFFSET :offset"
+        ),
+        {**params, **_scope_params(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE},
+    ).all()
+    _log_access(session, ctx, "searched", None)
     items = [PatientSummary(str(r.id), r.full_name, r.date_of_birth) for r in rows[:PAGE_SIZE]]
     return PatientPage(items, page, len(rows) > PAGE_SIZE)
 
 
-def patient_summary(ctx: TenantContext, patient_id: str) -> PatientSummary:
+def patient_summary(session: Session, ctx: TenantContext, patient_id: str) -> PatientSummary:
     """Name and date of birth of one patient in scope (the counter showing who a draft is for).
 
     Not logged: it shows no more than the search that picked the patient did.
     """
     require(ctx, "patients.lookup")
     key = _patient_key(patient_id)
-    with tenant_session(ctx) as session:
-        row = session.execute(
-            text(f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE p.id = :p AND {_IN_SCOPE}"),  # noqa: S608
-            {"p": key, **_scope_params(ctx)},
-        ).first()
+    row = session.execute(
+        text(f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE p.id = :p AND {_IN_SCOPE}"),  # noqa: S608
+        {"p": key, **_scope_params(ctx)},
+    ).first()
     if row is None:
         raise NotFound("No such patient.")
     return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
@@ -361,23 +358,16 @@ def patient_summary(ctx: TenantContext, patient_id: str) -> PatientSummary:
 # --- the record ---------------------------------------------------------------------------------
 
 
-def get_patient(ctx: TenantContext, patient_id: str) -> Patient:
+def get_patient(session: Session, ctx: TenantContext, patient_id: str) -> Patient:
     """The full record; opening it writes a 'viewed' access-log row in the same transaction."""
     require(ctx, "patients.view")
     key = _patient_key(patient_id)
-    with tenant_session(ctx) as session:
-        patient = _load(session, ctx, key)
-        _log_access(session, ctx, "viewed", key)
-        return patient
+    patient = _load(session, ctx, key)
+    _log_access(session, ctx, "viewed", key)
+    return patient
 
 
-def create_patient(ctx: TenantContext, **fields: Any) -> Patient:
-    """Register a patient; see `create_patient_in`."""
-    with tenant_session(ctx) as session:
-        return create_patient_in(session, ctx, **fields)
-
-
-def create_patient_in(session: Session, ctx: TenantContext, **typed: Any) -> Patient:
+def create_patient(session: Session, ctx: TenantContext, **typed: Any) -> Patient:
     """A new record from full_name, date_of_birth, home_branch_id and optionally phone, email,
     address, allergies, notes and contact_consent. Bad input raises ValidationFailed naming the
     field and writes nothing; the 'created' access-log row commits with the record."""
@@ -397,13 +387,7 @@ def create_patient_in(session: Session, ctx: TenantContext, **typed: Any) -> Pat
     return _load(session, ctx, patient_id)
 
 
-def update_patient(ctx: TenantContext, patient_id: str, **fields: Any) -> Patient:
-    """Replace a record's fields; see `update_patient_in`."""
-    with tenant_session(ctx) as session:
-        return update_patient_in(session, ctx, patient_id, **fields)
-
-
-def update_patient_in(session: Session, ctx: TenantContext, patient_id: str, **typed: Any) -> Patient:
+def update_patient(session: Session, ctx: TenantContext, patient_id: str, **typed: Any) -> Patient:
     """Replace every field of a record in scope (the same fields as creating it).
 
     Consent keeps the moment it was first given while it stays given; withdrawing it clears it.
@@ -431,21 +415,20 @@ def update_patient_in(session: Session, ctx: TenantContext, patient_id: str, **t
     return _load(session, ctx, key)
 
 
-def access_log(ctx: TenantContext, patient_id: str) -> list[AccessEntry]:
+def access_log(session: Session, ctx: TenantContext, patient_id: str) -> list[AccessEntry]:
     """Who opened, created or changed a record and when, newest first (owners and managers)."""
     require(ctx, "patients.audit")
     key = _patient_key(patient_id)
-    with tenant_session(ctx) as session:
-        if not _visible(session, ctx, key):
-            raise NotFound("No such patient.")
-        rows = session.execute(
-            text(
-                "SELECT l.occurred_at, l.action, coalesce(u.full_name, 'an API token') AS who "
-                "FROM patient_access_log l LEFT JOIN users u ON u.id = l.user_id "
-                "WHERE l.patient_id = :p ORDER BY l.id DESC LIMIT :limit"
-            ),
-            {"p": key, "limit": ACCESS_LOG_LIMIT},
-        ).all()
+    if not _visible(session, ctx, key):
+        raise NotFound("No such patient.")
+    rows = session.execute(
+        text(
+            "SELECT l.occurred_at, l.action, coalesce(u.full_name, 'an API token') AS who "
+            "FROM patient_access_log l LEFT JOIN users u ON u.id = l.user_id "
+            "WHERE l.patient_id = :p ORDER BY l.id DESC LIMIT :limit"
+        ),
+        {"p": key, "limit": ACCESS_LOG_LIMIT},
+    ).all()
     return [AccessEntry(r.occurred_at, r.action, r.who) for r in rows]
 
 
@@ -454,7 +437,7 @@ def access_log(ctx: TenantContext, patient_id: str) -> list[AccessEntry]:
 # before it filters by patient: the same permission as opening the record, and the same access log.
 
 
-def patient_for_history_in(session: Session, ctx: TenantContext, patient_id: object) -> PatientSummary:
+def patient_for_history(session: Session, ctx: TenantContext, patient_id: object) -> PatientSummary:
     """The patient whose bills are about to be listed, in the member's scope; logged as 'viewed'.
 
     Raises NotFound outside the scope, as opening the record would. The row commits with the read.
@@ -471,7 +454,7 @@ def patient_for_history_in(session: Session, ctx: TenantContext, patient_id: obj
     return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
 
 
-def patients_matching_in(
+def patients_matching(
     session: Session, ctx: TenantContext, query: str, *, limit: int, field: str = "patient_name"
 ) -> list[uuid.UUID]:
     """Ids of the patients in scope a search (name, phone or date of birth, as `find_patients`) finds.
@@ -505,7 +488,7 @@ def patients_matching_in(
 # --- linking a bill -----------------------------------------------------------------------------
 
 
-def patient_for_bill_in(session: Session, ctx: TenantContext, patient_id: object) -> uuid.UUID | None:
+def patient_for_bill(session: Session, ctx: TenantContext, patient_id: object) -> uuid.UUID | None:
     """The patient a bill is sold to (None: a walk-in customer), checked inside the billing transaction.
 
     Only a patient the member could find may be linked: linking gives the branch sight of the record.

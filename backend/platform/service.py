@@ -23,7 +23,7 @@ from backend.core.errors import AuthenticationRequired, NotFound, PermissionDeni
 from backend.core.models import new_id, utc_now
 from backend.core.passwords import hash_password
 from tenants.audit import record_audit
-from tenants.models import Branch, Membership, Tenant, User
+from tenants.models import Branch, Membership, Tenant, TenantStatus, User
 from tenants.session import platform_session, user_session
 
 SUPPORT_MAX_MINUTES = 120
@@ -121,7 +121,7 @@ def check_reason(reason: str, *, example: str = "") -> None:
 
 def set_tenant_status(admin: PlatformPrincipal, tenant_id: str, status: str, reason: str) -> None:
     """Suspend (staff are refused on their next click, API tokens stop) or reactivate a chain."""
-    if status not in ("active", "suspended"):
+    if status not in tuple(TenantStatus):
         raise ValidationFailed("Status must be active or suspended.", field="status")
     check_reason(reason)
     with platform_session(
@@ -135,7 +135,7 @@ def set_tenant_status(admin: PlatformPrincipal, tenant_id: str, status: str, rea
         record_audit(
             session,
             tenant.id,
-            "tenant.suspended" if status == "suspended" else "tenant.reactivated",
+            "tenant.suspended" if status == TenantStatus.SUSPENDED else "tenant.reactivated",
             actor_user_id=uuid.UUID(admin.user_id),
             entity_type="tenant",
             entity_id=tenant_id,

@@ -3,7 +3,7 @@
 Services take `(session, ctx, ...)`; the adapter (Reflex `transact`, REST `in_tenant`, CLI
 `run_in_tenant`) owns the transaction. Every step writes a `prescription_events` row in the same
 transaction. Opening a prescription, and creating one, goes through the patient access log
-(`patients.service.patient_for_history_in`): a prescription is part of the patient's record, and a
+(`patients.service.patient_for_history`): a prescription is part of the patient's record, and a
 prescription the member's branch scope cannot see answers 404.
 
 The chain's rules are `prescription_settings` (US defaults): non-controlled prescriptions expire 12
@@ -31,7 +31,7 @@ from backend.clinical.drugs import identify
 from backend.clinical.sig import expand
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
-from backend.patients.service import patient_for_bill_in, patient_for_history_in
+from backend.patients.service import patient_for_bill, patient_for_history
 from backend.prescriptions.enums import RxSource, RxStatus
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -300,7 +300,7 @@ def get_prescription(session: Session, ctx: TenantContext, prescription_id: str)
     require(ctx, "prescriptions.view")
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
-    patient_for_history_in(session, ctx, row.patient_id)  # scope check + 'viewed' in the access log
+    patient_for_history(session, ctx, row.patient_id)  # scope check + 'viewed' in the access log
     return _record(row, _events(session, key))
 
 
@@ -309,7 +309,7 @@ def prescription_image(session: Session, ctx: TenantContext, prescription_id: st
     require(ctx, "prescriptions.view")
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
-    patient_for_history_in(session, ctx, row.patient_id)
+    patient_for_history(session, ctx, row.patient_id)
     image = session.execute(
         text("SELECT content_type, data FROM prescription_images WHERE prescription_id = :id"), {"id": key}
     ).first()
@@ -461,7 +461,7 @@ def create_prescription(
     if not str(patient_id or "").strip():
         raise ValidationFailed("Choose the patient (or register them first).", field="patient_id")
     try:
-        patient = patient_for_history_in(session, ctx, patient_id)
+        patient = patient_for_history(session, ctx, patient_id)
     except NotFound:
         raise ValidationFailed("No such patient.", field="patient_id") from None
     note = str(notes or "").replace("\x00", "").strip()
@@ -959,7 +959,7 @@ def patient_prescriptions(session: Session, ctx: TenantContext, patient_id: str)
     its opening (`get_patient`), so this read is not logged a second time; the patient must be in scope."""
     require(ctx, "prescriptions.view")
     try:
-        key = patient_for_bill_in(session, ctx, patient_id)  # the scope check, without a log row
+        key = patient_for_bill(session, ctx, patient_id)  # the scope check, without a log row
     except ValidationFailed:
         raise NotFound("No such patient.") from None
     if key is None:

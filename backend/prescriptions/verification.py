@@ -31,7 +31,7 @@ from backend.clinical.medication import Medication, Patient
 from backend.core.errors import ValidationFailed
 from backend.core.validation import as_uuid
 from backend.patients.allergies import allergens_for_review
-from backend.patients.service import patient_for_history_in
+from backend.patients.service import patient_for_history
 from backend.prescriptions.enums import RxStatus
 from backend.prescriptions.service import (
     ExpiredPrescription,
@@ -210,7 +210,7 @@ def review(session: Session, ctx: TenantContext, prescription_id: str) -> Review
     require(ctx, "prescriptions.view")
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
-    patient_for_history_in(session, ctx, row.patient_id)
+    patient_for_history(session, ctx, row.patient_id)
     if row.medicine_id is None:  # not entered yet: nothing to review
         return Review(_record(row, _events(session, key)), [], [], [], [], "", False)
     _, found = _compute(session, ctx, row)
@@ -237,7 +237,7 @@ def verify(
     require(ctx, "prescriptions.verify")
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key, lock=True)
-    patient_for_history_in(session, ctx, row.patient_id)
+    patient_for_history(session, ctx, row.patient_id)
     status = RxStatus(row.status)
     if status is not RxStatus.VERIFICATION:
         raise RefusedTransition(f"{row.rx_number} is {status.label.lower()}, not waiting for verification.")
@@ -323,7 +323,7 @@ def verifications(session: Session, ctx: TenantContext, prescription_id: str) ->
     require(ctx, "prescriptions.view")
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
-    patient_for_history_in(session, ctx, row.patient_id)
+    patient_for_history(session, ctx, row.patient_id)
     rows = session.execute(
         text(
             "SELECT v.id, v.verified_at, v.dur_result, coalesce(u.full_name, '') AS who, s.meaning "

@@ -21,6 +21,7 @@ from backend.accounts.sessions import (
     take_notice,
 )
 from backend.core.errors import PharmacyError
+from backend.demo.seed import load_demo_data_for_new_chain
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import SessionState, guarded, navigate, public, run_service
 from tenants.context import TenantContext
@@ -244,12 +245,10 @@ class SignUpState(SessionState):
         try:
             user_id, tenant_id = await run_service(
                 sign_up,
-                SignUpForm(
-                    **values,
-                    prices_include_tax=bool(form.get("prices_include_tax")),
-                    load_demo_data=bool(form.get("load_demo_data")),
-                ),
+                SignUpForm(**values, prices_include_tax=bool(form.get("prices_include_tax"))),
             )
+            if form.get("load_demo_data"):  # the chain exists; a failure here is logged, not shown
+                await run_service(load_demo_data_for_new_chain, user_id, tenant_id)
             code = await run_service(issue_login_code, user_id, tenant_id)
         except PharmacyError as exc:
             field = FIELD_ALIASES.get(exc.field or "", exc.field or "form")

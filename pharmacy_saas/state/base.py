@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from backend.accounts.sessions import SESSION_COOKIE, SUSPENDED_MESSAGE, Principal, require_principal
-from backend.core.errors import AuthenticationRequired, PermissionDenied, PharmacyError
+from backend.accounts.sessions import SESSION_COOKIE, Principal, require_principal
+from backend.core.errors import AuthenticationRequired, ChainSuspended, PermissionDenied, PharmacyError
 from backend.core.logging import new_trace_id, tenant_var, trace_id_var, user_var
 from pharmacy_saas import routes
 from tenants.context import TenantContext
@@ -118,7 +118,7 @@ def refusal(exc: PharmacyError, *, leave_page: bool = False, sign_in: str = rout
         return rx.redirect(sign_in)
     if isinstance(exc, MfaRequired):
         return [rx.toast.warning(exc.message, id="refusal"), rx.redirect(routes.ACCOUNT)]
-    if isinstance(exc, PermissionDenied) and exc.message == SUSPENDED_MESSAGE:
+    if isinstance(exc, ChainSuspended):
         return rx.redirect(routes.SUSPENDED)
     toast = rx.toast.error(exc.message, id="refusal")
     if leave_page and isinstance(exc, PermissionDenied):

@@ -29,7 +29,7 @@ from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, public, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
-from pharmacy_saas.state.display import display_money, display_status
+from pharmacy_saas.state.display import display_money, display_status, display_time
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -87,7 +87,7 @@ def _lots(document: BillDocument | None, line_no: int) -> str:
     )
 
 
-def _credit_row(note: CreditNote) -> CreditNoteRow:
+def _credit_row(note: CreditNote, time_zone: str) -> CreditNoteRow:
     lines = "; ".join(
         f"line {x.line_no} ×{x.quantity} " + ("restocked " + ", ".join(lot.lot_number for lot in x.lots))
         if x.restock
@@ -100,7 +100,7 @@ def _credit_row(note: CreditNote) -> CreditNoteRow:
     return CreditNoteRow(
         note.id,
         note.number,
-        note.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        display_time(note.created_at, time_zone),
         lines,
         _money(note.total, note.currency),
         refunded,
@@ -285,6 +285,8 @@ class BillState(ShellState):
         notes = await transact(ctx, credit_notes_of_bill, bill.id) if issued else []
         left = await run_service(refundable_quantities, ctx, bill.id)
         c = bill.currency
+        # Times as the branch reads them; a draft (no document yet) has no payments or credit notes to date.
+        time_zone = document.time_zone if document is not None else "UTC"
         self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", str(bill.status), c
         self.total_due, self.amount_paid = _money(bill.total_due, c), _money(bill.amount_paid, c)
         self._total_due_amount = str(bill.total_due)
@@ -306,11 +308,11 @@ class BillState(ShellState):
                 _money(p.tendered, c),
                 _money(p.change_due, c),
                 p.reference,
-                p.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+                display_time(p.received_at, time_zone),
             )
             for p in bill.payments
         ]
-        self.credit_notes = [_credit_row(note) for note in notes]
+        self.credit_notes = [_credit_row(note, time_zone) for note in notes]
         await self._reload_claim(ctx, bill)
 
     async def _reload_claim(self, ctx: TenantContext, bill: Bill) -> None:

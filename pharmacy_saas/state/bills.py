@@ -9,18 +9,16 @@ pages shown so far stay on the server (`_cursors`), so Previous is as cheap as N
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from backend.billing.bills.search import PAGE_SIZE, SORTS, STATUS_WORDS, BillListItem, BillsPage, search_bills
 from backend.billing.statuses import BillStatus
 from backend.core.errors import PharmacyError
-from backend.core.money import minor_unit
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_money, display_time
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -40,32 +38,6 @@ SORT_LABELS = {
     "highest": "Largest amount",
     "lowest": "Smallest amount",
 }
-# Currency symbols people expect on screen; any other currency shows its ISO code. (Issue 11's
-# display work may move this into one shared money display rule; the amounts come from the service.)
-_SYMBOLS = {
-    "USD": "$",
-    "EUR": "€",
-    "GBP": "£",
-    "JPY": "¥",
-    "INR": "₹",
-    "CAD": "CA$",
-    "AUD": "A$",
-    "NZD": "NZ$",
-    "BRL": "R$",
-    "MXN": "MX$",
-    "CNY": "CN¥",
-    "KRW": "₩",
-    "NGN": "₦",
-    "PHP": "₱",
-    "ILS": "₪",
-}
-
-
-def money_text(amount: Decimal, currency: str) -> str:
-    """An amount at its currency's precision with its symbol: $1,234.50, ¥1,250, KWD 1.250."""
-    shown = f"{amount.quantize(minor_unit(currency)):,}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{shown}" if symbol else f"{currency} {shown}"
 
 
 @dataclasses.dataclass
@@ -89,18 +61,17 @@ class Choice:
 
 
 def _row(item: BillListItem) -> BillRow:
-    local = item.issued_at.astimezone(ZoneInfo(item.time_zone))
-    owed = money_text(item.outstanding, item.currency) if item.outstanding > 0 else ""
+    owed = display_money(item.outstanding, item.currency) if item.outstanding > 0 else ""
     return BillRow(
         id=item.id,
         number=item.number or "Draft",
-        when=f"{local:%Y-%m-%d %H:%M} {local.tzname()}",
+        when=display_time(item.issued_at, item.time_zone),
         branch=item.branch_code,
         customer=item.patient_name or item.customer_name or "Walk-in",
         status=str(item.status),
         status_label=item.status_label,
         status_colour=STATUS_COLOURS.get(item.status, "gray"),
-        total=money_text(item.total_due, item.currency),
+        total=display_money(item.total_due, item.currency),
         outstanding=owed,
     )
 

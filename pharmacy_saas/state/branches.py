@@ -20,7 +20,7 @@ from backend.branches.service import (
     update_branch,
 )
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 
@@ -85,7 +85,7 @@ class BranchesState(ShellState):
         return [[day, WEEKDAY_NAMES[day]] for day in WEEKDAYS]
 
     async def _reload(self, ctx: TenantContext) -> None:
-        self.rows = [_row(b) for b in await run_service(list_branches, ctx)]
+        self.rows = [_row(b) for b in await transact(ctx, list_branches)]
 
     def _start_form(self, branch: Branch | None) -> None:
         self.editing_id, self.editing_name = (branch.id, branch.name) if branch else ("", "")
@@ -102,7 +102,7 @@ class BranchesState(ShellState):
     @rx.event
     @guarded("branches.manage")
     async def edit(self, ctx: TenantContext, branch_id: str) -> None:
-        branch = next((b for b in await run_service(list_branches, ctx) if b.id == branch_id), None)
+        branch = next((b for b in await transact(ctx, list_branches) if b.id == branch_id), None)
         self._start_form(branch)
 
     @rx.event
@@ -119,9 +119,9 @@ class BranchesState(ShellState):
         fields["opening_hours"] = {day: str(form.get(f"hours_{day}", "")) for day in WEEKDAYS}
         try:
             if self.editing_id:
-                branch = await run_service(update_branch, ctx, self.editing_id, **fields)
+                branch = await transact(ctx, update_branch, self.editing_id, **fields)
             else:
-                branch = await run_service(create_branch, ctx, **fields)
+                branch = await transact(ctx, create_branch, **fields)
         except PharmacyError as exc:
             self.error = exc.message
             # The remounted form shows what was typed (an unchecked box posts nothing: "" keeps it unchecked).
@@ -140,7 +140,7 @@ class BranchesState(ShellState):
     @guarded("branches.manage")
     async def set_active(self, ctx: TenantContext, branch_id: str, active: bool) -> Any:
         try:
-            branch = await run_service(set_branch_active, ctx, branch_id, bool(active))
+            branch = await transact(ctx, set_branch_active, branch_id, bool(active))
         except PharmacyError as exc:
             return rx.toast.error(exc.message)
         await self._reload(ctx)

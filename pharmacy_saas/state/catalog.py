@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import reflex as rx
@@ -22,6 +21,7 @@ from backend.inventory.service import (
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_amount
 from tenants.context import TenantContext
 
 # Posted by the form's text inputs; the selects are held in state (they drive what the form shows).
@@ -47,13 +47,6 @@ BLANK = {
     "therapeutic_class": "",
     "default_sell_price": "0.00",
 }
-
-
-def _money_text(amount: Decimal) -> str:
-    """At least two decimals, and every stored decimal kept (saving the form must not round a price)."""
-    text = format(amount.normalize(), "f")
-    whole, _, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 class CatalogState(ShellState):
@@ -92,7 +85,7 @@ class CatalogState(ShellState):
                 "dispensing_unit": details.dispensing_unit,
                 "barcode": details.barcode or "",
                 "therapeutic_class": details.therapeutic_class,
-                "default_sell_price": _money_text(details.default_sell_price),
+                "default_sell_price": display_amount(details.default_sell_price, self.chain_currency),
             }
             # Rows written by bulk paths may spell the class "C-II"; the select offers "CII".
             self.schedule = details.schedule

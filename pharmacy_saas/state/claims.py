@@ -14,7 +14,7 @@ from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
-from pharmacy_saas.state.display import display_money, display_status
+from pharmacy_saas.state.display import display_money, display_status, display_time
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -28,10 +28,6 @@ REJECTION_REASON_HINT = (
 
 def _money(amount: Decimal | None, currency: str) -> str:
     return display_money(amount, currency)
-
-
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclasses.dataclass
@@ -82,7 +78,7 @@ class ProblemRow:
     reason: str
 
 
-def _row(claim: claims.Claim) -> ClaimRow:
+def _row(claim: claims.Claim, time_zone: str) -> ClaimRow:
     c = claim.currency
     return ClaimRow(
         claim.id,
@@ -94,7 +90,7 @@ def _row(claim: claims.Claim) -> ClaimRow:
         _money(claim.copay, c),
         _money(claim.approved_amount, c),
         _money(claim.paid_amount, c),
-        _when(claim.created_at),
+        display_time(claim.created_at, time_zone),
     )
 
 
@@ -284,7 +280,7 @@ class ClaimsState(ShellState):
             self.error = exc.message
             return
         self.error = ""
-        self.rows = [_row(c) for c in page.items]
+        self.rows = [_row(c, self._time_zone(c.branch_id)) for c in page.items]
         self.has_more = page.has_more
 
     async def _open(self, ctx: TenantContext, claim_id: str) -> None:
@@ -309,7 +305,7 @@ class ClaimsState(ShellState):
         self.open_detail = " · ".join(parts)
         self.events = [
             EventRow(
-                _when(e.created_at),
+                display_time(e.created_at, self._time_zone(claim.branch_id)),
                 f"{STATUS_LABELS.get(e.from_status or '', 'new')} → {STATUS_LABELS[e.to_status]}",
                 _money(e.amount, claim.currency),
                 e.note,

@@ -52,6 +52,9 @@ class ShellState(SessionState):
     chain_currency: str = ""
     allowed_routes: list[str] = []  # the menu: pages this role may open
     loaded: bool = False
+    # Every branch's time zone, deactivated ones too (their history is still shown), for times read
+    # in the branch's zone; server-side only.
+    _branch_zones: dict[str, str] = {}
 
     @rx.var
     def branch_names(self) -> list[str]:
@@ -60,6 +63,10 @@ class ShellState(SessionState):
     @rx.var
     def chain_names(self) -> list[str]:
         return [m["tenant_name"] for m in self.memberships]
+
+    def _time_zone(self, branch_id: str) -> str:
+        """The branch's time zone, for showing its times as it reads them (UTC, labelled, if unknown)."""
+        return self._branch_zones.get(branch_id, "UTC")
 
     async def _fill_shell(self, ctx: TenantContext) -> None:
         profile = await run_service(tenant_profile, ctx)
@@ -71,6 +78,7 @@ class ShellState(SessionState):
         # transfer, report and invitation choices built from it) at once. Deactivated branches take no
         # sales or stock, so they are not offered; their history stays in reports and the API.
         self.branches = [{"id": b.id, "name": b.name, "code": b.code} for b in profile.branches if b.is_active]
+        self._branch_zones = {b.id: b.time_zone for b in profile.branches}
         if self.current_branch not in {b["name"] for b in self.branches}:  # e.g. it was just deactivated
             self.current_branch = self.branches[0]["name"] if self.branches else ""
         self.allowed_routes = [

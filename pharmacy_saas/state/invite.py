@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from backend.accounts.models import InvitationStatus
 from backend.accounts.sessions import issue_login_code
 from backend.accounts.staff import accept_invitation, invitation_details
 from backend.core.errors import PharmacyError
@@ -22,6 +23,11 @@ class InviteState(SessionState):
     error: str = ""
     busy: bool = False
 
+    @rx.var
+    def acceptable(self) -> bool:
+        """The link still invites (the page shows the form); the server checks again on accepting."""
+        return self.status == InvitationStatus.PENDING
+
     def _invite_token(self) -> str:
         return self.router.url.query_parameters.get("token", "")
 
@@ -35,7 +41,7 @@ class InviteState(SessionState):
             self.status = "invalid"
             return
         self.tenant, self.email, self.role = view.tenant_name, view.email, view.role
-        self.status, self.has_account = view.status, view.has_account
+        self.status, self.has_account = str(view.status), view.has_account
 
     @rx.event
     @public

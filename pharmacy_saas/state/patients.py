@@ -114,7 +114,7 @@ class PatientsState(ShellState):
     async def create(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """Register a patient at the shell's current branch, then open the new record."""
         try:
-            patient = await run_service(create_patient, ctx, **_typed(form, self._branch_id()))
+            patient = await transact(ctx, create_patient, **_typed(form, self._branch_id()))
         except PharmacyError as exc:
             self.form_error = exc.message
             return None
@@ -126,7 +126,7 @@ class PatientsState(ShellState):
 
     async def _search(self, ctx: TenantContext, query: str, page: int) -> None:
         try:
-            found = await run_service(find_patients, ctx, query, page=page)
+            found = await transact(ctx, find_patients, query, page=page)
         except PharmacyError as exc:
             self.error = exc.message
             return
@@ -172,7 +172,7 @@ class PatientRecordState(ShellState):
         self.error, self.record, self.access, self.patient_id = "", {}, [], ""
         self.coverages, self.coverage_error = [], ""
         try:
-            patient = await run_service(get_patient, ctx, self.router.url.query_parameters.get("id", ""))
+            patient = await transact(ctx, get_patient, self.router.url.query_parameters.get("id", ""))
         except PharmacyError as exc:
             self.error = exc.message
             return
@@ -187,8 +187,8 @@ class PatientRecordState(ShellState):
     async def save(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         home = next((b["id"] for b in self.branches if b["name"] == form.get("home_branch")), "")
         try:
-            patient = await run_service(
-                update_patient, ctx, self.patient_id, **_typed(form, home or self.record.get("home_branch_id", ""))
+            patient = await transact(
+                ctx, update_patient, self.patient_id, **_typed(form, home or self.record.get("home_branch_id", ""))
             )
         except PharmacyError as exc:
             self.error = exc.message
@@ -243,7 +243,7 @@ class PatientRecordState(ShellState):
     async def _reload_access(self, ctx: TenantContext) -> None:
         if not self.can_audit:
             return
-        entries = await run_service(access_log, ctx, self.patient_id)
+        entries = await transact(ctx, access_log, self.patient_id)
         self.access = [
             AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
         ]

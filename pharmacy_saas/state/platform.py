@@ -19,6 +19,7 @@ from backend.platform.service import (
 from pharmacy_saas import routes
 from pharmacy_saas.state.auth import cookie_exchange_url
 from pharmacy_saas.state.base import SessionState, guarded, navigate, public, run_service, session_token
+from tenants.models import TenantStatus
 from tenants.roles import PLATFORM_ADMIN, role_has
 
 REASON_HINT = f"At least {MIN_REASON} characters. The owner reads a suspension's reason when signing in."
@@ -126,8 +127,8 @@ class PlatformState(SessionState):
     async def change_status(self, admin: PlatformPrincipal, form: dict[str, Any]) -> Any:
         """Reactivate at once; a suspension is only asked for here and done by `confirm_suspend`."""
         reason = str(form.get("reason", ""))
-        if self.selected_status == "suspended":
-            return await self._set_status(admin, "active", reason)
+        if self.selected_status == TenantStatus.SUSPENDED:
+            return await self._set_status(admin, TenantStatus.ACTIVE, reason)
         try:
             check_reason(reason)
         except PharmacyError as exc:
@@ -143,7 +144,7 @@ class PlatformState(SessionState):
         if not self.pending_reason:
             return None
         reason, self.pending_reason = self.pending_reason, ""
-        return await self._set_status(admin, "suspended", reason)
+        return await self._set_status(admin, TenantStatus.SUSPENDED, reason)
 
     @rx.event
     @guarded("platform.console")

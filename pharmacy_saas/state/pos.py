@@ -44,12 +44,12 @@ from backend.billing.bills.service import (
 )
 from backend.billing.payments.cards import CardNotPresented
 from backend.core.errors import PharmacyError
-from backend.core.money import minor_unit
 from backend.inventory.service import STOCK_CHANGED, LinePreview, Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
 from pharmacy_saas.routes import BILL_VIEW
 from pharmacy_saas.state.base import guarded, navigate, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.display import display_amount
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -121,12 +121,6 @@ class SoldLot:
     quantity: int
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    """Cents when the amount has none beyond them, else all four stored decimals (a unit price of 0.1234)."""
-    cash = amount.quantize(minor_unit(currency))
-    return str(cash if cash == amount else amount.quantize(Decimal("0.0001")))
-
-
 def _lots_text(preview: LinePreview | None) -> str:
     if preview is None or not preview.lots:
         return "no sellable lot"
@@ -145,7 +139,7 @@ def _match(medicine: Medicine, currency: str) -> Match:
         detail,
         medicine.schedule,
         medicine.on_hand,
-        _money(medicine.default_sell_price, currency),
+        display_amount(medicine.default_sell_price, currency),
     )
 
 
@@ -512,7 +506,7 @@ class CounterState(ShellState):
         if not typed:
             return None
         try:
-            found = await run_service(find_patients, ctx, typed)
+            found = await transact(ctx, find_patients, typed)
         except PharmacyError as exc:
             self.error = exc.message
             return None
@@ -613,7 +607,7 @@ class CounterState(ShellState):
             return None
         payment = started.card_payment
         self.card_payment_id = payment.id
-        self.card_amount = f"{payment.currency} {_money(payment.amount, payment.currency)}"
+        self.card_amount = f"{payment.currency} {display_amount(payment.amount, payment.currency)}"
         self.error = ""
         return CounterState.watch_card
 
@@ -771,7 +765,7 @@ class CounterState(ShellState):
         if not self.patient_id or self.patient_label:
             return
         try:
-            found = await run_service(patient_summary, ctx, self.patient_id)
+            found = await transact(ctx, patient_summary, self.patient_id)
         except PharmacyError:
             self.patient_label = "a patient you cannot see"
             return
@@ -801,7 +795,7 @@ class CounterState(ShellState):
         bill = draft.bill
 
         def money(amount: Decimal) -> str:
-            return _money(amount, bill.currency)
+            return display_amount(amount, bill.currency)
 
         self.bill_id, self.bill_branch_id, self.currency = bill.id, bill.branch_id, bill.currency
         if (bill.patient_id or "") != self.patient_id:  # the draft's patient wins; its name is looked up
@@ -850,9 +844,9 @@ class CounterState(ShellState):
         currency = bill.currency
         self.sold_number = bill.number or ""
         self.sold_bill_id = bill.id
-        self.sold_total = _money(bill.total_due, currency)
-        self.sold_cash = _money(paid, currency)
-        self.sold_change = _money(change, currency)
+        self.sold_total = display_amount(bill.total_due, currency)
+        self.sold_cash = display_amount(paid, currency)
+        self.sold_change = display_amount(change, currency)
         self.sold_by_card = by_card
         self.sold_lots = [SoldLot(p.description, p.lot_number, p.expiry_date.isoformat(), p.quantity) for p in picks]
         self._clear_draft()

@@ -179,7 +179,7 @@ class IntakeState(ShellState):
     async def find_patient(self, ctx: TenantContext, form: dict[str, Any]) -> None:
         self.patient_query = str(form.get("q", ""))
         try:
-            found = await run_service(find_patients, ctx, self.patient_query)
+            found = await transact(ctx, find_patients, self.patient_query)
         except PharmacyError as exc:
             self.error = exc.message
             return

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from backend.accounts.models import InvitationStatus
 from backend.accounts.staff import (
     change_role,
     invite,
@@ -54,7 +55,8 @@ class StaffState(ShellState):
                 "id": i.id,
                 "email": i.email,
                 "role": i.role,
-                "status": i.status,
+                "status": str(i.status),
+                "revocable": "yes" if i.status == InvitationStatus.PENDING else "",
                 "expires": i.expires_at.strftime("%Y-%m-%d"),
             }
             for i in invitations

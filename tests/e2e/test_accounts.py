@@ -71,6 +71,8 @@ def test_owner_invites_a_pharmacist_who_accepts(browser: Browser, app_url: str, 
     expect(link).to_contain_text("/invite?token=", timeout=15000)
     url = link.inner_text()
     expect(owner_page.locator(".invitation-row").first).to_contain_text(invitee)
+    # A pending invitation can be revoked (InvitationStatus, decided by the state, not by the page's text)
+    expect(owner_page.locator(".invitation-row").first.get_by_role("button", name="Revoke")).to_be_visible()
     owner_page.goto(f"{app_url}/audit")
     expect(owner_page.locator(".audit-row").first).to_contain_text("staff.invited", timeout=15000)
     expect(owner_page.locator("#chain-status")).to_have_text("Hash chain intact")

@@ -39,8 +39,12 @@ def test_a_manager_finds_a_bill_by_number_and_by_day_and_from_reports_and_a_pati
         expiry_date="2030-01-01",
         quantity=50,
     )
-    maria = create_patient(
-        owner, full_name=f"Maria {uuid.uuid4().hex[:6]}", date_of_birth="1961-04-12", home_branch_id=branch
+    maria = run_in_tenant(
+        owner,
+        create_patient,
+        full_name=f"Maria {uuid.uuid4().hex[:6]}",
+        date_of_birth="1961-04-12",
+        home_branch_id=branch,
     )
 
     def sell(quantity: int, when: str, patient: str | None = None):

@@ -25,7 +25,9 @@ def test_claim_a_bill_from_payer_to_payment(page: Page, app_url: str, committed_
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
     medicine, _ = shelve(owner, branch, "Insulin", "10.00")
-    patient = create_patient(owner, full_name="Grace Hopper", date_of_birth="1956-12-09", home_branch_id=branch)
+    patient = run_in_tenant(
+        owner, create_patient, full_name="Grace Hopper", date_of_birth="1956-12-09", home_branch_id=branch
+    )
     draft = run_in_tenant(
         owner, create_draft, branch_id=branch, lines=[{"medicine_id": medicine, "quantity": 4}], patient_id=patient.id
     )

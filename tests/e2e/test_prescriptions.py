@@ -43,7 +43,9 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
         owner, prescribers.create_prescriber, full_name="Dana Rivera", credentials="MD", npi="1234567893"
     )
     surname = f"Warfarin{uuid.uuid4().hex[:5]}"
-    patient = create_patient(owner, full_name=f"Walter {surname}", date_of_birth="1948-02-03", home_branch_id=branch)
+    patient = run_in_tenant(
+        owner, create_patient, full_name=f"Walter {surname}", date_of_birth="1948-02-03", home_branch_id=branch
+    )
     # The patient's profile: warfarin, verified today by the owner acting as the chain's pharmacist.
     owner_tech = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.uuid4(), role="technician")
     on_warfarin = run_in_tenant(
@@ -156,8 +158,12 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
 def test_the_allergy_record_is_matched_and_no_known_allergies_is_an_answer(page: Page, app_url: str, committed_tenant):
     chain, spec = committed_tenant("rx-allergy")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    patient = create_patient(
-        owner, full_name="Penny Cillin", date_of_birth="1975-06-07", home_branch_id=str(chain.branch_ids[0])
+    patient = run_in_tenant(
+        owner,
+        create_patient,
+        full_name="Penny Cillin",
+        date_of_birth="1975-06-07",
+        home_branch_id=str(chain.branch_ids[0]),
     )
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     page.goto(f"{app_url}/patients/record?id={patient.id}")

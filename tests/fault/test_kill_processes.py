@@ -306,7 +306,7 @@ def heartbeat_done_within(owner: TenantContext, since: float, limit: float, what
     """A job written now is relayed and run: the relay and a worker both answer."""
     with tenant_session(owner) as session:
         job = enqueue_job(session, owner, "system.heartbeat", note=what[:90])
-    return seconds_until(lambda: job_status(owner, job) == "done", since, limit, what)
+    return seconds_until(lambda: run_in_tenant(owner, job_status, job) == "done", since, limit, what)
 
 
 def test_killing_processes_in_the_middle_of_sales_costs_seconds_not_an_outage(shop, stack):

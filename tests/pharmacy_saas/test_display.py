@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from pharmacy_saas.state.display import display_money, display_status
+from pharmacy_saas.state.display import display_amount, display_money, display_status, display_time
 
 
 @pytest.mark.parametrize(
@@ -36,3 +37,25 @@ def test_statuses_in_words():
         "Partly approved",
     ]
     assert display_status("") == display_status(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (Decimal("2.5"), "USD", "2.50"),
+        (Decimal("1234.5"), "USD", "1234.50"),  # typed back into a field: no separator, no symbol
+        (Decimal("0.1234"), "USD", "0.1234"),  # a stored price is never rounded by being shown for editing
+        (Decimal("0.1230"), "USD", "0.1230"),
+        (Decimal("100"), "JPY", "100"),
+        (Decimal("1.5"), "", "1.50"),  # no currency known yet: two decimals
+    ],
+)
+def test_amounts_for_editing_keep_every_stored_decimal(amount, currency, shown):
+    assert display_amount(amount, currency) == shown
+
+
+def test_times_in_the_branchs_zone_with_its_name():
+    moment = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
+    assert display_time(moment, "America/New_York") == "2026-03-09 23:30 EDT"
+    assert display_time(moment, "Not/AZone") == "2026-03-10 03:30 UTC"  # unknown zone: UTC, and says so
+    assert display_time(None, "UTC") == ""

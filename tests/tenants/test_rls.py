@@ -128,8 +128,12 @@ def two_chains(db, make_tenant):
         run_in_tenant(ctx, run_once, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
         _, exchange = ask(ctx, "Does Zocor interact with clarithromycin?")
         rate_answer(ctx, exchange[1].id, True)
-        patient = create_patient(  # patients, and its 'created' row in patient_access_log
-            ctx, full_name="Seeded Patient", date_of_birth="1970-01-01", home_branch_id=str(chain.branch_ids[0])
+        patient = run_in_tenant(  # patients, and its 'created' row in patient_access_log
+            ctx,
+            create_patient,
+            full_name="Seeded Patient",
+            date_of_birth="1970-01-01",
+            home_branch_id=str(chain.branch_ids[0]),
         )
         sale = run_in_tenant(
             ctx,

@@ -42,7 +42,7 @@ from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.money import minor_unit
-from backend.patients.service import patient_for_history_in, patients_matching_in
+from backend.patients.service import patient_for_history, patients_matching
 from tenants.context import TenantContext
 from tenants.roles import require, role_has
 from tenants.session import tenant_session
@@ -333,7 +333,7 @@ def _where(
         params["patient"] = filters.patient_id
     elif filters.patient_name:
         conditions.append("b.patient_id = ANY(CAST(:patients AS uuid[]))")
-        params["patients"] = patients_matching_in(session, ctx, filters.patient_name, limit=MAX_MATCHING_PATIENTS)
+        params["patients"] = patients_matching(session, ctx, filters.patient_name, limit=MAX_MATCHING_PATIENTS)
     if filters.min_amount is not None:
         conditions.append("b.total_due >= :min_amount")
         params["min_amount"] = filters.min_amount
@@ -404,7 +404,7 @@ def search_bills(
         branches = _branches(session, ctx, filters.branch_id)
         patient_name = None
         if filters.patient_id is not None:
-            patient_name = patient_for_history_in(session, ctx, filters.patient_id).full_name
+            patient_name = patient_for_history(session, ctx, filters.patient_id).full_name
         conditions, params = _where(session, ctx, filters, branches)
         page_conditions = list(conditions)
         if last is not None:

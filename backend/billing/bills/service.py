@@ -42,7 +42,7 @@ from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import OutOfStock, dispense, return_to_lots
-from backend.patients.service import patient_for_bill_in
+from backend.patients.service import patient_for_bill
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive
@@ -379,7 +379,7 @@ def create_draft(
     require(ctx, "billing.sell")
     branch = _branch(session, ctx, branch_id)
     name = _customer_name(customer_name)
-    patient = patient_for_bill_in(session, ctx, patient_id)
+    patient = patient_for_bill(session, ctx, patient_id)
     discount = check.money(str(bill_discount or "0"), "bill_discount")
     currency = session.execute(text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
     new_id = check.as_uuid(bill_id, "bill") if bill_id else uuid.uuid4()
@@ -429,7 +429,7 @@ def update_draft(
     refuse_unless_draft(bill)
     branch = _branch(session, ctx, bill.branch_id)
     name = _customer_name(customer_name)
-    patient = patient_for_bill_in(session, ctx, patient_id)
+    patient = patient_for_bill(session, ctx, patient_id)
     discount = check.money(str(bill_discount or "0"), "bill_discount")
     signatures = {
         (row.medicine_id, row.override_reason): row.override_by

@@ -23,7 +23,7 @@ from backend.accounts.sessions import (
     start_session,
 )
 from backend.accounts.staff import accept_invitation, change_role, invite, list_members, set_active
-from backend.core.errors import AuthenticationRequired, Conflict, PermissionDenied, ValidationFailed
+from backend.core.errors import AuthenticationRequired, ChainSuspended, Conflict, PermissionDenied, ValidationFailed
 from tenants.audit import list_audit
 from tenants.context import TenantContext
 from tests.conftest import TEST_PASSWORD
@@ -137,7 +137,7 @@ def test_expired_session_and_suspended_chain_are_refused(db, make_tenant):
     db.execute(text("UPDATE tenants SET status = 'suspended' WHERE id = :t"), {"t": chain.tenant_id})
     principal = principal_for_token(token)
     assert principal is not None
-    with pytest.raises(PermissionDenied, match="suspended"):
+    with pytest.raises(ChainSuspended, match="suspended"):  # its own type: the app sends them to /suspended
         principal.context()
     db.execute(text("RESET ROLE"))
     db.execute(text("UPDATE user_sessions SET expires_at = now() - interval '1 second'"))
@@ -213,9 +213,11 @@ def test_existing_user_joins_a_second_chain_with_their_password(db, make_tenant)
 
 def test_sign_up_with_demo_data_adds_a_branch_and_sample_staff(db):
     from backend.accounts.staff import list_invitations
+    from backend.demo.seed import load_demo_data_for_new_chain
     from tenants.directory import tenant_profile
 
-    user_id, tenant_id = sign_up(form(load_demo_data=True))
+    user_id, tenant_id = sign_up(form())
+    load_demo_data_for_new_chain(user_id, tenant_id)  # what the sign-up page does when the box is ticked
     ctx = TenantContext(tenant_id=uuid.UUID(tenant_id), user_id=uuid.UUID(user_id), role="owner")
     assert [b.name for b in tenant_profile(ctx).branches] == ["Riverside (demo)", "Riverside Main"]
     assert sorted(i.role for i in list_invitations(ctx)) == ["cashier", "pharmacist", "technician"]

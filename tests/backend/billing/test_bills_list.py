@@ -150,11 +150,19 @@ def test_every_branch_at_once_keeps_each_bill_to_its_own_branch_days(shop):
 
 def test_patients_purchases_need_the_record_permission_and_are_logged(shop, make_tenant):
     counter = shop.counter
-    maria = create_patient(
-        counter.owner, full_name="Maria Example", date_of_birth="1961-04-12", home_branch_id=counter.branch
+    maria = run_in_tenant(
+        counter.owner,
+        create_patient,
+        full_name="Maria Example",
+        date_of_birth="1961-04-12",
+        home_branch_id=counter.branch,
     )
-    john = create_patient(
-        counter.owner, full_name="John Sample", date_of_birth="1970-01-01", home_branch_id=counter.branch
+    john = run_in_tenant(
+        counter.owner,
+        create_patient,
+        full_name="John Sample",
+        date_of_birth="1970-01-01",
+        home_branch_id=counter.branch,
     )
     first = shop.sell(1, "2026-03-10 10:00:00", patient=maria.id)
     second = shop.sell(2, "2026-03-11 10:00:00", patient=maria.id, branch=counter.other_branch)
@@ -196,8 +204,9 @@ def test_patients_purchases_need_the_record_permission_and_are_logged(shop, make
     with pytest.raises(NotFound):  # John never bought there and lives at branch 1
         search_bills(elsewhere, patient_id=john.id)
     stranger = make_tenant("stranger", branches=2)
-    outsider = create_patient(
+    outsider = run_in_tenant(
         stock_up(stranger).owner,
+        create_patient,
         full_name="Other Chain",
         date_of_birth="1980-01-01",
         home_branch_id=str(stranger.branch_ids[0]),

@@ -110,8 +110,12 @@ def test_a_bad_filter_is_a_clear_422(client, shop, params, field, message):
 
 def test_patient_filter_needs_the_record_permission(client, shop):
     counter, auth = shop
-    maria = create_patient(
-        counter.owner, full_name="Maria Example", date_of_birth="1961-04-12", home_branch_id=counter.branch
+    maria = run_in_tenant(
+        counter.owner,
+        create_patient,
+        full_name="Maria Example",
+        date_of_birth="1961-04-12",
+        home_branch_id=counter.branch,
     )
     bought = sale(counter, 1, "2026-03-11 10:00:00", patient=maria.id)
     sale(counter, 2, "2026-03-11 11:00:00")

@@ -34,7 +34,9 @@ def insured_sale(counter, *, quantity: int = 10, payer=None, member_id: str = "M
     payer = payer or run_in_tenant(
         owner, claims.create_payer, name="Acme Health", payer_code="ACME01", contact="claims@acme.test"
     )
-    patient = create_patient(owner, full_name="Ada Lovelace", date_of_birth="1985-12-10", home_branch_id=counter.branch)
+    patient = run_in_tenant(
+        owner, create_patient, full_name="Ada Lovelace", date_of_birth="1985-12-10", home_branch_id=counter.branch
+    )
     coverage = run_in_tenant(
         owner,
         claims.add_coverage,

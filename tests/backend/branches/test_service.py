@@ -65,7 +65,7 @@ def audit_actions(ctx: TenantContext) -> list[str]:
 def test_an_owner_adds_a_branch_that_everything_sees_at_once(db, make_tenant):
     chain = make_tenant("branches")
     owner = owner_of(chain)
-    branch = create_branch(owner, **NEW_BRANCH)
+    branch = run_in_tenant(owner, create_branch, **NEW_BRANCH)
     assert (branch.code, branch.time_zone, branch.is_active) == ("OT1", "Europe/London", True)
     assert (branch.default_tax_rate, branch.reduced_tax_rate, branch.prices_include_tax) == (
         Decimal("20"),
@@ -78,8 +78,8 @@ def test_an_owner_adds_a_branch_that_everything_sees_at_once(db, make_tenant):
     assert audit_actions(owner)[-1] == "branch.created"
     # The shell, transfers, reports and invitations read tenant_profile / the branches table afresh.
     assert [b.name for b in tenant_profile(owner).branches] == ["Branch 1", "Old Town"]
-    assert get_branch(owner, branch.id) == branch
-    assert [b.code for b in list_branches(owner)] == ["B1", "OT1"]
+    assert run_in_tenant(owner, get_branch, branch.id) == branch
+    assert [b.code for b in run_in_tenant(owner, list_branches)] == ["B1", "OT1"]
     # The new branch sells at once, with its own tax settings (prices include 20 %).
     medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", default_sell_price="6.00")
     run_in_tenant(
@@ -132,14 +132,16 @@ def test_bad_input_is_refused_with_its_field_and_nothing_is_written(db, make_ten
     owner = owner_of(chain)
     before = counts(owner)
     with pytest.raises((ValidationFailed, Conflict)) as refused:
-        create_branch(owner, **{**NEW_BRANCH, **change})
+        run_in_tenant(owner, create_branch, **{**NEW_BRANCH, **change})
     assert refused.value.field == field and message in refused.value.message
     if change.get("code") != "b1" and change.get("name") != "Branch 1":  # its own name and code are fine
         with pytest.raises((ValidationFailed, Conflict)) as refused_edit:
-            update_branch(owner, str(chain.branch_ids[0]), **{**NEW_BRANCH, "code": "B1", "name": "B", **change})
+            run_in_tenant(
+                owner, update_branch, str(chain.branch_ids[0]), **{**NEW_BRANCH, "code": "B1", "name": "B", **change}
+            )
         assert refused_edit.value.field == field
     assert counts(owner) == before
-    assert get_branch(owner, str(chain.branch_ids[0])).name == "Branch 1"
+    assert run_in_tenant(owner, get_branch, str(chain.branch_ids[0])).name == "Branch 1"
 
 
 def test_only_the_owner_manages_branches(db, make_tenant):
@@ -148,13 +150,13 @@ def test_only_the_owner_manages_branches(db, make_tenant):
     for role in ("manager", "pharmacist", "technician", "cashier", "api-write", "support"):
         ctx = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role=role)
         with pytest.raises(PermissionDenied):
-            create_branch(ctx, **NEW_BRANCH)
+            run_in_tenant(ctx, create_branch, **NEW_BRANCH)
         with pytest.raises(PermissionDenied):
-            update_branch(ctx, str(chain.branch_ids[0]), **NEW_BRANCH)
+            run_in_tenant(ctx, update_branch, str(chain.branch_ids[0]), **NEW_BRANCH)
         with pytest.raises(PermissionDenied):
-            set_branch_active(ctx, str(chain.branch_ids[1]), False)
+            run_in_tenant(ctx, set_branch_active, str(chain.branch_ids[1]), False)
     admin_token = TenantContext(tenant_id=chain.tenant_id, user_id=None, role="api-admin")
-    assert create_branch(admin_token, **NEW_BRANCH).code == "OT1"
+    assert run_in_tenant(admin_token, create_branch, **NEW_BRANCH).code == "OT1"
     assert counts(owner_of(chain))[0] == before[0] + 1
 
 
@@ -183,9 +185,11 @@ def test_editing_a_branch_is_audited_and_its_code_is_kept_once_it_numbered_a_bil
     owner = owner_of(chain)
     quiet, busy = (str(b) for b in chain.branch_ids)
     fields = {"name": "Branch 1", "code": "B1", "time_zone": "UTC"}
-    assert update_branch(owner, quiet, **fields).name == "Branch 1"
+    assert run_in_tenant(owner, update_branch, quiet, **fields).name == "Branch 1"
     assert "branch.updated" not in audit_actions(owner)  # nothing changed, nothing recorded
-    renamed = update_branch(owner, quiet, **{**fields, "name": "Riverside", "code": "RS", "phone": "555 0100 22"})
+    renamed = run_in_tenant(
+        owner, update_branch, quiet, **{**fields, "name": "Riverside", "code": "RS", "phone": "555 0100 22"}
+    )
     assert (renamed.name, renamed.code, renamed.phone) == ("Riverside", "RS", "555 0100 22")
     with tenant_session(owner) as session:
         details = session.execute(
@@ -203,9 +207,11 @@ def test_editing_a_branch_is_audited_and_its_code_is_kept_once_it_numbered_a_bil
         run_in_tenant(owner, create_draft, branch_id=busy, lines=[{"medicine_id": medicine, "quantity": 1}]).id,
     )
     with pytest.raises(Conflict, match="its code stays B2") as refused:
-        update_branch(owner, busy, name="Branch 2", code="B9", time_zone="UTC")
+        run_in_tenant(owner, update_branch, busy, name="Branch 2", code="B9", time_zone="UTC")
     assert refused.value.field == "code"
-    assert update_branch(owner, busy, name="High Street", code="B2", time_zone="UTC").name == "High Street"
+    assert (
+        run_in_tenant(owner, update_branch, busy, name="High Street", code="B2", time_zone="UTC").name == "High Street"
+    )
 
 
 def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_tenant):
@@ -228,7 +234,7 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     supplier = create_supplier(owner, name="Wholesale Ltd")
     assert [a.branch for a in stock_alerts(owner).low_stock] == ["Branch 2"]
 
-    closed = set_branch_active(owner, closing, False)
+    closed = run_in_tenant(owner, set_branch_active, closing, False)
     assert not closed.is_active and closed.deactivated_at is not None
     assert audit_actions(owner)[-1] == "branch.deactivated"
     assert [(b.name, b.is_active) for b in tenant_profile(owner).branches] == [("Branch 1", True), ("Branch 2", False)]
@@ -267,8 +273,8 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     with pytest.raises(ValidationFailed, match="deactivated"):  # nobody new is scoped to it
         invite(owner, "new.pharmacist@example.com", "pharmacist", [closing], send_email=False)
     with pytest.raises(Conflict, match="only active branch"):
-        set_branch_active(owner, open_, False)
-    assert set_branch_active(owner, closing, True).is_active
+        run_in_tenant(owner, set_branch_active, open_, False)
+    assert run_in_tenant(owner, set_branch_active, closing, True).is_active
     assert audit_actions(owner)[-1] == "branch.reactivated"
     assert (run_in_tenant(owner, finalize_bill, draft.id).number or "").startswith("B2-")
 
@@ -278,11 +284,11 @@ def test_another_chain_or_an_unscoped_branch_is_not_found(db, make_tenant):
     owner = owner_of(chain)
     for missing in (str(other.branch_ids[0]), "not-a-uuid"):
         with pytest.raises(NotFound):
-            get_branch(owner, missing)
+            run_in_tenant(owner, get_branch, missing)
         with pytest.raises(NotFound):
-            update_branch(owner, missing, **NEW_BRANCH)
+            run_in_tenant(owner, update_branch, missing, **NEW_BRANCH)
         with pytest.raises(NotFound):
-            set_branch_active(owner, missing, False)
+            run_in_tenant(owner, set_branch_active, missing, False)
     scoped = TenantContext(
         tenant_id=chain.tenant_id,
         user_id=chain.owner_user_id,
@@ -290,5 +296,5 @@ def test_another_chain_or_an_unscoped_branch_is_not_found(db, make_tenant):
         branch_ids=frozenset({chain.branch_ids[0]}),
     )
     with pytest.raises(NotFound):
-        get_branch(scoped, str(chain.branch_ids[1]))
-    assert [b.code for b in list_branches(scoped)] == ["B1"]
+        run_in_tenant(scoped, get_branch, str(chain.branch_ids[1]))
+    assert [b.code for b in run_in_tenant(scoped, list_branches)] == ["B1"]

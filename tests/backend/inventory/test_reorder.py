@@ -183,7 +183,7 @@ def test_other_refusals(shelf, make_tenant):
             run_in_tenant(as_role(chain, role), save_reorder_levels, [level(here, amoxicillin, point=1, quantity=2)])
     with pytest.raises(ValidationFailed, match="at most 1000"):
         run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, point=1, quantity=2)] * 1001)
-    set_branch_active(owner, here, False)
+    run_in_tenant(owner, set_branch_active, here, False)
     with pytest.raises(BranchInactive):
         run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, point=1, quantity=2)])
     assert stored_levels(owner) == []
@@ -262,7 +262,7 @@ def test_csv_export_edit_import_round_trips(shelf):
 
 def test_csv_import_reports_bad_rows_and_imports_nothing_until_told(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
-    set_branch_active(owner, str(chain.branch_ids[1]), False)
+    run_in_tenant(owner, set_branch_active, str(chain.branch_ids[1]), False)
     file = (
         "barcode,branch_code,reorder_mode,reorder_point,reorder_quantity\n"
         "5012345678900,B1,manual,10,100\n"

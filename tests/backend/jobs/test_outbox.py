@@ -11,7 +11,7 @@ from backend.core.queue import redis_connection
 from backend.jobs.service import enqueue_job, job_status, relay_once, run_outbox_job
 from devtools.services import Redis, free_port
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.helpers import start_cli, stop, wait_until
 
 pytestmark = pytest.mark.worker
@@ -48,10 +48,10 @@ def test_committed_job_runs_once_under_its_tenant(worker, committed_tenant):
     chain_b, _ = committed_tenant("jobs-b")
     a, b = owner_ctx(chain_a), owner_ctx(chain_b)
     job_id = write_job(a, "hello")
-    assert job_status(a, job_id) == "pending"
-    assert job_status(b, job_id) is None  # B cannot even see A's job
+    assert run_in_tenant(a, job_status, job_id) == "pending"
+    assert run_in_tenant(b, job_status, job_id) is None  # B cannot even see A's job
     assert relay_once(redis_connection()) >= 1
-    wait_until(lambda: job_status(a, job_id) == "done", message="the worker to run the job")
+    wait_until(lambda: run_in_tenant(a, job_status, job_id) == "done", message="the worker to run the job")
     assert heartbeats(a, "hello") == 1
     assert heartbeats(b, "hello") == 0
     # Handed over again (a relay crash between enqueue and commit): still one effect.
@@ -69,11 +69,11 @@ def test_job_from_rolled_back_transaction_never_runs(worker, committed_tenant):
         with tenant_session(ctx) as session:
             written.append(enqueue_job(session, ctx, "system.heartbeat", note="ghost"))
             raise RuntimeError("sale cancelled")
-    assert job_status(ctx, written[0]) is None
+    assert run_in_tenant(ctx, job_status, written[0]) is None
     relay_once(redis_connection())
     control = write_job(ctx, "control")  # a committed job after it runs, so the worker had its chance
     relay_once(redis_connection())
-    wait_until(lambda: job_status(ctx, control) == "done", message="the control job")
+    wait_until(lambda: run_in_tenant(ctx, job_status, control) == "done", message="the control job")
     assert heartbeats(ctx, "ghost") == 0
 
 
@@ -88,12 +88,12 @@ def test_job_written_while_redis_is_down_runs_after_it_returns(committed_tenant,
     with pytest.raises(Exception) as failure:
         relay_once(redis)
     assert "Connection" in type(failure.value).__name__
-    assert job_status(ctx, job_id) == "pending"  # nothing lost
+    assert run_in_tenant(ctx, job_status, job_id) == "pending"  # nothing lost
     server.start()  # Redis is back
     outage_worker = start_cli("worker", env={"REDIS_URL": server.url}, log_name="test-outage-worker")
     try:
         assert relay_once(redis) >= 1
-        wait_until(lambda: job_status(ctx, job_id) == "done", message="the job after the outage")
+        wait_until(lambda: run_in_tenant(ctx, job_status, job_id) == "done", message="the job after the outage")
         assert heartbeats(ctx, "outage") == 1
     finally:
         stop(outage_worker)

@@ -19,8 +19,12 @@ def owner_of(chain) -> TenantContext:
 def test_entries_are_matched_and_no_known_allergies_is_an_answer(db, make_tenant):
     chain = make_tenant("allergy")
     owner = owner_of(chain)
-    patient = create_patient(
-        owner, full_name="Al Lergic", date_of_birth="1970-01-01", home_branch_id=str(chain.branch_ids[0])
+    patient = run_in_tenant(
+        owner,
+        create_patient,
+        full_name="Al Lergic",
+        date_of_birth="1970-01-01",
+        home_branch_id=str(chain.branch_ids[0]),
     ).id
     assert run_in_tenant(owner, allergies_with_record, patient).label == "Not asked"
     found = run_in_tenant(owner, record_allergies, patient, "Penicillin (hives)\nKeflex - rash\nlatex\nxyzzyq")
@@ -51,8 +55,12 @@ def test_entries_are_matched_and_no_known_allergies_is_an_answer(db, make_tenant
 
 def test_another_chain_cannot_read_or_record_our_patients_allergies(db, make_tenant):
     ours, theirs = make_tenant("allergy-a"), make_tenant("allergy-b")
-    patient = create_patient(
-        owner_of(ours), full_name="Private Person", date_of_birth="1970-01-01", home_branch_id=str(ours.branch_ids[0])
+    patient = run_in_tenant(
+        owner_of(ours),
+        create_patient,
+        full_name="Private Person",
+        date_of_birth="1970-01-01",
+        home_branch_id=str(ours.branch_ids[0]),
     ).id
     with pytest.raises(NotFound):
         run_in_tenant(owner_of(theirs), patient_allergies, patient)

@@ -45,7 +45,7 @@ def register(ctx: TenantContext, branch, **fields):
         "allergies": "Penicillin (rash)",
         **fields,
     }
-    return create_patient(ctx, **record)
+    return run_in_tenant(ctx, create_patient, **record)
 
 
 def log_rows(ctx: TenantContext) -> list[tuple]:
@@ -68,14 +68,15 @@ def test_register_find_open_and_update_a_patient(chain):
     assert patient.contact_consent and patient.consent_at is not None
 
     for query in ("maria", "exam MAR", "0100", "1961-04-12", "maria 1961-04-12"):
-        assert [p.id for p in find_patients(owner, query).items] == [patient.id], query
-    assert find_patients(owner, "maria 1970-01-01").items == []
-    assert find_patients(owner, "100%").items == []  # LIKE wildcards are text, not patterns
+        assert [p.id for p in run_in_tenant(owner, find_patients, query).items] == [patient.id], query
+    assert run_in_tenant(owner, find_patients, "maria 1970-01-01").items == []
+    assert run_in_tenant(owner, find_patients, "100%").items == []  # LIKE wildcards are text, not patterns
 
-    opened = get_patient(owner, patient.id)
+    opened = run_in_tenant(owner, get_patient, patient.id)
     assert opened.allergies == "Penicillin (rash)"
-    changed = update_patient(
+    changed = run_in_tenant(
         owner,
+        update_patient,
         patient.id,
         full_name="Maria Example-Smith",
         date_of_birth="1961-04-12",
@@ -87,8 +88,8 @@ def test_register_find_open_and_update_a_patient(chain):
     )
     assert changed.allergies.endswith("latex") and changed.home_branch_name == "Branch 2"
     assert changed.consent_at == patient.consent_at  # consent kept its first moment while it stays given
-    withdrawn = update_patient(
-        owner, patient.id, full_name="Maria Example-Smith", date_of_birth="1961-04-12",
+    withdrawn = run_in_tenant(
+        owner, update_patient, patient.id, full_name="Maria Example-Smith", date_of_birth="1961-04-12",
         home_branch_id=str(chain.branch_ids[1]), contact_consent=False,
     )  # fmt: skip
     assert not withdrawn.contact_consent and withdrawn.consent_at is None and withdrawn.phone == ""
@@ -115,7 +116,7 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(chain, field, value, 
     with pytest.raises(ValidationFailed, match=message) as refused:
         register(owner, chain.branch_ids[0], **{field: value})
     assert refused.value.field == field
-    assert find_patients(owner).items == []
+    assert run_in_tenant(owner, find_patients).items == []
     assert [action for action, _ in log_rows(owner)] == ["searched"]  # only the search just made
 
 
@@ -133,23 +134,31 @@ def test_a_member_sees_patients_of_their_branches_or_who_bought_there(chain):
     at_2 = register(owner, home_2, full_name="Bo Two")
     limited = as_role(chain, "pharmacist", branch_ids=frozenset({home_2}))
 
-    assert [p.full_name for p in find_patients(limited).items] == ["Bo Two"]
+    assert [p.full_name for p in run_in_tenant(limited, find_patients).items] == ["Bo Two"]
     with pytest.raises(NotFound):
-        get_patient(limited, at_1.id)
+        run_in_tenant(limited, get_patient, at_1.id)
     with pytest.raises(NotFound):
-        update_patient(limited, at_1.id, full_name="Ada", date_of_birth="1961-04-12", home_branch_id=str(home_1))
+        run_in_tenant(
+            limited, update_patient, at_1.id, full_name="Ada", date_of_birth="1961-04-12", home_branch_id=str(home_1)
+        )
     with pytest.raises(ValidationFailed, match="your branches"):
         register(limited, home_1, full_name="Elsewhere")
-    assert get_patient(limited, at_2.id).full_name == "Bo Two"
+    assert run_in_tenant(limited, get_patient, at_2.id).full_name == "Bo Two"
 
     # Ada buys at branch 2: its staff now see her record, and may edit it without moving her home branch.
     medicine = create_medicine(owner, generic_name="Cetirizine", default_sell_price="3.00")
     run_in_tenant(
         owner, create_draft, branch_id=str(home_2), lines=[{"medicine_id": medicine, "quantity": 1}], patient_id=at_1.id
     )
-    assert {p.full_name for p in find_patients(limited).items} == {"Ada One", "Bo Two"}
-    edited = update_patient(
-        limited, at_1.id, full_name="Ada One", date_of_birth="1961-04-12", home_branch_id=str(home_1), notes="ok"
+    assert {p.full_name for p in run_in_tenant(limited, find_patients).items} == {"Ada One", "Bo Two"}
+    edited = run_in_tenant(
+        limited,
+        update_patient,
+        at_1.id,
+        full_name="Ada One",
+        date_of_birth="1961-04-12",
+        home_branch_id=str(home_1),
+        notes="ok",
     )
     assert edited.notes == "ok" and edited.home_branch_id == str(home_1)
 
@@ -158,31 +167,31 @@ def test_another_chain_never_sees_them(chain, make_tenant):
     patient = register(as_role(chain, "owner"), chain.branch_ids[0])
     other = make_tenant("rival")
     rival = as_role(other, "owner")
-    assert find_patients(rival, "maria").items == []
+    assert run_in_tenant(rival, find_patients, "maria").items == []
     with pytest.raises(NotFound):
-        get_patient(rival, patient.id)
+        run_in_tenant(rival, get_patient, patient.id)
     with pytest.raises(NotFound):
-        access_log(rival, patient.id)
+        run_in_tenant(rival, access_log, patient.id)
     with pytest.raises(NotFound):
-        patient_summary(rival, patient.id)
+        run_in_tenant(rival, patient_summary, patient.id)
 
 
 def test_every_opening_is_logged_and_the_log_is_append_only(db, chain):
     owner = as_role(chain, "owner")
     patient = register(owner, chain.branch_ids[0])
     pharmacist = as_role(chain, "pharmacist")
-    get_patient(pharmacist, patient.id)
-    get_patient(owner, patient.id)
-    found = find_patients(pharmacist, "maria")
+    run_in_tenant(pharmacist, get_patient, patient.id)
+    run_in_tenant(owner, get_patient, patient.id)
+    found = run_in_tenant(pharmacist, find_patients, "maria")
     assert len(found.items) == 1
     key = uuid.UUID(patient.id)
     assert log_rows(owner) == [("created", key), ("viewed", key), ("viewed", key), ("searched", None)]
 
-    entries = access_log(owner, patient.id)
+    entries = run_in_tenant(owner, access_log, patient.id)
     assert [e.action for e in entries] == ["viewed", "viewed", "created"]  # newest first; searches are chain-wide
     assert all(e.who.startswith("Owner ") for e in entries)
     with pytest.raises(PermissionDenied):
-        access_log(pharmacist, patient.id)
+        run_in_tenant(pharmacist, access_log, patient.id)
 
     # The database itself refuses the app role any change to the log, whatever the code does.
     db.execute(text("RESET ROLE"))
@@ -201,16 +210,16 @@ def test_a_cashier_looks_up_name_and_birth_date_only(chain):
     owner = as_role(chain, "owner")
     patient = register(owner, chain.branch_ids[0])
     cashier = as_role(chain, "cashier")
-    found = find_patients(cashier, "maria")
+    found = run_in_tenant(cashier, find_patients, "maria")
     assert found.items == [PatientSummary(patient.id, "Maria Example", date(1961, 4, 12))]
     assert [f.name for f in dataclasses.fields(PatientSummary)] == ["id", "full_name", "date_of_birth"]
-    assert patient_summary(cashier, patient.id).full_name == "Maria Example"
+    assert run_in_tenant(cashier, patient_summary, patient.id).full_name == "Maria Example"
     with pytest.raises(ValidationFailed, match="at least 2"):
-        find_patients(cashier, "")  # no browsing the whole list from the till
+        run_in_tenant(cashier, find_patients, "")  # no browsing the whole list from the till
     for refused in (
-        lambda: get_patient(cashier, patient.id),
+        lambda: run_in_tenant(cashier, get_patient, patient.id),
         lambda: register(cashier, chain.branch_ids[0], full_name="New"),
-        lambda: access_log(cashier, patient.id),
+        lambda: run_in_tenant(cashier, access_log, patient.id),
     ):
         with pytest.raises(PermissionDenied):
             refused()

@@ -37,8 +37,13 @@ class Pharmacy:
         return run_in_tenant(ctx, fn, *args, **kwargs)
 
     def patient(self, name: str = "Pat Example", allergies: str = "", born: str = "1960-05-01") -> str:
-        return create_patient(
-            self.owner, full_name=name, date_of_birth=born, home_branch_id=self.branch, allergies=allergies
+        return run_in_tenant(
+            self.owner,
+            create_patient,
+            full_name=name,
+            date_of_birth=born,
+            home_branch_id=self.branch,
+            allergies=allergies,
         ).id
 
     def entered(self, patient: str, medicine: str, **entry: Any) -> service.Prescription:

@@ -12,6 +12,7 @@ from backend.api import create_api
 from backend.inventory.service import create_medicine
 from backend.patients.service import create_patient
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.backend.prescriptions.conftest import MEDICINES, VALID_NPI
 
 
@@ -30,8 +31,12 @@ def test_a_prescription_through_rest(client, committed_tenant):
     chain, _ = committed_tenant("rx-api", branches=1)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     lisinopril = create_medicine(owner, default_sell_price="1.00", **MEDICINES["lisinopril"])
-    patient = create_patient(
-        owner, full_name="Rest Patient", date_of_birth="1950-01-01", home_branch_id=str(chain.branch_ids[0])
+    patient = run_in_tenant(
+        owner,
+        create_patient,
+        full_name="Rest Patient",
+        date_of_birth="1950-01-01",
+        home_branch_id=str(chain.branch_ids[0]),
     ).id
     admin, read = auth(chain, "admin"), auth(chain, "read")
 
