@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from backend.inventory.csv_export import export_catalog, export_movements, export_reorder_levels, export_stock
 from backend.inventory.reorder import (
     MAX_BULK,
@@ -101,7 +101,7 @@ async def medicines(
     page: int = 0,
     branch_id: str | None = None,
 ) -> dict[str, Any]:
-    found, more = await run_in_threadpool(search_medicines, ctx, q, sort=sort, page=page, branch_id=branch_id)
+    found, more = await in_tenant(ctx, search_medicines, q, sort=sort, page=page, branch_id=branch_id)
     return {"items": [asdict(m) for m in found], "page": page, "has_more": more}
 
 
@@ -111,7 +111,7 @@ async def stock(
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))],
     branch_id: str | None = None,
 ) -> dict[str, Any]:
-    medicine, batches, movements = await run_in_threadpool(medicine_stock, ctx, medicine_id, branch_id=branch_id)
+    medicine, batches, movements = await in_tenant(ctx, medicine_stock, medicine_id, branch_id=branch_id)
     return {
         "medicine": asdict(medicine),
         "batches": [asdict(b) for b in batches],
@@ -217,7 +217,7 @@ async def transfer(
 async def movements(
     medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> list[dict[str, Any]]:
-    _, _, rows = await run_in_threadpool(medicine_stock, ctx, medicine_id)
+    _, _, rows = await in_tenant(ctx, medicine_stock, medicine_id)
     return [jsonable_encoder(asdict(m)) for m in rows]
 
 

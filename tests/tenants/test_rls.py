@@ -103,7 +103,7 @@ def two_chains(db, make_tenant):
             )
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
-        medicine = create_medicine(ctx, generic_name="Ibuprofen", default_sell_price="1.00")
+        medicine = run_in_tenant(ctx, create_medicine, generic_name="Ibuprofen", default_sell_price="1.00")
         run_in_tenant(
             ctx,
             receive_stock,
@@ -113,7 +113,7 @@ def two_chains(db, make_tenant):
             expiry_date="2099-01-01",
             quantity=10,
         )
-        recall_lot(ctx, medicine, "L0", "seeded recall notice")
+        run_in_tenant(ctx, recall_lot, medicine, "L0", "seeded recall notice")
         run_in_tenant(
             ctx,
             set_reorder_level,

@@ -81,7 +81,9 @@ def test_an_owner_adds_a_branch_that_everything_sees_at_once(db, make_tenant):
     assert get_branch(owner, branch.id) == branch
     assert [b.code for b in list_branches(owner)] == ["B1", "OT1"]
     # The new branch sells at once, with its own tax settings (prices include 20 %).
-    medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", default_sell_price="6.00")
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Cetirizine", strength="10 mg", default_sell_price="6.00"
+    )
     run_in_tenant(
         owner, receive_stock, branch_id=branch.id, medicine_id=medicine, lot_number="C1", expiry_date=EXPIRY, quantity=5
     )
@@ -193,7 +195,7 @@ def test_editing_a_branch_is_audited_and_its_code_is_kept_once_it_numbered_a_bil
         ).scalar_one()
     assert details == {"fields": ["name", "code", "phone"]}
 
-    medicine = create_medicine(owner, generic_name="Loratadine", default_sell_price="2.00")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Loratadine", default_sell_price="2.00")
     run_in_tenant(
         owner, receive_stock, branch_id=busy, medicine_id=medicine, lot_number="L1", expiry_date=EXPIRY, quantity=3
     )
@@ -212,7 +214,9 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     chain = make_tenant("branch-closed", branches=2)
     owner = owner_of(chain)
     open_, closing = (str(b) for b in chain.branch_ids)
-    medicine = create_medicine(owner, generic_name="Omeprazole", strength="20 mg", default_sell_price="3.00")
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Omeprazole", strength="20 mg", default_sell_price="3.00"
+    )
     batch = run_in_tenant(
         owner, receive_stock, branch_id=closing, medicine_id=medicine, lot_number="O1", expiry_date=EXPIRY, quantity=10
     )
@@ -261,7 +265,7 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     # History stays readable: the bill, its report, the stock; its low-stock line no longer alerts.
     assert run_in_tenant(owner, get_bill, sold.id).number == sold.number
     assert daily_report(owner, closing, date.today()).bills == 1
-    assert sorted(b.quantity for b in medicine_stock(owner, medicine)[1]) == [3, 5]
+    assert sorted(b.quantity for b in run_in_tenant(owner, medicine_stock, medicine)[1]) == [3, 5]
     assert stock_alerts(owner).low_stock == []
 
     with pytest.raises(ValidationFailed, match="deactivated"):  # nobody new is scoped to it

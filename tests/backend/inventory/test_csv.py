@@ -16,7 +16,7 @@ from backend.inventory.csv_import import import_summary, stage_import, start_imp
 from backend.inventory.service import create_medicine, medicine_stock, recall_lot, search_medicines
 from backend.jobs.service import relay_once
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.helpers import start_cli, stop, wait_until
 
 CATALOG_HEADER = "generic_name,brand_name,strength,dosage_form,barcode,schedule,controlled_class,default_sell_price\n"
@@ -41,7 +41,7 @@ def parsed(body: str) -> list[dict[str, str]]:
 
 def test_catalog_import_reports_each_bad_row_and_imports_nothing_until_told(db, make_tenant):
     owner = as_role(make_tenant("csv-cat"), "owner")
-    create_medicine(owner, generic_name="Cetirizine", barcode="50000000000017")
+    run_in_tenant(owner, create_medicine, generic_name="Cetirizine", barcode="50000000000017")
     file = (
         CATALOG_HEADER + "Amoxicillin,Amoxil,500 mg,capsule,50000000000024,prescription,,0.35\n"
         "Ibuprofen,Advil,200 mg,tablet,50000000000031,otc,,0.10\n"
@@ -69,7 +69,7 @@ def test_catalog_import_reports_each_bad_row_and_imports_nothing_until_told(db, 
 
     done = start_import(owner, staged.id, valid_rows_only=True)
     assert (done.status, done.imported_rows) == ("done", 3)
-    found, _ = search_medicines(owner, "Advil")
+    found, _ = run_in_tenant(owner, search_medicines, "Advil")
     assert [(m.generic_name, m.barcode, str(m.default_sell_price)) for m in found] == [
         ("Ibuprofen", "50000000000031", "0.1000")
     ]
@@ -101,8 +101,8 @@ def test_a_file_that_is_not_a_usable_csv_is_refused_with_a_reason(db, make_tenan
 def test_opening_stock_import_receives_batches_into_the_ledger(db, make_tenant):
     chain = make_tenant("csv-stock", branches=2)
     owner = as_role(chain, "owner")
-    med = create_medicine(owner, generic_name="Amoxicillin", strength="500 mg", barcode="50000000000024")
-    recall_lot(owner, med, "BAD-LOT", "FDA recall notice 2026-11")
+    med = run_in_tenant(owner, create_medicine, generic_name="Amoxicillin", strength="500 mg", barcode="50000000000024")
+    run_in_tenant(owner, recall_lot, med, "BAD-LOT", "FDA recall notice 2026-11")
     with tenant_session(owner) as session:
         codes = dict(session.execute(text("SELECT id, code FROM branches")).all())
     second = codes[chain.branch_ids[1]]
@@ -126,7 +126,7 @@ def test_opening_stock_import_receives_batches_into_the_ledger(db, make_tenant):
     ]
     done = start_import(owner, staged.id, valid_rows_only=True)
     assert done.imported_rows == 2
-    medicine, batches, movements = medicine_stock(owner, med)
+    medicine, batches, movements = run_in_tenant(owner, medicine_stock, med)
     assert medicine.on_hand == 140
     assert sorted((b.lot_number, b.quantity) for b in batches) == [("A-1", 100), ("A-2", 40)]
     assert sorted((m.kind, m.quantity) for m in movements) == [("receive", 40), ("receive", 100)]
@@ -149,9 +149,13 @@ def test_importing_follows_the_role_matrix(db, make_tenant):
 def test_exports_round_trip_into_another_chain_and_defuse_formulas(db, make_tenant):
     alpha, bravo = make_tenant("csv-alpha"), make_tenant("csv-bravo")
     a, b = as_role(alpha, "owner"), as_role(bravo, "owner")
-    create_medicine(a, generic_name="Ibuprofen", brand_name='=HYPERLINK("http://x")', barcode="50000000000031")
-    create_medicine(a, generic_name="Morphine", strength="10 mg", schedule="controlled", controlled_class="CII")
-    create_medicine(b, generic_name="Only in Bravo")
+    run_in_tenant(
+        a, create_medicine, generic_name="Ibuprofen", brand_name='=HYPERLINK("http://x")', barcode="50000000000031"
+    )
+    run_in_tenant(
+        a, create_medicine, generic_name="Morphine", strength="10 mg", schedule="controlled", controlled_class="CII"
+    )
+    run_in_tenant(b, create_medicine, generic_name="Only in Bravo")
     exported = export_catalog(a)
     rows = parsed(exported)
     assert [r["generic_name"] for r in rows] == ["Ibuprofen", "Morphine"]  # nothing of Bravo's
@@ -167,7 +171,7 @@ def test_exports_round_trip_into_another_chain_and_defuse_formulas(db, make_tena
 def test_stock_and_movement_exports_cover_the_ledger_and_only_visible_branches(db, make_tenant):
     chain = make_tenant("csv-ledger", branches=2)
     owner = as_role(chain, "owner")
-    med = create_medicine(owner, generic_name="Amoxicillin", barcode="50000000000024")
+    med = run_in_tenant(owner, create_medicine, generic_name="Amoxicillin", barcode="50000000000024")
     file = (
         "barcode,lot_number,expiry_date,quantity,branch_code\n"
         f"50000000000024,A-1,{in_days(200)},100,B1\n"

@@ -28,8 +28,8 @@ def test_suggest_send_and_receive_an_order_in_two_deliveries(db, make_tenant):
     supplier = create_supplier(owner, name="Northwind Pharma", lead_time_days=3)
     with pytest.raises(Conflict):
         create_supplier(owner, name="northwind pharma")
-    low = create_medicine(owner, generic_name="Amlodipine", strength="5 mg")
-    fine = create_medicine(owner, generic_name="Aspirin", strength="75 mg")
+    low = run_in_tenant(owner, create_medicine, generic_name="Amlodipine", strength="5 mg")
+    fine = run_in_tenant(owner, create_medicine, generic_name="Aspirin", strength="75 mg")
     run_in_tenant(owner, set_reorder_level, branch_id=branch, medicine_id=low, reorder_point=10, reorder_quantity=100)
     order_id = suggest_order(owner, supplier_id=supplier, branch_id=branch)
     assert order_id is not None
@@ -51,7 +51,7 @@ def test_suggest_send_and_receive_an_order_in_two_deliveries(db, make_tenant):
     receive_order_line(owner, order_id=order_id, medicine_id=low, lot_number="AML-2", expiry_date=expiry, quantity=40)
     [done] = list_orders(owner)
     assert done.status == "received" and done.lines[0].received == 100
-    _, batches, movements = medicine_stock(owner, low)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, low)
     assert sorted(b.quantity for b in batches) == [40, 60]
     assert {m.reference for m in movements} == {done.number}
 

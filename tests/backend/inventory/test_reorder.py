@@ -61,8 +61,12 @@ def shelf(db, make_tenant):
     """Branch 1 holds 8 amoxicillin and 30 ibuprofen; branch 2 holds nothing."""
     chain = make_tenant("reorder", branches=2)
     owner = as_role(chain, "owner")
-    amoxicillin = create_medicine(owner, generic_name="Amoxicillin", strength="500 mg", barcode="5012345678900")
-    ibuprofen = create_medicine(owner, generic_name="Ibuprofen", strength="200 mg", barcode="5012345678917")
+    amoxicillin = run_in_tenant(
+        owner, create_medicine, generic_name="Amoxicillin", strength="500 mg", barcode="5012345678900"
+    )
+    ibuprofen = run_in_tenant(
+        owner, create_medicine, generic_name="Ibuprofen", strength="200 mg", barcode="5012345678917"
+    )
     here = str(chain.branch_ids[0])
     for medicine, count in ((amoxicillin, 8), (ibuprofen, 30)):
         run_in_tenant(
@@ -193,7 +197,7 @@ def test_the_bulk_editor_pages_filters_and_searches_on_the_server(db, make_tenan
     chain = make_tenant("reorder-pages", branches=2)
     owner = as_role(chain, "owner")
     here = str(chain.branch_ids[0])
-    medicines = [create_medicine(owner, generic_name=f"Medicine {i:02d}") for i in range(PAGE_SIZE + 5)]
+    medicines = [run_in_tenant(owner, create_medicine, generic_name=f"Medicine {i:02d}") for i in range(PAGE_SIZE + 5)]
     run_in_tenant(
         owner, receive_stock, branch_id=here, medicine_id=medicines[0], lot_number="X", expiry_date=EXPIRY, quantity=4
     )
@@ -222,7 +226,9 @@ def test_the_bulk_editor_pages_filters_and_searches_on_the_server(db, make_tenan
 
 def test_csv_export_edit_import_round_trips(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
-    unlabelled = create_medicine(owner, generic_name="Zinc oxide", strength="25%")  # no barcode: found by id
+    unlabelled = run_in_tenant(
+        owner, create_medicine, generic_name="Zinc oxide", strength="25%"
+    )  # no barcode: found by id
     run_in_tenant(
         owner,
         save_reorder_levels,

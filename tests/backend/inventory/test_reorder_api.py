@@ -30,8 +30,10 @@ def setup(committed_tenant):
     chain, _ = committed_tenant("reorder-api", branches=2)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     here = str(chain.branch_ids[0])
-    medicine = create_medicine(owner, generic_name="Metformin", strength="500 mg", barcode="5099999999994")
-    other = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Metformin", strength="500 mg", barcode="5099999999994"
+    )
+    other = run_in_tenant(owner, create_medicine, generic_name="Atorvastatin", strength="20 mg")
     run_in_tenant(
         owner, receive_stock, branch_id=here, medicine_id=medicine, lot_number="M1", expiry_date=EXPIRY, quantity=12
     )
