@@ -43,7 +43,7 @@ from tenants.context import TenantContext
 from tenants.models import Tenant
 from tenants.provisioning import NewBranch, NewChain, NewMember, ProvisionedTenant, provision_in
 from tenants.roles import require
-from tenants.session import platform_session, tenant_session
+from tenants.session import platform_session, run_in_tenant, tenant_session
 
 DEMO_SLUG = "demo-pharmacy"
 HAND_OVER_DAYS = 30  # how often a branch's settled bills go to the writer during its replay
@@ -443,8 +443,9 @@ def _purchasing(chain: ProvisionedTenant) -> None:
 
     ctx = _owner(chain)
     suppliers = [
-        create_supplier(
+        run_in_tenant(
             ctx,
+            create_supplier,
             name=name,
             contact_name="Order desk",
             email=f"orders@{name.split()[0].lower()}.example",
@@ -452,10 +453,10 @@ def _purchasing(chain: ProvisionedTenant) -> None:
         )
         for name in SUPPLIERS
     ]
-    first = suggest_order(ctx, supplier_id=suppliers[0], branch_id=str(chain.branch_ids[0]))
+    first = run_in_tenant(ctx, suggest_order, supplier_id=suppliers[0], branch_id=str(chain.branch_ids[0]))
     if first is not None:
-        send_order(ctx, first)
-    suggest_order(ctx, supplier_id=suppliers[1], branch_id=str(chain.branch_ids[1]))
+        run_in_tenant(ctx, send_order, first)
+    run_in_tenant(ctx, suggest_order, supplier_id=suppliers[1], branch_id=str(chain.branch_ids[1]))
 
 
 DEMO_BRANCH = NewBranch(name="Riverside (demo)", code="DEMO", address="7 River Walk", time_zone="UTC")

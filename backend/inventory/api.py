@@ -229,7 +229,7 @@ async def reorder_levels(
     show: Literal["all", "set", "unset", "low"] = "all",
     page: int = 0,
 ) -> dict[str, Any]:
-    found = await run_in_threadpool(list_reorder_levels, ctx, branch_id, q, show=show, page=page)
+    found = await in_tenant(ctx, list_reorder_levels, branch_id, q, show=show, page=page)
     return {"items": [jsonable_encoder(asdict(r)) for r in found.items], "page": found.page, "has_more": found.has_more}
 
 
@@ -237,7 +237,7 @@ async def reorder_levels(
 async def read_reorder_level(
     branch_id: str, medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> JSONResponse:
-    level = await run_in_threadpool(reorder_level, ctx, branch_id, medicine_id)
+    level = await in_tenant(ctx, reorder_level, branch_id, medicine_id)
     return JSONResponse(jsonable_encoder(asdict(level)))
 
 
@@ -283,7 +283,7 @@ async def put_reorder_levels(
 async def export_reorder_levels_csv(
     branch_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> PlainTextResponse:
-    body, code = await run_in_threadpool(export_reorder_levels, ctx, branch_id)
+    body, code = await in_tenant(ctx, export_reorder_levels, branch_id)
     return _csv_download(body, f"reorder-levels-{code}")
 
 
@@ -292,7 +292,7 @@ async def export_reorder_levels_csv(
 async def export_movements_csv(
     since: date, until: date, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> PlainTextResponse:
-    body = await run_in_threadpool(export_movements, ctx, since, until)
+    body = await in_tenant(ctx, export_movements, since, until)
     return _csv_download(body, f"movements-{since}-{until}")
 
 
@@ -307,7 +307,7 @@ CSV_EXPORTS = {"catalog": export_catalog, "stock": export_stock}
 async def export_csv(
     what: Literal["catalog", "stock"], ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> PlainTextResponse:
-    body = await run_in_threadpool(CSV_EXPORTS[what], ctx)
+    body = await in_tenant(ctx, CSV_EXPORTS[what])
     return _csv_download(body, what)
 
 

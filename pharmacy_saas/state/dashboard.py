@@ -16,7 +16,7 @@ from backend.core.errors import PharmacyError
 from backend.health.service import system_health
 from backend.inventory.alerts import stock_alerts
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import SessionState, guarded, run_service
+from pharmacy_saas.state.base import SessionState, guarded, run_service, transact
 from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
 from tenants.directory import tenant_profile
@@ -159,12 +159,12 @@ class DashboardState(ShellState):
         overview = None
         if self.can_see_sales and self._current_branch_id():
             try:
-                overview = await run_service(sales_overview, ctx, self._current_branch_id(), days=COMPARE_DAYS)
+                overview = await transact(ctx, sales_overview, self._current_branch_id(), days=COMPARE_DAYS)
             except PharmacyError as exc:
                 self.error = exc.message
         self._show_sales(overview)
         if role_has(ctx.role, "inventory.view"):
-            alerts = await run_service(stock_alerts, ctx)
+            alerts = await transact(ctx, stock_alerts)
             window = min(alerts.windows)
             items += [
                 _attention("Low stock", len(alerts.low_stock), routes.ALERTS, "attention-low"),

@@ -32,7 +32,7 @@ class StockImport:
     rows: int
 
     def summary(self):
-        return import_summary(self.owner, self.import_id)
+        return run_in_tenant(self.owner, import_summary, self.import_id)
 
     def in_the_middle(self) -> bool:
         """At least one batch committed and more to come: the job is running."""
@@ -73,7 +73,7 @@ def start_stock_import(owner: TenantContext, branch_id: str, rows: int) -> Stock
     expiry = (date.today() + timedelta(days=300)).isoformat()
     lines = [f"{barcode},LOT-{i:05d},{expiry},{QUANTITY},0.05," for i in range(rows)]
     content = ("barcode,lot_number,expiry_date,quantity,cost_price,branch_code\n" + "\n".join(lines)).encode()
-    staged = stage_import(owner, "opening_stock", "opening-stock.csv", content, branch_id=branch_id)
+    staged = run_in_tenant(owner, stage_import, "opening_stock", "opening-stock.csv", content, branch_id=branch_id)
     assert staged.valid_rows == rows
     queued = start_import(owner, staged.id)
     assert queued.status == "queued"

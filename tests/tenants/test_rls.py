@@ -122,8 +122,10 @@ def two_chains(db, make_tenant):
             reorder_point=5,
             reorder_quantity=20,
         )
-        supplier = create_supplier(ctx, name=f"Supplier of {chain.slug}")
-        draft_order(ctx, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")])
+        supplier = run_in_tenant(ctx, create_supplier, name=f"Supplier of {chain.slug}")
+        run_in_tenant(
+            ctx, draft_order, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")]
+        )
         run_in_tenant(ctx, run_once, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
         _, exchange = ask(ctx, "Does Zocor interact with clarithromycin?")
         rate_answer(ctx, exchange[1].id, True)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.billing.bills.pdf import invoice_pdf, receipt_pdf
 from backend.billing.reports.service import SalesReport, daily_report, range_report, report_csv
-from backend.http import RequirePermission
+from backend.http import RequirePermission, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["reports"])
@@ -101,23 +101,23 @@ def _json(report: SalesReport) -> dict[str, object]:
 
 @router.get("/reports/daily", summary="A branch's sales on one local business day", response_model=SalesReportOut)
 async def daily(branch: BranchId, day: Annotated[date, Query(alias="date")], ctx: Reporting) -> dict[str, object]:
-    return _json(await run_in_threadpool(daily_report, ctx, branch, day))
+    return _json(await in_tenant(ctx, daily_report, branch, day))
 
 
 @router.get("/reports/daily.csv", summary="The daily report as CSV", response_class=Response)
 async def daily_csv(branch: BranchId, day: Annotated[date, Query(alias="date")], ctx: Reporting) -> Response:
-    report = await run_in_threadpool(daily_report, ctx, branch, day)
+    report = await in_tenant(ctx, daily_report, branch, day)
     return _csv(report, f"sales-{report.branch_code}-{day.isoformat()}.csv")
 
 
 @router.get("/reports/range", summary="A branch's sales over local days (both included)", response_model=SalesReportOut)
 async def date_range(branch: BranchId, start: Day, end: Day, ctx: Reporting) -> dict[str, object]:
-    return _json(await run_in_threadpool(range_report, ctx, branch, start, end))
+    return _json(await in_tenant(ctx, range_report, branch, start, end))
 
 
 @router.get("/reports/range.csv", summary="The range report as CSV", response_class=Response)
 async def date_range_csv(branch: BranchId, start: Day, end: Day, ctx: Reporting) -> Response:
-    report = await run_in_threadpool(range_report, ctx, branch, start, end)
+    report = await in_tenant(ctx, range_report, branch, start, end)
     return _csv(report, f"sales-{report.branch_code}-{start.isoformat()}-{end.isoformat()}.csv")
 
 

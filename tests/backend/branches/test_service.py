@@ -229,8 +229,8 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     run_in_tenant(
         owner, set_reorder_level, branch_id=closing, medicine_id=medicine, reorder_point=50, reorder_quantity=100
     )
-    supplier = create_supplier(owner, name="Wholesale Ltd")
-    assert [a.branch for a in stock_alerts(owner).low_stock] == ["Branch 2"]
+    supplier = run_in_tenant(owner, create_supplier, name="Wholesale Ltd")
+    assert [a.branch for a in run_in_tenant(owner, stock_alerts).low_stock] == ["Branch 2"]
 
     closed = set_branch_active(owner, closing, False)
     assert not closed.is_active and closed.deactivated_at is not None
@@ -249,8 +249,10 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
             expiry_date=EXPIRY,
             quantity=1,
         ),
-        lambda: draft_order(owner, supplier_id=supplier, branch_id=closing, lines=[(medicine, 5, "1.00")]),
-        lambda: suggest_order(owner, supplier_id=supplier, branch_id=closing),
+        lambda: run_in_tenant(
+            owner, draft_order, supplier_id=supplier, branch_id=closing, lines=[(medicine, 5, "1.00")]
+        ),
+        lambda: run_in_tenant(owner, suggest_order, supplier_id=supplier, branch_id=closing),
         lambda: run_in_tenant(
             owner, set_reorder_level, branch_id=closing, medicine_id=medicine, reorder_point=1, reorder_quantity=2
         ),
@@ -264,9 +266,9 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
         run_in_tenant(owner, transfer_stock, batch_id=moved, to_branch_id=closing, quantity=1)
     # History stays readable: the bill, its report, the stock; its low-stock line no longer alerts.
     assert run_in_tenant(owner, get_bill, sold.id).number == sold.number
-    assert daily_report(owner, closing, date.today()).bills == 1
+    assert run_in_tenant(owner, daily_report, closing, date.today()).bills == 1
     assert sorted(b.quantity for b in run_in_tenant(owner, medicine_stock, medicine)[1]) == [3, 5]
-    assert stock_alerts(owner).low_stock == []
+    assert run_in_tenant(owner, stock_alerts).low_stock == []
 
     with pytest.raises(ValidationFailed, match="deactivated"):  # nobody new is scoped to it
         invite(owner, "new.pharmacist@example.com", "pharmacist", [closing], send_email=False)

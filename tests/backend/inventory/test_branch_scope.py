@@ -52,7 +52,7 @@ def test_a_scoped_member_sees_only_their_branch(two_branches):
     assert [m.on_hand for m in found] == [5]
     with pytest.raises(NotFound):
         run_in_tenant(scoped, search_medicines, "salbutamol", branch_id=other)
-    alerts = stock_alerts(scoped)
+    alerts = run_in_tenant(scoped, stock_alerts)
     assert {line.lot for line in alerts.expiring} == {"HOME-1"}
 
 

@@ -61,14 +61,14 @@ def test_put_and_get_one_level(client, setup):
         "Manual: reorder at 20, order 200.",
     )
     assert client.get(path, headers=tokens["read"]).json()["reorder_quantity"] == 200
-    [alert] = stock_alerts(owner).low_stock
+    [alert] = run_in_tenant(owner, stock_alerts).low_stock
     assert alert.medicine == "Metformin 500 mg" and alert.quantity == 12
     cleared = client.put(
         path,
         json={"mode": "manual", "reorder_point": None, "reorder_quantity": None},
         headers={**tokens["admin"], "Idempotency-Key": "metformin-level-02"},
     )
-    assert cleared.json()["source"] == "none" and stock_alerts(owner).low_stock == []
+    assert cleared.json()["source"] == "none" and run_in_tenant(owner, stock_alerts).low_stock == []
 
 
 def test_bulk_put_is_all_or_nothing_and_the_list_pages(client, setup):
