@@ -283,7 +283,7 @@ class BillState(ShellState):
         issued = bill.number is not None
         document = await run_service(bill_document, ctx, bill.id) if issued else None
         notes = await transact(ctx, credit_notes_of_bill, bill.id) if issued else []
-        left = await run_service(refundable_quantities, ctx, bill.id)
+        left = await transact(ctx, refundable_quantities, bill.id)
         c = bill.currency
         self.bill_id, self.number, self.status, self.currency = bill.id, bill.number or "draft", str(bill.status), c
         self.total_due, self.amount_paid = _money(bill.total_due, c), _money(bill.amount_paid, c)
@@ -323,7 +323,7 @@ class BillState(ShellState):
             or not role_has(ctx.role, "patients.lookup")
         ):
             return
-        claim = await run_service(claims.claim_of_bill, ctx, bill.id)
+        claim = await transact(ctx, claims.claim_of_bill, bill.id)
         if claim is not None:
             self.claim_id, self.claim_status = claim.id, str(claim.status)
             self.claim_summary = (

@@ -19,7 +19,7 @@ from backend.billing.bills.search import PAGE_SIZE, SORTS, STATUS_WORDS, BillLis
 from backend.billing.statuses import BillStatus
 from backend.core.errors import PharmacyError
 from backend.core.money import minor_unit
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -233,7 +233,7 @@ class BillsState(ShellState):
 
     async def _show(self, ctx: TenantContext, cursor: str, *, back: bool = False) -> None:
         try:
-            page: BillsPage = await run_service(search_bills, ctx, after=cursor, limit=PAGE_SIZE, **self._filters())
+            page: BillsPage = await transact(ctx, search_bills, after=cursor, limit=PAGE_SIZE, **self._filters())
         except PharmacyError as exc:
             self.error, self.rows, self.has_next, self.total_text, self._next = exc.message, [], False, "", ""
             return

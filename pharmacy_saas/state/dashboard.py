@@ -186,7 +186,7 @@ class DashboardState(ShellState):
                 value["detail"] = "expiring, expired and recalled lots"
                 items.append(value)
         if role_has(ctx.role, "claims.manage"):
-            counts = await run_service(claim_counts, ctx)
+            counts = await transact(ctx, claim_counts)
             items += [
                 _attention(
                     "Claims to submit",

@@ -13,11 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from backend.billing.bills.search import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, search_bills
 from backend.billing.statuses import BillStatus
-from backend.http import RequirePermission
+from backend.http import RequirePermission, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])
@@ -128,22 +127,21 @@ async def list_bills(
     after: Annotated[str | None, _q("The `next_cursor` of the previous page")] = None,
     limit: Annotated[str | None, _q(f"Bills per page, 1 to {MAX_PAGE_SIZE} (default {PAGE_SIZE})")] = None,
 ) -> dict[str, Any]:
-    page = await run_in_threadpool(
-        lambda: search_bills(
-            ctx,
-            branch_id=branch,
-            number=number,
-            start=start,
-            end=end,
-            patient_id=patient,
-            patient_name=patient_name,
-            amount=amount,
-            min_amount=min_amount,
-            max_amount=max_amount,
-            status=status,
-            sort=sort,
-            after=after,
-            limit=limit,
-        )
+    page = await in_tenant(
+        ctx,
+        search_bills,
+        branch_id=branch,
+        number=number,
+        start=start,
+        end=end,
+        patient_id=patient,
+        patient_name=patient_name,
+        amount=amount,
+        min_amount=min_amount,
+        max_amount=max_amount,
+        status=status,
+        sort=sort,
+        after=after,
+        limit=limit,
     )
     return BillsPageOut.model_validate(asdict(page)).model_dump(mode="json")

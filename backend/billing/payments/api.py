@@ -26,7 +26,7 @@ from backend.billing.payments.cards import (
 )
 from backend.billing.payments.service import record_payment
 from backend.billing.statuses import BillStatus, CardStatus
-from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json, in_tenant
 from tenants.context import TenantContext
 
 # Cash and other tenders are documented with the bills; card payments have their own section.
@@ -130,7 +130,7 @@ async def start(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse
 async def read(
     payment_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 ) -> dict[str, Any]:
-    payment = await run_in_threadpool(get_card_payment, ctx, payment_id)
+    payment = await in_tenant(ctx, get_card_payment, payment_id)
     return CardPaymentOut.model_validate(asdict(payment)).model_dump(mode="json")
 
 
