@@ -6,7 +6,6 @@ value answers 422 with the same message the page shows (not a framework error ab
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -25,6 +24,8 @@ Viewing = Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 
 
 class BillListItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     number: str | None = Field(description="None for a draft")
     status: BillStatus = Field(description="finalized is the bill people call unpaid")
@@ -46,6 +47,7 @@ class BillListItemOut(BaseModel):
 
 class BillsPageOut(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -77,7 +79,7 @@ class BillsPageOut(BaseModel):
                     "patient_name": None,
                 }
             ]
-        }
+        },
     )
 
     items: list[BillListItemOut]
@@ -144,4 +146,4 @@ async def list_bills(
         after=after,
         limit=limit,
     )
-    return BillsPageOut.model_validate(asdict(page)).model_dump(mode="json")
+    return BillsPageOut.model_validate(page).model_dump(mode="json")
