@@ -75,7 +75,9 @@ def seed() -> object:
     )
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     for i, (name, strength) in enumerate(itertools.product(GENERICS, ("250 mg", "500 mg", "1 g"))):
-        medicine = create_medicine(owner, generic_name=name, strength=strength, default_sell_price="1.00")
+        medicine = run_in_tenant(
+            owner, create_medicine, generic_name=name, strength=strength, default_sell_price="1.00"
+        )
         for j, branch in enumerate(chain.branch_ids):
             run_in_tenant(
                 owner,

@@ -18,6 +18,7 @@ import psycopg
 
 from bench.common import fresh_database
 from bench.daily_report import BILLS, DAYS, FIRST_DAY, ZONE, seed, timings
+from tenants.session import run_in_tenant
 
 GOAL_MS = 200
 PATIENTS = 1_000
@@ -67,7 +68,7 @@ def main() -> None:
     def deep_cursor() -> str:
         cursor = None
         for _ in range(40):
-            cursor = search_bills(manager, branch_id=branch, after=cursor).next_cursor
+            cursor = run_in_tenant(manager, search_bills, branch_id=branch, after=cursor).next_cursor
         assert cursor
         return cursor
 
@@ -76,18 +77,24 @@ def main() -> None:
     with psycopg.connect(url) as conn:
         patient = str(conn.execute("SELECT md5('patient-7')::uuid").fetchone()[0])  # type: ignore[index]
     cases: list[tuple[str, Callable[[], object]]] = [
-        ("first page, newest", lambda: search_bills(manager, branch_id=branch)),
-        ("page 41 (cursor)", lambda: search_bills(manager, branch_id=branch, after=deep)),
-        ("one local day", lambda: search_bills(manager, branch_id=branch, start=busy, end=busy)),
-        ("whole number", lambda: search_bills(manager, branch_id=branch, number="MAIN-2026-054321")),
-        ("number prefix (100 bills)", lambda: search_bills(manager, branch_id=branch, number="MAIN-2026-0543")),
-        ("amount 20.00-20.50", lambda: search_bills(manager, branch_id=branch, min_amount="20", max_amount="20.5")),
-        ("status voided (1 %)", lambda: search_bills(manager, branch_id=branch, status="voided")),
-        ("dearest first", lambda: search_bills(manager, branch_id=branch, sort="highest")),
-        ("one patient", lambda: search_bills(manager, patient_id=patient)),
-        ("chain-wide, no branch", lambda: search_bills(manager)),
+        ("first page, newest", lambda: run_in_tenant(manager, search_bills, branch_id=branch)),
+        ("page 41 (cursor)", lambda: run_in_tenant(manager, search_bills, branch_id=branch, after=deep)),
+        ("one local day", lambda: run_in_tenant(manager, search_bills, branch_id=branch, start=busy, end=busy)),
+        ("whole number", lambda: run_in_tenant(manager, search_bills, branch_id=branch, number="MAIN-2026-054321")),
+        (
+            "number prefix (100 bills)",
+            lambda: run_in_tenant(manager, search_bills, branch_id=branch, number="MAIN-2026-0543"),
+        ),
+        (
+            "amount 20.00-20.50",
+            lambda: run_in_tenant(manager, search_bills, branch_id=branch, min_amount="20", max_amount="20.5"),
+        ),
+        ("status voided (1 %)", lambda: run_in_tenant(manager, search_bills, branch_id=branch, status="voided")),
+        ("dearest first", lambda: run_in_tenant(manager, search_bills, branch_id=branch, sort="highest")),
+        ("one patient", lambda: run_in_tenant(manager, search_bills, patient_id=patient)),
+        ("chain-wide, no branch", lambda: run_in_tenant(manager, search_bills)),
     ]
-    first = search_bills(manager, branch_id=branch)
+    first = run_in_tenant(manager, search_bills, branch_id=branch)
     print(f"\n{BILLS:,} bills over {DAYS} days in one branch ({ZONE}), seeded in {seconds:.1f} s;")
     print(f"{PATIENTS:,} patients on every 50th bill; first page: {len(first.items)} of {first.total:,}+ bills")
     print(f"\n{'page of 50 (with its count)':30} {'p50 ms':>8} {'p95 ms':>8} {'goal':>6}")

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 import psycopg
 
 from bench.common import fresh_database
+from tenants.session import run_in_tenant
 
 BILLS = int(os.environ.get("BENCH_BILLS", "100000"))
 DAYS = 30
@@ -137,11 +138,11 @@ def main() -> None:
     manager = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="manager")
     busy, quiet = FIRST_DAY + timedelta(days=DAYS - 1), FIRST_DAY + timedelta(days=10)
     cases: list[tuple[str, Callable[[], object]]] = [
-        ("daily_report, busy day", lambda: daily_report(manager, branch, busy)),
-        ("daily_report, quiet day", lambda: daily_report(manager, branch, quiet)),
+        ("daily_report, busy day", lambda: run_in_tenant(manager, daily_report, branch, busy)),
+        ("daily_report, quiet day", lambda: run_in_tenant(manager, daily_report, branch, quiet)),
     ]
-    whole_period = ("range_report, 30 days", lambda: range_report(manager, branch, FIRST_DAY, busy))
-    report = daily_report(manager, branch, busy)
+    whole_period = ("range_report, 30 days", lambda: run_in_tenant(manager, range_report, branch, FIRST_DAY, busy))
+    report = run_in_tenant(manager, daily_report, branch, busy)
     layout = "each day's bills scattered over the table" if SCATTER else "stored in time order"
     print(f"\n{BILLS:,} bills x 3 lines over {DAYS} days in one branch ({ZONE}), {layout}, seeded in {seconds:.1f} s")
     print(f"busy day {busy}: {report.bills:,} bills, {report.voided_bills} voided, net {report.net_sales:,.2f},")

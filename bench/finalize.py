@@ -58,7 +58,9 @@ def seed():  # type: ignore[no-untyped-def]
     rng = random.Random(7)
     medicines = []
     for n in range(MEDICINES):
-        medicine = create_medicine(owner, generic_name=f"Bench medicine {n:02d}", default_sell_price="4.20")
+        medicine = run_in_tenant(
+            owner, create_medicine, generic_name=f"Bench medicine {n:02d}", default_sell_price="4.20"
+        )
         for lot in range(rng.choice((2, 3))):
             run_in_tenant(
                 owner,

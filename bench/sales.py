@@ -104,7 +104,7 @@ def main() -> None:
     expiry = (date.today() + timedelta(days=365)).isoformat()
     medicines = []
     for n in range(BATCHES):
-        medicine = create_medicine(owner, generic_name=f"Hot medicine {n:03d}")
+        medicine = run_in_tenant(owner, create_medicine, generic_name=f"Hot medicine {n:03d}")
         run_in_tenant(
             owner,
             receive_stock,

@@ -277,7 +277,7 @@ def low_stock(ctx: TenantContext, branch: str | None = None) -> ToolResult:
 
 def expiring_stock(ctx: TenantContext, within_days: int = 30, branch: str | None = None) -> ToolResult:
     where = find_branch(ctx, branch) if branch else None
-    alerts = stock_alerts(ctx)
+    alerts = run_in_tenant(ctx, stock_alerts)
     if within_days > max(alerts.windows):
         raise ValidationFailed(
             f"I can look ahead at most {max(alerts.windows)} days (your chain's widest expiry window).",
@@ -390,7 +390,10 @@ def sales_figures(ctx: TenantContext, start: str, end: str = "", branch: str = "
         raise ValidationFailed("The end date is before the start date.", field="end")
     branches = [find_branch(ctx, branch)] if branch else tenant_profile(ctx).branches
     reports = [
-        daily_report(ctx, b.id, first) if first == last else range_report(ctx, b.id, first, last) for b in branches
+        run_in_tenant(ctx, daily_report, b.id, first)
+        if first == last
+        else run_in_tenant(ctx, range_report, b.id, first, last)
+        for b in branches
     ]
     period = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     return ToolResult(

@@ -452,8 +452,9 @@ def _purchasing(chain: ProvisionedTenant) -> None:
 
     ctx = _owner(chain)
     suppliers = [
-        create_supplier(
+        run_in_tenant(
             ctx,
+            create_supplier,
             name=name,
             contact_name="Order desk",
             email=f"orders@{name.split()[0].lower()}.example",
@@ -461,10 +462,10 @@ def _purchasing(chain: ProvisionedTenant) -> None:
         )
         for name in SUPPLIERS
     ]
-    first = suggest_order(ctx, supplier_id=suppliers[0], branch_id=str(chain.branch_ids[0]))
+    first = run_in_tenant(ctx, suggest_order, supplier_id=suppliers[0], branch_id=str(chain.branch_ids[0]))
     if first is not None:
-        send_order(ctx, first)
-    suggest_order(ctx, supplier_id=suppliers[1], branch_id=str(chain.branch_ids[1]))
+        run_in_tenant(ctx, send_order, first)
+    run_in_tenant(ctx, suggest_order, supplier_id=suppliers[1], branch_id=str(chain.branch_ids[1]))
 
 
 PRESCRIBERS = (
@@ -501,7 +502,7 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
     ]
     medicines: dict[tuple[str, str], str] = {}
     for name in {m for m, *_ in DEMO_PRESCRIPTIONS if m}:
-        for medicine in search_medicines(owner, name)[0]:
+        for medicine in run_in_tenant(owner, search_medicines, name)[0]:
             medicines.setdefault((medicine.generic_name, medicine.strength), medicine.id)
     password = get_settings().DEMO_OWNER_PASSWORD
     for branch, history in zip(world.branches, world.histories, strict=True):

@@ -11,11 +11,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
+from sqlmodel import Session
 
 from backend.inventory.reorder import EFFECTIVE_POINT, alert_detail, in_force
 from tenants.context import TenantContext
 from tenants.roles import require
-from tenants.session import tenant_session
 
 
 @dataclass(frozen=True)
@@ -82,13 +82,12 @@ LOW_STOCK_SQL = f"""
 """  # noqa: S608 - EFFECTIVE_POINT is our own SQL text, not input
 
 
-def stock_alerts(ctx: TenantContext) -> StockAlerts:
+def stock_alerts(session: Session, ctx: TenantContext) -> StockAlerts:
     """Every alert in the branches this member may see, each judged by its branch's local date."""
     require(ctx, "inventory.view")
-    with tenant_session(ctx) as session:
-        windows = sorted(session.execute(text("SELECT expiry_alert_days FROM tenants")).scalar_one() or [30, 60, 90])
-        lots = session.execute(text(LOTS_SQL), {"reach": max(windows) + 1}).all()
-        low = session.execute(text(LOW_STOCK_SQL)).all()
+    windows = sorted(session.execute(text("SELECT expiry_alert_days FROM tenants")).scalar_one() or [30, 60, 90])
+    lots = session.execute(text(LOTS_SQL), {"reach": max(windows) + 1}).all()
+    low = session.execute(text(LOW_STOCK_SQL)).all()
     alerts = StockAlerts(windows=windows)
     horizon = max(windows)
     for lot in lots:

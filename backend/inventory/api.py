@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from backend.inventory.csv_export import export_catalog, export_movements, export_reorder_levels, export_stock
 from backend.inventory.reorder import (
     MAX_BULK,
@@ -101,7 +101,7 @@ async def medicines(
     page: int = 0,
     branch_id: str | None = None,
 ) -> dict[str, Any]:
-    found, more = await run_in_threadpool(search_medicines, ctx, q, sort=sort, page=page, branch_id=branch_id)
+    found, more = await in_tenant(ctx, search_medicines, q, sort=sort, page=page, branch_id=branch_id)
     return {"items": [asdict(m) for m in found], "page": page, "has_more": more}
 
 
@@ -111,7 +111,7 @@ async def stock(
     ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))],
     branch_id: str | None = None,
 ) -> dict[str, Any]:
-    medicine, batches, movements = await run_in_threadpool(medicine_stock, ctx, medicine_id, branch_id=branch_id)
+    medicine, batches, movements = await in_tenant(ctx, medicine_stock, medicine_id, branch_id=branch_id)
     return {
         "medicine": asdict(medicine),
         "batches": [asdict(b) for b in batches],
@@ -217,7 +217,7 @@ async def transfer(
 async def movements(
     medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> list[dict[str, Any]]:
-    _, _, rows = await run_in_threadpool(medicine_stock, ctx, medicine_id)
+    _, _, rows = await in_tenant(ctx, medicine_stock, medicine_id)
     return [jsonable_encoder(asdict(m)) for m in rows]
 
 
@@ -229,7 +229,7 @@ async def reorder_levels(
     show: Literal["all", "set", "unset", "low"] = "all",
     page: int = 0,
 ) -> dict[str, Any]:
-    found = await run_in_threadpool(list_reorder_levels, ctx, branch_id, q, show=show, page=page)
+    found = await in_tenant(ctx, list_reorder_levels, branch_id, q, show=show, page=page)
     return {"items": [jsonable_encoder(asdict(r)) for r in found.items], "page": found.page, "has_more": found.has_more}
 
 
@@ -237,7 +237,7 @@ async def reorder_levels(
 async def read_reorder_level(
     branch_id: str, medicine_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> JSONResponse:
-    level = await run_in_threadpool(reorder_level, ctx, branch_id, medicine_id)
+    level = await in_tenant(ctx, reorder_level, branch_id, medicine_id)
     return JSONResponse(jsonable_encoder(asdict(level)))
 
 
@@ -283,7 +283,7 @@ async def put_reorder_levels(
 async def export_reorder_levels_csv(
     branch_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> PlainTextResponse:
-    body, code = await run_in_threadpool(export_reorder_levels, ctx, branch_id)
+    body, code = await in_tenant(ctx, export_reorder_levels, branch_id)
     return _csv_download(body, f"reorder-levels-{code}")
 
 
@@ -292,7 +292,7 @@ async def export_reorder_levels_csv(
 async def export_movements_csv(
     since: date, until: date, ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> PlainTextResponse:
-    body = await run_in_threadpool(export_movements, ctx, since, until)
+    body = await in_tenant(ctx, export_movements, since, until)
     return _csv_download(body, f"movements-{since}-{until}")
 
 
@@ -307,7 +307,7 @@ CSV_EXPORTS = {"catalog": export_catalog, "stock": export_stock}
 async def export_csv(
     what: Literal["catalog", "stock"], ctx: Annotated[TenantContext, Depends(RequirePermission("inventory.view"))]
 ) -> PlainTextResponse:
-    body = await run_in_threadpool(CSV_EXPORTS[what], ctx)
+    body = await in_tenant(ctx, CSV_EXPORTS[what])
     return _csv_download(body, what)
 
 

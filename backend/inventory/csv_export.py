@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlmodel import Session
 
 from backend.core.errors import ValidationFailed
 from backend.core.spreadsheet import safe_cell
@@ -21,7 +22,6 @@ from backend.inventory.csv_import import CATALOG, COLUMNS, OPENING_STOCK, READ_O
 from backend.inventory.reorder import branch_reorder_levels
 from tenants.context import TenantContext
 from tenants.roles import require
-from tenants.session import tenant_session
 
 MAX_MOVEMENT_ROWS = 200_000
 STOCK_COLUMNS = (*COLUMNS[OPENING_STOCK], "generic_name", "strength", "status")
@@ -48,60 +48,57 @@ def _csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def export_catalog(ctx: TenantContext) -> str:
+def export_catalog(session: Session, ctx: TenantContext) -> str:
     """Every medicine of the chain (active or not), in the catalog import's columns."""
     require(ctx, "inventory.view")
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(
-                f"SELECT {', '.join(COLUMNS[CATALOG])}, is_active FROM medicines "  # noqa: S608 - our own names
-                "ORDER BY lower(generic_name), strength, id"
-            )
-        ).all()
+    rows = session.execute(
+        text(
+            f"SELECT {', '.join(COLUMNS[CATALOG])}, is_active FROM medicines "  # noqa: S608 - our own names
+            "ORDER BY lower(generic_name), strength, id"
+        )
+    ).all()
     return _csv((*COLUMNS[CATALOG], "active"), ([*r[:-1], "yes" if r.is_active else "no"] for r in rows))
 
 
-def export_stock(ctx: TenantContext) -> str:
+def export_stock(session: Session, ctx: TenantContext) -> str:
     """On-hand per batch in the branches the member may see, in the opening-stock import's columns."""
     require(ctx, "inventory.view")
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(
-                "SELECT m.barcode, b.lot_number, b.expiry_date, b.quantity, b.cost_price, b.supplier_name, "
-                "br.code AS branch_code, m.generic_name, m.strength, "
-                "CASE WHEN r.lot_number IS NOT NULL THEN 'recalled' ELSE b.status END AS status, b.branch_id "
-                "FROM batches b JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = b.medicine_id "
-                "JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id "
-                "LEFT JOIN lot_recalls r ON r.tenant_id = b.tenant_id AND r.medicine_id = b.medicine_id "
-                "AND r.lot_number = b.lot_number "
-                "WHERE b.quantity > 0 ORDER BY br.code, lower(m.generic_name), b.expiry_date, b.id"
-            )
-        ).all()
+    rows = session.execute(
+        text(
+            "SELECT m.barcode, b.lot_number, b.expiry_date, b.quantity, b.cost_price, b.supplier_name, "
+            "br.code AS branch_code, m.generic_name, m.strength, "
+            "CASE WHEN r.lot_number IS NOT NULL THEN 'recalled' ELSE b.status END AS status, b.branch_id "
+            "FROM batches b JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = b.medicine_id "
+            "JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id "
+            "LEFT JOIN lot_recalls r ON r.tenant_id = b.tenant_id AND r.medicine_id = b.medicine_id "
+            "AND r.lot_number = b.lot_number "
+            "WHERE b.quantity > 0 ORDER BY br.code, lower(m.generic_name), b.expiry_date, b.id"
+        )
+    ).all()
     return _csv(STOCK_COLUMNS, (r[:-1] for r in rows if ctx.can_see_branch(r.branch_id)))
 
 
-def export_movements(ctx: TenantContext, since: date, until: date) -> str:
+def export_movements(session: Session, ctx: TenantContext, since: date, until: date) -> str:
     """The ledger between two dates (UTC, inclusive) in the branches the member may see."""
     require(ctx, "inventory.view")
     if until < since:
         raise ValidationFailed("The end date is before the start date.", field="until")
     if until - since > timedelta(days=366):
         raise ValidationFailed("Export at most a year of movements at a time.", field="since")
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(
-                "SELECT to_char(s.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), br.code, "
-                "m.barcode, m.generic_name, m.strength, b.lot_number, s.kind, s.quantity, s.reason, s.reference, "
-                "s.branch_id FROM stock_movements s "
-                "JOIN batches b ON b.tenant_id = s.tenant_id AND b.id = s.batch_id "
-                "JOIN medicines m ON m.tenant_id = s.tenant_id AND m.id = s.medicine_id "
-                "JOIN branches br ON br.tenant_id = s.tenant_id AND br.id = s.branch_id "
-                "WHERE s.occurred_at >= CAST(:since AS timestamp) AT TIME ZONE 'UTC' "
-                "AND s.occurred_at < CAST(:until AS timestamp) AT TIME ZONE 'UTC' + interval '1 day' "
-                "ORDER BY s.occurred_at, s.id LIMIT :cap"
-            ),
-            {"since": since, "until": until, "cap": MAX_MOVEMENT_ROWS + 1},
-        ).all()
+    rows = session.execute(
+        text(
+            "SELECT to_char(s.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), br.code, "
+            "m.barcode, m.generic_name, m.strength, b.lot_number, s.kind, s.quantity, s.reason, s.reference, "
+            "s.branch_id FROM stock_movements s "
+            "JOIN batches b ON b.tenant_id = s.tenant_id AND b.id = s.batch_id "
+            "JOIN medicines m ON m.tenant_id = s.tenant_id AND m.id = s.medicine_id "
+            "JOIN branches br ON br.tenant_id = s.tenant_id AND br.id = s.branch_id "
+            "WHERE s.occurred_at >= CAST(:since AS timestamp) AT TIME ZONE 'UTC' "
+            "AND s.occurred_at < CAST(:until AS timestamp) AT TIME ZONE 'UTC' + interval '1 day' "
+            "ORDER BY s.occurred_at, s.id LIMIT :cap"
+        ),
+        {"since": since, "until": until, "cap": MAX_MOVEMENT_ROWS + 1},
+    ).all()
     if len(rows) > MAX_MOVEMENT_ROWS:
         raise ValidationFailed(
             f"More than {MAX_MOVEMENT_ROWS:,} movements in that range; export a shorter period.", field="since"
@@ -109,11 +106,11 @@ def export_movements(ctx: TenantContext, since: date, until: date) -> str:
     return _csv(MOVEMENT_COLUMNS, (r[:-1] for r in rows if ctx.can_see_branch(r.branch_id)))
 
 
-def export_reorder_levels(ctx: TenantContext, branch_id: str) -> tuple[str, str]:
+def export_reorder_levels(session: Session, ctx: TenantContext, branch_id: str) -> tuple[str, str]:
     """(CSV, branch code): every active medicine at the branch (and deactivated ones with a level)
     with its level, empty where none is set, in the reorder-level import's columns. Edit the numbers
     or the mode and import the file again; emptying a manual row's numbers clears its level."""
-    code, levels = branch_reorder_levels(ctx, branch_id)
+    code, levels = branch_reorder_levels(session, ctx, branch_id)
     rows = (
         (
             level.medicine_id,

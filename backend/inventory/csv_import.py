@@ -341,7 +341,7 @@ CHECKERS: dict[str, type[_RowChecker]] = {
 
 
 def stage_import(
-    ctx: TenantContext, kind: str, filename: str, content: bytes, *, branch_id: str | None = None
+    session: Session, ctx: TenantContext, kind: str, filename: str, content: bytes, *, branch_id: str | None = None
 ) -> ImportSummary:
     """Check an uploaded file and keep it with its report; nothing is imported yet."""
     if kind not in COLUMNS:
@@ -355,28 +355,27 @@ def stage_import(
         raise ValidationFailed("The file has a header but no rows.", field="file")
     default_branch = _visible_branch(ctx, branch_id) if branch_id else None
     import_id = uuid.uuid4()
-    with tenant_session(ctx) as session:
-        clean, problems = CHECKERS[kind](session, ctx, default_branch).check(_numbered(rows))
-        session.execute(
-            text(
-                "INSERT INTO catalog_imports (tenant_id, id, kind, branch_id, filename, content, total_rows, "
-                "valid_rows, problems, created_by) VALUES (:t, :id, :kind, :branch, :name, :content, :total, "
-                ":valid, CAST(:problems AS jsonb), :user)"
-            ),
-            {
-                "t": ctx.tenant_id,
-                "id": import_id,
-                "kind": kind,
-                "branch": default_branch,
-                "name": filename[:200],
-                "content": content,
-                "total": len(clean) + len(problems),
-                "valid": len(clean),
-                "problems": _problems_json(problems),
-                "user": ctx.user_id,
-            },
-        )
-    return import_summary(ctx, str(import_id))
+    clean, problems = CHECKERS[kind](session, ctx, default_branch).check(_numbered(rows))
+    session.execute(
+        text(
+            "INSERT INTO catalog_imports (tenant_id, id, kind, branch_id, filename, content, total_rows, "
+            "valid_rows, problems, created_by) VALUES (:t, :id, :kind, :branch, :name, :content, :total, "
+            ":valid, CAST(:problems AS jsonb), :user)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": import_id,
+            "kind": kind,
+            "branch": default_branch,
+            "name": filename[:200],
+            "content": content,
+            "total": len(clean) + len(problems),
+            "valid": len(clean),
+            "problems": _problems_json(problems),
+            "user": ctx.user_id,
+        },
+    )
+    return import_summary(session, ctx, str(import_id))
 
 
 def _problems_json(problems: list[Problem]) -> str:
@@ -425,35 +424,34 @@ def start_import(ctx: TenantContext, import_id: str, *, valid_rows_only: bool = 
             enqueue_job(session, TenantContext.system(ctx.tenant_id), "inventory.import_csv", import_id=import_id)
     if inline:
         _import_batches(ctx, import_id)
-    return import_summary(ctx, import_id)
-
-
-def discard_import(ctx: TenantContext, import_id: str) -> None:
-    """Throw away a checked file that will not be imported (its content is deleted)."""
     with tenant_session(ctx) as session:
-        kind = session.execute(
-            text("SELECT kind FROM catalog_imports WHERE id = :id"), {"id": check.as_uuid(import_id, "import")}
-        ).scalar()
-        if kind is None:
-            raise NotFound("No such import.")
-        require(ctx, PERMISSION[kind])
-        session.execute(
-            text("UPDATE catalog_imports SET status = :discarded, content = '' WHERE id = :id AND status = :validated"),
-            {"id": import_id, "discarded": ImportStatus.DISCARDED, "validated": ImportStatus.VALIDATED},
-        )
+        return import_summary(session, ctx, import_id)
 
 
-def import_summary(ctx: TenantContext, import_id: str) -> ImportSummary:
+def discard_import(session: Session, ctx: TenantContext, import_id: str) -> None:
+    """Throw away a checked file that will not be imported (its content is deleted)."""
+    kind = session.execute(
+        text("SELECT kind FROM catalog_imports WHERE id = :id"), {"id": check.as_uuid(import_id, "import")}
+    ).scalar()
+    if kind is None:
+        raise NotFound("No such import.")
+    require(ctx, PERMISSION[kind])
+    session.execute(
+        text("UPDATE catalog_imports SET status = :discarded, content = '' WHERE id = :id AND status = :validated"),
+        {"id": import_id, "discarded": ImportStatus.DISCARDED, "validated": ImportStatus.VALIDATED},
+    )
+
+
+def import_summary(session: Session, ctx: TenantContext, import_id: str) -> ImportSummary:
     """Where an import stands: counts, progress, the report."""
     require(ctx, "inventory.view")
-    with tenant_session(ctx) as session:
-        row = session.execute(
-            text(
-                "SELECT id, kind, filename, status, total_rows, valid_rows, processed_rows, imported_rows, "
-                "problems, failure FROM catalog_imports WHERE id = :id"
-            ),
-            {"id": check.as_uuid(import_id, "import")},
-        ).first()
+    row = session.execute(
+        text(
+            "SELECT id, kind, filename, status, total_rows, valid_rows, processed_rows, imported_rows, "
+            "problems, failure FROM catalog_imports WHERE id = :id"
+        ),
+        {"id": check.as_uuid(import_id, "import")},
+    ).first()
     if row is None:
         raise NotFound("No such import.")
     problems = [Problem(p["row"], p["column"], p["reason"]) for p in row.problems if "reason" in p]

@@ -31,7 +31,6 @@ from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive
 from tenants.roles import require
-from tenants.session import tenant_session
 
 MANUAL, AUTOMATIC = "manual", "automatic"
 MODES = (MANUAL, AUTOMATIC)
@@ -252,7 +251,7 @@ def _branch_levels(
 
 
 def list_reorder_levels(
-    ctx: TenantContext, branch_id: str, query: str = "", *, show: str = "all", page: int = 0
+    session: Session, ctx: TenantContext, branch_id: str, query: str = "", *, show: str = "all", page: int = 0
 ) -> ReorderPage:
     """One page of the branch's medicines with their reorder levels, for the bulk editor and REST.
 
@@ -262,18 +261,16 @@ def list_reorder_levels(
     """
     require(ctx, "inventory.view")
     page = max(page, 0)
-    with tenant_session(ctx) as session:
-        branch = _visible_branch(session, ctx, branch_id)
-        found = _branch_levels(session, ctx, branch, query, show, PAGE_SIZE + 1, page * PAGE_SIZE)
+    branch = _visible_branch(session, ctx, branch_id)
+    found = _branch_levels(session, ctx, branch, query, show, PAGE_SIZE + 1, page * PAGE_SIZE)
     return ReorderPage(found[:PAGE_SIZE], page, len(found) > PAGE_SIZE)
 
 
-def branch_reorder_levels(ctx: TenantContext, branch_id: str) -> tuple[str, list[ReorderLevel]]:
+def branch_reorder_levels(session: Session, ctx: TenantContext, branch_id: str) -> tuple[str, list[ReorderLevel]]:
     """Every line of `list_reorder_levels` at once, with the branch's code (for the CSV export)."""
     require(ctx, "inventory.view")
-    with tenant_session(ctx) as session:
-        branch = _visible_branch(session, ctx, branch_id)
-        return branch.code, _branch_levels(session, ctx, branch, "", "all", None, 0)
+    branch = _visible_branch(session, ctx, branch_id)
+    return branch.code, _branch_levels(session, ctx, branch, "", "all", None, 0)
 
 
 def _levels_of(session: Session, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[ReorderLevel]:
@@ -292,25 +289,23 @@ def _levels_of(session: Session, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -
     return [found[pair] for pair in pairs if pair in found]
 
 
-def reorder_level(ctx: TenantContext, branch_id: str, medicine_id: str) -> ReorderLevel:
+def reorder_level(session: Session, ctx: TenantContext, branch_id: str, medicine_id: str) -> ReorderLevel:
     """One medicine's level at one branch (mode "none" when nothing is set)."""
     require(ctx, "inventory.view")
-    with tenant_session(ctx) as session:
-        branch = _visible_branch(session, ctx, branch_id)
-        found = _levels_of(session, [(branch.id, check.as_uuid(medicine_id, "medicine"))])
+    branch = _visible_branch(session, ctx, branch_id)
+    found = _levels_of(session, [(branch.id, check.as_uuid(medicine_id, "medicine"))])
     if not found:
         raise NotFound("No such medicine.")
     return found[0]
 
 
-def medicine_reorder_levels(ctx: TenantContext, medicine_id: str) -> list[ReorderLevel]:
+def medicine_reorder_levels(session: Session, ctx: TenantContext, medicine_id: str) -> list[ReorderLevel]:
     """A medicine's level at every active branch the member may see (for the medicine page)."""
     require(ctx, "inventory.view")
     key = check.as_uuid(medicine_id, "medicine")
-    with tenant_session(ctx) as session:
-        branches = session.execute(text("SELECT id FROM branches WHERE is_active ORDER BY lower(name), id")).scalars()
-        pairs = [(b, key) for b in branches if ctx.can_see_branch(b)]
-        return _levels_of(session, pairs)
+    branches = session.execute(text("SELECT id FROM branches WHERE is_active ORDER BY lower(name), id")).scalars()
+    pairs = [(b, key) for b in branches if ctx.can_see_branch(b)]
+    return _levels_of(session, pairs)
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import require_active_branch
 from tenants.roles import require
-from tenants.session import platform_session, tenant_connection, tenant_session
+from tenants.session import platform_session, tenant_connection
 
 SCHEDULES = ("otc", "prescription", "controlled")
 MOVEMENT_KINDS = (
@@ -287,6 +287,7 @@ def _write_catalog_row(session: Session, statement: str, params: dict[str, Any])
 
 
 def create_medicine(
+    session: Session,
     ctx: TenantContext,
     *,
     generic_name: str,
@@ -329,41 +330,39 @@ def create_medicine(
         }
     )
     medicine_id = uuid.uuid4()
-    with tenant_session(ctx) as session:
-        if check_duplicates:
-            found = _duplicates(session, values["generic_name"], values["strength"])
-            if found:
-                raise PossibleDuplicate(found)
-        _ensure_barcode_free(session, values["barcode"], medicine_id)
-        _write_catalog_row(
-            session,
-            f"INSERT INTO medicines (tenant_id, id, {', '.join(CATALOG_FIELDS)}) "  # noqa: S608 - fixed names
-            f"VALUES (:tenant_id, :id, {', '.join(':' + name for name in CATALOG_FIELDS)})",
-            {**values, "tenant_id": ctx.tenant_id, "id": medicine_id},
-        )
-        record_audit(
-            session,
-            ctx.tenant_id,
-            "medicine.created",
-            actor_user_id=ctx.user_id,
-            entity_type="medicine",
-            entity_id=str(medicine_id),
-        )
+    if check_duplicates:
+        found = _duplicates(session, values["generic_name"], values["strength"])
+        if found:
+            raise PossibleDuplicate(found)
+    _ensure_barcode_free(session, values["barcode"], medicine_id)
+    _write_catalog_row(
+        session,
+        f"INSERT INTO medicines (tenant_id, id, {', '.join(CATALOG_FIELDS)}) "  # noqa: S608 - fixed names
+        f"VALUES (:tenant_id, :id, {', '.join(':' + name for name in CATALOG_FIELDS)})",
+        {**values, "tenant_id": ctx.tenant_id, "id": medicine_id},
+    )
+    record_audit(
+        session,
+        ctx.tenant_id,
+        "medicine.created",
+        actor_user_id=ctx.user_id,
+        entity_type="medicine",
+        entity_id=str(medicine_id),
+    )
     return str(medicine_id)
 
 
-def medicine_details(ctx: TenantContext, medicine_id: str) -> MedicineDetails:
+def medicine_details(session: Session, ctx: TenantContext, medicine_id: str) -> MedicineDetails:
     """Every catalog field of one medicine (active or not), for the edit form."""
     require(ctx, "inventory.view")
     key = check.as_uuid(medicine_id, "medicine")
-    with tenant_session(ctx) as session:
-        row = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": key}).first()
+    row = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": key}).first()
     if row is None:
         raise NotFound("No such medicine.")
     return _details(row)
 
 
-def update_medicine(ctx: TenantContext, medicine_id: str, **fields: Any) -> MedicineDetails:
+def update_medicine(session: Session, ctx: TenantContext, medicine_id: str, **fields: Any) -> MedicineDetails:
     """Change the catalog fields given (any of CATALOG_FIELDS); returns the medicine as saved.
 
     The result is checked as a whole, as create_medicine checks it, and nothing is written when
@@ -375,57 +374,55 @@ def update_medicine(ctx: TenantContext, medicine_id: str, **fields: Any) -> Medi
     if unknown:
         raise TypeError(f"update_medicine() got unknown fields: {', '.join(unknown)}")
     key = check.as_uuid(medicine_id, "medicine")
-    with tenant_session(ctx) as session:
-        row = session.execute(text("SELECT * FROM medicines WHERE id = :m FOR UPDATE"), {"m": key}).first()
-        if row is None:
-            raise NotFound("No such medicine.")
-        current = _details(row)
-        merged: dict[str, Any] = {name: getattr(current, name) for name in CATALOG_FIELDS}
-        if str(fields.get("schedule", "controlled")).strip().lower() != "controlled":
-            merged["controlled_class"] = ""
-        merged.update(fields)
-        values = catalog_values(merged, stored_barcode=current.barcode)
-        changed = sorted(name for name in CATALOG_FIELDS if values[name] != getattr(current, name))
-        if not changed:
-            return current
-        _ensure_barcode_free(session, values["barcode"], key)
-        _write_catalog_row(
-            session,
-            f"UPDATE medicines SET {', '.join(f'{name} = :{name}' for name in changed)} WHERE id = :id",  # noqa: S608
-            {**{name: values[name] for name in changed}, "id": key},
-        )
-        record_audit(
-            session,
-            ctx.tenant_id,
-            "medicine.updated",
-            actor_user_id=ctx.user_id,
-            entity_type="medicine",
-            entity_id=str(key),
-            details={"fields": changed},
-        )
-        saved = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": key}).one()
+    row = session.execute(text("SELECT * FROM medicines WHERE id = :m FOR UPDATE"), {"m": key}).first()
+    if row is None:
+        raise NotFound("No such medicine.")
+    current = _details(row)
+    merged: dict[str, Any] = {name: getattr(current, name) for name in CATALOG_FIELDS}
+    if str(fields.get("schedule", "controlled")).strip().lower() != "controlled":
+        merged["controlled_class"] = ""
+    merged.update(fields)
+    values = catalog_values(merged, stored_barcode=current.barcode)
+    changed = sorted(name for name in CATALOG_FIELDS if values[name] != getattr(current, name))
+    if not changed:
+        return current
+    _ensure_barcode_free(session, values["barcode"], key)
+    _write_catalog_row(
+        session,
+        f"UPDATE medicines SET {', '.join(f'{name} = :{name}' for name in changed)} WHERE id = :id",  # noqa: S608
+        {**{name: values[name] for name in changed}, "id": key},
+    )
+    record_audit(
+        session,
+        ctx.tenant_id,
+        "medicine.updated",
+        actor_user_id=ctx.user_id,
+        entity_type="medicine",
+        entity_id=str(key),
+        details={"fields": changed},
+    )
+    saved = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": key}).one()
     return _details(saved)
 
 
-def set_medicine_active(ctx: TenantContext, medicine_id: str, active: bool) -> None:
+def set_medicine_active(session: Session, ctx: TenantContext, medicine_id: str, active: bool) -> None:
     """Deactivate a medicine (it leaves search and barcode look-up; stock and history stay) or reactivate it."""
     require(ctx, "inventory.catalog")
     key = check.as_uuid(medicine_id, "medicine")
-    with tenant_session(ctx) as session:
-        row = session.execute(text("SELECT is_active FROM medicines WHERE id = :m FOR UPDATE"), {"m": key}).first()
-        if row is None:
-            raise NotFound("No such medicine.")
-        if row.is_active == bool(active):
-            return
-        session.execute(text("UPDATE medicines SET is_active = :a WHERE id = :m"), {"a": bool(active), "m": key})
-        record_audit(
-            session,
-            ctx.tenant_id,
-            "medicine.reactivated" if active else "medicine.deactivated",
-            actor_user_id=ctx.user_id,
-            entity_type="medicine",
-            entity_id=str(key),
-        )
+    row = session.execute(text("SELECT is_active FROM medicines WHERE id = :m FOR UPDATE"), {"m": key}).first()
+    if row is None:
+        raise NotFound("No such medicine.")
+    if row.is_active == bool(active):
+        return
+    session.execute(text("UPDATE medicines SET is_active = :a WHERE id = :m"), {"a": bool(active), "m": key})
+    record_audit(
+        session,
+        ctx.tenant_id,
+        "medicine.reactivated" if active else "medicine.deactivated",
+        actor_user_id=ctx.user_id,
+        entity_type="medicine",
+        entity_id=str(key),
+    )
 
 
 SEARCH_SORTS = {
@@ -437,7 +434,13 @@ PAGE_SIZE = 25
 
 
 def search_medicines(
-    ctx: TenantContext, query: str = "", *, sort: str = "name", page: int = 0, branch_id: str | None = None
+    session: Session,
+    ctx: TenantContext,
+    query: str = "",
+    *,
+    sort: str = "name",
+    page: int = 0,
+    branch_id: str | None = None,
 ) -> tuple[list[Medicine], bool]:
     """Catalog search on the server (name, brand or exact barcode), one page at a time."""
     require(ctx, "inventory.view")
@@ -479,26 +482,25 @@ def search_medicines(
             f"FROM (SELECT {columns} FROM medicines m WHERE {matches} "
             f"ORDER BY {order} LIMIT :limit OFFSET :offset) m ORDER BY {order}"
         )
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(sql),
-            {
-                "tenant": ctx.tenant_id,
-                "q": needle,
-                "prefix": f"{needle}%",
-                "exact": query.strip(),
-                "branches": branches,
-                "aliases": aliases,
-                "limit": PAGE_SIZE + 1,
-                "offset": max(page, 0) * PAGE_SIZE,
-            },
-        ).all()
+    rows = session.execute(
+        text(sql),
+        {
+            "tenant": ctx.tenant_id,
+            "q": needle,
+            "prefix": f"{needle}%",
+            "exact": query.strip(),
+            "branches": branches,
+            "aliases": aliases,
+            "limit": PAGE_SIZE + 1,
+            "offset": max(page, 0) * PAGE_SIZE,
+        },
+    ).all()
     medicines = [_medicine(r, r.on_hand) for r in rows[:PAGE_SIZE]]
     return medicines, len(rows) > PAGE_SIZE
 
 
-def medicine_by_barcode(ctx: TenantContext, barcode: str) -> Medicine | None:
-    found, _ = search_medicines(ctx, barcode)
+def medicine_by_barcode(session: Session, ctx: TenantContext, barcode: str) -> Medicine | None:
+    found, _ = search_medicines(session, ctx, barcode)
     return next((m for m in found if m.barcode == barcode.strip()), None)
 
 
@@ -639,19 +641,18 @@ def _is_recalled(session: Session, medicine_id: str, lot: str) -> bool:
     )
 
 
-def recall_lot(ctx: TenantContext, medicine_id: str, lot_number: str, reason: str) -> None:
+def recall_lot(session: Session, ctx: TenantContext, medicine_id: str, lot_number: str, reason: str) -> None:
     """Block a lot in every branch at once; it can no longer be sold or moved."""
     require(ctx, "inventory.recall")
     if len(reason.strip()) < 5:
         raise ValidationFailed("Give the recall's reason or notice number.", field="reason")
-    with tenant_session(ctx) as session:
-        session.execute(
-            text(
-                "INSERT INTO lot_recalls (tenant_id, medicine_id, lot_number, reason) VALUES (:t, :m, :l, :r) "
-                "ON CONFLICT DO NOTHING"
-            ),
-            {"t": ctx.tenant_id, "m": medicine_id, "l": lot_number.strip(), "r": reason.strip()},
-        )
+    session.execute(
+        text(
+            "INSERT INTO lot_recalls (tenant_id, medicine_id, lot_number, reason) VALUES (:t, :m, :l, :r) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"t": ctx.tenant_id, "m": medicine_id, "l": lot_number.strip(), "r": reason.strip()},
+    )
 
 
 # --- dispensing ------------------------------------------------------------------------------
@@ -939,7 +940,7 @@ def _signed_change(change: object) -> int:
 
 
 def medicine_stock(
-    ctx: TenantContext, medicine_id: str, *, branch_id: str | None = None
+    session: Session, ctx: TenantContext, medicine_id: str, *, branch_id: str | None = None
 ) -> tuple[Medicine, list[BatchStock], list[Movement]]:
     """A medicine's batches per branch (soonest expiry first) and its latest movements, in the member's
     branches (or in `branch_id` only)."""
@@ -948,35 +949,34 @@ def medicine_stock(
     if branch_id is not None and not ctx.can_see_branch(check.as_uuid(branch_id, "branch")):
         raise NotFound("No such branch.")
     visible = [branch_id] if branch_id is not None else sorted(str(b) for b in ctx.branch_ids) or None
-    with tenant_session(ctx) as session:
-        med = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": medicine_id}).first()
-        if med is None:
-            raise NotFound("No such medicine.")
-        rows = session.execute(
-            text(
-                "SELECT b.id, br.name AS branch, br.time_zone, b.branch_id, b.lot_number, b.expiry_date, "
-                "b.quantity, b.status, EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id "
-                "AND r.lot_number = b.lot_number) AS recalled "
-                "FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id "
-                "WHERE b.medicine_id = :m "
-                "AND (CAST(:visible AS uuid[]) IS NULL OR b.branch_id = ANY(CAST(:visible AS uuid[]))) "
-                "ORDER BY br.name, b.expiry_date, b.id"
-            ),
-            {"m": medicine_id, "visible": visible},
-        ).all()
-        moves = session.execute(
-            text(
-                "SELECT s.occurred_at, s.kind, s.quantity, b.lot_number, br.name AS branch, s.reason, s.reference "
-                "FROM stock_movements s JOIN batches b ON b.tenant_id = s.tenant_id AND b.id = s.batch_id "
-                "JOIN branches br ON br.tenant_id = s.tenant_id AND br.id = s.branch_id "
-                "WHERE s.medicine_id = :m "
-                "AND (CAST(:visible AS uuid[]) IS NULL OR s.branch_id = ANY(CAST(:visible AS uuid[]))) "
-                # Latest first by when they happened (the index's order), not by id: bulk-loaded
-                # branches are written one after the other, so ids rise with time only within a branch.
-                "ORDER BY s.occurred_at DESC, s.id DESC LIMIT 50"
-            ),
-            {"m": medicine_id, "visible": visible},
-        ).all()
+    med = session.execute(text("SELECT * FROM medicines WHERE id = :m"), {"m": medicine_id}).first()
+    if med is None:
+        raise NotFound("No such medicine.")
+    rows = session.execute(
+        text(
+            "SELECT b.id, br.name AS branch, br.time_zone, b.branch_id, b.lot_number, b.expiry_date, "
+            "b.quantity, b.status, EXISTS (SELECT 1 FROM lot_recalls r WHERE r.medicine_id = b.medicine_id "
+            "AND r.lot_number = b.lot_number) AS recalled "
+            "FROM batches b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id "
+            "WHERE b.medicine_id = :m "
+            "AND (CAST(:visible AS uuid[]) IS NULL OR b.branch_id = ANY(CAST(:visible AS uuid[]))) "
+            "ORDER BY br.name, b.expiry_date, b.id"
+        ),
+        {"m": medicine_id, "visible": visible},
+    ).all()
+    moves = session.execute(
+        text(
+            "SELECT s.occurred_at, s.kind, s.quantity, b.lot_number, br.name AS branch, s.reason, s.reference "
+            "FROM stock_movements s JOIN batches b ON b.tenant_id = s.tenant_id AND b.id = s.batch_id "
+            "JOIN branches br ON br.tenant_id = s.tenant_id AND br.id = s.branch_id "
+            "WHERE s.medicine_id = :m "
+            "AND (CAST(:visible AS uuid[]) IS NULL OR s.branch_id = ANY(CAST(:visible AS uuid[]))) "
+            # Latest first by when they happened (the index's order), not by id: bulk-loaded
+            # branches are written one after the other, so ids rise with time only within a branch.
+            "ORDER BY s.occurred_at DESC, s.id DESC LIMIT 50"
+        ),
+        {"m": medicine_id, "visible": visible},
+    ).all()
     batches = [
         BatchStock(
             str(r.id),
@@ -1106,11 +1106,10 @@ def transfer_stock(
     return str(destination)
 
 
-def possible_duplicates(ctx: TenantContext, generic_name: str, strength: str = "") -> list[Medicine]:
+def possible_duplicates(session: Session, ctx: TenantContext, generic_name: str, strength: str = "") -> list[Medicine]:
     """Catalog entries (active or not) that are the same medicine under another name and the same strength."""
     require(ctx, "inventory.view")
-    with tenant_session(ctx) as session:
-        return _duplicates(session, generic_name, strength)
+    return _duplicates(session, generic_name, strength)
 
 
 def _duplicates(session: Session, generic_name: str, strength: str) -> list[Medicine]:

@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from backend.inventory.alerts import AlertLine, stock_alerts
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
@@ -39,7 +39,7 @@ class AlertsState(ShellState):
     @guarded("inventory.view", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
-        alerts = await run_service(stock_alerts, ctx)
+        alerts = await transact(ctx, stock_alerts)
         c = self.chain_currency
         self.low_stock, self.expiring = _rows(alerts.low_stock, c), _rows(alerts.expiring, c)
         self.expired, self.recalled = _rows(alerts.expired_on_shelf, c), _rows(alerts.recalled_in_stock, c)

@@ -283,7 +283,7 @@ class BillState(ShellState):
         issued = bill.number is not None
         document = await run_service(bill_document, ctx, bill.id) if issued else None
         notes = await transact(ctx, credit_notes_of_bill, bill.id) if issued else []
-        left = await run_service(refundable_quantities, ctx, bill.id)
+        left = await transact(ctx, refundable_quantities, bill.id)
         c = bill.currency
         # Times as the branch reads them; a draft (no document yet) has no payments or credit notes to date.
         time_zone = document.time_zone if document is not None else "UTC"
@@ -325,7 +325,7 @@ class BillState(ShellState):
             or not role_has(ctx.role, "patients.lookup")
         ):
             return
-        claim = await run_service(claims.claim_of_bill, ctx, bill.id)
+        claim = await transact(ctx, claims.claim_of_bill, bill.id)
         if claim is not None:
             self.claim_id, self.claim_status = claim.id, str(claim.status)
             self.claim_summary = (

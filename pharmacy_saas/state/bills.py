@@ -16,7 +16,7 @@ import reflex as rx
 from backend.billing.bills.search import PAGE_SIZE, SORTS, STATUS_WORDS, BillListItem, BillsPage, search_bills
 from backend.billing.statuses import BillStatus
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money, display_time
 from tenants.context import TenantContext
@@ -204,7 +204,7 @@ class BillsState(ShellState):
 
     async def _show(self, ctx: TenantContext, cursor: str, *, back: bool = False) -> None:
         try:
-            page: BillsPage = await run_service(search_bills, ctx, after=cursor, limit=PAGE_SIZE, **self._filters())
+            page: BillsPage = await transact(ctx, search_bills, after=cursor, limit=PAGE_SIZE, **self._filters())
         except PharmacyError as exc:
             self.error, self.rows, self.has_next, self.total_text, self._next = exc.message, [], False, "", ""
             return

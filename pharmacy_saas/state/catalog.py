@@ -19,7 +19,7 @@ from backend.inventory.service import (
     update_medicine,
 )
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_amount
 from tenants.context import TenantContext
@@ -107,7 +107,7 @@ class CatalogState(ShellState):
         self.ready = False
         wanted = self.router.url.query_parameters.get("id", "")
         try:
-            self._show(await run_service(medicine_details, ctx, wanted) if wanted else None)
+            self._show(await transact(ctx, medicine_details, wanted) if wanted else None)
         except NotFound as exc:
             self._show(None)
             self.error = exc.message
@@ -144,10 +144,10 @@ class CatalogState(ShellState):
         fields.update(schedule=self.schedule, controlled_class=self.controlled_class, tax_category=self.tax_category)
         try:
             if self.medicine_id:
-                self._show(await run_service(update_medicine, ctx, self.medicine_id, **fields))
+                self._show(await transact(ctx, update_medicine, self.medicine_id, **fields))
                 return rx.toast.success("Saved.")
             confirmed = str(form.get("add_anyway", "")) == "1"
-            created = await run_service(create_medicine, ctx, **fields, check_duplicates=not confirmed)
+            created = await transact(ctx, create_medicine, **fields, check_duplicates=not confirmed)
         except PossibleDuplicate as exc:
             self.errors, self.error = {}, ""
             self.duplicates = [
@@ -181,7 +181,7 @@ class CatalogState(ShellState):
         if not self.medicine_id:
             return None
         try:
-            await run_service(set_medicine_active, ctx, self.medicine_id, not self.is_active)
+            await transact(ctx, set_medicine_active, self.medicine_id, not self.is_active)
         except PharmacyError as exc:
             self.error = exc.message
             return None

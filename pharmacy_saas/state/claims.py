@@ -238,7 +238,7 @@ class ClaimsState(ShellState):
         if not self.rows:
             return rx.toast.error("No claims to export.")
         try:
-            body = await run_service(claims.export_claims_csv, ctx, [r.id for r in self.rows])
+            body = await transact(ctx, claims.export_claims_csv, [r.id for r in self.rows])
         except PharmacyError as exc:
             return rx.toast.error(exc.message)
         return rx.download(data=body, filename="claims.csv", mime_type="text/csv")
@@ -270,9 +270,9 @@ class ClaimsState(ShellState):
 
     async def _list(self, ctx: TenantContext) -> None:
         try:
-            page = await run_service(
-                claims.list_claims,
+            page = await transact(
                 ctx,
+                claims.list_claims,
                 status=None if self.status_filter == ALL else self.status_filter,
                 payer_id=self._payer_ids.get(self.payer_filter),
             )
@@ -285,7 +285,7 @@ class ClaimsState(ShellState):
 
     async def _open(self, ctx: TenantContext, claim_id: str) -> None:
         try:
-            claim = await run_service(claims.get_claim, ctx, claim_id)
+            claim = await transact(ctx, claims.get_claim, claim_id)
         except PharmacyError as exc:
             self.error = exc.message
             return
@@ -329,7 +329,7 @@ class ClaimsState(ShellState):
             self.error = "Pick the first and last day (YYYY-MM-DD)."
             return
         try:
-            report = await run_service(claims.reconciliation, ctx, start, end)
+            report = await transact(ctx, claims.reconciliation, start, end)
         except PharmacyError as exc:
             self.error = exc.message
             return

@@ -169,12 +169,12 @@ class DashboardState(ShellState):
         overview = None
         if self.can_see_sales and self._current_branch_id():
             try:
-                overview = await run_service(sales_overview, ctx, self._current_branch_id(), days=COMPARE_DAYS)
+                overview = await transact(ctx, sales_overview, self._current_branch_id(), days=COMPARE_DAYS)
             except PharmacyError as exc:
                 self.error = exc.message
         self._show_sales(overview)
         if role_has(ctx.role, "inventory.view"):
-            alerts = await run_service(stock_alerts, ctx)
+            alerts = await transact(ctx, stock_alerts)
             window = min(alerts.windows)
             items += [
                 _attention("Low stock", len(alerts.low_stock), routes.ALERTS, "attention-low"),
@@ -219,7 +219,7 @@ class DashboardState(ShellState):
                 ),
             ]
         if role_has(ctx.role, "claims.manage"):
-            counts = await run_service(claim_counts, ctx)
+            counts = await transact(ctx, claim_counts)
             items += [
                 _attention(
                     "Claims to submit",

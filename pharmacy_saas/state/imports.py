@@ -25,7 +25,7 @@ from backend.inventory.csv_import import (
     start_import,
 )
 from backend.inventory.statuses import ImportStatus
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -109,8 +109,8 @@ class ImportState(ShellState):
         content = await upload.read(MAX_BYTES + 1)
         branch_id = next((b["id"] for b in self.branches if b["name"] == self.current_branch), None)
         try:
-            summary = await run_service(
-                stage_import, ctx, self.kind, upload.name or "upload.csv", content, branch_id=branch_id
+            summary = await transact(
+                ctx, stage_import, self.kind, upload.name or "upload.csv", content, branch_id=branch_id
             )
         except PharmacyError as exc:
             self._show(None)
@@ -135,7 +135,7 @@ class ImportState(ShellState):
     @guarded("inventory.view")
     async def discard(self, ctx: TenantContext) -> None:
         if self.import_id:
-            await run_service(discard_import, ctx, self.import_id)
+            await transact(ctx, discard_import, self.import_id)
         self._show(None)
 
     @rx.event(background=True)
@@ -147,7 +147,7 @@ class ImportState(ShellState):
                 import_id = self.import_id
             if not import_id:
                 return
-            summary = await run_service(import_summary, ctx, import_id)
+            summary = await transact(ctx, import_summary, import_id)
             async with self:
                 if self.import_id != import_id:
                     return  # the page moved on to another file
@@ -162,14 +162,14 @@ class ImportState(ShellState):
         try:
             if what == "movements":
                 since, until = _date(self.export_since, "since"), _date(self.export_until, "until")
-                body = await run_service(export_movements, ctx, since, until)
+                body = await transact(ctx, export_movements, since, until)
                 filename = f"movements-{since}-{until}.csv"
             elif what == "reorder_levels":  # the header's branch: levels are per branch
                 branch_id = next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
-                body, code = await run_service(export_reorder_levels, ctx, branch_id)
+                body, code = await transact(ctx, export_reorder_levels, branch_id)
                 filename = f"reorder-levels-{code}-{date.today()}.csv"
             else:
-                body = await run_service(export_stock if what == "stock" else export_catalog, ctx)
+                body = await transact(ctx, export_stock if what == "stock" else export_catalog)
                 filename = f"{'stock' if what == 'stock' else 'catalog'}-{date.today()}.csv"
         except PharmacyError as exc:
             self.error = exc.message

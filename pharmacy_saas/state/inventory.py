@@ -16,7 +16,7 @@ from backend.inventory.service import (
     search_medicines,
     transfer_stock,
 )
-from pharmacy_saas.state.base import guarded, run_service, transact
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
@@ -39,8 +39,8 @@ class InventoryState(ShellState):
 
     async def _reload(self, ctx: TenantContext) -> None:
         branch_id = next((b["id"] for b in self.branches if b["name"] == self.current_branch), None)
-        found, self.has_more = await run_service(
-            search_medicines, ctx, self.query, sort=self.sort, page=self.page, branch_id=branch_id
+        found, self.has_more = await transact(
+            ctx, search_medicines, self.query, sort=self.sort, page=self.page, branch_id=branch_id
         )
         self.medicines = [
             {
@@ -88,7 +88,7 @@ class InventoryState(ShellState):
     @guarded("inventory.receive")
     async def scan(self, ctx: TenantContext, form: dict[str, Any]) -> None:
         """A scanner types the barcode and Enter: pick the medicine to receive."""
-        medicine = await run_service(medicine_by_barcode, ctx, str(form.get("barcode", "")))
+        medicine = await transact(ctx, medicine_by_barcode, str(form.get("barcode", "")))
         if medicine is None:
             self.receive_medicine_id, self.receive_medicine_name = "", ""
             self.receive_error = "No medicine in the catalog has that barcode."
@@ -208,8 +208,8 @@ class MedicineState(ShellState):
         return rx.toast.success(f"Sent to {form.get('to_branch')}.")
 
     async def _reload(self, ctx: TenantContext) -> None:
-        medicine, batches, movements = await run_service(
-            medicine_stock, ctx, self.router.url.query_parameters.get("id", "")
+        medicine, batches, movements = await transact(
+            ctx, medicine_stock, self.router.url.query_parameters.get("id", "")
         )
         self.medicine = {
             "id": medicine.id,

@@ -287,7 +287,7 @@ class CounterState(ShellState):
             self._clear_sale()  # scanning after a paid sale starts the next one
         self.matches, self.error = [], ""
         try:
-            found, _ = await run_service(search_medicines, ctx, typed, branch_id=self._branch_id())
+            found, _ = await transact(ctx, search_medicines, typed, branch_id=self._branch_id())
         except PharmacyError as exc:
             self.error = exc.message
             return None

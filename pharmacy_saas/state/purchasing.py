@@ -16,7 +16,7 @@ from backend.inventory.purchasing import (
     suggest_order,
 )
 from backend.inventory.statuses import PurchaseOrderStatus
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_status
 from tenants.context import TenantContext
@@ -34,7 +34,7 @@ class PurchasingState(ShellState):
         return [s["name"] for s in self.suppliers]
 
     async def _reload(self, ctx: TenantContext) -> None:
-        self.suppliers = [{"id": s.id, "name": s.name} for s in await run_service(list_suppliers, ctx)]
+        self.suppliers = [{"id": s.id, "name": s.name} for s in await transact(ctx, list_suppliers)]
         self.orders = [
             {
                 "id": o.id,
@@ -56,7 +56,7 @@ class PurchasingState(ShellState):
                 ],
                 "medicines": [line.medicine for line in o.lines],
             }
-            for o in await run_service(list_orders, ctx)
+            for o in await transact(ctx, list_orders)
         ]
 
     @rx.event
@@ -81,9 +81,9 @@ class PurchasingState(ShellState):
     async def add_supplier(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         return await self._attempt(
             ctx,
-            run_service(
-                create_supplier,
+            transact(
                 ctx,
+                create_supplier,
                 name=str(form.get("name", "")),
                 email=str(form.get("email", "")),
                 phone=str(form.get("phone", "")),
@@ -97,7 +97,7 @@ class PurchasingState(ShellState):
         supplier = next((s["id"] for s in self.suppliers if s["name"] == form.get("supplier")), "")
         branch = next((b["id"] for b in self.branches if b["name"] == self.current_branch), "")
         try:
-            order = await run_service(suggest_order, ctx, supplier_id=supplier, branch_id=branch)
+            order = await transact(ctx, suggest_order, supplier_id=supplier, branch_id=branch)
         except PharmacyError as exc:
             self.error = exc.message
             return None
@@ -109,7 +109,7 @@ class PurchasingState(ShellState):
     @rx.event
     @guarded("inventory.purchase")
     async def send(self, ctx: TenantContext, order_id: str) -> Any:
-        return await self._attempt(ctx, run_service(send_order, ctx, order_id), "Order sent.")
+        return await self._attempt(ctx, transact(ctx, send_order, order_id), "Order sent.")
 
     @rx.event
     @guarded("inventory.receive")
@@ -118,9 +118,9 @@ class PurchasingState(ShellState):
         line = next((x for x in (order or {}).get("lines", []) if x["medicine"] == form.get("medicine")), None)
         return await self._attempt(
             ctx,
-            run_service(
-                receive_order_line,
+            transact(
                 ctx,
+                receive_order_line,
                 order_id=str(form.get("order_id", "")),
                 medicine_id=line["medicine_id"] if line else "",
                 lot_number=str(form.get("lot_number", "")),

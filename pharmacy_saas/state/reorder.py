@@ -19,7 +19,7 @@ from backend.inventory.reorder import (
     medicine_reorder_levels,
     save_reorder_levels,
 )
-from pharmacy_saas.state.base import guarded, run_service, transact
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -95,7 +95,7 @@ class MedicineLevelsState(ShellState):
 
     async def _reload(self, ctx: TenantContext) -> None:
         medicine_id = self.router.url.query_parameters.get("id", "")
-        levels = await run_service(medicine_reorder_levels, ctx, medicine_id)
+        levels = await transact(ctx, medicine_reorder_levels, medicine_id)
         self.lines = [_line(level, level.branch_id) for level in levels]
         self.levels_version += 1
 
@@ -154,8 +154,8 @@ class ReorderEditorState(ShellState):
         if not branch_id:
             self.lines, self.has_more, self.error = [], False, "No active branch to set reorder levels for."
             return
-        found = await run_service(
-            list_reorder_levels, ctx, branch_id, self.query, show=SHOW.get(self.show, "all"), page=self.page
+        found = await transact(
+            ctx, list_reorder_levels, branch_id, self.query, show=SHOW.get(self.show, "all"), page=self.page
         )
         self.lines = [_line(level, level.medicine_id) for level in found.items]
         self.has_more, self.branch_name = found.has_more, self.current_branch

@@ -13,7 +13,7 @@ import reflex as rx
 from backend.billing.reports.service import SalesReport, daily_report, local_today, report_csv
 from backend.core.errors import PharmacyError
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import guarded, run_service
+from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money
 from tenants.context import TenantContext
@@ -81,7 +81,7 @@ class ReportsState(ShellState):
         if not branch:
             self.error = "No branch to report on."
             return
-        self.day = (await run_service(local_today, ctx, branch)).isoformat()
+        self.day = (await transact(ctx, local_today, branch)).isoformat()
         await self._show(ctx)
 
     @rx.event
@@ -103,7 +103,7 @@ class ReportsState(ShellState):
         if day is None:
             return None
         try:
-            report = await run_service(daily_report, ctx, self._branch_id(), day)
+            report = await transact(ctx, daily_report, self._branch_id(), day)
         except PharmacyError as exc:
             self.error = exc.message
             return None
@@ -128,7 +128,7 @@ class ReportsState(ShellState):
         if day is None:
             return
         try:
-            report = await run_service(daily_report, ctx, self._branch_id(), day)
+            report = await transact(ctx, daily_report, self._branch_id(), day)
         except PharmacyError as exc:
             self.error = exc.message
             return

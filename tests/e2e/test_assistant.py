@@ -23,8 +23,9 @@ pytestmark = pytest.mark.e2e
 def _chain_with_amoxicillin(committed_tenant, prefix: str):
     chain, spec = committed_tenant(prefix)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    medicine = create_medicine(
+    medicine = run_in_tenant(
         owner,
+        create_medicine,
         generic_name="Amoxicillin",
         strength="500 mg",
         barcode=str(uuid.uuid4().int)[:13],

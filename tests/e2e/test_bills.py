@@ -29,7 +29,9 @@ def test_a_manager_finds_a_bill_by_number_and_by_day_and_from_reports_and_a_pati
     chain, _ = committed_tenant("bills-list", time_zone="America/New_York")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
-    medicine = create_medicine(owner, generic_name="Loratadine", strength="10 mg", default_sell_price="2.50")
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Loratadine", strength="10 mg", default_sell_price="2.50"
+    )
     run_in_tenant(
         owner,
         receive_stock,

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from backend.inventory.service import create_medicine
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 
@@ -24,8 +25,10 @@ def choose_branch(page: Page, name: str) -> None:
 def test_a_new_branch_gets_reorder_points_that_raise_alerts_and_orders(page: Page, app_url: str, committed_tenant):
     chain, spec = committed_tenant("branch-ui")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    amoxicillin = create_medicine(owner, generic_name="Amoxicillin", strength="500 mg", barcode="5011111111116")
-    create_medicine(owner, generic_name="Salbutamol", strength="100 mcg", barcode="5022222222229")
+    amoxicillin = run_in_tenant(
+        owner, create_medicine, generic_name="Amoxicillin", strength="500 mg", barcode="5011111111116"
+    )
+    run_in_tenant(owner, create_medicine, generic_name="Salbutamol", strength="100 mcg", barcode="5022222222229")
 
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     page.goto(f"{app_url}/settings")

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from backend.accounts.staff import accept_invitation, invite
 from backend.inventory.service import create_medicine, medicine_details, search_medicines
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import DASHBOARD, sign_in
 from tests.helpers import wait_until
@@ -56,7 +57,7 @@ def test_owner_adds_a_medicine_then_edits_and_deactivates_it(page: Page, app_url
     pick(page, "#tax_category", "Reduced")
     page.locator("#catalog-submit").click()
     expect(page.locator("#default_sell_price-error")).to_contain_text("amount", timeout=15000)
-    assert search_medicines(owner_of(chain), "tramadol")[0] == []  # nothing written on bad input
+    assert run_in_tenant(owner_of(chain), search_medicines, "tramadol")[0] == []  # nothing written on bad input
     page.locator("#default_sell_price").fill("0.85")
     page.locator("#catalog-submit").click()
 
@@ -69,8 +70,8 @@ def test_owner_adds_a_medicine_then_edits_and_deactivates_it(page: Page, app_url
     expect(row).to_contain_text("Tramadol hydrochloride", timeout=15000)
     expect(row).to_contain_text("controlled")
     expect(row).to_contain_text("0.85")
-    (saved,) = search_medicines(owner_of(chain), barcode)[0]
-    details = medicine_details(owner_of(chain), saved.id)
+    (saved,) = run_in_tenant(owner_of(chain), search_medicines, barcode)[0]
+    details = run_in_tenant(owner_of(chain), medicine_details, saved.id)
     assert (details.controlled_class, details.tax_category, details.pack_size) == ("CIV", "reduced", 30)
 
     # Edit from the medicine page: the form comes back filled in.
@@ -85,25 +86,27 @@ def test_owner_adds_a_medicine_then_edits_and_deactivates_it(page: Page, app_url
     page.locator("#default_sell_price").fill("0.90")
     page.locator("#catalog-submit").click()
     expect(page.get_by_text("Saved.")).to_be_visible(timeout=15000)
-    assert medicine_details(owner_of(chain), saved.id).default_sell_price == Decimal("0.90")
+    assert run_in_tenant(owner_of(chain), medicine_details, saved.id).default_sell_price == Decimal("0.90")
     page.locator("#strength").fill("100 mg")  # a second save on the re-mounted form
     page.locator("#catalog-submit").click()
     after = wait_until(
-        lambda: (m := medicine_details(owner_of(chain), saved.id)).strength == "100 mg" and m, timeout=15
+        lambda: (m := run_in_tenant(owner_of(chain), medicine_details, saved.id)).strength == "100 mg" and m, timeout=15
     )
     assert (after.strength, after.default_sell_price) == ("100 mg", Decimal("0.90"))
 
     page.locator("#toggle-active").click()
     expect(page.locator("#medicine-active-state")).to_contain_text("Inactive", timeout=15000)
-    assert search_medicines(owner_of(chain), barcode)[0] == []
+    assert run_in_tenant(owner_of(chain), search_medicines, barcode)[0] == []
     page.locator("#toggle-active").click()
     expect(page.locator("#medicine-active-state")).to_contain_text("Active:", timeout=15000)
-    assert [m.id for m in search_medicines(owner_of(chain), barcode)[0]] == [saved.id]
+    assert [m.id for m in run_in_tenant(owner_of(chain), search_medicines, barcode)[0]] == [saved.id]
 
 
 def test_a_synonym_already_in_the_catalog_is_flagged_until_added_anyway(page: Page, app_url: str, committed_tenant):
     chain, spec = committed_tenant("catalog-dup")
-    existing = create_medicine(owner_of(chain), generic_name="Acetaminophen", strength="500 mg", dosage_form="tablet")
+    existing = run_in_tenant(
+        owner_of(chain), create_medicine, generic_name="Acetaminophen", strength="500 mg", dosage_form="tablet"
+    )
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     page.goto(f"{app_url}/inventory/catalog/edit")
     expect(page.locator("#catalog-title")).to_have_text("Add medicine", timeout=15000)
@@ -114,12 +117,14 @@ def test_a_synonym_already_in_the_catalog_is_flagged_until_added_anyway(page: Pa
     warning = page.locator("#duplicate-warning")
     expect(warning).to_contain_text("Acetaminophen 500 mg tablet", timeout=15000)
     expect(warning.locator(".duplicate-match")).to_have_attribute("href", re.compile(f"id={existing}"))
-    assert [m.generic_name for m in search_medicines(owner_of(chain), "paracetamol")[0]] == ["Acetaminophen"]
+    assert [m.generic_name for m in run_in_tenant(owner_of(chain), search_medicines, "paracetamol")[0]] == [
+        "Acetaminophen"
+    ]
 
     page.locator("#add-anyway").click()
     expect(page).to_have_url(MEDICINE_PAGE, timeout=15000)
     expect(page.locator("#medicine-title")).to_have_text("Paracetamol 500mg", timeout=15000)
-    names = sorted(m.generic_name for m in search_medicines(owner_of(chain), "Tylenol")[0])
+    names = sorted(m.generic_name for m in run_in_tenant(owner_of(chain), search_medicines, "Tylenol")[0])
     assert names == ["Acetaminophen", "Paracetamol"]
 
 

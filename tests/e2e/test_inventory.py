@@ -22,7 +22,9 @@ def test_receive_by_barcode_and_see_it_on_the_medicine_page(page: Page, app_url:
     chain, spec = committed_tenant("receive")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     barcode = str(uuid.uuid4().int)[:13]
-    create_medicine(owner, generic_name="Metformin", strength="850 mg", barcode=barcode, schedule="prescription")
+    run_in_tenant(
+        owner, create_medicine, generic_name="Metformin", strength="850 mg", barcode=barcode, schedule="prescription"
+    )
 
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     page.goto(f"{app_url}/inventory")
@@ -69,7 +71,7 @@ def test_dashboard_counts_stock_alerts(page: Page, app_url: str, committed_tenan
 
     chain, spec = committed_tenant("widgets")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    medicine = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Atorvastatin", strength="20 mg")
     run_in_tenant(
         owner,
         set_reorder_level,
@@ -89,7 +91,7 @@ def test_suggest_send_and_receive_a_purchase_order(page: Page, app_url: str, com
 
     chain, spec = committed_tenant("orders")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    medicine = create_medicine(owner, generic_name="Levothyroxine", strength="50 mcg")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Levothyroxine", strength="50 mcg")
     run_in_tenant(
         owner,
         set_reorder_level,

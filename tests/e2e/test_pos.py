@@ -22,13 +22,15 @@ pytestmark = pytest.mark.e2e
 
 
 def on_hand(owner: TenantContext, medicine: str) -> int:
-    return medicine_stock(owner, medicine)[0].on_hand
+    return run_in_tenant(owner, medicine_stock, medicine)[0].on_hand
 
 
 def shelve(owner: TenantContext, branch: str, name: str, price: str) -> tuple[str, str]:
     """A medicine with a barcode and 10 units on the branch's shelf."""
     barcode = str(uuid.uuid4().int)[:13]
-    medicine = create_medicine(owner, generic_name=name, strength="10 mg", barcode=barcode, default_sell_price=price)
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name=name, strength="10 mg", barcode=barcode, default_sell_price=price
+    )
     expiry = (date.today() + timedelta(days=300)).isoformat()
     lot = f"{name[:3].upper()}-1"
     run_in_tenant(
@@ -96,8 +98,8 @@ def test_a_pharmacists_override_asks_for_the_password_and_refuses_a_wrong_one(
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
     barcode = str(uuid.uuid4().int)[:13]
-    amoxicillin = create_medicine(
-        owner, generic_name="Amoxicillin", strength="500 mg", barcode=barcode, schedule="prescription"
+    amoxicillin = run_in_tenant(
+        owner, create_medicine, generic_name="Amoxicillin", strength="500 mg", barcode=barcode, schedule="prescription"
     )
     expiry = (date.today() + timedelta(days=300)).isoformat()
     run_in_tenant(

@@ -41,7 +41,9 @@ class Counter:
 def shelve_many(owner: TenantContext, branch: str, name: str, price: str, quantity: int = 500) -> tuple[str, str]:
     """A medicine with a barcode and enough units on the shelf for quantities in the hundreds."""
     barcode = str(uuid.uuid4().int)[:13]
-    medicine = create_medicine(owner, generic_name=name, strength="10 mg", barcode=barcode, default_sell_price=price)
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name=name, strength="10 mg", barcode=barcode, default_sell_price=price
+    )
     expiry = (date.today() + timedelta(days=300)).isoformat()
     run_in_tenant(
         owner, receive_stock, branch_id=branch, medicine_id=medicine, lot_number=f"{name[:3].upper()}-1",

@@ -37,8 +37,8 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     chain, _ = committed_tenant("rx-journey")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
-    warfarin = create_medicine(owner, generic_name="Warfarin", strength="5 mg", schedule="prescription")
-    create_medicine(owner, generic_name="Ibuprofen", strength="800 mg", schedule="prescription")
+    warfarin = run_in_tenant(owner, create_medicine, generic_name="Warfarin", strength="5 mg", schedule="prescription")
+    run_in_tenant(owner, create_medicine, generic_name="Ibuprofen", strength="800 mg", schedule="prescription")
     prescriber = run_in_tenant(
         owner, prescribers.create_prescriber, full_name="Dana Rivera", credentials="MD", npi="1234567893"
     )

@@ -119,7 +119,7 @@ def test_dashboard_and_menu_per_role(browser: Browser, app_url: str, committed_t
     chain, spec = committed_tenant("dash", branches=2, time_zone="America/Bogota")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     _sales_today_and_a_week_ago(chain)
-    scarce = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
+    scarce = run_in_tenant(owner, create_medicine, generic_name="Atorvastatin", strength="20 mg")
     run_in_tenant(
         owner,
         set_reorder_level,

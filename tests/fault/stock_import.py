@@ -18,7 +18,7 @@ from backend.inventory.csv_import import BATCH_ROWS, import_summary, stage_impor
 from backend.inventory.service import create_medicine
 from backend.jobs.service import JOB_RETRIES, relay_once
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 QUANTITY = 3
 
@@ -32,7 +32,7 @@ class StockImport:
     rows: int
 
     def summary(self):
-        return import_summary(self.owner, self.import_id)
+        return run_in_tenant(self.owner, import_summary, self.import_id)
 
     def in_the_middle(self) -> bool:
         """At least one batch committed and more to come: the job is running."""
@@ -69,11 +69,11 @@ class StockImport:
 def start_stock_import(owner: TenantContext, branch_id: str, rows: int) -> StockImport:
     """Stage a file of `rows` lots of one medicine, start it (a background job) and relay the job."""
     barcode = f"5{uuid.uuid4().int % 10**12:012d}9"
-    medicine = create_medicine(owner, generic_name="Paracetamol", strength="500 mg", barcode=barcode)
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Paracetamol", strength="500 mg", barcode=barcode)
     expiry = (date.today() + timedelta(days=300)).isoformat()
     lines = [f"{barcode},LOT-{i:05d},{expiry},{QUANTITY},0.05," for i in range(rows)]
     content = ("barcode,lot_number,expiry_date,quantity,cost_price,branch_code\n" + "\n".join(lines)).encode()
-    staged = stage_import(owner, "opening_stock", "opening-stock.csv", content, branch_id=branch_id)
+    staged = run_in_tenant(owner, stage_import, "opening_stock", "opening-stock.csv", content, branch_id=branch_id)
     assert staged.valid_rows == rows
     queued = start_import(owner, staged.id)
     assert queued.status == "queued"

@@ -265,8 +265,12 @@ def open_shop(chain) -> tuple[TenantContext, str, str, str, str]:
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
     expiry = (date.today() + timedelta(days=300)).isoformat()
-    everyday = create_medicine(owner, generic_name="Ibuprofen", strength="200 mg", default_sell_price="4.99")
-    scarce = create_medicine(owner, generic_name="Colecalciferol", strength="1000 IU", default_sell_price="6.00")
+    everyday = run_in_tenant(
+        owner, create_medicine, generic_name="Ibuprofen", strength="200 mg", default_sell_price="4.99"
+    )
+    scarce = run_in_tenant(
+        owner, create_medicine, generic_name="Colecalciferol", strength="1000 IU", default_sell_price="6.00"
+    )
     run_in_tenant(
         owner,
         receive_stock,

@@ -104,7 +104,7 @@ def two_chains(db, make_tenant):
             )
         create_token(ctx, "seed token", ["read"])
         invite(ctx, f"seed-{chain.slug}@example.com", "cashier")
-        medicine = create_medicine(ctx, generic_name="Ibuprofen", default_sell_price="1.00")
+        medicine = run_in_tenant(ctx, create_medicine, generic_name="Ibuprofen", default_sell_price="1.00")
         run_in_tenant(
             ctx,
             receive_stock,
@@ -114,7 +114,7 @@ def two_chains(db, make_tenant):
             expiry_date="2099-01-01",
             quantity=10,
         )
-        recall_lot(ctx, medicine, "L0", "seeded recall notice")
+        run_in_tenant(ctx, recall_lot, medicine, "L0", "seeded recall notice")
         run_in_tenant(
             ctx,
             set_reorder_level,
@@ -123,8 +123,10 @@ def two_chains(db, make_tenant):
             reorder_point=5,
             reorder_quantity=20,
         )
-        supplier = create_supplier(ctx, name=f"Supplier of {chain.slug}")
-        draft_order(ctx, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")])
+        supplier = run_in_tenant(ctx, create_supplier, name=f"Supplier of {chain.slug}")
+        run_in_tenant(
+            ctx, draft_order, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[(medicine, 5, "1.00")]
+        )
         run_in_tenant(ctx, run_once, f"seed-key-{chain.slug}", {"n": 1}, lambda session: (200, {"ok": True}))
         _, exchange = ask(ctx, "Does Zocor interact with clarithromycin?")
         rate_answer(ctx, exchange[1].id, True)
@@ -188,7 +190,7 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
 
     run_in_tenant(owner, service.update_rx_settings, early_refill_threshold="0.80")
     prescriber = run_in_tenant(owner, prescribers.create_prescriber, full_name="Seeded Prescriber", npi="1234567893")
-    warfarin = create_medicine(owner, generic_name="Warfarin", strength="5 mg", schedule="prescription")
+    warfarin = run_in_tenant(owner, create_medicine, generic_name="Warfarin", strength="5 mg", schedule="prescription")
     technician = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.uuid4(), role="technician")
     pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="pharmacist")
     overrides: dict[str, str] = {}

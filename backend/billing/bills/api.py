@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -79,6 +78,8 @@ class VoidIn(BaseModel):
 
 
 class BillLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     line_no: int
     medicine_id: str
     description: str
@@ -98,6 +99,8 @@ class BillLineOut(BaseModel):
 
 
 class TaxBandOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     tax_category: str
     tax_rate: Decimal
     net_amount: Decimal
@@ -105,6 +108,8 @@ class TaxBandOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     bill_id: str
     method: str
@@ -119,6 +124,7 @@ class BillOut(BaseModel):
     """A bill; amounts are decimal strings: lines and tax at 4 decimals, `total_due` in the currency's minor unit."""
 
     model_config = ConfigDict(
+        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -155,7 +161,7 @@ class BillOut(BaseModel):
                     "void_reason": "",
                 }
             ]
-        }
+        },
     )
 
     id: str
@@ -186,7 +192,7 @@ class BillOut(BaseModel):
 
 
 def _bill_out(bill: object) -> BillOut:
-    return BillOut.model_validate(asdict(bill))  # type: ignore[call-overload]
+    return BillOut.model_validate(bill)
 
 
 Selling = Annotated[TenantContext, Depends(RequirePermission("billing.sell"))]

@@ -45,7 +45,6 @@ from backend.core.money import minor_unit
 from backend.patients.service import patient_for_history, patients_matching
 from tenants.context import TenantContext
 from tenants.roles import require, role_has
-from tenants.session import tenant_session
 
 # Every status a bill can have, in the order a bill lives them, and how people say them.
 STATUS_WORDS = {
@@ -382,6 +381,7 @@ _SELECT = (
 
 
 def search_bills(
+    session: Session,
     ctx: TenantContext,
     *,
     after: object = None,
@@ -400,34 +400,33 @@ def search_bills(
     last = _after(after, filters.sort)
     key_name, descending = SORTS[filters.sort]
     key = _KEYS[key_name]
-    with tenant_session(ctx) as session:
-        branches = _branches(session, ctx, filters.branch_id)
-        patient_name = None
-        if filters.patient_id is not None:
-            patient_name = patient_for_history(session, ctx, filters.patient_id).full_name
-        conditions, params = _where(session, ctx, filters, branches)
-        page_conditions = list(conditions)
-        if last is not None:
-            # The row comparison is what lets the index start right after the previous page.
-            page_conditions.append(f"({key}, b.id) {'<' if descending else '>'} (:after_key, :after_id)")
-            params["after_key"], params["after_id"] = last
-        direction = "DESC" if descending else "ASC"
-        select = _SELECT.format(date=_KEYS["date"], key=key)
-        rows = session.execute(
-            text(
-                f"{select} WHERE {' AND '.join(page_conditions) or 'true'} "  # noqa: S608 - fixed SQL
-                f"ORDER BY {key} {direction}, b.id {direction} LIMIT :limit"
-            ),
-            {**params, "limit": page_size + 1},
-        ).all()
-        more = len(rows) > page_size
-        total: int | None = None
-        if last is None:
-            # Counted with the first page only (the caller keeps it while paging), and not at all when
-            # the first page is the only one.
-            where = " AND ".join(conditions) or "true"
-            total = len(rows) if not more else _count(session, where, params)
-        names = _patient_names(session, ctx, [r.patient_id for r in rows[:page_size] if r.patient_id])
+    branches = _branches(session, ctx, filters.branch_id)
+    patient_name = None
+    if filters.patient_id is not None:
+        patient_name = patient_for_history(session, ctx, filters.patient_id).full_name
+    conditions, params = _where(session, ctx, filters, branches)
+    page_conditions = list(conditions)
+    if last is not None:
+        # The row comparison is what lets the index start right after the previous page.
+        page_conditions.append(f"({key}, b.id) {'<' if descending else '>'} (:after_key, :after_id)")
+        params["after_key"], params["after_id"] = last
+    direction = "DESC" if descending else "ASC"
+    select = _SELECT.format(date=_KEYS["date"], key=key)
+    rows = session.execute(
+        text(
+            f"{select} WHERE {' AND '.join(page_conditions) or 'true'} "  # noqa: S608 - fixed SQL
+            f"ORDER BY {key} {direction}, b.id {direction} LIMIT :limit"
+        ),
+        {**params, "limit": page_size + 1},
+    ).all()
+    more = len(rows) > page_size
+    total: int | None = None
+    if last is None:
+        # Counted with the first page only (the caller keeps it while paging), and not at all when
+        # the first page is the only one.
+        where = " AND ".join(conditions) or "true"
+        total = len(rows) if not more else _count(session, where, params)
+    names = _patient_names(session, ctx, [r.patient_id for r in rows[:page_size] if r.patient_id])
     items = [_item(r, names) for r in rows[:page_size]]
     last_row = rows[page_size - 1] if more else None
     return BillsPage(

@@ -6,18 +6,16 @@ value answers 422 with the same message the page shows (not a framework error ab
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from backend.billing.bills.search import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, search_bills
 from backend.billing.statuses import BillStatus
-from backend.http import RequirePermission
+from backend.http import RequirePermission, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])
@@ -26,6 +24,8 @@ Viewing = Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 
 
 class BillListItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     number: str | None = Field(description="None for a draft")
     status: BillStatus = Field(description="finalized is the bill people call unpaid")
@@ -47,6 +47,7 @@ class BillListItemOut(BaseModel):
 
 class BillsPageOut(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -78,7 +79,7 @@ class BillsPageOut(BaseModel):
                     "patient_name": None,
                 }
             ]
-        }
+        },
     )
 
     items: list[BillListItemOut]
@@ -128,22 +129,21 @@ async def list_bills(
     after: Annotated[str | None, _q("The `next_cursor` of the previous page")] = None,
     limit: Annotated[str | None, _q(f"Bills per page, 1 to {MAX_PAGE_SIZE} (default {PAGE_SIZE})")] = None,
 ) -> dict[str, Any]:
-    page = await run_in_threadpool(
-        lambda: search_bills(
-            ctx,
-            branch_id=branch,
-            number=number,
-            start=start,
-            end=end,
-            patient_id=patient,
-            patient_name=patient_name,
-            amount=amount,
-            min_amount=min_amount,
-            max_amount=max_amount,
-            status=status,
-            sort=sort,
-            after=after,
-            limit=limit,
-        )
+    page = await in_tenant(
+        ctx,
+        search_bills,
+        branch_id=branch,
+        number=number,
+        start=start,
+        end=end,
+        patient_id=patient,
+        patient_name=patient_name,
+        amount=amount,
+        min_amount=min_amount,
+        max_amount=max_amount,
+        status=status,
+        sort=sort,
+        after=after,
+        limit=limit,
     )
-    return BillsPageOut.model_validate(asdict(page)).model_dump(mode="json")
+    return BillsPageOut.model_validate(page).model_dump(mode="json")

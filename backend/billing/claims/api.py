@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.billing.claims import service as claims
 from backend.billing.statuses import ClaimStatus
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["claims"])
@@ -112,7 +112,7 @@ async def add_coverage(patient_id: str, body: CoverageIn, key: IdempotencyKey, c
 
 @router.put("/coverages/{coverage_id}/active", summary="End or restore a coverage")
 async def coverage_active(coverage_id: str, body: CoverageActiveIn, ctx: Managing) -> dict[str, Any]:
-    await run_in_threadpool(claims.set_coverage_active, ctx, coverage_id, active=body.active)
+    await in_tenant(ctx, claims.set_coverage_active, coverage_id, active=body.active)
     return {"coverage_id": coverage_id, "active": body.active}
 
 
@@ -125,9 +125,7 @@ async def list_claims(
     end: date | None = None,
     page: int = 0,
 ) -> dict[str, Any]:
-    found = await run_in_threadpool(
-        claims.list_claims, ctx, status=status, payer_id=payer_id, start=start, end=end, page=page
-    )
+    found = await in_tenant(ctx, claims.list_claims, status=status, payer_id=payer_id, start=start, end=end, page=page)
     return _json(found)  # type: ignore[no-any-return]
 
 
@@ -152,7 +150,7 @@ async def draft_claim(body: ClaimIn, key: IdempotencyKey, ctx: Managing) -> JSON
 # Declared before /claims/{claim_id}, which would otherwise take these paths.
 @router.get("/claims/reconciliation", summary="Per payer: claimed, approved (expected), received, outstanding")
 async def reconciliation(start: date, end: date, ctx: Viewing) -> dict[str, Any]:
-    return _json(await run_in_threadpool(claims.reconciliation, ctx, start, end))  # type: ignore[no-any-return]
+    return _json(await in_tenant(ctx, claims.reconciliation, start, end))  # type: ignore[no-any-return]
 
 
 @router.get(
@@ -161,7 +159,7 @@ async def reconciliation(start: date, end: date, ctx: Viewing) -> dict[str, Any]
     response_class=PlainTextResponse,
 )
 async def export_csv(ctx: Managing, ids: Annotated[list[str], Query(min_length=1)]) -> PlainTextResponse:
-    body = await run_in_threadpool(claims.export_claims_csv, ctx, ids)
+    body = await in_tenant(ctx, claims.export_claims_csv, ids)
     return PlainTextResponse(
         body,
         media_type="text/csv; charset=utf-8",
@@ -183,7 +181,7 @@ async def import_responses(body: ClaimsImportIn, key: IdempotencyKey, ctx: Manag
 
 @router.get("/claims/{claim_id}", summary="A claim with its history")
 async def read_claim(claim_id: str, ctx: Viewing) -> dict[str, Any]:
-    return _json(await run_in_threadpool(claims.get_claim, ctx, claim_id))  # type: ignore[no-any-return]
+    return _json(await in_tenant(ctx, claims.get_claim, claim_id))  # type: ignore[no-any-return]
 
 
 @router.post(

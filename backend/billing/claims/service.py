@@ -343,14 +343,13 @@ def coverages_of_patient(ctx: TenantContext, patient_id: str) -> list[Coverage]:
         ]
 
 
-def set_coverage_active(ctx: TenantContext, coverage_id: str, *, active: bool) -> None:
+def set_coverage_active(session: Session, ctx: TenantContext, coverage_id: str, *, active: bool) -> None:
     """End (or restore) a coverage: claims already made keep pointing at it."""
     require(ctx, "claims.manage")
-    with tenant_session(ctx) as session:
-        found = session.execute(
-            text("UPDATE patient_coverages SET active = :a WHERE id = :id RETURNING id"),
-            {"a": active, "id": _key(coverage_id, "coverage")},
-        ).first()
+    found = session.execute(
+        text("UPDATE patient_coverages SET active = :a WHERE id = :id RETURNING id"),
+        {"a": active, "id": _key(coverage_id, "coverage")},
+    ).first()
     if found is None:
         raise NotFound("No such coverage.")
 
@@ -605,26 +604,23 @@ def record_claim_payment(session: Session, ctx: TenantContext, claim_id: str, pa
 # --- reading ------------------------------------------------------------------------------------
 
 
-def get_claim(ctx: TenantContext, claim_id: str) -> Claim:
+def get_claim(session: Session, ctx: TenantContext, claim_id: str) -> Claim:
     """A claim with its history."""
     require(ctx, "billing.view")
     require(ctx, "patients.lookup")  # a claim names the patient
-    with tenant_session(ctx) as session:
-        return _load_claim(session, ctx, claim_id)
+    return _load_claim(session, ctx, claim_id)
 
 
-def claim_of_bill(ctx: TenantContext, bill_id: str) -> Claim | None:
+def claim_of_bill(session: Session, ctx: TenantContext, bill_id: str) -> Claim | None:
     """The bill's claim with its history, or None if it has none (one claim per bill)."""
     require(ctx, "billing.view")
     require(ctx, "patients.lookup")
-    with tenant_session(ctx) as session:
-        claim_id = session.execute(
-            text("SELECT id FROM claims WHERE bill_id = :b"), {"b": _key(bill_id, "bill")}
-        ).scalar()
-        return None if claim_id is None else _load_claim(session, ctx, claim_id)
+    claim_id = session.execute(text("SELECT id FROM claims WHERE bill_id = :b"), {"b": _key(bill_id, "bill")}).scalar()
+    return None if claim_id is None else _load_claim(session, ctx, claim_id)
 
 
 def list_claims(
+    session: Session,
     ctx: TenantContext,
     *,
     status: str | None = None,
@@ -639,14 +635,13 @@ def list_claims(
     conditions, params = _filters(status, payer_id, start, end)
     page = max(page, 0)
     sql = f"{_CLAIM_SQL}{conditions} ORDER BY c.created_at DESC, c.id LIMIT :limit OFFSET :offset"
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(sql), {**params, **_scope(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE}
-        ).all()
+    rows = session.execute(
+        text(sql), {**params, **_scope(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE}
+    ).all()
     return ClaimPage([_claim_of(r, []) for r in rows[:PAGE_SIZE]], page, len(rows) > PAGE_SIZE)
 
 
-def claim_counts(ctx: TenantContext) -> dict[str, int]:
+def claim_counts(session: Session, ctx: TenantContext) -> dict[str, int]:
     """How many claims of the member's branches are in each status (every status listed, 0 or more)."""
     require(ctx, "billing.view")
     require(ctx, "patients.lookup")
@@ -655,8 +650,7 @@ def claim_counts(ctx: TenantContext) -> dict[str, int]:
         "JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
         f"WHERE {_IN_SCOPE} GROUP BY c.status"
     )
-    with tenant_session(ctx) as session:
-        found = {r.status: int(r.n) for r in session.execute(text(sql), _scope(ctx))}
+    found = {r.status: int(r.n) for r in session.execute(text(sql), _scope(ctx))}
     return {status: found.get(status, 0) for status in ClaimStatus}
 
 
@@ -683,36 +677,33 @@ def _filters(
     return conditions, params
 
 
-def reconciliation(ctx: TenantContext, start: date, end: date) -> Reconciliation:
+def reconciliation(session: Session, ctx: TenantContext, start: date, end: date) -> Reconciliation:
     """Per payer, the claims submitted from `start` to `end` (UTC days, both included): claimed,
     awaiting a decision, approved (expected), received and outstanding (approved − received)."""
     require(ctx, "billing.view")
     since, until = _utc_bounds(start, end)
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(
-                "SELECT py.id, py.name, py.payer_code, count(*) AS claims, sum(c.claimed_amount) AS claimed, "  # noqa: S608
-                "coalesce(sum(c.claimed_amount) FILTER (WHERE c.status = :submitted), 0) AS awaiting, "
-                "coalesce(sum(c.approved_amount), 0) AS approved, "
-                "count(*) FILTER (WHERE c.status = :rejected) AS rejected, "
-                "coalesce(sum(c.paid_amount), 0) AS received "
-                "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
-                "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
-                "JOIN payers py ON py.tenant_id = c.tenant_id AND py.id = cv.payer_id "
-                f"WHERE {_IN_SCOPE} AND c.submitted_at >= :since AND c.submitted_at < :until "
-                "GROUP BY py.id, py.name, py.payer_code ORDER BY lower(py.name), py.id"
-            ),
-            {
-                "since": since,
-                "until": until,
-                "submitted": ClaimStatus.SUBMITTED,
-                "rejected": ClaimStatus.REJECTED,
-                **_scope(ctx),
-            },
-        ).all()
-        currency = session.execute(
-            text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}
-        ).scalar_one()
+    rows = session.execute(
+        text(
+            "SELECT py.id, py.name, py.payer_code, count(*) AS claims, sum(c.claimed_amount) AS claimed, "  # noqa: S608
+            "coalesce(sum(c.claimed_amount) FILTER (WHERE c.status = :submitted), 0) AS awaiting, "
+            "coalesce(sum(c.approved_amount), 0) AS approved, "
+            "count(*) FILTER (WHERE c.status = :rejected) AS rejected, "
+            "coalesce(sum(c.paid_amount), 0) AS received "
+            "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+            "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
+            "JOIN payers py ON py.tenant_id = c.tenant_id AND py.id = cv.payer_id "
+            f"WHERE {_IN_SCOPE} AND c.submitted_at >= :since AND c.submitted_at < :until "
+            "GROUP BY py.id, py.name, py.payer_code ORDER BY lower(py.name), py.id"
+        ),
+        {
+            "since": since,
+            "until": until,
+            "submitted": ClaimStatus.SUBMITTED,
+            "rejected": ClaimStatus.REJECTED,
+            **_scope(ctx),
+        },
+    ).all()
+    currency = session.execute(text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
     cash = minor_unit(currency)
     payers = [
         PayerReconciliation(
@@ -753,7 +744,7 @@ def _total(payers: Sequence[PayerReconciliation]) -> PayerReconciliation:
 # --- the export and the responses ---------------------------------------------------------------
 
 
-def export_claims_csv(ctx: TenantContext, claim_ids: Sequence[str]) -> str:
+def export_claims_csv(session: Session, ctx: TenantContext, claim_ids: Sequence[str]) -> str:
     """The claims as a CSV for the payer, one row per claim in EXPORT_COLUMNS (docs/claims-export.md)."""
     require(ctx, "claims.manage")  # names, dates of birth and member ids: for the people who claim
     if not claim_ids:
@@ -761,10 +752,9 @@ def export_claims_csv(ctx: TenantContext, claim_ids: Sequence[str]) -> str:
     if len(claim_ids) > MAX_EXPORT:
         raise ValidationFailed(f"At most {MAX_EXPORT} claims per file.", field="claim_ids")
     keys = sorted({_key(c, "claim") for c in claim_ids})
-    with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(f"{_CLAIM_SQL} AND c.id = ANY(:ids) ORDER BY b.number, c.id"), {"ids": keys, **_scope(ctx)}
-        ).all()
+    rows = session.execute(
+        text(f"{_CLAIM_SQL} AND c.id = ANY(:ids) ORDER BY b.number, c.id"), {"ids": keys, **_scope(ctx)}
+    ).all()
     if len(rows) != len(keys):
         raise NotFound("No such claim.")
     out = io.StringIO()

@@ -5,7 +5,6 @@ Mounted by backend/api.py with `app.include_router(credit_notes_router, prefix=A
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -52,6 +51,8 @@ class CreditNoteIn(BaseModel):
 
 
 class CreditedLotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     batch_id: str
     lot_number: str
     expiry_date: date
@@ -59,6 +60,8 @@ class CreditedLotOut(BaseModel):
 
 
 class CreditNoteLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     line_no: int
     description: str
     quantity: int
@@ -70,6 +73,8 @@ class CreditNoteLineOut(BaseModel):
 
 
 class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     method: str
     amount: Decimal
@@ -79,6 +84,8 @@ class RefundOut(BaseModel):
 
 class CreditNoteOut(BaseModel):
     """A credit note: amounts credited at 4 decimals, `amount_refunded` in the currency's minor unit."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: str
     number: str = Field(description="CN-, branch code, local year, sequence: no gaps", examples=["CN-B1-2026-000001"])
@@ -99,7 +106,7 @@ class CreditNoteOut(BaseModel):
 
 
 def _out(note: object) -> CreditNoteOut:
-    return CreditNoteOut.model_validate(asdict(note))  # type: ignore[call-overload]
+    return CreditNoteOut.model_validate(note)
 
 
 @router.post(

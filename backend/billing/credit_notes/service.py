@@ -48,7 +48,6 @@ from backend.inventory.service import return_to_lots
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.roles import require
-from tenants.session import tenant_session
 
 REFUND_METHODS = ("cash", "other", "card")
 MAX_RETURN_LINES = 200
@@ -671,12 +670,11 @@ def _credit_note(session: Session, note: Any) -> CreditNote:
     )
 
 
-def refundable_quantities(ctx: TenantContext, bill_id: str) -> dict[int, int]:
+def refundable_quantities(session: Session, ctx: TenantContext, bill_id: str) -> dict[int, int]:
     """Units per bill line still out with the customer (sold minus credited), for a refund form."""
     require(ctx, "billing.view")
-    with tenant_session(ctx) as session:
-        key = check.as_uuid(bill_id, "bill")
-        branch = session.execute(text("SELECT branch_id FROM bills WHERE id = :b"), {"b": key}).scalar()
-        if branch is None or not ctx.can_see_branch(branch):
-            raise NotFound("No such bill.")
-        return {line.line_no: line.left for line in _sold_lines(session, key).values()}
+    key = check.as_uuid(bill_id, "bill")
+    branch = session.execute(text("SELECT branch_id FROM bills WHERE id = :b"), {"b": key}).scalar()
+    if branch is None or not ctx.can_see_branch(branch):
+        raise NotFound("No such bill.")
+    return {line.line_no: line.left for line in _sold_lines(session, key).values()}

@@ -6,7 +6,6 @@ webhook is public: Stripe's signature is its authentication, checked offline wit
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -26,7 +25,7 @@ from backend.billing.payments.cards import (
 )
 from backend.billing.payments.service import record_payment
 from backend.billing.statuses import BillStatus, CardStatus
-from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json
+from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json, in_tenant
 from tenants.context import TenantContext
 
 # Cash and other tenders are documented with the bills; card payments have their own section.
@@ -37,6 +36,8 @@ Selling = Annotated[TenantContext, Depends(RequirePermission("billing.sell"))]
 
 class CardPaymentOut(BaseModel):
     """A card payment: a PaymentIntent on the chain's Stripe account; amounts in the bill's currency."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: str
     bill_id: str
@@ -53,6 +54,7 @@ class CardPaymentOut(BaseModel):
 
 class StartedOut(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -72,7 +74,7 @@ class StartedOut(BaseModel):
                     "client_secret": "pi_3QabcDEF_secret_xyz",
                 }
             ]
-        }
+        },
     )
 
     card_payment: CardPaymentOut
@@ -80,6 +82,8 @@ class StartedOut(BaseModel):
 
 
 class CompletionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     card_payment: CardPaymentOut
     bill: BillOut
     released: bool = Field(description="True: the sale failed and the card's authorization was released")
@@ -89,6 +93,8 @@ class CompletionOut(BaseModel):
 
 
 class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     received: bool
     event_id: str
     replayed: bool
@@ -96,9 +102,7 @@ class WebhookOut(BaseModel):
 
 
 def _completion(result: CardCompletion) -> tuple[int, dict[str, Any]]:
-    body = CompletionOut.model_validate(
-        {**asdict(result), "bill": asdict(result.bill), "card_payment": asdict(result.card_payment)}
-    )
+    body = CompletionOut.model_validate(result)
     return (409 if result.released else 200), body.model_dump(mode="json")
 
 
@@ -120,7 +124,7 @@ async def start(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse
         key,
         {"action": "card.start", "bill_id": bill_id},
         201,
-        lambda session: StartedOut.model_validate(asdict(start_card_payment(session, ctx, bill_id, key))),
+        lambda session: StartedOut.model_validate(start_card_payment(session, ctx, bill_id, key)),
     )
 
 
@@ -130,8 +134,8 @@ async def start(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse
 async def read(
     payment_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("billing.view"))]
 ) -> dict[str, Any]:
-    payment = await run_in_threadpool(get_card_payment, ctx, payment_id)
-    return CardPaymentOut.model_validate(asdict(payment)).model_dump(mode="json")
+    payment = await in_tenant(ctx, get_card_payment, payment_id)
+    return CardPaymentOut.model_validate(payment).model_dump(mode="json")
 
 
 @router.post(
@@ -193,6 +197,7 @@ class PaymentIn(BaseModel):
 
 class PaymentReceiptOut(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -210,7 +215,7 @@ class PaymentReceiptOut(BaseModel):
                     "outstanding": "0.00",
                 }
             ]
-        }
+        },
     )
 
     payment: PaymentOut
@@ -233,5 +238,5 @@ async def pay(body: PaymentIn, key: IdempotencyKey, ctx: Selling) -> JSONRespons
         key,
         {"action": "pay", **fields},
         201,
-        lambda session: PaymentReceiptOut.model_validate(asdict(record_payment(session, ctx, **fields))),
+        lambda session: PaymentReceiptOut.model_validate(record_payment(session, ctx, **fields)),
     )

@@ -303,11 +303,10 @@ def _locked_card_payment(session: Session, ctx: TenantContext, payment_id: objec
     return row
 
 
-def get_card_payment(ctx: TenantContext, payment_id: str) -> CardPayment:
+def get_card_payment(session: Session, ctx: TenantContext, payment_id: str) -> CardPayment:
     """One card payment as we last saw it (Stripe's webhooks keep it current)."""
     require(ctx, "billing.view")
-    with tenant_session(ctx) as session:
-        return _card_payment(_locked_card_payment(session, ctx, payment_id))
+    return _card_payment(_locked_card_payment(session, ctx, payment_id))
 
 
 def _reload(session: Session, payment_id: object) -> CardPayment:

@@ -5,19 +5,18 @@ Read-only, so no Idempotency-Key. Money is a decimal string, as everywhere in th
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from backend.billing.bills.pdf import invoice_pdf, receipt_pdf
 from backend.billing.reports.service import SalesReport, daily_report, range_report, report_csv
-from backend.http import RequirePermission
+from backend.http import RequirePermission, in_tenant
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["reports"])
@@ -29,6 +28,8 @@ Day = Annotated[date, Query(description="A local business day of the branch (YYY
 
 
 class PaymentTotalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     method: str
     payments: int
     amount: Decimal = Field(description="Applied to bills")
@@ -37,6 +38,8 @@ class PaymentTotalOut(BaseModel):
 
 
 class TaxTotalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     tax_category: str
     tax_rate: Decimal = Field(description="Percent")
     net_amount: Decimal
@@ -44,6 +47,8 @@ class TaxTotalOut(BaseModel):
 
 
 class MedicineSalesOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     medicine_id: str
     description: str
     quantity: int
@@ -54,6 +59,8 @@ class MedicineSalesOut(BaseModel):
 
 
 class SalesPointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     label: str
     bills: int
     gross_sales: Decimal
@@ -61,6 +68,8 @@ class SalesPointOut(BaseModel):
 
 class SalesReportOut(BaseModel):
     """Issued bills of the branch finalized in its local day(s); amounts are 4-decimal sums."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     branch_id: str
     branch_name: str
@@ -96,28 +105,28 @@ class SalesReportOut(BaseModel):
 
 
 def _json(report: SalesReport) -> dict[str, object]:
-    return SalesReportOut.model_validate(asdict(report)).model_dump(mode="json")
+    return SalesReportOut.model_validate(report).model_dump(mode="json")
 
 
 @router.get("/reports/daily", summary="A branch's sales on one local business day", response_model=SalesReportOut)
 async def daily(branch: BranchId, day: Annotated[date, Query(alias="date")], ctx: Reporting) -> dict[str, object]:
-    return _json(await run_in_threadpool(daily_report, ctx, branch, day))
+    return _json(await in_tenant(ctx, daily_report, branch, day))
 
 
 @router.get("/reports/daily.csv", summary="The daily report as CSV", response_class=Response)
 async def daily_csv(branch: BranchId, day: Annotated[date, Query(alias="date")], ctx: Reporting) -> Response:
-    report = await run_in_threadpool(daily_report, ctx, branch, day)
+    report = await in_tenant(ctx, daily_report, branch, day)
     return _csv(report, f"sales-{report.branch_code}-{day.isoformat()}.csv")
 
 
 @router.get("/reports/range", summary="A branch's sales over local days (both included)", response_model=SalesReportOut)
 async def date_range(branch: BranchId, start: Day, end: Day, ctx: Reporting) -> dict[str, object]:
-    return _json(await run_in_threadpool(range_report, ctx, branch, start, end))
+    return _json(await in_tenant(ctx, range_report, branch, start, end))
 
 
 @router.get("/reports/range.csv", summary="The range report as CSV", response_class=Response)
 async def date_range_csv(branch: BranchId, start: Day, end: Day, ctx: Reporting) -> Response:
-    report = await run_in_threadpool(range_report, ctx, branch, start, end)
+    report = await in_tenant(ctx, range_report, branch, start, end)
     return _csv(report, f"sales-{report.branch_code}-{start.isoformat()}-{end.isoformat()}.csv")
 
 

@@ -37,7 +37,6 @@ from backend.core.money import minor_unit
 from backend.core.spreadsheet import safe_cell
 from tenants.context import TenantContext
 from tenants.roles import require
-from tenants.session import tenant_session
 
 ZERO = Decimal(0)
 TOP_MEDICINES = 10
@@ -153,32 +152,30 @@ class _Branch:
 # --- public ---------------------------------------------------------------------------------------
 
 
-def daily_report(ctx: TenantContext, branch_id: object, day: date) -> SalesReport:
+def daily_report(session: Session, ctx: TenantContext, branch_id: object, day: date) -> SalesReport:
     """The branch's sales on one local business day (see the module docstring for what counts)."""
-    return range_report(ctx, branch_id, day, day)
+    return range_report(session, ctx, branch_id, day, day)
 
 
-def range_report(ctx: TenantContext, branch_id: object, start: date, end: date) -> SalesReport:
+def range_report(session: Session, ctx: TenantContext, branch_id: object, start: date, end: date) -> SalesReport:
     """The branch's sales from local day `start` to `end`, both included (at most a year)."""
     require(ctx, "reports.view")
     if end < start:
         raise ValidationFailed("The end date is before the start date.", field="end")
     if (end - start).days >= MAX_RANGE_DAYS:
         raise ValidationFailed(f"A report covers at most {MAX_RANGE_DAYS} days.", field="end")
-    with tenant_session(ctx) as session:
-        return _report(session, ctx, _branch(session, ctx, branch_id), start, end)
+    return _report(session, ctx, _branch(session, ctx, branch_id), start, end)
 
 
-def local_today(ctx: TenantContext, branch_id: object) -> date:
+def local_today(session: Session, ctx: TenantContext, branch_id: object) -> date:
     """Today in the branch's time zone: the default day of its report."""
     require(ctx, "reports.view")
-    with tenant_session(ctx) as session:
-        branch = _branch(session, ctx, branch_id)
+    branch = _branch(session, ctx, branch_id)
     return datetime.now(ZoneInfo(branch.time_zone)).date()
 
 
 def sales_overview(
-    ctx: TenantContext, branch_id: object, *, days: int = 30, now: datetime | None = None
+    session: Session, ctx: TenantContext, branch_id: object, *, days: int = 30, now: datetime | None = None
 ) -> SalesOverview:
     """Today so far, the same weekday a week ago, and the last `days` local days against the
     `days` before them, for one branch (what counts is as in `range_report`)."""
@@ -186,50 +183,49 @@ def sales_overview(
     if not 1 <= days <= MAX_RANGE_DAYS // 2:
         raise ValidationFailed(f"Compare 1 to {MAX_RANGE_DAYS // 2} days.", field="days")
     now = now or datetime.now(UTC)
-    with tenant_session(ctx) as session:
-        branch = _branch(session, ctx, branch_id)
-        zone = ZoneInfo(branch.time_zone)
-        local_now = now.astimezone(zone)
-        today = local_now.date()
-        week_ago = today - timedelta(days=7)
-        today_start, today_end = day_bounds(today, today, branch.time_zone)
-        week_ago_start, week_ago_end = day_bounds(week_ago, week_ago, branch.time_zone)
-        # The same wall-clock time a week ago, so a daylight-saving change in between moves nothing.
-        week_ago_now = datetime.combine(week_ago, local_now.time(), tzinfo=zone).astimezone(UTC)
+    branch = _branch(session, ctx, branch_id)
+    zone = ZoneInfo(branch.time_zone)
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    week_ago = today - timedelta(days=7)
+    today_start, today_end = day_bounds(today, today, branch.time_zone)
+    week_ago_start, week_ago_end = day_bounds(week_ago, week_ago, branch.time_zone)
+    # The same wall-clock time a week ago, so a daylight-saving change in between moves nothing.
+    week_ago_now = datetime.combine(week_ago, local_now.time(), tzinfo=zone).astimezone(UTC)
 
-        def sales(start: datetime, end: datetime) -> Any:
-            return session.execute(
-                _TOTALS,
-                {
-                    "branch": branch.id,
-                    "start": start,
-                    "end": end,
-                    "issued": list(BillStatus.issued()),
-                    "voided": BillStatus.VOIDED,
-                },
-            ).one()
-
-        so_far, last_week, last_week_day = (
-            sales(today_start, now),
-            sales(week_ago_start, week_ago_now),
-            sales(week_ago_start, week_ago_end),
-        )
-        refunds = session.execute(_REFUND_COUNT, {"branch": branch.id, "start": today_start, "end": today_end}).one()
-        period = _report(session, ctx, branch, today - timedelta(days=days - 1), today)
-        before_start, before_end = today - timedelta(days=2 * days - 1), today - timedelta(days=days)
-        bounds = day_bounds(before_start, before_end, branch.time_zone)
-        previous = _by_day(
-            session,
+    def sales(start: datetime, end: datetime) -> Any:
+        return session.execute(
+            _TOTALS,
             {
                 "branch": branch.id,
-                "start": bounds[0],
-                "end": bounds[1],
+                "start": start,
+                "end": end,
                 "issued": list(BillStatus.issued()),
-                "zone": branch.time_zone,
+                "voided": BillStatus.VOIDED,
             },
-            before_start,
-            before_end,
-        )
+        ).one()
+
+    so_far, last_week, last_week_day = (
+        sales(today_start, now),
+        sales(week_ago_start, week_ago_now),
+        sales(week_ago_start, week_ago_end),
+    )
+    refunds = session.execute(_REFUND_COUNT, {"branch": branch.id, "start": today_start, "end": today_end}).one()
+    period = _report(session, ctx, branch, today - timedelta(days=days - 1), today)
+    before_start, before_end = today - timedelta(days=2 * days - 1), today - timedelta(days=days)
+    bounds = day_bounds(before_start, before_end, branch.time_zone)
+    previous = _by_day(
+        session,
+        {
+            "branch": branch.id,
+            "start": bounds[0],
+            "end": bounds[1],
+            "issued": list(BillStatus.issued()),
+            "zone": branch.time_zone,
+        },
+        before_start,
+        before_end,
+    )
     return SalesOverview(
         branch_id=str(branch.id),
         branch_name=branch.name,

@@ -37,8 +37,9 @@ class Pharmacy:
 
 
 def _medicine(owner: TenantContext, name: str, strength: str, barcode: str, unit: str = "tablet") -> str:
-    return create_medicine(
+    return run_in_tenant(
         owner,
+        create_medicine,
         generic_name=name,
         strength=strength,
         dosage_form=unit,

@@ -146,8 +146,9 @@ def seed_chain(*, seed: int = 2026) -> EvalChain:
             key = f"{generic}|{strength}|{maker}"
             barcode = _gtin13(290_000_000_000 + len(chain.products) + 1)
             controlled = schedule.startswith("C")
-            medicine = create_medicine(
+            medicine = run_in_tenant(
                 owner,
+                create_medicine,
                 generic_name=generic,
                 brand_name=maker,
                 strength=strength,

@@ -60,8 +60,9 @@ def shelf(db):
     ids = {}
     expiry = (date.today() + timedelta(days=200)).isoformat()
     for n, (generic, strength, form, maker, stock) in enumerate(SHELF):
-        ids[(generic, strength, form, maker)] = medicine = create_medicine(
+        ids[(generic, strength, form, maker)] = medicine = run_in_tenant(
             owner,
+            create_medicine,
             generic_name=generic,
             brand_name=maker,
             strength=strength,
@@ -180,7 +181,14 @@ def test_a_word_that_names_nothing_is_said_to_be_ignored(shelf):
 def test_a_tool_never_truncates_silently(db, shelf):
     owner, _ = shelf
     for n, maker in enumerate(MAKERS):  # 14 makers of one generic and strength: more than one answer lists
-        create_medicine(owner, generic_name="Cetirizine", brand_name=maker, strength="10 mg", barcode=f"2911{n:06d}")
+        run_in_tenant(
+            owner,
+            create_medicine,
+            generic_name="Cetirizine",
+            brand_name=maker,
+            strength="10 mg",
+            barcode=f"2911{n:06d}",
+        )
     result = call_tool(owner, "medicine_stock", {"medicine": "cetirizine 10 mg"})
     assert result.data["products_matched"] == len(MAKERS) > MAX_PRODUCTS_LISTED
     listed = [line for line in result.text.splitlines() if re.match(r"  - .+, barcode \d+: ", line)]

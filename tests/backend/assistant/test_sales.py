@@ -20,7 +20,7 @@ def test_todays_sales_answer_equals_the_report(pharmacy):
     owner = pharmacy.ctx()
     sell(owner, pharmacy.branch_1, pharmacy.amoxicillin, 6)
     sell(owner, pharmacy.branch_1, pharmacy.acetaminophen, 4)
-    report = daily_report(owner, pharmacy.branch_1, local_today(owner, pharmacy.branch_1))
+    report = run_in_tenant(owner, daily_report, pharmacy.branch_1, run_in_tenant(owner, local_today, pharmacy.branch_1))
     reply = answer(owner, "What did we sell today at Branch 1?")
     assert reply.intent == "sales"
     assert f"{report.bills} bills" in reply.text and report.bills == 2

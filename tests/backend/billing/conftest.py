@@ -48,25 +48,34 @@ def stock_up(chain, *, branches: int = 2) -> Counter:
     branch, other = (str(b) for b in chain.branch_ids[:2])
     set_tax(owner, branch, standard="8.875", reduced="5")
     meds = {
-        "ibuprofen": create_medicine(owner, generic_name="Ibuprofen", strength="200 mg", default_sell_price="4.99"),
-        "amoxicillin": create_medicine(
+        "ibuprofen": run_in_tenant(
+            owner, create_medicine, generic_name="Ibuprofen", strength="200 mg", default_sell_price="4.99"
+        ),
+        "amoxicillin": run_in_tenant(
             owner,
+            create_medicine,
             generic_name="Amoxicillin",
             strength="500 mg",
             schedule="prescription",
             default_sell_price="0.35",
             tax_category="reduced",
         ),
-        "oxycodone": create_medicine(
+        "oxycodone": run_in_tenant(
             owner,
+            create_medicine,
             generic_name="Oxycodone",
             strength="5 mg",
             schedule="controlled",
             controlled_class="CII",
             default_sell_price="1.20",
         ),
-        "vitamin_d": create_medicine(
-            owner, generic_name="Colecalciferol", strength="1000 IU", default_sell_price="6.00", tax_category="zero"
+        "vitamin_d": run_in_tenant(
+            owner,
+            create_medicine,
+            generic_name="Colecalciferol",
+            strength="1000 IU",
+            default_sell_price="6.00",
+            tax_category="zero",
         ),
     }
     expiry = (date.today() + timedelta(days=200)).isoformat()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from backend.accounts.api_tokens import create_token
 from backend.api import create_api
 from backend.inventory.service import medicine_stock
+from tenants.session import run_in_tenant
 from tests.backend.billing.conftest import as_role, stock_up
 
 
@@ -56,7 +57,7 @@ def test_draft_update_finalize_and_read_over_rest(client, shop):
     for _ in range(3):  # a till retrying after a dropped connection: the same answer, one sale
         again = client.post(finalize, headers=with_key(auth["write"], "bill-final-0001"))
         assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
-    _, batches, _ = medicine_stock(counter.owner, counter.ibuprofen, branch_id=counter.branch)
+    _, batches, _ = run_in_tenant(counter.owner, medicine_stock, counter.ibuprofen, branch_id=counter.branch)
     assert sum(b.quantity for b in batches) == 17
 
     refused = client.put(f"/api/v1/bills/{bill['id']}", json=change, headers=with_key(auth["write"], "bill-put-0002"))

@@ -63,7 +63,7 @@ def present_card(server: StripeServer, intent_id: str, account: str, card: str =
 
 
 def on_hand(counter, medicine) -> int:
-    _, batches, _ = medicine_stock(counter.owner, medicine, branch_id=counter.branch)
+    _, batches, _ = run_in_tenant(counter.owner, medicine_stock, medicine, branch_id=counter.branch)
     return sum(b.quantity for b in batches)
 
 

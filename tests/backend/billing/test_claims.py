@@ -64,10 +64,10 @@ def count(counter, table: str) -> int:
 def test_lifecycle_and_the_bill_follows_the_insurers_payment(counter):
     bill, coverage, _ = insured_sale(counter)
     claimed = bill.total_due - D("5.00")
-    assert claims.claim_of_bill(counter.owner, bill.id) is None
+    assert run_in_tenant(counter.owner, claims.claim_of_bill, bill.id) is None
     claim = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, str(claimed))
     assert (claim.status, claim.claimed_amount, claim.copay) == ("draft", claimed, D("5.00"))
-    assert claims.claim_of_bill(counter.owner, bill.id) == claim
+    assert run_in_tenant(counter.owner, claims.claim_of_bill, bill.id) == claim
     assert claim.claimed_amount + claim.copay == bill.total_due and claim.member_id == "M-100"
 
     run_in_tenant(counter.owner, claims.submit_claim, claim.id)
@@ -107,7 +107,7 @@ def test_illegal_transitions_are_refused_and_write_nothing(counter):
     with pytest.raises(ValidationFailed, match="approved, partially_approved or rejected"):
         run_in_tenant(counter.owner, claims.record_decision, claim.id, "paid")
     assert (count(counter, "claim_events"), count(counter, "bill_payments")) == (before[0] + 1, before[1])
-    assert claims.get_claim(counter.owner, claim.id).status == "submitted"
+    assert run_in_tenant(counter.owner, claims.get_claim, claim.id).status == "submitted"
     assert run_in_tenant(counter.owner, get_bill, bill.id).status == "finalized"
 
 
@@ -124,7 +124,7 @@ def test_a_claim_needs_an_issued_bill_of_the_patient_once_within_what_is_owed(co
     other_bill, other_coverage, _ = insured_sale(counter, payer=payer, member_id="M-200")
     with pytest.raises(NotFound, match="coverage for the bill's patient"):
         run_in_tenant(counter.owner, claims.draft_claim, other_bill.id, coverage.id, "1.00")
-    claims.set_coverage_active(counter.owner, other_coverage.id, active=False)
+    run_in_tenant(counter.owner, claims.set_coverage_active, other_coverage.id, active=False)
     with pytest.raises(ValidationFailed, match="ended"):
         run_in_tenant(counter.owner, claims.draft_claim, other_bill.id, other_coverage.id, "1.00")
     draft = run_in_tenant(
@@ -207,7 +207,7 @@ def test_reconciliation_sums_per_payer_and_the_list_filters(counter):
         counter.owner, claims.draft_claim, drafted.id, coverage.id, "5.00"
     )  # never submitted: not in the period
 
-    report = claims.reconciliation(counter.owner, TODAY - timedelta(days=1), TODAY)
+    report = run_in_tenant(counter.owner, claims.reconciliation, TODAY - timedelta(days=1), TODAY)
     by_code = {p.payer_code: p for p in report.payers}
     acme_row = by_code["ACME01"]
     assert (acme_row.claims, acme_row.claimed, acme_row.awaiting_decision) == (3, D("80.00"), D("10.00"))
@@ -220,15 +220,20 @@ def test_reconciliation_sums_per_payer_and_the_list_filters(counter):
     zen_row = by_code["ZEN"]
     assert (zen_row.claims, zen_row.claimed, zen_row.approved, zen_row.rejected) == (1, D("20.00"), D("0"), 1)
     assert (report.total.claims, report.total.claimed, report.total.outstanding) == (4, D("100.00"), D("30.00"))
-    assert claims.reconciliation(counter.owner, TODAY + timedelta(days=1), TODAY + timedelta(days=2)).payers == []
+    assert (
+        run_in_tenant(counter.owner, claims.reconciliation, TODAY + timedelta(days=1), TODAY + timedelta(days=2)).payers
+        == []
+    )
 
-    assert len(claims.list_claims(counter.owner).items) == 5
-    assert [c.id for c in claims.list_claims(counter.owner, status="rejected").items] == [rejected.id]
-    assert {c.payer_name for c in claims.list_claims(counter.owner, payer_id=zen.id).items} == {"Zen Mutual"}
-    assert len(claims.list_claims(counter.owner, start=TODAY, end=TODAY).items) == 5
-    assert claims.list_claims(counter.owner, start=TODAY + timedelta(days=1)).items == []
+    assert len(run_in_tenant(counter.owner, claims.list_claims).items) == 5
+    assert [c.id for c in run_in_tenant(counter.owner, claims.list_claims, status="rejected").items] == [rejected.id]
+    assert {c.payer_name for c in run_in_tenant(counter.owner, claims.list_claims, payer_id=zen.id).items} == {
+        "Zen Mutual"
+    }
+    assert len(run_in_tenant(counter.owner, claims.list_claims, start=TODAY, end=TODAY).items) == 5
+    assert run_in_tenant(counter.owner, claims.list_claims, start=TODAY + timedelta(days=1)).items == []
     with pytest.raises(ValidationFailed, match="status is one of"):
-        claims.list_claims(counter.owner, status="lost")
+        run_in_tenant(counter.owner, claims.list_claims, status="lost")
 
 
 def test_csv_export_has_the_documented_columns_and_import_reports_bad_rows(counter):
@@ -239,7 +244,9 @@ def test_csv_export_has_the_documented_columns_and_import_reports_bad_rows(count
     for made in (one, two):
         run_in_tenant(counter.owner, claims.submit_claim, made.id)
 
-    exported = list(csv.DictReader(io.StringIO(claims.export_claims_csv(counter.owner, [one.id, two.id]))))
+    exported = list(
+        csv.DictReader(io.StringIO(run_in_tenant(counter.owner, claims.export_claims_csv, [one.id, two.id])))
+    )
     assert list(exported[0]) == list(claims.EXPORT_COLUMNS)
     row = next(r for r in exported if r["claim_id"] == one.id)
     assert row["bill_number"] == first.number and row["patient_name"] == "Ada Lovelace"
@@ -269,9 +276,9 @@ def test_csv_export_has_the_documented_columns_and_import_reports_bad_rows(count
     assert (report.rows, report.applied) == (4, 2)
     assert [(p.row, p.column) for p in report.problems] == [(3, "approved_amount"), (4, "bill_number")]
     assert "less than the 30.00 claimed" in report.problems[0].reason
-    assert claims.get_claim(counter.owner, one.id).status == "paid"
+    assert run_in_tenant(counter.owner, claims.get_claim, one.id).status == "paid"
     assert run_in_tenant(counter.owner, get_bill, first.id).status == "partially_paid"
-    assert claims.get_claim(counter.owner, two.id).rejection_reason == "not covered"
+    assert run_in_tenant(counter.owner, claims.get_claim, two.id).rejection_reason == "not covered"
     assert count(counter, "claim_events") == before + 3  # approved, paid, rejected: the bad rows wrote nothing
 
     with pytest.raises(ValidationFailed, match="claim_id or bill_number"):
@@ -285,17 +292,17 @@ def test_another_chain_sees_no_claim_and_a_cashier_cannot_manage(counter, make_t
     claim = run_in_tenant(counter.owner, claims.draft_claim, bill.id, coverage.id, "10.00")
     other = stock_up(make_tenant("rival", branches=2)).owner
     with pytest.raises(NotFound):
-        claims.get_claim(other, claim.id)
+        run_in_tenant(other, claims.get_claim, claim.id)
     with pytest.raises(NotFound):
         run_in_tenant(other, claims.submit_claim, claim.id)
     with pytest.raises(NotFound):
-        claims.export_claims_csv(other, [claim.id])
-    assert claims.list_claims(other).items == [] and claims.list_payers(other) == []
+        run_in_tenant(other, claims.export_claims_csv, [claim.id])
+    assert run_in_tenant(other, claims.list_claims).items == [] and claims.list_payers(other) == []
     with pytest.raises(NotFound, match="No such bill"):
         run_in_tenant(other, claims.draft_claim, bill.id, coverage.id, "1.00")
 
     cashier = as_role(counter.chain, "cashier")
-    assert [c.id for c in claims.list_claims(cashier).items] == [claim.id]  # billing.view reads
+    assert [c.id for c in run_in_tenant(cashier, claims.list_claims).items] == [claim.id]  # billing.view reads
     for refused in (
         lambda: run_in_tenant(cashier, claims.submit_claim, claim.id),
         lambda: run_in_tenant(cashier, claims.create_payer, name="X", payer_code="X"),
@@ -303,14 +310,14 @@ def test_another_chain_sees_no_claim_and_a_cashier_cannot_manage(counter, make_t
             cashier, claims.add_coverage, patient_id=coverage.patient_id, payer_id=payer.id, member_id="1"
         ),
         lambda: run_in_tenant(cashier, claims.draft_claim, bill.id, coverage.id, "1.00"),
-        lambda: claims.export_claims_csv(cashier, [claim.id]),
+        lambda: run_in_tenant(cashier, claims.export_claims_csv, [claim.id]),
         lambda: run_in_tenant(cashier, claims.import_responses_csv, "claim_id,decision\r\n"),
     ):
         with pytest.raises(PermissionDenied):
             refused()
     with pytest.raises(PermissionDenied):  # a claim names the patient: not for platform support
-        claims.get_claim(as_role(counter.chain, "support"), claim.id)
-    assert claims.get_claim(counter.owner, claim.id).status == "draft"
+        run_in_tenant(as_role(counter.chain, "support"), claims.get_claim, claim.id)
+    assert run_in_tenant(counter.owner, claims.get_claim, claim.id).status == "draft"
 
 
 def test_claim_counts_per_status_within_the_members_branches(counter, make_tenant):
@@ -324,7 +331,7 @@ def test_claim_counts_per_status_within_the_members_branches(counter, make_tenan
     second, coverage_2, _ = insured_sale(counter, payer=payer, member_id="M-200")
     run_in_tenant(counter.owner, claims.draft_claim, second.id, coverage_2.id, "5.00")
 
-    assert claims.claim_counts(counter.owner) == {
+    assert run_in_tenant(counter.owner, claims.claim_counts) == {
         "draft": 1,
         "submitted": 1,
         "approved": 0,
@@ -333,10 +340,10 @@ def test_claim_counts_per_status_within_the_members_branches(counter, make_tenan
         "paid": 0,
     }
     elsewhere = counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)}))
-    assert set(claims.claim_counts(elsewhere).values()) == {0}  # both bills are of the first branch
-    assert set(claims.claim_counts(stock_up(make_tenant("rival", branches=2)).owner).values()) == {0}
+    assert set(run_in_tenant(elsewhere, claims.claim_counts).values()) == {0}  # both bills are of the first branch
+    assert set(run_in_tenant(stock_up(make_tenant("rival", branches=2)).owner, claims.claim_counts).values()) == {0}
     with pytest.raises(PermissionDenied):  # a claim names the patient: not for platform support
-        claims.claim_counts(as_role(counter.chain, "support"))
+        run_in_tenant(as_role(counter.chain, "support"), claims.claim_counts)
 
 
 # --- REST -------------------------------------------------------------------------------------------

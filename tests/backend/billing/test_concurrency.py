@@ -49,7 +49,9 @@ def test_two_cashiers_selling_the_last_unit_make_one_sale_and_one_clear_refusal(
     owner = as_role(chain, "owner")
     branch = str(chain.branch_ids[0])
     for round_no in range(5):  # several rounds, so the two finalizes really overlap at least once
-        medicine = create_medicine(owner, generic_name=f"Loratadine {round_no}", default_sell_price="3.00")
+        medicine = run_in_tenant(
+            owner, create_medicine, generic_name=f"Loratadine {round_no}", default_sell_price="3.00"
+        )
         expiry = (date.today() + timedelta(days=90)).isoformat()
         run_in_tenant(
             owner,
@@ -84,7 +86,7 @@ def test_eight_tills_three_units_three_sales_and_consecutive_numbers(committed_t
     chain, _ = committed_tenant("rush")
     owner = as_role(chain, "owner")
     branch = str(chain.branch_ids[0])
-    medicine = create_medicine(owner, generic_name="Cetirizine", default_sell_price="2.00")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Cetirizine", default_sell_price="2.00")
     expiry = (date.today() + timedelta(days=90)).isoformat()
     for lot in ("A", "B", "C"):  # one unit per lot: sales that need two lots race on both
         run_in_tenant(

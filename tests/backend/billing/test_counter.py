@@ -35,7 +35,7 @@ def receive(counter, medicine: str, lot: str, days: int, quantity: int) -> None:
 def test_the_draft_comes_back_priced_with_the_lots_fefo_would_take(counter):
     cashier = counter.ctx("cashier")
     receive(counter, counter.ibuprofen, "IBU-EARLY", 30, 4)  # expires before IBU-1 (200 days)
-    recall_lot(counter.owner, counter.vitamin_d, "VIT-1", "supplier notice 42")
+    run_in_tenant(counter.owner, recall_lot, counter.vitamin_d, "VIT-1", "supplier notice 42")
     draft = run_in_tenant(
         cashier,
         save_draft,

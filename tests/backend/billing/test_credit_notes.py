@@ -237,7 +237,7 @@ def test_card_refunds_wait_for_card_payments(counter, monkeypatch):
 def test_the_daily_report_counts_refunds_on_the_day_of_the_credit_note(counter):
     bill = paid_sale(counter)
     run_in_tenant(counter.owner, issue_credit_note, bill.id, [(1, 3, True), (2, 1, False)], reason="returned")
-    report = daily_report(counter.owner, counter.branch, datetime.now(UTC).date())
+    report = run_in_tenant(counter.owner, daily_report, counter.branch, datetime.now(UTC).date())
     assert report.refunds == D("22.30") and "credit notes" in report.refunds_note
     assert report.bills == 1 and report.gross_sales == bill.total  # the sale itself is not rewritten
 

@@ -91,7 +91,7 @@ def a_day_of_sales(counter):
 
 def test_a_day_adds_up_to_its_bills(counter):
     first, second = a_day_of_sales(counter)
-    report = daily_report(counter.ctx("manager"), counter.branch, DAY)
+    report = run_in_tenant(counter.ctx("manager"), daily_report, counter.branch, DAY)
     bills = (first, second)
 
     assert (report.bills, report.voided_bills) == (2, 1)
@@ -134,7 +134,7 @@ def test_a_day_adds_up_to_its_bills(counter):
 
 
 def test_a_day_without_sales_is_zero_not_an_error(counter):
-    report = daily_report(counter.owner, counter.branch, DAY)
+    report = run_in_tenant(counter.owner, daily_report, counter.branch, DAY)
     assert (report.bills, report.net_sales, report.gross_margin, report.margin_percent) == (0, 0, 0, None)
     assert report.payments == [] and report.top_by_quantity == []
 
@@ -146,15 +146,15 @@ def test_the_day_is_the_branchs_local_day(counter):
     late = sell(cashier, counter.branch, [line(counter.vitamin_d)], at=at(DAY + timedelta(days=1), 4, 30))
     early = sell(cashier, counter.branch, [line(counter.vitamin_d, 2)], at=at(DAY, 4, 59))  # 23:59 the day before
 
-    day = daily_report(counter.owner, counter.branch, DAY)
+    day = run_in_tenant(counter.owner, daily_report, counter.branch, DAY)
     assert day.bills == 1 and day.gross_sales == late.total
     assert day.starts_at == at(DAY, 5) and day.ends_at == at(DAY + timedelta(days=1), 5)
     assert [p.label for p in day.by_hour if p.bills] == ["23"]
-    assert daily_report(counter.owner, counter.branch, DAY + timedelta(days=1)).bills == 0
-    before = daily_report(counter.owner, counter.branch, DAY - timedelta(days=1))
+    assert run_in_tenant(counter.owner, daily_report, counter.branch, DAY + timedelta(days=1)).bills == 0
+    before = run_in_tenant(counter.owner, daily_report, counter.branch, DAY - timedelta(days=1))
     assert before.bills == 1 and before.gross_sales == early.total
 
-    both = range_report(counter.owner, counter.branch, DAY - timedelta(days=1), DAY)
+    both = run_in_tenant(counter.owner, range_report, counter.branch, DAY - timedelta(days=1), DAY)
     assert both.bills == 2 and both.by_hour == []
     assert [(p.label, p.bills) for p in both.by_day] == [("2026-03-09", 1), ("2026-03-10", 1)]
 
@@ -162,29 +162,29 @@ def test_the_day_is_the_branchs_local_day(counter):
 def test_roles_branch_scope_and_other_chains(counter, make_tenant):
     a_day_of_sales(counter)
     with pytest.raises(PermissionDenied):
-        daily_report(counter.ctx("cashier"), counter.branch, DAY)
-    assert daily_report(counter.ctx("pharmacist"), counter.branch, DAY).bills == 2
+        run_in_tenant(counter.ctx("cashier"), daily_report, counter.branch, DAY)
+    assert run_in_tenant(counter.ctx("pharmacist"), daily_report, counter.branch, DAY).bills == 2
     scoped = counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)}))
     with pytest.raises(NotFound):
-        daily_report(scoped, counter.branch, DAY)
-    assert daily_report(scoped, counter.other_branch, DAY).bills == 0
+        run_in_tenant(scoped, daily_report, counter.branch, DAY)
+    assert run_in_tenant(scoped, daily_report, counter.other_branch, DAY).bills == 0
     stranger = stock_up(make_tenant("rival", branches=2)).owner
     with pytest.raises(NotFound):  # RLS: another chain's branch does not exist for them
-        daily_report(stranger, counter.branch, DAY)
+        run_in_tenant(stranger, daily_report, counter.branch, DAY)
     with pytest.raises(NotFound):
-        daily_report(counter.owner, "not-a-uuid", DAY)
+        run_in_tenant(counter.owner, daily_report, "not-a-uuid", DAY)
 
 
 def test_a_range_is_checked(counter):
     with pytest.raises(ValidationFailed):
-        range_report(counter.owner, counter.branch, DAY, DAY - timedelta(days=1))
+        run_in_tenant(counter.owner, range_report, counter.branch, DAY, DAY - timedelta(days=1))
     with pytest.raises(ValidationFailed):
-        range_report(counter.owner, counter.branch, DAY, DAY + timedelta(days=400))
+        run_in_tenant(counter.owner, range_report, counter.branch, DAY, DAY + timedelta(days=400))
 
 
 def test_csv_has_the_totals_and_tables(counter):
     first, second = a_day_of_sales(counter)
-    rows = list(csv.reader(io.StringIO(report_csv(daily_report(counter.owner, counter.branch, DAY)))))
+    rows = list(csv.reader(io.StringIO(report_csv(run_in_tenant(counter.owner, daily_report, counter.branch, DAY)))))
     values = {row[0]: row[1] for row in rows if len(row) == 2}
     assert values["Bills"] == "2" and values["Discounts"] == "1.50" and values["Cost of goods"] == "11.00"
     assert values["Gross sales"] == str((first.total + second.total).quantize(D("0.01")))
@@ -295,7 +295,7 @@ def test_overview_compares_today_so_far_and_thirty_days_by_local_days(counter):
     bill(DAY - timedelta(days=59), 12)  # 10 Jan: the previous period's first day
     bill(DAY - timedelta(days=60), 12)  # 9 Jan: in neither
 
-    overview = sales_overview(counter.ctx("manager"), counter.branch, now=now)
+    overview = run_in_tenant(counter.ctx("manager"), sales_overview, counter.branch, now=now)
     six = D("6.00")
     assert (overview.today, overview.last_week_day) == (DAY, week_ago)
     assert (overview.today_bills, overview.today_sales) == (2, 3 * six)
@@ -321,13 +321,13 @@ def test_overview_counts_todays_refunds_and_is_for_reports_roles(counter):
     run_in_tenant(cashier, record_payment, bill_id=sold.id, tendered="12.00")
     run_in_tenant(counter.owner, issue_credit_note, sold.id, [(1, 1, True)], reason="unopened pack back")
 
-    overview = sales_overview(counter.owner, counter.branch)
+    overview = run_in_tenant(counter.owner, sales_overview, counter.branch)
     assert (overview.refunds_today_count, overview.refunds_today) == (1, D("6.00"))
     assert overview.today_bills == 1 and overview.today_sales == D("12.00")
     with pytest.raises(PermissionDenied):
-        sales_overview(cashier, counter.branch)
+        run_in_tenant(cashier, sales_overview, counter.branch)
     scoped = counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)}))
     with pytest.raises(NotFound):
-        sales_overview(scoped, counter.branch)
+        run_in_tenant(scoped, sales_overview, counter.branch)
     with pytest.raises(ValidationFailed):
-        sales_overview(counter.owner, counter.branch, days=0)
+        run_in_tenant(counter.owner, sales_overview, counter.branch, days=0)

@@ -25,7 +25,7 @@ YEAR = datetime.now(UTC).year  # the test branches are in UTC
 
 
 def on_hand(counter, medicine: str) -> int:
-    _, batches, _ = medicine_stock(counter.owner, medicine, branch_id=counter.branch)
+    _, batches, _ = run_in_tenant(counter.owner, medicine_stock, medicine, branch_id=counter.branch)
     return sum(b.quantity for b in batches)
 
 
@@ -98,7 +98,7 @@ def test_finalize_takes_stock_and_numbers_per_branch_without_gaps(counter):
     assert (first.number, second.number) == (f"B1-{YEAR}-000001", f"B1-{YEAR}-000002")
     assert first.status == "finalized" and first.finalized_at is not None
     assert on_hand(counter, counter.ibuprofen) == 17
-    _, _, moves = medicine_stock(counter.owner, counter.ibuprofen)
+    _, _, moves = run_in_tenant(counter.owner, medicine_stock, counter.ibuprofen)
     assert (moves[0].kind, moves[0].quantity, moves[0].reference) == ("dispense", -3, first.number)
     with pytest.raises(OutOfStock):  # branch 2 has no stock; its counter starts at 1 when it sells
         run_in_tenant(cashier, finalize_bill, elsewhere.id)
@@ -320,7 +320,7 @@ def test_void_a_draft_by_the_cashier_an_issued_bill_by_a_manager(counter):
     voided = run_in_tenant(manager, void_bill, issued.id, reason="wrong item scanned")
     assert (voided.status, voided.number, voided.outstanding) == ("voided", issued.number, D("0"))
     assert on_hand(counter, counter.ibuprofen) == 20  # back on the same lot
-    _, _, moves = medicine_stock(counter.owner, counter.ibuprofen)
+    _, _, moves = run_in_tenant(counter.owner, medicine_stock, counter.ibuprofen)
     assert (moves[0].kind, moves[0].quantity, moves[0].reference) == ("customer_return", 4, issued.number)
     with pytest.raises(Conflict, match="already voided"):
         run_in_tenant(manager, void_bill, issued.id, reason="again")

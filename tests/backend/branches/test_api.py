@@ -10,7 +10,7 @@ from backend.accounts.api_tokens import create_token
 from backend.api import create_api
 from backend.inventory.service import create_medicine
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 BODY = {
     "name": "Harbour",
@@ -80,7 +80,7 @@ def test_put_edits_deactivates_and_reactivates(client, chain):
     assert edited.status_code == 200, edited.json()
     assert (edited.json()["name"], edited.json()["phone"], edited.json()["is_active"]) == ("Harbour Front", "", False)
     # A deactivated branch takes no sales over REST either, the stock API's included.
-    medicine = create_medicine(owner, generic_name="Paracetamol", strength="500 mg")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Paracetamol", strength="500 mg")
     sale = client.post(
         "/api/v1/inventory/dispense",
         json={"branch_id": created["id"], "medicine_id": medicine, "quantity": 1},

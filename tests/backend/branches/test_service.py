@@ -81,7 +81,9 @@ def test_an_owner_adds_a_branch_that_everything_sees_at_once(db, make_tenant):
     assert run_in_tenant(owner, get_branch, branch.id) == branch
     assert [b.code for b in run_in_tenant(owner, list_branches)] == ["B1", "OT1"]
     # The new branch sells at once, with its own tax settings (prices include 20 %).
-    medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", default_sell_price="6.00")
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Cetirizine", strength="10 mg", default_sell_price="6.00"
+    )
     run_in_tenant(
         owner, receive_stock, branch_id=branch.id, medicine_id=medicine, lot_number="C1", expiry_date=EXPIRY, quantity=5
     )
@@ -197,7 +199,7 @@ def test_editing_a_branch_is_audited_and_its_code_is_kept_once_it_numbered_a_bil
         ).scalar_one()
     assert details == {"fields": ["name", "code", "phone"]}
 
-    medicine = create_medicine(owner, generic_name="Loratadine", default_sell_price="2.00")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Loratadine", default_sell_price="2.00")
     run_in_tenant(
         owner, receive_stock, branch_id=busy, medicine_id=medicine, lot_number="L1", expiry_date=EXPIRY, quantity=3
     )
@@ -218,7 +220,9 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     chain = make_tenant("branch-closed", branches=2)
     owner = owner_of(chain)
     open_, closing = (str(b) for b in chain.branch_ids)
-    medicine = create_medicine(owner, generic_name="Omeprazole", strength="20 mg", default_sell_price="3.00")
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Omeprazole", strength="20 mg", default_sell_price="3.00"
+    )
     batch = run_in_tenant(
         owner, receive_stock, branch_id=closing, medicine_id=medicine, lot_number="O1", expiry_date=EXPIRY, quantity=10
     )
@@ -231,8 +235,8 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
     run_in_tenant(
         owner, set_reorder_level, branch_id=closing, medicine_id=medicine, reorder_point=50, reorder_quantity=100
     )
-    supplier = create_supplier(owner, name="Wholesale Ltd")
-    assert [a.branch for a in stock_alerts(owner).low_stock] == ["Branch 2"]
+    supplier = run_in_tenant(owner, create_supplier, name="Wholesale Ltd")
+    assert [a.branch for a in run_in_tenant(owner, stock_alerts).low_stock] == ["Branch 2"]
 
     closed = run_in_tenant(owner, set_branch_active, closing, False)
     assert not closed.is_active and closed.deactivated_at is not None
@@ -251,8 +255,10 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
             expiry_date=EXPIRY,
             quantity=1,
         ),
-        lambda: draft_order(owner, supplier_id=supplier, branch_id=closing, lines=[(medicine, 5, "1.00")]),
-        lambda: suggest_order(owner, supplier_id=supplier, branch_id=closing),
+        lambda: run_in_tenant(
+            owner, draft_order, supplier_id=supplier, branch_id=closing, lines=[(medicine, 5, "1.00")]
+        ),
+        lambda: run_in_tenant(owner, suggest_order, supplier_id=supplier, branch_id=closing),
         lambda: run_in_tenant(
             owner, set_reorder_level, branch_id=closing, medicine_id=medicine, reorder_point=1, reorder_quantity=2
         ),
@@ -266,9 +272,9 @@ def test_a_deactivated_branch_keeps_its_history_and_takes_no_new_work(db, make_t
         run_in_tenant(owner, transfer_stock, batch_id=moved, to_branch_id=closing, quantity=1)
     # History stays readable: the bill, its report, the stock; its low-stock line no longer alerts.
     assert run_in_tenant(owner, get_bill, sold.id).number == sold.number
-    assert daily_report(owner, closing, date.today()).bills == 1
-    assert sorted(b.quantity for b in medicine_stock(owner, medicine)[1]) == [3, 5]
-    assert stock_alerts(owner).low_stock == []
+    assert run_in_tenant(owner, daily_report, closing, date.today()).bills == 1
+    assert sorted(b.quantity for b in run_in_tenant(owner, medicine_stock, medicine)[1]) == [3, 5]
+    assert run_in_tenant(owner, stock_alerts).low_stock == []
 
     with pytest.raises(ValidationFailed, match="deactivated"):  # nobody new is scoped to it
         invite(owner, "new.pharmacist@example.com", "pharmacist", [closing], send_email=False)

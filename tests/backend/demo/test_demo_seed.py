@@ -32,6 +32,7 @@ from backend.inventory.alerts import stock_alerts
 from backend.inventory.service import reconcile
 from tenants.context import TenantContext
 from tenants.roles import STAFF_ROLES
+from tenants.session import run_in_tenant
 
 HISTORY_DAYS = int(os.environ.get("DEMO_TEST_HISTORY_DAYS", "60"))
 BUDGET_SECONDS = float(os.environ.get("DEMO_SEED_BUDGET_S", "60"))
@@ -194,7 +195,7 @@ def test_the_branch_report_shows_a_day_of_sales(demo: DemoResult):
     ctx = TenantContext(tenant_id=demo.tenant.tenant_id, user_id=demo.tenant.owner_user_id, role="owner")
     branch = demo.tenant.branch_ids[0]
     yesterday = demo.now.astimezone(ZoneInfo(people.BRANCHES[0].branch.time_zone)).date() - timedelta(days=1)
-    report = daily_report(ctx, str(branch), yesterday)
+    report = run_in_tenant(ctx, daily_report, str(branch), yesterday)
     assert report.bills > 50 and report.gross_sales > 0 and report.cost_of_goods > 0
 
 
@@ -246,7 +247,7 @@ def test_the_catalog_has_makers_of_the_same_generic_and_strength_and_the_shelf_h
     assert sorted(kinds.classes) == ["CII", "CIII", "CIV", "CV"]
 
     ctx = TenantContext(tenant_id=demo.tenant.tenant_id, user_id=demo.tenant.owner_user_id, role="owner")
-    alerts = stock_alerts(ctx)
+    alerts = run_in_tenant(ctx, stock_alerts)
     assert len(alerts.recalled_in_stock) == 3  # the recalled metformin lot, in every branch
     assert len({line.lot for line in alerts.recalled_in_stock}) == 1
     assert len(alerts.expired_on_shelf) >= 3

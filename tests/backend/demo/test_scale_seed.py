@@ -11,7 +11,7 @@ from backend.core.errors import Conflict, ValidationFailed
 from backend.demo.scale import ScaleSpec, seed_scale
 from backend.inventory.service import reconcile, search_medicines
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 
 
 def small_spec(**overrides: object) -> ScaleSpec:
@@ -64,7 +64,7 @@ def test_small_seed_has_the_counts_each_chain_sees_only_its_own_rows_and_the_led
         assert seen[0] == seen[1] == seen[2] == [tenant_id]
         assert tuple(seen[3:]) == (20, 200, 20, 0)
         # The product's own search sees the chain's catalog with on-hand from its batches.
-        found, more = search_medicines(TenantContext(tenant_id=tenant_id, role="owner"), "")
+        found, more = run_in_tenant(TenantContext(tenant_id=tenant_id, role="owner"), search_medicines, "")
         assert len(found) == 20 and not more and all(m.on_hand >= 0 for m in found)
 
     for slug in result.slugs:

@@ -7,6 +7,7 @@ import pytest
 from backend.drugs.matcher import resolve, same_medicine
 from backend.inventory.service import create_medicine, possible_duplicates, search_medicines
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 @pytest.mark.parametrize(
@@ -40,13 +41,13 @@ def test_same_medicine():
 def test_catalog_search_by_brand_and_duplicate_flags(db, make_tenant):
     chain = make_tenant("dictionary")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    create_medicine(owner, generic_name="Paracetamol", strength="500 mg", dosage_form="tablet")
-    create_medicine(owner, generic_name="Ibuprofen", strength="200 mg")
-    assert [m.generic_name for m in search_medicines(owner, "Tylenol")[0]] == ["Paracetamol"]
-    assert [m.generic_name for m in search_medicines(owner, "acetaminophen")[0]] == ["Paracetamol"]
-    duplicates = possible_duplicates(owner, "Acetaminophen", "500mg")
+    run_in_tenant(owner, create_medicine, generic_name="Paracetamol", strength="500 mg", dosage_form="tablet")
+    run_in_tenant(owner, create_medicine, generic_name="Ibuprofen", strength="200 mg")
+    assert [m.generic_name for m in run_in_tenant(owner, search_medicines, "Tylenol")[0]] == ["Paracetamol"]
+    assert [m.generic_name for m in run_in_tenant(owner, search_medicines, "acetaminophen")[0]] == ["Paracetamol"]
+    duplicates = run_in_tenant(owner, possible_duplicates, "Acetaminophen", "500mg")
     assert [m.generic_name for m in duplicates] == ["Paracetamol"]
-    assert possible_duplicates(owner, "Acetaminophen", "1 g") == []
+    assert run_in_tenant(owner, possible_duplicates, "Acetaminophen", "1 g") == []
 
 
 def test_fuzzy_matches_are_the_same_in_every_process():

@@ -18,7 +18,7 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
     chain = make_tenant("alerts", branches=2)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     here = str(chain.branch_ids[0])
-    med = create_medicine(owner, generic_name="Insulin glargine", strength="100 U/ml")
+    med = run_in_tenant(owner, create_medicine, generic_name="Insulin glargine", strength="100 U/ml")
     soon = run_in_tenant(
         owner,
         receive_stock,
@@ -59,12 +59,14 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
         quantity=1,
         cost_price="3.5000",
     )
-    recall_lot(owner, med, "BAD", "Recall notice R-9")
+    run_in_tenant(owner, recall_lot, med, "BAD", "Recall notice R-9")
     db.execute(text("RESET ROLE"))
     db.execute(text("UPDATE batches SET expiry_date = current_date - 3 WHERE id = :b"), {"b": soon})
     run_in_tenant(owner, set_reorder_level, branch_id=here, medicine_id=med, reorder_point=20, reorder_quantity=50)
 
-    alerts = stock_alerts(TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="cashier"))
+    alerts = run_in_tenant(
+        TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="cashier"), stock_alerts
+    )
     assert alerts.windows == [30, 60, 90]
     assert [(a.lot, a.quantity) for a in alerts.expired_on_shelf] == [("SOON", 10)]
     assert [(a.lot, a.detail) for a in alerts.expiring] == [("LATER", "75 days left")]
@@ -74,14 +76,14 @@ def test_alerts_cover_low_expiring_expired_and_recalled_stock(db, make_tenant):
     assert alerts.value_at_risk == Decimal("3.5") * (10 + 4 + 1)
 
     dispense_stock(owner, branch_id=here, medicine_id=med, quantity=6)  # sells LATER (SOON is expired)
-    after = stock_alerts(owner)
+    after = run_in_tenant(owner, stock_alerts)
     assert after.expiring == [] and after.low_stock[0].quantity == 11
 
 
 def test_a_branch_scoped_member_sees_only_their_branches(db, make_tenant):
     chain = make_tenant("alerts-scope", branches=2)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    med = create_medicine(owner, generic_name="Salbutamol")
+    med = run_in_tenant(owner, create_medicine, generic_name="Salbutamol")
     for branch in chain.branch_ids:
         run_in_tenant(
             owner,
@@ -98,4 +100,4 @@ def test_a_branch_scoped_member_sees_only_their_branches(db, make_tenant):
         role="pharmacist",
         branch_ids=frozenset({chain.branch_ids[1]}),
     )
-    assert [a.branch for a in stock_alerts(scoped).expiring] == ["Branch 2"]
+    assert [a.branch for a in run_in_tenant(scoped, stock_alerts).expiring] == ["Branch 2"]

@@ -12,6 +12,7 @@ from backend.accounts.api_tokens import create_token
 from backend.api import create_api
 from backend.inventory.service import create_medicine, medicine_stock
 from tenants.context import TenantContext
+from tenants.session import run_in_tenant
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,9 @@ def client():
 def setup(committed_tenant):
     chain, _ = committed_tenant("inv-api")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    medicine = create_medicine(owner, generic_name="Cetirizine", strength="10 mg", barcode=str(uuid.uuid4().int)[:13])
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Cetirizine", strength="10 mg", barcode=str(uuid.uuid4().int)[:13]
+    )
     write = {"Authorization": f"Bearer {create_token(owner, 'pos', ['write']).token}"}
     read = {"Authorization": f"Bearer {create_token(owner, 'bi', ['read']).token}"}
     return chain, owner, medicine, write, read
@@ -52,7 +55,7 @@ def test_receive_is_idempotent_and_a_reused_key_with_another_body_is_refused(cli
         again = client.post("/api/v1/inventory/receive", json=delivery(chain, medicine), headers=headers)
         assert again.status_code == 201 and again.json() == first.json()
         assert again.headers["Idempotent-Replayed"] == "true"
-    _, batches, movements = medicine_stock(owner, medicine)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, medicine)
     assert [b.quantity for b in batches] == [30] and len(movements) == 1  # moved once
     other = client.post("/api/v1/inventory/receive", json=delivery(chain, medicine, quantity=31), headers=headers)
     assert other.status_code == 422 and "different request" in other.json()["message"]
@@ -73,7 +76,7 @@ def test_dispense_replayed_100_times_sells_once(client, setup):
         for _ in range(100)
     }
     assert answers == {3}
-    _, batches, _ = medicine_stock(owner, medicine)
+    _, batches, _ = run_in_tenant(owner, medicine_stock, medicine)
     assert batches[0].quantity == 27
 
 
@@ -111,7 +114,7 @@ def test_scopes_missing_keys_and_bad_input_get_clear_4xx(client, setup):
 def test_adjust_transfer_and_movements_over_rest(client, committed_tenant):
     chain, _ = committed_tenant("inv-api-2", branches=2)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    medicine = create_medicine(owner, generic_name="Losartan", strength="50 mg")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Losartan", strength="50 mg")
     admin = {"Authorization": f"Bearer {create_token(owner, 'erp', ['admin']).token}"}
     received = client.post(
         "/api/v1/inventory/receive",
@@ -131,7 +134,7 @@ def test_adjust_transfer_and_movements_over_rest(client, committed_tenant):
     assert below.status_code == 409
     kinds = [m["kind"] for m in client.get(f"/api/v1/inventory/medicines/{medicine}/movements", headers=admin).json()]
     assert kinds == ["transfer_in", "transfer_out", "adjust", "receive"]  # the adjustment counted once
-    _, batches, _ = medicine_stock(owner, medicine)
+    _, batches, _ = run_in_tenant(owner, medicine_stock, medicine)
     assert sorted(b.quantity for b in batches) == [8, 20]
 
 
@@ -162,6 +165,6 @@ def test_write_off_and_supplier_return_over_rest(client, setup):
         headers={**write, "Idempotency-Key": "return-too-many"},
     )
     assert too_many.status_code == 409 and "below zero" in too_many.json()["message"]
-    _, batches, movements = medicine_stock(owner, medicine)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, medicine)
     assert batches[0].quantity == 26
     assert [(m.kind, m.quantity) for m in movements] == [("supplier_return", -4), ("receive", 30)]

@@ -25,7 +25,7 @@ def two_branches(db, make_tenant):
     chain = make_tenant("scope", branches=2)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     home, other = (str(b) for b in chain.branch_ids)
-    med = create_medicine(owner, generic_name="Salbutamol", strength="100 mcg")
+    med = run_in_tenant(owner, create_medicine, generic_name="Salbutamol", strength="100 mcg")
     expiry = (date.today() + timedelta(days=15)).isoformat()  # inside the expiry alert window
     run_in_tenant(
         owner, receive_stock, branch_id=home, medicine_id=med, lot_number="HOME-1", expiry_date=expiry, quantity=5
@@ -44,15 +44,15 @@ def two_branches(db, make_tenant):
 
 def test_a_scoped_member_sees_only_their_branch(two_branches):
     scoped, med, _, other = two_branches
-    medicine, batches, movements = medicine_stock(scoped, med)
+    medicine, batches, movements = run_in_tenant(scoped, medicine_stock, med)
     assert medicine.on_hand == 5
     assert [b.lot_number for b in batches] == ["HOME-1"]
     assert [m.lot_number for m in movements] == ["HOME-1"]
-    found, _ = search_medicines(scoped, "salbutamol")
+    found, _ = run_in_tenant(scoped, search_medicines, "salbutamol")
     assert [m.on_hand for m in found] == [5]
     with pytest.raises(NotFound):
-        search_medicines(scoped, "salbutamol", branch_id=other)
-    alerts = stock_alerts(scoped)
+        run_in_tenant(scoped, search_medicines, "salbutamol", branch_id=other)
+    alerts = run_in_tenant(scoped, stock_alerts)
     assert {line.lot for line in alerts.expiring} == {"HOME-1"}
 
 
@@ -65,7 +65,7 @@ def test_a_scoped_member_cannot_move_stock_in_another_branch(two_branches):
         )
     with pytest.raises(NotFound):
         dispense_stock(scoped, branch_id=other, medicine_id=med, quantity=1)
-    _, batches, _ = medicine_stock(scoped, med)
+    _, batches, _ = run_in_tenant(scoped, medicine_stock, med)
     with pytest.raises(NotFound):
         run_in_tenant(scoped, transfer_stock, batch_id=batches[0].id, to_branch_id=other, quantity=1)
     assert dispense_stock(scoped, branch_id=home, medicine_id=med, quantity=2)[0].lot_number == "HOME-1"
@@ -74,11 +74,11 @@ def test_a_scoped_member_cannot_move_stock_in_another_branch(two_branches):
 def test_stock_of_one_branch_and_bad_ids_get_clear_answers(two_branches):
     scoped, med, home, other = two_branches
     owner = TenantContext(tenant_id=scoped.tenant_id, user_id=scoped.user_id, role="owner")
-    medicine, batches, _ = medicine_stock(owner, med, branch_id=other)
+    medicine, batches, _ = run_in_tenant(owner, medicine_stock, med, branch_id=other)
     assert (medicine.on_hand, [b.lot_number for b in batches]) == (70, ["AWAY-1"])
     assert {b.branch_id for b in batches} == {other}
     with pytest.raises(NotFound, match="branch"):
-        medicine_stock(scoped, med, branch_id=other)
+        run_in_tenant(scoped, medicine_stock, med, branch_id=other)
     with pytest.raises(NotFound, match="medicine"):
-        medicine_stock(owner, "not-a-uuid")
+        run_in_tenant(owner, medicine_stock, "not-a-uuid")
     assert home

@@ -57,8 +57,9 @@ def chain(db, make_tenant):
 
 def test_create_with_every_field_and_read_it_back(db, chain):
     owner = as_role(chain, "owner")
-    medicine = create_medicine(
+    medicine = run_in_tenant(
         owner,
+        create_medicine,
         generic_name="  Oxycodone  hydrochloride ",
         brand_name="OxyContin",
         strength="10 mg",
@@ -72,7 +73,9 @@ def test_create_with_every_field_and_read_it_back(db, chain):
         default_sell_price="2.7500",
         tax_category="exempt",
     )
-    details = medicine_details(as_role(chain, "cashier"), medicine)  # anyone who sees stock sees the card
+    details = run_in_tenant(
+        as_role(chain, "cashier"), medicine_details, medicine
+    )  # anyone who sees stock sees the card
     assert details.generic_name == "Oxycodone hydrochloride"
     assert (details.brand_name, details.strength, details.dosage_form) == (
         "OxyContin",
@@ -84,7 +87,7 @@ def test_create_with_every_field_and_read_it_back(db, chain):
     assert (details.schedule, details.controlled_class) == ("controlled", "CII")
     assert (details.therapeutic_class, details.tax_category) == ("Opioid analgesic", "exempt")
     assert details.default_sell_price == Decimal("2.75") and details.is_active
-    assert [m.id for m in search_medicines(owner, "59011041010")[0]] == [medicine]
+    assert [m.id for m in run_in_tenant(owner, search_medicines, "59011041010")[0]] == [medicine]
     assert audit_actions(db, chain) == ["medicine.created"]
 
 
@@ -102,13 +105,13 @@ def test_create_with_every_field_and_read_it_back(db, chain):
     ],
 )
 def test_barcode_rule(db, chain, typed, stored):
-    medicine = create_medicine(as_role(chain, "owner"), generic_name="Loratadine", barcode=typed)
-    assert medicine_details(as_role(chain, "owner"), medicine).barcode == stored
+    medicine = run_in_tenant(as_role(chain, "owner"), create_medicine, generic_name="Loratadine", barcode=typed)
+    assert run_in_tenant(as_role(chain, "owner"), medicine_details, medicine).barcode == stored
 
 
 def test_bad_input_is_refused_with_the_field_named_and_nothing_written(db, chain):
     owner = as_role(chain, "owner")
-    create_medicine(owner, generic_name="Cetirizine", strength="10 mg", barcode="5000000000017")
+    run_in_tenant(owner, create_medicine, generic_name="Cetirizine", strength="10 mg", barcode="5000000000017")
     before = catalog_rows(db, chain)
     for bad, field, message in (
         ({"generic_name": "  "}, "generic_name", "generic name"),
@@ -129,7 +132,7 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(db, chain
         ({"strength": "x" * 61}, "strength", "At most 60"),
     ):
         with pytest.raises((ValidationFailed, Conflict), match=message) as failure:
-            create_medicine(owner, **{"generic_name": "Cetirizine", "strength": "5 mg", **bad})
+            run_in_tenant(owner, create_medicine, **{"generic_name": "Cetirizine", "strength": "5 mg", **bad})
         assert failure.value.field == field, bad
     assert catalog_rows(db, chain) == before
 
@@ -137,38 +140,48 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(db, chain
 def test_controlled_class_is_required_for_controlled_medicines_and_refused_otherwise(db, chain):
     owner = as_role(chain, "owner")
     with pytest.raises(ValidationFailed, match="needs its class") as failure:
-        create_medicine(owner, generic_name="Morphine sulfate", schedule="controlled")
+        run_in_tenant(owner, create_medicine, generic_name="Morphine sulfate", schedule="controlled")
     assert failure.value.field == "controlled_class"
     with pytest.raises(ValidationFailed, match="CII, CIII, CIV or CV"):
-        create_medicine(owner, generic_name="Morphine sulfate", schedule="controlled", controlled_class="CI")
+        run_in_tenant(
+            owner, create_medicine, generic_name="Morphine sulfate", schedule="controlled", controlled_class="CI"
+        )
     with pytest.raises(ValidationFailed, match="Only a controlled medicine"):
-        create_medicine(owner, generic_name="Ibuprofen", schedule="otc", controlled_class="CIV")
+        run_in_tenant(owner, create_medicine, generic_name="Ibuprofen", schedule="otc", controlled_class="CIV")
     assert catalog_rows(db, chain) == []
     for typed, stored in (("CIII", "CIII"), ("iv", "CIV"), ("C-V", "CV")):
-        medicine = create_medicine(
-            owner, generic_name=f"Controlled {typed}", schedule="controlled", controlled_class=typed
+        medicine = run_in_tenant(
+            owner, create_medicine, generic_name=f"Controlled {typed}", schedule="controlled", controlled_class=typed
         )
-        assert medicine_details(owner, medicine).controlled_class == stored
+        assert run_in_tenant(owner, medicine_details, medicine).controlled_class == stored
 
     # Editing: leaving the controlled schedule drops the class; coming back needs one again.
-    diazepam = create_medicine(owner, generic_name="Diazepam", schedule="controlled", controlled_class="CIV")
-    assert update_medicine(owner, diazepam, schedule="prescription").controlled_class is None
+    diazepam = run_in_tenant(
+        owner, create_medicine, generic_name="Diazepam", schedule="controlled", controlled_class="CIV"
+    )
+    assert run_in_tenant(owner, update_medicine, diazepam, schedule="prescription").controlled_class is None
     with pytest.raises(ValidationFailed, match="needs its class"):
-        update_medicine(owner, diazepam, schedule="controlled")
+        run_in_tenant(owner, update_medicine, diazepam, schedule="controlled")
     with pytest.raises(ValidationFailed, match="Only a controlled medicine"):
-        update_medicine(owner, diazepam, controlled_class="CIV")
-    saved = update_medicine(owner, diazepam, schedule="controlled", controlled_class="CIV")
+        run_in_tenant(owner, update_medicine, diazepam, controlled_class="CIV")
+    saved = run_in_tenant(owner, update_medicine, diazepam, schedule="controlled", controlled_class="CIV")
     assert (saved.schedule, saved.controlled_class) == ("controlled", "CIV")
 
 
 def test_update_changes_only_what_is_given_and_refuses_bad_input_whole(db, chain):
     owner = as_role(chain, "owner")
-    medicine = create_medicine(
-        owner, generic_name="Amoxicillin", strength="500 mg", barcode="5012345678900", default_sell_price="0.35"
+    medicine = run_in_tenant(
+        owner,
+        create_medicine,
+        generic_name="Amoxicillin",
+        strength="500 mg",
+        barcode="5012345678900",
+        default_sell_price="0.35",
     )
-    create_medicine(owner, generic_name="Omeprazole", barcode="5012345678917")
-    saved = update_medicine(
+    run_in_tenant(owner, create_medicine, generic_name="Omeprazole", barcode="5012345678917")
+    saved = run_in_tenant(
         as_role(chain, "pharmacist"),
+        update_medicine,
         medicine,
         brand_name="Amoxil",
         pack_size=21,
@@ -184,46 +197,48 @@ def test_update_changes_only_what_is_given_and_refuses_bad_input_whole(db, chain
         None,
     )
     assert (saved.generic_name, saved.strength) == ("Amoxicillin", "500 mg")  # untouched
-    assert medicine_details(owner, medicine) == saved
+    assert run_in_tenant(owner, medicine_details, medicine) == saved
 
     before = catalog_rows(db, chain)
     with pytest.raises(Conflict, match="already has that barcode"):
-        update_medicine(owner, medicine, barcode="5012345678917", default_sell_price="9.99")
+        run_in_tenant(owner, update_medicine, medicine, barcode="5012345678917", default_sell_price="9.99")
     with pytest.raises(ValidationFailed, match="positive"):
-        update_medicine(owner, medicine, brand_name="Changed", default_sell_price="-0.01")
+        run_in_tenant(owner, update_medicine, medicine, brand_name="Changed", default_sell_price="-0.01")
     with pytest.raises(ValidationFailed, match="pack size"):
-        update_medicine(owner, medicine, brand_name="Changed", pack_size=-3)
+        run_in_tenant(owner, update_medicine, medicine, brand_name="Changed", pack_size=-3)
     with pytest.raises(TypeError):
-        update_medicine(owner, medicine, is_active=False)
+        run_in_tenant(owner, update_medicine, medicine, is_active=False)
     with pytest.raises(NotFound):
-        update_medicine(owner, "not-a-uuid", brand_name="x")
+        run_in_tenant(owner, update_medicine, "not-a-uuid", brand_name="x")
     assert catalog_rows(db, chain) == before
-    assert update_medicine(owner, medicine, brand_name="Amoxil") == saved  # no change, nothing written
+    assert run_in_tenant(owner, update_medicine, medicine, brand_name="Amoxil") == saved  # no change, nothing written
     assert audit_actions(db, chain) == ["medicine.created", "medicine.created", "medicine.updated"]
 
 
 def test_a_barcode_saved_before_the_digits_rule_does_not_block_editing(db, chain):
     owner = as_role(chain, "owner")
-    medicine = create_medicine(owner, generic_name="Zinc oxide")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Zinc oxide")
     db.execute(text("RESET ROLE"))
     db.execute(text("UPDATE medicines SET barcode = 'LEGACY-42' WHERE id = :m"), {"m": medicine})
-    saved = update_medicine(owner, medicine, barcode="LEGACY-42", default_sell_price="3.10")
+    saved = run_in_tenant(owner, update_medicine, medicine, barcode="LEGACY-42", default_sell_price="3.10")
     assert (saved.barcode, saved.default_sell_price) == ("LEGACY-42", Decimal("3.10"))
     with pytest.raises(ValidationFailed, match="8 to 14 digits"):
-        update_medicine(owner, medicine, barcode="LEGACY-43")
+        run_in_tenant(owner, update_medicine, medicine, barcode="LEGACY-43")
 
 
 def test_a_deactivated_medicine_leaves_search_and_comes_back_when_reactivated(db, chain):
     owner = as_role(chain, "owner")
-    medicine = create_medicine(owner, generic_name="Ranitidine", strength="150 mg", barcode="5012345678924")
-    assert [m.id for m in search_medicines(owner, "ranit")[0]] == [medicine]
-    set_medicine_active(owner, medicine, False)
-    set_medicine_active(owner, medicine, False)  # idempotent
-    assert search_medicines(owner, "ranit")[0] == []
-    assert search_medicines(owner, "5012345678924")[0] == []
-    assert not medicine_details(owner, medicine).is_active  # still editable by id
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Ranitidine", strength="150 mg", barcode="5012345678924"
+    )
+    assert [m.id for m in run_in_tenant(owner, search_medicines, "ranit")[0]] == [medicine]
+    run_in_tenant(owner, set_medicine_active, medicine, False)
+    run_in_tenant(owner, set_medicine_active, medicine, False)  # idempotent
+    assert run_in_tenant(owner, search_medicines, "ranit")[0] == []
+    assert run_in_tenant(owner, search_medicines, "5012345678924")[0] == []
+    assert not run_in_tenant(owner, medicine_details, medicine).is_active  # still editable by id
     with pytest.raises(Conflict, match="already has that barcode"):  # an inactive medicine keeps its barcode
-        create_medicine(owner, generic_name="Ranitidine", barcode="5012345678924")
+        run_in_tenant(owner, create_medicine, generic_name="Ranitidine", barcode="5012345678924")
     with pytest.raises(ValidationFailed, match="deactivated"):  # a discontinued line takes no new stock
         run_in_tenant(
             owner,
@@ -234,55 +249,55 @@ def test_a_deactivated_medicine_leaves_search_and_comes_back_when_reactivated(db
             expiry_date="2099-01-01",
             quantity=10,
         )
-    set_medicine_active(owner, medicine, True)
-    assert [m.id for m in search_medicines(owner, "ranit")[0]] == [medicine]
+    run_in_tenant(owner, set_medicine_active, medicine, True)
+    assert [m.id for m in run_in_tenant(owner, search_medicines, "ranit")[0]] == [medicine]
     assert audit_actions(db, chain) == ["medicine.created", "medicine.deactivated", "medicine.reactivated"]
     with pytest.raises(NotFound):
-        set_medicine_active(owner, "7d4f6f1e-0000-4000-8000-000000000000", False)
+        run_in_tenant(owner, set_medicine_active, "7d4f6f1e-0000-4000-8000-000000000000", False)
 
 
 @pytest.mark.parametrize("role", ["cashier", "technician"])
 def test_roles_without_the_catalog_permission_are_refused(db, chain, role):
     owner = as_role(chain, "owner")
-    medicine = create_medicine(owner, generic_name="Metformin", strength="850 mg")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Metformin", strength="850 mg")
     before = catalog_rows(db, chain)
     other = as_role(chain, role)
     with pytest.raises(PermissionDenied):
-        create_medicine(other, generic_name="Sertraline")
+        run_in_tenant(other, create_medicine, generic_name="Sertraline")
     with pytest.raises(PermissionDenied):
-        update_medicine(other, medicine, default_sell_price="0.01")
+        run_in_tenant(other, update_medicine, medicine, default_sell_price="0.01")
     with pytest.raises(PermissionDenied):
-        set_medicine_active(other, medicine, False)
+        run_in_tenant(other, set_medicine_active, medicine, False)
     assert catalog_rows(db, chain) == before
 
 
 def test_another_chain_cannot_see_or_edit_the_medicine(db, chain, make_tenant):
-    medicine = create_medicine(as_role(chain, "owner"), generic_name="Warfarin", strength="5 mg")
+    medicine = run_in_tenant(as_role(chain, "owner"), create_medicine, generic_name="Warfarin", strength="5 mg")
     stranger = as_role(make_tenant("other-catalog"), "owner")
     with pytest.raises(NotFound):
-        medicine_details(stranger, medicine)
+        run_in_tenant(stranger, medicine_details, medicine)
     with pytest.raises(NotFound):
-        update_medicine(stranger, medicine, default_sell_price="0")
+        run_in_tenant(stranger, update_medicine, medicine, default_sell_price="0")
     with pytest.raises(NotFound):
-        set_medicine_active(stranger, medicine, False)
-    assert medicine_details(as_role(chain, "owner"), medicine).default_sell_price == Decimal("0")
+        run_in_tenant(stranger, set_medicine_active, medicine, False)
+    assert run_in_tenant(as_role(chain, "owner"), medicine_details, medicine).default_sell_price == Decimal("0")
 
 
 def test_a_synonym_or_brand_of_a_medicine_in_the_catalog_is_flagged_before_it_is_added(db, chain):
     owner = as_role(chain, "owner")
-    existing = create_medicine(owner, generic_name="Acetaminophen", strength="500 mg")
+    existing = run_in_tenant(owner, create_medicine, generic_name="Acetaminophen", strength="500 mg")
     for name, strength in (("Paracetamol", "500mg"), ("Tylenol", "500 mg"), ("acetaminophen", "")):
         with pytest.raises(PossibleDuplicate) as flagged:
-            create_medicine(owner, generic_name=name, strength=strength, check_duplicates=True)
+            run_in_tenant(owner, create_medicine, generic_name=name, strength=strength, check_duplicates=True)
         assert [m.id for m in flagged.value.duplicates] == [existing]
         assert "Acetaminophen 500 mg" in flagged.value.message
     assert len(catalog_rows(db, chain)) == 1  # nothing added while a person decides
     # Another strength is another product; a confirmed duplicate is added.
-    create_medicine(owner, generic_name="Paracetamol", strength="1 g", check_duplicates=True)
-    confirmed = create_medicine(owner, generic_name="Paracetamol", strength="500 mg")
-    assert {m.id for m in search_medicines(owner, "Tylenol")[0]} >= {existing, confirmed}
+    run_in_tenant(owner, create_medicine, generic_name="Paracetamol", strength="1 g", check_duplicates=True)
+    confirmed = run_in_tenant(owner, create_medicine, generic_name="Paracetamol", strength="500 mg")
+    assert {m.id for m in run_in_tenant(owner, search_medicines, "Tylenol")[0]} >= {existing, confirmed}
     # An inactive entry still counts: reactivating it may be what the person wants.
-    set_medicine_active(owner, existing, False)
+    run_in_tenant(owner, set_medicine_active, existing, False)
     with pytest.raises(PossibleDuplicate) as flagged:
-        create_medicine(owner, generic_name="Tylenol", strength="500 mg", check_duplicates=True)
+        run_in_tenant(owner, create_medicine, generic_name="Tylenol", strength="500 mg", check_duplicates=True)
     assert {(m.id, m.is_active) for m in flagged.value.duplicates} == {(existing, False), (confirmed, True)}

@@ -63,7 +63,7 @@ def hot_batch(committed_tenant):
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
 
     def make() -> str:
-        medicine = create_medicine(owner, generic_name="Paracetamol", strength="500 mg")
+        medicine = run_in_tenant(owner, create_medicine, generic_name="Paracetamol", strength="500 mg")
         for lot, days, quantity in (("A", 40, STOCK // 2), ("B", 80, STOCK // 2)):
             run_in_tenant(
                 owner,

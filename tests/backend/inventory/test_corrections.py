@@ -16,7 +16,7 @@ def test_expired_stock_is_written_off_and_recalled_stock_goes_back_to_the_suppli
     db.execute(text("RESET ROLE"))
     db.execute(text("UPDATE batches SET expiry_date = current_date - 1 WHERE id = :b"), {"b": soon})
     run_in_tenant(owner, correct_stock, batch_id=soon, kind="write_off", change=20, reason="expired, destroyed per SOP")
-    recall_lot(owner, med, "LATE-1", "Manufacturer recall notice R-77")
+    run_in_tenant(owner, recall_lot, med, "LATE-1", "Manufacturer recall notice R-77")
     technician = as_role(chain, "technician")
     run_in_tenant(
         technician,
@@ -27,7 +27,7 @@ def test_expired_stock_is_written_off_and_recalled_stock_goes_back_to_the_suppli
         reason="recall R-77",
         reference="RA-5521",
     )
-    _, batches, movements = medicine_stock(owner, med)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, med)
     assert {b.lot_number: b.quantity for b in batches} == {"SOON-1": 0, "LATE-1": 0}
     assert [(m.kind, m.quantity, m.reference) for m in movements[:2]] == [
         ("supplier_return", -50, "RA-5521"),
@@ -41,7 +41,7 @@ def test_a_customer_return_goes_back_into_its_batch(db, shelf):  # noqa: F811
     run_in_tenant(
         owner, correct_stock, batch_id=late, kind="customer_return", change=3, reason="unopened, returned same day"
     )
-    _, batches, movements = medicine_stock(owner, med)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, med)
     assert {b.lot_number: b.quantity for b in batches}["LATE-1"] == 53
     assert (movements[0].kind, movements[0].quantity) == ("customer_return", 3)
     assert ledger_matches_on_hand(db, chain)
@@ -65,6 +65,6 @@ def test_corrections_refuse_bad_input_and_roles_without_the_permission(db, shelf
         run_in_tenant(
             as_role(chain, "technician"), correct_stock, batch_id=soon, kind="write_off", change=1, reason="broken"
         )
-    _, batches, _ = medicine_stock(owner, med)
+    _, batches, _ = run_in_tenant(owner, medicine_stock, med)
     assert {b.lot_number: b.quantity for b in batches} == {"SOON-1": 20, "LATE-1": 50}  # nothing changed
     assert ledger_matches_on_hand(db, chain)

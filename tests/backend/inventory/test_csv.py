@@ -16,7 +16,7 @@ from backend.inventory.csv_import import import_summary, stage_import, start_imp
 from backend.inventory.service import create_medicine, medicine_stock, recall_lot, search_medicines
 from backend.jobs.service import relay_once
 from tenants.context import TenantContext
-from tenants.session import tenant_session
+from tenants.session import run_in_tenant, tenant_session
 from tests.helpers import start_cli, stop, wait_until
 
 CATALOG_HEADER = "generic_name,brand_name,strength,dosage_form,barcode,schedule,controlled_class,default_sell_price\n"
@@ -41,7 +41,7 @@ def parsed(body: str) -> list[dict[str, str]]:
 
 def test_catalog_import_reports_each_bad_row_and_imports_nothing_until_told(db, make_tenant):
     owner = as_role(make_tenant("csv-cat"), "owner")
-    create_medicine(owner, generic_name="Cetirizine", barcode="50000000000017")
+    run_in_tenant(owner, create_medicine, generic_name="Cetirizine", barcode="50000000000017")
     file = (
         CATALOG_HEADER + "Amoxicillin,Amoxil,500 mg,capsule,50000000000024,prescription,,0.35\n"
         "Ibuprofen,Advil,200 mg,tablet,50000000000031,otc,,0.10\n"
@@ -52,7 +52,7 @@ def test_catalog_import_reports_each_bad_row_and_imports_nothing_until_told(db, 
         "Morphine,,10 mg,tablet,,controlled,CII,abc\n"  # row 8: price is not an amount
         "Oxycodone,,5 mg,tablet,,controlled,CII,1.20\n"
     )
-    staged = stage_import(owner, "catalog", "catalog.csv", file.encode())
+    staged = run_in_tenant(owner, stage_import, "catalog", "catalog.csv", file.encode())
     assert (staged.status, staged.total_rows, staged.valid_rows) == ("validated", 7, 3)
     assert [(p.row, p.column) for p in staged.problems] == [
         (4, "schedule"),
@@ -69,7 +69,7 @@ def test_catalog_import_reports_each_bad_row_and_imports_nothing_until_told(db, 
 
     done = start_import(owner, staged.id, valid_rows_only=True)
     assert (done.status, done.imported_rows) == ("done", 3)
-    found, _ = search_medicines(owner, "Advil")
+    found, _ = run_in_tenant(owner, search_medicines, "Advil")
     assert [(m.generic_name, m.barcode, str(m.default_sell_price)) for m in found] == [
         ("Ibuprofen", "50000000000031", "0.1000")
     ]
@@ -93,7 +93,7 @@ def test_catalog_import_reports_each_bad_row_and_imports_nothing_until_told(db, 
 def test_a_file_that_is_not_a_usable_csv_is_refused_with_a_reason(db, make_tenant, content, message):
     owner = as_role(make_tenant("csv-bad"), "owner")
     with pytest.raises(ValidationFailed, match=message):
-        stage_import(owner, "catalog", "bad.csv", content)
+        run_in_tenant(owner, stage_import, "catalog", "bad.csv", content)
     with tenant_session(owner) as session:
         assert session.execute(text("SELECT count(*) FROM catalog_imports")).scalar_one() == 0
 
@@ -101,8 +101,8 @@ def test_a_file_that_is_not_a_usable_csv_is_refused_with_a_reason(db, make_tenan
 def test_opening_stock_import_receives_batches_into_the_ledger(db, make_tenant):
     chain = make_tenant("csv-stock", branches=2)
     owner = as_role(chain, "owner")
-    med = create_medicine(owner, generic_name="Amoxicillin", strength="500 mg", barcode="50000000000024")
-    recall_lot(owner, med, "BAD-LOT", "FDA recall notice 2026-11")
+    med = run_in_tenant(owner, create_medicine, generic_name="Amoxicillin", strength="500 mg", barcode="50000000000024")
+    run_in_tenant(owner, recall_lot, med, "BAD-LOT", "FDA recall notice 2026-11")
     with tenant_session(owner) as session:
         codes = dict(session.execute(text("SELECT id, code FROM branches")).all())
     second = codes[chain.branch_ids[1]]
@@ -116,7 +116,9 @@ def test_opening_stock_import_receives_batches_into_the_ledger(db, make_tenant):
         f"50000000000024,A-3,{in_days(100)},ten,0.1,\n"  # row 7: quantity
         f"50000000000024,A-4,{in_days(100)},5,0.1,NOPE\n"  # row 8: unknown branch
     )
-    staged = stage_import(owner, "opening_stock", "stock.csv", file.encode(), branch_id=str(chain.branch_ids[0]))
+    staged = run_in_tenant(
+        owner, stage_import, "opening_stock", "stock.csv", file.encode(), branch_id=str(chain.branch_ids[0])
+    )
     assert [(p.row, p.column) for p in staged.problems] == [
         (4, "expiry_date"),
         (5, ""),
@@ -126,7 +128,7 @@ def test_opening_stock_import_receives_batches_into_the_ledger(db, make_tenant):
     ]
     done = start_import(owner, staged.id, valid_rows_only=True)
     assert done.imported_rows == 2
-    medicine, batches, movements = medicine_stock(owner, med)
+    medicine, batches, movements = run_in_tenant(owner, medicine_stock, med)
     assert medicine.on_hand == 140
     assert sorted((b.lot_number, b.quantity) for b in batches) == [("A-1", 100), ("A-2", 40)]
     assert sorted((m.kind, m.quantity) for m in movements) == [("receive", 40), ("receive", 100)]
@@ -137,10 +139,12 @@ def test_importing_follows_the_role_matrix(db, make_tenant):
     chain = make_tenant("csv-roles")
     file = (CATALOG_HEADER + "Ibuprofen,,200 mg,tablet,,otc,,0.10\n").encode()
     with pytest.raises(PermissionDenied):
-        stage_import(as_role(chain, "cashier"), "catalog", "c.csv", file)
+        run_in_tenant(as_role(chain, "cashier"), stage_import, "catalog", "c.csv", file)
     with pytest.raises(PermissionDenied):
-        stage_import(as_role(chain, "technician"), "catalog", "c.csv", file)  # receives stock, not the catalog
-    staged = stage_import(as_role(chain, "pharmacist"), "catalog", "c.csv", file)
+        run_in_tenant(
+            as_role(chain, "technician"), stage_import, "catalog", "c.csv", file
+        )  # receives stock, not the catalog
+    staged = run_in_tenant(as_role(chain, "pharmacist"), stage_import, "catalog", "c.csv", file)
     with pytest.raises(PermissionDenied):
         start_import(as_role(chain, "cashier"), staged.id)
     assert medicine_count(as_role(chain, "owner")) == 0
@@ -149,38 +153,46 @@ def test_importing_follows_the_role_matrix(db, make_tenant):
 def test_exports_round_trip_into_another_chain_and_defuse_formulas(db, make_tenant):
     alpha, bravo = make_tenant("csv-alpha"), make_tenant("csv-bravo")
     a, b = as_role(alpha, "owner"), as_role(bravo, "owner")
-    create_medicine(a, generic_name="Ibuprofen", brand_name='=HYPERLINK("http://x")', barcode="50000000000031")
-    create_medicine(a, generic_name="Morphine", strength="10 mg", schedule="controlled", controlled_class="CII")
-    create_medicine(b, generic_name="Only in Bravo")
-    exported = export_catalog(a)
+    run_in_tenant(
+        a, create_medicine, generic_name="Ibuprofen", brand_name='=HYPERLINK("http://x")', barcode="50000000000031"
+    )
+    run_in_tenant(
+        a, create_medicine, generic_name="Morphine", strength="10 mg", schedule="controlled", controlled_class="CII"
+    )
+    run_in_tenant(b, create_medicine, generic_name="Only in Bravo")
+    exported = run_in_tenant(a, export_catalog)
     rows = parsed(exported)
     assert [r["generic_name"] for r in rows] == ["Ibuprofen", "Morphine"]  # nothing of Bravo's
     assert rows[0]["brand_name"] == '\'=HYPERLINK("http://x")'  # a spreadsheet shows it, never runs it
     assert rows[1]["controlled_class"] == "CII"
 
-    staged = stage_import(b, "catalog", "from-alpha.csv", exported.encode())
+    staged = run_in_tenant(b, stage_import, "catalog", "from-alpha.csv", exported.encode())
     assert staged.problems == [] and staged.valid_rows == 2
     start_import(b, staged.id)
-    assert sorted(r["generic_name"] for r in parsed(export_catalog(b))) == ["Ibuprofen", "Morphine", "Only in Bravo"]
+    assert sorted(r["generic_name"] for r in parsed(run_in_tenant(b, export_catalog))) == [
+        "Ibuprofen",
+        "Morphine",
+        "Only in Bravo",
+    ]
 
 
 def test_stock_and_movement_exports_cover_the_ledger_and_only_visible_branches(db, make_tenant):
     chain = make_tenant("csv-ledger", branches=2)
     owner = as_role(chain, "owner")
-    med = create_medicine(owner, generic_name="Amoxicillin", barcode="50000000000024")
+    med = run_in_tenant(owner, create_medicine, generic_name="Amoxicillin", barcode="50000000000024")
     file = (
         "barcode,lot_number,expiry_date,quantity,branch_code\n"
         f"50000000000024,A-1,{in_days(200)},100,B1\n"
         f"50000000000024,B-1,{in_days(200)},7,B2\n"
     )
-    start_import(owner, stage_import(owner, "opening_stock", "s.csv", file.encode()).id)
-    stock = parsed(export_stock(owner))
+    start_import(owner, run_in_tenant(owner, stage_import, "opening_stock", "s.csv", file.encode()).id)
+    stock = parsed(run_in_tenant(owner, export_stock))
     assert sorted((r["branch_code"], r["lot_number"], r["quantity"]) for r in stock) == [
         ("B1", "A-1", "100"),
         ("B2", "B-1", "7"),
     ]
     today = date.today()
-    moves = parsed(export_movements(owner, today - timedelta(days=1), today + timedelta(days=1)))
+    moves = parsed(run_in_tenant(owner, export_movements, today - timedelta(days=1), today + timedelta(days=1)))
     assert sorted((r["lot_number"], r["kind"], r["quantity"]) for r in moves) == [
         ("A-1", "receive", "100"),
         ("B-1", "receive", "7"),
@@ -191,10 +203,10 @@ def test_stock_and_movement_exports_cover_the_ledger_and_only_visible_branches(d
         role="pharmacist",
         branch_ids=frozenset({chain.branch_ids[1]}),
     )
-    assert [r["lot_number"] for r in parsed(export_stock(scoped))] == ["B-1"]
-    assert parsed(export_movements(owner, today - timedelta(days=30), today - timedelta(days=2))) == []
+    assert [r["lot_number"] for r in parsed(run_in_tenant(scoped, export_stock))] == ["B-1"]
+    assert parsed(run_in_tenant(owner, export_movements, today - timedelta(days=30), today - timedelta(days=2))) == []
     with pytest.raises(ValidationFailed, match="before the start"):
-        export_movements(owner, today, today - timedelta(days=1))
+        run_in_tenant(owner, export_movements, today, today - timedelta(days=1))
     assert med  # the medicine the rows belong to
 
 
@@ -210,7 +222,7 @@ def test_a_large_file_imports_in_the_background_with_progress(worker, committed_
     owner = as_role(chain, "owner")
     lines = [f"Generic {i:05d},Brand {i},{i % 50 + 1} mg,tablet,{70000000000000 + i},otc,,1.25" for i in range(1200)]
     lines.insert(600, "Broken,,1 mg,tablet,,otc,,-1")  # row 602: a negative price
-    staged = stage_import(owner, "catalog", "big.csv", (CATALOG_HEADER + "\n".join(lines)).encode())
+    staged = run_in_tenant(owner, stage_import, "catalog", "big.csv", (CATALOG_HEADER + "\n".join(lines)).encode())
     assert (staged.total_rows, staged.valid_rows) == (1201, 1200)
     queued = start_import(owner, staged.id, valid_rows_only=True)
     assert queued.status == "queued" and queued.imported_rows == 0
@@ -218,12 +230,12 @@ def test_a_large_file_imports_in_the_background_with_progress(worker, committed_
     seen: set[int] = set()
 
     def finished() -> bool:
-        summary = import_summary(owner, staged.id)
+        summary = run_in_tenant(owner, import_summary, staged.id)
         seen.add(summary.processed_rows)
         return summary.status == "done"
 
     wait_until(finished, timeout=60, interval=0.05, message="the background import")
-    done = import_summary(owner, staged.id)
+    done = run_in_tenant(owner, import_summary, staged.id)
     assert (done.processed_rows, done.imported_rows) == (1201, 1200)
     assert [p.row for p in done.problems] == [602]
     assert medicine_count(owner) == 1200

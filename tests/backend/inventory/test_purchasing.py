@@ -25,33 +25,63 @@ def test_suggest_send_and_receive_an_order_in_two_deliveries(db, make_tenant):
     chain = make_tenant("po")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
-    supplier = create_supplier(owner, name="Northwind Pharma", lead_time_days=3)
+    supplier = run_in_tenant(owner, create_supplier, name="Northwind Pharma", lead_time_days=3)
     with pytest.raises(Conflict):
-        create_supplier(owner, name="northwind pharma")
-    low = create_medicine(owner, generic_name="Amlodipine", strength="5 mg")
-    fine = create_medicine(owner, generic_name="Aspirin", strength="75 mg")
+        run_in_tenant(owner, create_supplier, name="northwind pharma")
+    low = run_in_tenant(owner, create_medicine, generic_name="Amlodipine", strength="5 mg")
+    fine = run_in_tenant(owner, create_medicine, generic_name="Aspirin", strength="75 mg")
     run_in_tenant(owner, set_reorder_level, branch_id=branch, medicine_id=low, reorder_point=10, reorder_quantity=100)
-    order_id = suggest_order(owner, supplier_id=supplier, branch_id=branch)
+    order_id = run_in_tenant(owner, suggest_order, supplier_id=supplier, branch_id=branch)
     assert order_id is not None
-    [order] = list_orders(owner)
+    [order] = run_in_tenant(owner, list_orders)
     assert order.status == "draft" and order.number.startswith("PO-")
     assert [(line.medicine, line.ordered) for line in order.lines] == [("Amlodipine 5 mg", 100)]
     assert fine not in [line.medicine_id for line in order.lines]
 
     expiry = (date.today() + timedelta(days=365)).isoformat()
     with pytest.raises(Conflict, match="draft"):
-        receive_order_line(
-            owner, order_id=order_id, medicine_id=low, lot_number="AML-1", expiry_date=expiry, quantity=60
+        run_in_tenant(
+            owner,
+            receive_order_line,
+            order_id=order_id,
+            medicine_id=low,
+            lot_number="AML-1",
+            expiry_date=expiry,
+            quantity=60,
         )
-    send_order(owner, order_id)
-    receive_order_line(owner, order_id=order_id, medicine_id=low, lot_number="AML-1", expiry_date=expiry, quantity=60)
-    assert list_orders(owner)[0].status == "partially_received"
+    run_in_tenant(owner, send_order, order_id)
+    run_in_tenant(
+        owner,
+        receive_order_line,
+        order_id=order_id,
+        medicine_id=low,
+        lot_number="AML-1",
+        expiry_date=expiry,
+        quantity=60,
+    )
+    assert run_in_tenant(owner, list_orders)[0].status == "partially_received"
     with pytest.raises(ValidationFailed, match="not on this order"):
-        receive_order_line(owner, order_id=order_id, medicine_id=fine, lot_number="X", expiry_date=expiry, quantity=1)
-    receive_order_line(owner, order_id=order_id, medicine_id=low, lot_number="AML-2", expiry_date=expiry, quantity=40)
-    [done] = list_orders(owner)
+        run_in_tenant(
+            owner,
+            receive_order_line,
+            order_id=order_id,
+            medicine_id=fine,
+            lot_number="X",
+            expiry_date=expiry,
+            quantity=1,
+        )
+    run_in_tenant(
+        owner,
+        receive_order_line,
+        order_id=order_id,
+        medicine_id=low,
+        lot_number="AML-2",
+        expiry_date=expiry,
+        quantity=40,
+    )
+    [done] = run_in_tenant(owner, list_orders)
     assert done.status == "received" and done.lines[0].received == 100
-    _, batches, movements = medicine_stock(owner, low)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, low)
     assert sorted(b.quantity for b in batches) == [40, 60]
     assert {m.reference for m in movements} == {done.number}
 
@@ -59,10 +89,10 @@ def test_suggest_send_and_receive_an_order_in_two_deliveries(db, make_tenant):
 def test_only_purchasers_draft_orders(db, make_tenant):
     chain = make_tenant("po-perm")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    supplier = create_supplier(owner, name="Acme Wholesale")
+    supplier = run_in_tenant(owner, create_supplier, name="Acme Wholesale")
     technician = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="technician")
     with pytest.raises(PermissionDenied):
-        draft_order(technician, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[])
+        run_in_tenant(technician, draft_order, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[])
     with pytest.raises(ValidationFailed, match="at least one line"):
-        draft_order(owner, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[])
-    assert suggest_order(owner, supplier_id=supplier, branch_id=str(chain.branch_ids[0])) is None
+        run_in_tenant(owner, draft_order, supplier_id=supplier, branch_id=str(chain.branch_ids[0]), lines=[])
+    assert run_in_tenant(owner, suggest_order, supplier_id=supplier, branch_id=str(chain.branch_ids[0])) is None

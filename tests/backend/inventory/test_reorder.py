@@ -61,8 +61,12 @@ def shelf(db, make_tenant):
     """Branch 1 holds 8 amoxicillin and 30 ibuprofen; branch 2 holds nothing."""
     chain = make_tenant("reorder", branches=2)
     owner = as_role(chain, "owner")
-    amoxicillin = create_medicine(owner, generic_name="Amoxicillin", strength="500 mg", barcode="5012345678900")
-    ibuprofen = create_medicine(owner, generic_name="Ibuprofen", strength="200 mg", barcode="5012345678917")
+    amoxicillin = run_in_tenant(
+        owner, create_medicine, generic_name="Amoxicillin", strength="500 mg", barcode="5012345678900"
+    )
+    ibuprofen = run_in_tenant(
+        owner, create_medicine, generic_name="Ibuprofen", strength="200 mg", barcode="5012345678917"
+    )
     here = str(chain.branch_ids[0])
     for medicine, count in ((amoxicillin, 8), (ibuprofen, 30)):
         run_in_tenant(
@@ -79,21 +83,21 @@ def shelf(db, make_tenant):
 
 def test_a_manual_level_raises_the_alert_and_the_suggested_order(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
-    assert stock_alerts(owner).low_stock == []
+    assert run_in_tenant(owner, stock_alerts).low_stock == []
     result = run_in_tenant(
         owner,
         save_reorder_levels,
         [level(here, amoxicillin, point=10, quantity=100), level(here, ibuprofen, point=5, quantity=50)],
     )
     assert (result.changed, result.cleared, result.unchanged) == (2, 0, 0)
-    [alert] = stock_alerts(owner).low_stock
+    [alert] = run_in_tenant(owner, stock_alerts).low_stock
     assert (alert.medicine, alert.quantity, alert.detail) == ("Amoxicillin 500 mg", 8, "reorder point 10; order 100")
-    supplier = create_supplier(owner, name="Northwind")
-    assert suggest_order(owner, supplier_id=supplier, branch_id=here) is not None
-    [order] = list_orders(owner)
+    supplier = run_in_tenant(owner, create_supplier, name="Northwind")
+    assert run_in_tenant(owner, suggest_order, supplier_id=supplier, branch_id=here) is not None
+    [order] = run_in_tenant(owner, list_orders)
     assert [(line.medicine, line.ordered) for line in order.lines] == [("Amoxicillin 500 mg", 100)]
 
-    shown = reorder_level(owner, here, amoxicillin)
+    shown = run_in_tenant(owner, reorder_level, here, amoxicillin)
     assert (shown.source, shown.point_in_force, shown.low, shown.on_hand) == ("manual", 10, True, 8)
     assert shown.note == "Manual: reorder at 10, order 100."
     # Saving the same levels again changes nothing (and records nothing).
@@ -101,7 +105,10 @@ def test_a_manual_level_raises_the_alert_and_the_suggested_order(shelf):
     assert (again.changed, again.unchanged) == (0, 1)
     # Manual with no numbers clears the level: the alert goes.
     assert run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin)]).cleared == 1
-    assert stock_alerts(owner).low_stock == [] and reorder_level(owner, here, amoxicillin).source == "none"
+    assert (
+        run_in_tenant(owner, stock_alerts).low_stock == []
+        and run_in_tenant(owner, reorder_level, here, amoxicillin).source == "none"
+    )
 
 
 def test_automatic_levels_use_the_forecast_and_say_when_they_fall_back(shelf):
@@ -111,29 +118,31 @@ def test_automatic_levels_use_the_forecast_and_say_when_they_fall_back(shelf):
         save_reorder_levels,
         [level(here, amoxicillin, "automatic", point=10, quantity=100), level(here, ibuprofen, "automatic")],
     )
-    fallback = reorder_level(owner, here, amoxicillin)
+    fallback = run_in_tenant(owner, reorder_level, here, amoxicillin)
     assert (fallback.source, fallback.point_in_force) == ("fallback", 10)
     assert "no forecast yet: using the manual level" in fallback.note
-    nothing = reorder_level(owner, here, ibuprofen)
+    nothing = run_in_tenant(owner, reorder_level, here, ibuprofen)
     assert (nothing.source, nothing.point_in_force, nothing.low) == ("none", None, False)
     assert "no forecast yet and no manual level" in nothing.note
-    [alert] = stock_alerts(owner).low_stock  # from the fallback; ibuprofen has nothing in force
+    [alert] = run_in_tenant(owner, stock_alerts).low_stock  # from the fallback; ibuprofen has nothing in force
     assert alert.detail == "reorder point 10; order 100 (automatic, no forecast yet: manual level)"
 
     system = TenantContext.system(chain.tenant_id)  # forecasting runs as a background job
     with tenant_session(system) as session:
         record_forecast_levels(session, system, here, [(amoxicillin, 5, 40), (ibuprofen, 35, 120)])
-    by_forecast = {a.medicine: a.detail for a in stock_alerts(owner).low_stock}
+    by_forecast = {a.medicine: a.detail for a in run_in_tenant(owner, stock_alerts).low_stock}
     assert by_forecast == {"Ibuprofen 200 mg": "reorder point 35; order 120 (forecast)"}  # 8 > 5: amoxicillin fine
-    supplier = create_supplier(owner, name="Contoso")
-    suggest_order(owner, supplier_id=supplier, branch_id=here)
-    assert [(line.medicine, line.ordered) for line in list_orders(owner)[0].lines] == [("Ibuprofen 200 mg", 120)]
+    supplier = run_in_tenant(owner, create_supplier, name="Contoso")
+    run_in_tenant(owner, suggest_order, supplier_id=supplier, branch_id=here)
+    assert [(line.medicine, line.ordered) for line in run_in_tenant(owner, list_orders)[0].lines] == [
+        ("Ibuprofen 200 mg", 120)
+    ]
     # A manual level is a choice the forecast does not override, and switching back to automatic hands it over.
     run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, point=9, quantity=60)])
-    manual = reorder_level(owner, here, amoxicillin)
+    manual = run_in_tenant(owner, reorder_level, here, amoxicillin)
     assert (manual.source, manual.point_in_force, manual.forecast_point) == ("manual", 9, 5)
     run_in_tenant(owner, save_reorder_levels, [level(here, amoxicillin, "automatic", point=9, quantity=60)])
-    assert reorder_level(owner, here, amoxicillin).source == "forecast"
+    assert run_in_tenant(owner, reorder_level, here, amoxicillin).source == "forecast"
 
 
 @pytest.mark.parametrize(
@@ -193,42 +202,47 @@ def test_the_bulk_editor_pages_filters_and_searches_on_the_server(db, make_tenan
     chain = make_tenant("reorder-pages", branches=2)
     owner = as_role(chain, "owner")
     here = str(chain.branch_ids[0])
-    medicines = [create_medicine(owner, generic_name=f"Medicine {i:02d}") for i in range(PAGE_SIZE + 5)]
+    medicines = [run_in_tenant(owner, create_medicine, generic_name=f"Medicine {i:02d}") for i in range(PAGE_SIZE + 5)]
     run_in_tenant(
         owner, receive_stock, branch_id=here, medicine_id=medicines[0], lot_number="X", expiry_date=EXPIRY, quantity=4
     )
     run_in_tenant(owner, save_reorder_levels, [level(here, m, point=3, quantity=10) for m in medicines[:3]])
-    first = list_reorder_levels(owner, here)
+    first = run_in_tenant(owner, list_reorder_levels, here)
     assert len(first.items) == PAGE_SIZE and first.has_more
-    second = list_reorder_levels(owner, here, page=1)
+    second = run_in_tenant(owner, list_reorder_levels, here, page=1)
     assert [i.medicine for i in second.items] == [f"Medicine {i:02d}" for i in range(PAGE_SIZE, PAGE_SIZE + 5)]
     assert not second.has_more
-    assert [i.medicine for i in list_reorder_levels(owner, here, show="set").items] == [
+    assert [i.medicine for i in run_in_tenant(owner, list_reorder_levels, here, show="set").items] == [
         "Medicine 00",
         "Medicine 01",
         "Medicine 02",
     ]
-    assert len(list_reorder_levels(owner, here, show="unset").items) == PAGE_SIZE
-    assert [i.medicine for i in list_reorder_levels(owner, here, show="low").items] == ["Medicine 01", "Medicine 02"]
-    assert [i.medicine for i in list_reorder_levels(owner, here, "medicine 2").items] == [
+    assert len(run_in_tenant(owner, list_reorder_levels, here, show="unset").items) == PAGE_SIZE
+    assert [i.medicine for i in run_in_tenant(owner, list_reorder_levels, here, show="low").items] == [
+        "Medicine 01",
+        "Medicine 02",
+    ]
+    assert [i.medicine for i in run_in_tenant(owner, list_reorder_levels, here, "medicine 2").items] == [
         f"Medicine {i}" for i in range(20, 30)
     ]
     with pytest.raises(ValidationFailed):
-        list_reorder_levels(owner, here, show="everything")
+        run_in_tenant(owner, list_reorder_levels, here, show="everything")
     # The medicine page: one row per active branch, with or without a level.
-    rows = medicine_reorder_levels(owner, medicines[0])
+    rows = run_in_tenant(owner, medicine_reorder_levels, medicines[0])
     assert [(r.branch, r.source, r.on_hand) for r in rows] == [("Branch 1", "manual", 4), ("Branch 2", "none", 0)]
 
 
 def test_csv_export_edit_import_round_trips(shelf):
     chain, owner, here, amoxicillin, ibuprofen = shelf
-    unlabelled = create_medicine(owner, generic_name="Zinc oxide", strength="25%")  # no barcode: found by id
+    unlabelled = run_in_tenant(
+        owner, create_medicine, generic_name="Zinc oxide", strength="25%"
+    )  # no barcode: found by id
     run_in_tenant(
         owner,
         save_reorder_levels,
         [level(here, amoxicillin, point=10, quantity=100), level(here, ibuprofen, "automatic", point=5, quantity=50)],
     )
-    exported, code = export_reorder_levels(owner, here)
+    exported, code = run_in_tenant(owner, export_reorder_levels, here)
     assert code == "B1"
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert [(r["generic_name"], r["reorder_mode"], r["reorder_point"], r["reorder_quantity"]) for r in rows] == [
@@ -238,7 +252,7 @@ def test_csv_export_edit_import_round_trips(shelf):
     ]
     assert rows[1]["level_in_force"].startswith("Automatic, but there is no forecast yet")
     # Unchanged, the file imports as a no-op.
-    staged = stage_import(owner, "reorder_levels", "levels.csv", exported.encode())
+    staged = run_in_tenant(owner, stage_import, "reorder_levels", "levels.csv", exported.encode())
     assert (staged.total_rows, staged.valid_rows) == (3, 3)
     start_import(owner, staged.id)
     assert stored_levels(owner) == sorted(
@@ -252,7 +266,7 @@ def test_csv_export_edit_import_round_trips(shelf):
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    edited = stage_import(owner, "reorder_levels", "levels.csv", out.getvalue().encode())
+    edited = run_in_tenant(owner, stage_import, "reorder_levels", "levels.csv", out.getvalue().encode())
     assert edited.valid_rows == 3
     assert start_import(owner, edited.id).imported_rows == 3
     assert stored_levels(owner) == sorted(
@@ -274,7 +288,7 @@ def test_csv_import_reports_bad_rows_and_imports_nothing_until_told(shelf):
         ",B1,manual,1,5\n"  # row 8: no medicine named
         "5012345678917,,sometimes,1,5\n"  # row 9: bad mode (branch from the page)
     )
-    staged = stage_import(owner, "reorder_levels", "levels.csv", file.encode(), branch_id=here)
+    staged = run_in_tenant(owner, stage_import, "reorder_levels", "levels.csv", file.encode(), branch_id=here)
     assert [(p.row, p.column) for p in staged.problems] == [
         (3, "barcode"),
         (4, ""),
@@ -290,4 +304,4 @@ def test_csv_import_reports_bad_rows_and_imports_nothing_until_told(shelf):
     start_import(owner, staged.id, valid_rows_only=True)
     assert stored_levels(owner) == [(amoxicillin, "manual", 10, 100)]
     with pytest.raises(PermissionDenied):
-        stage_import(as_role(chain, "technician"), "reorder_levels", "levels.csv", file.encode())
+        run_in_tenant(as_role(chain, "technician"), stage_import, "reorder_levels", "levels.csv", file.encode())

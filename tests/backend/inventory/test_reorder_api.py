@@ -30,8 +30,10 @@ def setup(committed_tenant):
     chain, _ = committed_tenant("reorder-api", branches=2)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     here = str(chain.branch_ids[0])
-    medicine = create_medicine(owner, generic_name="Metformin", strength="500 mg", barcode="5099999999994")
-    other = create_medicine(owner, generic_name="Atorvastatin", strength="20 mg")
+    medicine = run_in_tenant(
+        owner, create_medicine, generic_name="Metformin", strength="500 mg", barcode="5099999999994"
+    )
+    other = run_in_tenant(owner, create_medicine, generic_name="Atorvastatin", strength="20 mg")
     run_in_tenant(
         owner, receive_stock, branch_id=here, medicine_id=medicine, lot_number="M1", expiry_date=EXPIRY, quantity=12
     )
@@ -59,14 +61,14 @@ def test_put_and_get_one_level(client, setup):
         "Manual: reorder at 20, order 200.",
     )
     assert client.get(path, headers=tokens["read"]).json()["reorder_quantity"] == 200
-    [alert] = stock_alerts(owner).low_stock
+    [alert] = run_in_tenant(owner, stock_alerts).low_stock
     assert alert.medicine == "Metformin 500 mg" and alert.quantity == 12
     cleared = client.put(
         path,
         json={"mode": "manual", "reorder_point": None, "reorder_quantity": None},
         headers={**tokens["admin"], "Idempotency-Key": "metformin-level-02"},
     )
-    assert cleared.json()["source"] == "none" and stock_alerts(owner).low_stock == []
+    assert cleared.json()["source"] == "none" and run_in_tenant(owner, stock_alerts).low_stock == []
 
 
 def test_bulk_put_is_all_or_nothing_and_the_list_pages(client, setup):

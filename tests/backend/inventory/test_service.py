@@ -34,8 +34,9 @@ def in_days(days: int) -> str:
 def shelf(db, make_tenant):
     chain = make_tenant("stock")
     owner = as_role(chain, "owner")
-    med = create_medicine(
+    med = run_in_tenant(
         owner,
+        create_medicine,
         generic_name="Amoxicillin",
         strength="500 mg",
         dosage_form="capsule",
@@ -88,7 +89,7 @@ def test_dispense_takes_the_soonest_expiring_batch_first_and_spans_batches(db, s
     assert [(p.lot_number, p.quantity) for p in first] == [("SOON-1", 15)]
     second = dispense_stock(cashier, branch_id=branch, medicine_id=med, quantity=10)
     assert [(p.lot_number, p.quantity) for p in second] == [("SOON-1", 5), ("LATE-1", 5)]
-    _, batches, movements = medicine_stock(owner, med)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, med)
     assert {b.lot_number: b.quantity for b in batches} == {"SOON-1": 0, "LATE-1": 45}
     assert [m.kind for m in movements][:3] == ["dispense", "dispense", "dispense"]
     assert ledger_matches_on_hand(db, chain)
@@ -98,7 +99,7 @@ def test_a_sale_that_would_oversell_fails_whole(db, shelf):
     chain, owner, med, branch, *_ = shelf
     with pytest.raises(OutOfStock, match="Only 70"):
         dispense_stock(owner, branch_id=branch, medicine_id=med, quantity=71)
-    _, batches, _ = medicine_stock(owner, med)
+    _, batches, _ = run_in_tenant(owner, medicine_stock, med)
     assert sum(b.quantity for b in batches) == 70  # nothing taken
     assert ledger_matches_on_hand(db, chain)
 
@@ -109,10 +110,10 @@ def test_expired_and_recalled_lots_are_never_sold(db, shelf):
     db.execute(text("UPDATE batches SET expiry_date = current_date - 1 WHERE id = :b"), {"b": soon})
     picks = dispense_stock(owner, branch_id=branch, medicine_id=med, quantity=5)
     assert [p.lot_number for p in picks] == ["LATE-1"]
-    recall_lot(owner, med, "LATE-1", "Manufacturer recall notice R-77")
+    run_in_tenant(owner, recall_lot, med, "LATE-1", "Manufacturer recall notice R-77")
     with pytest.raises(OutOfStock):
         dispense_stock(owner, branch_id=branch, medicine_id=med, quantity=1)
-    _, batches, _ = medicine_stock(owner, med)
+    _, batches, _ = run_in_tenant(owner, medicine_stock, med)
     assert {(b.lot_number, b.expired, b.recalled) for b in batches} == {
         ("SOON-1", True, False),
         ("LATE-1", False, True),
@@ -169,7 +170,7 @@ def test_receiving_the_same_lot_again_grows_it_and_bad_input_changes_nothing(db,
         with pytest.raises(ValidationFailed) as failure:
             run_in_tenant(owner, receive_stock, **args)
         assert failure.value.field == field
-    _, batches, _ = medicine_stock(owner, med)
+    _, batches, _ = run_in_tenant(owner, medicine_stock, med)
     assert {b.lot_number: b.quantity for b in batches} == {"SOON-1": 25, "LATE-1": 50}
     assert ledger_matches_on_hand(db, chain)
 
@@ -198,11 +199,11 @@ def test_adjustments_need_a_reason_and_never_go_below_zero(db, shelf):
 
 def test_search_by_name_brand_or_barcode_with_stock_and_isolation(db, shelf, make_tenant):
     chain, owner, med, branch, *_ = shelf
-    found, more = search_medicines(as_role(chain, "cashier"), "amox")
+    found, more = run_in_tenant(as_role(chain, "cashier"), search_medicines, "amox")
     assert [(m.generic_name, m.on_hand) for m in found] == [("Amoxicillin", 70)] and not more
-    assert [m.id for m in search_medicines(owner, "5012345678900")[0]] == [med]
+    assert [m.id for m in run_in_tenant(owner, search_medicines, "5012345678900")[0]] == [med]
     other = make_tenant("other-stock")
-    assert search_medicines(as_role(other, "owner"), "amox")[0] == []
+    assert run_in_tenant(as_role(other, "owner"), search_medicines, "amox")[0] == []
 
 
 def test_transfers_move_stock_atomically_between_branches(db, make_tenant):
@@ -210,7 +211,7 @@ def test_transfers_move_stock_atomically_between_branches(db, make_tenant):
 
     chain = make_tenant("transfer", branches=2)
     owner = as_role(chain, "owner")
-    med = create_medicine(owner, generic_name="Omeprazole", strength="20 mg")
+    med = run_in_tenant(owner, create_medicine, generic_name="Omeprazole", strength="20 mg")
     here, there = str(chain.branch_ids[0]), str(chain.branch_ids[1])
     batch = run_in_tenant(
         owner, receive_stock, branch_id=here, medicine_id=med, lot_number="OME-1", expiry_date=in_days(90), quantity=40
@@ -218,7 +219,7 @@ def test_transfers_move_stock_atomically_between_branches(db, make_tenant):
     arrived = run_in_tenant(
         as_role(chain, "technician"), transfer_stock, batch_id=batch, to_branch_id=there, quantity=15
     )
-    _, batches, movements = medicine_stock(owner, med)
+    _, batches, movements = run_in_tenant(owner, medicine_stock, med)
     assert {(b.branch, b.quantity) for b in batches} == {("Branch 1", 25), ("Branch 2", 15)}
     assert sorted(m.kind for m in movements[:2]) == ["transfer_in", "transfer_out"]
     assert arrived != batch and ledger_matches_on_hand(db, chain)
@@ -226,12 +227,12 @@ def test_transfers_move_stock_atomically_between_branches(db, make_tenant):
         run_in_tenant(owner, transfer_stock, batch_id=batch, to_branch_id=there, quantity=26)
     with pytest.raises(ValidationFailed, match="another branch"):
         run_in_tenant(owner, transfer_stock, batch_id=batch, to_branch_id=here, quantity=1)
-    recall_lot(owner, med, "OME-1", "Recall notice R-12")
+    run_in_tenant(owner, recall_lot, med, "OME-1", "Recall notice R-12")
     with pytest.raises(ValidationFailed, match="recalled"):
         run_in_tenant(owner, transfer_stock, batch_id=batch, to_branch_id=there, quantity=1)
     with pytest.raises(PermissionDenied):
         run_in_tenant(as_role(chain, "cashier"), transfer_stock, batch_id=batch, to_branch_id=there, quantity=1)
-    _, batches, _ = medicine_stock(owner, med)
+    _, batches, _ = run_in_tenant(owner, medicine_stock, med)
     assert {(b.branch, b.quantity) for b in batches} == {
         ("Branch 1", 25),
         ("Branch 2", 15),

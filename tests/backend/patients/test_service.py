@@ -146,7 +146,7 @@ def test_a_member_sees_patients_of_their_branches_or_who_bought_there(chain):
     assert run_in_tenant(limited, get_patient, at_2.id).full_name == "Bo Two"
 
     # Ada buys at branch 2: its staff now see her record, and may edit it without moving her home branch.
-    medicine = create_medicine(owner, generic_name="Cetirizine", default_sell_price="3.00")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Cetirizine", default_sell_price="3.00")
     run_in_tenant(
         owner, create_draft, branch_id=str(home_2), lines=[{"medicine_id": medicine, "quantity": 1}], patient_id=at_1.id
     )
@@ -229,7 +229,7 @@ def test_a_bill_links_a_patient_of_the_same_chain_only(chain, make_tenant):
     owner = as_role(chain, "owner")
     branch = str(chain.branch_ids[0])
     patient = register(owner, chain.branch_ids[0])
-    medicine = create_medicine(owner, generic_name="Loratadine", default_sell_price="2.50")
+    medicine = run_in_tenant(owner, create_medicine, generic_name="Loratadine", default_sell_price="2.50")
     run_in_tenant(
         owner,
         receive_stock,

@@ -122,7 +122,8 @@ MEDICINES = {
 def stock(chain) -> Pharmacy:
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     medicines = {
-        name: create_medicine(owner, default_sell_price="1.00", **fields) for name, fields in MEDICINES.items()
+        name: run_in_tenant(owner, create_medicine, default_sell_price="1.00", **fields)
+        for name, fields in MEDICINES.items()
     }
     prescriber = run_in_tenant(
         owner,

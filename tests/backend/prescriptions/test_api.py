@@ -30,7 +30,7 @@ def auth(chain, scope: str) -> dict[str, str]:
 def test_a_prescription_through_rest(client, committed_tenant):
     chain, _ = committed_tenant("rx-api", branches=1)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    lisinopril = create_medicine(owner, default_sell_price="1.00", **MEDICINES["lisinopril"])
+    lisinopril = run_in_tenant(owner, create_medicine, default_sell_price="1.00", **MEDICINES["lisinopril"])
     patient = run_in_tenant(
         owner,
         create_patient,
