@@ -8,16 +8,20 @@ module (tests/test_layers.py fails when one does):
   work (`tenants.session.run_in_tenant`) run in a worker thread.
 - `IdempotencyKey` and `idempotent_json` / `idempotent_answer`: a write done once per key, in the
   same transaction that stores its answer, run again as a whole when it lost a race.
+- `rest_schema(...)`: a response schema built from the domain object it serializes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, create_model
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -103,3 +107,35 @@ def idempotent_json(
 ) -> JSONResponse:
     """`idempotent_answer` for a write that answers `status` with what `act(session)` returns."""
     return idempotent_answer(ctx, key, request, lambda session: (status, act(session)), busy_message=busy_message)
+
+
+def rest_schema(
+    name: str,
+    domain: type,
+    *,
+    doc: str,
+    module: str,
+    fields: dict[str, Any] | None = None,
+    config: ConfigDict | None = None,
+) -> type[BaseModel]:
+    """A REST response schema with the fields of a domain dataclass, in its order, with its types and
+    defaults, so the API cannot drift from what the service hands out. `fields` gives some of them
+    another `(type, Field(...))`: a nested REST schema, or a description for the API docs.
+
+    (mypy cannot see the fields of a class built at run time; annotate with `type[BaseModel]` values.)"""
+    hints = get_type_hints(domain, vars(sys.modules[domain.__module__]))
+    chosen = fields or {}
+    definitions: dict[str, Any] = {}
+    for field in dataclasses.fields(domain):
+        default = field.default if field.default is not dataclasses.MISSING else ...
+        definitions[field.name] = chosen.get(field.name, (hints[field.name], default))
+    unknown = set(chosen) - set(definitions)
+    if unknown:
+        raise TypeError(f"{name}: {sorted(unknown)} are not fields of {domain.__name__}")
+    return create_model(  # type: ignore[no-any-return,call-overload]
+        name,
+        __config__=ConfigDict(from_attributes=True, **(config or {})),
+        __doc__=doc,
+        __module__=module,
+        **definitions,
+    )

@@ -19,14 +19,7 @@ BIN = Path(sys.executable).parent
         ["ruff", "format", "--check", "."],
         ["mypy", "backend", "tenants"],
         # Copied code (settings in pyproject.toml [tool.pylint]); `make lint` runs the same.
-        pytest.param(
-            ["pylint", "backend", "tenants", "pharmacy_saas"],
-            marks=pytest.mark.xfail(
-                strict=True,  # passing makes this fail: then delete the mark
-                reason="two copies in billing until its REST schemas are built from the domain objects "
-                "(issue 12, section 5): bills/api.py ~ bills/repository.py, reports/api.py ~ reports/service.py",
-            ),
-        ),
+        ["pylint", "backend", "tenants", "pharmacy_saas"],
     ],
     ids=["ruff-check", "ruff-format", "mypy", "duplicate-code"],
 )

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.concurrency import run_in_threadpool
 
+from backend.billing.bills.repository import Bill
 from backend.billing.bills.service import create_draft, finalize_bill, get_bill, update_draft, void_bill
-from backend.billing.statuses import BillStatus
-from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant, rest_schema
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["billing"])
@@ -120,11 +120,20 @@ class PaymentOut(BaseModel):
     received_at: datetime
 
 
-class BillOut(BaseModel):
-    """A bill; amounts are decimal strings: lines and tax at 4 decimals, `total_due` in the currency's minor unit."""
-
-    model_config = ConfigDict(
-        from_attributes=True,
+# A bill; amounts are decimal strings. Its fields are the domain Bill's (repository.py), in its order.
+BillOut = rest_schema(
+    "BillOut",
+    Bill,
+    doc="A bill; amounts are decimal strings: lines and tax at 4 decimals, `total_due` in the currency's minor unit.",
+    module=__name__,
+    fields={
+        "number": (str | None, Field(description="Branch code, local year, sequence: given at finalize, no gaps")),
+        "lines": (list[BillLineOut], ...),
+        "taxes": (list[TaxBandOut], ...),
+        "payments": (list[PaymentOut], ...),
+        "patient_id": (str | None, Field(None, description="The patient sold to; null for a walk-in customer")),
+    },
+    config=ConfigDict(
         json_schema_extra={
             "examples": [
                 {
@@ -162,36 +171,11 @@ class BillOut(BaseModel):
                 }
             ]
         },
-    )
-
-    id: str
-    branch_id: str
-    number: str | None = Field(description="Branch code, local year, sequence: given at finalize, no gaps")
-    status: BillStatus
-    currency: str
-    prices_include_tax: bool
-    customer_name: str
-    bill_discount: Decimal
-    lines_total: Decimal
-    discount_total: Decimal
-    net_total: Decimal
-    tax_total: Decimal
-    total: Decimal
-    rounding: Decimal
-    total_due: Decimal
-    amount_paid: Decimal
-    outstanding: Decimal
-    lines: list[BillLineOut]
-    taxes: list[TaxBandOut]
-    payments: list[PaymentOut]
-    created_at: datetime
-    finalized_at: datetime | None
-    voided_at: datetime | None
-    void_reason: str
-    patient_id: str | None = Field(None, description="The patient sold to; null for a walk-in customer")
+    ),
+)
 
 
-def _bill_out(bill: object) -> BillOut:
+def _bill_out(bill: object) -> BaseModel:
     return BillOut.model_validate(bill)
 
 

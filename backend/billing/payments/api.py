@@ -85,7 +85,7 @@ class CompletionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     card_payment: CardPaymentOut
-    bill: BillOut
+    bill: BillOut  # type: ignore[valid-type]  # built from the domain Bill by rest_schema
     released: bool = Field(description="True: the sale failed and the card's authorization was released")
     error: str | None = None
     message: str = ""

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.billing.bills.pdf import invoice_pdf, receipt_pdf
 from backend.billing.reports.service import SalesReport, daily_report, range_report, report_csv
-from backend.http import RequirePermission, in_tenant
+from backend.http import RequirePermission, in_tenant, rest_schema
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["reports"])
@@ -66,42 +66,24 @@ class SalesPointOut(BaseModel):
     gross_sales: Decimal
 
 
-class SalesReportOut(BaseModel):
-    """Issued bills of the branch finalized in its local day(s); amounts are 4-decimal sums."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    branch_id: str
-    branch_name: str
-    branch_code: str
-    time_zone: str
-    currency: str
-    start: date
-    end: date
-    starts_at: datetime = Field(description="UTC start of the first local day")
-    ends_at: datetime = Field(description="UTC end (exclusive) of the last local day")
-    bills: int
-    voided_bills: int
-    sales_before_discounts: Decimal
-    discounts: Decimal
-    net_sales: Decimal
-    tax: Decimal
-    gross_sales: Decimal
-    rounding: Decimal
-    total_due: Decimal
-    collected: Decimal
-    outstanding: Decimal
-    refunds: Decimal
-    refunds_note: str
-    cost_of_goods: Decimal
-    gross_margin: Decimal = Field(description="Net sales minus the cost of the picked lots")
-    margin_percent: Decimal | None
-    payments: list[PaymentTotalOut] = Field(description="Payments taken so far on those bills, by method")
-    taxes: list[TaxTotalOut]
-    top_by_quantity: list[MedicineSalesOut]
-    top_by_revenue: list[MedicineSalesOut]
-    by_hour: list[SalesPointOut] = Field(description="24 local hours on a one-day report, else empty")
-    by_day: list[SalesPointOut]
+# The report's fields are the domain SalesReport's (service.py), in its order.
+SalesReportOut = rest_schema(
+    "SalesReportOut",
+    SalesReport,
+    doc="Issued bills of the branch finalized in its local day(s); amounts are 4-decimal sums.",
+    module=__name__,
+    fields={
+        "starts_at": (datetime, Field(description="UTC start of the first local day")),
+        "ends_at": (datetime, Field(description="UTC end (exclusive) of the last local day")),
+        "gross_margin": (Decimal, Field(description="Net sales minus the cost of the picked lots")),
+        "payments": (list[PaymentTotalOut], Field(description="Payments taken so far on those bills, by method")),
+        "taxes": (list[TaxTotalOut], ...),
+        "top_by_quantity": (list[MedicineSalesOut], ...),
+        "top_by_revenue": (list[MedicineSalesOut], ...),
+        "by_hour": (list[SalesPointOut], Field(description="24 local hours on a one-day report, else empty")),
+        "by_day": (list[SalesPointOut], ...),
+    },
+)
 
 
 def _json(report: SalesReport) -> dict[str, object]:
