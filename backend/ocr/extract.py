@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from backend.clinical.sig import expand
 from backend.drugs.matcher import resolve
@@ -51,7 +52,8 @@ def extract_fields(lines: list[TextLine]) -> dict[str, Field]:
     found = find_labelled(cells, "sig")
     if found:
         found = continuation(cells, found)
-        sig = " ".join(found.text.split())
+        # Directions are label English: a letter the engine read with an accent ("Taķe") is the plain one.
+        sig = " ".join(_ascii_letters(found.text).split())
         out["sig"] = Field(sig, found.confidence, found.box)
         expanded = expand(sig)
         # Words the expander does not know stay as written in its text; the person should look.
@@ -76,6 +78,11 @@ def extract_fields(lines: list[TextLine]) -> dict[str, Field]:
     if found and (number := re.fullmatch(r"[#:\s]*([0-9]{4,12})", found.text.replace(" ", ""))):
         out["rx_number"] = Field(number.group(1), found.confidence, found.box)
     return {name: _rounded(value) for name, value in out.items()}
+
+
+def _ascii_letters(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in folded if not unicodedata.combining(char))
 
 
 def _rounded(value: Field) -> Field:
@@ -124,10 +131,25 @@ def _medication(cells: list[Cell], out: dict[str, Field]) -> None:
         match = resolve(medication.drug_as_written)
         if match is None:
             continue  # not a medicine the dictionary knows: an address or a phone line with digits
-        out["drug_as_written"] = Field(medication.drug_as_written, found.confidence, found.box)
+        written = _without_stray_prefix(medication.drug_as_written, match.generic)
+        out["drug_as_written"] = Field(written, found.confidence, found.box)
         # A fuzzy match (an OCR slip, a misspelling) is only as sure as its similarity.
         out["drug"] = Field(match.generic.lower(), found.confidence * match.similarity, found.box)
         out["strength"] = Field(medication.strength, found.confidence, found.box)
         if medication.form:
             out["form"] = Field(medication.form, found.confidence, found.box)
         return
+
+
+def _without_stray_prefix(written: str, generic: str) -> str:
+    """Drop leading marks the line picked up (the pad's "Rx" symbol read as "R", a check box as "X")
+    while the rest still names the same medicine: "R amlodipine" -> "amlodipine". Salt words after
+    the name ("Sertraline HCl") stay: they are how it was written."""
+    words = written.split()
+    while len(words) > 1:
+        rest = " ".join(words[1:])
+        match = resolve(rest, fuzzy=False)
+        if match is None or match.generic != generic:
+            break
+        words = words[1:]
+    return " ".join(words)
