@@ -10,8 +10,8 @@ from bytes to fields (`pipeline.read_prescription`, models already loaded, as in
 "OCR only" is the engine's recognition alone on the same page: the raw baseline that shows what the
 image checks and the field extraction add.
 
-Image sets: the shared samples (../shared/prescriptions, with expected.json) and, when present,
-images made by `python -m devtools.rx_images OUT` (the same expected.json shape).
+Image sets: the shared samples (../shared/prescriptions, with expected.json) and 24 harder images
+made by `devtools.rx_images` (seed 15) into .data/rx_images when that folder is empty.
 
 Run: python -m bench.ocr [--engines rapidocr,easyocr] [--generated DIR] [--runs 1] [--fields]
 """
@@ -74,7 +74,12 @@ def child(engine: str, folders: list[str], runs: int) -> None:
             }
     print(
         json.dumps(
-            {"load_seconds": load_seconds, "rss_loaded_mb": rss_loaded, "rss_peak_mb": _peak_rss_mb(), "images": results}
+            {
+                "load_seconds": load_seconds,
+                "rss_loaded_mb": rss_loaded,
+                "rss_peak_mb": _peak_rss_mb(),
+                "images": results,
+            }
         )
     )
 
@@ -123,14 +128,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sets = [("shared samples", SHARED)]
-    if (Path(args.generated) / "expected.json").is_file():
-        sets.append(("generated (harder)", Path(args.generated)))
+    generated = Path(args.generated)
+    if not (generated / "expected.json").is_file():
+        from devtools.rx_images import generate
+
+        generate(generated, count=24, seed=15)  # the same seed gives the same images
+    sets.append(("generated (harder)", generated))
     folders = [str(folder) for _, folder in sets]
     print(f"Prescription OCR: {', '.join(f'{label} ({folder})' for label, folder in sets)}; runs per image {args.runs}")
     rows = []
     details = []
     for engine in args.engines.split(","):
-        command = [sys.executable, "-m", "bench.ocr", "--child", engine, "--runs", str(args.runs), "--folders", *folders]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.ocr",
+            "--child",
+            engine,
+            "--runs",
+            str(args.runs),
+            "--folders",
+            *folders,
+        ]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         if done.returncode:
             print(f"{engine}: failed\n{done.stderr[-2000:]}", file=sys.stderr)

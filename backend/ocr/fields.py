@@ -260,7 +260,9 @@ def _digits(text: str) -> str:
 def parse_date(text: str) -> date | None:
     """03/14/2026 (US month first), 14.03.2026 (day first), 2026-03-14, 14 Mar 2026, March 14, 2026."""
     t = " ".join(text.replace(",", " ").split())
-    numeric = re.search(r"(?<![\w/.-])([0-9OolI|]{1,4})\s*([/.\-])\s*([0-9OolI|]{1,2})\s*\2\s*([0-9OolI|]{2,4})(?![\w/])", t)
+    numeric = re.search(
+        r"(?<![\w/.-])([0-9OolI|]{1,4})\s*([/.\-])\s*([0-9OolI|]{1,2})\s*\2\s*([0-9OolI|]{2,4})(?![\w/])", t
+    )
     if numeric:
         a, sep, b, c = (
             _digits(numeric.group(1)),
@@ -347,6 +349,7 @@ def parse_refills(text: str) -> int | None:
     t = text.strip().lower().strip(".")
     if re.fullmatch(r"(nr|n/r|none|no|no refills?|zero|0|o|-)", t):
         return 0
+    t = re.sub(r"^[x×]\s*(?=\d)", "", t)  # "x3": three refills
     return parse_count(t)
 
 
@@ -385,7 +388,7 @@ class Medication:
 
 
 def parse_medication(text: str) -> Medication | None:
-    """"Sertraline HCl 50mg tablet" -> (Sertraline HCl, 50 mg, tablet)."""
+    """ "Sertraline HCl 50mg tablet" -> (Sertraline HCl, 50 mg, tablet)."""
     match = _STRENGTH.match(" ".join(text.split()))
     if not match:
         return None
@@ -422,7 +425,7 @@ _NAME = re.compile(r"^[A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]*\.?)*\s+[A-Z][A-Za
 
 
 def prescriber_name(written: str) -> str | None:
-    """"Dr. Miriam L. Oduya" / "Rowan T. Achebe, DO" -> the name alone."""
+    """ "Dr. Miriam L. Oduya" / "Rowan T. Achebe, DO" -> the name alone."""
     name = _TITLE.sub("", written)
     for _ in range(3):  # "Jane Roe, MD, MPH"
         stripped = _CREDENTIALS.sub("", name)
@@ -438,7 +441,7 @@ def looks_like_prescriber(text: str) -> bool:
 
 
 def patient_name(written: str) -> str | None:
-    """"Castellano, Ingrid D." -> "Ingrid D. Castellano"; anything not shaped like a name -> None."""
+    """ "Castellano, Ingrid D." -> "Ingrid D. Castellano"; anything not shaped like a name -> None."""
     text = " ".join(written.strip(" :-|").split())
     if text.count(",") == 1:
         last, first = (part.strip() for part in text.split(","))

@@ -81,7 +81,9 @@ def _picture(data: bytes) -> Image.Image:
     except ImageRefused:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageRefused("The picture is far too large in pixels to be a prescription (refused).") from exc
+        raise ImageRefused(
+            f"The picture is far more than {MAX_PIXELS // 1_000_000} megapixels: not a prescription (refused)."
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRefused("The picture is damaged or incomplete (was the upload cut off?).") from exc
 

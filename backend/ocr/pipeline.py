@@ -57,9 +57,11 @@ def read_prescription(data: bytes, engine: str | None = None) -> Reading:
     Raises images.ImageRefused for a file that is not a usable image. Several pages (a fax): each
     field comes from the page that read it most surely. `seconds` is this upload's time from bytes
     to fields; the one-time model load (`warm_up`) is not part of it."""
-    reader = warm_up(engine)
     started = time.perf_counter()
-    upload = open_upload(data)
+    upload = open_upload(data)  # a bad file is refused before any model is loaded
+    checked = time.perf_counter() - started
+    reader = warm_up(engine)
+    started = time.perf_counter() - checked
     fields: dict[str, Field] = dict.fromkeys(FIELDS, MISSING)
     page_of: dict[str, int] = {}
     for index, page in enumerate(upload.pages):
