@@ -97,7 +97,7 @@ class RapidOcrEngine:
         )
 
     def read(self, image_bgr: Any) -> list[TextLine]:
-        result = self._ocr(image_bgr)
+        result: Any = self._ocr(image_bgr)  # RapidOCROutput when detection and recognition both run
         if result.boxes is None or result.txts is None:
             return []
         scores = result.scores if result.scores is not None else [0.0] * len(result.txts)

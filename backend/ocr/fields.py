@@ -254,7 +254,10 @@ MONTHS = {
 
 def _digits(text: str) -> str:
     """OCR's usual letter-for-digit slips, only inside something that should be a number."""
-    return text.translate(str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"}))
+    return text.translate(_DIGIT_SLIPS)
+
+
+_DIGIT_SLIPS = str.maketrans("OolI|SB", "0011158")
 
 
 def parse_date(text: str) -> date | None:
