@@ -42,7 +42,7 @@ def _peak_rss_mb() -> float:
     return 0.0
 
 
-def child(engine: str, folders: list[str], runs: int) -> None:
+def child(engine: str, folders: list[str], runs: int, raw_baseline: bool = True) -> None:
     """Read every image of the folders with one engine; print one JSON document."""
     import logging
 
@@ -63,14 +63,15 @@ def child(engine: str, folders: list[str], runs: int) -> None:
             for _ in range(runs):
                 reading = read_prescription(data, engine=engine)
                 seconds.append(reading.seconds)
-                page = open_upload(data).pages[0]
-                t = time.perf_counter()
-                read_lines(reader, page)
-                raw.append(time.perf_counter() - t)
+                if raw_baseline:
+                    page = open_upload(data).pages[0]
+                    t = time.perf_counter()
+                    read_lines(reader, page)
+                    raw.append(time.perf_counter() - t)
             results[f"{folder}/{name}"] = {
                 "fields": reading.as_json(),
                 "seconds": min(seconds) if runs > 1 else seconds[0],
-                "raw_seconds": min(raw) if runs > 1 else raw[0],
+                "raw_seconds": min(raw) if raw else None,
             }
     print(
         json.dumps(
@@ -120,11 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generated", default=str(GENERATED), help="folder made by devtools.rx_images")
     parser.add_argument("--runs", type=int, default=1, help="reads per image (the fastest counts)")
     parser.add_argument("--fields", action="store_true", help="also print accuracy per field and the misses")
+    parser.add_argument("--no-raw", action="store_true", help="skip the OCR-only baseline (halves the time)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folders", nargs="*", help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args(argv)
     if args.child:
-        child(args.child, args.folders, args.runs)
+        child(args.child, args.folders, args.runs, raw_baseline=not args.no_raw)
         return 0
 
     sets = [("shared samples", SHARED)]
@@ -139,17 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     details = []
     for engine in args.engines.split(","):
-        command = [
-            sys.executable,
-            "-m",
-            "bench.ocr",
-            "--child",
-            engine,
-            "--runs",
-            str(args.runs),
-            "--folders",
-            *folders,
-        ]
+        command = [sys.executable, "-m", "bench.ocr", "--child", engine, "--runs", str(args.runs)]
+        command += ["--no-raw"] if args.no_raw else []
+        command += ["--folders", *folders]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         if done.returncode:
             print(f"{engine}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
@@ -159,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             images = {k: v for k, v in report["images"].items() if k.startswith(f"{folder}/")}
             right, total, per_field, misses = score(folder, images)
             seconds = [float(v["seconds"]) for v in images.values()]
-            raw = [float(v["raw_seconds"]) for v in images.values()]
+            raw = [float(v["raw_seconds"]) for v in images.values() if v["raw_seconds"] is not None]
             rows.append(
                 (
                     engine,
@@ -168,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{100 * right / total:.1f}% ({right}/{total})",
                     f"{statistics.median(seconds):.2f}",
                     f"{_percentile(seconds, 0.95):.2f}",
-                    f"{statistics.median(raw):.2f}",
+                    f"{statistics.median(raw):.2f}" if raw else "-",
                     f"{report['load_seconds']:.1f}",
                     f"{report['rss_peak_mb']:.0f}",
                 )
