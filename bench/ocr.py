@@ -6,7 +6,8 @@ worker's resident memory <= 1.5 GB.
 
 Each engine runs in a fresh process of its own (as a worker would), so its memory is its own:
 `RSS` is the process's peak resident set (VmHWM) after reading every image. Seconds are per image
-from bytes to fields (`pipeline.read_prescription`, models already loaded, as in a worker), and
+from bytes to fields (`pipeline.read_prescription`, models already loaded, as in a worker; "CPU s"
+is the process's CPU time for the same reads, all threads: less sensitive to other load), and
 "OCR only" is the engine's recognition alone on the same page: the raw baseline that shows what the
 image checks and the field extraction add.
 
@@ -59,9 +60,11 @@ def child(engine: str, folders: list[str], runs: int, raw_baseline: bool = True)
         expected = json.loads((Path(folder) / "expected.json").read_text())
         for name in sorted(expected):
             data = (Path(folder) / name).read_bytes()
-            seconds, raw = [], []
+            seconds, raw, cpu = [], [], []
             for _ in range(runs):
+                cpu_started = time.process_time()
                 reading = read_prescription(data, engine=engine)
+                cpu.append(time.process_time() - cpu_started)
                 seconds.append(reading.seconds)
                 if raw_baseline:
                     page = open_upload(data).pages[0]
@@ -72,6 +75,7 @@ def child(engine: str, folders: list[str], runs: int, raw_baseline: bool = True)
                 "fields": reading.as_json(),
                 "seconds": min(seconds) if runs > 1 else seconds[0],
                 "raw_seconds": min(raw) if raw else None,
+                "cpu_seconds": min(cpu),
             }
     print(
         json.dumps(
@@ -154,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             right, total, per_field, misses = score(folder, images)
             seconds = [float(v["seconds"]) for v in images.values()]
             raw = [float(v["raw_seconds"]) for v in images.values() if v["raw_seconds"] is not None]
+            cpu = [float(v["cpu_seconds"]) for v in images.values()]
             rows.append(
                 (
                     engine,
@@ -162,13 +167,25 @@ def main(argv: list[str] | None = None) -> int:
                     f"{100 * right / total:.1f}% ({right}/{total})",
                     f"{statistics.median(seconds):.2f}",
                     f"{_percentile(seconds, 0.95):.2f}",
+                    f"{statistics.median(cpu):.2f}",
                     f"{statistics.median(raw):.2f}" if raw else "-",
                     f"{report['load_seconds']:.1f}",
                     f"{report['rss_peak_mb']:.0f}",
                 )
             )
             details.append((engine, label, per_field, misses))
-    header = ("engine", "images", "n", "fields right", "p50 s", "p95 s", "OCR only p50 s", "load s", "RSS MB")
+    header = (
+        "engine",
+        "images",
+        "n",
+        "fields right",
+        "p50 s",
+        "p95 s",
+        "CPU s p50",
+        "OCR only p50 s",
+        "load s",
+        "RSS MB",
+    )
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
