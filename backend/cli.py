@@ -16,6 +16,7 @@ from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging
 from backend.core.settings import get_settings
 from backend.interactions.cli import interactions_app
+from backend.ocr.cli import ocr_command
 
 app = typer.Typer(help="Pharmacy SaaS operator commands.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema and roles.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(interactions_app, name="interactions")
 app.add_typer(dur_app, name="dur")
+app.command("ocr")(ocr_command)
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
