@@ -36,3 +36,4 @@ def load_handlers() -> None:
     import backend.accounts.tasks  # noqa: F401
     import backend.inventory.csv_import  # noqa: F401
     import backend.jobs.tasks  # noqa: F401
+    import backend.prescriptions.reading  # noqa: F401

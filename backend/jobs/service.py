@@ -138,3 +138,11 @@ def job_status(ctx: TenantContext, outbox_id: uuid.UUID) -> str | None:
     with tenant_session(ctx) as session:
         row = session.exec(select(OutboxJob.status).where(OutboxJob.id == outbox_id)).first()
         return row
+
+
+def outbox_status(session: Session, outbox_id: uuid.UUID | None) -> str | None:
+    """The status of one of the tenant's jobs in the caller's transaction (None when there is none):
+    pending (waiting for the relay), relayed (with a worker), done."""
+    if outbox_id is None:
+        return None
+    return session.exec(select(OutboxJob.status).where(OutboxJob.id == outbox_id)).first()

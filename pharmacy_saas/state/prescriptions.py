@@ -333,7 +333,7 @@ class RxState(ShellState):
         if not files:
             self.error = "Choose the file of the original first."
             return None
-        data = await files[0].read(service.MAX_IMAGE_BYTES + 1)
+        data = await files[0].read(originals.MAX_UPLOAD_BYTES + 1)
         try:
             record = await transact(ctx, service.attach_image, self.rx_id, data)
         except PharmacyError as exc:
