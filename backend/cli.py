@@ -230,16 +230,25 @@ def worker(
     from backend.core.queue import check_redis, job_queue, redis_connection
     from backend.jobs.recovery import reclaim_abandoned_jobs
     from backend.jobs.registry import load_handlers
+    from backend.prescriptions.originals import OCR_QUEUE
 
     settings = get_settings()
     configure_logging(f"{settings.SERVICE_NAME}-worker", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
     connection = redis_connection()
     check_redis(connection)
     names = [q for q in queues.split(",") if q] or get_settings().queue_names()
-    worker_class = SimpleWorker if simple else Worker
+    # An OCR worker runs its jobs in-process: the models stay loaded between jobs, and onnxruntime's
+    # thread pools do not survive a fork into a work-horse. A crash costs the one job (RQ retries it
+    # when the supervisor restarts the worker under its name).
+    worker_class = SimpleWorker if simple or OCR_QUEUE in names else Worker
     # Once here, before any fork: every work-horse then starts with the handlers loaded instead of
     # importing them again (over a second of CPU per job).
     load_handlers()
+    if OCR_QUEUE in names:
+        # The OCR models and the drug dictionary load here, once per worker, not per job.
+        from backend.ocr.pipeline import warm_up
+
+        warm_up()
     if name:
         reclaim_abandoned_jobs(connection, name)
     rq_worker = worker_class(

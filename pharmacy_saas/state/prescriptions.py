@@ -18,8 +18,8 @@ from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
 from backend.patients.allergies import register_with_allergies
 from backend.patients.service import find_patients
+from backend.prescriptions import originals, service, verification
 from backend.prescriptions import prescribers as prescriber_service
-from backend.prescriptions import service, verification
 from backend.prescriptions.enums import RxSource, RxStatus
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service, transact

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 import dataclasses
+import io
 from datetime import date, timedelta
 
 import pytest
