@@ -208,6 +208,39 @@ def get_reading(session: Session, ctx: TenantContext, prescription_id: str) -> R
     )
 
 
+def reading_progress(session: Session, ctx: TenantContext, prescription_id: str) -> tuple[ReadingStatus, str] | None:
+    """Where the reading is (its status and the job's), for a page polling until it lands. Holds no
+    patient data, so it is not written to the access log (the fields are read through `get_reading`)."""
+    require(ctx, "prescriptions.view")
+    key = as_uuid(prescription_id, "prescription")
+    row = session.execute(
+        text(
+            "SELECT r.status, r.job_id, p.branch_id FROM prescription_readings r "
+            "JOIN prescriptions p ON p.tenant_id = r.tenant_id AND p.id = r.prescription_id "
+            "WHERE r.prescription_id = :p"
+        ),
+        {"p": key},
+    ).first()
+    if row is None or not ctx.can_see_branch(row.branch_id):
+        return None
+    return ReadingStatus(row.status), outbox_status(session, row.job_id) or "done"
+
+
+def page_image(session: Session, ctx: TenantContext, prescription_id: str) -> tuple[str, bytes] | None:
+    """The page the reading's boxes refer to (the picture, or a PDF's first page as PNG); logged like
+    opening the prescription's original."""
+    found = service.prescription_image(session, ctx, prescription_id)  # scope check + the access log
+    if found is None:
+        return None
+    if found[0] != "application/pdf":
+        return found
+    preview = session.execute(
+        text("SELECT preview FROM prescription_images WHERE prescription_id = :p"),
+        {"p": as_uuid(prescription_id, "prescription")},
+    ).scalar()
+    return ("image/png", bytes(preview)) if preview else None
+
+
 # --- the person confirms --------------------------------------------------------------------------------
 
 
