@@ -31,8 +31,7 @@ def test_intake_entry_and_verification_end_ready_to_fill_with_the_history(pharma
         branch_id=pharmacy.branch,
         patient_id=patient,
         source="fax",
-        image=b"\x89PNG fake page",
-        image_type="image/png",
+        image=_jpeg(),
     )
     assert (rx.status, rx.rx_number, rx.has_image) == (RxStatus.INTAKE, "B1-000001", True)
     rx = pharmacy.run(
