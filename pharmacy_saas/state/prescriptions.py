@@ -390,7 +390,6 @@ class RxState(ShellState):
     reading_fields: list[ReadRow] = []
     page_src: str = ""
     zoom: int = 100
-    watching: bool = False
 
     @rx.var
     def editable(self) -> bool:
@@ -428,8 +427,8 @@ class RxState(ShellState):
         self.page_src, self.zoom = "", 100
         if self.record.get("has_image"):
             await self._load_reading(ctx)
-        if self.reading_status in {s.value for s in ReadingStatus.waiting()} and not self.watching:
-            return RxState.watch_reading
+        if self.reading_status in {s.value for s in ReadingStatus.waiting()}:
+            return RxState.watch_reading(self.rx_id)
         return None
 
     async def _load_reading(self, ctx: TenantContext) -> None:
@@ -458,37 +457,39 @@ class RxState(ShellState):
 
     @rx.event(background=True)
     @guarded("prescriptions.view", background=True)
-    async def watch_reading(self, ctx: TenantContext) -> None:
-        """Poll the reading's progress (status only, nothing logged) until the fields land, then show them."""
-        async with self:
-            if self.watching:
+    async def watch_reading(self, ctx: TenantContext, rx_id: str) -> Any:
+        """Poll the reading's progress (status only, nothing logged) and ask the page to refresh when it
+        moves. It never writes the state itself: a state copy written back from a background task could
+        undo what the person saved meanwhile, so the refresh is a normal event (`refresh_reading`)."""
+        last = None
+        for _ in range(READING_POLL_LIMIT):
+            await asyncio.sleep(READING_POLL_SECONDS)
+            found = await transact(ctx, reading.reading_progress, rx_id)
+            if found is None:
                 return
-            self.watching, rx_id = True, self.rx_id
+            if found != last:
+                last = found
+                yield RxState.refresh_reading(rx_id)
+            if found[0] not in ReadingStatus.waiting():
+                return
+
+    @rx.event
+    @guarded("prescriptions.view")
+    async def refresh_reading(self, ctx: TenantContext, rx_id: str) -> None:
+        """Show where the reading is; once it has landed, the fields (read once, written to the access log)."""
+        if rx_id != self.rx_id:
+            return  # the page moved on to another prescription
         try:
-            for _ in range(READING_POLL_LIMIT):
-                await asyncio.sleep(READING_POLL_SECONDS)
-                found = await transact(ctx, reading.reading_progress, rx_id)
-                if found is None:
-                    return
-                status, job = found
-                async with self:
-                    if self.rx_id != rx_id:
-                        return  # the page moved on to another prescription
-                    self.reading_progress = _progress(status, job)
-                if status not in ReadingStatus.waiting():
-                    view = await transact(ctx, reading.get_reading, rx_id)
-                    async with self:
-                        if view is not None and self.rx_id == rx_id:
-                            self._show_reading(view)
-                    return
-            async with self:
-                self.reading_progress = "Still waiting for the OCR worker; reload the page later."
+            found = await transact(ctx, reading.reading_progress, rx_id)
         except PharmacyError as exc:
-            async with self:
-                self.error = exc.message
-        finally:
-            async with self:
-                self.watching = False
+            self.error = exc.message
+            return
+        if found is None:
+            return
+        status, job = found
+        self.reading_progress = _progress(status, job)
+        if status not in ReadingStatus.waiting() and self.reading_status != status.value:
+            await self._load_reading(ctx)
 
     @rx.event
     @guarded("prescriptions.view")
@@ -567,7 +568,7 @@ class RxState(ShellState):
         self._show(record)
         await self._load_image(ctx)
         await self._load_reading(ctx)
-        return [rx.toast.success("Original attached; reading it."), RxState.watch_reading]
+        return [rx.toast.success("Original attached; reading it."), RxState.watch_reading(self.rx_id)]
 
     async def _reload(self, ctx: TenantContext) -> None:
         try:
