@@ -11,6 +11,7 @@ from pharmacy_saas import routes
 from pharmacy_saas.state.prescriptions import (
     FIELD_LABELS,
     SOURCES,
+    AccuracyRow,
     AlertRow,
     Choice,
     EventRow,
@@ -60,6 +61,37 @@ def queue_row(item: QueueItem) -> rx.Component:
         rx.table.cell(rx.badge(item.status_label, variant="soft"), rx.text(item.reason, size="1", color_scheme="gray")),
         rx.table.cell(item.received),
         class_name="rx-queue-row",
+    )
+
+
+def accuracy_row(row: AccuracyRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.field),
+        rx.table.cell(row.confirmed),
+        rx.table.cell(row.right),
+        rx.table.cell(row.rate),
+        class_name="ocr-accuracy-row",
+    )
+
+
+def accuracy_report() -> rx.Component:
+    """How often OCR read each field right, over the chain's confirmed readings."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("How often OCR reads each field right", size="4"),
+            rx.text("Over the chain's confirmed prescription images (a correction counts as wrong).", size="1"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Field", "Confirmed", "Right", "Rate")])
+                ),
+                rx.table.body(rx.foreach(QueueState.accuracy, accuracy_row)),
+                size="1",
+                width="100%",
+                id="ocr-accuracy",
+            ),
+            width="100%",
+        ),
+        width="100%",
     )
 
 
@@ -116,6 +148,7 @@ def queue_page() -> rx.Component:
                 rx.button("Previous", variant="soft", disabled=QueueState.page == 0, on_click=QueueState.previous_page),
                 rx.button("Next", variant="soft", disabled=~QueueState.has_more, on_click=QueueState.next_page),
             ),
+            rx.cond(QueueState.accuracy.length() > 0, accuracy_report()),
             width="100%",
             spacing="3",
         ),

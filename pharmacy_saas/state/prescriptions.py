@@ -43,6 +43,14 @@ class QueueItem:
 
 
 @dataclasses.dataclass
+class AccuracyRow:
+    field: str
+    confirmed: str
+    right: str
+    rate: str
+
+
+@dataclasses.dataclass
 class StatusTab:
     status: str
     label: str
@@ -165,6 +173,7 @@ class QueueState(ShellState):
     has_more: bool = False
     can_enter: bool = False
     error: str = ""
+    accuracy: list[AccuracyRow] = []  # per field, how often OCR was right in confirmed readings
 
     @rx.event
     @guarded("prescriptions.view", page_load=True)
@@ -174,6 +183,21 @@ class QueueState(ShellState):
         wanted = self.router.url.query_parameters.get("status", "")
         self.status_filter = wanted if wanted in {s.value for s in RxStatus} else ""
         await self._reload(ctx, 0)
+        try:
+            report = await transact(ctx, reading.accuracy_report)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        self.accuracy = [
+            AccuracyRow(
+                FIELD_LABELS.get(a.field, a.field),
+                str(a.confirmed),
+                str(a.right),
+                f"{round(a.rate * 100)}%" if a.rate is not None else "",
+            )
+            for a in report
+            if a.confirmed
+        ]
 
     @rx.event
     @guarded("prescriptions.view")

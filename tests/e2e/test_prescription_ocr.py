@@ -71,6 +71,11 @@ def test_a_photographed_prescription_is_read_corrected_and_reaches_verification(
     expect(page.locator("#rx-status")).to_have_text("Pharmacist verification", timeout=30000)
     expect(page.locator("#ocr-confirmed .ocr-corrected")).to_have_count(1)
     expect(page.locator("#ocr-confirmed .ocr-corrected")).to_contain_text("Quantity")
+    # The chain's small report: per field, how often OCR was right.
+    page.goto(f"{app_url}/prescriptions")
+    report = page.locator("#ocr-accuracy .ocr-accuracy-row")
+    expect(report.filter(has_text="Quantity")).to_contain_text("0%", timeout=30000)
+    expect(report.filter(has_text="Drug (generic)")).to_contain_text("100%")
 
     pharmacist = browser.new_context().new_page()
     sign_in(pharmacist, app_url, rph_email, rph_password)
