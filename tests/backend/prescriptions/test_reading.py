@@ -199,3 +199,28 @@ def test_another_chain_cannot_read_the_image_or_its_reading(pharmacy, db, make_t
     )
     assert seen == [0, 0, 0]
     assert str(uuid.UUID(rx.id)) == rx.id
+
+
+def test_opening_the_image_or_its_reading_is_in_the_patient_access_log_and_polling_is_not(pharmacy, db):
+    rx = _intake(pharmacy, _photo_with_gps())
+    logged = count(db, "patient_access_log", pharmacy.chain.tenant_id)
+    assert pharmacy.run(pharmacy.technician, reading.reading_progress, rx.id) == (ReadingStatus.QUEUED, "pending")
+    assert count(db, "patient_access_log", pharmacy.chain.tenant_id) == logged  # a status holds no patient data
+    pharmacy.run(pharmacy.technician, reading.get_reading, rx.id)
+    assert count(db, "patient_access_log", pharmacy.chain.tenant_id) == logged + 1
+    kind, page = pharmacy.run(pharmacy.technician, reading.page_image, rx.id)
+    assert kind == "image/jpeg" and page[:3] == b"\xff\xd8\xff"
+    assert count(db, "patient_access_log", pharmacy.chain.tenant_id) == logged + 2
+
+
+def test_a_faxed_pdf_is_kept_as_sent_with_its_first_page_as_the_preview(pharmacy, db):
+    out = io.BytesIO()
+    pages = [Image.new("RGB", (300, 400), "white"), Image.new("RGB", (300, 400), "white")]
+    pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=72)
+    rx = _intake(pharmacy, out.getvalue())
+    kind, data = pharmacy.run(pharmacy.pharmacist, service.prescription_image, rx.id)
+    assert kind == "application/pdf" and data == out.getvalue()
+    preview_kind, preview = pharmacy.run(pharmacy.pharmacist, reading.page_image, rx.id)
+    assert preview_kind == "image/png" and Image.open(io.BytesIO(preview)).size[1] > 0
+    view = pharmacy.run(pharmacy.technician, reading.get_reading, rx.id)
+    assert view.pages == 2
