@@ -417,8 +417,9 @@ def create_prescription(
     **entry: Any,
 ) -> Prescription:
     """Receive a prescription at a branch (intake): the patient, where it came from, the original's image
-    when there is one, and notes. Entry fields given here (drug, sig, ...) are saved as data entry.
-    Answers the record with its new Rx number."""
+    when there is one (checked by `originals.check_original` before anything is written, its type read
+    from the bytes, so `image_type` is ignored; its OCR reading is queued), and notes. Entry fields given
+    here (drug, sig, ...) are saved as data entry. Answers the record with its new Rx number."""
     require(ctx, "prescriptions.enter")
     branch = as_uuid(branch_id, "branch")
     found = session.execute(text("SELECT code, is_active FROM branches WHERE id = :b"), {"b": branch}).first()
