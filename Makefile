@@ -22,7 +22,7 @@ lint: setup-dev       ## ruff, then copied code (pylint duplicate-code, settings
 typecheck: setup-dev
 	@.venv/bin/mypy backend tenants
 
-bench: setup-dev      ## RLS overhead benchmark (prints a table)
+bench: setup-dev      ## RLS overhead, sales and OCR benchmarks (print tables)
 	@$(PY) -m devtools.testenv --bench
 
 migrate: setup

@@ -16,6 +16,7 @@ from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging
 from backend.core.settings import get_settings
 from backend.interactions.cli import interactions_app
+from backend.ocr.cli import ocr_command
 
 app = typer.Typer(help="Pharmacy SaaS operator commands.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema and roles.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(interactions_app, name="interactions")
 app.add_typer(dur_app, name="dur")
+app.command("ocr")(ocr_command)
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -228,16 +230,25 @@ def worker(
     from backend.core.queue import check_redis, job_queue, redis_connection
     from backend.job_handlers import register_job_handlers
     from backend.jobs.recovery import reclaim_abandoned_jobs
+    from backend.prescriptions.originals import OCR_QUEUE
 
     settings = get_settings()
     configure_logging(f"{settings.SERVICE_NAME}-worker", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
     connection = redis_connection()
     check_redis(connection)
     names = [q for q in queues.split(",") if q] or get_settings().queue_names()
-    worker_class = SimpleWorker if simple else Worker
+    # An OCR worker runs its jobs in-process: the models stay loaded between jobs, and onnxruntime's
+    # thread pools do not survive a fork into a work-horse. A crash costs the one job (RQ retries it
+    # when the supervisor restarts the worker under its name).
+    worker_class = SimpleWorker if simple or OCR_QUEUE in names else Worker
     # Once here, before any fork: every work-horse then starts with the handlers loaded instead of
     # importing them again (over a second of CPU per job).
     register_job_handlers()
+    if OCR_QUEUE in names:
+        # The OCR models and the drug dictionary load here, once per worker, not per job.
+        from backend.ocr.pipeline import warm_up
+
+        warm_up()
     if name:
         reclaim_abandoned_jobs(connection, name)
     rq_worker = worker_class(

@@ -56,6 +56,10 @@ fi
 if [[ $DEV -eq 1 ]] && [[ ! -x /usr/bin/chromium ]]; then
   apt_install chromium
 fi
+# Handwriting-like fonts for devtools/rx_images.py (harder prescription images to measure OCR on).
+if [[ $DEV -eq 1 ]] && [[ ! -f /usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf ]]; then
+  apt_install fonts-humor-sans fonts-comic-neue fonts-dkg-handwriting fonts-breip || log "warning: no handwriting fonts"
+fi
 if ! command -v redis-server >/dev/null && [[ -z "${REDIS_URL:-}${TEST_REDIS_URL:-}" ]]; then
   apt_install redis-server
 fi

@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         for slot in range(1, RQ_WORKERS + 1):
             command = [cli, "worker", "--name", worker_name(slot)]
             supervisor.add(Program(f"worker-{slot}", command, env=env, cwd=ROOT))
+        # Prescription OCR on its own queue, so a burst of uploads never slows the counter's jobs.
+        ocr_worker = [cli, "worker", "--queues", "ocr", "--name", worker_name(RQ_WORKERS + 1)]
+        supervisor.add(Program("worker-ocr", ocr_worker, env=env, cwd=ROOT))
         for slot in range(1, RELAYS + 1):
             supervisor.add(Program(f"relay-{slot}", [cli, "relay"], env=env, cwd=ROOT))
         url = env["APP_URL"]

@@ -38,7 +38,13 @@ def main(argv: list[str]) -> int:
         env.setdefault("PATH", "")
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
         if bench:
-            for module in ("bench.rls_overhead", "bench.auth_validation", "bench.sales", "bench.assistant_eval"):
+            for module in (
+                "bench.rls_overhead",
+                "bench.auth_validation",
+                "bench.sales",
+                "bench.assistant_eval",
+                "bench.ocr",
+            ):
                 code = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env).returncode
                 if code:
                     return code

@@ -9,13 +9,16 @@ from components.keys import queue_keys
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.prescriptions import (
+    FIELD_LABELS,
     SOURCES,
+    AccuracyRow,
     AlertRow,
     Choice,
     EventRow,
     IntakeState,
     QueueItem,
     QueueState,
+    ReadRow,
     RxState,
     StatusTab,
 )
@@ -58,6 +61,37 @@ def queue_row(item: QueueItem) -> rx.Component:
         rx.table.cell(rx.badge(item.status_label, variant="soft"), rx.text(item.reason, size="1", color_scheme="gray")),
         rx.table.cell(item.received),
         class_name="rx-queue-row",
+    )
+
+
+def accuracy_row(row: AccuracyRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.field),
+        rx.table.cell(row.confirmed),
+        rx.table.cell(row.right),
+        rx.table.cell(row.rate),
+        class_name="ocr-accuracy-row",
+    )
+
+
+def accuracy_report() -> rx.Component:
+    """How often OCR read each field right, over the chain's confirmed readings."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("How often OCR reads each field right", size="4"),
+            rx.text("Over the chain's confirmed prescription images (a correction counts as wrong).", size="1"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Field", "Confirmed", "Right", "Rate")])
+                ),
+                rx.table.body(rx.foreach(QueueState.accuracy, accuracy_row)),
+                size="1",
+                width="100%",
+                id="ocr-accuracy",
+            ),
+            width="100%",
+        ),
+        width="100%",
     )
 
 
@@ -114,6 +148,7 @@ def queue_page() -> rx.Component:
                 rx.button("Previous", variant="soft", disabled=QueueState.page == 0, on_click=QueueState.previous_page),
                 rx.button("Next", variant="soft", disabled=~QueueState.has_more, on_click=QueueState.next_page),
             ),
+            rx.cond(QueueState.accuracy.length() > 0, accuracy_report()),
             width="100%",
             spacing="3",
         ),
@@ -131,6 +166,42 @@ def patient_match(choice: Choice) -> rx.Component:
         size="1",
         class_name="rx-patient-match",
         on_click=IntakeState.choose_patient(choice.id),
+    )
+
+
+INTAKE_UPLOAD = "rx-intake-upload"
+# The file input opens the camera on a phone or tablet (the dropzone renders the input, so the attribute
+# is set on it once the page is there).
+CAPTURE_SCRIPT = (
+    "document.querySelectorAll('#rx-intake-upload input[type=file]')"
+    ".forEach(i => i.setAttribute('capture', 'environment'))"
+)
+
+
+def intake_original() -> rx.Component:
+    """The photo, scan or fax of the prescription: OCR reads it and fills the fields for a person to check."""
+    return rx.vstack(
+        rx.text(
+            "The prescription's photo, scan or fax (JPEG, PNG or PDF, at most 10 MB): it is read for you, then "
+            "you check each field.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.upload.root(
+            rx.button("Take or choose a photo", variant="soft", type="button", id="rx-intake-photo"),
+            rx.foreach(rx.selected_files(INTAKE_UPLOAD), lambda f: rx.text(f, size="1", class_name="rx-intake-file")),
+            id=INTAKE_UPLOAD,
+            accept={"image/*": [], "application/pdf": [".pdf"]},
+            max_files=1,
+            on_mount=rx.call_script(CAPTURE_SCRIPT),
+        ),
+        rx.button(
+            "Receive with the photo",
+            type="button",
+            id="rx-receive-photo",
+            on_click=IntakeState.receive_original(rx.upload_files(upload_id=INTAKE_UPLOAD)),
+        ),
+        width="100%",
     )
 
 
@@ -191,11 +262,17 @@ def intake_page() -> rx.Component:
                                 name="source",
                                 id="rx-source",
                                 style={"padding": "0.4em"},
+                                on_change=IntakeState.choose_source,
                             ),
                             "rx-source",
                         ),
-                        labelled("Notes", rx.text_area(id="rx-notes", name="notes"), "rx-notes"),
-                        rx.button("Receive", type="submit", id="rx-receive"),
+                        labelled(
+                            "Notes",
+                            rx.text_area(id="rx-notes", name="notes", on_blur=IntakeState.keep_notes),
+                            "rx-notes",
+                        ),
+                        intake_original(),
+                        rx.button("Receive without a photo", type="submit", id="rx-receive", variant="soft"),
                         width="100%",
                     ),
                     on_submit=IntakeState.receive,
@@ -510,7 +587,6 @@ def original_card() -> rx.Component:
                         accept={
                             "image/png": [".png"],
                             "image/jpeg": [".jpg", ".jpeg"],
-                            "image/webp": [".webp"],
                             "application/pdf": [".pdf"],
                         },
                         max_files=1,
@@ -526,6 +602,130 @@ def original_card() -> rx.Component:
             width="100%",
         ),
         width="100%",
+    )
+
+
+# Focusing a field shows its box on the image, in the browser (no round trip per focus).
+FOCUS_STYLES = {f"&:has(#ocr-{name}:focus) #ocr-box-{name}": {"display": "block"} for name in FIELD_LABELS}
+
+
+def box_overlay(row: ReadRow) -> rx.Component:
+    return rx.cond(
+        row.has_box,
+        rx.box(
+            id=f"ocr-box-{row.name}",
+            class_name="ocr-box",
+            position="absolute",
+            left=row.left,
+            top=row.top,
+            width=row.width,
+            height=row.height,
+            display="none",
+            border="3px solid var(--orange-9)",
+            background="rgba(255, 165, 0, 0.15)",
+            pointer_events="none",
+        ),
+    )
+
+
+def read_field(row: ReadRow) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.el.label(row.label, html_for=f"ocr-{row.name}", font_weight="500", font_size="0.9em"),
+            rx.cond(
+                row.low,
+                rx.badge("check", color_scheme="orange", class_name="ocr-low"),
+                rx.badge(row.confidence, color_scheme="green", variant="soft"),
+            ),
+            align="center",
+        ),
+        rx.input(
+            id=f"ocr-{row.name}",
+            name=f"ocr-{row.name}",
+            default_value=row.value,
+            width="100%",
+            class_name=rx.cond(row.low, "ocr-field ocr-field-low", "ocr-field"),
+            style=rx.cond(row.low, {"outline": "2px solid var(--orange-8)"}, {}),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def confirmed_field(row: ReadRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.label),
+        rx.table.cell(row.value),
+        rx.table.cell(row.confirmed_value),
+        rx.table.cell(rx.cond(row.corrected, rx.badge("corrected", color_scheme="orange"), "right")),
+        class_name=rx.cond(row.corrected, "ocr-corrected", "ocr-right"),
+    )
+
+
+def reading_card() -> rx.Component:
+    """What OCR read: progress while the worker reads; then the image (zoomable, the focused field's box
+    marked) beside the fields to confirm or correct; once confirmed, what was corrected."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Read from the original", size="4"),
+            rx.text(RxState.reading_progress, size="2", id="rx-reading-progress"),
+            rx.cond(RxState.reading_status == "queued", rx.spinner(size="2")),
+            rx.text(RxState.reading_note, size="1", color_scheme="gray", id="rx-reading-note"),
+            rx.cond(
+                (RxState.reading_status == "read") & RxState.can_enter & RxState.editable,
+                rx.flex(
+                    rx.vstack(
+                        rx.hstack(
+                            rx.button("−", on_click=RxState.zoom_out, variant="soft", size="1", id="ocr-zoom-out"),
+                            rx.text(RxState.zoom, "%", size="1"),
+                            rx.button("+", on_click=RxState.zoom_in, variant="soft", size="1", id="ocr-zoom-in"),
+                        ),
+                        rx.box(
+                            rx.box(
+                                rx.image(src=RxState.page_src, width="100%", id="ocr-page", alt="The prescription"),
+                                rx.foreach(RxState.reading_fields, box_overlay),
+                                position="relative",
+                                width=f"{RxState.zoom}%",
+                            ),
+                            overflow="auto",
+                            max_height="75vh",
+                            width="100%",
+                            border="1px solid var(--gray-6)",
+                        ),
+                        width="100%",
+                    ),
+                    rx.form(
+                        rx.vstack(
+                            rx.foreach(RxState.reading_fields, read_field),
+                            rx.button("Confirm and send for verification", type="submit", id="ocr-confirm"),
+                            width="100%",
+                        ),
+                        on_submit=RxState.confirm_reading,
+                        width="100%",
+                    ),
+                    spacing="4",
+                    width="100%",
+                    direction=rx.breakpoints(initial="column", md="row"),
+                    class_name="ocr-confirm",
+                    style=FOCUS_STYLES,
+                ),
+            ),
+            rx.cond(
+                RxState.reading_status == "confirmed",
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(*[rx.table.column_header_cell(h) for h in ("Field", "Read", "Confirmed", "")])
+                    ),
+                    rx.table.body(rx.foreach(RxState.reading_fields, confirmed_field)),
+                    size="1",
+                    width="100%",
+                    id="ocr-confirmed",
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+        id="rx-reading",
     )
 
 
@@ -553,6 +753,7 @@ def rx_page() -> rx.Component:
                         width="100%",
                         direction=rx.breakpoints(initial="column", md="row"),
                     ),
+                    rx.cond(RxState.reading_status != "", reading_card()),
                     rx.cond(
                         RxState.signed.length() > 0,
                         rx.card(

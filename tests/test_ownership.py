@@ -65,6 +65,8 @@ OWNERS: dict[str, str] = {
             "prescription_events",
             "prescription_verifications",
             "prescription_dur_overrides",
+            "prescription_readings",
+            "prescription_reading_fields",
         ],
         "backend/prescriptions",
     ),

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     CHROMA_PATH: str = ".data/chroma"
     CHROMA_URL: str | None = None
 
+    # Prescription OCR engine: rapidocr (ONNX, the default: more fields right and faster in
+    # bench/ocr.py, docs/benchmarks.md) or easyocr. Weights come from installed packages only.
+    OCR_ENGINE: str = "rapidocr"
+
     # Card payments through Stripe Connect, charged on each chain's own connected account. The platform's
     # secret key and the webhook signing secret are secrets: never logged. No key: card payments are off
     # (the endpoints say so) and everything else works offline. The base is a local server in tests.

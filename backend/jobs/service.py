@@ -135,4 +135,12 @@ def _record_failure(ctx: TenantContext, outbox_id: uuid.UUID, exc: Exception) ->
 
 def job_status(session: Session, ctx: TenantContext, outbox_id: uuid.UUID) -> str | None:
     """The status of one of the tenant's jobs (None if there is no such job for this tenant: RLS)."""
+    return outbox_status(session, outbox_id)
+
+
+def outbox_status(session: Session, outbox_id: uuid.UUID | None) -> str | None:
+    """The status of one of the tenant's jobs in the caller's transaction (None when there is none):
+    pending (waiting for the relay), relayed (with a worker), done."""
+    if outbox_id is None:
+        return None
     return session.exec(select(OutboxJob.status).where(OutboxJob.id == outbox_id)).first()

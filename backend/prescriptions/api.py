@@ -19,10 +19,10 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.core.errors import ValidationFailed
+from backend.core.errors import NotFound, ValidationFailed
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from backend.prescriptions import prescribers as prescriber_service
-from backend.prescriptions import service, verification
+from backend.prescriptions import reading, service, verification
 from tenants.context import TenantContext
 
 router = APIRouter(prefix="/prescriptions", tags=["prescriptions"])
@@ -53,8 +53,26 @@ class IntakeIn(EntryIn):
     branch_id: str
     patient_id: str
     source: str = Field(description="walk_in, phone, fax or portal")
-    image_base64: str | None = Field(None, description="The original (PNG, JPEG, WebP or PDF), base64")
-    image_type: str | None = Field(None, examples=["image/png"])
+    image_base64: str | None = Field(
+        None, description="The original (JPEG, PNG or PDF, at most 10 MB), base64; read by OCR in the background"
+    )
+    image_type: str | None = Field(None, description="Ignored: the type is read from the bytes")
+
+
+class ImageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prescription_id: str
+    image_base64: str = Field(description="The original (JPEG, PNG or PDF, at most 10 MB), base64")
+
+
+class ConfirmIn(BaseModel):
+    """Each field as confirmed: omitted fields are confirmed as OCR read them; a value given is a correction
+    when it differs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: dict[str, str | int | None] = Field(default_factory=dict, examples=[{"quantity": "28"}])
 
 
 class ReasonIn(BaseModel):
@@ -120,12 +138,7 @@ async def create(
     key: IdempotencyKey,
     ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.enter"))],
 ) -> Any:
-    image = None
-    if body.image_base64:
-        try:
-            image = base64.b64decode(body.image_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed("image_base64 is not base64.", field="image_base64") from None
+    image = _decoded(body.image_base64) if body.image_base64 else None
     request = body.model_dump()
 
     def act(session: Any) -> dict[str, Any]:
@@ -143,6 +156,67 @@ async def create(
         )
 
     return await _idempotent(ctx, key, {"action": "create_prescription", **request}, 201, act)
+
+
+def _decoded(data: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed("image_base64 is not base64.", field="image_base64") from None
+
+
+@router.post(
+    "/images",
+    summary="Attach the original (photo, scan, fax) to a prescription in intake or entry; OCR reads it (ocr queue)",
+    status_code=201,
+)
+async def upload_image(
+    body: ImageIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.enter"))],
+) -> Any:
+    image = _decoded(body.image_base64)
+
+    def act(session: Any) -> dict[str, Any]:
+        return {**_short(service.attach_image(session, ctx, body.prescription_id, image)), "reading": "queued"}
+
+    return await _idempotent(ctx, key, {"action": "attach_image", **body.model_dump()}, 201, act)
+
+
+@router.get("/readings/report", summary="Per field, how often OCR was right in the chain's confirmed readings")
+async def reading_report(ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.view"))]) -> Any:
+    found = await in_tenant(ctx, reading.accuracy_report)
+    return [{"field": a.field, "confirmed": a.confirmed, "right": a.right, "rate": a.rate} for a in found]
+
+
+@router.get("/{prescription_id}/reading", summary="What OCR read from the original, per field (access logged)")
+async def get_reading(
+    prescription_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.view"))]
+) -> Any:
+    found = await in_tenant(ctx, reading.get_reading, prescription_id)
+    if found is None:
+        raise NotFound("This prescription has no OCR reading.")
+    return {**_out(found), "fields": [{**_out(f), "low": f.low} for f in found.fields]}
+
+
+@router.post("/{prescription_id}/reading/confirm", summary="Confirm or correct each field read; on to verification")
+async def confirm_reading(
+    prescription_id: str,
+    body: ConfirmIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.enter"))],
+) -> Any:
+    def act(session: Any) -> dict[str, Any]:
+        done = reading.confirm_reading(session, ctx, prescription_id, body.fields)
+        return {
+            **_short(done.prescription),
+            "corrected": done.corrected,
+            "submitted": done.submitted,
+            "missing": done.missing,
+        }
+
+    request = {"action": "confirm_reading", "id": prescription_id, **body.model_dump()}
+    return await _idempotent(ctx, key, request, 200, act)
 
 
 async def _idempotent(ctx: TenantContext, key: str, request: dict[str, Any], status: int, act: Any) -> Any:

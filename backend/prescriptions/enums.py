@@ -77,3 +77,18 @@ class RxSource(StrEnum):
     @property
     def label(self) -> str:
         return {"walk_in": "Walk-in (paper)", "phone": "Phone", "fax": "Fax", "portal": "Portal upload"}[self.value]
+
+
+class ReadingStatus(StrEnum):
+    """OCR of a prescription's original: queued with the upload, read (or failed) by the `ocr` job,
+    confirmed by a person."""
+
+    QUEUED = "queued"
+    READ = "read"
+    FAILED = "failed"
+    CONFIRMED = "confirmed"
+
+    @classmethod
+    def waiting(cls) -> frozenset[ReadingStatus]:
+        """The page keeps polling while the reading is in one of these."""
+        return frozenset({cls.QUEUED})

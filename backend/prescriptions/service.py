@@ -33,13 +33,12 @@ from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.patients.service import patient_for_bill, patient_for_history
 from backend.prescriptions.enums import RxSource, RxStatus
+from backend.prescriptions.originals import check_original, store_original
 from tenants.context import TenantContext
 from tenants.roles import require
 
 PAGE_SIZE = 50
 MIN_REASON = 5  # a hold, a cancellation or a return to entry says why
-IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "application/pdf"}
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
 
 class RefusedTransition(Conflict):
@@ -375,26 +374,6 @@ def local_today(time_zone: str) -> date:
 # --- creating (intake) -------------------------------------------------------------------------------
 
 
-def image_kind(data: bytes, declared: str = "") -> str:
-    """The original's type read from its first bytes (what the browser or client says is only checked
-    against it): PNG, JPEG, WebP or PDF, at most 5 MB."""
-    if not 0 < len(data) <= MAX_IMAGE_BYTES:
-        raise ValidationFailed("The original must be a file of at most 5 MB.", field="image")
-    if data.startswith(b"\x89PNG"):
-        kind = "image/png"
-    elif data.startswith(b"\xff\xd8\xff"):
-        kind = "image/jpeg"
-    elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        kind = "image/webp"
-    elif data.startswith(b"%PDF"):
-        kind = "application/pdf"
-    else:
-        raise ValidationFailed("The original must be a PNG, JPEG or WebP image, or a PDF.", field="image")
-    if declared and declared != kind:
-        raise ValidationFailed(f"The file is {kind}, not {declared}.", field="image")
-    return kind
-
-
 def attach_image(session: Session, ctx: TenantContext, prescription_id: str, data: bytes) -> Prescription:
     """Add the original (a scan or photo of the paper, the fax page) to a prescription in intake or data
     entry that has none yet; an original once stored is never replaced."""
@@ -406,14 +385,7 @@ def attach_image(session: Session, ctx: TenantContext, prescription_id: str, dat
         raise RefusedTransition(f"{row.rx_number} is {status.label.lower()}: the original is attached at intake.")
     if row.has_image:
         raise RefusedTransition(f"{row.rx_number} already has its original; it is never replaced.")
-    kind = image_kind(data)
-    session.execute(
-        text(
-            "INSERT INTO prescription_images (tenant_id, prescription_id, content_type, data, uploaded_by) "
-            "VALUES (:t, :id, :ct, :data, :u)"
-        ),
-        {"t": ctx.tenant_id, "id": key, "ct": kind, "data": data, "u": ctx.user_id},
-    )
+    store_original(session, ctx, key, check_original(data))
     _event(session, ctx, key, "original_attached", status, status)
     return _record(_load(session, ctx, key), _events(session, key))
 
@@ -445,8 +417,9 @@ def create_prescription(
     **entry: Any,
 ) -> Prescription:
     """Receive a prescription at a branch (intake): the patient, where it came from, the original's image
-    when there is one, and notes. Entry fields given here (drug, sig, ...) are saved as data entry.
-    Answers the record with its new Rx number."""
+    when there is one (checked by `originals.check_original` before anything is written, its type read
+    from the bytes, so `image_type` is ignored; its OCR reading is queued), and notes. Entry fields given
+    here (drug, sig, ...) are saved as data entry. Answers the record with its new Rx number."""
     require(ctx, "prescriptions.enter")
     branch = as_uuid(branch_id, "branch")
     found = session.execute(text("SELECT code, is_active FROM branches WHERE id = :b"), {"b": branch}).first()
@@ -467,8 +440,7 @@ def create_prescription(
     note = str(notes or "").replace("\x00", "").strip()
     if len(note) > 2000:
         raise ValidationFailed("At most 2,000 characters of notes.", field="notes")
-    if image is not None:
-        image_type = image_kind(image, image_type)
+    original = check_original(image) if image is not None else None  # refused before anything is written
     key = uuid.uuid4()
     seq, number = _next_rx_number(session, ctx, branch, found.code)
     session.execute(
@@ -488,14 +460,8 @@ def create_prescription(
             "u": ctx.user_id,
         },
     )
-    if image is not None:
-        session.execute(
-            text(
-                "INSERT INTO prescription_images (tenant_id, prescription_id, content_type, data, uploaded_by) "
-                "VALUES (:t, :id, :ct, :data, :u)"
-            ),
-            {"t": ctx.tenant_id, "id": key, "ct": image_type, "data": image, "u": ctx.user_id},
-        )
+    if original is not None:
+        store_original(session, ctx, key, original)
     _event(session, ctx, key, "received", None, RxStatus.INTAKE)
     if any(str(v or "").strip() for k, v in entry.items() if k != "daw"):
         return save_entry(session, ctx, str(key), **entry)

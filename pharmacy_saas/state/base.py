@@ -146,6 +146,19 @@ def guarded(
             except PharmacyError as exc:
                 return refusal(exc, leave_page=page_load, sign_in=self._sign_in_route())
 
+        @functools.wraps(fn)
+        async def yielding(self: SessionState, *args: Any, **kwargs: Any) -> Any:
+            # A handler that yields events (a background poll handing work to normal events).
+            try:
+                ctx = await self._authorize(permission, remember=not background)
+                async for item in fn(self, ctx, *args, **kwargs):  # type: ignore[attr-defined]
+                    yield item
+            except PharmacyError as exc:
+                yield refusal(exc, leave_page=page_load, sign_in=self._sign_in_route())
+
+        if inspect.isasyncgenfunction(fn):
+            handler = yielding  # type: ignore[assignment]
+
         params = list(inspect.signature(fn).parameters.values())
         handler.__signature__ = inspect.Signature([params[0], *params[2:]])  # type: ignore[attr-defined]
         handler.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "ctx"}

@@ -7,6 +7,7 @@ Every handler checks its permission on the server; services run in one tenant tr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 from typing import Any
@@ -18,9 +19,9 @@ from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
 from backend.patients.allergies import register_with_allergies
 from backend.patients.service import find_patients
+from backend.prescriptions import originals, reading, service, verification
 from backend.prescriptions import prescribers as prescriber_service
-from backend.prescriptions import service, verification
-from backend.prescriptions.enums import RxSource, RxStatus
+from backend.prescriptions.enums import ReadingStatus, RxSource, RxStatus
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
@@ -39,6 +40,14 @@ class QueueItem:
     prescriber: str
     received: str
     reason: str
+
+
+@dataclasses.dataclass
+class AccuracyRow:
+    field: str
+    confirmed: str
+    right: str
+    rate: str
 
 
 @dataclasses.dataclass
@@ -66,12 +75,89 @@ class AlertRow:
 
 
 @dataclasses.dataclass
+class ReadRow:
+    """One field OCR read, for the confirm screen: its box on the page as percentages of the page."""
+
+    name: str
+    label: str
+    value: str
+    confidence: str
+    low: bool
+    has_box: bool
+    left: str
+    top: str
+    width: str
+    height: str
+    corrected: bool
+    confirmed_value: str
+
+
+FIELD_LABELS = {
+    "patient_name": "Patient",
+    "date_of_birth": "Date of birth",
+    "prescriber": "Prescriber",
+    "prescriber_as_written": "Prescriber as written",
+    "date_written": "Date written",
+    "drug": "Drug (generic)",
+    "drug_as_written": "Drug as written",
+    "strength": "Strength",
+    "form": "Form",
+    "sig": "Sig",
+    "sig_expanded": "Sig expanded",
+    "quantity": "Quantity",
+    "quantity_unit": "Unit",
+    "refills": "Refills",
+    "rx_number": "Pad's Rx number",
+}
+READING_POLL_SECONDS = 1.0
+READING_POLL_LIMIT = 300  # five minutes: then the page says it is still waiting and stops asking
+
+
+def _pct(value: float) -> str:
+    return f"{max(0.0, min(100.0, value)):.2f}%"
+
+
+def _rows(view: reading.ReadingView) -> list[ReadRow]:
+    rows = []
+    width, height = view.width or 1, view.height or 1
+    for f in view.fields:
+        box = f.box if f.page == 0 else None  # the screen shows the first page
+        rows.append(
+            ReadRow(
+                name=f.name,
+                label=FIELD_LABELS.get(f.name, f.name),
+                value=f.value,
+                confidence=f"{round(f.confidence * 100)}%",
+                low=f.low,
+                has_box=box is not None,
+                left=_pct(box[0] / width * 100) if box else "0%",
+                top=_pct(box[1] / height * 100) if box else "0%",
+                width=_pct((box[2] - box[0]) / width * 100) if box else "0%",
+                height=_pct((box[3] - box[1]) / height * 100) if box else "0%",
+                corrected=bool(f.corrected),
+                confirmed_value=f.confirmed_value or "",
+            )
+        )
+    return rows
+
+
+@dataclasses.dataclass
 class EventRow:
     when: str
     action: str
     status: str
     reason: str
     who: str
+
+
+def _progress(status: ReadingStatus, job: str) -> str:
+    if status is ReadingStatus.QUEUED:
+        return "Waiting for the OCR worker…" if job == "pending" else "Reading the prescription…"
+    return {
+        ReadingStatus.READ: "Read: check each field, correct what is wrong, then confirm.",
+        ReadingStatus.FAILED: "The original could not be read; enter the details by hand.",
+        ReadingStatus.CONFIRMED: "Confirmed.",
+    }[status]
 
 
 def _label(status: str) -> str:
@@ -87,6 +173,7 @@ class QueueState(ShellState):
     has_more: bool = False
     can_enter: bool = False
     error: str = ""
+    accuracy: list[AccuracyRow] = []  # per field, how often OCR was right in confirmed readings
 
     @rx.event
     @guarded("prescriptions.view", page_load=True)
@@ -96,6 +183,21 @@ class QueueState(ShellState):
         wanted = self.router.url.query_parameters.get("status", "")
         self.status_filter = wanted if wanted in {s.value for s in RxStatus} else ""
         await self._reload(ctx, 0)
+        try:
+            report = await transact(ctx, reading.accuracy_report)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        self.accuracy = [
+            AccuracyRow(
+                FIELD_LABELS.get(a.field, a.field),
+                str(a.confirmed),
+                str(a.right),
+                f"{round(a.rate * 100)}%" if a.rate is not None else "",
+            )
+            for a in report
+            if a.confirmed
+        ]
 
     @rx.event
     @guarded("prescriptions.view")
@@ -167,12 +269,53 @@ class IntakeState(ShellState):
     patient_id: str = ""
     patient_label: str = ""
     error: str = ""
+    source: str = "walk_in"
+    notes: str = ""
 
     @rx.event
     @guarded("prescriptions.enter", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
         self.patient_query, self.patient_matches, self.patient_id, self.patient_label, self.error = "", [], "", "", ""
+        self.source, self.notes = "walk_in", ""
+
+    @rx.event
+    @guarded("prescriptions.enter")
+    async def choose_source(self, ctx: TenantContext, value: str) -> None:
+        self.source = str(value)[:20]
+
+    @rx.event
+    @guarded("prescriptions.enter")
+    async def keep_notes(self, ctx: TenantContext, value: str) -> None:
+        self.notes = str(value)[:2000]
+
+    @rx.event
+    @guarded("prescriptions.enter")
+    async def receive_original(self, ctx: TenantContext, files: list[rx.UploadFile]) -> Any:
+        """Receive the prescription with its photo, scan or fax: checked (type from the bytes, at most 10 MB,
+        damaged files and decompression bombs refused, EXIF applied then dropped) before anything is
+        stored; OCR then reads it in the background and the prescription's page shows the fields."""
+        if not files:
+            self.error = "Choose or take a photo of the prescription first."
+            return None
+        data = await files[0].read(originals.MAX_UPLOAD_BYTES + 1)
+        try:
+            rx_record = await transact(
+                ctx,
+                service.create_prescription,
+                branch_id=self._current_branch_id(),
+                patient_id=self.patient_id,
+                source=self.source,
+                notes=self.notes,
+                image=data,
+            )
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        return [
+            rx.toast.success(f"Received as {rx_record.rx_number}; reading the photo."),
+            rx.redirect(f"{routes.PRESCRIPTION}?id={rx_record.id}"),
+        ]
 
     @rx.event
     @guarded("prescriptions.enter")
@@ -264,6 +407,13 @@ class RxState(ShellState):
     image_is_pdf: bool = False
     # what was known when it was verified: the signature and the DUR stored with it
     signed: list[str] = []
+    # the OCR reading of the original and the confirm screen
+    reading_status: str = ""  # "" (none), queued, read, failed, confirmed
+    reading_progress: str = ""
+    reading_note: str = ""
+    reading_fields: list[ReadRow] = []
+    page_src: str = ""
+    zoom: int = 100
 
     @rx.var
     def editable(self) -> bool:
@@ -283,7 +433,7 @@ class RxState(ShellState):
 
     @rx.event
     @guarded("prescriptions.view", page_load=True)
-    async def load(self, ctx: TenantContext) -> None:
+    async def load(self, ctx: TenantContext) -> Any:
         await self._fill_shell(ctx)
         self.can_enter = role_has(ctx.role, "prescriptions.enter")
         self.can_verify = role_has(ctx.role, "prescriptions.verify")
@@ -297,6 +447,105 @@ class RxState(ShellState):
         await self._load_signed(ctx)
         if self.can_enter and self.editable:
             await self._find_prescribers(ctx, "")
+        self.reading_status, self.reading_progress, self.reading_note, self.reading_fields = "", "", "", []
+        self.page_src, self.zoom = "", 100
+        if self.record.get("has_image"):
+            await self._load_reading(ctx)
+        if self.reading_status in {s.value for s in ReadingStatus.waiting()}:
+            return RxState.watch_reading(self.rx_id)
+        return None
+
+    async def _load_reading(self, ctx: TenantContext) -> None:
+        try:
+            view = await transact(ctx, reading.get_reading, self.rx_id)
+            page = await transact(ctx, reading.page_image, self.rx_id) if view is not None else None
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        if view is None:
+            return
+        self._show_reading(view)
+        if page is not None:
+            self.page_src = f"data:{page[0]};base64,{base64.b64encode(page[1]).decode()}"
+
+    def _show_reading(self, view: reading.ReadingView) -> None:
+        self.reading_status = view.status.value
+        self.reading_progress = _progress(view.status, view.job_status)
+        self.reading_fields = _rows(view)
+        low = sum(1 for f in view.fields if f.low)
+        self.reading_note = (
+            f"Read by {view.engine} in {view.seconds:.1f} s; {low} field(s) to check."
+            if view.seconds is not None and view.status is not ReadingStatus.FAILED
+            else view.error
+        )
+
+    @rx.event(background=True)
+    @guarded("prescriptions.view", background=True)
+    async def watch_reading(self, ctx: TenantContext, rx_id: str) -> Any:
+        """Poll the reading's progress (status only, nothing logged) and ask the page to refresh when it
+        moves. It never writes the state itself: a state copy written back from a background task could
+        undo what the person saved meanwhile, so the refresh is a normal event (`refresh_reading`)."""
+        last = None
+        for _ in range(READING_POLL_LIMIT):
+            await asyncio.sleep(READING_POLL_SECONDS)
+            found = await transact(ctx, reading.reading_progress, rx_id)
+            if found is None:
+                return
+            if found != last:
+                last = found
+                yield RxState.refresh_reading(rx_id)
+            if found[0] not in ReadingStatus.waiting():
+                return
+
+    @rx.event
+    @guarded("prescriptions.view")
+    async def refresh_reading(self, ctx: TenantContext, rx_id: str) -> None:
+        """Show where the reading is; once it has landed, the fields (read once, written to the access log)."""
+        if rx_id != self.rx_id:
+            return  # the page moved on to another prescription
+        try:
+            found = await transact(ctx, reading.reading_progress, rx_id)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return
+        if found is None:
+            return
+        status, job = found
+        self.reading_progress = _progress(status, job)
+        if status not in ReadingStatus.waiting() and self.reading_status != status.value:
+            await self._load_reading(ctx)
+
+    @rx.event
+    @guarded("prescriptions.view")
+    async def zoom_in(self, ctx: TenantContext) -> None:
+        self.zoom = min(400, self.zoom + 50)
+
+    @rx.event
+    @guarded("prescriptions.view")
+    async def zoom_out(self, ctx: TenantContext) -> None:
+        self.zoom = max(50, self.zoom - 50)
+
+    @rx.event
+    @guarded("prescriptions.enter")
+    async def confirm_reading(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """Each field as the person confirmed or corrected it; the draft moves on to verification when
+        everything it needs is there."""
+        values = {name: str(form.get(f"ocr-{name}", "")) for name in reading.FIELDS if f"ocr-{name}" in form}
+        try:
+            done = await transact(ctx, reading.confirm_reading, self.rx_id, values)
+        except PharmacyError as exc:
+            self.error = exc.message
+            return None
+        self.error = ""
+        self._show(done.prescription)
+        await self._load_reading(ctx)
+        if self.can_enter and self.editable:
+            await self._find_prescribers(ctx, "")
+        corrected = f" ({len(done.corrected)} corrected)" if done.corrected else ""
+        if done.submitted:
+            return rx.toast.success(f"Confirmed{corrected}; sent for verification.")
+        self.error = done.missing
+        return rx.toast.info(f"Confirmed{corrected}; finish data entry below.")
 
     async def _load_signed(self, ctx: TenantContext) -> None:
         self.signed = []
@@ -329,11 +578,11 @@ class RxState(ShellState):
     @rx.event
     @guarded("prescriptions.enter")
     async def upload_original(self, ctx: TenantContext, files: list[rx.UploadFile]) -> Any:
-        """The scan or photo of the paper, or the fax page (PNG, JPEG, WebP or PDF, at most 5 MB)."""
+        """The scan or photo of the paper, or the fax (JPEG, PNG or PDF, at most 10 MB); OCR reads it next."""
         if not files:
             self.error = "Choose the file of the original first."
             return None
-        data = await files[0].read(service.MAX_IMAGE_BYTES + 1)
+        data = await files[0].read(originals.MAX_UPLOAD_BYTES + 1)
         try:
             record = await transact(ctx, service.attach_image, self.rx_id, data)
         except PharmacyError as exc:
@@ -342,7 +591,8 @@ class RxState(ShellState):
         self.error = ""
         self._show(record)
         await self._load_image(ctx)
-        return rx.toast.success("Original attached.")
+        await self._load_reading(ctx)
+        return [rx.toast.success("Original attached; reading it."), RxState.watch_reading(self.rx_id)]
 
     async def _reload(self, ctx: TenantContext) -> None:
         try:

@@ -113,6 +113,7 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api):
         start_new_session=True,
     )
     worker = start_cli("worker", log_name="test-app-worker")
+    ocr_worker = start_cli("worker", "--queues", "ocr", log_name="test-app-ocr-worker")
     relay = start_cli("relay", "--interval", "0.2", log_name="test-app-relay")
     try:
         wait_until(
@@ -125,7 +126,7 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api):
             pytest.fail(f"the app exited; see {ROOT / '.data' / 'test-app.log'}")
         yield url
     finally:
-        for process in (relay, worker):
+        for process in (relay, worker, ocr_worker):
             stop(process)
         if app.poll() is None:
             os.killpg(app.pid, 15)

@@ -22,8 +22,9 @@ from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 
 pytestmark = pytest.mark.e2e
-ONE_PIXEL_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+# A blank page big enough to be a picture (the upload checks refuse anything under 16 pixels a side).
+BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAAuKetIAAAAQUlEQVR42u3PAQkAAAgDMLV/59tCELYG6yT12dRzAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAncWEWMDXQf20MwAAAAASUVORK5CYII="
 )
 
 
@@ -87,7 +88,7 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     expect(page.locator("#rx-status")).to_have_text("Intake", timeout=15000)
     rx_number = page.locator("#rx-number").inner_text()
     page.locator("#rx-original-upload input[type=file]").set_input_files(
-        {"name": "script.png", "mimeType": "image/png", "buffer": ONE_PIXEL_PNG}
+        {"name": "script.png", "mimeType": "image/png", "buffer": BLANK_PNG}
     )
     page.locator("#rx-original-attach").click()
     expect(page.locator("#rx-original-image")).to_be_visible(timeout=15000)

@@ -186,7 +186,9 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
 
     from backend.accounts.signatures import sign
     from backend.inventory.service import create_medicine
+    from backend.jobs.registry import handler_for
     from backend.prescriptions import prescribers, service, verification
+    from backend.prescriptions.originals import OCR_JOB
 
     run_in_tenant(owner, service.update_rx_settings, early_refill_threshold="0.80")
     prescriber = run_in_tenant(owner, prescribers.create_prescriber, full_name="Seeded Prescriber", npi="1234567893")
@@ -201,14 +203,15 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
             branch_id=str(chain.branch_ids[0]),
             patient_id=patient_id,
             source="fax",
-            image=b"%PDF-1.4 seeded",
-            image_type="application/pdf",
+            image=_blank_pdf(),
             prescriber_id=prescriber.id,
             medicine_id=medicine,
             sig_written="1 tab po daily",
             quantity="30",
             date_written=date.today().isoformat(),
         )
+        # The original's OCR reading (a blank page: every field stored, none read).
+        run_in_tenant(TenantContext.system(chain.tenant_id), handler_for(OCR_JOB), prescription_id=rx.id)
         run_in_tenant(technician, service.submit_for_verification, rx.id)
         review = run_in_tenant(pharmacist, verification.review, rx.id)
         overrides = {a.code: "seeded override with a reason" for a in review.alerts if a.needs_resolution}
@@ -221,6 +224,16 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
         )
         run_in_tenant(pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides)
     assert overrides, "the seeded NSAID after warfarin should need an override"
+
+
+def _blank_pdf() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (200, 200), "white").save(out, format="PDF", resolution=72)
+    return out.getvalue()
 
 
 def _seed_card_payment(conn: Connection, tenant_id: uuid.UUID) -> None:

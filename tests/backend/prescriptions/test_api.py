@@ -126,3 +126,60 @@ def test_a_prescription_through_rest(client, committed_tenant):
 
     other, _ = committed_tenant("rx-api-other", branches=1)
     assert client.get(f"/api/v1/prescriptions/{rx_id}", headers=auth(other, "admin")).status_code == 404
+
+
+def test_an_original_uploaded_over_rest_is_checked_stored_once_and_queued_for_ocr(client, committed_tenant):
+    import base64
+    import io
+
+    from PIL import Image
+
+    chain, _ = committed_tenant("rx-api-image", branches=1)
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    patient = create_patient(
+        owner, full_name="Image Patient", date_of_birth="1950-01-01", home_branch_id=str(chain.branch_ids[0])
+    ).id
+    admin = auth(chain, "admin")
+    rx = client.post(
+        "/api/v1/prescriptions",
+        json={"branch_id": str(chain.branch_ids[0]), "patient_id": patient, "source": "walk_in"},
+        headers={**admin, "Idempotency-Key": "rx-image-0001"},
+    ).json()
+    not_a_picture = base64.b64encode(b"MZ\x90\x00 renamed.png").decode()
+    refused = client.post(
+        "/api/v1/prescriptions/images",
+        json={"prescription_id": rx["id"], "image_base64": not_a_picture},
+        headers={**admin, "Idempotency-Key": "rx-image-0002"},
+    )
+    assert refused.status_code == 422 and "not a JPEG, PNG or PDF" in refused.json()["message"]
+    assert client.get(f"/api/v1/prescriptions/{rx['id']}/reading", headers=admin).status_code == 404
+
+    out = io.BytesIO()
+    Image.new("RGB", (60, 40), "white").save(out, format="PNG")
+    body = {"prescription_id": rx["id"], "image_base64": base64.b64encode(out.getvalue()).decode()}
+    read_only = client.post(
+        "/api/v1/prescriptions/images", json=body, headers={**auth(chain, "read"), "Idempotency-Key": "rx-image-0003"}
+    )
+    assert read_only.status_code == 403
+    stored = client.post(
+        "/api/v1/prescriptions/images", json=body, headers={**admin, "Idempotency-Key": "rx-image-0004"}
+    )
+    assert stored.status_code == 201, stored.text
+    assert stored.json() == {"id": rx["id"], "rx_number": rx["rx_number"], "status": "intake", "reading": "queued"}
+    again = client.post(
+        "/api/v1/prescriptions/images", json=body, headers={**admin, "Idempotency-Key": "rx-image-0004"}
+    )
+    assert again.headers["Idempotent-Replayed"] == "true"
+    found = client.get(f"/api/v1/prescriptions/{rx['id']}/reading", headers=admin).json()
+    assert found["status"] == "queued" and found["fields"] == [] and (found["width"], found["height"]) == (60, 40)
+    early = client.post(
+        f"/api/v1/prescriptions/{rx['id']}/reading/confirm",
+        json={"fields": {}},
+        headers={**admin, "Idempotency-Key": "rx-image-0005"},
+    )
+    assert early.status_code == 409 and "not been read yet" in early.json()["message"]
+    report = client.get("/api/v1/prescriptions/readings/report", headers=admin).json()
+    assert {r["field"] for r in report} >= {"drug", "quantity"} and all(r["confirmed"] == 0 for r in report)
+
+    other, _ = committed_tenant("rx-api-image-other", branches=1)
+    assert client.get(f"/api/v1/prescriptions/{rx['id']}/reading", headers=auth(other, "admin")).status_code == 404

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import date, timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import text
 
 from backend.accounts.signatures import SignatureRefused
@@ -29,8 +31,7 @@ def test_intake_entry_and_verification_end_ready_to_fill_with_the_history(pharma
         branch_id=pharmacy.branch,
         patient_id=patient,
         source="fax",
-        image=b"\x89PNG fake page",
-        image_type="image/png",
+        image=_jpeg(),
     )
     assert (rx.status, rx.rx_number, rx.has_image) == (RxStatus.INTAKE, "B1-000001", True)
     rx = pharmacy.run(
@@ -299,29 +300,33 @@ def test_the_original_is_read_from_its_bytes_attached_once_and_never_replaced(ph
     rx = pharmacy.run(
         pharmacy.technician, service.create_prescription, branch_id=pharmacy.branch, patient_id=patient, source="fax"
     )
-    with pytest.raises(ValidationFailed, match="PNG, JPEG or WebP image, or a PDF"):
+    with pytest.raises(ValidationFailed, match="not a JPEG, PNG or PDF"):
         pharmacy.run(pharmacy.technician, service.attach_image, rx.id, b"MZ\x90\x00 not a picture")
-    with pytest.raises(ValidationFailed, match="is image/png, not application/pdf"):
+    with pytest.raises(ValidationFailed):  # the bytes say PNG, but they are not a whole picture
         pharmacy.run(
             pharmacy.technician,
             service.create_prescription,
             branch_id=pharmacy.branch,
             patient_id=patient,
             source="fax",
-            image=b"\x89PNG page",
+            image=b"\x89PNG\r\n\x1a\n page",
             image_type="application/pdf",
         )
-    attached = pharmacy.run(pharmacy.technician, service.attach_image, rx.id, b"\xff\xd8\xff\xe0 jpeg page")
+    attached = pharmacy.run(pharmacy.technician, service.attach_image, rx.id, _jpeg())
     assert attached.has_image and attached.events[-1].action == "original_attached"
-    assert pharmacy.run(pharmacy.pharmacist, service.prescription_image, rx.id) == (
-        "image/jpeg",
-        b"\xff\xd8\xff\xe0 jpeg page",
-    )
+    kind, data = pharmacy.run(pharmacy.pharmacist, service.prescription_image, rx.id)
+    assert kind == "image/jpeg" and data.startswith(b"\xff\xd8\xff")
     with pytest.raises(RefusedTransition, match="never replaced"):
-        pharmacy.run(pharmacy.technician, service.attach_image, rx.id, b"%PDF-1.7 another")
+        pharmacy.run(pharmacy.technician, service.attach_image, rx.id, _jpeg())
     submitted = pharmacy.entered(patient, "lisinopril")
     with pytest.raises(RefusedTransition, match="attached at intake"):
-        pharmacy.run(pharmacy.technician, service.attach_image, submitted.id, b"%PDF-1.7 late")
+        pharmacy.run(pharmacy.technician, service.attach_image, submitted.id, _jpeg())
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (60, 40), "white").save(out, format="JPEG")
+    return out.getvalue()
 
 
 def test_the_chain_rules_are_the_owners_and_bad_values_change_nothing(pharmacy):
