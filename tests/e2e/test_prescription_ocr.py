@@ -31,7 +31,9 @@ def test_a_photographed_prescription_is_read_corrected_and_reaches_verification(
     branch = str(chain.branch_ids[0])
     run_in_tenant(owner, create_medicine, generic_name="Sertraline", strength="50 mg", schedule="prescription")
     run_in_tenant(owner, prescribers.create_prescriber, full_name="Rowan T. Achebe", credentials="DO")
-    create_patient(owner, full_name="Hector Lindqvist", date_of_birth="1950-04-06", home_branch_id=branch)
+    run_in_tenant(
+        owner, create_patient, full_name="Hector Lindqvist", date_of_birth="1950-04-06", home_branch_id=branch
+    )
     tech_email, tech_password = member(owner, "technician", "Tara Tech")
     rph_email, rph_password = member(owner, "pharmacist", "Pat Pharm")
 

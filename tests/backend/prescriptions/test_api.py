@@ -136,8 +136,12 @@ def test_an_original_uploaded_over_rest_is_checked_stored_once_and_queued_for_oc
 
     chain, _ = committed_tenant("rx-api-image", branches=1)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    patient = create_patient(
-        owner, full_name="Image Patient", date_of_birth="1950-01-01", home_branch_id=str(chain.branch_ids[0])
+    patient = run_in_tenant(
+        owner,
+        create_patient,
+        full_name="Image Patient",
+        date_of_birth="1950-01-01",
+        home_branch_id=str(chain.branch_ids[0]),
     ).id
     admin = auth(chain, "admin")
     rx = client.post(

@@ -121,7 +121,7 @@ def test_cashiers_cannot_upload_or_confirm(pharmacy):
 @pytest.mark.skipif(not (SAMPLES / "expected.json").is_file(), reason=f"no samples at {SAMPLES}")
 def test_read_once_confirmed_with_a_correction_recorded_and_sent_to_verification(pharmacy, db):
     expected = json.loads((SAMPLES / "expected.json").read_text())["rx_001.png"]
-    create_medicine(pharmacy.owner, generic_name="Sertraline", strength="50 mg", schedule="prescription")
+    pharmacy.run(pharmacy.owner, create_medicine, generic_name="Sertraline", strength="50 mg", schedule="prescription")
     pharmacy.run(pharmacy.owner, prescribers.create_prescriber, full_name="Rowan T. Achebe", credentials="DO")
     rx = _intake(pharmacy, (SAMPLES / "rx_001.png").read_bytes())
     system = TenantContext.system(pharmacy.chain.tenant_id)
