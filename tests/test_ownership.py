@@ -65,6 +65,8 @@ OWNERS: dict[str, str] = {
             "prescription_events",
             "prescription_verifications",
             "prescription_dur_overrides",
+            "prescription_fills",
+            "prescription_fill_lots",
         ],
         "backend/prescriptions",
     ),

@@ -10,6 +10,7 @@ class RxStatus(StrEnum):
     DATA_ENTRY = "data_entry"  # a technician is typing the details
     VERIFICATION = "verification"  # waiting for the pharmacist's verification with drug-use review
     FILL = "fill"  # verified: ready to fill (filling, final check and pickup are the next issue's)
+    FILLED = "filled"  # filled (whole or in part), waiting for the pharmacist's final check
     ON_HOLD = "on_hold"
     WAITING_PRESCRIBER = "waiting_prescriber"
     CANCELLED = "cancelled"
@@ -49,6 +50,7 @@ class RxStatus(StrEnum):
             cls.DATA_ENTRY,
             cls.VERIFICATION,
             cls.FILL,
+            cls.FILLED,
             cls.ON_HOLD,
             cls.WAITING_PRESCRIBER,
             cls.CANCELLED,
@@ -61,6 +63,7 @@ _LABELS = {
     RxStatus.DATA_ENTRY: "Data entry",
     RxStatus.VERIFICATION: "Pharmacist verification",
     RxStatus.FILL: "Ready to fill",
+    RxStatus.FILLED: "Filled, awaiting check",
     RxStatus.ON_HOLD: "On hold",
     RxStatus.WAITING_PRESCRIBER: "Waiting for prescriber",
     RxStatus.CANCELLED: "Cancelled",
@@ -77,3 +80,24 @@ class RxSource(StrEnum):
     @property
     def label(self) -> str:
         return {"walk_in": "Walk-in (paper)", "phone": "Phone", "fax": "Fax", "portal": "Portal upload"}[self.value]
+
+
+class FillStatus(StrEnum):
+    AWAITING_CHECK = "awaiting_check"  # filled and labelled; the pharmacist's final check comes next
+    CHECKED = "checked"
+    PICKED_UP = "picked_up"
+    RETURNED = "returned"  # back to stock (unclaimed)
+
+    @property
+    def label(self) -> str:
+        return {
+            "awaiting_check": "Awaiting final check",
+            "checked": "Checked",
+            "picked_up": "Picked up",
+            "returned": "Returned to stock",
+        }[self.value]
+
+    @classmethod
+    def fillable_from(cls) -> frozenset[RxStatus]:
+        """Prescription states a fill (or the rest of a partial fill) may be made from."""
+        return frozenset({RxStatus.FILL, RxStatus.FILLED})
