@@ -332,3 +332,37 @@ def get_fill(session: Session, ctx: TenantContext, fill_id: str) -> Fill:
         raise NotFound("No such fill.")
     patient_for_history_in(session, ctx, row.patient_id)
     return _fill(session, key)
+
+
+@dataclass(frozen=True)
+class FillPreview:
+    """What a fill would do now: how many are owed, how many can be dispensed, and the lots FEFO would take."""
+
+    owed: int
+    dispensable: int
+    lots: list[FillLot]
+    remainder_due_by: datetime | None
+
+
+def fill_preview(session: Session, ctx: TenantContext, prescription_id: str) -> FillPreview | None:
+    """The next fill's preview, or None when the prescription cannot be filled now (nothing is taken)."""
+    require(ctx, "prescriptions.fill")
+    key = as_uuid(prescription_id, "prescription")
+    row = _prescription(session, ctx, key)
+    if RxStatus(row.status) not in FillStatus.fillable_from():
+        return None
+    try:
+        step = _next_part(session, row)
+    except NothingOwed:
+        return None
+    medicine = str(row.medicine_id)
+    line = fefo_preview(session, ctx, str(row.branch_id), {medicine: step.owed})[medicine]
+    lots = [FillLot("", lot.lot_number, lot.expiry_date, lot.quantity) for lot in line.lots]
+    return FillPreview(step.owed, line.sellable, lots, step.remainder_due_by)
+
+
+def branch_zone(session: Session, ctx: TenantContext, prescription_id: str) -> str:
+    """The time zone of the prescription's branch, for showing its fills' times."""
+    require(ctx, "prescriptions.view")
+    row = _prescription(session, ctx, as_uuid(prescription_id, "prescription"))
+    return str(row.time_zone)
