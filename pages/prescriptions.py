@@ -574,7 +574,8 @@ def rx_page() -> rx.Component:
                         & ~RxState.closed
                         & ~RxState.held
                         & (RxState.status != "fill")
-                        & (RxState.status != "filled"),
+                        & (RxState.status != "filled")
+                        & (RxState.status != "ready_for_pickup"),
                         reason_form("Why hold it", "Hold", RxState.hold, "rx-hold", kinds=True),
                     ),
                     rx.cond(

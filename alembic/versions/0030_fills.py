@@ -1,5 +1,6 @@
-"""Prescriptions, part 2 (fill and label): the fills of a verified prescription, the lots each fill
-was taken from, and the prescription's "filled" state (waiting for the pharmacist's final check).
+"""Prescriptions, part 2 (fill, label, final check): the fills of a verified prescription, the lots each
+fill was taken from, the pharmacist's final check of each fill, and the prescription's "filled" (waiting
+for the final check) and "ready_for_pickup" states.
 
 A fill is a dispensing of the prescription: the original or a refill (`dispensing` 0, 1, ...), taken
 whole or in parts when the shelf is short (each part a fill row; what is still owed after it is
@@ -20,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 OLD = "'intake', 'data_entry', 'verification', 'fill', 'on_hold', 'waiting_prescriber', 'cancelled', 'expired'"
-NEW = OLD + ", 'filled'"
+NEW = OLD + ", 'filled', 'ready_for_pickup'"
 
 
 def _statuses(allowed: str) -> None:
@@ -35,10 +36,10 @@ def _statuses(allowed: str) -> None:
 def upgrade() -> None:
     app = get_settings().APP_DB_ROLE
     _statuses(NEW)
-    # A filled prescription was verified, like one ready to fill.
+    # A filled or checked prescription was verified, like one ready to fill.
     op.execute(
         "ALTER TABLE prescriptions ADD CONSTRAINT prescriptions_filled_verified_check "
-        "CHECK (status <> 'filled' OR verified_at IS NOT NULL)"
+        "CHECK (status NOT IN ('filled', 'ready_for_pickup') OR verified_at IS NOT NULL)"
     )
 
     op.execute("""
@@ -60,13 +61,18 @@ def upgrade() -> None:
             discard_after date NOT NULL,
             filled_by uuid,
             filled_at timestamptz NOT NULL DEFAULT now(),
+            -- the pharmacist's final check: the stock bottle's barcode scanned against the fill's product
+            checked_by uuid,
+            checked_at timestamptz,
+            scanned_barcode text CHECK (scanned_barcode ~ '^[0-9]{8,14}$'),
             PRIMARY KEY (tenant_id, id),
             UNIQUE (tenant_id, code),
             UNIQUE (tenant_id, prescription_id, dispensing, part),
             FOREIGN KEY (tenant_id, prescription_id) REFERENCES prescriptions (tenant_id, id),
             FOREIGN KEY (tenant_id, branch_id) REFERENCES branches (tenant_id, id),
             FOREIGN KEY (tenant_id, medicine_id) REFERENCES medicines (tenant_id, id),
-            CHECK (quantity + owed_after <= prescribed)
+            CHECK (quantity + owed_after <= prescribed),
+            CHECK (status <> 'checked' OR (checked_at IS NOT NULL AND scanned_barcode IS NOT NULL))
         )""")
     op.execute(
         "CREATE INDEX prescription_fills_rx_idx ON prescription_fills (tenant_id, prescription_id, dispensing, part)"
@@ -100,8 +106,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TABLE IF EXISTS prescription_fill_lots")
     op.execute("DROP TABLE IF EXISTS prescription_fills")
-    op.execute("UPDATE prescriptions SET status = 'fill' WHERE status = 'filled'")
-    op.execute("UPDATE prescription_events SET to_status = 'fill' WHERE to_status = 'filled'")
-    op.execute("UPDATE prescription_events SET from_status = 'fill' WHERE from_status = 'filled'")
+    op.execute("UPDATE prescriptions SET status = 'fill' WHERE status IN ('filled', 'ready_for_pickup')")
+    for column in ("from_status", "to_status"):
+        op.execute(f"UPDATE prescription_events SET {column} = 'fill' WHERE {column} IN ('filled', 'ready_for_pickup')")
     op.execute("ALTER TABLE prescriptions DROP CONSTRAINT IF EXISTS prescriptions_filled_verified_check")
     _statuses(OLD)

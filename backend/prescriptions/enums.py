@@ -11,6 +11,7 @@ class RxStatus(StrEnum):
     VERIFICATION = "verification"  # waiting for the pharmacist's verification with drug-use review
     FILL = "fill"  # verified: ready to fill (filling, final check and pickup are the next issue's)
     FILLED = "filled"  # filled (whole or in part), waiting for the pharmacist's final check
+    READY_FOR_PICKUP = "ready_for_pickup"  # every fill checked by the pharmacist; pickup comes next
     ON_HOLD = "on_hold"
     WAITING_PRESCRIBER = "waiting_prescriber"
     CANCELLED = "cancelled"
@@ -35,6 +36,11 @@ class RxStatus(StrEnum):
         return frozenset({cls.INTAKE, cls.DATA_ENTRY, cls.VERIFICATION})
 
     @classmethod
+    def verified(cls) -> frozenset[RxStatus]:
+        """Verified and alive: ready to fill, filled, or checked and waiting for pickup."""
+        return frozenset({cls.FILL, cls.FILLED, cls.READY_FOR_PICKUP})
+
+    @classmethod
     def closed(cls) -> frozenset[RxStatus]:
         return frozenset({cls.CANCELLED, cls.EXPIRED})
 
@@ -51,6 +57,7 @@ class RxStatus(StrEnum):
             cls.VERIFICATION,
             cls.FILL,
             cls.FILLED,
+            cls.READY_FOR_PICKUP,
             cls.ON_HOLD,
             cls.WAITING_PRESCRIBER,
             cls.CANCELLED,
@@ -64,6 +71,7 @@ _LABELS = {
     RxStatus.VERIFICATION: "Pharmacist verification",
     RxStatus.FILL: "Ready to fill",
     RxStatus.FILLED: "Filled, awaiting check",
+    RxStatus.READY_FOR_PICKUP: "Ready for pickup",
     RxStatus.ON_HOLD: "On hold",
     RxStatus.WAITING_PRESCRIBER: "Waiting for prescriber",
     RxStatus.CANCELLED: "Cancelled",
@@ -100,4 +108,4 @@ class FillStatus(StrEnum):
     @classmethod
     def fillable_from(cls) -> frozenset[RxStatus]:
         """Prescription states a fill (or the rest of a partial fill) may be made from."""
-        return frozenset({RxStatus.FILL, RxStatus.FILLED})
+        return RxStatus.verified()

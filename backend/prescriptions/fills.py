@@ -23,10 +23,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.core.errors import NotFound
+from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.core.validation import quantity as whole_quantity
 from backend.inventory.service import OutOfStock, dispense, fefo_preview
+from backend.inventory.validation import barcode as read_barcode
 from backend.patients.service import patient_for_history_in
 from backend.prescriptions.enums import FillStatus, RxStatus
 from backend.prescriptions.service import (
@@ -54,6 +55,16 @@ class TooEarly(RefusedTransition):
     code = "too_early"
 
 
+class WrongProduct(Conflict):
+    """The bottle scanned at the final check is not the product the fill was taken from."""
+
+    code = "wrong_product"
+
+
+class NotAwaitingCheck(RefusedTransition):
+    code = "not_awaiting_check"
+
+
 @dataclass(frozen=True)
 class FillLot:
     batch_id: str
@@ -79,6 +90,8 @@ class Fill:
     filled_at: datetime
     filled_by: str
     lots: list[FillLot] = field(default_factory=list)
+    checked_at: datetime | None = None
+    checked_by: str = ""
 
     @property
     def partial(self) -> bool:
@@ -122,9 +135,11 @@ def _next_part(session: Session, row: Any) -> _Next:
         {"p": row.id},
     ).first()
     status = RxStatus(row.status)
-    if status == RxStatus.FILLED:
+    if status != RxStatus.FILL:
         if last is None or last.owed_after == 0:
-            raise NothingOwed("This prescription is filled and waiting for the pharmacist's final check.")
+            if status == RxStatus.FILLED:
+                raise NothingOwed("This prescription is filled and waiting for the pharmacist's final check.")
+            raise NothingOwed("This prescription is filled, checked and ready for pickup.")
         return _Next(last.dispensing, last.part + 1, last.owed_after, last.remainder_due_by)
     # Ready to fill: the original, or (when refills come) the next dispensing.
     return _Next(0 if last is None else last.dispensing + 1, 1, row.quantity, None)
@@ -259,9 +274,10 @@ def _prescribed(session: Session, key: uuid.UUID, dispensing: int) -> int:
 
 
 _FILL_SQL = (
-    "SELECT f.*, r.rx_number, coalesce(u.full_name, 'an API token') AS filler FROM prescription_fills f "
+    "SELECT f.*, r.rx_number, coalesce(u.full_name, 'an API token') AS filler, "
+    "coalesce(c.full_name, '') AS checker FROM prescription_fills f "
     "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
-    "LEFT JOIN users u ON u.id = f.filled_by "
+    "LEFT JOIN users u ON u.id = f.filled_by LEFT JOIN users c ON c.id = f.checked_by "
 )
 
 
@@ -297,6 +313,8 @@ def _as_fill(row: Any, lots: list[FillLot]) -> Fill:
         filled_at=r.filled_at,
         filled_by=r.filler,
         lots=lots,
+        checked_at=r.checked_at,
+        checked_by=r.checker,
     )
 
 
@@ -366,3 +384,82 @@ def branch_zone(session: Session, ctx: TenantContext, prescription_id: str) -> s
     require(ctx, "prescriptions.view")
     row = _prescription(session, ctx, as_uuid(prescription_id, "prescription"))
     return str(row.time_zone)
+
+
+def final_check(session: Session, ctx: TenantContext, fill_id: str, scanned: object) -> Fill:
+    """The pharmacist's final check: the stock bottle's barcode must be the fill's product.
+
+    A different product is refused loudly (WrongProduct, naming what was scanned) and nothing is written;
+    so is a medicine with no barcode in the catalog (nothing to check against) and a fill already checked.
+    When no fill of the prescription is left unchecked, the prescription is ready for pickup.
+    """
+    require(ctx, "prescriptions.check")
+    key = as_uuid(fill_id, "fill")
+    code = read_barcode(scanned, "barcode")
+    if code is None:
+        raise ValidationFailed("Scan the stock bottle's barcode.", field="barcode")
+    row = session.execute(
+        text(
+            "SELECT f.id, f.prescription_id, f.branch_id, f.status, f.code, r.status AS rx_status, "
+            "m.barcode, m.generic_name, m.strength FROM prescription_fills f "
+            "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
+            "JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id WHERE f.id = :id FOR UPDATE OF f, r"
+        ),
+        {"id": key},
+    ).first()
+    if row is None or not ctx.can_see_branch(row.branch_id):
+        raise NotFound("No such fill.")
+    if FillStatus(row.status) != FillStatus.AWAITING_CHECK:
+        raise NotAwaitingCheck(
+            f"Fill {row.code} is {FillStatus(row.status).label.lower()}; it is not awaiting a check."
+        )
+    expected = f"{row.generic_name} {row.strength}".strip()
+    if not row.barcode:
+        raise WrongProduct(
+            f"{expected} has no barcode in the catalog, so the bottle cannot be checked against it: "
+            "add the barcode on the catalog form first.",
+            field="barcode",
+        )
+    if code != row.barcode:
+        other = session.execute(
+            text("SELECT generic_name, strength FROM medicines WHERE barcode = :b"), {"b": code}
+        ).first()
+        scanned_as = f"{other.generic_name} {other.strength}".strip() if other else "a product not in the catalog"
+        raise WrongProduct(
+            f"WRONG PRODUCT: the bottle scanned ({code}) is {scanned_as}, but fill {row.code} is {expected}. "
+            "Do not hand it out: check the vial against the right stock bottle.",
+            field="barcode",
+        )
+    session.execute(
+        text(
+            "UPDATE prescription_fills SET status = :s, checked_by = :u, checked_at = now(), scanned_barcode = :b "
+            "WHERE id = :id"
+        ),
+        {"s": FillStatus.CHECKED, "u": ctx.user_id, "b": code, "id": key},
+    )
+    unchecked = session.execute(
+        text("SELECT count(*) FROM prescription_fills WHERE prescription_id = :p AND status = 'awaiting_check'"),
+        {"p": row.prescription_id},
+    ).scalar_one()
+    before = RxStatus(row.rx_status)
+    after = before if unchecked else RxStatus.READY_FOR_PICKUP
+    if after != before:
+        session.execute(
+            text("UPDATE prescriptions SET status = :s, updated_at = now() WHERE id = :id"),
+            {"s": after, "id": row.prescription_id},
+        )
+    session.execute(
+        text(
+            "INSERT INTO prescription_events (tenant_id, prescription_id, action, from_status, to_status, reason, "
+            "user_id) VALUES (:t, :p, 'final_check', :f, :s, :r, :u)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "p": row.prescription_id,
+            "f": before,
+            "s": after,
+            "r": f"{row.code}: bottle {code} matches",
+            "u": ctx.user_id,
+        },
+    )
+    return _fill(session, key)

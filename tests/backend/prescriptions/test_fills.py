@@ -160,3 +160,58 @@ def test_a_cii_remainder_is_due_within_72_hours_and_then_forfeited(pharmacy, db)
     with pytest.raises(fills.RemainderForfeited, match="72 hours"):
         fill(pharmacy, rx.id)
     assert on_hand(db, pharmacy, "oxycodone") == {"OX1": 0, "OX2": 10}
+
+
+def test_final_check_refuses_a_different_product_loudly_and_accepts_the_right_bottle(pharmacy, db):
+    db.execute(text("RESET ROLE"))
+    for name, code in (("lisinopril", "00093711101"), ("warfarin", "00555083202")):
+        db.execute(text("UPDATE medicines SET barcode = :b WHERE id = :m"), {"b": code, "m": pharmacy.medicines[name]})
+    receive(pharmacy, "lisinopril", "L1", 30)
+    rx = pharmacy.on_profile(pharmacy.patient(), "lisinopril", quantity="30")
+    done = fill(pharmacy, rx.id)
+
+    # A technician does not do the final check.
+    with pytest.raises(PermissionDenied):
+        pharmacy.run(pharmacy.technician, fills.final_check, done.id, "00093711101")
+    # The warfarin bottle: refused, naming what was scanned and what the fill is; nothing written.
+    with pytest.raises(fills.WrongProduct, match=r"WRONG PRODUCT.*Warfarin 5 mg.*Lisinopril 10 mg"):
+        pharmacy.run(pharmacy.pharmacist, fills.final_check, done.id, "00555-0832-02")
+    with pytest.raises(fills.WrongProduct, match="a product not in the catalog"):
+        pharmacy.run(pharmacy.pharmacist, fills.final_check, done.id, "12345678")
+    record = pharmacy.run(pharmacy.pharmacist, get_prescription, rx.id)
+    assert record.status == RxStatus.FILLED and record.events[-1].action == "filled"
+
+    checked = pharmacy.run(pharmacy.pharmacist, fills.final_check, done.id, "00093711101")
+    assert checked.status == FillStatus.CHECKED and checked.checked_at is not None
+    record = pharmacy.run(pharmacy.pharmacist, get_prescription, rx.id)
+    assert record.status == RxStatus.READY_FOR_PICKUP and record.events[-1].action == "final_check"
+    with pytest.raises(fills.NotAwaitingCheck):
+        pharmacy.run(pharmacy.pharmacist, fills.final_check, done.id, "00093711101")
+
+
+def test_a_medicine_without_a_barcode_cannot_pass_the_final_check(pharmacy):
+    receive(pharmacy, "lisinopril", "L1", 30)
+    rx = pharmacy.on_profile(pharmacy.patient(), "lisinopril", quantity="30")
+    done = fill(pharmacy, rx.id)
+    with pytest.raises(fills.WrongProduct, match="no barcode in the catalog"):
+        pharmacy.run(pharmacy.pharmacist, fills.final_check, done.id, "00093711101")
+
+
+def test_the_rest_of_a_checked_partial_fill_is_filled_and_checked_again(pharmacy, db):
+    db.execute(text("RESET ROLE"))
+    db.execute(
+        text("UPDATE medicines SET barcode = '00093711101' WHERE id = :m"), {"m": pharmacy.medicines["lisinopril"]}
+    )
+    receive(pharmacy, "lisinopril", "L1", 10)
+    rx = pharmacy.on_profile(pharmacy.patient(), "lisinopril", quantity="30")
+    first = fill(pharmacy, rx.id, partial=True)
+    pharmacy.run(pharmacy.pharmacist, fills.final_check, first.id, "00093711101")
+    assert pharmacy.run(pharmacy.pharmacist, get_prescription, rx.id).status == RxStatus.READY_FOR_PICKUP
+    receive(pharmacy, "lisinopril", "L2", 30)
+    rest = fill(pharmacy, rx.id)
+    assert (rest.part, rest.quantity) == (2, 20)
+    assert pharmacy.run(pharmacy.pharmacist, get_prescription, rx.id).status == RxStatus.FILLED
+    pharmacy.run(pharmacy.pharmacist, fills.final_check, rest.id, "00093711101")
+    assert pharmacy.run(pharmacy.pharmacist, get_prescription, rx.id).status == RxStatus.READY_FOR_PICKUP
+    with pytest.raises(fills.NothingOwed, match="ready for pickup"):
+        fill(pharmacy, rx.id)
