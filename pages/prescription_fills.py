@@ -16,6 +16,23 @@ def fill_row(row: FillRow) -> rx.Component:
         rx.table.cell(row.status),
         rx.table.cell(row.who),
         rx.table.cell(
+            rx.cond(
+                row.awaiting_check & FillState.can_check,
+                rx.form(
+                    rx.hstack(
+                        rx.el.input(type="hidden", name="fill_id", value=row.id),
+                        rx.input(
+                            name="barcode", placeholder="Scan the stock bottle", width="13em", class_name="fill-scan"
+                        ),
+                        rx.button("Check", type="submit", size="1", class_name="fill-check"),
+                    ),
+                    on_submit=FillState.check,
+                    reset_on_submit=True,
+                ),
+                rx.text(row.checked, size="1", class_name="fill-checked"),
+            )
+        ),
+        rx.table.cell(
             rx.button(
                 "Label PDF",
                 size="1",
@@ -81,7 +98,17 @@ def fill_card() -> rx.Component:
                             rx.table.row(
                                 *[
                                     rx.table.column_header_cell(h)
-                                    for h in ("Fill", "When", "Quantity", "Owed", "Lots", "Status", "By", "")
+                                    for h in (
+                                        "Fill",
+                                        "When",
+                                        "Quantity",
+                                        "Owed",
+                                        "Lots",
+                                        "Status",
+                                        "By",
+                                        "Final check",
+                                        "",
+                                    )
                                 ]
                             )
                         ),

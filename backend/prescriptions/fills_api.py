@@ -1,6 +1,7 @@
-"""REST for filling: POST /api/v1/prescriptions/{id}/fills (Idempotency-Key), GET .../{id}/fills, and
-GET /api/v1/fills/{id}/label.pdf. A write's stored answer is the fill's id, code, quantity and what is
-owed, never patient data."""
+"""REST for filling: POST /api/v1/prescriptions/{id}/fills (Idempotency-Key), GET .../{id}/fills,
+GET /api/v1/fills/{id}/label.pdf and POST /api/v1/fills/{id}/check (a pharmacist's own session: no API
+token holds `prescriptions.check`, so tokens get 403). A write's stored answer is the fill's id, code,
+quantity, what is owed and its status, never patient data."""
 
 from __future__ import annotations
 
@@ -50,6 +51,30 @@ async def fill(
 
     request = {"action": "fill", "id": prescription_id, **body.model_dump()}
     return await run_in_threadpool(idempotent_json, ctx, key, request, 201, act)
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    barcode: str = Field(max_length=20, description="The stock bottle's barcode as scanned")
+
+
+@router.post("/fills/{fill_id}/check", summary="The pharmacist's final check against the stock bottle's barcode")
+async def check(
+    fill_id: str,
+    body: CheckIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.check"))],
+) -> Any:
+    request = {"action": "final_check", "id": fill_id, **body.model_dump()}
+    return await run_in_threadpool(
+        idempotent_json,
+        ctx,
+        key,
+        request,
+        200,
+        lambda session: _short(fills.final_check(session, ctx, fill_id, body.barcode)),
+    )
 
 
 @router.get("/prescriptions/{prescription_id}/fills", summary="A prescription's fills with their lots")

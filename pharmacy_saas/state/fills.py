@@ -14,6 +14,7 @@ import reflex as rx
 from backend.core.display import display_time
 from backend.core.errors import PharmacyError
 from backend.prescriptions import fills, labels
+from backend.prescriptions.enums import FillStatus
 from pharmacy_saas.state.base import SessionState, guarded, transact
 from pharmacy_saas.state.prescriptions import RxState
 from tenants.context import TenantContext
@@ -30,6 +31,8 @@ class FillRow:
     lots: str
     status: str
     who: str
+    awaiting_check: bool
+    checked: str
 
 
 class FillState(SessionState):
@@ -38,6 +41,7 @@ class FillState(SessionState):
     fill_rx_id: str = ""
     fills: list[FillRow] = []
     can_fill: bool = False
+    can_check: bool = False
     fillable: bool = False
     owed: int = 0
     dispensable: int = 0
@@ -51,6 +55,7 @@ class FillState(SessionState):
     async def load(self, ctx: TenantContext) -> None:
         self.fill_rx_id = self.router.url.query_parameters.get("id", "")
         self.can_fill = role_has(ctx.role, "prescriptions.fill")
+        self.can_check = role_has(ctx.role, "prescriptions.check")
         self.fill_error = ""
         await self._reload(ctx)
 
@@ -74,6 +79,8 @@ class FillState(SessionState):
                 lots=", ".join(f"{lot.lot_number} x{lot.quantity}" for lot in f.lots),
                 status=f.status.label,
                 who=f.filled_by,
+                awaiting_check=f.status == FillStatus.AWAITING_CHECK,
+                checked=f"{f.checked_by}, {display_time(f.checked_at, zone)}" if f.checked_at else "",
             )
             for f in found
         ]
@@ -104,6 +111,19 @@ class FillState(SessionState):
         await self._reload(ctx)
         said = f"{done.code}: {done.quantity} filled" + (f", {done.owed_after} owed." if done.owed_after else ".")
         return [rx.toast.success(said), RxState.load]
+
+    @rx.event
+    @guarded("prescriptions.check")
+    async def check(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The final check: the stock bottle's barcode against the fill's product."""
+        try:
+            checked = await transact(ctx, fills.final_check, str(form.get("fill_id", "")), str(form.get("barcode", "")))
+        except PharmacyError as exc:
+            self.fill_error = exc.message
+            return rx.toast.error(exc.message, duration=10000)
+        self.fill_error = ""
+        await self._reload(ctx)
+        return [rx.toast.success(f"{checked.code} checked: the right product."), RxState.load]
 
     @rx.event
     @guarded("prescriptions.view")

@@ -1,6 +1,7 @@
 """Browser journey: a technician fills a verified CIV prescription from the "Ready to fill" tab; the shelf is
 short, so the plain fill is refused with what is on hand, and "fill what is on hand" fills part and owes
-the rest; the label PDF carries the Rx number, the lot and the federal transfer caution."""
+the rest; the label PDF carries the Rx number, the lot and the federal transfer caution; the pharmacist's
+final check refuses the wrong stock bottle and accepts the right one."""
 
 from __future__ import annotations
 
@@ -25,12 +26,27 @@ from tests.e2e.test_prescriptions import member
 pytestmark = pytest.mark.e2e
 
 
-def test_fill_a_verified_prescription_in_part_and_get_its_label(page: Page, app_url: str, committed_tenant):
+def test_fill_a_verified_prescription_in_part_get_its_label_and_check_it(
+    page: Page, browser, app_url: str, committed_tenant
+):
     chain, _ = committed_tenant("rx-fill")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     branch = str(chain.branch_ids[0])
     alprazolam = create_medicine(
-        owner, generic_name="Alprazolam", strength="0.5 mg", schedule="controlled", controlled_class="CIV"
+        owner,
+        generic_name="Alprazolam",
+        strength="0.5 mg",
+        schedule="controlled",
+        controlled_class="CIV",
+        barcode="00093711101",
+    )
+    create_medicine(
+        owner,
+        generic_name="Lorazepam",
+        strength="1 mg",
+        schedule="controlled",
+        controlled_class="CIV",
+        barcode="00555083202",
     )
     lot_expiry = date.today() + timedelta(days=200)
     run_in_tenant(
@@ -72,6 +88,7 @@ def test_fill_a_verified_prescription_in_part_and_get_its_label(page: Page, app_
     )
     run_in_tenant(as_pharmacist, verification.verify, rx.id, signature_id=signature)
     tech_email, tech_password = member(owner, "technician", "Terry Tech")
+    rph_email, rph_password = member(owner, "pharmacist", "Phil Pharm")
 
     sign_in(page, app_url, tech_email, tech_password)
     page.goto(f"{app_url}/prescriptions?status=fill")
@@ -124,3 +141,23 @@ def test_fill_a_verified_prescription_in_part_and_get_its_label(page: Page, app_
         "MEDICATION GUIDE",
     ):
         assert expected in words, expected
+
+    # The technician has no final check to do; the pharmacist, in their own browser, scans the stock bottle.
+    expect(page.locator(".fill-check")).to_have_count(0)
+    pharmacist = browser.new_context().new_page()
+    sign_in(pharmacist, app_url, rph_email, rph_password)
+    pharmacist.goto(f"{app_url}/prescriptions/rx?id={rx.id}")
+    row = pharmacist.locator(".fill-row").first
+    expect(row).to_contain_text("Awaiting final check", timeout=30000)
+    row.locator(".fill-scan input").fill("00555083202")  # the lorazepam bottle from the next shelf
+    row.locator(".fill-check").click()
+    expect(pharmacist.locator("#fill-error")).to_contain_text("WRONG PRODUCT", timeout=15000)
+    expect(pharmacist.locator("#fill-error")).to_contain_text("Lorazepam 1 mg")
+    expect(pharmacist.locator("#rx-status")).to_have_text("Filled, awaiting check")
+    expect(row).to_contain_text("Awaiting final check")
+    row.locator(".fill-scan input").fill("00093711101")
+    row.locator(".fill-check").click()
+    expect(pharmacist.locator("#rx-status")).to_have_text("Ready for pickup", timeout=15000)
+    expect(row).to_contain_text("Checked")
+    expect(row.locator(".fill-checked")).to_contain_text("Phil Pharm")
+    expect(pharmacist.locator("#fill-error")).to_have_count(0)

@@ -44,3 +44,11 @@ def test_fill_and_label_through_rest(client, committed_tenant):
     # A read-only token may not fill (nor read prescriptions: health data is for admin tokens).
     refused = client.post(url, json={}, headers={**read, "Idempotency-Key": "fill-0003"})
     assert refused.status_code == 403
+
+    # The final check is a pharmacist's act: no API token does it.
+    token_check = client.post(
+        f"/api/v1/fills/{done.json()['id']}/check",
+        json={"barcode": "00093711101"},
+        headers={**admin, "Idempotency-Key": "check-0001"},
+    )
+    assert token_check.status_code == 403
