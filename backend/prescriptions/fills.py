@@ -182,20 +182,22 @@ def fill_prescription(
     if wanted > step.owed:
         raise OutOfStock(f"Only {step.owed} are owed on this prescription; {wanted} asked.", field="quantity")
     branch, medicine = str(row.branch_id), str(row.medicine_id)
-    sellable = fefo_preview(session, ctx, branch, {medicine: wanted})[medicine].sellable
-    take = wanted
-    if sellable < wanted:
+    code = fill_code(row.rx_number, step.dispensing, step.part)
+    try:
+        # The usual case takes everything owed in one statement; only a short shelf asks what is there.
+        picks = dispense(session, ctx, branch_id=branch, medicine_id=medicine, quantity=wanted, reference=code)
+    except OutOfStock:
+        sellable = fefo_preview(session, ctx, branch, {medicine: wanted})[medicine].sellable
         if not partial or sellable == 0:
             raise OutOfStock(
                 f"Only {sellable} in stock that can be dispensed (expired, recalled and quarantined lots "
                 f"excluded); {wanted} needed."
                 + (" Fill part now and owe the rest." if sellable and not partial else ""),
                 field="quantity",
-            )
-        take = sellable
+            ) from None
+        picks = dispense(session, ctx, branch_id=branch, medicine_id=medicine, quantity=sellable, reference=code)
+    take = sum(p.quantity for p in picks)
     owed_after = step.owed - take
-    code = fill_code(row.rx_number, step.dispensing, step.part)
-    picks = dispense(session, ctx, branch_id=branch, medicine_id=medicine, quantity=take, reference=code)
     due_by = step.remainder_due_by
     if owed_after and row.schedule == "CII" and due_by is None:
         due_by = now + timedelta(hours=CII_REMAINDER_HOURS)
