@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.forms import form_alert, labelled, text_field
 from components.keys import queue_keys
+from pages.prescription_fills import fill_card
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.prescriptions import (
@@ -768,8 +769,14 @@ def rx_page() -> rx.Component:
                         ),
                     ),
                     rx.cond(RxState.editable & RxState.can_enter, entry_card()),
+                    fill_card(),
                     rx.cond(
-                        RxState.can_enter & ~RxState.closed & ~RxState.held & (RxState.status != "fill"),
+                        RxState.can_enter
+                        & ~RxState.closed
+                        & ~RxState.held
+                        & (RxState.status != "fill")
+                        & (RxState.status != "filled")
+                        & (RxState.status != "ready_for_pickup"),
                         reason_form("Why hold it", "Hold", RxState.hold, "rx-hold", kinds=True),
                     ),
                     rx.cond(

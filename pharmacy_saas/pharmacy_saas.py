@@ -45,6 +45,7 @@ from pharmacy_saas.state.branches import BranchesState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.dashboard import DashboardState
+from pharmacy_saas.state.fills import FillState
 from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
@@ -124,7 +125,12 @@ app.add_page(queue_page, route=routes.PRESCRIPTIONS, title="Prescriptions · Pha
 app.add_page(
     intake_page, route=routes.PRESCRIPTION_NEW, title="New prescription · Pharmacy Cloud", on_load=IntakeState.load
 )
-app.add_page(rx_page, route=routes.PRESCRIPTION, title="Prescription · Pharmacy Cloud", on_load=RxState.load)
+app.add_page(
+    rx_page,
+    route=routes.PRESCRIPTION,
+    title="Prescription · Pharmacy Cloud",
+    on_load=[RxState.load, FillState.load],
+)
 app.add_page(
     interactions_page,
     route=routes.INTERACTIONS,

@@ -94,6 +94,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "prescriptions.enter": CLINICAL | {API_ADMIN},  # intake, data entry, holds, waiting for the prescriber
     "prescriptions.verify": frozenset({PHARMACIST}),  # verification with DUR, overrides, return to entry
     "prescriptions.cancel": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
+    # issue 14: technicians fill (stock leaves the shelf through inventory's FEFO dispense) and print the
+    # label; the final check against the stock bottle is a pharmacist's
+    "prescriptions.fill": CLINICAL | {API_ADMIN},
+    "prescriptions.check": frozenset({PHARMACIST}),
     "prescribers.view": CLINICAL | API_ANY,
     "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads

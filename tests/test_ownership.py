@@ -67,6 +67,8 @@ OWNERS: dict[str, str] = {
             "prescription_dur_overrides",
             "prescription_readings",
             "prescription_reading_fields",
+            "prescription_fills",
+            "prescription_fill_lots",
         ],
         "backend/prescriptions",
     ),

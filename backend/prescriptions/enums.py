@@ -10,6 +10,8 @@ class RxStatus(StrEnum):
     DATA_ENTRY = "data_entry"  # a technician is typing the details
     VERIFICATION = "verification"  # waiting for the pharmacist's verification with drug-use review
     FILL = "fill"  # verified: ready to fill (filling, final check and pickup are the next issue's)
+    FILLED = "filled"  # filled (whole or in part), waiting for the pharmacist's final check
+    READY_FOR_PICKUP = "ready_for_pickup"  # every fill checked by the pharmacist; pickup comes next
     ON_HOLD = "on_hold"
     WAITING_PRESCRIBER = "waiting_prescriber"
     CANCELLED = "cancelled"
@@ -34,6 +36,11 @@ class RxStatus(StrEnum):
         return frozenset({cls.INTAKE, cls.DATA_ENTRY, cls.VERIFICATION})
 
     @classmethod
+    def verified(cls) -> frozenset[RxStatus]:
+        """Verified and alive: ready to fill, filled, or checked and waiting for pickup."""
+        return frozenset({cls.FILL, cls.FILLED, cls.READY_FOR_PICKUP})
+
+    @classmethod
     def closed(cls) -> frozenset[RxStatus]:
         return frozenset({cls.CANCELLED, cls.EXPIRED})
 
@@ -49,6 +56,8 @@ class RxStatus(StrEnum):
             cls.DATA_ENTRY,
             cls.VERIFICATION,
             cls.FILL,
+            cls.FILLED,
+            cls.READY_FOR_PICKUP,
             cls.ON_HOLD,
             cls.WAITING_PRESCRIBER,
             cls.CANCELLED,
@@ -61,6 +70,8 @@ _LABELS = {
     RxStatus.DATA_ENTRY: "Data entry",
     RxStatus.VERIFICATION: "Pharmacist verification",
     RxStatus.FILL: "Ready to fill",
+    RxStatus.FILLED: "Filled, awaiting check",
+    RxStatus.READY_FOR_PICKUP: "Ready for pickup",
     RxStatus.ON_HOLD: "On hold",
     RxStatus.WAITING_PRESCRIBER: "Waiting for prescriber",
     RxStatus.CANCELLED: "Cancelled",
@@ -92,3 +103,24 @@ class ReadingStatus(StrEnum):
     def waiting(cls) -> frozenset[ReadingStatus]:
         """The page keeps polling while the reading is in one of these."""
         return frozenset({cls.QUEUED})
+
+
+class FillStatus(StrEnum):
+    AWAITING_CHECK = "awaiting_check"  # filled and labelled; the pharmacist's final check comes next
+    CHECKED = "checked"
+    PICKED_UP = "picked_up"
+    RETURNED = "returned"  # back to stock (unclaimed)
+
+    @property
+    def label(self) -> str:
+        return {
+            "awaiting_check": "Awaiting final check",
+            "checked": "Checked",
+            "picked_up": "Picked up",
+            "returned": "Returned to stock",
+        }[self.value]
+
+    @classmethod
+    def fillable_from(cls) -> frozenset[RxStatus]:
+        """Prescription states a fill (or the rest of a partial fill) may be made from."""
+        return RxStatus.verified()

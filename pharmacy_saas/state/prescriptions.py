@@ -549,7 +549,7 @@ class RxState(ShellState):
 
     async def _load_signed(self, ctx: TenantContext) -> None:
         self.signed = []
-        if self.status != "fill":
+        if self.status not in ("fill", "filled", "ready_for_pickup"):
             return
         try:
             stored = await transact(ctx, verification.verifications, self.rx_id)

@@ -95,10 +95,11 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
         assert {"SettingsState.load", "SettingsState.create", "StaffState.send_invitation"} <= set(refused)
     if role == "cashier":
         assert {"QueueState.load", "IntakeState.receive", "RxState.verify"} <= set(refused)
-    if role == "technician":  # enters prescriptions; only a pharmacist verifies them
-        assert {"RxState.verify", "RxState.return_to_entry"} <= set(refused) and "RxState.save" not in refused
+    if role == "technician":  # enters and fills prescriptions; only a pharmacist verifies and checks them
+        assert {"RxState.verify", "RxState.return_to_entry", "FillState.check"} <= set(refused)
+        assert "RxState.save" not in refused and "FillState.fill" not in refused
     if role == "owner":  # an owner may do everything in a chain, and nothing in the platform console,
         # except a licensed pharmacist's own acts (an owner who is a pharmacist works with that role)
-        pharmacist_only = {"RxState.verify", "RxState.return_to_entry"}
+        pharmacist_only = {"RxState.verify", "RxState.return_to_entry", "FillState.check"}
         assert pharmacist_only <= set(refused)
         assert all(name.startswith("PlatformState.") for name in set(refused) - pharmacist_only)

@@ -181,7 +181,8 @@ def two_chains(db, make_tenant):
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:
     """prescription_settings, prescribers, rx_number_counters, prescriptions, prescription_images,
-    prescription_events, prescription_verifications and prescription_dur_overrides."""
+    prescription_events, prescription_verifications, prescription_dur_overrides, prescription_fills and
+    prescription_fill_lots."""
     from datetime import date
 
     from backend.accounts.signatures import sign
@@ -224,6 +225,20 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
         )
         run_in_tenant(pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides)
     assert overrides, "the seeded NSAID after warfarin should need an override"
+    # prescription_fills and prescription_fill_lots: the NSAID filled from a received lot.
+    from backend.inventory.service import receive_stock
+    from backend.prescriptions import fills
+
+    run_in_tenant(
+        owner,
+        receive_stock,
+        branch_id=str(chain.branch_ids[0]),
+        medicine_id=ibuprofen,
+        lot_number="SEED-RX",
+        expiry_date=date.fromordinal(date.today().toordinal() + 365).isoformat(),
+        quantity=30,
+    )
+    run_in_tenant(technician, fills.fill_prescription, rx.id)
 
 
 def _blank_pdf() -> bytes:

@@ -1,0 +1,95 @@
+"""REST for filling: POST /api/v1/prescriptions/{id}/fills (Idempotency-Key), GET .../{id}/fills,
+GET /api/v1/fills/{id}/label.pdf and POST /api/v1/fills/{id}/check (a pharmacist's own session: no API
+token holds `prescriptions.check`, so tokens get 403). A write's stored answer is the fill's id, code,
+quantity, what is owed and its status, never patient data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
+from backend.prescriptions import fills, labels
+from tenants.context import TenantContext
+
+router = APIRouter(tags=["prescriptions"])
+
+
+class FillIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int | None = Field(None, description="Defaults to all that is owed")
+    partial: bool = Field(False, description="When the shelf is short, fill what is there and owe the rest")
+
+
+def _short(fill: fills.Fill) -> dict[str, Any]:
+    return {
+        "id": fill.id,
+        "code": fill.code,
+        "quantity": fill.quantity,
+        "owed_after": fill.owed_after,
+        "status": fill.status.value,
+    }
+
+
+@router.post("/prescriptions/{prescription_id}/fills", summary="Fill a verified prescription", status_code=201)
+async def fill(
+    prescription_id: str,
+    body: FillIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.fill"))],
+) -> Any:
+    def act(session: Any) -> dict[str, Any]:
+        return _short(
+            fills.fill_prescription(session, ctx, prescription_id, quantity=body.quantity, partial=body.partial)
+        )
+
+    request = {"action": "fill", "id": prescription_id, **body.model_dump()}
+    return await run_in_threadpool(idempotent_json, ctx, key, request, 201, act)
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    barcode: str = Field(max_length=20, description="The stock bottle's barcode as scanned")
+
+
+@router.post("/fills/{fill_id}/check", summary="The pharmacist's final check against the stock bottle's barcode")
+async def check(
+    fill_id: str,
+    body: CheckIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.check"))],
+) -> Any:
+    request = {"action": "final_check", "id": fill_id, **body.model_dump()}
+    return await run_in_threadpool(
+        idempotent_json,
+        ctx,
+        key,
+        request,
+        200,
+        lambda session: _short(fills.final_check(session, ctx, fill_id, body.barcode)),
+    )
+
+
+@router.get("/prescriptions/{prescription_id}/fills", summary="A prescription's fills with their lots")
+async def list_fills(
+    prescription_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.view"))]
+) -> Any:
+    found = await in_tenant(ctx, fills.fills_of, prescription_id)
+    return [jsonable_encoder(asdict(f)) for f in found]
+
+
+@router.get("/fills/{fill_id}/label.pdf", summary="The fill's label (4 x 3 inches)", response_class=Response)
+async def label(
+    fill_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.view"))]
+) -> Response:
+    code, content = await in_tenant(ctx, labels.label_pdf, fill_id)
+    return Response(
+        content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="label-{code}.pdf"'}
+    )
