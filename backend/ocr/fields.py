@@ -210,22 +210,29 @@ def _starts_with_label(text: str) -> bool:
 
 
 def continuation(cells: list[Cell], found: Found) -> Found:
-    """A sig that wraps onto the next line: cells right below, starting under the text, not labels."""
+    """A sig that wraps onto the next lines: cells right below the last line, starting under the
+    text, that are not labels. Each cell is taken once."""
     text, box, confidence = found.text, found.box, found.confidence
-    while True:
+    last = found.box  # the line the next one must follow (the union grows; the step does not)
+    taken: set[int] = set()
+    for _ in range(4):  # directions longer than five lines are not a sig
         nxt = [
             cell
             for cell in cells
-            if cell.box.top > box.bottom - 0.3 * box.height
-            and cell.box.top - box.bottom < 0.6 * box.height
-            and box.left - 2 * box.height < cell.box.left < box.left + 0.6 * (box.right - box.left)
+            if id(cell) not in taken
+            and cell.box.top > last.bottom - 0.3 * last.height
+            and cell.box.top - last.bottom < 0.6 * last.height
+            and box.left - 2 * last.height < cell.box.left < box.left + 0.6 * (box.right - box.left)
             and not is_label(cell.text)
             and not _starts_with_label(cell.text)
         ]
         if not nxt:
-            return Found(text, confidence, box)
+            break
         cell = min(nxt, key=lambda c: c.box.top)
-        text, box, confidence = f"{text} {cell.text}", box.union(cell.box), min(confidence, cell.confidence)
+        taken.add(id(cell))
+        text, confidence = f"{text} {cell.text}", min(confidence, cell.confidence)
+        box, last = box.union(cell.box), cell.box
+    return Found(text, confidence, box)
 
 
 # --- values ---------------------------------------------------------------------------------------
