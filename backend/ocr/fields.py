@@ -177,6 +177,8 @@ def find_labelled(cells: list[Cell], name: str) -> Found | None:
 
 
 def _right_of(cells: list[Cell], label: Cell) -> Cell | None:
+    """The nearest cell to the right on the same row, unless that is the next label: a value the
+    engine missed must leave the field empty, not hand it the next label's value."""
     height = label.box.height
     candidates = [
         cell
@@ -185,9 +187,11 @@ def _right_of(cells: list[Cell], label: Cell) -> Cell | None:
         and cell.box.left >= label.box.right - 2
         and cell.box.left - label.box.right < 6 * height
         and abs(cell.box.middle - label.box.middle) < 0.6 * max(height, cell.box.height)
-        and not is_label(cell.text)
     ]
-    return min(candidates, key=lambda cell: cell.box.left, default=None)
+    nearest = min(candidates, key=lambda cell: cell.box.left, default=None)
+    if nearest is None or is_label(nearest.text) or _starts_with_label(nearest.text):
+        return None
+    return nearest
 
 
 def _below(cells: list[Cell], label: Cell) -> Cell | None:
@@ -225,6 +229,7 @@ def continuation(cells: list[Cell], found: Found) -> Found:
             and box.left - 2 * last.height < cell.box.left < box.left + 0.6 * (box.right - box.left)
             and not is_label(cell.text)
             and not _starts_with_label(cell.text)
+            and not _has_label_to_its_left(cells, cell)
         ]
         if not nxt:
             break
@@ -233,6 +238,17 @@ def continuation(cells: list[Cell], found: Found) -> Found:
         text, confidence = f"{text} {cell.text}", min(confidence, cell.confidence)
         box, last = box.union(cell.box), cell.box
     return Found(text, confidence, box)
+
+
+def _has_label_to_its_left(cells: list[Cell], cell: Cell) -> bool:
+    """Is this cell the value of another label on its row ("Qty:   20" under a sig)?"""
+    return any(
+        other is not cell
+        and other.box.right <= cell.box.left + 2
+        and abs(other.box.middle - cell.box.middle) < 0.6 * max(other.box.height, cell.box.height)
+        and (is_label(other.text) or _starts_with_label(other.text))
+        for other in cells
+    )
 
 
 # --- values ---------------------------------------------------------------------------------------
