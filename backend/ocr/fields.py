@@ -15,6 +15,7 @@ bare "30" for a tablet is 30 tablets, the pharmacy's own convention).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -307,11 +308,24 @@ def parse_date(text: str) -> date | None:
             return _make(year, second, first)
         return _make(year, first, second)
     words = re.search(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b", t)
-    if words and words.group(2).lower() in MONTHS:
-        return _make(int(words.group(3)), MONTHS[words.group(2).lower()], int(words.group(1)))
+    if words and (month := _month(words.group(2))):
+        return _make(int(words.group(3)), month, int(words.group(1)))
     words = re.search(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4})\b", t)
-    if words and words.group(1).lower() in MONTHS:
-        return _make(int(words.group(3)), MONTHS[words.group(1).lower()], int(words.group(2)))
+    if words and (month := _month(words.group(1))):
+        return _make(int(words.group(3)), month, int(words.group(2)))
+    return None
+
+
+def _month(word: str) -> int | None:
+    """A month's name or abbreviation; a full name with one letter misread ("Uctober") still counts,
+    an abbreviation must be exact (three letters leave no room for a slip)."""
+    word = word.lower()
+    if word in MONTHS:
+        return MONTHS[word]
+    if len(word) >= 5:
+        close = difflib.get_close_matches(word, [m for m in MONTHS if len(m) >= 5], n=1, cutoff=0.8)
+        if close:
+            return MONTHS[close[0]]
     return None
 
 
@@ -400,7 +414,7 @@ FORM_OF = {word: form for form, words in FORMS.items() for word in words}
 COUNTABLE = {"tablet", "capsule", "patch", "suppository"}
 
 _STRENGTH = re.compile(
-    r"^(?P<name>.*?[A-Za-z].*?)[\s,]+(?P<amount>\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?)\s*"
+    r"^(?P<name>.*?[A-Za-z].*?)[\s,]+(?P<amount>\d[\dOo]*(?:[.,]\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?)\s*"
     r"(?P<unit>mg/5\s*ml|mg/ml|mcg|µg|ug|mg|meq|ml|g|%|units?|iu)\b\.?\s*(?P<rest>.*)$",
     re.I,
 )
@@ -420,7 +434,7 @@ def parse_medication(text: str) -> Medication | None:
         return None
     name = match.group("name").strip(" ,.-:")
     name = re.sub(r"^(rx|medication|drug)\s*[:.]?\s*", "", name, flags=re.I).strip()
-    amount = match.group("amount").replace(" ", "").replace(",", ".")
+    amount = _digits(match.group("amount").replace(" ", "").replace(",", "."))  # "2O mg" is 20 mg
     unit = UNITS.get(match.group("unit").lower().replace(" ", ""), match.group("unit"))
     form = None
     for word in re.findall(r"[a-z]+", match.group("rest").lower()):
