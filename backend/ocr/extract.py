@@ -53,7 +53,7 @@ def extract_fields(lines: list[TextLine]) -> dict[str, Field]:
     if found:
         found = continuation(cells, found)
         # Directions are label English: a letter the engine read with an accent ("Taķe") is the plain one.
-        sig, repaired = repair_sig(" ".join(_ascii_letters(found.text).split()))
+        sig, repaired = repair_sig(" ".join(_ascii_letters(found.text).replace("×", "x").split()))
         # A repaired reading is probably right but is marked for a person to look at.
         sure = min(found.confidence, 0.75) if repaired else found.confidence
         out["sig"] = Field(sig, sure, found.box)

@@ -284,36 +284,40 @@ def _digits(text: str) -> str:
 _DIGIT_SLIPS = str.maketrans("OolI|SB", "0011158")
 
 
+_NUMERIC_DATE = re.compile(
+    r"(?<![\w/.-])([0-9OolI|]{1,4})\s*([/.\-])\s*([0-9OolI|]{1,2})\s*\2\s*([0-9OolI|]{2,4})(?![\w/])"
+)
+
+
 def parse_date(text: str) -> date | None:
-    """03/14/2026 (US month first), 14.03.2026 (day first), 2026-03-14, 14 Mar 2026, March 14, 2026."""
+    """03/14/2026 (US month first), 14.03.2026 (day first), 2026-03-14, 14 Mar 2026, March 14, 2026.
+    The first date in the text counts: a cell can run on into the next label and its date."""
     t = " ".join(text.replace(",", " ").split())
-    numeric = re.search(
-        r"(?<![\w/.-])([0-9OolI|]{1,4})\s*([/.\-])\s*([0-9OolI|]{1,2})\s*\2\s*([0-9OolI|]{2,4})(?![\w/])", t
-    )
+    found: list[tuple[int, date | None]] = []
+    numeric = _NUMERIC_DATE.search(t)
     if numeric:
-        a, sep, b, c = (
-            _digits(numeric.group(1)),
-            numeric.group(2),
-            _digits(numeric.group(3)),
-            _digits(numeric.group(4)),
-        )
-        if len(a) == 4:
-            return _make(int(a), int(b), int(c))
-        if len(c) != 4:
-            return None  # a two-digit year is a guess about the century: leave it to a person
-        first, second, year = int(a), int(b), int(c)
-        if sep == ".":  # the European way of writing it
-            return _make(year, second, first)
-        if first > 12 >= second:  # 14/03/2026 can only be day first
-            return _make(year, second, first)
-        return _make(year, first, second)
-    words = re.search(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b", t)
+        found.append((numeric.start(), _numeric_date(*numeric.groups())))
+    words = re.search(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})(?!\d)", t)
     if words and (month := _month(words.group(2))):
-        return _make(int(words.group(3)), month, int(words.group(1)))
-    words = re.search(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4})\b", t)
+        found.append((words.start(), _make(int(words.group(3)), month, int(words.group(1)))))
+    words = re.search(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4})(?!\d)", t)
     if words and (month := _month(words.group(1))):
-        return _make(int(words.group(3)), month, int(words.group(2)))
-    return None
+        found.append((words.start(), _make(int(words.group(3)), month, int(words.group(2)))))
+    return min(found, key=lambda item: item[0])[1] if found else None
+
+
+def _numeric_date(first_text: str, sep: str, second_text: str, year_text: str) -> date | None:
+    a, b, c = _digits(first_text), _digits(second_text), _digits(year_text)
+    if len(a) == 4:
+        return _make(int(a), int(b), int(c))
+    if len(c) != 4:
+        return None  # a two-digit year is a guess about the century: leave it to a person
+    first, second, year = int(a), int(b), int(c)
+    if sep == ".":  # the European way of writing it
+        return _make(year, second, first)
+    if first > 12 >= second:  # 14/03/2026 can only be day first
+        return _make(year, second, first)
+    return _make(year, first, second)
 
 
 def _month(word: str) -> int | None:

@@ -114,3 +114,7 @@ def test_slips_the_grammar_settles_are_repaired_and_nothing_else():
     assert parse_date("Jane 5 2026") is None  # too short to tell June from a name
     medication = parse_medication("LIPITOR 2O MG TABLET")
     assert medication is not None and medication.strength == "20 mg"
+
+
+def test_the_first_date_of_a_cell_that_ran_into_the_next_label_counts():
+    assert parse_date("February 25, 1941Date 13.03.2026") == date(1941, 2, 25)
