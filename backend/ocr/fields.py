@@ -15,6 +15,7 @@ bare "30" for a tablet is 30 tablets, the pharmacy's own convention).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -177,6 +178,8 @@ def find_labelled(cells: list[Cell], name: str) -> Found | None:
 
 
 def _right_of(cells: list[Cell], label: Cell) -> Cell | None:
+    """The nearest cell to the right on the same row, unless that is the next label: a value the
+    engine missed must leave the field empty, not hand it the next label's value."""
     height = label.box.height
     candidates = [
         cell
@@ -185,9 +188,11 @@ def _right_of(cells: list[Cell], label: Cell) -> Cell | None:
         and cell.box.left >= label.box.right - 2
         and cell.box.left - label.box.right < 6 * height
         and abs(cell.box.middle - label.box.middle) < 0.6 * max(height, cell.box.height)
-        and not is_label(cell.text)
     ]
-    return min(candidates, key=lambda cell: cell.box.left, default=None)
+    nearest = min(candidates, key=lambda cell: cell.box.left, default=None)
+    if nearest is None or is_label(nearest.text) or _starts_with_label(nearest.text):
+        return None
+    return nearest
 
 
 def _below(cells: list[Cell], label: Cell) -> Cell | None:
@@ -210,22 +215,41 @@ def _starts_with_label(text: str) -> bool:
 
 
 def continuation(cells: list[Cell], found: Found) -> Found:
-    """A sig that wraps onto the next line: cells right below, starting under the text, not labels."""
+    """A sig that wraps onto the next lines: cells right below the last line, starting under the
+    text, that are not labels. Each cell is taken once."""
     text, box, confidence = found.text, found.box, found.confidence
-    while True:
+    last = found.box  # the line the next one must follow (the union grows; the step does not)
+    taken: set[int] = set()
+    for _ in range(4):  # directions longer than five lines are not a sig
         nxt = [
             cell
             for cell in cells
-            if cell.box.top > box.bottom - 0.3 * box.height
-            and cell.box.top - box.bottom < 0.6 * box.height
-            and box.left - 2 * box.height < cell.box.left < box.left + 0.6 * (box.right - box.left)
+            if id(cell) not in taken
+            and cell.box.top > last.bottom - 0.3 * last.height
+            and cell.box.top - last.bottom < 0.6 * last.height
+            and box.left - 2 * last.height < cell.box.left < box.left + 0.6 * (box.right - box.left)
             and not is_label(cell.text)
             and not _starts_with_label(cell.text)
+            and not _has_label_to_its_left(cells, cell)
         ]
         if not nxt:
-            return Found(text, confidence, box)
+            break
         cell = min(nxt, key=lambda c: c.box.top)
-        text, box, confidence = f"{text} {cell.text}", box.union(cell.box), min(confidence, cell.confidence)
+        taken.add(id(cell))
+        text, confidence = f"{text} {cell.text}", min(confidence, cell.confidence)
+        box, last = box.union(cell.box), cell.box
+    return Found(text, confidence, box)
+
+
+def _has_label_to_its_left(cells: list[Cell], cell: Cell) -> bool:
+    """Is this cell the value of another label on its row ("Qty:   20" under a sig)?"""
+    return any(
+        other is not cell
+        and other.box.right <= cell.box.left + 2
+        and abs(other.box.middle - cell.box.middle) < 0.6 * max(other.box.height, cell.box.height)
+        and (is_label(other.text) or _starts_with_label(other.text))
+        for other in cells
+    )
 
 
 # --- values ---------------------------------------------------------------------------------------
@@ -260,35 +284,52 @@ def _digits(text: str) -> str:
 _DIGIT_SLIPS = str.maketrans("OolI|SB", "0011158")
 
 
+_NUMERIC_DATE = re.compile(
+    r"(?<![\w/.-])([0-9OolI|]{1,4})\s*([/.\-])\s*([0-9OolI|]{1,2})\s*\2\s*([0-9OolI|]{2,4})(?![\w/])"
+)
+
+
 def parse_date(text: str) -> date | None:
-    """03/14/2026 (US month first), 14.03.2026 (day first), 2026-03-14, 14 Mar 2026, March 14, 2026."""
+    """03/14/2026 (US month first), 14.03.2026 (day first), 2026-03-14, 14 Mar 2026, March 14, 2026.
+    The first date in the text counts: a cell can run on into the next label and its date."""
     t = " ".join(text.replace(",", " ").split())
-    numeric = re.search(
-        r"(?<![\w/.-])([0-9OolI|]{1,4})\s*([/.\-])\s*([0-9OolI|]{1,2})\s*\2\s*([0-9OolI|]{2,4})(?![\w/])", t
-    )
+    found: list[tuple[int, date | None]] = []
+    numeric = _NUMERIC_DATE.search(t)
     if numeric:
-        a, sep, b, c = (
-            _digits(numeric.group(1)),
-            numeric.group(2),
-            _digits(numeric.group(3)),
-            _digits(numeric.group(4)),
-        )
-        if len(a) == 4:
-            return _make(int(a), int(b), int(c))
-        if len(c) != 4:
-            return None  # a two-digit year is a guess about the century: leave it to a person
-        first, second, year = int(a), int(b), int(c)
-        if sep == ".":  # the European way of writing it
-            return _make(year, second, first)
-        if first > 12 >= second:  # 14/03/2026 can only be day first
-            return _make(year, second, first)
-        return _make(year, first, second)
-    words = re.search(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b", t)
-    if words and words.group(2).lower() in MONTHS:
-        return _make(int(words.group(3)), MONTHS[words.group(2).lower()], int(words.group(1)))
-    words = re.search(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4})\b", t)
-    if words and words.group(1).lower() in MONTHS:
-        return _make(int(words.group(3)), MONTHS[words.group(1).lower()], int(words.group(2)))
+        found.append((numeric.start(), _numeric_date(*numeric.groups())))
+    words = re.search(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})(?!\d)", t)
+    if words and (month := _month(words.group(2))):
+        found.append((words.start(), _make(int(words.group(3)), month, int(words.group(1)))))
+    words = re.search(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4})(?!\d)", t)
+    if words and (month := _month(words.group(1))):
+        found.append((words.start(), _make(int(words.group(3)), month, int(words.group(2)))))
+    return min(found, key=lambda item: item[0])[1] if found else None
+
+
+def _numeric_date(first_text: str, sep: str, second_text: str, year_text: str) -> date | None:
+    a, b, c = _digits(first_text), _digits(second_text), _digits(year_text)
+    if len(a) == 4:
+        return _make(int(a), int(b), int(c))
+    if len(c) != 4:
+        return None  # a two-digit year is a guess about the century: leave it to a person
+    first, second, year = int(a), int(b), int(c)
+    if sep == ".":  # the European way of writing it
+        return _make(year, second, first)
+    if first > 12 >= second:  # 14/03/2026 can only be day first
+        return _make(year, second, first)
+    return _make(year, first, second)
+
+
+def _month(word: str) -> int | None:
+    """A month's name or abbreviation; a full name with one letter misread ("Uctober") still counts,
+    an abbreviation must be exact (three letters leave no room for a slip)."""
+    word = word.lower()
+    if word in MONTHS:
+        return MONTHS[word]
+    if len(word) >= 5:
+        close = difflib.get_close_matches(word, [m for m in MONTHS if len(m) >= 5], n=1, cutoff=0.8)
+        if close:
+            return MONTHS[close[0]]
     return None
 
 
@@ -377,7 +418,7 @@ FORM_OF = {word: form for form, words in FORMS.items() for word in words}
 COUNTABLE = {"tablet", "capsule", "patch", "suppository"}
 
 _STRENGTH = re.compile(
-    r"^(?P<name>.*?[A-Za-z].*?)[\s,]+(?P<amount>\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?)\s*"
+    r"^(?P<name>.*?[A-Za-z].*?)[\s,]+(?P<amount>\d[\dOo]*(?:[.,]\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?)\s*"
     r"(?P<unit>mg/5\s*ml|mg/ml|mcg|µg|ug|mg|meq|ml|g|%|units?|iu)\b\.?\s*(?P<rest>.*)$",
     re.I,
 )
@@ -397,7 +438,7 @@ def parse_medication(text: str) -> Medication | None:
         return None
     name = match.group("name").strip(" ,.-:")
     name = re.sub(r"^(rx|medication|drug)\s*[:.]?\s*", "", name, flags=re.I).strip()
-    amount = match.group("amount").replace(" ", "").replace(",", ".")
+    amount = _digits(match.group("amount").replace(" ", "").replace(",", "."))  # "2O mg" is 20 mg
     unit = UNITS.get(match.group("unit").lower().replace(" ", ""), match.group("unit"))
     form = None
     for word in re.findall(r"[a-z]+", match.group("rest").lower()):

@@ -102,3 +102,19 @@ def test_an_unknown_medicine_is_not_invented():
     fields = extract_fields([_line("Xylotrimab 50 mg tablet", 60, 300), _line("Sig: 1 tab daily", 60, 350)])
     assert fields["drug"].value is None and fields["strength"].value is None
     assert fields["quantity_unit"].value is None  # no form read, so no unit borrowed from it
+
+
+def test_slips_the_grammar_settles_are_repaired_and_nothing_else():
+    from backend.ocr.extract import repair_sig
+
+    assert repair_sig("I tab PO ghs") == ("1 tab PO qhs", True)
+    assert repair_sig("I CAP PO TID X IO DAYS") == ("1 CAP PO TID X 10 DAYS", True)
+    assert repair_sig("Apply to affected area bid") == ("Apply to affected area bid", False)
+    assert parse_date("Uctober 6, 1977") == date(1977, 10, 6)  # one letter of a month's full name
+    assert parse_date("Jane 5 2026") is None  # too short to tell June from a name
+    medication = parse_medication("LIPITOR 2O MG TABLET")
+    assert medication is not None and medication.strength == "20 mg"
+
+
+def test_the_first_date_of_a_cell_that_ran_into_the_next_label_counts():
+    assert parse_date("February 25, 1941Date 13.03.2026") == date(1941, 2, 25)

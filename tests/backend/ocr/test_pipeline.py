@@ -6,13 +6,13 @@ Kept to a few images: the benchmark (`python -m bench.ocr`) reads all of them wi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from backend.cli import app
+from backend.core.settings import reset_settings_cache
 from backend.ocr.fields import FIELDS
 from backend.ocr.pipeline import read_prescription
 
@@ -45,34 +45,27 @@ def test_every_field_of_a_sample(name):
             assert value.box is not None and 0 <= value.box.left < value.box.right <= reading.page_sizes[0][0]
 
 
-def test_cli_prints_the_fields_as_json_without_database_or_redis(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "ocr", str(SAMPLES / "rx_005.png"), "--engine", "rapidocr", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout)
-    assert list(out) == [*FIELDS, "_confidence", "_seconds"]
-    assert {key: out[key] for key in FIELDS} == _expected("rx_005.png")
-    assert set(out["_confidence"]) == set(FIELDS) and all(0 <= c <= 1 for c in out["_confidence"].values())
-    assert isinstance(out["quantity"], int) and isinstance(out["refills"], int) and out["_seconds"] > 0
+def test_cli_prints_the_fields_as_json_without_database_or_redis(tmp_path, monkeypatch):
+    # In-process (the engine is already loaded by the tests above) with no database, Redis or secret
+    # configured: nothing the command does may need them.
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings_cache()
+    try:
+        done = CliRunner().invoke(app, ["ocr", str(SAMPLES / "rx_005.png"), "--engine", "rapidocr", "--json"])
+        assert done.exit_code == 0, done.output
+        out = json.loads(done.stdout)
+        assert list(out) == [*FIELDS, "_confidence", "_seconds"]
+        assert {key: out[key] for key in FIELDS} == _expected("rx_005.png")
+        assert set(out["_confidence"]) == set(FIELDS) and all(0 <= c <= 1 for c in out["_confidence"].values())
+        assert isinstance(out["quantity"], int) and isinstance(out["refills"], int) and out["_seconds"] > 0
 
-    # A file that is not an image: one clear line, exit code 2, no traceback.
-    bad = tmp_path / "prescription.jpg"
-    bad.write_bytes(b"this is a text file renamed to .jpg")
-    done = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "ocr", str(bad), "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 2
-    assert "not a JPEG, PNG or PDF" in done.stderr and "Traceback" not in done.stderr
+        # A file that is not an image: one clear line, exit code 2, no traceback.
+        bad = tmp_path / "prescription.jpg"
+        bad.write_bytes(b"this is a text file renamed to .jpg")
+        done = CliRunner().invoke(app, ["ocr", str(bad), "--json"])
+        assert done.exit_code == 2
+        assert "not a JPEG, PNG or PDF" in done.stderr and "Traceback" not in done.output
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()
