@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "prescriptions"
+SHARED = ROOT / "tests" / "data" / "prescriptions"  # copies of ../shared/prescriptions
 GENERATED = ROOT / ".data" / "rx_images"
 
 

@@ -19,7 +19,7 @@ from tests.e2e.test_accounts import sign_in
 from tests.e2e.test_prescriptions import member
 
 pytestmark = pytest.mark.e2e
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "prescriptions" / "rx_001.png"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "prescriptions" / "rx_001.png"
 
 
 @pytest.mark.skipif(not SAMPLE.is_file(), reason=f"no sample at {SAMPLE}")

@@ -17,7 +17,7 @@ from backend.ocr.fields import FIELDS
 from backend.ocr.pipeline import read_prescription
 
 ROOT = Path(__file__).resolve().parents[3]
-SAMPLES = ROOT.parent / "shared" / "prescriptions"
+SAMPLES = ROOT / "tests" / "data" / "prescriptions"  # copies of ../shared/prescriptions
 
 pytestmark = pytest.mark.skipif(not (SAMPLES / "expected.json").is_file(), reason=f"no samples at {SAMPLES}")
 

@@ -23,7 +23,7 @@ from backend.prescriptions.originals import OCR_JOB
 from tenants.context import TenantContext
 from tests.backend.prescriptions.conftest import stock
 
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "prescriptions"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "prescriptions"  # copies of ../shared/prescriptions
 TABLES = ("prescriptions", "prescription_images", "prescription_readings", "outbox")
 
 
