@@ -22,6 +22,7 @@ from backend.core.logging import log_event
 from backend.core.validation import as_uuid
 from backend.jobs.registry import job
 from backend.jobs.service import outbox_status
+from backend.ocr.fields import FIELDS  # issue 15 section 2, in the order the confirm screen shows them
 from backend.ocr.images import ImageRefused
 from backend.ocr.pipeline import read_prescription
 from backend.prescriptions import service
@@ -33,24 +34,6 @@ from tenants.roles import require
 
 log = logging.getLogger(__name__)
 
-# The fields of issue 15 section 2, in the order the confirm screen shows them.
-FIELDS = (
-    "patient_name",
-    "date_of_birth",
-    "prescriber",
-    "prescriber_as_written",
-    "date_written",
-    "drug",
-    "drug_as_written",
-    "strength",
-    "form",
-    "sig",
-    "sig_expanded",
-    "quantity",
-    "quantity_unit",
-    "refills",
-    "rx_number",
-)
 LOW_CONFIDENCE = 0.8  # the pipeline's threshold: below it (or missing) the screen marks the field
 MAX_VALUE = 500
 
