@@ -190,6 +190,12 @@ def _recipients(session: Session, ctx: TenantContext, lot: str, product: LotProd
     ]
 
 
+def lot_products(session: Session, ctx: TenantContext, lot_number: object) -> list[LotProduct]:
+    """The medicines with a lot of this number in the member's branches (nobody is listed or logged)."""
+    require(ctx, PERMISSION)
+    return _products(session, ctx, _lot_number(lot_number))
+
+
 def trace_lot(session: Session, ctx: TenantContext, lot_number: object, medicine_id: object = None) -> LotTrace:
     """Who received a lot of a medicine: each fill and counter sale to a patient, oldest first.
 
