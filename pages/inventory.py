@@ -79,6 +79,10 @@ def inventory_page() -> rx.Component:
                 rx.link(rx.button("Purchase orders", variant="soft"), href="/inventory/orders"),
                 rx.link(rx.button("Stock alerts", variant="soft"), href="/inventory/alerts"),
                 rx.link(rx.button("Reorder levels", variant="soft"), href=routes.REORDER, id="reorder-link"),
+                rx.cond(
+                    InventoryState.can_trace,
+                    rx.link(rx.button("Recall trace", variant="soft"), href=routes.RECALL_TRACE, id="recall-link"),
+                ),
                 width="100%",
             ),
             rx.cond(InventoryState.can_receive, receive_panel()),
@@ -208,7 +212,7 @@ def medicine_page() -> rx.Component:
             rx.table.root(
                 rx.table.header(
                     rx.table.row(
-                        *[rx.table.column_header_cell(h) for h in ("Branch", "Lot", "Expiry", "Quantity", "State")]
+                        *[rx.table.column_header_cell(h) for h in ("Branch", "Lot", "Expiry", "Quantity", "State", "")]
                     )
                 ),
                 rx.table.body(
@@ -220,6 +224,17 @@ def medicine_page() -> rx.Component:
                             rx.table.cell(b["expiry"]),
                             rx.table.cell(b["quantity"]),
                             rx.table.cell(rx.badge(b["state"])),
+                            rx.table.cell(
+                                rx.cond(
+                                    MedicineState.can_trace,
+                                    rx.link(
+                                        "Who received this lot",
+                                        href=routes.RECALL_TRACE + "?batch=" + b["id"].to(str),
+                                        size="1",
+                                        class_name="batch-recall",
+                                    ),
+                                )
+                            ),
                             class_name="batch-row",
                         ),
                     )

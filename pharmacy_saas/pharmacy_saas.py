@@ -26,6 +26,7 @@ from pages.platform import platform_page, platform_sign_in_page
 from pages.pos import pos_page
 from pages.prescriptions import intake_page, queue_page, rx_page
 from pages.purchasing import purchasing_page
+from pages.recall import recall_page
 from pages.reorder import reorder_page
 from pages.reports import reports_page
 from pages.settings import settings_page
@@ -55,6 +56,7 @@ from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.prescriptions import IntakeState, QueueState, RxState
 from pharmacy_saas.state.purchasing import PurchasingState
+from pharmacy_saas.state.recall import RecallState
 from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
 from pharmacy_saas.state.settings import SettingsState
@@ -105,6 +107,7 @@ app.add_page(
     reorder_page, route=routes.REORDER, title="Reorder levels · Pharmacy Cloud", on_load=ReorderEditorState.load
 )
 app.add_page(imports_page, route=routes.INVENTORY_CSV, title="Inventory CSV · Pharmacy Cloud", on_load=ImportState.load)
+app.add_page(recall_page, route=routes.RECALL_TRACE, title="Recall trace · Pharmacy Cloud", on_load=RecallState.load)
 app.add_page(
     assistant_page, route=routes.ASSISTANT, title="Assistant · Pharmacy Cloud", on_load=AssistantState.load_page
 )

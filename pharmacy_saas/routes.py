@@ -17,6 +17,7 @@ ALERTS = "/inventory/alerts"
 PURCHASING = "/inventory/orders"
 REORDER = "/inventory/reorder"  # the bulk editor of a branch's reorder levels
 INVENTORY_CSV = "/inventory/csv"
+RECALL_TRACE = "/inventory/recall"  # ?batch=<batch id>, or ?lot=<number>[&medicine=<id>]: who received a lot
 ASSISTANT = "/assistant"
 INTERACTIONS = "/interactions"
 ASSISTANT_DOCUMENTS = "/assistant/documents"

@@ -98,6 +98,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # label; the final check against the stock bottle is a pharmacist's
     "prescriptions.fill": CLINICAL | {API_ADMIN},
     "prescriptions.check": frozenset({PHARMACIST}),
+    # issue 14: the recall trace lists who received a lot, with their contact details: the pharmacist and
+    # the owner act on a recall (REST is token-only, so an admin token too); each patient listed is
+    # written to the access log
+    "prescriptions.recall_trace": frozenset({OWNER, PHARMACIST, API_ADMIN}),
     "prescribers.view": CLINICAL | API_ANY,
     "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads

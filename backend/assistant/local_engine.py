@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from backend.assistant import druginfo, retrieval, safety
 from backend.assistant.products import read_product
-from backend.assistant.tools import ASSISTANT_PERMISSION, WHICH_ONE, ToolResult, call_tool
+from backend.assistant.tools import ASSISTANT_PERMISSION, WHICH_ONE, WHICH_PATIENT, ToolResult, call_tool
 from backend.drugs.matcher import resolve
 from backend.interactions.knowledge import Source
 from tenants.context import TenantContext
@@ -31,8 +31,15 @@ MAX_FUZZY_WORDS = 2  # each fuzzy look-up costs 10-30 ms; a question rarely name
 DEFAULT_EXPIRY_DAYS = 30
 CANT_ANSWER = (
     "I can't answer that yet. I can tell you: stock of a medicine (by branch), what is running low, what "
-    "expires soon, a bill by its number, what a medicine is used for, and whether medicines interact."
+    "expires soon, a bill by its number, what a medicine is used for, whether medicines interact, a "
+    "prescription's refill status, the refills due, a patient's medication list, and who received a lot."
 )
+PRESCRIPTION_HELP = (
+    "About prescriptions I can tell you: the refill status of an Rx number ('refill status of B1-000123'), "
+    "the prescriptions due for a refill ('which refills are due this week'), a patient's medication list "
+    "('medications for Ann Archer'), and who received a lot ('who received lot A-100 of lisinopril')."
+)
+DEFAULT_DUE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,39 @@ class Mention:
 _INTERACTION = re.compile(r"\binteract\w*|\btogether\b|\bcombine\b|\bmix\w*\b|\bwith\b.*\bsafe\b|\bsafe\b.*\bwith\b")
 _BILL = re.compile(r"\b([a-z0-9]{1,20}-\d{4}-\d{6})\b", re.IGNORECASE)
 _SALES = re.compile(r"\b(sell|sold|sales?|revenue|takings|turnover)\b")
-_REFILL = re.compile(r"\b(refills?|prescriptions?)\b")
+_REFILL = re.compile(r"\b(refills?|prescriptions?|rx)\b")
+# Prescriptions: a recall trace, an Rx number's refill status, the refills due, a patient's medicines.
+_RECALL = re.compile(
+    r"\brecall\w*|\btrace\b|\bwho (got|received|was given|has had|bought)\b|"
+    r"\b(which )?patients? (who |that )?(got|received|were given|had)\b"
+)
+_LOT = re.compile(r"\b(?:lot|batch)\s*(?:number|no\.?|#)?\s*:?\s*#?([a-z0-9-]*\d[a-z0-9-]*)", re.IGNORECASE)
+# Words around a recall question's lot that name no medicine or maker.
+_RECALL_FILLER = frozenset(
+    """recall recalled recalls recalling trace lot lots batch patient patients received got given bought
+    had been has it who which list for of by from made maker number was were is the a an trace""".split()
+)
+_RX_NUMBER = re.compile(r"(?<![\w-])([a-z0-9]{1,20}-\d{6})(?![\w-])", re.IGNORECASE)
+_DUE = re.compile(
+    r"\bdue\b|\bcoming up\b|\bupcoming\b|\brun(s|ning)? out\b|\bneed(s|ing)? (a )?refills?\b|"
+    r"\bready for (a )?refill\b|\brefills? (this|next)\b|\bto refill\b"
+)
+_MEDICATIONS = re.compile(
+    r"\bmedication list\b|\bmedications?\b|\bmeds\b|\btaking\b|\bmedicines (is|does|do)\b|\bwhat does .+ take\b"
+)
+_PATIENT = (
+    re.compile(
+        r"\b(?:medications?|meds|medication list|medicines|prescriptions)\s+(?:for|of)\s+(?:patient\s+)?(.+)$", re.I
+    ),
+    re.compile(
+        r"^(?:list\s+|show\s+(?:me\s+)?)?(?:patient\s+)?(.+?)'s\s+(?:medications?|meds|medication list|medicines)", re.I
+    ),
+    re.compile(r"\bwhat (?:medications?|meds|medicines) (?:is|does) (?:patient\s+)?(.+?) (?:on|taking|take)\b", re.I),
+    re.compile(r"\bwhat (?:is|does|do)\s+(?:patient\s+)?(.+?)\s+(?:take|taking|on)\b", re.I),
+    re.compile(r"\b(?:is|does)\s+(?:patient\s+)?(.+?)\s+(?:taking|take)\b", re.I),
+    re.compile(r"^(?:patient\s+)?(.+?)\s+(?:medication list|meds|medications)$", re.I),
+)
+MAX_PATIENT_WORDS = 8
 _EXPIRY = re.compile(r"\bexpir\w*|\bout of date\b|\bgoing off\b|\bshort[- ]dated\b|\bbest before\b")
 _LOW = re.compile(
     r"\blow\b|\brunning out\b|\breorder\w*|\bre-order\w*|\bneeds? (to be )?order\w*|\bbelow\b|\bshort on\b|"
@@ -361,15 +400,6 @@ def _names_only(q: _Question, known: list[Mention]) -> bool:
     return not re.search(r"\d", q.lower)
 
 
-def _not_yet(intent: str, what: str) -> Callable[[_Question], Reply]:
-    def answer(q: _Question) -> Reply:
-        period = dates_in(q.lower, q.today)
-        when = f" (I read the dates as {period.start.isoformat()} to {period.end.isoformat()})" if period else ""
-        return Reply(f"I can't answer that yet: {what}{when}.", intent=intent)
-
-    return answer
-
-
 def _sales(q: _Question) -> Reply:
     """Sales of the day or period asked (the branch's local calendar; today when none is named)."""
     period = dates_in(q.lower, q.today) or DateRange(q.today, q.today, "today")
@@ -380,7 +410,51 @@ def _sales(q: _Question) -> Reply:
     return _reply("sales", [call_tool(q.ctx, "sales_figures", args)])
 
 
-_refills_not_yet = _not_yet("refill", "prescriptions and refills are not in the product yet")
+def _recall(q: _Question) -> Reply:
+    """Who received a lot: the lot number as said; the other words that are not filler name the medicine
+    or maker ("recall lot ROS-2401 of Crestor"), needed when makers share the lot number."""
+    lot = _LOT.search(q.text)
+    if lot is None:
+        return Reply("Which lot number? e.g. 'who received lot A-100 of lisinopril'.", intent="recall")
+    rest = f"{q.text[: lot.start()]} {q.text[lot.end() :]}".lower()
+    ignore = STOP_WORDS | _RECALL_FILLER | _branch_words(q.profile.branches)
+    medicine = " ".join(w for w in _WORD.findall(rest) if w not in ignore)
+    args = {"lot": lot.group(1), **({"medicine": medicine[:80]} if medicine.strip() else {})}
+    return _reply("recall", [call_tool(q.ctx, "recall_trace", args)])
+
+
+def _refill_status(q: _Question, rx_number: str) -> Reply:
+    return _reply("refill_status", [call_tool(q.ctx, "refill_status", {"rx_number": rx_number})])
+
+
+def _refills_due(q: _Question) -> Reply:
+    period = dates_in(q.lower, q.today)
+    days = (period.end - q.today).days if period and period.end >= q.today else DEFAULT_DUE_DAYS
+    args = {"within_days": min(max(days, 0), 60), **_branch_arg(q)}
+    return _reply("refills_due", [call_tool(q.ctx, "refills_due", args)])
+
+
+def patient_named(question: str) -> str | None:
+    """The patient a medication-list question names ("medications for Ann Archer", "Ann's meds")."""
+    said = question.strip().rstrip("?.! ")
+    for pattern in _PATIENT:
+        if found := pattern.search(said):
+            name = found.group(1).strip(" ,")
+            if name and name.lower() not in {"he", "she", "they", "this patient", "the patient", "we", "you"}:
+                return name
+    return None
+
+
+def _medication_list(q: _Question, patient: str) -> Reply:
+    return _reply("medication_list", [call_tool(q.ctx, "medication_list", {"patient": patient[:100]})])
+
+
+def _patient_follow_up(question: str, history: Sequence[Mapping[str, str]]) -> str | None:
+    """A reply to "Which patient?" (a name with the date of birth) is the patient to list."""
+    if not history or history[-1].get("role") != "assistant" or WHICH_PATIENT not in history[-1].get("content", ""):
+        return None
+    said = question.strip().rstrip("?.!")
+    return said if 0 < len(said.split()) <= MAX_PATIENT_WORDS else None
 
 
 _STRENGTH_WORDS = re.compile(
@@ -408,7 +482,8 @@ def follow_up(question: str, history: Sequence[Mapping[str, str]]) -> str | None
     said = " ".join(question.lower().split())
     if not asked or len(said.split()) > MAX_CHOICE_WORDS or _BILL.search(said):
         return None
-    if any(rule.search(said) for rule in (_SALES, _REFILL, _EXPIRY, _LOW, _INFO, _INTERACTION, _DOCUMENTS)):
+    rules = (_SALES, _REFILL, _RECALL, _MEDICATIONS, _EXPIRY, _LOW, _INFO, _INTERACTION, _DOCUMENTS)
+    if any(rule.search(said) for rule in rules):
         return None
     choice = read_product(said)
     earlier = asked.lower()
@@ -435,6 +510,10 @@ def answer(ctx: TenantContext, question: str, history: Sequence[Mapping[str, str
         return Reply("Ask me about stock, expiry, bills, medicines or interactions.", intent="empty")
     if len(text) > MAX_QUESTION:
         return Reply(f"Please ask one shorter question (at most {MAX_QUESTION} characters).", intent="too_long")
+    if (patient := _patient_follow_up(text, history)) is not None:
+        profile = tenant_profile(ctx)
+        q = _Question(ctx, text, text.lower(), profile, None, local_today(None, profile.branches))
+        return _medication_list(q, patient)
     if (completed := follow_up(text, history)) is not None:
         reply = answer(ctx, completed)
         return replace(reply, text=f"(Taking that as: {completed})\n\n{reply.text}")
@@ -455,10 +534,18 @@ def _route(q: _Question) -> Reply:
     lower = q.lower
     if bill := _BILL.search(q.text):
         return _reply("bill", [call_tool(q.ctx, "bill_by_number", {"number": bill.group(1)})])
+    if _RECALL.search(lower) or (_LOT.search(q.text) and _REFILL.search(lower)):
+        return _recall(q)
+    if rx := _RX_NUMBER.search(q.text):
+        return _refill_status(q, rx.group(1))
+    if _MEDICATIONS.search(lower) and (patient := patient_named(q.text)):
+        return _medication_list(q, patient)
     if _SALES.search(lower):
         return _sales(q)
     if _REFILL.search(lower):
-        return _refills_not_yet(q)
+        if _DUE.search(lower):
+            return _refills_due(q)
+        return Reply(PRESCRIPTION_HELP, intent="refill")
     mentions = medicines_in(q.text, ignore=_branch_words(q.profile.branches))
     known = [m for m in mentions if m.generic]
     if _INTERACTION.search(lower):

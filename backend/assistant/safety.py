@@ -2,8 +2,10 @@
 
 The real guarantee against reaching other chains is structural (tools only run under the member's
 TenantContext); these rules are about honesty and scope: no dosing advice beyond citing the label, no
-diagnosis, nothing about its own instructions or other people's conversations, no patient look-ups it
-has no permission model for yet, and a plain refusal for things a pharmacy assistant is not for.
+diagnosis, nothing about its own instructions or other people's conversations, no patient contact
+details or records (a patient's medicines and a lot's recipients go through the prescription tools,
+which check the role and write the patient access log), and a plain refusal for things a pharmacy
+assistant is not for.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ _OTHER_CHAIN = _any(
 )
 _PATIENT = _any(
     r"\b(patient|customer|client)s?'?s?\b.{0,40}\b(address|phone|e-?mail|date of birth|dob|"
-    r"history|records?|details|prescriptions?|conditions?|diagnos\w*|who bought)\b",
+    r"history|records?|details|conditions?|diagnos\w*)\b",
     r"\b(address|phone|e-?mail|date of birth|dob|records?|history)\b.{0,40}\b(patient|customer|client)s?\b",
-    r"\bwho (bought|purchased|is taking|takes)\b",
+    r"\bwho (purchased|is taking|takes)\b",  # by medicine, across patients: not a recall of a lot
 )
 _DIAGNOSIS = _any(
     r"\bdiagnos\w*\b", r"\bdo i have\b", r"\bwhat'?s wrong with (me|him|her)\b", r"\bam i (sick|pregnant)\b"

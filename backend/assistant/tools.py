@@ -38,12 +38,14 @@ from backend.assistant.products import (
 from backend.billing.bills.repository import Bill
 from backend.billing.bills.service import get_bill
 from backend.billing.reports.service import SalesReport, daily_report, range_report
-from backend.core.display import display_money
+from backend.core.display import display_money, local_time
 from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.interactions.checker import MAX_DRUGS, check
 from backend.interactions.knowledge import Source
 from backend.inventory.alerts import AlertLine, stock_alerts
 from backend.inventory.reorder import alert_detail, in_force
+from backend.prescriptions import medication, recall
+from backend.prescriptions.enums import RxStatus
 from tenants.context import TenantContext
 from tenants.directory import BranchSummary, tenant_profile
 from tenants.roles import role_has
@@ -51,6 +53,7 @@ from tenants.session import run_in_tenant, tenant_session
 
 ASSISTANT_PERMISSION = "assistant.use"
 WHICH_ONE = "Which one do you mean?"  # a stock answer that needs the member to choose (see local_engine.follow_up)
+WHICH_PATIENT = "Which patient?"  # a name matched several patients; the reply (with a date of birth) says who
 MAX_LINES = 20  # alert lines listed in text (data carries all of them)
 BILL_NUMBER = re.compile(r"^[A-Za-z0-9]{1,20}-\d{4}-\d{6}$")
 
@@ -93,6 +96,7 @@ _MEDICINE = {
     "description": "Medicine as the member named it: generic or brand, with any strength, form, release or maker "
     "they said (e.g. 'amitriptyline 10 mg', 'Teva lorazepam 0.5 mg', 'metformin ER 500'), or a barcode",
 }
+_RX_NUMBER = {"type": "string", "minLength": 3, "maxLength": 40, "description": "The Rx number, e.g. B1-000123"}
 _NARROWING = {
     "strength": {"type": "string", "maxLength": 40, "description": "Strength if said, e.g. '10 mg', '250 mg/5 mL'"},
     "form": {"type": "string", "maxLength": 40, "description": "Form if said: tablet, capsule, suspension, ..."},
@@ -477,6 +481,173 @@ def interaction_check(ctx: TenantContext, drugs: list[str]) -> ToolResult:
     )
 
 
+# --- prescriptions ---------------------------------------------------------------------------------
+# The prescription services decide what exists (branch scope, RLS) and what is logged; these tools only
+# put their answers in words. Patient details beyond a name are never part of an answer.
+
+
+def _day_text(day: date | None) -> str:
+    return day.isoformat() if day else "never"
+
+
+def _refill_text(s: medication.RefillStatus) -> str:
+    lines = [f"Rx {s.rx_number} ({s.medicine}, {s.branch}): {s.status.label.lower()}."]
+    lines.append(f"Refills left: {s.refills_remaining} of {s.refills_authorized}.")
+    if s.last_filled is None:
+        lines.append("Not filled yet.")
+    else:
+        supply = f" ({s.days_supply} days' supply)" if s.days_supply else ""
+        lines.append(f"Last filled {s.last_filled.isoformat()}{supply}.")
+        if s.owed:
+            lines.append(f"{s.owed} still owed on that fill.")
+        if s.next_due and s.refills_remaining:
+            lines.append(f"The next refill is due {s.next_due.isoformat()}.")
+    if s.refills_remaining == 0 and s.status in RxStatus.verified():
+        lines.append("No refills left: the prescriber must renew it.")
+    if s.earliest_fill_date:
+        lines.append(f"Not to be filled before {s.earliest_fill_date.isoformat()}.")
+    if s.expires_on:
+        lines.append(f"Expires {s.expires_on.isoformat()}.")
+    return " ".join(lines)
+
+
+def refill_status(ctx: TenantContext, rx_number: str) -> ToolResult:
+    found = run_in_tenant(ctx, medication.refill_status, rx_number)
+    data = {
+        "rx_number": found.rx_number,
+        "medicine": found.medicine,
+        "status": found.status.value,
+        "refills_remaining": found.refills_remaining,
+        "refills_authorized": found.refills_authorized,
+        "last_filled": found.last_filled.isoformat() if found.last_filled else None,
+        "next_due": found.next_due.isoformat() if found.next_due else None,
+        "expires_on": found.expires_on.isoformat() if found.expires_on else None,
+    }
+    return ToolResult(_refill_text(found), data, f"checked the refill status of Rx {found.rx_number}")
+
+
+def refills_due(ctx: TenantContext, within_days: int = 7, branch: str | None = None) -> ToolResult:
+    where = find_branch(ctx, branch) if branch else None
+    due = run_in_tenant(ctx, medication.due_for_refill, where.id if where else None, within_days)
+    place = f"at {where.name}" if where else "in your branches"
+
+    def line(d: medication.DueRefill) -> str:
+        return (
+            f"Rx {d.rx_number}, {d.medicine} for {d.patient} at {d.branch}: due {d.due.isoformat()} "
+            f"(last filled {d.last_filled.isoformat()}), {d.refills_remaining} refill"
+            f"{'' if d.refills_remaining == 1 else 's'} left"
+        )
+
+    rows = [
+        {
+            "rx_number": d.rx_number,
+            "patient": d.patient,
+            "medicine": d.medicine,
+            "branch": d.branch,
+            "due": d.due.isoformat(),
+            "last_filled": d.last_filled.isoformat(),
+            "refills_remaining": d.refills_remaining,
+        }
+        for d in due
+    ]
+    text_ = _listing(f"Prescriptions due for a refill within {within_days} days {place}", due, line)
+    return ToolResult(text_, {"due": rows}, f"checked prescriptions due for a refill {place}")
+
+
+def medication_list(ctx: TenantContext, patient: str) -> ToolResult:
+    found = run_in_tenant(ctx, medication.medication_list, patient)
+    if found.patient is None:
+        choices = [{"name": p.full_name, "date_of_birth": p.date_of_birth.isoformat()} for p in found.matches]
+        if not found.matches:
+            text_ = f"No patient matching '{patient}' in your branches."
+        else:
+            named = "; ".join(f"{c['name']} (born {c['date_of_birth']})" for c in choices)
+            text_ = f"Several patients match '{patient}': {named}. {WHICH_PATIENT} Add the date of birth (YYYY-MM-DD)."
+        return ToolResult(text_, {"patient": None, "choices": choices}, f"searched patients for '{patient}'", ok=False)
+    who = found.patient
+    meds = found.medications
+
+    def line(m: medication.Medication) -> str:
+        return (
+            f"{m.medicine}: {m.directions or 'no directions recorded'}; last filled {_day_text(m.last_filled)}; "
+            f"{m.refills_remaining} refill{'' if m.refills_remaining == 1 else 's'} left (Rx {m.rx_number})"
+        )
+
+    title = f"{who.full_name} (born {who.date_of_birth.isoformat()}), current medicines"
+    text_ = _listing(title, meds, line) + "\n(Opening this list is written to the patient access log.)"
+    rows = [
+        {
+            "rx_number": m.rx_number,
+            "medicine": m.medicine,
+            "directions": m.directions,
+            "last_filled": m.last_filled.isoformat() if m.last_filled else None,
+            "refills_remaining": m.refills_remaining,
+        }
+        for m in meds
+    ]
+    return ToolResult(
+        text_, {"patient": who.full_name, "medications": rows}, f"opened the medication list of {who.full_name}"
+    )
+
+
+def _chosen_product(products: list[recall.LotProduct], medicine: str) -> list[recall.LotProduct]:
+    words = [w for w in re.findall(r"[a-z0-9.]+", medicine.lower()) if w not in {"mg", "the", "of"}]
+    return [p for p in products if all(w in p.label().lower() for w in words)]
+
+
+def recall_trace(ctx: TenantContext, lot: str, medicine: str = "") -> ToolResult:
+    """Who received a lot; a lot number several makers use needs the medicine named."""
+    products = run_in_tenant(ctx, recall.lot_products, lot)
+    if not products:
+        return ToolResult(
+            f"No lot {lot} in your branches.", {"lot": lot, "recipients": []}, f"traced lot {lot}", ok=False
+        )
+    chosen = _chosen_product(products, medicine) if medicine else products
+    if len(chosen) != 1:
+        names = "; ".join(p.label() for p in (chosen or products))
+        lead = f"No lot {lot} of {medicine}. " if not chosen else ""
+        return ToolResult(
+            f"{lead}Lot {lot} is a lot of: {names}. Which medicine was recalled?",
+            {"lot": lot, "recipients": [], "choices": [p.label() for p in (chosen or products)]},
+            f"traced lot {lot}",
+            ok=False,
+        )
+    trace = run_in_tenant(ctx, recall.trace_lot, lot, chosen[0].medicine_id)
+    product = trace.product.label() if trace.product else chosen[0].label()
+
+    def day(r: recall.Recipient) -> str:
+        return local_time(r.received_at, r.time_zone).date().isoformat()  # the branch's date
+
+    def line(r: recall.Recipient) -> str:
+        what = f"fill {r.reference}" if r.kind == "fill" else f"counter sale {r.reference}"
+        return f"- {r.patient_name}: {what}, {r.quantity} on {day(r)} at {r.branch}"
+
+    rows = [
+        {
+            "patient": r.patient_name,
+            "kind": r.kind,
+            "reference": r.reference,
+            "quantity": r.quantity,
+            "date": day(r),
+            "branch": r.branch,
+        }
+        for r in trace.recipients
+    ]
+    if not trace.recipients:
+        text_ = f"No patient received lot {trace.lot_number} of {product} (no fill or counter sale to a patient)."
+    else:
+        people = f"{trace.patients} patient{'' if trace.patients == 1 else 's'}"
+        text_ = f"Lot {trace.lot_number} of {product} was received by {people}:\n" + "\n".join(
+            line(r) for r in trace.recipients
+        )
+        text_ += "\nContact details are on Inventory > Recall trace; each patient listed is written to the access log."
+    return ToolResult(
+        text_,
+        {"lot": trace.lot_number, "medicine": product, "patients": trace.patients, "recipients": rows},
+        f"traced lot {trace.lot_number} of {product}",
+    )
+
+
 # --- registry --------------------------------------------------------------------------------------
 
 TOOLS: dict[str, Tool] = {
@@ -559,6 +730,54 @@ TOOLS: dict[str, Tool] = {
             ),
             "inventory.view",
             interaction_check,
+        ),
+        Tool(
+            "refill_status",
+            "A prescription's refill status by its Rx number (e.g. B1-000123): its state, refills left, last fill, "
+            "when the next refill is due, expiry. Does not name the patient.",
+            _schema({"rx_number": _RX_NUMBER}, ("rx_number",)),
+            "prescriptions.view",
+            refill_status,
+        ),
+        Tool(
+            "refills_due",
+            "Prescriptions due for a refill (the last fill's days' supply runs out) within a number of days, with "
+            "refills left, at a branch or all of the member's branches: Rx number, medicine, patient, due date.",
+            _schema(
+                {
+                    "within_days": {"type": "integer", "minimum": 0, "maximum": medication.MAX_DUE_DAYS},
+                    "branch": _BRANCH,
+                }
+            ),
+            "prescriptions.view",
+            refills_due,
+        ),
+        Tool(
+            "medication_list",
+            "A patient's current medicines (verified prescriptions): medicine, directions, last fill, refills left. "
+            "Find the patient by name, phone or date of birth; several matches are listed to choose from. "
+            "Opening the list is written to the patient access log.",
+            _schema(
+                {"patient": {"type": "string", "minLength": 2, "maxLength": 100, "description": "Name, phone or DOB"}},
+                ("patient",),
+            ),
+            "prescriptions.view",
+            medication_list,
+        ),
+        Tool(
+            "recall_trace",
+            "Which patients received a lot (fills and counter sales to a patient), for a recall: patient, fill or "
+            "bill, date, quantity, branch. Name the medicine when makers share the lot number. Each patient listed "
+            "is written to the patient access log.",
+            _schema(
+                {
+                    "lot": {"type": "string", "minLength": 1, "maxLength": recall.MAX_LOT, "description": "Lot number"},
+                    "medicine": {"type": "string", "maxLength": 80, "description": "Medicine or maker, if said"},
+                },
+                ("lot",),
+            ),
+            recall.PERMISSION,
+            recall_trace,
         ),
     )
 }

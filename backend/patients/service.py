@@ -97,6 +97,7 @@ class AccessEntry:
     occurred_at: datetime
     action: str
     who: str
+    reason: str = ""  # why it was seen, when not an ordinary opening ("recall trace")
 
 
 @dataclass(frozen=True)
@@ -244,10 +245,31 @@ def _scope_params(ctx: TenantContext) -> dict[str, Any]:
     return {"all_branches": not ctx.branch_ids, "scope": sorted(ctx.branch_ids)}
 
 
-def _log_access(session: Session, ctx: TenantContext, action: str, patient_id: uuid.UUID | None) -> None:
+def _log_access(
+    session: Session, ctx: TenantContext, action: str, patient_id: uuid.UUID | None, reason: str = ""
+) -> None:
     session.execute(
-        text("INSERT INTO patient_access_log (tenant_id, patient_id, user_id, action) VALUES (:t, :p, :u, :a)"),
-        {"t": ctx.tenant_id, "p": patient_id, "u": ctx.user_id, "a": action},
+        text(
+            "INSERT INTO patient_access_log (tenant_id, patient_id, user_id, action, reason) "
+            "VALUES (:t, :p, :u, :a, :r)"
+        ),
+        {"t": ctx.tenant_id, "p": patient_id, "u": ctx.user_id, "a": action, "r": reason},
+    )
+
+
+def log_viewed(session: Session, ctx: TenantContext, patient_ids: list[str], reason: str) -> None:
+    """Write one 'viewed' row per patient another domain is about to show (a recall trace lists who
+    received a lot), with the reason the owner reads in the access log. Same transaction as the read."""
+    require(ctx, "patients.view")
+    keys = list(dict.fromkeys(_patient_key(p) for p in patient_ids))  # once each, in the order listed
+    if not keys:
+        return
+    session.execute(
+        text(
+            "INSERT INTO patient_access_log (tenant_id, patient_id, user_id, action, reason) "
+            "SELECT :t, p, :u, 'viewed', :r FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS x(p, n) ORDER BY n"
+        ),
+        {"t": ctx.tenant_id, "u": ctx.user_id, "r": reason[:100], "ids": keys},
     )
 
 
@@ -423,13 +445,13 @@ def access_log(session: Session, ctx: TenantContext, patient_id: str) -> list[Ac
         raise NotFound("No such patient.")
     rows = session.execute(
         text(
-            "SELECT l.occurred_at, l.action, coalesce(u.full_name, 'an API token') AS who "
+            "SELECT l.occurred_at, l.action, l.reason, coalesce(u.full_name, 'an API token') AS who "
             "FROM patient_access_log l LEFT JOIN users u ON u.id = l.user_id "
             "WHERE l.patient_id = :p ORDER BY l.id DESC LIMIT :limit"
         ),
         {"p": key, "limit": ACCESS_LOG_LIMIT},
     ).all()
-    return [AccessEntry(r.occurred_at, r.action, r.who) for r in rows]
+    return [AccessEntry(r.occurred_at, r.action, r.who, r.reason) for r in rows]
 
 
 # --- a patient's purchases ----------------------------------------------------------------------
@@ -437,8 +459,11 @@ def access_log(session: Session, ctx: TenantContext, patient_id: str) -> list[Ac
 # before it filters by patient: the same permission as opening the record, and the same access log.
 
 
-def patient_for_history(session: Session, ctx: TenantContext, patient_id: object) -> PatientSummary:
-    """The patient whose bills are about to be listed, in the member's scope; logged as 'viewed'.
+def patient_for_history(
+    session: Session, ctx: TenantContext, patient_id: object, *, reason: str = ""
+) -> PatientSummary:
+    """The patient whose bills (or medicines) are about to be listed, in the member's scope; logged as
+    'viewed' with the reason, if any (the assistant's medication list says so).
 
     Raises NotFound outside the scope, as opening the record would. The row commits with the read.
     """
@@ -450,7 +475,7 @@ def patient_for_history(session: Session, ctx: TenantContext, patient_id: object
     ).first()
     if row is None:
         raise NotFound("No such patient.")
-    _log_access(session, ctx, "viewed", key)
+    _log_access(session, ctx, "viewed", key, reason[:100])
     return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
 
 

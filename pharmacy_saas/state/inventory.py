@@ -33,6 +33,7 @@ class InventoryState(ShellState):
     medicines: list[dict[str, Any]] = []
     can_receive: bool = False
     can_edit_catalog: bool = False
+    can_trace: bool = False  # the recall trace: who received a lot
     receive_medicine_id: str = ""
     receive_medicine_name: str = ""
     receive_error: str = ""
@@ -63,6 +64,7 @@ class InventoryState(ShellState):
         await self._fill_shell(ctx)
         self.can_receive = role_has(ctx.role, "inventory.receive")
         self.can_edit_catalog = role_has(ctx.role, "inventory.catalog")
+        self.can_trace = role_has(ctx.role, "prescriptions.recall_trace")
         self.receive_medicine_id = self.receive_medicine_name = self.receive_error = ""
         await self._reload(ctx)
 
@@ -139,6 +141,7 @@ class MedicineState(ShellState):
     can_adjust: bool = False
     can_transfer: bool = False
     can_edit_catalog: bool = False
+    can_trace: bool = False
     action_error: str = ""
 
     @rx.var
@@ -163,6 +166,7 @@ class MedicineState(ShellState):
         self.can_adjust = role_has(ctx.role, "inventory.adjust")
         self.can_transfer = role_has(ctx.role, "inventory.transfer")
         self.can_edit_catalog = role_has(ctx.role, "inventory.catalog")
+        self.can_trace = role_has(ctx.role, "prescriptions.recall_trace")
         self.action_error = ""
         await self._reload(ctx)
 

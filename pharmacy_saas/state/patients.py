@@ -245,7 +245,12 @@ class PatientRecordState(ShellState):
             return
         entries = await transact(ctx, access_log, self.patient_id)
         self.access = [
-            AccessRow(f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", e.action, e.who) for e in entries
+            AccessRow(
+                f"{e.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+                f"{e.action} ({e.reason})" if e.reason else e.action,
+                e.who,
+            )
+            for e in entries
         ]
 
     def _show_allergies(self, found: Allergies) -> None:

@@ -255,6 +255,105 @@ DRUGS = [
     ("albuterol", "albuterol"),
 ]
 
+# --- prescriptions (the evaluation chain's PRESCRIPTIONS: 0 and 1 filled with lot ROS-2401 of Crestor) ---
+
+REFILL_STATUS = [
+    "refill status of {rx}",
+    "what's the refill status for {rx}?",
+    "how many refills left on {rx}",
+    "refills remaining on Rx {rx}",
+    "when is {rx} due for a refill?",
+    "rx {rx} status",
+    "can {rx} be refilled?",
+    "check refills on {rx}",
+    "is there a refill left on {rx}",
+    "when was {rx} last filled?",
+    "status of prescription {rx}",
+    "{rx} refills",
+    "look up rx {rx}",
+    "next refill date for {rx}",
+    "how many refills does {rx} have",
+]
+REFILLS_DUE = [  # (phrasing, days looked ahead)
+    ("which prescriptions are due for a refill?", 7),
+    ("refills due in the next 7 days", 7),
+    ("what refills are coming up in the next 30 days", 30),
+    ("prescriptions due for refill at {b}", 7),
+    ("which prescriptions need a refill within 14 days", 14),
+    ("refills due at {b} in the next 30 days", 30),
+    ("any refills due?", 7),
+    ("list prescriptions due for refills", 7),
+    ("who is due a refill in the next 10 days?", 10),
+    ("prescriptions running out in the next 2 weeks", 14),
+    ("what refills are due at {b}", 7),
+    ("rx refills due in the next 5 days", 5),
+    ("show me refills due within 30 days", 30),
+    ("upcoming refills for the next 3 days", 3),
+    ("are any prescriptions due for refill in the next 60 days?", 60),
+]
+MEDICATION_LIST = [
+    "medications for {p}",
+    "what meds is {p} taking?",
+    "{p}'s medication list",
+    "show me {p}'s meds",
+    "what is {p} taking",
+    "is {p} taking anything?",
+    "medication list of {p}",
+    "what medications is {p} on?",
+    "list {p}'s medications",
+    "current medications for {p}",
+    "what does {p} take?",
+    "meds for patient {p}",
+    "what medicines does {p} take",
+    "{p} medication list",
+    "pull up the medication list for {p}",
+]
+# "Nora" alone is two patients: the answer must ask which, never list one of them.
+MEDICATION_PATIENTS = [("Nora Quinn", "answer"), ("Omar Reyes", "answer"), ("Nora Quintero", "answer"), ("Nora", "ask")]
+RECALL = [
+    "who received lot {lot} of {m}?",
+    "recall lot {lot} {m}",
+    "which patients got lot {lot} of {m}",
+    "{m} lot {lot} has been recalled: who got it?",
+    "patients who received {m} lot {lot}",
+    "trace lot {lot} of {m}",
+    "who was given {m} from lot {lot}?",
+    "recall: {m}, lot number {lot}",
+    "lot {lot} of {m} is recalled, which patients received it",
+    "who got batch {lot} of {m}",
+    "list patients for the recall of {m} lot {lot}",
+    "who has had {m} lot {lot}?",
+    "recall trace for lot {lot} ({m})",
+    "which patients received {m} lot #{lot}",
+    "who bought or received lot {lot} of {m}",
+]
+RECALL_MEDICINES = [("Crestor", "Crestor"), ("rosuvastatin Crestor", "Crestor"), ("Apotex rosuvastatin", "Apotex")]
+RECALL_UNNAMED = ["who received lot {lot}?", "recall lot {lot}", "which patients got lot {lot}", "trace lot {lot}"]
+LOT = "ROS-2401"
+
+
+def prescription_questions(branch: itertools.cycle) -> list[dict[str, object]]:  # type: ignore[type-arg]
+    out: list[dict[str, object]] = []
+    for i, phrasing in enumerate(REFILL_STATUS * 2):
+        out.append({"intent": "refill_status", "question": phrasing.format(rx=f"{{rx:{i % 4}}}"), "rx": i % 4})
+    for phrasing, days in REFILLS_DUE * 2:
+        words, code = next(branch) if "{b}" in phrasing else (None, None)
+        out.append({"intent": "refills_due", "question": phrasing.format(b=words), "branch": code, "days": days})
+    patient = itertools.cycle(MEDICATION_PATIENTS)
+    for phrasing in MEDICATION_LIST * 2:
+        name, expect = next(patient)
+        out.append(
+            {"intent": "medication_list", "question": phrasing.format(p=name), "patient": name, "expect": expect}
+        )
+    medicine = itertools.cycle(RECALL_MEDICINES)
+    for phrasing in RECALL * 2:
+        said, maker = next(medicine)
+        question = phrasing.format(lot=LOT, m=said)
+        out.append({"intent": "recall", "question": question, "lot": LOT, "maker": maker, "expect": "answer"})
+    for phrasing in RECALL_UNNAMED:
+        out.append({"intent": "recall", "question": phrasing.format(lot=LOT), "lot": LOT, "expect": "ask"})
+    return out
+
 
 def questions() -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
@@ -286,6 +385,7 @@ def questions() -> list[dict[str, object]]:
     for phrasing in DRUG_INFO * 3:
         said, generic = next(drug)
         out.append({"intent": "drug_info", "question": phrasing.format(d=said), "generic": generic})
+    out += prescription_questions(branch)  # after the others, so their ids stay as they were
     for i, q in enumerate(out):
         q["id"] = i + 1
     return out

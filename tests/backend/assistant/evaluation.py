@@ -86,6 +86,24 @@ Losartan|50 mg|tablet|Cozaar,Teva,Lupin|prescription
 Escitalopram|10 mg|tablet|Lexapro,Aurobindo|prescription
 """
 UNITS = {"suspension": "bottle", "inhaler": "inhaler"}
+EVAL_PASSWORD = "evaluation pharmacist signs 2026"  # the owner verifies prescriptions as the pharmacist
+
+# Prescriptions at Main Street, outside the catalog above so no stock question changes: two makers'
+# rosuvastatin share lot ROS-2401 (the recall trace must ask which), two patients share the name Nora.
+RECALL_LOT = "ROS-2401"
+RX_PRODUCTS = {  # key: generic, maker, strength, lot, quantity received
+    "crestor": ("Rosuvastatin", "Crestor", "10 mg", RECALL_LOT, 120),
+    "apotex": ("Rosuvastatin", "Apotex", "10 mg", RECALL_LOT, 40),
+    "norvasc": ("Amlodipine", "Norvasc", "5 mg", "NOR-77", 90),
+}
+PATIENTS = {"Nora Quinn": "1950-02-03", "Nora Quintero": "1972-11-30", "Omar Reyes": "1961-07-08"}
+# patient | product | quantity (1 a day: the days' supply) | refills | filled today
+PRESCRIPTIONS = (
+    ("Nora Quinn", "crestor", 30, 3, True),
+    ("Omar Reyes", "crestor", 7, 2, True),
+    ("Nora Quinn", "norvasc", 30, 5, False),
+    ("Nora Quintero", "norvasc", 30, 1, True),
+)
 EXPIRY_DAYS = (4, 9, 13, 21, 27, 35, 44, 52, 63, 75, 88, 120, 200, 380)
 
 
@@ -97,6 +115,7 @@ class EvalChain:
     products: dict[str, str] = field(default_factory=dict)  # "Generic|strength|maker" -> medicine id
     barcodes: dict[str, str] = field(default_factory=dict)  # same key -> barcode
     bills: list[str] = field(default_factory=list)  # bill numbers, in the order they were sold
+    prescriptions: list[str] = field(default_factory=list)  # Rx numbers, in the order of PRESCRIPTIONS
 
     def ctx(self, role: str = "owner") -> Any:
         from tenants.context import TenantContext
@@ -114,6 +133,7 @@ def seed_chain(*, seed: int = 2026) -> EvalChain:
     """Provision the evaluation chain through the product's own services (as the app role)."""
     from backend.billing.bills.service import create_draft, finalize_bill
     from backend.billing.payments.service import record_payment
+    from backend.core.passwords import hash_password
     from backend.inventory.reorder import set_reorder_level
     from backend.inventory.service import create_medicine, receive_stock
     from tenants.context import TenantContext
@@ -128,7 +148,7 @@ def seed_chain(*, seed: int = 2026) -> EvalChain:
             slug=f"eval-{suffix}",
             owner_email=f"owner-{suffix}@eval.example",
             owner_name="Owner",
-            owner_password_hash="x",
+            owner_password_hash=hash_password(EVAL_PASSWORD),
             branches=tuple(NewBranch(name, code, time_zone=zone) for name, code, zone in BRANCHES),
         ),
         actor="test",  # type: ignore[arg-type]
@@ -207,7 +227,85 @@ def seed_chain(*, seed: int = 2026) -> EvalChain:
             paid = bill.total_due if n % 2 else (bill.total_due / 2).quantize(Decimal("0.01"))
             run_in_tenant(owner, record_payment, bill_id=bill.id, tendered=str(paid))
         chain.bills.append(bill.number)
+    seed_prescriptions(chain, owner)
     return chain
+
+
+def seed_prescriptions(chain: EvalChain, owner: Any) -> None:
+    """PRESCRIPTIONS at Main Street: received by a technician, verified by the owner acting as the
+    pharmacist (signed), and filled from the lots above where the table says so (fills are today)."""
+    from backend.accounts.signatures import sign
+    from backend.inventory.service import create_medicine, receive_stock
+    from backend.patients.service import create_patient
+    from backend.prescriptions import fills, prescribers, service, verification
+    from tenants.context import TenantContext
+    from tenants.session import run_in_tenant
+
+    branch = chain.branches["MS"]
+    products = {}
+    for n, (key, (generic, maker, strength, lot, quantity)) in enumerate(RX_PRODUCTS.items()):
+        products[key] = run_in_tenant(
+            owner,
+            create_medicine,
+            generic_name=generic,
+            brand_name=maker,
+            strength=strength,
+            dosage_form="tablet",
+            dispensing_unit="tablet",
+            barcode=_gtin13(291_000_000_000 + n),
+            schedule="prescription",
+            default_sell_price="0.40",
+        )
+        run_in_tenant(
+            owner,
+            receive_stock,
+            branch_id=branch,
+            medicine_id=products[key],
+            lot_number=lot,
+            expiry_date=(date.today() + timedelta(days=500)).isoformat(),
+            quantity=quantity,
+            cost_price="0.0500",
+        )
+    patients = {
+        name: run_in_tenant(owner, create_patient, full_name=name, date_of_birth=born, home_branch_id=branch).id
+        for name, born in PATIENTS.items()
+    }
+    prescriber = run_in_tenant(
+        owner, prescribers.create_prescriber, full_name="Dana Rivera", credentials="MD", npi="1234567893"
+    )
+    technician = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.uuid4(), role="technician")
+    pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_id, role="pharmacist")
+    for patient, key, quantity, refills, filled in PRESCRIPTIONS:
+        generic, maker, strength, _, _ = RX_PRODUCTS[key]
+        rx = run_in_tenant(
+            technician,
+            service.create_prescription,
+            branch_id=branch,
+            patient_id=patients[patient],
+            source="walk_in",
+            prescriber_id=prescriber.id,
+            drug_written=f"{generic} {strength}",
+            medicine_id=products[key],
+            sig_written="1 tab po daily",
+            quantity=str(quantity),
+            days_supply=str(quantity),
+            refills_authorized=str(refills),
+            date_written=date.today().isoformat(),
+        )
+        run_in_tenant(technician, service.submit_for_verification, rx.id)
+        review = run_in_tenant(pharmacist, verification.review, rx.id)
+        overrides = {a.code: "reviewed with the prescriber" for a in review.alerts if a.needs_resolution}
+        signature = sign(
+            pharmacist,
+            password=EVAL_PASSWORD,
+            meaning="verified the prescription after drug-use review",
+            entity_type="prescription",
+            entity_id=rx.id,
+        )
+        run_in_tenant(pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides)
+        if filled:
+            run_in_tenant(technician, fills.fill_prescription, rx.id)
+        chain.prescriptions.append(rx.rx_number)
 
 
 # --- questions ---------------------------------------------------------------------------------------
@@ -220,6 +318,7 @@ def load_questions(path: Path = QUESTIONS) -> list[dict[str, Any]]:
 def fill(question: str, chain: EvalChain) -> str:
     """The chain's own bill numbers and barcodes in the question's slots."""
     question = re.sub(r"\{bill:(\d+)\}", lambda m: chain.bills[int(m.group(1)) % len(chain.bills)], question)
+    question = re.sub(r"\{rx:(\d+)\}", lambda m: chain.prescriptions[int(m.group(1))], question)
     return re.sub(r"\{barcode:([^}]+)\}", lambda m: chain.barcodes[m.group(1)], question)
 
 
@@ -453,6 +552,103 @@ def grade_drug_info(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -
     return ("right", "") if data.get("generic") == q["generic"] else ("miss", f"looked up {data.get('generic')}")
 
 
+# --- prescriptions: the truth from the prescriptions, fills and fill lots ------------------------------
+
+_LIVE = ("fill", "filled", "ready_for_pickup")  # verified and alive (RxStatus.verified())
+_RX_TRUTH = (
+    "SELECT r.rx_number, r.status, r.refills_remaining, r.days_supply, r.expires_on, br.code, br.time_zone, "
+    "p.full_name, (SELECT max(f.filled_at) FROM prescription_fills f WHERE f.tenant_id = r.tenant_id "
+    "AND f.prescription_id = r.id AND f.status <> 'returned') AS last_filled FROM prescriptions r "
+    "JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
+    "JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id WHERE r.tenant_id = :t"
+)
+
+
+def _next_due(row: Any) -> date | None:
+    if row.last_filled is None or row.days_supply is None:
+        return None
+    return row.last_filled.astimezone(ZoneInfo(row.time_zone)).date() + timedelta(days=row.days_supply)
+
+
+def _first(reply: Any) -> dict[str, Any]:
+    return reply.data[0] if reply.data else {}
+
+
+def grade_refill_status(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -> tuple[str, str]:
+    if reply.intent != "refill_status":
+        return "miss", f"routed to {reply.intent}"
+    number = chain.prescriptions[q["rx"]]
+    (row,) = [r for r in sql(_RX_TRUTH, {"t": chain.tenant_id}) if r.rx_number == number]
+    data = _first(reply)
+    if data.get("rx_number") != number:
+        return "miss", f"another prescription or none: {data.get('rx_number')}"
+    due = _next_due(row)
+    truth = (row.status, row.refills_remaining, due.isoformat() if due else None)
+    shown = (data.get("status"), data.get("refills_remaining"), data.get("next_due"))
+    return ("right", "") if shown == truth else ("wrong", f"shown {shown} but the database has {truth}")
+
+
+def grade_refills_due(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -> tuple[str, str]:
+    if reply.intent != "refills_due":
+        return "miss", f"routed to {reply.intent}"
+    truth = set()
+    for r in sql(_RX_TRUTH, {"t": chain.tenant_id}):
+        today = _today(r.time_zone)
+        due = _next_due(r)
+        if r.status not in _LIVE or r.refills_remaining < 1 or due is None or q.get("branch") not in (None, r.code):
+            continue
+        if due <= today + timedelta(days=q["days"]) and (r.expires_on is None or r.expires_on >= today):
+            truth.add(r.rx_number)
+    shown = {row["rx_number"] for row in _rows(reply, "due")}
+    if shown == truth:
+        return "right", ""
+    return ("wrong" if shown else "miss"), f"shown {sorted(shown)} but the database has {sorted(truth)}"
+
+
+def grade_medication_list(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -> tuple[str, str]:
+    if reply.intent != "medication_list":
+        return "miss", f"routed to {reply.intent}"
+    data = _first(reply)
+    if q["expect"] == "ask":
+        if data.get("medications"):
+            return "wrong", "listed one patient's medicines for a name several patients share"
+        return ("right", "") if len(data.get("choices", [])) > 1 else ("miss", "no choice of patients")
+    if data.get("patient") != q["patient"]:
+        return "miss", f"another patient or none: {data.get('patient')}"
+    truth = {
+        r.rx_number for r in sql(_RX_TRUTH, {"t": chain.tenant_id}) if r.full_name == q["patient"] and r.status in _LIVE
+    }
+    shown = {m["rx_number"] for m in data.get("medications", [])}
+    return ("right", "") if shown == truth else ("wrong", f"shown {sorted(shown)} but the database has {sorted(truth)}")
+
+
+def grade_recall(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -> tuple[str, str]:
+    if reply.intent != "recall":
+        return "miss", f"routed to {reply.intent}"
+    data = _first(reply)
+    shown = Counter((r["patient"], r["quantity"]) for r in data.get("recipients", []))
+    if q["expect"] == "ask":
+        if shown:
+            return "wrong", "listed patients without knowing which maker's lot"
+        return ("right", "") if len(data.get("choices", [])) > 1 else ("miss", "did not ask which medicine")
+    rows = sql(
+        "SELECT p.full_name, fl.quantity FROM prescription_fill_lots fl "
+        "JOIN batches b ON b.tenant_id = fl.tenant_id AND b.id = fl.batch_id "
+        "JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = b.medicine_id "
+        "JOIN prescription_fills f ON f.tenant_id = fl.tenant_id AND f.id = fl.fill_id "
+        "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
+        "JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id "
+        "WHERE fl.tenant_id = :t AND b.lot_number = :lot AND m.brand_name = :maker AND f.status <> 'returned'",
+        {"t": chain.tenant_id, "lot": q["lot"], "maker": q["maker"]},
+    )
+    truth = Counter((r.full_name, r.quantity) for r in rows)
+    if q["maker"] not in data.get("medicine", ""):
+        return "miss", f"traced {data.get('medicine')}"
+    if shown == truth:
+        return "right", ""
+    return ("wrong" if shown else "miss"), f"shown {dict(shown)} but the database has {dict(truth)}"
+
+
 GRADERS: dict[str, Callable[[Sql, EvalChain, dict[str, Any], Any], tuple[str, str]]] = {
     "stock": grade_stock,
     "expiring": grade_expiring,
@@ -460,6 +656,10 @@ GRADERS: dict[str, Callable[[Sql, EvalChain, dict[str, Any], Any], tuple[str, st
     "sales": grade_sales,
     "bill": grade_bill,
     "drug_info": grade_drug_info,
+    "refill_status": grade_refill_status,
+    "refills_due": grade_refills_due,
+    "medication_list": grade_medication_list,
+    "recall": grade_recall,
 }
 
 
@@ -503,11 +703,11 @@ def scores(graded: list[Graded]) -> list[Score]:
 
 
 def report(graded: list[Graded]) -> str:
-    lines = [f"{'intent':<10} {'n':>4} {'right':>6} {'asked':>6} {'miss':>5} {'wrong':>6} {'accuracy':>9}"]
+    lines = [f"{'intent':<15} {'n':>4} {'right':>6} {'asked':>6} {'miss':>5} {'wrong':>6} {'accuracy':>9}"]
     for s in scores(graded):
         c = s.counts
         lines.append(
-            f"{s.intent:<10} {s.total:>4} {c.get('right', 0):>6} {c.get('asked', 0):>6} {c.get('miss', 0):>5} "
+            f"{s.intent:<15} {s.total:>4} {c.get('right', 0):>6} {c.get('asked', 0):>6} {c.get('miss', 0):>5} "
             f"{c.get('wrong', 0):>6} {s.accuracy:>8.1%}"
         )
     times = sorted(g.millis for g in graded)

@@ -86,10 +86,15 @@ def test_a_tool_needing_a_permission_the_role_lacks_is_refused_not_raised(pharma
 
 
 def test_all_staff_roles_get_the_read_tools(pharmacy):
+    prescriptions = {"refill_status", "refills_due", "medication_list"}
     for role in STAFF_ROLES:
         offered = {t.name for t in tools_for(pharmacy.ctx(role))}
-        # Sales figures are the chain's business numbers: only roles that see the Reports page get them.
-        assert offered == set(TOOLS) - ({"sales_figures"} if not role_has(role, "reports.view") else set())
+        # Sales figures are the chain's business numbers: only roles that see the Reports page get them;
+        # prescriptions are health data (not the till); the recall trace is the pharmacist's and owner's.
+        withheld = {"sales_figures"} if not role_has(role, "reports.view") else set()
+        withheld |= prescriptions if role == "cashier" else set()
+        withheld |= {"recall_trace"} if role not in ("owner", "pharmacist") else set()
+        assert offered == set(TOOLS) - withheld, role
 
 
 @pytest.mark.parametrize(
