@@ -98,6 +98,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # label; the final check against the stock bottle is a pharmacist's
     "prescriptions.fill": CLINICAL | {API_ADMIN},
     "prescriptions.check": frozenset({PHARMACIST}),
+    # controlled substances (issue 14, section 5): the register, biennial inventory, CII orders, theft or loss
+    # reports and the PMP export are the pharmacist's and the owner's (the registrant's) records, not the
+    # till's; admin tokens read them (the PMP file names patients)
+    "controlled.view": frozenset({OWNER, PHARMACIST, API_ADMIN}),
+    "controlled.record": frozenset({OWNER, PHARMACIST}),  # counts, orders, receipts, losses, registration
+    "controlled.sign": frozenset({PHARMACIST}),  # the signed biennial inventory is a pharmacist's act
     "prescribers.view": CLINICAL | API_ANY,
     "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads
