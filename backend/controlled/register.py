@@ -119,7 +119,7 @@ SELECT m.id, m.generic_name, m.strength, m.dosage_form, m.controlled_class, coal
 FROM medicines m
 JOIN stock_movements s ON s.tenant_id = m.tenant_id AND s.medicine_id = m.id AND s.branch_id = :branch
 WHERE m.schedule = 'controlled' AND (CAST(:medicine AS uuid) IS NULL OR m.id = CAST(:medicine AS uuid))
-GROUP BY m.id
+GROUP BY m.tenant_id, m.id
 ORDER BY lower(m.generic_name), m.strength, m.id
 """)
 
