@@ -87,7 +87,11 @@ def test_a_period_starts_from_the_balance_before_it(pharmacy, db):
     assert (diazepam.opening, [line.balance for line in diazepam.lines], diazepam.closing) == (60, [70], 70)
     old = (date.today() - timedelta(days=50)).isoformat()
     earlier = pharmacy.run(
-        pharmacy.pharmacist, reg.register, pharmacy.branch, start=old, end=(date.today() - timedelta(days=40)).isoformat()
+        pharmacy.pharmacist,
+        reg.register,
+        pharmacy.branch,
+        start=old,
+        end=(date.today() - timedelta(days=40)).isoformat(),
     )
     assert [(m.opening, m.closing, len(m.lines)) for m in earlier.medicines] == [(0, 60, 1)]
     with pytest.raises(ValidationFailed, match="after the end"):
@@ -108,7 +112,14 @@ def test_csv_and_pdf_carry_every_line_and_the_balance(pharmacy):
 
     name, pdf = pharmacy.run(pharmacy.pharmacist, reg.register_pdf, pharmacy.branch)
     words = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    for expected in ("Controlled-substance register", "Morphine sulfate", "CII", "00054023525", done.code, "closing 101"):
+    for expected in (
+        "Controlled-substance register",
+        "Morphine sulfate",
+        "CII",
+        "00054023525",
+        done.code,
+        "closing 101",
+    ):
         assert expected in words, expected
 
 
