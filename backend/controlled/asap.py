@@ -113,7 +113,7 @@ ORDER BY f.filled_at, f.code
 
 def _clean(value: object) -> str:
     """An element's text: no separator, terminator or line break can end up inside it."""
-    return " ".join(re.sub(r"[*~\r\n^|]", " ", str(value or "")).split())
+    return " ".join(re.sub(r"[*~\r\n^|]", " ", "" if value is None else str(value)).split())
 
 
 def _segment(tag: str, *values: object) -> str:
