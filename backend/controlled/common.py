@@ -15,6 +15,7 @@ from sqlmodel import Session
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from tenants.context import TenantContext
+from tenants.roles import require
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,22 @@ def day_bounds(start: date, end: date, time_zone: str) -> tuple[datetime, dateti
 
 def local_today(time_zone: str) -> date:
     return datetime.now(ZoneInfo(time_zone)).date()
+
+
+@dataclass(frozen=True)
+class ScheduledMedicine:
+    id: str
+    name: str
+    schedule: str
+
+
+def scheduled_medicines(session: Session, ctx: TenantContext) -> list[ScheduledMedicine]:
+    """The catalog's controlled medicines (active or not: the register covers their history), by name."""
+    require(ctx, "controlled.view")
+    rows = session.execute(
+        text(
+            "SELECT id, generic_name, strength, controlled_class FROM medicines WHERE schedule = 'controlled' "
+            "ORDER BY lower(generic_name), strength, id"
+        )
+    ).all()
+    return [ScheduledMedicine(str(r.id), medicine_name(r), r.controlled_class) for r in rows]
