@@ -1,0 +1,105 @@
+"""Browser journey: a pharmacist opens the controlled-substance register, narrows it to one medicine and a
+period, downloads the CSV (the lines and balances on screen), then takes the biennial inventory: a count that
+differs from the ledger is refused until it is explained, and the signed inventory is listed as signed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from backend.inventory.service import correct_stock, create_medicine, receive_stock
+from tenants.context import TenantContext
+from tenants.session import run_in_tenant
+from tests.e2e.test_accounts import sign_in
+from tests.e2e.test_prescriptions import member
+
+pytestmark = pytest.mark.e2e
+
+
+def test_register_filter_csv_and_a_signed_biennial_count(page: Page, app_url: str, committed_tenant):
+    chain, _ = committed_tenant("ctl-journey")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    branch = str(chain.branch_ids[0])
+    expiry = (date.today() + timedelta(days=300)).isoformat()
+    stocked = {}
+    for name, schedule, ndc, quantity in (
+        ("Morphine sulfate", "CII", "00054023525", 50),
+        ("Diazepam", "CIV", "00591562110", 200),
+    ):
+        medicine = run_in_tenant(
+            owner, create_medicine, generic_name=name, strength="5 mg", schedule="controlled",
+            controlled_class=schedule, barcode=ndc,
+        )  # fmt: skip
+        stocked[name] = run_in_tenant(
+            owner, receive_stock, branch_id=branch, medicine_id=medicine, lot_number=f"{schedule}-LOT",
+            expiry_date=expiry, quantity=quantity, reference="INV-77",
+        )  # fmt: skip
+    run_in_tenant(owner, correct_stock, batch_id=stocked["Diazepam"], kind="write_off", change=5, reason="damaged")
+    email, password = member(owner, "pharmacist", "Rita Register")
+
+    sign_in(page, app_url, email, password)
+    page.locator(".nav-link", has_text="Controlled substances").first.click()
+    expect(page.locator("#controlled-title")).to_contain_text("Branch 1", timeout=30000)
+    rows = page.locator(".register-row")
+    expect(rows).to_have_count(5, timeout=15000)  # two opening balances, two receipts, one destruction
+
+    page.locator("#register-medicine").click()
+    page.get_by_role("option", name="Diazepam 5 mg (CIV)", exact=True).click()
+    page.locator("input[name='start']").fill((date.today() - timedelta(days=7)).isoformat())
+    page.locator("input[name='end']").fill(date.today().isoformat())
+    page.locator("#register-show").click()
+    expect(rows).to_have_count(3, timeout=15000)
+    expect(rows.nth(1)).to_contain_text("Received")
+    expect(rows.nth(1)).to_contain_text("INV-77")
+    expect(rows.nth(2)).to_contain_text("Destroyed / written off")
+    expect(rows.nth(2)).to_contain_text("195")
+    expect(page.locator("#register-table")).not_to_contain_text("Morphine")
+
+    with page.expect_download(timeout=15000) as caught:
+        page.locator("#register-csv").click()
+    download = caught.value
+    assert download.suggested_filename.startswith("controlled-register-") and download.suggested_filename.endswith(
+        ".csv"
+    )
+    with open(download.path(), encoding="utf-8") as body:
+        lines = list(csv.DictReader(io.StringIO(body.read())))
+    assert [(r["medicine"], r["entry"], r["balance"]) for r in lines] == [
+        ("Diazepam", "Opening balance", "0"),
+        ("Diazepam", "Received", "200"),
+        ("Diazepam", "Destroyed / written off", "195"),
+    ]
+
+    # The biennial inventory: the count sheet carries the ledger's on-hand.
+    page.locator("#tab-inventory").click()
+    page.locator("#inventory-start").click()
+    sheet = page.locator(".sheet-row")
+    expect(sheet).to_have_count(2, timeout=15000)
+    diazepam = page.locator(".sheet-row[data-medicine='Diazepam 5 mg']")
+    morphine = page.locator(".sheet-row[data-medicine='Morphine sulfate 5 mg']")
+    expect(diazepam.locator(".sheet-expected")).to_have_text("195")
+    expect(morphine.locator(".sheet-expected")).to_have_text("50")
+    morphine.locator("input[name^='counted_']").fill("50")
+    diazepam.locator("input[name^='counted_']").fill("193")
+    page.locator("#inventory-save").click()
+    expect(page.locator("#controlled-error")).to_contain_text("counted 193, the ledger says 195", timeout=15000)
+    expect(page.locator("#inventory-sign")).to_have_count(0)
+
+    diazepam = page.locator(".sheet-row[data-medicine='Diazepam 5 mg']")
+    diazepam.locator("input[name^='counted_']").fill("193")
+    diazepam.locator("input[name^='explanation_']").fill("two tablets crushed in the vial, logged")
+    page.locator(".sheet-row[data-medicine='Morphine sulfate 5 mg'] input[name^='counted_']").fill("50")
+    page.locator("#inventory-save").click()
+    expect(page.locator(".sheet-row[data-medicine='Diazepam 5 mg'] .sheet-difference")).to_have_text(
+        "-2", timeout=15000
+    )
+    expect(page.locator("#controlled-error")).to_have_count(0)
+
+    page.locator("input#inventory-password, #inventory-password input").first.fill(password)
+    page.locator("#inventory-sign").click()
+    expect(page.locator(".inventory-row").first).to_contain_text("Signed", timeout=15000)
+    expect(page.locator(".inventory-row").first).to_contain_text("Rita Register")
+    expect(page.locator("#inventory-start")).to_be_visible()  # the signed one is closed; a new count may start
