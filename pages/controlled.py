@@ -227,7 +227,7 @@ def orders_tab() -> rx.Component:
                     wrap="wrap",
                 ),
                 on_submit=state.create_order,
-                reset_on_submit=True,
+                key=state.form_key,
             ),
         ),
         _table(
@@ -251,7 +251,7 @@ def orders_tab() -> rx.Component:
                                 rx.button("Receive", type="submit", size="1"),
                             ),
                             on_submit=state.receive_order,
-                            reset_on_submit=True,
+                            key=state.form_key,
                         ),
                     )
                 ),
@@ -287,7 +287,7 @@ def loss_tab() -> rx.Component:
                     width="100%",
                 ),
                 on_submit=state.report_loss,
-                reset_on_submit=True,
+                key=state.form_key,
                 width="100%",
             ),
         ),

@@ -79,6 +79,7 @@ class ControlledState(ShellState):
     can_record: bool = False
     can_sign: bool = False
     error: str = ""
+    form_key: int = 0  # a form is emptied after it succeeded; after a refusal what was typed stays
     # register
     medicine_names: list[str] = [ALL_MEDICINES]
     medicine_filter: str = ALL_MEDICINES
@@ -343,6 +344,7 @@ class ControlledState(ShellState):
             return None
         self.error = ""
         await self._load_orders(ctx, self._branch_id())
+        self.form_key += 1
         return rx.toast.success(f"{found.reference} recorded.")
 
     @rx.event
@@ -363,6 +365,7 @@ class ControlledState(ShellState):
             return None
         self.error = ""
         await self._reload(ctx)
+        self.form_key += 1
         return rx.toast.success(f"Received against {found.reference}.")
 
     # --- theft or loss ----------------------------------------------------------------------------
@@ -403,6 +406,7 @@ class ControlledState(ShellState):
             return None
         self.error = ""
         await self._reload(ctx)
+        self.form_key += 1
         return rx.toast.success(f"{found.number} recorded; the stock was taken out.")
 
     @rx.event

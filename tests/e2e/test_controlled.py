@@ -103,3 +103,68 @@ def test_register_filter_csv_and_a_signed_biennial_count(page: Page, app_url: st
     expect(page.locator(".inventory-row").first).to_contain_text("Signed", timeout=15000)
     expect(page.locator(".inventory-row").first).to_contain_text("Rita Register")
     expect(page.locator("#inventory-start")).to_be_visible()  # the signed one is closed; a new count may start
+
+
+def test_cii_order_receipt_theft_report_and_the_pmp_file(page: Page, app_url: str, committed_tenant):
+    chain, _ = committed_tenant("ctl-orders")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    run_in_tenant(
+        owner, create_medicine, generic_name="Hydromorphone", strength="2 mg", schedule="controlled",
+        controlled_class="CII", barcode="00406324301",
+    )  # fmt: skip
+    email, password = member(owner, "pharmacist", "Omar Orders")
+    sign_in(page, app_url, email, password)
+    page.goto(f"{app_url}/controlled")
+    expect(page.locator("#controlled-title")).to_contain_text("Branch 1", timeout=30000)
+    expect(page.locator("#register-empty")).to_be_visible(timeout=15000)
+
+    # A CII order on Form 222, received in part against its number.
+    page.locator("#tab-orders").click()
+    page.locator("input[name='order_number']").fill("261234567")
+    page.locator("input[name='supplier']").fill("McKesson")
+    page.get_by_role("combobox").filter(has_text="CII medicine").click()
+    page.get_by_role("option", name="Hydromorphone 2 mg (CII)", exact=True).click()
+    page.locator("input[name='quantity']").first.fill("100")
+    page.locator("#order-create").click()
+    order = page.locator(".order-row").first
+    expect(order).to_contain_text("DEA 222 261234567", timeout=15000)
+    expect(order).to_contain_text("0 of 100 received")
+    order.locator("input[name='lot_number']").fill("HM-1")
+    order.locator("input[name='expiry_date']").fill((date.today() + timedelta(days=365)).isoformat())
+    order.locator("input[name='quantity']").fill("120")
+    order.locator("button", has_text="Receive").click()
+    expect(page.locator("#controlled-error")).to_contain_text("at most 100 more", timeout=15000)
+    order.locator("input[name='quantity']").fill("60")
+    order.locator("button", has_text="Receive").click()
+    expect(order).to_contain_text("60 of 100 received", timeout=15000)
+
+    # A theft: the stock leaves through inventory and the register shows it with the report's number.
+    page.locator("#tab-loss").click()
+    page.locator("input[name='discovered_on']").fill(date.today().isoformat())
+    page.get_by_role("combobox").filter(has_text="Type of theft or loss").click()
+    page.get_by_role("option", name="Night break in", exact=True).click()
+    page.get_by_role("combobox").filter(has_text="Medicine").click()
+    page.get_by_role("option", name="Hydromorphone 2 mg (CII)", exact=True).click()
+    page.locator("input[name='quantity']").last.fill("4")
+    page.locator("input[name='details']").fill("Rear door forced overnight; safe untouched, shelf stock taken")
+    page.locator("#loss-create").click()
+    expect(page.locator(".loss-row").first).to_contain_text("Night break in", timeout=15000)
+    expect(page.locator(".loss-row").first).to_contain_text("lot HM-1: 4")
+    page.locator("#tab-register").click()
+    rows = page.locator(".register-row")
+    expect(rows).to_have_count(3, timeout=15000)
+    expect(rows.nth(1)).to_contain_text("DEA 222 261234567")
+    expect(rows.nth(2)).to_contain_text("Theft or loss (DEA 106)")
+    expect(rows.nth(2)).to_contain_text("56")
+
+    # The PMP file needs the branch's registration; a day without controlled fills has nothing to report.
+    page.locator("#tab-pmp").click()
+    page.locator("#pmp-download").click()
+    expect(page.locator("#controlled-error")).to_contain_text("DEA number and NPI", timeout=15000)
+    page.locator("input[name='dea_number']").fill("BP1234563")
+    page.locator("input[name='npi']").fill("1234567893")
+    page.locator("input[name='state']").fill("oh")
+    page.locator("button", has_text="Save registration").click()
+    expect(page.locator("#pmp-registration")).to_contain_text("DEA BP1234563 · NPI 1234567893 · OH", timeout=15000)
+    page.locator("#pmp-download").click()
+    expect(page.locator("#controlled-error")).to_contain_text("nothing to report", timeout=15000)
