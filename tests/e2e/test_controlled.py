@@ -168,3 +168,15 @@ def test_cii_order_receipt_theft_report_and_the_pmp_file(page: Page, app_url: st
     expect(page.locator("#pmp-registration")).to_contain_text("DEA BP1234563 · NPI 1234567893 · OH", timeout=15000)
     page.locator("#pmp-download").click()
     expect(page.locator("#controlled-error")).to_contain_text("nothing to report", timeout=15000)
+
+
+def test_a_cashier_has_no_register_in_the_menu_and_the_server_refuses_it(page: Page, app_url: str, committed_tenant):
+    chain, _ = committed_tenant("ctl-cashier")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    email, password = member(owner, "cashier", "Cass Counter")
+    sign_in(page, app_url, email, password)
+    expect(page.get_by_role("link", name="Point of sale", exact=True)).to_have_count(1, timeout=20000)
+    expect(page.get_by_role("link", name="Controlled substances", exact=True)).to_have_count(0)
+    page.goto(f"{app_url}/controlled")  # a hidden link is no permission: the server still refuses
+    expect(page.get_by_text("may not do this (controlled.view)")).to_be_visible(timeout=15000)
+    expect(page.locator(".register-row")).to_have_count(0)
