@@ -20,6 +20,7 @@ from backend.billing.payments.api import router as payments_router
 from backend.billing.reports.api import router as reports_router
 from backend.branches.api import router as branches_router
 from backend.clinical.api import router as dur_router
+from backend.controlled.api import router as controlled_router
 from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging, new_trace_id, trace_id_var
 from backend.core.settings import get_settings
@@ -176,4 +177,5 @@ def create_api() -> FastAPI:
     api.include_router(fills_router, prefix=API_PREFIX)
     api.include_router(recall_router, prefix=API_PREFIX)
     api.include_router(claims_router, prefix=API_PREFIX)
+    api.include_router(controlled_router, prefix=API_PREFIX)
     return api

@@ -14,6 +14,7 @@ from pages.bills import bills_page
 from pages.branches import branches_page
 from pages.catalog import catalog_page
 from pages.claims import claims_page
+from pages.controlled import controlled_page
 from pages.dashboard import dashboard_page
 from pages.imports import imports_page
 from pages.interactions import interactions_page
@@ -45,6 +46,7 @@ from pharmacy_saas.state.bills import BillsState
 from pharmacy_saas.state.branches import BranchesState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
+from pharmacy_saas.state.controlled import ControlledState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.fills import FillState
 from pharmacy_saas.state.imports import ImportState
@@ -133,6 +135,12 @@ app.add_page(
     route=routes.PRESCRIPTION,
     title="Prescription · Pharmacy Cloud",
     on_load=[RxState.load, FillState.load],
+)
+app.add_page(
+    controlled_page,
+    route=routes.CONTROLLED,
+    title="Controlled substances · Pharmacy Cloud",
+    on_load=ControlledState.load,
 )
 app.add_page(
     interactions_page,

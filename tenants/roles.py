@@ -102,6 +102,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the owner act on a recall (REST is token-only, so an admin token too); each patient listed is
     # written to the access log
     "prescriptions.recall_trace": frozenset({OWNER, PHARMACIST, API_ADMIN}),
+    # controlled substances (issue 14, section 5): the register, biennial inventory, CII orders, theft or loss
+    # reports and the PMP export are the pharmacist's and the owner's (the registrant's) records, not the
+    # till's; admin tokens read them (the PMP file names patients)
+    "controlled.view": frozenset({OWNER, PHARMACIST, API_ADMIN}),
+    "controlled.record": frozenset({OWNER, PHARMACIST}),  # counts, orders, receipts, losses, registration
+    "controlled.sign": frozenset({PHARMACIST}),  # the signed biennial inventory is a pharmacist's act
     "prescribers.view": CLINICAL | API_ANY,
     "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads

@@ -76,6 +76,19 @@ OWNERS: dict[str, str] = {
         ["assistant_conversations", "assistant_messages", "assistant_feedback", "assistant_documents"],
         "backend/assistant",
     ),
+    **dict.fromkeys(
+        [
+            "controlled_registrations",
+            "controlled_inventories",
+            "controlled_inventory_lines",
+            "cii_orders",
+            "cii_order_lines",
+            "cii_order_receipts",
+            "controlled_loss_reports",
+            "controlled_loss_lines",
+        ],
+        "backend/controlled",
+    ),
     "branches": "backend/branches",
 }
 

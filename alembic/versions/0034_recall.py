@@ -6,13 +6,13 @@ access log as 'viewed' with the reason "recall trace", and the assistant's medic
 Existing rows keep an empty reason (an ordinary opening of the record).
 
 Revision ID: 0034_recall
-Revises: 0030_fills
+Revises: 0033_controlled
 """
 
 from alembic import op
 
 revision = "0034_recall"
-down_revision = "0030_fills"
+down_revision = "0033_controlled"
 branch_labels = None
 depends_on = None
 

@@ -32,6 +32,7 @@ PAGE_PERMISSIONS: dict[str, str] = {
     routes.BILLS: "billing.view",
     routes.PATIENTS: "patients.view",
     routes.PRESCRIPTIONS: "prescriptions.view",
+    routes.CONTROLLED: "controlled.view",
     routes.REPORTS: "reports.view",
     routes.CLAIMS: "billing.view",
     routes.ASSISTANT: "assistant.use",

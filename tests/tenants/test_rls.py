@@ -155,6 +155,7 @@ def two_chains(db, make_tenant):
         # financial_audit_events and financial_audit_heads come with the sale and the payment
         sign(ctx, password=TEST_PASSWORD, meaning="verified the seeded sale", entity_type="bill", entity_id=sale.id)
         _seed_prescriptions(chain, ctx, patient.id, medicine)
+        _seed_controlled(chain, ctx)
         run_in_tenant(ctx, record_allergies, patient.id, "penicillin (rash)")  # patient_allergies
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
@@ -239,6 +240,46 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
         quantity=30,
     )
     run_in_tenant(technician, fills.fill_prescription, rx.id)
+
+
+def _seed_controlled(chain, owner: TenantContext) -> None:
+    """controlled_registrations, controlled_inventories and _lines, cii_orders, cii_order_lines,
+    cii_order_receipts, controlled_loss_reports and controlled_loss_lines."""
+    from datetime import date
+
+    from backend.accounts.signatures import sign
+    from backend.controlled import asap, biennial, losses, orders
+    from backend.inventory.service import create_medicine
+
+    branch = str(chain.branch_ids[0])
+    morphine = run_in_tenant(
+        owner, create_medicine, generic_name="Morphine", strength="15 mg", schedule="controlled", controlled_class="CII"
+    )
+    run_in_tenant(owner, asap.save_registration, branch, dea_number="BP1234563", npi="1234567893", state="OH")
+    order = run_in_tenant(
+        owner, orders.create_order, branch_id=branch, form="dea_222", order_number="123456789", supplier="Seed",
+        lines=[(morphine, 10)],
+    )  # fmt: skip
+    run_in_tenant(
+        owner, orders.receive_against_order, order.id, medicine_id=morphine, lot_number="SEED-CII",
+        expiry_date=date.fromordinal(date.today().toordinal() + 365).isoformat(), quantity=10,
+    )  # fmt: skip
+    run_in_tenant(
+        owner, losses.report_loss, branch_id=branch, discovered_on=date.today().isoformat(), loss_type="other",
+        details="seeded loss", lines=[(morphine, 1)],
+    )  # fmt: skip
+    sheet = run_in_tenant(owner, biennial.start_inventory, branch)
+    counts = {line.medicine_id: biennial.Count(line.expected) for line in sheet.lines}
+    run_in_tenant(owner, biennial.record_counts, sheet.id, counts)
+    pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="pharmacist")
+    signature = sign(
+        pharmacist,
+        password=TEST_PASSWORD,
+        meaning="certify the seeded inventory",
+        entity_type="controlled_inventory",
+        entity_id=sheet.id,
+    )
+    run_in_tenant(pharmacist, biennial.sign_inventory, sheet.id, signature_id=signature)
 
 
 def _blank_pdf() -> bytes:

@@ -1,0 +1,251 @@
+"""The prescription-monitoring (PMP) export: one ASAP 4.2 file per branch per day of the fills of scheduled
+medicines made there, with the pharmacy's DEA number and NPI (the branch's registration, kept here since
+branches carry neither), the patient, the prescriber's DEA number, the NDC, quantity, days' supply and dates.
+
+The file is checked against `asap_format.validate` before it is handed out: a file a state would reject is
+refused here with the reasons, never downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.controlled.asap_format import ELEMENT, RULES, SEGMENT, VERSION, validate
+from backend.controlled.common import branch, day_bounds, parse_day
+from backend.core.errors import NotFound, ValidationFailed
+from backend.prescriptions.prescribers import dea_valid, npi_valid
+from tenants.context import TenantContext
+from tenants.roles import require
+
+# The prescription's source -> DSP12, Transmission Form of Rx Origin.
+ORIGIN = {"walk_in": "01", "phone": "02", "fax": "06", "portal": "05"}
+# The catalog's dispensing unit -> DSP11, Drug Dosage Units Code (01 each, 02 milliliters, 03 grams).
+UNITS = {"ml": "02", "millilitre": "02", "milliliter": "02", "g": "03", "gram": "03"}
+PRIVATE_PAY = "01"  # DSP16: claims per fill come with pickup; until then the fill is reported as private pay
+
+
+@dataclass(frozen=True)
+class Registration:
+    branch_id: str
+    dea_number: str
+    npi: str
+    ncpdp: str
+    state: str
+
+
+def get_registration(session: Session, ctx: TenantContext, branch_id: str) -> Registration | None:
+    """The branch's DEA registration and NPI as the PMP file and Form 106 name it (None until entered)."""
+    require(ctx, "controlled.view")
+    where = branch(session, ctx, branch_id)
+    row = session.execute(
+        text("SELECT * FROM controlled_registrations WHERE branch_id = :b"), {"b": uuid.UUID(where.id)}
+    ).first()
+    if row is None:
+        return None
+    return Registration(str(row.branch_id), row.dea_number, row.npi, row.ncpdp, row.state)
+
+
+def save_registration(
+    session: Session, ctx: TenantContext, branch_id: str, *, dea_number: str, npi: str, state: str, ncpdp: str = ""
+) -> Registration:
+    """Set the branch's DEA number (check digit verified), NPI (Luhn check), NCPDP number and state."""
+    require(ctx, "controlled.record")
+    where = branch(session, ctx, branch_id)
+    dea = "".join(str(dea_number or "").split()).upper()
+    if not dea_valid(dea):
+        raise ValidationFailed("That is not a valid DEA number (two letters, seven digits, check digit).", field="dea")
+    typed_npi = "".join(str(npi or "").split())
+    if not npi_valid(typed_npi):
+        raise ValidationFailed("That is not a valid NPI (ten digits with a check digit).", field="npi")
+    code = "".join(str(ncpdp or "").split())
+    if code and not re.fullmatch(r"[0-9]{7}", code):
+        raise ValidationFailed("The NCPDP provider ID has seven digits (or leave it empty).", field="ncpdp")
+    region = str(state or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", region):
+        raise ValidationFailed("Enter the state's two-letter code, e.g. OH.", field="state")
+    session.execute(
+        text(
+            "INSERT INTO controlled_registrations (tenant_id, branch_id, dea_number, npi, ncpdp, state, updated_by) "
+            "VALUES (:t, :b, :d, :n, :c, :s, :u) ON CONFLICT (tenant_id, branch_id) DO UPDATE SET "
+            "dea_number = EXCLUDED.dea_number, npi = EXCLUDED.npi, ncpdp = EXCLUDED.ncpdp, state = EXCLUDED.state, "
+            "updated_by = EXCLUDED.updated_by, updated_at = now()"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "b": uuid.UUID(where.id),
+            "d": dea,
+            "n": typed_npi,
+            "c": code,
+            "s": region,
+            "u": ctx.user_id,
+        },
+    )
+    return Registration(where.id, dea, typed_npi, code, region)
+
+
+_FILLS = text("""
+SELECT f.code, f.dispensing, f.part, f.quantity, f.owed_after, f.filled_at,
+       r.rx_number, r.date_written, r.refills_authorized, r.days_supply, r.source,
+       p.full_name AS patient, p.date_of_birth, p.phone AS patient_phone,
+       coalesce(pr.full_name, '') AS prescriber, coalesce(pr.npi, '') AS prescriber_npi,
+       coalesce(pr.dea_number, '') AS prescriber_dea, coalesce(pr.license_number, '') AS prescriber_license,
+       coalesce(pr.phone, '') AS prescriber_phone,
+       coalesce(m.barcode, '') AS ndc, m.generic_name, m.strength, m.dispensing_unit,
+       coalesce(c.full_name, '') AS pharmacist
+FROM prescription_fills f
+JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id
+JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id
+JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id
+LEFT JOIN prescribers pr ON pr.tenant_id = r.tenant_id AND pr.id = r.prescriber_id
+LEFT JOIN users c ON c.id = f.checked_by
+WHERE f.branch_id = :b AND m.schedule = 'controlled' AND f.filled_at >= :since AND f.filled_at < :until
+ORDER BY f.filled_at, f.code
+""")
+
+
+def _clean(value: object) -> str:
+    """An element's text: no separator, terminator or line break can end up inside it."""
+    return " ".join(re.sub(r"[*~\r\n^|]", " ", "" if value is None else str(value)).split())
+
+
+def _segment(tag: str, *values: object) -> str:
+    rules = RULES[tag]
+    cleaned = []
+    for rule, value in zip(rules, values, strict=False):
+        text_value = _clean(value)
+        cleaned.append(text_value[: rule.max_length] if rule.max_length else text_value)
+    while cleaned and cleaned[-1] == "":
+        cleaned.pop()
+    return ELEMENT.join([tag, *cleaned]) + SEGMENT
+
+
+def _digits(value: str, length: int) -> str:
+    digits = re.sub(r"[^0-9]", "", value)
+    return digits[-length:] if len(digits) >= length else ""
+
+
+def _names(full_name: str) -> tuple[str, str]:
+    """(last, first) from a name written "First Middle Last"."""
+    words = _clean(full_name).split()
+    if len(words) < 2:
+        return (words[0] if words else ""), ""
+    return words[-1], " ".join(words[:-1])
+
+
+def _ccyymmdd(day: date | None) -> str:
+    return "" if day is None else day.strftime("%Y%m%d")
+
+
+def _problems(row: Any) -> list[str]:
+    said = []
+    if not re.fullmatch(r"[0-9]{11}", row.ndc or ""):
+        said.append(f"{row.generic_name} {row.strength} has no 11-digit NDC in the catalog")
+    if not row.prescriber_dea:
+        said.append(f"the prescriber of Rx {row.rx_number} has no DEA number")
+    if row.days_supply is None or row.date_written is None:
+        said.append(f"Rx {row.rx_number} has no days' supply or date written")
+    return said
+
+
+def _dispensing(row: Any, zone: ZoneInfo) -> list[str]:
+    last, first = _names(row.patient)
+    prescriber_last, prescriber_first = _names(row.prescriber)
+    pharmacist_last, pharmacist_first = _names(row.pharmacist)
+    partial = row.owed_after > 0 or row.part > 1
+    patient = _segment(
+        "PAT", "", "", "", "", "", "", last, first, "", "", "", "", "", "", "", "",
+        _digits(row.patient_phone, 10), _ccyymmdd(row.date_of_birth), "U", "01",
+    )  # fmt: skip
+    dispensing = _segment(
+        "DSP",
+        "00",
+        row.rx_number,
+        _ccyymmdd(row.date_written),
+        row.refills_authorized,
+        _ccyymmdd(row.filled_at.astimezone(zone).date()),
+        row.dispensing,
+        "01",
+        row.ndc,
+        row.quantity,
+        row.days_supply,
+        UNITS.get(str(row.dispensing_unit).strip().lower(), "01"),
+        ORIGIN.get(row.source, "01"),
+        f"{row.part:02d}" if partial else "00",
+        "",
+        "",
+        PRIVATE_PAY,
+    )
+    prescriber = _segment(
+        "PRE",
+        row.prescriber_npi,
+        row.prescriber_dea,
+        "",
+        row.prescriber_license,
+        prescriber_last,
+        prescriber_first,
+        "",
+        _digits(row.prescriber_phone, 10),
+    )
+    segments = [patient, dispensing, prescriber]
+    if pharmacist_last:
+        segments.append(_segment("AIR", "", "", "", "", "", "", "", "", pharmacist_last, pharmacist_first))
+    return segments
+
+
+@dataclass(frozen=True)
+class AsapFile:
+    filename: str
+    content: str
+    dispensings: int
+
+
+def asap_export(
+    session: Session, ctx: TenantContext, branch_id: str, day: object, *, now: datetime | None = None
+) -> AsapFile:
+    """The ASAP 4.2 file of the branch's controlled dispensing on `day` (the branch's calendar). Refused,
+    with every reason, when the branch has no registration, a fill lacks what the file must carry, or the
+    file would break the format's rules."""
+    require(ctx, "controlled.view")
+    where = branch(session, ctx, branch_id)
+    on = parse_day(day, "date")
+    registration = get_registration(session, ctx, branch_id)
+    if registration is None:
+        raise ValidationFailed("Enter the branch's DEA number and NPI (PMP registration) before exporting.")
+    since, until = day_bounds(on, on, where.time_zone)
+    rows = session.execute(_FILLS, {"b": uuid.UUID(where.id), "since": since, "until": until}).all()
+    if not rows:
+        raise NotFound(f"No controlled-substance fill at {where.name} on {on.isoformat()}: nothing to report.")
+    problems = sorted({said for row in rows for said in _problems(row)})
+    if problems:
+        raise ValidationFailed("The PMP file cannot be made: " + "; ".join(problems) + ".")
+    zone = ZoneInfo(where.time_zone)
+    made = (now or datetime.now(zone)).astimezone(zone)
+    control = f"{where.code}{on:%Y%m%d}{made:%H%M%S}"
+    chain = session.execute(text("SELECT name FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar() or ""
+    body = [
+        _segment("PHA", registration.npi, registration.ncpdp, registration.dea_number, where.name, where.address,
+                 "", "", registration.state),
+    ]  # fmt: skip
+    for row in rows:
+        body += _dispensing(row, zone)
+    body.append(_segment("TP", len(body) + 1))
+    header = [
+        ELEMENT.join(["TH", VERSION, control, "01", "", f"{made:%Y%m%d}", f"{made:%H%M%S}", "P", "", SEGMENT])
+        + SEGMENT,
+        _segment("IS", _clean(where.code)[:10], chain, f"{where.name} {on.isoformat()}"),
+    ]
+    segments = [*header, *body]
+    segments.append(_segment("TT", control, len(segments) + 1))
+    content = "\n".join(segments) + "\n"
+    errors = validate(content)
+    if errors:
+        raise ValidationFailed("The PMP file would not pass the ASAP 4.2 rules: " + " ".join(errors[:5]))
+    return AsapFile(f"asap-{where.code}-{on:%Y%m%d}.txt", content, len(rows))
