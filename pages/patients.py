@@ -267,7 +267,11 @@ def coverage_card() -> rx.Component:
                     rx.input(name="plan", id="coverage-plan", placeholder="Plan"),
                     rx.input(name="group_number", id="coverage-group", placeholder="Group number"),
                     rx.input(
-                        name="copay", id="coverage-copay", placeholder="Copay per fill", input_mode="decimal", width="9em"
+                        name="copay",
+                        id="coverage-copay",
+                        placeholder="Copay per fill",
+                        input_mode="decimal",
+                        width="9em",
                     ),
                     rx.button("Add coverage", type="submit", id="coverage-add"),
                     spacing="2",

@@ -692,8 +692,12 @@ def pickup_panel() -> rx.Component:
                         color_scheme=rx.cond(CounterState.pickup_needs_id, "orange", "gray"),
                     ),
                     rx.flex(
-                        rx.input(name="id_type", id="pos-pickup-id-type", placeholder="ID type (e.g. driver's license)"),
-                        rx.input(name="id_number", id="pos-pickup-id-number", placeholder="ID number", auto_complete="off"),
+                        rx.input(
+                            name="id_type", id="pos-pickup-id-type", placeholder="ID type (e.g. driver's license)"
+                        ),
+                        rx.input(
+                            name="id_number", id="pos-pickup-id-number", placeholder="ID number", auto_complete="off"
+                        ),
                         wrap="wrap",
                         spacing="2",
                     ),

@@ -124,8 +124,8 @@ def upgrade() -> None:
 
     op.execute("ALTER TABLE prescription_fills ADD COLUMN pickup_id uuid")
     op.execute(
-        "ALTER TABLE prescription_fills ADD CONSTRAINT prescription_fills_pickup_fkey FOREIGN KEY (tenant_id, pickup_id) "
-        "REFERENCES prescription_pickups (tenant_id, id)"
+        "ALTER TABLE prescription_fills ADD CONSTRAINT prescription_fills_pickup_fkey "
+        "FOREIGN KEY (tenant_id, pickup_id) REFERENCES prescription_pickups (tenant_id, id)"
     )
     op.execute(
         "ALTER TABLE prescription_fills ADD CONSTRAINT prescription_fills_picked_up_check "

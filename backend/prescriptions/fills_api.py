@@ -1,6 +1,7 @@
 """REST for filling: POST /api/v1/prescriptions/{id}/fills (Idempotency-Key), GET .../{id}/fills,
-GET /api/v1/fills/{id} (with its claim and pickup), GET /api/v1/fills/{id}/label.pdf and POST /api/v1/fills/{id}/check (a pharmacist's own session: no API
-token holds `prescriptions.check`, so tokens get 403). A write's stored answer is the fill's id, code,
+GET /api/v1/fills/{id} (with its claim and pickup), GET /api/v1/fills/{id}/label.pdf and
+POST /api/v1/fills/{id}/check (a pharmacist's own session: no API token holds `prescriptions.check`,
+so tokens get 403). A write's stored answer is the fill's id, code,
 quantity, what is owed and its status, never patient data."""
 
 from __future__ import annotations

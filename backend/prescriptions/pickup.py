@@ -163,8 +163,9 @@ def read_signature_png(data: object) -> bytes:
     """The drawn signature: a PNG of sensible size with something drawn on it."""
     raw = data if isinstance(data, bytes) else b""
     if not raw:
-        raise ValidationFailed("The patient or agent signs on the screen before the fills are handed over.",
-                               field="signature_png")
+        raise ValidationFailed(
+            "The patient or agent signs on the screen before the fills are handed over.", field="signature_png"
+        )
     if not raw.startswith(PNG_HEADER):
         raise ValidationFailed("The signature must be a PNG image.", field="signature_png")
     if len(raw) > MAX_SIGNATURE_BYTES:
@@ -179,20 +180,32 @@ def read_signature_png(data: object) -> bytes:
     except (UnidentifiedImageError, OSError, ValueError):
         raise ValidationFailed("The signature image cannot be read; sign again.", field="signature_png") from None
     if ink.getbbox() is None:
-        raise ValidationFailed("The signature box is empty: the patient or agent signs in it.",
-                               field="signature_png")
+        raise ValidationFailed("The signature box is empty: the patient or agent signs in it.", field="signature_png")
     return raw
 
 
 def pickup_input(values: Mapping[str, Any]) -> PickupInput:
     """The pickup's fields as typed at the counter or sent over REST, checked for shape."""
     return PickupInput(
-        picked_up_by=_choice(PickedUpBy, values.get("picked_up_by"), "picked_up_by",
-                             "Say who collects the medicine: the patient or an agent."),
-        picked_up_by_name=_one_line(values.get("picked_up_by_name"), "picked_up_by_name", 2, 120,
-                                    "Type the name of the person collecting (2 to 120 characters)."),
-        counselling=_choice(Counselling, values.get("counselling"), "counselling",
-                            "Record the answer to the offer to counsel: accepted or declined."),
+        picked_up_by=_choice(
+            PickedUpBy,
+            values.get("picked_up_by"),
+            "picked_up_by",
+            "Say who collects the medicine: the patient or an agent.",
+        ),
+        picked_up_by_name=_one_line(
+            values.get("picked_up_by_name"),
+            "picked_up_by_name",
+            2,
+            120,
+            "Type the name of the person collecting (2 to 120 characters).",
+        ),
+        counselling=_choice(
+            Counselling,
+            values.get("counselling"),
+            "counselling",
+            "Record the answer to the offer to counsel: accepted or declined.",
+        ),
         counsel_signature_id=str(values.get("counsel_signature_id") or ""),
         signature_png=read_signature_png(values.get("signature_png")),
         id_type=" ".join(str(values.get("id_type") or "").split())[:40],
@@ -241,7 +254,11 @@ def record_pickup(
             field="id_number",
         )
     counsellor = require_fresh_signature(
-        session, ctx, given.counsel_signature_id, entity_type="bill", entity_id=bill_id,
+        session,
+        ctx,
+        given.counsel_signature_id,
+        entity_type="bill",
+        entity_id=bill_id,
         by_permission="prescriptions.counsel",
     )
     pickup_id = uuid.uuid4()

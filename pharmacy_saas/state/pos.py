@@ -450,6 +450,11 @@ class CounterState(ShellState):
         except PharmacyError as exc:
             self.pickup_error = exc.message
             return None
+        if self.pickup_needs_id and not (checked.id_type and checked.id_number):
+            self.pickup_error = (
+                "Controlled substance: check the ID of the person collecting and type its type and number."
+            )
+            return None
         secret = typed.get("secret", "").strip()
         if not secret:
             self.pickup_error = "The pharmacist signs the offer to counsel: their password or authenticator code."
@@ -962,7 +967,9 @@ class CounterState(ShellState):
             override = f"override signed: {x.override_reason}" if x.override_by else ""
             if x.fill_id:  # filled from the lots on its label: the shelf is not asked again
                 covered = f" · insurer pays {money(x.line_discount)}" if x.line_discount else ""
-                self.lines.append(_fill_line(x, money(x.unit_price), money(x.unit_price * x.quantity - x.line_discount), covered))
+                self.lines.append(
+                    _fill_line(x, money(x.unit_price), money(x.unit_price * x.quantity - x.line_discount), covered)
+                )
                 continue
             self.lines.append(
                 CounterLine(

@@ -38,9 +38,9 @@ from backend.billing.bills.totals import (
     TaxSettings,
     bill_amounts,
 )
+from backend.billing.claims.adjudication import patient_portion_of_fill
 from backend.billing.statuses import BillStatus
 from backend.core import validation as check
-from backend.billing.claims.adjudication import patient_portion_of_fill
 from backend.core.errors import Conflict, NotFound, PermissionDenied, PharmacyError, ValidationFailed
 from backend.inventory.service import OutOfStock, dispense, return_to_lots
 from backend.patients.service import patient_for_bill
@@ -300,9 +300,7 @@ def _fill_lines(
                 f"Fill {fill.code} is already on another open bill; finish or discard that sale first.",
                 field=f"lines[{index}].fill_id",
             )
-        out.append(
-            _WantedLine(uuid.UUID(fill.medicine_id), fill.quantity, Decimal(0), fill.code, "", "", line.fill_id)
-        )
+        out.append(_WantedLine(uuid.UUID(fill.medicine_id), fill.quantity, Decimal(0), fill.code, "", "", line.fill_id))
     return out
 
 
@@ -315,8 +313,9 @@ def _insurer_pays(session: Session, line: _WantedLine, unit_price: Decimal) -> D
     return price - patient_portion_of_fill(session, line.fill_id, price)
 
 
-def _fills_patient(session: Session, ctx: TenantContext, patient: uuid.UUID | None, lines: Sequence[Mapping[str, Any]],
-                   branch: _Branch) -> uuid.UUID | None:
+def _fills_patient(
+    session: Session, ctx: TenantContext, patient: uuid.UUID | None, lines: Sequence[Mapping[str, Any]], branch: _Branch
+) -> uuid.UUID | None:
     """The bill's patient: a fill on the bill names it (and every fill must be that patient's)."""
     for index, line in enumerate(lines):
         if not line.get("fill_id"):

@@ -8,11 +8,10 @@ class with the same `adjudicate` method, installed with `use_adjudicator` at sta
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
-
-import uuid
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -71,9 +70,7 @@ def use_adjudicator(new: Adjudicator) -> Adjudicator:
 def patient_portion_of_fill(session: Session, fill_id: uuid.UUID, price: Decimal) -> Decimal:
     """What the patient pays for a fill at `price`: the price less what the payer granted (the copay),
     or the whole price when it was not claimed, rejected or reversed. Read by the counter's bill."""
-    row = session.execute(
-        text("SELECT status, approved_amount FROM claims WHERE fill_id = :f"), {"f": fill_id}
-    ).first()
+    row = session.execute(text("SELECT status, approved_amount FROM claims WHERE fill_id = :f"), {"f": fill_id}).first()
     if row is None or row.status not in ClaimStatus.granted() or not row.approved_amount:
         return price
     return max(price - row.approved_amount, Decimal(0))

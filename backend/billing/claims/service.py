@@ -88,9 +88,7 @@ _CLAIMED = (
     "claims c LEFT JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
     "LEFT JOIN prescription_fills f ON f.tenant_id = c.tenant_id AND f.id = c.fill_id "
 )
-_IN_SCOPE = (
-    "(CAST(:all_branches AS boolean) OR coalesce(b.branch_id, f.branch_id) = ANY(CAST(:scope AS uuid[])))"
-)
+_IN_SCOPE = "(CAST(:all_branches AS boolean) OR coalesce(b.branch_id, f.branch_id) = ANY(CAST(:scope AS uuid[])))"
 _CLAIM_SQL = (
     "SELECT c.*, coalesce(b.number, f.code) AS bill_number, coalesce(b.branch_id, f.branch_id) AS branch_id, "  # noqa: S608
     "coalesce(b.currency, t.currency) AS currency, coalesce(b.total_due, c.claimed_amount + c.copay) AS total_due, "
@@ -640,7 +638,12 @@ def record_claim_payment(session: Session, ctx: TenantContext, claim_id: str, pa
     if row.bill_id is not None:  # a fill's claim: the patient's bill took only the copay, nothing to apply
         try:
             record_payment(
-                session, ctx, bill_id=str(row.bill_id), tendered=str(amount), method="other", reference=f"claim:{row.id}"
+                session,
+                ctx,
+                bill_id=str(row.bill_id),
+                tendered=str(amount),
+                method="other",
+                reference=f"claim:{row.id}",
             )
         except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field
             raise ValidationFailed(exc.message, field="paid_amount") from None
@@ -673,9 +676,7 @@ def claim_of_bill(session: Session, ctx: TenantContext, bill_id: str) -> Claim |
 # --- a fill's claim -------------------------------------------------------------------------------
 
 
-def claim_fill(
-    session: Session, ctx: TenantContext, *, fill_id: str, patient_id: str, price: Decimal
-) -> Claim | None:
+def claim_fill(session: Session, ctx: TenantContext, *, fill_id: str, patient_id: str, price: Decimal) -> Claim | None:
     """Claim a fill from the patient's active coverage as it is made, and adjudicate it at once.
 
     Called by the prescriptions domain inside the fill's transaction (the technician who fills does not
@@ -687,7 +688,8 @@ def claim_fill(
     coverage = session.execute(
         text(
             "SELECT cv.id, cv.member_id, cv.plan, cv.group_number, cv.copay, py.payer_code, t.currency, f.code, "
-            "f.quantity FROM patient_coverages cv JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id "
+            "f.quantity FROM patient_coverages cv "
+            "JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id "
             "JOIN tenants t ON t.id = cv.tenant_id "
             "JOIN prescription_fills f ON f.tenant_id = cv.tenant_id AND f.id = :f "
             "WHERE cv.patient_id = :p AND cv.active ORDER BY cv.created_at, cv.id LIMIT 1"
@@ -736,7 +738,13 @@ def claim_fill(
     _record_event(session, ctx, claim_id, None, ClaimStatus.DRAFT, amount=price - copay, note=f"fill {coverage.code}")
     _record_event(session, ctx, claim_id, ClaimStatus.DRAFT, ClaimStatus.SUBMITTED, note="adjudicated at fill")
     _record_event(
-        session, ctx, claim_id, ClaimStatus.SUBMITTED, answer.decision, amount=answer.approved_amount, note=answer.reason
+        session,
+        ctx,
+        claim_id,
+        ClaimStatus.SUBMITTED,
+        answer.decision,
+        amount=answer.approved_amount,
+        note=answer.reason,
     )
     return _load_claim(session, ctx, claim_id)
 
@@ -757,9 +765,7 @@ def reverse_claim_of_fill(session: Session, ctx: TenantContext, fill_id: str, re
     require(ctx, "prescriptions.fill")
     why = _single_line(reason, "reason", MAX_REJECTION_REASON, required=True)
     key = _key(fill_id, "fill")
-    row = session.execute(
-        text(f"{_CLAIM_SQL} AND c.fill_id = :f FOR UPDATE OF c"), {"f": key, **_scope(ctx)}
-    ).first()
+    row = session.execute(text(f"{_CLAIM_SQL} AND c.fill_id = :f FOR UPDATE OF c"), {"f": key, **_scope(ctx)}).first()
     if row is None:
         return None
     if row.status == ClaimStatus.REVERSED:
@@ -771,8 +777,7 @@ def reverse_claim_of_fill(session: Session, ctx: TenantContext, fill_id: str, re
         )
     session.execute(
         text(
-            "UPDATE claims SET status = :s, reversed_at = now(), reversal_reason = :r, updated_at = now() "
-            "WHERE id = :c"
+            "UPDATE claims SET status = :s, reversed_at = now(), reversal_reason = :r, updated_at = now() WHERE id = :c"
         ),
         {"s": ClaimStatus.REVERSED, "r": why, "c": row.id},
     )

@@ -167,7 +167,9 @@ def test_the_copay_is_known_at_pickup_from_the_claim_adjudicated_at_fill(pharmac
     draft = on_the_bill(pharmacy, cashier, done.id)
     assert draft.bill.lines[0].line_discount == Decimal("40")  # the payer's part
     assert draft.bill.total_due == Decimal("5.00")
-    sale = pharmacy.run(cashier, sell_for_cash, draft.bill.id, "5", pickup=handed_over(pharmacy, pharmacist, draft.bill.id))
+    sale = pharmacy.run(
+        cashier, sell_for_cash, draft.bill.id, "5", pickup=handed_over(pharmacy, pharmacist, draft.bill.id)
+    )
     assert sale.bill.total_due == Decimal("5.00") and sale.change_due == 0
     # The fill's claim stays the fill's (the bill took only the copay); the payer's payment marks it paid.
     assert pharmacy.run(pharmacy.owner, claims.claim_of_bill, sale.bill.id) is None
@@ -283,7 +285,9 @@ def test_a_pickup_needs_the_details_and_a_drawn_signature(pharmacy, staff, db):
         ({"picked_up_by_name": " "}, "picked_up_by_name", "name of the person collecting"),
     ):
         with pytest.raises(ValidationFailed, match=message) as refused:
-            pharmacy.run(cashier, sell_for_cash, bill_id, "50", pickup=handed_over(pharmacy, pharmacist, bill_id, **change))
+            pharmacy.run(
+                cashier, sell_for_cash, bill_id, "50", pickup=handed_over(pharmacy, pharmacist, bill_id, **change)
+            )
         assert refused.value.field == field
     db.execute(text("RESET ROLE"))
     assert db.execute(text("SELECT status FROM bills WHERE id = :b"), {"b": bill_id}).scalar_one() == "draft"
@@ -294,7 +298,9 @@ def test_a_credit_note_of_a_fill_refunds_money_and_never_restocks(pharmacy, staf
     pharmacist, cashier = staff
     done = checked_fill(pharmacy, db)
     draft = on_the_bill(pharmacy, cashier, done.id)
-    sale = pharmacy.run(cashier, sell_for_cash, draft.bill.id, "45", pickup=handed_over(pharmacy, pharmacist, draft.bill.id))
+    sale = pharmacy.run(
+        cashier, sell_for_cash, draft.bill.id, "45", pickup=handed_over(pharmacy, pharmacist, draft.bill.id)
+    )
     with pytest.raises(ValidationFailed, match="never goes back on the shelf") as refused:
         pharmacy.run(pharmacy.owner, issue_credit_note, sale.bill.id, [(1, 30, True)], reason="patient returned it")
     assert refused.value.field == "lines[0].restock"
