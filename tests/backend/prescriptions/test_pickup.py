@@ -97,6 +97,14 @@ def handed_over(pharmacy, counsellor, bill_id: str, **change):
     }
 
 
+def pickups(db, pharmacy) -> int:
+    db.execute(text("RESET ROLE"))
+    found = db.execute(
+        text("SELECT count(*) FROM prescription_pickups WHERE tenant_id = :t"), {"t": pharmacy.owner.tenant_id}
+    )
+    return int(found.scalar_one())
+
+
 def ledger_and_shelf(db, pharmacy, medicine: str) -> tuple[int, int]:
     db.execute(text("RESET ROLE"))
     row = db.execute(
@@ -208,7 +216,8 @@ def test_a_fill_not_checked_is_refused_at_the_counter(pharmacy, staff, db):
     with pytest.raises(pickup.NotReadyForPickup, match="final check"):
         pharmacy.run(cashier, pickup.fill_at_counter, done.code, pharmacy.branch)
     db.execute(text("RESET ROLE"))
-    assert db.execute(text("SELECT count(*) FROM bills")).scalar_one() == 0
+    bills = db.execute(text("SELECT count(*) FROM bills WHERE tenant_id = :t"), {"t": pharmacy.owner.tenant_id})
+    assert bills.scalar_one() == 0
 
 
 def test_a_fill_on_another_open_bill_is_refused(pharmacy, staff, db):
@@ -227,7 +236,7 @@ def test_a_cashier_cannot_counsel_but_a_pharmacist_can_sign_at_the_cashiers_till
         pharmacy.run(cashier, finalize_bill, draft.bill.id, pickup=handed_over(pharmacy, cashier, draft.bill.id))
     assert pharmacy.run(pharmacy.pharmacist, fills.get_fill, done.id).status == FillStatus.CHECKED
     db.execute(text("RESET ROLE"))
-    assert db.execute(text("SELECT count(*) FROM prescription_pickups")).scalar_one() == 0
+    assert pickups(db, pharmacy) == 0
 
     # The pharmacist types their own e-mail and password at the cashier's till.
     email = db.execute(text("SELECT email FROM users WHERE id = :u"), {"u": pharmacist.user_id}).scalar_one()
@@ -291,7 +300,7 @@ def test_a_pickup_needs_the_details_and_a_drawn_signature(pharmacy, staff, db):
         assert refused.value.field == field
     db.execute(text("RESET ROLE"))
     assert db.execute(text("SELECT status FROM bills WHERE id = :b"), {"b": bill_id}).scalar_one() == "draft"
-    assert db.execute(text("SELECT count(*) FROM prescription_pickups")).scalar_one() == 0
+    assert pickups(db, pharmacy) == 0
 
 
 def test_a_credit_note_of_a_fill_refunds_money_and_never_restocks(pharmacy, staff, db):
