@@ -339,9 +339,7 @@ def add_coverage(
 
 
 def _copay(value: object) -> Decimal:
-    amount = check.money(str(value if value not in (None, "") else "0"), "copay")
-    if amount < 0:
-        raise ValidationFailed("The copay cannot be negative.", field="copay")
+    amount = check.money(str(value if value not in (None, "") else "0"), "copay")  # refuses a negative amount
     if amount >= 1_000_000:
         raise ValidationFailed("That copay is too large.", field="copay")
     return amount

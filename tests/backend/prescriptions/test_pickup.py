@@ -20,7 +20,7 @@ from backend.billing.bills.service import finalize_bill
 from backend.billing.claims import service as claims
 from backend.billing.credit_notes.service import issue_credit_note
 from backend.billing.statuses import BillStatus, ClaimStatus
-from backend.core.errors import Conflict, ValidationFailed
+from backend.core.errors import Conflict, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.prescriptions import fills, pickup
 from backend.prescriptions.enums import FillStatus, RxStatus
@@ -318,3 +318,18 @@ def test_a_credit_note_of_a_fill_refunds_money_and_never_restocks(pharmacy, staf
     note = pharmacy.run(pharmacy.owner, issue_credit_note, sale.bill.id, [(1, 30, False)], reason="patient returned it")
     assert note.amount_refunded == Decimal("45.00")
     assert ledger_and_shelf(db, pharmacy, "lisinopril") == (70, 70)  # the money only
+
+
+def test_a_coverage_copay_is_changed_by_who_manages_claims_and_checked(pharmacy, staff):
+    _, cashier = staff
+    patient = pharmacy.patient("Cal Copay")
+    payer = pharmacy.run(pharmacy.owner, claims.create_payer, name="Delta Plan", payer_code="DELTA")
+    coverage = pharmacy.run(pharmacy.owner, claims.add_coverage, patient_id=patient, payer_id=payer.id, member_id="D-1")
+    assert coverage.copay == 0
+    pharmacy.run(pharmacy.owner, claims.set_coverage_copay, coverage.id, "7.50")
+    assert [c.copay for c in claims.coverages_of_patient(pharmacy.owner, patient)] == [Decimal("7.5")]
+    with pytest.raises(ValidationFailed, match="positive"):
+        pharmacy.run(pharmacy.owner, claims.set_coverage_copay, coverage.id, "-1")
+    with pytest.raises(PermissionDenied):
+        pharmacy.run(cashier, claims.set_coverage_copay, coverage.id, "0")
+    assert [c.copay for c in claims.coverages_of_patient(pharmacy.owner, patient)] == [Decimal("7.5")]
