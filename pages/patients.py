@@ -215,6 +215,25 @@ def coverage_row(row: CoverageRow) -> rx.Component:
         rx.table.cell(row.member_id),
         rx.table.cell(row.plan),
         rx.table.cell(row.group_number),
+        rx.table.cell(
+            rx.form(
+                rx.hstack(
+                    rx.el.input(type="hidden", name="coverage_id", value=row.id),
+                    rx.input(
+                        name="copay",
+                        default_value=row.copay,
+                        aria_label="Copay per fill",
+                        input_mode="decimal",
+                        width="6em",
+                        class_name="coverage-copay",
+                    ),
+                    rx.button("Save", type="submit", size="1", variant="soft"),
+                    spacing="1",
+                ),
+                on_submit=PatientRecordState.set_copay,
+                key=row.id + row.copay,
+            )
+        ),
         rx.table.cell(rx.badge(row.state)),
         class_name="coverage-row",
     )
@@ -230,7 +249,7 @@ def coverage_card() -> rx.Component:
         rx.vstack(
             rx.heading("Coverage", size="4"),
             data_table(
-                ("Payer", "Member id", "Plan", "Group", "State"),
+                ("Payer", "Member id", "Plan", "Group", "Copay per fill", "State"),
                 rx.foreach(PatientRecordState.coverages, coverage_row),
                 table_id="patient-coverages",
                 size="1",
@@ -247,6 +266,13 @@ def coverage_card() -> rx.Component:
                     rx.input(name="member_id", id="coverage-member", placeholder="Member id"),
                     rx.input(name="plan", id="coverage-plan", placeholder="Plan"),
                     rx.input(name="group_number", id="coverage-group", placeholder="Group number"),
+                    rx.input(
+                        name="copay",
+                        id="coverage-copay",
+                        placeholder="Copay per fill",
+                        input_mode="decimal",
+                        width="9em",
+                    ),
                     rx.button("Add coverage", type="submit", id="coverage-add"),
                     spacing="2",
                     wrap="wrap",

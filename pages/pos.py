@@ -9,8 +9,9 @@ import reflex as rx
 
 from components.forms import form_alert
 from components.keys import counter_keys
+from components.signature import signature_pad
 from pages.shell import with_shell
-from pharmacy_saas.state.pos import CounterLine, CounterState, Match, PatientPick, SoldLot, TaxRow
+from pharmacy_saas.state.pos import PICKUP_CANVAS, CounterLine, CounterState, Match, PatientPick, SoldLot, TaxRow
 
 KEYS = [
     ("Enter", "scan a barcode: one more; a name: search"),
@@ -302,9 +303,17 @@ def bill_row(line: CounterLine) -> rx.Component:
             rx.cond(line.short != "", rx.text(line.short, size="1", color_scheme="red", class_name="pos-short")),
             class_name="pos-cell-lots",
         ),
-        rx.table.cell(quantity_cell(line), class_name="pos-cell-qty"),
+        # A fill's quantity and price are the fill's: shown, not typed (its discount is the insurer's part).
+        rx.table.cell(
+            rx.cond(line.fill_id != "", rx.text(line.quantity, class_name="pos-qty-fixed"), quantity_cell(line)),
+            class_name="pos-cell-qty",
+        ),
         rx.table.cell(line.unit_price, class_name="pos-cell-price", data_label="× "),
-        rx.table.cell(discount_cell(line), class_name="pos-cell-discount", data_label="Discount "),
+        rx.table.cell(
+            rx.cond(line.fill_id != "", rx.text(line.line_discount, size="2"), discount_cell(line)),
+            class_name="pos-cell-discount",
+            data_label="Discount ",
+        ),
         rx.table.cell(line.amount, class_name="pos-amount pos-cell-amount"),
         rx.table.cell(
             rx.icon_button(
@@ -573,6 +582,16 @@ def sale_done_card() -> rx.Component:
                 spacing="5",
                 align="baseline",
             ),
+            rx.cond(
+                CounterState.sold_fills > 0,
+                rx.callout(
+                    rx.text(CounterState.sold_fills, " prescription fill(s) picked up: the pickup is recorded."),
+                    icon="pill",
+                    color_scheme="green",
+                    size="1",
+                    id="pos-fills-handed",
+                ),
+            ),
             rx.table.root(
                 rx.table.header(
                     rx.table.row(*[rx.table.column_header_cell(h) for h in ("Medicine", "Lot", "Expiry", "Quantity")])
@@ -590,6 +609,110 @@ def sale_done_card() -> rx.Component:
         ),
         width="100%",
         id="pos-sale-done",
+    )
+
+
+def pickup_panel() -> rx.Component:
+    """Handing over prescription fills: who collects, the offer to counsel answered to a pharmacist who signs
+    it, the ID for a controlled substance, and the signature drawn in the box (mouse, finger or pen)."""
+    return rx.card(
+        rx.cond(
+            CounterState.pickup_ready,
+            rx.hstack(
+                rx.icon("circle-check", color="var(--green-9)"),
+                rx.text(CounterState.pickup_summary, id="pos-pickup-summary", size="2"),
+                rx.spacer(),
+                rx.button("Change", id="pos-pickup-redo", size="1", variant="ghost", on_click=CounterState.redo_pickup),
+                align="center",
+                width="100%",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.heading("Pickup", size="4"),
+                    rx.flex(
+                        rx.el.select(
+                            rx.el.option("The patient collects", value="patient"),
+                            rx.el.option("An agent collects for the patient", value="agent"),
+                            name="picked_up_by",
+                            id="pos-pickup-by",
+                            aria_label="Who collects",
+                        ),
+                        rx.input(
+                            name="picked_up_by_name",
+                            id="pos-pickup-name",
+                            placeholder="Name of the person collecting",
+                            auto_complete="off",
+                            min_width="14em",
+                        ),
+                        wrap="wrap",
+                        spacing="2",
+                        align="center",
+                    ),
+                    rx.flex(
+                        rx.text("Offer to counsel:", size="2", weight="medium"),
+                        rx.el.select(
+                            rx.el.option("Choose the answer", value=""),
+                            rx.el.option("Accepted: counselled by the pharmacist", value="accepted"),
+                            rx.el.option("Declined", value="declined"),
+                            name="counselling",
+                            id="pos-pickup-counselling",
+                            aria_label="Answer to the offer to counsel",
+                        ),
+                        wrap="wrap",
+                        spacing="2",
+                        align="center",
+                    ),
+                    rx.flex(
+                        rx.input(
+                            name="pharmacist_email",
+                            id="pos-pickup-pharmacist",
+                            placeholder="Pharmacist's e-mail (blank: you)",
+                            auto_complete="off",
+                            min_width="16em",
+                        ),
+                        rx.input(
+                            name="secret",
+                            id="pos-pickup-secret",
+                            type="password",
+                            placeholder="Pharmacist's password or 6-digit code",
+                            auto_complete="off",
+                            min_width="16em",
+                        ),
+                        wrap="wrap",
+                        spacing="2",
+                    ),
+                    rx.text(
+                        rx.cond(
+                            CounterState.pickup_needs_id,
+                            "Controlled substance: check the ID of the person collecting.",
+                            "ID (needed for controlled substances):",
+                        ),
+                        size="2",
+                        weight=rx.cond(CounterState.pickup_needs_id, "bold", "regular"),
+                        color_scheme=rx.cond(CounterState.pickup_needs_id, "orange", "gray"),
+                    ),
+                    rx.flex(
+                        rx.input(
+                            name="id_type", id="pos-pickup-id-type", placeholder="ID type (e.g. driver's license)"
+                        ),
+                        rx.input(
+                            name="id_number", id="pos-pickup-id-number", placeholder="ID number", auto_complete="off"
+                        ),
+                        wrap="wrap",
+                        spacing="2",
+                    ),
+                    signature_pad(PICKUP_CANVAS, "Signature of the person collecting"),
+                    form_alert(CounterState.pickup_error, "pos-pickup-error"),
+                    rx.button("Record pickup", type="submit", id="pos-pickup-record"),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=CounterState.record_pickup,
+                width="100%",
+            ),
+        ),
+        width="100%",
+        id="pos-pickup",
     )
 
 
@@ -636,6 +759,7 @@ def pos_page() -> rx.Component:
                 ),
                 rx.cond(~CounterState.sale_done, rx.text("Scan the first item to start a sale.", color_scheme="gray")),
             ),
+            rx.cond(CounterState.has_fills, pickup_panel()),
             spacing="4",
             width="100%",
         ),

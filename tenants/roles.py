@@ -108,6 +108,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "controlled.view": frozenset({OWNER, PHARMACIST, API_ADMIN}),
     "controlled.record": frozenset({OWNER, PHARMACIST}),  # counts, orders, receipts, losses, registration
     "controlled.sign": frozenset({PHARMACIST}),  # the signed biennial inventory is a pharmacist's act
+    # pickup at the counter: whoever sells hands a checked fill over (scanning its label puts it on the
+    # bill); the offer to counsel is answered to a pharmacist, who signs it (a cashier cannot counsel)
+    "prescriptions.pickup": ALL_STAFF | {API_WRITE, API_ADMIN},
+    "prescriptions.counsel": frozenset({PHARMACIST}),
     "prescribers.view": CLINICAL | API_ANY,
     "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads

@@ -69,6 +69,7 @@ OWNERS: dict[str, str] = {
             "prescription_reading_fields",
             "prescription_fills",
             "prescription_fill_lots",
+            "prescription_pickups",
         ],
         "backend/prescriptions",
     ),

@@ -29,7 +29,7 @@ from backend.accounts.service import TooManyAttempts
 from backend.core.errors import AuthenticationRequired, NotFound, PermissionDenied, ValidationFailed
 from backend.core.models import utc_now
 from tenants.context import TenantContext
-from tenants.roles import require
+from tenants.roles import require, role_has
 from tenants.session import tenant_session
 
 FRESH_FOR = timedelta(minutes=5)  # how long a signature may be spent on the action it was given for
@@ -91,24 +91,41 @@ def _method(password: str | None, totp: str | None) -> tuple[str, str]:
     return "totp", code
 
 
-def _credentials_ok(ctx: TenantContext, method: str, secret: str) -> tuple[str, bool]:
-    """The member's e-mail (the throttle's key) and whether the password or code is theirs, checked now."""
+def _credentials_ok(
+    ctx: TenantContext, method: str, secret: str, member_email: str | None = None
+) -> tuple[str, uuid.UUID, bool]:
+    """The signer's e-mail (the throttle's key), id, and whether the password or code is theirs, checked now.
+
+    The signer is the signed-in member, or with `member_email` another active member of the same chain
+    (a pharmacist signing at a cashier's till: they type their own e-mail and password)."""
     with tenant_session(ctx) as session:
-        email = session.execute(
-            text(
-                "SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id "
-                "WHERE u.id = :u AND u.is_active AND m.is_active"
-            ),
-            {"u": ctx.user_id},
-        ).scalar()
-        if email is None:
-            raise AuthenticationRequired("Please sign in.")
+        if member_email:
+            row = session.execute(
+                text(
+                    "SELECT u.id, u.email FROM users u JOIN memberships m ON m.user_id = u.id "
+                    "WHERE lower(u.email) = lower(:e) AND m.tenant_id = :t AND u.is_active AND m.is_active"
+                ),
+                {"e": member_email.strip(), "t": ctx.tenant_id},
+            ).first()
+            if row is None:
+                raise SignatureRefused("No active member of this chain has that e-mail; nothing was signed.")
+        else:
+            row = session.execute(
+                text(
+                    "SELECT u.id, u.email FROM users u JOIN memberships m ON m.user_id = u.id "
+                    "WHERE u.id = :u AND u.is_active AND m.is_active"
+                ),
+                {"u": ctx.user_id},
+            ).first()
+            if row is None:
+                raise AuthenticationRequired("Please sign in.")
+    email, user_id = row.email, row.id
     if wait := throttle.seconds_to_wait(email, ""):
         raise TooManyAttempts(f"Too many attempts. Wait {wait} seconds and try again.")
     if method == "password":
         # The hash is compared on the auth path; the app role cannot read it (migration 0023).
-        return email, password_matches(email, secret)
-    return email, verify_second_factor(str(ctx.user_id), secret)
+        return email, user_id, password_matches(email, secret)
+    return email, user_id, verify_second_factor(str(user_id), secret)
 
 
 # What can be signed: an entity type and how to tell that one of them exists in the signer's chain.
@@ -151,12 +168,14 @@ def sign(
     entity_type: str,
     entity_id: str,
     new_draft: bool = False,
+    member_email: str | None = None,
 ) -> str:
     """Record the member's electronic signature of one record after checking their password or TOTP
     code now; returns the signature's id. Wrong credentials raise SignatureRefused and record nothing.
 
     The record must exist in the member's chain. `new_draft` (the counter only, never REST) lets a
-    pharmacist sign the id of the draft bill their override line is about to open.
+    pharmacist sign the id of the draft bill their override line is about to open. `member_email`
+    (the counter only) is another member of the chain signing at this till with their own credentials.
     """
     require(ctx, "signatures.sign")
     if ctx.user_id is None:
@@ -164,7 +183,7 @@ def sign(
     what = _what(meaning, entity_type, entity_id)
     _check_record(ctx, what["entity_type"], what["entity_id"], new_draft=new_draft)
     method, secret = _method(password, totp)
-    email, ok = _credentials_ok(ctx, method, secret)
+    email, signer, ok = _credentials_ok(ctx, method, secret, member_email or None)
     if not ok:
         throttle.record_failure(email, "")
         wrong = "password" if method == "password" else "code"
@@ -181,10 +200,10 @@ def sign(
             {
                 "t": ctx.tenant_id,
                 "id": signature_id,
-                "u": ctx.user_id,
+                "u": signer,
                 "at": signed_at,
                 **fields,
-                "hash": signed_hash(ctx.tenant_id, signature_id, ctx.user_id, signed_at, **fields),
+                "hash": signed_hash(ctx.tenant_id, signature_id, signer, signed_at, **fields),
             },
         )
     return str(signature_id)
@@ -212,16 +231,30 @@ def require_fresh_signature(
     entity_type: str,
     entity_id: object,
     now: datetime | None = None,
+    by_permission: str | None = None,
 ) -> Signature:
     """The member's own signature of this record, made in the last five minutes (for an action that
-    must be signed, e.g. a pharmacist's prescription override); SignatureRefused otherwise."""
+    must be signed, e.g. a pharmacist's prescription override); SignatureRefused otherwise.
+
+    With `by_permission` the signer may be any active member of the chain whose role holds that
+    permission (a pharmacist confirming a cashier's pickup), and no one else."""
     found = _signature(session, ctx.tenant_id, signature_id)
-    if found is None or found.user_id != str(ctx.user_id):
+    if found is None or (by_permission is None and found.user_id != str(ctx.user_id)):
         raise SignatureRefused("Sign this with your password or code first.", field="signature_id")
     if (found.entity_type, found.entity_id) != (entity_type, str(entity_id)):
         raise SignatureRefused("That signature is for another record.", field="signature_id")
     if (now or utc_now()) - found.signed_at > FRESH_FOR:
         raise SignatureRefused("That signature is more than five minutes old; sign again.", field="signature_id")
+    if by_permission is not None:
+        role = session.execute(
+            text("SELECT role FROM memberships WHERE user_id = :u AND tenant_id = :t AND is_active"),
+            {"u": uuid.UUID(found.user_id), "t": ctx.tenant_id},
+        ).scalar()
+        if not role_has(role, by_permission):
+            raise SignatureRefused(
+                f"The member who signed is a {role or 'former member'}: this needs a pharmacist's signature.",
+                field="signature_id",
+            )
     return found
 
 

@@ -81,8 +81,19 @@ class ClaimStatus(StrEnum):
     PARTIALLY_APPROVED = "partially_approved"
     REJECTED = "rejected"
     PAID = "paid"
+    REVERSED = "reversed"  # a fill's claim, taken back when the fill went back to stock
 
     @classmethod
     def decisions(cls) -> tuple[ClaimStatus, ...]:
         """What a payer may answer to a submitted claim."""
         return (cls.APPROVED, cls.PARTIALLY_APPROVED, cls.REJECTED)
+
+    @classmethod
+    def granted(cls) -> frozenset[ClaimStatus]:
+        """The payer pays (or paid) part of the price: the patient owes the rest."""
+        return frozenset({cls.APPROVED, cls.PARTIALLY_APPROVED, cls.PAID})
+
+    @classmethod
+    def reversible(cls) -> frozenset[ClaimStatus]:
+        """A fill's claim the payer has not paid yet can be taken back."""
+        return frozenset({cls.DRAFT, cls.SUBMITTED, cls.APPROVED, cls.PARTIALLY_APPROVED, cls.REJECTED})

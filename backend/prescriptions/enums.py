@@ -12,6 +12,7 @@ class RxStatus(StrEnum):
     FILL = "fill"  # verified: ready to fill (filling, final check and pickup are the next issue's)
     FILLED = "filled"  # filled (whole or in part), waiting for the pharmacist's final check
     READY_FOR_PICKUP = "ready_for_pickup"  # every fill checked by the pharmacist; pickup comes next
+    DISPENSED = "dispensed"  # handed over at the counter (counselling offered, signed for)
     ON_HOLD = "on_hold"
     WAITING_PRESCRIBER = "waiting_prescriber"
     CANCELLED = "cancelled"
@@ -58,6 +59,7 @@ class RxStatus(StrEnum):
             cls.FILL,
             cls.FILLED,
             cls.READY_FOR_PICKUP,
+            cls.DISPENSED,
             cls.ON_HOLD,
             cls.WAITING_PRESCRIBER,
             cls.CANCELLED,
@@ -72,6 +74,7 @@ _LABELS = {
     RxStatus.FILL: "Ready to fill",
     RxStatus.FILLED: "Filled, awaiting check",
     RxStatus.READY_FOR_PICKUP: "Ready for pickup",
+    RxStatus.DISPENSED: "Dispensed",
     RxStatus.ON_HOLD: "On hold",
     RxStatus.WAITING_PRESCRIBER: "Waiting for prescriber",
     RxStatus.CANCELLED: "Cancelled",
@@ -124,3 +127,15 @@ class FillStatus(StrEnum):
     def fillable_from(cls) -> frozenset[RxStatus]:
         """Prescription states a fill (or the rest of a partial fill) may be made from."""
         return RxStatus.verified()
+
+
+class Counselling(StrEnum):
+    """The answer to the pharmacist's offer to counsel at pickup (OBRA '90: the offer is required)."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class PickedUpBy(StrEnum):
+    PATIENT = "patient"
+    AGENT = "agent"  # someone collecting for the patient (a relative, a carer)

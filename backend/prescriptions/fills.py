@@ -18,11 +18,13 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.billing.claims.service import claim_fill
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.core.validation import quantity as whole_quantity
@@ -246,7 +248,13 @@ def fill_prescription(
         ],
     )
     session.execute(text("UPDATE prescriptions SET status = 'filled', updated_at = now() WHERE id = :id"), {"id": key})
+    # Insurance: the fill is claimed and adjudicated now, so the copay is known when it is picked up.
+    claim = claim_fill(
+        session, ctx, fill_id=str(fill_id), patient_id=str(row.patient_id), price=fill_price(session, medicine, take)
+    )
     reason = f"{code}: {take} filled" + (f", {owed_after} owed" if owed_after else "")
+    if claim is not None:
+        reason += f"; claim {claim.status.replace('_', ' ')}, copay {claim.patient_pays}"
     session.execute(
         text(
             "INSERT INTO prescription_events (tenant_id, prescription_id, action, from_status, to_status, reason, "
@@ -262,6 +270,14 @@ def fill_prescription(
         },
     )
     return _fill(session, fill_id)
+
+
+def fill_price(session: Session, medicine_id: str, quantity: int) -> Decimal:
+    """A fill's price: the catalog's selling price of the medicine times the quantity filled."""
+    price = session.execute(
+        text("SELECT default_sell_price FROM medicines WHERE id = :m"), {"m": uuid.UUID(medicine_id)}
+    ).scalar_one()
+    return Decimal(price) * quantity
 
 
 def _prescribed(session: Session, key: uuid.UUID, dispensing: int) -> int:

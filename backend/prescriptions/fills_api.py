@@ -1,6 +1,7 @@
 """REST for filling: POST /api/v1/prescriptions/{id}/fills (Idempotency-Key), GET .../{id}/fills,
-GET /api/v1/fills/{id}/label.pdf and POST /api/v1/fills/{id}/check (a pharmacist's own session: no API
-token holds `prescriptions.check`, so tokens get 403). A write's stored answer is the fill's id, code,
+GET /api/v1/fills/{id} (with its claim and pickup), GET /api/v1/fills/{id}/label.pdf and
+POST /api/v1/fills/{id}/check (a pharmacist's own session: no API token holds `prescriptions.check`,
+so tokens get 403). A write's stored answer is the fill's id, code,
 quantity, what is owed and its status, never patient data."""
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from backend.billing.claims.service import claim_of_fill
 from backend.http import IdempotencyKey, RequirePermission, idempotent_json, in_tenant
 from backend.prescriptions import fills, labels
+from backend.prescriptions.pickup import pickup_of_fill
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["prescriptions"])
@@ -83,6 +86,45 @@ async def list_fills(
 ) -> Any:
     found = await in_tenant(ctx, fills.fills_of, prescription_id)
     return [jsonable_encoder(asdict(f)) for f in found]
+
+
+@router.get("/fills/{fill_id}", summary="A fill with its lots, its insurance claim and its pickup")
+async def read_fill(
+    fill_id: str, ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.view"))]
+) -> Any:
+    def read(session: Any, ctx: TenantContext) -> dict[str, Any]:
+        found = fills.get_fill(session, ctx, fill_id)  # checks the branch, writes the patient's access log
+        claim = claim_of_fill(session, ctx, fill_id)
+        handover = pickup_of_fill(session, ctx, fill_id)
+        return {
+            **asdict(found),
+            "claim": None
+            if claim is None
+            else {
+                "id": claim.id,
+                "status": claim.status.value,
+                "payer_name": claim.payer_name,
+                "price": str(claim.bill_total),
+                "claimed_amount": str(claim.claimed_amount),
+                "approved_amount": None if claim.approved_amount is None else str(claim.approved_amount),
+                "copay": str(claim.copay),
+                "patient_pays": str(claim.patient_pays),
+            },
+            "pickup": None
+            if handover is None
+            else {
+                "id": handover.id,
+                "bill_id": handover.bill_id,
+                "picked_up_by": handover.picked_up_by.value,
+                "picked_up_by_name": handover.picked_up_by_name,
+                "counselling": handover.counselling.value,
+                "counselled_by": handover.counselled_by,
+                "id_type": handover.id_type,
+                "picked_up_at": handover.picked_up_at,
+            },
+        }
+
+    return jsonable_encoder(await in_tenant(ctx, read))
 
 
 @router.get("/fills/{fill_id}/label.pdf", summary="The fill's label (4 x 3 inches)", response_class=Response)

@@ -46,6 +46,8 @@ class CoverageRow:
     plan: str
     group_number: str
     state: str  # active or ended
+    id: str = ""
+    copay: str = ""  # the patient's copay per fill, as typed back into its field
 
 
 @dataclasses.dataclass
@@ -214,6 +216,7 @@ class PatientRecordState(ShellState):
                 member_id=str(form.get("member_id", "")),
                 plan=str(form.get("plan", "")),
                 group_number=str(form.get("group_number", "")),
+                copay=str(form.get("copay", "") or "0"),
             )
         except PharmacyError as exc:
             self.coverage_error = exc.message
@@ -222,6 +225,22 @@ class PatientRecordState(ShellState):
         self.coverage_form_key += 1
         await self._reload_coverage(ctx)
         return rx.toast.success(f"Coverage with {coverage.payer_name} added.")
+
+    @rx.event
+    @guarded("claims.manage")
+    async def set_copay(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """A coverage's copay per fill changed (what the patient pays for a fill the payer approves)."""
+        coverage_id = str(form.get("coverage_id", ""))
+        if coverage_id not in {c.id for c in self.coverages}:  # only a coverage shown here
+            return None
+        try:
+            await transact(ctx, claims.set_coverage_copay, coverage_id, str(form.get("copay", "")))
+        except PharmacyError as exc:
+            self.coverage_error = exc.message
+            return None
+        self.coverage_error = ""
+        await self._reload_coverage(ctx)
+        return rx.toast.success("Copay saved.")
 
     def _show(self, patient: Patient) -> None:
         self.patient_id = patient.id
@@ -308,6 +327,14 @@ class PatientRecordState(ShellState):
         self.payer_choices = [PayerChoice(p.id, f"{p.name} ({p.payer_code})") for p in payers]
         found = await run_service(claims.coverages_of_patient, ctx, self.patient_id)
         self.coverages = [
-            CoverageRow(c.payer_name, c.member_id, c.plan, c.group_number, "active" if c.active else "ended")
+            CoverageRow(
+                c.payer_name,
+                c.member_id,
+                c.plan,
+                c.group_number,
+                "active" if c.active else "ended",
+                c.id,
+                f"{c.copay:.2f}",
+            )
             for c in found
         ]

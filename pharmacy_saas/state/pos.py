@@ -11,6 +11,8 @@ shows the amount, and asks the service every second whether the reader has autho
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import dataclasses
 import hashlib
 import json
@@ -22,7 +24,7 @@ from typing import Any
 
 import reflex as rx
 
-from backend.accounts.signatures import sign
+from backend.accounts.signatures import SignatureRefused, sign
 from backend.billing.bills.counter import (
     CardSale,
     CounterDraft,
@@ -46,6 +48,8 @@ from backend.billing.payments.cards import CardNotPresented
 from backend.core.errors import PharmacyError
 from backend.inventory.service import STOCK_CHANGED, LinePreview, Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
+from backend.prescriptions.pickup import CounterFill, fill_at_counter, pickup_input
+from components.signature import signature_data_url
 from pharmacy_saas.routes import BILL_VIEW
 from pharmacy_saas.state.base import guarded, navigate, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
@@ -63,6 +67,12 @@ CARD_POLL_SECONDS = 1.0
 CARD_WAIT_SECONDS = 120.0  # then the page stops asking; F7 opens a new card payment
 CARD_WAITING = "A card payment is waiting on the reader: wait for it, or stop waiting first."
 _LINE_FIELD = re.compile(r"lines\[(\d+)\]")
+# A fill's label barcode (Code 39): the Rx number, the dispensing and the part, e.g. B1-000042-0-1.
+FILL_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*-\d+-\d+$")
+PICKUP_CANVAS = "pos-pickup-signature"
+PICKUP_FIELDS = ("picked_up_by", "picked_up_by_name", "counselling", "id_type", "id_number")
+# A refusal on these fields means the pickup itself must be recorded again (a new signature, the ID).
+_PICKUP_REFUSALS = {"pickup", "signature_id", "signature_png", "id_number", "counselling", "picked_up_by_name"}
 
 
 @dataclasses.dataclass
@@ -86,6 +96,7 @@ class CounterLine:
     # (its default value is the draft's), while the field the cursor moved on to stays as it is.
     quantity_key: str
     discount_key: str
+    fill_id: str = ""  # a prescription fill handed over: its medicine, quantity and price are the fill's
 
 
 @dataclasses.dataclass
@@ -217,6 +228,19 @@ class CounterState(ShellState):
     draft_shown: str = ""
     # Counts refused edits: it is part of the fields' keys, so a refusal redraws them from the draft.
     refusals: int = 0
+    # pickup of prescription fills: the form, then the pharmacist's signature and the drawn one are held
+    # server-side (never sent back to the browser) until the sale records them with the bill
+    pickup_needs_id: bool = False
+    pickup_ready: bool = False
+    pickup_summary: str = ""
+    pickup_error: str = ""
+    sold_fills: int = 0
+    _pickup_typed: dict[str, str] = {}
+    _pickup: dict[str, str] = {}
+
+    @rx.var
+    def has_fills(self) -> bool:
+        return any(x.fill_id for x in self.lines)
 
     @rx.var
     def has_lines(self) -> bool:
@@ -286,6 +310,14 @@ class CounterState(ShellState):
         if self.sale_done:
             self._clear_sale()  # scanning after a paid sale starts the next one
         self.matches, self.error = [], ""
+        if FILL_CODE.match(typed.upper()):
+            try:
+                fill = await transact(ctx, fill_at_counter, typed, self._branch_id())
+            except PharmacyError as exc:  # not checked yet, picked up, another branch's: said as it is
+                self.error = exc.message
+                return _focus(SCAN_FIELD)
+            if fill is not None:
+                return await self._add_fill(ctx, fill)
         try:
             found, _ = await transact(ctx, search_medicines, typed, branch_id=self._branch_id())
         except PharmacyError as exc:
@@ -376,6 +408,115 @@ class CounterState(ShellState):
         except PharmacyError as exc:
             self.error = exc.message
             return None
+
+    async def _add_fill(self, ctx: TenantContext, fill: CounterFill) -> Any:
+        """A checked fill scanned from its label joins the bill (once), and its patient is the bill's."""
+        if any(x.fill_id == fill.id for x in self.lines):
+            self.error = f"Fill {fill.code} is already on this bill."
+            return _focus(SCAN_FIELD)
+        if self.patient_id and self.patient_id != fill.patient_id:
+            self.error = f"Fill {fill.code} is {fill.patient_name}'s: finish this patient's sale first."
+            return _focus(SCAN_FIELD)
+        if await self._save(ctx, [*self._wanted(), {"fill_id": fill.id}]):
+            self.pickup_needs_id = self.pickup_needs_id or fill.needs_id
+            self._reset_pickup()
+            await self._show_patient(ctx)
+        return _focus(SCAN_FIELD)
+
+    # --- pickup -------------------------------------------------------------------------------------
+    # The fills are handed over with the sale: who collects them, the answer to the pharmacist's offer to
+    # counsel (the pharmacist signs it with their password or code; at a cashier's till they type their
+    # e-mail too), the ID for a controlled substance, and the signature drawn in the box. Recording it here
+    # checks it and signs; the sale writes it with the bill, in one transaction.
+
+    @rx.event
+    @guarded("billing.sell")
+    async def record_pickup(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The pickup form: keep what was typed, then read the drawing from the canvas."""
+        self._pickup_typed = {k: str(form.get(k, "")) for k in (*PICKUP_FIELDS, "pharmacist_email", "secret")}
+        return rx.call_script(signature_data_url(PICKUP_CANVAS), callback=CounterState.pickup_drawn)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def pickup_drawn(self, ctx: TenantContext, data_url: Any) -> Any:
+        """The drawing came back from the canvas: check the pickup, then the pharmacist signs it."""
+        typed, self._pickup_typed = self._pickup_typed, {}
+        if not self.bill_id or not self.has_fills:
+            return None
+        png = _png_of(data_url)
+        values: dict[str, Any] = {k: typed.get(k, "") for k in PICKUP_FIELDS}
+        try:
+            checked = pickup_input({**values, "signature_png": png})  # before signing: never spend a signature
+        except PharmacyError as exc:
+            self.pickup_error = exc.message
+            return None
+        if self.pickup_needs_id and not (checked.id_type and checked.id_number):
+            self.pickup_error = (
+                "Controlled substance: check the ID of the person collecting and type its type and number."
+            )
+            return None
+        secret = typed.get("secret", "").strip()
+        if not secret:
+            self.pickup_error = "The pharmacist signs the offer to counsel: their password or authenticator code."
+            return None
+        code = secret.replace(" ", "")
+        by_code = code.isdigit() and len(code) == 6
+        meaning = (
+            f"offered to counsel {self.patient_label or 'the patient'} on the prescriptions of this bill at "
+            f"{self.current_branch}; counselling {checked.counselling}"
+        )
+        try:
+            signature = await run_service(
+                sign,
+                ctx,
+                password=None if by_code else secret,
+                totp=code if by_code else None,
+                meaning=meaning[:500],
+                entity_type="bill",
+                entity_id=self.bill_id,
+                member_email=typed.get("pharmacist_email", "").strip() or None,
+            )
+        except PharmacyError as exc:
+            self.pickup_error = exc.message
+            return None
+        self._pickup = {
+            **{k: str(v) for k, v in values.items()},
+            "counsel_signature_id": signature,
+            "signature_png": base64.b64encode(png).decode(),
+        }
+        who = "the patient" if checked.picked_up_by == "patient" else "agent"
+        self.pickup_summary = (
+            f"Collected by {who} {checked.picked_up_by_name}; counselling {checked.counselling}, signed by the "
+            "pharmacist" + (f"; ID {checked.id_type} checked" if checked.id_number else "") + ". Take the payment."
+        )
+        self.pickup_ready, self.pickup_error = True, ""
+        return _focus(CASH_FIELD)
+
+    @rx.event
+    @guarded("billing.sell")
+    async def redo_pickup(self, ctx: TenantContext) -> None:
+        self._reset_pickup()
+
+    def _pickup_for_sale(self) -> dict[str, Any] | None:
+        if not self._pickup:
+            return None
+        return {**self._pickup, "signature_png": base64.b64decode(self._pickup["signature_png"])}
+
+    def _pickup_missing(self) -> bool:
+        """A bill with fills is sold only once its pickup is recorded (the message says so)."""
+        if self.has_fills and not self.pickup_ready:
+            self.error = "Record the pickup first: who collects, the offer to counsel, and the signature."
+            return True
+        return False
+
+    def _after_refusal(self, exc: PharmacyError) -> None:
+        if isinstance(exc, SignatureRefused) or (exc.field or "") in _PICKUP_REFUSALS:
+            self._reset_pickup()
+            self.pickup_error = exc.message
+
+    def _reset_pickup(self) -> None:
+        self.pickup_ready, self.pickup_summary, self.pickup_error = False, "", ""
+        self._pickup, self._pickup_typed = {}, {}
 
     # --- changing lines ---------------------------------------------------------------------------
     # A quantity or discount field is free typing in the browser until the cashier leaves it: Enter
@@ -560,13 +701,19 @@ class CounterState(ShellState):
                 "Check it and take the cash again; nothing was sold."
             )
             return _focus(CASH_FIELD)
+        if self._pickup_missing():
+            return None
         try:
-            sale = await transact(ctx, sell_for_cash, self.bill_id, cash, busy_message=STOCK_CHANGED)
+            sale = await transact(
+                ctx, sell_for_cash, self.bill_id, cash, pickup=self._pickup_for_sale(), busy_message=STOCK_CHANGED
+            )
         except PharmacyError as exc:
             self.error = self._explain(exc)  # the bill stays a draft, nothing was sold
+            self._after_refusal(exc)
             if isinstance(exc, BillNotDraft):
                 self._clear_sale()
             return _focus(CASH_FIELD)
+        self.sold_fills = sum(1 for x in self.lines if x.fill_id)
         paid = sale.payment.tendered if sale.payment else sale.change_due
         self._show_sold(sale.bill, sale.picks, paid=paid, change=sale.change_due)
         return _focus("pos-new-sale")
@@ -582,10 +729,15 @@ class CounterState(ShellState):
         if self.card_payment_id:
             self.error = CARD_WAITING
             return None
+        if self._pickup_missing():
+            return None
         try:
-            bill = await transact(ctx, finalize_bill, self.bill_id, busy_message=STOCK_CHANGED)
+            bill = await transact(
+                ctx, finalize_bill, self.bill_id, pickup=self._pickup_for_sale(), busy_message=STOCK_CHANGED
+            )
         except PharmacyError as exc:
             self.error = self._explain(exc)  # the bill stays a draft, nothing was sold
+            self._after_refusal(exc)
             return None
         self._clear_sale()
         return navigate(f"{BILL_VIEW}?id={bill.id}")
@@ -600,6 +752,10 @@ class CounterState(ShellState):
         if not self.bill_id:
             self.error = "Scan a medicine first: the bill is empty."
             return _focus(SCAN_FIELD)
+        if self.has_fills:
+            # The reader finalizes the bill without the counter's pickup record: not for fills yet.
+            self.error = "Prescriptions are handed over with cash or a split payment; the card reader comes later."
+            return None
         try:
             started = await transact(ctx, start_card_sale, self.bill_id, uuid.uuid4().hex)
         except PharmacyError as exc:  # e.g. card payments not configured: nothing changes
@@ -674,9 +830,12 @@ class CounterState(ShellState):
             return 0
 
     def _wanted(self) -> list[dict[str, Any]]:
-        """The bill's lines as the billing service takes them back (a signed override stays signed)."""
+        """The bill's lines as the billing service takes them back (a signed override stays signed; a fill
+        line is only its fill)."""
         return [
-            {
+            {"fill_id": x.fill_id}
+            if x.fill_id
+            else {
                 "medicine_id": x.medicine_id,
                 "quantity": x.quantity,
                 "line_discount": x.line_discount,
@@ -806,6 +965,12 @@ class CounterState(ShellState):
             preview = draft.previews.get(x.medicine_id)
             sellable = preview.sellable if preview else 0
             override = f"override signed: {x.override_reason}" if x.override_by else ""
+            if x.fill_id:  # filled from the lots on its label: the shelf is not asked again
+                covered = f" · insurer pays {money(x.line_discount)}" if x.line_discount else ""
+                self.lines.append(
+                    _fill_line(x, money(x.unit_price), money(x.unit_price * x.quantity - x.line_discount), covered)
+                )
+                continue
             self.lines.append(
                 CounterLine(
                     line_no=x.line_no,
@@ -868,6 +1033,8 @@ class CounterState(ShellState):
         )
 
     def _clear_draft(self) -> None:
+        self._reset_pickup()
+        self.pickup_needs_id = False
         self.bill_id = self.bill_branch_id = ""
         self.lines, self.tax_rows, self.matches = [], [], []
         self.bill_discount = "0"
@@ -884,6 +1051,40 @@ class CounterState(ShellState):
         self.sold_number = self.sold_total = self.sold_cash = self.sold_change = self.sold_bill_id = ""
         self.sold_lots = []
         self.sold_by_card = False
+        self.sold_fills = 0
+
+
+def _fill_line(x: Any, unit_price: str, amount: str, covered: str) -> CounterLine:
+    """A fill on the bill: its quantity and price are the fill's, and the payer's part shows as its discount."""
+    return CounterLine(
+        line_no=x.line_no,
+        medicine_id=x.medicine_id,
+        description=x.description,
+        schedule=x.schedule,
+        quantity=x.quantity,
+        unit_price=unit_price,
+        line_discount=covered.removeprefix(" · insurer pays ") if covered else "",
+        amount=amount,
+        lots="filled: lots on the label",
+        short="",
+        prescription=f"Fill {x.prescription_ref}{covered}",
+        prescription_ref=x.prescription_ref,
+        override_reason="",
+        quantity_key=f"{x.line_no}:fill:{x.quantity}",
+        discount_key=f"{x.line_no}:fill:{x.line_discount}",
+        fill_id=x.fill_id,
+    )
+
+
+def _png_of(data_url: Any) -> bytes:
+    """The canvas's PNG data URL as bytes (b"" when nothing was drawn or it is not base64)."""
+    text = str(data_url or "")
+    if not text.startswith("data:image/png;base64,"):
+        return b""
+    try:
+        return base64.b64decode(text.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 async def _card_outcome(ctx: TenantContext, payment_id: str, *, waited_out: bool) -> CardSale | str | None:

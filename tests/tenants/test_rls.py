@@ -239,7 +239,43 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
         expiry_date=date.fromordinal(date.today().toordinal() + 365).isoformat(),
         quantity=30,
     )
-    run_in_tenant(technician, fills.fill_prescription, rx.id)
+    done = run_in_tenant(technician, fills.fill_prescription, rx.id)
+    _seed_pickup(chain, owner, ibuprofen, done.id)
+
+
+def _seed_pickup(chain, owner: TenantContext, medicine: str, fill_id: str) -> None:
+    """prescription_pickups: the filled NSAID checked, scanned onto a bill and handed over."""
+    from backend.accounts.signatures import sign
+    from backend.accounts.staff import accept_invitation, invite
+    from backend.billing.bills.counter import save_draft
+    from backend.billing.bills.service import finalize_bill
+    from backend.prescriptions import fills
+    from tests.backend.prescriptions.test_pickup import PASSWORD, png
+
+    def barcode(session, ctx):
+        session.execute(text("UPDATE medicines SET barcode = '00093711101' WHERE id = :m"), {"m": medicine})
+
+    run_in_tenant(owner, barcode)
+    pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="pharmacist")
+    run_in_tenant(pharmacist, fills.final_check, fill_id, "00093711101")
+    email = f"rph-{uuid.uuid4().hex[:6]}@example.com"
+    token = invite(owner, email, "pharmacist", send_email=False).link.split("token=")[1]
+    user_id, _ = accept_invitation(token, full_name="Seeded Pharmacist", password=PASSWORD)
+    counsellor = TenantContext(tenant_id=chain.tenant_id, user_id=user_id, role="pharmacist")
+    draft = run_in_tenant(
+        owner, save_draft, branch_id=str(chain.branch_ids[0]), bill_id=None, lines=[{"fill_id": fill_id}]
+    )
+    signature = sign(
+        counsellor, password=PASSWORD, meaning="offered to counsel", entity_type="bill", entity_id=draft.bill.id
+    )
+    pickup = {
+        "picked_up_by": "patient",
+        "picked_up_by_name": "Seeded Patient",
+        "counselling": "declined",
+        "counsel_signature_id": signature,
+        "signature_png": png(),
+    }
+    run_in_tenant(owner, finalize_bill, draft.bill.id, pickup=pickup)
 
 
 def _seed_controlled(chain, owner: TenantContext) -> None:
@@ -480,8 +516,8 @@ def test_app_role_cannot_read_password_hashes_in_bulk(db, two_chains, sabotage):
         assert sabotage and len(hashes) >= 2  # every chain's owners, the leak the test guards
     # Without the column, a tenant sees only its own members, never every user.
     emails = db.execute(text("SELECT email FROM users")).scalars().all()
-    if not sabotage:
-        assert len(emails) == 1 and emails[0].startswith("owner-") and "alpha" in emails[0]
+    if not sabotage:  # its owner and the pharmacist seeded for the pickup; each chain has two
+        assert len(emails) == 2 and sum(e.startswith("owner-") and "alpha" in e for e in emails) == 1
 
 
 def test_login_lookup_returns_one_user_for_one_exact_email(db, two_chains):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -34,14 +36,19 @@ _RX_LINE_EXAMPLE: dict[str, JsonValue] = {
 class BillLineIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_LINE_EXAMPLE, _RX_LINE_EXAMPLE]})
 
-    medicine_id: str
-    quantity: int = Field(gt=0, le=100_000, description="In the medicine's dispensing unit")
+    medicine_id: str = Field("", description="Required unless the line is a prescription fill (`fill_id`)")
+    quantity: int = Field(1, gt=0, le=100_000, description="In the medicine's dispensing unit")
     line_discount: Money = Field("0", description="Amount off this line, in the branch's price basis")
     prescription_ref: str = Field("", max_length=60, description="Needed for prescription-only and controlled lines")
     override_reason: str = Field(
         "",
         max_length=300,
         description="A pharmacist's reason to supply a prescription-only (not controlled) line without a reference",
+    )
+    fill_id: str | None = Field(
+        None,
+        description="A checked prescription fill handed over (its label's barcode names it): the fill's medicine, "
+        "quantity and price or copay; its stock already moved, so finalizing takes none",
     )
 
 
@@ -71,6 +78,28 @@ class NewBillIn(DraftIn):
     branch_id: str
 
 
+class PickupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    picked_up_by: Literal["patient", "agent"]
+    picked_up_by_name: str = Field(max_length=120)
+    counselling: Literal["accepted", "declined"] = Field(description="The answer to the pharmacist's offer to counsel")
+    counsel_signature_id: str = Field(
+        description="A pharmacist's electronic signature of this bill (POST /signatures), made in the last five minutes"
+    )
+    signature_png: str = Field(
+        max_length=420_000, description="The patient's or agent's signature: a PNG, base64 (a data URL is accepted)"
+    )
+    id_type: str = Field("", max_length=40, description="Needed for controlled substances (the chain's setting)")
+    id_number: str = Field("", max_length=40)
+
+
+class FinalizeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pickup: PickupIn | None = Field(None, description="Required when the bill hands over prescription fills")
+
+
 class VoidIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "customer changed their mind at the till"}]})
 
@@ -96,6 +125,7 @@ class BillLineOut(BaseModel):
     prescription_ref: str
     override_reason: str
     override_by: str | None
+    fill_id: str | None = None
 
 
 class TaxBandOut(BaseModel):
@@ -227,15 +257,24 @@ async def update_bill(bill_id: str, body: DraftIn, key: IdempotencyKey, ctx: Sel
     response_model=BillOut,
     responses={409: {"description": "Out of stock (nothing sold, still a draft) or not a draft"}},
 )
-async def finalize(bill_id: str, key: IdempotencyKey, ctx: Selling) -> JSONResponse:
+async def finalize(bill_id: str, key: IdempotencyKey, ctx: Selling, body: FinalizeIn | None = None) -> JSONResponse:
+    pickup = body.pickup if body is not None else None
+    given = None if pickup is None else {**pickup.model_dump(), "signature_png": _png(pickup.signature_png)}
     return await run_in_threadpool(
         idempotent_json,
         ctx,
         key,
-        {"action": "finalize", "bill_id": bill_id},
+        {"action": "finalize", "bill_id": bill_id, "pickup": None if pickup is None else pickup.model_dump()},
         200,
-        lambda session: _bill_out(finalize_bill(session, ctx, bill_id)),
+        lambda session: _bill_out(finalize_bill(session, ctx, bill_id, pickup=given)),
     )
+
+
+def _png(encoded: str) -> bytes:
+    try:
+        return base64.b64decode(encoded.split(",", 1)[-1], validate=True)
+    except (binascii.Error, ValueError):
+        return b""  # the service answers "must be a PNG" on the field
 
 
 @router.post(

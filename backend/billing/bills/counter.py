@@ -71,7 +71,8 @@ class CardSale:
 def _with_preview(session: Session, ctx: TenantContext, bill: Bill) -> CounterDraft:
     wanted: dict[str, int] = {}
     for line in bill.lines:
-        wanted[line.medicine_id] = wanted.get(line.medicine_id, 0) + line.quantity
+        if line.fill_id is None:  # a fill's stock already left the shelf when it was filled
+            wanted[line.medicine_id] = wanted.get(line.medicine_id, 0) + line.quantity
     return CounterDraft(bill, fefo_preview(session, ctx, bill.branch_id, wanted))
 
 
@@ -124,12 +125,20 @@ def save_draft(
     return _with_preview(session, ctx, bill)
 
 
-def sell_for_cash(session: Session, ctx: TenantContext, bill_id: str, cash_received: str) -> CashSale:
+def sell_for_cash(
+    session: Session,
+    ctx: TenantContext,
+    bill_id: str,
+    cash_received: str,
+    *,
+    pickup: Mapping[str, Any] | None = None,
+) -> CashSale:
     """Finalize a draft and take its cash together, all or nothing: cash short of the amount due (known
     only once finalizing has priced the bill at the time of sale) rolls the stock moves and the number
-    back with it. The adapter runs it again when a concurrent sale got to a batch first (STOCK_CHANGED)."""
+    back with it. The adapter runs it again when a concurrent sale got to a batch first (STOCK_CHANGED).
+    A bill that hands over prescription fills records their `pickup` in the same transaction."""
     cash = check.money(cash_received, "cash_received")  # before any work, so a typo costs nothing
-    bill = finalize_bill(session, ctx, bill_id)
+    bill = finalize_bill(session, ctx, bill_id, pickup=pickup)
     if cash < bill.total_due:
         raise ValidationFailed(
             f"Cash received ({cash}) is less than the amount due ({bill.total_due}); nothing was sold.",

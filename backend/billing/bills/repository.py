@@ -37,6 +37,7 @@ class BillLine:
     prescription_ref: str
     override_reason: str
     override_by: str | None
+    fill_id: str | None = None  # a prescription fill handed over (its stock moved when it was filled)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def load_bill(session: Session, bill_id: uuid.UUID) -> Bill:
             r.prescription_ref,
             r.override_reason,
             str(r.override_by) if r.override_by else None,
+            str(r.fill_id) if r.fill_id else None,
         )
         for r in session.execute(text("SELECT * FROM bill_lines WHERE bill_id = :b ORDER BY line_no"), {"b": bill_id})
     ]

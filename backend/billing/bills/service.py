@@ -38,11 +38,13 @@ from backend.billing.bills.totals import (
     TaxSettings,
     bill_amounts,
 )
+from backend.billing.claims.adjudication import patient_portion_of_fill
 from backend.billing.statuses import BillStatus
 from backend.core import validation as check
-from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.core.errors import Conflict, NotFound, PermissionDenied, PharmacyError, ValidationFailed
 from backend.inventory.service import OutOfStock, dispense, return_to_lots
 from backend.patients.service import patient_for_bill
+from backend.prescriptions.pickup import fill_for_bill, record_pickup
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive
@@ -77,6 +79,7 @@ class _WantedLine:
     prescription_ref: str
     override_reason: str
     override_signature_id: str  # the pharmacist's electronic signature of a new override, for this bill
+    fill_id: uuid.UUID | None = None  # a prescription fill handed over: its stock moved when it was filled
 
 
 # --- reading input ----------------------------------------------------------------------------
@@ -90,6 +93,11 @@ def _wanted_lines(lines: Sequence[Mapping[str, Any]]) -> list[_WantedLine]:
     wanted = []
     for index, line in enumerate(lines):
         where = f"lines[{index}]"
+        if line.get("fill_id"):
+            # A fill's medicine, quantity and price are the fill's: nothing typed at the counter changes them.
+            fill = check.as_uuid(str(line.get("fill_id")), "fill")
+            wanted.append(_WantedLine(uuid.UUID(int=0), 1, Decimal(0), "", "", "", fill))
+            continue
         try:
             medicine_id = uuid.UUID(str(line.get("medicine_id")))
         except ValueError:
@@ -256,6 +264,73 @@ def _check_prescription(
     return ctx.user_id
 
 
+# --- prescription fills ----------------------------------------------------------------------------
+
+
+def _fill_lines(
+    session: Session, ctx: TenantContext, bill_id: uuid.UUID, branch: _Branch, wanted: list[_WantedLine]
+) -> list[_WantedLine]:
+    """The fill lines completed from their fills (medicine, quantity, the Rx code as the reference).
+
+    A fill goes on a bill only once it passed the final check and is not picked up yet
+    (`fill_for_bill` refuses otherwise), once per bill, and on no other open draft.
+    """
+    out, seen = [], set()
+    for index, line in enumerate(wanted):
+        if line.fill_id is None:
+            out.append(line)
+            continue
+        try:
+            fill = fill_for_bill(session, ctx, line.fill_id, branch.id)
+        except PharmacyError as exc:
+            exc.field = f"lines[{index}].fill_id"
+            raise
+        if line.fill_id in seen:
+            raise ValidationFailed(f"Fill {fill.code} is already on this bill.", field=f"lines[{index}].fill_id")
+        seen.add(line.fill_id)
+        elsewhere = session.execute(
+            text(
+                "SELECT b.id FROM bill_lines l JOIN bills b ON b.tenant_id = l.tenant_id AND b.id = l.bill_id "
+                "WHERE l.fill_id = :f AND b.status = :draft AND b.id <> :bill LIMIT 1"
+            ),
+            {"f": line.fill_id, "draft": BillStatus.DRAFT, "bill": bill_id},
+        ).first()
+        if elsewhere is not None:
+            raise Conflict(
+                f"Fill {fill.code} is already on another open bill; finish or discard that sale first.",
+                field=f"lines[{index}].fill_id",
+            )
+        out.append(_WantedLine(uuid.UUID(fill.medicine_id), fill.quantity, Decimal(0), fill.code, "", "", line.fill_id))
+    return out
+
+
+def _insurer_pays(session: Session, line: _WantedLine, unit_price: Decimal) -> Decimal:
+    """A fill line's discount is the payer's part of its price (so the line comes to the copay); other
+    lines keep the cashier's discount."""
+    if line.fill_id is None:
+        return line.line_discount
+    price = unit_price * line.quantity
+    return price - patient_portion_of_fill(session, line.fill_id, price)
+
+
+def _fills_patient(
+    session: Session, ctx: TenantContext, patient: uuid.UUID | None, lines: Sequence[Mapping[str, Any]], branch: _Branch
+) -> uuid.UUID | None:
+    """The bill's patient: a fill on the bill names it (and every fill must be that patient's)."""
+    for index, line in enumerate(lines):
+        if not line.get("fill_id"):
+            continue
+        fill = fill_for_bill(session, ctx, line.get("fill_id"), branch.id)
+        if patient is None:
+            patient = uuid.UUID(fill.patient_id)
+        elif str(patient) != fill.patient_id:
+            raise ValidationFailed(
+                f"Fill {fill.code} is {fill.patient_name}'s: a bill hands over one patient's prescriptions.",
+                field=f"lines[{index}].fill_id",
+            )
+    return patient
+
+
 # --- drafts -------------------------------------------------------------------------------------
 
 
@@ -271,7 +346,7 @@ def _write_lines(
     signatures: Mapping[tuple[uuid.UUID, str], uuid.UUID],
 ) -> BillAmounts:
     """Check and price the lines against the catalog and insert them; returns the bill's amounts."""
-    wanted = _wanted_lines(lines)
+    wanted = _fill_lines(session, ctx, bill_id, branch, _wanted_lines(lines))
     catalog = {
         row.id: row
         for row in session.execute(
@@ -287,14 +362,18 @@ def _write_lines(
         medicine = catalog.get(line.medicine_id)
         if medicine is None:
             raise ValidationFailed("No such medicine.", field=f"lines[{index}].medicine_id")
-        signer = _check_prescription(
-            session,
-            ctx,
-            bill_id,
-            index,
-            medicine.schedule,
-            line,
-            signatures.get((line.medicine_id, line.override_reason)),
+        signer = (
+            None
+            if line.fill_id
+            else _check_prescription(
+                session,
+                ctx,
+                bill_id,
+                index,
+                medicine.schedule,
+                line,
+                signatures.get((line.medicine_id, line.override_reason)),
+            )
         )
         if signer is not None and (line.medicine_id, line.override_reason) not in signatures:
             new_overrides.append((index + 1, line))
@@ -308,11 +387,12 @@ def _write_lines(
                 "schedule": medicine.schedule,
                 "q": line.quantity,
                 "price": medicine.default_sell_price,
-                "discount": line.line_discount,
+                "discount": _insurer_pays(session, line, medicine.default_sell_price),
                 "category": medicine.tax_category,
                 "ref": line.prescription_ref,
                 "reason": line.override_reason if signer else "",
                 "signer": signer,
+                "fill": line.fill_id,
             }
         )
     amounts = _priced(
@@ -333,9 +413,9 @@ def _write_lines(
         text(
             "INSERT INTO bill_lines (tenant_id, bill_id, line_no, medicine_id, description, schedule, quantity, "
             "unit_price, line_discount, bill_discount_share, tax_category, tax_rate, net_amount, tax_amount, "
-            "gross_amount, prescription_ref, override_reason, override_by) VALUES (:t, :bill, :no, :m, "
+            "gross_amount, prescription_ref, override_reason, override_by, fill_id) VALUES (:t, :bill, :no, :m, "
             ":description, :schedule, :q, :price, :discount, :share, :category, :rate, :net, :tax, :gross, "
-            ":ref, :reason, :signer)"
+            ":ref, :reason, :signer, :fill)"
         ),
         rows,
     )
@@ -379,7 +459,7 @@ def create_draft(
     require(ctx, "billing.sell")
     branch = _branch(session, ctx, branch_id)
     name = _customer_name(customer_name)
-    patient = patient_for_bill(session, ctx, patient_id)
+    patient = _fills_patient(session, ctx, patient_for_bill(session, ctx, patient_id), lines, branch)
     discount = check.money(str(bill_discount or "0"), "bill_discount")
     currency = session.execute(text("SELECT currency FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
     new_id = check.as_uuid(bill_id, "bill") if bill_id else uuid.uuid4()
@@ -429,7 +509,7 @@ def update_draft(
     refuse_unless_draft(bill)
     branch = _branch(session, ctx, bill.branch_id)
     name = _customer_name(customer_name)
-    patient = patient_for_bill(session, ctx, patient_id)
+    patient = _fills_patient(session, ctx, patient_for_bill(session, ctx, patient_id), lines, branch)
     discount = check.money(str(bill_discount or "0"), "bill_discount")
     signatures = {
         (row.medicine_id, row.override_reason): row.override_by
@@ -512,12 +592,17 @@ def _recheck_prescriptions(lines: Sequence[Any]) -> None:
         )
 
 
-def finalize_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
+def finalize_bill(
+    session: Session, ctx: TenantContext, bill_id: str, *, pickup: Mapping[str, Any] | None = None
+) -> Bill:
     """Issue a draft: take its stock, number it and fix its amounts, all or nothing.
 
     A line short of sellable stock raises OutOfStock naming the line; nothing is sold, no number is
     used and the bill stays a draft. Tax is computed with the branch's rates at this moment (the
-    time of sale). A bill whose amount due is zero is paid as soon as it is issued.
+    time of sale). A bill whose amount due is zero is paid as soon as it is issued. A bill with
+    prescription fills needs their `pickup` (prescriptions.pickup.record_pickup, in this transaction):
+    the fills are handed over as the bill is issued, and their stock, which moved when they were
+    filled, is not taken again.
     """
     require(ctx, "billing.sell")
     bill = locked_bill(session, ctx, bill_id)
@@ -559,13 +644,26 @@ def finalize_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
         ],
     )
     number, year, seq = _take_number(session, ctx, branch)
-    picks = _take_stock(session, ctx, bill.id, branch, lines, number)
-    session.execute(
-        text(
-            "INSERT INTO bill_picks (tenant_id, bill_id, line_no, batch_id, quantity) VALUES (:t, :b, :no, :batch, :q)"
-        ),
-        picks,
-    )
+    fills = [str(r.fill_id) for r in lines if r.fill_id is not None]
+    if fills:
+        record_pickup(
+            session,
+            ctx,
+            bill_id=str(bill.id),
+            branch_id=str(branch.id),
+            patient_id=str(bill.patient_id),
+            fill_ids=fills,
+            pickup=pickup,
+        )
+    picks = _take_stock(session, ctx, bill.id, branch, [r for r in lines if r.fill_id is None], number)
+    if picks:  # a bill of fills only takes no stock
+        session.execute(
+            text(
+                "INSERT INTO bill_picks (tenant_id, bill_id, line_no, batch_id, quantity) "
+                "VALUES (:t, :b, :no, :batch, :q)"
+            ),
+            picks,
+        )
     _save_totals(
         session,
         bill.id,

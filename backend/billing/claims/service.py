@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.billing.claims.adjudication import ClaimRequest, adjudicator
 from backend.billing.payments.service import record_payment
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core import validation as check
@@ -81,13 +82,20 @@ EXPORT_COLUMNS = (
 )
 IMPORT_COLUMNS = ("claim_id", "bill_number", "decision", "approved_amount", "reason", "paid_amount")
 
-# Bills of the member's branches only: bound with `_scope(ctx)`.
-_IN_SCOPE = "(CAST(:all_branches AS boolean) OR b.branch_id = ANY(CAST(:scope AS uuid[])))"
+# A claim is a bill's or a fill's; its branch is theirs. Claims of the member's branches only: bound
+# with `_scope(ctx)`.
+_CLAIMED = (
+    "claims c LEFT JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+    "LEFT JOIN prescription_fills f ON f.tenant_id = c.tenant_id AND f.id = c.fill_id "
+)
+_IN_SCOPE = "(CAST(:all_branches AS boolean) OR coalesce(b.branch_id, f.branch_id) = ANY(CAST(:scope AS uuid[])))"
 _CLAIM_SQL = (
-    "SELECT c.*, b.number AS bill_number, b.branch_id, b.currency, b.total_due, b.finalized_at, "  # noqa: S608
+    "SELECT c.*, coalesce(b.number, f.code) AS bill_number, coalesce(b.branch_id, f.branch_id) AS branch_id, "  # noqa: S608
+    "coalesce(b.currency, t.currency) AS currency, coalesce(b.total_due, c.claimed_amount + c.copay) AS total_due, "
+    "coalesce(b.finalized_at, f.filled_at) AS finalized_at, f.code AS fill_code, "
     "p.full_name AS patient_name, p.date_of_birth, cv.member_id, cv.plan, cv.group_number, "
     "py.id AS payer_id, py.name AS payer_name, py.payer_code "
-    "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+    f"FROM {_CLAIMED}JOIN tenants t ON t.id = c.tenant_id "
     "JOIN patients p ON p.tenant_id = c.tenant_id AND p.id = c.patient_id "
     "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
     "JOIN payers py ON py.tenant_id = c.tenant_id AND py.id = cv.payer_id "
@@ -119,6 +127,7 @@ class Coverage:
     plan: str
     group_number: str
     active: bool
+    copay: Decimal = ZERO  # the patient's copay per fill under this coverage
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ class ClaimEvent:
 
 @dataclass(frozen=True)
 class Claim:
+    """A bill's claim, or a fill's (then `bill_id` is "" and `bill_number` is the fill's code)."""
+
     id: str
     bill_id: str
     bill_number: str
@@ -156,6 +167,15 @@ class Claim:
     decided_at: datetime | None
     paid_at: datetime | None
     events: list[ClaimEvent] = field(default_factory=list)
+    fill_id: str = ""
+    reversed_at: datetime | None = None
+    reversal_reason: str = ""
+
+    @property
+    def patient_pays(self) -> Decimal:
+        """What is left for the patient: the copay when the payer granted its part, else the whole price."""
+        granted = self.approved_amount if self.status in ClaimStatus.granted() and self.approved_amount else ZERO
+        return self.bill_total - granted
 
 
 @dataclass(frozen=True)
@@ -278,8 +298,9 @@ def add_coverage(
     member_id: str,
     plan: str = "",
     group_number: str = "",
+    copay: str = "0",
 ) -> Coverage:
-    """Record a patient's membership of a payer's plan."""
+    """Record a patient's membership of a payer's plan, with the copay the patient pays per fill."""
     require(ctx, "claims.manage")
     patient, payer = _key(patient_id, "patient"), _key(payer_id, "payer")
     if session.execute(text("SELECT 1 FROM patients WHERE id = :p"), {"p": patient}).first() is None:
@@ -296,11 +317,12 @@ def add_coverage(
         _single_line(plan, "plan", 120),
         _single_line(group_number, "group_number", 60),
         True,
+        _copay(copay),
     )
     session.execute(
         text(
-            "INSERT INTO patient_coverages (tenant_id, id, patient_id, payer_id, member_id, plan, group_number) "
-            "VALUES (:t, :id, :p, :py, :m, :pl, :g)"
+            "INSERT INTO patient_coverages (tenant_id, id, patient_id, payer_id, member_id, plan, group_number, "
+            "copay) VALUES (:t, :id, :p, :py, :m, :pl, :g, :copay)"
         ),
         {
             "t": ctx.tenant_id,
@@ -310,9 +332,29 @@ def add_coverage(
             "m": coverage.member_id,
             "pl": coverage.plan,
             "g": coverage.group_number,
+            "copay": coverage.copay,
         },
     )
     return coverage
+
+
+def _copay(value: object) -> Decimal:
+    amount = check.money(str(value if value not in (None, "") else "0"), "copay")  # refuses a negative amount
+    if amount >= 1_000_000:
+        raise ValidationFailed("That copay is too large.", field="copay")
+    return amount
+
+
+def set_coverage_copay(session: Session, ctx: TenantContext, coverage_id: str, copay: str) -> None:
+    """Change the copay per fill of a coverage; claims already made keep the copay they were adjudicated with."""
+    require(ctx, "claims.manage")
+    amount = _copay(copay)
+    found = session.execute(
+        text("UPDATE patient_coverages SET copay = :c WHERE id = :id RETURNING id"),
+        {"c": amount, "id": _key(coverage_id, "coverage")},
+    ).first()
+    if found is None:
+        raise NotFound("No such coverage.")
 
 
 def coverages_of_patient(ctx: TenantContext, patient_id: str) -> list[Coverage]:
@@ -338,6 +380,7 @@ def coverages_of_patient(ctx: TenantContext, patient_id: str) -> list[Coverage]:
                 r.plan,
                 r.group_number,
                 r.active,
+                r.copay,
             )
             for r in rows
         ]
@@ -365,7 +408,7 @@ def _claim_of(row: Any, events: list[ClaimEvent]) -> Claim:
 
     return Claim(
         id=str(row.id),
-        bill_id=str(row.bill_id),
+        bill_id=str(row.bill_id) if row.bill_id else "",
         bill_number=row.bill_number or "",
         branch_id=str(row.branch_id),
         currency=row.currency,
@@ -387,6 +430,9 @@ def _claim_of(row: Any, events: list[ClaimEvent]) -> Claim:
         decided_at=row.decided_at,
         paid_at=row.paid_at,
         events=events,
+        fill_id=str(row.fill_id) if row.fill_id else "",
+        reversed_at=row.reversed_at,
+        reversal_reason=row.reversal_reason,
     )
 
 
@@ -587,12 +633,18 @@ def record_claim_payment(session: Session, ctx: TenantContext, claim_id: str, pa
             f"The payer approved {row.approved_amount.quantize(minor_unit(row.currency))}: it cannot pay more.",
             field="paid_amount",
         )
-    try:
-        record_payment(
-            session, ctx, bill_id=str(row.bill_id), tendered=str(amount), method="other", reference=f"claim:{row.id}"
-        )
-    except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field
-        raise ValidationFailed(exc.message, field="paid_amount") from None
+    if row.bill_id is not None:  # a fill's claim: the patient's bill took only the copay, nothing to apply
+        try:
+            record_payment(
+                session,
+                ctx,
+                bill_id=str(row.bill_id),
+                tendered=str(amount),
+                method="other",
+                reference=f"claim:{row.id}",
+            )
+        except ValidationFailed as exc:  # the bill's own limit (what it still owes) speaks of this field
+            raise ValidationFailed(exc.message, field="paid_amount") from None
     session.execute(
         text("UPDATE claims SET status = :s, paid_amount = :a, paid_at = now(), updated_at = now() WHERE id = :c"),
         {"s": ClaimStatus.PAID, "a": amount, "c": row.id},
@@ -617,6 +669,118 @@ def claim_of_bill(session: Session, ctx: TenantContext, bill_id: str) -> Claim |
     require(ctx, "patients.lookup")
     claim_id = session.execute(text("SELECT id FROM claims WHERE bill_id = :b"), {"b": _key(bill_id, "bill")}).scalar()
     return None if claim_id is None else _load_claim(session, ctx, claim_id)
+
+
+# --- a fill's claim -------------------------------------------------------------------------------
+
+
+def claim_fill(session: Session, ctx: TenantContext, *, fill_id: str, patient_id: str, price: Decimal) -> Claim | None:
+    """Claim a fill from the patient's active coverage as it is made, and adjudicate it at once.
+
+    Called by the prescriptions domain inside the fill's transaction (the technician who fills does not
+    manage claims: the claim follows from the fill). None when the patient has no active coverage, or
+    the coverage's copay covers the whole price (nothing to claim). The payer's answer (approved by
+    default, see adjudication.py) is recorded as the claim's history: drafted, submitted, decided.
+    """
+    require(ctx, "prescriptions.fill")
+    coverage = session.execute(
+        text(
+            "SELECT cv.id, cv.member_id, cv.plan, cv.group_number, cv.copay, py.payer_code, t.currency, f.code, "
+            "f.quantity FROM patient_coverages cv "
+            "JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id "
+            "JOIN tenants t ON t.id = cv.tenant_id "
+            "JOIN prescription_fills f ON f.tenant_id = cv.tenant_id AND f.id = :f "
+            "WHERE cv.patient_id = :p AND cv.active ORDER BY cv.created_at, cv.id LIMIT 1"
+        ),
+        {"p": _key(patient_id, "patient"), "f": _key(fill_id, "fill")},
+    ).first()
+    if coverage is None:
+        return None
+    price = round_to_currency(price, coverage.currency)
+    copay = min(coverage.copay, price)
+    if price - copay <= 0:
+        return None
+    request = ClaimRequest(
+        coverage.payer_code,
+        coverage.member_id,
+        coverage.plan,
+        coverage.group_number,
+        coverage.code,
+        coverage.quantity,
+        price,
+        coverage.copay,
+        coverage.currency,
+    )
+    answer = adjudicator().adjudicate(request)
+    claim_id = uuid.uuid4()
+    session.execute(
+        text(
+            "INSERT INTO claims (tenant_id, id, fill_id, patient_id, coverage_id, claimed_amount, copay, status, "
+            "approved_amount, rejection_reason, submitted_at, decided_at, created_by) VALUES (:t, :id, :f, :p, :c, "
+            ":amount, :copay, :s, :approved, :why, now(), now(), :u)"
+        ),
+        {
+            "t": ctx.tenant_id,
+            "id": claim_id,
+            "f": _key(fill_id, "fill"),
+            "p": _key(patient_id, "patient"),
+            "c": coverage.id,
+            "amount": price - copay,
+            "copay": copay,
+            "s": answer.decision,
+            "approved": min(answer.approved_amount, price - copay),
+            "why": answer.reason[:MAX_REJECTION_REASON],
+            "u": ctx.user_id,
+        },
+    )
+    _record_event(session, ctx, claim_id, None, ClaimStatus.DRAFT, amount=price - copay, note=f"fill {coverage.code}")
+    _record_event(session, ctx, claim_id, ClaimStatus.DRAFT, ClaimStatus.SUBMITTED, note="adjudicated at fill")
+    _record_event(
+        session,
+        ctx,
+        claim_id,
+        ClaimStatus.SUBMITTED,
+        answer.decision,
+        amount=answer.approved_amount,
+        note=answer.reason,
+    )
+    return _load_claim(session, ctx, claim_id)
+
+
+def claim_of_fill(session: Session, ctx: TenantContext, fill_id: str) -> Claim | None:
+    """The fill's claim with its history, or None if the fill was not claimed."""
+    require(ctx, "billing.view")
+    claim_id = session.execute(text("SELECT id FROM claims WHERE fill_id = :f"), {"f": _key(fill_id, "fill")}).scalar()
+    return None if claim_id is None else _load_claim(session, ctx, claim_id)
+
+
+def reverse_claim_of_fill(session: Session, ctx: TenantContext, fill_id: str, reason: str) -> Claim | None:
+    """Take back the claim of a fill that went back to stock (the patient never collected it).
+
+    None when the fill has no claim. A claim the payer has already paid is refused (the payer is
+    refunded first); a reversed claim stays reversed (asking twice changes nothing).
+    """
+    require(ctx, "prescriptions.fill")
+    why = _single_line(reason, "reason", MAX_REJECTION_REASON, required=True)
+    key = _key(fill_id, "fill")
+    row = session.execute(text(f"{_CLAIM_SQL} AND c.fill_id = :f FOR UPDATE OF c"), {"f": key, **_scope(ctx)}).first()
+    if row is None:
+        return None
+    if row.status == ClaimStatus.REVERSED:
+        return _load_claim(session, ctx, row.id)
+    if row.status not in ClaimStatus.reversible():
+        raise ClaimTransitionRefused(
+            f"The claim for fill {row.fill_code} is {row.status.replace('_', ' ')}: the payer has paid it, "
+            "so it cannot be reversed here."
+        )
+    session.execute(
+        text(
+            "UPDATE claims SET status = :s, reversed_at = now(), reversal_reason = :r, updated_at = now() WHERE id = :c"
+        ),
+        {"s": ClaimStatus.REVERSED, "r": why, "c": row.id},
+    )
+    _record_event(session, ctx, row.id, row.status, ClaimStatus.REVERSED, note=why)
+    return _load_claim(session, ctx, row.id)
 
 
 def list_claims(
@@ -646,8 +810,7 @@ def claim_counts(session: Session, ctx: TenantContext) -> dict[str, int]:
     require(ctx, "billing.view")
     require(ctx, "patients.lookup")
     sql = (
-        "SELECT c.status, count(*) AS n FROM claims c "  # noqa: S608 - _IN_SCOPE is a fixed constant
-        "JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+        f"SELECT c.status, count(*) AS n FROM {_CLAIMED}"  # noqa: S608 - fixed constants
         f"WHERE {_IN_SCOPE} GROUP BY c.status"
     )
     found = {r.status: int(r.n) for r in session.execute(text(sql), _scope(ctx))}
@@ -689,7 +852,7 @@ def reconciliation(session: Session, ctx: TenantContext, start: date, end: date)
             "coalesce(sum(c.approved_amount), 0) AS approved, "
             "count(*) FILTER (WHERE c.status = :rejected) AS rejected, "
             "coalesce(sum(c.paid_amount), 0) AS received "
-            "FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "
+            f"FROM {_CLAIMED}"
             "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
             "JOIN payers py ON py.tenant_id = c.tenant_id AND py.id = cv.payer_id "
             f"WHERE {_IN_SCOPE} AND c.submitted_at >= :since AND c.submitted_at < :until "
@@ -843,7 +1006,7 @@ def import_responses_csv(session: Session, ctx: TenantContext, content: str | by
 def _claim_for_row(session: Session, ctx: TenantContext, row: dict[str, str]) -> uuid.UUID:
     """The claim a response row names, by claim id (preferred) or by bill number, in the member's scope."""
     sql = (
-        "SELECT c.id FROM claims c JOIN bills b ON b.tenant_id = c.tenant_id AND b.id = c.bill_id "  # noqa: S608
+        f"SELECT c.id FROM {_CLAIMED}"  # noqa: S608
         f"WHERE {_IN_SCOPE} AND "
     )
     if row.get("claim_id"):

@@ -9,6 +9,8 @@
   movement referencing the credit note's number; opened or damaged ones move no stock. Either way
   the lots are recorded (credit_note_lots) so a later credit note never counts a unit twice.
   (A unit put back on an expired or recalled lot is still not sellable: FEFO skips those lots.)
+  A prescription fill's line is refunded in money only: asking to restock it is refused, since
+  medicine that has left the pharmacy never goes back on the shelf.
 - Amounts are the line's stored amounts pro rata, cumulatively: after k of n units are credited
   the line has given back `round4(amount x k / n)` (half up, 4 decimals, as the bill's lines), so
   the last credit note of a line gives back exactly what is left and the credit notes of a fully
@@ -130,6 +132,7 @@ class _SoldLine:
     credited: int
     credited_net: Decimal
     credited_gross: Decimal
+    fill_code: str = ""  # a prescription fill handed over at the counter: never restocked
 
     @property
     def left(self) -> int:
@@ -331,6 +334,7 @@ def _sold_lines(session: Session, bill_id: uuid.UUID) -> dict[int, _SoldLine]:
     rows = session.execute(
         text(
             "SELECT l.line_no, l.description, l.quantity, l.net_amount, l.gross_amount, "
+            "CASE WHEN l.fill_id IS NULL THEN '' ELSE l.prescription_ref END AS fill_code, "
             "coalesce(sum(c.quantity), 0) AS credited, coalesce(sum(c.net_amount), 0) AS credited_net, "
             "coalesce(sum(c.gross_amount), 0) AS credited_gross FROM bill_lines l "
             "LEFT JOIN credit_note_lines c ON c.tenant_id = l.tenant_id AND c.bill_id = l.bill_id "
@@ -348,6 +352,7 @@ def _sold_lines(session: Session, bill_id: uuid.UUID) -> dict[int, _SoldLine]:
             int(r.credited),
             r.credited_net,
             r.credited_gross,
+            r.fill_code,
         )
         for r in rows
     }
@@ -365,10 +370,20 @@ def _credit(session: Session, bill: Any, sold: Mapping[int, _SoldLine], index: i
             f"({line.credited} already credited); {wanted.quantity} asked.",
             field=f"{where}.quantity",
         )
+    if line.fill_code:
+        # Medicine that has left the pharmacy never goes back on the shelf (its storage is unknown): a
+        # fill's credit note refunds money only, and its stock moved with the fill, not the bill.
+        if wanted.restock:
+            raise ValidationFailed(
+                f"Line {line.line_no} ({line.description}) is prescription fill {line.fill_code}: medicine that "
+                "has left the pharmacy never goes back on the shelf. Refund it without restocking.",
+                field=f"{where}.restock",
+            )
     credited_after = line.credited + wanted.quantity
     net = to_four_places(line.net_amount * credited_after / line.quantity) - line.credited_net
     gross = to_four_places(line.gross_amount * credited_after / line.quantity) - line.credited_gross
-    return _Credit(wanted, net, gross, _lots_for(session, bill.id, line.line_no, wanted.quantity))
+    lots = [] if line.fill_code else _lots_for(session, bill.id, line.line_no, wanted.quantity)
+    return _Credit(wanted, net, gross, lots)
 
 
 def _lots_for(session: Session, bill_id: uuid.UUID, line_no: int, quantity: int) -> list[tuple[uuid.UUID, int]]:
@@ -486,17 +501,19 @@ def _write_credit_note(
             for c in credits
         ],
     )
-    session.execute(
-        text(
-            "INSERT INTO credit_note_lots (tenant_id, credit_note_id, line_no, batch_id, quantity) "
-            "VALUES (:t, :n, :no, :batch, :q)"
-        ),
-        [
-            {"t": ctx.tenant_id, "n": note_id, "no": c.wanted.line_no, "batch": batch, "q": quantity}
-            for c in credits
-            for batch, quantity in c.lots
-        ],
-    )
+    lots = [
+        {"t": ctx.tenant_id, "n": note_id, "no": c.wanted.line_no, "batch": batch, "q": quantity}
+        for c in credits
+        for batch, quantity in c.lots
+    ]
+    if lots:  # a fill's line has none: its units were never the bill's to count
+        session.execute(
+            text(
+                "INSERT INTO credit_note_lots (tenant_id, credit_note_id, line_no, batch_id, quantity) "
+                "VALUES (:t, :n, :no, :batch, :q)"
+            ),
+            lots,
+        )
     return number
 
 

@@ -338,6 +338,7 @@ def test_claim_counts_per_status_within_the_members_branches(counter, make_tenan
         "partially_approved": 0,
         "rejected": 0,
         "paid": 0,
+        "reversed": 0,
     }
     elsewhere = counter.ctx("manager", branch_ids=frozenset({uuid.UUID(counter.other_branch)}))
     assert set(run_in_tenant(elsewhere, claims.claim_counts).values()) == {0}  # both bills are of the first branch
