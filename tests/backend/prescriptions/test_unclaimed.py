@@ -29,7 +29,8 @@ def ledger_matches(db, pharmacy, medicine: str) -> None:
     rows = db.execute(
         text(
             "SELECT b.quantity, coalesce(sum(m.quantity), 0) AS moved FROM batches b "
-            "LEFT JOIN stock_movements m ON m.batch_id = b.id WHERE b.medicine_id = :m GROUP BY b.tenant_id, b.id, b.quantity"
+            "LEFT JOIN stock_movements m ON m.batch_id = b.id WHERE b.medicine_id = :m "
+            "GROUP BY b.tenant_id, b.id, b.quantity"
         ),
         {"m": pharmacy.medicines[medicine]},
     ).all()
@@ -46,7 +47,8 @@ def test_a_returned_refill_goes_back_on_its_lots_and_gives_the_refill_back(pharm
     db.execute(text("RESET ROLE"))
     db.execute(
         text(
-            "UPDATE prescription_fills SET status = 'checked', checked_at = now(), scanned_barcode = '00000000' WHERE id = :f"
+            "UPDATE prescription_fills SET status = 'checked', checked_at = now(), scanned_barcode = '00000000' "
+            "WHERE id = :f"
         ),
         {"f": refill.id},
     )
