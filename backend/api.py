@@ -31,6 +31,7 @@ from backend.patients.api import router as patients_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
 from backend.prescriptions.fills_api import router as fills_router
+from backend.prescriptions.refills_api import router as refills_router
 
 API_PREFIX = "/api/v1"
 # Endpoints anyone may call; every other route declares a permission (a test enforces it).
@@ -173,5 +174,6 @@ def create_api() -> FastAPI:
     api.include_router(prescriptions_router, prefix=API_PREFIX)
     api.include_router(prescribers_router, prefix=API_PREFIX)
     api.include_router(fills_router, prefix=API_PREFIX)
+    api.include_router(refills_router, prefix=API_PREFIX)
     api.include_router(claims_router, prefix=API_PREFIX)
     return api
