@@ -7,6 +7,7 @@ import reflex as rx
 from components.forms import form_alert, labelled, text_field
 from components.keys import queue_keys
 from pages.prescription_fills import fill_card
+from pages.prescription_refills import refill_card, transfer_card
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.prescriptions import (
@@ -102,6 +103,9 @@ def queue_page() -> rx.Component:
             rx.hstack(
                 rx.heading("Prescriptions", size="6", id="rx-queue-title"),
                 rx.spacer(),
+                rx.link(
+                    rx.button("Unclaimed fills", variant="soft", id="rx-unclaimed"), href=routes.PRESCRIPTIONS_UNCLAIMED
+                ),
                 rx.cond(
                     QueueState.can_enter,
                     rx.link(rx.button("New prescription", id="rx-new"), href=routes.PRESCRIPTION_NEW),
@@ -770,6 +774,8 @@ def rx_page() -> rx.Component:
                     ),
                     rx.cond(RxState.editable & RxState.can_enter, entry_card()),
                     fill_card(),
+                    refill_card(),
+                    transfer_card(RxState.transferable),
                     rx.cond(
                         RxState.can_enter
                         & ~RxState.closed

@@ -30,6 +30,7 @@ PATIENT = "/patients/record"
 PRESCRIPTIONS = "/prescriptions"  # ?status=: the branch's work queue
 PRESCRIPTION_NEW = "/prescriptions/new"  # intake
 PRESCRIPTION = "/prescriptions/rx"  # ?id=: data entry, verification with DUR, history
+PRESCRIPTIONS_UNCLAIMED = "/prescriptions/unclaimed"  # checked fills not picked up: return to stock
 FORGOT = "/forgot"
 RESET = "/reset"
 INVITE = "/invite"

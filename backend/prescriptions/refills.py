@@ -363,3 +363,42 @@ def run_auto_refills(session: Session, ctx: TenantContext, *, branch_id: str = "
         else:
             renewals += 1
     return f"{filled} filled, {renewals} renewal requests, {failed} not filled"
+
+
+@dataclass(frozen=True)
+class RefillStatus:
+    """The refill side of a prescription, for its page (read as part of the prescription: not logged again)."""
+
+    refills_authorized: int
+    refills_remaining: int
+    auto_refill: bool
+    next_refill_on: date | None  # the earliest refill date, when it was filled before
+    requestable: bool  # a refill (or, when none is left, a renewal) may be asked for now
+    renewals: list[Renewal]
+
+
+def refill_status(session: Session, ctx: TenantContext, prescription_id: str) -> RefillStatus:
+    """Refills left, auto-refill, the earliest refill date, whether a refill may be asked for, the renewals."""
+    require(ctx, "prescriptions.view")
+    key = as_uuid(prescription_id, "prescription")
+    row = session.execute(
+        text(
+            "SELECT r.status, r.branch_id, r.refills_authorized, r.refills_remaining, r.auto_refill, r.days_supply, "
+            "br.time_zone FROM prescriptions r JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
+            "WHERE r.id = :p"
+        ),
+        {"p": key},
+    ).first()
+    if row is None or not ctx.can_see_branch(row.branch_id):
+        raise NotFound("No such prescription.")
+    basis = refill_basis(session, key, row.time_zone)
+    status = RxStatus(row.status)
+    due = refill_due_on(basis.last_filled_on, row.days_supply, rx_settings(session, ctx).early_refill_threshold)
+    return RefillStatus(
+        refills_authorized=row.refills_authorized,
+        refills_remaining=row.refills_remaining,
+        auto_refill=row.auto_refill,
+        next_refill_on=due if basis.refill else None,
+        requestable=basis.refill and (status in RxStatus.refillable() or status is RxStatus.EXPIRED),
+        renewals=renewals_of(session, ctx, prescription_id),
+    )

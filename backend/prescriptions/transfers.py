@@ -356,7 +356,7 @@ def _optional_day(value: object, name: str) -> date | None:
         raise ValidationFailed("Enter the date as YYYY-MM-DD.", field=name) from None
 
 
-def transfer_in(session: Session, ctx: TenantContext, *, branch_id: str, patient_id: str, **typed: Any) -> Prescription:
+def receive_transfer(session: Session, ctx: TenantContext, *, branch_id: str, patient_id: str, **typed: Any) -> Prescription:
     """Record a prescription transferred in from another pharmacy: a prescription here (source "transfer")
     with the original's date written, refills authorized, the refills remaining as transferred, and the
     first and last fill dates there; it goes to verification. The other pharmacy's Rx number, its

@@ -429,7 +429,11 @@ class RxState(ShellState):
 
     @rx.var
     def closed(self) -> bool:
-        return self.status in ("cancelled", "expired")
+        return self.status in CLOSED
+
+    @rx.var
+    def transferable(self) -> bool:
+        return self.status in TRANSFERABLE
 
     @rx.event
     @guarded("prescriptions.view", page_load=True)
@@ -848,3 +852,5 @@ class RxState(ShellState):
 
 
 SOURCES = [(s.value, s.label) for s in RxSource.at_intake()]
+CLOSED = frozenset(s.value for s in RxStatus.closed())
+TRANSFERABLE = frozenset(s.value for s in RxStatus.transferable())

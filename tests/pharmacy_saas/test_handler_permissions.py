@@ -95,11 +95,23 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
         assert {"SettingsState.load", "SettingsState.create", "StaffState.send_invitation"} <= set(refused)
     if role == "cashier":
         assert {"QueueState.load", "IntakeState.receive", "RxState.verify"} <= set(refused)
-    if role == "technician":  # enters and fills prescriptions; only a pharmacist verifies and checks them
+    if role == "technician":  # enters, fills and refills prescriptions; only a pharmacist verifies and checks
+        # them, transfers them and returns a fill to stock
         assert {"RxState.verify", "RxState.return_to_entry", "FillState.check"} <= set(refused)
+        assert {"RefillState.transfer_out", "RefillState.transfer_to_branch", "UnclaimedState.return_to_stock"} <= set(
+            refused
+        )
         assert "RxState.save" not in refused and "FillState.fill" not in refused
+        assert "RefillState.request_refill" not in refused
     if role == "owner":  # an owner may do everything in a chain, and nothing in the platform console,
         # except a licensed pharmacist's own acts (an owner who is a pharmacist works with that role)
-        pharmacist_only = {"RxState.verify", "RxState.return_to_entry", "FillState.check"}
+        pharmacist_only = {
+            "RxState.verify",
+            "RxState.return_to_entry",
+            "FillState.check",
+            "RefillState.transfer_out",
+            "RefillState.transfer_to_branch",
+            "UnclaimedState.return_to_stock",
+        }
         assert pharmacist_only <= set(refused)
         assert all(name.startswith("PlatformState.") for name in set(refused) - pharmacist_only)

@@ -167,7 +167,7 @@ def incoming(pharmacy, medicine: str = "lisinopril", **over):
     receiving = TenantContext(tenant_id=pharmacy.chain.tenant_id, user_id=uuid.uuid4(), role="pharmacist")
     return pharmacy.run(
         receiving,
-        transfers.transfer_in,
+        transfers.receive_transfer,
         branch_id=pharmacy.branch,
         patient_id=pharmacy.patient("Ina Coming"),
         **fields,
