@@ -31,6 +31,7 @@ from backend.prescriptions.enums import RxSource, RxStatus, TransferKind
 from backend.prescriptions.fills import refill_basis
 from backend.prescriptions.prescribers import dea_valid, npi_valid
 from backend.prescriptions.service import (
+    MISSING,
     ExpiredPrescription,
     Prescription,
     RefusedTransition,
@@ -356,11 +357,14 @@ def _optional_day(value: object, name: str) -> date | None:
         raise ValidationFailed("Enter the date as YYYY-MM-DD.", field=name) from None
 
 
-def receive_transfer(session: Session, ctx: TenantContext, *, branch_id: str, patient_id: str, **typed: Any) -> Prescription:
+def receive_transfer(
+    session: Session, ctx: TenantContext, *, branch_id: str, patient_id: str, **typed: Any
+) -> Prescription:
     """Record a prescription transferred in from another pharmacy: a prescription here (source "transfer")
     with the original's date written, refills authorized, the refills remaining as transferred, and the
-    first and last fill dates there; it goes to verification. The other pharmacy's Rx number, its
-    pharmacist and ours are on the transfer record. A CII only when electronic and never filled."""
+    first and last fill dates there; it goes to verification, or stays in data entry when the prescriber or
+    the catalog medicine is still to be chosen. The other pharmacy's Rx number, its pharmacist and ours are
+    on the transfer record. A CII only when electronic and never filled."""
     require(ctx, "prescriptions.transfer")
     electronic = str(typed.get("electronic") or "").lower() in {"1", "true", "on", "yes"}
     first = _optional_day(typed.get("first_filled_on"), "first_filled_on")
@@ -439,7 +443,8 @@ def receive_transfer(session: Session, ctx: TenantContext, *, branch_id: str, pa
         RxStatus.DATA_ENTRY,
         f"from {other.name} ({other.pharmacist}), their Rx {other_rx}, {left} refills",
     )
-    submit_for_verification(session, ctx, record.id)
+    if not any(getattr(record, name) in (None, "") for name in MISSING):
+        submit_for_verification(session, ctx, record.id)  # else data entry completes it (prescriber, medicine)
     return get_prescription(session, ctx, record.id)
 
 

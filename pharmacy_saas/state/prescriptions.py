@@ -19,7 +19,7 @@ from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
 from backend.patients.allergies import register_with_allergies
 from backend.patients.service import find_patients
-from backend.prescriptions import originals, reading, service, verification
+from backend.prescriptions import originals, reading, service, transfers, verification
 from backend.prescriptions import prescribers as prescriber_service
 from backend.prescriptions.enums import ReadingStatus, RxSource, RxStatus
 from pharmacy_saas import routes
@@ -271,11 +271,14 @@ class IntakeState(ShellState):
     error: str = ""
     source: str = "walk_in"
     notes: str = ""
+    can_transfer: bool = False
+    transfer_error: str = ""
 
     @rx.event
     @guarded("prescriptions.enter", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
+        self.can_transfer, self.transfer_error = role_has(ctx.role, "prescriptions.transfer"), ""
         self.patient_query, self.patient_matches, self.patient_id, self.patient_label, self.error = "", [], "", "", ""
         self.source, self.notes = "walk_in", ""
 
@@ -357,6 +360,28 @@ class IntakeState(ShellState):
             return
         self.error = ""
         self.patient_id, self.patient_label = patient.id, f"{patient.full_name} ({display_date(patient.date_of_birth)})"
+
+    @rx.event
+    @guarded("prescriptions.transfer")
+    async def receive_transfer(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """A prescription transferred in from another pharmacy, taken by the pharmacist for the chosen patient."""
+        typed = {name: str(form.get(name, "")) for name in INCOMING_FIELDS}
+        try:
+            rx_record = await transact(
+                ctx,
+                transfers.receive_transfer,
+                branch_id=self._current_branch_id(),
+                patient_id=self.patient_id,
+                electronic="yes" if form.get("electronic") else "",
+                **typed,
+            )
+        except PharmacyError as exc:
+            self.transfer_error = exc.message
+            return None
+        return [
+            rx.toast.success(f"Transferred in as {rx_record.rx_number}."),
+            rx.redirect(f"{routes.PRESCRIPTION}?id={rx_record.id}"),
+        ]
 
     @rx.event
     @guarded("prescriptions.enter")
@@ -852,5 +877,25 @@ class RxState(ShellState):
 
 
 SOURCES = [(s.value, s.label) for s in RxSource.at_intake()]
+# The incoming transfer form: the other pharmacy and its record of the prescription (prescriber and catalog
+# medicine are chosen in data entry, as for any prescription).
+INCOMING_FIELDS = (
+    "pharmacy_name",
+    "pharmacy_address",
+    "pharmacy_phone",
+    "pharmacy_npi",
+    "pharmacy_dea",
+    "other_pharmacist",
+    "other_rx_number",
+    "drug_written",
+    "sig_written",
+    "quantity",
+    "days_supply",
+    "date_written",
+    "refills_authorized",
+    "refills_remaining",
+    "first_filled_on",
+    "last_filled_on",
+)
 CLOSED = frozenset(s.value for s in RxStatus.closed())
 TRANSFERABLE = frozenset(s.value for s in RxStatus.transferable())

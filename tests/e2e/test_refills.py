@@ -2,10 +2,14 @@
 - a technician requests a refill on the prescription page (the patient phoned) and sees the new fill, with a
   refill used;
 - a pharmacist transfers a prescription to another pharmacy, which records it and voids it here;
+- a pharmacist records a prescription transferred in from another pharmacy on the intake page;
 - a pharmacist opens the unclaimed fills from the queue and returns one to stock: its units are back on the
   lot and the refill is given back."""
 
 from __future__ import annotations
+
+import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -145,3 +149,47 @@ def test_a_pharmacist_returns_an_unclaimed_fill_to_stock(page: Page, app_url: st
     expect(page.locator(".fill-row").first).to_contain_text("Returned to stock")
     expect(page.locator("#rx-refills-left")).to_have_text("1 of 1")
     assert recent.code != waiting.code
+
+
+def test_a_pharmacist_records_a_transfer_in(page: Page, app_url: str, committed_tenant):
+    chain, _ = committed_tenant("rx-xfer-in", branches=2)
+    pharmacy = stock(chain)
+    pharmacy.patient("Ivo Incoming")
+    rph_email, rph_password = member(pharmacy.owner, "pharmacist", "Phil Pharm")
+    written = date.today() - timedelta(days=90)
+
+    sign_in(page, app_url, rph_email, rph_password)
+    page.goto(f"{app_url}/prescriptions/new")
+    expect(page.locator("#incoming-transfer")).to_be_visible(timeout=30000)
+    page.locator("#rx-patient-search").fill("Ivo Incoming")
+    page.locator("#rx-patient-find").click()
+    page.locator(".rx-patient-match").first.click()
+    expect(page.locator("#rx-patient-chosen")).to_contain_text("Ivo Incoming", timeout=15000)
+    for name, value in {
+        "pharmacy-name": "Corner Drug",
+        "pharmacy-address": "12 Elm St, Springfield",
+        "pharmacy-phone": "555-0100",
+        "other-pharmacist": "Riley Chen, RPh",
+        "other-rx-number": "CD-778812",
+        "drug-written": "Lisinopril",
+        "sig-written": "1 tab po daily",
+        "quantity": "30",
+        "days-supply": "30",
+        "date-written": written.isoformat(),
+        "refills-authorized": "5",
+        "refills-remaining": "3",
+        "first-filled-on": written.isoformat(),
+        "last-filled-on": (date.today() - timedelta(days=27)).isoformat(),
+    }.items():
+        page.locator(f"#incoming-{name}").fill(value)
+    page.locator("#incoming-submit").click()
+
+    expect(page).to_have_url(re.compile(r"/prescriptions/rx\?id="), timeout=15000)
+    expect(page.locator("#rx-status")).to_have_text("Data entry", timeout=15000)
+    expect(page.locator("#rx-source-shown")).to_have_text("Transfer from another pharmacy")
+    expect(page.locator("#rx-refills-left")).to_have_text("3 of 5", timeout=15000)
+    row = page.locator(".transfer-row")
+    expect(row).to_have_count(1)
+    expect(row.first).to_contain_text("From another pharmacy")
+    expect(row.first).to_contain_text("Corner Drug")
+    expect(page.locator("#rx-history")).to_contain_text("CD-778812")

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from backend.core.errors import PermissionDenied, ValidationFailed
 from backend.prescriptions import fills, refills, transfers
 from backend.prescriptions.enums import RxSource, RxStatus, TransferKind
-from backend.prescriptions.service import RefusedTransition, create_prescription, get_prescription
+from backend.prescriptions.service import RefusedTransition, create_prescription, get_prescription, save_entry
 from tenants.context import TenantContext
 from tests.backend.prescriptions.conftest import VALID_DEA, VALID_NPI
 from tests.backend.prescriptions.test_fills import receive
@@ -219,3 +219,17 @@ def test_create_prescription_does_not_take_a_transfer_as_a_source(pharmacy):
             patient_id=pharmacy.patient(),
             source="transfer",
         )
+
+
+def test_an_incoming_transfer_without_prescriber_and_medicine_waits_in_data_entry(pharmacy):
+    rx = incoming(pharmacy, prescriber_id="", medicine_id="")
+    assert (rx.status, rx.refills_remaining, rx.schedule) == (RxStatus.DATA_ENTRY, 3, None)
+    # Completing the entry never adds refills beyond what was transferred.
+    done = pharmacy.run(
+        pharmacy.technician,
+        save_entry,
+        rx.id,
+        prescriber_id=pharmacy.prescriber,
+        medicine_id=pharmacy.medicines["lisinopril"],
+    )
+    assert (done.refills_authorized, done.refills_remaining) == (5, 3)
