@@ -27,6 +27,7 @@ from backend.core.errors import NotFound, PharmacyError, ValidationFailed
 from backend.core.logging import log_event
 from backend.core.validation import as_uuid
 from backend.jobs.registry import job
+from backend.jobs.service import enqueue_job
 from backend.prescriptions.enums import RefillSource, RenewalStatus, RxStatus
 from backend.prescriptions.fills import Fill, TooEarly, fill_prescription, refill_basis, refill_due_on
 from backend.prescriptions.service import RefusedTransition, local_today, rx_settings
@@ -341,6 +342,12 @@ def due_for_refill(session: Session, ctx: TenantContext, branch_id: str | None =
         if basis.refill and (when is None or when <= local_today(r.time_zone)):
             due.append(str(r.id))
     return due
+
+
+def queue_auto_refills(session: Session, ctx: TenantContext) -> uuid.UUID:
+    """Put the auto-refill job on the outbox for this chain (the daily schedule calls this per chain)."""
+    require(ctx, "prescriptions.refill")
+    return enqueue_job(session, ctx, AUTO_REFILL_JOB)
 
 
 @job(AUTO_REFILL_JOB)

@@ -168,3 +168,11 @@ def test_auto_refill_fills_what_is_due_once(pharmacy, db):
         ).scalar_one()
         == "auto"
     )
+
+
+def test_the_daily_schedule_queues_the_auto_refill_job(pharmacy, db):
+    system = TenantContext.system(pharmacy.chain.tenant_id)
+    job_id = pharmacy.run(system, refills.queue_auto_refills)
+    db.execute(text("RESET ROLE"))
+    queued = db.execute(text("SELECT job_name, status FROM outbox WHERE id = :j"), {"j": job_id}).one()
+    assert (queued.job_name, queued.status) == (refills.AUTO_REFILL_JOB, "pending")
