@@ -854,14 +854,15 @@ class Queue:
 
 def _counts(session: Session, ctx: TenantContext, branch: uuid.UUID) -> dict[str, int]:
     counts = {s.value: 0 for s in RxStatus.queue_order()}
-    # The live statuses are counted from the queue index; cancelled and expired only over the last 30 days
-    # (their own index), so a branch's years of history do not slow the queue.
+    # The live statuses are counted from the queue index; the closed ones (cancelled, expired, transferred
+    # out) only over the last 30 days, so a branch's years of history do not slow the queue.
     for row in session.execute(
         text(
             "SELECT status, count(*) AS n FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
-            "AND status NOT IN ('cancelled', 'expired') GROUP BY status "
+            "AND status NOT IN ('cancelled', 'expired', 'transferred_out') GROUP BY status "
             "UNION ALL SELECT status, count(*) FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
-            "AND status IN ('cancelled', 'expired') AND updated_at > now() - interval '30 days' GROUP BY status"
+            "AND status IN ('cancelled', 'expired', 'transferred_out') AND updated_at > now() - interval '30 days' "
+            "GROUP BY status"
         ),
         {"t": ctx.tenant_id, "b": branch},
     ):
@@ -903,7 +904,7 @@ def queue(
             raise ValidationFailed("No such status.", field="status") from None
         which = "r.status = :status"
     else:
-        params, which = {}, "r.status NOT IN ('cancelled', 'expired')"
+        params, which = {}, "r.status NOT IN ('cancelled', 'expired', 'transferred_out')"
     counts = _counts(session, ctx, branch)
     words = " ".join(str(query or "").split())[:60]
     params.update({"t": ctx.tenant_id, "b": branch})

@@ -241,9 +241,7 @@ class QueueState(ShellState):
             return
         zone = found.time_zone
         self.error, self.page, self.has_more = "", found.page, found.has_more
-        self.tabs = [
-            StatusTab("", "Open", str(sum(n for s, n in found.counts.items() if s not in ("cancelled", "expired"))))
-        ]
+        self.tabs = [StatusTab("", "Open", str(sum(n for s, n in found.counts.items() if s not in CLOSED)))]
         self.tabs += [StatusTab(s, RxStatus(s).label, str(n)) for s, n in found.counts.items()]
         self.items = [
             QueueItem(
