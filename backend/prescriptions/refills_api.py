@@ -48,19 +48,19 @@ async def request_refill(
 ) -> Any:
     def act(session: Any) -> tuple[int, dict[str, Any]]:
         outcome = refills.request_refill(session, ctx, prescription_id, body.source, partial=body.partial)
-        if outcome.fill is not None:
-            fill = outcome.fill
-            return 201, {
-                "outcome": "filled",
+        fill, renewal = outcome.fill, outcome.renewal
+        if renewal is not None:
+            return 200, {
+                "outcome": "renewal_requested",
                 "message": outcome.message,
-                "fill": {"id": fill.id, "code": fill.code, "quantity": fill.quantity, "owed_after": fill.owed_after},
+                "renewal": {"id": renewal.id, "status": renewal.status.value, "reason": renewal.reason},
             }
-        assert outcome.renewal is not None  # noqa: S101 - a refill request comes to a fill or a renewal
-        renewal = outcome.renewal
-        return 200, {
-            "outcome": "renewal_requested",
+        return 201, {
+            "outcome": "filled",
             "message": outcome.message,
-            "renewal": {"id": renewal.id, "status": renewal.status.value, "reason": renewal.reason},
+            "fill": None
+            if fill is None
+            else {"id": fill.id, "code": fill.code, "quantity": fill.quantity, "owed_after": fill.owed_after},
         }
 
     request = {"action": "refill", "id": prescription_id, **body.model_dump(mode="json")}
