@@ -98,9 +98,13 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
     if role == "technician":  # enters, fills and refills prescriptions; only a pharmacist verifies and checks
         # them, transfers them and returns a fill to stock
         assert {"RxState.verify", "RxState.return_to_entry", "FillState.check"} <= set(refused)
-        assert {"RefillState.transfer_out", "RefillState.transfer_to_branch", "UnclaimedState.return_to_stock"} <= set(
-            refused
-        )
+        transfers_and_returns = {
+            "RefillState.transfer_out",
+            "RefillState.transfer_to_branch",
+            "IntakeState.receive_transfer",
+            "UnclaimedState.return_to_stock",
+        }
+        assert transfers_and_returns <= set(refused)
         assert "RxState.save" not in refused and "FillState.fill" not in refused
         assert "RefillState.request_refill" not in refused
     if role == "owner":  # an owner may do everything in a chain, and nothing in the platform console,
@@ -111,6 +115,7 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
             "FillState.check",
             "RefillState.transfer_out",
             "RefillState.transfer_to_branch",
+            "IntakeState.receive_transfer",
             "UnclaimedState.return_to_stock",
         }
         assert pharmacist_only <= set(refused)
