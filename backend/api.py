@@ -33,6 +33,7 @@ from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
 from backend.prescriptions.fills_api import router as fills_router
 from backend.prescriptions.recall_api import router as recall_router
+from backend.prescriptions.refills_api import router as refills_router
 
 API_PREFIX = "/api/v1"
 # Endpoints anyone may call; every other route declares a permission (a test enforces it).
@@ -176,6 +177,7 @@ def create_api() -> FastAPI:
     api.include_router(prescribers_router, prefix=API_PREFIX)
     api.include_router(fills_router, prefix=API_PREFIX)
     api.include_router(recall_router, prefix=API_PREFIX)
+    api.include_router(refills_router, prefix=API_PREFIX)
     api.include_router(claims_router, prefix=API_PREFIX)
     api.include_router(controlled_router, prefix=API_PREFIX)
     return api

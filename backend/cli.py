@@ -184,6 +184,32 @@ def inventory_reconcile(tenant: str = typer.Option("", help="A chain's slug (def
     typer.echo("ledger matches on-hand for every batch")
 
 
+prescriptions_app = typer.Typer(help="Prescriptions.", no_args_is_help=True)
+app.add_typer(prescriptions_app, name="prescriptions")
+
+
+@prescriptions_app.command("auto-refill")
+@clear_errors
+def prescriptions_auto_refill(
+    tenant: str = typer.Option("", help="A chain's slug (default: every active chain)."),
+) -> None:
+    """Queue the auto-refill job (run it daily, e.g. from cron): the worker fills each auto-refill prescription
+    that is due, or records a renewal request to the prescriber."""
+    import uuid
+
+    from backend.platform.service import list_tenants
+    from backend.prescriptions.refills import queue_auto_refills
+    from tenants.context import TenantContext
+    from tenants.session import run_in_tenant
+
+    chains = [t for t in list_tenants(actor="cli", reason="cli: auto-refill") if t.status == "active"]
+    for chain in chains:
+        if tenant and chain.slug != tenant:
+            continue
+        run_in_tenant(TenantContext.system(uuid.UUID(chain.id)), queue_auto_refills)
+        typer.echo(f"{chain.slug}: auto-refill queued")
+
+
 audit_app = typer.Typer(help="The financial audit chains and the audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

@@ -17,6 +17,7 @@ HANDLER_MODULES = (
     "backend.inventory.csv_import",
     "backend.jobs.tasks",
     "backend.prescriptions.reading",
+    "backend.prescriptions.refills",
 )
 
 

@@ -7,6 +7,7 @@ import reflex as rx
 from components.forms import form_alert, labelled, text_field
 from components.keys import queue_keys
 from pages.prescription_fills import fill_card
+from pages.prescription_refills import refill_card, transfer_card
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.prescriptions import (
@@ -102,6 +103,9 @@ def queue_page() -> rx.Component:
             rx.hstack(
                 rx.heading("Prescriptions", size="6", id="rx-queue-title"),
                 rx.spacer(),
+                rx.link(
+                    rx.button("Unclaimed fills", variant="soft", id="rx-unclaimed"), href=routes.PRESCRIPTIONS_UNCLAIMED
+                ),
                 rx.cond(
                     QueueState.can_enter,
                     rx.link(rx.button("New prescription", id="rx-new"), href=routes.PRESCRIPTION_NEW),
@@ -206,6 +210,62 @@ def intake_original() -> rx.Component:
     )
 
 
+def incoming_transfer_card() -> rx.Component:
+    """A pharmacist records a prescription transferred in from another pharmacy (for the patient chosen above):
+    the other pharmacy, its pharmacist and Rx number, and the original's dates and refills."""
+    fields = [
+        ("pharmacy_name", "Pharmacy name", "text"),
+        ("pharmacy_address", "Address", "text"),
+        ("pharmacy_phone", "Phone", "text"),
+        ("pharmacy_npi", "NPI", "text"),
+        ("pharmacy_dea", "DEA (controlled)", "text"),
+        ("other_pharmacist", "Their pharmacist", "text"),
+        ("other_rx_number", "Their Rx number", "text"),
+        ("drug_written", "Drug as written", "text"),
+        ("sig_written", "Sig", "text"),
+        ("quantity", "Quantity", "text"),
+        ("days_supply", "Days' supply", "text"),
+        ("date_written", "Date written", "date"),
+        ("refills_authorized", "Refills authorized", "text"),
+        ("refills_remaining", "Refills remaining", "text"),
+        ("first_filled_on", "First filled", "date"),
+        ("last_filled_on", "Last filled", "date"),
+    ]
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Or: a transfer from another pharmacy", size="4"),
+                rx.text(
+                    "For the patient chosen above. The prescriber and the catalog medicine are chosen next, in data "
+                    "entry; a pharmacist then verifies it.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.flex(
+                    *[
+                        text_field(label, f"incoming-{name.replace('_', '-')}", name=name, type=kind, width="15em")
+                        for name, label, kind in fields
+                    ],
+                    wrap="wrap",
+                    spacing="2",
+                ),
+                rx.el.label(
+                    rx.hstack(
+                        rx.el.input(type="checkbox", name="electronic", id="incoming-electronic"),
+                        rx.text("An electronic prescription (a CII only so, and never filled)", size="2"),
+                    )
+                ),
+                form_alert(IntakeState.transfer_error, "incoming-error"),
+                rx.button("Record the transfer in", type="submit", id="incoming-submit"),
+                width="100%",
+            ),
+            on_submit=IntakeState.receive_transfer,
+        ),
+        width="100%",
+        id="incoming-transfer",
+    )
+
+
 def intake_page() -> rx.Component:
     return with_shell(
         rx.vstack(
@@ -280,6 +340,7 @@ def intake_page() -> rx.Component:
                 ),
                 width="100%",
             ),
+            rx.cond(IntakeState.can_transfer, incoming_transfer_card()),
             width="100%",
             max_width="52em",
             spacing="4",
@@ -770,6 +831,8 @@ def rx_page() -> rx.Component:
                     ),
                     rx.cond(RxState.editable & RxState.can_enter, entry_card()),
                     fill_card(),
+                    refill_card(),
+                    transfer_card(RxState.transferable),
                     rx.cond(
                         RxState.can_enter
                         & ~RxState.closed

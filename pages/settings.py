@@ -162,6 +162,12 @@ def rx_rules_card() -> rx.Component:
                         name="cii_max_days_supply",
                         default_value=rules["cii_max_days_supply"],
                     ),
+                    text_field(
+                        "Unclaimed after (days)",
+                        "rx-unclaimed-days",
+                        name="unclaimed_days",
+                        default_value=rules["unclaimed_days"],
+                    ),
                     width="100%",
                     wrap="wrap",
                 ),
@@ -171,7 +177,10 @@ def rx_rules_card() -> rx.Component:
                 width="100%",
             ),
             on_submit=SettingsState.save_rx_rules,
-            key=rules["early_refill_threshold"] + rules["two_person_verification"] + rules["expiry_months"],
+            key=rules["early_refill_threshold"]
+            + rules["two_person_verification"]
+            + rules["expiry_months"]
+            + rules["unclaimed_days"],
         ),
         width="100%",
         id="rx-rules-card",

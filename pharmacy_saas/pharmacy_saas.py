@@ -25,6 +25,7 @@ from pages.password_reset import forgot_page, reset_page
 from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.pos import pos_page
+from pages.prescription_unclaimed import unclaimed_page
 from pages.prescriptions import intake_page, queue_page, rx_page
 from pages.purchasing import purchasing_page
 from pages.recall import recall_page
@@ -59,11 +60,13 @@ from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.prescriptions import IntakeState, QueueState, RxState
 from pharmacy_saas.state.purchasing import PurchasingState
 from pharmacy_saas.state.recall import RecallState
+from pharmacy_saas.state.refills import RefillState
 from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 from pharmacy_saas.state.suspended import SuspendedState
+from pharmacy_saas.state.unclaimed import UnclaimedState
 
 # Handlers enqueue jobs (invitations, password resets, CSV imports): every job's handler is known first.
 register_job_handlers()
@@ -134,7 +137,13 @@ app.add_page(
     rx_page,
     route=routes.PRESCRIPTION,
     title="Prescription · Pharmacy Cloud",
-    on_load=[RxState.load, FillState.load],
+    on_load=[RxState.load, FillState.load, RefillState.load],
+)
+app.add_page(
+    unclaimed_page,
+    route=routes.PRESCRIPTIONS_UNCLAIMED,
+    title="Unclaimed fills · Pharmacy Cloud",
+    on_load=UnclaimedState.load,
 )
 app.add_page(
     controlled_page,

@@ -32,6 +32,7 @@ PRESCRIPTIONS = "/prescriptions"  # ?status=: the branch's work queue
 PRESCRIPTION_NEW = "/prescriptions/new"  # intake
 PRESCRIPTION = "/prescriptions/rx"  # ?id=: data entry, verification with DUR, history
 CONTROLLED = "/controlled"  # the register, biennial inventory, CII orders, theft or loss, PMP export
+PRESCRIPTIONS_UNCLAIMED = "/prescriptions/unclaimed"  # checked fills not picked up: return to stock
 FORGOT = "/forgot"
 RESET = "/reset"
 INVITE = "/invite"

@@ -90,13 +90,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # prescriptions (issue 13): the queue and records are health data (not the till, not platform support);
     # technicians receive and type them in; only a pharmacist verifies, and a verification is a signed act
     # of a person, so no API token verifies either.
-    "prescriptions.view": CLINICAL | {API_ADMIN},
+    "prescriptions.view": CLINICAL | {API_ADMIN, SYSTEM},
     "prescriptions.enter": CLINICAL | {API_ADMIN},  # intake, data entry, holds, waiting for the prescriber
     "prescriptions.verify": frozenset({PHARMACIST}),  # verification with DUR, overrides, return to entry
     "prescriptions.cancel": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     # issue 14: technicians fill (stock leaves the shelf through inventory's FEFO dispense) and print the
     # label; the final check against the stock bottle is a pharmacist's
-    "prescriptions.fill": CLINICAL | {API_ADMIN},
+    # (SYSTEM: the auto-refill job fills the refills that are due)
+    "prescriptions.fill": CLINICAL | {API_ADMIN, SYSTEM},
     "prescriptions.check": frozenset({PHARMACIST}),
     # issue 14: the recall trace lists who received a lot, with their contact details: the pharmacist and
     # the owner act on a recall (REST is token-only, so an admin token too); each patient listed is
@@ -112,6 +113,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # bill); the offer to counsel is answered to a pharmacist, who signs it (a cashier cannot counsel)
     "prescriptions.pickup": ALL_STAFF | {API_WRITE, API_ADMIN},
     "prescriptions.counsel": frozenset({PHARMACIST}),
+    # a refill request (staff, the patient's call, the portal, auto-refill): a fill if one is due, else a
+    # renewal request to the prescriber
+    "prescriptions.refill": CLINICAL | {API_ADMIN, SYSTEM},
+    # a transfer is a pharmacist-to-pharmacist communication the regulations name the pharmacists of, and a
+    # return to stock puts dispensed units back on the shelf: both a pharmacist's act, never a token's
+    "prescriptions.transfer": frozenset({PHARMACIST}),
+    "prescriptions.return": frozenset({PHARMACIST}),
     "prescribers.view": CLINICAL | API_ANY,
     "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},
     # the assistant: asking at all; each of its tools also needs the permission of the data it reads

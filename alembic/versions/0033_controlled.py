@@ -7,7 +7,7 @@ balance is the ledger's by construction. Stock moves only through inventory's se
 correct); these tables record what the regulations ask on top of the movement.
 
 Revision ID: 0033_controlled
-Revises: 0031_pickup
+Revises: 0032_refills
 """
 
 from alembic import op
@@ -16,7 +16,7 @@ from backend.core.migration_helpers import enable_tenant_rls
 from backend.core.settings import get_settings
 
 revision = "0033_controlled"
-down_revision = "0031_pickup"
+down_revision = "0032_refills"
 branch_labels = None
 depends_on = None
 

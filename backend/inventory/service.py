@@ -45,6 +45,7 @@ MOVEMENT_KINDS = (
     "customer_return",
     "supplier_return",
     "write_off",
+    "rx_return",  # an unclaimed prescription fill back on its lots (reference: the fill's code)
 )
 
 
@@ -823,6 +824,10 @@ def _preview_line(medicine_id: str, usable: Sequence[Any], quantity: int) -> Lin
     return LinePreview(medicine_id, taken, sum(lot.quantity for lot in usable))
 
 
+# Units back on their lots: a customer's return (billing), or an unclaimed prescription fill (prescriptions).
+RETURN_KINDS = frozenset({"customer_return", "rx_return"})
+
+
 def return_to_lots(
     session: Session,
     ctx: TenantContext,
@@ -831,14 +836,18 @@ def return_to_lots(
     lots: Sequence[tuple[uuid.UUID, int]],
     reason: str,
     reference: str,
+    kind: str = "customer_return",
 ) -> None:
-    """Put sold units back on the exact lots they were picked from, each with a `customer_return` movement.
+    """Put sold units back on the exact lots they were picked from, each with a `customer_return` movement
+    (or `rx_return`: an unclaimed prescription fill that never left the pharmacy, its reference the fill's code).
 
-    Billing calls it for a void (the whole bill) and a credit note (the resaleable units returned),
-    having checked the member may do that; the caller passes the lots in batch id order so
-    concurrent returns lock batches in the same order. Expired or recalled lots take their units
-    back too: they came from there, and a write-off is how they leave.
+    Billing calls it for a void (the whole bill) and a credit note (the resaleable units returned), and
+    prescriptions for an unclaimed fill returned to stock, having checked the member may do that; the caller
+    passes the lots in batch id order so concurrent returns lock batches in the same order. Expired or
+    recalled lots take their units back too: they came from there, and a write-off is how they leave.
     """
+    if kind not in RETURN_KINDS:
+        raise ValueError(f"not a return movement: {kind!r}")
     returned = []
     for batch_id, quantity in lots:
         medicine_id = session.execute(
@@ -851,10 +860,11 @@ def return_to_lots(
     session.execute(
         text(
             "INSERT INTO stock_movements (tenant_id, batch_id, medicine_id, branch_id, kind, quantity, reason, "
-            "reference, actor_user_id) VALUES (:t, :b, :m, :br, 'customer_return', :q, :r, :ref, :u)"
+            "reference, actor_user_id) VALUES (:t, :b, :m, :br, :kind, :q, :r, :ref, :u)"
         ),
         [
             {
+                "kind": kind,
                 "t": ctx.tenant_id,
                 "b": batch,
                 "m": medicine,

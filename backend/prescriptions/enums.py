@@ -17,6 +17,7 @@ class RxStatus(StrEnum):
     WAITING_PRESCRIBER = "waiting_prescriber"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    TRANSFERRED_OUT = "transferred_out"  # to another pharmacy: void here, never filled here again
 
     @property
     def label(self) -> str:
@@ -38,12 +39,24 @@ class RxStatus(StrEnum):
 
     @classmethod
     def verified(cls) -> frozenset[RxStatus]:
-        """Verified and alive: ready to fill, filled, or checked and waiting for pickup."""
-        return frozenset({cls.FILL, cls.FILLED, cls.READY_FOR_PICKUP})
+        """Verified and alive: ready to fill, filled, checked and waiting for pickup, or handed over (the
+        patient takes it: DUR and the medication list count it, and its refills are still to come)."""
+        return frozenset({cls.FILL, cls.FILLED, cls.READY_FOR_PICKUP, cls.DISPENSED})
 
     @classmethod
     def closed(cls) -> frozenset[RxStatus]:
-        return frozenset({cls.CANCELLED, cls.EXPIRED})
+        return frozenset({cls.CANCELLED, cls.EXPIRED, cls.TRANSFERRED_OUT})
+
+    @classmethod
+    def refillable(cls) -> frozenset[RxStatus]:
+        """Where a refill may be requested: the last dispensing is done (checked, picked up, or returned to
+        stock)."""
+        return frozenset({cls.FILL, cls.READY_FOR_PICKUP, cls.DISPENSED})
+
+    @classmethod
+    def transferable(cls) -> frozenset[RxStatus]:
+        """Verified and with nothing of it on the shelf here (checked fills are handed out or returned first)."""
+        return frozenset({cls.FILL, cls.READY_FOR_PICKUP, cls.DISPENSED})
 
     @classmethod
     def open(cls) -> frozenset[RxStatus]:
@@ -64,6 +77,7 @@ class RxStatus(StrEnum):
             cls.WAITING_PRESCRIBER,
             cls.CANCELLED,
             cls.EXPIRED,
+            cls.TRANSFERRED_OUT,
         )
 
 
@@ -79,6 +93,7 @@ _LABELS = {
     RxStatus.WAITING_PRESCRIBER: "Waiting for prescriber",
     RxStatus.CANCELLED: "Cancelled",
     RxStatus.EXPIRED: "Expired",
+    RxStatus.TRANSFERRED_OUT: "Transferred out",
 }
 
 
@@ -87,10 +102,60 @@ class RxSource(StrEnum):
     PHONE = "phone"
     FAX = "fax"
     PORTAL = "portal"  # an upload on the refill portal
+    ELECTRONIC = "electronic"  # an e-prescription (EPCS for a controlled substance)
+    TRANSFER = "transfer"  # received from another pharmacy (prescription_transfers holds the details)
 
     @property
     def label(self) -> str:
-        return {"walk_in": "Walk-in (paper)", "phone": "Phone", "fax": "Fax", "portal": "Portal upload"}[self.value]
+        return _SOURCE_LABELS[self]
+
+    @classmethod
+    def at_intake(cls) -> tuple[RxSource, ...]:
+        """What the intake form offers: a transfer in is recorded on its own form, with the other pharmacy."""
+        return tuple(s for s in cls if s is not cls.TRANSFER)
+
+
+_SOURCE_LABELS = {
+    RxSource.WALK_IN: "Walk-in (paper)",
+    RxSource.PHONE: "Phone",
+    RxSource.FAX: "Fax",
+    RxSource.PORTAL: "Portal upload",
+    RxSource.ELECTRONIC: "Electronic (e-prescription)",
+    RxSource.TRANSFER: "Transfer from another pharmacy",
+}
+
+
+class RefillSource(StrEnum):
+    """Who asked for a refill."""
+
+    STAFF = "staff"  # the button on the prescription page
+    PHONE = "phone"  # the patient called; staff recorded it
+    PORTAL = "portal"  # the patient portal (next issues)
+    AUTO = "auto"  # the auto-refill job
+
+    @property
+    def label(self) -> str:
+        return {"staff": "Staff", "phone": "Phone", "portal": "Portal", "auto": "Auto-refill"}[self.value]
+
+
+class RenewalStatus(StrEnum):
+    """A request to the prescriber for a new prescription (sending it comes with notifications)."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class TransferKind(StrEnum):
+    BRANCH = "branch"  # to another branch of the chain: the record moves, its history stays
+    OUTGOING = "outgoing"  # to another pharmacy: void here
+    INCOMING = "incoming"  # from another pharmacy: a new prescription here
+
+    @property
+    def label(self) -> str:
+        return {"branch": "Between branches", "outgoing": "To another pharmacy", "incoming": "From another pharmacy"}[
+            self.value
+        ]
 
 
 class ReadingStatus(StrEnum):

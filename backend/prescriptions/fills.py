@@ -14,6 +14,7 @@ services take `(session, ctx, ...)`; the adapter owns the transaction.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from backend.prescriptions.service import (
     RefusedTransition,
     add_months,
     local_today,
+    rx_settings,
 )
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -55,6 +57,10 @@ class RemainderForfeited(RefusedTransition):
 
 class TooEarly(RefusedTransition):
     code = "too_early"
+
+
+class NoRefillsLeft(RefusedTransition):
+    code = "no_refills_left"
 
 
 class WrongProduct(Conflict):
@@ -94,6 +100,8 @@ class Fill:
     lots: list[FillLot] = field(default_factory=list)
     checked_at: datetime | None = None
     checked_by: str = ""
+    counts_refill: bool = False  # this dispensing used up one of the prescription's refills
+    returned_at: datetime | None = None
 
     @property
     def partial(self) -> bool:
@@ -102,7 +110,7 @@ class Fill:
 
 _RX_FOR_FILL = text(
     "SELECT r.id, r.rx_number, r.branch_id, r.patient_id, r.status, r.medicine_id, r.quantity, r.schedule, "
-    "r.expires_on, r.earliest_fill_date, br.time_zone FROM prescriptions r "
+    "r.expires_on, r.earliest_fill_date, r.refills_remaining, r.days_supply, br.time_zone FROM prescriptions r "
     "JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id WHERE r.id = :id"
 )
 
@@ -141,10 +149,67 @@ def _next_part(session: Session, row: Any) -> _Next:
         if last is None or last.owed_after == 0:
             if status == RxStatus.FILLED:
                 raise NothingOwed("This prescription is filled and waiting for the pharmacist's final check.")
+            if status == RxStatus.DISPENSED:
+                raise NothingOwed("This prescription was handed over; request a refill for the next fill.")
             raise NothingOwed("This prescription is filled, checked and ready for pickup.")
         return _Next(last.dispensing, last.part + 1, last.owed_after, last.remainder_due_by)
-    # Ready to fill: the original, or (when refills come) the next dispensing.
+    # Ready to fill: the original, or the next dispensing (a refill, or the original again after the first
+    # was returned to stock: a dispensing number is never reused, the fill's code names it).
     return _Next(0 if last is None else last.dispensing + 1, 1, row.quantity, None)
+
+
+@dataclass(frozen=True)
+class RefillBasis:
+    """Whether the next dispensing uses up a refill, and the date the last one was filled."""
+
+    refill: bool
+    last_filled_on: date | None
+
+
+def refill_basis(session: Session, prescription_id: uuid.UUID, time_zone: str) -> RefillBasis:
+    """The next dispensing is a refill when an earlier one was handed over here (a returned one does not
+    count: its refill was given back), or when the prescription was transferred in after being filled."""
+    last = session.execute(
+        text(
+            "SELECT (min(filled_at) AT TIME ZONE :zone)::date AS day FROM prescription_fills "
+            "WHERE prescription_id = :p AND status <> 'returned' GROUP BY dispensing ORDER BY dispensing DESC LIMIT 1"
+        ),
+        {"p": prescription_id, "zone": time_zone},
+    ).first()
+    if last is not None:
+        return RefillBasis(True, last.day)
+    elsewhere = session.execute(
+        text(
+            "SELECT last_filled_on FROM prescription_transfers WHERE prescription_id = :p AND kind = 'incoming' "
+            "AND last_filled_on IS NOT NULL"
+        ),
+        {"p": prescription_id},
+    ).first()
+    return RefillBasis(elsewhere is not None, elsewhere.last_filled_on if elsewhere else None)
+
+
+def refill_due_on(last_filled_on: date | None, days_supply: int | None, threshold: Decimal) -> date | None:
+    """The earliest refill date: the chain's share of the last fill's days' supply used (0.75 of 30 days: day 23)."""
+    if last_filled_on is None or not days_supply:
+        return None
+    return last_filled_on + timedelta(days=math.ceil(days_supply * threshold))
+
+
+def _use_refill(session: Session, ctx: TenantContext, row: Any, today: date) -> bool:
+    """Check a refill may be dispensed now (refills left, the earliest refill date passed); answers whether the
+    next dispensing is a refill at all."""
+    basis = refill_basis(session, row.id, row.time_zone)
+    if not basis.refill:
+        return False
+    if row.refills_remaining <= 0:
+        raise NoRefillsLeft("No refills left on this prescription: the prescriber must renew it.")
+    due = refill_due_on(basis.last_filled_on, row.days_supply, rx_settings(session, ctx).early_refill_threshold)
+    if due is not None and due > today:
+        raise TooEarly(
+            f"Too early to refill: last filled {basis.last_filled_on:%Y-%m-%d} for {row.days_supply} days; "
+            f"it may be refilled from {due:%Y-%m-%d}."
+        )
+    return True
 
 
 def fill_prescription(
@@ -180,6 +245,7 @@ def fill_prescription(
             "The rest of this CII partial fill had to be supplied within 72 hours; it is forfeited. "
             "The prescriber must write a new prescription for it."
         )
+    counts_refill = step.part == 1 and _use_refill(session, ctx, row, today)
     wanted = step.owed if quantity in (None, "") else whole_quantity(quantity)
     if wanted > step.owed:
         raise OutOfStock(f"Only {step.owed} are owed on this prescription; {wanted} asked.", field="quantity")
@@ -210,7 +276,8 @@ def fill_prescription(
         text(
             "INSERT INTO prescription_fills (tenant_id, id, prescription_id, branch_id, medicine_id, code, "
             "dispensing, part, quantity, prescribed, owed_after, remainder_due_by, status, discard_after, "
-            "filled_by) VALUES (:t, :id, :p, :br, :m, :code, :d, :part, :q, :pr, :owed, :due, :s, :discard, :u)"
+            "filled_by, counts_refill) VALUES (:t, :id, :p, :br, :m, :code, :d, :part, :q, :pr, :owed, :due, :s, "
+            ":discard, :u, :refill)"
         ),
         {
             "t": ctx.tenant_id,
@@ -228,6 +295,7 @@ def fill_prescription(
             "s": FillStatus.AWAITING_CHECK,
             "discard": discard,
             "u": ctx.user_id,
+            "refill": counts_refill,
         },
     )
     session.execute(
@@ -247,12 +315,20 @@ def fill_prescription(
             for p in picks
         ],
     )
-    session.execute(text("UPDATE prescriptions SET status = 'filled', updated_at = now() WHERE id = :id"), {"id": key})
+    session.execute(
+        text(
+            "UPDATE prescriptions SET status = 'filled', refills_remaining = refills_remaining - :used, "
+            "updated_at = now() WHERE id = :id"
+        ),
+        {"id": key, "used": int(counts_refill)},
+    )
     # Insurance: the fill is claimed and adjudicated now, so the copay is known when it is picked up.
     claim = claim_fill(
         session, ctx, fill_id=str(fill_id), patient_id=str(row.patient_id), price=fill_price(session, medicine, take)
     )
     reason = f"{code}: {take} filled" + (f", {owed_after} owed" if owed_after else "")
+    if counts_refill:
+        reason += f"; refill, {row.refills_remaining - 1} left"
     if claim is not None:
         reason += f"; claim {claim.status.replace('_', ' ')}, copay {claim.patient_pays}"
     session.execute(
@@ -333,6 +409,8 @@ def _as_fill(row: Any, lots: list[FillLot]) -> Fill:
         lots=lots,
         checked_at=r.checked_at,
         checked_by=r.checker,
+        counts_refill=r.counts_refill,
+        returned_at=r.returned_at,
     )
 
 

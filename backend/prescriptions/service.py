@@ -68,6 +68,7 @@ class RxSettings:
     controlled_expiry_months: int = 6
     controlled_max_refills: int = 5
     cii_max_days_supply: int = 90
+    unclaimed_days: int = 14  # a checked fill not picked up after this many days is listed for return to stock
 
 
 SETTING_LIMITS = {
@@ -75,6 +76,7 @@ SETTING_LIMITS = {
     "controlled_expiry_months": (1, 12),
     "controlled_max_refills": (0, 5),
     "cii_max_days_supply": (1, 90),
+    "unclaimed_days": (1, 90),
 }
 
 
@@ -91,6 +93,7 @@ def rx_settings(session: Session, ctx: TenantContext) -> RxSettings:
         controlled_expiry_months=row.controlled_expiry_months,
         controlled_max_refills=row.controlled_max_refills,
         cii_max_days_supply=row.cii_max_days_supply,
+        unclaimed_days=row.unclaimed_days,
     )
 
 
@@ -118,14 +121,15 @@ def update_rx_settings(session: Session, ctx: TenantContext, **typed: Any) -> Rx
     session.execute(
         text(
             "INSERT INTO prescription_settings (tenant_id, two_person_verification, early_refill_threshold, "
-            "expiry_months, controlled_expiry_months, controlled_max_refills, cii_max_days_supply) VALUES (:t, "
-            ":two_person_verification, :early_refill_threshold, :expiry_months, :controlled_expiry_months, "
-            ":controlled_max_refills, :cii_max_days_supply) ON CONFLICT (tenant_id) DO UPDATE SET "
+            "expiry_months, controlled_expiry_months, controlled_max_refills, cii_max_days_supply, unclaimed_days) "
+            "VALUES (:t, :two_person_verification, :early_refill_threshold, :expiry_months, :controlled_expiry_months, "
+            ":controlled_max_refills, :cii_max_days_supply, :unclaimed_days) ON CONFLICT (tenant_id) DO UPDATE SET "
             "two_person_verification = EXCLUDED.two_person_verification, "
             "early_refill_threshold = EXCLUDED.early_refill_threshold, expiry_months = EXCLUDED.expiry_months, "
             "controlled_expiry_months = EXCLUDED.controlled_expiry_months, "
             "controlled_max_refills = EXCLUDED.controlled_max_refills, "
-            "cii_max_days_supply = EXCLUDED.cii_max_days_supply, updated_at = now()"
+            "cii_max_days_supply = EXCLUDED.cii_max_days_supply, unclaimed_days = EXCLUDED.unclaimed_days, "
+            "updated_at = now()"
         ),
         {"t": ctx.tenant_id, **values},
     )
@@ -174,6 +178,7 @@ class Prescription:
     days_supply: int | None
     refills_authorized: int
     refills_remaining: int
+    auto_refill: bool
     schedule: str | None
     date_written: date | None
     expires_on: date | None
@@ -249,6 +254,7 @@ def _record(row: Any, events: list[RxEvent] | None = None) -> Prescription:
         days_supply=row.days_supply,
         refills_authorized=row.refills_authorized,
         refills_remaining=row.refills_remaining,
+        auto_refill=row.auto_refill,
         schedule=row.schedule,
         date_written=row.date_written,
         expires_on=row.expires_on,
@@ -421,16 +427,40 @@ def create_prescription(
     from the bytes, so `image_type` is ignored; its OCR reading is queued), and notes. Entry fields given
     here (drug, sig, ...) are saved as data entry. Answers the record with its new Rx number."""
     require(ctx, "prescriptions.enter")
+    try:
+        source_value = RxSource(str(source))
+    except ValueError:
+        source_value = RxSource.TRANSFER
+    if source_value not in RxSource.at_intake():
+        raise ValidationFailed(
+            "Say where the prescription came from: walk-in, phone, fax, portal or electronic "
+            "(a transfer from another pharmacy is recorded on the transfer form).",
+            field="source",
+        )
+    return receive(
+        session, ctx, branch_id=branch_id, patient_id=patient_id, source=source_value, notes=notes, image=image, **entry
+    )
+
+
+def receive(
+    session: Session,
+    ctx: TenantContext,
+    *,
+    branch_id: str,
+    patient_id: str,
+    source: RxSource,
+    notes: str = "",
+    image: bytes | None = None,
+    **entry: Any,
+) -> Prescription:
+    """Intake of a prescription from a known source (the intake form's, or a transfer in): see
+    `create_prescription`."""
+    require(ctx, "prescriptions.enter")
+    source_value = source
     branch = as_uuid(branch_id, "branch")
     found = session.execute(text("SELECT code, is_active FROM branches WHERE id = :b"), {"b": branch}).first()
     if found is None or not ctx.can_see_branch(branch):
         raise ValidationFailed("Choose one of your branches.", field="branch_id")
-    try:
-        source_value = RxSource(str(source))
-    except ValueError:
-        raise ValidationFailed(
-            "Say where the prescription came from: walk-in, phone, fax or portal.", field="source"
-        ) from None
     if not str(patient_id or "").strip():
         raise ValidationFailed("Choose the patient (or register them first).", field="patient_id")
     try:
@@ -597,6 +627,9 @@ def _entry_values(session: Session, ctx: TenantContext, row: Any, typed: Mapping
         )
     values["refills_authorized"] = refills
     values["refills_remaining"] = refills
+    if row.source == RxSource.TRANSFER:
+        # What the other pharmacy transferred is all there is; typing the entry again never adds refills.
+        values["refills_remaining"] = min(refills, row.refills_remaining)
     if values["date_written"] is not None:
         months = rules.controlled_expiry_months if schedule else rules.expiry_months
         values["expires_on"] = add_months(values["date_written"], months)
@@ -821,14 +854,15 @@ class Queue:
 
 def _counts(session: Session, ctx: TenantContext, branch: uuid.UUID) -> dict[str, int]:
     counts = {s.value: 0 for s in RxStatus.queue_order()}
-    # The live statuses are counted from the queue index; cancelled and expired only over the last 30 days
-    # (their own index), so a branch's years of history do not slow the queue.
+    # The live statuses are counted from the queue index; the closed ones (cancelled, expired, transferred
+    # out) only over the last 30 days, so a branch's years of history do not slow the queue.
     for row in session.execute(
         text(
             "SELECT status, count(*) AS n FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
-            "AND status NOT IN ('cancelled', 'expired') GROUP BY status "
+            "AND status NOT IN ('cancelled', 'expired', 'transferred_out') GROUP BY status "
             "UNION ALL SELECT status, count(*) FROM prescriptions WHERE tenant_id = :t AND branch_id = :b "
-            "AND status IN ('cancelled', 'expired') AND updated_at > now() - interval '30 days' GROUP BY status"
+            "AND status IN ('cancelled', 'expired', 'transferred_out') AND updated_at > now() - interval '30 days' "
+            "GROUP BY status"
         ),
         {"t": ctx.tenant_id, "b": branch},
     ):
@@ -870,7 +904,7 @@ def queue(
             raise ValidationFailed("No such status.", field="status") from None
         which = "r.status = :status"
     else:
-        params, which = {}, "r.status NOT IN ('cancelled', 'expired')"
+        params, which = {}, "r.status NOT IN ('cancelled', 'expired', 'transferred_out')"
     counts = _counts(session, ctx, branch)
     words = " ".join(str(query or "").split())[:60]
     params.update({"t": ctx.tenant_id, "b": branch})

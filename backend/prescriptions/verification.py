@@ -117,7 +117,8 @@ def _active(session: Session, row: Any, today: date) -> list[tuple[Medication, A
             "r.verified_at, r.branch_id, m.generic_name, m.dosage_form, m.strength AS medicine_strength, br.time_zone "
             "FROM prescriptions r JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
             "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
-            "WHERE r.patient_id = :p AND r.id <> :id AND r.status IN ('fill', 'filled', 'ready_for_pickup') "
+            "WHERE r.patient_id = :p AND r.id <> :id "
+            "AND r.status IN ('fill', 'filled', 'ready_for_pickup', 'dispensed') "
             "AND r.verified_at IS NOT NULL"
         ),
         {"p": row.patient_id, "id": row.id},

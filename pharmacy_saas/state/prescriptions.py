@@ -19,7 +19,7 @@ from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
 from backend.patients.allergies import register_with_allergies
 from backend.patients.service import find_patients
-from backend.prescriptions import originals, reading, service, verification
+from backend.prescriptions import originals, reading, service, transfers, verification
 from backend.prescriptions import prescribers as prescriber_service
 from backend.prescriptions.enums import ReadingStatus, RxSource, RxStatus
 from pharmacy_saas import routes
@@ -241,9 +241,7 @@ class QueueState(ShellState):
             return
         zone = found.time_zone
         self.error, self.page, self.has_more = "", found.page, found.has_more
-        self.tabs = [
-            StatusTab("", "Open", str(sum(n for s, n in found.counts.items() if s not in ("cancelled", "expired"))))
-        ]
+        self.tabs = [StatusTab("", "Open", str(sum(n for s, n in found.counts.items() if s not in CLOSED)))]
         self.tabs += [StatusTab(s, RxStatus(s).label, str(n)) for s, n in found.counts.items()]
         self.items = [
             QueueItem(
@@ -271,11 +269,14 @@ class IntakeState(ShellState):
     error: str = ""
     source: str = "walk_in"
     notes: str = ""
+    can_transfer: bool = False
+    transfer_error: str = ""
 
     @rx.event
     @guarded("prescriptions.enter", page_load=True)
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
+        self.can_transfer, self.transfer_error = role_has(ctx.role, "prescriptions.transfer"), ""
         self.patient_query, self.patient_matches, self.patient_id, self.patient_label, self.error = "", [], "", "", ""
         self.source, self.notes = "walk_in", ""
 
@@ -359,6 +360,28 @@ class IntakeState(ShellState):
         self.patient_id, self.patient_label = patient.id, f"{patient.full_name} ({display_date(patient.date_of_birth)})"
 
     @rx.event
+    @guarded("prescriptions.transfer")
+    async def receive_transfer(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """A prescription transferred in from another pharmacy, taken by the pharmacist for the chosen patient."""
+        typed = {name: str(form.get(name, "")) for name in INCOMING_FIELDS}
+        try:
+            rx_record = await transact(
+                ctx,
+                transfers.receive_transfer,
+                branch_id=self._current_branch_id(),
+                patient_id=self.patient_id,
+                electronic="yes" if form.get("electronic") else "",
+                **typed,
+            )
+        except PharmacyError as exc:
+            self.transfer_error = exc.message
+            return None
+        return [
+            rx.toast.success(f"Transferred in as {rx_record.rx_number}."),
+            rx.redirect(f"{routes.PRESCRIPTION}?id={rx_record.id}"),
+        ]
+
+    @rx.event
     @guarded("prescriptions.enter")
     async def receive(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         try:
@@ -429,7 +452,11 @@ class RxState(ShellState):
 
     @rx.var
     def closed(self) -> bool:
-        return self.status in ("cancelled", "expired")
+        return self.status in CLOSED
+
+    @rx.var
+    def transferable(self) -> bool:
+        return self.status in TRANSFERABLE
 
     @rx.event
     @guarded("prescriptions.view", page_load=True)
@@ -847,4 +874,26 @@ class RxState(ShellState):
         return rx.toast.success(f"{record.rx_number} cancelled.")
 
 
-SOURCES = [(s.value, s.label) for s in RxSource]
+SOURCES = [(s.value, s.label) for s in RxSource.at_intake()]
+# The incoming transfer form: the other pharmacy and its record of the prescription (prescriber and catalog
+# medicine are chosen in data entry, as for any prescription).
+INCOMING_FIELDS = (
+    "pharmacy_name",
+    "pharmacy_address",
+    "pharmacy_phone",
+    "pharmacy_npi",
+    "pharmacy_dea",
+    "other_pharmacist",
+    "other_rx_number",
+    "drug_written",
+    "sig_written",
+    "quantity",
+    "days_supply",
+    "date_written",
+    "refills_authorized",
+    "refills_remaining",
+    "first_filled_on",
+    "last_filled_on",
+)
+CLOSED = frozenset(s.value for s in RxStatus.closed())
+TRANSFERABLE = frozenset(s.value for s in RxStatus.transferable())

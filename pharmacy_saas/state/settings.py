@@ -46,6 +46,7 @@ class SettingsState(ShellState):
             "controlled_expiry_months": str(rules.controlled_expiry_months),
             "controlled_max_refills": str(rules.controlled_max_refills),
             "cii_max_days_supply": str(rules.cii_max_days_supply),
+            "unclaimed_days": str(rules.unclaimed_days),
         }
         cards = await run_service(card_setup, ctx)
         self.cards_configured, self.stripe_account_id = cards.configured, cards.account_id

@@ -95,9 +95,18 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
         assert {"SettingsState.load", "SettingsState.create", "StaffState.send_invitation"} <= set(refused)
     if role == "cashier":
         assert {"QueueState.load", "IntakeState.receive", "RxState.verify"} <= set(refused)
-    if role == "technician":  # enters and fills prescriptions; only a pharmacist verifies and checks them
+    if role == "technician":  # enters, fills and refills prescriptions; only a pharmacist verifies and checks
+        # them, transfers them and returns a fill to stock
         assert {"RxState.verify", "RxState.return_to_entry", "FillState.check"} <= set(refused)
+        transfers_and_returns = {
+            "RefillState.transfer_out",
+            "RefillState.transfer_to_branch",
+            "IntakeState.receive_transfer",
+            "UnclaimedState.return_to_stock",
+        }
+        assert transfers_and_returns <= set(refused)
         assert "RxState.save" not in refused and "FillState.fill" not in refused
+        assert "RefillState.request_refill" not in refused
     if role == "owner":  # an owner may do everything in a chain, and nothing in the platform console,
         # except a licensed pharmacist's own acts (an owner who is a pharmacist works with that role)
         pharmacist_only = {
@@ -105,6 +114,10 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
             "RxState.return_to_entry",
             "FillState.check",
             "ControlledState.sign_inventory",  # the biennial inventory is certified by a pharmacist
+            "RefillState.transfer_out",
+            "RefillState.transfer_to_branch",
+            "IntakeState.receive_transfer",
+            "UnclaimedState.return_to_stock",
         }
         assert pharmacist_only <= set(refused)
         assert all(name.startswith("PlatformState.") for name in set(refused) - pharmacist_only)

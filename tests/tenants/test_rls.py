@@ -182,8 +182,8 @@ def two_chains(db, make_tenant):
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:
     """prescription_settings, prescribers, rx_number_counters, prescriptions, prescription_images,
-    prescription_events, prescription_verifications, prescription_dur_overrides, prescription_fills and
-    prescription_fill_lots."""
+    prescription_events, prescription_verifications, prescription_dur_overrides, prescription_fills,
+    prescription_fill_lots, prescription_transfers, prescription_renewals and prescription_refill_requests."""
     from datetime import date
 
     from backend.accounts.signatures import sign
@@ -198,6 +198,7 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
     technician = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.uuid4(), role="technician")
     pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="pharmacist")
     overrides: dict[str, str] = {}
+    verified = []
     for medicine in (warfarin, ibuprofen):
         rx = run_in_tenant(
             technician,
@@ -225,6 +226,7 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
             entity_id=rx.id,
         )
         run_in_tenant(pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides)
+        verified.append(rx.id)
     assert overrides, "the seeded NSAID after warfarin should need an override"
     # prescription_fills and prescription_fill_lots: the NSAID filled from a received lot.
     from backend.inventory.service import receive_stock
@@ -239,6 +241,27 @@ def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen:
         expiry_date=date.fromordinal(date.today().toordinal() + 365).isoformat(),
         quantity=30,
     )
+    filled = run_in_tenant(technician, fills.fill_prescription, rx.id)
+    # prescription_transfers: the warfarin prescription (verified, never filled) transferred to another pharmacy.
+    from backend.inventory.service import update_medicine
+    from backend.prescriptions import refills, transfers, unclaimed
+
+    run_in_tenant(
+        pharmacist,
+        transfers.transfer_out,
+        verified[0],
+        pharmacy_name="Seeded Other Pharmacy",
+        pharmacy_address="1 Seed St",
+        pharmacy_phone="555-0199",
+        other_pharmacist="Seeded Pharmacist",
+    )
+    # prescription_renewals and prescription_refill_requests: the NSAID, checked, has no refills left, so a
+    # refill request asks the prescriber; then it is returned to stock unclaimed (an rx_return movement).
+    run_in_tenant(owner, update_medicine, ibuprofen, barcode="00093711101")
+    run_in_tenant(pharmacist, fills.final_check, filled.id, "00093711101")
+    run_in_tenant(technician, refills.request_refill, rx.id, "phone")
+    run_in_tenant(pharmacist, unclaimed.return_to_stock, filled.id)
+    # prescription_pickups: the NSAID filled again from the returned units and handed over.
     done = run_in_tenant(technician, fills.fill_prescription, rx.id)
     _seed_pickup(chain, owner, ibuprofen, done.id)
 

@@ -105,7 +105,7 @@ def test_bad_entry_is_refused_with_the_field_named_and_writes_nothing(pharmacy, 
     assert count(db, "prescription_events", pharmacy.chain.tenant_id) == events
     with pytest.raises(ValidationFailed, match="the prescriber, the catalog medicine, the sig"):
         pharmacy.run(pharmacy.technician, service.submit_for_verification, rx.id)
-    with pytest.raises(ValidationFailed, match="walk-in, phone, fax or portal"):
+    with pytest.raises(ValidationFailed, match="walk-in, phone, fax, portal or electronic"):
         pharmacy.run(
             pharmacy.technician,
             service.create_prescription,
