@@ -97,6 +97,13 @@ def handed_over(pharmacy, counsellor, bill_id: str, **change):
     }
 
 
+def picked_up(pharmacy, fill_id: str) -> None:
+    """The checked fill scanned onto a bill at the counter and handed over, counselled by a pharmacist."""
+    counsellor, _ = member(pharmacy, "pharmacist")
+    draft = on_the_bill(pharmacy, pharmacy.owner, fill_id)
+    pharmacy.run(pharmacy.owner, finalize_bill, draft.bill.id, pickup=handed_over(pharmacy, counsellor, draft.bill.id))
+
+
 def pickups(db, pharmacy) -> int:
     db.execute(text("RESET ROLE"))
     found = db.execute(

@@ -17,6 +17,7 @@ from backend.prescriptions.service import RefusedTransition, create_prescription
 from tenants.context import TenantContext
 from tests.backend.prescriptions.conftest import VALID_DEA, VALID_NPI
 from tests.backend.prescriptions.test_fills import receive
+from tests.backend.prescriptions.test_pickup import picked_up
 from tests.backend.prescriptions.test_refills import filled_and_checked
 
 OTHER = {
@@ -59,8 +60,8 @@ def test_an_outgoing_transfer_records_the_other_pharmacy_and_voids_the_prescript
     # A checked fill still on the shelf: hand it out or return it first.
     with pytest.raises(RefusedTransition, match="waiting at"):
         pharmacy.run(pharmacy.pharmacist, transfers.transfer_out, rx.id, **OTHER)
-    db.execute(text("RESET ROLE"))
-    db.execute(text("UPDATE prescription_fills SET status = 'picked_up' WHERE prescription_id = :p"), {"p": rx.id})
+    for fill in pharmacy.run(pharmacy.pharmacist, fills.fills_of, rx.id):
+        picked_up(pharmacy, fill.id)
 
     done = pharmacy.run(pharmacy.pharmacist, transfers.transfer_out, rx.id, **OTHER)
 

@@ -13,6 +13,7 @@ from backend.prescriptions import fills, refills, unclaimed
 from backend.prescriptions.enums import FillStatus, RxStatus
 from backend.prescriptions.service import update_rx_settings
 from tests.backend.prescriptions.test_fills import on_hand, receive
+from tests.backend.prescriptions.test_pickup import picked_up
 from tests.backend.prescriptions.test_refills import filled_and_checked, record
 
 
@@ -117,8 +118,33 @@ def test_only_a_pharmacist_returns_and_a_picked_up_fill_never_goes_back(pharmacy
     _, first = filled_and_checked(pharmacy, db)
     with pytest.raises(PermissionDenied):
         pharmacy.run(pharmacy.technician, unclaimed.return_to_stock, first.id)
-    db.execute(text("RESET ROLE"))
-    db.execute(text("UPDATE prescription_fills SET status = 'picked_up' WHERE id = :f"), {"f": first.id})
+    picked_up(pharmacy, first.id)
     with pytest.raises(unclaimed.NotReturnable, match="never goes back on the shelf"):
         pharmacy.run(pharmacy.pharmacist, unclaimed.return_to_stock, first.id)
     assert on_hand(db, pharmacy, "lisinopril") == {"L1": 70}
+
+
+def test_a_return_to_stock_reverses_the_fills_claim(pharmacy, db):
+    from backend.billing.claims import service as claims
+    from backend.billing.statuses import ClaimStatus
+
+    patient = pharmacy.patient("Una Unclaimed")
+    payer = pharmacy.run(pharmacy.owner, claims.create_payer, name="Gamma Health", payer_code="GAMMA")
+    pharmacy.run(pharmacy.owner, claims.add_coverage, patient_id=patient, payer_id=payer.id, member_id="G-1")
+    receive(pharmacy, "lisinopril", "L1", 100)
+    rx = pharmacy.on_profile(patient, "lisinopril", days_supply="30")
+    done = pharmacy.run(pharmacy.technician, fills.fill_prescription, rx.id)
+    assert pharmacy.run(pharmacy.owner, claims.claim_of_fill, done.id).status == ClaimStatus.APPROVED
+    db.execute(text("RESET ROLE"))
+    db.execute(
+        text("UPDATE prescription_fills SET status = 'checked', checked_at = now(), scanned_barcode = '00000000' "
+             "WHERE id = :f"),
+        {"f": done.id},
+    )  # fmt: skip
+    waited(db, done.id, 15)
+
+    pharmacy.run(pharmacy.pharmacist, unclaimed.return_to_stock, done.id)
+
+    claim = pharmacy.run(pharmacy.owner, claims.claim_of_fill, done.id)
+    assert claim.status == ClaimStatus.REVERSED and claim.events[-1].note == "returned to stock"
+    assert on_hand(db, pharmacy, "lisinopril") == {"L1": 100}
