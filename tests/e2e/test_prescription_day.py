@@ -5,7 +5,8 @@ A verified prescription is filled from the prescription page; its label PDF carr
 loudly and accepts the right one, both scanned as a scanner does (digits, then Enter); at the counter the
 label's code puts the fill on the bill, the pickup is recorded with counselling accepted and the patient's
 signature drawn with the mouse, and the bill is sold; weeks later, back on the prescription page, a refill
-makes the next fill and a refill is used. Stock moves once per fill: the sale takes nothing more."""
+makes the next fill and a refill is used. Stock moves once per fill: the sale takes nothing more.
+The prescription page is used at tablet size; the queue, unclaimed fills and the register end it on a phone."""
 
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ from tests.backend.prescriptions.test_fills import receive
 from tests.e2e.test_accounts import sign_in
 from tests.e2e.test_pickup import draw_signature
 from tests.e2e.test_prescriptions import member
-from tests.e2e.test_refills import lot_on_hand
+from tests.e2e.test_refills import checked, lot_on_hand
 
 pytestmark = pytest.mark.e2e
 
 METFORMIN_BOTTLE = "00093104801"
 GLIPIZIDE_BOTTLE = "00093104902"  # the bottle next to it on the shelf
+TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -97,7 +100,11 @@ def test_a_prescription_day_fill_label_check_pickup_and_refill(page: Page, app_u
     day = prescription_day(chain, "Mona Dayfield")
     pharmacy, rx = day.pharmacy, day.rx
 
-    # Fill, on the prescription page.
+    receive(pharmacy, "lisinopril", "LIS-0400", 60)
+    _, forgotten = checked(pharmacy, "Una Claimed", refills="1", days_ago=20)
+
+    # Fill, on the prescription page, at the dispensary's tablet.
+    page.set_viewport_size(TABLET)
     sign_in(page, app_url, day.email, day.password)
     page.goto(f"{app_url}/prescriptions/rx?id={rx.id}")
     expect(page.locator("#rx-status")).to_have_text("Ready to fill", timeout=30000)
@@ -125,16 +132,25 @@ def test_a_prescription_day_fill_label_check_pickup_and_refill(page: Page, app_u
     ):
         assert expected in words, expected
 
-    # Final check: the glipizide bottle is refused loudly, the metformin bottle passes. A scanner types, then Enter.
+    # Final check: the glipizide bottle is refused loudly, the metformin bottle passes. Opened for the check,
+    # the page waits for the scanner in the scan field, on screen beside its fill (not off the edge of a wide
+    # table); the scanner types, then Enter.
+    page.reload()
+    expect(page.locator("#rx-status")).to_have_text("Filled, awaiting check", timeout=30000)
     scan = row.locator(".fill-scan input")
-    scan.fill(GLIPIZIDE_BOTTLE)
-    scan.press("Enter")
+    expect(scan).to_be_focused(timeout=15000)
+    expect(scan).to_be_in_viewport()
+    expect(row.locator(".fill-label")).to_be_in_viewport()
+    page.keyboard.type(GLIPIZIDE_BOTTLE)
+    page.keyboard.press("Enter")
     expect(page.locator("#fill-error")).to_contain_text("WRONG PRODUCT", timeout=15000)
     expect(page.locator("#fill-error")).to_contain_text("Glipizide 5 mg")
     expect(page.locator("#rx-status")).to_have_text("Filled, awaiting check")
     expect(row).to_contain_text("Awaiting final check")
-    scan.fill(METFORMIN_BOTTLE)
-    scan.press("Enter")
+    expect(scan).to_have_value("")  # ready for the next scan
+    expect(scan).to_be_focused()
+    page.keyboard.type(METFORMIN_BOTTLE)
+    page.keyboard.press("Enter")
     expect(page.locator("#rx-status")).to_have_text("Ready for pickup", timeout=15000)
     expect(row.locator(".fill-checked")).to_contain_text("Phil Pharm")
     expect(page.locator("#fill-error")).to_have_count(0)
@@ -157,6 +173,8 @@ def test_a_prescription_day_fill_label_check_pickup_and_refill(page: Page, app_u
     page.locator("#pos-pickup-counselling").select_option("accepted")
     page.locator("#pos-pickup-secret").fill(day.password)
     page.locator("#pos-pickup-signature").scroll_into_view_if_needed()
+    pad = page.locator("#pos-pickup-signature").bounding_box()
+    assert pad is not None and pad["width"] > 400, pad  # the card's width to sign in, not a 300 px default
     draw_signature(page)
     page.locator("#pos-pickup-record").click()
     expect(page.locator("#pos-pickup-summary")).to_contain_text("counselling accepted", timeout=15000)
@@ -174,6 +192,9 @@ def test_a_prescription_day_fill_label_check_pickup_and_refill(page: Page, app_u
     page.goto(f"{app_url}/prescriptions/rx?id={rx.id}")
     expect(page.locator("#rx-status")).to_have_text("Dispensed", timeout=30000)
     expect(page.locator("#rx-refills-left")).to_have_text("2 of 2", timeout=15000)
+    # Its own pickup is not a "counter sale" that the drug-use review holds against it as an early refill.
+    expect(page.locator("#rx-no-alerts")).to_be_visible()
+    expect(page.locator(".rx-active")).to_have_count(0)
     page.locator("#refill-submit").click()
     expect(page.locator("#refill-error")).to_contain_text("Too early to refill", timeout=15000)
     expect(page.locator("#refill-error")).to_contain_text("may be refilled from")
@@ -194,6 +215,20 @@ def test_a_prescription_day_fill_label_check_pickup_and_refill(page: Page, app_u
     expect(rows.nth(0)).to_contain_text("Picked up")
     assert lot_on_hand(pharmacy, "MET-5501") == 40
     assert pharmacy.run(pharmacy.owner, service.get_prescription, rx.id).status == RxStatus.FILLED
+
+    # On a phone, the pharmacist's other screens keep their buttons on screen.
+    page.set_viewport_size(PHONE)
+    page.goto(f"{app_url}/prescriptions")
+    expect(page.locator("#rx-new")).to_be_in_viewport(timeout=30000)
+    page.goto(f"{app_url}/prescriptions/unclaimed")
+    unclaimed = page.locator(".unclaimed-row")
+    expect(unclaimed).to_have_count(1, timeout=30000)
+    expect(unclaimed.first).to_contain_text(forgotten.code)
+    expect(unclaimed.first.locator(".unclaimed-return")).to_be_in_viewport()
+    page.goto(f"{app_url}/controlled")
+    expect(page.locator("#tab-pmp")).to_be_in_viewport(timeout=30000)
+    expect(page.locator("#register-pdf")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def run_fill(pharmacy: Pharmacy, rx_id: str) -> list[fills.Fill]:
