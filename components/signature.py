@@ -65,9 +65,9 @@ def signature_pad(canvas_id: str, label: str) -> rx.Component:
     return rx.vstack(
         rx.el.canvas(
             id=canvas_id,
-            width="600",
-            height="180",
-            custom_attrs={"data-signature": "1", "aria-label": label, "role": "img"},
+            # The drawing's own pixels, as attributes: Reflex turns width=/height= props into CSS, which
+            # overrode width 100% and left a 300 x 150 default bitmap in a box too small to sign in.
+            custom_attrs={"width": "600", "height": "180", "data-signature": "1", "aria-label": label, "role": "img"},
             style={
                 "width": "100%",
                 "max_width": "600px",

@@ -7,40 +7,63 @@ from pharmacy_saas.state.fills import FillRow, FillState
 
 
 def fill_row(row: FillRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.code),
-        rx.table.cell(row.when),
-        rx.table.cell(row.quantity),
-        rx.table.cell(row.owed),
-        rx.table.cell(row.lots),
-        rx.table.cell(row.status),
-        rx.table.cell(row.who),
-        rx.table.cell(
+    """One fill as a block that wraps (not a wide table): on a phone or a tablet the scan field and the
+    label stay on screen next to the fill they belong to."""
+    return rx.box(
+        rx.flex(
+            rx.text.strong(row.code, size="2"),
+            rx.badge(row.status, size="1", class_name="fill-status"),
+            rx.text("Qty ", row.quantity, size="2"),
+            rx.cond(row.owed != "", rx.text(row.owed, " owed", size="2", color_scheme="orange")),
+            rx.text("Lots: ", row.lots, size="2"),
+            rx.text("Filled ", row.when, " by ", row.who, size="1", color_scheme="gray"),
+            wrap="wrap",
+            spacing="3",
+            align="center",
+        ),
+        rx.flex(
             rx.cond(
                 row.awaiting_check & FillState.can_check,
                 rx.form(
-                    rx.hstack(
+                    rx.flex(
                         rx.el.input(type="hidden", name="fill_id", value=row.id),
                         rx.input(
-                            name="barcode", placeholder="Scan the stock bottle", width="13em", class_name="fill-scan"
+                            name="barcode",
+                            placeholder="Scan the stock bottle",
+                            aria_label="Final check: scan the stock bottle's barcode, then Enter",
+                            auto_focus=True,
+                            auto_complete="off",
+                            width="14em",
+                            class_name="fill-scan",
                         ),
-                        rx.button("Check", type="submit", size="1", class_name="fill-check"),
+                        rx.button("Check", type="submit", size="2", class_name="fill-check"),
+                        spacing="2",
+                        align="center",
                     ),
                     on_submit=FillState.check,
                     reset_on_submit=True,
                 ),
-                rx.text(row.checked, size="1", class_name="fill-checked"),
-            )
-        ),
-        rx.table.cell(
+                rx.cond(
+                    row.checked != "",
+                    rx.text("Final check: ", row.checked, size="1", class_name="fill-checked"),
+                ),
+            ),
             rx.button(
                 "Label PDF",
-                size="1",
+                size="2",
                 variant="soft",
                 on_click=FillState.download_label(row.id),
                 class_name="fill-label",
-            )
+            ),
+            wrap="wrap",
+            spacing="3",
+            align="center",
+            justify="between",
+            padding_top="0.4em",
         ),
+        padding_y="0.6em",
+        border_top="1px solid var(--gray-a5)",
+        width="100%",
         class_name="fill-row",
     )
 
@@ -74,6 +97,7 @@ def fill_form() -> rx.Component:
                 ),
                 rx.button("Fill", type="submit", id="fill-submit"),
                 align="center",
+                wrap="wrap",
             ),
             spacing="2",
         ),
@@ -93,30 +117,7 @@ def fill_card() -> rx.Component:
                 rx.cond(FillState.fillable & FillState.can_fill, fill_form()),
                 rx.cond(
                     FillState.fills.length() > 0,
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in (
-                                        "Fill",
-                                        "When",
-                                        "Quantity",
-                                        "Owed",
-                                        "Lots",
-                                        "Status",
-                                        "By",
-                                        "Final check",
-                                        "",
-                                    )
-                                ]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(FillState.fills, fill_row)),
-                        width="100%",
-                        size="1",
-                        id="rx-fills",
-                    ),
+                    rx.vstack(rx.foreach(FillState.fills, fill_row), spacing="0", width="100%", id="rx-fills"),
                 ),
                 width="100%",
                 spacing="2",

@@ -9,27 +9,38 @@ from pharmacy_saas.state.unclaimed import UnclaimedRow, UnclaimedState
 
 
 def unclaimed_row(row: UnclaimedRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.code),
-        rx.table.cell(rx.link(row.rx_number, href=f"{routes.PRESCRIPTION}?id=" + row.prescription_id)),
-        rx.table.cell(row.patient),
-        rx.table.cell(row.drug),
-        rx.table.cell(row.quantity),
-        rx.table.cell(row.lots),
-        rx.table.cell(row.checked),
-        rx.table.cell(row.waiting),
-        rx.table.cell(
-            rx.cond(
-                UnclaimedState.can_return,
-                rx.button(
-                    "Return to stock",
-                    size="1",
-                    color_scheme="orange",
-                    on_click=UnclaimedState.return_to_stock(row.id),
-                    class_name="unclaimed-return",
-                ),
-            )
+    """One unclaimed fill as a block that wraps, its return button beside it on any screen (a wide table
+    hid the button off the right edge of a phone)."""
+    return rx.flex(
+        rx.flex(
+            rx.text.strong(row.code, size="2"),
+            rx.link(row.rx_number, href=f"{routes.PRESCRIPTION}?id=" + row.prescription_id, size="2"),
+            rx.text(row.patient, size="2", weight="medium"),
+            rx.text(row.drug, " · Qty ", row.quantity, size="2"),
+            rx.text("Lots: ", row.lots, size="2"),
+            rx.text("Checked ", row.checked, size="1", color_scheme="gray"),
+            rx.badge("Waiting ", row.waiting, color_scheme="orange"),
+            wrap="wrap",
+            spacing="3",
+            align="center",
         ),
+        rx.cond(
+            UnclaimedState.can_return,
+            rx.button(
+                "Return to stock",
+                size="2",
+                color_scheme="orange",
+                on_click=UnclaimedState.return_to_stock(row.id),
+                class_name="unclaimed-return",
+            ),
+        ),
+        wrap="wrap",
+        spacing="3",
+        align="center",
+        justify="between",
+        padding_y="0.6em",
+        border_top="1px solid var(--gray-a5)",
+        width="100%",
         class_name="unclaimed-row",
     )
 
@@ -51,18 +62,8 @@ def unclaimed_page() -> rx.Component:
             rx.cond(
                 UnclaimedState.rows.length() == 0,
                 rx.text("Nothing unclaimed.", size="2", id="unclaimed-none"),
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in ("Fill", "Rx", "Patient", "Drug", "Qty", "Lots", "Checked", "Waiting", "")
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(UnclaimedState.rows, unclaimed_row)),
-                    width="100%",
-                    id="unclaimed-fills",
+                rx.vstack(
+                    rx.foreach(UnclaimedState.rows, unclaimed_row), spacing="0", width="100%", id="unclaimed-fills"
                 ),
             ),
             width="100%",

@@ -111,6 +111,8 @@ def queue_page() -> rx.Component:
                     rx.link(rx.button("New prescription", id="rx-new"), href=routes.PRESCRIPTION_NEW),
                 ),
                 width="100%",
+                wrap="wrap",
+                align="center",
             ),
             queue_keys(),
             rx.text(
@@ -353,7 +355,7 @@ def intake_page() -> rx.Component:
 
 def fact(label: str, value: Any, field_id: str) -> rx.Component:
     return rx.hstack(
-        rx.text(label, size="2", color_scheme="gray", width="10em"),
+        rx.text(label, size="2", color_scheme="gray", width="10em", flex_shrink="0"),
         rx.text(value, size="2", id=field_id),
         width="100%",
     )

@@ -138,13 +138,15 @@ def _active(session: Session, row: Any, today: date) -> list[tuple[Medication, A
         )
         found.append((med, ActiveMedication(med.drug, f"Rx {rx.rx_number}", started, rx.days_supply)))
     # What the patient bought at the counter (bills linked to the patient). Read here, in this transaction,
-    # under RLS; billing publishes no service for it yet (noted in docs/prescriptions.md).
+    # under RLS; billing publishes no service for it yet (noted in docs/prescriptions.md). A bill line that is
+    # a prescription's fill is not a counter sale: its prescription is counted above (or is this one, which
+    # would otherwise be reviewed against its own pickup as an early refill).
     sales = session.execute(
         text(
             "SELECT DISTINCT ON (m.id) m.generic_name, m.dosage_form, m.strength, b.finalized_at "
             "FROM bills b JOIN bill_lines l ON l.tenant_id = b.tenant_id AND l.bill_id = b.id "
             "JOIN medicines m ON m.tenant_id = l.tenant_id AND m.id = l.medicine_id "
-            "WHERE b.patient_id = :p AND b.status = ANY(CAST(:sold AS text[])) "
+            "WHERE b.patient_id = :p AND b.status = ANY(CAST(:sold AS text[])) AND l.fill_id IS NULL "
             "AND b.finalized_at > now() - make_interval(days => :days) ORDER BY m.id, b.finalized_at DESC"
         ),
         {"p": row.patient_id, "days": COUNTER_SALES_DAYS, "sold": TAKEN_HOME},

@@ -10,11 +10,14 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
+from backend.billing.bills.counter import sell_for_cash
 from backend.billing.bills.service import create_draft, finalize_bill
 from backend.core.errors import ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.prescriptions import verification
 from backend.prescriptions.enums import RxStatus
+from backend.prescriptions.service import get_prescription
+from tests.backend.prescriptions.test_pickup import checked_fill, handed_over, member, on_the_bill
 
 
 def alerts(pharmacy, rx_id: str, kind: str | None = None) -> list:
@@ -121,6 +124,21 @@ def test_a_counter_sale_to_the_patient_counts_as_an_active_medication(pharmacy):
     found = pharmacy.run(pharmacy.pharmacist, verification.review, rx.id)
     assert [(a.drug, a.source) for a in found.active] == [("Naproxen", "counter sale")]
     assert [a for a in found.alerts if a.type == "duplication"] != []
+
+
+def test_a_fill_picked_up_at_the_counter_is_not_a_counter_sale_of_itself(pharmacy, db):
+    """The bill line of a fill is its prescription's dispensing: the review of that prescription (and of a
+    new one) counts the prescription, never the pickup again as a counter sale (an early refill of itself)."""
+    (pharmacist, _), (cashier, _) = member(pharmacy, "pharmacist"), member(pharmacy, "cashier")
+    done = checked_fill(pharmacy, db)
+    draft = on_the_bill(pharmacy, cashier, done.id)
+    pharmacy.run(cashier, sell_for_cash, draft.bill.id, "50", pickup=handed_over(pharmacy, pharmacist, draft.bill.id))
+    found = pharmacy.run(pharmacy.pharmacist, verification.review, done.prescription_id)
+    assert found.active == [] and found.alerts == []
+    first = pharmacy.run(pharmacy.owner, get_prescription, done.prescription_id)
+    again = pharmacy.entered(first.patient_id, "lisinopril")
+    found = pharmacy.run(pharmacy.pharmacist, verification.review, again.id)
+    assert [a.source for a in found.active] == [f"Rx {first.rx_number}"]
 
 
 def test_the_structured_allergy_record_wins_over_the_free_text(pharmacy):
