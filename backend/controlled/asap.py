@@ -268,9 +268,7 @@ def asap_export(
         raise ValidationFailed("Enter the branch's DEA number and NPI (PMP registration) before exporting.")
     since, until = day_bounds(on, on, where.time_zone)
     granted = [s.value for s in ClaimStatus.granted()]
-    rows = session.execute(
-        _FILLS, {"b": uuid.UUID(where.id), "since": since, "until": until, "granted": granted}
-    ).all()
+    rows = session.execute(_FILLS, {"b": uuid.UUID(where.id), "since": since, "until": until, "granted": granted}).all()
     problems = sorted({said for row in rows for said in _problems(row)})
     if problems:
         raise ValidationFailed("The PMP file cannot be made: " + "; ".join(problems) + ".")

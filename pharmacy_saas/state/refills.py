@@ -1,6 +1,7 @@
 """Refills and transfers on the prescription page (/prescriptions/rx?id=): refills left and the next refill
 date, the refill request (staff or the patient's call), auto-refill, the renewal requests with the
-prescriber's answer recorded by a pharmacist, and the pharmacist's transfer to another branch or pharmacy with the transfers recorded.
+prescriber's answer recorded by a pharmacist, and the pharmacist's transfer to another branch or pharmacy
+with the transfers recorded.
 
 Every handler checks its permission on the server; the service runs in one tenant transaction (`transact`).
 """

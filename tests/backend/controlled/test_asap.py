@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from backend.api import create_api
+from backend.billing.claims import service as claims
 from backend.controlled import asap
 from backend.controlled.asap_format import ZERO_TAGS, split_segments, validate
 from backend.core.errors import PermissionDenied, ValidationFailed
-from backend.billing.claims import service as claims
 from backend.prescriptions import fills, unclaimed
 from tests.backend.controlled.conftest import PHARMACY_DEA, PHARMACY_NPI, controlled_pharmacy, receive
 from tests.backend.prescriptions.conftest import VALID_DEA

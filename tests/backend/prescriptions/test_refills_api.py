@@ -89,7 +89,9 @@ def test_the_prescribers_answer_to_a_renewal_through_rest(client, committed_tena
     other, _ = checked_long_ago(pharmacy, "0")
     admin, write = auth(chain, "admin"), auth(chain, "write")
     asked = [
-        client.post(f"/api/v1/prescriptions/{rx.id}/refills", json={}, headers={**admin, "Idempotency-Key": f"renew-ask-000{n}"})
+        client.post(
+            f"/api/v1/prescriptions/{rx.id}/refills", json={}, headers={**admin, "Idempotency-Key": f"renew-ask-000{n}"}
+        )
         for n, rx in enumerate((spent, other))
     ]
     first, second = (a.json()["renewal"]["id"] for a in asked)
@@ -109,7 +111,9 @@ def test_the_prescribers_answer_to_a_renewal_through_rest(client, committed_tena
     assert (new["status"], new["quantity"], new["refills_authorized"]) == ("verification", 90, 3)
 
     denied_url = f"/api/v1/renewal-requests/{second}/answer"
-    no_reason = client.post(denied_url, json={"decision": "denied"}, headers={**admin, "Idempotency-Key": "renew-deny-0001"})
+    no_reason = client.post(
+        denied_url, json={"decision": "denied"}, headers={**admin, "Idempotency-Key": "renew-deny-0001"}
+    )
     assert no_reason.status_code == 422
     denied = client.post(
         denied_url,
@@ -118,4 +122,6 @@ def test_the_prescribers_answer_to_a_renewal_through_rest(client, committed_tena
     )
     assert denied.status_code == 200 and denied.json()["status"] == "denied"
     listed = client.get(f"/api/v1/branches/{pharmacy.branch}/renewal-requests?status=denied", headers=admin).json()
-    assert [(r["rx_number"], r["answer_reason"]) for r in listed] == [(other.rx_number, "Therapy stopped at last visit")]
+    assert [(r["rx_number"], r["answer_reason"]) for r in listed] == [
+        (other.rx_number, "Therapy stopped at last visit")
+    ]
