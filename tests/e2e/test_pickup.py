@@ -228,12 +228,17 @@ def test_the_owner_sets_which_schedules_need_an_id_at_pickup(page: Page, app_url
     prescriber = run_in_tenant(
         owner, prescribers.create_prescriber, full_name="Dana Rivera", credentials="MD", npi="1234567893"
     )
-    patient = run_in_tenant(
-        owner, create_patient, full_name="Ida Schedule", date_of_birth="1970-02-03", home_branch_id=branch
-    )
     first, second = (
-        checked_fill(owner, branch, prescriber.id, patient.id, buprenorphine, "00093711103", refills_authorized="0")
-        for _ in range(2)
+        checked_fill(
+            owner,
+            branch,
+            prescriber.id,
+            run_in_tenant(owner, create_patient, full_name=name, date_of_birth="1970-02-03", home_branch_id=branch).id,
+            buprenorphine,
+            "00093711103",
+            refills_authorized="0",
+        )
+        for name in ("Ida Schedule", "Ivo Schedule")
     )
 
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
