@@ -14,6 +14,13 @@ def renewal_row(row: RenewalRow) -> rx.Component:
         rx.table.cell(row.reason),
         rx.table.cell(row.status),
         rx.table.cell(row.who),
+        rx.table.cell(
+            rx.cond(
+                row.renewed_as != "",
+                rx.link(row.answer, href="/prescriptions/rx?id=" + row.renewed_as, class_name="renewal-new-rx"),
+                rx.text(row.answer),
+            )
+        ),
         class_name="renewal-row",
     )
 
@@ -27,6 +34,41 @@ def transfer_row(row: TransferRow) -> rx.Component:
         rx.table.cell(row.refills),
         class_name="transfer-row",
     )
+
+
+def renewal_answer_form() -> rx.Component:
+    """The prescriber's answer to the open renewal request (a pharmacist records it)."""
+    return rx.form(
+        rx.vstack(
+            rx.text("The prescriber's answer", size="2", weight="bold"),
+            rx.hstack(
+                rx.el.select(
+                    rx.el.option("Approved: a new prescription", value="approved"),
+                    rx.el.option("Denied", value="denied"),
+                    name="decision",
+                    id="renewal-decision",
+                ),
+                rx.el.select(
+                    *[rx.el.option(label, value=value) for value, label in RENEWAL_SOURCES],
+                    name="source",
+                    id="renewal-source",
+                ),
+                rx.input(name="quantity", id="renewal-quantity", placeholder="Quantity authorised", width="10em"),
+                rx.input(name="refills", id="renewal-refills", placeholder="Refills authorised", width="10em"),
+                rx.input(name="reason", id="renewal-reason", placeholder="Reason (when denied)", width="18em"),
+                rx.button("Record answer", type="submit", id="renewal-submit"),
+                align="center",
+                wrap="wrap",
+            ),
+            form_alert(RefillState.renewal_error, "renewal-error"),
+            spacing="2",
+        ),
+        on_submit=RefillState.answer_renewal,
+        reset_on_submit=False,
+    )
+
+
+RENEWAL_SOURCES = (("electronic", "Electronic"), ("fax", "Fax"), ("phone", "Phone"))
 
 
 def refill_form() -> rx.Component:
@@ -96,7 +138,10 @@ def refill_card() -> rx.Component:
                         rx.table.root(
                             rx.table.header(
                                 rx.table.row(
-                                    *[rx.table.column_header_cell(h) for h in ("Asked", "Why", "Status", "By")]
+                                    *[
+                                        rx.table.column_header_cell(h)
+                                        for h in ("Asked", "Why", "Status", "By", "Prescriber's answer")
+                                    ]
                                 )
                             ),
                             rx.table.body(rx.foreach(RefillState.renewals, renewal_row)),
@@ -104,6 +149,7 @@ def refill_card() -> rx.Component:
                             size="1",
                             id="rx-renewals",
                         ),
+                        rx.cond(RefillState.can_renew & (RefillState.open_renewal_id != ""), renewal_answer_form()),
                         width="100%",
                     ),
                 ),

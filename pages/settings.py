@@ -8,7 +8,7 @@ from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.auth import AccountState
-from pharmacy_saas.state.settings import SettingsState
+from pharmacy_saas.state.settings import ID_SCHEDULES, SettingsState
 
 
 def token_row(token: rx.Var) -> rx.Component:
@@ -116,6 +116,25 @@ def stripe_account_card() -> rx.Component:
     )
 
 
+def pickup_id_field(rules: rx.Var) -> rx.Component:
+    """Which schedules' fills need the collector's ID at pickup (US default: all of CII-CV)."""
+    return rx.hstack(
+        rx.text("ID at pickup for", size="2"),
+        *[
+            rx.el.label(
+                rx.el.input(
+                    type="checkbox", name=f"id_{s}", id=f"rx-id-{s}", default_checked=rules[f"id_{s}"] == "yes"
+                ),
+                f" {s}",
+            )
+            for s in ID_SCHEDULES
+        ],
+        align="center",
+        wrap="wrap",
+        id="rx-pickup-id",
+    )
+
+
 def rx_rules_card() -> rx.Component:
     """The chain's prescription rules: US defaults; where a state is stricter, the owner sets it here."""
     rules = SettingsState.rx_rules
@@ -171,6 +190,7 @@ def rx_rules_card() -> rx.Component:
                     width="100%",
                     wrap="wrap",
                 ),
+                pickup_id_field(rules),
                 form_alert(SettingsState.rx_rules_error, "rx-rules-error"),
                 rx.button("Save prescription rules", type="submit", id="save-rx-rules"),
                 spacing="3",
@@ -180,7 +200,11 @@ def rx_rules_card() -> rx.Component:
             key=rules["early_refill_threshold"]
             + rules["two_person_verification"]
             + rules["expiry_months"]
-            + rules["unclaimed_days"],
+            + rules["unclaimed_days"]
+            + rules["id_CII"]
+            + rules["id_CIII"]
+            + rules["id_CIV"]
+            + rules["id_CV"],
         ),
         width="100%",
         id="rx-rules-card",

@@ -119,6 +119,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # a transfer is a pharmacist-to-pharmacist communication the regulations name the pharmacists of, and a
     # return to stock puts dispensed units back on the shelf: both a pharmacist's act, never a token's
     "prescriptions.transfer": frozenset({PHARMACIST}),
+    # the prescriber's answer to a renewal request (a new prescription, or a refusal): taken by a pharmacist, or
+    # posted by the e-prescribing integration (an admin token); a new prescription is verified by a pharmacist
+    "prescriptions.renew": frozenset({PHARMACIST, API_ADMIN}),
     "prescriptions.return": frozenset({PHARMACIST}),
     "prescribers.view": CLINICAL | API_ANY,
     "prescribers.manage": CLINICAL | {API_WRITE, API_ADMIN},

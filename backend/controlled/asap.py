@@ -2,6 +2,18 @@
 medicines made there, with the pharmacy's DEA number and NPI (the branch's registration, kept here since
 branches carry neither), the patient, the prescriber's DEA number, the NDC, quantity, days' supply and dates.
 
+What a day's file holds:
+- a new record (DSP01 00) for each controlled fill made that day, unless it went back to stock the same day
+  (never dispensed, so never reported);
+- a void (DSP01 02) for each fill returned to stock that day that was made on an earlier day: that day's
+  file reported it, so the PMP is told to remove it. The void repeats the original's Rx number, fill date
+  and refill number, which is how the PMP finds the record;
+- the payment type (DSP16) from the fill's claim: a claim the payer approved (at any point: a returned
+  fill's claim is reversed afterwards) is commercial insurance, 04, unless the payer's name or code says
+  Medicaid, Medicare, TRICARE/VA or workers' compensation; no claim, or a rejected one, is private pay, 01;
+- nothing controlled that day: the ASAP zero report (`asap_format.zero_report`), which tells the PMP the
+  pharmacy reported and had nothing to report.
+
 The file is checked against `asap_format.validate` before it is handed out: a file a state would reject is
 refused here with the reasons, never downloaded.
 """
@@ -18,9 +30,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import Session
 
-from backend.controlled.asap_format import ELEMENT, RULES, SEGMENT, VERSION, validate
+from backend.billing.statuses import ClaimStatus
+from backend.controlled.asap_format import ELEMENT, RULES, SEGMENT, VERSION, report_period, validate, zero_report
 from backend.controlled.common import branch, day_bounds, parse_day
-from backend.core.errors import NotFound, ValidationFailed
+from backend.core.errors import ValidationFailed
 from backend.prescriptions.prescribers import dea_valid, npi_valid
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -29,7 +42,16 @@ from tenants.roles import require
 ORIGIN = {"walk_in": "01", "phone": "02", "fax": "06", "portal": "05"}
 # The catalog's dispensing unit -> DSP11, Drug Dosage Units Code (01 each, 02 milliliters, 03 grams).
 UNITS = {"ml": "02", "millilitre": "02", "milliliter": "02", "g": "03", "gram": "03"}
-PRIVATE_PAY = "01"  # DSP16: claims per fill come with pickup; until then the fill is reported as private pay
+NEW, VOID = "00", "02"  # DSP01, Reporting Status (01 revises a record; a corrected fill is not made here)
+PRIVATE_PAY, COMMERCIAL = "01", "04"  # DSP16, Classification Code for Payment Type
+# A payer that names its programme in its name or code (first match wins: "Medicare" is not "Medicaid").
+PAYER_PROGRAMMES = (
+    ("medicaid", "02"),
+    ("medicare", "03"),
+    ("tricare", "05"),
+    ("veterans", "05"),
+    ("workers", "06"),
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,11 @@ def save_registration(
 
 _FILLS = text("""
 SELECT f.code, f.dispensing, f.part, f.quantity, f.owed_after, f.filled_at,
+       (f.status = 'returned' AND f.returned_at >= :since AND f.returned_at < :until AND f.filled_at < :since)
+           AS void,
+       EXISTS (SELECT 1 FROM claim_events e WHERE e.tenant_id = cl.tenant_id AND e.claim_id = cl.id
+               AND e.to_status = ANY(:granted)) AS insured,
+       lower(coalesce(py.name, '') || ' ' || coalesce(py.payer_code, '')) AS payer,
        r.rx_number, r.date_written, r.refills_authorized, r.days_supply, r.source,
        p.full_name AS patient, p.date_of_birth, p.phone AS patient_phone,
        coalesce(pr.full_name, '') AS prescriber, coalesce(pr.npi, '') AS prescriber_npi,
@@ -106,9 +133,23 @@ JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id
 JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id
 LEFT JOIN prescribers pr ON pr.tenant_id = r.tenant_id AND pr.id = r.prescriber_id
 LEFT JOIN users c ON c.id = f.checked_by
-WHERE f.branch_id = :b AND m.schedule = 'controlled' AND f.filled_at >= :since AND f.filled_at < :until
+LEFT JOIN claims cl ON cl.tenant_id = f.tenant_id AND cl.fill_id = f.id
+LEFT JOIN patient_coverages cv ON cv.tenant_id = cl.tenant_id AND cv.id = cl.coverage_id
+LEFT JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id
+WHERE f.branch_id = :b AND m.schedule = 'controlled' AND (
+    (f.filled_at >= :since AND f.filled_at < :until
+     AND NOT (f.status = 'returned' AND f.returned_at < :until))
+    OR (f.status = 'returned' AND f.returned_at >= :since AND f.returned_at < :until AND f.filled_at < :since))
 ORDER BY f.filled_at, f.code
 """)
+
+
+def payment_type(insured: bool, payer: str) -> str:
+    """DSP16 of a fill: private pay without an approved claim, else the payer's programme (commercial
+    insurance unless its name or code says otherwise)."""
+    if not insured:
+        return PRIVATE_PAY
+    return next((code for word, code in PAYER_PROGRAMMES if word in payer), COMMERCIAL)
 
 
 def _clean(value: object) -> str:
@@ -166,7 +207,7 @@ def _dispensing(row: Any, zone: ZoneInfo) -> list[str]:
     )  # fmt: skip
     dispensing = _segment(
         "DSP",
-        "00",
+        VOID if row.void else NEW,
         row.rx_number,
         _ccyymmdd(row.date_written),
         row.refills_authorized,
@@ -181,7 +222,7 @@ def _dispensing(row: Any, zone: ZoneInfo) -> list[str]:
         f"{row.part:02d}" if partial else "00",
         "",
         "",
-        PRIVATE_PAY,
+        payment_type(row.insured, row.payer),
     )
     prescriber = _segment(
         "PRE",
@@ -204,15 +245,21 @@ def _dispensing(row: Any, zone: ZoneInfo) -> list[str]:
 class AsapFile:
     filename: str
     content: str
-    dispensings: int
+    dispensings: int  # new records
+    voids: int = 0  # fills reported before and returned to stock that day
+
+    @property
+    def zero_report(self) -> bool:
+        return self.dispensings == 0 and self.voids == 0
 
 
 def asap_export(
     session: Session, ctx: TenantContext, branch_id: str, day: object, *, now: datetime | None = None
 ) -> AsapFile:
-    """The ASAP 4.2 file of the branch's controlled dispensing on `day` (the branch's calendar). Refused,
-    with every reason, when the branch has no registration, a fill lacks what the file must carry, or the
-    file would break the format's rules."""
+    """The ASAP 4.2 file of the branch's controlled dispensing on `day` (the branch's calendar): new records,
+    voids of fills returned to stock that day, or the zero report when there is neither. Refused, with every
+    reason, when the branch has no registration, a fill lacks what the file must carry, or the file would
+    break the format's rules."""
     require(ctx, "controlled.view")
     where = branch(session, ctx, branch_id)
     on = parse_day(day, "date")
@@ -220,9 +267,8 @@ def asap_export(
     if registration is None:
         raise ValidationFailed("Enter the branch's DEA number and NPI (PMP registration) before exporting.")
     since, until = day_bounds(on, on, where.time_zone)
-    rows = session.execute(_FILLS, {"b": uuid.UUID(where.id), "since": since, "until": until}).all()
-    if not rows:
-        raise NotFound(f"No controlled-substance fill at {where.name} on {on.isoformat()}: nothing to report.")
+    granted = [s.value for s in ClaimStatus.granted()]
+    rows = session.execute(_FILLS, {"b": uuid.UUID(where.id), "since": since, "until": until, "granted": granted}).all()
     problems = sorted({said for row in rows for said in _problems(row)})
     if problems:
         raise ValidationFailed("The PMP file cannot be made: " + "; ".join(problems) + ".")
@@ -230,22 +276,25 @@ def asap_export(
     made = (now or datetime.now(zone)).astimezone(zone)
     control = f"{where.code}{on:%Y%m%d}{made:%H%M%S}"
     chain = session.execute(text("SELECT name FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar() or ""
-    body = [
-        _segment("PHA", registration.npi, registration.ncpdp, registration.dea_number, where.name, where.address,
-                 "", "", registration.state),
-    ]  # fmt: skip
-    for row in rows:
-        body += _dispensing(row, zone)
-    body.append(_segment("TP", len(body) + 1))
-    header = [
-        ELEMENT.join(["TH", VERSION, control, "01", "", f"{made:%Y%m%d}", f"{made:%H%M%S}", "P", "", SEGMENT])
-        + SEGMENT,
-        _segment("IS", _clean(where.code)[:10], chain, f"{where.name} {on.isoformat()}"),
-    ]
-    segments = [*header, *body]
-    segments.append(_segment("TT", control, len(segments) + 1))
-    content = "\n".join(segments) + "\n"
+    pharmacy = _segment(
+        "PHA", registration.npi, registration.ncpdp, registration.dea_number, where.name, where.address, "", "",
+        registration.state,
+    )  # fmt: skip
+    header = ELEMENT.join(["TH", VERSION, control, "01", "", f"{made:%Y%m%d}", f"{made:%H%M%S}", "P", "", SEGMENT])
+    source = _clean(where.code)[:10]
+    if rows:
+        body = [pharmacy]
+        for row in rows:
+            body += _dispensing(row, zone)
+        body.append(_segment("TP", len(body) + 1))
+        segments = [header + SEGMENT, _segment("IS", source, chain, f"{where.name} {on.isoformat()}"), *body]
+        segments.append(_segment("TT", control, len(segments) + 1))
+        content = "\n".join(segments) + "\n"
+    else:
+        content = zero_report(header, _segment("IS", source, chain, report_period(on, on)), pharmacy, on, control)
     errors = validate(content)
     if errors:
         raise ValidationFailed("The PMP file would not pass the ASAP 4.2 rules: " + " ".join(errors[:5]))
-    return AsapFile(f"asap-{where.code}-{on:%Y%m%d}.txt", content, len(rows))
+    voids = sum(1 for row in rows if row.void)
+    suffix = "" if rows else "-zero"
+    return AsapFile(f"asap-{where.code}-{on:%Y%m%d}{suffix}.txt", content, len(rows) - voids, voids)

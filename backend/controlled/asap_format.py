@@ -14,6 +14,16 @@ A file is segments ending in `~`, elements separated by `*`:
 
 The rules are the ones states publish from the 4.2 implementation guide for the elements written here:
 required (R) or situational, maximum length, dates CCYYMMDD, times HHMMSS or HHMM, numbers, code lists.
+DSP01 is 00 for a new record, 01 to revise one and 02 to void one (a fill returned to stock after it was
+reported); a void repeats the original's Rx number, fill date and refill number.
+
+A zero report (the guide's appendix, what PMPs take from a pharmacy that dispensed no controlled
+substance in the period) is the same envelope with one empty dispensing: IS03 holds the period as
+`#CCYYMMDD#-#CCYYMMDD#`, PAT07-08 are REPORT and ZERO, DSP05 is the report's date, and PRE, CDI and AIR are
+empty; everything else in those segments stays empty:
+
+    TH*4.2*...~~  IS*...*...*#20260105#-#20260105#~  PHA*...~  PAT*******REPORT*ZERO~  DSP*****20260105~
+    PRE*~  CDI*~  AIR*~  TP*7~  TT*...*10~
 """
 
 from __future__ import annotations
@@ -217,13 +227,71 @@ FOLLOWS = {
 }
 
 
+ZERO_TAGS = ["TH", "IS", "PHA", "PAT", "DSP", "PRE", "CDI", "AIR", "TP", "TT"]
+# In a zero report, the only elements of the empty dispensing that hold anything (position -> what).
+ZERO_ELEMENTS = {"PAT": {7: "REPORT", 8: "ZERO"}, "DSP": {5: "the report's date"}, "PRE": {}, "CDI": {}, "AIR": {}}
+PERIOD = re.compile(r"^#([0-9]{8})#-#([0-9]{8})#$")
+
+
+def report_period(start: date, end: date) -> str:
+    """IS03 of a zero report: the period it covers."""
+    return f"#{start:%Y%m%d}#-#{end:%Y%m%d}#"
+
+
+def zero_report(header: str, information_source: str, pharmacy: str, day: date, control: str) -> str:
+    """The zero report of one pharmacy for `day`: the TH header (without its segment terminator), the IS and
+    PHA segments as written for any file (IS03 the `report_period`), then the empty dispensing and the
+    trailers."""
+    empty = [
+        ELEMENT.join(["PAT", "", "", "", "", "", "", "REPORT", "ZERO"]) + SEGMENT,
+        ELEMENT.join(["DSP", "", "", "", "", f"{day:%Y%m%d}"]) + SEGMENT,
+        *[tag + ELEMENT + SEGMENT for tag in ("PRE", "CDI", "AIR")],
+    ]
+    body = [pharmacy, *empty]
+    body.append(f"TP{ELEMENT}{len(body) + 1}{SEGMENT}")
+    segments = [header + SEGMENT, information_source, *body]
+    segments.append(f"TT{ELEMENT}{control}{ELEMENT}{len(segments) + 1}{SEGMENT}")
+    return "\n".join(segments) + "\n"
+
+
+def _is_zero_report(segments: list[list[str]]) -> bool:
+    return any(s[0] == "PAT" and s[7:9] == ["REPORT", "ZERO"] for s in segments)
+
+
+def _zero_errors(tag: str, values: list[str]) -> list[str]:
+    """A zero report's empty dispensing: only PAT07-08 (REPORT, ZERO) and DSP05 (a date) hold anything."""
+    allowed = ZERO_ELEMENTS[tag]
+    errors = [
+        f"{tag}{position:02d} must be empty in a zero report."
+        for position, value in enumerate(values, start=1)
+        if value and position not in allowed
+    ]
+    if tag == "DSP" and not _date_ok(values[4] if len(values) > 4 else ""):
+        errors.append("DSP05 of a zero report must be the report's date CCYYMMDD.")
+    return errors
+
+
+def _zero_report_errors(segments: list[list[str]]) -> list[str]:
+    """A zero report has exactly one empty dispensing for one pharmacy, and IS03 states the period."""
+    errors = []
+    if [s[0] for s in segments] != ZERO_TAGS:
+        errors.append("A zero report holds TH, IS, PHA, PAT, DSP, PRE, CDI, AIR, TP and TT, once each.")
+    source = next((s for s in segments if s[0] == "IS"), [])
+    period = PERIOD.match(source[3] if len(source) > 3 else "")
+    if period is None or not (_date_ok(period[1]) and _date_ok(period[2])) or period[1] > period[2]:
+        errors.append("IS03 of a zero report must be the period #CCYYMMDD#-#CCYYMMDD#.")
+    return errors
+
+
 def validate(content: str) -> list[str]:
     """Every way the file breaks the 4.2 rules above: structure (segment order), each element's rule,
-    and the trailer counts (TP01, TT01, TT02). An empty list means the file is valid."""
+    and the trailer counts (TP01, TT01, TT02); a zero report by its own rules. An empty list means the
+    file is valid."""
     segments = split_segments(content)
     if not segments:
         return ["The file must start with a TH segment ending in the terminator '~~'."]
-    errors: list[str] = []
+    zero = _is_zero_report(segments)
+    errors: list[str] = _zero_report_errors(segments) if zero else []
     previous = ""
     pharmacy_start = 0
     for index, elements in enumerate(segments):
@@ -237,9 +305,12 @@ def validate(content: str) -> list[str]:
             errors.append(f"{where_segment} may not follow {previous}.")
         if len(values) > len(rules):
             errors.append(f"{where_segment} has {len(values)} elements; at most {len(rules)}.")
-        for position, rule in enumerate(rules, start=1):
-            value = values[position - 1] if position <= len(values) else ""
-            errors += _element_errors(f"{tag}{position:02d}", rule, value)
+        if zero and tag in ZERO_ELEMENTS:
+            errors += _zero_errors(tag, values)
+        else:
+            for position, rule in enumerate(rules, start=1):
+                value = values[position - 1] if position <= len(values) else ""
+                errors += _element_errors(f"{tag}{position:02d}", rule, value)
         if tag == "PHA":
             pharmacy_start = index
         if tag == "TP" and values and values[0].isdigit() and int(values[0]) != index - pharmacy_start + 1:

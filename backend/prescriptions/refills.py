@@ -51,6 +51,10 @@ class Renewal:
     status: RenewalStatus
     requested_at: datetime
     requested_by: str
+    answer_reason: str = ""  # the prescriber's reason for a denial
+    renewed_as: str | None = None  # the new prescription of an approved renewal
+    renewed_as_rx: str = ""
+    answered_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,19 @@ def _refused(row: Any) -> str | None:
     return None
 
 
+def _renewed(session: Session, key: uuid.UUID) -> str | None:
+    """The prescriber renewed it: the refills are on the new prescription now."""
+    number = session.execute(
+        text(
+            "SELECT r.rx_number FROM prescription_renewals n JOIN prescriptions r ON r.tenant_id = n.tenant_id "
+            "AND r.id = n.renewed_as WHERE n.prescription_id = :p AND n.status = 'approved' "
+            "ORDER BY n.decided_at DESC LIMIT 1"
+        ),
+        {"p": key},
+    ).scalar()
+    return f"The prescriber renewed it as {number}: refill that one." if number else None
+
+
 def _renewal_reason(session: Session, ctx: TenantContext, row: Any, today: date) -> str | None:
     """Why the prescriber must write a new prescription, or None when a refill may be dispensed."""
     if row.schedule == "CII":
@@ -129,7 +146,7 @@ def request_refill(
     row = session.execute(_RX, {"id": key}).first()
     if row is None or not ctx.can_see_branch(row.branch_id):
         raise NotFound("No such prescription.")
-    refused = _refused(row)
+    refused = _refused(row) or _renewed(session, key)
     if refused:
         raise RefusedTransition(refused)
     today = local_today(row.time_zone)
@@ -212,12 +229,15 @@ def _record_request(
 _RENEWAL_SQL = (
     "SELECT n.*, r.rx_number, pa.full_name AS patient_name, coalesce(pr.full_name, '') AS prescriber_name, "
     "coalesce(m.generic_name || ' ' || m.strength, r.drug_written) AS drug, "
-    "coalesce(u.full_name, 'auto-refill') AS requester FROM prescription_renewals n "
+    "coalesce(u.full_name, 'auto-refill') AS requester, coalesce(a.full_name, '') AS answerer, "
+    "coalesce(nr.rx_number, '') AS renewed_as_rx FROM prescription_renewals n "
     "JOIN prescriptions r ON r.tenant_id = n.tenant_id AND r.id = n.prescription_id "
     "JOIN patients pa ON pa.tenant_id = r.tenant_id AND pa.id = r.patient_id "
     "LEFT JOIN prescribers pr ON pr.tenant_id = n.tenant_id AND pr.id = n.prescriber_id "
     "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
     "LEFT JOIN users u ON u.id = n.requested_by "
+    "LEFT JOIN users a ON a.id = n.answered_by "
+    "LEFT JOIN prescriptions nr ON nr.tenant_id = n.tenant_id AND nr.id = n.renewed_as "
 )
 
 
@@ -233,6 +253,10 @@ def _renewal(row: Any) -> Renewal:
         status=RenewalStatus(row.status),
         requested_at=row.requested_at,
         requested_by=row.requester,
+        answer_reason=row.answer_reason,
+        renewed_as=str(row.renewed_as) if row.renewed_as else None,
+        renewed_as_rx=row.renewed_as_rx,
+        answered_by=row.answerer,
     )
 
 

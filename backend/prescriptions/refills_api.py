@@ -4,9 +4,13 @@
   request recorded when the prescription has no refills left, has expired or is a CII
 - POST /api/v1/prescriptions/{id}/transfers: to another branch (`branch_id`) or another pharmacy
 - POST /api/v1/fills/{id}/return-to-stock: an unclaimed fill back on its lots
+- POST /api/v1/renewal-requests/{id}/answer: the prescriber's answer (approved: a new prescription with the
+  quantity and refills authorised, sent to verification; denied: the prescriber's reason)
 - GET /api/v1/branches/{id}/renewal-requests, GET /api/v1/branches/{id}/unclaimed-fills
 
-Transfers and returns are a pharmacist's own acts (`prescriptions.transfer`, `prescriptions.return`): no API
+A renewal answer is a pharmacist's, or the e-prescribing integration's with an admin token
+(`prescriptions.renew`). Transfers and returns are a pharmacist's own acts (`prescriptions.transfer`,
+`prescriptions.return`): no API
 token holds them, so tokens get 403, as for the final check. A write's stored answer carries ids, codes and
 statuses, never patient data."""
 
@@ -21,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from backend.http import IdempotencyKey, RequirePermission, idempotent_answer, idempotent_json, in_tenant
-from backend.prescriptions import refills, transfers, unclaimed
-from backend.prescriptions.enums import RefillSource, RenewalStatus
+from backend.prescriptions import refills, renewals, transfers, unclaimed
+from backend.prescriptions.enums import RefillSource, RenewalStatus, RxSource
 from tenants.context import TenantContext
 
 router = APIRouter(tags=["prescriptions"])
@@ -130,3 +134,46 @@ async def unclaimed_fills(
 ) -> Any:
     days, found = await in_tenant(ctx, unclaimed.unclaimed_fills, branch_id)
     return {"unclaimed_days": days, "fills": [jsonable_encoder(asdict(f)) for f in found]}
+
+
+class RenewalAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: RenewalStatus = Field(description="approved or denied")
+    reason: str = Field("", max_length=500, description="The prescriber's reason (required for a denial)")
+    quantity: int | None = Field(None, description="The quantity authorised (approved)")
+    refills: int | None = Field(None, description="The refills authorised (approved)")
+    source: RxSource = Field(RxSource.ELECTRONIC, description="How the new prescription came: electronic, fax, phone")
+
+
+@router.post(
+    "/renewal-requests/{renewal_id}/answer",
+    summary="Record the prescriber's answer to a renewal request (a pharmacist's act)",
+)
+async def answer_renewal(
+    renewal_id: str,
+    body: RenewalAnswerIn,
+    key: IdempotencyKey,
+    ctx: Annotated[TenantContext, Depends(RequirePermission("prescriptions.renew"))],
+) -> Any:
+    def act(session: Any) -> dict[str, Any]:
+        done = renewals.answer_renewal(
+            session,
+            ctx,
+            renewal_id,
+            body.decision,
+            reason=body.reason,
+            quantity=body.quantity,
+            refills=body.refills,
+            source=body.source,
+        )
+        return {
+            "id": done.id,
+            "status": done.status.value,
+            "prescription_id": done.prescription_id,
+            "renewed_as": done.renewed_as,
+            "renewed_as_rx": done.renewed_as_rx,
+        }
+
+    request = {"action": "renewal_answer", "id": renewal_id, **body.model_dump(mode="json")}
+    return await run_in_threadpool(idempotent_json, ctx, key, request, 200, act)

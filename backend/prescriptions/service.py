@@ -69,8 +69,10 @@ class RxSettings:
     controlled_max_refills: int = 5
     cii_max_days_supply: int = 90
     unclaimed_days: int = 14  # a checked fill not picked up after this many days is listed for return to stock
+    pickup_id_schedules: tuple[str, ...] = ("CII", "CIII", "CIV", "CV")  # whoever collects shows an ID
 
 
+ID_SCHEDULES = ("CII", "CIII", "CIV", "CV")  # the federal schedules a pickup may ask an ID for
 SETTING_LIMITS = {
     "expiry_months": (1, 24),
     "controlled_expiry_months": (1, 12),
@@ -94,6 +96,7 @@ def rx_settings(session: Session, ctx: TenantContext) -> RxSettings:
         controlled_max_refills=row.controlled_max_refills,
         cii_max_days_supply=row.cii_max_days_supply,
         unclaimed_days=row.unclaimed_days,
+        pickup_id_schedules=tuple(row.pickup_id_schedules),
     )
 
 
@@ -133,7 +136,28 @@ def update_rx_settings(session: Session, ctx: TenantContext, **typed: Any) -> Rx
         ),
         {"t": ctx.tenant_id, **values},
     )
+    # The schedules whose fills need an ID at pickup: the federal schedules only, any of them (a state may
+    # ask for fewer or all); none asks for no ID at all.
+    schedules = _id_schedules(typed.get("pickup_id_schedules", current.pickup_id_schedules))
+    session.execute(text("UPDATE prescription_settings SET pickup_id_schedules = :s"), {"s": list(schedules)})
     return rx_settings(session, ctx)
+
+
+def _id_schedules(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        typed: list[object] = list(value.replace(",", " ").split())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        typed = list(value)
+    else:
+        raise ValidationFailed("Choose the schedules that need an ID at pickup.", field="pickup_id_schedules")
+    wanted = {str(item).strip().upper() for item in typed}
+    unknown = sorted(wanted - set(ID_SCHEDULES))
+    if unknown:
+        raise ValidationFailed(
+            f"An ID at pickup is asked for Schedules CII to CV only, not {', '.join(unknown)}.",
+            field="pickup_id_schedules",
+        )
+    return tuple(s for s in ID_SCHEDULES if s in wanted)
 
 
 # --- records --------------------------------------------------------------------------------------

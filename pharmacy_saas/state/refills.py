@@ -1,6 +1,7 @@
 """Refills and transfers on the prescription page (/prescriptions/rx?id=): refills left and the next refill
-date, the refill request (staff or the patient's call), auto-refill, the renewal requests, and the
-pharmacist's transfer to another branch or pharmacy with the transfers recorded.
+date, the refill request (staff or the patient's call), auto-refill, the renewal requests with the
+prescriber's answer recorded by a pharmacist, and the pharmacist's transfer to another branch or pharmacy
+with the transfers recorded.
 
 Every handler checks its permission on the server; the service runs in one tenant transaction (`transact`).
 """
@@ -14,8 +15,8 @@ import reflex as rx
 
 from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
-from backend.prescriptions import fills, refills, transfers
-from backend.prescriptions.enums import RefillSource
+from backend.prescriptions import fills, refills, renewals, transfers
+from backend.prescriptions.enums import RefillSource, RenewalStatus
 from pharmacy_saas.state.base import SessionState, guarded, transact
 from pharmacy_saas.state.fills import FillState
 from pharmacy_saas.state.prescriptions import RxState
@@ -38,6 +39,8 @@ class RenewalRow:
     reason: str
     status: str
     who: str
+    answer: str  # "Renewed as RX-..." or the prescriber's reason for a denial
+    renewed_as: str  # the new prescription's id, for its link
 
 
 @dataclasses.dataclass
@@ -49,6 +52,18 @@ class TransferRow:
     refills: str
 
 
+def _renewal_row(n: refills.Renewal, zone: str) -> RenewalRow:
+    if n.status is RenewalStatus.APPROVED:
+        answer = f"Renewed as {n.renewed_as_rx} ({n.answered_by})"
+    elif n.status is RenewalStatus.DENIED:
+        answer = f"Denied: {n.answer_reason} ({n.answered_by})"
+    else:
+        answer = "Waiting for the prescriber"
+    return RenewalRow(
+        display_time(n.requested_at, zone), n.reason, n.status.value, n.requested_by, answer, n.renewed_as or ""
+    )
+
+
 class RefillState(SessionState):
     """The refill and transfer side of one prescription; RxState holds the prescription itself."""
 
@@ -56,6 +71,9 @@ class RefillState(SessionState):
     can_refill: bool = False
     can_auto: bool = False
     can_transfer: bool = False
+    can_renew: bool = False
+    open_renewal_id: str = ""  # the renewal request waiting for the prescriber's answer
+    renewal_error: str = ""
     refills_left: str = ""
     next_refill: str = ""
     auto_refill: bool = False
@@ -75,11 +93,13 @@ class RefillState(SessionState):
         self.can_refill = role_has(ctx.role, "prescriptions.refill")
         self.can_auto = role_has(ctx.role, "prescriptions.enter")
         self.can_transfer = role_has(ctx.role, "prescriptions.transfer")
-        self.refill_error, self.refill_note, self.transfer_error = "", "", ""
+        self.can_renew = role_has(ctx.role, "prescriptions.renew")
+        self.refill_error, self.refill_note, self.transfer_error, self.renewal_error = "", "", "", ""
         await self._reload(ctx)
 
     async def _reload(self, ctx: TenantContext) -> None:
         self.refills_left, self.next_refill, self.renewals, self.transfers = "", "", [], []
+        self.open_renewal_id = ""
         if not self.refill_rx_id:
             return
         try:
@@ -92,10 +112,8 @@ class RefillState(SessionState):
         self.refills_left = f"{status.refills_remaining} of {status.refills_authorized}"
         self.next_refill = display_date(status.next_refill_on) if status.next_refill_on else ""
         self.auto_refill, self.requestable = status.auto_refill, status.requestable
-        self.renewals = [
-            RenewalRow(display_time(n.requested_at, zone), n.reason, n.status.value, n.requested_by)
-            for n in status.renewals
-        ]
+        self.renewals = [_renewal_row(n, zone) for n in status.renewals]
+        self.open_renewal_id = next((n.id for n in status.renewals if n.status is RenewalStatus.REQUESTED), "")
         self.transfers = [
             TransferRow(
                 display_date(t.transferred_on),
@@ -136,6 +154,31 @@ class RefillState(SessionState):
         self.refill_error = ""
         await self._reload(ctx)
         return rx.toast.success("Auto-refill on." if enabled else "Auto-refill off.")
+
+    @rx.event
+    @guarded("prescriptions.renew")
+    async def answer_renewal(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
+        """The prescriber's answer, taken by the pharmacist: approved (a new prescription goes to
+        verification) or denied with the prescriber's reason."""
+        try:
+            done = await transact(
+                ctx,
+                renewals.answer_renewal,
+                self.open_renewal_id,
+                str(form.get("decision", "")),
+                reason=str(form.get("reason", "")),
+                quantity=str(form.get("quantity", "")),
+                refills=str(form.get("refills", "")),
+                source=str(form.get("source", "")),
+            )
+        except PharmacyError as exc:
+            self.renewal_error = exc.message
+            return None
+        self.renewal_error = ""
+        await self._reload(ctx)
+        if done.status is RenewalStatus.APPROVED:
+            return [rx.toast.success(f"Renewed as {done.renewed_as_rx}: it waits for verification."), RxState.load]
+        return [rx.toast.warning("The prescriber denied the renewal."), RxState.load]
 
     @rx.event
     @guarded("prescriptions.transfer")

@@ -11,7 +11,7 @@ from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
 from backend.billing.payments.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
-from backend.prescriptions.service import SETTING_LIMITS, rx_settings, update_rx_settings
+from backend.prescriptions.service import ID_SCHEDULES, SETTING_LIMITS, rx_settings, update_rx_settings
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -48,6 +48,8 @@ class SettingsState(ShellState):
             "cii_max_days_supply": str(rules.cii_max_days_supply),
             "unclaimed_days": str(rules.unclaimed_days),
         }
+        # One checkbox per schedule: "yes" where whoever collects its fills shows an ID at pickup.
+        self.rx_rules |= {f"id_{s}": "yes" if s in rules.pickup_id_schedules else "" for s in ID_SCHEDULES}
         cards = await run_service(card_setup, ctx)
         self.cards_configured, self.stripe_account_id = cards.configured, cards.account_id
         self.tokens = [
@@ -130,6 +132,7 @@ class SettingsState(ShellState):
         """The chain's prescription rules: who may verify, the early-refill threshold, expiry and refills."""
         fields = {name: str(form.get(name, "")) for name in SETTING_LIMITS}
         fields["early_refill_threshold"] = str(form.get("early_refill_threshold", ""))
+        fields["pickup_id_schedules"] = " ".join(s for s in ID_SCHEDULES if form.get(f"id_{s}"))
         try:
             await transact(
                 ctx, update_rx_settings, two_person_verification=bool(form.get("two_person_verification")), **fields

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from backend.controlled.asap_format import validate
 from backend.inventory.service import correct_stock, create_medicine, receive_stock
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
@@ -157,7 +158,7 @@ def test_cii_order_receipt_theft_report_and_the_pmp_file(page: Page, app_url: st
     expect(rows.nth(2)).to_contain_text("Theft or loss (DEA 106)")
     expect(rows.nth(2)).to_contain_text("56")
 
-    # The PMP file needs the branch's registration; a day without controlled fills has nothing to report.
+    # The PMP file needs the branch's registration; a day without controlled fills is the ASAP zero report.
     page.locator("#tab-pmp").click()
     page.locator("#pmp-download").click()
     expect(page.locator("#controlled-error")).to_contain_text("DEA number and NPI", timeout=15000)
@@ -166,8 +167,13 @@ def test_cii_order_receipt_theft_report_and_the_pmp_file(page: Page, app_url: st
     page.locator("input[name='state']").fill("oh")
     page.locator("button", has_text="Save registration").click()
     expect(page.locator("#pmp-registration")).to_contain_text("DEA BP1234563 · NPI 1234567893 · OH", timeout=15000)
-    page.locator("#pmp-download").click()
-    expect(page.locator("#controlled-error")).to_contain_text("nothing to report", timeout=15000)
+    with page.expect_download(timeout=15000) as caught:
+        page.locator("#pmp-download").click()
+    zero = caught.value
+    assert zero.suggested_filename.endswith("-zero.txt")
+    with open(zero.path(), encoding="utf-8") as body:
+        content = body.read()
+    assert "*REPORT*ZERO~" in content and validate(content) == []
 
 
 def test_a_cashier_has_no_register_in_the_menu_and_the_server_refuses_it(page: Page, app_url: str, committed_tenant):

@@ -202,3 +202,56 @@ def test_pickup_at_the_counter_with_counselling_and_a_drawn_signature(
     expect(tablet.locator("#pos-fills-handed")).to_be_visible(timeout=30000)
     handover = run_in_tenant(owner, pickup_of_fill, controlled.id)
     assert handover is not None and (handover.picked_up_by, handover.id_number) == ("agent", "D1234567")
+
+
+def test_the_owner_sets_which_schedules_need_an_id_at_pickup(page: Page, app_url: str, committed_tenant):
+    """Settings: the owner takes CIII off the ID-at-pickup schedules; it stays off after a reload, and the counter
+    then asks no ID for a CIII fill."""
+    chain, spec = committed_tenant("rx-id-rules")
+    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    branch = str(chain.branch_ids[0])
+    buprenorphine = run_in_tenant(
+        owner,
+        create_medicine,
+        generic_name="Buprenorphine",
+        strength="8 mg",
+        schedule="controlled",
+        controlled_class="CIII",
+        barcode="00093711103",
+        default_sell_price="2.00",
+    )
+    expiry = (date.today() + timedelta(days=300)).isoformat()
+    run_in_tenant(
+        owner, receive_stock, branch_id=branch, medicine_id=buprenorphine, lot_number="BUP-1", expiry_date=expiry,
+        quantity=100,
+    )  # fmt: skip
+    prescriber = run_in_tenant(
+        owner, prescribers.create_prescriber, full_name="Dana Rivera", credentials="MD", npi="1234567893"
+    )
+    patient = run_in_tenant(
+        owner, create_patient, full_name="Ida Schedule", date_of_birth="1970-02-03", home_branch_id=branch
+    )
+    first = checked_fill(owner, branch, prescriber.id, patient.id, buprenorphine, "00093711103", refills_authorized="0")
+
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    page.goto(f"{app_url}/settings")
+    ciii = page.locator("#rx-id-CIII")
+    expect(ciii).to_be_checked(timeout=30000)  # the US default: every schedule
+    ciii.uncheck()
+    page.locator("#save-rx-rules").click()
+    expect(page.get_by_text("Prescription rules saved.")).to_be_visible(timeout=15000)
+    page.reload()
+    expect(page.locator("#rx-id-CII")).to_be_checked(timeout=30000)
+    expect(page.locator("#rx-id-CIII")).not_to_be_checked()
+    expect(page.locator("#rx-id-CIV")).to_be_checked()
+
+    page.goto(f"{app_url}/pos")
+    expect(page.locator("#pos-scan")).to_be_focused(timeout=30000)
+    page.keyboard.type(first.code)
+    page.keyboard.press("Enter")
+    expect(page.locator(".pos-line")).to_have_count(1, timeout=30000)
+    expect(page.locator("#pos-pickup")).to_contain_text("ID (needed for controlled substances)", timeout=15000)
+    expect(page.locator("#pos-pickup")).not_to_contain_text("check the ID")
+
+    # With CIII in the setting again the counter asks for the ID: tests/backend/prescriptions/test_pickup.py
+    # (test_the_chains_id_schedules_decide_whether_a_ciii_pickup_needs_an_id) drives that through the services.

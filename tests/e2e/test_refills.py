@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
 from backend.core import database
-from backend.prescriptions import fills
+from backend.prescriptions import fills, refills
 from tests.backend.prescriptions.conftest import Pharmacy, stock
 from tests.backend.prescriptions.test_fills import receive
 from tests.e2e.test_accounts import sign_in
@@ -193,3 +193,40 @@ def test_a_pharmacist_records_a_transfer_in(page: Page, app_url: str, committed_
     expect(row.first).to_contain_text("From another pharmacy")
     expect(row.first).to_contain_text("Corner Drug")
     expect(page.locator("#rx-history")).to_contain_text("CD-778812")
+
+
+def test_a_pharmacist_records_an_approved_renewal(page: Page, app_url: str, committed_tenant):
+    chain, _ = committed_tenant("rx-renew", branches=2)
+    pharmacy = stock(chain)
+    receive(pharmacy, "lisinopril", "LIS-REN", 100)
+    rx, _ = checked(pharmacy, "Rene Renewal", refills="0", days_ago=28)
+    asked = pharmacy.run(pharmacy.technician, refills.request_refill, rx.id, "phone")
+    assert asked.renewal is not None
+    rph_email, rph_password = member(pharmacy.owner, "pharmacist", "Rita Renew")
+
+    sign_in(page, app_url, rph_email, rph_password)
+    page.goto(f"{app_url}/prescriptions/rx?id={rx.id}")
+    row = page.locator(".renewal-row")
+    expect(row).to_have_count(1, timeout=30000)
+    expect(row.first).to_contain_text("Waiting for the prescriber")
+
+    # Approved without the quantity: refused, naming it; the request stays open.
+    page.locator("#renewal-refills").fill("2")
+    page.locator("#renewal-submit").click()
+    expect(page.locator("#renewal-error")).to_contain_text("quantity", timeout=15000)
+    expect(row.first).to_contain_text("Waiting for the prescriber")
+
+    page.locator("#renewal-source").select_option("fax")
+    page.locator("#renewal-quantity").fill("90")
+    page.locator("#renewal-submit").click()
+
+    expect(row.first).to_contain_text("Renewed as", timeout=15000)
+    expect(row.first).to_contain_text("Rita Renew")
+    expect(page.locator("#renewal-submit")).to_have_count(0)
+    expect(page.locator("#rx-history")).to_contain_text("renewed as")
+    expect(page.locator("#rx-status")).to_have_text("Ready for pickup")
+
+    page.locator(".renewal-new-rx").click()
+    expect(page.locator("#rx-status")).to_have_text("Pharmacist verification", timeout=30000)
+    expect(page.locator("#rx-refills-left")).to_have_text("2 of 2", timeout=15000)
+    expect(page.locator("#rx-history")).to_contain_text(f"renews {rx.rx_number}")

@@ -103,6 +103,7 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
             "RefillState.transfer_to_branch",
             "IntakeState.receive_transfer",
             "UnclaimedState.return_to_stock",
+            "RefillState.answer_renewal",  # the prescriber's answer to a renewal request
         }
         assert transfers_and_returns <= set(refused)
         assert "RxState.save" not in refused and "FillState.fill" not in refused
@@ -118,6 +119,7 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
             "RefillState.transfer_to_branch",
             "IntakeState.receive_transfer",
             "UnclaimedState.return_to_stock",
+            "RefillState.answer_renewal",  # the prescriber's answer is taken by a pharmacist
         }
         assert pharmacist_only <= set(refused)
         assert all(name.startswith("PlatformState.") for name in set(refused) - pharmacist_only)

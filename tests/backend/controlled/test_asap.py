@@ -4,16 +4,18 @@ validator catches a broken file; refusals; REST (roles, another chain)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from backend.api import create_api
+from backend.billing.claims import service as claims
 from backend.controlled import asap
-from backend.controlled.asap_format import split_segments, validate
-from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
-from backend.prescriptions import fills
+from backend.controlled.asap_format import ZERO_TAGS, split_segments, validate
+from backend.core.errors import PermissionDenied, ValidationFailed
+from backend.prescriptions import fills, unclaimed
 from tests.backend.controlled.conftest import PHARMACY_DEA, PHARMACY_NPI, controlled_pharmacy, receive
 from tests.backend.prescriptions.conftest import VALID_DEA
 from tests.backend.prescriptions.test_api import auth
@@ -85,8 +87,6 @@ def test_the_validator_catches_a_broken_file(pharmacy, breakage, caught):
 
 
 def test_a_file_that_cannot_be_complete_is_refused_with_the_reason(pharmacy, make_tenant):
-    with pytest.raises(NotFound, match="nothing to report"):
-        pharmacy.run(pharmacy.pharmacist, asap.asap_export, pharmacy.branch, date.today().isoformat())
     # The oxycodone of the prescriptions' catalog has no NDC: the file would be rejected, so none is made.
     receive(pharmacy, "oxycodone", "OX-1", 10)
     rx = pharmacy.on_profile(pharmacy.patient(), "oxycodone", quantity="10", days_supply="5")
@@ -102,6 +102,115 @@ def test_a_file_that_cannot_be_complete_is_refused_with_the_reason(pharmacy, mak
         )  # fmt: skip
     with pytest.raises(PermissionDenied):
         pharmacy.run(pharmacy.cashier, asap.asap_export, pharmacy.branch, date.today().isoformat())
+
+
+def export(pharmacy, day: date):
+    return pharmacy.run(pharmacy.pharmacist, asap.asap_export, pharmacy.branch, day.isoformat())
+
+
+def dsp(content: str) -> dict[str, list[str]]:
+    """The file's dispensing records by Rx number."""
+    return {s[2]: s for s in split_segments(content) if s[0] == "DSP"}
+
+
+def checked_days_ago(db, fill_id: str, days: int) -> None:
+    """The fill was made `days` days ago and passed the final check (waiting for pickup)."""
+    db.execute(text("RESET ROLE"))
+    db.execute(
+        text(
+            "UPDATE prescription_fills SET status = 'checked', scanned_barcode = '00000000', "
+            "filled_at = now() - make_interval(days => :d), checked_at = now() - make_interval(days => :d) "
+            "WHERE id = :f"
+        ),
+        {"d": days, "f": fill_id},
+    )
+
+
+def test_a_fill_returned_after_it_was_reported_is_voided_on_the_day_it_is_returned(pharmacy, db):
+    receive(pharmacy, "morphine", "MS-1", 100)
+    receive(pharmacy, "diazepam", "DZ-1", 100)
+    patient = pharmacy.patient(name="Vera Void")
+    morphine = pharmacy.on_profile(patient, "morphine", quantity="30", days_supply="15")
+    diazepam = pharmacy.on_profile(patient, "diazepam", quantity="20", days_supply="10")
+    reported = pharmacy.run(pharmacy.technician, fills.fill_prescription, morphine.id)
+    same_day = pharmacy.run(pharmacy.technician, fills.fill_prescription, diazepam.id)
+    checked_days_ago(db, reported.id, 1)
+    checked_days_ago(db, same_day.id, 0)
+    today, yesterday = date.today(), date.today() - timedelta(days=1)
+    assert dsp(export(pharmacy, yesterday).content)[morphine.rx_number][1] == "00"
+
+    for fill in (reported, same_day):
+        pharmacy.run(pharmacy.pharmacist, unclaimed.return_to_stock, fill.id)
+
+    found = export(pharmacy, today)
+    assert validate(found.content) == []
+    records = dsp(found.content)
+    # Reported yesterday: voided today, naming the original's fill date and refill number.
+    void = records[morphine.rx_number]
+    assert (void[1], void[5], void[6], void[9]) == ("02", f"{yesterday:%Y%m%d}", "0", "30")
+    # Made and returned today: never dispensed, never reported, so nothing to void either.
+    assert diazepam.rx_number not in records
+    assert (found.dispensings, found.voids) == (0, 1)
+    # Yesterday's file still reports what was dispensed yesterday.
+    assert dsp(export(pharmacy, yesterday).content)[morphine.rx_number][1] == "00"
+
+
+def test_the_payment_type_comes_from_the_fills_claim(pharmacy):
+    receive(pharmacy, "morphine", "MS-1", 100)
+    receive(pharmacy, "diazepam", "DZ-1", 100)
+    for name, code in (("Acme Health", "ACME"), ("State Medicaid", "MCD")):
+        payer = pharmacy.run(pharmacy.owner, claims.create_payer, name=name, payer_code=code)
+        insured = pharmacy.patient(name=f"Ina {code.title()}")
+        pharmacy.run(pharmacy.owner, claims.add_coverage, patient_id=insured, payer_id=payer.id, member_id="M-1")
+        rx = pharmacy.on_profile(insured, "diazepam", quantity="10", days_supply="5")
+        pharmacy.run(pharmacy.technician, fills.fill_prescription, rx.id)
+    cash = pharmacy.on_profile(pharmacy.patient(name="Cass Cash"), "morphine", quantity="10", days_supply="5")
+    pharmacy.run(pharmacy.technician, fills.fill_prescription, cash.id)
+
+    found = export(pharmacy, date.today())
+
+    assert validate(found.content) == []
+    paid_by = {}
+    segments = split_segments(found.content)
+    for index, segment in enumerate(segments):
+        if segment[0] == "DSP":
+            paid_by[segments[index - 1][7]] = segment[16]
+    assert paid_by == {"Acme": "04", "Mcd": "02", "Cash": "01"}
+
+
+def test_a_day_without_controlled_dispensing_is_a_zero_report(pharmacy):
+    receive(pharmacy, "lisinopril", "LIS-1", 30)
+    rx = pharmacy.on_profile(pharmacy.patient(), "lisinopril", quantity="30", days_supply="30")
+    pharmacy.run(pharmacy.technician, fills.fill_prescription, rx.id)  # not controlled: not reported
+
+    found = export(pharmacy, date.today())
+
+    assert found.zero_report and found.filename.endswith(f"{date.today():%Y%m%d}-zero.txt")
+    assert validate(found.content) == [], validate(found.content)
+    segments = split_segments(found.content)
+    assert [s[0] for s in segments] == ZERO_TAGS
+    day = f"{date.today():%Y%m%d}"
+    assert segments[1][3] == f"#{day}#-#{day}#"
+    assert segments[3][7:9] == ["REPORT", "ZERO"] and segments[4][5] == day
+    assert (segments[-2][1], segments[-1][2]) == ("7", "10")
+    assert segments[2][3] == PHARMACY_DEA
+
+
+@pytest.mark.parametrize(
+    ("breakage", "caught"),
+    [
+        (lambda s: s.replace("*REPORT*ZERO~", "*REPORT*ZERO*Smith~"), "PAT09 must be empty in a zero report"),
+        (lambda s: s.replace("\nDSP*****", "\nDSP*00****", 1), "DSP01 must be empty in a zero report"),
+        (lambda s: s.replace("\nDSP*****", "\nDSP****", 1), "DSP05 of a zero report must be the report's date"),
+        (lambda s: s.replace("\nAIR*~", ""), "A zero report holds TH, IS, PHA"),
+        (lambda s: s.replace("#-#", "-", 1), "IS03 of a zero report must be the period"),
+    ],
+)
+def test_the_validator_holds_a_zero_report_to_its_rules(pharmacy, breakage, caught):
+    good = export(pharmacy, date.today()).content
+    broken = breakage(good)
+    assert broken != good
+    assert any(caught in error for error in validate(broken)), validate(broken)
 
 
 @pytest.fixture(scope="module")

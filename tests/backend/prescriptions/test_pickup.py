@@ -21,10 +21,10 @@ from backend.billing.claims import service as claims
 from backend.billing.credit_notes.service import issue_credit_note
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.errors import Conflict, PermissionDenied, ValidationFailed
-from backend.inventory.service import receive_stock
+from backend.inventory.service import create_medicine, receive_stock
 from backend.prescriptions import fills, pickup
 from backend.prescriptions.enums import FillStatus, RxStatus
-from backend.prescriptions.service import get_prescription
+from backend.prescriptions.service import get_prescription, rx_settings, update_rx_settings
 from tenants.context import TenantContext
 
 PASSWORD = "Mortar-And-Pestle-7"
@@ -340,3 +340,40 @@ def test_a_coverage_copay_is_changed_by_who_manages_claims_and_checked(pharmacy,
     with pytest.raises(PermissionDenied):
         pharmacy.run(cashier, claims.set_coverage_copay, coverage.id, "0")
     assert [c.copay for c in claims.coverages_of_patient(pharmacy.owner, patient)] == [Decimal("7.5")]
+
+
+def test_the_chains_id_schedules_decide_whether_a_ciii_pickup_needs_an_id(pharmacy, staff, db):
+    """The owner's setting: Schedules CII-CV only, owner-only; a CIII fill needs an ID only while CIII is in it."""
+    pharmacist, cashier = staff
+    pharmacy.medicines["buprenorphine"] = pharmacy.run(
+        pharmacy.owner,
+        create_medicine,
+        generic_name="Buprenorphine",
+        strength="8 mg",
+        schedule="controlled",
+        controlled_class="CIII",
+        default_sell_price="1.00",
+    )
+    for refused in ("CII CVI", "CI", "lisinopril"):
+        with pytest.raises(ValidationFailed, match="CII to CV only") as caught:
+            pharmacy.run(pharmacy.owner, update_rx_settings, pickup_id_schedules=refused)
+        assert caught.value.field == "pickup_id_schedules"
+    with pytest.raises(PermissionDenied):
+        pharmacy.run(pharmacy.pharmacist, update_rx_settings, pickup_id_schedules="CII")
+    assert pharmacy.run(pharmacy.owner, rx_settings).pickup_id_schedules == ("CII", "CIII", "CIV", "CV")
+
+    changed = pharmacy.run(pharmacy.owner, update_rx_settings, pickup_id_schedules="cii, civ")
+    assert changed.pickup_id_schedules == ("CII", "CIV")
+    done = checked_fill(pharmacy, db, medicine="buprenorphine")
+    at_counter = pharmacy.run(cashier, pickup.fill_at_counter, done.code, pharmacy.branch)
+    assert at_counter is not None and (at_counter.schedule, at_counter.needs_id) == ("CIII", False)
+    draft = on_the_bill(pharmacy, cashier, done.id)
+    pharmacy.run(cashier, finalize_bill, draft.bill.id, pickup=handed_over(pharmacy, pharmacist, draft.bill.id))
+    assert pharmacy.run(pharmacy.pharmacist, fills.get_fill, done.id).status == FillStatus.PICKED_UP
+
+    pharmacy.run(pharmacy.owner, update_rx_settings, pickup_id_schedules=["CII", "CIII", "CIV", "CV"])
+    again = checked_fill(pharmacy, db, medicine="buprenorphine")
+    assert pharmacy.run(cashier, pickup.fill_at_counter, again.code, pharmacy.branch).needs_id is True
+    draft = on_the_bill(pharmacy, cashier, again.id)
+    with pytest.raises(ValidationFailed, match="Controlled substance"):
+        pharmacy.run(cashier, finalize_bill, draft.bill.id, pickup=handed_over(pharmacy, pharmacist, draft.bill.id))

@@ -79,3 +79,49 @@ def test_refills_renewals_and_unclaimed_fills_through_rest(client, committed_ten
     assert transfer.status_code == 403
     back = client.post(f"/api/v1/fills/{first.id}/return-to-stock", headers={**admin, "Idempotency-Key": "return-0001"})
     assert back.status_code == 403
+
+
+def test_the_prescribers_answer_to_a_renewal_through_rest(client, committed_tenant):
+    chain, _ = committed_tenant("rx-renew-api", branches=2)
+    pharmacy = stock(chain)
+    receive(pharmacy, "lisinopril", "REN-LOT", 200)
+    spent, _ = checked_long_ago(pharmacy, "0")
+    other, _ = checked_long_ago(pharmacy, "0")
+    admin, write = auth(chain, "admin"), auth(chain, "write")
+    asked = [
+        client.post(
+            f"/api/v1/prescriptions/{rx.id}/refills", json={}, headers={**admin, "Idempotency-Key": f"renew-ask-000{n}"}
+        )
+        for n, rx in enumerate((spent, other))
+    ]
+    first, second = (a.json()["renewal"]["id"] for a in asked)
+
+    url = f"/api/v1/renewal-requests/{first}/answer"
+    body = {"decision": "approved", "quantity": 90, "refills": 3}
+    refused = client.post(url, json=body, headers={**write, "Idempotency-Key": "answer-0001"})
+    assert refused.status_code == 403  # a write token does not answer for the prescriber
+    done = client.post(url, json=body, headers={**admin, "Idempotency-Key": "answer-0002"})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "approved" and done.json()["renewed_as_rx"] != spent.rx_number
+    again = client.post(url, json=body, headers={**admin, "Idempotency-Key": "answer-0002"})
+    assert again.json() == done.json() and again.headers["Idempotent-Replayed"] == "true"
+    twice = client.post(url, json=body, headers={**admin, "Idempotency-Key": "answer-0003"})
+    assert twice.status_code == 409
+    new = client.get(f"/api/v1/prescriptions/{done.json()['renewed_as']}", headers=admin).json()
+    assert (new["status"], new["quantity"], new["refills_authorized"]) == ("verification", 90, 3)
+
+    denied_url = f"/api/v1/renewal-requests/{second}/answer"
+    no_reason = client.post(
+        denied_url, json={"decision": "denied"}, headers={**admin, "Idempotency-Key": "renew-deny-0001"}
+    )
+    assert no_reason.status_code == 422
+    denied = client.post(
+        denied_url,
+        json={"decision": "denied", "reason": "Therapy stopped at last visit"},
+        headers={**admin, "Idempotency-Key": "renew-deny-0002"},
+    )
+    assert denied.status_code == 200 and denied.json()["status"] == "denied"
+    listed = client.get(f"/api/v1/branches/{pharmacy.branch}/renewal-requests?status=denied", headers=admin).json()
+    assert [(r["rx_number"], r["answer_reason"]) for r in listed] == [
+        (other.rx_number, "Therapy stopped at last visit")
+    ]
