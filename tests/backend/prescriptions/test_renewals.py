@@ -27,9 +27,15 @@ def answer(pharmacy, renewal_id: str, decision: str, ctx=None, **typed):
     return pharmacy.run(ctx or pharmacy.pharmacist, renewals.answer_renewal, renewal_id, decision, **typed)
 
 
-def renewal_count(db, status: str) -> int:
+def renewal_count(db, pharmacy, status: str) -> int:
+    """This chain's renewal requests in a status (other tests' chains may have committed theirs)."""
     db.execute(text("RESET ROLE"))
-    return int(db.execute(text("SELECT count(*) FROM prescription_renewals WHERE status = :s"), {"s": status}).scalar())
+    return int(
+        db.execute(
+            text("SELECT count(*) FROM prescription_renewals WHERE status = :s AND tenant_id = :t"),
+            {"s": status, "t": pharmacy.owner.tenant_id},
+        ).scalar()
+    )
 
 
 def test_an_approved_renewal_is_a_new_prescription_in_verification(pharmacy, db):
@@ -60,7 +66,7 @@ def test_a_denial_needs_the_prescribers_reason_and_shows_it(pharmacy, db):
     old, renewal = asked(pharmacy, db)
     with pytest.raises(ValidationFailed, match="reason") as refused:
         answer(pharmacy, renewal.id, "denied", reason="no")
-    assert refused.value.field == "reason" and renewal_count(db, "requested") == 1
+    assert refused.value.field == "reason" and renewal_count(db, pharmacy, "requested") == 1
 
     done = answer(pharmacy, renewal.id, "denied", reason="Patient must be seen in clinic first")
 
@@ -83,7 +89,7 @@ def test_an_incomplete_approval_writes_nothing(pharmacy, db):
     with pytest.raises(ValidationFailed) as refused:
         answer(pharmacy, renewal.id, "maybe")
     assert refused.value.field == "decision"
-    assert renewal_count(db, "requested") == 1 and renewal_count(db, "approved") == 0
+    assert renewal_count(db, pharmacy, "requested") == 1 and renewal_count(db, pharmacy, "approved") == 0
 
 
 def test_a_cii_renewal_comes_electronically_without_refills(pharmacy, db):
@@ -92,7 +98,7 @@ def test_a_cii_renewal_comes_electronically_without_refills(pharmacy, db):
         answer(pharmacy, renewal.id, "approved", quantity="30", refills="0", source="phone")
     with pytest.raises(ValidationFailed, match="Schedule II") as refused:
         answer(pharmacy, renewal.id, "approved", quantity="30", refills="1", source="electronic")
-    assert refused.value.field == "refills" and renewal_count(db, "requested") == 1
+    assert refused.value.field == "refills" and renewal_count(db, pharmacy, "requested") == 1
 
     done = answer(pharmacy, renewal.id, "approved", quantity="30", refills="0", source="electronic")
     assert record(pharmacy, done.renewed_as).schedule == "CII"
@@ -103,4 +109,4 @@ def test_only_a_pharmacist_records_the_answer(pharmacy, db):
     for ctx in (pharmacy.technician, pharmacy.cashier, pharmacy.owner):
         with pytest.raises(PermissionDenied):
             answer(pharmacy, renewal.id, "approved", ctx=ctx, quantity="30", refills="1")
-    assert renewal_count(db, "requested") == 1
+    assert renewal_count(db, pharmacy, "requested") == 1
