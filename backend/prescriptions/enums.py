@@ -87,10 +87,37 @@ class RxSource(StrEnum):
     PHONE = "phone"
     FAX = "fax"
     PORTAL = "portal"  # an upload on the refill portal
+    # written by the pharmacist at the counter (backend/prescriptions/emergency.py), never received at intake
+    EMERGENCY_SUPPLY = "emergency_supply"
 
     @property
     def label(self) -> str:
-        return {"walk_in": "Walk-in (paper)", "phone": "Phone", "fax": "Fax", "portal": "Portal upload"}[self.value]
+        return {
+            "walk_in": "Walk-in (paper)",
+            "phone": "Phone",
+            "fax": "Fax",
+            "portal": "Portal upload",
+            "emergency_supply": "Emergency supply",
+        }[self.value]
+
+    @classmethod
+    def received(cls) -> tuple[RxSource, ...]:
+        """Where a prescription received at intake comes from."""
+        return (cls.WALK_IN, cls.PHONE, cls.FAX, cls.PORTAL)
+
+
+class CounterRule(StrEnum):
+    """How the chain's jurisdiction lets a prescription-only medicine reach a bill."""
+
+    FILL_REQUIRED = "fill_required"  # the US rule: only as a verified, checked fill
+    REFERENCE_OR_OVERRIDE = "reference_or_override"  # a typed reference, or a pharmacist's signed override
+
+    @property
+    def label(self) -> str:
+        return {
+            "fill_required": "Only as a checked fill (US)",
+            "reference_or_override": "A prescription reference, or a pharmacist's signed override",
+        }[self.value]
 
 
 class ReadingStatus(StrEnum):

@@ -847,4 +847,4 @@ class RxState(ShellState):
         return rx.toast.success(f"{record.rx_number} cancelled.")
 
 
-SOURCES = [(s.value, s.label) for s in RxSource]
+SOURCES = [(s.value, s.label) for s in RxSource.received()]
