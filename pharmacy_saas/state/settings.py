@@ -11,11 +11,15 @@ from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
 from backend.billing.payments.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
+from backend.prescriptions.enums import CounterRule
 from backend.prescriptions.service import SETTING_LIMITS, rx_settings, update_rx_settings
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.directory import set_require_mfa, tenant_profile
+
+# How a prescription-only medicine reaches a bill, as the owner chooses it for the chain's jurisdiction.
+COUNTER_RULES = [(rule.value, rule.label) for rule in CounterRule]
 
 
 class SettingsState(ShellState):
@@ -46,6 +50,8 @@ class SettingsState(ShellState):
             "controlled_expiry_months": str(rules.controlled_expiry_months),
             "controlled_max_refills": str(rules.controlled_max_refills),
             "cii_max_days_supply": str(rules.cii_max_days_supply),
+            "emergency_max_days": str(rules.emergency_max_days),
+            "counter_rule": rules.counter_rule.value,
         }
         cards = await run_service(card_setup, ctx)
         self.cards_configured, self.stripe_account_id = cards.configured, cards.account_id
@@ -129,6 +135,7 @@ class SettingsState(ShellState):
         """The chain's prescription rules: who may verify, the early-refill threshold, expiry and refills."""
         fields = {name: str(form.get(name, "")) for name in SETTING_LIMITS}
         fields["early_refill_threshold"] = str(form.get("early_refill_threshold", ""))
+        fields["counter_rule"] = str(form.get("counter_rule", ""))
         try:
             await transact(
                 ctx, update_rx_settings, two_person_verification=bool(form.get("two_person_verification")), **fields
