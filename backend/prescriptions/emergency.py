@@ -17,6 +17,7 @@ Services take `(session, ctx, ...)`; the adapter owns the transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from backend.prescriptions.service import (
 )
 from tenants.audit import record_audit
 from tenants.context import TenantContext
-from tenants.roles import require
+from tenants.roles import PHARMACIST, require, role_has
 
 MIN_REASON = 10
 
@@ -170,8 +171,15 @@ def record_emergency_supply(
         f"Say why it is supplied without a prescription (at least {MIN_REASON} characters).",
         MIN_REASON,
     )
+    # At the till the pharmacist signs it themselves; an admin token carries a pharmacist's signature.
+    by_token = not role_has(ctx.role, "prescriptions.verify")
     signature = require_fresh_signature(
-        session, ctx, signature_id, entity_type="emergency_supply", entity_id=patient.id
+        session,
+        ctx,
+        signature_id,
+        entity_type="emergency_supply",
+        entity_id=patient.id,
+        by_permission="prescriptions.verify" if by_token else None,
     )
     spent = session.execute(
         text("SELECT 1 FROM prescription_verifications WHERE signature_id = :s"), {"s": uuid.UUID(signature.id)}
@@ -180,6 +188,8 @@ def record_emergency_supply(
         raise SignatureRefused(
             "That signature was given for another emergency supply; sign again.", field="signature_id"
         )
+    # The pharmacist who signed is its author, verifier and checker, whoever sent it.
+    ctx = dataclasses.replace(ctx, user_id=uuid.UUID(signature.user_id), role=PHARMACIST)
     today = local_today(found.time_zone)
     key = uuid.uuid4()
     seq, number = _next_rx_number(session, ctx, branch, found.code)
