@@ -71,10 +71,14 @@ def test_an_emergency_supply_through_rest(client, committed_tenant):
     assert over.status_code == 422 and over.json()["field"] == "days_supply"
 
     signature = signed(pharmacist)
-    made = client.post(url, json={**body, "signature_id": signature}, headers={**admin, "Idempotency-Key": "emergency-4"})
+    made = client.post(
+        url, json={**body, "signature_id": signature}, headers={**admin, "Idempotency-Key": "emergency-4"}
+    )
     assert made.status_code == 201, made.text
     assert set(made.json()) == {"prescription_id", "rx_number", "fill_id", "fill_code", "quantity", "days_supply"}
-    again = client.post(url, json={**body, "signature_id": signature}, headers={**admin, "Idempotency-Key": "emergency-4"})
+    again = client.post(
+        url, json={**body, "signature_id": signature}, headers={**admin, "Idempotency-Key": "emergency-4"}
+    )
     assert again.json() == made.json() and again.headers["Idempotent-Replayed"] == "true"
     record = client.get(f"/api/v1/prescriptions/{made.json()['prescription_id']}", headers=admin).json()
     assert record["source"] == "emergency_supply" and record["status"] == "ready_for_pickup"
