@@ -126,6 +126,10 @@ class EmergencySupplyState(ShellState):
         if not self.medicine_id:
             self.error = "Choose the medicine."
             return None
+        days = str(form.get("days_supply", "")).strip()
+        if days.isdigit() and int(days) > self.max_days:  # before signing: a signature is never spent on it
+            self.error = f"An emergency supply carries at most {self.max_days} days' supply (the chain's rule)."
+            return None
         secret = str(form.get("signature", ""))
         if not secret:
             self.error = "Sign the emergency supply: enter your password or a code from your authenticator app."
@@ -150,7 +154,7 @@ class EmergencySupplyState(ShellState):
                 patient_id=self.patient_id,
                 medicine_id=self.medicine_id,
                 quantity=quantity,
-                days_supply=str(form.get("days_supply", "")),
+                days_supply=days,
                 sig=str(form.get("sig", "")),
                 reason=str(form.get("reason", "")),
                 signature_id=signature_id,
