@@ -65,8 +65,7 @@ def supply_form() -> rx.Component:
                     "es-days",
                     name="days_supply",
                     type="number",
-                    min=1,
-                    max=State.max_days,
+                    min=1,  # no max: the refusal says the chain's limit in words
                     width="8em",
                 ),
                 _field("Directions for the label", "es-sig", name="sig", placeholder="e.g. 1 tab po bid", width="20em"),

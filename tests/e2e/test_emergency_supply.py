@@ -107,9 +107,12 @@ def test_a_refused_prescription_only_medicine_becomes_an_emergency_supply_sold_w
     page.locator("#pos-pickup-name").fill(f"Erin {surname}")
     page.locator("#pos-pickup-counselling").select_option("accepted")
     page.locator("#pos-pickup-secret").fill(rph_password)
+    page.locator("#pos-pickup-signature").scroll_into_view_if_needed()
     draw_signature(page)
     page.locator("#pos-pickup-record").click()
-    expect(page.locator("#pos-pickup-summary")).to_contain_text("counselling accepted", timeout=15000)
+    expect(page.locator("#pos-pickup-summary, #pos-pickup-error")).to_contain_text(
+        "counselling accepted", timeout=15000
+    )
     page.locator("#pos-cash").fill("10")
     page.locator("#pos-cash").press("Enter")
     expect(page.locator("#pos-fills-handed")).to_contain_text("1 prescription fill(s) picked up", timeout=30000)
