@@ -31,6 +31,7 @@ from backend.job_handlers import register_job_handlers
 from backend.patients.api import router as patients_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
+from backend.prescriptions.emergency_api import router as emergency_router
 from backend.prescriptions.fills_api import router as fills_router
 from backend.prescriptions.recall_api import router as recall_router
 from backend.prescriptions.refills_api import router as refills_router
@@ -176,6 +177,7 @@ def create_api() -> FastAPI:
     api.include_router(prescriptions_router, prefix=API_PREFIX)
     api.include_router(prescribers_router, prefix=API_PREFIX)
     api.include_router(fills_router, prefix=API_PREFIX)
+    api.include_router(emergency_router, prefix=API_PREFIX)
     api.include_router(recall_router, prefix=API_PREFIX)
     api.include_router(refills_router, prefix=API_PREFIX)
     api.include_router(claims_router, prefix=API_PREFIX)

@@ -716,6 +716,28 @@ def pickup_panel() -> rx.Component:
     )
 
 
+def emergency_supply_offer() -> rx.Component:
+    """A prescription-only medicine refused for want of a fill: the pharmacist records an emergency supply
+    (its fill is then scanned like any other); anyone else is told to ask the pharmacist."""
+    return rx.cond(
+        CounterState.emergency_href != "",
+        rx.cond(
+            CounterState.can_supply_emergency,
+            rx.link(
+                rx.button("Record an emergency supply", variant="soft", color_scheme="amber"),
+                href=CounterState.emergency_href,
+                id="pos-emergency-supply",
+            ),
+            rx.text(
+                "Only a pharmacist can record an emergency supply: ask the pharmacist.",
+                size="2",
+                color_scheme="gray",
+                id="pos-emergency-ask",
+            ),
+        ),
+    )
+
+
 def pos_page() -> rx.Component:
     return with_shell(
         counter_keys(),
@@ -743,6 +765,7 @@ def pos_page() -> rx.Component:
             matches_list(),
             prescription_prompt(),
             form_alert(CounterState.error, "pos-error"),
+            emergency_supply_offer(),
             rx.cond(CounterState.sale_done, sale_done_card()),
             rx.cond(
                 CounterState.has_lines,

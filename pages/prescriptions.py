@@ -110,6 +110,13 @@ def queue_page() -> rx.Component:
                     QueueState.can_enter,
                     rx.link(rx.button("New prescription", id="rx-new"), href=routes.PRESCRIPTION_NEW),
                 ),
+                rx.cond(
+                    QueueState.can_supply_emergency,
+                    rx.link(
+                        rx.button("Emergency supply", variant="soft", id="rx-emergency-supply"),
+                        href=routes.EMERGENCY_SUPPLY,
+                    ),
+                ),
                 width="100%",
                 wrap="wrap",
                 align="center",

@@ -8,7 +8,7 @@ from components.tables import data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.auth import AccountState
-from pharmacy_saas.state.settings import ID_SCHEDULES, SettingsState
+from pharmacy_saas.state.settings import COUNTER_RULES, ID_SCHEDULES, SettingsState
 
 
 def token_row(token: rx.Var) -> rx.Component:
@@ -187,10 +187,31 @@ def rx_rules_card() -> rx.Component:
                         name="unclaimed_days",
                         default_value=rules["unclaimed_days"],
                     ),
+                    text_field(
+                        "Emergency supply: days at most",
+                        "rx-emergency-days",
+                        name="emergency_max_days",
+                        default_value=rules["emergency_max_days"],
+                    ),
                     width="100%",
                     wrap="wrap",
                 ),
                 pickup_id_field(rules),
+                rx.el.label("Prescription-only medicine at the counter", html_for="rx-counter-rule", font_weight="500"),
+                rx.el.select(
+                    *[rx.el.option(label, value=value) for value, label in COUNTER_RULES],
+                    name="counter_rule",
+                    id="rx-counter-rule",
+                    default_value=rules["counter_rule"],
+                ),
+                rx.text(
+                    "In the US a pharmacist may not sell a prescription-only medicine without a prescription: it is "
+                    "sold only as its checked fill, or as the pharmacist's emergency supply. Choose the other rule "
+                    "only where the chain's jurisdiction allows a pharmacist's supply without one. Controlled "
+                    "medicines are always sold as a fill.",
+                    size="1",
+                    color_scheme="gray",
+                ),
                 form_alert(SettingsState.rx_rules_error, "rx-rules-error"),
                 rx.button("Save prescription rules", type="submit", id="save-rx-rules"),
                 spacing="3",
@@ -204,7 +225,9 @@ def rx_rules_card() -> rx.Component:
             + rules["id_CII"]
             + rules["id_CIII"]
             + rules["id_CIV"]
-            + rules["id_CV"],
+            + rules["id_CV"]
+            + rules["counter_rule"]
+            + rules["emergency_max_days"],
         ),
         width="100%",
         id="rx-rules-card",

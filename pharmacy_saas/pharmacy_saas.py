@@ -16,6 +16,7 @@ from pages.catalog import catalog_page
 from pages.claims import claims_page
 from pages.controlled import controlled_page
 from pages.dashboard import dashboard_page
+from pages.emergency_supply import emergency_supply_page
 from pages.imports import imports_page
 from pages.interactions import interactions_page
 from pages.inventory import inventory_page, medicine_page
@@ -49,6 +50,7 @@ from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.controlled import ControlledState
 from pharmacy_saas.state.dashboard import DashboardState
+from pharmacy_saas.state.emergency import EmergencySupplyState
 from pharmacy_saas.state.fills import FillState
 from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
@@ -113,6 +115,12 @@ app.add_page(
 )
 app.add_page(imports_page, route=routes.INVENTORY_CSV, title="Inventory CSV · Pharmacy Cloud", on_load=ImportState.load)
 app.add_page(recall_page, route=routes.RECALL_TRACE, title="Recall trace · Pharmacy Cloud", on_load=RecallState.load)
+app.add_page(
+    emergency_supply_page,
+    route=routes.EMERGENCY_SUPPLY,
+    title="Emergency supply · Pharmacy Cloud",
+    on_load=EmergencySupplyState.load,
+)
 app.add_page(
     assistant_page, route=routes.ASSISTANT, title="Assistant · Pharmacy Cloud", on_load=AssistantState.load_page
 )

@@ -31,6 +31,7 @@ PATIENT = "/patients/record"
 PRESCRIPTIONS = "/prescriptions"  # ?status=: the branch's work queue
 PRESCRIPTION_NEW = "/prescriptions/new"  # intake
 PRESCRIPTION = "/prescriptions/rx"  # ?id=: data entry, verification with DUR, history
+EMERGENCY_SUPPLY = "/prescriptions/emergency-supply"  # ?medicine=&patient=: the pharmacist's signed supply
 CONTROLLED = "/controlled"  # the register, biennial inventory, CII orders, theft or loss, PMP export
 PRESCRIPTIONS_UNCLAIMED = "/prescriptions/unclaimed"  # checked fills not picked up: return to stock
 FORGOT = "/forgot"

@@ -99,6 +99,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # (SYSTEM: the auto-refill job fills the refills that are due)
     "prescriptions.fill": CLINICAL | {API_ADMIN, SYSTEM},
     "prescriptions.check": frozenset({PHARMACIST}),
+    # issue 14: a supply without a prescription is the pharmacist's own signed record (never the cashier's);
+    # an admin token may send one only with a pharmacist's fresh signature of it
+    "prescriptions.emergency_supply": frozenset({PHARMACIST, API_ADMIN}),
     # issue 14: the recall trace lists who received a lot, with their contact details: the pharmacist and
     # the owner act on a recall (REST is token-only, so an admin token too); each patient listed is
     # written to the access log

@@ -5,13 +5,13 @@ authorised on it. Denied: the prescriber's reason, shown on the old prescription
 (a pharmacist) and when (`decided_at`, already there).
 
 Revision ID: 0036_renewals
-Revises: 0034_recall
+Revises: 0035_emergency_supply
 """
 
 from alembic import op
 
 revision = "0036_renewals"
-down_revision = "0034_recall"
+down_revision = "0035_emergency_supply"
 branch_labels = None
 depends_on = None
 

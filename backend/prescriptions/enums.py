@@ -104,6 +104,8 @@ class RxSource(StrEnum):
     PORTAL = "portal"  # an upload on the refill portal
     ELECTRONIC = "electronic"  # an e-prescription (EPCS for a controlled substance)
     TRANSFER = "transfer"  # received from another pharmacy (prescription_transfers holds the details)
+    # written by the pharmacist at the counter (backend/prescriptions/emergency.py), never received at intake
+    EMERGENCY_SUPPLY = "emergency_supply"
 
     @property
     def label(self) -> str:
@@ -111,8 +113,9 @@ class RxSource(StrEnum):
 
     @classmethod
     def at_intake(cls) -> tuple[RxSource, ...]:
-        """What the intake form offers: a transfer in is recorded on its own form, with the other pharmacy."""
-        return tuple(s for s in cls if s is not cls.TRANSFER)
+        """What the intake form offers: a transfer in is recorded on its own form, with the other pharmacy,
+        and an emergency supply is the pharmacist's own record, never received."""
+        return tuple(s for s in cls if s not in (cls.TRANSFER, cls.EMERGENCY_SUPPLY))
 
 
 _SOURCE_LABELS = {
@@ -122,6 +125,7 @@ _SOURCE_LABELS = {
     RxSource.PORTAL: "Portal upload",
     RxSource.ELECTRONIC: "Electronic (e-prescription)",
     RxSource.TRANSFER: "Transfer from another pharmacy",
+    RxSource.EMERGENCY_SUPPLY: "Emergency supply",
 }
 
 
@@ -156,6 +160,20 @@ class TransferKind(StrEnum):
         return {"branch": "Between branches", "outgoing": "To another pharmacy", "incoming": "From another pharmacy"}[
             self.value
         ]
+
+
+class CounterRule(StrEnum):
+    """How the chain's jurisdiction lets a prescription-only medicine reach a bill."""
+
+    FILL_REQUIRED = "fill_required"  # the US rule: only as a verified, checked fill
+    REFERENCE_OR_OVERRIDE = "reference_or_override"  # a typed reference, or a pharmacist's signed override
+
+    @property
+    def label(self) -> str:
+        return {
+            "fill_required": "Only as a checked fill (US)",
+            "reference_or_override": "A prescription reference, or a pharmacist's signed override",
+        }[self.value]
 
 
 class ReadingStatus(StrEnum):

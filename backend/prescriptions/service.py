@@ -32,7 +32,7 @@ from backend.clinical.sig import expand
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.patients.service import patient_for_bill, patient_for_history
-from backend.prescriptions.enums import RxSource, RxStatus
+from backend.prescriptions.enums import CounterRule, RxSource, RxStatus
 from backend.prescriptions.originals import check_original, store_original
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -70,6 +70,8 @@ class RxSettings:
     cii_max_days_supply: int = 90
     unclaimed_days: int = 14  # a checked fill not picked up after this many days is listed for return to stock
     pickup_id_schedules: tuple[str, ...] = ("CII", "CIII", "CIV", "CV")  # whoever collects shows an ID
+    counter_rule: CounterRule = CounterRule.FILL_REQUIRED  # how a prescription-only medicine reaches a bill
+    emergency_max_days: int = 3  # the most days' supply of a pharmacist's emergency supply
 
 
 ID_SCHEDULES = ("CII", "CIII", "CIV", "CV")  # the federal schedules a pickup may ask an ID for
@@ -79,6 +81,7 @@ SETTING_LIMITS = {
     "controlled_max_refills": (0, 5),
     "cii_max_days_supply": (1, 90),
     "unclaimed_days": (1, 90),
+    "emergency_max_days": (1, 30),
 }
 
 
@@ -97,7 +100,16 @@ def rx_settings(session: Session, ctx: TenantContext) -> RxSettings:
         cii_max_days_supply=row.cii_max_days_supply,
         unclaimed_days=row.unclaimed_days,
         pickup_id_schedules=tuple(row.pickup_id_schedules),
+        counter_rule=CounterRule(row.counter_rule),
+        emergency_max_days=row.emergency_max_days,
     )
+
+
+def counter_rule(session: Session) -> CounterRule:
+    """How the chain's jurisdiction lets a prescription-only medicine reach a bill (read by the counter,
+    whatever the member's role: the rule binds the cashier too)."""
+    rule = session.execute(text("SELECT counter_rule FROM prescription_settings")).scalar()
+    return CounterRule(rule) if rule else CounterRule.FILL_REQUIRED
 
 
 def update_rx_settings(session: Session, ctx: TenantContext, **typed: Any) -> RxSettings:
@@ -121,17 +133,23 @@ def update_rx_settings(session: Session, ctx: TenantContext, **typed: Any) -> Rx
         if value is None or not low <= value <= high:
             raise ValidationFailed(f"Between {low} and {high}.", field=name)
         values[name] = value
+    try:
+        values["counter_rule"] = CounterRule(str(typed.get("counter_rule", current.counter_rule)))
+    except ValueError:
+        raise ValidationFailed("Choose how prescription-only medicine reaches a bill.", field="counter_rule") from None
     session.execute(
         text(
             "INSERT INTO prescription_settings (tenant_id, two_person_verification, early_refill_threshold, "
-            "expiry_months, controlled_expiry_months, controlled_max_refills, cii_max_days_supply, unclaimed_days) "
-            "VALUES (:t, :two_person_verification, :early_refill_threshold, :expiry_months, :controlled_expiry_months, "
-            ":controlled_max_refills, :cii_max_days_supply, :unclaimed_days) ON CONFLICT (tenant_id) DO UPDATE SET "
+            "expiry_months, controlled_expiry_months, controlled_max_refills, cii_max_days_supply, unclaimed_days, "
+            "counter_rule, emergency_max_days) VALUES (:t, :two_person_verification, :early_refill_threshold, "
+            ":expiry_months, :controlled_expiry_months, :controlled_max_refills, :cii_max_days_supply, "
+            ":unclaimed_days, :counter_rule, :emergency_max_days) ON CONFLICT (tenant_id) DO UPDATE SET "
             "two_person_verification = EXCLUDED.two_person_verification, "
             "early_refill_threshold = EXCLUDED.early_refill_threshold, expiry_months = EXCLUDED.expiry_months, "
             "controlled_expiry_months = EXCLUDED.controlled_expiry_months, "
             "controlled_max_refills = EXCLUDED.controlled_max_refills, "
             "cii_max_days_supply = EXCLUDED.cii_max_days_supply, unclaimed_days = EXCLUDED.unclaimed_days, "
+            "counter_rule = EXCLUDED.counter_rule, emergency_max_days = EXCLUDED.emergency_max_days, "
             "updated_at = now()"
         ),
         {"t": ctx.tenant_id, **values},

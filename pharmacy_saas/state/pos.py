@@ -48,9 +48,11 @@ from backend.billing.payments.cards import CardNotPresented
 from backend.core.errors import PharmacyError
 from backend.inventory.service import STOCK_CHANGED, LinePreview, Medicine, search_medicines
 from backend.patients.service import find_patients, patient_summary
+from backend.prescriptions.enums import CounterRule
 from backend.prescriptions.pickup import CounterFill, fill_at_counter, pickup_input
+from backend.prescriptions.service import counter_rule
 from components.signature import signature_data_url
-from pharmacy_saas.routes import BILL_VIEW
+from pharmacy_saas.routes import BILL_VIEW, EMERGENCY_SUPPLY
 from pharmacy_saas.state.base import guarded, navigate, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_amount
@@ -206,9 +208,15 @@ class CounterState(ShellState):
     total_due: str = ""
     matches: list[Match] = []
     # A prescription-only medicine waiting for its reference (or a pharmacist's override) before it joins the bill.
+    # Only where the chain's jurisdiction allows a supply without a fill (counter rule 'reference_or_override').
     pending_id: str = ""
     pending_name: str = ""
     can_override: bool = False
+    # The chain's counter rule: under 'fill_required' (the US rule) a prescription-only medicine typed in is
+    # refused, and the pharmacist is offered the emergency supply form for it.
+    counter_rule: str = CounterRule.FILL_REQUIRED.value
+    can_supply_emergency: bool = False
+    emergency_href: str = ""  # the emergency supply form for the medicine just refused, with the patient
     error: str = ""
     sold_number: str = ""
     sold_bill_id: str = ""  # for its receipt, invoice and bill page
@@ -265,7 +273,12 @@ class CounterState(ShellState):
     async def load(self, ctx: TenantContext) -> Any:
         """on_load: the member's open sale in this branch comes back after a reload."""
         await self._fill_shell(ctx)
-        self.can_override = role_has(ctx.role, "billing.override_prescription")
+        self.counter_rule = (await transact(ctx, _counter_rule)).value
+        self.can_override = (
+            role_has(ctx.role, "billing.override_prescription")
+            and self.counter_rule == CounterRule.REFERENCE_OR_OVERRIDE
+        )
+        self.can_supply_emergency = role_has(ctx.role, "prescriptions.emergency_supply")
         self.matches, self.pending_id, self.pending_name, self.error = [], "", "", ""
         if not self.sale_done:
             await self._reopen(ctx)
@@ -309,7 +322,7 @@ class CounterState(ShellState):
             return None
         if self.sale_done:
             self._clear_sale()  # scanning after a paid sale starts the next one
-        self.matches, self.error = [], ""
+        self.matches, self.error, self.emergency_href = [], "", ""
         if FILL_CODE.match(typed.upper()):
             try:
                 fill = await transact(ctx, fill_at_counter, typed, self._branch_id())
@@ -848,16 +861,29 @@ class CounterState(ShellState):
     async def _add(self, ctx: TenantContext, medicine_id: str, name: str, schedule: str) -> Any:
         """One more of a medicine already on the bill, else a new line (prescription-only: ask for the reference)."""
         wanted = self._wanted()
-        existing = next((w for w in wanted if w["medicine_id"] == medicine_id), None)
+        existing = next((w for w in wanted if w.get("medicine_id") == medicine_id), None)
         if existing is not None:
             existing["quantity"] += 1
-        elif schedule != "otc":
+        elif schedule != "otc" and self.counter_rule == CounterRule.REFERENCE_OR_OVERRIDE and schedule != "controlled":
             self.pending_id, self.pending_name = medicine_id, name
             return _focus("pos-prescription-ref")
+        elif schedule != "otc":
+            # The server refuses it with what to do (scan the fill's label, or record an emergency supply).
+            if not await self._save(ctx, [*wanted, {"medicine_id": medicine_id, "quantity": 1}]):
+                self._offer_emergency_supply(medicine_id, schedule)
+            return _focus(SCAN_FIELD)
         else:
             wanted.append({"medicine_id": medicine_id, "quantity": 1})
         await self._save(ctx, wanted)
         return _focus(SCAN_FIELD)
+
+    def _offer_emergency_supply(self, medicine_id: str, schedule: str) -> None:
+        """A prescription-only medicine refused for want of a fill: the pharmacist's emergency supply form,
+        for this medicine and the sale's patient (never for a controlled medicine)."""
+        if schedule != "prescription" or not self.error.endswith("record an emergency supply."):
+            return
+        query = f"?medicine={medicine_id}" + (f"&patient={self.patient_id}" if self.patient_id else "")
+        self.emergency_href = EMERGENCY_SUPPLY + query
 
     async def _change_line(self, ctx: TenantContext, line_no: int, **change: Any) -> bool:
         """Save one line's change; False when refused (the message shown, the fields redrawn from the draft)."""
@@ -947,7 +973,7 @@ class CounterState(ShellState):
         index = int(found.group(1))
         names = {x.medicine_id: x.description for x in self.lines} | {self.pending_id: self.pending_name}
         rows = wanted if wanted is not None else self._wanted()
-        name = names.get(rows[index]["medicine_id"], "") if index < len(rows) else ""
+        name = names.get(rows[index].get("medicine_id", ""), "") if index < len(rows) else ""
         return f"{name}: {exc.message}" if name else exc.message
 
     def _show_draft(self, draft: CounterDraft) -> None:
@@ -1052,6 +1078,12 @@ class CounterState(ShellState):
         self.sold_lots = []
         self.sold_by_card = False
         self.sold_fills = 0
+
+
+def _counter_rule(session: Any, ctx: TenantContext) -> CounterRule:
+    """The chain's counter rule, read in the counter's unit of work (it binds every member at the till)."""
+    del ctx  # the rule is the chain's (RLS), whoever asks
+    return counter_rule(session)
 
 
 def _fill_line(x: Any, unit_price: str, amount: str, covered: str) -> CounterLine:

@@ -172,6 +172,7 @@ class QueueState(ShellState):
     page: int = 0
     has_more: bool = False
     can_enter: bool = False
+    can_supply_emergency: bool = False  # a pharmacist: the emergency supply form
     error: str = ""
     accuracy: list[AccuracyRow] = []  # per field, how often OCR was right in confirmed readings
 
@@ -180,6 +181,7 @@ class QueueState(ShellState):
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
         self.can_enter = role_has(ctx.role, "prescriptions.enter")
+        self.can_supply_emergency = role_has(ctx.role, "prescriptions.emergency_supply")
         wanted = self.router.url.query_parameters.get("status", "")
         self.status_filter = wanted if wanted in {s.value for s in RxStatus} else ""
         await self._reload(ctx, 0)

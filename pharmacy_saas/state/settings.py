@@ -11,11 +11,15 @@ from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
 from backend.billing.payments.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
+from backend.prescriptions.enums import CounterRule
 from backend.prescriptions.service import ID_SCHEDULES, SETTING_LIMITS, rx_settings, update_rx_settings
 from pharmacy_saas.state.base import guarded, run_service, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.directory import set_require_mfa, tenant_profile
+
+# How a prescription-only medicine reaches a bill, as the owner chooses it for the chain's jurisdiction.
+COUNTER_RULES = [(rule.value, rule.label) for rule in CounterRule]
 
 
 class SettingsState(ShellState):
@@ -47,6 +51,8 @@ class SettingsState(ShellState):
             "controlled_max_refills": str(rules.controlled_max_refills),
             "cii_max_days_supply": str(rules.cii_max_days_supply),
             "unclaimed_days": str(rules.unclaimed_days),
+            "emergency_max_days": str(rules.emergency_max_days),
+            "counter_rule": rules.counter_rule.value,
         }
         # One checkbox per schedule: "yes" where whoever collects its fills shows an ID at pickup.
         self.rx_rules |= {f"id_{s}": "yes" if s in rules.pickup_id_schedules else "" for s in ID_SCHEDULES}
@@ -133,6 +139,7 @@ class SettingsState(ShellState):
         fields = {name: str(form.get(name, "")) for name in SETTING_LIMITS}
         fields["early_refill_threshold"] = str(form.get("early_refill_threshold", ""))
         fields["pickup_id_schedules"] = " ".join(s for s in ID_SCHEDULES if form.get(f"id_{s}"))
+        fields["counter_rule"] = str(form.get("counter_rule", ""))
         try:
             await transact(
                 ctx, update_rx_settings, two_person_verification=bool(form.get("two_person_verification")), **fields

@@ -1,5 +1,6 @@
-"""Browser journeys: sell two items at the counter with the keyboard only, take cash; a pharmacist signs a
-prescription override with their password."""
+"""Browser journeys: sell two items at the counter with the keyboard only, take cash; where the chain's
+jurisdiction allows it, a pharmacist signs a prescription override with their password (the US rule:
+tests/e2e/test_emergency_supply.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from backend.accounts.staff import accept_invitation, invite
 from backend.inventory.service import create_medicine, medicine_stock, receive_stock
+from backend.prescriptions.service import update_rx_settings
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
 from tests.conftest import TEST_PASSWORD
@@ -96,6 +98,8 @@ def test_a_pharmacists_override_asks_for_the_password_and_refuses_a_wrong_one(
 ):
     chain, _ = committed_tenant("counter-rx")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
+    # A jurisdiction that allows a pharmacist's supply without a prescription (the US rule refuses it).
+    run_in_tenant(owner, update_rx_settings, counter_rule="reference_or_override")
     branch = str(chain.branch_ids[0])
     barcode = str(uuid.uuid4().int)[:13]
     amoxicillin = run_in_tenant(

@@ -95,6 +95,7 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
         assert {"SettingsState.load", "SettingsState.create", "StaffState.send_invitation"} <= set(refused)
     if role == "cashier":
         assert {"QueueState.load", "IntakeState.receive", "RxState.verify"} <= set(refused)
+        assert {"EmergencySupplyState.load", "EmergencySupplyState.record"} <= set(refused)
     if role == "technician":  # enters, fills and refills prescriptions; only a pharmacist verifies and checks
         # them, transfers them and returns a fill to stock
         assert {"RxState.verify", "RxState.return_to_entry", "FillState.check"} <= set(refused)
@@ -122,4 +123,8 @@ def test_guarded_handlers_refuse_roles_without_the_permission(role):
             "RefillState.answer_renewal",  # the prescriber's answer is taken by a pharmacist
         }
         assert pharmacist_only <= set(refused)
-        assert all(name.startswith("PlatformState.") for name in set(refused) - pharmacist_only)
+        # the emergency supply is the pharmacist's own signed record, from the form's first load
+        assert {"EmergencySupplyState.load", "EmergencySupplyState.record"} <= set(refused)
+        assert all(
+            name.startswith(("PlatformState.", "EmergencySupplyState.")) for name in set(refused) - pharmacist_only
+        )

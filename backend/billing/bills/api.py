@@ -26,11 +26,7 @@ _LINE_EXAMPLE: dict[str, JsonValue] = {
     "quantity": 2,
     "line_discount": "0.50",
 }
-_RX_LINE_EXAMPLE: dict[str, JsonValue] = {
-    "medicine_id": "0b9d8c7e-1a2b-4c3d-8e9f-112233445566",
-    "quantity": 30,
-    "prescription_ref": "RX-2026-0042",
-}
+_RX_LINE_EXAMPLE: dict[str, JsonValue] = {"fill_id": "0b9d8c7e-1a2b-4c3d-8e9f-112233445566"}
 
 
 class BillLineIn(BaseModel):
@@ -39,11 +35,20 @@ class BillLineIn(BaseModel):
     medicine_id: str = Field("", description="Required unless the line is a prescription fill (`fill_id`)")
     quantity: int = Field(1, gt=0, le=100_000, description="In the medicine's dispensing unit")
     line_discount: Money = Field("0", description="Amount off this line, in the branch's price basis")
-    prescription_ref: str = Field("", max_length=60, description="Needed for prescription-only and controlled lines")
+    prescription_ref: str = Field(
+        "",
+        max_length=60,
+        description="Only where the chain's counter rule is 'reference_or_override': the prescription's reference "
+        "for a prescription-only line. Under the US rule ('fill_required', the default) a prescription-only or "
+        "controlled line is refused (422, error 'fill_required') unless it is a `fill_id`; a controlled line "
+        "always is",
+    )
     override_reason: str = Field(
         "",
         max_length=300,
-        description="A pharmacist's reason to supply a prescription-only (not controlled) line without a reference",
+        description="Only under 'reference_or_override': a pharmacist's reason to supply a prescription-only (not "
+        "controlled) line without a reference (never an API token). Under the US rule: POST "
+        "/api/v1/emergency-supplies, then sell its fill",
     )
     fill_id: str | None = Field(
         None,

@@ -4,9 +4,12 @@
   note, backend/billing/credit_notes/service.py). Finalizing takes the stock (FEFO `dispense`), takes the
   branch's next number and fixes the amounts in one transaction: an oversold line fails the whole
   sale and the number goes back with the rollback, so numbers have no gaps.
-- Prescription-only lines need a prescription reference or a pharmacist's override with a reason,
-  electronically signed for this bill (password or TOTP, backend.accounts.signatures) and audited;
-  controlled lines always need a reference.
+- A prescription-only medicine reaches a bill as the chain's jurisdiction allows (the prescription rules'
+  `counter_rule`): under the US rule (the default) only as a checked fill scanned from its label (an
+  emergency supply, backend/prescriptions/emergency.py, is such a fill); where the jurisdiction lets a
+  pharmacist supply without a prescription, also with a typed reference or a pharmacist's override with a
+  reason, electronically signed for this bill (password or TOTP, backend.accounts.signatures) and audited.
+  Controlled lines are always a fill.
 - Payments are cash (change due) or another tender recorded by reference; the bill is partially
   paid or paid from their sum. Payment rows are never edited.
 - Amounts follow backend/billing/bills/totals.py.
@@ -44,7 +47,9 @@ from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, PharmacyError, ValidationFailed
 from backend.inventory.service import OutOfStock, dispense, return_to_lots
 from backend.patients.service import patient_for_bill
+from backend.prescriptions.enums import CounterRule
 from backend.prescriptions.pickup import fill_for_bill, record_pickup
+from backend.prescriptions.service import counter_rule
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 from tenants.directory import branch_inactive
@@ -53,6 +58,15 @@ from tenants.roles import require, role_has
 MAX_LINES = 200
 MAX_LINE_QUANTITY = 100_000
 MIN_OVERRIDE_REASON = 10
+
+
+class FillRequired(ValidationFailed):
+    """A prescription-only or controlled medicine typed in where only its checked fill may be sold."""
+
+    code = "fill_required"
+
+
+FILL_REQUIRED = "Scan the fill's label, or record an emergency supply."
 
 
 class BillNotDraft(Conflict):
@@ -226,25 +240,36 @@ def _check_prescription(
     ctx: TenantContext,
     bill_id: uuid.UUID,
     index: int,
-    schedule: str,
+    medicine: Any,
     wanted: _WantedLine,
     signed_by: uuid.UUID | None,
 ) -> uuid.UUID | None:
-    """Who signed the override of a prescription-only line (None when none is needed).
+    """Who signed the override of a prescription-only line typed in (None when none is needed).
 
-    `signed_by` is the pharmacist who already signed the same override on this draft: a cashier who
-    changes another line keeps it, but cannot write a new one. A new override needs the pharmacist's
-    own electronic signature of this bill from the last five minutes (password or TOTP re-entered:
-    the signed-in till alone does not prove who stands at it).
+    Only where the chain's jurisdiction allows a supply without a prescription (`reference_or_override`):
+    a typed reference, or a pharmacist's override. `signed_by` is the pharmacist who already signed the
+    same override on this draft: a cashier who changes another line keeps it, but cannot write a new one.
+    A new override needs the pharmacist's own electronic signature of this bill from the last five
+    minutes (password or TOTP re-entered: the signed-in till alone does not prove who stands at it).
     """
     where = f"lines[{index}]"
-    if schedule == "otc" or wanted.prescription_ref:
+    name = f"{medicine.generic_name} {medicine.strength}".strip()
+    if medicine.schedule == "otc":
         return None
-    if schedule == "controlled":
-        # Controlled drugs are never supplied on a pharmacist's say-so: the prescription is the law.
-        raise ValidationFailed(
-            "A controlled medicine needs its prescription reference.", field=f"{where}.prescription_ref"
+    if medicine.schedule == "controlled":
+        # Controlled drugs are never supplied on a pharmacist's say-so or a typed number: the fill is the law.
+        raise FillRequired(
+            f"{name} is a controlled medicine: it is sold only as its prescription's checked fill. "
+            "Scan the fill's label.",
+            field=f"{where}.medicine_id",
         )
+    if counter_rule(session) is CounterRule.FILL_REQUIRED:
+        raise FillRequired(
+            f"{name} is prescription-only: it is sold only as a verified fill. {FILL_REQUIRED}",
+            field=f"{where}.medicine_id",
+        )
+    if wanted.prescription_ref:
+        return None
     if not wanted.override_reason:
         raise ValidationFailed(
             "Prescription-only medicine: enter the prescription reference, or a pharmacist records an "
@@ -370,7 +395,7 @@ def _write_lines(
                 ctx,
                 bill_id,
                 index,
-                medicine.schedule,
+                medicine,
                 line,
                 signatures.get((line.medicine_id, line.override_reason)),
             )
@@ -579,16 +604,24 @@ def branch_has_numbers(session: Session, branch_id: uuid.UUID) -> bool:
     )
 
 
-def _recheck_prescriptions(lines: Sequence[Any]) -> None:
-    """The catalog may have moved a medicine to prescription-only since the draft was written."""
+def _recheck_prescriptions(session: Session, lines: Sequence[Any]) -> None:
+    """The catalog may have moved a medicine to prescription-only (or the chain changed its counter rule)
+    since the draft was written: a line typed in must still be allowed now."""
+    rule = None
     for index, line in enumerate(lines):
-        if line.current_schedule == "otc" or line.prescription_ref:
+        if line.fill_id is not None or line.current_schedule == "otc":
             continue
-        if line.current_schedule == "prescription" and line.override_by is not None:
-            continue
-        raise ValidationFailed(
-            f"{line.description} now needs a prescription reference; update the draft.",
-            field=f"lines[{index}].prescription_ref",
+        rule = rule or counter_rule(session)
+        if line.current_schedule == "prescription" and rule is CounterRule.REFERENCE_OR_OVERRIDE:
+            if line.prescription_ref or line.override_by is not None:
+                continue
+            raise ValidationFailed(
+                f"{line.description} now needs a prescription reference; update the draft.",
+                field=f"lines[{index}].prescription_ref",
+            )
+        raise FillRequired(
+            f"{line.description} is sold only as a verified fill; remove it from the draft. {FILL_REQUIRED}",
+            field=f"lines[{index}].medicine_id",
         )
 
 
@@ -618,7 +651,7 @@ def finalize_bill(
     ).all()
     if not lines:
         raise ValidationFailed("A bill needs at least one line.", field="lines")
-    _recheck_prescriptions(lines)
+    _recheck_prescriptions(session, lines)
     amounts = _priced(
         [LineInput(r.quantity, r.unit_price, r.line_discount, r.tax_category) for r in lines],
         bill_discount=bill.bill_discount,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from backend.inventory.service import create_medicine, receive_stock
+from backend.prescriptions.service import update_rx_settings
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant, tenant_session
 
@@ -90,6 +91,16 @@ def stock_up(chain, *, branches: int = 2) -> Counter:
             quantity=20,
         )
     return Counter(chain, owner, branch, other, **meds)
+
+
+def supply_without_a_fill_allowed(ctx: TenantContext) -> None:
+    """The chain's jurisdiction lets a pharmacist supply a prescription-only medicine without a prescription:
+    a typed reference or a signed override reaches the bill (the old counter; the US rule refuses both)."""
+    run_in_tenant(as_owner(ctx), update_rx_settings, counter_rule="reference_or_override")
+
+
+def as_owner(ctx: TenantContext) -> TenantContext:
+    return TenantContext(tenant_id=ctx.tenant_id, user_id=ctx.user_id, role="owner")
 
 
 @pytest.fixture

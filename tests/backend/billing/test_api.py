@@ -11,7 +11,7 @@ from backend.accounts.api_tokens import create_token
 from backend.api import create_api
 from backend.inventory.service import medicine_stock
 from tenants.session import run_in_tenant
-from tests.backend.billing.conftest import as_role, stock_up
+from tests.backend.billing.conftest import as_role, stock_up, supply_without_a_fill_allowed
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,17 @@ def test_scopes_roles_keys_and_other_chains(client, shop, committed_tenant):
         ),
         headers=with_key(auth["admin"], "rx-override-1"),
     )
-    assert rx.status_code == 403  # an API token is never a pharmacist
+    assert rx.status_code == 422  # the US rule: only a fill, whoever asks
+    assert rx.json()["field"] == "lines[0].medicine_id" and "record an emergency supply" in rx.json()["message"]
+    supply_without_a_fill_allowed(counter.owner)
+    rx = client.post(
+        "/api/v1/bills",
+        json=new_bill(
+            counter, {"medicine_id": counter.amoxicillin, "quantity": 1, "override_reason": "token says so, trust me"}
+        ),
+        headers=with_key(auth["admin"], "rx-override-2"),
+    )
+    assert rx.status_code == 403  # where an override is allowed, an API token is never a pharmacist
 
     bill = client.post("/api/v1/bills", json=new_bill(counter), headers=with_key(auth["write"], "void-create-1")).json()
     client.post(f"/api/v1/bills/{bill['id']}/finalize", headers=with_key(auth["write"], "void-final-1"))

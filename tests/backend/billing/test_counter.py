@@ -71,8 +71,12 @@ def test_bad_input_leaves_the_draft_as_it_was(counter):
     with pytest.raises(ValidationFailed) as refused:
         run_in_tenant(
             cashier, save_draft, branch_id=counter.branch, bill_id=draft.bill.id, lines=[line(counter.amoxicillin)]
-        )  # prescription-only without a reference
-    assert refused.value.field == "lines[0].prescription_ref"
+        )  # prescription-only, typed in rather than scanned from its fill's label
+    assert refused.value.field == "lines[0].medicine_id"
+    assert refused.value.message == (
+        "Amoxicillin 500 mg is prescription-only: it is sold only as a verified fill. "
+        "Scan the fill's label, or record an emergency supply."
+    )
     assert [x.quantity for x in run_in_tenant(cashier, get_bill, draft.bill.id).lines] == [2]
 
 

@@ -18,7 +18,7 @@ from backend.billing.bills.service import create_draft
 from backend.billing.payments.service import record_payment
 from backend.core.errors import Conflict, NotFound
 from tenants.session import run_in_tenant, tenant_session
-from tests.backend.billing.conftest import as_role, stock_up
+from tests.backend.billing.conftest import as_role, stock_up, supply_without_a_fill_allowed
 from tests.backend.billing.reporting import api_with_reports, sell
 
 SOLD_AT = datetime(2026, 2, 10, 23, 30, tzinfo=UTC)  # 18:30 in New York (EST)
@@ -30,6 +30,7 @@ def pdf_text(content: bytes) -> str:
 
 
 def a_paid_bill(counter):
+    supply_without_a_fill_allowed(counter.owner)  # a prescription line sold with its typed reference
     with tenant_session(counter.owner) as session:
         session.execute(
             text("UPDATE branches SET time_zone = 'America/New_York', address = :a WHERE id = :b"),

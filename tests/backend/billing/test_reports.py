@@ -22,7 +22,7 @@ from backend.billing.reports.service import daily_report, range_report, report_c
 from backend.core.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import receive_stock
 from tenants.session import run_in_tenant, tenant_session
-from tests.backend.billing.conftest import as_role, stock_up
+from tests.backend.billing.conftest import as_role, stock_up, supply_without_a_fill_allowed
 from tests.backend.billing.reporting import api_with_reports, sell
 
 D = Decimal
@@ -64,6 +64,7 @@ def set_time_zone(counter, zone: str) -> None:
 def a_day_of_sales(counter):
     """Two paid bills (cash with change; card), a voided one, one the day before, one left a draft."""
     costed_lots(counter)
+    supply_without_a_fill_allowed(counter.owner)  # a prescription line sold with its typed reference
     cashier, manager = counter.ctx("cashier"), counter.ctx("manager")
     first = sell(
         cashier,

@@ -13,11 +13,20 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.accounts import signatures
 from backend.accounts.signatures import SignatureRefused, sign
-from backend.billing.bills.service import BillNotDraft, create_draft, finalize_bill, get_bill, update_draft, void_bill
+from backend.billing.bills.service import (
+    BillNotDraft,
+    FillRequired,
+    create_draft,
+    finalize_bill,
+    get_bill,
+    update_draft,
+    void_bill,
+)
 from backend.billing.payments.service import record_payment
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.inventory.service import OutOfStock, medicine_stock
 from tenants.session import run_in_tenant, tenant_session
+from tests.backend.billing.conftest import supply_without_a_fill_allowed
 from tests.conftest import TEST_PASSWORD
 
 D = Decimal
@@ -39,6 +48,7 @@ def bills_in(counter) -> int:
 
 
 def test_a_draft_is_priced_from_the_catalog_and_moves_no_stock(counter):
+    supply_without_a_fill_allowed(counter.owner)  # the prescription line is typed with its reference
     cashier = counter.ctx("cashier")
     bill = run_in_tenant(
         cashier,
@@ -147,7 +157,8 @@ def test_only_a_draft_changes_in_the_service_and_in_the_database(counter):
     assert run_in_tenant(cashier, get_bill, bill.id).lines[0].quantity == 1
 
 
-def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(counter):
+def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override_where_the_chain_allows_it(counter):
+    supply_without_a_fill_allowed(counter.owner)
     cashier, pharmacist = counter.ctx("cashier"), counter.ctx("pharmacist")
     with pytest.raises(ValidationFailed) as refused:
         run_in_tenant(cashier, create_draft, branch_id=counter.branch, lines=[line(counter.amoxicillin, 10)])
@@ -168,13 +179,14 @@ def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(co
             lines=[line(counter.amoxicillin, 1, override_reason="ok")],
         )
     assert short.value.field == "lines[0].override_reason"
-    with pytest.raises(ValidationFailed, match="controlled"):
-        run_in_tenant(
-            pharmacist,
-            create_draft,
-            branch_id=counter.branch,
-            lines=[line(counter.oxycodone, 1, override_reason=reason)],
-        )
+    for controlled in (
+        line(counter.oxycodone, 1, override_reason=reason),
+        line(counter.oxycodone, 1, prescription_ref="CII-77"),
+    ):
+        with pytest.raises(
+            FillRequired, match="controlled medicine: it is sold only as its prescription's checked fill"
+        ):
+            run_in_tenant(pharmacist, create_draft, branch_id=counter.branch, lines=[controlled])
 
     with pytest.raises(SignatureRefused, match="Sign this"):  # the reason alone is not the pharmacist's signature
         run_in_tenant(
@@ -193,7 +205,7 @@ def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(co
         bill_id=bill_id,
         lines=[
             line(counter.amoxicillin, 10, override_reason=reason, override_signature_id=signature),
-            line(counter.oxycodone, 1, prescription_ref="CII-77"),
+            line(counter.vitamin_d, 1),
         ],
     )
     assert bill.id == bill_id and bill.lines[0].override_by == str(counter.owner.user_id)
@@ -204,7 +216,7 @@ def test_prescription_lines_need_a_reference_or_a_pharmacists_signed_override(co
         bill.id,
         lines=[
             line(counter.amoxicillin, 10, override_reason=reason),
-            line(counter.oxycodone, 2, prescription_ref="CII-77"),
+            line(counter.vitamin_d, 2),
         ],
     )
     assert kept.lines[0].override_by == str(counter.owner.user_id)
@@ -228,6 +240,7 @@ def sign_override(ctx, bill_id: str, reason: str, *, new_draft: bool = False) ->
 
 
 def test_an_override_without_a_fresh_signature_of_this_pharmacist_for_this_bill_writes_nothing(counter, monkeypatch):
+    supply_without_a_fill_allowed(counter.owner)
     pharmacist = counter.ctx("pharmacist")
     reason = "patient's repeat supply, prescriber phoned, paper script to follow"
     draft = run_in_tenant(pharmacist, create_draft, branch_id=counter.branch, lines=[line(counter.ibuprofen, 1)])

@@ -36,14 +36,16 @@ def on_hand(db, pharmacy, medicine: str) -> dict[str, int]:
     return {r.lot_number: r.quantity for r in rows}
 
 
-def movements(db, reference: str) -> list[tuple[str, str, int]]:
+def movements(db, reference: str, tenant_id) -> list[tuple[str, str, int]]:
+    """The stock moves of a fill (its code as the reference) in the test's chain: committed chains of other
+    tests may hold the same code."""
     db.execute(text("RESET ROLE"))
     rows = db.execute(
         text(
             "SELECT b.lot_number, m.kind, m.quantity FROM stock_movements m JOIN batches b ON b.id = m.batch_id "
-            "WHERE m.reference = :r ORDER BY b.lot_number"
+            "WHERE m.reference = :r AND m.tenant_id = :t ORDER BY b.lot_number"
         ),
-        {"r": reference},
+        {"r": reference, "t": tenant_id},
     ).all()
     return [(r.lot_number, r.kind, r.quantity) for r in rows]
 
@@ -66,7 +68,7 @@ def test_a_verified_prescription_is_filled_from_the_soonest_expiring_lots(pharma
     # The soonest lot's expiry comes before a year from today: the label's discard-after date is the lot's.
     assert done.discard_after == date.today() + timedelta(days=100)
     assert on_hand(db, pharmacy, "lisinopril") == {"LATE": 40, "SOON": 0}
-    assert movements(db, done.code) == [("LATE", "dispense", -10), ("SOON", "dispense", -20)]
+    assert movements(db, done.code, pharmacy.owner.tenant_id) == [("LATE", "dispense", -10), ("SOON", "dispense", -20)]
     record = pharmacy.run(pharmacy.pharmacist, get_prescription, rx.id)
     assert record.status == RxStatus.FILLED
     assert record.events[-1].action == "filled" and done.code in record.events[-1].reason
@@ -100,7 +102,10 @@ def test_an_unverified_prescription_is_not_filled_and_nothing_moves(pharmacy, db
     with pytest.raises(RefusedTransition, match="Only a verified prescription can be filled; this one is pharmacist"):
         fill(pharmacy, rx.id)
     assert on_hand(db, pharmacy, "lisinopril") == {"L1": 30}
-    assert db.execute(text("SELECT count(*) FROM prescription_fills")).scalar_one() == 0
+    counted = db.execute(
+        text("SELECT count(*) FROM prescription_fills WHERE tenant_id = :t"), {"t": pharmacy.owner.tenant_id}
+    )
+    assert counted.scalar_one() == 0
 
 
 def test_a_cashier_cannot_fill(pharmacy, db):

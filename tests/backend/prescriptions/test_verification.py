@@ -16,7 +16,7 @@ from backend.core.errors import ValidationFailed
 from backend.inventory.service import receive_stock
 from backend.prescriptions import verification
 from backend.prescriptions.enums import RxStatus
-from backend.prescriptions.service import get_prescription
+from backend.prescriptions.service import get_prescription, update_rx_settings
 from tests.backend.prescriptions.test_pickup import checked_fill, handed_over, member, on_the_bill
 
 
@@ -102,6 +102,8 @@ def test_a_controlled_substance_is_flagged(pharmacy):
 
 
 def test_a_counter_sale_to_the_patient_counts_as_an_active_medication(pharmacy):
+    # A jurisdiction where the counter sells it on a paper reference (the US rule would need its fill).
+    pharmacy.run(pharmacy.owner, update_rx_settings, counter_rule="reference_or_override")
     patient = pharmacy.patient("Counter Buyer")
     pharmacy.run(
         pharmacy.owner,
