@@ -6,9 +6,9 @@ What each branch gets, on top of the queue `seed._prescriptions` leaves:
 - regular patients' prescriptions filled FEFO from the branch's lots, checked and handed over at the counter
   (counselling, a drawn signature, the ID of whoever collects a controlled fill), claims adjudicated at fill
   for covered patients, so the copay is what the counter charges;
-- refills (a later dispensing, one refill fewer), a renewal request when none are left, one filled and
-  waiting for its check, one ready for pickup, one expired, one transferred out to another pharmacy and one
-  transferred in from another;
+- a refill (a prescription transferred in, last filled there four weeks ago: one refill fewer), a renewal
+  request when none are left, one filled and waiting for its check, one ready for pickup, one nobody
+  collected returned to stock (its claim reversed), one transferred out to another pharmacy and two in;
 - the controlled-substance history: the branch's DEA registration (the ASAP export needs it), a CII order
   on a DEA Form 222 and one by CSOS received into stock, oxycodone and alprazolam dispensed, a theft-or-loss
   report and a signed biennial inventory.
@@ -33,7 +33,7 @@ from backend.accounts.signatures import sign
 from backend.billing.bills.counter import save_draft, sell_for_cash
 from backend.controlled import asap, biennial, losses, orders
 from backend.core.settings import get_settings
-from backend.prescriptions import fills, refills, service, transfers, verification
+from backend.prescriptions import fills, refills, service, transfers, unclaimed, verification
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
 
@@ -83,6 +83,7 @@ class Branch:
     technician: TenantContext
     pharmacist: TenantContext
     cashier: TenantContext
+    relief: TenantContext  # the chain's relief pharmacist: takes the transfer calls
     patients: list[Any]  # adults of this branch without allergies (NewPatient)
 
 
@@ -201,15 +202,15 @@ class Dispensary:
         self.controlled_records()
 
     def regulars(self) -> None:
-        """Three regulars collect their maintenance medicines; one comes back for a refill, one has used
-        up her refills and the prescriber is asked to renew; one moves to another pharmacy."""
+        """Three regulars with their maintenance medicines: they collect them; one has used up her last
+        refill and the prescriber is asked to renew, and never came for a new metformin (returned to stock);
+        one regular moves to another pharmacy with her refills."""
         first, second, third = self.b.patients[:3]
         lisinopril, atorvastatin, metformin, amlodipine = MAINTENANCE
         mine = [
             (first, lisinopril, 5),
             (first, atorvastatin, 5),
-            (second, metformin, 3),
-            (second, amlodipine, 0),  # the last one: its refill is a renewal request
+            (second, amlodipine, 0),  # no refills: asking for one asks the prescriber to renew
             (third, lisinopril, 2),
         ]
         done: dict[str, list[tuple[Any, Any]]] = {}
@@ -219,21 +220,16 @@ class Dispensary:
             done.setdefault(patient.id, []).append((rx, self.ready(rx, drug)))
         for patient in (first, second, third):
             self.picked_up(patient, [fill.id for _, fill in done[patient.id]])
-        # Back for the lisinopril: the next dispensing, one refill fewer, collected by her husband.
-        rx, _ = done[first.id][0]
-        outcome = self.run(self.b.technician, refills.request_refill, rx.id)
-        self.count("refills")
-        refill = self.checked(outcome.fill, *lisinopril[:2])
-        self.picked_up(first, [refill.id], agent=True)
-        # The metformin refill is filled and waits for the pharmacist's check.
         rx, _ = done[second.id][0]
         self.run(self.b.technician, refills.request_refill, rx.id)
-        self.count("refills")
-        # No refills left on the amlodipine: the request goes to the prescriber as a renewal.
-        rx, _ = done[second.id][1]
-        self.run(self.b.technician, refills.request_refill, rx.id)
         self.count("renewal requests")
-        # The third regular moves: her lisinopril (two refills left) goes to another pharmacy.
+        # A metformin nobody came for: checked, then returned to stock (units back on their lots, the claim
+        # reversed); the prescription is ready to fill again.
+        name, strength, sig, quantity, _ = metformin
+        rx = self.verified(self.entered(second, (name, strength, sig, quantity), refills_authorized=3))
+        waiting = self.ready(rx, (name, strength, sig, quantity))
+        self.run(self.b.pharmacist, unclaimed.return_to_stock, waiting.id)
+        self.count("returned to stock")
         rx, _ = done[third.id][0]
         self.run(self.b.pharmacist, transfers.transfer_out, rx.id, **OTHER_PHARMACY)
         self.count("transfers out")
@@ -247,53 +243,47 @@ class Dispensary:
         self.picked_up(alprazolam_patient, [self.ready(rx, CIV).id], controlled=True, agent=True)
 
     def queue_states(self, waiting: dict[str, Any]) -> None:
-        """Of the two prescriptions verified in the queue, the lisinopril is filled and checked, ready for
-        pickup; the warfarin waits to be filled. One old prescription never finished has expired."""
+        """Of the two prescriptions verified in the queue, the warfarin is filled and checked, ready for
+        pickup; the lisinopril is filled and waits for the pharmacist's check. (No expired one: the services
+        refuse to enter a prescription already past its expiry, and everything here happens today.)"""
+        if "Warfarin" in waiting:
+            self.ready(waiting["Warfarin"], ("Warfarin", "5 mg", "", 0))
         if "Lisinopril" in waiting:
-            self.ready(waiting["Lisinopril"], ("Lisinopril", "10 mg", "", 0))
-        old = self.b.patients[5]
-        name, strength, sig, quantity, _ = MAINTENANCE[1]
-        self.run(
-            self.b.technician,
-            service.create_prescription,
-            branch_id=self.b.id,
-            patient_id=old.id,
-            source="fax",
-            prescriber_id=self.prescribers[0],
-            drug_written=f"{name} {strength}",
-            medicine_id=self.medicines[(name, strength)],
-            sig_written=sig,
-            quantity=str(quantity),
-            date_written=(self.b.today - timedelta(days=400)).isoformat(),
-        )
-        self.count("prescriptions")
-        self.count("expired", self.run(self.b.technician, service.expire_due, self.b.id))
+            self.filled(waiting["Lisinopril"].id)
 
     def transfers(self) -> None:
-        """A new patient's prescription transferred in from another pharmacy, waiting for verification."""
-        patient = self.b.patients[6]
+        """Two patients new to the branch bring their prescriptions from another pharmacy: one was last filled
+        there four weeks ago and is refilled here at once (a refill fewer) and collected; the other waits
+        for verification."""
         name, strength, sig, quantity, _ = MAINTENANCE[3]
-        written = self.b.today - timedelta(days=70)
-        self.run(
-            self.b.pharmacist,
-            transfers.receive_transfer,
-            branch_id=self.b.id,
-            patient_id=patient.id,
-            prescriber_id=self.prescribers[1],
-            drug_written=f"{name} {strength}",
-            medicine_id=self.medicines[(name, strength)],
-            sig_written=sig,
-            quantity=str(quantity),
-            date_written=written.isoformat(),
-            refills_authorized="5",
-            refills_remaining="3",
-            first_filled_on=(written + timedelta(days=1)).isoformat(),
-            last_filled_on=(self.b.today - timedelta(days=12)).isoformat(),
-            other_rx_number="CD-448120",
-            **OTHER_PHARMACY,
-        )
-        self.count("transfers in")
-        self.count("prescriptions")
+        for n, patient in enumerate(self.b.patients[6:8]):
+            written = self.b.today - timedelta(days=90 + 20 * n)
+            rx = self.run(
+                self.b.relief,  # took the call; the branch's pharmacist verifies (another pharmacist)
+                transfers.receive_transfer,
+                branch_id=self.b.id,
+                patient_id=patient.id,
+                prescriber_id=self.prescribers[1],
+                drug_written=f"{name} {strength}",
+                medicine_id=self.medicines[(name, strength)],
+                sig_written=sig,
+                quantity=str(quantity),
+                date_written=written.isoformat(),
+                refills_authorized="5",
+                refills_remaining="3",
+                first_filled_on=(written + timedelta(days=1)).isoformat(),
+                last_filled_on=(self.b.today - timedelta(days=28 + n)).isoformat(),
+                other_rx_number=f"CD-4481{20 + n}",
+                **OTHER_PHARMACY,
+            )
+            self.count("transfers in")
+            self.count("prescriptions")
+            if n == 0:
+                rx = self.verified(rx)
+                outcome = self.run(self.b.technician, refills.request_refill, rx.id)
+                self.count("fills")
+                self.count("refills")
+                self.picked_up(patient, [self.checked(outcome.fill, name, strength).id])
 
     # --- controlled substances ---------------------------------------------------------------------
 

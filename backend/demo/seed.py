@@ -519,6 +519,8 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
             p for p in world.patients if p.home_branch_id == branch.id and not p.allergies and p.date_of_birth < adult
         ]
         patient = adults[0]
+        covered = {card.id for card in world.cards if card.coverage is not None}
+        regulars = sorted(adults[1:], key=lambda p: p.id not in covered)  # insured first: their fills are claimed
         waiting: dict[str, Any] = {}
         for index, (name, strength, sig, quantity, state) in enumerate(DEMO_PRESCRIPTIONS):
             entry: dict[str, Any] = {}
@@ -563,7 +565,12 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
             elif state == "cancelled":
                 run_in_tenant(pharmacist, service.cancel, rx.id, "prescriber sent a new one with another strength")
         cashier = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.UUID(staff.sellers[0]), role="cashier")
-        here = dispensing.Branch(branch.id, branch.code, history.today, technician, pharmacist, cashier, adults[1:])
+        relief = TenantContext(
+            tenant_id=chain.tenant_id, user_id=uuid.UUID(world.members["pharmacist.relief"]), role="pharmacist"
+        )
+        here = dispensing.Branch(
+            branch.id, branch.code, history.today, technician, pharmacist, cashier, relief, regulars
+        )
         desk = dispensing.Dispensary(here, [p.id for p in written], medicines, barcodes)
         desk.dispense(waiting)
         for what, n in desk.counts.items():
