@@ -33,6 +33,7 @@ from backend.accounts.signatures import sign
 from backend.billing.bills.counter import save_draft, sell_for_cash
 from backend.controlled import asap, biennial, losses, orders
 from backend.core.settings import get_settings
+from backend.inventory.service import receive_stock
 from backend.prescriptions import fills, refills, service, transfers, unclaimed, verification
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
@@ -235,8 +236,21 @@ class Dispensary:
         self.count("transfers out")
 
     def controlled_dispensing(self) -> None:
-        """Oxycodone (CII, five days) and alprazolam (CIV) filled FEFO, checked and collected with an ID."""
+        """Oxycodone (CII, five days) and alprazolam (CIV, this morning's wholesaler delivery: CIII-V come on
+        the invoice, no Form 222) filled FEFO, checked and collected with an ID."""
         oxy_patient, alprazolam_patient = self.b.patients[3:5]
+        self.run(
+            self.b.technician,
+            receive_stock,
+            branch_id=self.b.id,
+            medicine_id=self.medicines[CIV[:2]],
+            lot_number=f"ALP{self.b.today:%y%m}{self.b.code[0]}W01",
+            expiry_date=(self.b.today + timedelta(days=720)).isoformat(),
+            quantity=100,
+            cost_price="0.08",
+            supplier_name="McKesson",
+            reference=f"DEL-{self.b.code}-{self.b.today:%Y%m%d}-CIV",
+        )
         rx = self.verified(self.entered(oxy_patient, CII, days_supply="5"))
         self.picked_up(oxy_patient, [self.ready(rx, CII).id], controlled=True)
         rx = self.verified(self.entered(alprazolam_patient, CIV, refills_authorized=1, days_supply="15"))

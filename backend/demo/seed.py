@@ -504,11 +504,13 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
         for name, cred, npi, dea in PRESCRIBERS
     ]
     medicines: dict[tuple[str, str], str] = {}
-    barcodes: dict[tuple[str, str], str] = {}
+    makers: dict[tuple[str, str], list[tuple[str, str]]] = {}  # every maker's (id, barcode) of a generic and strength
     for name in {m for m, *_ in DEMO_PRESCRIPTIONS if m} | {m for m, _ in dispensing.DRUGS}:
         for medicine in run_in_tenant(owner, search_medicines, name)[0]:
             medicines.setdefault((medicine.generic_name, medicine.strength), medicine.id)
-            barcodes.setdefault((medicine.generic_name, medicine.strength), medicine.barcode or "")
+            makers.setdefault((medicine.generic_name, medicine.strength), []).append(
+                (medicine.id, medicine.barcode or "")
+            )
     password = get_settings().DEMO_OWNER_PASSWORD
     for branch, history in zip(world.branches, world.histories, strict=True):
         staff = world.staff(branch.code)
@@ -571,7 +573,18 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
         here = dispensing.Branch(
             branch.id, branch.code, history.today, technician, pharmacist, cashier, relief, regulars
         )
-        desk = dispensing.Dispensary(here, [p.id for p in written], medicines, barcodes)
+        # The dispensary fills from the maker this branch has most of (the history decided what it stocks).
+        day = history.today.toordinal()
+        stocked = {
+            key: max(found, key=lambda pair: world.stock.sellable(branch.id, pair[0], day, world.now))
+            for key, found in makers.items()
+        }
+        desk = dispensing.Dispensary(
+            here,
+            [p.id for p in written],
+            {key: pair[0] for key, pair in stocked.items()},
+            {key: pair[1] for key, pair in stocked.items()},
+        )
         desk.dispense(waiting)
         for what, n in desk.counts.items():
             world.rx_counts[what] = world.rx_counts.get(what, 0) + n
