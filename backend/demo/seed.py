@@ -503,11 +503,9 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
         run_in_tenant(owner, prescribers.create_prescriber, full_name=name, credentials=cred, npi=npi, dea_number=dea)
         for name, cred, npi, dea in PRESCRIBERS
     ]
-    medicines: dict[tuple[str, str], str] = {}
     makers: dict[tuple[str, str], list[tuple[str, str]]] = {}  # every maker's (id, barcode) of a generic and strength
     for name in {m for m, *_ in DEMO_PRESCRIPTIONS if m} | {m for m, _ in dispensing.DRUGS}:
         for medicine in run_in_tenant(owner, search_medicines, name)[0]:
-            medicines.setdefault((medicine.generic_name, medicine.strength), medicine.id)
             makers.setdefault((medicine.generic_name, medicine.strength), []).append(
                 (medicine.id, medicine.barcode or "")
             )
@@ -524,13 +522,19 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
         covered = {card.id for card in world.cards if card.coverage is not None}
         regulars = sorted(adults[1:], key=lambda p: p.id not in covered)  # insured first: their fills are claimed
         waiting: dict[str, Any] = {}
+        # Each branch's prescriptions name the maker it has most of (the history decided what it stocks).
+        day = history.today.toordinal()
+        stocked = {
+            key: max(found, key=lambda pair: world.stock.sellable(branch.id, pair[0], day, world.now))
+            for key, found in makers.items()
+        }
         for index, (name, strength, sig, quantity, state) in enumerate(DEMO_PRESCRIPTIONS):
             entry: dict[str, Any] = {}
             if name:
                 entry = {
                     "prescriber_id": written[index % len(written)].id,
                     "drug_written": f"{name} {strength}",
-                    "medicine_id": medicines[(name, strength)],
+                    "medicine_id": stocked[(name, strength)][0],
                     "sig_written": sig,
                     "quantity": str(quantity),
                     "date_written": (history.today - timedelta(days=index)).isoformat(),
@@ -573,12 +577,6 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
         here = dispensing.Branch(
             branch.id, branch.code, history.today, technician, pharmacist, cashier, relief, regulars
         )
-        # The dispensary fills from the maker this branch has most of (the history decided what it stocks).
-        day = history.today.toordinal()
-        stocked = {
-            key: max(found, key=lambda pair: world.stock.sellable(branch.id, pair[0], day, world.now))
-            for key, found in makers.items()
-        }
         desk = dispensing.Dispensary(
             here,
             [p.id for p in written],
