@@ -85,7 +85,7 @@ class Branch:
     pharmacist: TenantContext
     cashier: TenantContext
     relief: TenantContext  # the chain's relief pharmacist: takes the transfer calls
-    patients: list[Any]  # adults of this branch without allergies (NewPatient)
+    patients: list[Any]  # adults of this branch without allergies, the insured first (NewPatient)
 
 
 class Dispensary:
