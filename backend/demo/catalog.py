@@ -311,7 +311,11 @@ def products(rng: random.Random, *, limit: int | None = None) -> list[Product]:
                         weight=DEMAND_WEIGHT[demand] * share * (1.0 if rank == 0 else 0.45),
                         chronic=klass in CHRONIC_CLASSES,
                         # GS1 prefixes 200-299 are numbers a retailer assigns itself: no clash with real packs.
-                        barcode=gtin13(290_000_000_000 + len(made) + 1),
+                        # Controlled lines carry an 11-digit NDC instead (labeler 99xxx, unassigned): the
+                        # PMP (ASAP) file reports a controlled dispensing by its NDC.
+                        barcode=f"{99_000_000_000 + len(made) + 1:011d}"
+                        if scheduled[0] == "controlled"
+                        else gtin13(290_000_000_000 + len(made) + 1),
                     )
                 )
     return made[:limit] if limit else made

@@ -447,6 +447,8 @@ class BranchHistory:
             self._deliveries.setdefault(day, []).append((line, units, self.today + timedelta(days=days_left), ""))
 
     def deliver(self, day: date) -> None:
+        if self.at(day, 7 * 3600 + 2700) >= self.now:  # today's delivery has not come yet (it comes by 7:45)
+            return
         for line, units, expiry, lot in self._deliveries.pop(day, []):
             self.receive(line, day, units, expiry=expiry, lot=lot)
             line.pending = max(0, line.pending - units)
@@ -473,6 +475,8 @@ class BranchHistory:
     def write_off_expired(self, day: date) -> None:
         """Monday morning: lots expired more than a week ago leave the shelf (destroyed)."""
         at = self.at(day, 7 * 3600 + 2700)
+        if at >= self.now:
+            return
         self.advance(at)
         cutoff = (day - timedelta(days=7)).toordinal()
         for line in self.lines:

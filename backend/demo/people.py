@@ -91,6 +91,8 @@ STAFF = (
     DemoPerson("pharmacist.harbour", "Hana Sato", "pharmacist", ("HARB",)),
     DemoPerson("technician.harbour", "Luis Ortega", "technician", ("HARB",)),
     DemoPerson("cashier.harbour", "Jordan Reyes", "cashier", ("HARB",)),
+    # The relief pharmacist covers every branch (takes transfer calls, fills in on days off).
+    DemoPerson("pharmacist.relief", "Omar Haddad", "pharmacist"),
 )
 
 FIRST_NAMES = (

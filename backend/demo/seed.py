@@ -165,7 +165,8 @@ def seed_demo(
     steps["branch details and purchasing"] = time.perf_counter() - mark
     mark = time.perf_counter()
     _prescriptions(provisioned, world)
-    steps["prescriptions"] = time.perf_counter() - mark
+    steps["prescriptions and dispensing"] = time.perf_counter() - mark
+    counts.update({f"rx {what}": n for what, n in world.rx_counts.items()})
     return DemoResult(provisioned, demo_sign_ins(spec), now, counts, time.perf_counter() - started_clock, steps)
 
 
@@ -192,6 +193,7 @@ class _DemoWorld:
         self.patients: list[NewPatient] = []
         self.cards: list[PatientCard] = []
         self.histories: list[BranchHistory] = []
+        self.rx_counts: dict[str, int] = {}  # what the dispensary made (prescriptions, fills, pickups...)
 
     def staff(self, code: str) -> Staff:
         suffix = {"MAIN": "", "LAKE": ".lakeside", "HARB": ".harbour"}[code]
@@ -492,6 +494,7 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
     services as the branch's technician and pharmacist would (the pharmacist signs with the demo password).
     A patient of each branch is on warfarin and has a new NSAID waiting for verification."""
     from backend.accounts.signatures import sign
+    from backend.demo import dispensing
     from backend.inventory.service import search_medicines
     from backend.prescriptions import prescribers, service, verification
 
@@ -500,26 +503,38 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
         run_in_tenant(owner, prescribers.create_prescriber, full_name=name, credentials=cred, npi=npi, dea_number=dea)
         for name, cred, npi, dea in PRESCRIBERS
     ]
-    medicines: dict[tuple[str, str], str] = {}
-    for name in {m for m, *_ in DEMO_PRESCRIPTIONS if m}:
+    makers: dict[tuple[str, str], list[tuple[str, str]]] = {}  # every maker's (id, barcode) of a generic and strength
+    for name in {m for m, *_ in DEMO_PRESCRIPTIONS if m} | {m for m, _ in dispensing.DRUGS}:
         for medicine in run_in_tenant(owner, search_medicines, name)[0]:
-            medicines.setdefault((medicine.generic_name, medicine.strength), medicine.id)
+            makers.setdefault((medicine.generic_name, medicine.strength), []).append(
+                (medicine.id, medicine.barcode or "")
+            )
     password = get_settings().DEMO_OWNER_PASSWORD
     for branch, history in zip(world.branches, world.histories, strict=True):
         staff = world.staff(branch.code)
         technician = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.UUID(staff.technician), role="technician")
         pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.UUID(staff.pharmacist), role="pharmacist")
         adult = history.today - timedelta(days=40 * 365)  # an adult: no paediatric dose alerts
-        patient = next(
+        adults = [
             p for p in world.patients if p.home_branch_id == branch.id and not p.allergies and p.date_of_birth < adult
-        )
+        ]
+        patient = adults[0]
+        covered = {card.id for card in world.cards if card.coverage is not None}
+        regulars = sorted(adults[1:], key=lambda p: p.id not in covered)  # insured first: their fills are claimed
+        waiting: dict[str, Any] = {}
+        # Each branch's prescriptions name the maker it has most of (the history decided what it stocks).
+        day = history.today.toordinal()
+        stocked = {
+            key: max(found, key=lambda pair: world.stock.sellable(branch.id, pair[0], day, world.now))
+            for key, found in makers.items()
+        }
         for index, (name, strength, sig, quantity, state) in enumerate(DEMO_PRESCRIPTIONS):
             entry: dict[str, Any] = {}
             if name:
                 entry = {
                     "prescriber_id": written[index % len(written)].id,
                     "drug_written": f"{name} {strength}",
-                    "medicine_id": medicines[(name, strength)],
+                    "medicine_id": stocked[(name, strength)][0],
                     "sig_written": sig,
                     "quantity": str(quantity),
                     "date_written": (history.today - timedelta(days=index)).isoformat(),
@@ -547,12 +562,30 @@ def _prescriptions(chain: ProvisionedTenant, world: _DemoWorld) -> None:
                     entity_type="prescription",
                     entity_id=rx.id,
                 )
-                run_in_tenant(pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides)
+                waiting[name] = run_in_tenant(
+                    pharmacist, verification.verify, rx.id, signature_id=signature, overrides=overrides
+                )
             elif state in ("on_hold", "waiting_prescriber"):
                 reason = "prior authorization pending" if state == "on_hold" else "called about the quantity"
                 run_in_tenant(technician, service.hold, rx.id, reason, waiting_prescriber=state == "waiting_prescriber")
             elif state == "cancelled":
                 run_in_tenant(pharmacist, service.cancel, rx.id, "prescriber sent a new one with another strength")
+        cashier = TenantContext(tenant_id=chain.tenant_id, user_id=uuid.UUID(staff.sellers[0]), role="cashier")
+        relief = TenantContext(
+            tenant_id=chain.tenant_id, user_id=uuid.UUID(world.members["pharmacist.relief"]), role="pharmacist"
+        )
+        here = dispensing.Branch(
+            branch.id, branch.code, history.today, technician, pharmacist, cashier, relief, regulars
+        )
+        desk = dispensing.Dispensary(
+            here,
+            [p.id for p in written],
+            {key: pair[0] for key, pair in stocked.items()},
+            {key: pair[1] for key, pair in stocked.items()},
+        )
+        desk.dispense(waiting)
+        for what, n in desk.counts.items():
+            world.rx_counts[what] = world.rx_counts.get(what, 0) + n
 
 
 DEMO_BRANCH = NewBranch(name="Riverside (demo)", code="DEMO", address="7 River Walk", time_zone="UTC")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,12 +25,21 @@ from backend.accounts.service import authenticate
 from backend.billing.audit_chain import verify_chains
 from backend.billing.reports.service import daily_report
 from backend.billing.statuses import ClaimStatus
+from backend.controlled.asap import asap_export
+from backend.controlled.asap_format import validate
+from backend.controlled.biennial import list_inventories
+from backend.controlled.common import ledger_on_hand
+from backend.controlled.losses import list_loss_reports
+from backend.controlled.orders import list_orders
+from backend.controlled.register import reference_text, register
+from backend.controlled.statuses import InventoryStatus
 from backend.core import database
 from backend.demo import people
 from backend.demo.history import short_day
 from backend.demo.seed import DemoResult, DemoSpec, demo_sign_ins, seed_demo
 from backend.inventory.alerts import stock_alerts
 from backend.inventory.service import reconcile
+from backend.prescriptions.recall import trace_lot
 from tenants.context import TenantContext
 from tenants.roles import STAFF_ROLES
 from tenants.session import run_in_tenant
@@ -58,8 +68,11 @@ def owner_connection() -> Iterator[Connection]:
 def demo(owner_connection: Connection) -> DemoResult:
     slug = f"demo-{uuid.uuid4().hex[:8]}"  # beside a demo chain the browser tests may have seeded
     spec = DemoSpec(slug=slug, history_days=HISTORY_DAYS, owner_email=f"owner@{slug}.example")
+    # The history runs up to the moment this test's transaction began: what the services do after it (the
+    # dispensary's fills, pickups, records) is stamped with the transaction's now(), as it is in a real seed.
+    began = owner_connection.execute(text("SELECT now()")).scalar_one()
     started = time.perf_counter()
-    result = seed_demo(only_if_empty=False, spec=spec, actor="test")
+    result = seed_demo(only_if_empty=False, spec=spec, actor="test", now=began - timedelta(seconds=1))
     elapsed = time.perf_counter() - started
     assert result is not None
     print(f"\ndemo seed, {HISTORY_DAYS} days: {elapsed:.1f} s; steps: {result.steps}")
@@ -78,7 +91,8 @@ def test_the_ledger_reconciles_and_every_hash_chain_verifies(demo: DemoResult):
     report = verify_chains(demo.tenant.slug, actor="test")
     assert report.intact, report
     assert len(report.chains) == 3 and all(chain.events > 0 for chain in report.chains)
-    assert report.events == demo.counts["financial_audit_events"]
+    # Every event the bulk books wrote is in the chains, and after them the pickups' bills the services rang up.
+    assert report.events > demo.counts["financial_audit_events"]
     assert report.audit_log_events >= 1 + len(people.STAFF)
 
 
@@ -168,7 +182,8 @@ def test_sales_happen_in_opening_hours_on_every_local_day_with_weekday_seasonali
         "min(extract(hour FROM b.finalized_at AT TIME ZONE br.time_zone)) AS first_hour, "
         "max(extract(hour FROM b.finalized_at AT TIME ZONE br.time_zone)) AS last_hour "
         "FROM bills b JOIN branches br ON br.tenant_id = b.tenant_id AND br.id = b.branch_id "
-        "WHERE b.tenant_id = :t GROUP BY 1, 2, 3",
+        "WHERE b.tenant_id = :t AND NOT EXISTS (SELECT 1 FROM bill_lines l WHERE l.tenant_id = b.tenant_id "
+        "AND l.bill_id = b.id AND l.fill_id IS NOT NULL) GROUP BY 1, 2, 3",  # pickups happen when the seed runs
         t=t,
     )
     for demo_branch in people.BRANCHES:
@@ -357,18 +372,139 @@ def test_the_seed_writes_no_table_itself(tmp_path):
     assert demo_writes(tmp_path) == {"sneaky.py:f"}  # the check can fail
 
 
+EVERY_STATE = {
+    "intake",
+    "data_entry",
+    "verification",
+    "fill",
+    "filled",
+    "ready_for_pickup",
+    "dispensed",
+    "on_hold",
+    "waiting_prescriber",
+    "cancelled",
+    "transferred_out",
+}
+VERIFIED = ["fill", "filled", "ready_for_pickup", "dispensed", "transferred_out"]
+
+
+def _owner(demo: DemoResult) -> TenantContext:
+    return TenantContext(tenant_id=demo.tenant.tenant_id, user_id=demo.tenant.owner_user_id, role="owner")
+
+
 def test_every_branch_has_prescriptions_in_every_state_of_the_queue(owner_connection: Connection, demo: DemoResult):
     t = str(demo.tenant.tenant_id)
     rows = _rows(
         owner_connection,
-        "SELECT branch_id, array_agg(DISTINCT status) AS statuses, count(*) FILTER (WHERE status = 'fill') AS filled, "
-        "(SELECT count(*) FROM prescription_verifications v WHERE v.tenant_id = :t) AS signed "
-        "FROM prescriptions WHERE tenant_id = :t GROUP BY branch_id",
+        "SELECT branch_id, array_agg(DISTINCT status) AS statuses FROM prescriptions WHERE tenant_id = :t "
+        "GROUP BY branch_id",
         t=t,
     )
     assert len(rows) == 3
-    every = {"intake", "data_entry", "verification", "fill", "on_hold", "waiting_prescriber", "cancelled"}
-    assert all(set(r.statuses) == every for r in rows)
-    assert rows[0].signed == sum(r.filled for r in rows)  # every verified one carries its signed DUR
+    for row in rows:
+        assert set(row.statuses) == EVERY_STATE, row.branch_id
+    unsigned = _rows(
+        owner_connection,
+        "SELECT count(*) FROM prescriptions r WHERE r.tenant_id = :t AND r.status = ANY(:verified) AND NOT EXISTS "
+        "(SELECT 1 FROM prescription_verifications v WHERE v.tenant_id = r.tenant_id AND v.prescription_id = r.id)",
+        t=t,
+        verified=VERIFIED,
+    )[0][0]
+    assert unsigned == 0  # every verified one carries its signed DUR
     prescribers = _rows(owner_connection, "SELECT count(*) AS n FROM prescribers WHERE tenant_id = :t", t=t)[0]
     assert prescribers.n == 3
+
+
+def test_each_fill_took_its_lots_and_the_ledger_moved_exactly_that_under_the_fills_code(
+    owner_connection: Connection, demo: DemoResult
+):
+    rows = _rows(
+        owner_connection,
+        "SELECT f.code, f.quantity, f.branch_id, "
+        "(SELECT sum(l.quantity) FROM prescription_fill_lots l WHERE l.tenant_id = f.tenant_id AND l.fill_id = f.id) "
+        "AS in_lots, (SELECT -sum(s.quantity) FROM stock_movements s WHERE s.tenant_id = f.tenant_id "
+        "AND s.reference = f.code AND s.kind = 'dispense') AS moved FROM prescription_fills f WHERE f.tenant_id = :t",
+        t=str(demo.tenant.tenant_id),
+    )
+    assert len({r.branch_id for r in rows}) == 3 and len(rows) >= 3 * 8
+    assert [r.code for r in rows if not r.quantity == r.in_lots == r.moved] == []
+    assert demo.counts["rx fills"] == len(rows)
+
+
+def test_pickups_refills_renewals_transfers_and_fill_claims_exist(owner_connection: Connection, demo: DemoResult):
+    t = str(demo.tenant.tenant_id)
+    pickups = _rows(
+        owner_connection,
+        "SELECT p.counselling, p.counselled_by, p.id_number, p.signature_png, bool_or(r.schedule IS NOT NULL) "
+        "AS controlled FROM prescription_pickups p "
+        "JOIN prescription_fills f ON f.tenant_id = p.tenant_id AND f.pickup_id = p.id "
+        "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
+        "WHERE p.tenant_id = :t GROUP BY p.tenant_id, p.id",
+        t=t,
+    )
+    assert len(pickups) == demo.counts["rx pickups"] >= 3 * 6
+    assert {p.counselling for p in pickups} == {"accepted", "declined"}
+    assert all(p.counselled_by is not None and bytes(p.signature_png).startswith(b"\x89PNG") for p in pickups)
+    assert all(p.id_number for p in pickups if p.controlled) and sum(p.controlled for p in pickups) == 6
+    refills = _rows(
+        owner_connection,
+        "SELECT r.refills_authorized, r.refills_remaining FROM prescription_fills f "
+        "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
+        "WHERE f.tenant_id = :t AND f.counts_refill",
+        t=t,
+    )
+    assert len(refills) == 3 and all(r.refills_remaining == 2 for r in refills)  # transferred in with 3 left
+    counts = _rows(
+        owner_connection,
+        "SELECT (SELECT count(*) FROM prescription_renewals WHERE tenant_id = :t) AS renewals, "
+        "(SELECT count(*) FROM prescription_transfers WHERE tenant_id = :t AND kind = 'incoming') AS transfers_in, "
+        "(SELECT count(*) FROM prescription_transfers WHERE tenant_id = :t AND kind = 'outgoing') AS transfers_out, "
+        "(SELECT count(*) FROM claims WHERE tenant_id = :t AND fill_id IS NOT NULL) AS fill_claims",
+        t=t,
+    )[0]
+    assert (counts.renewals, counts.transfers_in, counts.transfers_out) == (3, 6, 3)
+    assert counts.fill_claims > 0  # covered patients' fills were adjudicated at fill
+
+
+def _ledger(session: Any, ctx: TenantContext, branch_id: str) -> dict[str, int]:
+    return ledger_on_hand(session, branch_id)
+
+
+def test_the_controlled_register_balances_with_the_ledger_and_shows_the_branchs_history(demo: DemoResult):
+    owner = _owner(demo)
+    for branch_id in map(str, demo.tenant.branch_ids):
+        book = run_in_tenant(owner, register, branch_id)
+        closing = {m.medicine_id: m.closing for m in book.medicines}
+        assert closing == run_in_tenant(owner, _ledger, branch_id)
+        labels = {line.kind_label for m in book.medicines for line in m.lines}
+        assert {"Dispensed (fill)", "Dispensed (counter sale)", "Theft or loss (DEA 106)"} <= labels
+        references = [reference_text(line) for m in book.medicines for line in m.lines]
+        assert any(r.startswith("DEA 222 ") for r in references) and any(r.startswith("CSOS ") for r in references)
+        placed = run_in_tenant(owner, list_orders, branch_id)
+        assert len(placed) == 2 and all(line.received == line.ordered for o in placed for line in o.lines)
+        inventories = run_in_tenant(owner, list_inventories, branch_id)
+        assert [i.status for i in inventories] == [InventoryStatus.SIGNED]
+        assert len(run_in_tenant(owner, list_loss_reports, branch_id)) == 1
+
+
+def test_todays_asap_file_of_each_branch_validates(demo: DemoResult):
+    owner = _owner(demo)
+    for branch_id, branch in zip(demo.tenant.branch_ids, people.BRANCHES, strict=True):
+        today = datetime.now(ZoneInfo(branch.branch.time_zone)).date()
+        exported = run_in_tenant(owner, asap_export, str(branch_id), today.isoformat())
+        assert exported.dispensings >= 2
+        assert validate(exported.content) == []
+
+
+def test_the_recall_trace_of_a_dispensed_lot_lists_its_patients(owner_connection: Connection, demo: DemoResult):
+    lot = _rows(
+        owner_connection,
+        "SELECT l.lot_number, f.medicine_id, r.patient_id FROM prescription_fill_lots l "
+        "JOIN prescription_fills f ON f.tenant_id = l.tenant_id AND f.id = l.fill_id "
+        "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
+        "WHERE l.tenant_id = :t AND f.status = 'picked_up' ORDER BY f.code LIMIT 1",
+        t=str(demo.tenant.tenant_id),
+    )[0]
+    trace = run_in_tenant(_owner(demo), trace_lot, lot.lot_number, str(lot.medicine_id))
+    assert trace.patients >= 1
+    assert str(lot.patient_id) in {r.patient_id for r in trace.recipients}
