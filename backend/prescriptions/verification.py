@@ -141,17 +141,23 @@ def _active(session: Session, row: Any, today: date) -> list[tuple[Medication, A
     # under RLS; billing publishes no service for it yet (noted in docs/prescriptions.md). A bill line that is
     # a prescription's fill is not a counter sale: its prescription is counted above (or is this one, which
     # would otherwise be reviewed against its own pickup as an early refill).
-    sales = session.execute(
+    # The fill lines are dropped here, not in SQL: a `fill_id IS NULL` filter on the join made the planner
+    # misjudge a freshly loaded chain (a 30-second DUR in the demo seed); the patient's recent lines are few.
+    rows = session.execute(
         text(
-            "SELECT DISTINCT ON (m.id) m.generic_name, m.dosage_form, m.strength, b.finalized_at "
+            "SELECT m.id AS medicine_id, m.generic_name, m.dosage_form, m.strength, b.finalized_at, l.fill_id "
             "FROM bills b JOIN bill_lines l ON l.tenant_id = b.tenant_id AND l.bill_id = b.id "
             "JOIN medicines m ON m.tenant_id = l.tenant_id AND m.id = l.medicine_id "
-            "WHERE b.patient_id = :p AND b.status = ANY(CAST(:sold AS text[])) AND l.fill_id IS NULL "
+            "WHERE b.patient_id = :p AND b.status = ANY(CAST(:sold AS text[])) "
             "AND b.finalized_at > now() - make_interval(days => :days) ORDER BY m.id, b.finalized_at DESC"
         ),
         {"p": row.patient_id, "days": COUNTER_SALES_DAYS, "sold": TAKEN_HOME},
     ).all()
-    for sale in sales:
+    latest: dict[Any, Any] = {}
+    for line in rows:
+        if line.fill_id is None:
+            latest.setdefault(line.medicine_id, line)  # rows come newest first per medicine
+    for sale in latest.values():
         bought = sale.finalized_at.date()
         med = Medication(drug=_drug_name(sale), strength=sale.strength or None, last_fill=bought)
         found.append((med, ActiveMedication(med.drug, "counter sale", bought, None)))
