@@ -71,6 +71,9 @@ def _sheet_rows(found: biennial.Inventory) -> list[dict[str, Any]]:
     ]
 
 
+PDF = "application/pdf"
+
+
 class ControlledState(ShellState):
     """The header's branch's controlled-substance records."""
 
@@ -190,25 +193,24 @@ class ControlledState(ShellState):
     def _period(self) -> dict[str, Any]:
         return {"medicine_id": self._medicine_ids.get(self.medicine_filter), "start": self.start, "end": self.end}
 
-    @rx.event
-    @guarded("controlled.view")
-    async def download_csv(self, ctx: TenantContext) -> Any:
+    async def _download(self, ctx: TenantContext, mime_type: str, make: Any, *args: Any, **kwargs: Any) -> Any:
+        """A file the service makes as (name, bytes), downloaded; a refusal is shown instead."""
         try:
-            name, body = await transact(ctx, register.register_csv, self._branch_id(), **self._period())
+            name, body = await transact(ctx, make, *args, **kwargs)
         except PharmacyError as exc:
             self.error = exc.message
             return None
-        return rx.download(data=body, filename=name, mime_type="text/csv")
+        return rx.download(data=body, filename=name, mime_type=mime_type)
+
+    @rx.event
+    @guarded("controlled.view")
+    async def download_csv(self, ctx: TenantContext) -> Any:
+        return await self._download(ctx, "text/csv", register.register_csv, self._branch_id(), **self._period())
 
     @rx.event
     @guarded("controlled.view")
     async def download_pdf(self, ctx: TenantContext) -> Any:
-        try:
-            name, body = await transact(ctx, register.register_pdf, self._branch_id(), **self._period())
-        except PharmacyError as exc:
-            self.error = exc.message
-            return None
-        return rx.download(data=body, filename=name, mime_type="application/pdf")
+        return await self._download(ctx, PDF, register.register_pdf, self._branch_id(), **self._period())
 
     # --- biennial inventory ---------------------------------------------------------------------
 
@@ -299,12 +301,7 @@ class ControlledState(ShellState):
     @rx.event
     @guarded("controlled.view")
     async def download_inventory(self, ctx: TenantContext, inventory_id: str) -> Any:
-        try:
-            name, body = await transact(ctx, biennial.inventory_pdf, inventory_id)
-        except PharmacyError as exc:
-            self.error = exc.message
-            return None
-        return rx.download(data=body, filename=name, mime_type="application/pdf")
+        return await self._download(ctx, PDF, biennial.inventory_pdf, inventory_id)
 
     # --- CII orders -------------------------------------------------------------------------------
 
@@ -412,12 +409,7 @@ class ControlledState(ShellState):
     @rx.event
     @guarded("controlled.view")
     async def download_loss(self, ctx: TenantContext, report_id: str) -> Any:
-        try:
-            name, body = await transact(ctx, losses.loss_report_pdf, report_id)
-        except PharmacyError as exc:
-            self.error = exc.message
-            return None
-        return rx.download(data=body, filename=name, mime_type="application/pdf")
+        return await self._download(ctx, PDF, losses.loss_report_pdf, report_id)
 
     # --- PMP ----------------------------------------------------------------------------------------
 
