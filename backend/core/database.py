@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
@@ -152,6 +153,32 @@ def bind_to_connection(connection: Connection) -> Iterator[None]:
         yield
     finally:
         _bound_connection.reset(token)
+
+
+def analyze_tables(tables: Iterable[str]) -> None:
+    """Fresh planner statistics for tables just bulk-loaded (only their owner may ANALYZE them).
+
+    Until autovacuum gets round to it the planner trusts the old row counts, and a plan made for a
+    few dozen rows (a nested loop re-reading a table per row) is chosen for tens of thousands. In the
+    tests the load is inside the rolled-back transaction, whose own rows ANALYZE counts.
+    """
+    names = [_table_name(table) for table in tables]
+    bound = _bound_connection.get()
+    if bound is not None:
+        with bound.begin_nested():
+            bound.execute(text("RESET ROLE"))  # the connection's own (owner) role, not a session's SET LOCAL
+            for name in names:
+                bound.execute(text(f"ANALYZE {name}"))
+        return
+    with owner_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for name in names:
+            connection.execute(text(f"ANALYZE {name}"))
+
+
+def _table_name(table: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
+        raise ValueError(f"not a table name: {table!r}")
+    return table
 
 
 def _begin_statement(settings: dict[str, str]) -> str:

@@ -140,23 +140,8 @@ def _active(session: Session, row: Any, today: date) -> list[tuple[Medication, A
     # What the patient bought at the counter (bills linked to the patient). Read here, in this transaction,
     # under RLS; billing publishes no service for it yet (noted in docs/prescriptions.md). A bill line that is
     # a prescription's fill is not a counter sale: its prescription is counted above (or is this one, which
-    # would otherwise be reviewed against its own pickup as an early refill).
-    # The patient's recent bills first (a subquery with a LIMIT is planned on its own, by the patient's
-    # index), then their lines by the bill's key: a single join let the planner pick a 25-second plan on a
-    # freshly loaded chain whose statistics were stale (the demo seed). Fill lines are dropped below.
-    rows = session.execute(
-        text(
-            "SELECT m.id AS medicine_id, m.generic_name, m.dosage_form, m.strength, b.finalized_at, l.fill_id "
-            "FROM (SELECT id, tenant_id, finalized_at FROM bills WHERE patient_id = :p "
-            "AND status = ANY(CAST(:sold AS text[])) AND finalized_at > now() - make_interval(days => :days) "
-            "ORDER BY finalized_at DESC LIMIT 500) b "
-            "CROSS JOIN LATERAL (SELECT medicine_id, fill_id FROM bill_lines "
-            "WHERE tenant_id = b.tenant_id AND bill_id = b.id) l "
-            "JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = l.medicine_id "
-            "ORDER BY m.id, b.finalized_at DESC"
-        ),
-        {"p": row.patient_id, "days": COUNTER_SALES_DAYS, "sold": TAKEN_HOME},
-    ).all()
+    # would otherwise be reviewed against its own pickup as an early refill). Fill lines are dropped below.
+    rows = _counter_sales(session, row.patient_id)
     latest: dict[Any, Any] = {}
     for line in rows:
         if line.fill_id is None:
@@ -166,6 +151,48 @@ def _active(session: Session, row: Any, today: date) -> list[tuple[Medication, A
         med = Medication(drug=_drug_name(sale), strength=sale.strength or None, last_fill=bought)
         found.append((med, ActiveMedication(med.drug, "counter sale", bought, None)))
     return found
+
+
+def _counter_sales(session: Session, patient_id: Any) -> list[Any]:
+    """The lines of the patient's recent counter bills, newest first per medicine.
+
+    Two statements, each led by its own index (the patient's bills, then their lines by the bills'
+    keys): as one join, the planner — trusting the statistics of a freshly bulk-loaded chain (the
+    demo seed) — re-read every bill line of the chain once per bill and took 20 s per review."""
+    bills = session.execute(
+        text(
+            "SELECT id, finalized_at FROM bills WHERE patient_id = :p AND status = ANY(CAST(:sold AS text[])) "
+            "AND finalized_at > now() - make_interval(days => :days) ORDER BY finalized_at DESC LIMIT 500"
+        ),
+        {"p": patient_id, "days": COUNTER_SALES_DAYS, "sold": TAKEN_HOME},
+    ).all()
+    if not bills:
+        return []
+    finalized = {bill.id: bill.finalized_at for bill in bills}
+    lines = session.execute(
+        text(
+            "SELECT l.bill_id, l.fill_id, m.id AS medicine_id, m.generic_name, m.dosage_form, m.strength "
+            "FROM bill_lines l JOIN medicines m ON m.tenant_id = l.tenant_id AND m.id = l.medicine_id "
+            "WHERE l.bill_id = ANY(CAST(:bills AS uuid[]))"
+        ),
+        {"bills": list(finalized)},
+    ).all()
+    return sorted(
+        (_SaleLine(finalized[line.bill_id], *line[1:]) for line in lines),
+        key=lambda sale: (str(sale.medicine_id), -sale.finalized_at.timestamp()),
+    )
+
+
+@dataclass(frozen=True)
+class _SaleLine:
+    """One counter-sale line as the DUR reads it (its medicine's names, when it was sold)."""
+
+    finalized_at: Any
+    fill_id: Any
+    medicine_id: Any
+    generic_name: str
+    dosage_form: str | None
+    strength: str | None
 
 
 def _compute(session: Session, ctx: TenantContext, row: Any) -> tuple[DurResult, Review]:

@@ -225,6 +225,7 @@ def test_bad_input_is_refused_and_the_field_shows_the_last_valid_value(counter: 
     page.keyboard.press("Enter")
     expect(error).to_contain_text("discount is larger than the line", timeout=WAIT)
     expect(page.locator("#pos-discount-1")).to_have_value("0.00")
+    expect(page.locator("#pos-discount-1")).to_be_focused()  # back in the refused field (and not later)
     expect(page.locator("#pos-due")).to_contain_text("7.50")
 
     # A good value clears the message; the sale is the screen's.
