@@ -153,7 +153,20 @@ def staff_shell(
     )
     return rx.hstack(
         sidebar(allowed_routes),
-        rx.vstack(header, rx.box(*children, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"),
+        rx.vstack(
+            header,
+            rx.box(
+                *children,
+                padding="1.5em",
+                # Room below the last field for the floating assistant button (bottom right), which
+                # otherwise sits on a form's last row — the pickup signature box on a tablet.
+                padding_bottom="6em",
+                width="100%",
+            ),
+            spacing="0",
+            width="100%",
+            min_width="0",
+        ),
         spacing="0",
         align="start",
         width="100%",
