@@ -51,6 +51,7 @@ from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.controlled import ControlledState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.emergency import EmergencySupplyState
+from pharmacy_saas.state.error_report import report_backend_error
 from pharmacy_saas.state.fills import FillState
 from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
@@ -77,6 +78,7 @@ register_job_handlers()
 app = rx.App(
     api_transformer=[create_api(), SecurityHeaders],
     head_components=[rx.el.link(rel="icon", href="/favicon.ico", sizes="any")],
+    backend_exception_handler=report_backend_error,  # a reference for the member, a redacted log (issue 16)
 )
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")
 app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud", on_load=SignInState.on_sign_in_page)
