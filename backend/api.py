@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -36,7 +39,9 @@ from backend.prescriptions.fills_api import router as fills_router
 from backend.prescriptions.recall_api import router as recall_router
 from backend.prescriptions.refills_api import router as refills_router
 
+log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+TRACE_SCOPE_KEY = "pharmacy.trace_id"
 # Endpoints anyone may call; every other route declares a permission (a test enforces it).
 PUBLIC_ROUTES = {
     "/api/v1/health",
@@ -74,6 +79,7 @@ class TraceRequests:
         incoming = Headers(scope=scope).get("x-request-id", "")
         trace_id = incoming[:64] if incoming.isprintable() and incoming else new_trace_id()
         token = trace_id_var.set(trace_id)
+        scope[TRACE_SCOPE_KEY] = trace_id  # for the unexpected-error handler, which runs outside this middleware
 
         async def send_with_trace_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -159,6 +165,21 @@ def create_api() -> FastAPI:
         if exc.http_status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+    # The minimum necessary in error responses (issue 16): FastAPI's own 422 echoes the input it refused
+    # (a whole patient body), and an unexpected error must say nothing but where to look in the logs.
+    @api.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in exc.errors()]
+        return JSONResponse({"error": "invalid", "message": "The request is not valid.", "detail": detail}, 422)
+
+    @api.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside TraceRequests (Starlette's outermost middleware), so the trace id comes from the scope.
+        reference = request.scope.get(TRACE_SCOPE_KEY) or "-"
+        log.error("api.unexpected_error", exc_info=exc, extra={"fields": {"reference": reference}})
+        message = f"Something went wrong on our side. Quote reference {reference} to support."
+        return JSONResponse({"error": "internal", "message": message}, status_code=500)
 
     api.add_middleware(TraceRequests)
     api.include_router(health_router, prefix=API_PREFIX)

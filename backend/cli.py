@@ -251,9 +251,7 @@ def worker(
     ),
 ) -> None:
     """Run an RQ worker for the outbox jobs."""
-    from rq import SimpleWorker, Worker
-
-    from backend.core.queue import check_redis, job_queue, redis_connection
+    from backend.core.queue import RedactingSimpleWorker, RedactingWorker, check_redis, job_queue, redis_connection
     from backend.job_handlers import register_job_handlers
     from backend.jobs.recovery import reclaim_abandoned_jobs
     from backend.prescriptions.originals import OCR_QUEUE
@@ -266,7 +264,8 @@ def worker(
     # An OCR worker runs its jobs in-process: the models stay loaded between jobs, and onnxruntime's
     # thread pools do not survive a fork into a work-horse. A crash costs the one job (RQ retries it
     # when the supervisor restarts the worker under its name).
-    worker_class = SimpleWorker if simple or OCR_QUEUE in names else Worker
+    # Redacting: a failed job's stored traceback carries no patient identifier (issue 16).
+    worker_class = RedactingSimpleWorker if simple or OCR_QUEUE in names else RedactingWorker
     # Once here, before any fork: every work-horse then starts with the handlers loaded instead of
     # importing them again (over a second of CPU per job).
     register_job_handlers()

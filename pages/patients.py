@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.forms import form_alert, labelled, text_field
 from components.tables import data_table
+from pages.patient_messages import message_consent_card
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.patients import (
@@ -393,6 +394,7 @@ def patient_page() -> rx.Component:
                     allergies_card(),
                     rx.cond(PatientRecordState.can_see_prescriptions, prescriptions_card()),
                     rx.cond(PatientRecordState.can_edit, edit_card()),
+                    message_consent_card(),  # consent to detailed messages (issue 16, the minimum necessary)
                     rx.cond(PatientRecordState.can_claim, coverage_card()),
                     rx.cond(PatientRecordState.can_audit, access_card()),
                     width="100%",

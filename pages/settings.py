@@ -255,11 +255,34 @@ def branches_card() -> rx.Component:
     )
 
 
+def patient_messages_card() -> rx.Component:
+    """Link to Settings > Patient messages: what texts and e-mails to patients may say (issue 16)."""
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.heading("Patient messages", size="4"),
+                rx.text(
+                    "Messages to patients name no medicine by default. Allow more detail per kind of message.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.link(rx.button("Patient messages", id="manage-patient-messages"), href=routes.PATIENT_MESSAGES),
+            align="center",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def settings_page() -> rx.Component:
     return with_shell(
         rx.vstack(
             rx.heading("Settings", size="6", id="settings-title"),
             branches_card(),
+            patient_messages_card(),
             rx_rules_card(),
             rx.card(
                 rx.form(

@@ -23,6 +23,7 @@ from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
 from pages.password_reset import forgot_page, reset_page
+from pages.patient_messages import patient_messages_page
 from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.pos import pos_page
@@ -51,11 +52,13 @@ from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.controlled import ControlledState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.emergency import EmergencySupplyState
+from pharmacy_saas.state.error_report import report_backend_error
 from pharmacy_saas.state.fills import FillState
 from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
+from pharmacy_saas.state.patient_messages import PatientMessagesState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
@@ -77,6 +80,7 @@ register_job_handlers()
 app = rx.App(
     api_transformer=[create_api(), SecurityHeaders],
     head_components=[rx.el.link(rel="icon", href="/favicon.ico", sizes="any")],
+    backend_exception_handler=report_backend_error,  # a reference for the member, a redacted log (issue 16)
 )
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")
 app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · Pharmacy Cloud", on_load=SignInState.on_sign_in_page)
@@ -86,6 +90,12 @@ app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmac
 app.add_page(staff_page, route=routes.STAFF, title="Staff · Pharmacy Cloud", on_load=StaffState.load)
 app.add_page(settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load)
 app.add_page(branches_page, route=routes.BRANCHES, title="Branches · Pharmacy Cloud", on_load=BranchesState.load)
+app.add_page(
+    patient_messages_page,
+    route=routes.PATIENT_MESSAGES,
+    title="Patient messages · Pharmacy Cloud",
+    on_load=PatientMessagesState.load,
+)
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
 app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud", on_load=SuspendedState.load)
 app.add_page(account_page, route=routes.ACCOUNT, title="My account · Pharmacy Cloud", on_load=AccountPageState.load)

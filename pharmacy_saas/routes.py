@@ -7,6 +7,7 @@ DASHBOARD = "/dashboard"
 STAFF = "/staff"
 SETTINGS = "/settings"
 BRANCHES = "/settings/branches"
+PATIENT_MESSAGES = "/settings/patient-messages"  # which kinds of patient message may name the medicine
 AUDIT = "/audit"
 SUSPENDED = "/suspended"
 ACCOUNT = "/account"

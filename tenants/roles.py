@@ -84,6 +84,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "patients.view": CLINICAL | {API_ADMIN},
     "patients.edit": CLINICAL | {API_ADMIN},
     "patients.audit": MANAGERS,  # the access log: who opened which record
+    # patient messages, the minimum necessary (issue 16): the owner allows the medicine's name per message
+    # kind; writing a message for a patient (notifications, as the system) reads that and the patient's consent
+    "messages.disclosure": frozenset({OWNER}),
+    "patients.message": CLINICAL | {SYSTEM},
     # drug-use review without storing anything (POST /api/v1/dur/check): the body is a patient's medicines
     # and allergies, so the people who dispense and API tokens, not the till or platform support
     "dur.check": CLINICAL | API_ANY,

@@ -94,6 +94,9 @@ OWNERS: dict[str, str] = {
         "backend/controlled",
     ),
     "branches": "backend/branches",
+    # the minimum necessary in patient messages (issue 16): the chain's setting per kind, the patient's consent
+    "message_disclosure": "backend/notifications",
+    "patient_message_consents": "backend/patients",
 }
 
 # (file, table): why this module may write a table it does not own. Adding one is a reviewed change.

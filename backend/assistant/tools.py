@@ -13,6 +13,7 @@ A prompt can therefore ask for another chain's data but can never reach it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -557,11 +558,11 @@ def refills_due(ctx: TenantContext, within_days: int = 7, branch: str | None = N
 def medication_list(ctx: TenantContext, patient: str) -> ToolResult:
     found = run_in_tenant(ctx, medication.medication_list, patient)
     if found.patient is None:
-        choices = [{"name": p.full_name, "date_of_birth": p.date_of_birth.isoformat()} for p in found.matches]
+        choices = [{"patient": p.full_name, "date_of_birth": p.date_of_birth.isoformat()} for p in found.matches]
         if not found.matches:
             text_ = f"No patient matching '{patient}' in your branches."
         else:
-            named = "; ".join(f"{c['name']} (born {c['date_of_birth']})" for c in choices)
+            named = "; ".join(f"{c['patient']} (born {c['date_of_birth']})" for c in choices)
             text_ = f"Several patients match '{patient}': {named}. {WHICH_PATIENT} Add the date of birth (YYYY-MM-DD)."
         return ToolResult(text_, {"patient": None, "choices": choices}, f"searched patients for '{patient}'", ok=False)
     who = found.patient
@@ -573,7 +574,8 @@ def medication_list(ctx: TenantContext, patient: str) -> ToolResult:
             f"{m.refills_remaining} refill{'' if m.refills_remaining == 1 else 's'} left (Rx {m.rx_number})"
         )
 
-    title = f"{who.full_name} (born {who.date_of_birth.isoformat()}), current medicines"
+    # The member picked this patient (by name, phone or date of birth): the date of birth is not repeated.
+    title = f"{who.full_name}, current medicines"
     text_ = _listing(title, meds, line) + "\n(Opening this list is written to the patient access log.)"
     rows = [
         {
@@ -783,6 +785,34 @@ TOOLS: dict[str, Tool] = {
 }
 
 
+# --- the minimum necessary (issue 16) ---------------------------------------------------------------
+# What an answer may say about a person, per tool: a model provider (a third party) sees the data, and the
+# member sees only what the question needs. A refill status needs no patient at all; a list of refills due
+# or a recall names whom to call; choosing between patients of the same name needs their dates of birth.
+# Contact details, addresses, allergies and notes are never part of an answer (the record page has them,
+# logged). `call_tool` drops any other identity field a tool's data carries, however it got there.
+IDENTITY_FIELDS = frozenset(
+    {"patient", "patient_name", "full_name", "date_of_birth", "dob", "phone", "email", "address", "allergies"}
+    | {"notes", "member_id", "group_number", "patient_id", "contact_consent"}
+)
+PATIENT_FIELDS_NEEDED: dict[str, frozenset[str]] = {
+    "refill_status": frozenset(),
+    "refills_due": frozenset({"patient"}),
+    "medication_list": frozenset({"patient", "date_of_birth"}),  # date of birth: only among several matches
+    "recall_trace": frozenset({"patient"}),
+}
+
+
+def minimum_necessary(tool_name: str, data: Any) -> Any:
+    """`data` without the identity fields `tool_name` does not need (at any depth)."""
+    needed = PATIENT_FIELDS_NEEDED.get(tool_name, frozenset())
+    if isinstance(data, dict):
+        return {k: minimum_necessary(tool_name, v) for k, v in data.items() if k not in IDENTITY_FIELDS or k in needed}
+    if isinstance(data, list):
+        return [minimum_necessary(tool_name, item) for item in data]
+    return data
+
+
 def tools_for(ctx: TenantContext, tools: Mapping[str, Tool] = TOOLS) -> list[Tool]:
     """The tools this member may use: a model is only ever offered these."""
     if not role_has(ctx.role, ASSISTANT_PERMISSION):
@@ -858,7 +888,8 @@ def call_tool(
         )
     try:
         checked = validate_arguments(tool, args)
-        return tool.run(ctx, **checked)
+        result = tool.run(ctx, **checked)
+        return dataclasses.replace(result, data=minimum_necessary(name, result.data))
     except PharmacyError as exc:  # NotFound, ValidationFailed, PermissionDenied from the services
         return ToolResult(
             exc.message, {"tool": name, "error": exc.code}, f"tried {name}", ok=False, refused=exc.http_status == 403

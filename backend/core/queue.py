@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, SimpleWorker, Worker
 from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
 
 from backend.core.errors import ServiceUnavailable
+from backend.core.logging import redact
 from backend.core.settings import get_settings
 
 
@@ -57,3 +60,24 @@ def check_redis(connection: Redis) -> None:
 def job_queue(name: str, connection: Redis) -> Queue:
     """An RQ queue whose jobs carry JSON (ids only), never pickled objects."""
     return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+# --- workers whose failure reports carry no identifier (issue 16, the minimum necessary) ---------------
+# RQ keeps a failed job's traceback in Redis (the job's result, the failed-job registry, webhooks): an
+# exception message or a SQL error can hold a patient's e-mail, phone or date of birth. Its log line is
+# redacted by the logging setup; this redacts what it stores.
+
+
+class _RedactedFailures(BaseWorker):
+    def handle_job_failure(  # type: ignore[override]
+        self, job: Any, queue: Queue, started_job_registry: Any = None, exc_string: str = "", execution: Any = None
+    ) -> None:
+        super().handle_job_failure(job, queue, started_job_registry, redact(exc_string), execution)
+
+
+class RedactingWorker(_RedactedFailures, Worker):
+    """rq.Worker (a fork per job) with its stored failures redacted."""
+
+
+class RedactingSimpleWorker(_RedactedFailures, SimpleWorker):
+    """rq.SimpleWorker (jobs in-process) with its stored failures redacted."""

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from backend.core.database import open_session
-from backend.core.logging import log_event
+from backend.core.logging import log_event, redact
 from backend.core.models import utc_now
 from backend.core.queue import job_queue
 from backend.jobs.models import OutboxJob, OutboxStatus
@@ -129,7 +129,7 @@ def _record_failure(ctx: TenantContext, outbox_id: uuid.UUID, exc: Exception) ->
     with tenant_session(ctx) as session:
         row = session.exec(select(OutboxJob).where(OutboxJob.id == outbox_id)).first()
         if row is not None and row.status != OutboxStatus.DONE:
-            row.last_error = f"{type(exc).__name__}: {str(exc)[:500]}"
+            row.last_error = redact(f"{type(exc).__name__}: {str(exc)[:500]}")  # shown to staff: no identifiers
             session.add(row)
 
 

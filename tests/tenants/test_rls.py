@@ -81,7 +81,9 @@ def two_chains(db, make_tenant):
     from backend.inventory.reorder import set_reorder_level
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
+    from backend.notifications.disclosure import set_disclosure
     from backend.patients.allergies import record_allergies
+    from backend.patients.message_consent import record_message_consent
     from backend.patients.service import create_patient
 
     a, b = make_tenant("alpha", branches=2), make_tenant("bravo", branches=2)
@@ -157,6 +159,9 @@ def two_chains(db, make_tenant):
         _seed_prescriptions(chain, ctx, patient.id, medicine)
         _seed_controlled(chain, ctx)
         run_in_tenant(ctx, record_allergies, patient.id, "penicillin (rash)")  # patient_allergies
+        # message_disclosure and patient_message_consents (the minimum necessary in patient messages)
+        run_in_tenant(ctx, set_disclosure, "ready_for_pickup", True)
+        run_in_tenant(ctx, record_message_consent, patient.id, "in_person")
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
