@@ -81,6 +81,7 @@ def two_chains(db, make_tenant):
     from backend.inventory.reorder import set_reorder_level
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
+    from backend.patient_copy.service import produce_copy
     from backend.patients.allergies import record_allergies
     from backend.patients.service import create_patient
 
@@ -157,6 +158,7 @@ def two_chains(db, make_tenant):
         _seed_prescriptions(chain, ctx, patient.id, medicine)
         _seed_controlled(chain, ctx)
         run_in_tenant(ctx, record_allergies, patient.id, "penicillin (rash)")  # patient_allergies
+        run_in_tenant(ctx, produce_copy, patient.id)  # patient_copy_requests (issue 16: a patient's own copy)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
