@@ -36,7 +36,7 @@ def upgrade() -> None:
             note text NOT NULL DEFAULT '' CHECK (length(note) <= 500),
             status text NOT NULL CHECK (status IN ('requested', 'produced', 'delivered')),
             recorded_by uuid,
-            recorded_at timestamptz NOT NULL DEFAULT now(),
+            recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),  -- not the transaction start: orders requests
             produced_by uuid,
             produced_at timestamptz,
             delivery_method text CHECK (delivery_method IN ('handed_over', 'emailed', 'posted')),

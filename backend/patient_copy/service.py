@@ -297,7 +297,7 @@ def record_delivery(
     session.execute(
         text(
             "UPDATE patient_copy_requests SET status = :delivered, delivery_method = :how, delivery_note = :note, "
-            "delivered_by = :u, delivered_at = now() WHERE id = :id"
+            "delivered_by = :u, delivered_at = clock_timestamp() WHERE id = :id"
         ),
         {"delivered": CopyStatus.DELIVERED, "how": how, "note": typed_note, "u": ctx.user_id, "id": key},
     )
