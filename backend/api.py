@@ -31,6 +31,7 @@ from backend.health.service import system_health
 from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
+from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
@@ -195,6 +196,7 @@ def create_api() -> FastAPI:
     api.include_router(payments_router, prefix=API_PREFIX)
     api.include_router(credit_notes_router, prefix=API_PREFIX)
     api.include_router(patients_router, prefix=API_PREFIX)
+    api.include_router(patient_copy_router, prefix=API_PREFIX)  # issue 16 §4: a patient's own copy
     api.include_router(prescriptions_router, prefix=API_PREFIX)
     api.include_router(prescribers_router, prefix=API_PREFIX)
     api.include_router(fills_router, prefix=API_PREFIX)

@@ -7,6 +7,7 @@ import reflex as rx
 from components.forms import form_alert, labelled, text_field
 from components.tables import data_table
 from pages.patient_messages import message_consent_card
+from pages.patient_copy import copy_section
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.patients import (
@@ -397,6 +398,7 @@ def patient_page() -> rx.Component:
                     message_consent_card(),  # consent to detailed messages (issue 16, the minimum necessary)
                     rx.cond(PatientRecordState.can_claim, coverage_card()),
                     rx.cond(PatientRecordState.can_audit, access_card()),
+                    copy_section(),  # issue 16: the patient's own copy (owners)
                     width="100%",
                     spacing="4",
                 ),

@@ -59,6 +59,7 @@ from pharmacy_saas.state.interactions import InteractionsState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
 from pharmacy_saas.state.patient_messages import PatientMessagesState
+from pharmacy_saas.state.patient_copy import PatientCopyState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
@@ -146,7 +147,12 @@ app.add_page(
     on_load=DocumentsState.load,
 )
 app.add_page(patients_page, route=routes.PATIENTS, title="Patients · Pharmacy Cloud", on_load=PatientsState.load)
-app.add_page(patient_page, route=routes.PATIENT, title="Patient · Pharmacy Cloud", on_load=PatientRecordState.load)
+app.add_page(
+    patient_page,
+    route=routes.PATIENT,
+    title="Patient · Pharmacy Cloud",
+    on_load=[PatientRecordState.load, PatientCopyState.load],  # issue 16: the patient's copy section
+)
 app.add_page(queue_page, route=routes.PRESCRIPTIONS, title="Prescriptions · Pharmacy Cloud", on_load=QueueState.load)
 app.add_page(
     intake_page, route=routes.PRESCRIPTION_NEW, title="New prescription · Pharmacy Cloud", on_load=IntakeState.load

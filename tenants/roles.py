@@ -137,6 +137,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the chain's SOPs, FAQs and policies the assistant quotes
     "assistant.documents": frozenset({OWNER, MANAGER}),
     "platform.console": frozenset({PLATFORM_ADMIN}),
+    # issue 16: a patient's own copy of everything the chain holds about them (HIPAA right of access):
+    # the owner produces it and records its delivery; an admin token may fetch it for the owner's portal
+    "patients.copy": frozenset({OWNER, API_ADMIN}),
 }
 
 

@@ -55,6 +55,7 @@ OWNERS: dict[str, str] = {
         "backend/billing",
     ),
     **dict.fromkeys(["patients", "patient_access_log", "patient_allergies"], "backend/patients"),
+    "patient_copy_requests": "backend/patient_copy",  # issue 16: a patient's own copy
     **dict.fromkeys(
         [
             "prescription_settings",

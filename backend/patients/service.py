@@ -528,3 +528,29 @@ def patient_for_bill(session: Session, ctx: TenantContext, patient_id: object) -
     if not _visible(session, ctx, key):
         raise ValidationFailed("No such patient.", field="patient_id")
     return key
+
+
+# --- a patient's own copy (issue 16, section 4) -------------------------------------------------
+# The copy is one read of the whole record: one 'viewed' row with its reason, not one per part read.
+
+COPY_REASON = "patient's own copy"
+
+
+def record_for_copy(session: Session, ctx: TenantContext, patient_id: str) -> tuple[Patient, list[AccessEntry]]:
+    """The full record and its whole access log, oldest first, for the patient's own copy (owners).
+
+    The production is written to the access log first (reason "patient's own copy"), so the copy shows
+    it too. Raises NotFound outside the member's scope.
+    """
+    require(ctx, "patients.copy")
+    key = _patient_key(patient_id)
+    patient = _load(session, ctx, key)
+    _log_access(session, ctx, "viewed", key, COPY_REASON)
+    rows = session.execute(
+        text(
+            "SELECT l.occurred_at, l.action, l.reason, coalesce(u.full_name, 'an API token') AS who "
+            "FROM patient_access_log l LEFT JOIN users u ON u.id = l.user_id WHERE l.patient_id = :p ORDER BY l.id"
+        ),
+        {"p": key},
+    ).all()
+    return patient, [AccessEntry(r.occurred_at, r.action, r.who, r.reason) for r in rows]

@@ -28,10 +28,10 @@ from backend.accounts.signatures import require_fresh_signature, signable
 from backend.billing.statuses import BillStatus
 from backend.clinical.dur import DurResult, check
 from backend.clinical.medication import Medication, Patient
-from backend.core.errors import ValidationFailed
+from backend.core.errors import NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.patients.allergies import allergens_for_review
-from backend.patients.service import patient_for_history
+from backend.patients.service import patient_for_bill, patient_for_history
 from backend.prescriptions.enums import RxStatus
 from backend.prescriptions.service import (
     ExpiredPrescription,
@@ -365,6 +365,10 @@ def verifications(session: Session, ctx: TenantContext, prescription_id: str) ->
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
     patient_for_history(session, ctx, row.patient_id)
+    return _stored_verifications(session, key)
+
+
+def _stored_verifications(session: Session, key: uuid.UUID) -> list[StoredVerification]:
     rows = session.execute(
         text(
             "SELECT v.id, v.verified_at, v.dur_result, coalesce(u.full_name, '') AS who, s.meaning "
@@ -389,3 +393,38 @@ def verifications(session: Session, ctx: TenantContext, prescription_id: str) ->
             )
         )
     return found
+
+
+# --- a patient's own copy (issue 16, section 4) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrescriptionHistory:
+    """One prescription as the patient's copy shows it: the record with its events, and its verifications."""
+
+    prescription: Prescription
+    verifications: list[StoredVerification]
+
+
+def prescriptions_for_copy(session: Session, ctx: TenantContext, patient_id: str) -> list[PrescriptionHistory]:
+    """Every prescription of the patient (oldest first) with its events and signed verifications.
+
+    Read as part of the copy, whose production the patients domain has just logged: nothing more is
+    written to the access log. The patient must be in the member's scope (NotFound otherwise).
+    """
+    require(ctx, "prescriptions.view")
+    try:
+        patient = patient_for_bill(session, ctx, patient_id)  # the scope check, without a log row
+    except ValidationFailed:
+        raise NotFound("No such patient.") from None
+    rows = session.execute(
+        text("SELECT id, branch_id FROM prescriptions WHERE patient_id = :p ORDER BY created_at, rx_seq"),
+        {"p": patient},
+    ).all()
+    return [
+        PrescriptionHistory(
+            _record(_load(session, ctx, r.id), _events(session, r.id)), _stored_verifications(session, r.id)
+        )
+        for r in rows
+        if ctx.can_see_branch(r.branch_id)
+    ]

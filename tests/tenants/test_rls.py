@@ -82,6 +82,7 @@ def two_chains(db, make_tenant):
     from backend.inventory.service import create_medicine, recall_lot, receive_stock
     from backend.jobs.service import enqueue_job
     from backend.notifications.disclosure import set_disclosure
+    from backend.patient_copy.service import produce_copy
     from backend.patients.allergies import record_allergies
     from backend.patients.message_consent import record_message_consent
     from backend.patients.service import create_patient
@@ -162,6 +163,7 @@ def two_chains(db, make_tenant):
         # message_disclosure and patient_message_consents (the minimum necessary in patient messages)
         run_in_tenant(ctx, set_disclosure, "ready_for_pickup", True)
         run_in_tenant(ctx, record_message_consent, patient.id, "in_person")
+        run_in_tenant(ctx, produce_copy, patient.id)  # patient_copy_requests (issue 16: a patient's own copy)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(

@@ -817,3 +817,18 @@ def get_bill(session: Session, ctx: TenantContext, bill_id: str) -> Bill:
     if branch_id is None or not ctx.can_see_branch(branch_id):
         raise NotFound("No such bill.")
     return load_bill(session, key)
+
+
+# --- a patient's own copy (issue 16, section 4) ---------------------------------------------------
+
+
+def bills_of_patient(session: Session, ctx: TenantContext, patient_id: uuid.UUID) -> list[Bill]:
+    """Every bill sold to the patient at the member's branches, oldest first, with lines and payments.
+
+    For the patient's copy: the caller has checked the patient's scope and logged the read.
+    """
+    require(ctx, "billing.view")
+    rows = session.execute(
+        text("SELECT id, branch_id FROM bills WHERE patient_id = :p ORDER BY created_at, id"), {"p": patient_id}
+    ).all()
+    return [load_bill(session, r.id) for r in rows if ctx.can_see_branch(r.branch_id)]

@@ -362,28 +362,32 @@ def coverages_of_patient(ctx: TenantContext, patient_id: str) -> list[Coverage]:
     require(ctx, "billing.view")
     require(ctx, "patients.lookup")
     with tenant_session(ctx) as session:
-        rows = session.execute(
-            text(
-                "SELECT cv.*, py.name AS payer_name FROM patient_coverages cv "
-                "JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id "
-                "WHERE cv.patient_id = :p ORDER BY cv.active DESC, cv.created_at"
-            ),
-            {"p": _key(patient_id, "patient")},
+        return _coverages(session, _key(patient_id, "patient"))
+
+
+def _coverages(session: Session, patient_key: uuid.UUID) -> list[Coverage]:
+    rows = session.execute(
+        text(
+            "SELECT cv.*, py.name AS payer_name FROM patient_coverages cv "
+            "JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id "
+            "WHERE cv.patient_id = :p ORDER BY cv.active DESC, cv.created_at"
+        ),
+        {"p": patient_key},
+    )
+    return [
+        Coverage(
+            str(r.id),
+            str(r.patient_id),
+            str(r.payer_id),
+            r.payer_name,
+            r.member_id,
+            r.plan,
+            r.group_number,
+            r.active,
+            r.copay,
         )
-        return [
-            Coverage(
-                str(r.id),
-                str(r.patient_id),
-                str(r.payer_id),
-                r.payer_name,
-                r.member_id,
-                r.plan,
-                r.group_number,
-                r.active,
-                r.copay,
-            )
-            for r in rows
-        ]
+        for r in rows
+    ]
 
 
 def set_coverage_active(session: Session, ctx: TenantContext, coverage_id: str, *, active: bool) -> None:
@@ -1048,3 +1052,18 @@ def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict
         where = exc.field if exc.field in IMPORT_COLUMNS else column
         return Problem(number, where or column, exc.message)
     return None
+
+
+# --- a patient's own copy (issue 16, section 4) ---------------------------------------------------
+
+
+def insurance_of_patient(
+    session: Session, ctx: TenantContext, patient_id: uuid.UUID
+) -> tuple[list[Coverage], list[Claim]]:
+    """The patient's coverages (active first) and their claims at the member's branches, oldest first,
+    each with its events. For the patient's copy: the caller has checked the scope and logged the read."""
+    require(ctx, "billing.view")
+    claims = session.execute(
+        text(f"{_CLAIM_SQL} AND c.patient_id = :p ORDER BY c.created_at, c.id"), {"p": patient_id, **_scope(ctx)}
+    ).all()
+    return _coverages(session, patient_id), [_claim_of(r, _events(session, r.id)) for r in claims]
