@@ -93,6 +93,7 @@ OWNERS: dict[str, str] = {
         ],
         "backend/controlled",
     ),
+    **dict.fromkeys(["retention_settings", "legal_holds", "disposal_batches", "disposal_items"], "backend/retention"),
     "branches": "backend/branches",
 }
 

@@ -1048,3 +1048,43 @@ def _apply_response(session: Session, ctx: TenantContext, number: int, row: dict
         where = exc.field if exc.field in IMPORT_COLUMNS else column
         return Problem(number, where or column, exc.message)
     return None
+
+
+# --- records retention (issue 16, section 3) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingDates:
+    """A patient's most recent sale (None: none) and insurance claim (None: none)."""
+
+    patient_id: str
+    last_bill: datetime | None
+    last_claim: datetime | None
+
+
+def billing_dates(session: Session, ctx: TenantContext) -> list[BillingDates]:
+    """Per patient, their last bill and last claim: the retention review keeps a patient's records while
+    either is within its period (a claim's is the longer, CMS's ten years)."""
+    require(ctx, "retention.review")
+    rows = session.execute(
+        text(
+            "SELECT coalesce(b.patient_id, c.patient_id) AS patient_id, b.last_bill, c.last_claim FROM "
+            "(SELECT patient_id, max(created_at) AS last_bill FROM bills WHERE patient_id IS NOT NULL "
+            "GROUP BY patient_id) b FULL JOIN (SELECT patient_id, max(greatest(updated_at, paid_at)) AS last_claim "
+            "FROM claims GROUP BY patient_id) c ON c.patient_id = b.patient_id"
+        )
+    ).all()
+    return [BillingDates(str(r.patient_id), r.last_bill, r.last_claim) for r in rows]
+
+
+def anonymise_coverages(session: Session, ctx: TenantContext, patient_id: str) -> int:
+    """Remove a disposed patient's member and group ids from their coverage (the claims keep their amounts);
+    ended, as a disposed patient has no plan to bill. Returns how many coverages were changed."""
+    require(ctx, "retention.dispose")
+    return session.execute(
+        text(
+            "UPDATE patient_coverages SET member_id = 'DISPOSED', group_number = '', active = false "
+            "WHERE patient_id = :p"
+        ),
+        {"p": uuid.UUID(str(patient_id))},
+    ).rowcount  # type: ignore[attr-defined]
