@@ -255,11 +255,34 @@ def branches_card() -> rx.Component:
     )
 
 
+def retention_card() -> rx.Component:
+    """Records retention (issue 16): how long records are kept, legal holds, disposal."""
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.heading("Records retention", size="4"),
+                rx.text(
+                    "How long records are kept, legal holds, and approving what is due for disposal.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.link(rx.button("Records retention", id="manage-retention"), href=routes.RETENTION),
+            align="center",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def settings_page() -> rx.Component:
     return with_shell(
         rx.vstack(
             rx.heading("Settings", size="6", id="settings-title"),
             branches_card(),
+            retention_card(),
             rx_rules_card(),
             rx.card(
                 rx.form(

@@ -32,6 +32,7 @@ from pages.purchasing import purchasing_page
 from pages.recall import recall_page
 from pages.reorder import reorder_page
 from pages.reports import reports_page
+from pages.retention import retention_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
@@ -65,6 +66,7 @@ from pharmacy_saas.state.recall import RecallState
 from pharmacy_saas.state.refills import RefillState
 from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
+from pharmacy_saas.state.retention import RetentionState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 from pharmacy_saas.state.suspended import SuspendedState
@@ -86,6 +88,12 @@ app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard · Pharmac
 app.add_page(staff_page, route=routes.STAFF, title="Staff · Pharmacy Cloud", on_load=StaffState.load)
 app.add_page(settings_page, route=routes.SETTINGS, title="Settings · Pharmacy Cloud", on_load=SettingsState.load)
 app.add_page(branches_page, route=routes.BRANCHES, title="Branches · Pharmacy Cloud", on_load=BranchesState.load)
+app.add_page(
+    retention_page,
+    route=routes.RETENTION,
+    title="Records retention · Pharmacy Cloud",
+    on_load=RetentionState.load,
+)
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
 app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud", on_load=SuspendedState.load)
 app.add_page(account_page, route=routes.ACCOUNT, title="My account · Pharmacy Cloud", on_load=AccountPageState.load)

@@ -7,6 +7,7 @@ DASHBOARD = "/dashboard"
 STAFF = "/staff"
 SETTINGS = "/settings"
 BRANCHES = "/settings/branches"
+RETENTION = "/settings/retention"  # records retention: periods, legal holds, disposal (owner)
 AUDIT = "/audit"
 SUSPENDED = "/suspended"
 ACCOUNT = "/account"
