@@ -248,3 +248,59 @@ def test_the_monthly_job_and_the_command_list_what_is_due(pharmacy, db):
     result = CliRunner().invoke(cli, ["retention", "review", "--tenant", pharmacy.chain.slug, "--now"])
     assert result.exit_code == 0, result.output
     assert f"{pharmacy.chain.slug}: 1 patients due for disposal" in result.output
+
+
+def test_a_claim_keeps_the_patient_ten_years_and_disposal_keeps_the_sales_totals(pharmacy, db):
+    from backend.billing.bills.service import create_draft, finalize_bill
+    from backend.billing.claims import service as claims
+    from backend.inventory.service import create_medicine, receive_stock
+
+    vitamins = pharmacy.run(
+        pharmacy.owner, create_medicine, generic_name="Vitamin D", strength="1000 IU", default_sell_price="6.00"
+    )
+    pharmacy.run(
+        pharmacy.owner, receive_stock, branch_id=pharmacy.branch, medicine_id=vitamins, lot_number="VD-1",
+        expiry_date=(date.today() + timedelta(days=400)).isoformat(), quantity=10,
+    )  # fmt: skip
+    patient = pharmacy.patient("Clara Claim")
+    draft = pharmacy.run(
+        pharmacy.owner,
+        create_draft,
+        branch_id=pharmacy.branch,
+        lines=[{"medicine_id": vitamins, "quantity": 2}],
+        patient_id=patient,
+    )
+    bill = pharmacy.run(pharmacy.owner, finalize_bill, draft.id)
+    payer = pharmacy.run(pharmacy.owner, claims.create_payer, name="Acme Health", payer_code="ACME")
+    coverage = pharmacy.run(
+        pharmacy.owner, claims.add_coverage, patient_id=patient, payer_id=payer.id, member_id="ACM-778812"
+    )
+    pharmacy.run(pharmacy.owner, claims.draft_claim, bill.id, coverage.id, "5.00")
+
+    def aged(years: int) -> None:
+        age(db, patient, years)
+        when = years_ago(years)
+        db.execute(
+            text("UPDATE claims SET created_at = :w, updated_at = :w WHERE patient_id = :p"), {"w": when, "p": patient}
+        )
+        db.execute(text("ALTER TABLE bills DISABLE TRIGGER USER"))  # issued bills are final: only to age it
+        db.execute(text("UPDATE bills SET created_at = :w WHERE patient_id = :p"), {"w": when, "p": patient})
+        db.execute(text("ALTER TABLE bills ENABLE TRIGGER USER"))
+
+    aged(8)  # past the seven-year prescription period, not the ten years of a claim
+    assert patient not in due_ids(pharmacy.run(pharmacy.owner, retention.review_disposals))
+    aged(11)
+    batch = pharmacy.run(pharmacy.owner, retention.review_disposals)
+    assert next(i.basis for i in batch.items if i.patient_id == patient).startswith("last claim")
+    as_owner_role(db)
+    total = "SELECT sum(total) FROM bills WHERE tenant_id = :t AND status <> 'draft'"
+    before = db.execute(text(total), {"t": pharmacy.chain.tenant_id}).scalar_one()
+    pharmacy.run(pharmacy.owner, retention.approve_disposal, batch.id, signature_id=owner_signature(pharmacy, batch.id))
+
+    as_owner_role(db)
+    assert db.execute(text(total), {"t": pharmacy.chain.tenant_id}).scalar_one() == before
+    member = db.execute(text("SELECT member_id, active FROM patient_coverages WHERE id = :c"), {"c": coverage.id}).one()
+    assert tuple(member) == ("DISPOSED", False)
+    claim = db.execute(text("SELECT claimed_amount, patient_id FROM claims WHERE bill_id = :b"), {"b": bill.id}).one()
+    assert (str(claim.claimed_amount), str(claim.patient_id)) == ("5.0000", patient)
+    assert verify_chains(pharmacy.chain.slug).intact
