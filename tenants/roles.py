@@ -134,10 +134,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "assistant.documents": frozenset({OWNER, MANAGER}),
     # records retention (issue 16, section 3): how long records are kept and their disposal are the owner's
     # decisions (the owner answers to the regulators); the monthly review also runs as SYSTEM from the schedule.
-    # Disposal is signed by the owner, never a token's; not platform support (it lists patients)
+    # disposal is signed by the owner, never a token's; not platform support (it lists patients)
     "retention.view": frozenset({OWNER}),
     "retention.manage": frozenset({OWNER}),  # the periods
-    "retention.hold": frozenset({OWNER}),  # placing and releasing legal holds
+    # legal holds, listed, placed and released: also an admin token (a legal department's system)
+    "retention.hold": frozenset({OWNER, API_ADMIN}),
     "retention.review": frozenset({OWNER, SYSTEM}),  # listing what is due into a batch
     "retention.dispose": frozenset({OWNER}),  # approving a batch with the owner's signature
     "platform.console": frozenset({PLATFORM_ADMIN}),

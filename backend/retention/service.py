@@ -291,7 +291,7 @@ def _hold(session: Session, ctx: TenantContext, hold_id: uuid.UUID) -> LegalHold
 
 def list_holds(session: Session, ctx: TenantContext) -> list[LegalHold]:
     """Every legal hold, the ones in force first, newest first."""
-    require(ctx, "retention.view")
+    require(ctx, "retention.hold")
     rows = session.execute(
         text(f"{_HOLD_SQL} ORDER BY h.released_at IS NOT NULL, h.placed_at DESC LIMIT 500")  # noqa: S608
     ).all()
