@@ -349,11 +349,20 @@ def _disposed(session: Session) -> set[str]:
 # --- the review and its batch -----------------------------------------------------------------------
 
 
+def _one_at_a_time(session: Session, ctx: TenantContext) -> None:
+    """Reviews and approvals of a chain wait for each other (two reviews at once would both write the batch
+    awaiting approval); held to the end of the transaction."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('retention:' || :t, 0))"), {"t": str(ctx.tenant_id)}
+    )
+
+
 def review_disposals(session: Session, ctx: TenantContext, *, as_of: date | None = None) -> DisposalBatch:
     """List every patient whose records are past all their retention periods on `as_of` (today, UTC) and under
     no legal hold into a new batch for the owner to approve; the batch waiting before is superseded. Under a
     chain-wide hold the batch is empty. Disposes of nothing. Audited."""
     require(ctx, "retention.review")
+    _one_at_a_time(session, ctx)
     as_of = as_of or datetime.now(UTC).date()
     session.execute(text("UPDATE disposal_batches SET status = 'superseded' WHERE status = 'awaiting_approval'"))
     batch_id = uuid.uuid4()
@@ -520,6 +529,7 @@ def approve_disposal(session: Session, ctx: TenantContext, batch_id: str, *, sig
     hold. The disposal is one audit event; no audit chain row is touched."""
     require(ctx, "retention.dispose")
     key = as_uuid(batch_id, "disposal batch")
+    _one_at_a_time(session, ctx)
     status = session.execute(
         text("SELECT status FROM disposal_batches WHERE id = :id FOR UPDATE"), {"id": key}
     ).scalar()

@@ -1,5 +1,5 @@
 """/api/v1/retention/holds with real API tokens: an admin token places and releases legal holds once per
-Idempotency-Key; read and write tokens are refused; a hold placed over REST keeps the patient out of the review."""
+Idempotency-Key; read and write tokens are refused. And reviews of committed chains racing each other."""
 
 from __future__ import annotations
 
@@ -76,3 +76,16 @@ def test_an_admin_token_places_and_releases_a_hold_once_per_key(client, committe
     admin = TenantContext(tenant_id=chain.tenant_id, user_id=None, role="api-admin")
     with pytest.raises(Exception, match="may not do this"):
         run_in_tenant(admin, review_disposals)
+
+
+def test_two_reviews_at_once_leave_one_batch_awaiting_approval(committed_tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    chain, _ = committed_tenant("ret-race")
+    system = TenantContext.system(chain.tenant_id)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        batches = list(pool.map(lambda _: run_in_tenant(system, review_disposals), range(4)))
+    assert len({b.id for b in batches}) == 4
+    with tenant_session(system) as session:
+        statuses = session.execute(text("SELECT status, count(*) FROM disposal_batches GROUP BY status")).all()
+    assert dict(statuses) == {"awaiting_approval": 1, "superseded": 3}
