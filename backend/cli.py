@@ -226,7 +226,7 @@ def retention_review(
 
     from backend.job_handlers import register_job_handlers
     from backend.platform.service import list_tenants
-    from backend.retention.service import queue_review, review_disposals
+    from backend.retention.service import patients_text, queue_review, review_disposals
     from tenants.context import TenantContext
     from tenants.session import run_in_tenant
 
@@ -238,7 +238,8 @@ def retention_review(
         ctx = TenantContext.system(uuid.UUID(chain.id))
         if now:
             batch = run_in_tenant(ctx, review_disposals)
-            typer.echo(f"{chain.slug}: {batch.item_count} patients due for disposal, awaiting the owner's approval")
+            due = patients_text(batch.item_count)
+            typer.echo(f"{chain.slug}: {due} due for disposal, awaiting the owner's approval")
         else:
             run_in_tenant(ctx, queue_review)
             typer.echo(f"{chain.slug}: retention review queued")

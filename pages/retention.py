@@ -121,7 +121,9 @@ def holds_card() -> rx.Component:
                     ),
                     rx.hstack(
                         rx.checkbox("The whole chain", name="whole_chain", id="hold-chain"),
-                        rx.input(name="reason", placeholder="Reason (e.g. subpoena, audit)", id="hold-reason"),
+                        rx.input(
+                            name="reason", placeholder="Reason (e.g. subpoena, audit)", id="hold-reason", width="20em"
+                        ),
                         rx.button("Place the hold", type="submit", id="hold-place"),
                         wrap="wrap",
                         align="center",

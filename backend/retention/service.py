@@ -338,7 +338,9 @@ def _due_dates(session: Session, ctx: TenantContext, settings: RetentionSettings
     for b in billing_dates(session, ctx):
         keep(b.patient_id, b.last_bill, rx_years, "last purchase")
         keep(b.patient_id, b.last_claim, settings.of(RecordKind.CLAIMS), "last claim")
-    return {pid: _Due(*max(found)) for pid, found in candidates.items()}
+    # On a tie the more telling reason wins (a claim or a prescription over "record last changed"): the
+    # reasons are collected in that order, and max keeps the first of equals it meets.
+    return {pid: _Due(*max(reversed(found), key=lambda c: c[0])) for pid, found in candidates.items()}
 
 
 def _disposed(session: Session) -> set[str]:
@@ -485,10 +487,15 @@ def _batch_exists(session: Session, entity_id: str) -> bool:
     return session.execute(text("SELECT 1 FROM disposal_batches WHERE id = :id"), {"id": key}).first() is not None
 
 
+def patients_text(count: int) -> str:
+    """ "1 patient", "3 patients": how many patients a batch names, in words."""
+    return f"{count} patient" if count == 1 else f"{count} patients"
+
+
 def signature_meaning(batch: DisposalBatch) -> str:
     """The words the owner signs (the page shows them before asking for the password)."""
     return (
-        f"approve the disposal of the records of {batch.item_count} patients past their retention periods "
+        f"approve the disposal of the records of {patients_text(batch.item_count)} past their retention periods "
         f"on {batch.as_of.isoformat()}"
     )
 

@@ -102,7 +102,7 @@ class RetentionState(ShellState):
         else:
             self.batch_id = batch.id
             self.batch_title = (
-                f"{batch.item_count} patients due for disposal on {batch.as_of.isoformat()} "
+                f"{retention.patients_text(batch.item_count)} due for disposal on {batch.as_of.isoformat()} "
                 f"(listed by {batch.created_by}, {display_time(batch.created_at, zone)})"
             )
             self.batch_items = [
@@ -216,4 +216,4 @@ class RetentionState(ShellState):
             return None
         self.error = ""
         await self._reload(ctx)
-        return rx.toast.success(f"Disposed of the records of {done.disposed} patients.")
+        return rx.toast.success(f"Disposed of the records of {retention.patients_text(done.disposed)}.")

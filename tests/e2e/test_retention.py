@@ -70,7 +70,7 @@ def test_hold_review_and_a_signed_disposal(page: Page, app_url: str, committed_t
     # The review lists Agnes only.
     expect(page.locator("#batch-none")).to_be_visible()
     page.locator("#retention-review").click()
-    expect(page.locator("#batch-title")).to_contain_text("1 patients due for disposal", timeout=15000)
+    expect(page.locator("#batch-title")).to_contain_text("1 patient due for disposal", timeout=15000)
     items = page.locator(".disposal-item")
     expect(items).to_have_count(1)
     expect(items.first).to_contain_text(f"Agnes Aged{suffix}")
