@@ -560,16 +560,28 @@ def anonymise_patient(session: Session, ctx: TenantContext, patient_id: str) -> 
     notes and the structured allergies go. The record's id stays, so what points at it still adds up.
 
     Written to the access log as 'updated' with the reason, in the disposal's transaction."""
+    anonymise_patients(session, ctx, [patient_id])
+
+
+def anonymise_patients(session: Session, ctx: TenantContext, patient_ids: list[str]) -> None:
+    """`anonymise_patient` for many at once, in a few statements (a batch may hold tens of thousands)."""
     require(ctx, "retention.dispose")
-    key = _patient_key(patient_id)
+    keys = [_patient_key(p) for p in patient_ids]
+    params = {"disposed": DISPOSED_NAME, "ids": keys}
     session.execute(
         text(
             "UPDATE patients SET full_name = :disposed, "
             "date_of_birth = make_date(CAST(extract(year FROM date_of_birth) AS integer), 1, 1), "
             "phone = '', email = '', address = '', allergies = '', notes = '', contact_consent = false, "
-            "consent_at = NULL, updated_at = now() WHERE id = :p"
+            "consent_at = NULL, updated_at = now() WHERE id = ANY(CAST(:ids AS uuid[]))"
         ),
-        {"disposed": DISPOSED_NAME, "p": key},
+        params,
     )
-    session.execute(text("DELETE FROM patient_allergies WHERE patient_id = :p"), {"p": key})
-    _log_access(session, ctx, "updated", key, "records disposed (retention)")
+    session.execute(text("DELETE FROM patient_allergies WHERE patient_id = ANY(CAST(:ids AS uuid[]))"), params)
+    session.execute(
+        text(
+            "INSERT INTO patient_access_log (tenant_id, patient_id, user_id, action, reason) "
+            "SELECT :t, p, :u, 'updated', 'records disposed (retention)' FROM unnest(CAST(:ids AS uuid[])) AS x(p)"
+        ),
+        {"t": ctx.tenant_id, "u": ctx.user_id, "ids": keys},
+    )

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -30,7 +31,7 @@ from backend.billing.claims.service import anonymise_coverages, billing_dates
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.jobs.service import enqueue_job
-from backend.patients.service import anonymise_patient, patient_summary, retention_dates
+from backend.patients.service import anonymise_patients, patient_summary, retention_dates
 from backend.prescriptions.service import dispensing_dates
 from backend.retention.statuses import BatchStatus, ItemOutcome, RecordKind
 from tenants.audit import record_audit
@@ -487,6 +488,11 @@ def _batch_exists(session: Session, entity_id: str) -> bool:
     return session.execute(text("SELECT 1 FROM disposal_batches WHERE id = :id"), {"id": key}).first() is not None
 
 
+def disposed_digest(patient_ids: list[str]) -> str:
+    """sha256 of the disposed patients' ids, sorted and comma-joined: what the audit event records."""
+    return hashlib.sha256(",".join(sorted(patient_ids)).encode()).hexdigest()
+
+
 def patients_text(count: int) -> str:
     """ "1 patient", "3 patients": how many patients a batch names, in words."""
     return f"{count} patient" if count == 1 else f"{count} patients"
@@ -515,9 +521,10 @@ def _dispose_items(
         elif pid not in still_due:
             outcomes[ItemOutcome.NO_LONGER_DUE].append(pid)
         else:
-            anonymise_patient(session, ctx, pid)
-            anonymise_coverages(session, ctx, pid)
             outcomes[ItemOutcome.DISPOSED].append(pid)
+    if outcomes[ItemOutcome.DISPOSED]:
+        anonymise_patients(session, ctx, outcomes[ItemOutcome.DISPOSED])
+        anonymise_coverages(session, ctx, outcomes[ItemOutcome.DISPOSED])
     for outcome, patients in outcomes.items():
         if patients:
             session.execute(
@@ -572,7 +579,8 @@ def approve_disposal(session: Session, ctx: TenantContext, batch_id: str, *, sig
             "disposed": disposed,
             "kept_held": len(outcomes[ItemOutcome.HELD]),
             "kept_not_due": len(outcomes[ItemOutcome.NO_LONGER_DUE]),
-            "patient_ids": sorted(outcomes[ItemOutcome.DISPOSED]),
+            # the batch's items name the patients; the chain holds their digest, so an edited list shows
+            "disposed_ids_sha256": disposed_digest(outcomes[ItemOutcome.DISPOSED]),
         },
     )
     return _batch(session, ctx, key)

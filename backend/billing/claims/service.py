@@ -1077,14 +1077,14 @@ def billing_dates(session: Session, ctx: TenantContext) -> list[BillingDates]:
     return [BillingDates(str(r.patient_id), r.last_bill, r.last_claim) for r in rows]
 
 
-def anonymise_coverages(session: Session, ctx: TenantContext, patient_id: str) -> int:
-    """Remove a disposed patient's member and group ids from their coverage (the claims keep their amounts);
+def anonymise_coverages(session: Session, ctx: TenantContext, patient_ids: list[str]) -> int:
+    """Remove disposed patients' member and group ids from their coverage (the claims keep their amounts);
     ended, as a disposed patient has no plan to bill. Returns how many coverages were changed."""
     require(ctx, "retention.dispose")
     return session.execute(
         text(
             "UPDATE patient_coverages SET member_id = 'DISPOSED', group_number = '', active = false "
-            "WHERE patient_id = :p"
+            "WHERE patient_id = ANY(CAST(:p AS uuid[]))"
         ),
-        {"p": uuid.UUID(str(patient_id))},
+        {"p": [uuid.UUID(str(p)) for p in patient_ids]},
     ).rowcount  # type: ignore[attr-defined]
