@@ -39,6 +39,7 @@ from backend.prescriptions.emergency_api import router as emergency_router
 from backend.prescriptions.fills_api import router as fills_router
 from backend.prescriptions.recall_api import router as recall_router
 from backend.prescriptions.refills_api import router as refills_router
+from backend.retention.api import router as retention_router
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -205,4 +206,5 @@ def create_api() -> FastAPI:
     api.include_router(refills_router, prefix=API_PREFIX)
     api.include_router(claims_router, prefix=API_PREFIX)
     api.include_router(controlled_router, prefix=API_PREFIX)
+    api.include_router(retention_router, prefix=API_PREFIX)
     return api

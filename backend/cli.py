@@ -210,6 +210,41 @@ def prescriptions_auto_refill(
         typer.echo(f"{chain.slug}: auto-refill queued")
 
 
+retention_app = typer.Typer(help="Records retention (docs/retention.md).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("review")
+@clear_errors
+def retention_review(
+    tenant: str = typer.Option("", help="A chain's slug (default: every active chain)."),
+    now: bool = typer.Option(False, "--now", help="Run the review here instead of queueing the job."),
+) -> None:
+    """List what is due for disposal into a batch for each chain's owner to approve (run it monthly, e.g. from
+    cron). Disposes of nothing: the owner approves the batch, signed, on /settings/retention."""
+    import uuid
+
+    from backend.job_handlers import register_job_handlers
+    from backend.platform.service import list_tenants
+    from backend.retention.service import patients_text, queue_review, review_disposals
+    from tenants.context import TenantContext
+    from tenants.session import run_in_tenant
+
+    register_job_handlers()  # the outbox refuses a job no handler is registered for
+    chains = [t for t in list_tenants(actor="cli", reason="cli: retention review") if t.status == "active"]
+    for chain in chains:
+        if tenant and chain.slug != tenant:
+            continue
+        ctx = TenantContext.system(uuid.UUID(chain.id))
+        if now:
+            batch = run_in_tenant(ctx, review_disposals)
+            due = patients_text(batch.item_count)
+            typer.echo(f"{chain.slug}: {due} due for disposal, awaiting the owner's approval")
+        else:
+            run_in_tenant(ctx, queue_review)
+            typer.echo(f"{chain.slug}: retention review queued")
+
+
 audit_app = typer.Typer(help="The financial audit chains and the audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

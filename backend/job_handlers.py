@@ -18,6 +18,7 @@ HANDLER_MODULES = (
     "backend.jobs.tasks",
     "backend.prescriptions.reading",
     "backend.prescriptions.refills",
+    "backend.retention.tasks",
 )
 
 

@@ -6,8 +6,8 @@ import reflex as rx
 
 from components.forms import form_alert, labelled, text_field
 from components.tables import data_table
-from pages.patient_messages import message_consent_card
 from pages.patient_copy import copy_section
+from pages.patient_messages import message_consent_card
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.patients import (

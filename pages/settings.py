@@ -234,20 +234,17 @@ def rx_rules_card() -> rx.Component:
     )
 
 
-def branches_card() -> rx.Component:
+def link_card(title: str, summary: str, button: str, button_id: str, href: str) -> rx.Component:
+    """A Settings card that leads to a page of its own (branches, patient messages, retention)."""
     return rx.card(
         rx.hstack(
             rx.vstack(
-                rx.heading("Branches", size="4"),
-                rx.text(
-                    "Add a branch, change its address, hours, time zone or tax settings, or deactivate it.",
-                    size="2",
-                    color_scheme="gray",
-                ),
+                rx.heading(title, size="4"),
+                rx.text(summary, size="2", color_scheme="gray"),
                 spacing="1",
             ),
             rx.spacer(),
-            rx.link(rx.button("Manage branches", id="manage-branches"), href=routes.BRANCHES),
+            rx.link(rx.button(button, id=button_id), href=href),
             align="center",
             width="100%",
         ),
@@ -255,25 +252,35 @@ def branches_card() -> rx.Component:
     )
 
 
+def branches_card() -> rx.Component:
+    return link_card(
+        "Branches",
+        "Add a branch, change its address, hours, time zone or tax settings, or deactivate it.",
+        "Manage branches",
+        "manage-branches",
+        routes.BRANCHES,
+    )
+
+
 def patient_messages_card() -> rx.Component:
     """Link to Settings > Patient messages: what texts and e-mails to patients may say (issue 16)."""
-    return rx.card(
-        rx.hstack(
-            rx.vstack(
-                rx.heading("Patient messages", size="4"),
-                rx.text(
-                    "Messages to patients name no medicine by default. Allow more detail per kind of message.",
-                    size="2",
-                    color_scheme="gray",
-                ),
-                spacing="1",
-            ),
-            rx.spacer(),
-            rx.link(rx.button("Patient messages", id="manage-patient-messages"), href=routes.PATIENT_MESSAGES),
-            align="center",
-            width="100%",
-        ),
-        width="100%",
+    return link_card(
+        "Patient messages",
+        "Messages to patients name no medicine by default. Allow more detail per kind of message.",
+        "Patient messages",
+        "manage-patient-messages",
+        routes.PATIENT_MESSAGES,
+    )
+
+
+def retention_card() -> rx.Component:
+    """Records retention (issue 16): how long records are kept, legal holds, disposal."""
+    return link_card(
+        "Records retention",
+        "How long records are kept, legal holds, and approving what is due for disposal.",
+        "Records retention",
+        "manage-retention",
+        routes.RETENTION,
     )
 
 
@@ -283,6 +290,7 @@ def settings_page() -> rx.Component:
             rx.heading("Settings", size="6", id="settings-title"),
             branches_card(),
             patient_messages_card(),
+            retention_card(),
             rx_rules_card(),
             rx.card(
                 rx.form(

@@ -33,6 +33,7 @@ from pages.purchasing import purchasing_page
 from pages.recall import recall_page
 from pages.reorder import reorder_page
 from pages.reports import reports_page
+from pages.retention import retention_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
@@ -58,8 +59,8 @@ from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
-from pharmacy_saas.state.patient_messages import PatientMessagesState
 from pharmacy_saas.state.patient_copy import PatientCopyState
+from pharmacy_saas.state.patient_messages import PatientMessagesState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.pos import CounterState
@@ -69,6 +70,7 @@ from pharmacy_saas.state.recall import RecallState
 from pharmacy_saas.state.refills import RefillState
 from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
+from pharmacy_saas.state.retention import RetentionState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 from pharmacy_saas.state.suspended import SuspendedState
@@ -96,6 +98,12 @@ app.add_page(
     route=routes.PATIENT_MESSAGES,
     title="Patient messages · Pharmacy Cloud",
     on_load=PatientMessagesState.load,
+)
+app.add_page(
+    retention_page,
+    route=routes.RETENTION,
+    title="Records retention · Pharmacy Cloud",
+    on_load=RetentionState.load,
 )
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
 app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud", on_load=SuspendedState.load)

@@ -136,6 +136,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "assistant.use": ALL_STAFF,
     # the chain's SOPs, FAQs and policies the assistant quotes
     "assistant.documents": frozenset({OWNER, MANAGER}),
+    # records retention (issue 16, section 3): how long records are kept and their disposal are the owner's
+    # decisions (the owner answers to the regulators); the monthly review also runs as SYSTEM from the schedule.
+    # disposal is signed by the owner, never a token's; not platform support (it lists patients)
+    "retention.view": frozenset({OWNER}),
+    "retention.manage": frozenset({OWNER}),  # the periods
+    # legal holds, listed, placed and released: also an admin token (a legal department's system)
+    "retention.hold": frozenset({OWNER, API_ADMIN}),
+    "retention.review": frozenset({OWNER, SYSTEM}),  # listing what is due into a batch
+    "retention.dispose": frozenset({OWNER}),  # approving a batch with the owner's signature
     "platform.console": frozenset({PLATFORM_ADMIN}),
     # issue 16: a patient's own copy of everything the chain holds about them (HIPAA right of access):
     # the owner produces it and records its delivery; an admin token may fetch it for the owner's portal

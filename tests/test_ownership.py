@@ -94,6 +94,7 @@ OWNERS: dict[str, str] = {
         ],
         "backend/controlled",
     ),
+    **dict.fromkeys(["retention_settings", "legal_holds", "disposal_batches", "disposal_items"], "backend/retention"),
     "branches": "backend/branches",
     # the minimum necessary in patient messages (issue 16): the chain's setting per kind, the patient's consent
     "message_disclosure": "backend/notifications",

@@ -20,6 +20,7 @@ CONVERTED = [
     "backend/branches",
     "backend/jobs",
     "backend/controlled",
+    "backend/retention",
 ]
 OPENERS = {"tenant_session", "tenant_connection", "platform_session", "run_in_tenant"}
 # Functions that open their own transaction, each with its reason. Shrink it; do not grow it lightly.

@@ -16,7 +16,7 @@ from backend.core.migration_helpers import enable_tenant_rls
 from backend.core.settings import get_settings
 
 revision = "0039_patient_copy"
-down_revision = "0036_renewals"
+down_revision = "0038_retention"
 branch_labels = None
 depends_on = None
 

@@ -554,3 +554,60 @@ def record_for_copy(session: Session, ctx: TenantContext, patient_id: str) -> tu
         {"p": key},
     ).all()
     return patient, [AccessEntry(r.occurred_at, r.action, r.who, r.reason) for r in rows]
+
+
+# --- records retention (issue 16, section 3) ----------------------------------------------------
+# The retention review reads when each record was made and last changed and the date of birth (a minor's
+# records are kept longer); an approved disposal removes the patient's identity here, while the rows
+# that point at the patient (prescriptions, fills, bills, claims, the access log) stay for the totals.
+
+DISPOSED_NAME = "Disposed patient"
+
+
+@dataclass(frozen=True)
+class RetentionDates:
+    patient_id: str
+    created_at: datetime
+    updated_at: datetime
+    date_of_birth: date
+
+
+def retention_dates(session: Session, ctx: TenantContext) -> list[RetentionDates]:
+    """Every patient of the chain with the dates the retention review needs (the review leaves out those
+    it already disposed of: it keeps that list)."""
+    require(ctx, "retention.review")
+    rows = session.execute(text("SELECT id, created_at, updated_at, date_of_birth FROM patients")).all()
+    return [RetentionDates(str(r.id), r.created_at, r.updated_at, r.date_of_birth) for r in rows]
+
+
+def anonymise_patient(session: Session, ctx: TenantContext, patient_id: str) -> None:
+    """Remove a patient's identity for an approved disposal: the name becomes "Disposed patient", the date
+    of birth keeps only its year (age bands in reports), contact details, consent, free-text allergies,
+    notes and the structured allergies go. The record's id stays, so what points at it still adds up.
+
+    Written to the access log as 'updated' with the reason, in the disposal's transaction."""
+    anonymise_patients(session, ctx, [patient_id])
+
+
+def anonymise_patients(session: Session, ctx: TenantContext, patient_ids: list[str]) -> None:
+    """`anonymise_patient` for many at once, in a few statements (a batch may hold tens of thousands)."""
+    require(ctx, "retention.dispose")
+    keys = [_patient_key(p) for p in patient_ids]
+    params = {"disposed": DISPOSED_NAME, "ids": keys}
+    session.execute(
+        text(
+            "UPDATE patients SET full_name = :disposed, "
+            "date_of_birth = make_date(CAST(extract(year FROM date_of_birth) AS integer), 1, 1), "
+            "phone = '', email = '', address = '', allergies = '', notes = '', contact_consent = false, "
+            "consent_at = NULL, updated_at = now() WHERE id = ANY(CAST(:ids AS uuid[]))"
+        ),
+        params,
+    )
+    session.execute(text("DELETE FROM patient_allergies WHERE patient_id = ANY(CAST(:ids AS uuid[]))"), params)
+    session.execute(
+        text(
+            "INSERT INTO patient_access_log (tenant_id, patient_id, user_id, action, reason) "
+            "SELECT :t, p, :u, 'updated', 'records disposed (retention)' FROM unnest(CAST(:ids AS uuid[])) AS x(p)"
+        ),
+        {"t": ctx.tenant_id, "u": ctx.user_id, "ids": keys},
+    )

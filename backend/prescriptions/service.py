@@ -1088,3 +1088,30 @@ def match_medicines(
             )
         )
     return choices
+
+
+# --- records retention (issue 16, section 3) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispensingDates:
+    """A patient's most recent prescription activity: any prescription, and a controlled one (None: never)."""
+
+    patient_id: str
+    last_any: datetime
+    last_controlled: datetime | None
+
+
+def dispensing_dates(session: Session, ctx: TenantContext) -> list[DispensingDates]:
+    """Per patient, when a prescription of theirs was last written, changed or filled (and a controlled one):
+    what the retention review counts a patient's prescription and dispensing records' years from."""
+    require(ctx, "retention.review")
+    rows = session.execute(
+        text(
+            "SELECT r.patient_id, max(greatest(r.updated_at, f.last_fill)) AS last_any, "
+            "max(greatest(r.updated_at, f.last_fill)) FILTER (WHERE r.schedule IS NOT NULL) AS last_controlled "
+            "FROM prescriptions r LEFT JOIN LATERAL (SELECT max(filled_at) AS last_fill FROM prescription_fills x "
+            "WHERE x.tenant_id = r.tenant_id AND x.prescription_id = r.id) f ON true GROUP BY r.patient_id"
+        )
+    ).all()
+    return [DispensingDates(str(r.patient_id), r.last_any, r.last_controlled) for r in rows]

@@ -159,6 +159,7 @@ def two_chains(db, make_tenant):
         sign(ctx, password=TEST_PASSWORD, meaning="verified the seeded sale", entity_type="bill", entity_id=sale.id)
         _seed_prescriptions(chain, ctx, patient.id, medicine)
         _seed_controlled(chain, ctx)
+        _seed_retention(ctx, patient.id)
         run_in_tenant(ctx, record_allergies, patient.id, "penicillin (rash)")  # patient_allergies
         # message_disclosure and patient_message_consents (the minimum necessary in patient messages)
         run_in_tenant(ctx, set_disclosure, "ready_for_pickup", True)
@@ -346,6 +347,18 @@ def _seed_controlled(chain, owner: TenantContext) -> None:
         entity_id=sheet.id,
     )
     run_in_tenant(pharmacist, biennial.sign_inventory, sheet.id, signature_id=signature)
+
+
+def _seed_retention(owner: TenantContext, patient_id: str) -> None:
+    """retention_settings, legal_holds, disposal_batches and disposal_items (a review far in the future
+    finds every patient due)."""
+    from datetime import date
+
+    from backend.retention import service as retention
+
+    run_in_tenant(owner, retention.update_retention_settings, prescription_years=8)
+    run_in_tenant(owner, retention.review_disposals, as_of=date(2200, 1, 1))
+    run_in_tenant(owner, retention.place_hold, reason="seeded legal hold", patient_id=patient_id)
 
 
 def _blank_pdf() -> bytes:

@@ -1067,3 +1067,43 @@ def insurance_of_patient(
         text(f"{_CLAIM_SQL} AND c.patient_id = :p ORDER BY c.created_at, c.id"), {"p": patient_id, **_scope(ctx)}
     ).all()
     return _coverages(session, patient_id), [_claim_of(r, _events(session, r.id)) for r in claims]
+
+
+# --- records retention (issue 16, section 3) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingDates:
+    """A patient's most recent sale (None: none) and insurance claim (None: none)."""
+
+    patient_id: str
+    last_bill: datetime | None
+    last_claim: datetime | None
+
+
+def billing_dates(session: Session, ctx: TenantContext) -> list[BillingDates]:
+    """Per patient, their last bill and last claim: the retention review keeps a patient's records while
+    either is within its period (a claim's is the longer, CMS's ten years)."""
+    require(ctx, "retention.review")
+    rows = session.execute(
+        text(
+            "SELECT coalesce(b.patient_id, c.patient_id) AS patient_id, b.last_bill, c.last_claim FROM "
+            "(SELECT patient_id, max(created_at) AS last_bill FROM bills WHERE patient_id IS NOT NULL "
+            "GROUP BY patient_id) b FULL JOIN (SELECT patient_id, max(greatest(updated_at, paid_at)) AS last_claim "
+            "FROM claims GROUP BY patient_id) c ON c.patient_id = b.patient_id"
+        )
+    ).all()
+    return [BillingDates(str(r.patient_id), r.last_bill, r.last_claim) for r in rows]
+
+
+def anonymise_coverages(session: Session, ctx: TenantContext, patient_ids: list[str]) -> int:
+    """Remove disposed patients' member and group ids from their coverage (the claims keep their amounts);
+    ended, as a disposed patient has no plan to bill. Returns how many coverages were changed."""
+    require(ctx, "retention.dispose")
+    return session.execute(
+        text(
+            "UPDATE patient_coverages SET member_id = 'DISPOSED', group_number = '', active = false "
+            "WHERE patient_id = ANY(CAST(:p AS uuid[]))"
+        ),
+        {"p": [uuid.UUID(str(p)) for p in patient_ids]},
+    ).rowcount  # type: ignore[attr-defined]
