@@ -92,6 +92,9 @@ def test_intake_entry_and_verification_with_a_signed_override(page: Page, browse
     )
     page.locator("#rx-original-attach").click()
     expect(page.locator("#rx-original-image")).to_be_visible(timeout=15000)
+    # The OCR worker reads the attached original (blank here: nothing to read) and the page shows it; the
+    # technician types once it has landed (on a loaded CI machine, entry racing the reading was flaky).
+    expect(page.locator("#rx-reading-note")).to_contain_text("Read by", timeout=60000)
 
     page.locator("#rx-drug").fill("Advil")
     page.locator("#rx-strength").fill("800 mg")
