@@ -363,7 +363,9 @@ def test_killing_processes_in_the_middle_of_sales_costs_seconds_not_an_outage(sh
             job.done, killed, RESTART_WITHIN + 30, "the killed import to finish"
         )
         job.assert_took_effect_once()
-        assert job.retries_used() == 1
+        # Retried once by the restarted worker — or not at all when the killed worker's orphaned work-horse
+        # finished the import first (seen on a loaded machine); either way it took effect exactly once.
+        assert job.retries_used() <= 1
 
         # 3. A relay: a job written after the kill still runs, within seconds.
         relay = stack.programs("pharmacy-saas relay")[0]
