@@ -23,6 +23,7 @@ from backend.billing.bills.repository import Bill
 from backend.billing.bills.service import bills_of_patient
 from backend.billing.claims.service import Claim, Coverage, insurance_of_patient
 from backend.patients.allergies import Allergies, allergies_with_record
+from backend.patients.message_consent import MessageConsent, message_consent
 from backend.patients.service import AccessEntry, Patient, record_for_copy
 from backend.prescriptions.fills import Fill, fills_of
 from backend.prescriptions.pickup import Pickup, pickup_of_fill
@@ -55,6 +56,7 @@ class PatientCopy:
     bills: list[Bill]
     claims: list[Claim]
     access_log: list[AccessEntry]
+    message_consent: MessageConsent  # whether messages may name their medicine, and its history
 
 
 def read_copy(session: Session, ctx: TenantContext, patient_id: str, produced_at: datetime) -> PatientCopy:
@@ -81,6 +83,7 @@ def read_copy(session: Session, ctx: TenantContext, patient_id: str, produced_at
         bills=bills_of_patient(session, ctx, key),
         claims=claims,
         access_log=log,
+        message_consent=message_consent(session, ctx, patient.id),
     )
 
 
@@ -129,5 +132,6 @@ def copy_json(copy: PatientCopy, request: dict[str, Any]) -> bytes:
         "bills": [_fields(b) for b in copy.bills],
         "claims": [_fields(c) for c in copy.claims],
         "access_log": [_fields(e) for e in copy.access_log],
+        "message_consent": _fields(copy.message_consent),
     }
     return json.dumps(document, indent=2, ensure_ascii=False).encode()

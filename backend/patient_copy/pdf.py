@@ -167,6 +167,16 @@ def _money_records(pdf: _CopyPdf, copy: PatientCopy) -> None:
         )
 
 
+def _messages(pdf: _CopyPdf, copy: PatientCopy) -> None:
+    pdf.heading("Messages naming your medicine")
+    consent = copy.message_consent
+    pdf.line_of("You agreed." if consent.consented else "Not agreed: messages to you name no medicine.")
+    for record in consent.history:
+        withdrawn = f", withdrawn {_text(record.withdrawn_at)} by {record.withdrawn_by}" if record.withdrawn_at else ""
+        given = record.channel.replace("_", " ")
+        pdf.line_of(f"- agreed {_text(record.recorded_at)} ({given}), recorded by {record.recorded_by}{withdrawn}", 4)
+
+
 def _access(pdf: _CopyPdf, copy: PatientCopy) -> None:
     pdf.heading("Who looked at your record")
     for entry in copy.access_log:
@@ -196,5 +206,6 @@ def copy_pdf(copy: PatientCopy, *, requested_on: date, due_on: date) -> bytes:
     _patient(pdf, copy)
     _prescriptions(pdf, copy)
     _money_records(pdf, copy)
+    _messages(pdf, copy)
     _access(pdf, copy)
     return bytes(pdf.output())

@@ -74,6 +74,9 @@ def test_the_copy_holds_everything_about_the_patient_and_nothing_of_another_chai
     claims = {str(r.id) for r in rows(owner, "SELECT id FROM claims WHERE patient_id = :p", p=patient_id)}
     assert {c["id"] for c in data["claims"]} == claims and len(claims) >= 2  # the sale's, and the fills'
     assert ("Seeded Insurer", "0.50") in [(c["payer_name"], c["claimed_amount"]) for c in data["claims"]]
+    # The consent to messages naming the medicine (the seed records it in person).
+    assert data["message_consent"]["consented"] is True
+    assert [c["channel"] for c in data["message_consent"]["history"]] == ["in_person"]
     # The access log, ending with this production.
     assert data["access_log"][-1]["reason"] == COPY_REASON and data["access_log"][0]["action"] == "created"
     assert (
@@ -96,6 +99,8 @@ def test_the_copy_holds_everything_about_the_patient_and_nothing_of_another_chai
         "SEED-1",
         "penicillin",
         COPY_REASON,
+        "Messages naming your medicine",
+        "You agreed.",
         *rx_numbers,
     ):
         assert expected in words, expected
