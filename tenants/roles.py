@@ -133,6 +133,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the chain's SOPs, FAQs and policies the assistant quotes
     "assistant.documents": frozenset({OWNER, MANAGER}),
     "platform.console": frozenset({PLATFORM_ADMIN}),
+    # field encryption (issue 16): re-wrapping a chain's keys and re-encrypting its values is operator work,
+    # run by `pharmacy-saas keys rotate` on the chain's behalf, never from a screen or a token
+    "keys.rotate": frozenset({SYSTEM}),
 }
 
 

@@ -94,6 +94,7 @@ OWNERS: dict[str, str] = {
         "backend/controlled",
     ),
     "branches": "backend/branches",
+    "chain_data_keys": "backend/protection",
 }
 
 # (file, table): why this module may write a table it does not own. Adding one is a reviewed change.

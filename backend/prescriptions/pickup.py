@@ -26,6 +26,7 @@ from sqlmodel import Session
 from backend.accounts.signatures import require_fresh_signature
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.validation import as_uuid
+from backend.patients.service import identity_of
 from backend.prescriptions.enums import Counselling, FillStatus, PickedUpBy, RxStatus
 from backend.prescriptions.service import RefusedTransition
 from tenants.context import TenantContext
@@ -58,9 +59,8 @@ class CounterFill:
 
 _FILL_AT_COUNTER = (
     "SELECT f.id, f.code, f.status, f.branch_id, f.medicine_id, f.quantity, r.rx_number, r.patient_id, "
-    "coalesce(r.schedule, '') AS schedule, p.full_name, trim(m.generic_name || ' ' || m.strength) AS description "
+    "coalesce(r.schedule, '') AS schedule, trim(m.generic_name || ' ' || m.strength) AS description "
     "FROM prescription_fills f JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
-    "JOIN patients p ON p.tenant_id = f.tenant_id AND p.id = r.patient_id "
     "JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id "
 )
 
@@ -84,7 +84,7 @@ def _refuse_unless_checked(row: Any) -> None:
     raise NotReadyForPickup(f"Fill {row.code} is {status.label.lower()}; it cannot be handed over.")
 
 
-def _counter_fill(session: Session, row: Any) -> CounterFill:
+def _counter_fill(session: Session, ctx: TenantContext, row: Any) -> CounterFill:
     return CounterFill(
         id=str(row.id),
         code=row.code,
@@ -93,7 +93,7 @@ def _counter_fill(session: Session, row: Any) -> CounterFill:
         description=row.description,
         quantity=row.quantity,
         patient_id=str(row.patient_id),
-        patient_name=row.full_name,
+        patient_name=identity_of(session, ctx, row.patient_id).full_name,
         schedule=row.schedule,
         needs_id=bool(row.schedule) and row.schedule in id_check_schedules(session),
     )
@@ -113,7 +113,7 @@ def fill_at_counter(session: Session, ctx: TenantContext, code: object, branch_i
     if str(row.branch_id) != str(branch_id):
         raise NotReadyForPickup(f"Fill {row.code} was filled at another branch; it is handed over there.")
     _refuse_unless_checked(row)
-    return _counter_fill(session, row)
+    return _counter_fill(session, ctx, row)
 
 
 def fill_for_bill(session: Session, ctx: TenantContext, fill_id: object, branch_id: object) -> CounterFill:
@@ -126,7 +126,7 @@ def fill_for_bill(session: Session, ctx: TenantContext, fill_id: object, branch_
     if str(row.branch_id) != str(branch_id):
         raise NotReadyForPickup(f"Fill {row.code} was filled at another branch; it is handed over there.")
     _refuse_unless_checked(row)
-    return _counter_fill(session, row)
+    return _counter_fill(session, ctx, row)
 
 
 # --- the pickup record --------------------------------------------------------------------------------
