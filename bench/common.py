@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import psycopg
 
@@ -34,8 +35,8 @@ def md5_uuid(text_value: str) -> str:
     return str(uuid.UUID(hashlib.md5(text_value.encode()).hexdigest()))  # noqa: S324 - an id, not a hash of secrets
 
 
-def insert_patients(tenant: object, branch: object, people: list[tuple[str, str, object, str]]) -> None:
-    """Patients (id, full name, date of birth, free-text allergies) sealed and indexed as the app stores
+def insert_patients(tenant: object, branch: object, people: list[tuple[Any, ...]]) -> None:
+    """Patients (id, full name, date of birth, free-text allergies[, phone]) sealed and indexed as the app stores
     them (field encryption, issue 16), written as the owner role in batches."""
     from sqlalchemy import text
 
@@ -64,7 +65,7 @@ def insert_patients(tenant: object, branch: object, people: list[tuple[str, str,
                             {
                                 "full_name": name,
                                 "date_of_birth": born,
-                                "phone": "",
+                                "phone": rest[0] if rest else "",
                                 "email": "",
                                 "address": "",
                                 "allergies": allergies,
@@ -72,6 +73,6 @@ def insert_patients(tenant: object, branch: object, people: list[tuple[str, str,
                             },
                         ),
                     }
-                    for pid, name, born, allergies in people[start : start + 2000]
+                    for pid, name, born, allergies, *rest in people[start : start + 2000]
                 ],
             )

@@ -155,9 +155,10 @@ def associated_data(tenant_id: object, table: str, column: str, row_id: object) 
     return f"{tenant_id}|{table}|{column}|{row_id}".encode()
 
 
-def seal(data_key: bytes, version: int, plaintext: bytes, aad: bytes) -> bytes:
+def seal(aead: AESGCM, version: int, plaintext: bytes, aad: bytes) -> bytes:
+    """`aead` is the data key of `version` (an AESGCM built once per key: building one costs more than a value)."""
     nonce = os.urandom(NONCE_BYTES)
-    return _HEADER.pack(FORMAT_AES_GCM, version) + nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+    return _HEADER.pack(FORMAT_AES_GCM, version) + nonce + aead.encrypt(nonce, plaintext, aad)
 
 
 def key_version(sealed: bytes) -> int:
@@ -168,10 +169,10 @@ def key_version(sealed: bytes) -> int:
     return int(version)
 
 
-def open_sealed(data_key: bytes, sealed: bytes, aad: bytes) -> bytes:
+def open_sealed(aead: AESGCM, sealed: bytes, aad: bytes) -> bytes:
     start = _HEADER.size
     try:
-        return AESGCM(data_key).decrypt(sealed[start : start + NONCE_BYTES], sealed[start + NONCE_BYTES :], aad)
+        return aead.decrypt(sealed[start : start + NONCE_BYTES], sealed[start + NONCE_BYTES :], aad)
     except InvalidTag:
         raise DecryptionFailed("A stored value does not decrypt with its chain's key.") from None
 

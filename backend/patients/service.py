@@ -319,15 +319,19 @@ class _Search:
     conditions: list[str]
     params: dict[str, Any]
     name_words: list[str]
+    whole_names: list[bytes]  # tokens of the name words long enough to be a whole last name
+    prefixes: list[bytes]  # tokens of the name words' first three letters
 
 
 def _search(keys: ChainKeys, query: str) -> _Search:
     """Each word narrows the search: a YYYY-MM-DD date is the date of birth, digits the whole phone number
-    or its last four digits, anything else a name word. Names are found by the first three letters of the
-    last name (any name word may be it), then filtered here: every name word in the decrypted name."""
+    or its last four digits, anything else a name word (any of them may be the last name). Names are found
+    by the whole last name (words of 4+ letters) or else by its first three letters, then filtered here:
+    every name word in the decrypted name."""
     conditions: list[str] = []
     params: dict[str, Any] = {}
     prefixes: list[bytes] = []
+    whole_names: list[bytes] = []
     name_words: list[str] = []
     whole = _PHONE_SEPARATORS.sub("", query)
     typed_date = any(_ISO_DATE.match(word) for word in query.split())
@@ -354,57 +358,72 @@ def _search(keys: ChainKeys, query: str) -> _Search:
                 raise ValidationFailed("Search a phone number by all its digits or by its last four.", field="q")
         elif letters := identity.name_word(word):
             prefixes.append(keys.token("last_name_prefix", letters[: identity.PREFIX_LETTERS]) or b"")
+            if len(letters) > identity.PREFIX_LETTERS:
+                whole_names.append(keys.token("last_name", letters) or b"")
             name_words.append(letters)
         else:
             conditions.append("false")  # "100%": no name, number or date can match it
-    if prefixes:
-        params["prefixes"] = prefixes
-        conditions.append("p.name3_bidx = ANY(:prefixes)")
-    return _Search(conditions, params, name_words)
+    return _Search(conditions, params, name_words, whole_names, prefixes)
 
 
 def _keys(session: Session, ctx: TenantContext) -> ChainKeys:
     return chain_keys(session, ctx.tenant_id)
 
 
-def _matching_rows(session: Session, ctx: TenantContext, query: str, *, scoped: bool = True) -> list[PatientSummary]:
-    """Patients (in scope) a search finds, decrypted, filtered by the name words and sorted by name."""
+def _matching_rows(
+    session: Session, ctx: TenantContext, query: str, *, scoped: bool = True
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the patients (in scope) a search finds, decrypted, filtered by the name words and sorted
+    by name (case-insensitive; ties by id, the date of birth is decrypted only for a page: `_page`)."""
     keys = _keys(session, ctx)
     search = _search(keys, query)
-    where = " AND ".join([_IN_SCOPE if scoped else "true", *search.conditions])
-    rows = session.execute(
-        text(f"SELECT p.id, p.full_name_enc FROM patients p WHERE {where}"),  # noqa: S608 - fixed SQL
-        {**search.params, **_scope_params(ctx)},
-    ).all()
+    # A whole last name typed ("garcia") is looked up exactly first; when no last name is that word (it is
+    # a first name, or part of a name), the first three letters of each word find the candidates.
+    rows = []
+    if search.whole_names:
+        rows = _candidates(session, ctx, search, "p.name_bidx = ANY(:whole_names)", scoped)
+    if not rows:
+        rows = _candidates(session, ctx, search, "p.name3_bidx = ANY(:prefixes)" if search.prefixes else "", scoped)
     named = []
     for row in rows:
         full_name = keys.open(identity.TABLE, "full_name_enc", row.id, row.full_name_enc)
-        haystack = identity.name_words(full_name)
-        if all(word in haystack for word in search.name_words):
+        if not search.name_words or all(word in identity.name_words(full_name) for word in search.name_words):
             named.append((row.id, full_name))
-    return _with_birth_dates(session, keys, named)
+    named.sort(key=lambda n: (n[1].lower(), n[0]))
+    return named
 
 
-def _with_birth_dates(session: Session, keys: ChainKeys, named: list[tuple[uuid.UUID, str]]) -> list[PatientSummary]:
-    """Summaries sorted as the list shows them (name, then date of birth), decrypting only what is needed."""
-    if not named:
+def _candidates(session: Session, ctx: TenantContext, search: _Search, by_name: str, scoped: bool) -> list[Any]:
+    where = " AND ".join(c for c in [_IN_SCOPE if scoped else "true", *search.conditions, by_name] if c)
+    return list(
+        session.execute(
+            text(f"SELECT p.id, p.full_name_enc FROM patients p WHERE {where}"),  # noqa: S608 - fixed SQL
+            {**search.params, **_scope_params(ctx), "whole_names": search.whole_names, "prefixes": search.prefixes},
+        ).all()
+    )
+
+
+def _page(session: Session, keys: ChainKeys, named: list[tuple[uuid.UUID, str]], start: int) -> list[PatientSummary]:
+    """One page of `named` (sorted by name) as summaries ordered by name, then date of birth: the dates of
+    birth are decrypted for the page and for the namesakes on either side of its edges only."""
+    if start >= len(named):
         return []
+    first, last = start, min(start + PAGE_SIZE, len(named)) - 1
+    while first > 0 and named[first - 1][1].lower() == named[first][1].lower():
+        first -= 1
+    while last + 1 < len(named) and named[last + 1][1].lower() == named[last][1].lower():
+        last += 1
+    window = named[first : last + 1]
     sealed_births = dict(
         session.execute(
             text("SELECT id, date_of_birth_enc FROM patients WHERE id = ANY(CAST(:ids AS uuid[]))"),
-            {"ids": [key for key, _ in named]},
+            {"ids": [key for key, _ in window]},
         ).all()
     )
-    items = [
-        PatientSummary(
-            str(key),
-            full_name,
-            date.fromisoformat(keys.open(identity.TABLE, "date_of_birth_enc", key, sealed_births[key])),
-        )
-        for key, full_name in named
-    ]
+    born = {key: keys.open(identity.TABLE, "date_of_birth_enc", key, sealed_births[key]) for key, _ in window}
+    items = [PatientSummary(str(key), full_name, date.fromisoformat(born[key])) for key, full_name in window]
     items.sort(key=lambda p: (p.full_name.lower(), p.date_of_birth, p.id))
-    return items
+    return items[start - first : start - first + PAGE_SIZE]
 
 
 def find_patients(session: Session, ctx: TenantContext, query: str = "", *, page: int = 0) -> PatientPage:
@@ -422,7 +441,7 @@ def find_patients(session: Session, ctx: TenantContext, query: str = "", *, page
     found = _matching_rows(session, ctx, query)
     _log_access(session, ctx, "searched", None)
     start = page * PAGE_SIZE
-    return PatientPage(found[start : start + PAGE_SIZE], page, len(found) > start + PAGE_SIZE)
+    return PatientPage(_page(session, _keys(session, ctx), found, start), page, len(found) > start + PAGE_SIZE)
 
 
 def patient_summary(session: Session, ctx: TenantContext, patient_id: str) -> PatientSummary:
@@ -568,7 +587,7 @@ def patients_matching(
     query = _single_line(query)[:100]
     if len(query) < MIN_LOOKUP_CHARACTERS:
         raise ValidationFailed("Type at least 2 characters of the patient's name, phone or date of birth.", field=field)
-    ids = [uuid.UUID(p.id) for p in _matching_rows(session, ctx, query)]
+    ids = [key for key, _ in _matching_rows(session, ctx, query)]
     _log_access(session, ctx, "searched", None)
     if len(ids) > limit:
         raise ValidationFailed(
@@ -651,7 +670,7 @@ def ids_named(session: Session, ctx: TenantContext, query: str) -> list[uuid.UUI
     if len(query) < MIN_LOOKUP_CHARACTERS:
         return []
     try:
-        return [uuid.UUID(p.id) for p in _matching_rows(session, ctx, query, scoped=False)]
+        return [key for key, _ in _matching_rows(session, ctx, query, scoped=False)]
     except ValidationFailed:
         return []  # e.g. three digits: not a phone search, maybe a prescription number
 

@@ -11,10 +11,11 @@ transaction (`session.info`): a rolled-back creation is never remembered beyond 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import text
 
 from backend.core.fieldcrypt import (
@@ -53,25 +54,29 @@ class ChainKeys:
     data: dict[int, bytes]
     current: int
     index: bytes
+    # One AESGCM per key version, built on first use (building one costs more than sealing a value).
+    _aeads: dict[int, AESGCM] = field(default_factory=dict, repr=False, compare=False)
+
+    def _aead(self, version: int) -> AESGCM:
+        aead = self._aeads.get(version)
+        if aead is None:
+            aead = self._aeads[version] = AESGCM(self.data[version])
+        return aead
 
     def seal(self, table: str, column: str, row_id: object, value: str) -> bytes:
-        aad = associated_data(self.tenant_id, table, column, row_id)
-        return seal(self.data[self.current], self.current, value.encode(), aad)
+        return self.seal_bytes(table, column, row_id, value.encode())
 
     def open(self, table: str, column: str, row_id: object, sealed: bytes) -> str:
-        sealed = bytes(sealed)
-        aad = associated_data(self.tenant_id, table, column, row_id)
-        return open_sealed(self.data[key_version(sealed)], sealed, aad).decode()
+        return self.open_bytes(table, column, row_id, sealed).decode()
 
     def seal_bytes(self, table: str, column: str, row_id: object, value: bytes) -> bytes:
-        return seal(
-            self.data[self.current], self.current, value, associated_data(self.tenant_id, table, column, row_id)
-        )
+        aad = associated_data(self.tenant_id, table, column, row_id)
+        return seal(self._aead(self.current), self.current, value, aad)
 
     def open_bytes(self, table: str, column: str, row_id: object, sealed: bytes) -> bytes:
         sealed = bytes(sealed)
         aad = associated_data(self.tenant_id, table, column, row_id)
-        return open_sealed(self.data[key_version(sealed)], sealed, aad)
+        return open_sealed(self._aead(key_version(sealed)), sealed, aad)
 
     def reseal(self, table: str, column: str, row_id: object, sealed: bytes) -> bytes | None:
         """The value sealed again under the current data key, or None when it already is."""
@@ -80,12 +85,12 @@ class ChainKeys:
             return None
         return self.seal_bytes(table, column, row_id, self.open_bytes(table, column, row_id, sealed))
 
-    def token(self, field: str, normalised: str | date | None) -> bytes | None:
+    def token(self, kind: str, normalised: str | date | None) -> bytes | None:
         """The blind index of a normalised value (None for an empty one: nothing to find)."""
         if normalised is None or normalised == "":
             return None
         value = normalised.isoformat() if isinstance(normalised, date) else normalised
-        return blind_index(self.index, field, value)
+        return blind_index(self.index, kind, value)
 
 
 def chain_keys(session: Executes, tenant_id: object, ring: MasterKeyRing | None = None) -> ChainKeys:

@@ -83,11 +83,14 @@ def test_the_owner_reading_the_tables_finds_no_identifier_in_clear(db, make_tena
     payer = run_in_tenant(ctx, claims.create_payer, name="Acme Health", payer_code="ACME")
     run_in_tenant(ctx, claims.add_coverage, patient_id=made[0].id, payer_id=payer.id, member_id="MEMBER-77231")
     run_in_tenant(ctx, get_patient, made[1].id)
-    for query in ("quimby", "qui"):  # the last names "quimby" and "quimbyortega" share their first three letters
-        assert [p.full_name for p in run_in_tenant(ctx, find_patients, query).items] == [
-            "Marisol Quimby-Ortega",
-            "Rosalind Quimby",
-        ]
+    # A whole last name is matched exactly; its first three letters find every last name they begin.
+    assert [p.full_name for p in run_in_tenant(ctx, find_patients, "quimby").items] == ["Rosalind Quimby"]
+    assert [p.full_name for p in run_in_tenant(ctx, find_patients, "qui").items] == [
+        "Marisol Quimby-Ortega",
+        "Rosalind Quimby",
+    ]
+    # A first name is not a last name: its letters find candidates, the decrypted names are filtered.
+    assert [p.full_name for p in run_in_tenant(ctx, find_patients, "Quim Rosalind").items] == ["Rosalind Quimby"]
 
     tables = ["patients", "patient_coverages", "audit_events", "patient_access_log", "chain_data_keys"]
     everything = "\n".join(dump(db, table) for table in tables).lower()
@@ -190,3 +193,18 @@ def test_a_wrong_master_key_is_a_clear_error_not_plaintext(make_tenant):
         forget_chain_keys(session, chain.tenant_id)
         with pytest.raises(ConfigurationError, match="DATA_ENCRYPTION_KEYS_PREVIOUS"):
             chain_keys(session, chain.tenant_id, stranger)
+
+
+def test_pages_of_a_search_are_in_name_then_birth_order(make_tenant):
+    """Names are sorted in the app now; dates of birth are decrypted per page, ties across a page edge too."""
+    chain = make_tenant("paging")
+    ctx = owner(chain)
+    people = [(f"{first} Novak", f"19{50 + n:02d}-01-0{1 + n % 9}") for n, first in enumerate("ABCDEFGHIJ" * 3)]
+    people += [("b Novak", "1940-02-02"), ("B novak", "1930-03-03")]  # case-insensitive ties, born earlier
+    for name, born in people:
+        register(ctx, chain, name, born)
+    expected = sorted(((n.lower(), date.fromisoformat(b)) for n, b in people))
+    first = run_in_tenant(ctx, find_patients, "novak")
+    second = run_in_tenant(ctx, find_patients, "novak", page=1)
+    assert first.has_more and not second.has_more and len(first.items) == 25 and len(second.items) == 7
+    assert [(p.full_name.lower(), p.date_of_birth) for p in first.items + second.items] == expected
