@@ -71,6 +71,69 @@ def upgrade() -> None:
     )
     for column in identity.INDEXES:
         op.execute(f"CREATE INDEX patients_{column}_idx ON patients (tenant_id, {column}) WHERE {column} IS NOT NULL")
+    _seal_images_and_pickups(bind, ring, app)
+
+
+# Prescription originals (they show the patient's name and medicines) and pickups (who collected, their ID
+# number, their signature): column -> sealed column, per table, with the table's row key.
+BLOBS = {
+    "prescription_images": (
+        "prescription_id",
+        {"data": "data_enc", "thumbnail": "thumbnail_enc", "preview": "preview_enc"},
+        {"data_enc"},
+    ),
+    "prescription_pickups": (
+        "id",
+        {"picked_up_by_name": "picked_up_by_name_enc", "id_number": "id_number_enc", "signature_png": "signature_enc"},
+        {"picked_up_by_name_enc", "id_number_enc", "signature_enc"},
+    ),
+}
+
+
+def _seal_images_and_pickups(bind: sa.Connection, ring: object, app: str) -> None:
+    for table, (key, columns, required) in BLOBS.items():
+        op.execute(f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN {c} bytea" for c in columns.values()))
+        for (tenant_id,) in bind.execute(sa.text(f"SELECT DISTINCT tenant_id FROM {table}")).all():  # noqa: S608
+            keys = chain_keys(bind, tenant_id, ring)  # type: ignore[arg-type]
+            rows = bind.execute(
+                sa.text(f"SELECT {key} AS id, {', '.join(columns)} FROM {table} WHERE tenant_id = :t"),  # noqa: S608
+                {"t": tenant_id},
+            ).all()
+            for start in range(0, len(rows), BATCH):
+                bind.execute(
+                    sa.text(
+                        f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in columns.values())} "  # noqa: S608
+                        f"WHERE tenant_id = :t AND {key} = :id"
+                    ),
+                    [
+                        {
+                            "t": tenant_id,
+                            "id": r.id,
+                            **{c: _sealed(keys, table, c, r.id, getattr(r, f)) for f, c in columns.items()},
+                        }
+                        for r in rows[start : start + BATCH]
+                    ],
+                )
+        op.execute(
+            f"ALTER TABLE {table} "
+            + ", ".join(f"DROP COLUMN {f}" for f in columns)  # their CHECKs go with them
+            + ", "
+            + ", ".join(f"ALTER COLUMN {c} SET NOT NULL" for c in sorted(required))
+        )
+        # The app may not change these rows (evidence), except to seal them again in a key rotation.
+        op.execute(f"GRANT UPDATE ({', '.join(columns.values())}) ON {table} TO {app}")
+
+
+def _sealed_row(keys: object, table: str, columns: dict[str, str], tenant_id: object, row: object) -> dict[str, object]:
+    sealed = {c: _sealed(keys, table, c, row.id, getattr(row, f)) for f, c in columns.items()}  # type: ignore[attr-defined]
+    return {"t": tenant_id, "id": row.id, **sealed}  # type: ignore[attr-defined]
+
+
+def _sealed(keys: object, table: str, column: str, row_id: object, value: object) -> bytes | None:
+    if value is None:
+        return None
+    plain = value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[arg-type]
+    return keys.seal_bytes(table, column, row_id, plain)  # type: ignore[attr-defined, no-any-return]
 
 
 def _seal_patients(bind: sa.Connection, keys: object, tenant_id: object) -> None:
@@ -130,6 +193,7 @@ def _seal_coverages(bind: sa.Connection, keys: object, tenant_id: object) -> Non
 def downgrade() -> None:
     """Back to plaintext columns (decrypting with the chains' keys), for a rollback of the release."""
     ring = get_settings().master_keys()
+    _unseal_images_and_pickups(op.get_bind(), ring, get_settings().APP_DB_ROLE)
     op.execute(
         "ALTER TABLE patients ADD COLUMN full_name text, ADD COLUMN date_of_birth date, ADD COLUMN phone text, "
         "ADD COLUMN email text, ADD COLUMN address text, ADD COLUMN allergies text, ADD COLUMN notes text"
@@ -187,3 +251,34 @@ def downgrade() -> None:
         "ALTER COLUMN group_number SET DEFAULT ''"
     )
     op.execute("DROP TABLE chain_data_keys")
+
+
+def _unseal_images_and_pickups(bind: sa.Connection, ring: object, app: str) -> None:
+    plain_types = {"data": "bytea", "thumbnail": "bytea", "preview": "bytea", "picked_up_by_name": "text"}
+    plain_types |= {"id_number": "text", "signature_png": "bytea"}
+    for table, (key, columns, _) in BLOBS.items():
+        op.execute(f"REVOKE UPDATE ON {table} FROM {app}")
+        op.execute(f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN {f} {plain_types[f]}" for f in columns))
+        for (tenant_id,) in bind.execute(sa.text(f"SELECT DISTINCT tenant_id FROM {table}")).all():  # noqa: S608
+            keys = chain_keys(bind, tenant_id, ring)  # type: ignore[arg-type]
+            rows = bind.execute(
+                sa.text(f"SELECT {key} AS id, {', '.join(columns.values())} FROM {table} WHERE tenant_id = :t"),  # noqa: S608
+                {"t": tenant_id},
+            ).all()
+            for r in rows:
+                values = {}
+                for f, c in columns.items():
+                    sealed = getattr(r, c)
+                    opened = None if sealed is None else keys.open_bytes(table, c, r.id, sealed)
+                    values[f] = opened.decode() if opened is not None and plain_types[f] == "text" else opened
+                bind.execute(
+                    sa.text(f"UPDATE {table} SET {', '.join(f'{f} = :{f}' for f in columns)} WHERE {key} = :id"),  # noqa: S608
+                    {"id": r.id, **values},
+                )
+        op.execute(f"ALTER TABLE {table} " + ", ".join(f"DROP COLUMN {c}" for c in columns.values()))
+    op.execute("ALTER TABLE prescription_images ALTER COLUMN data SET NOT NULL")
+    op.execute(
+        "ALTER TABLE prescription_pickups ALTER COLUMN picked_up_by_name SET NOT NULL, "
+        "ALTER COLUMN id_number SET NOT NULL, ALTER COLUMN id_number SET DEFAULT '', "
+        "ALTER COLUMN signature_png SET NOT NULL"
+    )

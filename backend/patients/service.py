@@ -382,12 +382,16 @@ def _matching_rows(
     rows = []
     if search.whole_names:
         rows = _candidates(session, ctx, search, "p.name_bidx = ANY(:whole_names)", scoped)
+    exact = bool(rows)
     if not rows:
         rows = _candidates(session, ctx, search, "p.name3_bidx = ANY(:prefixes)" if search.prefixes else "", scoped)
+    # One word that was the whole last name, or its first letters: every candidate has it already.
+    words = search.name_words
+    filtered = len(words) > 1 or (len(words) == 1 and not exact and len(words[0]) > identity.PREFIX_LETTERS)
     named = []
     for row in rows:
         full_name = keys.open(identity.TABLE, "full_name_enc", row.id, row.full_name_enc)
-        if not search.name_words or all(word in identity.name_words(full_name) for word in search.name_words):
+        if not filtered or all(word in identity.name_words(full_name) for word in words):
             named.append((row.id, full_name))
     named.sort(key=lambda n: (n[1].lower(), n[0]))
     return named

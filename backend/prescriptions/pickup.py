@@ -29,6 +29,7 @@ from backend.core.validation import as_uuid
 from backend.patients.service import identity_of
 from backend.prescriptions.enums import Counselling, FillStatus, PickedUpBy, RxStatus
 from backend.prescriptions.service import RefusedTransition
+from backend.protection.keys import chain_keys, reseal_rows
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -261,13 +262,17 @@ def record_pickup(
         entity_id=bill_id,
         by_permission="prescriptions.counsel",
     )
+    id_type = given.id_type if needs_id or given.id_number else ""
+    id_number = given.id_number if needs_id or given.id_type else ""
+    if bool(id_type) != bool(id_number):  # was a CHECK on the plaintext column
+        raise ValidationFailed("Enter both the ID's type and its number, or neither.", field="id_number")
     pickup_id = uuid.uuid4()
     session.execute(
         text(
             "INSERT INTO prescription_pickups (tenant_id, id, branch_id, bill_id, patient_id, picked_up_by, "
-            "picked_up_by_name, counselling, counselled_by, counsel_signature_id, id_type, id_number, signature_png, "
-            "recorded_by) VALUES (:t, :id, :br, :bill, :p, :by, :name, :counsel, :pharmacist, :sig, :idt, :idn, "
-            ":png, :u)"
+            "picked_up_by_name_enc, counselling, counselled_by, counsel_signature_id, id_type, id_number_enc, "
+            "signature_enc, recorded_by) VALUES (:t, :id, :br, :bill, :p, :by, :name, :counsel, :pharmacist, :sig, "
+            ":idt, :idn, :png, :u)"
         ),
         {
             "t": ctx.tenant_id,
@@ -276,13 +281,12 @@ def record_pickup(
             "bill": as_uuid(bill_id, "bill"),
             "p": as_uuid(patient_id, "patient"),
             "by": given.picked_up_by,
-            "name": given.picked_up_by_name,
             "counsel": given.counselling,
             "pharmacist": uuid.UUID(counsellor.user_id),
             "sig": uuid.UUID(counsellor.id),
-            "idt": given.id_type if needs_id or given.id_number else "",
-            "idn": given.id_number if needs_id or given.id_type else "",
-            "png": given.signature_png,
+            "idt": id_type,
+            # Who collected, their ID number and their signature identify a person: sealed (issue 16).
+            **_sealed_pickup(session, ctx, pickup_id, given, id_number),
             "u": ctx.user_id,
         },
     )
@@ -315,8 +319,9 @@ def _hand_over(session: Session, ctx: TenantContext, fill: Any, pickup_id: uuid.
         session.execute(
             text("UPDATE prescriptions SET status = :s, updated_at = now() WHERE id = :id"), {"s": after, "id": rx.id}
         )
-    who = "the patient" if given.picked_up_by == PickedUpBy.PATIENT else "agent"
-    reason = f"{fill.code}: picked up by {who} {given.picked_up_by_name}; counselling {given.counselling}"
+    # The history names nobody (the pickup record holds the sealed name): "by an agent", not the agent's name.
+    who = "the patient" if given.picked_up_by == PickedUpBy.PATIENT else "an agent"
+    reason = f"{fill.code}: picked up by {who}; counselling {given.counselling}"
     if given.id_number:
         reason += f"; ID {given.id_type} checked"
     session.execute(
@@ -355,15 +360,37 @@ def pickup_of_fill(session: Session, ctx: TenantContext, fill_id: str) -> Pickup
     ).first()
     if row is None or not ctx.can_see_branch(row.branch_id):
         return None
+    keys = chain_keys(session, ctx.tenant_id)
     return Pickup(
         str(row.id),
         str(row.bill_id),
         PickedUpBy(row.picked_up_by),
-        row.picked_up_by_name,
+        keys.open(PICKUPS, "picked_up_by_name_enc", row.id, row.picked_up_by_name_enc),
         Counselling(row.counselling),
         row.pharmacist,
         row.id_type,
-        row.id_number,
-        bytes(row.signature_png),
+        keys.open(PICKUPS, "id_number_enc", row.id, row.id_number_enc),
+        keys.open_bytes(PICKUPS, "signature_enc", row.id, row.signature_enc),
         row.picked_up_at,
     )
+
+
+PICKUPS = "prescription_pickups"
+SEALED_PICKUP_COLUMNS = ("picked_up_by_name_enc", "id_number_enc", "signature_enc")
+
+
+def _sealed_pickup(
+    session: Session, ctx: TenantContext, pickup_id: uuid.UUID, given: PickupInput, id_number: str
+) -> dict[str, bytes]:
+    keys = chain_keys(session, ctx.tenant_id)
+    return {
+        "name": keys.seal(PICKUPS, "picked_up_by_name_enc", pickup_id, given.picked_up_by_name),
+        "idn": keys.seal(PICKUPS, "id_number_enc", pickup_id, id_number),
+        "png": keys.seal_bytes(PICKUPS, "signature_enc", pickup_id, given.signature_png),
+    }
+
+
+def reseal_pickups(session: Session, ctx: TenantContext, after: object, limit: int) -> tuple[object, int]:
+    """One batch of a key rotation's re-encryption of the pickups."""
+    require(ctx, "keys.rotate")
+    return reseal_rows(session, chain_keys(session, ctx.tenant_id), PICKUPS, SEALED_PICKUP_COLUMNS, after, limit)

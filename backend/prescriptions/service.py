@@ -33,7 +33,7 @@ from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.patients.service import identities, identity_of, ids_named, patient_for_bill, patient_for_history
 from backend.prescriptions.enums import CounterRule, RxSource, RxStatus
-from backend.prescriptions.originals import check_original, store_original
+from backend.prescriptions.originals import check_original, original_bytes, store_original
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -367,10 +367,7 @@ def prescription_image(session: Session, ctx: TenantContext, prescription_id: st
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
     patient_for_history(session, ctx, row.patient_id)
-    image = session.execute(
-        text("SELECT content_type, data FROM prescription_images WHERE prescription_id = :id"), {"id": key}
-    ).first()
-    return (image.content_type, bytes(image.data)) if image else None
+    return original_bytes(session, ctx, key)
 
 
 # --- input checks -----------------------------------------------------------------------------------

@@ -117,15 +117,23 @@ def chain_keys(session: Executes, tenant_id: object, ring: MasterKeyRing | None 
 
 
 def reseal_rows(
-    session: Executes, keys: ChainKeys, table: str, columns: tuple[str, ...], after: object, limit: int
+    session: Executes,
+    keys: ChainKeys,
+    table: str,
+    columns: tuple[str, ...],
+    after: object,
+    limit: int,
+    *,
+    id_column: str = "id",
 ) -> tuple[Any, int]:
     """One batch of a re-encryption, for the domain that owns `table` (it passes its own table and sealed
     columns): the next `limit` rows by id after `after`, locked, each stale value sealed again under
     the current data key. Returns (the last id seen or None at the end, values changed)."""
     rows = session.execute(
         text(
-            f"SELECT id, {', '.join(columns)} FROM {table} "  # noqa: S608 - the owner's own names
-            "WHERE CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid) ORDER BY id LIMIT :n FOR UPDATE"
+            f"SELECT {id_column} AS id, {', '.join(columns)} FROM {table} "  # noqa: S608 - the owner's own names
+            f"WHERE CAST(:after AS uuid) IS NULL OR {id_column} > CAST(:after AS uuid) "
+            f"ORDER BY {id_column} LIMIT :n FOR UPDATE"
         ),
         {"after": None if after is None else str(after), "n": limit},
     ).all()
@@ -136,7 +144,7 @@ def reseal_rows(
         if fresh:
             changed += len(fresh)
             session.execute(
-                text(f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in fresh)} WHERE id = :id"),  # noqa: S608
+                text(f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in fresh)} WHERE {id_column} = :id"),  # noqa: S608
                 {"id": row.id, **fresh},
             )
     return (rows[-1].id if len(rows) == limit else None), changed

@@ -35,8 +35,15 @@ def _resealers() -> list[tuple[str, Resealer]]:
     """Each domain's batch function for the tables it owns (imported here: they import this package)."""
     from backend.billing.claims.service import reseal_coverages
     from backend.patients.service import reseal_patients
+    from backend.prescriptions.originals import reseal_originals
+    from backend.prescriptions.pickup import reseal_pickups
 
-    return [("patients", reseal_patients), ("patient_coverages", reseal_coverages)]
+    return [
+        ("patients", reseal_patients),
+        ("patient_coverages", reseal_coverages),
+        ("prescription_images", reseal_originals),
+        ("prescription_pickups", reseal_pickups),
+    ]
 
 
 @dataclass(frozen=True)

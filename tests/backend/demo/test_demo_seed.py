@@ -325,7 +325,8 @@ def test_a_dump_of_the_demo_chain_shows_no_patient_identifier(owner_connection: 
         if len(phone) >= 10:
             secrets.add(phone.lstrip("+"))
     assert len(secrets) > 60
-    for table in ("patients", "patient_coverages", "audit_events", "patient_access_log", "claims", "bills"):
+    tables = ("patients", "patient_coverages", "audit_events", "patient_access_log", "claims", "bills")
+    for table in (*tables, "prescription_pickups", "prescription_events"):
         rows = _rows(owner_connection, f"SELECT row_to_json(x)::text FROM {table} x WHERE x.tenant_id = :t", t=t)
         dumped = "\n".join(r[0] for r in rows).lower()
         leaked = sorted(s for s in secrets if s in dumped)
@@ -467,7 +468,8 @@ def test_pickups_refills_renewals_transfers_and_fill_claims_exist(owner_connecti
     t = str(demo.tenant.tenant_id)
     pickups = _rows(
         owner_connection,
-        "SELECT p.counselling, p.counselled_by, p.id_number, p.signature_png, bool_or(r.schedule IS NOT NULL) "
+        "SELECT p.id, p.counselling, p.counselled_by, p.id_number_enc, p.signature_enc, "
+        "bool_or(r.schedule IS NOT NULL) "
         "AS controlled FROM prescription_pickups p "
         "JOIN prescription_fills f ON f.tenant_id = p.tenant_id AND f.pickup_id = p.id "
         "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
@@ -476,8 +478,13 @@ def test_pickups_refills_renewals_transfers_and_fill_claims_exist(owner_connecti
     )
     assert len(pickups) == demo.counts["rx pickups"] >= 3 * 6
     assert {p.counselling for p in pickups} == {"accepted", "declined"}
-    assert all(p.counselled_by is not None and bytes(p.signature_png).startswith(b"\x89PNG") for p in pickups)
-    assert all(p.id_number for p in pickups if p.controlled) and sum(p.controlled for p in pickups) == 6
+    keys = chain_keys(owner_connection, t)
+
+    def opened(p: Any, column: str) -> bytes:
+        return keys.open_bytes("prescription_pickups", column, p.id, getattr(p, column))
+
+    assert all(p.counselled_by is not None and opened(p, "signature_enc").startswith(b"\x89PNG") for p in pickups)
+    assert all(opened(p, "id_number_enc") for p in pickups if p.controlled) and sum(p.controlled for p in pickups) == 6
     refills = _rows(
         owner_connection,
         "SELECT r.refills_authorized, r.refills_remaining FROM prescription_fills f "
