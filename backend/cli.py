@@ -273,6 +273,37 @@ def audit_verify(tenant: str = typer.Option(..., help="The chain's slug.")) -> N
     )
 
 
+keys_app = typer.Typer(help="Field encryption keys (issue 16).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+@clear_errors
+def keys_rotate(
+    tenant: str = typer.Option("", help="A chain's slug (default: every chain)."),
+    reencrypt: bool = typer.Option(False, "--reencrypt", help="Also move every value to a new data key."),
+    batch: int = typer.Option(500, min=1, max=10_000, help="Rows per transaction when re-encrypting."),
+) -> None:
+    """Re-wrap the chains' data keys under DATA_ENCRYPTION_KEY (keep the old master key in
+    DATA_ENCRYPTION_KEYS_PREVIOUS until this has run); with --reencrypt, move the values to a new data key
+    in batches while the app serves. Safe to interrupt and run again: it resumes."""
+    import uuid
+
+    from backend.platform.service import list_tenants
+    from backend.protection.rotation import rotate_chain
+
+    chains = [t for t in list_tenants(actor="cli", reason="cli: keys rotate") if not tenant or t.slug == tenant]
+    if tenant and not chains:
+        raise typer.BadParameter(f"no chain with the slug {tenant!r}", param_hint="--tenant")
+    for chain in chains:
+        done = rotate_chain(uuid.UUID(chain.id), reencrypt=reencrypt, batch=batch)
+        said = f"{chain.slug}: {done.rewrapped} key(s) re-wrapped"
+        if reencrypt:
+            said += f"; {done.values_resealed} value(s) now under data key v{done.version}"
+            said += f", retired v{', v'.join(map(str, done.retired))}" if done.retired else ", still moving: run again"
+        typer.echo(said)
+
+
 @app.command("worker")
 @clear_errors
 def worker(

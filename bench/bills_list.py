@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import psycopg
 
-from bench.common import fresh_database
+from bench.common import fresh_database, insert_patients, md5_uuid
 from bench.daily_report import BILLS, DAYS, FIRST_DAY, ZONE, seed, timings
 from tenants.session import run_in_tenant
 
@@ -25,9 +25,6 @@ PATIENTS = 1_000
 RUNS = int(os.environ.get("BENCH_LIST_RUNS", "40"))
 
 _PATIENTS = [
-    """INSERT INTO patients (tenant_id, id, full_name, date_of_birth, home_branch_id)
-       SELECT %(t)s, md5('patient-' || p)::uuid, 'Patient ' || p, DATE '1960-01-01' + p, %(b)s
-       FROM generate_series(1, %(patients)s) p""",
     # Issued bills are frozen by a trigger; the seed links them to patients as the till would have.
     "ALTER TABLE bills DISABLE TRIGGER bills_issued_are_immutable",
     """UPDATE bills SET patient_id = md5('patient-' || (1 + number_seq / 50 %% %(patients)s))::uuid
@@ -57,6 +54,14 @@ def main() -> None:
     )
     branch = chain.branch_ids[0]
     seconds = seed(url, chain.tenant_id, branch)
+    insert_patients(
+        chain.tenant_id,
+        branch,
+        [
+            (md5_uuid(f"patient-{p}"), f"Patient {p}", date(1960, 1, 1) + timedelta(days=p), "")
+            for p in range(1, PATIENTS + 1)
+        ],
+    )
     with psycopg.connect(url) as conn:
         for statement in _PATIENTS:
             conn.execute(statement, {"t": chain.tenant_id, "b": branch, "patients": PATIENTS})  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import psycopg
 
@@ -17,9 +18,61 @@ def fresh_database(name: str) -> str:
         conn.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{name}"
     os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-000000")
+    os.environ.setdefault("DATA_ENCRYPTION_KEY", "YmVuY2gtZGF0YS1rZXktbm90LWZvci1wcm9kdWN0aW8=")
     from backend.core import dbadmin
     from backend.core.settings import reset_settings_cache
 
     reset_settings_cache()
     dbadmin.upgrade()
     return os.environ["DATABASE_URL"]
+
+
+def md5_uuid(text_value: str) -> str:
+    """The uuid PostgreSQL's `md5(text)::uuid` gives, so Python-seeded rows match SQL-seeded references."""
+    import hashlib
+    import uuid
+
+    return str(uuid.UUID(hashlib.md5(text_value.encode()).hexdigest()))  # noqa: S324 - an id, not a hash of secrets
+
+
+def insert_patients(tenant: object, branch: object, people: list[tuple[Any, ...]]) -> None:
+    """Patients (id, full name, date of birth, free-text allergies[, phone]) sealed and indexed as the app stores
+    them (field encryption, issue 16), written as the owner role in batches."""
+    from sqlalchemy import text
+
+    from backend.core.database import owner_engine
+    from backend.patients import identity
+    from backend.protection.keys import chain_keys
+
+    columns = (*identity.SEALED.values(), *identity.INDEXES)
+    sql = text(
+        f"INSERT INTO patients (tenant_id, id, home_branch_id, {', '.join(columns)}) "  # noqa: S608 - fixed names
+        f"VALUES (:t, :id, :b, {', '.join(':' + c for c in columns)})"
+    )
+    with owner_engine().begin() as conn:
+        keys = chain_keys(conn, tenant)
+        for start in range(0, len(people), 2000):
+            conn.execute(
+                sql,
+                [
+                    {
+                        "t": tenant,
+                        "id": pid,
+                        "b": branch,
+                        **identity.stored(
+                            keys,
+                            pid,
+                            {
+                                "full_name": name,
+                                "date_of_birth": born,
+                                "phone": rest[0] if rest else "",
+                                "email": "",
+                                "address": "",
+                                "allergies": allergies,
+                                "notes": "",
+                            },
+                        ),
+                    }
+                    for pid, name, born, allergies, *rest in people[start : start + 2000]
+                ],
+            )

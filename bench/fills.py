@@ -10,11 +10,11 @@ Run: TEST_DATABASE_URL=... python -m bench.fills
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 
-from bench.common import fresh_database
+from bench.common import fresh_database, insert_patients, md5_uuid
 from bench.prescriptions import timings
 
 FILLS = int(os.environ.get("BENCH_FILLS", "400"))
@@ -25,13 +25,12 @@ PER_LOT, PER_FILL = 7, 10
 def _seed(url: str, tenant: object, branch: object, user: object) -> None:
     today = date.today()
     params = {"t": tenant, "b": branch, "u": user, "today": today, "n": FILLS}
+    insert_patients(
+        tenant,
+        branch,
+        [(md5_uuid(f"p{p}"), f"Patient {p}", date(1950, 1, 1) + timedelta(days=p), "") for p in range(1, 201)],
+    )
     with psycopg.connect(url) as conn:
-        conn.execute(
-            "INSERT INTO patients (tenant_id, id, full_name, date_of_birth, home_branch_id) "
-            "SELECT %(t)s, md5('p' || p)::uuid, 'Patient ' || p, DATE '1950-01-01' + p, %(b)s "
-            "FROM generate_series(1, 200) p",
-            params,
-        )
         conn.execute(
             "INSERT INTO prescribers (tenant_id, id, full_name) VALUES (%(t)s, md5('dr')::uuid, 'Dana Rivera')", params
         )

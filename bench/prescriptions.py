@@ -17,11 +17,11 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 
-from bench.common import fresh_database
+from bench.common import fresh_database, insert_patients, md5_uuid
 
 OPEN = 10_000
 CLOSED = 5_000
@@ -52,17 +52,21 @@ DRUGS = [
 ]
 
 
+ALLERGIES = "penicillin, sulfa (rash), codeine"
+
+
 def _seed(url: str, tenant: object, branch: object, user: object) -> None:
     today = date.today()
+    insert_patients(
+        tenant,
+        branch,
+        [
+            (md5_uuid(f"p{p}"), f"Patient {p}", date(1950, 1, 1) + timedelta(days=p), ALLERGIES if p == 1 else "")
+            for p in range(1, 1001)
+        ],
+    )
     with psycopg.connect(url) as conn:
         params = {"t": tenant, "b": branch, "u": user, "today": today}
-        conn.execute(
-            """INSERT INTO patients (tenant_id, id, full_name, date_of_birth, home_branch_id, allergies)
-               SELECT %(t)s, md5('p' || p)::uuid, 'Patient ' || p, DATE '1950-01-01' + p, %(b)s,
-                      CASE WHEN p = 1 THEN 'penicillin, sulfa (rash), codeine' ELSE '' END
-               FROM generate_series(1, 1000) p""",
-            params,
-        )
         conn.execute(
             "INSERT INTO prescribers (tenant_id, id, full_name) VALUES (%(t)s, md5('dr')::uuid, 'Dana Rivera')", params
         )

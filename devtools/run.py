@@ -8,6 +8,7 @@ behind. Data stays under .data/ for the next run.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import signal
@@ -56,6 +57,19 @@ def secret_key() -> str:
     if not path.exists():
         DATA.mkdir(exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def data_encryption_key() -> str:
+    """DATA_ENCRYPTION_KEY from the environment, or one generated once into .data/data_key (base64 of
+    32 random bytes). Losing it loses the local patients' data: it is the master key of field encryption."""
+    if os.environ.get("DATA_ENCRYPTION_KEY"):
+        return os.environ["DATA_ENCRYPTION_KEY"]
+    path = DATA / "data_key"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -154,6 +168,7 @@ def app_environment(database_url: str, redis_url: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY=secret_key(),
+        DATA_ENCRYPTION_KEY=data_encryption_key(),
         APP_URL=os.environ.get("APP_URL", "http://localhost:3000"),
         REFLEX_BUN_PATH=str(BUN),
         REFLEX_TELEMETRY_ENABLED="false",

@@ -149,6 +149,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # issue 16: a patient's own copy of everything the chain holds about them (HIPAA right of access):
     # the owner produces it and records its delivery; an admin token may fetch it for the owner's portal
     "patients.copy": frozenset({OWNER, API_ADMIN}),
+    # field encryption (issue 16): re-wrapping a chain's keys and re-encrypting its values is operator work,
+    # run by `pharmacy-saas keys rotate` on the chain's behalf, never from a screen or a token
+    "keys.rotate": frozenset({SYSTEM}),
 }
 
 

@@ -20,6 +20,8 @@ from sqlalchemy import Connection
 
 # Settings are read from the environment: fix the test values before any backend import.
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+# The master key of field encryption (base64 of 32 bytes); never a production key.
+os.environ.setdefault("DATA_ENCRYPTION_KEY", "dGVzdC1kYXRhLWtleS1ub3QtZm9yLXByb2R1Y3Rpb24=")
 os.environ["ENVIRONMENT"] = "test"
 os.environ.setdefault("LOG_JSON", "false")
 # The in-process OIDC provider listens on 127.0.0.1: the only private host SSO may fetch from in tests.

@@ -99,6 +99,7 @@ OWNERS: dict[str, str] = {
     # the minimum necessary in patient messages (issue 16): the chain's setting per kind, the patient's consent
     "message_disclosure": "backend/notifications",
     "patient_message_consents": "backend/patients",
+    "chain_data_keys": "backend/protection",
 }
 
 # (file, table): why this module may write a table it does not own. Adding one is a reviewed change.

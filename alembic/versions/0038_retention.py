@@ -19,7 +19,7 @@ from backend.core.migration_helpers import enable_tenant_rls
 from backend.core.settings import get_settings
 
 revision = "0038_retention"
-down_revision = "0036_renewals"
+down_revision = "0037_field_encryption"
 branch_labels = None
 depends_on = None
 

@@ -34,6 +34,7 @@ from backend.billing.statuses import ClaimStatus
 from backend.controlled.asap_format import ELEMENT, RULES, SEGMENT, VERSION, report_period, validate, zero_report
 from backend.controlled.common import branch, day_bounds, parse_day
 from backend.core.errors import ValidationFailed
+from backend.patients.service import PatientIdentity, identities
 from backend.prescriptions.prescribers import dea_valid, npi_valid
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -121,7 +122,7 @@ SELECT f.code, f.dispensing, f.part, f.quantity, f.owed_after, f.filled_at,
                AND e.to_status = ANY(:granted)) AS insured,
        lower(coalesce(py.name, '') || ' ' || coalesce(py.payer_code, '')) AS payer,
        r.rx_number, r.date_written, r.refills_authorized, r.days_supply, r.source,
-       p.full_name AS patient, p.date_of_birth, p.phone AS patient_phone,
+       r.patient_id,
        coalesce(pr.full_name, '') AS prescriber, coalesce(pr.npi, '') AS prescriber_npi,
        coalesce(pr.dea_number, '') AS prescriber_dea, coalesce(pr.license_number, '') AS prescriber_license,
        coalesce(pr.phone, '') AS prescriber_phone,
@@ -129,7 +130,6 @@ SELECT f.code, f.dispensing, f.part, f.quantity, f.owed_after, f.filled_at,
        coalesce(c.full_name, '') AS pharmacist
 FROM prescription_fills f
 JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id
-JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id
 JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id
 LEFT JOIN prescribers pr ON pr.tenant_id = r.tenant_id AND pr.id = r.prescriber_id
 LEFT JOIN users c ON c.id = f.checked_by
@@ -196,14 +196,14 @@ def _problems(row: Any) -> list[str]:
     return said
 
 
-def _dispensing(row: Any, zone: ZoneInfo) -> list[str]:
-    last, first = _names(row.patient)
+def _dispensing(row: Any, who: PatientIdentity, zone: ZoneInfo) -> list[str]:
+    last, first = _names(who.full_name)
     prescriber_last, prescriber_first = _names(row.prescriber)
     pharmacist_last, pharmacist_first = _names(row.pharmacist)
     partial = row.owed_after > 0 or row.part > 1
     patient = _segment(
         "PAT", "", "", "", "", "", "", last, first, "", "", "", "", "", "", "", "",
-        _digits(row.patient_phone, 10), _ccyymmdd(row.date_of_birth), "U", "01",
+        _digits(who.phone, 10), _ccyymmdd(who.date_of_birth), "U", "01",
     )  # fmt: skip
     dispensing = _segment(
         "DSP",
@@ -270,6 +270,7 @@ def asap_export(
     granted = [s.value for s in ClaimStatus.granted()]
     rows = session.execute(_FILLS, {"b": uuid.UUID(where.id), "since": since, "until": until, "granted": granted}).all()
     problems = sorted({said for row in rows for said in _problems(row)})
+    people = identities(session, ctx, [r.patient_id for r in rows], contact=True)
     if problems:
         raise ValidationFailed("The PMP file cannot be made: " + "; ".join(problems) + ".")
     zone = ZoneInfo(where.time_zone)
@@ -285,7 +286,7 @@ def asap_export(
     if rows:
         body = [pharmacy]
         for row in rows:
-            body += _dispensing(row, zone)
+            body += _dispensing(row, people[row.patient_id], zone)
         body.append(_segment("TP", len(body) + 1))
         segments = [header + SEGMENT, _segment("IS", source, chain, f"{where.name} {on.isoformat()}"), *body]
         segments.append(_segment("TT", control, len(segments) + 1))

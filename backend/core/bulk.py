@@ -47,7 +47,19 @@ def cell(value: Any) -> str:
         raise ValueError("bulk rows carry timezone-aware times")
     if isinstance(value, (int, Decimal, uuid.UUID, date)):
         return str(value)
+    if isinstance(value, bytes):
+        return _bytea(value)
     raise TypeError(f"{type(value).__name__} has no COPY form here")
+
+
+def _bytea(value: bytes) -> str:
+    """bytea in hex input form, its backslash escaped for COPY (sealed values, blind indexes)."""
+    return "\\\\x" + value.hex()
+
+
+def _backslashes_expected(row: Sequence[Any]) -> int:
+    """Backslashes a row's plain line may hold without escaping: one per NULL, two per bytea."""
+    return sum(1 if value is None else 2 if type(value) is bytes else 0 for value in row)
 
 
 def driver_cursor(session: Session) -> Any:
@@ -69,14 +81,16 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
     size = 0
     with driver_cursor(session) as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            line = "\t".join([_NULL if value is None else str(value) for value in row])
+            line = "\t".join(
+                [_NULL if value is None else _bytea(value) if type(value) is bytes else str(value) for value in row]
+            )
             if (
                 line.count("\t") != separators
                 or "\n" in line
                 or "\r" in line
-                # Each NULL is one backslash; any other needs escaping. (Counted by identity: `==` on
-                # Decimals and times is slow.)
-                or ("\\" in line and line.count("\\") != len([value for value in row if value is None]))
+                # Each NULL is one backslash, each bytea two; any other needs escaping. (Counted by
+                # identity: `==` on Decimals and times is slow.)
+                or ("\\" in line and line.count("\\") != _backslashes_expected(row))
             ):
                 line = "\t".join([cell(value) for value in row])
             buffer.append(line)

@@ -15,6 +15,7 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.core.errors import ConfigurationError
+from backend.core.fieldcrypt import LocalMasterKey, MasterKeyRing, decode_master_key
 
 
 def to_psycopg_url(url: str) -> str:
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
     ENVIRONMENT: str = "development"  # development | test | production
     APP_URL: str = "http://localhost:3000"
     SECRET_KEY: str | None = None
+    # Master key of field encryption (issue 16): base64 of 32 random bytes, separate from SECRET_KEY.
+    # It wraps each chain's data keys; earlier master keys (comma-separated) still unwrap during a
+    # rotation. Secrets: never logged. `make run` generates one into .data/data_key.
+    DATA_ENCRYPTION_KEY: SecretStr | None = None
+    DATA_ENCRYPTION_KEYS_PREVIOUS: SecretStr | None = None
 
     DATABASE_URL: str | None = None
     APP_DATABASE_URL: str | None = None
@@ -149,6 +155,24 @@ class Settings(BaseSettings):
             raise ConfigurationError("SECRET_KEY must be at least 32 characters in production")
         return self.SECRET_KEY
 
+    def master_keys(self) -> MasterKeyRing:
+        """The master key ring of field encryption; no key (or a malformed one) is a startup error."""
+        if self.DATA_ENCRYPTION_KEY is None or not self.DATA_ENCRYPTION_KEY.get_secret_value().strip():
+            raise ConfigurationError(
+                "DATA_ENCRYPTION_KEY is not set: set it to base64 of 32 random bytes "
+                "(`make run` generates one into .data/data_key); patient data is never stored in clear"
+            )
+        current = decode_master_key(self.DATA_ENCRYPTION_KEY.get_secret_value(), "DATA_ENCRYPTION_KEY")
+        previous_text = (
+            self.DATA_ENCRYPTION_KEYS_PREVIOUS.get_secret_value() if self.DATA_ENCRYPTION_KEYS_PREVIOUS else ""
+        )
+        previous = [
+            decode_master_key(part, "each key of DATA_ENCRYPTION_KEYS_PREVIOUS")
+            for part in previous_text.split(",")
+            if part.strip()
+        ]
+        return MasterKeyRing(LocalMasterKey(current), tuple(LocalMasterKey(k) for k in previous if k != current))
+
     def owner_database_url(self) -> str:
         """URL of the owner/migration role (tables' owner; may be a superuser on a dev machine)."""
         if not self.DATABASE_URL:
@@ -189,6 +213,7 @@ class Settings(BaseSettings):
     def check_boot(self) -> None:
         """Refuse to start a server that would run with a missing secret or database."""
         self.secret_key()
+        self.master_keys()
         if not (self.DATABASE_URL or self.APP_DATABASE_URL):
             raise ConfigurationError("DATABASE_URL (or APP_DATABASE_URL) is not set")
 

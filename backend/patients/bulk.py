@@ -1,6 +1,6 @@
-"""Patients in bulk (the demo chain): records checked as the registration form checks them, written with
-COPY in the caller's transaction, each with its 'created' access-log row (who registered it, when),
-as `create_patient` writes it."""
+"""Patients in bulk (the demo chain): records checked as the registration form checks them, sealed and
+indexed as `create_patient` stores them, written with COPY in the caller's transaction, each with its
+'created' access-log row (who registered it, when), as `create_patient` writes it."""
 
 from __future__ import annotations
 
@@ -11,18 +11,15 @@ from sqlmodel import Session
 
 from backend.core.bulk import copy_rows
 from backend.core.errors import ValidationFailed
+from backend.patients import identity
 from backend.patients.service import _birth_date, _email, _free_text, _full_name, _phone
+from backend.protection.keys import chain_keys
 
 PATIENT_COLUMNS = (
     "tenant_id",
     "id",
-    "full_name",
-    "date_of_birth",
-    "phone",
-    "email",
-    "address",
-    "allergies",
-    "notes",
+    *identity.SEALED.values(),
+    *identity.INDEXES,
     "contact_consent",
     "consent_at",
     "home_branch_id",
@@ -50,6 +47,7 @@ class NewPatient:
 
 def load_patients(session: Session, tenant_id: str, patients: list[NewPatient], *, today: date) -> int:
     """Write `patients` (checked first: a bad field raises ValidationFailed and nothing is written)."""
+    keys = chain_keys(session, tenant_id)
     rows = []
     for p in patients:
         phone, email = _phone(p.phone), _email(p.email)
@@ -59,13 +57,19 @@ def load_patients(session: Session, tenant_id: str, patients: list[NewPatient], 
             (
                 tenant_id,
                 p.id,
-                _full_name(p.full_name),
-                _birth_date(p.date_of_birth, today),
-                phone,
-                email,
-                _free_text(p.address, "address"),
-                _free_text(p.allergies, "allergies"),
-                _free_text(p.notes, "notes"),
+                *identity.stored(
+                    keys,
+                    p.id,
+                    {
+                        "full_name": _full_name(p.full_name),
+                        "date_of_birth": _birth_date(p.date_of_birth, today),
+                        "phone": phone,
+                        "email": email,
+                        "address": _free_text(p.address, "address"),
+                        "allergies": _free_text(p.allergies, "allergies"),
+                        "notes": _free_text(p.notes, "notes"),
+                    },
+                ).values(),
                 p.contact_consent,
                 p.created_at if p.contact_consent else None,
                 p.home_branch_id,

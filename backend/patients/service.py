@@ -13,6 +13,11 @@
   delete those rows.
 - Nothing here logs a name, date of birth or contact detail: the access log in the database is the
   record of who saw what, under row-level security.
+- Identifiers are stored sealed (AES-GCM with the chain's data key, backend/patients/identity.py) and
+  found through blind indexes: a name search needs the first three letters of the last name, a phone
+  search the whole number or its last four digits, a date of birth the exact date. Candidates are
+  decrypted and filtered here, and lists sorted by name here (the database cannot read names).
+  Other domains get names and dates of birth through `identities`, never by SQL into `patients`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.core.errors import NotFound, ValidationFailed
+from backend.patients import identity
+from backend.protection.keys import ChainKeys, chain_keys, reseal_rows
 from tenants.context import TenantContext
 from tenants.roles import require, role_has
 
@@ -288,15 +295,10 @@ def _load(session: Session, ctx: TenantContext, patient_id: uuid.UUID) -> Patien
     ).first()
     if row is None:
         raise NotFound("No such patient.")
+    plain = identity.opened(_keys(session, ctx), row)
     return Patient(
         id=str(row.id),
-        full_name=row.full_name,
-        date_of_birth=row.date_of_birth,
-        phone=row.phone,
-        email=row.email,
-        address=row.address,
-        allergies=row.allergies,
-        notes=row.notes,
+        **plain,
         contact_consent=row.contact_consent,
         consent_at=row.consent_at,
         home_branch_id=str(row.home_branch_id),
@@ -309,30 +311,123 @@ def _load(session: Session, ctx: TenantContext, patient_id: uuid.UUID) -> Patien
 # --- searching ----------------------------------------------------------------------------------
 
 
-def _like(word: str) -> str:
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+@dataclass(frozen=True)
+class _Search:
+    """A search as blind-index conditions (SQL) and the name words (as indexed: folded, letters only) the
+    decrypted names must contain."""
+
+    conditions: list[str]
+    params: dict[str, Any]
+    name_words: list[str]
+    whole_names: list[bytes]  # tokens of the name words long enough to be a whole last name
+    prefixes: list[bytes]  # tokens of the name words' first three letters
 
 
-def _search_conditions(query: str) -> tuple[list[str], dict[str, Any]]:
-    """Each word narrows the search: a YYYY-MM-DD date is the date of birth, digits are part of the
-    phone number, anything else part of the name."""
+def _search(keys: ChainKeys, query: str) -> _Search:
+    """Each word narrows the search: a YYYY-MM-DD date is the date of birth, digits the whole phone number
+    or its last four digits, anything else a name word (any of them may be the last name). Names are found
+    by the whole last name (words of 4+ letters) or else by its first three letters, then filtered here:
+    every name word in the decrypted name."""
     conditions: list[str] = []
     params: dict[str, Any] = {}
-    for index, word in enumerate(query.split()[:8]):
+    prefixes: list[bytes] = []
+    whole_names: list[bytes] = []
+    name_words: list[str] = []
+    whole = _PHONE_SEPARATORS.sub("", query)
+    typed_date = any(_ISO_DATE.match(word) for word in query.split())
+    # A phone number typed with spaces ("+1 555 010 0100") is one number, not four words.
+    words = [whole] if not typed_date and re.fullmatch(r"\+?\d{4,15}", whole) else query.split()[:8]
+    for index, word in enumerate(words):
         name = f"w{index}"
         digits = _PHONE_SEPARATORS.sub("", word)
         if _ISO_DATE.match(word):
-            params[name] = _iso_date(word)
-            if params[name] is None:
+            born = _iso_date(word)
+            if born is None:
                 raise ValidationFailed("Search a date of birth as YYYY-MM-DD.", field="q")
-            conditions.append(f"p.date_of_birth = :{name}")
+            params[name] = keys.token("date_of_birth", born)
+            conditions.append(f"p.dob_bidx = :{name}")
         elif re.fullmatch(r"\+?\d{3,15}", digits):
-            params[name] = _like(digits.lstrip("+"))
-            conditions.append(f"p.phone LIKE :{name}")
+            number = identity.phone_digits(digits)
+            if len(number) == 4:
+                params[name] = keys.token("phone_last4", number)
+                conditions.append(f"p.phone4_bidx = :{name}")
+            elif len(number) >= 6:
+                params[name] = keys.token("phone", number)
+                conditions.append(f"p.phone_bidx = :{name}")
+            else:
+                raise ValidationFailed("Search a phone number by all its digits or by its last four.", field="q")
+        elif letters := identity.name_word(word):
+            prefixes.append(keys.token("last_name_prefix", letters[: identity.PREFIX_LETTERS]) or b"")
+            if len(letters) > identity.PREFIX_LETTERS:
+                whole_names.append(keys.token("last_name", letters) or b"")
+            name_words.append(letters)
         else:
-            params[name] = _like(word)
-            conditions.append(f"p.full_name ILIKE :{name}")
-    return conditions, params
+            conditions.append("false")  # "100%": no name, number or date can match it
+    return _Search(conditions, params, name_words, whole_names, prefixes)
+
+
+def _keys(session: Session, ctx: TenantContext) -> ChainKeys:
+    return chain_keys(session, ctx.tenant_id)
+
+
+def _matching_rows(
+    session: Session, ctx: TenantContext, query: str, *, scoped: bool = True
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the patients (in scope) a search finds, decrypted, filtered by the name words and sorted
+    by name (case-insensitive; ties by id, the date of birth is decrypted only for a page: `_page`)."""
+    keys = _keys(session, ctx)
+    search = _search(keys, query)
+    # A whole last name typed ("garcia") is looked up exactly first; when no last name is that word (it is
+    # a first name, or part of a name), the first three letters of each word find the candidates.
+    rows = []
+    if search.whole_names:
+        rows = _candidates(session, ctx, search, "p.name_bidx = ANY(:whole_names)", scoped)
+    exact = bool(rows)
+    if not rows:
+        rows = _candidates(session, ctx, search, "p.name3_bidx = ANY(:prefixes)" if search.prefixes else "", scoped)
+    # One word that was the whole last name, or its first letters: every candidate has it already.
+    words = search.name_words
+    filtered = len(words) > 1 or (len(words) == 1 and not exact and len(words[0]) > identity.PREFIX_LETTERS)
+    named = []
+    for row in rows:
+        full_name = keys.open(identity.TABLE, "full_name_enc", row.id, row.full_name_enc)
+        if not filtered or all(word in identity.name_words(full_name) for word in words):
+            named.append((row.id, full_name))
+    named.sort(key=lambda n: (n[1].lower(), n[0]))
+    return named
+
+
+def _candidates(session: Session, ctx: TenantContext, search: _Search, by_name: str, scoped: bool) -> list[Any]:
+    where = " AND ".join(c for c in [_IN_SCOPE if scoped else "true", *search.conditions, by_name] if c)
+    return list(
+        session.execute(
+            text(f"SELECT p.id, p.full_name_enc FROM patients p WHERE {where}"),  # noqa: S608 - fixed SQL
+            {**search.params, **_scope_params(ctx), "whole_names": search.whole_names, "prefixes": search.prefixes},
+        ).all()
+    )
+
+
+def _page(session: Session, keys: ChainKeys, named: list[tuple[uuid.UUID, str]], start: int) -> list[PatientSummary]:
+    """One page of `named` (sorted by name) as summaries ordered by name, then date of birth: the dates of
+    birth are decrypted for the page and for the namesakes on either side of its edges only."""
+    if start >= len(named):
+        return []
+    first, last = start, min(start + PAGE_SIZE, len(named)) - 1
+    while first > 0 and named[first - 1][1].lower() == named[first][1].lower():
+        first -= 1
+    while last + 1 < len(named) and named[last + 1][1].lower() == named[last][1].lower():
+        last += 1
+    window = named[first : last + 1]
+    sealed_births = dict(
+        session.execute(
+            text("SELECT id, date_of_birth_enc FROM patients WHERE id = ANY(CAST(:ids AS uuid[]))"),
+            {"ids": [key for key, _ in window]},
+        ).all()
+    )
+    born = {key: keys.open(identity.TABLE, "date_of_birth_enc", key, sealed_births[key]) for key, _ in window}
+    items = [PatientSummary(str(key), full_name, date.fromisoformat(born[key])) for key, full_name in window]
+    items.sort(key=lambda p: (p.full_name.lower(), p.date_of_birth, p.id))
+    return items[start - first : start - first + PAGE_SIZE]
 
 
 def find_patients(session: Session, ctx: TenantContext, query: str = "", *, page: int = 0) -> PatientPage:
@@ -347,18 +442,10 @@ def find_patients(session: Session, ctx: TenantContext, query: str = "", *, page
     if len(query) < MIN_LOOKUP_CHARACTERS and not role_has(ctx.role, "patients.view"):
         raise ValidationFailed("Type at least 2 characters of the name, phone or date of birth.", field="q")
     page = max(0, int(page))
-    conditions, params = _search_conditions(query)
-    where = " AND ".join([_IN_SCOPE, *conditions])
-    rows = session.execute(
-        text(
-            f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE {where} "  # noqa: S608 - fixed SQL
-            "ORDER BY lower(p.full_name), p.date_of_birth, p.id LIMIT :limit OFFSET :offset"
-        ),
-        {**params, **_scope_params(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE},
-    ).all()
+    found = _matching_rows(session, ctx, query)
     _log_access(session, ctx, "searched", None)
-    items = [PatientSummary(str(r.id), r.full_name, r.date_of_birth) for r in rows[:PAGE_SIZE]]
-    return PatientPage(items, page, len(rows) > PAGE_SIZE)
+    start = page * PAGE_SIZE
+    return PatientPage(_page(session, _keys(session, ctx), found, start), page, len(found) > start + PAGE_SIZE)
 
 
 def patient_summary(session: Session, ctx: TenantContext, patient_id: str) -> PatientSummary:
@@ -368,13 +455,21 @@ def patient_summary(session: Session, ctx: TenantContext, patient_id: str) -> Pa
     """
     require(ctx, "patients.lookup")
     key = _patient_key(patient_id)
+    return _summary_in_scope(session, ctx, key)
+
+
+def _summary_in_scope(session: Session, ctx: TenantContext, key: uuid.UUID) -> PatientSummary:
     row = session.execute(
-        text(f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE p.id = :p AND {_IN_SCOPE}"),  # noqa: S608
+        text(
+            "SELECT p.id, p.full_name_enc, p.date_of_birth_enc FROM patients p "  # noqa: S608 - fixed SQL
+            f"WHERE p.id = :p AND {_IN_SCOPE}"
+        ),
         {"p": key, **_scope_params(ctx)},
     ).first()
     if row is None:
         raise NotFound("No such patient.")
-    return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
+    plain = identity.opened(_keys(session, ctx), row, ("full_name", "date_of_birth"))
+    return PatientSummary(str(row.id), plain["full_name"], plain["date_of_birth"])
 
 
 # --- the record ---------------------------------------------------------------------------------
@@ -389,6 +484,18 @@ def get_patient(session: Session, ctx: TenantContext, patient_id: str) -> Patien
     return patient
 
 
+_STORED = (*identity.SEALED.values(), *identity.INDEXES)
+
+
+def _bound(session: Session, ctx: TenantContext, patient_id: uuid.UUID, fields: _Fields) -> dict[str, Any]:
+    """The statement's parameters: identifiers sealed and indexed, the rest as checked."""
+    return {
+        **identity.stored(_keys(session, ctx), patient_id, vars(fields)),
+        "contact_consent": fields.contact_consent,
+        "home_branch_id": fields.home_branch_id,
+    }
+
+
 def create_patient(session: Session, ctx: TenantContext, **typed: Any) -> Patient:
     """A new record from full_name, date_of_birth, home_branch_id and optionally phone, email,
     address, allergies, notes and contact_consent. Bad input raises ValidationFailed naming the
@@ -398,12 +505,11 @@ def create_patient(session: Session, ctx: TenantContext, **typed: Any) -> Patien
     patient_id = uuid.uuid4()
     session.execute(
         text(
-            "INSERT INTO patients (tenant_id, id, full_name, date_of_birth, phone, email, address, allergies, notes, "
-            "contact_consent, consent_at, home_branch_id, created_by) VALUES (:t, :id, :full_name, :date_of_birth, "
-            ":phone, :email, :address, :allergies, :notes, :contact_consent, "
+            f"INSERT INTO patients (tenant_id, id, {', '.join(_STORED)}, contact_consent, consent_at, "  # noqa: S608
+            f"home_branch_id, created_by) VALUES (:t, :id, {', '.join(':' + c for c in _STORED)}, :contact_consent, "
             "CASE WHEN :contact_consent THEN now() END, :home_branch_id, :u)"
         ),
-        {"t": ctx.tenant_id, "id": patient_id, "u": ctx.user_id, **vars(fields)},
+        {"t": ctx.tenant_id, "id": patient_id, "u": ctx.user_id, **_bound(session, ctx, patient_id, fields)},
     )
     _log_access(session, ctx, "created", patient_id)
     return _load(session, ctx, patient_id)
@@ -425,13 +531,12 @@ def update_patient(session: Session, ctx: TenantContext, patient_id: str, **type
     fields = _checked(session, ctx, typed, current_home=current_home)
     session.execute(
         text(
-            "UPDATE patients SET full_name = :full_name, date_of_birth = :date_of_birth, phone = :phone, "
-            "email = :email, address = :address, allergies = :allergies, notes = :notes, "
+            f"UPDATE patients SET {', '.join(f'{c} = :{c}' for c in _STORED)}, "  # noqa: S608 - fixed SQL
             "contact_consent = :contact_consent, "
             "consent_at = CASE WHEN :contact_consent THEN coalesce(consent_at, now()) END, "
             "home_branch_id = :home_branch_id, updated_at = now() WHERE id = :id"
         ),
-        {"id": key, **vars(fields)},
+        {"id": key, **_bound(session, ctx, key, fields)},
     )
     _log_access(session, ctx, "updated", key)
     return _load(session, ctx, key)
@@ -469,14 +574,9 @@ def patient_for_history(
     """
     require(ctx, "patients.view")
     key = _patient_key(patient_id)
-    row = session.execute(
-        text(f"SELECT p.id, p.full_name, p.date_of_birth FROM patients p WHERE p.id = :p AND {_IN_SCOPE}"),  # noqa: S608
-        {"p": key, **_scope_params(ctx)},
-    ).first()
-    if row is None:
-        raise NotFound("No such patient.")
+    summary = _summary_in_scope(session, ctx, key)
     _log_access(session, ctx, "viewed", key, reason[:100])
-    return PatientSummary(str(row.id), row.full_name, row.date_of_birth)
+    return summary
 
 
 def patients_matching(
@@ -491,16 +591,7 @@ def patients_matching(
     query = _single_line(query)[:100]
     if len(query) < MIN_LOOKUP_CHARACTERS:
         raise ValidationFailed("Type at least 2 characters of the patient's name, phone or date of birth.", field=field)
-    conditions, params = _search_conditions(query)
-    where = " AND ".join([_IN_SCOPE, *conditions])
-    ids = (
-        session.execute(
-            text(f"SELECT p.id FROM patients p WHERE {where} LIMIT :limit"),  # noqa: S608 - fixed SQL
-            {**params, **_scope_params(ctx), "limit": limit + 1},
-        )
-        .scalars()
-        .all()
-    )
+    ids = [key for key, _ in _matching_rows(session, ctx, query)]
     _log_access(session, ctx, "searched", None)
     if len(ids) > limit:
         raise ValidationFailed(
@@ -508,6 +599,90 @@ def patients_matching(
             field=field,
         )
     return list(ids)
+
+
+# --- identities for other domains -----------------------------------------------------------------
+# Prescriptions, claims, labels and reports show who a record is for; the names are sealed, so they ask
+# here (one query, decrypted here) instead of joining `patients` in their SQL.
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """Who a patient is, as another domain's screen or report shows them. Contact details only on request."""
+
+    id: str
+    full_name: str
+    date_of_birth: date
+    phone: str = ""
+    email: str = ""
+    contact_consent: bool = False
+
+    @property
+    def sort_key(self) -> tuple[str, date, str]:
+        return (self.full_name.lower(), self.date_of_birth, self.id)
+
+
+def identities(
+    session: Session, ctx: TenantContext, patient_ids: Any, *, contact: bool = False
+) -> dict[uuid.UUID, PatientIdentity]:
+    """Names and dates of birth (and phone, e-mail and consent with `contact`) of the given patients,
+    keyed by id. For rows the caller may already list (its own permission checked): no scope check and
+    no access-log row here; the caller logs views where its screen is a view of the record."""
+    require(ctx, "patients.lookup")
+    keys_wanted = sorted({_patient_key(p) for p in patient_ids if p is not None})
+    if not keys_wanted:
+        return {}
+    fields = ("full_name", "date_of_birth", *(("phone", "email") if contact else ()))
+    columns = ", ".join(identity.SEALED[f] for f in fields)
+    rows = session.execute(
+        text(f"SELECT id, contact_consent, {columns} FROM patients WHERE id = ANY(CAST(:ids AS uuid[]))"),  # noqa: S608
+        {"ids": keys_wanted},
+    ).all()
+    keys = _keys(session, ctx)
+    return {
+        row.id: PatientIdentity(
+            str(row.id), **identity.opened(keys, row, fields), contact_consent=bool(row.contact_consent)
+        )
+        for row in rows
+    }
+
+
+def identity_of(session: Session, ctx: TenantContext, patient_id: Any, *, contact: bool = False) -> PatientIdentity:
+    """`identities` for one patient (NotFound when there is none)."""
+    found = identities(session, ctx, [patient_id], contact=contact)
+    if not found:
+        raise NotFound("No such patient.")
+    return next(iter(found.values()))
+
+
+def allergies_as_written(session: Session, ctx: TenantContext, patient_id: Any) -> str:
+    """The record's free-text allergies (drug review reads them beside the structured ones)."""
+    require(ctx, "patients.lookup")
+    key = _patient_key(patient_id)
+    sealed_text = session.execute(text("SELECT allergies_enc FROM patients WHERE id = :p"), {"p": key}).scalar()
+    if sealed_text is None:
+        raise NotFound("No such patient.")
+    return _keys(session, ctx).open(identity.TABLE, "allergies_enc", key, sealed_text)
+
+
+def ids_named(session: Session, ctx: TenantContext, query: str) -> list[uuid.UUID]:
+    """Ids of the chain's patients a name, phone or date-of-birth search finds, for another domain's search
+    box that also matches other things (a prescription number) and lists only its own rows the member
+    may see (a branch's queue): the ids alone show nobody, so neither branch scope nor log applies."""
+    require(ctx, "patients.lookup")
+    query = _single_line(query)[:100]
+    if len(query) < MIN_LOOKUP_CHARACTERS:
+        return []
+    try:
+        return [key for key, _ in _matching_rows(session, ctx, query, scoped=False)]
+    except ValidationFailed:
+        return []  # e.g. three digits: not a phone search, maybe a prescription number
+
+
+def reseal_patients(session: Session, ctx: TenantContext, after: Any, limit: int) -> tuple[Any, int]:
+    """One batch of a key rotation's re-encryption of the records (`pharmacy-saas keys rotate --reencrypt`)."""
+    require(ctx, "keys.rotate")
+    return reseal_rows(session, _keys(session, ctx), identity.TABLE, tuple(identity.SEALED.values()), after, limit)
 
 
 # --- linking a bill -----------------------------------------------------------------------------
@@ -576,8 +751,14 @@ def retention_dates(session: Session, ctx: TenantContext) -> list[RetentionDates
     """Every patient of the chain with the dates the retention review needs (the review leaves out those
     it already disposed of: it keeps that list)."""
     require(ctx, "retention.review")
-    rows = session.execute(text("SELECT id, created_at, updated_at, date_of_birth FROM patients")).all()
-    return [RetentionDates(str(r.id), r.created_at, r.updated_at, r.date_of_birth) for r in rows]
+    keys = _keys(session, ctx)
+    rows = session.execute(text("SELECT id, created_at, updated_at, date_of_birth_enc FROM patients")).all()
+    return [
+        RetentionDates(
+            str(r.id), r.created_at, r.updated_at, identity.opened(keys, r, ("date_of_birth",))["date_of_birth"]
+        )
+        for r in rows
+    ]
 
 
 def anonymise_patient(session: Session, ctx: TenantContext, patient_id: str) -> None:
@@ -593,16 +774,8 @@ def anonymise_patients(session: Session, ctx: TenantContext, patient_ids: list[s
     """`anonymise_patient` for many at once, in a few statements (a batch may hold tens of thousands)."""
     require(ctx, "retention.dispose")
     keys = [_patient_key(p) for p in patient_ids]
-    params = {"disposed": DISPOSED_NAME, "ids": keys}
-    session.execute(
-        text(
-            "UPDATE patients SET full_name = :disposed, "
-            "date_of_birth = make_date(CAST(extract(year FROM date_of_birth) AS integer), 1, 1), "
-            "phone = '', email = '', address = '', allergies = '', notes = '', contact_consent = false, "
-            "consent_at = NULL, updated_at = now() WHERE id = ANY(CAST(:ids AS uuid[]))"
-        ),
-        params,
-    )
+    params = {"ids": keys}
+    _seal_disposed(session, ctx, keys)
     session.execute(text("DELETE FROM patient_allergies WHERE patient_id = ANY(CAST(:ids AS uuid[]))"), params)
     session.execute(
         text(
@@ -611,3 +784,37 @@ def anonymise_patients(session: Session, ctx: TenantContext, patient_ids: list[s
         ),
         {"t": ctx.tenant_id, "u": ctx.user_id, "ids": keys},
     )
+
+
+def _seal_disposed(session: Session, ctx: TenantContext, patient_ids: list[uuid.UUID]) -> None:
+    """Every disposed record's identifiers replaced, sealed and indexed like any other value (the year of
+    birth kept), in one statement per thousand records."""
+    chain = _keys(session, ctx)
+    for start in range(0, len(patient_ids), DISPOSAL_BATCH):
+        batch = patient_ids[start : start + DISPOSAL_BATCH]
+        rows = session.execute(
+            text("SELECT id, date_of_birth_enc FROM patients WHERE id = ANY(CAST(:ids AS uuid[])) FOR UPDATE"),
+            {"ids": batch},
+        ).all()
+        columns: dict[str, list[Any]] = {"id": []}
+        for row in rows:
+            born = identity.opened(chain, row, ("date_of_birth",))["date_of_birth"]
+            disposed: dict[str, Any] = {field: "" for field in identity.SEALED}
+            disposed |= {"full_name": DISPOSED_NAME, "date_of_birth": date(born.year, 1, 1)}
+            columns["id"].append(row.id)
+            for column, value in identity.stored(chain, row.id, disposed).items():
+                columns.setdefault(column, []).append(value)
+        if not rows:
+            continue
+        assignments = ", ".join(f"{c} = d.{c}" for c in columns if c != "id")
+        unnested = ", ".join(f"CAST(:{c} AS {'uuid' if c == 'id' else 'bytea'}[])" for c in columns)
+        session.execute(
+            text(
+                f"UPDATE patients p SET {assignments}, contact_consent = false, consent_at = NULL, "  # noqa: S608
+                f"updated_at = now() FROM unnest({unnested}) AS d({', '.join(columns)}) WHERE p.id = d.id"
+            ),
+            columns,
+        )
+
+
+DISPOSAL_BATCH = 1000

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.billing.bills.pdf import ENCODING, printable
+from backend.patients.service import identity_of
 from backend.prescriptions.fills import Fill, get_fill
 from tenants.context import TenantContext
 
@@ -189,11 +190,10 @@ def label_for(session: Session, ctx: TenantContext, fill_id: str) -> Label:
     row = session.execute(
         text(
             "SELECT r.rx_number, r.sig_written, r.sig_expanded, r.quantity_unit, r.refills_remaining, r.schedule, "
-            "pa.full_name AS patient, coalesce(pr.full_name, '') AS prescriber, "
+            "r.patient_id, coalesce(pr.full_name, '') AS prescriber, "
             "coalesce(pr.credentials, '') AS credentials, m.generic_name, m.brand_name, m.strength, m.dosage_form, "
             "m.dispensing_unit, br.name AS branch, br.address, br.phone, br.time_zone, t.name AS chain "
-            "FROM prescriptions r JOIN patients pa ON pa.tenant_id = r.tenant_id AND pa.id = r.patient_id "
-            "JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
+            "FROM prescriptions r JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
             "JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
             "JOIN tenants t ON t.id = r.tenant_id "
             "LEFT JOIN prescribers pr ON pr.tenant_id = r.tenant_id AND pr.id = r.prescriber_id WHERE r.id = :id"
@@ -207,7 +207,7 @@ def label_for(session: Session, ctx: TenantContext, fill_id: str) -> Label:
         address=row.address,
         phone=row.phone,
         rx_number=row.rx_number,
-        patient=row.patient,
+        patient=identity_of(session, ctx, row.patient_id).full_name,
         drug=row.generic_name,
         brand=row.brand_name,
         strength=row.strength,

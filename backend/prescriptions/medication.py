@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from backend.core.display import local_time
 from backend.core.errors import NotFound, ValidationFailed
-from backend.patients.service import PatientSummary, find_patients, patient_for_history
+from backend.patients.service import PatientSummary, find_patients, identities, patient_for_history
 from backend.prescriptions.enums import FillStatus, RxStatus
 from backend.prescriptions.service import local_today
 from tenants.context import TenantContext
@@ -152,8 +152,8 @@ def due_for_refill(
     rows = session.execute(
         text(
             f"SELECT r.rx_number, r.status, r.refills_remaining, r.days_supply, r.expires_on, r.branch_id, "  # noqa: S608
-            f"{_MEDICINE} AS medicine, p.full_name, br.name AS branch_name, br.time_zone, last.filled_at "
-            "FROM prescriptions r JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id "
+            f"{_MEDICINE} AS medicine, r.patient_id, br.name AS branch_name, br.time_zone, last.filled_at "
+            "FROM prescriptions r "
             "JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
             "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
             + _LAST_FILL.replace("LEFT JOIN", "JOIN")
@@ -166,6 +166,7 @@ def due_for_refill(
             "returned": FillStatus.RETURNED,
         },
     ).all()
+    people = identities(session, ctx, [r.patient_id for r in rows if ctx.can_see_branch(r.branch_id)])
     due: list[DueRefill] = []
     for r in rows:
         if not ctx.can_see_branch(r.branch_id):
@@ -179,7 +180,14 @@ def due_for_refill(
             continue  # expired: a new prescription, not a refill
         due.append(
             DueRefill(
-                r.rx_number, r.full_name, r.medicine, r.branch_name, last, when, r.refills_remaining, RxStatus(r.status)
+                r.rx_number,
+                people[r.patient_id].full_name,
+                r.medicine,
+                r.branch_name,
+                last,
+                when,
+                r.refills_remaining,
+                RxStatus(r.status),
             )
         )
     return sorted(due, key=lambda d: (d.due, d.branch, d.rx_number))

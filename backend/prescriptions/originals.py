@@ -22,7 +22,9 @@ from sqlmodel import Session
 from backend.jobs.service import enqueue_job
 from backend.ocr.images import MAX_BYTES as MAX_UPLOAD_BYTES
 from backend.ocr.images import Upload, encode_png, open_upload, thumbnail
+from backend.protection.keys import chain_keys, reseal_rows
 from tenants.context import TenantContext
+from tenants.roles import require
 
 OCR_JOB = "prescriptions.read_original"
 OCR_QUEUE = "ocr"
@@ -68,21 +70,60 @@ def check_original(data: bytes) -> Original:
     )
 
 
+IMAGES = "prescription_images"
+SEALED_IMAGE_COLUMNS = ("data_enc", "thumbnail_enc", "preview_enc")
+
+
+def original_bytes(session: Session, ctx: TenantContext, prescription_id: uuid.UUID) -> tuple[str, bytes] | None:
+    """The stored original's content type and bytes, decrypted (no permission check: the caller made it)."""
+    image = session.execute(
+        text("SELECT content_type, data_enc FROM prescription_images WHERE prescription_id = :id"),
+        {"id": prescription_id},
+    ).first()
+    if image is None:
+        return None
+    return image.content_type, chain_keys(session, ctx.tenant_id).open_bytes(
+        IMAGES, "data_enc", prescription_id, image.data_enc
+    )
+
+
+def original_preview(session: Session, ctx: TenantContext, prescription_id: uuid.UUID) -> bytes | None:
+    """A PDF original's first page as PNG, decrypted (None for a picture; the caller checked the permission)."""
+    sealed = session.execute(
+        text("SELECT preview_enc FROM prescription_images WHERE prescription_id = :id"), {"id": prescription_id}
+    ).scalar()
+    if sealed is None:
+        return None
+    return chain_keys(session, ctx.tenant_id).open_bytes(IMAGES, "preview_enc", prescription_id, sealed)
+
+
+def reseal_originals(session: Session, ctx: TenantContext, after: object, limit: int) -> tuple[object, int]:
+    """One batch of a key rotation's re-encryption of the originals."""
+    require(ctx, "keys.rotate")
+    keys = chain_keys(session, ctx.tenant_id)
+    return reseal_rows(session, keys, IMAGES, SEALED_IMAGE_COLUMNS, after, limit, id_column="prescription_id")
+
+
 def store_original(session: Session, ctx: TenantContext, prescription_id: uuid.UUID, original: Original) -> None:
     """Write a checked original and queue its OCR reading (the caller checked the prescription may take it)."""
+    keys = chain_keys(session, ctx.tenant_id)
     session.execute(
         text(
-            "INSERT INTO prescription_images (tenant_id, prescription_id, content_type, data, uploaded_by, "
-            "thumbnail, preview, width, height, pages) VALUES (:t, :id, :ct, :data, :u, :thumb, :preview, :w, :h, :n)"
+            "INSERT INTO prescription_images (tenant_id, prescription_id, content_type, data_enc, uploaded_by, "
+            "thumbnail_enc, preview_enc, width, height, pages) "
+            "VALUES (:t, :id, :ct, :data, :u, :thumb, :preview, :w, :h, :n)"
         ),
         {
             "t": ctx.tenant_id,
             "id": prescription_id,
             "ct": original.content_type,
-            "data": original.data,
+            # The image shows the patient's name and what they take: sealed like the record (issue 16).
+            "data": keys.seal_bytes(IMAGES, "data_enc", prescription_id, original.data),
             "u": ctx.user_id,
-            "thumb": original.thumbnail,
-            "preview": original.preview,
+            "thumb": keys.seal_bytes(IMAGES, "thumbnail_enc", prescription_id, original.thumbnail),
+            "preview": None
+            if original.preview is None
+            else keys.seal_bytes(IMAGES, "preview_enc", prescription_id, original.preview),
             "w": original.width,
             "h": original.height,
             "n": original.pages,

@@ -26,8 +26,10 @@ from sqlmodel import Session
 from backend.accounts.signatures import require_fresh_signature
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.validation import as_uuid
+from backend.patients.service import identity_of
 from backend.prescriptions.enums import Counselling, FillStatus, PickedUpBy, RxStatus
 from backend.prescriptions.service import RefusedTransition
+from backend.protection.keys import chain_keys, reseal_rows
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -58,9 +60,8 @@ class CounterFill:
 
 _FILL_AT_COUNTER = (
     "SELECT f.id, f.code, f.status, f.branch_id, f.medicine_id, f.quantity, r.rx_number, r.patient_id, "
-    "coalesce(r.schedule, '') AS schedule, p.full_name, trim(m.generic_name || ' ' || m.strength) AS description "
+    "coalesce(r.schedule, '') AS schedule, trim(m.generic_name || ' ' || m.strength) AS description "
     "FROM prescription_fills f JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
-    "JOIN patients p ON p.tenant_id = f.tenant_id AND p.id = r.patient_id "
     "JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id "
 )
 
@@ -84,7 +85,7 @@ def _refuse_unless_checked(row: Any) -> None:
     raise NotReadyForPickup(f"Fill {row.code} is {status.label.lower()}; it cannot be handed over.")
 
 
-def _counter_fill(session: Session, row: Any) -> CounterFill:
+def _counter_fill(session: Session, ctx: TenantContext, row: Any) -> CounterFill:
     return CounterFill(
         id=str(row.id),
         code=row.code,
@@ -93,7 +94,7 @@ def _counter_fill(session: Session, row: Any) -> CounterFill:
         description=row.description,
         quantity=row.quantity,
         patient_id=str(row.patient_id),
-        patient_name=row.full_name,
+        patient_name=identity_of(session, ctx, row.patient_id).full_name,
         schedule=row.schedule,
         needs_id=bool(row.schedule) and row.schedule in id_check_schedules(session),
     )
@@ -113,7 +114,7 @@ def fill_at_counter(session: Session, ctx: TenantContext, code: object, branch_i
     if str(row.branch_id) != str(branch_id):
         raise NotReadyForPickup(f"Fill {row.code} was filled at another branch; it is handed over there.")
     _refuse_unless_checked(row)
-    return _counter_fill(session, row)
+    return _counter_fill(session, ctx, row)
 
 
 def fill_for_bill(session: Session, ctx: TenantContext, fill_id: object, branch_id: object) -> CounterFill:
@@ -126,7 +127,7 @@ def fill_for_bill(session: Session, ctx: TenantContext, fill_id: object, branch_
     if str(row.branch_id) != str(branch_id):
         raise NotReadyForPickup(f"Fill {row.code} was filled at another branch; it is handed over there.")
     _refuse_unless_checked(row)
-    return _counter_fill(session, row)
+    return _counter_fill(session, ctx, row)
 
 
 # --- the pickup record --------------------------------------------------------------------------------
@@ -261,13 +262,17 @@ def record_pickup(
         entity_id=bill_id,
         by_permission="prescriptions.counsel",
     )
+    id_type = given.id_type if needs_id or given.id_number else ""
+    id_number = given.id_number if needs_id or given.id_type else ""
+    if bool(id_type) != bool(id_number):  # was a CHECK on the plaintext column
+        raise ValidationFailed("Enter both the ID's type and its number, or neither.", field="id_number")
     pickup_id = uuid.uuid4()
     session.execute(
         text(
             "INSERT INTO prescription_pickups (tenant_id, id, branch_id, bill_id, patient_id, picked_up_by, "
-            "picked_up_by_name, counselling, counselled_by, counsel_signature_id, id_type, id_number, signature_png, "
-            "recorded_by) VALUES (:t, :id, :br, :bill, :p, :by, :name, :counsel, :pharmacist, :sig, :idt, :idn, "
-            ":png, :u)"
+            "picked_up_by_name_enc, counselling, counselled_by, counsel_signature_id, id_type, id_number_enc, "
+            "signature_enc, recorded_by) VALUES (:t, :id, :br, :bill, :p, :by, :name, :counsel, :pharmacist, :sig, "
+            ":idt, :idn, :png, :u)"
         ),
         {
             "t": ctx.tenant_id,
@@ -276,13 +281,12 @@ def record_pickup(
             "bill": as_uuid(bill_id, "bill"),
             "p": as_uuid(patient_id, "patient"),
             "by": given.picked_up_by,
-            "name": given.picked_up_by_name,
             "counsel": given.counselling,
             "pharmacist": uuid.UUID(counsellor.user_id),
             "sig": uuid.UUID(counsellor.id),
-            "idt": given.id_type if needs_id or given.id_number else "",
-            "idn": given.id_number if needs_id or given.id_type else "",
-            "png": given.signature_png,
+            "idt": id_type,
+            # Who collected, their ID number and their signature identify a person: sealed (issue 16).
+            **_sealed_pickup(session, ctx, pickup_id, given, id_number),
             "u": ctx.user_id,
         },
     )
@@ -315,8 +319,9 @@ def _hand_over(session: Session, ctx: TenantContext, fill: Any, pickup_id: uuid.
         session.execute(
             text("UPDATE prescriptions SET status = :s, updated_at = now() WHERE id = :id"), {"s": after, "id": rx.id}
         )
-    who = "the patient" if given.picked_up_by == PickedUpBy.PATIENT else "agent"
-    reason = f"{fill.code}: picked up by {who} {given.picked_up_by_name}; counselling {given.counselling}"
+    # The history names nobody (the pickup record holds the sealed name): "by an agent", not the agent's name.
+    who = "the patient" if given.picked_up_by == PickedUpBy.PATIENT else "an agent"
+    reason = f"{fill.code}: picked up by {who}; counselling {given.counselling}"
     if given.id_number:
         reason += f"; ID {given.id_type} checked"
     session.execute(
@@ -355,15 +360,37 @@ def pickup_of_fill(session: Session, ctx: TenantContext, fill_id: str) -> Pickup
     ).first()
     if row is None or not ctx.can_see_branch(row.branch_id):
         return None
+    keys = chain_keys(session, ctx.tenant_id)
     return Pickup(
         str(row.id),
         str(row.bill_id),
         PickedUpBy(row.picked_up_by),
-        row.picked_up_by_name,
+        keys.open(PICKUPS, "picked_up_by_name_enc", row.id, row.picked_up_by_name_enc),
         Counselling(row.counselling),
         row.pharmacist,
         row.id_type,
-        row.id_number,
-        bytes(row.signature_png),
+        keys.open(PICKUPS, "id_number_enc", row.id, row.id_number_enc),
+        keys.open_bytes(PICKUPS, "signature_enc", row.id, row.signature_enc),
         row.picked_up_at,
     )
+
+
+PICKUPS = "prescription_pickups"
+SEALED_PICKUP_COLUMNS = ("picked_up_by_name_enc", "id_number_enc", "signature_enc")
+
+
+def _sealed_pickup(
+    session: Session, ctx: TenantContext, pickup_id: uuid.UUID, given: PickupInput, id_number: str
+) -> dict[str, bytes]:
+    keys = chain_keys(session, ctx.tenant_id)
+    return {
+        "name": keys.seal(PICKUPS, "picked_up_by_name_enc", pickup_id, given.picked_up_by_name),
+        "idn": keys.seal(PICKUPS, "id_number_enc", pickup_id, id_number),
+        "png": keys.seal_bytes(PICKUPS, "signature_enc", pickup_id, given.signature_png),
+    }
+
+
+def reseal_pickups(session: Session, ctx: TenantContext, after: object, limit: int) -> tuple[object, int]:
+    """One batch of a key rotation's re-encryption of the pickups."""
+    require(ctx, "keys.rotate")
+    return reseal_rows(session, chain_keys(session, ctx.tenant_id), PICKUPS, SEALED_PICKUP_COLUMNS, after, limit)

@@ -27,7 +27,7 @@ from backend.ocr.images import ImageRefused
 from backend.ocr.pipeline import read_prescription
 from backend.prescriptions import service
 from backend.prescriptions.enums import ReadingStatus
-from backend.prescriptions.originals import OCR_JOB
+from backend.prescriptions.originals import OCR_JOB, original_bytes, original_preview
 from backend.prescriptions.prescribers import find_prescribers
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -91,11 +91,11 @@ def read_original(session: Session, ctx: TenantContext, *, prescription_id: str)
     ).first()
     if reading is None or ReadingStatus(reading.status) is not ReadingStatus.QUEUED:
         return "nothing to do"
-    image = session.execute(text("SELECT data FROM prescription_images WHERE prescription_id = :p"), {"p": key}).first()
+    image = original_bytes(session, ctx, key)
     if image is None:
         return "no original"
     try:
-        result = read_prescription(bytes(image.data))
+        result = read_prescription(image[1])
     except ImageRefused as exc:
         session.execute(
             text(
@@ -217,11 +217,8 @@ def page_image(session: Session, ctx: TenantContext, prescription_id: str) -> tu
         return None
     if found[0] != "application/pdf":
         return found
-    preview = session.execute(
-        text("SELECT preview FROM prescription_images WHERE prescription_id = :p"),
-        {"p": as_uuid(prescription_id, "prescription")},
-    ).scalar()
-    return ("image/png", bytes(preview)) if preview else None
+    preview = original_preview(session, ctx, as_uuid(prescription_id, "prescription"))
+    return ("image/png", preview) if preview else None
 
 
 # --- the person confirms --------------------------------------------------------------------------------

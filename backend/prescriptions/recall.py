@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.validation import as_uuid
-from backend.patients.service import log_viewed
+from backend.patients.service import identities, log_viewed
 from backend.prescriptions.enums import FillStatus
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -145,13 +145,10 @@ WITH lot AS (
     WHERE bl.patient_id IS NOT NULL AND bl.status IN ('finalized', 'partially_paid', 'paid')
     GROUP BY bl.id, bl.number, bl.finalized_at, bl.branch_id, bl.status, bl.patient_id, lot.lot_number
 )
-SELECT x.*, pt.full_name, pt.date_of_birth, pt.phone, pt.email, pt.contact_consent,
-       br.name AS branch_name, br.time_zone
+SELECT x.*, br.name AS branch_name, br.time_zone
 FROM received x
-JOIN patients pt ON pt.id = x.patient_id
 JOIN branches br ON br.id = x.branch_id
 WHERE (CAST(:all_branches AS boolean) OR x.branch_id = ANY(CAST(:scope AS uuid[])))
-ORDER BY x.received_at, lower(pt.full_name), x.reference
 """
 
 
@@ -166,14 +163,17 @@ def _recipients(session: Session, ctx: TenantContext, lot: str, product: LotProd
         text(_RECIPIENTS),
         {"medicine": uuid.UUID(product.medicine_id), "lot": lot, "returned": FillStatus.RETURNED, **_scope(ctx)},
     ).all()
+    # Names are sealed: the order (when received, then name, then reference) is made here.
+    people = identities(session, ctx, [r.patient_id for r in rows], contact=True)
+    rows = sorted(rows, key=lambda r: (r.received_at, people[r.patient_id].full_name.lower(), r.reference))
     return [
         Recipient(
             patient_id=str(r.patient_id),
-            patient_name=r.full_name,
-            date_of_birth=r.date_of_birth,
-            phone=r.phone,
-            email=r.email,
-            contact_consent=r.contact_consent,
+            patient_name=people[r.patient_id].full_name,
+            date_of_birth=people[r.patient_id].date_of_birth,
+            phone=people[r.patient_id].phone,
+            email=people[r.patient_id].email,
+            contact_consent=people[r.patient_id].contact_consent,
             kind=r.kind,
             reference=r.reference,
             record_id=str(r.record_id),

@@ -28,6 +28,7 @@ from backend.core.logging import log_event
 from backend.core.validation import as_uuid
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
+from backend.patients.service import identities
 from backend.prescriptions.enums import RefillSource, RenewalStatus, RxStatus
 from backend.prescriptions.fills import Fill, TooEarly, fill_prescription, refill_basis, refill_due_on
 from backend.prescriptions.service import RefusedTransition, local_today, rx_settings
@@ -227,12 +228,11 @@ def _record_request(
 # --- renewal requests -------------------------------------------------------------------------------------
 
 _RENEWAL_SQL = (
-    "SELECT n.*, r.rx_number, pa.full_name AS patient_name, coalesce(pr.full_name, '') AS prescriber_name, "
+    "SELECT n.*, r.rx_number, r.patient_id, coalesce(pr.full_name, '') AS prescriber_name, "
     "coalesce(m.generic_name || ' ' || m.strength, r.drug_written) AS drug, "
     "coalesce(u.full_name, 'auto-refill') AS requester, coalesce(a.full_name, '') AS answerer, "
     "coalesce(nr.rx_number, '') AS renewed_as_rx FROM prescription_renewals n "
     "JOIN prescriptions r ON r.tenant_id = n.tenant_id AND r.id = n.prescription_id "
-    "JOIN patients pa ON pa.tenant_id = r.tenant_id AND pa.id = r.patient_id "
     "LEFT JOIN prescribers pr ON pr.tenant_id = n.tenant_id AND pr.id = n.prescriber_id "
     "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
     "LEFT JOIN users u ON u.id = n.requested_by "
@@ -241,12 +241,18 @@ _RENEWAL_SQL = (
 )
 
 
-def _renewal(row: Any) -> Renewal:
+def _renewals(session: Session, ctx: TenantContext, rows: Any) -> list[Renewal]:
+    """Renewals from `_RENEWAL_SQL` rows, the patients' names from the patients service (they are sealed)."""
+    people = identities(session, ctx, [r.patient_id for r in rows])
+    return [_renewal(r, people[r.patient_id].full_name) for r in rows]
+
+
+def _renewal(row: Any, patient_name: str) -> Renewal:
     return Renewal(
         id=str(row.id),
         prescription_id=str(row.prescription_id),
         rx_number=row.rx_number,
-        patient_name=row.patient_name,
+        patient_name=patient_name,
         drug=row.drug,
         prescriber_name=row.prescriber_name,
         reason=row.reason,
@@ -283,7 +289,7 @@ def _ask_prescriber(session: Session, ctx: TenantContext, row: Any, why: str) ->
     found = session.execute(
         text(_RENEWAL_SQL + "WHERE n.prescription_id = :p AND n.status = 'requested'"), {"p": row.id}
     ).one()
-    return _renewal(found)
+    return _renewals(session, ctx, [found])[0]
 
 
 def renewal_requests(
@@ -302,7 +308,7 @@ def renewal_requests(
         text(_RENEWAL_SQL + "WHERE n.branch_id = :b AND n.status = :s ORDER BY n.requested_at LIMIT 500"),
         {"b": branch, "s": wanted},
     ).all()
-    return [_renewal(r) for r in rows]
+    return _renewals(session, ctx, rows)
 
 
 def renewals_of(session: Session, ctx: TenantContext, prescription_id: str) -> list[Renewal]:
@@ -315,7 +321,7 @@ def renewals_of(session: Session, ctx: TenantContext, prescription_id: str) -> l
     rows = session.execute(
         text(_RENEWAL_SQL + "WHERE n.prescription_id = :p ORDER BY n.requested_at DESC"), {"p": key}
     ).all()
-    return [_renewal(r) for r in rows]
+    return _renewals(session, ctx, rows)
 
 
 # --- auto-refill ------------------------------------------------------------------------------------------

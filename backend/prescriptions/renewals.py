@@ -24,7 +24,7 @@ from sqlmodel import Session
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.prescriptions.enums import RenewalStatus, RxSource, RxStatus
-from backend.prescriptions.refills import _RENEWAL_SQL, Renewal, _renewal
+from backend.prescriptions.refills import _RENEWAL_SQL, Renewal, _renewals
 from backend.prescriptions.service import (
     MIN_REASON,
     RefusedTransition,
@@ -110,7 +110,7 @@ def answer_renewal(
             )
         _decide(session, ctx, key, RenewalStatus.DENIED, answer_reason=why)
         _event(session, ctx, row.prescription_id, "renewal_denied", status, status, f"prescriber denied: {why}")
-        return _answered(session, key)
+        return _answered(session, ctx, key)
     authorised = _whole(quantity, "quantity", "the quantity authorised", 1, 99999)
     refill_count = _whole(refills, "refills", "the refills authorised", 0, 99)
     new = _renewed_prescription(session, ctx, row, _source(source, row.schedule), authorised, refill_count)
@@ -119,7 +119,7 @@ def answer_renewal(
     if row.auto_refill:  # the patient's wish follows the prescription that is refilled from now on
         session.execute(text("UPDATE prescriptions SET auto_refill = false WHERE id = :p"), {"p": row.prescription_id})
         session.execute(text("UPDATE prescriptions SET auto_refill = true WHERE id = :p"), {"p": uuid.UUID(new.id)})
-    return _answered(session, key)
+    return _answered(session, ctx, key)
 
 
 def _renewed_prescription(
@@ -177,5 +177,5 @@ def _decide(
     )
 
 
-def _answered(session: Session, key: uuid.UUID) -> Renewal:
-    return _renewal(session.execute(text(_RENEWAL_SQL + "WHERE n.id = :id"), {"id": key}).one())
+def _answered(session: Session, ctx: TenantContext, key: uuid.UUID) -> Renewal:
+    return _renewals(session, ctx, [session.execute(text(_RENEWAL_SQL + "WHERE n.id = :id"), {"id": key}).one()])[0]

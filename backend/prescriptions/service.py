@@ -31,9 +31,9 @@ from backend.clinical.drugs import identify
 from backend.clinical.sig import expand
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
-from backend.patients.service import patient_for_bill, patient_for_history
+from backend.patients.service import identities, identity_of, ids_named, patient_for_bill, patient_for_history
 from backend.prescriptions.enums import CounterRule, RxSource, RxStatus
-from backend.prescriptions.originals import check_original, store_original
+from backend.prescriptions.originals import check_original, original_bytes, store_original
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -236,14 +236,12 @@ class Prescription:
 
 
 _RX_SQL = (
-    "SELECT r.*, br.name AS branch_name, br.time_zone, pa.full_name AS patient_name, "
-    "pa.date_of_birth AS patient_birth, coalesce(pr.full_name, '') AS prescriber_name, "
+    "SELECT r.*, br.name AS branch_name, br.time_zone, coalesce(pr.full_name, '') AS prescriber_name, "
     "coalesce(pr.credentials, '') AS prescriber_credentials, coalesce(pr.dea_number, '') AS prescriber_dea, "
     "m.generic_name, m.brand_name, m.strength AS medicine_strength, m.dosage_form, "
     "EXISTS (SELECT 1 FROM prescription_images i WHERE i.tenant_id = r.tenant_id "
     "AND i.prescription_id = r.id) AS has_image "
     "FROM prescriptions r JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
-    "JOIN patients pa ON pa.tenant_id = r.tenant_id AND pa.id = r.patient_id "
     "LEFT JOIN prescribers pr ON pr.tenant_id = r.tenant_id AND pr.id = r.prescriber_id "
     "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id WHERE r.id = :id"
 )
@@ -257,11 +255,23 @@ def medicine_label(generic: str | None, brand: str | None, strength: str | None,
     return f"{label} ({brand})" if brand else label
 
 
+class WithPatient:
+    """A result row with its patient's name and date of birth beside it (sealed in `patients`, so read
+    through the patients service rather than joined)."""
+
+    def __init__(self, row: Any, patient_name: str, patient_birth: date) -> None:
+        self._row, self.patient_name, self.patient_birth = row, patient_name, patient_birth
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
 def _load(session: Session, ctx: TenantContext, key: uuid.UUID, *, lock: bool = False) -> Any:
     row = session.execute(text(_RX_SQL + (" FOR UPDATE OF r" if lock else "")), {"id": key}).first()
     if row is None or not ctx.can_see_branch(row.branch_id):
         raise NotFound("No such prescription.")
-    return row
+    who = identity_of(session, ctx, row.patient_id)
+    return WithPatient(row, who.full_name, who.date_of_birth)
 
 
 def _record(row: Any, events: list[RxEvent] | None = None) -> Prescription:
@@ -357,10 +367,7 @@ def prescription_image(session: Session, ctx: TenantContext, prescription_id: st
     key = as_uuid(prescription_id, "prescription")
     row = _load(session, ctx, key)
     patient_for_history(session, ctx, row.patient_id)
-    image = session.execute(
-        text("SELECT content_type, data FROM prescription_images WHERE prescription_id = :id"), {"id": key}
-    ).first()
-    return (image.content_type, bytes(image.data)) if image else None
+    return original_bytes(session, ctx, key)
 
 
 # --- input checks -----------------------------------------------------------------------------------
@@ -953,14 +960,14 @@ def queue(
     search = ""
     if words:
         params["q"] = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        search = " AND (r.rx_number ILIKE :q OR pa.full_name ILIKE :q OR r.drug_written ILIKE :q)"
+        params["named"] = ids_named(session, ctx, words)
+        search = " AND (r.rx_number ILIKE :q OR r.patient_id = ANY(CAST(:named AS uuid[])) OR r.drug_written ILIKE :q)"
     page = max(0, int(page))
     rows = session.execute(
         text(
             "SELECT r.id, r.rx_number, r.status, r.source, r.created_at, r.status_reason, r.drug_written, "  # noqa: S608
-            "pa.full_name AS patient_name, coalesce(pr.full_name, '') AS prescriber_name, "
+            "r.patient_id, coalesce(pr.full_name, '') AS prescriber_name, "
             "m.generic_name, m.strength AS medicine_strength FROM prescriptions r "
-            "JOIN patients pa ON pa.tenant_id = r.tenant_id AND pa.id = r.patient_id "
             "LEFT JOIN prescribers pr ON pr.tenant_id = r.tenant_id AND pr.id = r.prescriber_id "
             "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
             f"WHERE r.tenant_id = :t AND r.branch_id = :b AND {which}"
@@ -968,12 +975,13 @@ def queue(
         ),
         {**params, "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE},
     ).all()
+    people = identities(session, ctx, [r.patient_id for r in rows[:PAGE_SIZE]])
     items = [
         QueueRow(
             id=str(r.id),
             rx_number=r.rx_number,
             status=RxStatus(r.status),
-            patient_name=r.patient_name,
+            patient_name=people[r.patient_id].full_name,
             drug=" ".join(p for p in (r.generic_name, r.medicine_strength) if p) or r.drug_written or "(not entered)",
             prescriber_name=r.prescriber_name,
             source=RxSource(r.source),

@@ -20,6 +20,7 @@ from backend.billing.claims.service import reverse_claim_of_fill
 from backend.core.errors import NotFound
 from backend.core.validation import as_uuid
 from backend.inventory.service import return_to_lots
+from backend.patients.service import identities
 from backend.prescriptions.enums import FillStatus, RxStatus
 from backend.prescriptions.fills import Fill, get_fill
 from backend.prescriptions.service import RefusedTransition, rx_settings
@@ -56,25 +57,25 @@ def unclaimed_fills(session: Session, ctx: TenantContext, branch_id: str) -> tup
     rows = session.execute(
         text(
             "SELECT f.id, f.code, f.prescription_id, f.quantity, f.checked_at, r.rx_number, "
-            "pa.full_name AS patient_name, m.generic_name || ' ' || m.strength AS drug, "
+            "r.patient_id, m.generic_name || ' ' || m.strength AS drug, "
             "extract(day FROM now() - f.checked_at)::int AS days_waiting, "
             "(SELECT string_agg(l.lot_number || ' x' || l.quantity, ', ' ORDER BY l.lot_number) "
             " FROM prescription_fill_lots l WHERE l.tenant_id = f.tenant_id AND l.fill_id = f.id) AS lots "
             "FROM prescription_fills f JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
-            "JOIN patients pa ON pa.tenant_id = r.tenant_id AND pa.id = r.patient_id "
             "JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id "
             "WHERE f.tenant_id = :t AND f.branch_id = :b AND f.status = 'checked' "
             "AND f.checked_at <= now() - make_interval(days => :n) ORDER BY f.checked_at LIMIT 500"
         ),
         {"t": ctx.tenant_id, "b": branch, "n": days},
     ).all()
+    people = identities(session, ctx, [r.patient_id for r in rows])
     return days, [
         UnclaimedFill(
             id=str(r.id),
             code=r.code,
             prescription_id=str(r.prescription_id),
             rx_number=r.rx_number,
-            patient_name=r.patient_name,
+            patient_name=people[r.patient_id].full_name,
             drug=r.drug,
             quantity=r.quantity,
             lots=r.lots or "",

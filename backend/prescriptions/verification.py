@@ -31,7 +31,7 @@ from backend.clinical.medication import Medication, Patient
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.validation import as_uuid
 from backend.patients.allergies import allergens_for_review
-from backend.patients.service import patient_for_bill, patient_for_history
+from backend.patients.service import allergies_as_written, patient_for_bill, patient_for_history
 from backend.prescriptions.enums import RxStatus
 from backend.prescriptions.service import (
     ExpiredPrescription,
@@ -197,11 +197,9 @@ class _SaleLine:
 
 def _compute(session: Session, ctx: TenantContext, row: Any) -> tuple[DurResult, Review]:
     today = local_today(row.time_zone)
-    patient = session.execute(
-        text("SELECT allergies, date_of_birth FROM patients WHERE id = :p"), {"p": row.patient_id}
-    ).one()
     active = _active(session, row, today)
-    allergies, allergies_label = allergens_for_review(session, row.patient_id, patient.allergies)
+    written = allergies_as_written(session, ctx, row.patient_id)
+    allergies, allergies_label = allergens_for_review(session, row.patient_id, written)
     allergies = [a for a in allergies if not _NONE.match(a)]
     rules = rx_settings(session, ctx)
     new = Medication(
@@ -217,7 +215,7 @@ def _compute(session: Session, ctx: TenantContext, row: Any) -> tuple[DurResult,
         new,
         [med for med, _ in active],
         allergies,
-        patient=Patient(age_years=_age(patient.date_of_birth, today)),
+        patient=Patient(age_years=_age(row.patient_birth, today)),
         today=today,
         early_refill_threshold=float(rules.early_refill_threshold),
     )

@@ -6,6 +6,7 @@ lists the disposal and the audit chains still verify."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from backend.billing.audit_chain import verify_chains
 from backend.core import database
+from backend.patients.service import get_patient
 from tests.backend.prescriptions.conftest import stock
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
@@ -20,9 +22,9 @@ from tests.e2e.test_accounts import sign_in
 pytestmark = pytest.mark.e2e
 
 
-def name_of(patient_id: str) -> str:
-    with database.owner_engine().connect() as owner:
-        return str(owner.execute(text("SELECT full_name FROM patients WHERE id = :p"), {"p": patient_id}).scalar_one())
+def name_of(pharmacy: Any, patient_id: str) -> str:
+    """The name on the record as the chain's owner reads it (names are sealed in the table)."""
+    return str(pharmacy.run(pharmacy.owner, get_patient, patient_id).full_name)
 
 
 def test_hold_review_and_a_signed_disposal(page: Page, app_url: str, committed_tenant):
@@ -79,7 +81,7 @@ def test_hold_review_and_a_signed_disposal(page: Page, app_url: str, committed_t
     page.locator("input#disposal-password, #disposal-password input").first.fill("not-my-password")
     page.locator("#disposal-approve").click()
     expect(page.locator("#retention-error")).to_contain_text("not right", timeout=15000)
-    assert name_of(aged) == f"Agnes Aged{suffix}"
+    assert name_of(pharmacy, aged) == f"Agnes Aged{suffix}"
     page.locator("input#disposal-password, #disposal-password input").first.fill(TEST_PASSWORD)
     page.locator("#disposal-approve").click()
     expect(page.locator("#batch-none")).to_be_visible(timeout=15000)
@@ -87,6 +89,6 @@ def test_hold_review_and_a_signed_disposal(page: Page, app_url: str, committed_t
     expect(row).to_contain_text(spec.owner_name)
     expect(row.locator("td").nth(3)).to_have_text("1")
 
-    assert name_of(aged) == "Disposed patient"
-    assert name_of(held) == f"Harold Held{suffix}"
+    assert name_of(pharmacy, aged) == "Disposed patient"
+    assert name_of(pharmacy, held) == f"Harold Held{suffix}"
     assert verify_chains(chain.slug).intact

@@ -42,7 +42,7 @@ from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.money import minor_unit
-from backend.patients.service import patient_for_history, patients_matching
+from backend.patients.service import identities, patient_for_history, patients_matching
 from tenants.context import TenantContext
 from tenants.roles import require, role_has
 
@@ -454,10 +454,7 @@ def _patient_names(session: Session, ctx: TenantContext, ids: list[uuid.UUID]) -
     sees puts its patient in the member's scope, so no further check is needed)."""
     if not ids or not role_has(ctx.role, "patients.lookup"):
         return {}
-    rows = session.execute(
-        text("SELECT id, full_name FROM patients WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": sorted(set(ids))}
-    ).all()
-    return {r.id: r.full_name for r in rows}
+    return {key: who.full_name for key, who in identities(session, ctx, ids).items()}
 
 
 def _item(row: Any, names: dict[uuid.UUID, str]) -> BillListItem:

@@ -26,6 +26,7 @@ from backend.billing.bulk import BulkBill, SalesBook
 from backend.billing.claims.service import TRANSITIONS
 from backend.billing.statuses import BillStatus, ClaimStatus
 from backend.core.bulk import copy_rows
+from backend.protection.keys import chain_keys
 
 ZERO = Decimal(0)
 
@@ -186,8 +187,9 @@ class ClaimsBook:
     # --- writing ----------------------------------------------------------------------------------
 
     def write_payers_and_coverages(self, session: Session) -> dict[str, int]:
-        """Before the bills' claims, after the patients."""
+        """Before the bills' claims, after the patients. Member and group ids are sealed (issue 16)."""
         t = self.tenant_id
+        keys = chain_keys(session, t)
         return {
             "payers": copy_rows(
                 session,
@@ -203,14 +205,24 @@ class ClaimsBook:
                     "id",
                     "patient_id",
                     "payer_id",
-                    "member_id",
+                    "member_id_enc",
                     "plan",
-                    "group_number",
+                    "group_number_enc",
                     "active",
                     "created_at",
                 ),
                 (
-                    (t, c.id, c.patient_id, c.payer_id, c.member_id, c.plan, c.group_number, c.active, c.created_at)
+                    (
+                        t,
+                        c.id,
+                        c.patient_id,
+                        c.payer_id,
+                        keys.seal("patient_coverages", "member_id_enc", c.id, c.member_id),
+                        c.plan,
+                        keys.seal("patient_coverages", "group_number_enc", c.id, c.group_number),
+                        c.active,
+                        c.created_at,
+                    )
                     for c in self.coverages.values()
                 ),
             ),

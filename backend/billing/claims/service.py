@@ -43,6 +43,8 @@ from backend.core.errors import Conflict, NotFound, PharmacyError, ValidationFai
 from backend.core.money import minor_unit, round_to_currency
 from backend.core.spreadsheet import safe_cell
 from backend.inventory.csv_import import Problem
+from backend.patients.service import identities, identity_of
+from backend.protection.keys import chain_keys, reseal_rows
 from tenants.context import TenantContext
 from tenants.roles import require
 from tenants.session import tenant_session
@@ -93,10 +95,9 @@ _CLAIM_SQL = (
     "SELECT c.*, coalesce(b.number, f.code) AS bill_number, coalesce(b.branch_id, f.branch_id) AS branch_id, "  # noqa: S608
     "coalesce(b.currency, t.currency) AS currency, coalesce(b.total_due, c.claimed_amount + c.copay) AS total_due, "
     "coalesce(b.finalized_at, f.filled_at) AS finalized_at, f.code AS fill_code, "
-    "p.full_name AS patient_name, p.date_of_birth, cv.member_id, cv.plan, cv.group_number, "
+    "cv.member_id_enc, cv.plan, cv.group_number_enc, "
     "py.id AS payer_id, py.name AS payer_name, py.payer_code "
     f"FROM {_CLAIMED}JOIN tenants t ON t.id = c.tenant_id "
-    "JOIN patients p ON p.tenant_id = c.tenant_id AND p.id = c.patient_id "
     "JOIN patient_coverages cv ON cv.tenant_id = c.tenant_id AND cv.id = c.coverage_id "
     "JOIN payers py ON py.tenant_id = c.tenant_id AND py.id = cv.payer_id "
     f"WHERE {_IN_SCOPE}"
@@ -321,21 +322,47 @@ def add_coverage(
     )
     session.execute(
         text(
-            "INSERT INTO patient_coverages (tenant_id, id, patient_id, payer_id, member_id, plan, group_number, "
-            "copay) VALUES (:t, :id, :p, :py, :m, :pl, :g, :copay)"
+            "INSERT INTO patient_coverages (tenant_id, id, patient_id, payer_id, member_id_enc, plan, "
+            "group_number_enc, copay) VALUES (:t, :id, :p, :py, :m, :pl, :g, :copay)"
         ),
         {
             "t": ctx.tenant_id,
             "id": coverage.id,
             "p": patient,
             "py": payer,
-            "m": coverage.member_id,
             "pl": coverage.plan,
-            "g": coverage.group_number,
             "copay": coverage.copay,
+            **_sealed_ids(session, ctx.tenant_id, coverage.id, coverage.member_id, coverage.group_number),
         },
     )
     return coverage
+
+
+# Member and group ids are identifiers: sealed with the chain's data key (issue 16), bound to their row.
+def _sealed_ids(
+    session: Session, tenant_id: object, coverage_id: object, member_id: str, group: str
+) -> dict[str, bytes]:
+    keys = chain_keys(session, tenant_id)
+    return {
+        "m": keys.seal("patient_coverages", "member_id_enc", coverage_id, member_id),
+        "g": keys.seal("patient_coverages", "group_number_enc", coverage_id, group),
+    }
+
+
+def _opened_ids(session: Session, tenant_id: object, row: Any, id_column: str = "coverage_id") -> tuple[str, str]:
+    """(member id, group number) of a row holding a coverage's sealed columns."""
+    keys, coverage_id = chain_keys(session, tenant_id), getattr(row, id_column)
+    return (
+        keys.open("patient_coverages", "member_id_enc", coverage_id, row.member_id_enc),
+        keys.open("patient_coverages", "group_number_enc", coverage_id, row.group_number_enc),
+    )
+
+
+def reseal_coverages(session: Session, ctx: TenantContext, after: Any, limit: int) -> tuple[Any, int]:
+    """One batch of a key rotation's re-encryption of the coverages' member and group ids."""
+    require(ctx, "keys.rotate")
+    keys = chain_keys(session, ctx.tenant_id)
+    return reseal_rows(session, keys, "patient_coverages", ("member_id_enc", "group_number_enc"), after, limit)
 
 
 def _copay(value: object) -> Decimal:
@@ -374,20 +401,23 @@ def _coverages(session: Session, patient_key: uuid.UUID) -> list[Coverage]:
         ),
         {"p": patient_key},
     )
-    return [
-        Coverage(
-            str(r.id),
-            str(r.patient_id),
-            str(r.payer_id),
-            r.payer_name,
-            r.member_id,
-            r.plan,
-            r.group_number,
-            r.active,
-            r.copay,
+    coverages = []
+    for r in rows:
+        member_id, group_number = _opened_ids(session, r.tenant_id, r, "id")
+        coverages.append(
+            Coverage(
+                str(r.id),
+                str(r.patient_id),
+                str(r.payer_id),
+                r.payer_name,
+                member_id,
+                r.plan,
+                group_number,
+                r.active,
+                r.copay,
+            )
         )
-        for r in rows
-    ]
+    return coverages
 
 
 def set_coverage_active(session: Session, ctx: TenantContext, coverage_id: str, *, active: bool) -> None:
@@ -404,8 +434,15 @@ def set_coverage_active(session: Session, ctx: TenantContext, coverage_id: str, 
 # --- loading claims ------------------------------------------------------------------------------
 
 
-def _claim_of(row: Any, events: list[ClaimEvent]) -> Claim:
+def _claims_of(session: Session, ctx: TenantContext, rows: Sequence[Any]) -> list[Claim]:
+    """Claims from `_CLAIM_SQL` rows (no history): the patients' names from the patients domain."""
+    people = identities(session, ctx, [r.patient_id for r in rows])
+    return [_claim_of(session, ctx, r, [], people[r.patient_id].full_name) for r in rows]
+
+
+def _claim_of(session: Session, ctx: TenantContext, row: Any, events: list[ClaimEvent], patient_name: str) -> Claim:
     cash = minor_unit(row.currency)
+    member_id, _ = _opened_ids(session, ctx.tenant_id, row)
 
     def money(value: Decimal | None) -> Decimal | None:
         return None if value is None else value.quantize(cash)
@@ -417,11 +454,11 @@ def _claim_of(row: Any, events: list[ClaimEvent]) -> Claim:
         branch_id=str(row.branch_id),
         currency=row.currency,
         patient_id=str(row.patient_id),
-        patient_name=row.patient_name,
+        patient_name=patient_name,
         coverage_id=str(row.coverage_id),
         payer_id=str(row.payer_id),
         payer_name=row.payer_name,
-        member_id=row.member_id,
+        member_id=member_id,
         bill_total=row.total_due.quantize(cash),
         claimed_amount=row.claimed_amount.quantize(cash),
         copay=row.copay.quantize(cash),
@@ -462,7 +499,8 @@ def _load_claim(session: Session, ctx: TenantContext, claim_id: object) -> Claim
     row = session.execute(text(f"{_CLAIM_SQL} AND c.id = :c"), {"c": key, **_scope(ctx)}).first()
     if row is None:
         raise NotFound("No such claim.")
-    return _claim_of(row, _events(session, key))
+    patient_name = identity_of(session, ctx, row.patient_id).full_name
+    return _claim_of(session, ctx, row, _events(session, key), patient_name)
 
 
 def _locked(session: Session, ctx: TenantContext, claim_id: object, action: str) -> Any:
@@ -689,8 +727,8 @@ def claim_fill(session: Session, ctx: TenantContext, *, fill_id: str, patient_id
     require(ctx, "prescriptions.fill")
     coverage = session.execute(
         text(
-            "SELECT cv.id, cv.member_id, cv.plan, cv.group_number, cv.copay, py.payer_code, t.currency, f.code, "
-            "f.quantity FROM patient_coverages cv "
+            "SELECT cv.id, cv.member_id_enc, cv.plan, cv.group_number_enc, cv.copay, py.payer_code, t.currency, "
+            "f.code, f.quantity FROM patient_coverages cv "
             "JOIN payers py ON py.tenant_id = cv.tenant_id AND py.id = cv.payer_id "
             "JOIN tenants t ON t.id = cv.tenant_id "
             "JOIN prescription_fills f ON f.tenant_id = cv.tenant_id AND f.id = :f "
@@ -704,11 +742,12 @@ def claim_fill(session: Session, ctx: TenantContext, *, fill_id: str, patient_id
     copay = min(coverage.copay, price)
     if price - copay <= 0:
         return None
+    member_id, group_number = _opened_ids(session, ctx.tenant_id, coverage, "id")
     request = ClaimRequest(
         coverage.payer_code,
-        coverage.member_id,
+        member_id,
         coverage.plan,
-        coverage.group_number,
+        group_number,
         coverage.code,
         coverage.quantity,
         price,
@@ -806,7 +845,7 @@ def list_claims(
     rows = session.execute(
         text(sql), {**params, **_scope(ctx), "limit": PAGE_SIZE + 1, "offset": page * PAGE_SIZE}
     ).all()
-    return ClaimPage([_claim_of(r, []) for r in rows[:PAGE_SIZE]], page, len(rows) > PAGE_SIZE)
+    return ClaimPage(_claims_of(session, ctx, rows[:PAGE_SIZE]), page, len(rows) > PAGE_SIZE)
 
 
 def claim_counts(session: Session, ctx: TenantContext) -> dict[str, int]:
@@ -927,8 +966,8 @@ def export_claims_csv(session: Session, ctx: TenantContext, claim_ids: Sequence[
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
-        claim = _claim_of(r, [])
+    people = identities(session, ctx, [r.patient_id for r in rows])
+    for r, claim in zip(rows, _claims_of(session, ctx, rows), strict=True):
         writer.writerow(
             safe_cell(v)
             for v in (
@@ -936,12 +975,12 @@ def export_claims_csv(session: Session, ctx: TenantContext, claim_ids: Sequence[
                 claim.bill_number,
                 r.finalized_at.date().isoformat() if r.finalized_at else "",
                 claim.patient_name,
-                r.date_of_birth.isoformat(),
+                people[r.patient_id].date_of_birth.isoformat(),
                 r.payer_code,
                 claim.payer_name,
                 claim.member_id,
                 r.plan,
-                r.group_number,
+                _opened_ids(session, ctx.tenant_id, r)[1],
                 claim.currency,
                 claim.bill_total,
                 claim.copay,
@@ -1066,7 +1105,10 @@ def insurance_of_patient(
     claims = session.execute(
         text(f"{_CLAIM_SQL} AND c.patient_id = :p ORDER BY c.created_at, c.id"), {"p": patient_id, **_scope(ctx)}
     ).all()
-    return _coverages(session, patient_id), [_claim_of(r, _events(session, r.id)) for r in claims]
+    people = identities(session, ctx, [r.patient_id for r in claims])
+    return _coverages(session, patient_id), [
+        _claim_of(session, ctx, r, _events(session, r.id), people[r.patient_id].full_name) for r in claims
+    ]
 
 
 # --- records retention (issue 16, section 3) ----------------------------------------------------
@@ -1100,10 +1142,18 @@ def anonymise_coverages(session: Session, ctx: TenantContext, patient_ids: list[
     """Remove disposed patients' member and group ids from their coverage (the claims keep their amounts);
     ended, as a disposed patient has no plan to bill. Returns how many coverages were changed."""
     require(ctx, "retention.dispose")
-    return session.execute(
-        text(
-            "UPDATE patient_coverages SET member_id = 'DISPOSED', group_number = '', active = false "
-            "WHERE patient_id = ANY(CAST(:p AS uuid[]))"
-        ),
+    coverages = session.execute(
+        text("SELECT id FROM patient_coverages WHERE patient_id = ANY(CAST(:p AS uuid[])) FOR UPDATE"),
         {"p": [uuid.UUID(str(p)) for p in patient_ids]},
-    ).rowcount  # type: ignore[attr-defined]
+    ).scalars()
+    changed = 0
+    for coverage_id in coverages:
+        sealed = _sealed_ids(session, ctx.tenant_id, coverage_id, "DISPOSED", "")  # sealed like any member id
+        session.execute(
+            text(
+                "UPDATE patient_coverages SET member_id_enc = :m, group_number_enc = :g, active = false WHERE id = :id"
+            ),
+            {"id": coverage_id, **sealed},
+        )
+        changed += 1
+    return changed

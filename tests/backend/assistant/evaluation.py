@@ -557,11 +557,19 @@ def grade_drug_info(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -
 _LIVE = ("fill", "filled", "ready_for_pickup")  # verified and alive (RxStatus.verified())
 _RX_TRUTH = (
     "SELECT r.rx_number, r.status, r.refills_remaining, r.days_supply, r.expires_on, br.code, br.time_zone, "
-    "p.full_name, (SELECT max(f.filled_at) FROM prescription_fills f WHERE f.tenant_id = r.tenant_id "
+    "r.patient_id, (SELECT max(f.filled_at) FROM prescription_fills f WHERE f.tenant_id = r.tenant_id "
     "AND f.prescription_id = r.id AND f.status <> 'returned') AS last_filled FROM prescriptions r "
-    "JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id "
-    "JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id WHERE r.tenant_id = :t"
+    "JOIN branches br ON br.tenant_id = r.tenant_id AND br.id = r.branch_id WHERE r.tenant_id = :t"
 )
+
+
+def _names(chain: EvalChain, rows: Sequence[Any]) -> dict[Any, str]:
+    """The patients' names (sealed in the database: read through the patients service)."""
+    from backend.patients.service import identities
+    from tenants.session import run_in_tenant
+
+    found = run_in_tenant(chain.ctx("owner"), identities, [r.patient_id for r in rows])
+    return {key: who.full_name for key, who in found.items()}
 
 
 def _next_due(row: Any) -> date | None:
@@ -615,9 +623,9 @@ def grade_medication_list(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: 
         return ("right", "") if len(data.get("choices", [])) > 1 else ("miss", "no choice of patients")
     if data.get("patient") != q["patient"]:
         return "miss", f"another patient or none: {data.get('patient')}"
-    truth = {
-        r.rx_number for r in sql(_RX_TRUTH, {"t": chain.tenant_id}) if r.full_name == q["patient"] and r.status in _LIVE
-    }
+    rows = sql(_RX_TRUTH, {"t": chain.tenant_id})
+    names = _names(chain, rows)
+    truth = {r.rx_number for r in rows if names[r.patient_id] == q["patient"] and r.status in _LIVE}
     shown = {m["rx_number"] for m in data.get("medications", [])}
     return ("right", "") if shown == truth else ("wrong", f"shown {sorted(shown)} but the database has {sorted(truth)}")
 
@@ -632,16 +640,16 @@ def grade_recall(sql: Sql, chain: EvalChain, q: dict[str, Any], reply: Any) -> t
             return "wrong", "listed patients without knowing which maker's lot"
         return ("right", "") if len(data.get("choices", [])) > 1 else ("miss", "did not ask which medicine")
     rows = sql(
-        "SELECT p.full_name, fl.quantity FROM prescription_fill_lots fl "
+        "SELECT r.patient_id, fl.quantity FROM prescription_fill_lots fl "
         "JOIN batches b ON b.tenant_id = fl.tenant_id AND b.id = fl.batch_id "
         "JOIN medicines m ON m.tenant_id = b.tenant_id AND m.id = b.medicine_id "
         "JOIN prescription_fills f ON f.tenant_id = fl.tenant_id AND f.id = fl.fill_id "
         "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
-        "JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id "
         "WHERE fl.tenant_id = :t AND b.lot_number = :lot AND m.brand_name = :maker AND f.status <> 'returned'",
         {"t": chain.tenant_id, "lot": q["lot"], "maker": q["maker"]},
     )
-    truth = Counter((r.full_name, r.quantity) for r in rows)
+    names = _names(chain, rows)
+    truth = Counter((names[r.patient_id], r.quantity) for r in rows)
     if q["maker"] not in data.get("medicine", ""):
         return "miss", f"traced {data.get('medicine')}"
     if shown == truth:

@@ -40,6 +40,7 @@ from backend.demo.seed import DemoResult, DemoSpec, demo_sign_ins, seed_demo
 from backend.inventory.alerts import stock_alerts
 from backend.inventory.service import reconcile
 from backend.prescriptions.recall import trace_lot
+from backend.protection.keys import chain_keys
 from tenants.context import TenantContext
 from tenants.roles import STAFF_ROLES
 from tenants.session import run_in_tenant
@@ -289,7 +290,7 @@ def test_patients_have_allergies_coverage_and_their_registration_logged(owner_co
     t = str(demo.tenant.tenant_id)
     row = _rows(
         owner_connection,
-        "SELECT count(*) AS patients, count(*) FILTER (WHERE allergies <> '') AS allergic, "
+        "SELECT count(*) AS patients, "
         "(SELECT count(DISTINCT patient_id) FROM patient_coverages c WHERE c.tenant_id = :t) AS covered, "
         "(SELECT count(*) FROM patient_access_log a WHERE a.tenant_id = :t AND a.action = 'created') AS logged, "
         "(SELECT count(*) FROM bills b WHERE b.tenant_id = :t AND b.patient_id IS NOT NULL) AS their_bills "
@@ -297,7 +298,39 @@ def test_patients_have_allergies_coverage_and_their_registration_logged(owner_co
         t=t,
     )[0]
     assert row.patients == row.logged > 500
-    assert row.allergic > 100 and row.covered > 200 and row.their_bills > 0
+    assert row.covered > 200 and row.their_bills > 0
+    # Free-text allergies are sealed: counted by decrypting them with the chain's key.
+    keys = chain_keys(owner_connection, t)
+    sealed = _rows(owner_connection, "SELECT id, allergies_enc FROM patients WHERE tenant_id = :t", t=t)
+    assert sum(1 for r in sealed if keys.open("patients", "allergies_enc", r.id, r.allergies_enc)) > 100
+
+
+def test_a_dump_of_the_demo_chain_shows_no_patient_identifier(owner_connection: Connection, demo: DemoResult):
+    """Issue 16: the owner role (RLS bypassed) reads patients, coverages, the audit and access logs and
+    finds none of the demo patients' names, dates of birth, phone numbers or e-mail addresses."""
+    t = str(demo.tenant.tenant_id)
+    keys = chain_keys(owner_connection, t)
+    sample = _rows(
+        owner_connection,
+        "SELECT id, full_name_enc, date_of_birth_enc, phone_enc, email_enc FROM patients WHERE tenant_id = :t "
+        "ORDER BY id LIMIT 40",
+        t=t,
+    )
+    secrets = set()
+    for r in sample:
+        secrets.add(keys.open("patients", "full_name_enc", r.id, r.full_name_enc).lower())
+        secrets.add(keys.open("patients", "date_of_birth_enc", r.id, r.date_of_birth_enc))
+        secrets.update(v.lower() for v in (keys.open("patients", "email_enc", r.id, r.email_enc),) if v)
+        phone = keys.open("patients", "phone_enc", r.id, r.phone_enc)
+        if len(phone) >= 10:
+            secrets.add(phone.lstrip("+"))
+    assert len(secrets) > 60
+    tables = ("patients", "patient_coverages", "audit_events", "patient_access_log", "claims", "bills")
+    for table in (*tables, "prescription_pickups", "prescription_events"):
+        rows = _rows(owner_connection, f"SELECT row_to_json(x)::text FROM {table} x WHERE x.tenant_id = :t", t=t)
+        dumped = "\n".join(r[0] for r in rows).lower()
+        leaked = sorted(s for s in secrets if s in dumped)
+        assert leaked == [], f"{table} holds {leaked[:3]}"
 
 
 def test_the_same_seed_and_present_give_the_same_history():
@@ -435,7 +468,8 @@ def test_pickups_refills_renewals_transfers_and_fill_claims_exist(owner_connecti
     t = str(demo.tenant.tenant_id)
     pickups = _rows(
         owner_connection,
-        "SELECT p.counselling, p.counselled_by, p.id_number, p.signature_png, bool_or(r.schedule IS NOT NULL) "
+        "SELECT p.id, p.counselling, p.counselled_by, p.id_number_enc, p.signature_enc, "
+        "bool_or(r.schedule IS NOT NULL) "
         "AS controlled FROM prescription_pickups p "
         "JOIN prescription_fills f ON f.tenant_id = p.tenant_id AND f.pickup_id = p.id "
         "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
@@ -444,8 +478,13 @@ def test_pickups_refills_renewals_transfers_and_fill_claims_exist(owner_connecti
     )
     assert len(pickups) == demo.counts["rx pickups"] >= 3 * 6
     assert {p.counselling for p in pickups} == {"accepted", "declined"}
-    assert all(p.counselled_by is not None and bytes(p.signature_png).startswith(b"\x89PNG") for p in pickups)
-    assert all(p.id_number for p in pickups if p.controlled) and sum(p.controlled for p in pickups) == 6
+    keys = chain_keys(owner_connection, t)
+
+    def opened(p: Any, column: str) -> bytes:
+        return keys.open_bytes("prescription_pickups", column, p.id, getattr(p, column))
+
+    assert all(p.counselled_by is not None and opened(p, "signature_enc").startswith(b"\x89PNG") for p in pickups)
+    assert all(opened(p, "id_number_enc") for p in pickups if p.controlled) and sum(p.controlled for p in pickups) == 6
     refills = _rows(
         owner_connection,
         "SELECT r.refills_authorized, r.refills_remaining FROM prescription_fills f "

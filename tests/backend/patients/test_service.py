@@ -67,9 +67,9 @@ def test_register_find_open_and_update_a_patient(chain):
     assert patient.date_of_birth == date(1961, 4, 12) and patient.home_branch_name == "Branch 1"
     assert patient.contact_consent and patient.consent_at is not None
 
-    for query in ("maria", "exam MAR", "0100", "1961-04-12", "maria 1961-04-12"):
+    for query in ("example", "exam MAR", "EXA", "0100", "+1 555 010 0100", "1961-04-12", "example 1961-04-12"):
         assert [p.id for p in run_in_tenant(owner, find_patients, query).items] == [patient.id], query
-    assert run_in_tenant(owner, find_patients, "maria 1970-01-01").items == []
+    assert run_in_tenant(owner, find_patients, "example 1970-01-01").items == []
     assert run_in_tenant(owner, find_patients, "100%").items == []  # LIKE wildcards are text, not patterns
 
     opened = run_in_tenant(owner, get_patient, patient.id)
@@ -167,7 +167,7 @@ def test_another_chain_never_sees_them(chain, make_tenant):
     patient = register(as_role(chain, "owner"), chain.branch_ids[0])
     other = make_tenant("rival")
     rival = as_role(other, "owner")
-    assert run_in_tenant(rival, find_patients, "maria").items == []
+    assert run_in_tenant(rival, find_patients, "example").items == []
     with pytest.raises(NotFound):
         run_in_tenant(rival, get_patient, patient.id)
     with pytest.raises(NotFound):
@@ -182,7 +182,7 @@ def test_every_opening_is_logged_and_the_log_is_append_only(db, chain):
     pharmacist = as_role(chain, "pharmacist")
     run_in_tenant(pharmacist, get_patient, patient.id)
     run_in_tenant(owner, get_patient, patient.id)
-    found = run_in_tenant(pharmacist, find_patients, "maria")
+    found = run_in_tenant(pharmacist, find_patients, "example")
     assert len(found.items) == 1
     key = uuid.UUID(patient.id)
     assert log_rows(owner) == [("created", key), ("viewed", key), ("viewed", key), ("searched", None)]
@@ -210,7 +210,7 @@ def test_a_cashier_looks_up_name_and_birth_date_only(chain):
     owner = as_role(chain, "owner")
     patient = register(owner, chain.branch_ids[0])
     cashier = as_role(chain, "cashier")
-    found = run_in_tenant(cashier, find_patients, "maria")
+    found = run_in_tenant(cashier, find_patients, "example")
     assert found.items == [PatientSummary(patient.id, "Maria Example", date(1961, 4, 12))]
     assert [f.name for f in dataclasses.fields(PatientSummary)] == ["id", "full_name", "date_of_birth"]
     assert run_in_tenant(cashier, patient_summary, patient.id).full_name == "Maria Example"

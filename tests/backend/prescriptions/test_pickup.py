@@ -150,10 +150,18 @@ def test_a_checked_fill_is_sold_at_its_price_and_handed_over_without_a_second_st
     record = pharmacy.run(pharmacy.pharmacist, get_prescription, done.prescription_id)
     assert record.status == RxStatus.DISPENSED
     assert record.events[-1].action == "picked_up"
-    assert "picked up by the patient Pat Example; counselling accepted" in record.events[-1].reason
+    assert "picked up by the patient; counselling accepted" in record.events[-1].reason  # names nobody
+    assert "Pat Example" not in record.events[-1].reason
     handover = pharmacy.run(pharmacy.pharmacist, pickup.pickup_of_fill, done.id)
     assert handover is not None and handover.counselled_by == "Pharmacist Member"
-    assert handover.signature_png.startswith(pickup.PNG_HEADER)
+    assert handover.signature_png.startswith(pickup.PNG_HEADER) and handover.picked_up_by_name == "Pat Example"
+    # Stored sealed: no PNG, no name in the row the database owner reads.
+    db.execute(text("RESET ROLE"))
+    row = db.execute(
+        text("SELECT row_to_json(k)::text AS dumped, signature_enc FROM prescription_pickups k WHERE id = :p"),
+        {"p": handover.id},
+    ).one()
+    assert "Pat Example" not in row.dumped and pickup.PNG_HEADER not in bytes(row.signature_enc)
 
     # Already picked up: it cannot go on another bill.
     with pytest.raises(pickup.NotReadyForPickup, match="already picked up"):

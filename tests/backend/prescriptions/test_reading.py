@@ -20,7 +20,9 @@ from backend.jobs.registry import handler_for
 from backend.prescriptions import prescribers, reading, service
 from backend.prescriptions.enums import ReadingStatus, RxStatus
 from backend.prescriptions.originals import OCR_JOB
+from backend.protection.keys import chain_keys
 from tenants.context import TenantContext
+from tenants.session import tenant_session
 from tests.backend.prescriptions.conftest import stock
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "prescriptions"  # copies of ../shared/prescriptions
@@ -96,9 +98,18 @@ def test_an_upload_is_stored_upright_without_metadata_with_a_thumbnail_and_queue
     assert not stored.getexif() and "exif" not in stored.info  # and then dropped (no GPS)
     db.execute(text("RESET ROLE"))
     row = db.execute(
-        text("SELECT thumbnail, width, height, pages FROM prescription_images WHERE prescription_id = :p"), {"p": rx.id}
+        text(
+            "SELECT data_enc, thumbnail_enc, width, height, pages FROM prescription_images WHERE prescription_id = :p"
+        ),
+        {"p": rx.id},
     ).one()
-    assert row.thumbnail[:3] == b"\xff\xd8\xff" and (row.width, row.height, row.pages) == (80, 120, 1)
+    assert (row.width, row.height, row.pages) == (80, 120, 1)
+    # The original and its thumbnail are sealed (issue 16): not a JPEG to whoever reads the table.
+    assert bytes(row.thumbnail_enc)[:1] == b"\x01" and b"\xff\xd8\xff" not in bytes(row.data_enc)[:40]
+    with tenant_session(pharmacy.pharmacist) as session:
+        keys = chain_keys(session, pharmacy.chain.tenant_id)
+        thumb = keys.open_bytes("prescription_images", "thumbnail_enc", rx.id, row.thumbnail_enc)
+    assert thumb[:3] == b"\xff\xd8\xff"
     job = db.execute(
         text("SELECT job_name, queue, payload FROM outbox WHERE tenant_id = :t AND job_name = :j"),
         {"t": pharmacy.chain.tenant_id, "j": OCR_JOB},

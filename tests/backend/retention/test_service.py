@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from backend.accounts.signatures import SignatureRefused, sign
 from backend.billing.audit_chain import verify_chains
+from backend.billing.claims.service import insurance_of_patient
 from backend.core.errors import Conflict, PermissionDenied, ValidationFailed
 from backend.patients.service import get_patient, update_patient
 from backend.retention import service as retention
@@ -300,8 +301,8 @@ def test_a_claim_keeps_the_patient_ten_years_and_disposal_keeps_the_sales_totals
 
     as_owner_role(db)
     assert db.execute(text(total), {"t": pharmacy.chain.tenant_id}).scalar_one() == before
-    member = db.execute(text("SELECT member_id, active FROM patient_coverages WHERE id = :c"), {"c": coverage.id}).one()
-    assert tuple(member) == ("DISPOSED", False)
+    coverages, _ = pharmacy.run(pharmacy.owner, insurance_of_patient, uuid.UUID(patient))
+    assert [(c.id, c.member_id, c.active) for c in coverages] == [(coverage.id, "DISPOSED", False)]
     claim = db.execute(text("SELECT claimed_amount, patient_id FROM claims WHERE bill_id = :b"), {"b": bill.id}).one()
     assert (str(claim.claimed_amount), str(claim.patient_id)) == ("5.0000", patient)
     assert verify_chains(pharmacy.chain.slug).intact
