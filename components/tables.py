@@ -44,3 +44,8 @@ def cells_row(*cells: Any, class_name: str = "") -> rx.Component:
     """A table row of plain cells, one per value, in the columns' order."""
     props = {"class_name": class_name} if class_name else {}
     return rx.table.row(*[rx.table.cell(cell) for cell in cells], **props)
+
+
+def foreach_table(headers: Sequence[str], rows: Any, row: Any, table_id: str) -> rx.Component:
+    """A compact `data_table` with one row per item of a state list (`row` draws one)."""
+    return data_table(headers, rx.foreach(rows, row), table_id=table_id, size="1")

@@ -1,10 +1,9 @@
 """/controlled: the controlled-substance register and the records around it, for the header's branch."""
 
-from typing import Any
-
 import reflex as rx
 
 from components.forms import form_alert
+from components.tables import foreach_table
 from pages.shell import with_shell
 from pharmacy_saas.state.controlled import ControlledState
 
@@ -12,16 +11,6 @@ COUNT_RULE = (
     "CII: count exactly. CIII-CV: an estimate is allowed, unless the container holds more than 1,000 units, "
     "which are counted exactly. Every difference from the ledger needs an explanation."
 )
-
-
-def _table(headers: tuple[str, ...], rows: Any, row: Any, table_id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(rx.foreach(rows, row)),
-        width="100%",
-        size="1",
-        id=table_id,
-    )
 
 
 def register_row(row: rx.Var) -> rx.Component:
@@ -67,7 +56,7 @@ def register_tab() -> rx.Component:
         ),
         rx.cond(
             state.register_rows.length() > 0,
-            _table(
+            foreach_table(
                 ("When", "Medicine", "Entry", "Lot", "In", "Out", "Balance", "Fill / bill / reference", "By"),
                 state.register_rows,
                 register_row,
@@ -141,7 +130,7 @@ def inventory_tab() -> rx.Component:
                 rx.text(state.inventory_title, id="inventory-title", size="2"),
                 rx.form(
                     rx.vstack(
-                        _table(
+                        foreach_table(
                             (
                                 "Medicine",
                                 "Form",
@@ -196,7 +185,7 @@ def inventory_tab() -> rx.Component:
             ),
         ),
         rx.heading("Inventories", size="3"),
-        _table(
+        foreach_table(
             ("Started", "Status", "Signed", ""),
             state.past_inventories,
             lambda i: rx.table.row(
@@ -232,7 +221,7 @@ def orders_tab() -> rx.Component:
                 key=state.form_key,
             ),
         ),
-        _table(
+        foreach_table(
             ("Order", "Supplier", "Ordered", "Received vs ordered", "Receive"),
             state.order_rows,
             lambda o: rx.table.row(
@@ -295,7 +284,7 @@ def loss_tab() -> rx.Component:
                 width="100%",
             ),
         ),
-        _table(
+        foreach_table(
             ("Report", "Discovered", "Type", "Lost", ""),
             state.loss_rows,
             lambda r: rx.table.row(

@@ -1,10 +1,9 @@
 """Settings → Records retention (owner): periods, legal holds, the batch due for disposal, disposals done."""
 
-from typing import Any
-
 import reflex as rx
 
 from components.forms import form_alert
+from components.tables import foreach_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.retention import RetentionState
@@ -15,16 +14,6 @@ WHAT_DISPOSAL_DOES = (
     "totals and quantities do not change, and the audit log and financial chains are never edited: the disposal "
     "is added to the audit log. Records under a legal hold are never touched."
 )
-
-
-def _table(headers: tuple[str, ...], rows: Any, row: Any, table_id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(rx.foreach(rows, row)),
-        width="100%",
-        size="1",
-        id=table_id,
-    )
 
 
 def period_field(period: rx.Var) -> rx.Component:
@@ -132,7 +121,7 @@ def holds_card() -> rx.Component:
                 on_submit=state.place_hold,
                 key=state.form_key,
             ),
-            _table(("Records", "Reason", "Placed", "Status", ""), state.holds, hold_row, "holds-table"),
+            foreach_table(("Records", "Reason", "Placed", "Status", ""), state.holds, hold_row, "holds-table"),
             width="100%",
         ),
         width="100%",
@@ -160,7 +149,7 @@ def disposal_card() -> rx.Component:
                 rx.text("No batch is waiting for approval.", size="2", id="batch-none"),
                 rx.vstack(
                     rx.text(state.batch_title, size="2", weight="medium", id="batch-title"),
-                    _table(
+                    foreach_table(
                         ("Patient", "Due since", "Why"),
                         state.batch_items,
                         lambda i: rx.table.row(
@@ -196,7 +185,7 @@ def disposal_card() -> rx.Component:
                 ),
             ),
             rx.heading("Disposals done", size="3"),
-            _table(
+            foreach_table(
                 ("Approved", "Due on", "Listed", "Disposed"),
                 state.history,
                 lambda b: rx.table.row(
