@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import psycopg
 
-from bench.common import fresh_database, insert_patients, md5_uuid
+from bench.common import bench_chain, fresh_database, insert_patients, md5_uuid
 from bench.daily_report import BILLS, DAYS, FIRST_DAY, ZONE, seed, timings
 from tenants.session import run_in_tenant
 
@@ -36,22 +36,9 @@ _PATIENTS = [
 def main() -> None:
     url = fresh_database("pharmacy_bench_bills_list")
     from backend.billing.bills.search import search_bills
-    from backend.core.passwords import hash_password
     from tenants.context import TenantContext
-    from tenants.provisioning import NewBranch, NewChain, provision_tenant
 
-    chain = provision_tenant(
-        NewChain(
-            name="Bench Pharmacy",
-            slug="bench-bills-list",
-            owner_email="l@bench.example",
-            owner_name="Bench",
-            owner_password_hash=hash_password("x" * 12),
-            branches=(NewBranch(name="Main", code="MAIN"),),
-        ),
-        actor="bench",
-        reason="bench seed",
-    )
+    chain = bench_chain("bench-bills-list", "l@bench.example")
     branch = chain.branch_ids[0]
     seconds = seed(url, chain.tenant_id, branch)
     insert_patients(

@@ -76,3 +76,22 @@ def insert_patients(tenant: object, branch: object, people: list[tuple[Any, ...]
                     for pid, name, born, allergies, *rest in people[start : start + 2000]
                 ],
             )
+
+
+def bench_chain(slug: str, owner_email: str) -> Any:
+    """A one-branch chain to measure in (after `fresh_database` pointed the settings at it)."""
+    from backend.core.passwords import hash_password
+    from tenants.provisioning import NewBranch, NewChain, provision_tenant
+
+    return provision_tenant(
+        NewChain(
+            name="Bench Pharmacy",
+            slug=slug,
+            owner_email=owner_email,
+            owner_name="Bench",
+            owner_password_hash=hash_password("x" * 12),
+            branches=(NewBranch(name="Main", code="MAIN"),),
+        ),
+        actor="bench",
+        reason="bench seed",
+    )

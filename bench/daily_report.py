@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 import psycopg
 
-from bench.common import fresh_database
+from bench.common import bench_chain, fresh_database
 from tenants.session import run_in_tenant
 
 BILLS = int(os.environ.get("BENCH_BILLS", "100000"))
@@ -117,22 +117,9 @@ def timings(call: Callable[[], object], runs: int = RUNS) -> tuple[float, float]
 def main() -> None:
     url = fresh_database("pharmacy_bench_reports")
     from backend.billing.reports.service import daily_report, range_report
-    from backend.core.passwords import hash_password
     from tenants.context import TenantContext
-    from tenants.provisioning import NewBranch, NewChain, provision_tenant
 
-    chain = provision_tenant(
-        NewChain(
-            name="Bench Pharmacy",
-            slug="bench-reports",
-            owner_email="r@bench.example",
-            owner_name="Bench",
-            owner_password_hash=hash_password("x" * 12),
-            branches=(NewBranch(name="Main", code="MAIN"),),
-        ),
-        actor="bench",
-        reason="bench seed",
-    )
+    chain = bench_chain("bench-reports", "r@bench.example")
     branch = chain.branch_ids[0]
     seconds = seed(url, chain.tenant_id, branch)
     manager = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="manager")

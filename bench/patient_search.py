@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 import psycopg
 
-from bench.common import fresh_database, insert_patients
+from bench.common import bench_chain, fresh_database, insert_patients
 from bench.prescriptions import timings
 
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "100000"))
@@ -84,24 +84,11 @@ PLAIN_SEARCH = {
 
 def main() -> None:
     url = fresh_database("pharmacy_bench_patient_search")
-    from backend.core.passwords import hash_password
     from backend.patients.service import find_patients, identities
     from tenants.context import TenantContext
-    from tenants.provisioning import NewBranch, NewChain, provision_tenant
     from tenants.session import run_in_tenant
 
-    chain = provision_tenant(
-        NewChain(
-            name="Bench Pharmacy",
-            slug="bench-patients",
-            owner_email="p@bench.example",
-            owner_name="Bench",
-            owner_password_hash=hash_password("x" * 12),
-            branches=(NewBranch(name="Main", code="MAIN"),),
-        ),
-        actor="bench",
-        reason="bench seed",
-    )
+    chain = bench_chain("bench-patients", "p@bench.example")
     branch = chain.branch_ids[0]
     rng = random.Random(16)
     everyone = people(rng)
