@@ -18,10 +18,16 @@ from sqlmodel import Session
 from backend.clinical.dur import read_allergen
 from backend.core.errors import NotFound, ValidationFailed
 from backend.patients.service import _IN_SCOPE, Patient, _log_access, _patient_key, _scope_params, create_patient
+from backend.protection.keys import ChainKeys, chain_keys, reseal_rows
 from tenants.context import TenantContext
 from tenants.roles import require
 
 MAX_ENTRIES = 30
+MAX_TEXT = 200  # the allergy as written and the reaction (checked here: the sealed columns cannot be)
+TABLE = "patient_allergies"
+# The free text is sealed (issue 16): what was typed can name a person or a condition. `kind` and
+# `matched` (an allergy class or an ingredient from the drug list) stay plain.
+SEALED = ("written_enc", "reaction_enc")
 STATUSES = ("not_asked", "none_known", "recorded")
 
 
@@ -62,17 +68,30 @@ def _in_scope(session: Session, ctx: TenantContext, patient_id: object, *, lock:
 def read_allergies(session: Session, key: uuid.UUID) -> Allergies:
     """A patient's allergies as recorded (no scope check or log: for a caller that made both)."""
     row = session.execute(
-        text("SELECT allergy_status, allergies_checked_at FROM patients WHERE id = :p"), {"p": key}
+        text("SELECT tenant_id, allergy_status, allergies_checked_at FROM patients WHERE id = :p"), {"p": key}
     ).one()
     entries = session.execute(
-        text("SELECT written, reaction, kind, matched FROM patient_allergies WHERE patient_id = :p ORDER BY position"),
+        text(
+            "SELECT id, written_enc, reaction_enc, kind, matched FROM patient_allergies WHERE patient_id = :p "
+            "ORDER BY position"
+        ),
         {"p": key},
     ).all()
-    return Allergies(
-        row.allergy_status,
-        [AllergyEntry(e.written, e.reaction, e.kind, e.matched) for e in entries],
-        row.allergies_checked_at,
-    )
+    keys = chain_keys(session, row.tenant_id) if entries else None  # no entries: no key to unwrap
+    opened = [_opened(keys, e) for e in entries] if keys is not None else []
+    return Allergies(row.allergy_status, opened, row.allergies_checked_at)
+
+
+def _opened(keys: ChainKeys, entry: Any) -> AllergyEntry:
+    written = keys.open(TABLE, "written_enc", entry.id, entry.written_enc)
+    reaction = keys.open(TABLE, "reaction_enc", entry.id, entry.reaction_enc)
+    return AllergyEntry(written, reaction, entry.kind, entry.matched)
+
+
+def reseal_allergies(session: Session, ctx: TenantContext, after: Any, limit: int) -> tuple[Any, int]:
+    """One batch of a key rotation's re-encryption of the allergy entries."""
+    require(ctx, "keys.rotate")
+    return reseal_rows(session, chain_keys(session, ctx.tenant_id), TABLE, SEALED, after, limit)
 
 
 def patient_allergies(session: Session, ctx: TenantContext, patient_id: str) -> Allergies:
@@ -102,8 +121,8 @@ def record_allergies(
     written = [" ".join(str(e).split()) for e in typed if str(e).strip()]
     if len(written) > MAX_ENTRIES:
         raise ValidationFailed(f"At most {MAX_ENTRIES} allergies.", field="allergies")
-    if any(len(w) > 200 for w in written):
-        raise ValidationFailed("One allergy has at most 200 characters.", field="allergies")
+    if any(len(w) > MAX_TEXT for w in written):
+        raise ValidationFailed(f"One allergy has at most {MAX_TEXT} characters.", field="allergies")
     readings = [read_allergen(w) for w in written]
     if any(r.kind == "none_known" for r in readings):
         if len(readings) > 1:
@@ -116,21 +135,23 @@ def record_allergies(
     if not none_known and not readings:
         raise ValidationFailed("List the allergies, one a line, or tick “no known allergies”.", field="allergies")
     session.execute(text("DELETE FROM patient_allergies WHERE patient_id = :p"), {"p": key})
+    keys = chain_keys(session, ctx.tenant_id)
     for position, reading in enumerate(readings):
+        entry_id = uuid.uuid4()
         session.execute(
             text(
-                "INSERT INTO patient_allergies (tenant_id, id, patient_id, position, written, reaction, kind, matched, "
-                "recorded_by) VALUES (:t, :id, :p, :n, :w, :r, :k, :m, :u)"
+                "INSERT INTO patient_allergies (tenant_id, id, patient_id, position, written_enc, reaction_enc, kind, "
+                "matched, recorded_by) VALUES (:t, :id, :p, :n, :w, :r, :k, :m, :u)"
             ),
             {
                 "t": ctx.tenant_id,
-                "id": uuid.uuid4(),
+                "id": entry_id,
                 "p": key,
                 "n": position,
-                "w": reading.written[:200],
-                "r": reading.reaction[:200],
+                "w": keys.seal(TABLE, "written_enc", entry_id, reading.written[:MAX_TEXT]),
+                "r": keys.seal(TABLE, "reaction_enc", entry_id, reading.reaction[:MAX_TEXT]),
                 "k": reading.kind,
-                "m": reading.matched[:200],
+                "m": reading.matched[:MAX_TEXT],
                 "u": ctx.user_id,
             },
         )

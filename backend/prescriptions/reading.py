@@ -29,13 +29,31 @@ from backend.prescriptions import service
 from backend.prescriptions.enums import ReadingStatus
 from backend.prescriptions.originals import OCR_JOB, original_bytes, original_preview
 from backend.prescriptions.prescribers import find_prescribers
+from backend.protection.keys import ChainKeys, chain_keys
 from tenants.context import TenantContext
 from tenants.roles import require
 
 log = logging.getLogger(__name__)
 
 LOW_CONFIDENCE = 0.8  # the pipeline's threshold: below it (or missing) the screen marks the field
-MAX_VALUE = 500
+MAX_VALUE = 500  # checked here (`_value`): the sealed columns cannot be checked by the database
+FIELDS_TABLE = "prescription_reading_fields"
+# What OCR read and what the person confirmed are sealed (issue 16): they hold the patient's name, date of
+# birth and address as written on the prescription. Field names, confidences and boxes stay plain.
+SEALED = ("value_enc", "confirmed_value_enc")
+
+
+def _row_id(prescription_id: object, name: str) -> str:
+    """The row a sealed value is bound to: a field of one prescription's reading."""
+    return f"{prescription_id}/{name}"
+
+
+def _seal(keys: ChainKeys, column: str, prescription_id: object, name: str, value: str | None) -> bytes | None:
+    return None if value is None else keys.seal(FIELDS_TABLE, column, _row_id(prescription_id, name), value)
+
+
+def _open(keys: ChainKeys, column: str, prescription_id: object, name: str, sealed: bytes | None) -> str | None:
+    return None if sealed is None else keys.open(FIELDS_TABLE, column, _row_id(prescription_id, name), sealed)
 
 
 @dataclass(frozen=True)
@@ -105,12 +123,14 @@ def read_original(session: Session, ctx: TenantContext, *, prescription_id: str)
             {"p": key, "e": exc.message[:500]},
         )
         return "refused"
+    keys = chain_keys(session, ctx.tenant_id)
     for name in FIELDS:
         found = result.fields.get(name)
         box = found.box if found is not None else None
+        read = _value(found.value) if found is not None and found.value is not None else None
         session.execute(
             text(
-                "INSERT INTO prescription_reading_fields (tenant_id, prescription_id, field, value, confidence, "
+                "INSERT INTO prescription_reading_fields (tenant_id, prescription_id, field, value_enc, confidence, "
                 "page, box_left, box_top, box_right, box_bottom) VALUES (:t, :p, :f, :v, :c, :page, :l, :top, :r, :b) "
                 "ON CONFLICT DO NOTHING"
             ),
@@ -118,7 +138,7 @@ def read_original(session: Session, ctx: TenantContext, *, prescription_id: str)
                 "t": ctx.tenant_id,
                 "p": key,
                 "f": name,
-                "v": _value(found.value) if found is not None and found.value is not None else None,
+                "v": _seal(keys, "value_enc", key, name, read),
                 "c": round(min(1.0, max(0.0, float(found.confidence))), 3) if found is not None else 0,
                 "page": result.page_of.get(name) if box is not None else None,
                 "l": round(box.left) if box is not None else None,
@@ -163,6 +183,7 @@ def get_reading(session: Session, ctx: TenantContext, prescription_id: str) -> R
             text("SELECT * FROM prescription_reading_fields WHERE prescription_id = :p"), {"p": key}
         ).all()
     }
+    keys = chain_keys(session, ctx.tenant_id)
     fields = []
     for name in FIELDS if rows else ():
         f = rows.get(name)
@@ -173,7 +194,9 @@ def get_reading(session: Session, ctx: TenantContext, prescription_id: str) -> R
             if f.box_left is not None and f.box_top is not None and f.box_right is not None and f.box_bottom is not None
             else None
         )
-        fields.append(ReadField(name, f.value or "", float(f.confidence), f.page, box, f.confirmed_value, f.corrected))
+        value = _open(keys, "value_enc", key, name, f.value_enc) or ""
+        confirmed = _open(keys, "confirmed_value_enc", key, name, f.confirmed_value_enc)
+        fields.append(ReadField(name, value, float(f.confidence), f.page, box, confirmed, f.corrected))
     return ReadingView(
         prescription_id=str(key),
         status=ReadingStatus(row.status),
@@ -264,16 +287,14 @@ def confirm_reading(
     unknown = set(values) - set(FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown field: {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    keys = chain_keys(session, ctx.tenant_id)
     rows = {
-        f.field: f
+        f.field: _open(keys, "value_enc", key, f.field, f.value_enc) or ""
         for f in session.execute(
-            text("SELECT field, value FROM prescription_reading_fields WHERE prescription_id = :p"), {"p": key}
+            text("SELECT field, value_enc FROM prescription_reading_fields WHERE prescription_id = :p"), {"p": key}
         ).all()
     }
-    final = {
-        name: _value(values[name]) if name in values else (rows[name].value or "" if name in rows else "")
-        for name in FIELDS
-    }
+    final = {name: _value(values[name]) if name in values else rows.get(name, "") for name in FIELDS}
     drug = final["drug"] or final["drug_as_written"]
     medicines = service.match_medicines(session, ctx, drug, final["strength"]) if drug else []
     entry: dict[str, Any] = {
@@ -290,17 +311,23 @@ def confirm_reading(
     record = service.save_entry(session, ctx, prescription_id, **entry)  # refuses bad values naming the field
     corrected = []
     for name in FIELDS:
-        read = (rows[name].value or "") if name in rows else ""
+        read = rows.get(name, "")
         changed = " ".join(final[name].lower().split()) != " ".join(read.lower().split())
         if changed:
             corrected.append(name)
         session.execute(
             text(
-                "INSERT INTO prescription_reading_fields AS f (tenant_id, prescription_id, field, value, confidence, "
-                "confirmed_value, corrected) VALUES (:t, :p, :f, NULL, 0, :v, :c) "
-                "ON CONFLICT (tenant_id, prescription_id, field) DO UPDATE SET confirmed_value = :v, corrected = :c"
+                "INSERT INTO prescription_reading_fields AS f (tenant_id, prescription_id, field, value_enc, "
+                "confidence, confirmed_value_enc, corrected) VALUES (:t, :p, :f, NULL, 0, :v, :c) "
+                "ON CONFLICT (tenant_id, prescription_id, field) DO UPDATE SET confirmed_value_enc = :v, corrected = :c"
             ),
-            {"t": ctx.tenant_id, "p": key, "f": name, "v": final[name], "c": changed},
+            {
+                "t": ctx.tenant_id,
+                "p": key,
+                "f": name,
+                "v": _seal(keys, "confirmed_value_enc", key, name, final[name]),
+                "c": changed,
+            },
         )
     session.execute(
         text(
@@ -314,6 +341,40 @@ def confirm_reading(
         return Confirmation(record, corrected, False, f"Enter {', '.join(missing)} before sending it for verification.")
     record = service.submit_for_verification(session, ctx, prescription_id)
     return Confirmation(record, corrected, True, "")
+
+
+def reseal_reading_fields(session: Session, ctx: TenantContext, after: Any, limit: int) -> tuple[Any, int]:
+    """One batch of a key rotation's re-encryption of the read fields: the next `limit` rows by
+    (prescription, field) after `after`, each stale value sealed again. Returns (the last key seen, or
+    None at the end; values changed). The row key is two columns, so `reseal_rows` (one uuid id) does not fit."""
+    require(ctx, "keys.rotate")
+    keys = chain_keys(session, ctx.tenant_id)
+    prescription, name = after if after is not None else (None, "")
+    rows = session.execute(
+        text(
+            "SELECT prescription_id, field, value_enc, confirmed_value_enc FROM prescription_reading_fields "
+            "WHERE CAST(:p AS uuid) IS NULL OR (prescription_id, field) > (CAST(:p AS uuid), :f) "
+            "ORDER BY prescription_id, field LIMIT :n FOR UPDATE"
+        ),
+        {"p": prescription, "f": name, "n": limit},
+    ).all()
+    changed = 0
+    for row in rows:
+        row_id = _row_id(row.prescription_id, row.field)
+        stale = {c: getattr(row, c) for c in SEALED if getattr(row, c) is not None}
+        fresh = {c: keys.reseal(FIELDS_TABLE, c, row_id, v) for c, v in stale.items()}
+        fresh = {c: v for c, v in fresh.items() if v is not None}
+        if fresh:
+            changed += len(fresh)
+            session.execute(
+                text(
+                    f"UPDATE prescription_reading_fields SET {', '.join(f'{c} = :{c}' for c in fresh)} "  # noqa: S608
+                    "WHERE prescription_id = :p AND field = :f"
+                ),
+                {"p": row.prescription_id, "f": row.field, **fresh},
+            )
+    last = (str(rows[-1].prescription_id), rows[-1].field) if len(rows) == limit else None
+    return last, changed
 
 
 # --- the chain's report ---------------------------------------------------------------------------------

@@ -34,15 +34,19 @@ Resealer = Callable[[Session, TenantContext, Any, int], tuple[Any, int]]
 def _resealers() -> list[tuple[str, Resealer]]:
     """Each domain's batch function for the tables it owns (imported here: they import this package)."""
     from backend.billing.claims.service import reseal_coverages
+    from backend.patients.allergies import reseal_allergies
     from backend.patients.service import reseal_patients
     from backend.prescriptions.originals import reseal_originals
     from backend.prescriptions.pickup import reseal_pickups
+    from backend.prescriptions.reading import reseal_reading_fields
 
     return [
         ("patients", reseal_patients),
         ("patient_coverages", reseal_coverages),
         ("prescription_images", reseal_originals),
         ("prescription_pickups", reseal_pickups),
+        ("patient_allergies", reseal_allergies),
+        ("prescription_reading_fields", reseal_reading_fields),
     ]
 
 

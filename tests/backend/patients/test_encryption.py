@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import base64
+import io
 import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from PIL import Image
 from sqlalchemy import text
 
 from backend.billing.claims import service as claims
 from backend.core.errors import ConfigurationError
 from backend.core.fieldcrypt import DecryptionFailed, LocalMasterKey, MasterKeyRing, key_version
 from backend.core.settings import Settings
+from backend.jobs.registry import handler_for
+from backend.ocr.fields import FIELDS, Field
+from backend.ocr.pipeline import Reading
+from backend.patients.allergies import allergens_for_review, patient_allergies, record_allergies
 from backend.patients.bulk import NewPatient, load_patients
 from backend.patients.service import create_patient, find_patients, get_patient, identities, patients_matching
+from backend.prescriptions import reading
+from backend.prescriptions import service as prescriptions
+from backend.prescriptions.originals import OCR_JOB
 from backend.protection.keys import chain_keys, forget_chain_keys
 from tenants.context import TenantContext
 from tenants.session import platform_session, run_in_tenant, tenant_session
@@ -93,6 +102,7 @@ def test_the_owner_reading_the_tables_finds_no_identifier_in_clear(db, make_tena
     assert [p.full_name for p in run_in_tenant(ctx, find_patients, "Quim Rosalind").items] == ["Rosalind Quimby"]
 
     tables = ["patients", "patient_coverages", "audit_events", "patient_access_log", "chain_data_keys"]
+    tables += ["patient_allergies", "prescription_reading_fields"]
     everything = "\n".join(dump(db, table) for table in tables).lower()
     assert "quimby" not in dump(db, "patients").lower()
     for secret in [*SECRET_WORDS, *SECRET_VALUES]:
@@ -114,6 +124,59 @@ def test_the_owner_reading_the_tables_finds_no_identifier_in_clear(db, make_tena
         )
     ).all()
     assert plain_columns == []
+
+
+def read_by_ocr(ctx: TenantContext, chain, patient_id: str, read: dict[str, str], monkeypatch) -> str:
+    """A prescription whose original the `ocr` job read (the engine stubbed to find `read`); its id."""
+    page = io.BytesIO()
+    Image.new("RGB", (120, 80), "white").save(page, format="PNG")
+    rx = run_in_tenant(
+        ctx,
+        prescriptions.create_prescription,
+        branch_id=str(chain.branch_ids[0]),
+        patient_id=patient_id,
+        source="walk_in",
+        image=page.getvalue(),
+    )
+    found = {n: Field(read.get(n), 0.95 if n in read else 0.0, None) for n in FIELDS}
+    monkeypatch.setattr(reading, "read_prescription", lambda image: Reading(found, {}, ((120, 80),), "test", 0.1))
+    assert run_in_tenant(TenantContext.system(chain.tenant_id), handler_for(OCR_JOB), prescription_id=rx.id) == "read"
+    return rx.id
+
+
+def test_an_ocr_reading_of_the_patients_name_and_allergies_typed_as_free_text_are_sealed(db, make_tenant, monkeypatch):
+    chain = make_tenant("sealed-reading")
+    ctx = owner(chain)
+    patient = register(ctx, chain, "Rosalind Quimby", "1948-03-09")
+    typed = ["penicillin (hives, says Rosalind)", "Latex - Quimby family"]
+    run_in_tenant(ctx, record_allergies, patient.id, typed)
+    # The OCR engine reads the patient's name and date of birth off the prescription.
+    read = {"patient_name": "Rosalind Quimby", "date_of_birth": "1948-03-09", "drug": "amoxicillin"}
+    rx = read_by_ocr(ctx, chain, patient.id, read, monkeypatch)
+    run_in_tenant(ctx, reading.confirm_reading, rx, {"patient_name": "Rosalind M. Quimby"})
+
+    # The app reads them back in clear: the confirm screen, the record, and the DUR's allergy check.
+    fields = {f.name: f for f in run_in_tenant(ctx, reading.get_reading, rx).fields}
+    name = fields["patient_name"]
+    assert (name.value, name.confirmed_value, name.corrected) == ("Rosalind Quimby", "Rosalind M. Quimby", True)
+    assert (fields["date_of_birth"].value, fields["date_of_birth"].corrected) == ("1948-03-09", False)
+    assert fields["rx_number"].value == "" and fields["rx_number"].confirmed_value == ""
+    accuracy = {a.field: a for a in run_in_tenant(ctx, reading.accuracy_report)}
+    assert (accuracy["patient_name"].confirmed, accuracy["patient_name"].right) == (1, 0)
+    assert (accuracy["date_of_birth"].confirmed, accuracy["date_of_birth"].right) == (1, 1)
+    entries = run_in_tenant(ctx, patient_allergies, patient.id).entries
+    assert [(e.written, e.reaction, e.matched) for e in entries] == [
+        ("penicillin (hives, says Rosalind)", "hives, says Rosalind", "penicillins"),
+        ("Latex - Quimby family", "Quimby family", ""),
+    ]
+    review = run_in_tenant(ctx, lambda session, _ctx: allergens_for_review(session, uuid.UUID(patient.id), ""))
+    assert review[0] == typed
+
+    # The database owner reading the tables finds neither.
+    dumped = "\n".join(dump(db, table) for table in ("patient_allergies", "prescription_reading_fields")).lower()
+    for secret in ("rosalind", "quimby", "1948-03-09", "hives", "amoxicillin"):
+        assert secret not in dumped, secret
+    assert "penicillins" in dumped  # what an entry was matched to (a class from the drug list) stays plain
 
 
 def test_values_round_trip_and_carry_their_key_version(db, make_tenant):

@@ -12,10 +12,14 @@ from backend.billing.claims import service as claims
 from backend.core.errors import ConfigurationError, PermissionDenied
 from backend.core.fieldcrypt import key_version
 from backend.core.settings import reset_settings_cache
+from backend.patients.allergies import patient_allergies, record_allergies
 from backend.patients.service import create_patient, find_patients, get_patient, reseal_patients
+from backend.prescriptions import reading
+from backend.prescriptions.reading import reseal_reading_fields
 from backend.protection.rotation import begin_reencryption, rotate_chain
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
+from tests.backend.patients.test_encryption import read_by_ocr
 
 OLD_KEY = base64.b64encode(b"o" * 32).decode()
 NEW_KEY = base64.b64encode(b"n" * 32).decode()
@@ -107,6 +111,38 @@ def test_values_move_to_a_new_data_key_while_the_app_serves(db, make_tenant):
         {"t": chain.tenant_id},
     ).all()
     assert sorted((k.version, k.retired) for k in keys) == [(1, True), (2, False)]
+
+
+def test_allergies_and_ocr_readings_move_to_the_new_data_key_too(db, make_tenant, monkeypatch):
+    chain = make_tenant("rotate-more")
+    ctx = owner(chain)
+    patient = register_all(chain)[0]
+    run_in_tenant(ctx, record_allergies, patient.id, ["penicillin (rash)", "latex", "peanuts"])
+    rx = read_by_ocr(ctx, chain, patient.id, {"patient_name": "Ann Archer", "drug": "amoxicillin"}, monkeypatch)
+    run_in_tenant(ctx, reading.confirm_reading, rx, {"patient_name": "Ann B. Archer"})
+    system = TenantContext.system(chain.tenant_id)
+    assert run_in_tenant(system, begin_reencryption) == 2
+    # A batch of the read fields (keyed by prescription and field) stops after two rows: it resumes there.
+    after, changed = run_in_tenant(system, reseal_reading_fields, None, 2)
+    assert after is not None and after[0] == rx and changed >= 2
+
+    done = rotate_chain(chain.tenant_id, reencrypt=True, batch=2)
+    assert done.version == 2 and done.retired == [1]
+    for table, column in (
+        ("patient_allergies", "written_enc"),
+        ("patient_allergies", "reaction_enc"),
+        ("prescription_reading_fields", "confirmed_value_enc"),
+    ):
+        assert versions(db, table, column, chain.tenant_id) == {2}, column
+    read = db.execute(
+        text("SELECT value_enc FROM prescription_reading_fields WHERE value_enc IS NOT NULL AND tenant_id = :t"),
+        {"t": chain.tenant_id},
+    ).scalars()
+    assert sorted(key_version(bytes(v)) for v in read) == [2, 2]  # the name and the drug
+    fields = {f.name: f for f in run_in_tenant(ctx, reading.get_reading, rx).fields}
+    assert (fields["patient_name"].value, fields["patient_name"].confirmed_value) == ("Ann Archer", "Ann B. Archer")
+    entries = run_in_tenant(ctx, patient_allergies, patient.id).entries
+    assert [(e.written, e.reaction) for e in entries] == [("penicillin (rash)", "rash"), ("latex", ""), ("peanuts", "")]
 
 
 def test_a_new_master_key_rewraps_the_chain_keys(db, make_tenant, master_key):
