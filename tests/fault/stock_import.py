@@ -41,7 +41,15 @@ class StockImport:
         return summary.processed_rows >= BATCH_ROWS
 
     def done(self) -> bool:
-        return self.summary().status == "done"
+        """The import finished and its outbox job is marked done. The two can be seconds apart: when the
+        killed worker's orphaned work-horse finishes the rows, the restarted worker's retry marks the job."""
+        if self.summary().status != "done":
+            return False
+        with tenant_session(self.owner) as session:
+            status = session.execute(
+                text("SELECT status FROM outbox WHERE id = :id"), {"id": self.outbox_id}
+            ).scalar_one()
+        return bool(status == "done")
 
     def assert_took_effect_once(self) -> None:
         summary = self.summary()
