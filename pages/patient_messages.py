@@ -107,6 +107,7 @@ def message_consent_card() -> rx.Component:
                             rx.button("Record consent", type="submit", variant="soft", id="message-consent-record"),
                         ),
                         align="center",
+                        wrap="wrap",  # a phone puts the button under the choice instead of off the screen
                     ),
                     on_submit=state.change_consent,
                     reset_on_submit=True,

@@ -36,7 +36,7 @@ def search_form() -> rx.Component:
             rx.input(
                 id="patient-search",
                 name="q",
-                placeholder="Name, phone or date of birth (YYYY-MM-DD)",
+                placeholder="Last name, phone or date of birth (YYYY-MM-DD)",
                 default_value=PatientsState.query,
                 auto_complete="off",
                 width="24em",

@@ -430,6 +430,12 @@ def _page(session: Session, keys: ChainKeys, named: list[tuple[uuid.UUID, str]],
     return items[start - first : start - first + PAGE_SIZE]
 
 
+# What a search can find, said wherever a search finds nobody (names are sealed: only these are indexed).
+SEARCH_HINT = (
+    "Search by last name (or its first three letters), phone number or its last four digits, or date of birth."
+)
+
+
 def find_patients(session: Session, ctx: TenantContext, query: str = "", *, page: int = 0) -> PatientPage:
     """Patients in the member's scope matching a name, phone or date of birth, by name; one page.
 

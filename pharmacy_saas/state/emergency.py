@@ -18,7 +18,7 @@ import reflex as rx
 from backend.accounts.signatures import sign
 from backend.core.errors import PharmacyError
 from backend.inventory.service import medicine_details, search_medicines
-from backend.patients.service import find_patients, patient_summary
+from backend.patients.service import SEARCH_HINT, find_patients, patient_summary
 from backend.prescriptions import emergency
 from backend.prescriptions.service import rx_settings
 from pharmacy_saas.state.base import guarded, run_service, transact
@@ -81,7 +81,7 @@ class EmergencySupplyState(ShellState):
         except PharmacyError as exc:
             self.error = exc.message
             return
-        self.error = "" if found.items else f"No patient matches “{typed}”: register them first."
+        self.error = "" if found.items else f"No patient matches “{typed}”: register them first. {SEARCH_HINT}"
         self.patient_matches = [Choice(p.id, f"{p.full_name} ({p.date_of_birth.isoformat()})") for p in found.items[:8]]
 
     @rx.event

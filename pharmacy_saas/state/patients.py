@@ -14,7 +14,15 @@ import reflex as rx
 from backend.billing.claims import service as claims
 from backend.core.errors import PharmacyError
 from backend.patients.allergies import Allergies, allergies_with_record, record_allergies
-from backend.patients.service import Patient, access_log, create_patient, find_patients, get_patient, update_patient
+from backend.patients.service import (
+    SEARCH_HINT,
+    Patient,
+    access_log,
+    create_patient,
+    find_patients,
+    get_patient,
+    update_patient,
+)
 from backend.prescriptions.service import patient_prescriptions
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, run_service, transact
@@ -134,6 +142,8 @@ class PatientsState(ShellState):
             return
         self.query, self.page, self.has_more, self.error = query, found.page, found.has_more, ""
         self.patients = [PatientRow(p.id, p.full_name, p.date_of_birth.isoformat()) for p in found.items]
+        if query.strip() and not found.items:
+            self.error = f"No patient matches “{query.strip()}”. {SEARCH_HINT}"
 
 
 class PatientRecordState(ShellState):

@@ -47,7 +47,7 @@ from backend.billing.bills.service import (
 from backend.billing.payments.cards import CardNotPresented
 from backend.core.errors import PharmacyError
 from backend.inventory.service import STOCK_CHANGED, LinePreview, Medicine, search_medicines
-from backend.patients.service import find_patients, patient_summary
+from backend.patients.service import SEARCH_HINT, find_patients, patient_summary
 from backend.prescriptions.enums import CounterRule
 from backend.prescriptions.pickup import CounterFill, fill_at_counter, pickup_input
 from backend.prescriptions.service import counter_rule
@@ -665,7 +665,7 @@ class CounterState(ShellState):
             self.error = exc.message
             return None
         if not found.items:
-            self.error = f"No patient matches “{typed}”: the sale stays with a walk-in customer."
+            self.error = f"No patient matches “{typed}”: the sale stays with a walk-in customer. {SEARCH_HINT}"
             return None
         self.error = ""
         self.patient_matches = [PatientPick(p.id, p.full_name, p.date_of_birth.isoformat()) for p in found.items[:8]]

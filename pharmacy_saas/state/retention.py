@@ -15,7 +15,7 @@ import reflex as rx
 from backend.accounts.signatures import sign
 from backend.core.display import display_time
 from backend.core.errors import PharmacyError
-from backend.patients.service import find_patients
+from backend.patients.service import SEARCH_HINT, find_patients
 from backend.retention import service as retention
 from backend.retention.statuses import RecordKind
 from pharmacy_saas.state.base import guarded, run_service, transact
@@ -148,7 +148,7 @@ class RetentionState(ShellState):
         except PharmacyError as exc:
             self.error = exc.message
             return
-        self.error = "" if found.items else "No patient matches."
+        self.error = "" if found.items else f"No patient matches. {SEARCH_HINT}"
         self.candidates = [
             {"id": p.id, "name": p.full_name, "born": p.date_of_birth.isoformat()} for p in found.items[:10]
         ]

@@ -31,6 +31,11 @@ def test_register_find_and_open_a_patient(page: Page, app_url: str, committed_te
     expect(page.locator("#patient-allergies")).to_have_text("Penicillin (rash)", timeout=15000)
 
     page.goto(f"{app_url}/patients")
+    # Names are sealed: only the last name (or its first three letters) is indexed, and the page says so.
+    page.locator("#patient-search").fill("Maria")
+    page.locator("#patient-search-submit").click()
+    expect(page.locator("#patients-error")).to_contain_text("Search by last name", timeout=15000)
+    expect(page.locator(".patient-row")).to_have_count(0)
     page.locator("#patient-search").fill(surname.lower())
     page.locator("#patient-search-submit").click()
     rows = page.locator(".patient-row")
