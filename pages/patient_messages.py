@@ -4,7 +4,7 @@
 import reflex as rx
 
 from components.forms import form_alert
-from components.tables import data_table
+from components.tables import cells_row, data_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.patient_messages import (
@@ -57,13 +57,9 @@ def patient_messages_page() -> rx.Component:
 
 
 def consent_row(row: ConsentRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.recorded),
-        rx.table.cell(row.how),
-        rx.table.cell(row.by),
-        rx.table.cell(rx.cond(row.withdrawn != "", row.withdrawn, rx.badge("in force", color_scheme="green"))),
-        class_name="message-consent-row",
-    )
+    in_force = rx.badge("in force", color_scheme="green")
+    withdrawn = rx.cond(row.withdrawn != "", row.withdrawn, in_force)
+    return cells_row(row.recorded, row.how, row.by, withdrawn, class_name="message-consent-row")
 
 
 def message_consent_card() -> rx.Component:

@@ -3,7 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert
-from components.tables import foreach_table
+from components.tables import cells_row, foreach_table
 from pages.shell import with_shell
 from pharmacy_saas import routes
 from pharmacy_saas.state.retention import RetentionState
@@ -152,12 +152,7 @@ def disposal_card() -> rx.Component:
                     foreach_table(
                         ("Patient", "Due since", "Why"),
                         state.batch_items,
-                        lambda i: rx.table.row(
-                            rx.table.cell(i["name"]),
-                            rx.table.cell(i["due_on"]),
-                            rx.table.cell(i["basis"]),
-                            class_name="disposal-item",
-                        ),
+                        lambda i: cells_row(i["name"], i["due_on"], i["basis"], class_name="disposal-item"),
                         "batch-table",
                     ),
                     rx.text(state.batch_more, size="1", color_scheme="gray"),
@@ -188,13 +183,7 @@ def disposal_card() -> rx.Component:
             foreach_table(
                 ("Approved", "Due on", "Listed", "Disposed"),
                 state.history,
-                lambda b: rx.table.row(
-                    rx.table.cell(b["approved"]),
-                    rx.table.cell(b["as_of"]),
-                    rx.table.cell(b["listed"]),
-                    rx.table.cell(b["disposed"]),
-                    class_name="disposal-row",
-                ),
+                lambda b: cells_row(b["approved"], b["as_of"], b["listed"], b["disposed"], class_name="disposal-row"),
                 "disposal-history",
             ),
             width="100%",

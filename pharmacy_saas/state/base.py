@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from backend.accounts.sessions import SESSION_COOKIE, Principal, require_principal
+from backend.accounts.signatures import sign
 from backend.core.errors import AuthenticationRequired, ChainSuspended, PermissionDenied, PharmacyError
 from backend.core.logging import new_trace_id, tenant_var, trace_id_var, user_var
 from pharmacy_saas import routes
@@ -100,6 +101,21 @@ async def stream_service(
                 batch, flush_at = [], loop.time() + interval
     finally:
         stop.set()  # the thread ends at its next item; nothing needs to wait for it
+
+
+async def sign_with_password(
+    ctx: TenantContext, form: dict[str, Any], *, meaning: str, entity_type: str, entity_id: str
+) -> str:
+    """The signer's electronic signature from the form's password field (its id), before the act it signs:
+    a wrong or empty password raises, so nothing is signed and the act is never attempted."""
+    return await run_service(
+        sign,
+        ctx,
+        password=str(form.get("password", "")) or None,
+        meaning=meaning,
+        entity_type=entity_type,
+        entity_id=entity_id,
+    )
 
 
 def navigate(url: str) -> Any:

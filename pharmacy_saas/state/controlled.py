@@ -12,13 +12,12 @@ from typing import Any
 
 import reflex as rx
 
-from backend.accounts.signatures import sign
 from backend.controlled import asap, biennial, losses, orders, register
 from backend.controlled.common import scheduled_medicines
 from backend.controlled.statuses import InventoryStatus, LossType, OrderForm, TakenAt
 from backend.core.display import display_time
 from backend.core.errors import PharmacyError
-from pharmacy_saas.state.base import guarded, run_service, transact
+from pharmacy_saas.state.base import guarded, sign_with_password, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -282,10 +281,9 @@ class ControlledState(ShellState):
     async def sign_inventory(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """Sign with the password, then sign the inventory: a wrong password signs nothing."""
         try:
-            signature = await run_service(
-                sign,
+            signature = await sign_with_password(
                 ctx,
-                password=str(form.get("password", "")) or None,
+                form,
                 meaning=self.signature_meaning,
                 entity_type="controlled_inventory",
                 entity_id=self.inventory_id,

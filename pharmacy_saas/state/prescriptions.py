@@ -14,7 +14,6 @@ from typing import Any
 
 import reflex as rx
 
-from backend.accounts.signatures import sign
 from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
 from backend.patients.allergies import register_with_allergies
@@ -23,7 +22,7 @@ from backend.prescriptions import originals, reading, service, transfers, verifi
 from backend.prescriptions import prescribers as prescriber_service
 from backend.prescriptions.enums import ReadingStatus, RxSource, RxStatus
 from pharmacy_saas import routes
-from pharmacy_saas.state.base import guarded, run_service, transact
+from pharmacy_saas.state.base import guarded, sign_with_password, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
@@ -808,13 +807,8 @@ class RxState(ShellState):
             )
             return None
         try:
-            signature = await run_service(
-                sign,
-                ctx,
-                password=str(form.get("password", "")) or None,
-                meaning=self.meaning,
-                entity_type="prescription",
-                entity_id=self.rx_id,
+            signature = await sign_with_password(
+                ctx, form, meaning=self.meaning, entity_type="prescription", entity_id=self.rx_id
             )
             record = await transact(ctx, verification.verify, self.rx_id, signature_id=signature, overrides=overrides)
         except PharmacyError as exc:

@@ -12,13 +12,12 @@ from typing import Any
 
 import reflex as rx
 
-from backend.accounts.signatures import sign
 from backend.core.display import display_time
 from backend.core.errors import PharmacyError
 from backend.patients.service import SEARCH_HINT, find_patients
 from backend.retention import service as retention
 from backend.retention.statuses import RecordKind
-from pharmacy_saas.state.base import guarded, run_service, transact
+from pharmacy_saas.state.base import guarded, sign_with_password, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 
@@ -202,13 +201,8 @@ class RetentionState(ShellState):
     async def approve(self, ctx: TenantContext, form: dict[str, Any]) -> Any:
         """Sign with the password, then approve: a wrong password disposes of nothing."""
         try:
-            signature = await run_service(
-                sign,
-                ctx,
-                password=str(form.get("password", "")) or None,
-                meaning=self.signature_meaning,
-                entity_type="disposal_batch",
-                entity_id=self.batch_id,
+            signature = await sign_with_password(
+                ctx, form, meaning=self.signature_meaning, entity_type="disposal_batch", entity_id=self.batch_id
             )
             done = await transact(ctx, retention.approve_disposal, self.batch_id, signature_id=signature)
         except PharmacyError as exc:
