@@ -44,5 +44,17 @@ INVITE = "/invite"
 COOKIE_EXCHANGE = "/api/v1/auth/exchange"
 SIGNED_OUT = "/api/v1/auth/signed-out"
 
+# The public refill portal (issue 17): one per chain, by its slug. Pages take the slug from the address.
+PORTAL = "/portal/[slug]"  # the chain's front page: branches, hours, the three things a customer comes for
+PORTAL_REFILL = "/portal/[slug]/refill"
+PORTAL_PRESCRIPTIONS = "/portal/[slug]/prescriptions"  # verify by a one-time code, then my prescriptions
+PORTAL_UPLOAD = "/portal/[slug]/upload"  # a verified customer sends a photo of a new prescription
+
+
+def portal_path(slug: str, page: str = "") -> str:
+    """The address of a chain's portal page (`page` "" for its front page, else "refill", ...)."""
+    return f"/portal/{slug}" + (f"/{page}" if page else "")
+
+
 PLATFORM = "/platform"
 PLATFORM_SIGN_IN = "/platform/signin"

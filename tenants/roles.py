@@ -20,6 +20,9 @@ STAFF_ROLES = (OWNER, MANAGER, PHARMACIST, TECHNICIAN, CASHIER)
 SYSTEM = "system"  # background work done on a tenant's behalf
 SUPPORT = "support"  # a platform admin with time-limited, audited, read-only access to one chain
 PLATFORM_ADMIN = "platform-admin"  # the super-admin console, never inside a chain
+# The public refill portal (issue 17): never a staff member, never a user id.
+PORTAL = "portal"  # anyone on a chain's portal, before proving who they are
+CUSTOMER = "customer"  # a customer who proved who they are by a one-time code: one patient of one chain
 # API tokens act with the role of their widest scope.
 API_READ, API_WRITE, API_ADMIN = "api-read", "api-write", "api-admin"
 API_SCOPES = {"read": API_READ, "write": API_WRITE, "admin": API_ADMIN}
@@ -152,6 +155,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # field encryption (issue 16): re-wrapping a chain's keys and re-encrypting its values is operator work,
     # run by `pharmacy-saas keys rotate` on the chain's behalf, never from a screen or a token
     "keys.rotate": frozenset({SYSTEM}),
+    # the public portal: the chain's branches, hours and contact (what its front door shows anyone)
+    "portal.view": frozenset({PORTAL, CUSTOMER}),
+    # whether an Rx number, date of birth and last name name one prescription of the chain (the answer
+    # never leaves the server: the portal's reply is the same either way)
+    "portal.match": frozenset({PORTAL, CUSTOMER}),
 }
 
 

@@ -83,3 +83,9 @@ def invitation_row(token_hash: str) -> Any | None:
     """The invitation a link's token belongs to (by the token's hash), or None."""
     rows = lookup("SELECT * FROM invitation_by_token(%(h)s)", {"h": token_hash}, kind="auth")
     return rows[0] if rows else None
+
+
+def portal_chain_row(slug: str) -> Any | None:
+    """A chain's id, name and standing by its slug, for its public portal (one exact slug, one row)."""
+    rows = lookup("SELECT * FROM portal_chain_by_slug(%(s)s)", {"s": slug}, kind="auth")
+    return rows[0] if rows else None

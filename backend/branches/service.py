@@ -465,3 +465,31 @@ def set_branch_active(session: Session, ctx: TenantContext, branch_id: str, acti
         details={"name": current.name, "code": current.code},
     )
     return _load(session, ctx, current.id)
+
+
+# --- the public portal --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicBranch:
+    """What a chain's public portal shows of a branch: where it is, how to call it, when it is open."""
+
+    id: str
+    name: str
+    address: str
+    phone: str
+    time_zone: str
+    hours: list[tuple[str, str]]  # (weekday name, "09:00-18:00" / "closed"), Monday first; [] when never given
+
+
+def public_branches(session: Session, ctx: TenantContext) -> list[PublicBranch]:
+    """The chain's open branches as its portal lists them, by name (inactive branches are not shown)."""
+    require(ctx, "portal.view")
+    rows = session.execute(text("SELECT * FROM branches WHERE is_active ORDER BY lower(name), id")).all()
+    out = []
+    for row in rows:
+        branch = _branch(row)
+        given = branch.opening_hours
+        hours = [(WEEKDAY_NAMES[day], hours_text(given[day])) for day in WEEKDAYS if given]
+        out.append(PublicBranch(branch.id, branch.name, branch.address, branch.phone, branch.time_zone, hours))
+    return out

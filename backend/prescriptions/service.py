@@ -1123,3 +1123,33 @@ def dispensing_dates(session: Session, ctx: TenantContext) -> list[DispensingDat
         )
     ).all()
     return [DispensingDates(str(r.patient_id), r.last_any, r.last_controlled) for r in rows]
+
+
+# --- the portal ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberedPrescription:
+    """What the portal needs of a prescription a customer names by its number: whose it is and where."""
+
+    id: str
+    rx_number: str
+    patient_id: str
+    branch_id: str
+    status: RxStatus
+
+
+def prescription_by_number(session: Session, ctx: TenantContext, rx_number: str) -> NumberedPrescription | None:
+    """The chain's prescription with this number as printed on the label (case and spaces as typed do not
+    matter), or None. For the portal: the caller proves the patient before anything is shown or done."""
+    require(ctx, "portal.match")
+    number = "".join(str(rx_number).split()).upper()[:40]
+    row = session.execute(
+        text("SELECT id, rx_number, patient_id, branch_id, status FROM prescriptions WHERE rx_number = :n"),
+        {"n": number},
+    ).first()
+    if row is None:
+        return None
+    return NumberedPrescription(
+        str(row.id), row.rx_number, str(row.patient_id), str(row.branch_id), RxStatus(row.status)
+    )

@@ -90,6 +90,7 @@ def test_a_new_function_reaches_nobody_until_granted(db):
     ("password_reset_issue(uuid, text, uuid, integer)", AUTH),
     ("password_reset_apply(text, text)", AUTH),
     ("sso_config_by_slug(text)", AUTH),
+    ("portal_chain_by_slug(text)", AUTH),
     ("invitation_by_token(text)", AUTH),
     ("outbox_claim(integer)", RELAY),
     ("outbox_mark_relayed(uuid[])", RELAY),
