@@ -160,6 +160,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # whether an Rx number, date of birth and last name name one prescription of the chain (the answer
     # never leaves the server: the portal's reply is the same either way)
     "portal.match": frozenset({PORTAL, CUSTOMER}),
+    # asking for a refill of a named (matched) prescription: a row in the staff queue, never a fill
+    "portal.request": frozenset({PORTAL, CUSTOMER}),
 }
 
 

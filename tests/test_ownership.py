@@ -100,6 +100,8 @@ OWNERS: dict[str, str] = {
     "message_disclosure": "backend/notifications",
     "patient_message_consents": "backend/patients",
     "chain_data_keys": "backend/protection",
+    # the public refill portal (issue 17)
+    "portal_refill_requests": "backend/portal",
 }
 
 # (file, table): why this module may write a table it does not own. Adding one is a reviewed change.

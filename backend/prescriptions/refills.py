@@ -31,7 +31,7 @@ from backend.jobs.service import enqueue_job
 from backend.patients.service import identities
 from backend.prescriptions.enums import RefillSource, RenewalStatus, RxStatus
 from backend.prescriptions.fills import Fill, TooEarly, fill_prescription, refill_basis, refill_due_on
-from backend.prescriptions.service import RefusedTransition, local_today, rx_settings
+from backend.prescriptions.service import RefusedTransition, chain_rx_settings, local_today, rx_settings
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -112,6 +112,7 @@ def _renewed(session: Session, key: uuid.UUID) -> str | None:
 
 def _renewal_reason(session: Session, ctx: TenantContext, row: Any, today: date) -> str | None:
     """Why the prescriber must write a new prescription, or None when a refill may be dispensed."""
+    del ctx  # the caller checked its permission; the chain's rules are read as they are
     if row.schedule == "CII":
         return "A Schedule II prescription has no refills (21 CFR 1306.12): the prescriber must write a new one."
     if RxStatus(row.status) is RxStatus.EXPIRED or (row.expires_on is not None and row.expires_on < today):
@@ -119,7 +120,7 @@ def _renewal_reason(session: Session, ctx: TenantContext, row: Any, today: date)
     if row.refills_remaining <= 0:
         return f"No refills left ({row.refills_authorized} authorized)."
     if row.schedule in ("CIII", "CIV"):
-        limit = rx_settings(session, ctx).controlled_max_refills
+        limit = chain_rx_settings(session).controlled_max_refills
         used = session.execute(
             text("SELECT count(*) FROM prescription_fills WHERE prescription_id = :p AND counts_refill AND part = 1"),
             {"p": row.id},
@@ -439,3 +440,15 @@ def refill_status(session: Session, ctx: TenantContext, prescription_id: str) ->
         requestable=basis.refill and (status in RxStatus.refillable() or status is RxStatus.EXPIRED),
         renewals=renewals_of(session, ctx, prescription_id),
     )
+
+
+def online_refill_obstacle(session: Session, ctx: TenantContext, prescription_id: str) -> str | None:
+    """Why a refill asked for online needs a person to call the customer (transferred, cancelled, no refills
+    left, expired, a CII...), or None when it can go in the queue to be filled. Reads only; for the portal,
+    whose answer to the customer is the same either way (the reason is for staff)."""
+    require(ctx, "portal.request")
+    key = as_uuid(prescription_id, "prescription")
+    row = session.execute(_RX, {"id": key}).first()
+    if row is None:
+        raise NotFound("No such prescription.")
+    return _refused(row) or _renewed(session, key) or _renewal_reason(session, ctx, row, local_today(row.time_zone))

@@ -36,6 +36,7 @@ def _resealers() -> list[tuple[str, Resealer]]:
     from backend.billing.claims.service import reseal_coverages
     from backend.patients.allergies import reseal_allergies
     from backend.patients.service import reseal_patients
+    from backend.portal.refill_requests import reseal_refill_requests
     from backend.prescriptions.originals import reseal_originals
     from backend.prescriptions.pickup import reseal_pickups
     from backend.prescriptions.reading import reseal_reading_fields
@@ -47,6 +48,7 @@ def _resealers() -> list[tuple[str, Resealer]]:
         ("prescription_pickups", reseal_pickups),
         ("patient_allergies", reseal_allergies),
         ("prescription_reading_fields", reseal_reading_fields),
+        ("portal_refill_requests", reseal_refill_requests),
     ]
 
 

@@ -42,6 +42,7 @@ AUTH_CALLERS = {
     "backend/accounts/auth_path.py:apply_password_reset": "the reset page spends a link",
     "backend/accounts/auth_path.py:sso_config_row": "the sign-in page finds a chain's SSO by its slug",
     "backend/accounts/auth_path.py:invitation_row": "the invitation page reads its invitation by token",
+    "backend/accounts/auth_path.py:portal_chain_row": "a chain's public portal finds its chain by the slug",
 }
 RELAY_CALLERS = {
     "backend/core/database.py:open_session": "picks the relay engine for a session of that kind",
