@@ -831,16 +831,19 @@ DISPOSAL_BATCH = 1000
 
 def patient_matches(session: Session, ctx: TenantContext, patient_id: object, born: date, surname: str) -> bool:
     """Whether the patient's date of birth and last name are the ones typed on the portal, compared by their
-    blind indexes (nothing is decrypted). The tokens are computed whether or not there is a patient, so the
-    work does not depend on the answer; the caller never shows the answer to the person who typed."""
+    blind indexes (only a match's name is decrypted, to refuse a disposed record). The tokens are computed
+    whether or not there is a patient; the caller never shows the answer to the person who typed."""
     require(ctx, "portal.match")
     keys = _keys(session, ctx)
     wanted_dob = keys.token("date_of_birth", born)
     wanted_name = keys.token("last_name", identity.last_name(surname))
-    if patient_id is None or wanted_name is None or identity.last_name(surname) == identity.last_name(DISPOSED_NAME):
-        return False  # a disposed record keeps a placeholder name: it proves nobody
+    if patient_id is None or wanted_name is None:
+        return False
     row = session.execute(
-        text("SELECT dob_bidx, name_bidx FROM patients WHERE id = :p"),
+        text("SELECT id, dob_bidx, name_bidx, full_name_enc FROM patients WHERE id = :p"),
         {"p": _patient_key(patient_id)},
     ).first()
-    return row is not None and bytes(row.dob_bidx) == wanted_dob and bytes(row.name_bidx) == wanted_name
+    if row is None or bytes(row.dob_bidx) != wanted_dob or bytes(row.name_bidx) != wanted_name:
+        return False
+    # A disposed record keeps a placeholder name and the year of birth: it proves nobody.
+    return identity.opened(keys, row, ("full_name",))["full_name"] != DISPOSED_NAME

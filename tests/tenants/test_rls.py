@@ -165,6 +165,7 @@ def two_chains(db, make_tenant):
         run_in_tenant(ctx, set_disclosure, "ready_for_pickup", True)
         run_in_tenant(ctx, record_message_consent, patient.id, "in_person")
         run_in_tenant(ctx, produce_copy, patient.id)  # patient_copy_requests (issue 16: a patient's own copy)
+        _seed_portal(chain, patient.id)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -186,6 +187,27 @@ def two_chains(db, make_tenant):
         count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})
         assert count.scalar_one() > 0, f"seed data has no row of B in {table}: the test would be vacuous"
     return a, b
+
+
+def _seed_portal(chain, patient_id: str) -> None:
+    """portal_refill_requests: the seeded patient's first prescription asked for on the chain's portal."""
+    from datetime import date
+
+    from backend.portal.chains import chain_for_slug, visitor_context
+    from backend.portal.refill_requests import record_request
+    from backend.portal.service import match_prescription
+    from backend.portal.statuses import RefillRequestSource
+
+    visitor = visitor_context(chain_for_slug(chain.slug))
+
+    def ask(session, ctx):
+        number = session.execute(
+            text("SELECT rx_number FROM prescriptions WHERE patient_id = :p ORDER BY rx_seq LIMIT 1"), {"p": patient_id}
+        ).scalar_one()
+        found = match_prescription(session, ctx, number, date(1970, 1, 1), "Patient")
+        record_request(session, ctx, found, None, "seeded", RefillRequestSource.PORTAL_FORM)
+
+    run_in_tenant(visitor, ask)
 
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:
