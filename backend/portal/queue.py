@@ -148,12 +148,24 @@ def portal_queue(session: Session, ctx: TenantContext, branch_id: str) -> Portal
     return PortalQueue(_requests(session, ctx, opened), _requests(session, ctx, decided))
 
 
+def open_count(session: Session, ctx: TenantContext, branch_id: str) -> int:
+    """How many portal requests wait in the branch's queue (the dashboard's attention list)."""
+    require(ctx, "portal.queue")
+    branch = as_uuid(branch_id, "branch")
+    if not ctx.can_see_branch(branch):
+        raise NotFound("No such branch.")
+    return session.execute(
+        text("SELECT count(*) FROM portal_refill_requests WHERE branch_id = :b AND status = ANY(:s)"),
+        {"b": branch, "s": [str(s) for s in RefillRequestStatus.open()]},
+    ).scalar_one()
+
+
 def get_request(session: Session, ctx: TenantContext, request_id: str) -> PortalRequest:
     require(ctx, "portal.queue")
     return _one(session, ctx, _key(request_id))
 
 
-def _key(request_id: object) -> uuid.UUID:
+def _key(request_id: str) -> uuid.UUID:
     return as_uuid(request_id, "request")
 
 
