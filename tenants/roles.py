@@ -164,7 +164,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.request": frozenset({PORTAL, CUSTOMER}),
     # the staff queue of portal refill requests: listing, accepting (the fill also needs prescriptions.refill),
     # denying with a reason, closing after a call; the people who dispense, not the till
-    "portal.queue": CLINICAL,
+    "portal.queue": CLINICAL | {API_ADMIN},
 }
 
 
