@@ -9,7 +9,9 @@ audit log. The request's `customer_told` makes the job run once in effect.
 
 Which message: accepted with a fill, "refill request received" (the pharmacy will say when it is ready);
 accepted as a renewal request, "needs the prescriber"; denied, "could not fill: contact the branch" (the
-staff's reason is never put in a patient message).
+staff's reason is never put in a patient message). When the accepted request's fill passes the pharmacist's
+final check, `prescriptions.fills.final_check` puts `portal.tell_ready` on the outbox: "ready for pickup",
+once (`ready_told`).
 """
 
 from __future__ import annotations
@@ -30,15 +32,19 @@ from backend.portal.statuses import RefillRequestStatus
 from tenants.audit import record_audit
 from tenants.context import TenantContext
 
-_ROW = text(
-    "SELECT q.id, q.status, q.patient_id, q.fill_id, q.customer_told, r.rx_number, "
+READY_JOB = "portal.tell_ready"  # named in prescriptions.fills.final_check (which cannot import this module)
+
+_COLUMNS = (
+    "SELECT q.id, q.status, q.patient_id, q.fill_id, q.customer_told, q.ready_told, r.rx_number, "
     "coalesce(m.generic_name || ' ' || m.strength, r.drug_written) AS medicine, "
     "b.name AS branch, b.phone AS branch_phone, t.name AS chain FROM portal_refill_requests q "
     "JOIN prescriptions r ON r.tenant_id = q.tenant_id AND r.id = q.prescription_id "
     "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
     "JOIN branches b ON b.tenant_id = q.tenant_id AND b.id = q.branch_id "
-    "JOIN tenants t ON t.id = q.tenant_id WHERE q.id = :id FOR UPDATE OF q"
+    "JOIN tenants t ON t.id = q.tenant_id "
 )
+_ROW = text(_COLUMNS + "WHERE q.id = :id FOR UPDATE OF q")
+_BY_FILL = text(_COLUMNS + "WHERE q.fill_id = :f AND q.status = 'accepted' FOR UPDATE OF q")
 
 
 def _send(session: Session, ctx: TenantContext, row: Any, kind: MessageKind) -> str:
@@ -85,4 +91,20 @@ def tell_outcome(session: Session, ctx: TenantContext, *, request_id: str) -> st
         {"r": result, "id": row.id},
     )
     _record(session, ctx, row, kind, result)
+    return result
+
+
+@job(READY_JOB)
+def tell_ready(session: Session, ctx: TenantContext, *, fill_id: str) -> str:
+    """E-mail the customer that the fill of their portal request passed its final check (once)."""
+    row = session.execute(_BY_FILL, {"f": as_uuid(fill_id, "fill")}).first()
+    if row is None:
+        return "not a portal request's fill"
+    if row.ready_told:
+        return f"already {row.ready_told}"
+    result = _send(session, ctx, row, MessageKind.READY_FOR_PICKUP)
+    session.execute(
+        text("UPDATE portal_refill_requests SET ready_told = :r WHERE id = :id"), {"r": result, "id": row.id}
+    )
+    _record(session, ctx, row, MessageKind.READY_FOR_PICKUP, result)
     return result

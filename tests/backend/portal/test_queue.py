@@ -238,3 +238,34 @@ def test_branch_scope_and_roles(pharmacy, db):
         with pytest.raises(PermissionDenied):
             refused()
     assert row(db, request).status == RefillRequestStatus.PENDING
+
+
+def test_the_fill_of_an_accepted_request_passing_its_final_check_tells_the_customer_it_is_ready(
+    pharmacy, db, mail_sink
+):
+    db.execute(text("RESET ROLE"))
+    db.execute(
+        text("UPDATE medicines SET barcode = '00093711101' WHERE id = :m"), {"m": pharmacy.medicines["lisinopril"]}
+    )
+    receive(pharmacy, "lisinopril", "L1", 100)
+    patient, address = customer(pharmacy)
+    pharmacy.run(pharmacy.owner, set_disclosure, MessageKind.READY_FOR_PICKUP, True)
+    pharmacy.run(pharmacy.owner, record_message_consent, patient, "portal")
+    rx = filled_for(pharmacy, db, patient, refills_authorized="2")
+    request = ask(pharmacy, rx.rx_number)
+    made = pharmacy.run(pharmacy.technician, queue.accept_request, request).request.fill_id
+
+    pharmacy.run(pharmacy.pharmacist, fills.final_check, made, "00093711101")
+
+    db.execute(text("RESET ROLE"))
+    waiting = db.execute(
+        text("SELECT count(*) FROM outbox WHERE job_name = 'portal.tell_ready' AND payload->>'fill_id' = :f"),
+        {"f": made},
+    ).scalar_one()
+    assert waiting == 1
+    system = TenantContext.system(pharmacy.chain.tenant_id)
+    assert pharmacy.run(system, handler_for("portal.tell_ready"), fill_id=made) == "emailed"
+    assert pharmacy.run(system, handler_for("portal.tell_ready"), fill_id=made) == "already emailed"
+    mails = wait_until(lambda: [m for m in mail_sink.to(address) if "ready" in str(m["Subject"])], message="ready")
+    assert f"Lisinopril 10 mg (Rx {rx.rx_number}) is ready for pickup" in mail_sink.text(mails[-1])
+    assert len(mails) == 1
