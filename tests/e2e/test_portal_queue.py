@@ -28,6 +28,7 @@ from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
 
+TABLET = {"width": 768, "height": 1024}
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
 
 
@@ -69,7 +70,8 @@ def test_staff_accept_and_deny_portal_requests(page: Page, app_url: str, committ
     email, password = member(pharmacy.owner, "pharmacist", "Pia Pharm")
 
     sign_in(page, app_url, email, password)
-    expect(page.locator("#attention-portal-requests")).to_contain_text("2", timeout=15000)
+    expect(page.locator("#attention-portal-requests .attention-count")).to_have_text("2", timeout=15000)
+    page.set_viewport_size(TABLET)
     page.goto(f"{app_url}/prescriptions")
     page.locator("#rx-portal-requests").click()
     expect(page.locator("#portal-requests-title")).to_be_visible(timeout=15000)
@@ -82,6 +84,8 @@ def test_staff_accept_and_deny_portal_requests(page: Page, app_url: str, committ
     expect(first.locator(".portal-note")).to_have_text(XSS)  # the customer's words, as text
     assert page.evaluate("typeof window.__xss") == "undefined"
     expect(page.locator("#portal-open img")).to_have_count(0)
+    expect(first.locator(".portal-accept")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]  # nothing off a tablet
 
     first.locator(".portal-accept").click()
     decided = page.locator("#portal-decided .portal-decided")
