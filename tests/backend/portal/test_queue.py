@@ -269,3 +269,22 @@ def test_the_fill_of_an_accepted_request_passing_its_final_check_tells_the_custo
     mails = wait_until(lambda: [m for m in mail_sink.to(address) if "ready" in str(m["Subject"])], message="ready")
     assert f"Lisinopril 10 mg (Rx {rx.rx_number}) is ready for pickup" in mail_sink.text(mails[-1])
     assert len(mails) == 1
+
+
+def test_a_refill_that_became_a_renewal_request_closes_the_request_and_says_it_needs_the_prescriber(
+    pharmacy, db, mail_sink
+):
+    receive(pharmacy, "lisinopril", "L1", 100)
+    patient, address = customer(pharmacy)
+    rx = filled_for(pharmacy, db, patient, refills_authorized="1")
+    request = ask(pharmacy, rx.rx_number)
+    db.execute(text("RESET ROLE"))
+    db.execute(text("UPDATE prescriptions SET refills_remaining = 0 WHERE id = :p"), {"p": rx.id})  # used since
+
+    done = pharmacy.run(pharmacy.pharmacist, queue.accept_request, request)
+
+    assert (done.request.status, done.request.fill_id) == (RefillRequestStatus.ACCEPTED, None)
+    assert "No refills left" in done.message and "prescriber" in done.message
+    assert tell(pharmacy, request) == "emailed"
+    body = mail_sink.text(wait_until(lambda: mail_sink.to(address), message="the renewal e-mail")[-1])
+    assert "needs your prescriber's approval" in body and "lisinopril" not in body.lower()
