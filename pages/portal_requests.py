@@ -47,7 +47,18 @@ def _id(row: PortalRow) -> rx.Component:
 def open_row(row: PortalRow) -> rx.Component:
     return rx.vstack(
         _facts(row),
-        rx.cond(row.why_call != "", rx.text("Why call: ", row.why_call, size="2", color_scheme="orange")),
+        rx.cond(
+            row.status == "call_customer",
+            rx.text(
+                "Why call: ",
+                row.why_call,
+                " · Phone: ",
+                rx.cond(row.phone != "", row.phone, "none on file"),
+                size="2",
+                color_scheme="orange",
+                class_name="portal-why-call",
+            ),
+        ),  # fmt: skip
         _note(row),
         rx.flex(
             rx.cond(

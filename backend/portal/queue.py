@@ -51,6 +51,7 @@ class PortalRequest:
     prescription_id: str
     rx_number: str
     patient_name: str
+    patient_phone: str  # to call the customer
     drug: str
     refills_left: int
     source: RefillRequestSource
@@ -101,13 +102,14 @@ _SELECT = (
 
 
 def _requests(session: Session, ctx: TenantContext, rows: Any) -> list[PortalRequest]:
-    people = identities(session, ctx, [r.patient_id for r in rows])
+    people = identities(session, ctx, [r.patient_id for r in rows], contact=True)
     return [
         PortalRequest(
             id=str(r.id),
             prescription_id=str(r.prescription_id),
             rx_number=r.rx_number,
             patient_name=people[r.patient_id].full_name if r.patient_id in people else "",
+            patient_phone=people[r.patient_id].phone if r.patient_id in people else "",
             drug=r.drug,
             refills_left=r.refills_remaining,
             source=RefillRequestSource(r.source),

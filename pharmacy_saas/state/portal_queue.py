@@ -29,6 +29,7 @@ class PortalRow:
     prescription_id: str
     rx_number: str
     patient: str
+    phone: str
     drug: str
     refills_left: str
     source: str
@@ -80,6 +81,7 @@ class PortalQueueState(ShellState):
             prescription_id=r.prescription_id,
             rx_number=r.rx_number,
             patient=r.patient_name,
+            phone=r.patient_phone,
             drug=r.drug,
             refills_left=str(r.refills_left),
             source=r.source_label,

@@ -202,6 +202,8 @@ def test_too_early_keeps_the_request_and_a_call_customer_request_is_closed_after
     none_left = filled_for(pharmacy, db, patient, "amoxicillin", refills_authorized="0")
     call = ask(pharmacy, none_left.rx_number)
     assert row(db, call).status == RefillRequestStatus.CALL_CUSTOMER
+    listed = {r.id: r for r in pharmacy.run(pharmacy.pharmacist, queue.portal_queue, pharmacy.branch).open}
+    assert "No refills left" in listed[call].why_call
     with pytest.raises(RefusedTransition, match="call the customer"):
         pharmacy.run(pharmacy.pharmacist, queue.accept_request, call)
     with pytest.raises(ValidationFailed, match="note of the call"):
