@@ -33,6 +33,7 @@ from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
 from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
+from backend.portal.queue_api import router as portal_queue_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
 from backend.prescriptions.emergency_api import router as emergency_router
@@ -201,6 +202,7 @@ def create_api() -> FastAPI:
     api.include_router(prescriptions_router, prefix=API_PREFIX)
     api.include_router(prescribers_router, prefix=API_PREFIX)
     api.include_router(fills_router, prefix=API_PREFIX)
+    api.include_router(portal_queue_router, prefix=API_PREFIX)  # issue 17 §2: the staff queue of portal requests
     api.include_router(emergency_router, prefix=API_PREFIX)
     api.include_router(recall_router, prefix=API_PREFIX)
     api.include_router(refills_router, prefix=API_PREFIX)

@@ -15,6 +15,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Bills", "receipt", "/bills"),
     ("Patients", "contact", "/patients"),
     ("Prescriptions", "clipboard-list", "/prescriptions"),
+    ("Portal requests", "inbox", "/prescriptions/requests"),
     ("Controlled substances", "lock", "/controlled"),
     ("Reports", "chart-column", "/reports"),
     ("Claims", "shield-check", "/claims"),

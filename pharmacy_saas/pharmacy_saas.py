@@ -27,6 +27,7 @@ from pages.patient_messages import patient_messages_page
 from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.portal import portal_home_page
+from pages.portal_requests import portal_requests_page
 from pages.pos import pos_page
 from pages.prescription_unclaimed import unclaimed_page
 from pages.prescriptions import intake_page, queue_page, rx_page
@@ -65,6 +66,7 @@ from pharmacy_saas.state.patient_messages import PatientMessagesState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.portal import PortalState
+from pharmacy_saas.state.portal_queue import PortalQueueState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.prescriptions import IntakeState, QueueState, RxState
 from pharmacy_saas.state.purchasing import PurchasingState
@@ -179,6 +181,12 @@ app.add_page(
     route=routes.PRESCRIPTIONS_UNCLAIMED,
     title="Unclaimed fills · Pharmacy Cloud",
     on_load=UnclaimedState.load,
+)
+app.add_page(
+    portal_requests_page,
+    route=routes.PRESCRIPTION_REQUESTS,
+    title="Portal requests · Pharmacy Cloud",
+    on_load=PortalQueueState.load,
 )
 app.add_page(
     controlled_page,

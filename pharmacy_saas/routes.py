@@ -36,6 +36,7 @@ PRESCRIPTION = "/prescriptions/rx"  # ?id=: data entry, verification with DUR, h
 EMERGENCY_SUPPLY = "/prescriptions/emergency-supply"  # ?medicine=&patient=: the pharmacist's signed supply
 CONTROLLED = "/controlled"  # the register, biennial inventory, CII orders, theft or loss, PMP export
 PRESCRIPTIONS_UNCLAIMED = "/prescriptions/unclaimed"  # checked fills not picked up: return to stock
+PRESCRIPTION_REQUESTS = "/prescriptions/requests"  # portal refill requests: accept, deny, close after a call
 FORGOT = "/forgot"
 RESET = "/reset"
 INVITE = "/invite"

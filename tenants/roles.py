@@ -83,7 +83,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.view": frozenset({OWNER, MANAGER, PHARMACIST, SUPPORT}) | API_ANY,
     # patients: the counter finds and links a patient by name and date of birth; the record (contact
     # details, allergies, notes) is for the people who dispense. Never platform support: health data.
-    "patients.lookup": ALL_STAFF | API_ANY,
+    "patients.lookup": ALL_STAFF | API_ANY | {SYSTEM},  # SYSTEM: a patient message job finds the address
     "patients.view": CLINICAL | {API_ADMIN},
     "patients.edit": CLINICAL | {API_ADMIN},
     "patients.audit": MANAGERS,  # the access log: who opened which record
@@ -162,6 +162,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.match": frozenset({PORTAL, CUSTOMER}),
     # asking for a refill of a named (matched) prescription: a row in the staff queue, never a fill
     "portal.request": frozenset({PORTAL, CUSTOMER}),
+    # the staff queue of portal refill requests: listing, accepting (the fill also needs prescriptions.refill),
+    # denying with a reason, closing after a call; the people who dispense, not the till
+    "portal.queue": CLINICAL | {API_ADMIN},
 }
 
 

@@ -15,6 +15,7 @@ from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
 from backend.health.service import system_health
 from backend.inventory.alerts import stock_alerts
+from backend.portal import queue as portal_queue
 from backend.prescriptions.service import queue_counts
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import SessionState, guarded, run_service, transact
@@ -32,6 +33,7 @@ PAGE_PERMISSIONS: dict[str, str] = {
     routes.BILLS: "billing.view",
     routes.PATIENTS: "patients.view",
     routes.PRESCRIPTIONS: "prescriptions.view",
+    routes.PRESCRIPTION_REQUESTS: "portal.queue",
     routes.CONTROLLED: "controlled.view",
     routes.REPORTS: "reports.view",
     routes.CLAIMS: "billing.view",
@@ -219,6 +221,11 @@ class DashboardState(ShellState):
                     "attention-rx-held",
                 ),
             ]
+        if role_has(ctx.role, "portal.queue") and self._current_branch_id():
+            waiting = await transact(ctx, portal_queue.open_count, self._current_branch_id())
+            items.append(
+                _attention("Portal refill requests", waiting, routes.PRESCRIPTION_REQUESTS, "attention-portal-requests")
+            )
         if role_has(ctx.role, "claims.manage"):
             counts = await transact(ctx, claim_counts)
             items += [
