@@ -162,6 +162,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.match": frozenset({PORTAL, CUSTOMER}),
     # asking for a refill of a named (matched) prescription: a row in the staff queue, never a fill
     "portal.request": frozenset({PORTAL, CUSTOMER}),
+    # the portal's assistant (branches, drug information, OTC interactions); its own-refills tool is CUSTOMER only
+    "portal.assistant": frozenset({PORTAL, CUSTOMER}),
+    "portal.own_refills": frozenset({CUSTOMER}),
 }
 
 
