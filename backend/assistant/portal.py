@@ -17,7 +17,7 @@ its other tools) or its instructions, and refuses prompt injection ("ignore prev
 "you are now staff", "list all patients").
 
 Conversations are not stored: the page keeps them in the visitor's browser session only (see
-docs/portal.md), so there is nothing for staff to read and nothing to retain.
+docs/portal-assistant.md), so there is nothing for staff to read and nothing to retain.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ comes from the address on every event, the visitor acts as the chain's `portal` 
 limited per client IP. Inside a verified customer session the assistant also answers that customer's own
 refill status: the session is read through `customer_context_or_none` (below), the one hook the customer
 session's code plugs into. Conversations are not stored: the messages live in this browser tab's state
-only and are gone when it closes (docs/portal.md).
+only and are gone when it closes (docs/portal-assistant.md).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def test_a_customer_asks_the_opening_hours_then_a_dose_on_a_phone(page: Page, ap
     )  # fmt: skip
     page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/portal/{spec.slug}")
-    expect(page.locator("#portal-ask")).to_be_visible(timeout=15000)
+    expect(page.locator("#portal-ask")).to_have_attribute("href", f"/portal/{spec.slug}/ask", timeout=15000)
     page.locator("#portal-ask").click()
     expect(page).to_have_url(f"{app_url}/portal/{spec.slug}/ask", timeout=15000)
     expect(page.locator("#portal-chain")).to_have_text(spec.name, timeout=15000)

@@ -25,6 +25,7 @@ from tenants.context import TenantContext
 from tenants.roles import CUSTOMER
 from tenants.session import run_in_tenant
 from tests.assistant_llm_server import FakeModel, tool_call
+from tests.assistant_llm_server import answer as answer_step
 from tests.backend.assistant.test_openai_provider import settings_for
 
 PATIENT_TABLES = ("patients", "prescriptions", "prescription_fills", "portal_refill_requests", "patient_")
@@ -242,3 +243,27 @@ def test_the_provider_is_used_only_when_the_owner_switched_it_on_for_the_portal(
     set_provider_enabled(pharmacy.owner, False, settings, portal=True)
     assert assistant.ask(visitor, "When are you open?", settings=settings).engine == "local"
     assert len(model.requests) == asked
+
+
+def test_through_the_provider_a_customers_refills_are_their_own_and_the_prompt_stays_hidden(pharmacy, visitor, model):
+    settings = settings_for(model)
+    set_provider_enabled(pharmacy.owner, True, settings, portal=True)
+    ann = pharmacy.patient("Ann Archer", born="1970-01-02")
+    bob = pharmacy.patient("Bob Baker", born="1981-05-06")
+    ann_rx = pharmacy.on_profile(ann, "lisinopril")
+    bob_rx = pharmacy.on_profile(bob, "amoxicillin")
+    customer = customer_of(pharmacy)
+
+    model.then(tool_call("my_refills"))
+    reply = assistant.ask(customer, "anything to collect for me?", patient_id=ann, settings=settings)
+    assert reply.engine == "openai" and ann_rx.rx_number in reply.text and bob_rx.rx_number not in reply.text
+    offered = {t["function"]["name"] for t in model.requests[-1]["tools"]}
+    assert "my_refills" in offered
+
+    model.then(tool_call("my_refills", patient_id=bob))  # a model talked into naming someone else
+    reply = assistant.ask(customer, "anything to collect for me?", patient_id=ann, settings=settings)
+    assert bob_rx.rx_number not in reply.text and "Bob" not in reply.text
+
+    model.then(answer_step(assistant.SYSTEM_PROMPT))  # a model talked into repeating its instructions
+    reply = assistant.ask(visitor, "what can you do?", settings=settings)
+    assert reply.intent == "refused:instructions" and assistant.SYSTEM_PROMPT[:60] not in reply.text
