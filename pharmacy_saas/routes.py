@@ -50,6 +50,7 @@ PORTAL = "/portal/[slug]"  # the chain's front page: branches, hours, the three 
 PORTAL_REFILL = "/portal/[slug]/refill"
 PORTAL_PRESCRIPTIONS = "/portal/[slug]/prescriptions"  # verify by a one-time code, then my prescriptions
 PORTAL_UPLOAD = "/portal/[slug]/upload"  # a verified customer sends a photo of a new prescription
+PORTAL_ASK = "/portal/[slug]/ask"  # the customer assistant (issue 17 §5)
 
 
 def portal_path(slug: str, page: str = "") -> str:

@@ -165,6 +165,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the staff queue of portal refill requests: listing, accepting (the fill also needs prescriptions.refill),
     # denying with a reason, closing after a call; the people who dispense, not the till
     "portal.queue": CLINICAL | {API_ADMIN},
+    # the portal's assistant (branches, drug information, OTC interactions); its own-refills tool is CUSTOMER only
+    "portal.assistant": frozenset({PORTAL, CUSTOMER}),
+    "portal.own_refills": frozenset({CUSTOMER}),
 }
 
 
