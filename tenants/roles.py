@@ -162,6 +162,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.match": frozenset({PORTAL, CUSTOMER}),
     # asking for a refill of a named (matched) prescription: a row in the staff queue, never a fill
     "portal.request": frozenset({PORTAL, CUSTOMER}),
+    # rating the visit at which a verified customer picked up a fill of theirs (issue 17 §6)
+    "portal.feedback": frozenset({CUSTOMER}),
+    # the customers' ratings and comments per branch (a manager: their branches), and marking an alert seen
+    "feedback.view": MANAGERS,
 }
 
 
