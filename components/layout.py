@@ -17,6 +17,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Prescriptions", "clipboard-list", "/prescriptions"),
     ("Controlled substances", "lock", "/controlled"),
     ("Reports", "chart-column", "/reports"),
+    ("Feedback", "message-square-heart", "/feedback"),
     ("Claims", "shield-check", "/claims"),
     ("Assistant", "message-circle", "/assistant"),
     ("Interactions", "pill", "/interactions"),
