@@ -20,6 +20,7 @@ def _star(value: str) -> rx.Component:
         color_scheme="amber",
         size="3",
         on_click=PortalFeedbackState.choose_rating(value),
+        aria_pressed=rx.cond(PortalFeedbackState.rating >= value, "true", "false"),
         aria_label=f"{value} star{'s' if value != '1' else ''}: {WORDS[value]}",
         id=f"feedback-star-{value}",
     )

@@ -9,7 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import text
 
+from backend.core import database
 from backend.feedback.service import leave_feedback
 from backend.inventory.service import receive_stock, update_medicine
 from backend.prescriptions import fills
@@ -70,3 +72,27 @@ def test_the_owner_reads_a_branchs_feedback_with_the_negative_comment_first(page
     expect(page.locator("#feedback-alerts")).to_have_text("0", timeout=15000)
     expect(page.locator(".feedback-alert")).to_have_count(0)
     expect(comments.first).to_contain_text("Alert seen")
+
+
+def test_the_rate_your_visit_form_on_a_phone_asks_an_unverified_visitor_to_verify(
+    page: Page, app_url: str, committed_tenant
+):
+    """Until the customer session is wired in (customer_context_or_none), nobody is verified: the form works
+    on a phone, says what to do, and writes nothing."""
+    chain, spec = committed_tenant("feedbackform")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{app_url}/portal/{spec.slug}/feedback?fill={uuid.uuid4()}")
+    expect(page.locator("#portal-chain")).to_have_text(spec.name, timeout=15000)
+    page.locator("#feedback-star-2").click()
+    expect(page.locator("#feedback-star-1")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#feedback-star-2")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#feedback-star-3")).to_have_attribute("aria-pressed", "false")
+    page.locator("#feedback-comment").fill("Long wait today")
+    page.locator("#feedback-send").click()
+    expect(page.locator("#feedback-error")).to_contain_text("Verify with the code", timeout=15000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    with database.owner_engine().begin() as connection:
+        written = connection.execute(
+            text("SELECT count(*) FROM customer_feedback WHERE tenant_id = :t"), {"t": chain.tenant_id}
+        ).scalar_one()
+    assert written == 0
