@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Portal requests", "inbox", "/prescriptions/requests"),
     ("Controlled substances", "lock", "/controlled"),
     ("Reports", "chart-column", "/reports"),
+    ("Feedback", "message-square-heart", "/feedback"),
     ("Claims", "shield-check", "/claims"),
     ("Assistant", "message-circle", "/assistant"),
     ("Interactions", "pill", "/interactions"),

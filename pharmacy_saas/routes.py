@@ -27,6 +27,7 @@ POS = "/pos"
 BILLS = "/bills"  # ?branch=&start=&end= (a report's day), ?patient= (a patient's purchases)
 BILL_VIEW = "/bills/view"  # ?id=<bill id>: lines with lots, payments, credit notes, PDFs, refunds
 REPORTS = "/reports"
+FEEDBACK = "/feedback"  # customers' ratings and comments per branch (owner, managers)
 CLAIMS = "/claims"
 PATIENTS = "/patients"
 PATIENT = "/patients/record"
@@ -51,6 +52,7 @@ PORTAL_REFILL = "/portal/[slug]/refill"
 PORTAL_PRESCRIPTIONS = "/portal/[slug]/prescriptions"  # verify by a one-time code, then my prescriptions
 PORTAL_UPLOAD = "/portal/[slug]/upload"  # a verified customer sends a photo of a new prescription
 PORTAL_ASK = "/portal/[slug]/ask"  # the customer assistant (issue 17 §5)
+PORTAL_FEEDBACK = "/portal/[slug]/feedback"  # ?fill=: a verified customer rates the visit of a pickup
 
 
 def portal_path(slug: str, page: str = "") -> str:

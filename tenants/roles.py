@@ -168,6 +168,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the portal's assistant (branches, drug information, OTC interactions); its own-refills tool is CUSTOMER only
     "portal.assistant": frozenset({PORTAL, CUSTOMER}),
     "portal.own_refills": frozenset({CUSTOMER}),
+    # rating the visit at which a verified customer picked up a fill of theirs (issue 17 §6)
+    "portal.feedback": frozenset({CUSTOMER}),
+    # the customers' ratings and comments per branch (a manager: their branches), and marking an alert seen
+    "feedback.view": MANAGERS,
 }
 
 

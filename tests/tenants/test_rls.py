@@ -166,6 +166,7 @@ def two_chains(db, make_tenant):
         run_in_tenant(ctx, record_message_consent, patient.id, "in_person")
         run_in_tenant(ctx, produce_copy, patient.id)  # patient_copy_requests (issue 16: a patient's own copy)
         _seed_portal(chain, patient.id)
+        _seed_feedback(chain, patient.id)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -208,6 +209,19 @@ def _seed_portal(chain, patient_id: str) -> None:
         record_request(session, ctx, found, None, "seeded", RefillRequestSource.PORTAL_FORM)
 
     run_in_tenant(visitor, ask)
+
+
+def _seed_feedback(chain, patient_id: str) -> None:
+    """customer_feedback: the seeded patient rates the visit of their picked-up fill."""
+    from backend.feedback.service import leave_feedback
+
+    def rate(session, ctx):
+        fill = session.execute(
+            text("SELECT id FROM prescription_fills WHERE status = 'picked_up' LIMIT 1")
+        ).scalar_one()
+        leave_feedback(session, ctx, patient_id, fill, 5, "seeded: quick and friendly")
+
+    run_in_tenant(TenantContext(tenant_id=chain.tenant_id, role="customer"), rate)
 
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:
