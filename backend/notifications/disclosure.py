@@ -47,6 +47,7 @@ class MessageKind(StrEnum):
     PRESCRIPTION_TRANSFERRED = "prescription_transferred"
     PICKUP_REMINDER = "pickup_reminder"
     LOT_RECALL = "lot_recall"
+    PORTAL_CODE = "portal_code"  # the one-time code that opens a customer's "My prescriptions" (issue 17)
 
     @property
     def label(self) -> str:
@@ -63,10 +64,11 @@ KIND_LABELS = {
     MessageKind.PRESCRIPTION_TRANSFERRED: "Prescription transferred",
     MessageKind.PICKUP_REMINDER: "Pickup reminder (unclaimed fill)",
     MessageKind.LOT_RECALL: "Medicine recall",
+    MessageKind.PORTAL_CODE: "Online pharmacy sign-in code",
 }
 
 # Values any patient message may carry: where, when to come, how to reach the pharmacy.
-SAFE_VALUES = frozenset({"branch", "branch_phone", "chain", "pickup_by", "destination"})
+SAFE_VALUES = frozenset({"branch", "branch_phone", "chain", "pickup_by", "destination", "code"})
 # Values about the prescription itself: only in a detailed message (chain allowed the kind, patient consented).
 DETAIL_VALUES = frozenset({"medicine", "rx_number", "due_date", "lot", "quantity"})
 # What the patient consented on: kept with the consent.
@@ -131,6 +133,12 @@ DEFAULT_TEMPLATES: dict[MessageKind, Template] = {
         "A medicine you received from {{ branch }} is being recalled. Please call us at {{ branch_phone }}.",
         "{{ chain }}: a medicine you received is being recalled. Please call {{ branch }} at {{ branch_phone }}.",
     ),
+    MessageKind.PORTAL_CODE: _t(
+        "Your code for {{ chain }}'s online pharmacy",
+        "Your code for {{ chain }}'s online pharmacy is {{ code }}. It expires in 10 minutes. If you did not ask "
+        "for it, ignore this message.",
+        "Your code for {{ chain }}'s online pharmacy is {{ code }}. It expires in 10 minutes.",
+    ),
 }
 
 DETAILED_TEMPLATES: dict[MessageKind, Template] = {
@@ -182,6 +190,12 @@ DETAILED_TEMPLATES: dict[MessageKind, Template] = {
         "Lot {{ lot }} of {{ medicine }}, which you received from {{ branch }}, is being recalled. Please call us "
         "at {{ branch_phone }}.",
         "{{ chain }}: lot {{ lot }} of {{ medicine }} is recalled. Call {{ branch }} at {{ branch_phone }}.",
+    ),
+    MessageKind.PORTAL_CODE: _t(
+        "Your code for {{ chain }}'s online pharmacy",
+        "Your code for {{ chain }}'s online pharmacy is {{ code }}. It expires in 10 minutes. If you did not ask "
+        "for it, ignore this message.",
+        "Your code for {{ chain }}'s online pharmacy is {{ code }}. It expires in 10 minutes.",
     ),
 }
 
@@ -287,7 +301,7 @@ def disclosure_settings(session: Session, ctx: TenantContext) -> list[KindSettin
     require(ctx, "messages.disclosure")
     allowed = _allowed_kinds(session)
     example = {"branch": "Main Street", "branch_phone": "555-0100", "chain": "Your pharmacy"}
-    example |= {"pickup_by": "June 30", "destination": "Elm Street Pharmacy"}
+    example |= {"pickup_by": "June 30", "destination": "Elm Street Pharmacy", "code": "123456"}
     return [
         KindSetting(
             kind,
