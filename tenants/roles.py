@@ -99,7 +99,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # technicians receive and type them in; only a pharmacist verifies, and a verification is a signed act
     # of a person, so no API token verifies either.
     "prescriptions.view": CLINICAL | {API_ADMIN, SYSTEM},
-    "prescriptions.enter": CLINICAL | {API_ADMIN, PORTAL_INTAKE},  # intake, data entry, holds, waiting for the prescriber
+    # intake, data entry, holds, waiting for the prescriber (PORTAL_INTAKE: a verified customer's photo, intake only)
+    "prescriptions.enter": CLINICAL | {API_ADMIN, PORTAL_INTAKE},
     "prescriptions.verify": frozenset({PHARMACIST}),  # verification with DUR, overrides, return to entry
     "prescriptions.cancel": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     # issue 14: technicians fill (stock leaves the shelf through inventory's FEFO dispense) and print the

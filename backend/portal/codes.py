@@ -99,7 +99,9 @@ def send_code(session: Session, ctx: TenantContext, *, code_id: str) -> None:
         {"h": _code_hash(session, ctx, row.id, code), "id": row.id},
     )
     chain = session.execute(text("SELECT name FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
-    message = render(MessageKind.PORTAL_CODE, {"chain": chain, "code": code}, chain_allows=False, patient_consented=False)
+    message = render(
+        MessageKind.PORTAL_CODE, {"chain": chain, "code": code}, chain_allows=False, patient_consented=False
+    )
     send_patient_mail(to, message)  # raises on failure: the job is retried with a new code
 
 

@@ -84,12 +84,16 @@ def customer_prescription(session: Session, ctx: TenantContext, prescription_id:
     except ValueError:
         raise NotFound("No such prescription.") from None
     row = session.execute(
-        text("SELECT id, rx_number, patient_id, branch_id, status FROM prescriptions WHERE id = :id AND patient_id = :p"),
+        text(
+            "SELECT id, rx_number, patient_id, branch_id, status FROM prescriptions WHERE id = :id AND patient_id = :p"
+        ),
         {"id": key, "p": patient},
     ).first()
     if row is None:
         raise NotFound("No such prescription.")
-    return NumberedPrescription(str(row.id), row.rx_number, str(row.patient_id), str(row.branch_id), RxStatus(row.status))
+    return NumberedPrescription(
+        str(row.id), row.rx_number, str(row.patient_id), str(row.branch_id), RxStatus(row.status)
+    )
 
 
 def _local_day(moment: datetime | None, zone: str) -> str:
