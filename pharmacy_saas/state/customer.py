@@ -176,7 +176,7 @@ class CustomerState(PortalState):
         checked = await transact(visitor, verify_code, self._challenge, str(form.get("code", "")))
         await abuse.wait_out_floor(started)
         if checked.result == CodeResult.OK and checked.patient_id is not None:
-            self._challenge = ""
+            self._challenge, self.asked, self.notice = "", False, ""
             code = await run_service(issue_exchange, visitor.tenant_id, checked.patient_id)
             return navigate(f"/api/v1/portal/{self.chain_slug}/session?code={code}")
         if checked.result == CodeResult.VOID:
@@ -249,6 +249,7 @@ class CustomerState(PortalState):
         if visitor is not None:
             await transact(visitor, end_customer_session, session_token(self.router.headers.cookie, CUSTOMER_COOKIE))
         self.verified, self.prescriptions, self.first_name = False, [], ""
+        self._challenge, self.asked, self.notice, self.error = "", False, "", ""
         return navigate(f"/api/v1/portal/{self.chain_slug}/signed-out")
 
     @rx.event
