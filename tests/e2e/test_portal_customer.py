@@ -89,6 +89,10 @@ def test_a_customer_verifies_by_code_sees_their_prescription_and_asks_for_a_refi
         ).scalar()
     assert source == "customer"
 
+    page.goto(f"{app_url}/dashboard")  # a customer session opens no staff page
+    expect(page).to_have_url(re.compile(r"/signin"), timeout=15000)
+    page.goto(f"{app_url}/portal/{spec.slug}/prescriptions")
+    expect(page.locator("#portal-sign-out")).to_be_visible(timeout=15000)
     page.locator("#portal-sign-out").click()
     expect(page).to_have_url(re.compile(rf"/portal/{spec.slug}$"), timeout=15000)
     assert not [c for c in page.context.cookies() if c["name"] == "pharmacy_customer"]
