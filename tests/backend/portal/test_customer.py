@@ -117,7 +117,8 @@ def test_the_same_answer_and_nothing_stored_for_details_that_match_nothing(pharm
         challenge = _ask(pharmacy, rx_number, surname, born)
         assert _verify(pharmacy, challenge, "123456").result == codes.CodeResult.WRONG
     db.execute(text("RESET ROLE"))
-    assert db.execute(text("SELECT count(*) FROM customer_codes")).scalar() == 0
+    chain = {"t": pharmacy.chain.tenant_id}
+    assert db.execute(text("SELECT count(*) FROM customer_codes WHERE tenant_id = :t"), chain).scalar() == 0
     assert _run_code_jobs(pharmacy, db) == 0
 
 
@@ -128,10 +129,13 @@ def test_a_code_expires_after_ten_minutes(pharmacy, db, mail_sink):
     code = _mailed_code(mail_sink, "pat.portal@example.com")
     db.execute(text("RESET ROLE"))
     # nine minutes on: still good to try (a wrong try counts), then past the ten minutes
+    mine = {"t": pharmacy.chain.tenant_id}
     db.execute(text("UPDATE customer_codes SET created_at = created_at - interval '9 minutes', "
-                    "expires_at = expires_at - interval '9 minutes'"))  # fmt: skip
+                    "expires_at = expires_at - interval '9 minutes' WHERE tenant_id = :t"), mine)  # fmt: skip
     assert _verify(pharmacy, challenge, "000000" if code != "000000" else "111111").result == codes.CodeResult.WRONG
-    db.execute(text("UPDATE customer_codes SET expires_at = expires_at - interval '61 seconds'"))
+    db.execute(
+        text("UPDATE customer_codes SET expires_at = expires_at - interval '61 seconds' WHERE tenant_id = :t"), mine
+    )
     assert _verify(pharmacy, challenge, code).result == codes.CodeResult.VOID
 
 
@@ -145,7 +149,9 @@ def test_five_wrong_tries_void_the_code(pharmacy, db, mail_sink):
     assert results == [codes.CodeResult.WRONG] * 4 + [codes.CodeResult.VOID]
     assert _verify(pharmacy, challenge, code).result == codes.CodeResult.VOID  # the right code is void too
     db.execute(text("RESET ROLE"))
-    row = db.execute(text("SELECT attempts, voided_at FROM customer_codes")).one()
+    row = db.execute(
+        text("SELECT attempts, voided_at FROM customer_codes WHERE tenant_id = :t"), {"t": pharmacy.chain.tenant_id}
+    ).one()
     assert row.attempts == 5 and row.voided_at is not None
 
 
@@ -161,15 +167,21 @@ def test_the_session_is_short_lived_scoped_to_its_chain_and_ends_on_sign_out(pha
     other_visitor = visitor_context(chain_for_slug(other.slug))
     assert run_in_tenant(other_visitor, customer_for_token, token) is None  # another chain: not there
     db.execute(text("RESET ROLE"))
-    db.execute(text("UPDATE customer_sessions SET last_seen_at = now() - interval '31 minutes'"))
+    mine = {"t": pharmacy.chain.tenant_id}
+    db.execute(
+        text("UPDATE customer_sessions SET last_seen_at = now() - interval '31 minutes' WHERE tenant_id = :t"), mine
+    )
     assert run_in_tenant(_visitor(pharmacy), customer_for_token, token) is None  # idle too long
     token = _session(pharmacy, patient)
-    db.execute(text("UPDATE customer_sessions SET expires_at = now() - interval '1 second' WHERE ended_at IS NULL"))
+    db.execute(text("UPDATE customer_sessions SET expires_at = now() - interval '1 second' "
+                    "WHERE ended_at IS NULL AND tenant_id = :t"), mine)  # fmt: skip
     assert run_in_tenant(_visitor(pharmacy), customer_for_token, token) is None  # past its two hours
     token = _session(pharmacy, patient)
     run_in_tenant(_visitor(pharmacy), end_customer_session, token)
     assert run_in_tenant(_visitor(pharmacy), customer_for_token, token) is None
-    row = db.execute(text("SELECT token_hash FROM customer_sessions ORDER BY created_at DESC LIMIT 1")).one()
+    row = db.execute(
+        text("SELECT token_hash FROM customer_sessions WHERE tenant_id = :t ORDER BY created_at DESC LIMIT 1"), mine
+    ).one()
     assert token not in row.token_hash
 
 
