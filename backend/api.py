@@ -33,6 +33,7 @@ from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
 from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
+from backend.portal.customer_api import router as portal_customer_router
 from backend.portal.queue_api import router as portal_queue_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
@@ -52,6 +53,8 @@ PUBLIC_ROUTES = {
     "/api/v1/auth/signed-out",
     "/api/v1/auth/sso/{slug}/start",
     "/api/v1/auth/sso/callback",
+    "/api/v1/portal/{slug}/session",  # issue 17: a verified customer's cookie exchange (one-time code)
+    "/api/v1/portal/{slug}/signed-out",
     "/api/v1/stripe/webhook",  # Stripe signs it; the signature is checked instead of a token
 }
 
@@ -209,4 +212,5 @@ def create_api() -> FastAPI:
     api.include_router(claims_router, prefix=API_PREFIX)
     api.include_router(controlled_router, prefix=API_PREFIX)
     api.include_router(retention_router, prefix=API_PREFIX)
+    api.include_router(portal_customer_router, prefix=API_PREFIX)
     return api

@@ -17,6 +17,7 @@ HANDLER_MODULES = (
     "backend.inventory.csv_import",
     "backend.jobs.tasks",
     "backend.portal.tasks",
+    "backend.portal.codes",
     "backend.prescriptions.reading",
     "backend.prescriptions.refills",
     "backend.retention.tasks",

@@ -29,6 +29,7 @@ from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.portal import portal_home_page
 from pages.portal_chat import portal_chat_page
+from pages.portal_customer import portal_prescriptions_page, portal_upload_page
 from pages.portal_feedback import portal_feedback_page
 from pages.portal_requests import portal_requests_page
 from pages.pos import pos_page
@@ -56,6 +57,7 @@ from pharmacy_saas.state.branches import BranchesState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.controlled import ControlledState
+from pharmacy_saas.state.customer import CustomerState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.emergency import EmergencySupplyState
 from pharmacy_saas.state.error_report import report_backend_error
@@ -130,6 +132,10 @@ app.add_page(portal_chat_page, route=routes.PORTAL_ASK, title="Ask the pharmacy"
 app.add_page(
     portal_feedback_page, route=routes.PORTAL_FEEDBACK, title="Rate your visit", on_load=PortalFeedbackState.load
 )
+app.add_page(portal_prescriptions_page, route=routes.PORTAL_PRESCRIPTIONS, title="My prescriptions",
+             on_load=CustomerState.load_prescriptions)  # fmt: skip
+app.add_page(portal_upload_page, route=routes.PORTAL_UPLOAD, title="Send a prescription",
+             on_load=[CustomerState.load_home, CustomerState.load_upload])  # fmt: skip
 app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platform console · sign in")
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)
 app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)

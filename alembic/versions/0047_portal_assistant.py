@@ -2,13 +2,13 @@
 portal, separately from staff chat (customers' questions then go to that third party too). Off by default.
 
 Revision ID: 0047_portal_assistant
-Revises: 0045_portal_queue
+Revises: 0046_customer_sessions
 """
 
 from alembic import op
 
 revision = "0047_portal_assistant"
-down_revision = "0045_portal_queue"
+down_revision = "0046_customer_sessions"
 branch_labels = None
 depends_on = None
 

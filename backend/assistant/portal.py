@@ -194,9 +194,9 @@ def _refills_text(found: MyRefills) -> str:
         return "I don't see any prescriptions on your record. Please call your pharmacy if that's wrong."
     lines = []
     for p in found.prescriptions:
-        where = f"ready for pickup at {p.branch}" if p.ready else f"{p.status.label.lower()} ({p.branch})"
-        last = f", last filled {p.last_filled.isoformat()}" if p.last_filled else ""
-        left = f"{p.refills_remaining} refill{'' if p.refills_remaining == 1 else 's'} left"
+        where = f"ready for pickup at {p.ready_at}" if p.ready_at else p.status.lower()
+        last = f", last filled {p.last_fill}" if p.last_fill else ""
+        left = f"{p.refills_left} refill{'' if p.refills_left == 1 else 's'} left"
         lines.append(f"- {p.medicine} (Rx {p.rx_number}): {where}; {left}{last}")
     text = "Your prescriptions:\n" + "\n".join(lines)
     if found.open_requests:
@@ -213,11 +213,10 @@ def own_refills(ctx: TenantContext, *, patient_id: str) -> ToolResult:
         {
             "rx_number": p.rx_number,
             "medicine": p.medicine,
-            "status": p.status.value,
-            "ready_for_pickup": p.ready,
-            "branch": p.branch,
-            "refills_remaining": p.refills_remaining,
-            "last_filled": p.last_filled.isoformat() if p.last_filled else None,
+            "status": p.status,
+            "ready_for_pickup_at": p.ready_at or None,
+            "refills_remaining": p.refills_left,
+            "last_filled": p.last_fill or None,
         }
         for p in found.prescriptions
     ]

@@ -127,6 +127,18 @@ class Settings(BaseSettings):
     # Reverse proxies in front of the app whose X-Forwarded-For is believed (0: use the peer address).
     TRUSTED_PROXY_HOPS: int = 0
 
+    # The public portal's abuse limits (issue 17, backend/portal/abuse.py; docs/portal.md). Every well-formed
+    # try counts per client IP and per subject (an Rx number); past the free tries each one waits longer
+    # (1 s, 2 s, 4 s... up to the maximum). The floor is the time every well-formed answer takes, measured
+    # from the request's start, so the time does not tell whether anything matched. Past the hourly volume a
+    # chain's owner gets a soft alert (never a hard per-chain limit: one attacker would lock out everyone).
+    PORTAL_LIMIT_WINDOW_SECONDS: int = 60 * 60
+    PORTAL_FREE_TRIES_PER_IP: int = 20
+    PORTAL_FREE_TRIES_PER_SUBJECT: int = 5
+    PORTAL_MAX_DELAY_SECONDS: int = 15 * 60
+    PORTAL_RESPONSE_FLOOR_MS: int = 400
+    PORTAL_CHAIN_ALERT_PER_HOUR: int = 200
+
     DEMO_OWNER_EMAIL: str = "owner@demo-pharmacy.example"
     DEMO_OWNER_PASSWORD: str = "demo-pharmacy-2026"
 

@@ -9,7 +9,7 @@ The prescriptions come from the prescriptions service; this domain reads only it
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import text
@@ -44,7 +44,9 @@ def my_refills(session: Session, ctx: TenantContext, patient_id: str) -> MyRefil
         key = uuid.UUID(str(patient_id))
     except ValueError:
         raise ValidationFailed("No such customer.") from None
-    prescriptions = customer_prescriptions(session, ctx, str(key))
+    if ctx.patient_id is not None and ctx.patient_id != key:
+        raise PermissionDenied("Only a verified customer sees their own refills.")
+    prescriptions = customer_prescriptions(session, replace(ctx, patient_id=key))
     numbers = {p.id: p.rx_number for p in prescriptions}
     rows = session.execute(
         text(

@@ -3,9 +3,9 @@
 Anyone on an open portal may ask (the handlers are @public and check everything themselves): the chain
 comes from the address on every event, the visitor acts as the chain's `portal` role, and questions are
 limited per client IP. Inside a verified customer session the assistant also answers that customer's own
-refill status: the session is read through `customer_context_or_none` (below), the one hook the customer
-session's code plugs into. Conversations are not stored: the messages live in this browser tab's state
-only and are gone when it closes (docs/portal-assistant.md).
+refill status: the customer session is read through `customer_context_or_none` (below). Conversations
+are not stored: the messages live in this browser tab's state only and are gone when it closes
+(docs/portal-assistant.md).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from backend.assistant.portal import ask
 from backend.core.errors import PharmacyError
 from backend.portal import chat_limit
 from pharmacy_saas.state.base import public, run_service
+from pharmacy_saas.state.customer import verified_customer
 from pharmacy_saas.state.portal import PortalState
 from tenants.context import TenantContext
 from tenants.roles import CUSTOMER
@@ -41,15 +42,12 @@ class PortalLine:
     sources: list[PortalCited]
 
 
-def customer_context_or_none(state: rx.State) -> tuple[TenantContext, str] | None:
-    """The verified customer session of this browser, as (its CUSTOMER context, its patient id), or None.
-
-    THE HOOK FOR THE MERGER: the customer session (one-time code, its own cookie and table) is built on
-    another branch. Replace this body with its lookup: read the session cookie from `state.router`, load the
-    session, and return its context (role CUSTOMER, the session's chain) and patient id. Until then there is
-    no verified session, so the chat has no patient tool. The caller checks the context's chain is the one
-    in the page's address and its role is CUSTOMER."""
-    return None
+async def customer_context_or_none(state: PortalState) -> tuple[TenantContext, str] | None:
+    """The verified customer session of this browser, as (its CUSTOMER context, its patient id), or None:
+    the customer session's own lookup (pharmacy_saas.state.customer.verified_customer). The caller checks
+    the context's chain is the one in the page's address and its role is CUSTOMER."""
+    ctx = await verified_customer(state)
+    return (ctx, str(ctx.patient_id)) if ctx is not None and ctx.patient_id is not None else None
 
 
 class PortalChatState(PortalState):
@@ -99,7 +97,7 @@ class PortalChatState(PortalState):
                 self.chat_error = f"Too many questions. Please wait {wait} seconds, or call the pharmacy."
                 return
             ctx, patient_id = visitor, None
-            session = customer_context_or_none(self)
+            session = await customer_context_or_none(self)
             if session is not None and session[0].role == CUSTOMER and session[0].tenant_id == visitor.tenant_id:
                 ctx, patient_id = session
             history = [

@@ -1,11 +1,9 @@
 """Rate your visit: the form a verified customer fills after picking up a fill (issue 17 §6).
 
-Who the customer is comes from the customer session (issue 17 §3, built elsewhere) through one hook,
-`customer_context_or_none(state)`: the chain's CUSTOMER context and the one patient the session proved,
-or None when the visitor has not verified. Until the customer session lands it returns None, so the form
-says "verify first" and writes nothing; the merger replaces the hook's body with the session lookup and
-puts `rate_visit_form(fill_id)` (pages/portal_feedback.py) on "My prescriptions" beside each picked-up fill.
-There is no other way in: the service (`backend.feedback.service.leave_feedback`) checks the fill is that
+Who the customer is comes from the customer session (issue 17 §3) through `customer_context_or_none(state)`:
+the chain's CUSTOMER context and the one patient the session proved, or None when the visitor has not
+verified (the form then says "verify first" and writes nothing). "My prescriptions" links each picked-up
+fill here. There is no other way in: the service (`backend.feedback.service.leave_feedback`) checks the fill is that
 patient's and picked up, and is tested with a CUSTOMER context directly.
 """
 
@@ -19,6 +17,7 @@ import reflex as rx
 from backend.core.errors import PharmacyError
 from backend.feedback.service import COMMENT_LIMIT, leave_feedback
 from pharmacy_saas.state.base import public, transact
+from pharmacy_saas.state.customer import verified_customer
 from pharmacy_saas.state.portal import PortalState
 from tenants.context import TenantContext
 from tenants.roles import CUSTOMER
@@ -33,13 +32,12 @@ class CustomerContext:
 
 
 async def customer_context_or_none(state: PortalState) -> CustomerContext | None:
-    """The verified customer behind this browser on this chain's portal, or None.
-
-    The hook for the customer session (issue 17 §3): read its cookie from `state.router.headers`, check it
-    on the server, and return the session's chain and patient (the chain must be the portal's own,
-    `await state._visitor()`). A stub until that session exists: nobody is verified."""
-    del state
-    return None
+    """The verified customer behind this browser on this chain's portal, or None (the customer session's
+    own lookup, pharmacy_saas.state.customer.verified_customer: the chain is the page's own)."""
+    ctx = await verified_customer(state)
+    if ctx is None or ctx.patient_id is None:
+        return None
+    return CustomerContext(ctx, str(ctx.patient_id))
 
 
 class PortalFeedbackState(PortalState):

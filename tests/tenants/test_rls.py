@@ -207,6 +207,12 @@ def _seed_portal(chain, patient_id: str) -> None:
         ).scalar_one()
         found = match_prescription(session, ctx, number, date(1970, 1, 1), "Patient")
         record_request(session, ctx, found, None, "seeded", RefillRequestSource.PORTAL_FORM)
+        # customer_codes and customer_sessions (issue 17 §3): a code asked for, and a verified customer
+        from backend.portal.codes import new_challenge, request_code
+        from backend.portal.customers import start_customer_session
+
+        request_code(session, ctx, new_challenge(), number, date(1970, 1, 1), "Patient")
+        start_customer_session(session, ctx, found.patient_id)
 
     run_in_tenant(visitor, ask)
 
