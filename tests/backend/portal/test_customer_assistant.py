@@ -165,7 +165,7 @@ def test_a_verified_customer_sees_their_own_refills_and_never_another_patients(p
         reply = assistant.ask(customer, "When is my refill ready?", patient_id=ann)
     assert spy.touching_patients()  # the spy sees the reads when there are some
     assert reply.intent == "my_refills"
-    assert f"Rx {ann_rx.rx_number}" in reply.text and "ready for pickup at" in reply.text
+    assert f"Rx {ann_rx.rx_number}" in reply.text and "ready for pickup" in reply.text
     assert f"Rx {other.rx_number}: The pharmacy will call" in reply.text  # no refills left
     assert bob_rx.rx_number not in reply.text and "Amoxicillin" not in reply.text
     # Another patient's, by name or by number: refused, never looked up
