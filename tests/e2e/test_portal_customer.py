@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 BORN = date(1968, 11, 23)
-SAMPLE = Path("/work/shared/prescriptions/rx_003.jpg")
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "prescriptions" / "rx_003.jpg"  # a copy of ../shared
 
 
 def _label(committed_tenant):

@@ -35,7 +35,7 @@ from tenants.session import run_in_tenant
 from tests.backend.prescriptions.test_fills import receive
 
 BORN = date(1971, 3, 9)
-SAMPLES = Path("/work/shared/prescriptions")
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "prescriptions"  # copies of ../shared/prescriptions
 
 
 def _customer_rx(pharmacy, db, email: str = "pat.portal@example.com", refills: str = "2"):
