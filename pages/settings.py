@@ -303,11 +303,29 @@ def retention_card() -> rx.Component:
     )
 
 
+def portal_card() -> rx.Component:
+    """The chain's public refill portal (issue 17): the address to print on labels and give to customers."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Refill portal", size="4"),
+            rx.text(
+                "Customers request refills, see their prescriptions and send new ones here, without an account.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.link(SettingsState.portal_url, href=SettingsState.portal_url, is_external=True, id="portal-url"),
+            spacing="1",
+        ),
+        width="100%",
+    )
+
+
 def settings_page() -> rx.Component:
     return with_shell(
         rx.vstack(
             rx.heading("Settings", size="6", id="settings-title"),
             branches_card(),
+            portal_card(),
             patient_messages_card(),
             retention_card(),
             rx_rules_card(),

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.branches.service import PublicBranch, public_branches
+from backend.core.settings import get_settings
 from backend.patients.service import patient_matches
 from backend.prescriptions.service import NumberedPrescription, prescription_by_number
 from tenants.context import TenantContext
@@ -40,3 +42,10 @@ def match_prescription(
     found = prescription_by_number(session, ctx, rx_number)
     proven = patient_matches(session, ctx, found.patient_id if found else None, born, surname)
     return found if found is not None and proven else None
+
+
+def portal_address(session: Session, ctx: TenantContext) -> str:
+    """The chain's public portal address, to print on labels and give to customers (staff see it in Settings)."""
+    require(ctx, "tenant.settings")
+    slug = session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
+    return f"{get_settings().APP_URL.rstrip('/')}/portal/{slug}"

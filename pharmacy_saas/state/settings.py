@@ -11,6 +11,7 @@ from backend.accounts.sso import save_config as save_sso_config
 from backend.assistant.provider_switch import provider_setting, set_provider_enabled
 from backend.billing.payments.cards import card_setup, set_stripe_account
 from backend.core.errors import PharmacyError
+from backend.portal.service import portal_address
 from backend.prescriptions.enums import CounterRule
 from backend.prescriptions.service import ID_SCHEDULES, SETTING_LIMITS, rx_settings, update_rx_settings
 from pharmacy_saas.state.base import guarded, run_service, transact
@@ -24,6 +25,7 @@ COUNTER_RULES = [(rule.value, rule.label) for rule in CounterRule]
 
 class SettingsState(ShellState):
     tokens: list[dict[str, str]] = []
+    portal_url: str = ""  # the chain's public refill portal, for labels and customers
     require_mfa: bool = False
     sso_error: str = ""
     new_token: str = ""  # shown once, right after creation
@@ -78,6 +80,7 @@ class SettingsState(ShellState):
     async def load(self, ctx: TenantContext) -> None:
         await self._fill_shell(ctx)
         self.new_token = self.token_error = self.stripe_error = ""
+        self.portal_url = await transact(ctx, portal_address)
         await self._reload(ctx)
 
     @rx.event

@@ -12,6 +12,8 @@ from backend.branches.service import update_branch
 from backend.core import database
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
+from tests.conftest import TEST_PASSWORD
+from tests.e2e.test_accounts import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +50,11 @@ def test_a_customer_opens_the_portal_on_a_phone(page: Page, app_url: str, commit
 
     page.goto(f"{app_url}/portal/no-such-pharmacy-here")
     expect(page.locator("#portal-unknown")).to_be_visible(timeout=15000)
+
+    # the owner finds the address to give customers on the Settings page
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    page.goto(f"{app_url}/settings")
+    expect(page.locator("#portal-url")).to_have_attribute("href", f"{app_url}/portal/{spec.slug}", timeout=15000)
 
     with database.owner_engine().begin() as connection:
         connection.execute(text("UPDATE tenants SET status = 'suspended' WHERE id = :t"), {"t": other.tenant_id})
