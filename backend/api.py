@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,11 +29,13 @@ from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging, new_trace_id, trace_id_var
 from backend.core.settings import get_settings
 from backend.health.service import system_health
+from backend.http import REQUEST_STARTED
 from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
 from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
+from backend.portal.api import router as portal_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
 from backend.prescriptions.emergency_api import router as emergency_router
@@ -52,6 +55,7 @@ PUBLIC_ROUTES = {
     "/api/v1/auth/sso/{slug}/start",
     "/api/v1/auth/sso/callback",
     "/api/v1/stripe/webhook",  # Stripe signs it; the signature is checked instead of a token
+    "/api/v1/portal/{slug}/refill-requests",  # issue 17: anyone with a label; the same answer either way
 }
 
 health_router = APIRouter(tags=["health"])
@@ -78,6 +82,7 @@ class TraceRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope[REQUEST_STARTED] = time.monotonic()  # the portal's response floor counts from here
         incoming = Headers(scope=scope).get("x-request-id", "")
         trace_id = incoming[:64] if incoming.isprintable() and incoming else new_trace_id()
         token = trace_id_var.set(trace_id)
@@ -207,4 +212,5 @@ def create_api() -> FastAPI:
     api.include_router(claims_router, prefix=API_PREFIX)
     api.include_router(controlled_router, prefix=API_PREFIX)
     api.include_router(retention_router, prefix=API_PREFIX)
+    api.include_router(portal_router, prefix=API_PREFIX)  # issue 17: the public refill portal
     return api

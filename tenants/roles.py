@@ -162,6 +162,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.match": frozenset({PORTAL, CUSTOMER}),
     # asking for a refill of a named (matched) prescription: a row in the staff queue, never a fill
     "portal.request": frozenset({PORTAL, CUSTOMER}),
+    # the owner's soft alert when a chain's portal gets unusually many requests in an hour (never a hard limit)
+    "portal.alerts": frozenset({OWNER}),
 }
 
 
