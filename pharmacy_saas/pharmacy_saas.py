@@ -27,6 +27,7 @@ from pages.patient_messages import patient_messages_page
 from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.portal import portal_home_page
+from pages.portal_refill import portal_refill_page
 from pages.pos import pos_page
 from pages.prescription_unclaimed import unclaimed_page
 from pages.prescriptions import intake_page, queue_page, rx_page
@@ -65,6 +66,7 @@ from pharmacy_saas.state.patient_messages import PatientMessagesState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.portal import PortalState
+from pharmacy_saas.state.portal_refill import PortalRefillState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.prescriptions import IntakeState, QueueState, RxState
 from pharmacy_saas.state.purchasing import PurchasingState
@@ -118,6 +120,9 @@ app.add_page(
 )
 app.add_page(reset_page, route=routes.RESET, title="New password · Pharmacy Cloud", on_load=PasswordResetState.clear)
 app.add_page(portal_home_page, route=routes.PORTAL, title="Pharmacy", on_load=PortalState.load_home)
+app.add_page(
+    portal_refill_page, route=routes.PORTAL_REFILL, title="Request a refill", on_load=PortalRefillState.load_refill
+)
 app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platform console · sign in")
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)
 app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)
