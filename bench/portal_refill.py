@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 
 import psycopg
 
@@ -51,10 +52,10 @@ def _seed(url: str, tenant: object, branch: object) -> None:
         conn.execute(
             """INSERT INTO prescriptions (tenant_id, id, branch_id, rx_seq, rx_number, patient_id, prescriber_id,
                    status, source, drug_written, medicine_id, sig_written, quantity, days_supply, date_written,
-                   expires_on, refills_authorized)
+                   expires_on)
                SELECT %(t)s, gen_random_uuid(), %(b)s, n, 'B1-' || lpad(n::text, 6, '0'),
-                   md5('p' || (1 + n %% %(patients)s))::uuid, md5('dr')::uuid, 'fill', 'fax', 'Lisinopril',
-                   md5('Lisinopril')::uuid, '1 tab po daily', 30, 30, %(today)s, %(today)s + 365, 3
+                   md5('p' || (1 + n %% %(patients)s))::uuid, md5('dr')::uuid, 'verification', 'fax', 'Lisinopril',
+                   md5('Lisinopril')::uuid, '1 tab po daily', 30, 30, %(today)s, %(today)s + 365
                FROM generate_series(1, %(total)s) n""",
             params,
         )
@@ -63,7 +64,7 @@ def _seed(url: str, tenant: object, branch: object) -> None:
         conn.execute("VACUUM ANALYZE patients")
 
 
-def timings(call: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
+def timings(call: Callable[[], object], runs: int = RUNS) -> tuple[float, float, float]:
     for _ in range(5):
         call()  # warm: caches, prepared plans, the keys
     samples = []
@@ -72,7 +73,7 @@ def timings(call: Callable[[], object], runs: int = RUNS) -> tuple[float, float]
         call()
         samples.append((time.perf_counter() - started) * 1000)
     ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], ordered[-1]
 
 
 def main() -> None:
@@ -113,7 +114,7 @@ def main() -> None:
     cases = {"matched (queued)": matched, "wrong date of birth": wrong_birth, "no such number": no_such}
     visitor = visitor_context(chain_for_slug("bench-portal"))  # type: ignore[arg-type]
     path = "/api/v1/portal/bench-portal/refill-requests"
-    rows: list[tuple[str, float, float]] = []
+    rows: list[tuple[str, float, float, float]] = []
     with TestClient(create_api()) as client:
         assert client.post(path, json=matched).status_code == 202
 
@@ -131,25 +132,18 @@ def main() -> None:
         for name, body in cases.items():
             rows.append((f"endpoint, no floor (raw): {name}", *timings(post(body))))
     for name, body in cases.items():
-        form = RefillForm(**body)
-        rows.append(
-            (
-                f"service only (raw): {name}",
-                *timings(
-                    lambda form=form: run_in_tenant(visitor, ask_for_refill, form, RefillRequestSource.PORTAL_API)
-                ),
-            )
-        )
+        service = partial(run_in_tenant, visitor, ask_for_refill, RefillForm(**body), RefillRequestSource.PORTAL_API)
+        rows.append((f"service only (raw): {name}", *timings(service)))
     with psycopg.connect(url) as conn:
         queued = conn.execute("SELECT count(*) FROM portal_refill_requests").fetchone()[0]  # type: ignore[index]
     print(f"\nPortal refill endpoint: {PRESCRIPTIONS:,} prescriptions, {PATIENTS} patients, {RUNS} runs per row")
     print(f"floor PORTAL_RESPONSE_FLOOR_MS = {floor} ms; goal: p95 <= floor + 50 ms = {floor + 50} ms")
-    print(f"{'case':<58} {'p50 ms':>8} {'p95 ms':>8}")
-    for name, p50, p95 in rows:
-        print(f"{name:<58} {p50:8.1f} {p95:8.1f}")
-    floored = [p95 for name, _, p95 in rows if name.startswith("endpoint, floor")]
-    medians = [p50 for name, p50, _ in rows if name.startswith("endpoint, floor")]
-    raw_matched = max(p95 for name, _, p95 in rows if "raw" in name and "matched" in name)
+    print(f"{'case':<58} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for name, p50, p95, most in rows:
+        print(f"{name:<58} {p50:8.1f} {p95:8.1f} {most:8.1f}")
+    floored = [p95 for name, _, p95, _ in rows if name.startswith("endpoint, floor")]
+    medians = [p50 for name, p50, _, _ in rows if name.startswith("endpoint, floor")]
+    raw_matched = max(p95 for name, _, p95, _ in rows if "raw" in name and "matched" in name)
     print(
         f"with the floor: worst p95 {max(floored):.1f} ms (goal {floor + 50}), medians within "
         f"{100 * (max(medians) / min(medians) - 1):.1f}% of each other; raw matched p95 {raw_matched:.1f} ms "

@@ -108,12 +108,15 @@ def _form() -> rx.Component:
                 size="3",
                 width="100%",
                 loading=PortalRefillState.busy,
+                # Not before the page is live: a native submit would put the details in the address.
+                disabled=~PortalRefillState.is_hydrated,
                 id="pr-submit",
             ),
             spacing="4",
             width="100%",
         ),
         on_submit=PortalRefillState.submit_refill,
+        method="post",  # and never in a URL even then
         id="pr-form",
         width="100%",
     )
@@ -130,9 +133,7 @@ def _done() -> rx.Component:
             role="status",
         ),
         rx.hstack(
-            rx.button(
-                "Request another refill", variant="soft", on_click=PortalRefillState.another, id="pr-another"
-            ),
+            rx.button("Request another refill", variant="soft", on_click=PortalRefillState.another, id="pr-another"),
             rx.link("Back to the pharmacy", href=PortalRefillState.home_href),
             align="center",
             spacing="4",

@@ -5,13 +5,17 @@ another site's origin. The owner's dashboard shows the soft alert of a busy hour
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from backend.portal import abuse
 from backend.portal.abuse import CHAIN_ALERT_ACTION
+from backend.portal.refill_form import KIND
 from tenants.audit import record_audit
 from tenants.session import run_in_tenant
 from tests.backend.prescriptions.conftest import stock
@@ -97,3 +101,41 @@ def test_the_owner_sees_the_soft_alert_of_a_busy_hour(page: Page, app_url: str, 
     )
     sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
     expect(page.locator("#portal-volume-alert")).to_contain_text("unusually many requests", timeout=15000)
+
+
+def test_a_naive_bot_filling_every_field_is_answered_but_not_recorded(page: Page, app_url: str, committed_tenant):
+    chain, spec = committed_tenant("pbot", branches=2)
+    pharmacy = stock(chain)
+    rx = pharmacy.entered(pharmacy.patient("Bo Tfiller", born="1970-01-02"), "lisinopril")
+    label = {"rx_number": rx.rx_number, "date_of_birth": "1970-01-02", "last_name": "Tfiller"}
+    page.set_viewport_size(PHONE)
+    page.goto(f"{app_url}/portal/{spec.slug}/refill")
+    expect(page.locator("#pr-submit")).to_be_enabled(timeout=15000)  # the page is live
+    bots = 3
+    for _ in range(bots):  # a form-filling bot: every named field gets a value, the label's where it knows it
+        for field in page.locator("#pr-form input, #pr-form textarea").all():
+            field.fill(label.get(field.get_attribute("name") or "", "https://cheap-pills.example"), force=True)
+        page.locator("#pr-submit").click()
+        expect(page.locator("#pr-confirmation")).to_contain_text("If these details match", timeout=15000)
+        page.locator("#pr-another").click()
+    assert _queue(pharmacy) == []  # answered alike, nothing recorded
+    for name, value in label.items():  # a person never sees the field
+        page.locator(f"#pr-{name.replace('_', '-')}").fill(value)
+    page.locator("#pr-submit").click()
+    expect(page.locator("#pr-confirmation")).to_contain_text("If these details match", timeout=15000)
+    assert len(_queue(pharmacy)) == 1
+
+
+def test_a_limited_visitor_is_told_how_long_to_wait(page: Page, app_url: str, committed_tenant):
+    _, spec = committed_tenant("plimit")
+    for _ in range(10):  # someone has been guessing on this Rx number from elsewhere: the next try waits 32 s
+        abuse.record(KIND, "192.0.2.1", "B1-424242")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{app_url}/portal/{spec.slug}/refill")
+    expect(page.locator("#pr-submit")).to_be_enabled(timeout=15000)  # the page is live
+    page.locator("#pr-rx-number").fill("b1-424242")
+    page.locator("#pr-date-of-birth").fill("1970-01-02")
+    page.locator("#pr-last-name").fill("Guess")
+    page.locator("#pr-last-name").press("Enter")
+    expect(page.locator("#pr-limited")).to_contain_text(re.compile(r"Try again in \d+ seconds"), timeout=15000)
+    expect(page.locator("#pr-confirmation")).to_have_count(0)
