@@ -150,9 +150,9 @@ def volume_alerts(session: Session, ctx: TenantContext, hours: int = 24) -> list
     require(ctx, "portal.alerts")
     rows = session.execute(
         text(
-            "SELECT occurred_at, coalesce(details->>'kind', '') AS kind FROM audit_events WHERE action = :a "
-            "AND occurred_at > now() - make_interval(hours => :h) ORDER BY occurred_at DESC LIMIT 24"
+            "SELECT occurred_at, coalesce(details->>'kind', '') AS kind FROM audit_events WHERE tenant_id = :t "
+            "AND occurred_at > now() - make_interval(hours => :h) AND action = :a ORDER BY occurred_at DESC LIMIT 24"
         ),
-        {"a": abuse.CHAIN_ALERT_ACTION, "h": hours},
+        {"t": ctx.tenant_id, "a": abuse.CHAIN_ALERT_ACTION, "h": hours},
     ).all()
     return [VolumeAlert(r.occurred_at, r.kind) for r in rows]
