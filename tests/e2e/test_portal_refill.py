@@ -113,6 +113,7 @@ def test_a_naive_bot_filling_every_field_is_answered_but_not_recorded(page: Page
     expect(page.locator("#pr-submit")).to_be_enabled(timeout=15000)  # the page is live
     bots = 3
     for _ in range(bots):  # a form-filling bot: every named field gets a value, the label's where it knows it
+        expect(page.locator("#pr-rx-number")).to_be_visible(timeout=15000)  # the (new) form is there
         for field in page.locator("#pr-form input, #pr-form textarea").all():
             field.fill(label.get(field.get_attribute("name") or "", "https://cheap-pills.example"), force=True)
         page.locator("#pr-submit").click()
