@@ -36,6 +36,8 @@ from backend.job_handlers import register_job_handlers
 from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
 from backend.portal.api import router as portal_router
+from backend.portal.customer_api import router as portal_customer_router
+from backend.portal.queue_api import router as portal_queue_router
 from backend.prescriptions.api import prescribers_router
 from backend.prescriptions.api import router as prescriptions_router
 from backend.prescriptions.emergency_api import router as emergency_router
@@ -54,6 +56,8 @@ PUBLIC_ROUTES = {
     "/api/v1/auth/signed-out",
     "/api/v1/auth/sso/{slug}/start",
     "/api/v1/auth/sso/callback",
+    "/api/v1/portal/{slug}/session",  # issue 17: a verified customer's cookie exchange (one-time code)
+    "/api/v1/portal/{slug}/signed-out",
     "/api/v1/stripe/webhook",  # Stripe signs it; the signature is checked instead of a token
     "/api/v1/portal/{slug}/refill-requests",  # issue 17: anyone with a label; the same answer either way
 }
@@ -206,11 +210,13 @@ def create_api() -> FastAPI:
     api.include_router(prescriptions_router, prefix=API_PREFIX)
     api.include_router(prescribers_router, prefix=API_PREFIX)
     api.include_router(fills_router, prefix=API_PREFIX)
+    api.include_router(portal_queue_router, prefix=API_PREFIX)  # issue 17 §2: the staff queue of portal requests
     api.include_router(emergency_router, prefix=API_PREFIX)
     api.include_router(recall_router, prefix=API_PREFIX)
     api.include_router(refills_router, prefix=API_PREFIX)
     api.include_router(claims_router, prefix=API_PREFIX)
     api.include_router(controlled_router, prefix=API_PREFIX)
     api.include_router(retention_router, prefix=API_PREFIX)
+    api.include_router(portal_customer_router, prefix=API_PREFIX)
     api.include_router(portal_router, prefix=API_PREFIX)  # issue 17: the public refill portal
     return api

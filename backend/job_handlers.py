@@ -16,6 +16,8 @@ HANDLER_MODULES = (
     "backend.accounts.tasks",
     "backend.inventory.csv_import",
     "backend.jobs.tasks",
+    "backend.portal.tasks",
+    "backend.portal.codes",
     "backend.prescriptions.reading",
     "backend.prescriptions.refills",
     "backend.retention.tasks",

@@ -128,6 +128,7 @@ def portal_home_page() -> rx.Component:
             _action(
                 "Send a new prescription", "Take a photo of it", "camera", PortalState.upload_href, "portal-upload"
             ),
+            _action("Ask us", "Hours and medicines", "message-circle", PortalState.home_href + "/ask", "portal-ask"),
             rx.heading("Our pharmacies", size="5", margin_top="1em"),
             rx.foreach(PortalState.branches, _branch),
             spacing="3",

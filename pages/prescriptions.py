@@ -107,6 +107,13 @@ def queue_page() -> rx.Component:
                     rx.button("Unclaimed fills", variant="soft", id="rx-unclaimed"), href=routes.PRESCRIPTIONS_UNCLAIMED
                 ),
                 rx.cond(
+                    QueueState.can_portal_queue,
+                    rx.link(
+                        rx.button("Portal requests", variant="soft", id="rx-portal-requests"),
+                        href=routes.PRESCRIPTION_REQUESTS,
+                    ),
+                ),
+                rx.cond(
                     QueueState.can_enter,
                     rx.link(rx.button("New prescription", id="rx-new"), href=routes.PRESCRIPTION_NEW),
                 ),

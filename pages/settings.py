@@ -66,6 +66,25 @@ def assistant_provider_card() -> rx.Component:
                     color_scheme="gray",
                 ),
             ),
+            rx.hstack(
+                rx.el.label("Let the portal's customer assistant use it too", html_for="portal-assistant-provider"),
+                rx.spacer(),
+                rx.switch(
+                    checked=SettingsState.portal_provider_enabled,
+                    on_change=SettingsState.set_portal_assistant_provider,
+                    disabled=~SettingsState.provider_configured,
+                    id="portal-assistant-provider",
+                ),
+                align="center",
+                width="100%",
+            ),
+            rx.text(
+                "A separate switch: when on, customers' questions on your public portal (and, for a signed-in "
+                "customer, their own refill status) go to the same provider. Dosing and personal questions are "
+                "always answered by the built-in rules.",
+                size="2",
+                color_scheme="gray",
+            ),
             spacing="2",
             width="100%",
         ),

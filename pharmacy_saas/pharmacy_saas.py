@@ -17,6 +17,7 @@ from pages.claims import claims_page
 from pages.controlled import controlled_page
 from pages.dashboard import dashboard_page
 from pages.emergency_supply import emergency_supply_page
+from pages.feedback import feedback_page
 from pages.imports import imports_page
 from pages.interactions import interactions_page
 from pages.inventory import inventory_page, medicine_page
@@ -27,7 +28,11 @@ from pages.patient_messages import patient_messages_page
 from pages.patients import patient_page, patients_page
 from pages.platform import platform_page, platform_sign_in_page
 from pages.portal import portal_home_page
+from pages.portal_chat import portal_chat_page
+from pages.portal_customer import portal_prescriptions_page, portal_upload_page
+from pages.portal_feedback import portal_feedback_page
 from pages.portal_refill import portal_refill_page
+from pages.portal_requests import portal_requests_page
 from pages.pos import pos_page
 from pages.prescription_unclaimed import unclaimed_page
 from pages.prescriptions import intake_page, queue_page, rx_page
@@ -53,9 +58,11 @@ from pharmacy_saas.state.branches import BranchesState
 from pharmacy_saas.state.catalog import CatalogState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.controlled import ControlledState
+from pharmacy_saas.state.customer import CustomerState
 from pharmacy_saas.state.dashboard import DashboardState
 from pharmacy_saas.state.emergency import EmergencySupplyState
 from pharmacy_saas.state.error_report import report_backend_error
+from pharmacy_saas.state.feedback import FeedbackState
 from pharmacy_saas.state.fills import FillState
 from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
@@ -66,6 +73,9 @@ from pharmacy_saas.state.patient_messages import PatientMessagesState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
 from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.portal import PortalState
+from pharmacy_saas.state.portal_chat import PortalChatState
+from pharmacy_saas.state.portal_feedback import PortalFeedbackState
+from pharmacy_saas.state.portal_queue import PortalQueueState
 from pharmacy_saas.state.portal_refill import PortalRefillState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.prescriptions import IntakeState, QueueState, RxState
@@ -120,6 +130,14 @@ app.add_page(
 )
 app.add_page(reset_page, route=routes.RESET, title="New password · Pharmacy Cloud", on_load=PasswordResetState.clear)
 app.add_page(portal_home_page, route=routes.PORTAL, title="Pharmacy", on_load=PortalState.load_home)
+app.add_page(portal_chat_page, route=routes.PORTAL_ASK, title="Ask the pharmacy", on_load=PortalChatState.load_chat)
+app.add_page(
+    portal_feedback_page, route=routes.PORTAL_FEEDBACK, title="Rate your visit", on_load=PortalFeedbackState.load
+)
+app.add_page(portal_prescriptions_page, route=routes.PORTAL_PRESCRIPTIONS, title="My prescriptions",
+             on_load=CustomerState.load_prescriptions)  # fmt: skip
+app.add_page(portal_upload_page, route=routes.PORTAL_UPLOAD, title="Send a prescription",
+             on_load=[CustomerState.load_home, CustomerState.load_upload])  # fmt: skip
 app.add_page(
     portal_refill_page, route=routes.PORTAL_REFILL, title="Request a refill", on_load=PortalRefillState.load_refill
 )
@@ -155,6 +173,7 @@ app.add_page(pos_page, route=routes.POS, title="Counter · Pharmacy Cloud", on_l
 app.add_page(bills_page, route=routes.BILLS, title="Bills · Pharmacy Cloud", on_load=BillsState.load)
 app.add_page(bill_page, route=routes.BILL_VIEW, title="Bill · Pharmacy Cloud", on_load=BillState.load)
 app.add_page(reports_page, route=routes.REPORTS, title="Reports · Pharmacy Cloud", on_load=ReportsState.load)
+app.add_page(feedback_page, route=routes.FEEDBACK, title="Feedback · Pharmacy Cloud", on_load=FeedbackState.load)
 app.add_page(claims_page, route=routes.CLAIMS, title="Claims · Pharmacy Cloud", on_load=ClaimsState.load)
 app.add_page(
     documents_page,
@@ -184,6 +203,12 @@ app.add_page(
     route=routes.PRESCRIPTIONS_UNCLAIMED,
     title="Unclaimed fills · Pharmacy Cloud",
     on_load=UnclaimedState.load,
+)
+app.add_page(
+    portal_requests_page,
+    route=routes.PRESCRIPTION_REQUESTS,
+    title="Portal requests · Pharmacy Cloud",
+    on_load=PortalQueueState.load,
 )
 app.add_page(
     controlled_page,

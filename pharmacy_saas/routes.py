@@ -27,6 +27,7 @@ POS = "/pos"
 BILLS = "/bills"  # ?branch=&start=&end= (a report's day), ?patient= (a patient's purchases)
 BILL_VIEW = "/bills/view"  # ?id=<bill id>: lines with lots, payments, credit notes, PDFs, refunds
 REPORTS = "/reports"
+FEEDBACK = "/feedback"  # customers' ratings and comments per branch (owner, managers)
 CLAIMS = "/claims"
 PATIENTS = "/patients"
 PATIENT = "/patients/record"
@@ -36,6 +37,7 @@ PRESCRIPTION = "/prescriptions/rx"  # ?id=: data entry, verification with DUR, h
 EMERGENCY_SUPPLY = "/prescriptions/emergency-supply"  # ?medicine=&patient=: the pharmacist's signed supply
 CONTROLLED = "/controlled"  # the register, biennial inventory, CII orders, theft or loss, PMP export
 PRESCRIPTIONS_UNCLAIMED = "/prescriptions/unclaimed"  # checked fills not picked up: return to stock
+PRESCRIPTION_REQUESTS = "/prescriptions/requests"  # portal refill requests: accept, deny, close after a call
 FORGOT = "/forgot"
 RESET = "/reset"
 INVITE = "/invite"
@@ -49,6 +51,8 @@ PORTAL = "/portal/[slug]"  # the chain's front page: branches, hours, the three 
 PORTAL_REFILL = "/portal/[slug]/refill"
 PORTAL_PRESCRIPTIONS = "/portal/[slug]/prescriptions"  # verify by a one-time code, then my prescriptions
 PORTAL_UPLOAD = "/portal/[slug]/upload"  # a verified customer sends a photo of a new prescription
+PORTAL_ASK = "/portal/[slug]/ask"  # the customer assistant (issue 17 §5)
+PORTAL_FEEDBACK = "/portal/[slug]/feedback"  # ?fill=: a verified customer rates the visit of a pickup
 
 
 def portal_path(slug: str, page: str = "") -> str:

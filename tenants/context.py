@@ -18,6 +18,7 @@ class TenantContext:
     user_id: uuid.UUID | None = None
     role: str | None = None
     branch_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    patient_id: uuid.UUID | None = None  # a verified portal customer: the one patient they may see
 
     @classmethod
     def system(cls, tenant_id: uuid.UUID) -> TenantContext:

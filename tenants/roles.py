@@ -23,6 +23,7 @@ PLATFORM_ADMIN = "platform-admin"  # the super-admin console, never inside a cha
 # The public refill portal (issue 17): never a staff member, never a user id.
 PORTAL = "portal"  # anyone on a chain's portal, before proving who they are
 CUSTOMER = "customer"  # a customer who proved who they are by a one-time code: one patient of one chain
+PORTAL_INTAKE = "portal-intake"  # a verified customer's photo received at a branch (built only by the portal)
 # API tokens act with the role of their widest scope.
 API_READ, API_WRITE, API_ADMIN = "api-read", "api-write", "api-admin"
 API_SCOPES = {"read": API_READ, "write": API_WRITE, "admin": API_ADMIN}
@@ -83,8 +84,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.view": frozenset({OWNER, MANAGER, PHARMACIST, SUPPORT}) | API_ANY,
     # patients: the counter finds and links a patient by name and date of birth; the record (contact
     # details, allergies, notes) is for the people who dispense. Never platform support: health data.
-    "patients.lookup": ALL_STAFF | API_ANY,
-    "patients.view": CLINICAL | {API_ADMIN},
+    # SYSTEM: a patient message job finds the address; PORTAL_INTAKE: a verified customer's upload
+    "patients.lookup": ALL_STAFF | API_ANY | {SYSTEM, PORTAL_INTAKE},
+    "patients.view": CLINICAL | {API_ADMIN, PORTAL_INTAKE},
     "patients.edit": CLINICAL | {API_ADMIN},
     "patients.audit": MANAGERS,  # the access log: who opened which record
     # patient messages, the minimum necessary (issue 16): the owner allows the medicine's name per message
@@ -98,7 +100,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # technicians receive and type them in; only a pharmacist verifies, and a verification is a signed act
     # of a person, so no API token verifies either.
     "prescriptions.view": CLINICAL | {API_ADMIN, SYSTEM},
-    "prescriptions.enter": CLINICAL | {API_ADMIN},  # intake, data entry, holds, waiting for the prescriber
+    # intake, data entry, holds, waiting for the prescriber (PORTAL_INTAKE: a verified customer's photo, intake only)
+    "prescriptions.enter": CLINICAL | {API_ADMIN, PORTAL_INTAKE},
     "prescriptions.verify": frozenset({PHARMACIST}),  # verification with DUR, overrides, return to entry
     "prescriptions.cancel": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),
     # issue 14: technicians fill (stock leaves the shelf through inventory's FEFO dispense) and print the
@@ -162,6 +165,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.match": frozenset({PORTAL, CUSTOMER}),
     # asking for a refill of a named (matched) prescription: a row in the staff queue, never a fill
     "portal.request": frozenset({PORTAL, CUSTOMER}),
+    # the staff queue of portal refill requests: listing, accepting (the fill also needs prescriptions.refill),
+    # denying with a reason, closing after a call; the people who dispense, not the till
+    "portal.queue": CLINICAL | {API_ADMIN},
+    # the portal's assistant (branches, drug information, OTC interactions); its own-refills tool is CUSTOMER only
+    "portal.assistant": frozenset({PORTAL, CUSTOMER}),
+    "portal.own_refills": frozenset({CUSTOMER}),
+    # rating the visit at which a verified customer picked up a fill of theirs (issue 17 §6)
+    "portal.feedback": frozenset({CUSTOMER}),
+    # the customers' ratings and comments per branch (a manager: their branches), and marking an alert seen
+    "feedback.view": MANAGERS,
+    # a verified customer (TenantContext.patient_id): their own prescriptions, requests, reminders, uploads
+    "portal.customer": frozenset({CUSTOMER}),
     # the owner's soft alert when a chain's portal gets unusually many requests in an hour (never a hard limit)
     "portal.alerts": frozenset({OWNER}),
 }

@@ -102,6 +102,8 @@ OWNERS: dict[str, str] = {
     "chain_data_keys": "backend/protection",
     # the public refill portal (issue 17)
     "portal_refill_requests": "backend/portal",
+    "customer_feedback": "backend/feedback",
+    **dict.fromkeys(["customer_codes", "customer_sessions"], "backend/portal"),  # issue 17 §3: verified customers
 }
 
 # (file, table): why this module may write a table it does not own. Adding one is a reviewed change.

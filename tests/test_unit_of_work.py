@@ -21,6 +21,7 @@ CONVERTED = [
     "backend/jobs",
     "backend/controlled",
     "backend/retention",
+    "backend/feedback",
 ]
 OPENERS = {"tenant_session", "tenant_connection", "platform_session", "run_in_tenant"}
 # Functions that open their own transaction, each with its reason. Shrink it; do not grow it lightly.

@@ -69,6 +69,21 @@ _DOSING = _any(
 )
 
 
+_KINDS = (
+    ("instructions", _INSTRUCTIONS),
+    ("conversations", _CONVERSATIONS),
+    ("other_chain", _OTHER_CHAIN),
+    ("patient_data", _PATIENT),
+    ("diagnosis", _DIAGNOSIS),
+    ("out_of_scope", _OUT_OF_SCOPE),
+)
+
+
+def refusal_kind(question: str) -> str | None:
+    """Which of the refusals below a question falls under (the portal's assistant words its own), else None."""
+    return next((kind for kind, rule in _KINDS if rule.search(question)), None)
+
+
 def screen(question: str, chain_name: str) -> Refusal | None:
     """A refusal for questions the assistant must not answer at all, else None."""
     if _INSTRUCTIONS.search(question):

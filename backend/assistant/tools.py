@@ -813,9 +813,10 @@ def minimum_necessary(tool_name: str, data: Any) -> Any:
     return data
 
 
-def tools_for(ctx: TenantContext, tools: Mapping[str, Tool] = TOOLS) -> list[Tool]:
-    """The tools this member may use: a model is only ever offered these."""
-    if not role_has(ctx.role, ASSISTANT_PERMISSION):
+def tools_for(ctx: TenantContext, tools: Mapping[str, Tool] = TOOLS, *, gate: str = ASSISTANT_PERMISSION) -> list[Tool]:
+    """The tools this member may use: a model is only ever offered these. (`gate`: the permission to ask
+    at all; the portal's assistant passes its own tool set and "portal.assistant".)"""
+    if not role_has(ctx.role, gate):
         return []
     return [t for t in tools.values() if role_has(ctx.role, t.permission)]
 
@@ -873,14 +874,19 @@ def _refusal(tool_name: str, reason: str) -> ToolResult:
 
 
 def call_tool(
-    ctx: TenantContext, name: str, args: Mapping[str, Any] | str | None, *, tools: Mapping[str, Tool] = TOOLS
+    ctx: TenantContext,
+    name: str,
+    args: Mapping[str, Any] | str | None,
+    *,
+    tools: Mapping[str, Tool] = TOOLS,
+    gate: str = ASSISTANT_PERMISSION,
 ) -> ToolResult:
     """Run one tool for the signed-in member. Never raises for a refusal, bad arguments or data that is
     not there: the result says why, in words the assistant can show."""
     tool = tools.get(name)
     if tool is None:
         return ToolResult(f"There is no tool called '{name}'.", {"tool": name}, f"no tool '{name}'", ok=False)
-    if not role_has(ctx.role, ASSISTANT_PERMISSION):
+    if not role_has(ctx.role, gate):
         return _refusal(name, f"Your role ({ctx.role or 'none'}) may not use the assistant.")
     if not role_has(ctx.role, tool.permission):
         return _refusal(

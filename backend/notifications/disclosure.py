@@ -47,6 +47,7 @@ class MessageKind(StrEnum):
     PRESCRIPTION_TRANSFERRED = "prescription_transferred"
     PICKUP_REMINDER = "pickup_reminder"
     LOT_RECALL = "lot_recall"
+    PORTAL_CODE = "portal_code"  # the one-time code that opens a customer's "My prescriptions" (issue 17)
 
     @property
     def label(self) -> str:
@@ -63,10 +64,13 @@ KIND_LABELS = {
     MessageKind.PRESCRIPTION_TRANSFERRED: "Prescription transferred",
     MessageKind.PICKUP_REMINDER: "Pickup reminder (unclaimed fill)",
     MessageKind.LOT_RECALL: "Medicine recall",
+    MessageKind.PORTAL_CODE: "Online pharmacy sign-in code",
 }
 
+# Kinds that never carry detail, whatever the chain or the patient said (not listed in the owner's settings).
+NEVER_DETAILED = frozenset({MessageKind.PORTAL_CODE})
 # Values any patient message may carry: where, when to come, how to reach the pharmacy.
-SAFE_VALUES = frozenset({"branch", "branch_phone", "chain", "pickup_by", "destination"})
+SAFE_VALUES = frozenset({"branch", "branch_phone", "chain", "pickup_by", "destination", "code"})
 # Values about the prescription itself: only in a detailed message (chain allowed the kind, patient consented).
 DETAIL_VALUES = frozenset({"medicine", "rx_number", "due_date", "lot", "quantity"})
 # What the patient consented on: kept with the consent.
@@ -130,6 +134,12 @@ DEFAULT_TEMPLATES: dict[MessageKind, Template] = {
         "Important: a medicine recall",
         "A medicine you received from {{ branch }} is being recalled. Please call us at {{ branch_phone }}.",
         "{{ chain }}: a medicine you received is being recalled. Please call {{ branch }} at {{ branch_phone }}.",
+    ),
+    MessageKind.PORTAL_CODE: _t(
+        "Your code for {{ chain }}'s online pharmacy",
+        "Your code for {{ chain }}'s online pharmacy is {{ code }}. It expires in 10 minutes. If you did not ask "
+        "for it, ignore this message.",
+        "Your code for {{ chain }}'s online pharmacy is {{ code }}. It expires in 10 minutes.",
     ),
 }
 
@@ -244,7 +254,7 @@ def render(
     """Write one patient message of `kind`. Detailed only when the chain allowed the kind AND the patient
     consented; otherwise the minimum template, given only the safe values, and a last check that no detail
     value ended up in the text anyway."""
-    detailed = chain_allows and patient_consented
+    detailed = chain_allows and patient_consented and kind not in NEVER_DETAILED
     chosen = template or (DETAILED_TEMPLATES if detailed else DEFAULT_TEMPLATES)[kind]
     check_template(chosen, detailed=detailed)
     allowed = SAFE_VALUES | DETAIL_VALUES if detailed else SAFE_VALUES
@@ -287,7 +297,7 @@ def disclosure_settings(session: Session, ctx: TenantContext) -> list[KindSettin
     require(ctx, "messages.disclosure")
     allowed = _allowed_kinds(session)
     example = {"branch": "Main Street", "branch_phone": "555-0100", "chain": "Your pharmacy"}
-    example |= {"pickup_by": "June 30", "destination": "Elm Street Pharmacy"}
+    example |= {"pickup_by": "June 30", "destination": "Elm Street Pharmacy", "code": "123456"}
     return [
         KindSetting(
             kind,
@@ -296,6 +306,7 @@ def disclosure_settings(session: Session, ctx: TenantContext) -> list[KindSettin
             render(kind, example, chain_allows=False, patient_consented=False).body,
         )
         for kind in MessageKind
+        if kind not in NEVER_DETAILED
     ]
 
 
@@ -304,6 +315,8 @@ def set_disclosure(session: Session, ctx: TenantContext, kind: object, allow_med
     require(ctx, "messages.disclosure")
     try:
         chosen = MessageKind(str(kind))
+        if chosen in NEVER_DETAILED:
+            raise ValueError(chosen)
     except ValueError:
         raise ValidationFailed("No such kind of patient message.", field="kind") from None
     session.execute(

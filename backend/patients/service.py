@@ -556,7 +556,8 @@ def access_log(session: Session, ctx: TenantContext, patient_id: str) -> list[Ac
         raise NotFound("No such patient.")
     rows = session.execute(
         text(
-            "SELECT l.occurred_at, l.action, l.reason, coalesce(u.full_name, 'an API token') AS who "
+            "SELECT l.occurred_at, l.action, l.reason, CASE WHEN l.actor = 'customer' THEN 'the patient (portal)' "
+            "ELSE coalesce(u.full_name, 'an API token') END AS who "
             "FROM patient_access_log l LEFT JOIN users u ON u.id = l.user_id "
             "WHERE l.patient_id = :p ORDER BY l.id DESC LIMIT :limit"
         ),
@@ -729,7 +730,8 @@ def record_for_copy(session: Session, ctx: TenantContext, patient_id: str) -> tu
     _log_access(session, ctx, "viewed", key, COPY_REASON)
     rows = session.execute(
         text(
-            "SELECT l.occurred_at, l.action, l.reason, coalesce(u.full_name, 'an API token') AS who "
+            "SELECT l.occurred_at, l.action, l.reason, CASE WHEN l.actor = 'customer' THEN 'the patient (portal)' "
+            "ELSE coalesce(u.full_name, 'an API token') END AS who "
             "FROM patient_access_log l LEFT JOIN users u ON u.id = l.user_id WHERE l.patient_id = :p ORDER BY l.id"
         ),
         {"p": key},

@@ -10,6 +10,7 @@ class RefillRequestStatus(StrEnum):
     CALL_CUSTOMER = "call_customer"  # cannot be refilled online (no refills left, expired...): staff call
     ACCEPTED = "accepted"
     DENIED = "denied"
+    CLOSED = "closed"  # a "call the customer" request closed by staff with a note after the call (no e-mail)
 
     @classmethod
     def open(cls) -> frozenset[RefillRequestStatus]:
@@ -22,6 +23,7 @@ class RefillRequestStatus(StrEnum):
             "call_customer": "The pharmacy will call",
             "accepted": "Accepted",
             "denied": "Denied",
+            "closed": "Closed after a call",
         }[self.value]
 
 

@@ -31,6 +31,7 @@ from backend.core.validation import as_uuid
 from backend.core.validation import quantity as whole_quantity
 from backend.inventory.service import OutOfStock, dispense, fefo_preview
 from backend.inventory.validation import barcode as read_barcode
+from backend.jobs.service import enqueue_job
 from backend.patients.service import patient_for_history
 from backend.prescriptions.enums import FillStatus, RxStatus
 from backend.prescriptions.service import (
@@ -558,4 +559,17 @@ def final_check(session: Session, ctx: TenantContext, fill_id: str, scanned: obj
             "u": ctx.user_id,
         },
     )
+    _tell_portal_customer(session, ctx, key)
     return _fill(session, key)
+
+
+PORTAL_READY_JOB = "portal.tell_ready"  # backend.portal.tasks (which imports this module)
+
+
+def _tell_portal_customer(session: Session, ctx: TenantContext, fill_id: uuid.UUID) -> None:
+    """A fill made from a portal refill request (issue 17): the portal e-mails the customer it is ready."""
+    asked = session.execute(
+        text("SELECT 1 FROM portal_refill_requests WHERE fill_id = :f AND status = 'accepted'"), {"f": fill_id}
+    ).first()
+    if asked is not None:
+        enqueue_job(session, TenantContext.system(ctx.tenant_id), PORTAL_READY_JOB, fill_id=str(fill_id))

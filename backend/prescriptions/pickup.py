@@ -17,6 +17,7 @@ import io
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -394,3 +395,46 @@ def reseal_pickups(session: Session, ctx: TenantContext, after: object, limit: i
     """One batch of a key rotation's re-encryption of the pickups."""
     require(ctx, "keys.rotate")
     return reseal_rows(session, chain_keys(session, ctx.tenant_id), PICKUPS, SEALED_PICKUP_COLUMNS, after, limit)
+
+
+@dataclass(frozen=True)
+class HandedOverFill:
+    """A fill as the portal's feedback sees it: whose it is, where it was handed over, and when."""
+
+    id: str
+    patient_id: str
+    branch_id: str
+    description: str
+    picked_up: bool
+    pickup_id: str | None
+    picked_up_at: datetime | None
+
+
+def handed_over_fill(session: Session, fill_id: object) -> HandedOverFill | None:
+    """One fill and whether it was picked up (None: no such fill), for a caller that checked its own
+    permission (a customer rating the visit; their patient is checked by the caller)."""
+    try:
+        key = uuid.UUID(str(fill_id))
+    except ValueError:
+        return None
+    row = session.execute(
+        text(
+            "SELECT f.id, r.patient_id, f.branch_id, f.status, f.pickup_id, p.picked_up_at, "
+            "trim(m.generic_name || ' ' || m.strength) AS description "
+            "FROM prescription_fills f JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
+            "JOIN medicines m ON m.tenant_id = f.tenant_id AND m.id = f.medicine_id "
+            "LEFT JOIN prescription_pickups p ON p.tenant_id = f.tenant_id AND p.id = f.pickup_id WHERE f.id = :f"
+        ),
+        {"f": key},
+    ).first()
+    if row is None:
+        return None
+    return HandedOverFill(
+        id=str(row.id),
+        patient_id=str(row.patient_id),
+        branch_id=str(row.branch_id),
+        description=row.description,
+        picked_up=row.status == FillStatus.PICKED_UP,
+        pickup_id=str(row.pickup_id) if row.pickup_id else None,
+        picked_up_at=row.picked_up_at,
+    )

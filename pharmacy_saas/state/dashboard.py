@@ -13,8 +13,10 @@ from backend.billing.claims.service import claim_counts
 from backend.billing.reports.service import SalesOverview, sales_overview
 from backend.billing.statuses import ClaimStatus
 from backend.core.errors import PharmacyError
+from backend.feedback.service import open_feedback_alerts
 from backend.health.service import system_health
 from backend.inventory.alerts import stock_alerts
+from backend.portal import queue as portal_queue
 from backend.portal.refill_form import volume_alerts
 from backend.prescriptions.service import queue_counts
 from pharmacy_saas import routes
@@ -33,8 +35,10 @@ PAGE_PERMISSIONS: dict[str, str] = {
     routes.BILLS: "billing.view",
     routes.PATIENTS: "patients.view",
     routes.PRESCRIPTIONS: "prescriptions.view",
+    routes.PRESCRIPTION_REQUESTS: "portal.queue",
     routes.CONTROLLED: "controlled.view",
     routes.REPORTS: "reports.view",
+    routes.FEEDBACK: "feedback.view",
     routes.CLAIMS: "billing.view",
     routes.ASSISTANT: "assistant.use",
     routes.INTERACTIONS: "inventory.view",
@@ -221,6 +225,11 @@ class DashboardState(ShellState):
                     "attention-rx-held",
                 ),
             ]
+        if role_has(ctx.role, "portal.queue") and self._current_branch_id():
+            waiting = await transact(ctx, portal_queue.open_count, self._current_branch_id())
+            items.append(
+                _attention("Portal refill requests", waiting, routes.PRESCRIPTION_REQUESTS, "attention-portal-requests")
+            )
         if role_has(ctx.role, "claims.manage"):
             counts = await transact(ctx, claim_counts)
             items += [
@@ -243,6 +252,17 @@ class DashboardState(ShellState):
                     "attention-claims-approved",
                 ),
             ]
+        if role_has(ctx.role, "feedback.view") and self._current_branch_id():
+            try:
+                alerts_open = await transact(ctx, open_feedback_alerts, self._current_branch_id())
+            except PharmacyError:
+                alerts_open = 0  # a manager's shell may list a branch that is not theirs: no card for it
+            items.append(
+                _attention(
+                    "Very negative customer feedback", alerts_open, routes.FEEDBACK, "attention-feedback",
+                    "comments nobody has marked seen",
+                )
+            )  # fmt: skip
         if overview is not None:
             items.append(
                 _attention(

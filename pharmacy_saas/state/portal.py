@@ -58,6 +58,10 @@ class PortalState(rx.State):
         return routes.portal_path(self.chain_slug, "prescriptions")
 
     @rx.var
+    def feedback_href(self) -> str:
+        return routes.portal_path(self.chain_slug, "feedback")
+
+    @rx.var
     def upload_href(self) -> str:
         return routes.portal_path(self.chain_slug, "upload")
 

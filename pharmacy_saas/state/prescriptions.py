@@ -172,6 +172,7 @@ class QueueState(ShellState):
     has_more: bool = False
     can_enter: bool = False
     can_supply_emergency: bool = False  # a pharmacist: the emergency supply form
+    can_portal_queue: bool = False  # the portal requests page (issue 17)
     error: str = ""
     accuracy: list[AccuracyRow] = []  # per field, how often OCR was right in confirmed readings
 
@@ -181,6 +182,7 @@ class QueueState(ShellState):
         await self._fill_shell(ctx)
         self.can_enter = role_has(ctx.role, "prescriptions.enter")
         self.can_supply_emergency = role_has(ctx.role, "prescriptions.emergency_supply")
+        self.can_portal_queue = role_has(ctx.role, "portal.queue")
         wanted = self.router.url.query_parameters.get("status", "")
         self.status_filter = wanted if wanted in {s.value for s in RxStatus} else ""
         await self._reload(ctx, 0)

@@ -30,6 +30,7 @@ class SettingsState(ShellState):
     token_error: str = ""
     provider_configured: bool = False  # the installation has an AI provider for the assistant
     provider_enabled: bool = False  # this chain lets the assistant use it
+    portal_provider_enabled: bool = False  # ... and, separately, the portal's customer assistant
     provider_name: str = ""  # "gpt-4o-mini at api.openai.com": where the chain's data would go
     cards_configured: bool = False  # this server has a Stripe key: card payments can be taken
     stripe_account_id: str = ""  # the chain's connected Stripe account (acct_...), "" when none
@@ -41,6 +42,7 @@ class SettingsState(ShellState):
         self.require_mfa = (await run_service(tenant_profile, ctx)).require_mfa
         provider = await run_service(provider_setting, ctx)
         self.provider_configured, self.provider_enabled = provider.configured, provider.enabled
+        self.portal_provider_enabled = provider.portal_enabled
         self.provider_name = f"{provider.model} at {provider.provider}" if provider.configured else ""
         rules = await transact(ctx, rx_settings)
         self.rx_rules = {
@@ -130,6 +132,21 @@ class SettingsState(ShellState):
         await self._reload(ctx)
         return rx.toast.success(
             f"The assistant now uses {self.provider_name}." if enabled else "The assistant now answers offline only."
+        )
+
+    @rx.event
+    @guarded("tenant.settings")
+    async def set_portal_assistant_provider(self, ctx: TenantContext, enabled: bool) -> Any:
+        """The portal's customer assistant and the provider: a switch of its own (customers' questions)."""
+        try:
+            await run_service(set_provider_enabled, ctx, bool(enabled), portal=True)
+        except PharmacyError as exc:
+            return rx.toast.error(exc.message)
+        await self._reload(ctx)
+        return rx.toast.success(
+            f"The portal's assistant now uses {self.provider_name}."
+            if enabled
+            else "The portal's assistant now answers offline only."
         )
 
     @rx.event

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from devtools.reflex_lock import align_web_dir
+from devtools.app_process import start_app
 from devtools.services import free_port
-from tests.helpers import ROOT, start_cli, stop, wait_until
+from tests.helpers import start_cli, stop, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -81,57 +78,35 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api):
     """The app in prod mode on a free port, with a worker and the outbox relay."""
     port = free_port()
     url = f"http://localhost:{port}"
-    web_dir = ROOT / ".data" / "web-test"
-    env = {
-        **os.environ,
-        "APP_URL": url,
-        "REFLEX_BUN_PATH": str(ROOT / ".tools/node_modules/bun/bin/bun.exe"),
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_CHECK_LATEST_VERSION": "false",
-        "REFLEX_WEB_WORKDIR": str(web_dir),
-        "REFLEX_STATES_WORKDIR": str(ROOT / ".data" / "states-test"),
-        "GRANIAN_WORKERS": "1",
-        "ASSISTANT_OPENAI_BASE_URL": assistant_model.base_url,
-        "ASSISTANT_OPENAI_API_KEY": "sk-e2e-not-a-real-key",
-        "ASSISTANT_OPENAI_MODEL": "fake-pharmacy-1",
-        "ASSISTANT_OPENAI_TIMEOUT": "5",
-        "ASSISTANT_OPENAI_MAX_RETRIES": "0",
-        "STRIPE_API_BASE": stripe_api.base_url,
-        "STRIPE_SECRET_KEY": stripe_api.api_key,
-        "STRIPE_WEBHOOK_SECRET": stripe_api.webhook_secret,
-        "STRIPE_MAX_RETRIES": "0",
-    }
-    (ROOT / ".data").mkdir(exist_ok=True)
-    align_web_dir(web_dir)  # so the build does not rewrite the committed reflex.lock/
-    log = open(ROOT / ".data" / "test-app.log", "w")  # noqa: SIM115
-    app = subprocess.Popen(
-        [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    app = start_app(
+        url,
+        "test",
+        {
+            "ASSISTANT_OPENAI_BASE_URL": assistant_model.base_url,
+            "ASSISTANT_OPENAI_API_KEY": "sk-e2e-not-a-real-key",
+            "ASSISTANT_OPENAI_MODEL": "fake-pharmacy-1",
+            "ASSISTANT_OPENAI_TIMEOUT": "5",
+            "ASSISTANT_OPENAI_MAX_RETRIES": "0",
+            "STRIPE_API_BASE": stripe_api.base_url,
+            "STRIPE_SECRET_KEY": stripe_api.api_key,
+            "STRIPE_WEBHOOK_SECRET": stripe_api.webhook_secret,
+            "STRIPE_MAX_RETRIES": "0",
+        },
     )
     worker = start_cli("worker", log_name="test-app-worker")
     ocr_worker = start_cli("worker", "--queues", "ocr", log_name="test-app-ocr-worker")
     relay = start_cli("relay", "--interval", "0.2", log_name="test-app-relay")
     try:
         wait_until(
-            lambda: app.poll() is not None or _answers(f"{url}/api/v1/health"),
+            lambda: app.exited() or _answers(f"{url}/api/v1/health"),
             timeout=600,
             interval=1,
             message="the app to build and start",
         )
-        if app.poll() is not None:
-            pytest.fail(f"the app exited; see {ROOT / '.data' / 'test-app.log'}")
+        if app.exited():
+            pytest.fail(f"the app exited; see {app.log_path}")
         yield url
     finally:
         for process in (relay, worker, ocr_worker):
             stop(process)
-        if app.poll() is None:
-            os.killpg(app.pid, 15)
-            try:
-                app.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(app.pid, 9)
-        log.close()
+        app.stop()

@@ -166,6 +166,7 @@ def two_chains(db, make_tenant):
         run_in_tenant(ctx, record_message_consent, patient.id, "in_person")
         run_in_tenant(ctx, produce_copy, patient.id)  # patient_copy_requests (issue 16: a patient's own copy)
         _seed_portal(chain, patient.id)
+        _seed_feedback(chain, patient.id)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -206,8 +207,27 @@ def _seed_portal(chain, patient_id: str) -> None:
         ).scalar_one()
         found = match_prescription(session, ctx, number, date(1970, 1, 1), "Patient")
         record_request(session, ctx, found, None, "seeded", RefillRequestSource.PORTAL_FORM)
+        # customer_codes and customer_sessions (issue 17 §3): a code asked for, and a verified customer
+        from backend.portal.codes import new_challenge, request_code
+        from backend.portal.customers import start_customer_session
+
+        request_code(session, ctx, new_challenge(), number, date(1970, 1, 1), "Patient")
+        start_customer_session(session, ctx, found.patient_id)
 
     run_in_tenant(visitor, ask)
+
+
+def _seed_feedback(chain, patient_id: str) -> None:
+    """customer_feedback: the seeded patient rates the visit of their picked-up fill."""
+    from backend.feedback.service import leave_feedback
+
+    def rate(session, ctx):
+        fill = session.execute(
+            text("SELECT id FROM prescription_fills WHERE status = 'picked_up' LIMIT 1")
+        ).scalar_one()
+        leave_feedback(session, ctx, patient_id, fill, 5, "seeded: quick and friendly")
+
+    run_in_tenant(TenantContext(tenant_id=chain.tenant_id, role="customer"), rate)
 
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:

@@ -1,0 +1,110 @@
+"""Telling a portal customer what became of their refill request (issue 17 §2), by e-mail for now.
+
+The decision (`backend.portal.queue`) puts this job on the outbox in its own transaction. The job writes the
+message with `patients.message_consent.message_for_patient`, which names the medicine only when the chain
+allows it for the kind and the patient consented to detailed messages, and sends it with
+`notifications.mail.send_patient_mail` to the e-mail on the patient's record. No e-mail on file, or no
+consent to be contacted: nothing is sent, and that is recorded on the request (`customer_told`) and in the
+audit log. The request's `customer_told` makes the job run once in effect.
+
+Which message: accepted with a fill, "refill request received" (the pharmacy will say when it is ready);
+accepted as a renewal request, "needs the prescriber"; denied, "could not fill: contact the branch" (the
+staff's reason is never put in a patient message). When the accepted request's fill passes the pharmacist's
+final check, `prescriptions.fills.final_check` puts `portal.tell_ready` on the outbox: "ready for pickup",
+once (`ready_told`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from backend.core.validation import as_uuid
+from backend.jobs.registry import job
+from backend.notifications.disclosure import MessageKind
+from backend.notifications.mail import send_patient_mail
+from backend.patients.message_consent import message_for_patient
+from backend.patients.service import identity_of
+from backend.portal.queue import OUTCOME_JOB
+from backend.portal.statuses import RefillRequestStatus
+from tenants.audit import record_audit
+from tenants.context import TenantContext
+
+READY_JOB = "portal.tell_ready"  # named in prescriptions.fills.final_check (which cannot import this module)
+
+_COLUMNS = (
+    "SELECT q.id, q.status, q.patient_id, q.fill_id, q.customer_told, q.ready_told, r.rx_number, "
+    "coalesce(m.generic_name || ' ' || m.strength, r.drug_written) AS medicine, "
+    "b.name AS branch, b.phone AS branch_phone, t.name AS chain FROM portal_refill_requests q "
+    "JOIN prescriptions r ON r.tenant_id = q.tenant_id AND r.id = q.prescription_id "
+    "LEFT JOIN medicines m ON m.tenant_id = r.tenant_id AND m.id = r.medicine_id "
+    "JOIN branches b ON b.tenant_id = q.tenant_id AND b.id = q.branch_id "
+    "JOIN tenants t ON t.id = q.tenant_id "
+)
+_ROW = text(_COLUMNS + "WHERE q.id = :id FOR UPDATE OF q")
+_BY_FILL = text(_COLUMNS + "WHERE q.fill_id = :f AND q.status = 'accepted' FOR UPDATE OF q")
+
+
+def _send(session: Session, ctx: TenantContext, row: Any, kind: MessageKind) -> str:
+    """E-mail one message of `kind` about the request's prescription; answers what happened."""
+    person = identity_of(session, ctx, row.patient_id, contact=True)
+    if not person.contact_consent:
+        return "no_consent"
+    if not person.email:
+        return "no_email"
+    values = {
+        "branch": row.branch, "branch_phone": row.branch_phone or "", "chain": row.chain,
+        "medicine": row.medicine, "rx_number": row.rx_number,
+    }  # fmt: skip
+    message = message_for_patient(session, ctx, str(row.patient_id), kind, values)
+    send_patient_mail(person.email, message)
+    return "emailed"
+
+
+def _record(session: Session, ctx: TenantContext, row: Any, kind: MessageKind, result: str) -> None:
+    record_audit(
+        session, ctx.tenant_id, "portal.customer_told", entity_type="portal_refill_request", entity_id=str(row.id),
+        details={"kind": kind.value, "result": result},
+    )  # fmt: skip
+
+
+@job(OUTCOME_JOB)
+def tell_outcome(session: Session, ctx: TenantContext, *, request_id: str) -> str:
+    """E-mail the customer the decision on their request (once; nothing when they cannot be e-mailed)."""
+    row = session.execute(_ROW, {"id": as_uuid(request_id, "request")}).first()
+    if row is None:
+        return "missing"
+    if row.customer_told:
+        return f"already {row.customer_told}"
+    status = RefillRequestStatus(row.status)
+    if status is RefillRequestStatus.ACCEPTED:
+        kind = MessageKind.REFILL_REQUEST_RECEIVED if row.fill_id else MessageKind.REFILL_NEEDS_PRESCRIBER
+    elif status is RefillRequestStatus.DENIED:
+        kind = MessageKind.REFILL_REQUEST_DENIED
+    else:
+        return "undecided"  # still open, or closed after a call: nothing to e-mail
+    result = _send(session, ctx, row, kind)
+    session.execute(
+        text("UPDATE portal_refill_requests SET customer_told = :r, told_at = now() WHERE id = :id"),
+        {"r": result, "id": row.id},
+    )
+    _record(session, ctx, row, kind, result)
+    return result
+
+
+@job(READY_JOB)
+def tell_ready(session: Session, ctx: TenantContext, *, fill_id: str) -> str:
+    """E-mail the customer that the fill of their portal request passed its final check (once)."""
+    row = session.execute(_BY_FILL, {"f": as_uuid(fill_id, "fill")}).first()
+    if row is None:
+        return "not a portal request's fill"
+    if row.ready_told:
+        return f"already {row.ready_told}"
+    result = _send(session, ctx, row, MessageKind.READY_FOR_PICKUP)
+    session.execute(
+        text("UPDATE portal_refill_requests SET ready_told = :r WHERE id = :id"), {"r": result, "id": row.id}
+    )
+    _record(session, ctx, row, MessageKind.READY_FOR_PICKUP, result)
+    return result
