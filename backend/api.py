@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,11 +29,13 @@ from backend.core.errors import PharmacyError
 from backend.core.logging import configure_logging, new_trace_id, trace_id_var
 from backend.core.settings import get_settings
 from backend.health.service import system_health
+from backend.http import REQUEST_STARTED
 from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
 from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
+from backend.portal.api import router as portal_router
 from backend.portal.customer_api import router as portal_customer_router
 from backend.portal.queue_api import router as portal_queue_router
 from backend.prescriptions.api import prescribers_router
@@ -56,6 +59,7 @@ PUBLIC_ROUTES = {
     "/api/v1/portal/{slug}/session",  # issue 17: a verified customer's cookie exchange (one-time code)
     "/api/v1/portal/{slug}/signed-out",
     "/api/v1/stripe/webhook",  # Stripe signs it; the signature is checked instead of a token
+    "/api/v1/portal/{slug}/refill-requests",  # issue 17: anyone with a label; the same answer either way
 }
 
 health_router = APIRouter(tags=["health"])
@@ -82,6 +86,7 @@ class TraceRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope[REQUEST_STARTED] = time.monotonic()  # the portal's response floor counts from here
         incoming = Headers(scope=scope).get("x-request-id", "")
         trace_id = incoming[:64] if incoming.isprintable() and incoming else new_trace_id()
         token = trace_id_var.set(trace_id)
@@ -213,4 +218,5 @@ def create_api() -> FastAPI:
     api.include_router(controlled_router, prefix=API_PREFIX)
     api.include_router(retention_router, prefix=API_PREFIX)
     api.include_router(portal_customer_router, prefix=API_PREFIX)
+    api.include_router(portal_router, prefix=API_PREFIX)  # issue 17: the public refill portal
     return api

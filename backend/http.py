@@ -9,16 +9,18 @@ module (tests/test_layers.py fails when one does):
 - `IdempotencyKey` and `idempotent_json` / `idempotent_answer`: a write done once per key, in the
   same transaction that stores its answer, run again as a whole when it lost a race.
 - `rest_schema(...)`: a response schema built from the domain object it serializes.
+- `client_ip(request)`: the caller's address (X-Forwarded-For only as far as TRUSTED_PROXY_HOPS).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar, get_type_hints
 
-from fastapi import Header
+from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, create_model
@@ -27,12 +29,15 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.api_tokens import ApiPrincipal, check_rate_limit, principal_for_api_token
 from backend.core.errors import AuthenticationRequired
+from backend.core.settings import get_settings
 from backend.idempotency.service import run_once
 from tenants.context import TenantContext
 from tenants.roles import PERMISSIONS, require
 from tenants.session import run_in_tenant
 
 T = TypeVar("T")
+# Where backend.api's outermost middleware leaves the moment (time.monotonic()) a request arrived.
+REQUEST_STARTED = "pharmacy.started"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", description="Unique per intended write")]
 
 
@@ -139,3 +144,20 @@ def rest_schema(
         __module__=module,
         **definitions,
     )
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address: from X-Forwarded-For only as far as the configured trusted proxies."""
+    peer = request.client.host if request.client else ""
+    hops = get_settings().TRUSTED_PROXY_HOPS
+    if hops <= 0:
+        return peer
+    chain = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    # Each trusted proxy appended the address it saw; anything further left could be forged.
+    return chain[-hops] if len(chain) >= hops else peer
+
+
+def request_started(request: Request) -> float:
+    """When the request arrived (`time.monotonic()`, set by backend.api's middleware; now if it is not set)."""
+    started = request.scope.get(REQUEST_STARTED)
+    return float(started) if started is not None else time.monotonic()

@@ -41,6 +41,7 @@ def main(argv: list[str]) -> int:
             for module in (
                 "bench.rls_overhead",
                 "bench.auth_validation",
+                "bench.portal_refill",
                 "bench.sales",
                 "bench.assistant_eval",
                 "bench.ocr",

@@ -153,6 +153,12 @@ def dashboard_page() -> rx.Component:
                 rx.callout(DashboardState.error, icon="triangle-alert", color_scheme="red"),
             ),
             rx.cond(
+                DashboardState.portal_alert != "",
+                rx.callout(
+                    DashboardState.portal_alert, icon="triangle-alert", color_scheme="amber", id="portal-volume-alert"
+                ),
+            ),
+            rx.cond(
                 DashboardState.can_see_sales & (DashboardState.sales_branch != ""),
                 rx.vstack(
                     rx.heading("Sales at ", DashboardState.sales_branch, size="4", id="sales-branch"),

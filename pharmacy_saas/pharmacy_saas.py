@@ -31,6 +31,7 @@ from pages.portal import portal_home_page
 from pages.portal_chat import portal_chat_page
 from pages.portal_customer import portal_prescriptions_page, portal_upload_page
 from pages.portal_feedback import portal_feedback_page
+from pages.portal_refill import portal_refill_page
 from pages.portal_requests import portal_requests_page
 from pages.pos import pos_page
 from pages.prescription_unclaimed import unclaimed_page
@@ -75,6 +76,7 @@ from pharmacy_saas.state.portal import PortalState
 from pharmacy_saas.state.portal_chat import PortalChatState
 from pharmacy_saas.state.portal_feedback import PortalFeedbackState
 from pharmacy_saas.state.portal_queue import PortalQueueState
+from pharmacy_saas.state.portal_refill import PortalRefillState
 from pharmacy_saas.state.pos import CounterState
 from pharmacy_saas.state.prescriptions import IntakeState, QueueState, RxState
 from pharmacy_saas.state.purchasing import PurchasingState
@@ -136,6 +138,9 @@ app.add_page(portal_prescriptions_page, route=routes.PORTAL_PRESCRIPTIONS, title
              on_load=CustomerState.load_prescriptions)  # fmt: skip
 app.add_page(portal_upload_page, route=routes.PORTAL_UPLOAD, title="Send a prescription",
              on_load=[CustomerState.load_home, CustomerState.load_upload])  # fmt: skip
+app.add_page(
+    portal_refill_page, route=routes.PORTAL_REFILL, title="Request a refill", on_load=PortalRefillState.load_refill
+)
 app.add_page(platform_sign_in_page, route=routes.PLATFORM_SIGN_IN, title="Platform console · sign in")
 app.add_page(platform_page, route=routes.PLATFORM, title="Platform console", on_load=PlatformState.load)
 app.add_page(inventory_page, route=routes.INVENTORY, title="Inventory · Pharmacy Cloud", on_load=InventoryState.load)

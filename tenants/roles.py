@@ -177,6 +177,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback.view": MANAGERS,
     # a verified customer (TenantContext.patient_id): their own prescriptions, requests, reminders, uploads
     "portal.customer": frozenset({CUSTOMER}),
+    # the owner's soft alert when a chain's portal gets unusually many requests in an hour (never a hard limit)
+    "portal.alerts": frozenset({OWNER}),
 }
 
 

@@ -26,7 +26,7 @@ from backend.accounts.sso import finish_sign_in, start_sign_in
 from backend.accounts.staff import list_members
 from backend.core.errors import PharmacyError
 from backend.core.settings import get_settings
-from backend.http import RequirePermission
+from backend.http import RequirePermission, client_ip
 from tenants.context import TenantContext
 
 
@@ -35,17 +35,6 @@ def safe_next(path: str) -> str:
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/dashboard"
     return path
-
-
-def client_ip(request: Request) -> str:
-    """The caller's address: from X-Forwarded-For only as far as the configured trusted proxies."""
-    peer = request.client.host if request.client else ""
-    hops = get_settings().TRUSTED_PROXY_HOPS
-    if hops <= 0:
-        return peer
-    chain = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
-    # Each trusted proxy appended the address it saw; anything further left could be forged.
-    return chain[-hops] if len(chain) >= hops else peer
 
 
 auth_router = APIRouter(prefix="/auth", tags=["sign-in"])

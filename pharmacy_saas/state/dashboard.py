@@ -17,6 +17,7 @@ from backend.feedback.service import open_feedback_alerts
 from backend.health.service import system_health
 from backend.inventory.alerts import stock_alerts
 from backend.portal import queue as portal_queue
+from backend.portal.refill_form import volume_alerts
 from backend.prescriptions.service import queue_counts
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import SessionState, guarded, run_service, transact
@@ -142,6 +143,7 @@ class DashboardState(ShellState):
     chart: list[dict[str, Any]] = []
     attention: list[dict[str, str]] = []
     error: str = ""
+    portal_alert: str = ""  # the owner's soft alert: the public portal got unusually many requests
 
     @rx.event
     @guarded("dashboard.view", page_load=True)
@@ -272,6 +274,15 @@ class DashboardState(ShellState):
                 )
             )
         self.attention = items
+        self.portal_alert = ""
+        if role_has(ctx.role, "portal.alerts"):
+            busy = await transact(ctx, volume_alerts)
+            if busy:
+                self.portal_alert = (
+                    f"Your online refill portal had unusually many requests in {len(busy)} hour(s) of the last day. "
+                    "Every request is still answered; repeated tries from one address or on one Rx number "
+                    "are slowed down automatically."
+                )
 
     def _show_sales(self, overview: SalesOverview | None) -> None:
         if overview is None:
