@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -140,6 +141,10 @@ def test_sales_are_not_invented(pharmacy):
     assert yesterday.isoformat() in reply.text and "no sales" in reply.text  # read in the branch's zone
 
 
+# The rival's 999 units, as a number of its own (a chain's name may hold "999" in its random suffix).
+RIVAL_STOCK = re.compile(r"\b999\b")
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -154,13 +159,13 @@ def test_sales_are_not_invented(pharmacy):
 def test_injection_through_the_message_never_reaches_another_chain(pharmacy, rival, question):
     reply = answer(pharmacy.ctx("cashier"), question)
     assert reply.intent.startswith("refused:"), reply
-    assert "999" not in reply.text and not reply.tools_used and reply.data == ()
+    assert not RIVAL_STOCK.search(reply.text) and not reply.tools_used and reply.data == ()
 
 
 def test_a_plain_question_about_another_chains_medicine_finds_nothing(pharmacy, rival):
     for question in ("how many Rivalcillin do we have", "metformin stock"):
         reply = answer(pharmacy.ctx(), question)
-        assert "999" not in reply.text and all(d.get("medicines") == [] for d in reply.data), reply
+        assert not RIVAL_STOCK.search(reply.text) and all(d.get("medicines") == [] for d in reply.data), reply
 
 
 def test_refusals_by_role_and_scope(pharmacy):
