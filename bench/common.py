@@ -78,19 +78,20 @@ def insert_patients(tenant: object, branch: object, people: list[tuple[Any, ...]
             )
 
 
-def bench_chain(slug: str, owner_email: str) -> Any:
-    """A one-branch chain to measure in (after `fresh_database` pointed the settings at it)."""
+def bench_chain(slug: str, owner_email: str, *, name: str = "Bench Pharmacy", code: str = "MAIN") -> Any:
+    """A one-branch chain to measure in (after `fresh_database` pointed the settings at it); `code` is the
+    branch's, which starts its Rx numbers."""
     from backend.core.passwords import hash_password
     from tenants.provisioning import NewBranch, NewChain, provision_tenant
 
     return provision_tenant(
         NewChain(
-            name="Bench Pharmacy",
+            name=name,
             slug=slug,
             owner_email=owner_email,
             owner_name="Bench",
             owner_password_hash=hash_password("x" * 12),
-            branches=(NewBranch(name="Main", code="MAIN"),),
+            branches=(NewBranch(name="Main", code=code),),
         ),
         actor="bench",
         reason="bench seed",

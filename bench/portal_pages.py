@@ -37,6 +37,10 @@ CHROMIUM_ARGS = [
 # (label, path under the chain's portal, a selector that is usable once the page is interactive)
 PORTAL_PAGES = [
     ("portal front page", "", "#portal-refill"),
+    ("request a refill", "refill", "#pr-submit"),
+    ("my prescriptions (the code form)", "prescriptions", "#portal-send-code"),
+    ("send a prescription (not verified)", "upload", "#portal-verify-first"),
+    ("ask us (the assistant)", "ask", "#portal-chat-input"),
 ]
 
 

@@ -23,7 +23,7 @@ from functools import partial
 
 import psycopg
 
-from bench.common import fresh_database, insert_patients, md5_uuid
+from bench.common import bench_chain, fresh_database, insert_patients, md5_uuid
 
 RUNS = int(os.environ.get("BENCH_PORTAL_RUNS", "100"))
 PATIENTS, PRESCRIPTIONS = 500, 5_000
@@ -84,28 +84,15 @@ def main() -> None:
     from fastapi.testclient import TestClient
 
     from backend.api import create_api
-    from backend.core.passwords import hash_password
     from backend.core.settings import get_settings, reset_settings_cache
     from backend.portal.chains import chain_for_slug, visitor_context
     from backend.portal.refill_form import RefillForm, ask_for_refill
     from backend.portal.statuses import RefillRequestSource
-    from tenants.provisioning import NewBranch, NewChain, provision_tenant
     from tenants.session import run_in_tenant
 
     reset_settings_cache()
     floor = get_settings().PORTAL_RESPONSE_FLOOR_MS
-    chain = provision_tenant(
-        NewChain(
-            name="Bench Portal Pharmacy",
-            slug="bench-portal",
-            owner_email="portal@bench.example",
-            owner_name="Bench",
-            owner_password_hash=hash_password("x" * 12),
-            branches=(NewBranch(name="Main", code="B1"),),
-        ),
-        actor="bench",
-        reason="bench seed",
-    )
+    chain = bench_chain("bench-portal", "portal@bench.example", name="Bench Portal Pharmacy", code="B1")
     _seed(url, chain.tenant_id, chain.branch_ids[0])
     # B1-000007 is patient 1 + 7 % 500 = 8's prescription.
     matched = {"rx_number": "B1-000007", "date_of_birth": _born(8).isoformat(), "last_name": SURNAMES[8]}

@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
                 "bench.rls_overhead",
                 "bench.auth_validation",
                 "bench.portal_refill",
+                "bench.portal_pages",
                 "bench.sales",
                 "bench.assistant_eval",
                 "bench.ocr",

@@ -1,25 +1,10 @@
-"""The assistant chat, shown on its page and in the side panel on every staff page.
-
-Answers are rendered as markdown without raw HTML (react-markdown escapes it; no rehype-raw plugin)
-and images are never loaded (an external image in a model's answer is a classic way to leak data):
-an image becomes a "[image not shown]" note. Links keep react-markdown's URL sanitising
-(no javascript: URLs).
-"""
+"""The assistant chat, shown on its page and in the side panel on every staff page (answers rendered as
+safe markdown: components/chat.py)."""
 
 import reflex as rx
 
+from components.chat import SAFE_MARKDOWN, chat_bubble
 from pharmacy_saas.state.assistant import AssistantState
-
-
-def _no_image(*_children: object, **_props: object) -> rx.Component:
-    return rx.text("[image not shown]", as_="span", color_scheme="gray", class_name="blocked-image")
-
-
-SAFE_MARKDOWN = {
-    "img": _no_image,
-    "pre": lambda *children, **_props: rx.el.pre(*children, white_space="pre-wrap"),
-    "code": lambda *children, **_props: rx.code(*children),
-}
 
 
 def answer_footer(m: rx.Var) -> rx.Component:
@@ -88,28 +73,7 @@ def answer_footer(m: rx.Var) -> rx.Component:
 
 
 def message_bubble(m: rx.Var) -> rx.Component:
-    return rx.cond(
-        m.author == "member",
-        rx.box(
-            rx.text(m.body, white_space="pre-wrap"),
-            align_self="flex-end",
-            background="var(--accent-3)",
-            padding="0.6em 0.9em",
-            border_radius="12px",
-            max_width="85%",
-            class_name="chat-question",
-        ),
-        rx.card(
-            rx.vstack(
-                rx.markdown(m.body, component_map=SAFE_MARKDOWN),
-                answer_footer(m),
-                spacing="2",
-                width="100%",
-            ),
-            width="100%",
-            class_name="chat-answer",
-        ),
-    )
+    return chat_bubble(m, "member", answer_footer(m), "chat")
 
 
 def chat_view(input_id: str) -> rx.Component:

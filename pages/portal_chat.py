@@ -1,50 +1,33 @@
 """The portal's customer assistant: a chat on a phone. Enter sends; answers are markdown without raw HTML
-or images (the staff chat's SAFE_MARKDOWN)."""
+or images (components/chat.py)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from pages.assistant_chat import SAFE_MARKDOWN
+from components.chat import chat_bubble
 from pages.portal import portal_frame
 from pharmacy_saas.state.portal_chat import PortalChatState
 
 EXAMPLES = ("When are you open on Saturday?", "What is ibuprofen used for?", "Can I take ibuprofen with aspirin?")
 
 
-def _line(m: rx.Var) -> rx.Component:
+def _sources(m: rx.Var) -> rx.Component:
     return rx.cond(
-        m.author == "customer",
-        rx.box(
-            rx.text(m.body, white_space="pre-wrap"),
-            align_self="flex-end",
-            background="var(--accent-3)",
-            padding="0.6em 0.9em",
-            border_radius="12px",
-            max_width="85%",
-            class_name="portal-chat-question",
-        ),
-        rx.card(
-            rx.vstack(
-                rx.markdown(m.body, component_map=SAFE_MARKDOWN),
-                rx.cond(
-                    m.sources.length() > 0,
-                    rx.vstack(
-                        rx.text("Sources", size="1", weight="bold"),
-                        rx.foreach(
-                            m.sources,
-                            lambda s: rx.link(s.title, href=s.url, is_external=True, size="1", class_name="source"),
-                        ),
-                        spacing="1",
-                    ),
-                ),
-                spacing="2",
-                width="100%",
+        m.sources.length() > 0,
+        rx.vstack(
+            rx.text("Sources", size="1", weight="bold"),
+            rx.foreach(
+                m.sources,
+                lambda s: rx.link(s.title, href=s.url, is_external=True, size="1", class_name="source"),
             ),
-            width="100%",
-            class_name="portal-chat-answer",
+            spacing="1",
         ),
     )
+
+
+def _line(m: rx.Var) -> rx.Component:
+    return chat_bubble(m, "customer", _sources(m), "portal-chat")
 
 
 def portal_chat_page() -> rx.Component:
