@@ -1,5 +1,7 @@
 """Chain settings (owner only): API tokens and sessions."""
 
+from typing import Any
+
 import reflex as rx
 
 from components.forms import form_alert, text_field
@@ -34,20 +36,25 @@ def token_row(token: rx.Var) -> rx.Component:
     )
 
 
+def _provider_switch(label: str, switch_id: str, checked: Any, on_change: Any) -> rx.Component:
+    """A labelled switch for one use of the installation's AI provider (off while none is configured)."""
+    return rx.hstack(
+        rx.el.label(label, html_for=switch_id),
+        rx.spacer(),
+        rx.switch(checked=checked, on_change=on_change, disabled=~SettingsState.provider_configured, id=switch_id),
+        align="center",
+        width="100%",
+    )
+
+
 def assistant_provider_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(
-                rx.el.label("Let the assistant use the AI provider", html_for="assistant-provider"),
-                rx.spacer(),
-                rx.switch(
-                    checked=SettingsState.provider_enabled,
-                    on_change=SettingsState.set_assistant_provider,
-                    disabled=~SettingsState.provider_configured,
-                    id="assistant-provider",
-                ),
-                align="center",
-                width="100%",
+            _provider_switch(
+                "Let the assistant use the AI provider",
+                "assistant-provider",
+                SettingsState.provider_enabled,
+                SettingsState.set_assistant_provider,
             ),
             rx.cond(
                 SettingsState.provider_configured,
@@ -66,17 +73,11 @@ def assistant_provider_card() -> rx.Component:
                     color_scheme="gray",
                 ),
             ),
-            rx.hstack(
-                rx.el.label("Let the portal's customer assistant use it too", html_for="portal-assistant-provider"),
-                rx.spacer(),
-                rx.switch(
-                    checked=SettingsState.portal_provider_enabled,
-                    on_change=SettingsState.set_portal_assistant_provider,
-                    disabled=~SettingsState.provider_configured,
-                    id="portal-assistant-provider",
-                ),
-                align="center",
-                width="100%",
+            _provider_switch(
+                "Let the portal's customer assistant use it too",
+                "portal-assistant-provider",
+                SettingsState.portal_provider_enabled,
+                SettingsState.set_portal_assistant_provider,
             ),
             rx.text(
                 "A separate switch: when on, customers' questions on your public portal (and, for a signed-in "
