@@ -20,15 +20,21 @@ pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
 
 
-def test_a_customer_opens_the_portal_on_a_phone(page: Page, app_url: str, committed_tenant):
-    chain, spec = committed_tenant("portal", branches=2)
-    other, other_spec = committed_tenant("portalother")
+def chain_on_main_street(committed_tenant, prefix: str, **kwargs):
+    """A committed chain whose first branch is Main Street, with an address, a phone and opening hours."""
+    chain, spec = committed_tenant(prefix, **kwargs)
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     weekdays = {day: "08:30-19:00" for day in ("mon", "tue", "wed", "thu", "fri")}
     run_in_tenant(
         owner, update_branch, str(chain.branch_ids[0]), name="Main Street", code="B1", address="12 Main Street",
         phone="+1 555 010 0100", time_zone="UTC", opening_hours=weekdays | {"sat": "09:00-12:00", "sun": "closed"},
     )  # fmt: skip
+    return spec
+
+
+def test_a_customer_opens_the_portal_on_a_phone(page: Page, app_url: str, committed_tenant):
+    spec = chain_on_main_street(committed_tenant, "portal", branches=2)
+    other, other_spec = committed_tenant("portalother")
     page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/portal/{spec.slug}")
     expect(page.locator("#portal-chain")).to_have_text(spec.name, timeout=15000)

@@ -7,23 +7,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.branches.service import update_branch
-from tenants.context import TenantContext
-from tenants.session import run_in_tenant
+from tests.e2e.test_portal import PHONE, chain_on_main_street
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 390, "height": 844}
-
 
 def test_a_customer_asks_the_opening_hours_then_a_dose_on_a_phone(page: Page, app_url: str, committed_tenant):
-    chain, spec = committed_tenant("portalchat")
-    owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
-    weekdays = {day: "08:30-19:00" for day in ("mon", "tue", "wed", "thu", "fri")}
-    run_in_tenant(
-        owner, update_branch, str(chain.branch_ids[0]), name="Main Street", code="B1", address="12 Main Street",
-        phone="+1 555 010 0100", time_zone="UTC", opening_hours=weekdays | {"sat": "09:00-12:00", "sun": "closed"},
-    )  # fmt: skip
+    spec = chain_on_main_street(committed_tenant, "portalchat")
     page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/portal/{spec.slug}")
     expect(page.locator("#portal-ask")).to_have_attribute("href", f"/portal/{spec.slug}/ask", timeout=15000)
