@@ -108,27 +108,35 @@ def _branch(branch: rx.Var) -> rx.Component:
     )
 
 
+def _actions() -> rx.Component:
+    return rx.vstack(
+        _action(
+            "Request a refill",
+            "With the Rx number on your label",
+            "refresh-cw",
+            PortalState.refill_href,
+            "portal-refill",
+        ),
+        _action(
+            "My prescriptions",
+            "See your prescriptions and what is ready",
+            "list-checks",
+            PortalState.prescriptions_href,
+            "portal-prescriptions",
+        ),
+        _action("Send a new prescription", "Take a photo of it", "camera", PortalState.upload_href, "portal-upload"),
+        _action("Ask us", "Hours and medicines", "message-circle", PortalState.home_href + "/ask", "portal-ask"),
+        spacing="3",
+        width="100%",
+    )
+
+
 def portal_home_page() -> rx.Component:
     return portal_frame(
         rx.vstack(
-            _action(
-                "Request a refill",
-                "With the Rx number on your label",
-                "refresh-cw",
-                PortalState.refill_href,
-                "portal-refill",
-            ),
-            _action(
-                "My prescriptions",
-                "See your prescriptions and what is ready",
-                "list-checks",
-                PortalState.prescriptions_href,
-                "portal-prescriptions",
-            ),
-            _action(
-                "Send a new prescription", "Take a photo of it", "camera", PortalState.upload_href, "portal-upload"
-            ),
-            _action("Ask us", "Hours and medicines", "message-circle", PortalState.home_href + "/ask", "portal-ask"),
+            # The links are built from the chain the page loaded: shown once it has (a tap before that
+            # would lead to /portal//refill).
+            rx.cond(PortalState.chain_slug != "", _actions(), rx.spinner(size="3", id="portal-loading")),
             rx.heading("Our pharmacies", size="5", margin_top="1em"),
             rx.foreach(PortalState.branches, _branch),
             spacing="3",

@@ -89,7 +89,8 @@ def test_a_refill_asked_for_on_a_phone_is_accepted_filled_and_shown_ready(
     counter.close()
     with database.owner_engine().begin() as connection:
         refill = connection.execute(
-            text("SELECT id FROM prescription_fills WHERE prescription_id = :p AND status = 'filled'"), {"p": rx.id}
+            text("SELECT id FROM prescription_fills WHERE prescription_id = :p AND status = 'awaiting_check'"),
+            {"p": rx.id},
         ).scalar_one()
     pharmacy.run(pharmacy.pharmacist, fills.final_check, str(refill), "00093711101")
 
