@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.core.errors import PermissionDenied, ValidationFailed
+from backend.patients.customer import log_customer_access
 from backend.portal.statuses import RefillRequestStatus
 from backend.prescriptions.customer_view import CustomerPrescription, customer_prescriptions
 from tenants.context import TenantContext
@@ -46,7 +47,9 @@ def my_refills(session: Session, ctx: TenantContext, patient_id: str) -> MyRefil
         raise ValidationFailed("No such customer.") from None
     if ctx.patient_id is not None and ctx.patient_id != key:
         raise PermissionDenied("Only a verified customer sees their own refills.")
-    prescriptions = customer_prescriptions(session, replace(ctx, patient_id=key))
+    own = replace(ctx, patient_id=key)
+    prescriptions = customer_prescriptions(session, own)
+    log_customer_access(session, own, "viewed", "portal assistant: refill status")
     numbers = {p.id: p.rx_number for p in prescriptions}
     rows = session.execute(
         text(

@@ -179,6 +179,14 @@ def test_a_verified_customer_sees_their_own_refills_and_never_another_patients(p
     # a model's arguments cannot widen it: the tool takes none
     smuggled = call_tool(customer, "my_refills", {"patient_id": bob}, tools=tools, gate="portal.assistant")
     assert smuggled.ok is False and bob_rx.rx_number not in smuggled.text
+    # what the customer opened through the chat is in the access log as the customer, on their record only
+    db.execute(text("RESET ROLE"))
+    logged = db.execute(
+        text(
+            "SELECT patient_id, actor, user_id FROM patient_access_log WHERE reason = 'portal assistant: refill status'"
+        )
+    ).all()
+    assert logged and {(str(r.patient_id), r.actor, r.user_id) for r in logged} == {(ann, "customer", None)}
 
 
 @pytest.mark.parametrize(
