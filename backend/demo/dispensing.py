@@ -33,9 +33,13 @@ from backend.accounts.signatures import sign
 from backend.billing.bills.counter import save_draft, sell_for_cash
 from backend.controlled import asap, biennial, losses, orders
 from backend.core.settings import get_settings
+from backend.feedback.service import leave_feedback
 from backend.inventory.service import receive_stock
+from backend.portal.refill_requests import record_request
+from backend.portal.statuses import RefillRequestSource
 from backend.prescriptions import fills, refills, service, transfers, unclaimed, verification
 from tenants.context import TenantContext
+from tenants.roles import CUSTOMER, PORTAL
 from tenants.session import run_in_tenant
 
 # (generic, strength, sig, quantity, refills authorized): the regulars' long-term medicines
@@ -86,6 +90,14 @@ class Branch:
     cashier: TenantContext
     relief: TenantContext  # the chain's relief pharmacist: takes the transfer calls
     patients: list[Any]  # adults of this branch without allergies, the insured first (NewPatient)
+
+
+# A second regular's word on her visit, per branch: the Main Street one is the manager's alert.
+_VISIT_COMMENTS = {
+    "MAIN": "Waited forty minutes and the staff were rude. Terrible service.",
+    "LAKE": "It was fine, a bit of a wait at lunchtime.",
+    "HARB": "Okay visit, the pharmacist explained the new dose.",
+}
 
 
 class Dispensary:
@@ -191,6 +203,33 @@ class Dispensary:
         self.run(self.b.cashier, sell_for_cash, bill.id, str(cash), pickup=given)
         self.count("pickups")
 
+    # --- the refill portal (issue 17) ----------------------------------------------------------------------
+
+    def portal_activity(self) -> None:
+        """What the branch's customers did on the portal: a regular asks for a refill with a note (waiting in
+        the staff queue), another asks for one that has no refills left (staff should call her), and the
+        regulars rate the visits at which they collected, one of them very unhappy (the manager's alert)."""
+        first, second, third = self.b.patients[:3]
+        tenant = self.b.technician.tenant_id
+        visitor = TenantContext(tenant_id=tenant, role=PORTAL)
+        asked = [
+            (self.collected[first.id][0][0], "Running low, I'll collect on Friday after work."),
+            (self.collected[second.id][0][0], ""),
+        ]
+        for rx, note in asked:
+            named = self.run(visitor, service.prescription_by_number, rx.rx_number)
+            self.run(visitor, record_request, named, None, note, RefillRequestSource.PORTAL_FORM)
+            self.count("portal refill requests")
+        ratings = [
+            (first, 5, "Quick and friendly as always, thank you!"),
+            (third, 1 if self.b.code == "MAIN" else 3, _VISIT_COMMENTS[self.b.code]),
+        ]
+        for patient, stars, comment in ratings:
+            _, fill = self.collected[patient.id][0]
+            customer = TenantContext(tenant_id=tenant, role=CUSTOMER, patient_id=uuid.UUID(patient.id))
+            self.run(customer, leave_feedback, patient.id, fill.id, stars, comment)
+            self.count("feedback")
+
     # --- the branch's day ------------------------------------------------------------------------------
 
     def dispense(self, waiting: dict[str, Any]) -> None:
@@ -201,6 +240,7 @@ class Dispensary:
         self.queue_states(waiting)
         self.transfers()
         self.controlled_records()
+        self.portal_activity()
 
     def regulars(self) -> None:
         """Three regulars with their maintenance medicines: they collect them; one has used up her last
@@ -221,6 +261,7 @@ class Dispensary:
             done.setdefault(patient.id, []).append((rx, self.ready(rx, drug)))
         for patient in (first, second, third):
             self.picked_up(patient, [fill.id for _, fill in done[patient.id]])
+        self.collected = done
         rx, _ = done[second.id][0]
         self.run(self.b.technician, refills.request_refill, rx.id)
         self.count("renewal requests")

@@ -96,6 +96,8 @@ def leave_feedback(
     """A verified customer rates the visit at which they picked up a fill of theirs (once per fill).
     `patient_id` is the customer session's patient (never what the browser sent)."""
     require(ctx, "portal.feedback")
+    if ctx.patient_id is not None and str(ctx.patient_id) != str(patient_id).strip().lower():
+        raise NotFound("We could not find that pickup among your prescriptions.")  # only the session's own
     score_of = _rating(rating)
     text_ = str(comment or "").strip()
     if len(text_) > COMMENT_LIMIT:

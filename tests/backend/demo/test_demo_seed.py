@@ -328,6 +328,7 @@ def test_a_dump_of_the_demo_chain_shows_no_patient_identifier(owner_connection: 
     assert len(secrets) > 60
     tables = ("patients", "patient_coverages", "audit_events", "patient_access_log", "claims", "bills")
     tables += ("prescription_pickups", "prescription_events", "patient_allergies", "prescription_reading_fields")
+    tables += ("portal_refill_requests", "customer_feedback")
     for table in tables:
         rows = _rows(owner_connection, f"SELECT row_to_json(x)::text FROM {table} x WHERE x.tenant_id = :t", t=t)
         dumped = "\n".join(r[0] for r in rows).lower()
@@ -509,6 +510,29 @@ def test_pickups_refills_renewals_transfers_and_fill_claims_exist(owner_connecti
 
 def _ledger(session: Any, ctx: TenantContext, branch_id: str) -> dict[str, int]:
     return ledger_on_hand(session, branch_id)
+
+
+def test_each_branch_has_portal_requests_and_feedback_with_one_alert(owner_connection: Connection, demo: DemoResult):
+    """The portal's staff side has something to show: per branch a refill request waiting and one for staff to
+    call about (no refills left), two ratings; Main Street's very negative one is its manager's alert."""
+    t = str(demo.tenant.tenant_id)
+    requests = _rows(
+        owner_connection,
+        "SELECT b.code, r.status, count(*) FROM portal_refill_requests r JOIN branches b ON b.id = r.branch_id "
+        "WHERE r.tenant_id = :t GROUP BY 1, 2",
+        t=t,
+    )
+    assert {(code, status, n) for code, status, n in requests} == {
+        (code, status, 1) for code in ("MAIN", "LAKE", "HARB") for status in ("pending", "call_customer")
+    }
+    feedback = _rows(
+        owner_connection,
+        "SELECT b.code, f.rating, f.sentiment_label, f.alert FROM customer_feedback f "
+        "JOIN branches b ON b.id = f.branch_id WHERE f.tenant_id = :t",
+        t=t,
+    )
+    assert len(feedback) == 6 == demo.counts["rx feedback"]
+    assert [(code, label) for code, _, label, alert in feedback if alert] == [("MAIN", "negative")]
 
 
 def test_the_controlled_register_balances_with_the_ledger_and_shows_the_branchs_history(demo: DemoResult):
