@@ -244,3 +244,17 @@ def reseal_feedback(session: Session, ctx: TenantContext, after: object, limit: 
     """One batch of a key rotation's re-encryption of the customers' comments (`pharmacy-saas keys rotate`)."""
     require(ctx, "keys.rotate")
     return reseal_rows(session, chain_keys(session, ctx.tenant_id), TABLE, ("comment_enc",), after, limit)
+
+
+def forget_disposed_comments(session: Session, ctx: TenantContext, patient_ids: list[str]) -> int:
+    """Records retention's disposal: the customers' comments go; the rating and its sentiment stay (the
+    branch's averages and trend do not change). Returns the comments removed."""
+    require(ctx, "retention.dispose")
+    forgotten = session.execute(
+        text(
+            "UPDATE customer_feedback SET comment_enc = NULL "
+            "WHERE patient_id = ANY(CAST(:p AS uuid[])) AND comment_enc IS NOT NULL"
+        ),
+        {"p": [uuid.UUID(str(p)) for p in patient_ids]},
+    )
+    return int(forgotten.rowcount or 0)  # type: ignore[attr-defined]

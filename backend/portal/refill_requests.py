@@ -100,3 +100,32 @@ def reseal_refill_requests(session: Session, ctx: TenantContext, after: object, 
     """One batch of a key rotation's re-encryption of the customers' notes (`pharmacy-saas keys rotate`)."""
     require(ctx, "keys.rotate")
     return reseal_rows(session, chain_keys(session, ctx.tenant_id), TABLE, ("note_enc",), after, limit)
+
+
+def forget_disposed_customers(session: Session, ctx: TenantContext, patient_ids: list[str]) -> int:
+    """Records retention's disposal: the customers' own words on their portal requests go (the requests stay,
+    as the prescriptions do), their codes are voided and their portal sessions end. Returns the notes removed."""
+    require(ctx, "retention.dispose")
+    keys = [uuid.UUID(str(p)) for p in patient_ids]
+    session.execute(
+        text(
+            "UPDATE customer_codes SET voided_at = coalesce(voided_at, now()) "
+            "WHERE patient_id = ANY(CAST(:p AS uuid[])) AND used_at IS NULL"
+        ),
+        {"p": keys},
+    )
+    session.execute(
+        text(
+            "UPDATE customer_sessions SET ended_at = coalesce(ended_at, now()) "
+            "WHERE patient_id = ANY(CAST(:p AS uuid[]))"
+        ),
+        {"p": keys},
+    )
+    forgotten = session.execute(
+        text(
+            "UPDATE portal_refill_requests SET note_enc = NULL "
+            "WHERE patient_id = ANY(CAST(:p AS uuid[])) AND note_enc IS NOT NULL"
+        ),
+        {"p": keys},
+    )
+    return int(forgotten.rowcount or 0)  # type: ignore[attr-defined]

@@ -30,8 +30,10 @@ from backend.accounts.signatures import require_fresh_signature, signable
 from backend.billing.claims.service import anonymise_coverages, billing_dates
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.validation import as_uuid
+from backend.feedback.service import forget_disposed_comments
 from backend.jobs.service import enqueue_job
 from backend.patients.service import anonymise_patients, patient_summary, retention_dates
+from backend.portal.refill_requests import forget_disposed_customers
 from backend.prescriptions.service import dispensing_dates
 from backend.retention.statuses import BatchStatus, ItemOutcome, RecordKind
 from tenants.audit import record_audit
@@ -525,6 +527,8 @@ def _dispose_items(
     if outcomes[ItemOutcome.DISPOSED]:
         anonymise_patients(session, ctx, outcomes[ItemOutcome.DISPOSED])
         anonymise_coverages(session, ctx, outcomes[ItemOutcome.DISPOSED])
+        forget_disposed_customers(session, ctx, outcomes[ItemOutcome.DISPOSED])
+        forget_disposed_comments(session, ctx, outcomes[ItemOutcome.DISPOSED])
     for outcome, patients in outcomes.items():
         if patients:
             session.execute(

@@ -15,6 +15,7 @@ from backend.feedback.sentiment import SentimentLabel
 from backend.feedback.service import (
     COMMENT_LIMIT,
     branch_feedback,
+    forget_disposed_comments,
     leave_feedback,
     mark_alert_seen,
     open_feedback_alerts,
@@ -53,6 +54,16 @@ def audit_actions(db, pharmacy) -> list[str]:
         {"t": pharmacy.owner.tenant_id},
     )
     return list(found.scalars())
+
+
+def test_a_disposed_patients_comment_goes_and_the_rating_stays(pharmacy, db, handed):
+    patient, fill = handed
+    pharmacy.run(customer(pharmacy), leave_feedback, patient, fill, "2", "Slow, waited half an hour.")
+    with pytest.raises(PermissionDenied):  # records retention's call, the owner's signed disposal
+        pharmacy.run(pharmacy.pharmacist, forget_disposed_comments, [patient])
+    assert pharmacy.run(pharmacy.owner, forget_disposed_comments, [patient]) == 1
+    [row] = rows(db, pharmacy)
+    assert (row.comment_enc, row.rating, row.sentiment_label) == (None, 2, "negative")
 
 
 def test_a_customer_rates_a_picked_up_fill_once_and_the_comment_is_sealed(pharmacy, db, handed):

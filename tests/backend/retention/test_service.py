@@ -15,9 +15,13 @@ from backend.billing.audit_chain import verify_chains
 from backend.billing.claims.service import insurance_of_patient
 from backend.core.errors import Conflict, PermissionDenied, ValidationFailed
 from backend.patients.service import get_patient, update_patient
+from backend.portal.refill_requests import record_request
+from backend.portal.statuses import RefillRequestSource
+from backend.prescriptions.service import prescription_by_number
 from backend.retention import service as retention
 from backend.retention.statuses import BatchStatus, ItemOutcome
 from tenants.context import TenantContext
+from tenants.roles import PORTAL
 from tests.backend.prescriptions.conftest import Pharmacy, stock
 from tests.conftest import TEST_PASSWORD
 
@@ -168,6 +172,9 @@ def test_approval_anonymises_keeps_the_rows_and_the_audit_chains_intact(pharmacy
         contact_consent=True,
     )
     rx = pharmacy.entered(patient, "lisinopril")
+    visitor = TenantContext(tenant_id=pharmacy.chain.tenant_id, role=PORTAL)  # she once asked on the portal
+    asked = pharmacy.run(visitor, prescription_by_number, rx.rx_number)
+    pharmacy.run(visitor, record_request, asked, None, "call me on my mobile", RefillRequestSource.PORTAL_FORM)
     age(db, patient, 8)
     batch = pharmacy.run(pharmacy.owner, retention.review_disposals)
     assert due_ids(batch) == {patient}
@@ -191,6 +198,10 @@ def test_approval_anonymises_keeps_the_rows_and_the_audit_chains_intact(pharmacy
     assert record.date_of_birth == date(1958, 1, 1)
     assert (record.phone, record.email, record.address, record.notes, record.contact_consent) == ("", "", "", "", False)
     as_owner_role(db)
+    # Her words on the portal go; the request stays, as the prescription does.
+    assert db.execute(
+        text("SELECT note_enc FROM portal_refill_requests WHERE prescription_id = :r"), {"r": rx.id}
+    ).one() == (None,)
     # The prescription stays (its quantities count in reports), pointing at the anonymised record.
     assert db.execute(
         text("SELECT patient_id FROM prescriptions WHERE id = :r"), {"r": rx.id}
