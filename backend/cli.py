@@ -316,7 +316,7 @@ def worker(
         "the worker retries at once the jobs its previous process was running when it died.",
     ),
 ) -> None:
-    """Run an RQ worker for the outbox jobs."""
+    """Run an RQ worker (with RQ's scheduler) for the outbox jobs and the notifications queue."""
     from backend.core.queue import RedactingSimpleWorker, RedactingWorker, check_redis, job_queue, redis_connection
     from backend.job_handlers import register_job_handlers
     from backend.jobs.recovery import reclaim_abandoned_jobs
@@ -348,7 +348,9 @@ def worker(
         serializer=job_queue(names[0], connection).serializer,
         name=name or None,
     )
-    rq_worker.work(burst=burst, logging_level=get_settings().LOG_LEVEL)
+    # With RQ's scheduler: retries at intervals (the notifications queue's growing waits) and jobs enqueued for
+    # later are moved to their queue by it. One scheduler per queue holds the lock; the others stand by.
+    rq_worker.work(burst=burst, logging_level=get_settings().LOG_LEVEL, with_scheduler=True)
 
 
 @app.command("relay")

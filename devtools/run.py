@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         build_and_serve = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
         app = supervisor.add(Program("app", serve_build if api_only else build_and_serve, env=env, cwd=ROOT))
         for slot in range(1, RQ_WORKERS + 1):
-            command = [cli, "worker", "--name", worker_name(slot)]
+            # Every queue of RQ_QUEUES: the counter's jobs and the e-mails and texts (`notifications`).
+            command = [cli, "worker", "--queues", "default,notifications", "--name", worker_name(slot)]
             supervisor.add(Program(f"worker-{slot}", command, env=env, cwd=ROOT))
         # Prescription OCR on its own queue, so a burst of uploads never slows the counter's jobs.
         ocr_worker = [cli, "worker", "--queues", "ocr", "--name", worker_name(RQ_WORKERS + 1)]
