@@ -27,8 +27,8 @@ from sqlmodel import Session
 from backend.core.tokens import token_hash
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
-from backend.notifications.disclosure import MessageKind, render
 from backend.notifications.delivery import message_exists, queue_patient_message
+from backend.notifications.disclosure import MessageKind, render
 from backend.notifications.notify import Channel
 from backend.patients.customer import code_contact
 from backend.portal.service import match_prescription

@@ -25,8 +25,8 @@ from sqlmodel import Session
 
 from backend.core.validation import as_uuid
 from backend.jobs.registry import job
-from backend.notifications.disclosure import MessageKind
 from backend.notifications.delivery import NO_ADDRESS, NO_CONSENT, queue_patient_message
+from backend.notifications.disclosure import MessageKind
 from backend.notifications.notify import Channel
 from backend.patients.message_consent import message_for_patient
 from backend.patients.service import identity_of
