@@ -207,3 +207,17 @@ def test_the_delivery_log_shows_no_body_and_a_failed_message_can_be_resent(commi
             {"id": str(failed.id)},
         ).scalar_one()
     assert audit == 1
+
+
+def test_a_key_rotation_reseals_the_messages_and_they_still_send(committed_tenant, sms_gateway, db):
+    from backend.protection.rotation import rotate_chain
+    from tests.backend.protection.test_rotation import versions
+
+    chain, _ = committed_tenant("notify-rotate")
+    queued = queue(chain)
+    done = rotate_chain(chain.tenant_id, reencrypt=True, batch=10)
+    assert done.retired == [1]
+    for column in delivery.SEALED:
+        assert versions(db, "notification_messages", column, chain.tenant_id) == {2}, column
+    assert deliver_message(str(chain.tenant_id), str(queued.id)) == "sent"
+    assert "ready for pickup at Main Street" in sms_gateway.to(PHONE)[-1]["message"]
