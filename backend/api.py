@@ -44,6 +44,7 @@ from backend.prescriptions.emergency_api import router as emergency_router
 from backend.prescriptions.fills_api import router as fills_router
 from backend.prescriptions.recall_api import router as recall_router
 from backend.prescriptions.refills_api import router as refills_router
+from backend.notifications.api import router as notifications_router
 from backend.retention.api import router as retention_router
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,7 @@ def create_api() -> FastAPI:
     api.include_router(claims_router, prefix=API_PREFIX)
     api.include_router(controlled_router, prefix=API_PREFIX)
     api.include_router(retention_router, prefix=API_PREFIX)
+    api.include_router(notifications_router, prefix=API_PREFIX)
     api.include_router(portal_customer_router, prefix=API_PREFIX)
     api.include_router(portal_router, prefix=API_PREFIX)  # issue 17: the public refill portal
     return api
