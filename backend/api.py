@@ -33,6 +33,7 @@ from backend.http import REQUEST_STARTED
 from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
+from backend.notifications.api import router as notifications_router
 from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
 from backend.portal.api import router as portal_router
@@ -44,7 +45,6 @@ from backend.prescriptions.emergency_api import router as emergency_router
 from backend.prescriptions.fills_api import router as fills_router
 from backend.prescriptions.recall_api import router as recall_router
 from backend.prescriptions.refills_api import router as refills_router
-from backend.notifications.api import router as notifications_router
 from backend.retention.api import router as retention_router
 
 log = logging.getLogger(__name__)
