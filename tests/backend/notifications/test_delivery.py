@@ -159,7 +159,20 @@ def test_provider_down_then_back_is_retried_and_delivered_exactly_once(committed
     assert message_row(chain.tenant_id, queued.id).attempts >= 2
 
 
-def test_the_breaker_opens_and_a_skipped_message_is_delivered_later(committed_tenant, notifications_worker):
+@pytest.fixture
+def worker_and_scheduler(sms_gateway, settings):
+    """What `make run` starts: workers without a scheduler child, and one `pharmacy-saas scheduler`."""
+    settings(NOTIFY_RETRY_INTERVALS="1,1,2,2", NOTIFY_BREAKER_FAILURES=3, NOTIFY_BREAKER_SECONDS=2,
+             NOTIFY_TIMEOUT_SECONDS=2)  # fmt: skip
+    worker = start_cli("worker", "--queues", "notifications", "--no-scheduler", log_name="test-notifications-w2")
+    scheduler = start_cli("scheduler", "--queues", "notifications", log_name="test-notifications-scheduler")
+    yield sms_gateway
+    stop(worker)
+    stop(scheduler)
+
+
+def test_the_breaker_opens_and_a_skipped_message_is_delivered_later(committed_tenant, worker_and_scheduler):
+    notifications_worker = worker_and_scheduler
     chain, _ = committed_tenant("notify-breaker")
     redis = redis_connection()
     for _ in range(3):
