@@ -14,7 +14,7 @@ sends on that channel are skipped for NOTIFY_BREAKER_SECONDS; a skipped message 
 again later (backend/notifications/delivery.py), never dropped.
 
 Only `delivery.py` calls `notify` for messages to patients: it takes the subject and body sealed on the
-message row, which only `disclosure.render` writes (tests/backend/notifications/test_notify.py).
+message row, which only `disclosure.render` writes (tests/backend/notifications/test_delivery.py).
 """
 
 from __future__ import annotations

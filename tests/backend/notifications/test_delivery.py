@@ -234,3 +234,18 @@ def test_a_key_rotation_reseals_the_messages_and_they_still_send(committed_tenan
         assert versions(db, "notification_messages", column, chain.tenant_id) == {2}, column
     assert deliver_message(str(chain.tenant_id), str(queued.id)) == "sent"
     assert "ready for pickup at Main Street" in sms_gateway.to(PHONE)[-1]["message"]
+
+
+def test_only_the_queue_hands_messages_to_notify():
+    """Patient messages reach a provider only from `deliver_message`, which sends what `render` wrote."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    callers = set()
+    for path in (root / "backend").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            # `notify(...)` by its name (apprise's own `sender.notify(...)` in notify.py and mail.py is not it)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "notify":
+                callers.add(str(path.relative_to(root)))
+    assert callers == {"backend/notifications/delivery.py"}
