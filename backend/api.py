@@ -33,6 +33,7 @@ from backend.http import REQUEST_STARTED
 from backend.interactions.api import router as interactions_router
 from backend.inventory.api import router as inventory_router
 from backend.job_handlers import register_job_handlers
+from backend.notifications.api import router as notifications_router
 from backend.patient_copy.api import router as patient_copy_router
 from backend.patients.api import router as patients_router
 from backend.portal.api import router as portal_router
@@ -217,6 +218,7 @@ def create_api() -> FastAPI:
     api.include_router(claims_router, prefix=API_PREFIX)
     api.include_router(controlled_router, prefix=API_PREFIX)
     api.include_router(retention_router, prefix=API_PREFIX)
+    api.include_router(notifications_router, prefix=API_PREFIX)
     api.include_router(portal_customer_router, prefix=API_PREFIX)
     api.include_router(portal_router, prefix=API_PREFIX)  # issue 17: the public refill portal
     return api

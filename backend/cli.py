@@ -315,11 +315,18 @@ def worker(
         help="A stable name, one per process slot (e.g. host-worker-1): restarted under the same name, "
         "the worker retries at once the jobs its previous process was running when it died.",
     ),
+    scheduler: bool | None = typer.Option(
+        None,
+        "--scheduler/--no-scheduler",
+        help="Run RQ's scheduler in a child process (retries at intervals, delayed jobs). Default: on when the "
+        "worker listens on the notifications queue. `make run` runs one `pharmacy-saas scheduler` instead.",
+    ),
 ) -> None:
-    """Run an RQ worker for the outbox jobs."""
+    """Run an RQ worker (with RQ's scheduler) for the outbox jobs and the notifications queue."""
     from backend.core.queue import RedactingSimpleWorker, RedactingWorker, check_redis, job_queue, redis_connection
     from backend.job_handlers import register_job_handlers
     from backend.jobs.recovery import reclaim_abandoned_jobs
+    from backend.notifications.delivery import NOTIFICATIONS_QUEUE
     from backend.prescriptions.originals import OCR_QUEUE
 
     settings = get_settings()
@@ -348,7 +355,34 @@ def worker(
         serializer=job_queue(names[0], connection).serializer,
         name=name or None,
     )
-    rq_worker.work(burst=burst, logging_level=get_settings().LOG_LEVEL)
+    # With RQ's scheduler: retries at intervals (the notifications queue's growing waits) and jobs enqueued for
+    # later are moved to their queue by it. One scheduler per queue holds the lock; the others stand by.
+    with_scheduler = NOTIFICATIONS_QUEUE in names if scheduler is None else scheduler
+    rq_worker.work(burst=burst, logging_level=get_settings().LOG_LEVEL, with_scheduler=with_scheduler)
+
+
+@app.command("scheduler")
+@clear_errors
+def scheduler_command(
+    queues: str = typer.Option("", help="Comma-separated queues (default: RQ_QUEUES)."),
+) -> None:
+    """Run RQ's scheduler in this process: it moves retries and delayed jobs (the notifications queue's
+    growing intervals) to their queues when due. Run one next to workers started with --no-scheduler."""
+    from rq.scheduler import RQScheduler
+
+    from backend.core.queue import check_redis, job_queue, redis_connection
+
+    settings = get_settings()
+    configure_logging(f"{settings.SERVICE_NAME}-scheduler", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
+    connection = redis_connection()
+    check_redis(connection)
+    names = [q for q in queues.split(",") if q] or settings.queue_names()
+    rq_scheduler = RQScheduler(
+        [job_queue(q, connection) for q in names], connection=connection,
+        serializer=job_queue(names[0], connection).serializer,
+    )  # fmt: skip
+    rq_scheduler.acquire_locks()
+    rq_scheduler.work()
 
 
 @app.command("relay")

@@ -16,6 +16,7 @@ HANDLER_MODULES = (
     "backend.accounts.tasks",
     "backend.inventory.csv_import",
     "backend.jobs.tasks",
+    "backend.notifications.delivery",
     "backend.portal.tasks",
     "backend.portal.codes",
     "backend.prescriptions.reading",

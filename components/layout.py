@@ -19,6 +19,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Controlled substances", "lock", "/controlled"),
     ("Reports", "chart-column", "/reports"),
     ("Feedback", "message-square-heart", "/feedback"),
+    ("Messages sent", "send", "/notifications"),
     ("Claims", "shield-check", "/claims"),
     ("Assistant", "message-circle", "/assistant"),
     ("Interactions", "pill", "/interactions"),

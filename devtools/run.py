@@ -231,11 +231,23 @@ def main(argv: list[str] | None = None) -> int:
         build_and_serve = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
         app = supervisor.add(Program("app", serve_build if api_only else build_and_serve, env=env, cwd=ROOT))
         for slot in range(1, RQ_WORKERS + 1):
-            command = [cli, "worker", "--name", worker_name(slot)]
+            # Every queue of RQ_QUEUES: the counter's jobs and the e-mails and texts (`notifications`).
+            # RQ's scheduler runs once, as its own program below, not as a child of every worker.
+            command = [
+                cli,
+                "worker",
+                "--queues",
+                "default,notifications",
+                "--no-scheduler",
+                "--name",
+                worker_name(slot),
+            ]
             supervisor.add(Program(f"worker-{slot}", command, env=env, cwd=ROOT))
         # Prescription OCR on its own queue, so a burst of uploads never slows the counter's jobs.
         ocr_worker = [cli, "worker", "--queues", "ocr", "--name", worker_name(RQ_WORKERS + 1)]
         supervisor.add(Program("worker-ocr", ocr_worker, env=env, cwd=ROOT))
+        # Retries at intervals and delayed jobs (the notifications queue) are moved to their queues by it.
+        supervisor.add(Program("scheduler", [cli, "scheduler", "--queues", "default,notifications"], env=env, cwd=ROOT))
         for slot in range(1, RELAYS + 1):
             supervisor.add(Program(f"relay-{slot}", [cli, "relay"], env=env, cwd=ROOT))
         url = env["APP_URL"]

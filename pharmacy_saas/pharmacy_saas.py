@@ -23,6 +23,7 @@ from pages.interactions import interactions_page
 from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
+from pages.notifications import notifications_page
 from pages.password_reset import forgot_page, reset_page
 from pages.patient_messages import patient_messages_page
 from pages.patients import patient_page, patients_page
@@ -68,6 +69,7 @@ from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
+from pharmacy_saas.state.notifications import NotificationsState
 from pharmacy_saas.state.patient_copy import PatientCopyState
 from pharmacy_saas.state.patient_messages import PatientMessagesState
 from pharmacy_saas.state.patients import PatientRecordState, PatientsState
@@ -174,6 +176,12 @@ app.add_page(bills_page, route=routes.BILLS, title="Bills · Pharmacy Cloud", on
 app.add_page(bill_page, route=routes.BILL_VIEW, title="Bill · Pharmacy Cloud", on_load=BillState.load)
 app.add_page(reports_page, route=routes.REPORTS, title="Reports · Pharmacy Cloud", on_load=ReportsState.load)
 app.add_page(feedback_page, route=routes.FEEDBACK, title="Feedback · Pharmacy Cloud", on_load=FeedbackState.load)
+app.add_page(
+    notifications_page,
+    route=routes.NOTIFICATIONS,
+    title="Messages sent · Pharmacy Cloud",
+    on_load=NotificationsState.load,
+)
 app.add_page(claims_page, route=routes.CLAIMS, title="Claims · Pharmacy Cloud", on_load=ClaimsState.load)
 app.add_page(
     documents_page,

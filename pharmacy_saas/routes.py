@@ -27,6 +27,7 @@ POS = "/pos"
 BILLS = "/bills"  # ?branch=&start=&end= (a report's day), ?patient= (a patient's purchases)
 BILL_VIEW = "/bills/view"  # ?id=<bill id>: lines with lots, payments, credit notes, PDFs, refunds
 REPORTS = "/reports"
+NOTIFICATIONS = "/notifications"  # the delivery log of e-mails and texts, resend a failed one (owner, managers)
 FEEDBACK = "/feedback"  # customers' ratings and comments per branch (owner, managers)
 CLAIMS = "/claims"
 PATIENTS = "/patients"

@@ -93,6 +93,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # kind; writing a message for a patient (notifications, as the system) reads that and the patient's consent
     "messages.disclosure": frozenset({OWNER}),
     "patients.message": CLINICAL | {SYSTEM},
+    # the delivery log of e-mails and texts (issue 18 §3): kind, channel, masked recipient, status, never the
+    # body; resending a failed one is a new attempt of the same message, audited
+    "notifications.view": MANAGERS | {API_ADMIN},
+    "notifications.resend": MANAGERS | {API_ADMIN},
     # drug-use review without storing anything (POST /api/v1/dur/check): the body is a patient's medicines
     # and allergies, so the people who dispense and API tokens, not the till or platform support
     "dur.check": CLINICAL | API_ANY,

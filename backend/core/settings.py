@@ -74,12 +74,24 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = 5
 
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
-    RQ_QUEUES: str = "default"
+    RQ_QUEUES: str = "default,notifications"  # notifications: patient and staff e-mails and texts (issue 18)
 
     # apprise URL of the mail server, without recipients, e.g.
     # mailto://user:pass@smtp.example.com:587?from=Pharmacy%20Cloud%20<no-reply@example.com>
     # `make run` starts a local SMTP sink (mails land in .data/mail/) and points this at it.
     MAIL_URL: str | None = None
+    # apprise URL of the installation's SMS gateway, without recipients, e.g. smseagle://TOKEN@sms.example.com
+    # or smpp://user:pass@smsc.example.com:2775/+15550000000 (docs/notifications.md). Unset: texts are
+    # suppressed with the reason "SMS is not configured" (offline default, not an error).
+    SMS_URL: str | None = None
+    # Notifications (issue 18 §3, backend/notifications/delivery.py): seconds to wait before each retry
+    # of a message the provider refused or could not be reached for (then it is marked failed), the
+    # provider's timeout, and the circuit breaker per chain and channel: after NOTIFY_BREAKER_FAILURES
+    # failures in a row, sends on that channel are skipped (they stay queued) for NOTIFY_BREAKER_SECONDS.
+    NOTIFY_RETRY_INTERVALS: str = "30,120,600,1800,3600"
+    NOTIFY_TIMEOUT_SECONDS: float = 10.0
+    NOTIFY_BREAKER_FAILURES: int = 5
+    NOTIFY_BREAKER_SECONDS: int = 300
     SUPPORT_EMAIL: str = "support@pharmacy-cloud.example"  # shown to the owners of a suspended chain
     PASSWORD_RESET_TTL_MINUTES: int = 60
 
@@ -236,6 +248,9 @@ class Settings(BaseSettings):
     def assistant_provider_configured(self) -> bool:
         """A model is named, and either a key (hosted provider) or a base URL (own server) is given."""
         return bool(self.ASSISTANT_OPENAI_MODEL and (self.ASSISTANT_OPENAI_API_KEY or self.ASSISTANT_OPENAI_BASE_URL))
+
+    def notify_retry_intervals(self) -> list[int]:
+        return [max(1, int(float(v))) for v in self.NOTIFY_RETRY_INTERVALS.split(",") if v.strip()] or [60]
 
     def queue_names(self) -> list[str]:
         return [q.strip() for q in self.RQ_QUEUES.split(",") if q.strip()]

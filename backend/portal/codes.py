@@ -5,9 +5,10 @@
    the challenge's hash and an outbox job is queued; otherwise nothing is written. The customer's answer is
    the same either way (the adapter waits out a fixed floor), and the e-mail never goes from the request.
 2. The job (`send_code`) mints the code (CODE_DIGITS digits from `secrets`), stores only its keyed hash
-   (HMAC with the chain's index key, bound to the row) and e-mails it to the contact on file through
-   `send_patient_mail` with a `disclosure` message (no medicine, no Rx number). A re-run replaces an unsent
-   code; nothing is sent for a code already used, void or expired.
+   (HMAC with the chain's index key, bound to the row) and queues it for the e-mail on file through
+   `notifications.delivery.queue_patient_message` with a `disclosure` message (no medicine, no Rx number;
+   the notifications queue delivers it, with retries). One message per code (its dedupe key); nothing is
+   sent for a code already used, void or expired, and no e-mail on file writes a suppressed message.
 3. `verify_code`: the challenge and the code typed. A code lives CODE_TTL_MINUTES; each wrong try counts,
    and the MAX_ATTEMPTS-th wrong try voids it. A right code is used once and opens a customer session.
 """
@@ -26,8 +27,9 @@ from sqlmodel import Session
 from backend.core.tokens import token_hash
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
+from backend.notifications.delivery import message_exists, queue_patient_message
 from backend.notifications.disclosure import MessageKind, render
-from backend.notifications.mail import send_patient_mail
+from backend.notifications.notify import Channel
 from backend.patients.customer import code_contact
 from backend.portal.service import match_prescription
 from backend.protection.keys import chain_keys
@@ -78,8 +80,8 @@ def _code_hash(session: Session, ctx: TenantContext, code_id: object, code: str)
 
 @job(SEND_JOB)
 def send_code(session: Session, ctx: TenantContext, *, code_id: str) -> None:
-    """Job: mint the code, keep its hash and e-mail it (nothing when the row is used, void or expired, or
-    when the patient has no e-mail on file: SMS comes with the notifications issue)."""
+    """Job: mint the code, keep its hash and queue its e-mail (nothing when the row is used, void or expired;
+    a suppressed message when the patient has no e-mail on file)."""
     require(ctx, "patients.message")
     row = session.execute(
         text(
@@ -90,19 +92,25 @@ def send_code(session: Session, ctx: TenantContext, *, code_id: str) -> None:
     ).first()
     if row is None:
         return
+    dedupe_key = f"portal.code:{row.id}"
+    if message_exists(session, dedupe_key):
+        return  # minted and queued already: its code stands
     to = code_contact(session, ctx, row.patient_id)
-    if not to:
-        return
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    session.execute(
-        text("UPDATE customer_codes SET code_hash = :h, sent_at = now() WHERE id = :id"),
-        {"h": _code_hash(session, ctx, row.id, code), "id": row.id},
-    )
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}" if to else "(not issued)"
+    if to:  # no e-mail on file: no code is minted; the message is written suppressed, with the reason
+        session.execute(
+            text("UPDATE customer_codes SET code_hash = :h, sent_at = now() WHERE id = :id"),
+            {"h": _code_hash(session, ctx, row.id, code), "id": row.id},
+        )
     chain = session.execute(text("SELECT name FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
     message = render(
         MessageKind.PORTAL_CODE, {"chain": chain, "code": code}, chain_allows=False, patient_consented=False
     )
-    send_patient_mail(to, message)  # raises on failure: the job is retried with a new code
+    # The customer asked for it themselves: no separate consent to be contacted is needed for their code.
+    queue_patient_message(
+        session, ctx, patient_id=row.patient_id, message=message, channel=Channel.EMAIL, address=to, consented=True,
+        dedupe_key=dedupe_key,
+    )  # fmt: skip
 
 
 class CodeResult(StrEnum):

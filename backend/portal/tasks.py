@@ -2,10 +2,12 @@
 
 The decision (`backend.portal.queue`) puts this job on the outbox in its own transaction. The job writes the
 message with `patients.message_consent.message_for_patient`, which names the medicine only when the chain
-allows it for the kind and the patient consented to detailed messages, and sends it with
-`notifications.mail.send_patient_mail` to the e-mail on the patient's record. No e-mail on file, or no
-consent to be contacted: nothing is sent, and that is recorded on the request (`customer_told`) and in the
-audit log. The request's `customer_told` makes the job run once in effect.
+allows it for the kind and the patient consented to detailed messages, and queues it with
+`notifications.delivery.queue_patient_message` for the e-mail on the patient's record (the notifications
+queue delivers it, with retries; `customer_told` "emailed" means queued for e-mail). No e-mail on file, or no
+consent to be contacted: the message is written `suppressed` with the reason, nothing is sent, and that is
+recorded on the request (`customer_told`) and in the audit log. The request's `customer_told` and the
+message's dedupe key make the job run once in effect.
 
 Which message: accepted with a fill, "refill request received" (the pharmacy will say when it is ready);
 accepted as a renewal request, "needs the prescriber"; denied, "could not fill: contact the branch" (the
@@ -23,8 +25,9 @@ from sqlmodel import Session
 
 from backend.core.validation import as_uuid
 from backend.jobs.registry import job
+from backend.notifications.delivery import NO_ADDRESS, NO_CONSENT, queue_patient_message
 from backend.notifications.disclosure import MessageKind
-from backend.notifications.mail import send_patient_mail
+from backend.notifications.notify import Channel
 from backend.patients.message_consent import message_for_patient
 from backend.patients.service import identity_of
 from backend.portal.queue import OUTCOME_JOB
@@ -47,20 +50,24 @@ _ROW = text(_COLUMNS + "WHERE q.id = :id FOR UPDATE OF q")
 _BY_FILL = text(_COLUMNS + "WHERE q.fill_id = :f AND q.status = 'accepted' FOR UPDATE OF q")
 
 
-def _send(session: Session, ctx: TenantContext, row: Any, kind: MessageKind) -> str:
-    """E-mail one message of `kind` about the request's prescription; answers what happened."""
+def _send(session: Session, ctx: TenantContext, row: Any, kind: MessageKind, event: str) -> str:
+    """Queue one e-mail of `kind` about the request's prescription (suppressed when it cannot be sent);
+    answers what happened."""
     person = identity_of(session, ctx, row.patient_id, contact=True)
-    if not person.contact_consent:
-        return "no_consent"
-    if not person.email:
-        return "no_email"
     values = {
         "branch": row.branch, "branch_phone": row.branch_phone or "", "chain": row.chain,
         "medicine": row.medicine, "rx_number": row.rx_number,
     }  # fmt: skip
     message = message_for_patient(session, ctx, str(row.patient_id), kind, values)
-    send_patient_mail(person.email, message)
-    return "emailed"
+    queued = queue_patient_message(
+        session, ctx, patient_id=row.patient_id, message=message, channel=Channel.EMAIL, address=person.email,
+        consented=person.contact_consent, dedupe_key=f"portal.{event}:{row.id}",
+    )  # fmt: skip
+    if queued.reason == NO_CONSENT:
+        return "no_consent"
+    if queued.reason == NO_ADDRESS[Channel.EMAIL]:
+        return "no_email"
+    return "emailed" if queued.status != "suppressed" else "not_sent"
 
 
 def _record(session: Session, ctx: TenantContext, row: Any, kind: MessageKind, result: str) -> None:
@@ -72,7 +79,8 @@ def _record(session: Session, ctx: TenantContext, row: Any, kind: MessageKind, r
 
 @job(OUTCOME_JOB)
 def tell_outcome(session: Session, ctx: TenantContext, *, request_id: str) -> str:
-    """E-mail the customer the decision on their request (once; nothing when they cannot be e-mailed)."""
+    """Queue the e-mail telling the customer the decision on their request (once; suppressed when they cannot
+    be e-mailed)."""
     row = session.execute(_ROW, {"id": as_uuid(request_id, "request")}).first()
     if row is None:
         return "missing"
@@ -85,7 +93,7 @@ def tell_outcome(session: Session, ctx: TenantContext, *, request_id: str) -> st
         kind = MessageKind.REFILL_REQUEST_DENIED
     else:
         return "undecided"  # still open, or closed after a call: nothing to e-mail
-    result = _send(session, ctx, row, kind)
+    result = _send(session, ctx, row, kind, "outcome")
     session.execute(
         text("UPDATE portal_refill_requests SET customer_told = :r, told_at = now() WHERE id = :id"),
         {"r": result, "id": row.id},
@@ -96,13 +104,13 @@ def tell_outcome(session: Session, ctx: TenantContext, *, request_id: str) -> st
 
 @job(READY_JOB)
 def tell_ready(session: Session, ctx: TenantContext, *, fill_id: str) -> str:
-    """E-mail the customer that the fill of their portal request passed its final check (once)."""
+    """Queue the e-mail telling the customer their portal request's fill passed its final check (once)."""
     row = session.execute(_BY_FILL, {"f": as_uuid(fill_id, "fill")}).first()
     if row is None:
         return "not a portal request's fill"
     if row.ready_told:
         return f"already {row.ready_told}"
-    result = _send(session, ctx, row, MessageKind.READY_FOR_PICKUP)
+    result = _send(session, ctx, row, MessageKind.READY_FOR_PICKUP, "ready")
     session.execute(
         text("UPDATE portal_refill_requests SET ready_told = :r WHERE id = :id"), {"r": result, "id": row.id}
     )

@@ -35,6 +35,7 @@ def _resealers() -> list[tuple[str, Resealer]]:
     """Each domain's batch function for the tables it owns (imported here: they import this package)."""
     from backend.billing.claims.service import reseal_coverages
     from backend.feedback.service import reseal_feedback
+    from backend.notifications.delivery import reseal_notifications
     from backend.patients.allergies import reseal_allergies
     from backend.patients.service import reseal_patients
     from backend.portal.refill_requests import reseal_refill_requests
@@ -51,6 +52,7 @@ def _resealers() -> list[tuple[str, Resealer]]:
         ("prescription_reading_fields", reseal_reading_fields),
         ("portal_refill_requests", reseal_refill_requests),
         ("customer_feedback", reseal_feedback),
+        ("notification_messages", reseal_notifications),
     ]
 
 

@@ -39,6 +39,7 @@ PAGE_PERMISSIONS: dict[str, str] = {
     routes.CONTROLLED: "controlled.view",
     routes.REPORTS: "reports.view",
     routes.FEEDBACK: "feedback.view",
+    routes.NOTIFICATIONS: "notifications.view",
     routes.CLAIMS: "billing.view",
     routes.ASSISTANT: "assistant.use",
     routes.INTERACTIONS: "inventory.view",

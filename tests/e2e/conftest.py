@@ -93,7 +93,8 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api):
             "STRIPE_MAX_RETRIES": "0",
         },
     )
-    worker = start_cli("worker", log_name="test-app-worker")
+    # default: the outbox jobs; notifications: the e-mails and texts they queue (the portal mails go there)
+    worker = start_cli("worker", "--queues", "default,notifications", log_name="test-app-worker")
     ocr_worker = start_cli("worker", "--queues", "ocr", log_name="test-app-ocr-worker")
     relay = start_cli("relay", "--interval", "0.2", log_name="test-app-relay")
     try:

@@ -30,7 +30,8 @@ def owner_of(chain):
 
 
 def named_worker(name: str) -> subprocess.Popen:
-    return start_cli("worker", "--name", name, log_name=f"test-fault-{name}")
+    # No scheduler child: the worker's only child is then the work-horse this test kills.
+    return start_cli("worker", "--name", name, "--no-scheduler", log_name=f"test-fault-{name}")
 
 
 def the_horse(worker: subprocess.Popen) -> int:

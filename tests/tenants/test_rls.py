@@ -167,6 +167,7 @@ def two_chains(db, make_tenant):
         run_in_tenant(ctx, produce_copy, patient.id)  # patient_copy_requests (issue 16: a patient's own copy)
         _seed_portal(chain, patient.id)
         _seed_feedback(chain, patient.id)
+        _seed_notifications(chain, patient.id)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -228,6 +229,20 @@ def _seed_feedback(chain, patient_id: str) -> None:
         leave_feedback(session, ctx, patient_id, fill, 5, "seeded: quick and friendly")
 
     run_in_tenant(TenantContext(tenant_id=chain.tenant_id, role="customer"), rate)
+
+
+def _seed_notifications(chain, patient_id: str) -> None:
+    """notification_messages: an e-mail to the seeded patient, queued by a business event."""
+    from backend.notifications.delivery import queue_patient_message
+    from backend.notifications.disclosure import MessageKind, render
+    from backend.notifications.notify import Channel
+
+    message = render(MessageKind.READY_FOR_PICKUP, {"branch": "Main", "chain": "Seeded"}, chain_allows=False,
+                     patient_consented=False)  # fmt: skip
+    run_in_tenant(
+        TenantContext.system(chain.tenant_id), queue_patient_message, patient_id=patient_id, message=message,
+        channel=Channel.EMAIL, address="seeded@example.com", consented=True, dedupe_key=f"seeded:{patient_id}",
+    )  # fmt: skip
 
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:

@@ -32,6 +32,7 @@ from backend.portal.customers import (
 )
 from backend.prescriptions import fills
 from tenants.session import run_in_tenant
+from tests.backend.notifications.helpers import deliver_queued
 from tests.backend.prescriptions.test_fills import receive
 
 BORN = date(1971, 3, 9)
@@ -75,6 +76,7 @@ def _run_code_jobs(pharmacy, db) -> int:
         {"t": pharmacy.chain.tenant_id, "j": codes.SEND_JOB},
     ).scalars()
     ran = [run_outbox_job(str(pharmacy.chain.tenant_id), str(i)) for i in list(ids)]
+    deliver_queued(pharmacy.chain.tenant_id)  # the notifications worker's part
     return len(ran)
 
 

@@ -26,6 +26,7 @@ from backend.prescriptions.enums import FillStatus
 from backend.prescriptions.service import RefusedTransition, get_prescription
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant
+from tests.backend.notifications.helpers import deliver_queued
 from tests.backend.prescriptions.test_fills import receive
 from tests.backend.prescriptions.test_refills import backdate
 from tests.helpers import wait_until
@@ -81,9 +82,12 @@ def outbox(db, request_id) -> int:
 
 
 def tell(pharmacy, request_id: str) -> str:
-    return pharmacy.run(
+    """Run the outcome job, then deliver the e-mail it queued (the notifications worker's part)."""
+    told = pharmacy.run(
         TenantContext.system(pharmacy.chain.tenant_id), handler_for(queue.OUTCOME_JOB), request_id=request_id
     )
+    deliver_queued(pharmacy.chain.tenant_id)
+    return told
 
 
 def test_the_queue_lists_the_request_and_accepting_fills_it_using_a_refill(pharmacy, db, mail_sink):
@@ -187,6 +191,11 @@ def test_no_email_or_no_consent_sends_nothing_and_says_so(pharmacy, db, mail_sin
     second = ask(pharmacy, rx2.rx_number)
     pharmacy.run(pharmacy.pharmacist, queue.deny_request, second, "No")
     assert tell(pharmacy, second) == "no_email" and len(mail_sink.messages) == before
+    db.execute(text("RESET ROLE"))
+    suppressed = db.execute(
+        text("SELECT status, reason FROM notification_messages WHERE patient_id = :p"), {"p": other}
+    ).one()
+    assert (suppressed.status, suppressed.reason) == ("suppressed", "No e-mail address on file")
 
 
 def test_too_early_keeps_the_request_and_a_call_customer_request_is_closed_after_the_call(pharmacy, db):
@@ -267,6 +276,7 @@ def test_the_fill_of_an_accepted_request_passing_its_final_check_tells_the_custo
     assert waiting == 1
     system = TenantContext.system(pharmacy.chain.tenant_id)
     assert pharmacy.run(system, handler_for("portal.tell_ready"), fill_id=made) == "emailed"
+    deliver_queued(pharmacy.chain.tenant_id)
     assert pharmacy.run(system, handler_for("portal.tell_ready"), fill_id=made) == "already emailed"
     mails = wait_until(lambda: [m for m in mail_sink.to(address) if "ready" in str(m["Subject"])], message="ready")
     assert f"Lisinopril 10 mg (Rx {rx.rx_number}) is ready for pickup" in mail_sink.text(mails[-1])
