@@ -15,6 +15,7 @@ import importlib
 HANDLER_MODULES = (
     "backend.accounts.tasks",
     "backend.inventory.csv_import",
+    "backend.inventory.digest",
     "backend.jobs.tasks",
     "backend.portal.tasks",
     "backend.portal.codes",

@@ -103,6 +103,7 @@ OWNERS: dict[str, str] = {
     # the public refill portal (issue 17)
     "portal_refill_requests": "backend/portal",
     "customer_feedback": "backend/feedback",
+    "scheduled_runs": "backend/schedules",
     **dict.fromkeys(["customer_codes", "customer_sessions"], "backend/portal"),  # issue 17 §3: verified customers
 }
 
