@@ -167,6 +167,7 @@ def two_chains(db, make_tenant):
         run_in_tenant(ctx, produce_copy, patient.id)  # patient_copy_requests (issue 16: a patient's own copy)
         _seed_portal(chain, patient.id)
         _seed_feedback(chain, patient.id)
+        _seed_schedules(chain)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -228,6 +229,17 @@ def _seed_feedback(chain, patient_id: str) -> None:
         leave_feedback(session, ctx, patient_id, fill, 5, "seeded: quick and friendly")
 
     run_in_tenant(TenantContext(tenant_id=chain.tenant_id, role="customer"), rate)
+
+
+def _seed_schedules(chain) -> None:
+    """scheduled_runs: the tick, two days on, writes the chain's due digests (and their outbox jobs)."""
+    from datetime import timedelta
+
+    from backend.core.models import utc_now
+    from backend.schedules.service import write_due_runs
+
+    written = run_in_tenant(TenantContext.system(chain.tenant_id), write_due_runs, utc_now() + timedelta(days=2))
+    assert written
 
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:

@@ -223,3 +223,23 @@ def test_the_cli_tick_refuses_a_time_without_offset_and_runs_with_one(committed_
     good = runner.invoke(app, ["schedule", "tick", "--now", at(later(2), 8).isoformat()])
     assert good.exit_code == 0, good.output
     assert "jobs written for" in good.output
+
+
+# --- RQ's scheduler ---------------------------------------------------------------------------------------
+
+
+def test_two_workers_scheduling_the_next_tick_make_one_scheduled_job():
+    from rq.registry import ScheduledJobRegistry
+
+    from backend.core.queue import job_queue, redis_connection
+    from backend.schedules.runner import SLOT_SECONDS, TICK_QUEUE, schedule_next_tick, tick_slot
+
+    connection = redis_connection()
+    now = utc_now()
+    first, second = schedule_next_tick(connection, now), schedule_next_tick(connection, now)
+    assert first == second == f"schedule-tick-{tick_slot(now) + 1}"
+    registry = ScheduledJobRegistry(queue=job_queue(TICK_QUEUE, connection))
+    assert registry.get_job_ids().count(first) == 1
+    due = registry.get_scheduled_time(first)
+    assert 0 < (due - now).total_seconds() <= SLOT_SECONDS
+    registry.remove(first, delete_job=True)
