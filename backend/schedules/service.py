@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.core.logging import log_event
 from backend.core.models import utc_now
@@ -145,7 +145,7 @@ def write_due_runs(session: Session, ctx: TenantContext, now: datetime) -> list[
 def active_chains(*, only: Collection[uuid.UUID] | None = None) -> list[uuid.UUID]:
     """The platform path: every active chain's id (suspended chains run nothing)."""
     with platform_session(reason=TICK_REASON, actor="scheduler") as session:
-        query = select(Tenant.id).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.created_at)
+        query = select(Tenant.id).where(Tenant.status == TenantStatus.ACTIVE).order_by(col(Tenant.created_at))
         ids = list(session.exec(query).all())
     return [t for t in ids if only is None or t in only]
 

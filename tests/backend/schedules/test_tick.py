@@ -243,3 +243,22 @@ def test_two_workers_scheduling_the_next_tick_make_one_scheduled_job():
     due = registry.get_scheduled_time(first)
     assert 0 < (due - now).total_seconds() <= SLOT_SECONDS
     registry.remove(first, delete_job=True)
+
+
+def test_an_rq_worker_runs_the_tick_and_the_tick_schedules_the_next_one(committed_tenant):
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    from backend.core.queue import job_queue, redis_connection
+    from backend.schedules.runner import TICK_FUNCTION, TICK_QUEUE, tick_slot
+
+    connection = redis_connection()
+    queue = job_queue(TICK_QUEUE, connection)
+    job = queue.enqueue(TICK_FUNCTION, job_id=f"schedule-tick-test-{uuid.uuid4().hex[:8]}")
+    SimpleWorker([queue], connection=connection, serializer=queue.serializer).work(burst=True)
+    job.refresh()
+    assert job.get_status() == "finished" and "jobs written for" in job.return_value()
+    following = f"schedule-tick-{tick_slot(utc_now()) + 1}"
+    registry = ScheduledJobRegistry(queue=queue)
+    assert following in registry.get_job_ids()
+    registry.remove(following, delete_job=True)
