@@ -21,6 +21,7 @@ HANDLER_MODULES = (
     "backend.portal.codes",
     "backend.prescriptions.reading",
     "backend.prescriptions.refills",
+    "backend.prescriptions.unclaimed_reminder",
     "backend.retention.tasks",
 )
 

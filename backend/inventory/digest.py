@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.accounts.staff import branch_mail_recipients
 from backend.inventory.alerts import AlertLine, stock_alerts
 from backend.jobs.registry import job
 from backend.notifications.mail import send_mail
@@ -20,21 +21,10 @@ from tenants.roles import MANAGER, OWNER
 DIGEST_JOB = "inventory.daily_digest"
 LINES_PER_SECTION = 50  # a long list is cut; the Alerts page has it all
 
-# Active owners of the chain, and active managers not limited to other branches.
-RECIPIENTS_SQL = """
-    SELECT DISTINCT u.email FROM memberships m JOIN users u ON u.id = m.user_id
-    WHERE m.is_active AND u.is_active AND (
-        m.role = :owner
-        OR (m.role = :manager AND (
-            NOT EXISTS (SELECT 1 FROM membership_branches mb WHERE mb.membership_id = m.id)
-            OR EXISTS (SELECT 1 FROM membership_branches mb WHERE mb.membership_id = m.id AND mb.branch_id = :b))))
-    ORDER BY u.email
-"""
-
 
 def digest_recipients(session: Session, branch_id: uuid.UUID) -> list[str]:
-    rows = session.execute(text(RECIPIENTS_SQL), {"owner": OWNER, "manager": MANAGER, "b": branch_id})
-    return [row[0] for row in rows]
+    """The chain's owners and the managers of this branch."""
+    return branch_mail_recipients(session, branch_id, (OWNER, MANAGER))
 
 
 def _section(title: str, lines: list[AlertLine], describe: object) -> list[str]:

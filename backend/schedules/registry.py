@@ -12,6 +12,7 @@ from datetime import time
 from enum import StrEnum
 
 from backend.inventory.digest import DIGEST_JOB
+from backend.prescriptions.unclaimed_reminder import UNCLAIMED_REMINDER_JOB
 from backend.retention.service import REVIEW_JOB
 
 
@@ -41,5 +42,9 @@ class Schedule:
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(DIGEST_JOB, "Expiry and low-stock digest", Cadence.DAILY, time(7, 0), per_branch=True, catch_up=7),
+    # a reminder of yesterday's list is stale: after downtime only the latest day is written
+    Schedule(
+        UNCLAIMED_REMINDER_JOB, "Unclaimed fills reminder", Cadence.DAILY, time(9, 0), per_branch=True, catch_up=1
+    ),
     Schedule(REVIEW_JOB, "Records retention review", Cadence.MONTHLY, time(3, 0), per_branch=False, catch_up=1),
 )
