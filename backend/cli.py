@@ -22,9 +22,11 @@ app = typer.Typer(help="Pharmacy SaaS operator commands.", no_args_is_help=True,
 db_app = typer.Typer(help="Database schema and roles.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Pharmacy chains (tenants).", no_args_is_help=True)
+schedule_app = typer.Typer(help="Scheduled jobs (digests, the retention review).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(schedule_app, name="schedule")
 app.add_typer(interactions_app, name="interactions")
 app.add_typer(dur_app, name="dur")
 app.command("ocr")(ocr_command)
@@ -328,6 +330,7 @@ def worker(
     from backend.jobs.recovery import reclaim_abandoned_jobs
     from backend.notifications.delivery import NOTIFICATIONS_QUEUE
     from backend.prescriptions.originals import OCR_QUEUE
+    from backend.schedules.runner import TICK_QUEUE, schedule_next_tick
 
     settings = get_settings()
     configure_logging(f"{settings.SERVICE_NAME}-worker", settings.LOG_LEVEL, json_lines=settings.LOG_JSON)
@@ -349,6 +352,10 @@ def worker(
         warm_up()
     if name:
         reclaim_abandoned_jobs(connection, name)
+    if TICK_QUEUE in names:
+        # The scheduled-jobs tick: this worker's RQ scheduler runs it every few minutes (one entry per slot,
+        # however many workers schedule it; backend/schedules/runner.py).
+        schedule_next_tick(connection)
     rq_worker = worker_class(
         [job_queue(queue, connection) for queue in names],
         connection=connection,
@@ -383,6 +390,36 @@ def scheduler_command(
     )  # fmt: skip
     rq_scheduler.acquire_locks()
     rq_scheduler.work()
+
+
+@schedule_app.command("tick")
+@clear_errors
+def schedule_tick(
+    now: str = typer.Option("", help="Pretend the time is this ISO instant (with an offset, e.g. 2026-12-05T15:00Z)."),
+) -> None:
+    """Write what is due for every active chain (each job once per branch and local date or month)."""
+    from datetime import datetime
+
+    from backend.core.errors import ValidationFailed
+    from backend.job_handlers import register_job_handlers
+    from backend.schedules.service import tick
+
+    moment = None
+    if now:
+        try:
+            moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationFailed(f"--now {now!r} is not an ISO time such as 2026-12-05T15:00:00+00:00") from None
+        if moment.tzinfo is None:
+            raise ValidationFailed("--now needs an offset (Z or +00:00): times are UTC")
+    register_job_handlers()
+    result = tick(moment)
+    for run in result.written:
+        typer.echo(f"{run.job_name} {run.branch_id or 'chain'} {run.period} due {run.due_at:%Y-%m-%d %H:%M} UTC")
+    typer.echo(f"{len(result.written)} jobs written for {result.chains} chains")
+    if result.failed_chains:
+        typer.echo(f"failed for {len(result.failed_chains)} chains (see the log): {', '.join(result.failed_chains)}")
+        raise typer.Exit(1)
 
 
 @app.command("relay")

@@ -15,12 +15,14 @@ import importlib
 HANDLER_MODULES = (
     "backend.accounts.tasks",
     "backend.inventory.csv_import",
+    "backend.inventory.digest",
     "backend.jobs.tasks",
     "backend.notifications.delivery",
     "backend.portal.tasks",
     "backend.portal.codes",
     "backend.prescriptions.reading",
     "backend.prescriptions.refills",
+    "backend.prescriptions.unclaimed_reminder",
     "backend.retention.tasks",
 )
 

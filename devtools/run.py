@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         serve_build = [sys.executable, "-m", "devtools.serve_app", *(["--api-only"] if api_only else [])]
         build_and_serve = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
         app = supervisor.add(Program("app", serve_build if api_only else build_and_serve, env=env, cwd=ROOT))
+        # Each worker runs RQ's scheduler too (one holds the lock at a time): it starts the scheduled-jobs
+        # tick every few minutes (docs/schedules.md); the tick's unique key runs each job once.
         for slot in range(1, RQ_WORKERS + 1):
             # Every queue of RQ_QUEUES: the counter's jobs and the e-mails and texts (`notifications`).
             # RQ's scheduler runs once, as its own program below, not as a child of every worker.

@@ -304,6 +304,17 @@ def retention_card() -> rx.Component:
     )
 
 
+def schedules_card() -> rx.Component:
+    """Scheduled jobs (issue 18 §4): the daily stock digest and the monthly retention review, next and last run."""
+    return link_card(
+        "Scheduled jobs",
+        "What runs by itself in each branch's local time, when it runs next and how its last run went.",
+        "Scheduled jobs",
+        "manage-schedules",
+        routes.SCHEDULES,
+    )
+
+
 def portal_card() -> rx.Component:
     """The chain's public refill portal (issue 17): the address to print on labels and give to customers."""
     return rx.card(
@@ -329,6 +340,7 @@ def settings_page() -> rx.Component:
             portal_card(),
             patient_messages_card(),
             retention_card(),
+            schedules_card(),
             rx_rules_card(),
             rx.card(
                 rx.form(

@@ -42,6 +42,7 @@ from pages.recall import recall_page
 from pages.reorder import reorder_page
 from pages.reports import reports_page
 from pages.retention import retention_page
+from pages.schedules import schedules_page
 from pages.settings import settings_page
 from pages.signin import sign_in_page
 from pages.signup import sign_up_page
@@ -87,6 +88,7 @@ from pharmacy_saas.state.refills import RefillState
 from pharmacy_saas.state.reorder import MedicineLevelsState, ReorderEditorState
 from pharmacy_saas.state.reports import ReportsState
 from pharmacy_saas.state.retention import RetentionState
+from pharmacy_saas.state.schedules import SchedulesState
 from pharmacy_saas.state.settings import SettingsState
 from pharmacy_saas.state.staff import StaffState
 from pharmacy_saas.state.suspended import SuspendedState
@@ -120,6 +122,12 @@ app.add_page(
     route=routes.RETENTION,
     title="Records retention · Pharmacy Cloud",
     on_load=RetentionState.load,
+)
+app.add_page(
+    schedules_page,
+    route=routes.SCHEDULES,
+    title="Scheduled jobs · Pharmacy Cloud",
+    on_load=SchedulesState.load,
 )
 app.add_page(audit_page, route=routes.AUDIT, title="Audit log · Pharmacy Cloud", on_load=AuditState.load)
 app.add_page(suspended_page, route=routes.SUSPENDED, title="Suspended · Pharmacy Cloud", on_load=SuspendedState.load)

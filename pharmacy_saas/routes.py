@@ -8,6 +8,7 @@ STAFF = "/staff"
 SETTINGS = "/settings"
 BRANCHES = "/settings/branches"
 PATIENT_MESSAGES = "/settings/patient-messages"  # which kinds of patient message may name the medicine
+SCHEDULES = "/settings/schedules"  # scheduled jobs: what runs by itself, next and last run (owner, manager)
 RETENTION = "/settings/retention"  # records retention: periods, legal holds, disposal (owner)
 AUDIT = "/audit"
 SUSPENDED = "/suspended"

@@ -55,9 +55,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tenant.settings": frozenset({OWNER}),
     "audit.view": MANAGERS | {SUPPORT},
     "jobs.enqueue": frozenset({OWNER, MANAGER, PHARMACIST, SYSTEM}),
+    # scheduled jobs (issue 18 §4): the tick writes what is due as the system; owners and managers see the list
+    "schedules.run": frozenset({SYSTEM}),
+    "schedules.view": MANAGERS,
     "api.me": API_ANY,
     # inventory
-    "inventory.view": ALL_STAFF | API_ANY | {SUPPORT},
+    # SYSTEM: the daily expiry and low-stock digest (a scheduled job) reads one branch's alerts
+    "inventory.view": ALL_STAFF | API_ANY | {SUPPORT, SYSTEM},
     "inventory.dispense": ALL_STAFF | {API_WRITE, API_ADMIN, SYSTEM},
     "inventory.receive": frozenset({OWNER, MANAGER, PHARMACIST, TECHNICIAN, API_WRITE, API_ADMIN}),
     "inventory.adjust": frozenset({OWNER, MANAGER, PHARMACIST, API_ADMIN}),

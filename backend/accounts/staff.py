@@ -369,3 +369,20 @@ def send_invitation_mail(session: Session, ctx: TenantContext, *, invitation_id:
     )
     invitation.mailed_at, invitation.token_encrypted = utc_now(), None
     session.add(invitation)
+
+
+def branch_mail_recipients(session: Session, branch_id: uuid.UUID, roles: tuple[str, ...]) -> list[str]:
+    """E-mail addresses of the chain's active members in `roles` who work at `branch_id`: owners always, other
+    roles when not limited to branches or limited to branches including this one (scheduled staff mails)."""
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT u.email FROM memberships m JOIN users u ON u.id = m.user_id "
+            "WHERE m.is_active AND u.is_active AND m.role = ANY(:roles) AND ("
+            "  m.role = :owner"
+            "  OR NOT EXISTS (SELECT 1 FROM membership_branches mb WHERE mb.membership_id = m.id)"
+            "  OR EXISTS (SELECT 1 FROM membership_branches mb WHERE mb.membership_id = m.id AND mb.branch_id = :b)) "
+            "ORDER BY u.email"
+        ),
+        {"roles": list(roles), "owner": OWNER, "b": branch_id},
+    )
+    return [row[0] for row in rows]

@@ -86,6 +86,35 @@ def unclaimed_fills(session: Session, ctx: TenantContext, branch_id: str) -> tup
     ]
 
 
+@dataclass(frozen=True)
+class UnclaimedSummary:
+    """A branch's unclaimed fills without any patient: for the daily reminder mail to staff."""
+
+    unclaimed_days: int
+    count: int
+    oldest_days: int
+
+
+def unclaimed_summary(session: Session, ctx: TenantContext, branch_id: str) -> UnclaimedSummary:
+    """How many fills at the branch wait past `unclaimed_days` and the longest wait; reads no patient, no Rx
+    number and no fill code (a fill's code contains its Rx number), so a mail about it discloses nothing."""
+    require(ctx, "prescriptions.view")
+    branch = as_uuid(branch_id, "branch")
+    if not ctx.can_see_branch(branch):
+        raise NotFound("No such branch.")
+    days = rx_settings(session, ctx).unclaimed_days
+    rows = session.execute(
+        text(
+            "SELECT count(*) AS n, coalesce(max(extract(day FROM now() - f.checked_at)), 0)::int AS waiting "
+            "FROM prescription_fills f "
+            "WHERE f.tenant_id = :t AND f.branch_id = :b AND f.status = 'checked' "
+            "AND f.checked_at <= now() - make_interval(days => :n)"
+        ),
+        {"t": ctx.tenant_id, "b": branch, "n": days},
+    ).one()
+    return UnclaimedSummary(days, rows.n, rows.waiting)
+
+
 def return_to_stock(session: Session, ctx: TenantContext, fill_id: str) -> Fill:
     """Return a checked fill nobody picked up to stock: its units back on their lots, the fill "returned",
     the refill it used given back, its claim reversed. The prescription is ready to fill again when nothing

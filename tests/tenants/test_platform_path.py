@@ -23,6 +23,8 @@ ALLOWED_CALLERS = {
     "backend/platform/service.py:create_platform_admin": "operator command creating a console account",
     "backend/accounts/staff.py:accept_invitation": "an invitee joins a chain they are not in yet",
     "backend/accounts/sso.py:_join_on_first_sign_in": "a verified SSO e-mail joins when the owner allows it",
+    "backend/schedules/service.py:active_chains": "the scheduled-jobs tick lists the active chains, then writes "
+    "each chain's due jobs in that chain's own tenant transaction",
     "backend/inventory/service.py:reconcile": "the operator's ledger check across chains",
     "backend/billing/audit_chain.py:verify_chains": "the operator's `audit verify` of one chain's hash chains",
     "backend/billing/payments/cards.py:handle_webhook": "a Stripe webhook arrives before its chain is known",

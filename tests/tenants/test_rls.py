@@ -168,6 +168,7 @@ def two_chains(db, make_tenant):
         _seed_portal(chain, patient.id)
         _seed_feedback(chain, patient.id)
         _seed_notifications(chain, patient.id)
+        _seed_schedules(chain)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -243,6 +244,17 @@ def _seed_notifications(chain, patient_id: str) -> None:
         TenantContext.system(chain.tenant_id), queue_patient_message, patient_id=patient_id, message=message,
         channel=Channel.EMAIL, address="seeded@example.com", consented=True, dedupe_key=f"seeded:{patient_id}",
     )  # fmt: skip
+
+
+def _seed_schedules(chain) -> None:
+    """scheduled_runs: the tick, two days on, writes the chain's due digests (and their outbox jobs)."""
+    from datetime import timedelta
+
+    from backend.core.models import utc_now
+    from backend.schedules.service import write_due_runs
+
+    written = run_in_tenant(TenantContext.system(chain.tenant_id), write_due_runs, utc_now() + timedelta(days=2))
+    assert written
 
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:
