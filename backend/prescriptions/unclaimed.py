@@ -46,14 +46,19 @@ class UnclaimedFill:
     days_waiting: int
 
 
-def unclaimed_fills(session: Session, ctx: TenantContext, branch_id: str) -> tuple[int, list[UnclaimedFill]]:
-    """The chain's `unclaimed_days` and the branch's fills checked that long ago or more and not picked up,
-    oldest first."""
+def _branch_and_days(session: Session, ctx: TenantContext, branch_id: str) -> tuple[uuid.UUID, int]:
+    """The branch (one the member may see) and the chain's `unclaimed_days`."""
     require(ctx, "prescriptions.view")
     branch = as_uuid(branch_id, "branch")
     if not ctx.can_see_branch(branch):
         raise NotFound("No such branch.")
-    days = rx_settings(session, ctx).unclaimed_days
+    return branch, rx_settings(session, ctx).unclaimed_days
+
+
+def unclaimed_fills(session: Session, ctx: TenantContext, branch_id: str) -> tuple[int, list[UnclaimedFill]]:
+    """The chain's `unclaimed_days` and the branch's fills checked that long ago or more and not picked up,
+    oldest first."""
+    branch, days = _branch_and_days(session, ctx, branch_id)
     rows = session.execute(
         text(
             "SELECT f.id, f.code, f.prescription_id, f.quantity, f.checked_at, r.rx_number, "
@@ -98,11 +103,7 @@ class UnclaimedSummary:
 def unclaimed_summary(session: Session, ctx: TenantContext, branch_id: str) -> UnclaimedSummary:
     """How many fills at the branch wait past `unclaimed_days` and the longest wait; reads no patient, no Rx
     number and no fill code (a fill's code contains its Rx number), so a mail about it discloses nothing."""
-    require(ctx, "prescriptions.view")
-    branch = as_uuid(branch_id, "branch")
-    if not ctx.can_see_branch(branch):
-        raise NotFound("No such branch.")
-    days = rx_settings(session, ctx).unclaimed_days
+    branch, days = _branch_and_days(session, ctx, branch_id)
     rows = session.execute(
         text(
             "SELECT count(*) AS n, coalesce(max(extract(day FROM now() - f.checked_at)), 0)::int AS waiting "
