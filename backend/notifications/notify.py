@@ -30,8 +30,12 @@ from redis.exceptions import RedisError
 
 from backend.core.logging import log_event, redact
 from backend.core.settings import get_settings
+from backend.notifications import smtp_tls
 
 log = logging.getLogger(__name__)
+
+# apprise parses the CA bundle on every e-mail unless told otherwise (backend/notifications/smtp_tls.py).
+smtp_tls.install()
 
 
 class Channel(StrEnum):
