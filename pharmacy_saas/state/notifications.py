@@ -4,11 +4,12 @@ reason and times, filtered by kind, channel and status; a failed message can be 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import reflex as rx
 
+from backend.core.display import display_time
 from backend.core.errors import PharmacyError
 from backend.notifications.delivery import LogEntry, MessageStatus, delivery_log, resend
 from backend.notifications.disclosure import MessageKind
@@ -38,14 +39,15 @@ class NotificationRow:
     failed: bool
 
 
-def _when(moment: datetime | None) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if moment else ""
+def _row(e: LogEntry, time_zone: str) -> NotificationRow:
+    """One message, its times in the zone of the branch the member is working at (labelled)."""
 
+    def when(moment: datetime | None) -> str:
+        return display_time(moment, time_zone, seconds=True)
 
-def _row(e: LogEntry) -> NotificationRow:
     return NotificationRow(
         e.id, e.kind_label, e.channel.label, e.recipient or "—", e.status.value, e.reason, str(e.attempts),
-        _when(e.created_at), _when(e.last_attempt_at), _when(e.sent_at), e.status is MessageStatus.FAILED,
+        when(e.created_at), when(e.last_attempt_at), when(e.sent_at), e.status is MessageStatus.FAILED,
     )  # fmt: skip
 
 
@@ -68,7 +70,8 @@ class NotificationsState(ShellState):
             self.log_error = exc.message
             return
         self.log_error = ""
-        self.messages = [_row(e) for e in found]
+        zone = self._time_zone(self._current_branch_id())
+        self.messages = [_row(e, zone) for e in found]
 
     @rx.event
     @guarded("notifications.view", page_load=True)
