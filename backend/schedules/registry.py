@@ -48,7 +48,8 @@ SCHEDULES: tuple[Schedule, ...] = (
         UNCLAIMED_REMINDER_JOB, "Unclaimed fills reminder", Cadence.DAILY, time(9, 0), per_branch=True, catch_up=1
     ),
     # one reminder per fill (its dedupe key), due within a few days: after downtime the latest day suffices
-    Schedule(REFILL_REMINDER_JOB, "Refill reminders to patients", Cadence.DAILY, time(10, 0), per_branch=True,
-             catch_up=1),  # fmt: skip
+    Schedule(
+        REFILL_REMINDER_JOB, "Refill reminders to patients", Cadence.DAILY, time(10, 0), per_branch=True, catch_up=1
+    ),  # fmt: skip
     Schedule(REVIEW_JOB, "Records retention review", Cadence.MONTHLY, time(3, 0), per_branch=False, catch_up=1),
 )
