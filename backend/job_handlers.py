@@ -21,6 +21,8 @@ HANDLER_MODULES = (
     "backend.portal.tasks",
     "backend.portal.codes",
     "backend.prescriptions.reading",
+    "backend.prescriptions.recall_broadcast",
+    "backend.prescriptions.refill_reminder",
     "backend.prescriptions.refills",
     "backend.prescriptions.unclaimed_reminder",
     "backend.retention.tasks",

@@ -101,6 +101,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # body; resending a failed one is a new attempt of the same message, audited
     "notifications.view": MANAGERS | {API_ADMIN},
     "notifications.resend": MANAGERS | {API_ADMIN},
+    # staff e-mails on the notifications queue (a recall's note to the branches): written by background work only
+    "notifications.staff_message": frozenset({SYSTEM}),
     # drug-use review without storing anything (POST /api/v1/dur/check): the body is a patient's medicines
     # and allergies, so the people who dispense and API tokens, not the till or platform support
     "dur.check": CLINICAL | API_ANY,
@@ -124,6 +126,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the owner act on a recall (REST is token-only, so an admin token too); each patient listed is
     # written to the access log
     "prescriptions.recall_trace": frozenset({OWNER, PHARMACIST, API_ADMIN}),
+    # issue 18 §6: "notify everyone who received this lot" sends the recall message to the trace's patients
+    # and the branches' staff; the people who may see the trace start it (its report lists the patients)
+    "prescriptions.recall_notify": frozenset({OWNER, PHARMACIST}),
     # controlled substances (issue 14, section 5): the register, biennial inventory, CII orders, theft or loss
     # reports and the PMP export are the pharmacist's and the owner's (the registrant's) records, not the
     # till's; admin tokens read them (the PMP file names patients)

@@ -11,7 +11,7 @@ lot. When the number alone names lots of several medicines, the caller chooses (
 
 Scope: a member limited to some branches sees the fills and sales made at those branches (whoever
 the patient is). Every patient listed is written to the patient access log as 'viewed' with the
-reason "recall trace", in the transaction that reads them. Notifying them comes with notifications.
+reason "recall trace", in the transaction that reads them. Notifying them: recall_broadcast.py.
 """
 
 from __future__ import annotations

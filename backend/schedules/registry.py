@@ -12,6 +12,7 @@ from datetime import time
 from enum import StrEnum
 
 from backend.inventory.digest import DIGEST_JOB
+from backend.prescriptions.refill_reminder import REFILL_REMINDER_JOB
 from backend.prescriptions.unclaimed_reminder import UNCLAIMED_REMINDER_JOB
 from backend.retention.service import REVIEW_JOB
 
@@ -46,5 +47,9 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         UNCLAIMED_REMINDER_JOB, "Unclaimed fills reminder", Cadence.DAILY, time(9, 0), per_branch=True, catch_up=1
     ),
+    # one reminder per fill (its dedupe key), due within a few days: after downtime the latest day suffices
+    Schedule(
+        REFILL_REMINDER_JOB, "Refill reminders to patients", Cadence.DAILY, time(10, 0), per_branch=True, catch_up=1
+    ),  # fmt: skip
     Schedule(REVIEW_JOB, "Records retention review", Cadence.MONTHLY, time(3, 0), per_branch=False, catch_up=1),
 )

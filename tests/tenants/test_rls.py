@@ -169,6 +169,7 @@ def two_chains(db, make_tenant):
         _seed_feedback(chain, patient.id)
         _seed_notifications(chain, patient.id)
         _seed_schedules(chain)
+        _seed_recall_broadcast(chain, ctx)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -255,6 +256,21 @@ def _seed_schedules(chain) -> None:
 
     written = run_in_tenant(TenantContext.system(chain.tenant_id), write_due_runs, utc_now() + timedelta(days=2))
     assert written
+
+
+def _seed_recall_broadcast(chain, owner: TenantContext) -> None:
+    """recall_broadcasts: "notify everyone who received this lot" for a lot a seeded fill was taken from."""
+    from backend.prescriptions.recall_broadcast import start_broadcast
+
+    def lot(session, ctx):
+        return session.execute(
+            text("SELECT b.lot_number, b.medicine_id FROM prescription_fill_lots fl "
+                 "JOIN batches b ON b.id = fl.batch_id LIMIT 1")
+        ).one()  # fmt: skip
+
+    found = run_in_tenant(TenantContext.system(chain.tenant_id), lot)
+    pharmacist = TenantContext(tenant_id=chain.tenant_id, user_id=owner.user_id, role="pharmacist")
+    run_in_tenant(pharmacist, start_broadcast, found.lot_number, str(found.medicine_id))
 
 
 def _seed_prescriptions(chain, owner: TenantContext, patient_id: str, ibuprofen: str) -> None:

@@ -1,0 +1,38 @@
+"""Staff messages on the notifications queue (issue 18 §6): an e-mail to a member of staff, written in the
+business transaction like a patient message and delivered by the same worker with the same retries, log
+and dedupe key.
+
+A staff message is free text, so it must not be about a patient: its callers write counts and lot numbers,
+never a name, an Rx number or a fill code. Only background work (the system) writes one; patient messages
+go through `delivery.queue_patient_message`, which takes only a `disclosure.Message`.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from backend.core.errors import ValidationFailed
+from backend.notifications.delivery import MessageStatus, Queued, _write
+from backend.notifications.notify import Channel, channel_url, not_configured_reason
+from tenants.context import TenantContext
+from tenants.roles import require
+
+NO_STAFF_ADDRESS = "No e-mail address for this member of staff"
+
+
+def queue_staff_message(
+    session: Session, ctx: TenantContext, *, kind: str, address: str, subject: str, body: str, dedupe_key: str
+) -> Queued:
+    """Write one staff e-mail (queued, or suppressed with the reason) in the caller's transaction."""
+    require(ctx, "notifications.staff_message")
+    key = str(dedupe_key or "").strip()
+    if not key:
+        raise ValidationFailed("A notification needs the business event it belongs to (its dedupe key).")
+    address = (address or "").strip()
+    reason = ""
+    if not address:
+        reason = NO_STAFF_ADDRESS
+    elif channel_url(Channel.EMAIL, ctx.tenant_id) is None:
+        reason = not_configured_reason(Channel.EMAIL)
+    status = MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED
+    return _write(session, ctx, kind, Channel.EMAIL, address, subject, body, key, status, reason, None)
