@@ -1,4 +1,5 @@
-"""The daily expiry and low-stock digest of one branch, e-mailed to its managers and the chain's owners.
+"""The daily expiry and low-stock digest of one branch, e-mailed to its managers and the chain's owners
+through the notifications queue.
 
 A scheduled job (backend/schedules): the tick writes it once per branch and local date. It names medicines,
 lots and counts, never a patient: the alerts it reads (inventory/alerts.py) hold no patient data.
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from backend.accounts.staff import branch_mail_recipients
 from backend.inventory.alerts import AlertLine, stock_alerts
 from backend.jobs.registry import job
-from backend.notifications.mail import send_mail
+from backend.notifications.staff import queue_staff_message
 from tenants.context import TenantContext
 from tenants.roles import MANAGER, OWNER
 
@@ -64,7 +65,8 @@ def digest_text(branch: str, period: str, ctx: TenantContext, session: Session) 
 
 @job(DIGEST_JOB)
 def send_daily_digest(session: Session, ctx: TenantContext, *, branch_id: str, period: str) -> str:
-    """E-mail one branch's digest to its managers and the owners. Nothing to report: no mail."""
+    """Queue one branch's digest for its managers and the owners (one message per person on the notifications
+    queue, so a retried job mails nobody twice and each mail is in the delivery log). Nothing to report: no mail."""
     branch = uuid.UUID(branch_id)
     name = session.execute(text("SELECT name FROM branches WHERE id = :b"), {"b": branch}).scalar()
     if name is None:
@@ -74,6 +76,10 @@ def send_daily_digest(session: Session, ctx: TenantContext, *, branch_id: str, p
     if message is None:
         return "nothing to report"
     recipients = digest_recipients(session, branch)
+    subject, body = message
     for address in recipients:
-        send_mail(address, *message)
-    return f"sent to {len(recipients)}"
+        queue_staff_message(
+            session, ctx, kind=DIGEST_JOB, address=address, subject=subject, body=body,
+            dedupe_key=f"{DIGEST_JOB}:{branch}:{period}:{address.lower()}",
+        )  # fmt: skip
+    return f"queued for {len(recipients)}"

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from backend.accounts.staff import branch_mail_recipients
 from backend.jobs.registry import job
-from backend.notifications.mail import send_mail
+from backend.notifications.staff import queue_staff_message
 from backend.prescriptions.unclaimed import unclaimed_summary
 from tenants.context import TenantContext
 from tenants.roles import MANAGER, OWNER, PHARMACIST
@@ -39,6 +39,10 @@ def send_unclaimed_reminder(session: Session, ctx: TenantContext, *, branch_id: 
         f"(the longest {summary.oldest_days} days): return them to stock under Prescriptions → Unclaimed.\n"
     )
     recipients = branch_mail_recipients(session, branch, (OWNER, MANAGER, PHARMACIST))
-    for address in recipients:
-        send_mail(address, f"{name}: {summary.count} unclaimed {fills.split()[0]} for {period}", body)
-    return f"sent to {len(recipients)}"
+    subject = f"{name}: {summary.count} unclaimed {fills.split()[0]} for {period}"
+    for address in recipients:  # one message per person on the queue: a retried job mails nobody twice
+        queue_staff_message(
+            session, ctx, kind=UNCLAIMED_REMINDER_JOB, address=address, subject=subject, body=body,
+            dedupe_key=f"{UNCLAIMED_REMINDER_JOB}:{branch}:{period}:{address.lower()}",
+        )  # fmt: skip
+    return f"queued for {len(recipients)}"

@@ -16,11 +16,13 @@ from backend.core.errors import PermissionDenied
 from backend.core.models import utc_now
 from backend.inventory.digest import DIGEST_JOB
 from backend.jobs.service import run_outbox_job
+from backend.notifications.delivery import deliver_message
 from backend.retention.service import REVIEW_JOB
 from backend.schedules.registry import SCHEDULES
 from backend.schedules.service import due_periods, list_schedules, next_due, tick
 from tenants.context import TenantContext
 from tenants.session import platform_session, run_in_tenant, tenant_session
+from tests.backend.notifications.conftest import queued_ids
 
 DIGEST = next(s for s in SCHEDULES if s.job_name == DIGEST_JOB)
 LA, TOKYO = ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Tokyo")
@@ -201,6 +203,8 @@ def test_the_digest_mail_names_medicines_and_counts_and_no_patient(committed_ten
     assert written
     for run in written:
         assert run_outbox_job(str(chain.tenant_id), run.outbox_id) == "done"
+    for message_id in queued_ids(chain.tenant_id):  # staff mails go through the notifications queue
+        assert deliver_message(str(chain.tenant_id), message_id) == "sent"
     mails = mail_sink.to(new.owner_email)
     assert len(mails) == len(written)  # one per day written, each once
     body = mail_sink.text(mails[-1])
