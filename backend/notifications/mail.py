@@ -29,16 +29,14 @@ def send_mail(to: str, subject: str, body: str) -> None:
     log_event(log, "mail.sent", subject=subject)  # never the address or body: they identify people
 
 
-# Who may call `send_mail` with free text: mail to staff about their account, and the daily stock digest to a
-# branch's managers and the owners (medicines, lots and counts; never a patient), and the daily unclaimed-fill
-# reminder to a branch's staff (a count and bin codes; never a patient). A patient's e-mail is sent with
+# Who may call `send_mail` with free text: mail to staff about their account (an invitation or a password
+# reset is sent while the person waits for it). Other staff mail (the digest, the unclaimed-fill reminder, a
+# recall) goes through the notifications queue: `backend/notifications/staff.py`. A patient's e-mail is sent with
 # `send_patient_mail`, which takes only a message written by `disclosure.render` (tests/backend/notifications
 # fails on any other caller of `send_mail`).
 STAFF_MAIL_CALLERS = (
     "backend/accounts/staff.py",
     "backend/accounts/password_reset.py",
-    "backend/inventory/digest.py",
-    "backend/prescriptions/unclaimed_reminder.py",
 )
 
 
