@@ -21,6 +21,7 @@ HANDLER_MODULES = (
     "backend.portal.tasks",
     "backend.portal.codes",
     "backend.prescriptions.reading",
+    "backend.prescriptions.ready_message",
     "backend.prescriptions.recall_broadcast",
     "backend.prescriptions.refill_reminder",
     "backend.prescriptions.refills",

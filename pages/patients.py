@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.forms import form_alert, labelled, text_field
 from components.tables import data_table
+from pages.patient_contact import patient_contact_card
 from pages.patient_copy import copy_section
 from pages.patient_messages import message_consent_card
 from pages.shell import with_shell
@@ -396,6 +397,7 @@ def patient_page() -> rx.Component:
                     rx.cond(PatientRecordState.can_see_prescriptions, prescriptions_card()),
                     rx.cond(PatientRecordState.can_edit, edit_card()),
                     message_consent_card(),  # consent to detailed messages (issue 16, the minimum necessary)
+                    patient_contact_card(),  # the channel and refill reminders the patient chose (issue 18)
                     rx.cond(PatientRecordState.can_claim, coverage_card()),
                     rx.cond(PatientRecordState.can_audit, access_card()),
                     copy_section(),  # issue 16: the patient's own copy (owners)

@@ -559,17 +559,19 @@ def final_check(session: Session, ctx: TenantContext, fill_id: str, scanned: obj
             "u": ctx.user_id,
         },
     )
-    _tell_portal_customer(session, ctx, key)
+    _tell_patient_ready(session, ctx, key)
     return _fill(session, key)
 
 
 PORTAL_READY_JOB = "portal.tell_ready"  # backend.portal.tasks (which imports this module)
+READY_JOB = "prescriptions.tell_ready"  # handled by backend.prescriptions.ready_message
 
 
-def _tell_portal_customer(session: Session, ctx: TenantContext, fill_id: uuid.UUID) -> None:
-    """A fill made from a portal refill request (issue 17): the portal e-mails the customer it is ready."""
+def _tell_patient_ready(session: Session, ctx: TenantContext, fill_id: uuid.UUID) -> None:
+    """After commit, the patient is told the fill is ready: by the portal for a fill made from a portal refill
+    request (issue 17, recorded on the request), otherwise on the channel the patient chose (issue 18)."""
     asked = session.execute(
         text("SELECT 1 FROM portal_refill_requests WHERE fill_id = :f AND status = 'accepted'"), {"f": fill_id}
     ).first()
-    if asked is not None:
-        enqueue_job(session, TenantContext.system(ctx.tenant_id), PORTAL_READY_JOB, fill_id=str(fill_id))
+    job_name = PORTAL_READY_JOB if asked is not None else READY_JOB
+    enqueue_job(session, TenantContext.system(ctx.tenant_id), job_name, fill_id=str(fill_id))
