@@ -34,10 +34,12 @@ def checked_fill(pharmacy, db, patient_id: str):
     return done
 
 
-def ready_jobs(db) -> list[str]:
+def ready_jobs(db, tenant_id) -> list[str]:
     db.execute(text("RESET ROLE"))
-    return [r.payload["fill_id"] for r in db.execute(text("SELECT payload FROM outbox WHERE job_name = :j"),
-                                                      {"j": READY_JOB})]  # fmt: skip
+    rows = db.execute(
+        text("SELECT payload FROM outbox WHERE job_name = :j AND tenant_id = :t"), {"j": READY_JOB, "t": tenant_id}
+    )
+    return [r.payload["fill_id"] for r in rows]
 
 
 def message(db, fill_id: str):
@@ -56,16 +58,20 @@ def test_a_checked_fill_texts_the_patient_who_chose_texts_once(pharmacy, db, sms
     chosen = pharmacy.run(pharmacy.pharmacist, set_message_preferences, patient, channel="sms", refill_reminders=True)
     assert (chosen.channel, chosen.refill_reminders) == ("sms", True)
     done = checked_fill(pharmacy, db, patient)
-    assert ready_jobs(db) == [str(done.id)]  # put on the outbox by the final check
+    assert ready_jobs(db, pharmacy.chain.tenant_id) == [str(done.id)]  # put on the outbox by the final check
     system = TenantContext.system(pharmacy.chain.tenant_id)
     tell = handler_for(READY_JOB)
     assert pharmacy.run(system, tell, fill_id=str(done.id)) == "queued"
     assert pharmacy.run(system, tell, fill_id=str(done.id)) == "queued"  # a retried job: the same one message
     sent = message(db, str(done.id))
     assert (sent.channel, sent.status, sent.recipient_hint) == ("sms", "queued", "***0188")
-    count = db.execute(text("SELECT count(*) FROM notification_messages WHERE dedupe_key LIKE 'fill.ready:%'"))
+    count = db.execute(
+        text("SELECT count(*) FROM notification_messages WHERE dedupe_key = :k"), {"k": f"fill.ready:{done.id}"}
+    )
     assert count.scalar_one() == 1
-    [message_id] = db.execute(text("SELECT id FROM notification_messages WHERE dedupe_key LIKE 'fill.ready:%'"))
+    [message_id] = db.execute(
+        text("SELECT id FROM notification_messages WHERE dedupe_key = :k"), {"k": f"fill.ready:{done.id}"}
+    )
     assert deliver_message(str(pharmacy.chain.tenant_id), str(message_id.id)) == "sent"
     [texted] = sms_gateway.to(PHONE)
     assert "ready for pickup" in str(texted) and "isinopril" not in str(texted)  # no medicine by default
