@@ -18,6 +18,7 @@ a secret (passwords, signing secrets are never formatted into it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
@@ -36,6 +37,13 @@ from backend.core.logging import redact
 from backend.core.settings import get_settings
 
 SIGNATURE_HEADER = "X-Pharmacy-Signature"
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying context per process, built at the first TLS connection: parsing the CA bundle costs
+    70-100 ms (backend/notifications/smtp_tls.py), and an unchanged SSLContext may serve every thread."""
+    return ssl.create_default_context()
 
 
 class HostRefused(Exception):
@@ -146,7 +154,7 @@ def send_smtp(server: SmtpServer, to: str, subject: str, body: str, timeout: flo
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
-    context = ssl.create_default_context()
+    context = _tls_context() if server.security != SmtpSecurity.NONE else None
     try:
         if server.security == SmtpSecurity.SSL:
             smtp: smtplib.SMTP = _PinnedSMTPSSL(pinned, local_hostname=_HELO, timeout=timeout, context=context)
@@ -186,7 +194,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, pinned: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        super().__init__(host, port, timeout=timeout, context=_tls_context())
         self._pinned = pinned
 
     def connect(self) -> None:
