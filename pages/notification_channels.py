@@ -260,6 +260,7 @@ def notification_channels_page() -> rx.Component:
         rx.vstack(
             rx.link("← Settings", href=routes.SETTINGS),
             rx.heading("Notifications", size="6", id="channels-title"),
+            rx.cond(S.loaded, rx.el.span(id="channels-loaded", hidden=True)),
             rx.text(
                 "How your chain's messages leave: e-mail, text messages and a webhook. Passwords, provider URLs "
                 "and secrets are kept encrypted and never shown again. Servers on private or local addresses "

@@ -47,12 +47,20 @@ class ChannelsState(ShellState):
     webhook_url: str = ""
     webhook_hint: str = ""
     webhook_new_secret: str = ""  # shown once, right after it was made
+    loaded: bool = False  # the stored settings are on the page (tests wait for it before typing)
     form_version: int = 0  # the forms' key: a new value shows the stored settings in fresh fields
     errors: dict[str, str] = {}
     tests: dict[str, str] = {}  # channel -> "Sent" or "Not sent: <the provider's reason>"
     tested_ok: dict[str, bool] = {}
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.email_mode, self.smtp_host, self.smtp_port, self.smtp_security, self.smtp_username,
+            self.smtp_from_address, self.smtp_from_name, self.sms_mode, self.webhook_mode, self.webhook_url,
+        )  # fmt: skip
+
     def _show(self, found: dict[Channel, ChannelSettings]) -> None:
+        before = self._fields()
         email, sms, webhook = found[Channel.EMAIL], found[Channel.SMS], found[Channel.WEBHOOK]
         self.email_mode = email.mode
         self.smtp_host = str(email.config.get("host", ""))
@@ -68,7 +76,10 @@ class ChannelsState(ShellState):
         self.webhook_mode = webhook.mode
         self.webhook_url = str(webhook.config.get("url", ""))
         self.webhook_hint = webhook.secret_hint if webhook.secret_set else ""
-        self.form_version += 1
+        if self._fields() != before:
+            # Fresh fields with the stored values; unchanged values keep what is being typed (a page load's
+            # answer arriving after the owner started typing must not wipe it).
+            self.form_version += 1
 
     @rx.event
     @guarded("notifications.channels", page_load=True)
@@ -77,6 +88,7 @@ class ChannelsState(ShellState):
         self.webhook_new_secret = ""
         self.errors, self.tests, self.tested_ok = {}, {}, {}
         self._show(await transact(ctx, channel_settings))
+        self.loaded = True
 
     def _set_mode(self, channel: str, mode: str) -> None:
         if channel == "email":

@@ -41,6 +41,7 @@ def test_owner_sets_their_own_smtp_server_and_a_test_email_arrives(
     page.goto(f"{app_url}/settings")
     page.locator("#manage-notifications").click()
     expect(page.locator("#channels-title")).to_be_visible(timeout=15000)
+    expect(page.locator("#channels-loaded")).to_have_count(1, timeout=15000)  # the stored settings arrived
 
     page.locator("#email_mode").select_option("own")
     expect(page.locator("#smtp_host")).to_be_visible(timeout=10000)
