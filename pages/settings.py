@@ -304,6 +304,17 @@ def retention_card() -> rx.Component:
     )
 
 
+def notification_channels_card() -> rx.Component:
+    """Notifications (issue 18 §1): the chain's own SMTP server, SMS provider and webhook, with test sends."""
+    return link_card(
+        "Notifications",
+        "Send e-mail through your own mail server, texts through your SMS provider, events to your webhook.",
+        "Notification channels",
+        "manage-notifications",
+        routes.NOTIFICATION_CHANNELS,
+    )
+
+
 def schedules_card() -> rx.Component:
     """Scheduled jobs (issue 18 §4): the daily stock digest and the monthly retention review, next and last run."""
     return link_card(
@@ -340,6 +351,7 @@ def settings_page() -> rx.Component:
             portal_card(),
             patient_messages_card(),
             retention_card(),
+            notification_channels_card(),
             schedules_card(),
             rx_rules_card(),
             rx.card(

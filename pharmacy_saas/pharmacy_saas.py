@@ -23,6 +23,7 @@ from pages.interactions import interactions_page
 from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
+from pages.notification_channels import notification_channels_page
 from pages.notifications import notifications_page
 from pages.password_reset import forgot_page, reset_page
 from pages.patient_messages import patient_messages_page
@@ -58,6 +59,7 @@ from pharmacy_saas.state.bill import BillState
 from pharmacy_saas.state.bills import BillsState
 from pharmacy_saas.state.branches import BranchesState
 from pharmacy_saas.state.catalog import CatalogState
+from pharmacy_saas.state.channels import ChannelsState
 from pharmacy_saas.state.claims import ClaimsState
 from pharmacy_saas.state.controlled import ControlledState
 from pharmacy_saas.state.customer import CustomerState
@@ -122,6 +124,12 @@ app.add_page(
     route=routes.RETENTION,
     title="Records retention · Pharmacy Cloud",
     on_load=RetentionState.load,
+)
+app.add_page(
+    notification_channels_page,
+    route=routes.NOTIFICATION_CHANNELS,
+    title="Notifications · Pharmacy Cloud",
+    on_load=ChannelsState.load,
 )
 app.add_page(
     schedules_page,

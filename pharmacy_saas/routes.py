@@ -9,6 +9,7 @@ SETTINGS = "/settings"
 BRANCHES = "/settings/branches"
 PATIENT_MESSAGES = "/settings/patient-messages"  # which kinds of patient message may name the medicine
 SCHEDULES = "/settings/schedules"  # scheduled jobs: what runs by itself, next and last run (owner, manager)
+NOTIFICATION_CHANNELS = "/settings/notifications"  # the chain's e-mail, SMS and webhook channels (owner)
 RETENTION = "/settings/retention"  # records retention: periods, legal holds, disposal (owner)
 AUDIT = "/audit"
 SUSPENDED = "/suspended"

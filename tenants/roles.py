@@ -103,6 +103,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "notifications.resend": MANAGERS | {API_ADMIN},
     # staff e-mails on the notifications queue (a recall's note to the branches): written by background work only
     "notifications.staff_message": frozenset({SYSTEM}),
+    # the chain's own channels (issue 18 §1): its SMTP server, SMS provider, webhook and their secrets, and a
+    # test send on each: the owner's call, like API tokens
+    "notifications.channels": frozenset({OWNER}),
+    # queueing a webhook event (a test, a digest, a recall) for the chain's webhook, from any domain
+    "notifications.webhook": ALL_STAFF | {SYSTEM},
     # drug-use review without storing anything (POST /api/v1/dur/check): the body is a patient's medicines
     # and allergies, so the people who dispense and API tokens, not the till or platform support
     "dur.check": CLINICAL | API_ANY,

@@ -26,6 +26,9 @@ os.environ["ENVIRONMENT"] = "test"
 os.environ.setdefault("LOG_JSON", "false")
 # The in-process OIDC provider listens on 127.0.0.1: the only private host SSO may fetch from in tests.
 os.environ["SSO_ALLOWED_HOSTS"] = "127.0.0.1"
+# The chains' own SMTP servers and webhooks of the tests are local stand-ins: the one private address allowed
+# (tests/backend/notifications/test_channels.py proves the refusal without it).
+os.environ["NOTIFY_ALLOW_PRIVATE_HOSTS"] = "127.0.0.1"
 
 from backend.core import database, dbadmin  # noqa: E402
 from backend.core.passwords import hash_password  # noqa: E402

@@ -42,6 +42,18 @@ _SHAPES: list[tuple[re.Pattern[str], str, str]] = [
         r"\1\2\1\3[redacted]",
         ":=",
     ),
+    # Credentials in free text: a library's debug line of its request (apprise logs an SMS gateway's payload
+    # with its access token), `password=...`, and the user:password part of a URL (a chain's provider URL).
+    (
+        re.compile(
+            r"(?<![\w])(['\"]?)((?:access_|auth_|api_|client_|refresh_)?(?:token|secret|password|passwd|api_?key|"
+            r"apikey|authorization|credentials?))\1(\s*[:=]\s*)((?:Bearer|Basic|Token)\s+[^\s,;&)}\]]+|'[^']*'|\"[^\"]*\"|\[[a-z]+\]|[^\s,;&)}\]]+)",
+            re.IGNORECASE,
+        ),
+        r"\1\2\1\3[redacted]",
+        ":=",
+    ),
+    (re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"), "[redacted]", "@"),
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), "[email]", "@"),
     (re.compile(r"(?<!\d)(?:\d{4}-\d\d?-\d\d?|\d\d?/\d\d?/\d{2,4})(?!\d)"), "[date]", "-/"),
     (re.compile(r"(?<![\w-])[A-Z][A-Z0-9]{0,9}-\d{6}(?!\d)"), "[rx]", "-"),

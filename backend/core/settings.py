@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     NOTIFY_TIMEOUT_SECONDS: float = 10.0
     NOTIFY_BREAKER_FAILURES: int = 5
     NOTIFY_BREAKER_SECONDS: int = 300
+    # A chain's own SMTP server and webhook URL (Settings > Notifications) are hosts the chain chooses: they
+    # are resolved when connecting and refused when they point at a private, loopback, link-local or reserved
+    # address (SSRF), unless listed here: host names or addresses/networks, comma-separated (e.g.
+    # "smtp.internal,10.0.0.0/8"). Tests list 127.0.0.1 to reach their local stand-ins.
+    NOTIFY_ALLOW_PRIVATE_HOSTS: str = ""
     SUPPORT_EMAIL: str = "support@pharmacy-cloud.example"  # shown to the owners of a suspended chain
     PASSWORD_RESET_TTL_MINUTES: int = 60
 
@@ -240,6 +245,9 @@ class Settings(BaseSettings):
         self.master_keys()
         if not (self.DATABASE_URL or self.APP_DATABASE_URL):
             raise ConfigurationError("DATABASE_URL (or APP_DATABASE_URL) is not set")
+
+    def notify_allowed_private_hosts(self) -> set[str]:
+        return {h.strip().lower() for h in self.NOTIFY_ALLOW_PRIVATE_HOSTS.split(",") if h.strip()}
 
     def sso_allowed_hosts(self) -> set[str]:
         return {h.strip().lower() for h in self.SSO_ALLOWED_HOSTS.split(",") if h.strip()}

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from rq import Retry, get_current_job
 from sqlalchemy import text
@@ -50,8 +51,7 @@ from backend.notifications.disclosure import Message, MessageKind
 from backend.notifications.notify import (
     Channel,
     breaker_open,
-    channel_url,
-    not_configured_reason,
+    channel_target,
     notify,
     record_outcome,
 )
@@ -102,6 +102,8 @@ def mask(channel: Channel, recipient: str) -> str:
     value = (recipient or "").strip()
     if not value:
         return ""
+    if channel is Channel.WEBHOOK:
+        return urlsplit(value).hostname or "***"
     if channel is Channel.EMAIL:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}" if domain else "***"
@@ -140,8 +142,8 @@ def queue_patient_message(
         reason = NO_CONSENT
     elif not address:
         reason = NO_ADDRESS[channel]
-    elif channel_url(channel, ctx.tenant_id) is None:
-        reason = not_configured_reason(channel)
+    elif not (target := channel_target(session, ctx.tenant_id, channel)).ready:
+        reason = target.reason
     status = MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED
     body = message.body if channel is Channel.EMAIL else message.sms
     return _write(session, ctx, message.kind.value, channel, address, message.subject, body, key, status, reason,
@@ -238,9 +240,9 @@ def deliver_message(tenant_id: str, message_id: str) -> str:
         if row.status != MessageStatus.QUEUED:
             return f"already {row.status}"
         channel = Channel(row.channel)
-        base = channel_url(channel, ctx.tenant_id)
-        if base is None:
-            _update(session, row.id, MessageStatus.SUPPRESSED, not_configured_reason(channel), attempted=False)
+        target = channel_target(session, ctx.tenant_id, channel)
+        if not target.ready:
+            _update(session, row.id, MessageStatus.SUPPRESSED, target.reason, attempted=False)
             return MessageStatus.SUPPRESSED.value
         if breaker_open(redis, ctx.tenant_id, channel):
             skipped = True
@@ -250,7 +252,7 @@ def deliver_message(tenant_id: str, message_id: str) -> str:
             subject = keys.open(TABLE, "subject_enc", row.id, row.subject_enc)
             body = keys.open(TABLE, "body_enc", row.id, row.body_enc)
             log_event(log, "notification.sending", id=message_id, channel=channel.value, attempt=row.attempts + 1)
-            outcome = notify(channel, base, to, subject, body)
+            outcome = notify(channel, target, to, subject, body)
             record_outcome(redis, ctx.tenant_id, channel, outcome.sent)
             if outcome.sent:
                 _update(session, row.id, MessageStatus.SENT, "", attempted=True)

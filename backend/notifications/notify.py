@@ -1,8 +1,10 @@
 """The one `notify` service (issue 18 §1): an e-mail or a text message handed to the provider through apprise.
 
-The provider is the installation's: MAIL_URL for e-mail (an SMTP server), SMS_URL for texts (an SMS gateway
-apprise speaks to, e.g. SMSEagle or an SMPP centre). `channel_url` is the seam where a chain's own channel
-settings (Settings > Notifications, a later part of issue 18) will take precedence over the installation's.
+The provider is the installation's (MAIL_URL for e-mail, an SMTP server; SMS_URL for texts, an SMS gateway
+apprise speaks to, e.g. SMSEagle or an SMPP centre) unless the chain configured its own in Settings >
+Notifications (backend/notifications/channels.py): `channel_target(session, tenant_id, channel)` answers
+which. A chain's own SMTP server and its webhook are hosts the chain chose: they are reached through
+backend/notifications/outbound.py (resolved once, private addresses refused, the address pinned).
 
 apprise's `notify()` answers only True or False; the reason a provider refused or could not be reached is
 in apprise's log, captured here with `apprise.LogCapture` and redacted (it may name the recipient) before
@@ -22,15 +24,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import apprise
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlmodel import Session
 
 from backend.core.logging import log_event, redact
 from backend.core.settings import get_settings
 from backend.notifications import smtp_tls
+from backend.notifications.outbound import HostRefused, SmtpServer, post_webhook, resolve_public, send_smtp
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +45,11 @@ smtp_tls.install()
 class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
+    WEBHOOK = "webhook"  # signed JSON events to the chain's own URL (staff and system events, never patients)
 
     @property
     def label(self) -> str:
-        return {"email": "E-mail", "sms": "Text message"}[self.value]
+        return {"email": "E-mail", "sms": "Text message", "webhook": "Webhook"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -53,17 +58,45 @@ class Outcome:
     reason: str = ""  # the provider's words when not sent, redacted
 
 
-def channel_url(channel: Channel, tenant_id: object = None) -> str | None:
-    """The provider URL a message on `channel` goes to (None: the channel is not configured).
+@dataclass(frozen=True)
+class Target:
+    """Where a message on a channel goes for one chain. `reason` set: it cannot be sent (suppressed)."""
 
-    Seam for per-chain channel settings: when a chain has its own provider for the channel (not built yet),
-    return it here for `tenant_id`; until then every chain uses the installation's MAIL_URL / SMS_URL."""
+    channel: Channel
+    url: str = ""  # an apprise URL (the platform's, or the chain's SMS provider); the webhook's URL
+    smtp: SmtpServer | None = None  # the chain's own SMTP server
+    secret: str = ""  # the webhook's signing secret
+    own: bool = False  # the chain's own provider (else the platform's)
+    reason: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return not self.reason
+
+
+def channel_url(channel: Channel, tenant_id: object = None) -> str | None:
+    """The installation's provider URL for `channel` (None: not configured): MAIL_URL or SMS_URL."""
     settings = get_settings()
-    url = settings.MAIL_URL if channel is Channel.EMAIL else settings.SMS_URL
+    url = {Channel.EMAIL: settings.MAIL_URL, Channel.SMS: settings.SMS_URL}.get(channel)
     return url.strip() if url and url.strip() else None
 
 
+def platform_target(channel: Channel) -> Target:
+    url = channel_url(channel)
+    return Target(channel, url=url) if url else Target(channel, reason=not_configured_reason(channel))
+
+
+def channel_target(session: Session, tenant_id: object, channel: Channel) -> Target:
+    """Where the chain's messages on `channel` go: its own provider when it configured one (Settings >
+    Notifications), the platform's otherwise, or nowhere (the reason says why) when switched off."""
+    from backend.notifications.channels import chain_target  # channels.py builds Targets: imported late
+
+    return chain_target(session, tenant_id, channel)
+
+
 def not_configured_reason(channel: Channel) -> str:
+    if channel is Channel.WEBHOOK:
+        return "No webhook is configured for this chain (Settings > Notifications)"
     setting = "MAIL_URL" if channel is Channel.EMAIL else "SMS_URL"
     return f"{channel.label} is not configured for this installation ({setting} is not set)"
 
@@ -73,13 +106,40 @@ def _with_arguments(base: str, **arguments: str) -> str:
     return base + joiner + "&".join(f"{k}={quote(v, safe='@+')}" for k, v in arguments.items())
 
 
-def notify(channel: Channel, base_url: str, to: str, subject: str, body: str) -> Outcome:
-    """Hand one message to the provider; answers whether it accepted it and, if not, why."""
-    timeout = str(get_settings().NOTIFY_TIMEOUT_SECONDS)
+def notify(channel: Channel, target: Target | str, to: str, subject: str, body: str) -> Outcome:
+    """Hand one message to the provider; answers whether it accepted it and, if not, why.
+    `target` is a `channel_target` (a plain apprise URL stands for the platform's provider)."""
+    if isinstance(target, str):
+        target = Target(channel, url=target)
+    if not target.ready:
+        return Outcome(False, target.reason)
+    timeout = get_settings().NOTIFY_TIMEOUT_SECONDS
+    if target.smtp is not None or channel is Channel.WEBHOOK:
+        return _outbound(channel, target, to, subject, body, timeout)
+    if target.own:
+        try:  # the chain's SMS gateway on a host it chose: checked when connecting (apprise cannot pin it)
+            check_sms_host(target.url)
+        except HostRefused as exc:
+            return Outcome(False, str(exc))
+    return _apprise(channel, target, to, subject, body, str(timeout))
+
+
+def _outbound(channel: Channel, target: Target, to: str, subject: str, body: str, timeout: float) -> Outcome:
+    if target.smtp is not None:
+        sent, reason = send_smtp(target.smtp, to, subject, body, timeout)
+    else:  # the webhook (its current URL and secret): `subject` is the event, `body` the JSON document
+        sent, reason = post_webhook(target.url or to, target.secret, subject, body.encode(), timeout)
+    if not sent:
+        log_event(log, "notification.provider_refused", logging.WARNING, channel=channel.value, reason=reason)
+    return Outcome(sent, reason)
+
+
+def _apprise(channel: Channel, target: Target, to: str, subject: str, body: str, timeout: str) -> Outcome:
     sender = apprise.Apprise()
-    if not sender.add(_with_arguments(base_url, to=to, cto=timeout, rto=timeout)):
-        setting = "MAIL_URL" if channel is Channel.EMAIL else "SMS_URL"
-        return Outcome(False, f"{setting} is not a valid apprise URL, or the recipient is not valid for it")
+    if not sender.add(_with_arguments(target.url, to=to, cto=timeout, rto=timeout)):
+        platform = "MAIL_URL" if channel is Channel.EMAIL else "SMS_URL"
+        where = "the chain's SMS provider URL" if target.own else platform
+        return Outcome(False, f"{where} is not a valid apprise URL, or the recipient is not valid for it")
     title = subject if channel is Channel.EMAIL else ""
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         accepted = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
@@ -89,6 +149,17 @@ def notify(channel: Channel, base_url: str, to: str, subject: str, body: str) ->
     reason = redact(" / ".join(lines[-3:]))[:500] or "The provider did not accept the message (no reason given)"
     log_event(log, "notification.provider_refused", logging.WARNING, channel=channel.value, reason=reason)
     return Outcome(False, reason)
+
+
+# SMS services whose host the chain gives in the URL (the others talk to their provider's fixed host).
+HOSTED_SMS_SCHEMES = frozenset({"smseagle", "smseagles", "smpp", "smpps", "signal", "signals"})
+
+
+def check_sms_host(url: str) -> None:
+    """Refuse a chain's SMS URL whose gateway host resolves to a private address (raises HostRefused)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() in HOSTED_SMS_SCHEMES and parts.hostname:
+        resolve_public(parts.hostname, parts.port or 443)
 
 
 # --- the circuit breaker ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from backend.core.errors import ValidationFailed
 from backend.notifications.delivery import MessageStatus, Queued, _write
-from backend.notifications.notify import Channel, channel_url, not_configured_reason
+from backend.notifications.notify import Channel, channel_target
 from tenants.context import TenantContext
 from tenants.roles import require
 
@@ -32,7 +32,7 @@ def queue_staff_message(
     reason = ""
     if not address:
         reason = NO_STAFF_ADDRESS
-    elif channel_url(Channel.EMAIL, ctx.tenant_id) is None:
-        reason = not_configured_reason(Channel.EMAIL)
+    elif not (target := channel_target(session, ctx.tenant_id, Channel.EMAIL)).ready:
+        reason = target.reason  # the chain's e-mail (its own server or the platform's) is not configured
     status = MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED
     return _write(session, ctx, kind, Channel.EMAIL, address, subject, body, key, status, reason, None)

@@ -35,6 +35,7 @@ def _resealers() -> list[tuple[str, Resealer]]:
     """Each domain's batch function for the tables it owns (imported here: they import this package)."""
     from backend.billing.claims.service import reseal_coverages
     from backend.feedback.service import reseal_feedback
+    from backend.notifications.channels import reseal_channels
     from backend.notifications.delivery import reseal_notifications
     from backend.patients.allergies import reseal_allergies
     from backend.patients.service import reseal_patients
@@ -53,6 +54,7 @@ def _resealers() -> list[tuple[str, Resealer]]:
         ("portal_refill_requests", reseal_refill_requests),
         ("customer_feedback", reseal_feedback),
         ("notification_messages", reseal_notifications),
+        ("notification_channels", reseal_channels),
     ]
 
 

@@ -170,6 +170,7 @@ def two_chains(db, make_tenant):
         _seed_notifications(chain, patient.id)
         _seed_schedules(chain)
         _seed_recall_broadcast(chain, ctx)
+        _seed_channels(ctx)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -245,6 +246,13 @@ def _seed_notifications(chain, patient_id: str) -> None:
         TenantContext.system(chain.tenant_id), queue_patient_message, patient_id=patient_id, message=message,
         channel=Channel.EMAIL, address="seeded@example.com", consented=True, dedupe_key=f"seeded:{patient_id}",
     )  # fmt: skip
+
+
+def _seed_channels(owner: TenantContext) -> None:
+    """notification_channels: the owner switches the chain's text messages off."""
+    from backend.notifications.channels import save_sms
+
+    run_in_tenant(owner, save_sms, {"sms_mode": "off"})
 
 
 def _seed_schedules(chain) -> None:
