@@ -6,8 +6,9 @@
   `APP_URL/portal/<chain slug>/stop/<code>`. The portal sign-in code has no such line: the patient asked for
   it a moment ago and is waiting for it (and an opt-out would not stop a code they request again).
 - The link opens a public portal page (the `portal` role of the chain found by its slug). Opening it (a GET,
-  which mail scanners do) changes nothing; the patient confirms with a button. An unknown code shows the same
-  neutral page and confirming it does nothing, so a guessed code tells nothing.
+  which mail scanners do) reads nothing and changes nothing; the patient confirms with a button. An unknown
+  code shows the same page and the same "done" answer (confirming it changes nothing), so a guessed code
+  tells nothing. The code's first letter (e / s) names the channel the page asks about.
 - Confirming writes `notification_optouts` (patient, channel; audited as `patient.messages_opted_out`).
   From then on `queue_patient_message` writes that patient's messages on that channel `suppressed` with
   "The patient opted out of e-mail messages" / "... text messages".
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -29,6 +30,16 @@ from tenants.context import TenantContext
 from tenants.roles import require
 
 CHANNEL_WORDS = {Channel.EMAIL: "e-mail", Channel.SMS: "text"}
+# A code's first letter says its channel, so the stop page can say "by e-mail" / "by text" from the address
+# alone: the page is the same for a valid and an invalid code (the database row decides what is stopped).
+CODE_PREFIX = {Channel.EMAIL: "e", Channel.SMS: "s"}
+
+
+def channel_of_code(code: str) -> Channel | None:
+    """The channel a stop link's address names (display only)."""
+    return {"e": Channel.EMAIL, "s": Channel.SMS}.get(str(code or "")[:1])
+
+
 OPTED_OUT = {channel: f"The patient opted out of {word} messages" for channel, word in CHANNEL_WORDS.items()}
 
 
@@ -47,7 +58,7 @@ def opted_out(session: Session, patient_id: object, channel: Channel) -> bool:
 
 def optout_line(session: Session, ctx: TenantContext, patient_id: object, channel: Channel) -> str:
     """A fresh code for this patient and channel, and the line that carries its link."""
-    code = secrets.token_urlsafe(10)
+    code = CODE_PREFIX[channel] + secrets.token_urlsafe(10)
     session.execute(
         text(
             "INSERT INTO notification_optout_codes (tenant_id, code_hash, patient_id, channel) VALUES (:t, :h, :p, :c)"
@@ -61,29 +72,13 @@ def optout_line(session: Session, ctx: TenantContext, patient_id: object, channe
     return f"\n\nTo stop e-mails from {chain.name}: {url}"
 
 
-@dataclass(frozen=True)
-class Offer:
-    channel: Channel | None  # None: the code is not one of this chain's (the page stays neutral)
-    done: bool  # the patient has already opted out of this channel
-
-
-def _code_row(session: Session, code: str) -> object | None:
+def _code_row(session: Session, code: str) -> Any:
     value = str(code or "").strip()
     if not value or len(value) > 64:
         return None
     return session.execute(
         text("SELECT patient_id, channel FROM notification_optout_codes WHERE code_hash = :h"), {"h": _hash(value)}
     ).first()
-
-
-def optout_offer(session: Session, ctx: TenantContext, code: str) -> Offer:
-    """What the stop page offers for this code (reads only: a GET of the link changes nothing)."""
-    require(ctx, "portal.optout")
-    row = _code_row(session, code)
-    if row is None:
-        return Offer(None, False)
-    channel = Channel(row.channel)  # type: ignore[attr-defined]
-    return Offer(channel, opted_out(session, row.patient_id, channel))  # type: ignore[attr-defined]
 
 
 def confirm_optout(session: Session, ctx: TenantContext, code: str) -> bool:
@@ -97,11 +92,11 @@ def confirm_optout(session: Session, ctx: TenantContext, code: str) -> bool:
             "INSERT INTO notification_optouts (tenant_id, patient_id, channel) VALUES (:t, :p, :c) "
             "ON CONFLICT DO NOTHING RETURNING patient_id"
         ),
-        {"t": ctx.tenant_id, "p": row.patient_id, "c": row.channel},  # type: ignore[attr-defined]
+        {"t": ctx.tenant_id, "p": row.patient_id, "c": row.channel},
     ).first()
     if done is not None:
         record_audit(
             session, ctx.tenant_id, "patient.messages_opted_out", entity_type="patient",
-            entity_id=str(row.patient_id), details={"channel": row.channel, "via": "message link"},  # type: ignore[attr-defined]
+            entity_id=str(row.patient_id), details={"channel": row.channel, "via": "message link"},
         )  # fmt: skip
     return True

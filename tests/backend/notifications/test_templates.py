@@ -92,9 +92,13 @@ def test_save_reset_audit_and_only_the_owner(committed_tenant):
     back = run_in_tenant(owner, reset_template, READY, "minimum")
     assert not back.customised and "ready for pickup" in back.template.sms
     with tenant_session(TenantContext.system(chain.tenant_id)) as session:
-        actions = session.execute(
-            text("SELECT action FROM audit_events WHERE action LIKE 'messages.template_%' ORDER BY occurred_at")
-        ).scalars().all()
+        actions = (
+            session.execute(
+                text("SELECT action FROM audit_events WHERE action LIKE 'messages.template_%' ORDER BY occurred_at")
+            )
+            .scalars()
+            .all()
+        )
     assert list(actions) == ["messages.template_saved", "messages.template_reset"]
 
 
@@ -120,8 +124,10 @@ def test_the_saved_template_is_what_the_patient_receives(committed_tenant, worke
         values = {"branch": "Main Street", "chain": "Corner Pharmacy", "medicine": "Sertraline 50 mg",
                   "rx_number": "B1-9"}  # fmt: skip
         message = message_for_patient(session, ctx, patient_id, MessageKind.READY_FOR_PICKUP, values)
-        return queue_patient_message(session, ctx, patient_id=patient_id, message=message, channel=Channel.EMAIL,
-                                     address="tia.template@example.com", consented=True, dedupe_key="tpl-1")  # fmt: skip
+        return queue_patient_message(
+            session, ctx, patient_id=patient_id, message=message, channel=Channel.EMAIL,
+            address="tia.template@example.com", consented=True, dedupe_key="tpl-1",
+        )  # fmt: skip
 
     queued = run_in_tenant(TenantContext.system(chain.tenant_id), write)
     assert relay_once(redis_connection()) >= 1
