@@ -104,7 +104,12 @@ def quiet_hours_card() -> rx.Component:
                     color_scheme="gray",
                 ),
                 rx.hstack(
-                    rx.checkbox("On", name="quiet_enabled", default_checked=S.quiet_enabled, id="quiet-enabled"),
+                    rx.el.label(
+                        rx.el.input(
+                            type="checkbox", name="quiet_enabled", default_checked=S.quiet_enabled, id="quiet-enabled"
+                        ),  # fmt: skip
+                        " On",
+                    ),
                     rx.text("from", size="2"),
                     rx.el.input(type="time", name="quiet_start", default_value=S.quiet_start, id="quiet-start"),
                     rx.text("to", size="2"),

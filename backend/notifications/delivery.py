@@ -4,7 +4,8 @@
    outbox: a rolled-back decision sends nothing) with the recipient, subject and body sealed under the chain
    key, and a dedupe key: one business event makes at most one row (a second call finds the first). A
    message that cannot be sent is written `suppressed` with the reason (no consent to be contacted, no
-   address on file, the channel not configured) and never queued. A queued one puts the outbox job
+   address on file, the channel not configured, the patient opted out of the channel) and never queued. A
+   queued message to a patient carries its opt-out link (`optout`). A queued one puts the outbox job
    `notifications.dispatch` on the `notifications` queue.
 2. The dispatch job hands `deliver_message` to RQ on the `notifications` queue with retries at growing
    intervals (NOTIFY_RETRY_INTERVALS; RQ's scheduler, which `pharmacy-saas worker` runs, enqueues them).
@@ -15,6 +16,8 @@
    window below. When the chain's channel has its circuit breaker open, the send is skipped without an
    attempt: the row stays queued and RQ tries again later; after the last retry a new delivery is scheduled,
    so a skipped message is never lost.
+   Inside the chain's quiet hours (`quiet_hours`, the branch's time zone) nothing is sent: the row stays
+   queued, "Held for quiet hours until HH:MM", and a fresh delivery is scheduled for their end.
 
 Crash window: between the provider accepting a message and the commit that marks it sent (a worker killed
 at that instant, or the database lost right then), the row stays `queued` and a retry sends it again. The

@@ -33,6 +33,7 @@ CHANNEL_WORDS = {Channel.EMAIL: "e-mail", Channel.SMS: "text"}
 # A code's first letter says its channel, so the stop page can say "by e-mail" / "by text" from the address
 # alone: the page is the same for a valid and an invalid code (the database row decides what is stopped).
 CODE_PREFIX = {Channel.EMAIL: "e", Channel.SMS: "s"}
+CODE_LENGTH = 15
 
 
 def channel_of_code(code: str) -> Channel | None:
@@ -58,7 +59,7 @@ def opted_out(session: Session, patient_id: object, channel: Channel) -> bool:
 
 def optout_line(session: Session, ctx: TenantContext, patient_id: object, channel: Channel) -> str:
     """A fresh code for this patient and channel, and the line that carries its link."""
-    code = CODE_PREFIX[channel] + secrets.token_urlsafe(10)
+    code = CODE_PREFIX[channel] + secrets.token_urlsafe(10)  # 1 + 14 characters (CODE_LENGTH), 80 random bits
     session.execute(
         text(
             "INSERT INTO notification_optout_codes (tenant_id, code_hash, patient_id, channel) VALUES (:t, :h, :p, :c)"
@@ -70,6 +71,13 @@ def optout_line(session: Session, ctx: TenantContext, patient_id: object, channe
     if channel is Channel.SMS:
         return f" Stop: {url}"
     return f"\n\nTo stop e-mails from {chain.name}: {url}"
+
+
+def sms_stop_length(session: Session, ctx: TenantContext) -> int:
+    """How many characters the " Stop: <link>" line adds to this chain's texts (for the template editor)."""
+    require(ctx, "messages.templates")
+    slug = session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
+    return len(f" Stop: {get_settings().APP_URL.rstrip('/')}/portal/{slug}/stop/") + CODE_LENGTH
 
 
 def _code_row(session: Session, code: str) -> Any:

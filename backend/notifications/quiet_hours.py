@@ -49,6 +49,12 @@ def quiet_hours(session: Session) -> QuietHours | None:
     return QuietHours(row.quiet_start, row.quiet_end)
 
 
+def quiet_hours_setting(session: Session, ctx: TenantContext) -> QuietHours | None:
+    """The chain's quiet hours for its settings page (owner)."""
+    require(ctx, "messages.templates")
+    return quiet_hours(session)
+
+
 def _time(value: object, field: str) -> time:
     try:
         return time.fromisoformat(str(value or "").strip()[:5])

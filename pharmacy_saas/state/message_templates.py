@@ -10,8 +10,8 @@ from typing import Any
 import reflex as rx
 
 from backend.core.errors import PharmacyError
-from backend.core.settings import get_settings
-from backend.notifications.quiet_hours import quiet_hours, set_quiet_hours
+from backend.notifications.optout import sms_stop_length
+from backend.notifications.quiet_hours import QuietHours, quiet_hours_setting, set_quiet_hours
 from backend.notifications.templates import (
     SMS_SEGMENT,
     TemplateView,
@@ -46,19 +46,10 @@ def _row(view: TemplateView) -> TemplateRow:
     )  # fmt: skip
 
 
-def _quiet(session: Any, ctx: TenantContext) -> tuple[bool, str, str]:
-    hours = quiet_hours(session)
+def _quiet(hours: QuietHours | None) -> tuple[bool, str, str]:
     if hours is None:
-        return False, "21:00", "08:00"
+        return False, "21:00", "08:00"  # what the form suggests while quiet hours are off
     return True, f"{hours.start:%H:%M}", f"{hours.end:%H:%M}"
-
-
-def _stop_link_chars(session: Any, ctx: TenantContext) -> int:
-    """How long the SMS's " Stop: <link>" line is for this chain (the code is 14 characters)."""
-    from sqlalchemy import text
-
-    slug = session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
-    return len(f" Stop: {get_settings().APP_URL.rstrip('/')}/portal/{slug}/stop/") + 14
 
 
 class MessageTemplatesState(ShellState):
@@ -106,8 +97,8 @@ class MessageTemplatesState(ShellState):
         await self._fill_shell(ctx)
         await self._reload(ctx)
         self.kind, self.error, self.quiet_error = "", "", ""
-        self.quiet_enabled, self.quiet_start, self.quiet_end = await transact(ctx, _quiet)
-        self.stop_chars = await transact(ctx, _stop_link_chars)
+        self.quiet_enabled, self.quiet_start, self.quiet_end = _quiet(await transact(ctx, quiet_hours_setting))
+        self.stop_chars = await transact(ctx, sms_stop_length)
 
     @rx.event
     @guarded("messages.templates")
@@ -188,7 +179,7 @@ class MessageTemplatesState(ShellState):
             self.quiet_error = exc.message
             return None
         self.quiet_error = ""
-        self.quiet_enabled, self.quiet_start, self.quiet_end = await transact(ctx, _quiet)
+        self.quiet_enabled, self.quiet_start, self.quiet_end = _quiet(await transact(ctx, quiet_hours_setting))
         if self.quiet_enabled:
             return rx.toast.success(f"Quiet hours {self.quiet_start}–{self.quiet_end}, in each branch's time zone.")
         return rx.toast.success("Quiet hours off.")

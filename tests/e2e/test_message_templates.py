@@ -75,6 +75,19 @@ def test_owner_edits_previews_and_saves_an_sms_template(page: Page, app_url: str
     expect(row).to_contain_text("come by {{ branch }}", timeout=15000)
     expect(row).to_contain_text("own wording")
 
+    # Quiet hours, on the same page: a bad time is refused, a good window is saved.
+    page.locator("#quiet-enabled").check()
+    page.locator("#quiet-start").fill("21:30")
+    page.locator("#quiet-end").fill("21:30")
+    page.locator("#quiet-save").click()
+    expect(page.locator("#quiet-error")).to_contain_text("start and an end that differ", timeout=15000)
+    page.locator("#quiet-end").fill("07:00")
+    page.locator("#quiet-save").click()
+    expect(page.get_by_text("Quiet hours 21:30–07:00")).to_be_visible(timeout=15000)
+    with tenant_session(TenantContext.system(chain.tenant_id)) as session:
+        window = session.execute(text("SELECT quiet_start, quiet_end FROM notification_settings")).one()
+    assert (f"{window.quiet_start:%H:%M}", f"{window.quiet_end:%H:%M}") == ("21:30", "07:00")
+
 
 def send(chain, patient_id: str, key: str):
     message = render(MessageKind.READY_FOR_PICKUP, {"branch": "Main Street", "chain": "Corner Pharmacy"},
