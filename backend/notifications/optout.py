@@ -80,6 +80,19 @@ def sms_stop_length(session: Session, ctx: TenantContext) -> int:
     return len(f" Stop: {get_settings().APP_URL.rstrip('/')}/portal/{slug}/stop/") + CODE_LENGTH
 
 
+def message_optouts(session: Session, ctx: TenantContext, patient_id: str) -> list[tuple[Channel, Any]]:
+    """The channels the patient stopped through a message's link, with when (for their record)."""
+    from backend.patients.allergies import _in_scope  # the patients domain decides who may see the patient
+
+    require(ctx, "patients.view")
+    key = _in_scope(session, ctx, patient_id)
+    rows = session.execute(
+        text("SELECT channel, opted_out_at FROM notification_optouts WHERE patient_id = :p ORDER BY channel"),
+        {"p": key},
+    ).all()
+    return [(Channel(r.channel), r.opted_out_at) for r in rows]
+
+
 def _code_row(session: Session, code: str) -> Any:
     value = str(code or "").strip()
     if not value or len(value) > 64:

@@ -99,7 +99,7 @@ def send(chain, patient_id: str, key: str):
 
 
 def test_the_stop_link_on_a_phone(page: Page, app_url: str, committed_tenant, mail_sink):
-    chain, _ = committed_tenant("stop-e2e")
+    chain, spec = committed_tenant("stop-e2e")
     owner = TenantContext(tenant_id=chain.tenant_id, user_id=chain.owner_user_id, role="owner")
     patient = run_in_tenant(owner, create_patient, full_name="Sam Stop", date_of_birth="1966-06-06",
                             home_branch_id=str(chain.branch_ids[0]), email=EMAIL, contact_consent=True)  # fmt: skip
@@ -128,3 +128,9 @@ def test_the_stop_link_on_a_phone(page: Page, app_url: str, committed_tenant, ma
     expect(page.locator("#stop-question")).to_contain_text("by e-mail?", timeout=15000)
     page.locator("#stop-confirm").click()
     expect(page.locator("#stop-done")).to_be_visible(timeout=15000)
+
+    # Staff see it on the patient's record.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, app_url, spec.owner_email, TEST_PASSWORD)
+    page.goto(f"{app_url}/patients/record?id={patient.id}")
+    expect(page.locator(".message-optout")).to_contain_text("Opted out of e-mail messages on", timeout=15000)
