@@ -261,6 +261,9 @@ def deliver_message(tenant_id: str, message_id: str, now: datetime | None = None
         if base is None:
             _update(session, row.id, MessageStatus.SUPPRESSED, not_configured_reason(channel), attempted=False)
             return MessageStatus.SUPPRESSED.value
+        if row.patient_id is not None and opted_out(session, row.patient_id, channel):  # since it was queued
+            _update(session, row.id, MessageStatus.SUPPRESSED, OPTED_OUT[channel], attempted=False)
+            return MessageStatus.SUPPRESSED.value
         # Quiet hours (issue 18 §2, `quiet_hours`): decided now, at the moment of sending. A held message stays
         # queued with the reason, and a fresh delivery is scheduled for the end of the window (below).
         held = held_until(session, row.kind, row.branch_id, now)

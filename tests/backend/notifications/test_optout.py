@@ -17,6 +17,7 @@ from backend.patients.service import create_patient
 from backend.portal.chains import chain_for_slug, visitor_context
 from tenants.context import TenantContext
 from tenants.session import run_in_tenant, tenant_session
+from tests.backend.notifications.conftest import message_row
 
 EMAIL, PHONE = "olly.optout@example.com", "+15555550150"
 LINK = re.compile(r"https?://\S+/portal/([a-z0-9-]+)/stop/([A-Za-z0-9_-]+)")
@@ -58,8 +59,11 @@ def test_the_link_in_the_mail_stops_e_mails_and_the_next_one_is_suppressed(commi
     assert code not in stored and len(stored) == 1
     portal = visitor_context(chain_for_slug(slug))
     assert optouts(chain) == []  # the mail alone (or a scanner opening it) stopped nothing
+    waiting = send(chain, patient_id, Channel.EMAIL, "m-waiting")  # queued before the opt-out, not yet sent
     assert run_in_tenant(portal, confirm_optout, code) is True
     assert optouts(chain) == ["email"]
+    assert deliver_message(str(chain.tenant_id), str(waiting.id)) == "suppressed"  # not sent after all
+    assert message_row(chain.tenant_id, waiting.id).reason == "The patient opted out of e-mail messages"
     after = send(chain, patient_id, Channel.EMAIL, "m2")
     assert after.status is MessageStatus.SUPPRESSED and after.reason == "The patient opted out of e-mail messages"
     texted = send(chain, patient_id, Channel.SMS, "s1")  # texts are a separate choice
