@@ -80,6 +80,10 @@ def message_consent_card() -> rx.Component:
                     id="message-consent-status",
                 ),
             ),
+            rx.foreach(
+                state.optouts,
+                lambda line: rx.text(line, size="2", color_scheme="orange", class_name="message-optout"),
+            ),
             form_alert(state.consent_error, "message-consent-error"),
             rx.cond(
                 state.can_record_consent,

@@ -293,6 +293,17 @@ def patient_messages_card() -> rx.Component:
     )
 
 
+def message_templates_card() -> rx.Component:
+    """Link to Settings > Message templates: the wording of patient messages and quiet hours (issue 18 §2)."""
+    return link_card(
+        "Message templates",
+        "The wording of texts and e-mails to patients, with a preview, and the chain's quiet hours.",
+        "Message templates",
+        "manage-message-templates",
+        routes.MESSAGE_TEMPLATES,
+    )
+
+
 def retention_card() -> rx.Component:
     """Records retention (issue 16): how long records are kept, legal holds, disposal."""
     return link_card(
@@ -350,6 +361,7 @@ def settings_page() -> rx.Component:
             branches_card(),
             portal_card(),
             patient_messages_card(),
+            message_templates_card(),
             retention_card(),
             notification_channels_card(),
             schedules_card(),

@@ -23,6 +23,7 @@ from pages.interactions import interactions_page
 from pages.inventory import inventory_page, medicine_page
 from pages.invite import invite_page
 from pages.landing import landing_page, suspended_page
+from pages.message_templates import message_templates_page
 from pages.notification_channels import notification_channels_page
 from pages.notifications import notifications_page
 from pages.password_reset import forgot_page, reset_page
@@ -33,6 +34,7 @@ from pages.portal import portal_home_page
 from pages.portal_chat import portal_chat_page
 from pages.portal_customer import portal_prescriptions_page, portal_upload_page
 from pages.portal_feedback import portal_feedback_page
+from pages.portal_optout import portal_stop_page
 from pages.portal_refill import portal_refill_page
 from pages.portal_requests import portal_requests_page
 from pages.pos import pos_page
@@ -72,6 +74,7 @@ from pharmacy_saas.state.imports import ImportState
 from pharmacy_saas.state.interactions import InteractionsState
 from pharmacy_saas.state.inventory import InventoryState, MedicineState
 from pharmacy_saas.state.invite import InviteState
+from pharmacy_saas.state.message_templates import MessageTemplatesState
 from pharmacy_saas.state.notifications import NotificationsState
 from pharmacy_saas.state.patient_copy import PatientCopyState
 from pharmacy_saas.state.patient_messages import PatientMessagesState
@@ -80,6 +83,7 @@ from pharmacy_saas.state.platform import PlatformState
 from pharmacy_saas.state.portal import PortalState
 from pharmacy_saas.state.portal_chat import PortalChatState
 from pharmacy_saas.state.portal_feedback import PortalFeedbackState
+from pharmacy_saas.state.portal_optout import PortalOptoutState
 from pharmacy_saas.state.portal_queue import PortalQueueState
 from pharmacy_saas.state.portal_refill import PortalRefillState
 from pharmacy_saas.state.pos import CounterState
@@ -131,6 +135,13 @@ app.add_page(
     title="Notifications · Pharmacy Cloud",
     on_load=ChannelsState.load,
 )
+app.add_page(
+    message_templates_page,
+    route=routes.MESSAGE_TEMPLATES,
+    title="Message templates · Pharmacy Cloud",
+    on_load=MessageTemplatesState.load,
+)
+app.add_page(portal_stop_page, route=routes.PORTAL_STOP, title="Stop messages", on_load=PortalOptoutState.load_stop)
 app.add_page(
     schedules_page,
     route=routes.SCHEDULES,

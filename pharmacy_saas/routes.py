@@ -8,6 +8,7 @@ STAFF = "/staff"
 SETTINGS = "/settings"
 BRANCHES = "/settings/branches"
 PATIENT_MESSAGES = "/settings/patient-messages"  # which kinds of patient message may name the medicine
+MESSAGE_TEMPLATES = "/settings/message-templates"  # the wording of patient messages, quiet hours (owner)
 SCHEDULES = "/settings/schedules"  # scheduled jobs: what runs by itself, next and last run (owner, manager)
 NOTIFICATION_CHANNELS = "/settings/notifications"  # the chain's e-mail, SMS and webhook channels (owner)
 RETENTION = "/settings/retention"  # records retention: periods, legal holds, disposal (owner)
@@ -56,6 +57,7 @@ PORTAL_PRESCRIPTIONS = "/portal/[slug]/prescriptions"  # verify by a one-time co
 PORTAL_UPLOAD = "/portal/[slug]/upload"  # a verified customer sends a photo of a new prescription
 PORTAL_ASK = "/portal/[slug]/ask"  # the customer assistant (issue 17 §5)
 PORTAL_FEEDBACK = "/portal/[slug]/feedback"  # ?fill=: a verified customer rates the visit of a pickup
+PORTAL_STOP = "/portal/[slug]/stop/[stop_code]"  # a message's "stop messages" link (confirm with a button)
 
 
 def portal_path(slug: str, page: str = "") -> str:

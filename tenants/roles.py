@@ -97,6 +97,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # kind; writing a message for a patient (notifications, as the system) reads that and the patient's consent
     "messages.disclosure": frozenset({OWNER}),
     "patients.message": CLINICAL | {SYSTEM},
+    # the wording of patient messages and the chain's quiet hours (issue 18 §2): the owner's, like disclosure
+    "messages.templates": frozenset({OWNER}),
     # the delivery log of e-mails and texts (issue 18 §3): kind, channel, masked recipient, status, never the
     # body; resending a failed one is a new attempt of the same message, audited
     "notifications.view": MANAGERS | {API_ADMIN},
@@ -191,6 +193,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.own_refills": frozenset({CUSTOMER}),
     # rating the visit at which a verified customer picked up a fill of theirs (issue 17 §6)
     "portal.feedback": frozenset({CUSTOMER}),
+    # the "stop messages" link of a patient message (issue 18 §2): whoever holds the link's code
+    "portal.optout": frozenset({PORTAL, CUSTOMER}),
     # the customers' ratings and comments per branch (a manager: their branches), and marking an alert seen
     "feedback.view": MANAGERS,
     # a verified customer (TenantContext.patient_id): their own prescriptions, requests, reminders, uploads

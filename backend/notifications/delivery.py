@@ -4,7 +4,8 @@
    outbox: a rolled-back decision sends nothing) with the recipient, subject and body sealed under the chain
    key, and a dedupe key: one business event makes at most one row (a second call finds the first). A
    message that cannot be sent is written `suppressed` with the reason (no consent to be contacted, no
-   address on file, the channel not configured) and never queued. A queued one puts the outbox job
+   address on file, the channel not configured, the patient opted out of the channel) and never queued. A
+   queued message to a patient carries its opt-out link (`optout`). A queued one puts the outbox job
    `notifications.dispatch` on the `notifications` queue.
 2. The dispatch job hands `deliver_message` to RQ on the `notifications` queue with retries at growing
    intervals (NOTIFY_RETRY_INTERVALS; RQ's scheduler, which `pharmacy-saas worker` runs, enqueues them).
@@ -15,6 +16,8 @@
    window below. When the chain's channel has its circuit breaker open, the send is skipped without an
    attempt: the row stays queued and RQ tries again later; after the last retry a new delivery is scheduled,
    so a skipped message is never lost.
+   Inside the chain's quiet hours (`quiet_hours`, the branch's time zone) nothing is sent: the row stays
+   queued, "Held for quiet hours until HH:MM", and a fresh delivery is scheduled for their end.
 
 Crash window: between the provider accepting a message and the commit that marks it sent (a worker killed
 at that instant, or the database lost right then), the row stays `queued` and a retry sends it again. The
@@ -32,7 +35,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +58,8 @@ from backend.notifications.notify import (
     notify,
     record_outcome,
 )
+from backend.notifications.optout import OPTED_OUT, opted_out, optout_line
+from backend.notifications.quiet_hours import held_reason, held_until, seconds_until
 from backend.protection.keys import chain_keys, reseal_rows
 from tenants.audit import record_audit
 from tenants.context import TenantContext
@@ -127,9 +132,12 @@ def queue_patient_message(
     address: str,
     consented: bool,
     dedupe_key: str,
+    branch_id: object = None,
 ) -> Queued:
     """Write one patient message (queued, or suppressed with the reason) in the caller's transaction.
-    `message` must come from `disclosure.render` (via `message_for_patient`): never free text."""
+    `message` must come from `disclosure.render` (via `message_for_patient`): never free text.
+    `branch_id`: the branch the message is about, whose time zone quiet hours are read in (None: the chain's
+    first branch's zone, see `quiet_hours.branch_zone`)."""
     require(ctx, "patients.message")
     if not isinstance(message, Message):  # free text about a prescription cannot reach a patient
         raise TypeError("queue_patient_message takes a disclosure.Message written by disclosure.render")
@@ -144,10 +152,16 @@ def queue_patient_message(
         reason = NO_ADDRESS[channel]
     elif not (target := channel_target(session, ctx.tenant_id, channel)).ready:
         reason = target.reason
+    elif patient_id is not None and opted_out(session, patient_id, channel):  # the message's own stop link
+        reason = OPTED_OUT[channel]
     status = MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED
     body = message.body if channel is Channel.EMAIL else message.sms
+    # Every message to a patient carries its opt-out link (issue 18 §2, `optout`), except the sign-in code
+    # the patient is waiting for. A dedupe hit below leaves the minted code unused: harmless.
+    if status is MessageStatus.QUEUED and patient_id is not None and message.kind is not MessageKind.PORTAL_CODE:
+        body += optout_line(session, ctx, patient_id, channel)
     return _write(session, ctx, message.kind.value, channel, address, message.subject, body, key, status, reason,
-                  patient_id)  # fmt: skip
+                  patient_id, branch_id)  # fmt: skip
 
 
 def _write(
@@ -162,20 +176,23 @@ def _write(
     status: MessageStatus,
     reason: str,
     patient_id: object,
+    branch_id: object = None,
 ) -> Queued:
     row_id = uuid.uuid4()
     keys = chain_keys(session, ctx.tenant_id)
     created = session.execute(
         text(
             "INSERT INTO notification_messages (tenant_id, id, kind, channel, patient_id, recipient_enc, "
-            "recipient_hint, subject_enc, body_enc, status, reason, dedupe_key) VALUES (:t, :id, :k, :c, :p, :r, "
-            ":hint, :s, :b, :st, :why, :key) ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id"
+            "recipient_hint, subject_enc, body_enc, status, reason, dedupe_key, branch_id) VALUES (:t, :id, :k, :c, "
+            ":p, :r, :hint, :s, :b, :st, :why, :key, :branch) ON CONFLICT (tenant_id, dedupe_key) DO NOTHING "
+            "RETURNING id"
         ),
         {
             "t": ctx.tenant_id, "id": row_id, "k": kind, "c": channel.value, "p": patient_id,
             "r": keys.seal(TABLE, "recipient_enc", row_id, address) if address else None,
             "hint": mask(channel, address), "s": keys.seal(TABLE, "subject_enc", row_id, subject),
             "b": keys.seal(TABLE, "body_enc", row_id, body), "st": status.value, "why": reason, "key": key,
+            "branch": branch_id,
         },
     ).first()  # fmt: skip
     if created is None:
@@ -225,12 +242,14 @@ def _last_try() -> bool:
     return current is None or not current.retries_left
 
 
-def deliver_message(tenant_id: str, message_id: str) -> str:
-    """RQ entry point: try to send one message; raises (so RQ retries it later) when it was not sent."""
+def deliver_message(tenant_id: str, message_id: str, now: datetime | None = None) -> str:
+    """RQ entry point: try to send one message; raises (so RQ retries it later) when it was not sent.
+    `now` is for tests (quiet hours); RQ never passes it."""
     ctx = TenantContext.system(uuid.UUID(tenant_id))
+    now = now or datetime.now(UTC)
     last_try = _last_try()
     redis = shared_redis()
-    skipped, failed_reason = False, ""
+    skipped, failed_reason, held = False, "", None
     with tenant_session(ctx) as session:
         row = session.execute(
             text("SELECT * FROM notification_messages WHERE id = :id FOR UPDATE"), {"id": uuid.UUID(message_id)}
@@ -244,7 +263,15 @@ def deliver_message(tenant_id: str, message_id: str) -> str:
         if not target.ready:
             _update(session, row.id, MessageStatus.SUPPRESSED, target.reason, attempted=False)
             return MessageStatus.SUPPRESSED.value
-        if breaker_open(redis, ctx.tenant_id, channel):
+        if row.patient_id is not None and opted_out(session, row.patient_id, channel):  # since it was queued
+            _update(session, row.id, MessageStatus.SUPPRESSED, OPTED_OUT[channel], attempted=False)
+            return MessageStatus.SUPPRESSED.value
+        # Quiet hours (issue 18 §2, `quiet_hours`): decided now, at the moment of sending. A held message stays
+        # queued with the reason, and a fresh delivery is scheduled for the end of the window (below).
+        held = held_until(session, row.kind, row.branch_id, now)
+        if held is not None:
+            _update(session, row.id, MessageStatus.QUEUED, held_reason(held), attempted=False)
+        elif breaker_open(redis, ctx.tenant_id, channel):
             skipped = True
         else:
             keys = chain_keys(session, ctx.tenant_id)
@@ -261,6 +288,10 @@ def deliver_message(tenant_id: str, message_id: str) -> str:
                 status = MessageStatus.FAILED if last_try else MessageStatus.QUEUED
                 _update(session, row.id, status, outcome.reason, attempted=True)
     # Committed: the outcome is recorded whatever happens next.
+    if held is not None:
+        log_event(log, "notification.held_quiet_hours", id=message_id, until=held.isoformat())
+        schedule_delivery(ctx.tenant_id, message_id, delay_seconds=seconds_until(held, now))
+        return "held"
     if skipped:
         log_event(log, "notification.skipped_breaker_open", id=message_id, channel=channel.value)
         if last_try:  # RQ's retries are spent: schedule a fresh delivery, never drop the message

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import text
 from sqlmodel import Session
@@ -205,13 +206,59 @@ class Message:
     detailed: bool  # carries the medicine: the chain allowed this kind and the patient consented
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+class _MessageSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox (no attribute starting with `_`, no unsafe callables), and more for owner-edited text:
+    no arithmetic that could build a huge string or number (`'a' * 10**9`, `9**9**9`) and no globals
+    (`range`, `cycler`, `lipsum`, ...), so a template names only the message's values."""
+
+    intercepted_binops = frozenset({"*", "**", "//", "%"})
+
+    def call_binop(self, context: object, operator: str, left: object, right: object) -> object:
+        raise SecurityError("Arithmetic is not allowed in a message template.")
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        return False  # a message's values are plain text: no attribute or method of anything is needed
+
+
+_ENV = _MessageSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV.globals.clear()
+# Filters that only reshape the text a little (no width or repeat argument that could blow it up).
+SAFE_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default", "d"})
+_ENV.filters = {name: f for name, f in _ENV.filters.items() if name in SAFE_FILTERS}
+# What a template may be made of: text, {{ value }}, filters above, and {% if %} on values. No loops, macros,
+# sets, calls, attributes or includes: an owner-edited template cannot run code or loop forever.
+_ALLOWED_NODES = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Filter, nodes.If,
+    nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not, nodes.CondExpr, nodes.Concat,
+)  # fmt: skip
+
+
+_NODE_WORDS = {"Getattr": "attributes (a dot after a value)", "Getitem": "indexing ([...])", "Call": "calls",
+               "For": "loops", "Macro": "macros", "Assign": "set"}  # fmt: skip
+
+
+def _check_nodes(tree: nodes.Template) -> None:
+    for node in tree.find_all(nodes.Node):
+        if not isinstance(node, _ALLOWED_NODES):
+            what = type(node).__name__
+            raise SecurityError(f"a message template may not use {_NODE_WORDS.get(what, what.lower())}.")
+        if isinstance(node, nodes.Name) and node.ctx != "load":
+            raise SecurityError("A message template may not set values.")
+
+
+def is_detailed(kind: MessageKind, *, chain_allows: bool, patient_consented: bool) -> bool:
+    """A message of `kind` may carry detail only when the chain allowed the kind AND the patient consented."""
+    return chain_allows and patient_consented and kind not in NEVER_DETAILED
 
 
 def template_values(source: str) -> set[str]:
     """The values a template names (refused at save time when unknown or not allowed)."""
     try:
-        return set(meta.find_undeclared_variables(_ENV.parse(source)))
+        tree = _ENV.parse(source)
+        _check_nodes(tree)
+        return set(meta.find_undeclared_variables(tree))
+    except SecurityError as exc:
+        raise ValidationFailed(f"The template is not allowed: {exc}") from None
     except TemplateError as exc:
         raise ValidationFailed(f"The template cannot be read: {exc}") from None
 
@@ -254,7 +301,7 @@ def render(
     """Write one patient message of `kind`. Detailed only when the chain allowed the kind AND the patient
     consented; otherwise the minimum template, given only the safe values, and a last check that no detail
     value ended up in the text anyway."""
-    detailed = chain_allows and patient_consented and kind not in NEVER_DETAILED
+    detailed = is_detailed(kind, chain_allows=chain_allows, patient_consented=patient_consented)
     chosen = template or (DETAILED_TEMPLATES if detailed else DEFAULT_TEMPLATES)[kind]
     check_template(chosen, detailed=detailed)
     allowed = SAFE_VALUES | DETAIL_VALUES if detailed else SAFE_VALUES

@@ -18,7 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.core.errors import Conflict, ValidationFailed
-from backend.notifications.disclosure import CONSENT_CHANNELS, Message, MessageKind, chain_allows, render
+from backend.notifications.disclosure import (
+    CONSENT_CHANNELS,
+    Message,
+    MessageKind,
+    chain_allows,
+    is_detailed,
+    render,
+)
+from backend.notifications.templates import saved_template
 from backend.patients.allergies import _in_scope
 from tenants.audit import record_audit
 from tenants.context import TenantContext
@@ -130,12 +138,16 @@ def message_for_patient(
     session: Session, ctx: TenantContext, patient_id: str, kind: MessageKind, values: Mapping[str, str]
 ) -> Message:
     """The message of `kind` for this patient: detailed only if the chain allows the kind and the patient
-    consented, else the minimum. Notifications call this; nothing writes a patient message another way."""
+    consented, else the minimum. Notifications call this; nothing writes a patient message another way.
+    The wording is the chain's own template for that variant when the owner saved one (issue 18 §2)."""
     require(ctx, "patients.message")
     key = _in_scope(session, ctx, patient_id)
+    allows, consented = chain_allows(session, ctx, kind), _history(session, key).consented
+    detailed = is_detailed(kind, chain_allows=allows, patient_consented=consented)
     return render(
         kind,
         values,
-        chain_allows=chain_allows(session, ctx, kind),
-        patient_consented=_history(session, key).consented,
+        chain_allows=allows,
+        patient_consented=consented,
+        template=saved_template(session, kind, detailed=detailed),
     )

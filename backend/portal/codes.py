@@ -30,6 +30,7 @@ from backend.jobs.service import enqueue_job
 from backend.notifications.delivery import message_exists, queue_patient_message
 from backend.notifications.disclosure import MessageKind, render
 from backend.notifications.notify import Channel
+from backend.notifications.templates import saved_template
 from backend.patients.customer import code_contact
 from backend.portal.service import match_prescription
 from backend.protection.keys import chain_keys
@@ -104,8 +105,9 @@ def send_code(session: Session, ctx: TenantContext, *, code_id: str) -> None:
         )
     chain = session.execute(text("SELECT name FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}).scalar_one()
     message = render(
-        MessageKind.PORTAL_CODE, {"chain": chain, "code": code}, chain_allows=False, patient_consented=False
-    )
+        MessageKind.PORTAL_CODE, {"chain": chain, "code": code}, chain_allows=False, patient_consented=False,
+        template=saved_template(session, MessageKind.PORTAL_CODE, detailed=False),  # the owner's wording, if any
+    )  # fmt: skip
     # The customer asked for it themselves: no separate consent to be contacted is needed for their code.
     queue_patient_message(
         session, ctx, patient_id=row.patient_id, message=message, channel=Channel.EMAIL, address=to, consented=True,

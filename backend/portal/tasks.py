@@ -38,7 +38,7 @@ from tenants.context import TenantContext
 READY_JOB = "portal.tell_ready"  # named in prescriptions.fills.final_check (which cannot import this module)
 
 _COLUMNS = (
-    "SELECT q.id, q.status, q.patient_id, q.fill_id, q.customer_told, q.ready_told, r.rx_number, "
+    "SELECT q.id, q.status, q.branch_id, q.patient_id, q.fill_id, q.customer_told, q.ready_told, r.rx_number, "
     "coalesce(m.generic_name || ' ' || m.strength, r.drug_written) AS medicine, "
     "b.name AS branch, b.phone AS branch_phone, t.name AS chain FROM portal_refill_requests q "
     "JOIN prescriptions r ON r.tenant_id = q.tenant_id AND r.id = q.prescription_id "
@@ -61,7 +61,7 @@ def _send(session: Session, ctx: TenantContext, row: Any, kind: MessageKind, eve
     message = message_for_patient(session, ctx, str(row.patient_id), kind, values)
     queued = queue_patient_message(
         session, ctx, patient_id=row.patient_id, message=message, channel=Channel.EMAIL, address=person.email,
-        consented=person.contact_consent, dedupe_key=f"portal.{event}:{row.id}",
+        consented=person.contact_consent, dedupe_key=f"portal.{event}:{row.id}", branch_id=row.branch_id,
     )  # fmt: skip
     if queued.reason == NO_CONSENT:
         return "no_consent"

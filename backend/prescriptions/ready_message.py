@@ -26,7 +26,7 @@ from backend.prescriptions.fills import READY_JOB
 from tenants.context import TenantContext
 
 _FILL = text(
-    "SELECT f.id, f.status, r.patient_id, r.rx_number, p.reminder_channel, "
+    "SELECT f.id, f.status, f.branch_id, r.patient_id, r.rx_number, p.reminder_channel, "
     "coalesce(m.generic_name || ' ' || m.strength, r.drug_written) AS medicine, "
     "b.name AS branch, b.phone AS branch_phone, t.name AS chain FROM prescription_fills f "
     "JOIN prescriptions r ON r.tenant_id = f.tenant_id AND r.id = f.prescription_id "
@@ -55,6 +55,6 @@ def tell_ready(session: Session, ctx: TenantContext, *, fill_id: str) -> str:
     queued = queue_patient_message(
         session, ctx, patient_id=row.patient_id, message=message, channel=channel,
         address=person.phone if channel is Channel.SMS else person.email, consented=person.contact_consent,
-        dedupe_key=f"fill.ready:{row.id}",
+        dedupe_key=f"fill.ready:{row.id}", branch_id=row.branch_id,
     )  # fmt: skip
     return queued.status.value

@@ -271,6 +271,7 @@ def _write_patients(session: Session, ctx: TenantContext, row: Any, batch: dict[
             queue_patient_message(
                 session, ctx, patient_id=uuid.UUID(patient_id), message=message, channel=channel, address=address,
                 consented=first.contact_consent, dedupe_key=f"{patient_prefix(row.id)}{patient_id}:{channel.value}",
+                branch_id=first.branch_id,
             )  # fmt: skip
 
 

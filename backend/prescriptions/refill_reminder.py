@@ -83,7 +83,7 @@ def send_refill_reminders(session: Session, ctx: TenantContext, *, branch_id: st
         queued = queue_patient_message(
             session, ctx, patient_id=r.patient_id, message=message, channel=channel,
             address=person.phone if channel is Channel.SMS else person.email, consented=person.contact_consent,
-            dedupe_key=f"refill_due:{r.id}:{r.fill_id}",
+            dedupe_key=f"refill_due:{r.id}:{r.fill_id}", branch_id=branch_id,
         )  # fmt: skip
         written += int(queued.created)
     return f"{written} reminder(s) written"

@@ -11,6 +11,7 @@ import reflex as rx
 
 from backend.core.errors import PharmacyError
 from backend.notifications.disclosure import CONSENT_CHANNELS, disclosure_settings, set_disclosure
+from backend.notifications.optout import CHANNEL_WORDS, message_optouts
 from backend.patients.message_consent import (
     MessageConsent,
     message_consent,
@@ -86,6 +87,7 @@ class MessageConsentState(ShellState):
     consent_rows: list[ConsentRow] = []
     can_record_consent: bool = False
     consent_error: str = ""
+    optouts: list[str] = []  # "Opted out of e-mail messages on ..." (issue 18 §2, the link in a message)
 
     def _show_consent(self, found: MessageConsent) -> None:
         self.consented = found.consented
@@ -110,6 +112,10 @@ class MessageConsentState(ShellState):
         self.consent_error = ""
         try:
             self._show_consent(await transact(ctx, message_consent, self.consent_patient_id))
+            self.optouts = [
+                f"Opted out of {CHANNEL_WORDS[channel]} messages on {_when(at)} (the link in a message)"
+                for channel, at in await transact(ctx, message_optouts, self.consent_patient_id)
+            ]
         except PharmacyError as exc:
             self.consent_error = exc.message
 
