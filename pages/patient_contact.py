@@ -2,9 +2,8 @@
 
 import reflex as rx
 
-from backend.patients.customer import REMINDER_CHANNELS
 from components.forms import form_alert
-from pharmacy_saas.state.patient_contact import PatientContactState
+from pharmacy_saas.state.patient_contact import CHANNEL_CHOICES, PatientContactState
 
 
 def patient_contact_card() -> rx.Component:
@@ -24,7 +23,7 @@ def patient_contact_card() -> rx.Component:
                     rx.el.label(
                         "Messages by ",
                         rx.el.select(
-                            *[rx.el.option(label, value=value) for value, label in REMINDER_CHANNELS.items()],
+                            *[rx.el.option(label, value=value) for value, label in CHANNEL_CHOICES],
                             name="channel",
                             id="patient-contact-channel",
                             value=state.contact_channel,

@@ -80,12 +80,10 @@ def sms_stop_length(session: Session, ctx: TenantContext) -> int:
     return len(f" Stop: {get_settings().APP_URL.rstrip('/')}/portal/{slug}/stop/") + CODE_LENGTH
 
 
-def message_optouts(session: Session, ctx: TenantContext, patient_id: str) -> list[tuple[Channel, Any]]:
-    """The channels the patient stopped through a message's link, with when (for their record)."""
-    from backend.patients.allergies import _in_scope  # the patients domain decides who may see the patient
-
+def optouts_of(session: Session, ctx: TenantContext, key: object) -> list[tuple[Channel, Any]]:
+    """The channels a patient stopped through a message's link, with when. The caller (the patients domain,
+    `contact_preferences.message_optouts`) has checked the member may see this patient."""
     require(ctx, "patients.view")
-    key = _in_scope(session, ctx, patient_id)
     rows = session.execute(
         text("SELECT channel, opted_out_at FROM notification_optouts WHERE patient_id = :p ORDER BY channel"),
         {"p": key},

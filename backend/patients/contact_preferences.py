@@ -9,12 +9,14 @@ counter ("text me when it is ready"). Consent to be contacted at all stays on th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
 
 from backend.core.errors import NotFound, ValidationFailed
 from backend.notifications.notify import Channel
+from backend.notifications.optout import optouts_of
 from backend.patients.allergies import _in_scope
 from backend.patients.customer import REMINDER_CHANNELS
 from backend.patients.service import _log_access
@@ -66,3 +68,9 @@ def set_message_preferences(
     )  # fmt: skip
     _log_access(session, ctx, "updated", key, "message preferences")
     return _read(session, key)
+
+
+def message_optouts(session: Session, ctx: TenantContext, patient_id: object) -> list[tuple[Channel, Any]]:
+    """The channels the patient stopped through the link in a message, with when (shown on their record)."""
+    require(ctx, "patients.view")
+    return optouts_of(session, ctx, _in_scope(session, ctx, patient_id))

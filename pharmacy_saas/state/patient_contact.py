@@ -10,10 +10,13 @@ import reflex as rx
 
 from backend.core.errors import PharmacyError
 from backend.patients.contact_preferences import MessagePreferences, message_preferences, set_message_preferences
+from backend.patients.customer import REMINDER_CHANNELS
 from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
 from tenants.roles import role_has
+
+CHANNEL_CHOICES = list(REMINDER_CHANNELS.items())  # (value, label): e-mail or text message
 
 
 class PatientContactState(ShellState):

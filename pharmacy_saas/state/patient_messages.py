@@ -11,7 +11,8 @@ import reflex as rx
 
 from backend.core.errors import PharmacyError
 from backend.notifications.disclosure import CONSENT_CHANNELS, disclosure_settings, set_disclosure
-from backend.notifications.optout import CHANNEL_WORDS, message_optouts
+from backend.notifications.optout import CHANNEL_WORDS
+from backend.patients.contact_preferences import message_optouts
 from backend.patients.message_consent import (
     MessageConsent,
     message_consent,

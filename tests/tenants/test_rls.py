@@ -171,6 +171,7 @@ def two_chains(db, make_tenant):
         _seed_schedules(chain)
         _seed_recall_broadcast(chain, ctx)
         _seed_channels(ctx)
+        _seed_message_settings(ctx)
     as_owner(db)
     for chain in (a, b):  # support grants are written by the platform path; seed them as the owner
         db.execute(
@@ -188,6 +189,13 @@ def two_chains(db, make_tenant):
             {"t": chain.tenant_id},
         )
         _seed_card_payment(db, chain.tenant_id)  # card_payments, card_refunds
+        db.execute(  # notification_optouts: a patient who pressed "stop" in a message's link (the portal's job)
+            text(
+                "INSERT INTO notification_optouts (tenant_id, patient_id, channel) "
+                "SELECT tenant_id, id, 'sms' FROM patients WHERE tenant_id = :t LIMIT 1"
+            ),
+            {"t": chain.tenant_id},
+        )
     for table in tenant_tables(db):
         count = db.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.tenant_id})
         assert count.scalar_one() > 0, f"seed data has no row of B in {table}: the test would be vacuous"
@@ -253,6 +261,16 @@ def _seed_channels(owner: TenantContext) -> None:
     from backend.notifications.channels import save_sms
 
     run_in_tenant(owner, save_sms, {"sms_mode": "off"})
+
+
+def _seed_message_settings(owner: TenantContext) -> None:
+    """message_templates and notification_settings: the owner's wording of one message and quiet hours."""
+    from backend.notifications.quiet_hours import set_quiet_hours
+    from backend.notifications.templates import save_template
+
+    run_in_tenant(owner, save_template, "ready_for_pickup", "minimum", "Ready", "Ready at {{ branch }}.",
+                  "{{ chain }}: ready at {{ branch }}.")  # fmt: skip
+    run_in_tenant(owner, set_quiet_hours, enabled=True, start="21:00", end="08:00")
 
 
 def _seed_schedules(chain) -> None:
