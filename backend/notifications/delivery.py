@@ -28,6 +28,7 @@ idempotency key would close the window; SMTP and the SMS gateways apprise speaks
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import uuid
@@ -46,6 +47,7 @@ from backend.core.queue import job_queue, shared_redis
 from backend.core.settings import get_settings
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
+from backend.notifications import push
 from backend.notifications.disclosure import Message, MessageKind
 from backend.notifications.notify import (
     Channel,
@@ -86,7 +88,11 @@ class DeliveryFailed(Exception):
 
 
 NO_CONSENT = "The patient has not agreed to be contacted"
-NO_ADDRESS = {Channel.EMAIL: "No e-mail address on file", Channel.SMS: "No mobile number on file"}
+NO_ADDRESS = {
+    Channel.EMAIL: "No e-mail address on file",
+    Channel.SMS: "No mobile number on file",
+    Channel.PUSH: "No browser subscribed to notifications",
+}
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ def mask(channel: Channel, recipient: str) -> str:
     value = (recipient or "").strip()
     if not value:
         return ""
+    if channel is Channel.PUSH:
+        return push.hint(value)
     if channel is Channel.EMAIL:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}" if domain else "***"
@@ -251,6 +259,10 @@ def deliver_message(tenant_id: str, message_id: str) -> str:
             body = keys.open(TABLE, "body_enc", row.id, row.body_enc)
             log_event(log, "notification.sending", id=message_id, channel=channel.value, attempt=row.attempts + 1)
             outcome = notify(channel, base, to, subject, body)
+            if outcome.expired:  # web push 404/410: forget the browser; retrying cannot help
+                push.forget(session, json.loads(to)["id"])
+                _update(session, row.id, MessageStatus.FAILED, outcome.reason, attempted=True)
+                return MessageStatus.FAILED.value
             record_outcome(redis, ctx.tenant_id, channel, outcome.sent)
             if outcome.sent:
                 _update(session, row.id, MessageStatus.SENT, "", attempted=True)

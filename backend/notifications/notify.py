@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 
 from backend.core.logging import log_event, redact
 from backend.core.settings import get_settings
+from backend.notifications import push
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,18 @@ log = logging.getLogger(__name__)
 class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
+    PUSH = "push"  # web push to a subscribed browser (backend/notifications/push.py), not through apprise
 
     @property
     def label(self) -> str:
-        return {"email": "E-mail", "sms": "Text message"}[self.value]
+        return {"email": "E-mail", "sms": "Text message", "push": "Web push"}[self.value]
 
 
 @dataclass(frozen=True)
 class Outcome:
     sent: bool
     reason: str = ""  # the provider's words when not sent, redacted
+    expired: bool = False  # web push: the browser dropped the subscription (404/410), never retry
 
 
 def channel_url(channel: Channel, tenant_id: object = None) -> str | None:
@@ -55,12 +58,14 @@ def channel_url(channel: Channel, tenant_id: object = None) -> str | None:
     Seam for per-chain channel settings: when a chain has its own provider for the channel (not built yet),
     return it here for `tenant_id`; until then every chain uses the installation's MAIL_URL / SMS_URL."""
     settings = get_settings()
+    if channel is Channel.PUSH:  # the installation's VAPID key signs every chain's pushes
+        return "webpush:" if push.vapid_private_key() else None
     url = settings.MAIL_URL if channel is Channel.EMAIL else settings.SMS_URL
     return url.strip() if url and url.strip() else None
 
 
 def not_configured_reason(channel: Channel) -> str:
-    setting = "MAIL_URL" if channel is Channel.EMAIL else "SMS_URL"
+    setting = {Channel.EMAIL: "MAIL_URL", Channel.SMS: "SMS_URL", Channel.PUSH: "VAPID_PRIVATE_KEY"}[channel]
     return f"{channel.label} is not configured for this installation ({setting} is not set)"
 
 
@@ -71,6 +76,9 @@ def _with_arguments(base: str, **arguments: str) -> str:
 
 def notify(channel: Channel, base_url: str, to: str, subject: str, body: str) -> Outcome:
     """Hand one message to the provider; answers whether it accepted it and, if not, why."""
+    if channel is Channel.PUSH:  # `to` is the subscription (push.py); the text is the SMS text
+        result = push.send_push(to, subject, body)
+        return Outcome(result.sent, redact(result.reason), expired=result.expired)
     timeout = str(get_settings().NOTIFY_TIMEOUT_SECONDS)
     sender = apprise.Apprise()
     if not sender.add(_with_arguments(base_url, to=to, cto=timeout, rto=timeout)):
