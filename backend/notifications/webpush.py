@@ -120,7 +120,11 @@ def audience(endpoint: str) -> str:
 def vapid_authorization(endpoint: str, private_b64: str, subject: str, *, now: float | None = None) -> str:
     """The `Authorization: vapid t=<JWT>, k=<public key>` header for one push service (its origin is `aud`)."""
     key = private_key(private_b64)
-    claims = {"aud": audience(endpoint), "exp": int((now or time.time()) + JWT_LIFETIME_SECONDS), "sub": subject}
+    claims = {
+        "aud": audience(endpoint),
+        "exp": int((time.time() if now is None else now) + JWT_LIFETIME_SECONDS),
+        "sub": subject,
+    }
     header = b64url(json.dumps({"typ": "JWT", "alg": "ES256"}, separators=(",", ":")).encode())
     body = b64url(json.dumps(claims, separators=(",", ":")).encode())
     r, s = decode_dss_signature(key.sign(f"{header}.{body}".encode(), ec.ECDSA(hashes.SHA256())))
