@@ -264,6 +264,14 @@ def queue_confirmation(session: Session, ctx: TenantContext, subscription_id: st
            f"push.confirmation:{subscription_id}:{uuid.uuid4()}", status, reason, ctx.patient_id)  # fmt: skip
 
 
+def add_device(session: Session, ctx: TenantContext, data: object, device: str = "") -> str:
+    """What "Notify me" does on the server: store the browser's subscription for the signed-in person and
+    queue its confirmation message, in one transaction."""
+    subscription_id = subscribe(session, ctx, data, device)
+    queue_confirmation(session, ctx, subscription_id)
+    return subscription_id
+
+
 # --- sending ------------------------------------------------------------------------------------------------
 
 
