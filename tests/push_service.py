@@ -47,6 +47,7 @@ class PushService:
     browsers: dict[str, Browser] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)  # {"token", "message"} per accepted push
     refused: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # the app's settings for it (the browser tests')
     _server: ThreadingHTTPServer | None = None
 
     @property

@@ -104,6 +104,7 @@ OWNERS: dict[str, str] = {
     "portal_refill_requests": "backend/portal",
     "customer_feedback": "backend/feedback",
     "notification_messages": "backend/notifications",
+    "push_subscriptions": "backend/notifications",
     "scheduled_runs": "backend/schedules",
     **dict.fromkeys(["customer_codes", "customer_sessions"], "backend/portal"),  # issue 17 §3: verified customers
 }
