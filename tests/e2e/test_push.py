@@ -21,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
+from backend.core.settings import reset_settings_cache
 from backend.notifications import push, webpush
 from backend.notifications.disclosure import MessageKind, render
 from tenants.context import TenantContext
@@ -28,9 +29,19 @@ from tenants.session import run_in_tenant, tenant_session
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 from tests.e2e.test_portal_customer import PHONE, _label, _verify
-from tests.helpers import wait_until
+from tests.helpers import start_cli, stop, wait_until
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", autouse=True)
+def notifications_worker(app_url, push_service):
+    """A worker on the notifications queue alone: the app's worker takes `default` first, where the schedule
+    tick's digests for every chain of the run can queue up ahead of a customer's code or push."""
+    worker = start_cli("worker", "--queues", "notifications", "--no-scheduler", env=push_service.env,
+                       log_name="test-push-notifications-worker")  # fmt: skip
+    yield
+    stop(worker)
 
 
 def fake_push_manager(subscription: dict) -> str:
@@ -74,7 +85,7 @@ def test_the_app_is_installable_and_its_service_worker_never_caches_the_api(page
 
 
 def test_a_portal_customer_on_a_phone_turns_on_notifications_and_is_told_the_fill_is_ready(
-    page: Page, app_url: str, committed_tenant, mail_sink, push_service
+    page: Page, app_url: str, committed_tenant, mail_sink, push_service, monkeypatch
 ):
     spec, pharmacy, patient, rx, email = _label(committed_tenant)
     browser = push_service.subscribe()
@@ -95,7 +106,11 @@ def test_a_portal_customer_on_a_phone_turns_on_notifications_and_is_told_the_fil
     assert confirmation["body"] == push.CONFIRMATION_TEXT
     assert confirmation["url"] == f"/portal/{spec.slug}/prescriptions"
 
-    # "ready for pickup" written for that patient goes the same way, without naming the medicine
+    # "ready for pickup" written for that patient (here, in the test process configured like the app) goes the
+    # same way, without naming the medicine
+    for name, value in push_service.env.items():
+        monkeypatch.setenv(name, value)
+    reset_settings_cache()
     ready = render(
         MessageKind.READY_FOR_PICKUP, {"branch": "Branch 1", "chain": spec.name, "medicine": "Lisinopril 10 mg",
                                        "rx_number": rx.rx_number}, chain_allows=False, patient_consented=False,
@@ -112,6 +127,8 @@ def test_a_portal_customer_on_a_phone_turns_on_notifications_and_is_told_the_fil
     expect(page.locator(".push-device")).to_have_count(0, timeout=15000)
     with tenant_session(TenantContext.system(pharmacy.chain.tenant_id)) as session:
         assert session.execute(text("SELECT count(*) FROM push_subscriptions")).scalar_one() == 0
+    monkeypatch.undo()
+    reset_settings_cache()
 
 
 def test_a_blocked_permission_says_so_and_stores_nothing(page: Page, app_url: str, committed_tenant, mail_sink):
