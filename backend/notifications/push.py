@@ -10,9 +10,9 @@ A message to a patient with subscriptions becomes one `notification_messages` ro
 `push`), through the same queue, retries and delivery log as e-mail and SMS; its text is the SMS text (the
 minimum necessary, `disclosure.render`). The row's sealed recipient is the subscription itself, so delivery
 needs no second look-up. `send_push` (called by `notify`) encrypts the text for that browser (RFC 8291) and
-signs a VAPID token (RFC 8292) for the push service; a push service's 404/410 means the browser dropped the
-subscription: `notify` answers `expired`, delivery forgets the subscription and marks the message failed
-("subscription expired") without retrying.
+signs a VAPID token (RFC 8292) for the push service, with pywebpush; a push service's 404/410 means the
+browser dropped the subscription: `notify` answers `expired`, delivery forgets the subscription and marks the
+message failed ("subscription expired") without retrying.
 
 Endpoints are checked against PUSH_SERVICE_HOSTS when subscribing (the server POSTs to them) and the POST
 follows no redirects.
@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import pywebpush
 import requests
 from sqlalchemy import text
 from sqlmodel import Session
@@ -283,30 +284,33 @@ class PushResult:
 
 
 def send_push(recipient: str, title: str, body: str) -> PushResult:
-    """Encrypt the message for the subscription in `recipient` and hand it to its push service."""
+    """Encrypt the message for the subscription in `recipient` and hand it to its push service (pywebpush:
+    aes128gcm per RFC 8291, a VAPID token per RFC 8292 whose `aud` is the endpoint's origin), following no
+    redirects."""
     private = vapid_private_key()
     if private is None:
         return PushResult(False, "Web push is not configured for this installation (VAPID_PRIVATE_KEY is not set)")
     target = json.loads(recipient)
-    endpoint = target["endpoint"]
-    payload = json.dumps({"title": title, "body": body, "url": target.get("url", "/")}).encode()
+    info = {"endpoint": target["endpoint"], "keys": {"p256dh": target["p256dh"], "auth": target["auth"]}}
+    payload = json.dumps({"title": title, "body": body, "url": target.get("url", "/")})
     settings = get_settings()
-    headers = {
-        "Authorization": webpush.vapid_authorization(endpoint, private, settings.VAPID_SUBJECT),
-        "Content-Encoding": "aes128gcm",
-        "Content-Type": "application/octet-stream",
-        "TTL": str(TTL_SECONDS),
-        "Urgency": "normal",
-    }
+    session = requests.Session()
+    session.max_redirects = 0  # a redirect is refused (TooManyRedirects), never followed
     try:
-        answer = requests.post(
-            endpoint, data=webpush.encrypt(payload, target["p256dh"], target["auth"]), headers=headers,
-            timeout=settings.NOTIFY_TIMEOUT_SECONDS, allow_redirects=False,
+        pywebpush.webpush(
+            info, data=payload, vapid_private_key=private, vapid_claims={"sub": settings.VAPID_SUBJECT},
+            ttl=TTL_SECONDS, timeout=settings.NOTIFY_TIMEOUT_SECONDS, headers={"Urgency": "normal"},
+            requests_session=session,
         )  # fmt: skip
+    except pywebpush.WebPushException as exc:
+        answer = exc.response
+        if answer is None:
+            return PushResult(False, f"The push message could not be made ({str(exc.message)[:200]})")
+        if answer.status_code in (404, 410):
+            return PushResult(False, EXPIRED, expired=True)
+        return PushResult(False, f"The push service answered {answer.status_code}: {answer.text.strip()[:200]}")
     except requests.RequestException as exc:
         return PushResult(False, f"The push service could not be reached ({type(exc).__name__})")
-    if answer.status_code in (404, 410):
-        return PushResult(False, EXPIRED, expired=True)
-    if 200 <= answer.status_code < 300:
-        return PushResult(True)
-    return PushResult(False, f"The push service answered {answer.status_code}: {answer.text.strip()[:200]}")
+    finally:
+        session.close()
+    return PushResult(True)

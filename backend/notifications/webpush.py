@@ -1,12 +1,15 @@
-"""The Web Push protocol on `cryptography` alone: message encryption (RFC 8291, aes128gcm of RFC 8188) and
-VAPID (RFC 8292), as pywebpush / py-vapid / http_ece do it.
+"""The Web Push protocol written out on `cryptography`: keys, message encryption (RFC 8291, aes128gcm of
+RFC 8188) and VAPID (RFC 8292).
 
-pywebpush and its two helpers are not among the project's pinned packages; these ~100 lines use only the
-pinned `cryptography`, and tests/backend/notifications/test_webpush.py checks them against RFC 8291's own
-worked example (Appendix A), so a real push service (FCM, Mozilla autopush, Apple) decrypts what we send.
+The app sends with pywebpush (`push.send_push`); this module gives `make run` its VAPID key pair and the
+tests a second, independent implementation: the push-service stand-in (tests/push_service.py) decrypts what
+pywebpush sent with `decrypt`, and tests/backend/notifications/test_push.py checks `encrypt` byte for byte
+against RFC 8291's worked example (Appendix A) and forges VAPID tokens with `vapid_authorization` to prove
+the stand-in refuses them.
 
 Keys travel as base64url without padding, the form browsers and push services use: a P-256 public key is
-its 65-byte uncompressed point, a private key its 32-byte scalar.
+its 65-byte uncompressed point, a private key its 32-byte scalar (what `VAPID_PRIVATE_KEY` holds; py-vapid's
+`Vapid.from_string` reads it).
 """
 
 from __future__ import annotations
