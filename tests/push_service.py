@@ -38,6 +38,7 @@ class Browser:
     public: str
     auth: str
     expired: bool = False
+    redirect: str = ""  # answer 307 to this address instead (a push service must not be able to steer us)
 
 
 @dataclass
@@ -75,6 +76,8 @@ class PushService:
             return 404, "no such subscription"
         if browser.expired:
             return 410, "subscription expired"
+        if browser.redirect:
+            return 307, browser.redirect
         scheme, _, params = str(headers.get("Authorization") or "").partition(" ")
         parts = dict(p.strip().split("=", 1) for p in params.split(",") if "=" in p)
         if scheme.lower() != "vapid" or "t" not in parts or "k" not in parts:
@@ -113,6 +116,8 @@ class PushService:
                 if status >= 400:
                     service.refused.append(reason)
                 self.send_response(status)
+                if status == 307:
+                    self.send_header("Location", reason)
                 self.send_header("Content-Length", str(len(reason.encode())))
                 self.end_headers()
                 self.wfile.write(reason.encode())

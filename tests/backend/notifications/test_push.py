@@ -229,3 +229,16 @@ def test_the_confirmation_goes_to_the_new_browser_only(committed_tenant, push_se
     patient = customer_context(chain.tenant_id, patient_of(chain))
     with pytest.raises(NotFound):  # not a customer's way to message a staff member's browser
         run_in_tenant(patient, push.queue_confirmation, sid)
+
+
+def test_a_redirect_from_the_push_service_is_not_followed(committed_tenant, push_service):
+    chain, _ = committed_tenant("push-redirect")
+    patient = patient_of(chain)
+    steered, target = push_service.subscribe(), push_service.subscribe()
+    run_in_tenant(customer_context(chain.tenant_id, patient), push.subscribe, steered, "Phone")
+    push_service.browsers[steered["endpoint"].rsplit("/", 1)[1]].redirect = target["endpoint"]
+    assert queue_ready(chain, patient, "fill-4:ready") == 1
+    [row] = push_rows(chain.tenant_id)
+    assert deliver_message(str(chain.tenant_id), str(row.id)) == "failed"
+    assert "TooManyRedirects" in message_row(chain.tenant_id, row.id).reason
+    assert push_service.messages_to(target) == [] and push_service.messages_to(steered) == []
