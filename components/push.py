@@ -27,7 +27,14 @@ def push_card(state: Any, title: str, explanation: str, button: str) -> rx.Compo
         rx.vstack(
             rx.heading(title, size="4"),
             rx.text(explanation, size="2"),
-            rx.button(rx.icon("bell"), button, on_click=state.enable_push, id="push-enable", size="3"),
+            rx.button(
+                rx.icon("bell"),
+                button,
+                on_click=state.enable_push,
+                id="push-enable",
+                size="3",
+                style={"height": "auto", "min_height": "40px", "white_space": "normal", "padding_block": "8px"},
+            ),  # fmt: skip  (a long label wraps inside the button on a phone)
             rx.cond(
                 state.push_error,
                 rx.callout(state.push_error, icon="triangle-alert", color_scheme="red", id="push-error"),

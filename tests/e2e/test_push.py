@@ -29,7 +29,7 @@ from tenants.session import run_in_tenant, tenant_session
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.test_accounts import sign_in
 from tests.e2e.test_portal_customer import PHONE, _label, _verify
-from tests.helpers import start_cli, stop, wait_until
+from tests.helpers import ROOT, start_cli, stop, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -97,6 +97,7 @@ def test_a_portal_customer_on_a_phone_turns_on_notifications_and_is_told_the_fil
     expect(button).to_contain_text("Notify me when my prescription is ready", timeout=15000)
     button.click()
     expect(page.locator(".push-device")).to_contain_text("Chrome on Linux", timeout=15000)
+    page.locator("#push-card").screenshot(path=str(ROOT / ".data" / "push-portal-phone.png"))  # to look at
     asked = page.evaluate("window.__pushAsked")
     assert asked["userVisibleOnly"] is True
     assert bytes(asked["key"]) == webpush.unb64url(push_service.vapid_public)  # the page converted our key
