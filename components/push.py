@@ -34,7 +34,7 @@ def push_card(state: Any, title: str, explanation: str, button: str) -> rx.Compo
                 id="push-enable",
                 size="3",
                 style={"height": "auto", "min_height": "40px", "white_space": "normal", "padding_block": "8px"},
-            ),  # fmt: skip  (a long label wraps inside the button on a phone)
+            ),  # a long label wraps inside the button on a phone
             rx.cond(
                 state.push_error,
                 rx.callout(state.push_error, icon="triangle-alert", color_scheme="red", id="push-error"),
