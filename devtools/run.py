@@ -74,6 +74,26 @@ def data_encryption_key() -> str:
     return path.read_text().strip()
 
 
+def vapid_keys() -> tuple[str, str]:
+    """VAPID_PRIVATE_KEY / VAPID_PUBLIC_KEY (web push) from the environment, or a pair generated once into
+    .data/vapid_private_key and .data/vapid_public_key. A new pair voids every browser's subscription."""
+    if os.environ.get("VAPID_PRIVATE_KEY"):
+        from backend.notifications.webpush import public_of
+
+        private = os.environ["VAPID_PRIVATE_KEY"]
+        return private, os.environ.get("VAPID_PUBLIC_KEY") or public_of(private)
+    private_path, public_path = DATA / "vapid_private_key", DATA / "vapid_public_key"
+    if not private_path.exists() or not public_path.exists():
+        from backend.notifications.webpush import new_key_pair
+
+        DATA.mkdir(exist_ok=True)
+        private, public = new_key_pair()
+        private_path.write_text(private)
+        private_path.chmod(0o600)
+        public_path.write_text(public)
+    return private_path.read_text().strip(), public_path.read_text().strip()
+
+
 def ensure_database(server_url: str, name: str) -> str:
     import psycopg
 
@@ -164,7 +184,10 @@ def mail_sink(supervisor: Supervisor) -> str:
 
 def app_environment(database_url: str, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
+    vapid_private, vapid_public = vapid_keys()
     env.update(
+        VAPID_PRIVATE_KEY=vapid_private,
+        VAPID_PUBLIC_KEY=vapid_public,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY=secret_key(),

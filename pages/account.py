@@ -1,9 +1,10 @@
-"""My account: two-factor sign-in."""
+"""My account: two-factor sign-in, notifications on this device."""
 
 import reflex as rx
 
 from components.forms import form_alert, text_field
 from components.layout import sign_out_everywhere_card
+from components.push import push_card
 from pages.shell import with_shell
 from pharmacy_saas.state.account import AccountPageState
 from pharmacy_saas.state.auth import AccountState
@@ -91,6 +92,12 @@ def account_page() -> rx.Component:
                     width="100%",
                 ),
                 width="100%",
+            ),
+            push_card(
+                AccountPageState,
+                "Notifications on this device",
+                "Get notifications from the pharmacy on this browser, even when the app is closed.",
+                "Notify me on this device",
             ),
             sign_out_everywhere_card(AccountState.sign_out_everywhere, "account-sign-out-everywhere"),
             spacing="4",

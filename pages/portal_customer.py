@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.push import push_card
 from pages.portal import portal_frame
 from pharmacy_saas.state.customer import CustomerState
 from pharmacy_saas.state.portal import PortalState
@@ -161,6 +162,13 @@ def _verified() -> rx.Component:
             rx.text("There are no prescriptions on file for you yet.", id="portal-none"),
         ),
         rx.link("Send a new prescription", href=CustomerState.upload_href, id="portal-to-upload"),
+        push_card(
+            CustomerState,
+            "Notifications",
+            "Get a notification on this phone or computer when your prescription is ready. It says where to "
+            "collect it, never what it is.",
+            "Notify me when my prescription is ready",
+        ),
         _choices(),
         spacing="3",
         width="100%",

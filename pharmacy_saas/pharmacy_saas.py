@@ -106,7 +106,14 @@ register_job_handlers()
 # The favicon is assets/favicon.ico, served by the app like every other asset (no CDN).
 app = rx.App(
     api_transformer=[create_api(), SecurityHeaders],
-    head_components=[rx.el.link(rel="icon", href="/favicon.ico", sizes="any")],
+    head_components=[
+        rx.el.link(rel="icon", href="/favicon.ico", sizes="any"),
+        # Installable app and web push (docs/notifications.md): served from assets/ at the root, no CDN.
+        rx.el.link(rel="manifest", href="/manifest.json"),
+        rx.el.link(rel="apple-touch-icon", href="/icon-192.png"),
+        rx.el.meta(name="theme-color", content="#0d9488"),
+        rx.el.script(src="/push.js", defer=True),
+    ],
     backend_exception_handler=report_backend_error,  # a reference for the member, a redacted log (issue 16)
 )
 app.add_page(landing_page, route=routes.LANDING, title="Pharmacy Cloud")

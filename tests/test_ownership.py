@@ -105,6 +105,7 @@ OWNERS: dict[str, str] = {
     "customer_feedback": "backend/feedback",
     "notification_messages": "backend/notifications",
     "notification_channels": "backend/notifications",
+    "push_subscriptions": "backend/notifications",
     "scheduled_runs": "backend/schedules",
     "recall_broadcasts": "backend/prescriptions",  # issue 18 §6: one broadcast per chain, medicine and lot
     **dict.fromkeys(["customer_codes", "customer_sessions"], "backend/portal"),  # issue 17 §3: verified customers

@@ -14,7 +14,7 @@ from backend.core.migration_helpers import enable_tenant_rls
 from backend.core.settings import get_settings
 
 revision = "0054_recall_broadcasts"
-down_revision = "0052_message_templates"
+down_revision = "0053_push_subscriptions"
 branch_labels = None
 depends_on = None
 

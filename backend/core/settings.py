@@ -97,6 +97,20 @@ class Settings(BaseSettings):
     # address (SSRF), unless listed here: host names or addresses/networks, comma-separated (e.g.
     # "smtp.internal,10.0.0.0/8"). Tests list 127.0.0.1 to reach their local stand-ins.
     NOTIFY_ALLOW_PRIVATE_HOSTS: str = ""
+    # Web push (issue 18 §5, backend/notifications/push.py): the installation's VAPID key pair (RFC 8292),
+    # base64url of the raw P-256 private scalar and of the uncompressed public point; `make run` generates
+    # them into .data/vapid_*. Unset: push messages are suppressed ("Web push is not configured").
+    # VAPID_SUBJECT is the contact the push services see (mailto: or https:).
+    VAPID_PRIVATE_KEY: SecretStr | None = None
+    VAPID_PUBLIC_KEY: str | None = None
+    VAPID_SUBJECT: str = "mailto:support@pharmacy-cloud.example"
+    # Push services a subscription's endpoint may point at (the server POSTs to it: anything else is refused
+    # when subscribing, against SSRF). "*.x" matches subdomains. http:// only for a listed 127.0.0.1/localhost
+    # (the tests' stand-in).
+    PUSH_SERVICE_HOSTS: str = (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,*.push.services.mozilla.com,web.push.apple.com,"
+        "*.push.apple.com,*.notify.windows.com"
+    )
     SUPPORT_EMAIL: str = "support@pharmacy-cloud.example"  # shown to the owners of a suspended chain
     PASSWORD_RESET_TTL_MINUTES: int = 60
 

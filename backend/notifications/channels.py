@@ -64,6 +64,7 @@ MODES = {
     Channel.WEBHOOK: (Mode.OFF, Mode.OWN),
 }
 DEFAULT_MODE = {Channel.EMAIL: Mode.PLATFORM, Channel.SMS: Mode.PLATFORM, Channel.WEBHOOK: Mode.OFF}
+# Web push has no chain setting: the installation's VAPID key signs every chain's pushes (push.py).
 # apprise's SMS services (2.x): a URL of any other kind (mailto://, json://…) is refused as an SMS provider.
 SMS_SCHEMES = HOSTED_SMS_SCHEMES | {
     "twilio", "vonage", "nexmo", "sns", "clicksend", "msgbird", "plivo", "sinch", "bulksms", "d7sms", "kavenegar",
@@ -99,7 +100,7 @@ def _row(session: Session, channel: Channel) -> Any:
 def channel_settings(session: Session, ctx: TenantContext) -> dict[Channel, ChannelSettings]:
     require(ctx, "notifications.channels")
     found: dict[Channel, ChannelSettings] = {}
-    for channel in Channel:
+    for channel in DEFAULT_MODE:
         row = _row(session, channel)
         if row is None:
             found[channel] = ChannelSettings(channel, DEFAULT_MODE[channel], {}, False, "", None)
@@ -112,6 +113,8 @@ def channel_settings(session: Session, ctx: TenantContext) -> dict[Channel, Chan
 
 def chain_target(session: Session, tenant_id: object, channel: Channel) -> Target:
     """Where the chain's messages on `channel` go (the session's tenant; RLS hides other chains' rows)."""
+    if channel not in DEFAULT_MODE:  # web push: the platform's, for every chain
+        return platform_target(channel)
     row = _row(session, channel)
     mode = row.mode if row is not None else DEFAULT_MODE[channel]
     if mode == Mode.OFF:

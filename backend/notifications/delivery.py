@@ -31,6 +31,7 @@ idempotency key would close the window; SMTP and the SMS gateways apprise speaks
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import uuid
@@ -50,6 +51,7 @@ from backend.core.queue import job_queue, shared_redis
 from backend.core.settings import get_settings
 from backend.jobs.registry import job
 from backend.jobs.service import enqueue_job
+from backend.notifications import push
 from backend.notifications.disclosure import Message, MessageKind
 from backend.notifications.notify import (
     Channel,
@@ -91,7 +93,11 @@ class DeliveryFailed(Exception):
 
 
 NO_CONSENT = "The patient has not agreed to be contacted"
-NO_ADDRESS = {Channel.EMAIL: "No e-mail address on file", Channel.SMS: "No mobile number on file"}
+NO_ADDRESS = {
+    Channel.EMAIL: "No e-mail address on file",
+    Channel.SMS: "No mobile number on file",
+    Channel.PUSH: "No browser subscribed to notifications",
+}
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,8 @@ def mask(channel: Channel, recipient: str) -> str:
         return ""
     if channel is Channel.WEBHOOK:
         return urlsplit(value).hostname or "***"
+    if channel is Channel.PUSH:
+        return push.hint(value)
     if channel is Channel.EMAIL:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}" if domain else "***"
@@ -156,9 +164,11 @@ def queue_patient_message(
         reason = OPTED_OUT[channel]
     status = MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED
     body = message.body if channel is Channel.EMAIL else message.sms
-    # Every message to a patient carries its opt-out link (issue 18 §2, `optout`), except the sign-in code
-    # the patient is waiting for. A dedupe hit below leaves the minted code unused: harmless.
-    if status is MessageStatus.QUEUED and patient_id is not None and message.kind is not MessageKind.PORTAL_CODE:
+    # Every e-mail and text to a patient carries its opt-out link (issue 18 §2, `optout`), except the sign-in
+    # code the patient is waiting for; a browser's push is stopped on the device itself ("Stop" in the portal).
+    # A dedupe hit below leaves the minted code unused: harmless.
+    linked = channel in (Channel.EMAIL, Channel.SMS) and message.kind is not MessageKind.PORTAL_CODE
+    if status is MessageStatus.QUEUED and patient_id is not None and linked:
         body += optout_line(session, ctx, patient_id, channel)
     return _write(session, ctx, message.kind.value, channel, address, message.subject, body, key, status, reason,
                   patient_id, branch_id)  # fmt: skip
@@ -280,6 +290,10 @@ def deliver_message(tenant_id: str, message_id: str, now: datetime | None = None
             body = keys.open(TABLE, "body_enc", row.id, row.body_enc)
             log_event(log, "notification.sending", id=message_id, channel=channel.value, attempt=row.attempts + 1)
             outcome = notify(channel, target, to, subject, body)
+            if outcome.expired:  # web push 404/410: forget the browser; retrying cannot help
+                push.forget(session, json.loads(to)["id"])
+                _update(session, row.id, MessageStatus.FAILED, outcome.reason, attempted=True)
+                return MessageStatus.FAILED.value
             record_outcome(redis, ctx.tenant_id, channel, outcome.sent)
             if outcome.sent:
                 _update(session, row.id, MessageStatus.SENT, "", attempted=True)

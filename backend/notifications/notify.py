@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from backend.core.logging import log_event, redact
 from backend.core.settings import get_settings
-from backend.notifications import smtp_tls
+from backend.notifications import push, smtp_tls
 from backend.notifications.outbound import HostRefused, SmtpServer, post_webhook, resolve_public, send_smtp
 
 log = logging.getLogger(__name__)
@@ -46,16 +46,18 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WEBHOOK = "webhook"  # signed JSON events to the chain's own URL (staff and system events, never patients)
+    PUSH = "push"  # web push to a subscribed browser (backend/notifications/push.py), not through apprise
 
     @property
     def label(self) -> str:
-        return {"email": "E-mail", "sms": "Text message", "webhook": "Webhook"}[self.value]
+        return {"email": "E-mail", "sms": "Text message", "webhook": "Webhook", "push": "Web push"}[self.value]
 
 
 @dataclass(frozen=True)
 class Outcome:
     sent: bool
     reason: str = ""  # the provider's words when not sent, redacted
+    expired: bool = False  # web push: the browser dropped the subscription (404/410), never retry
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Target:
 def channel_url(channel: Channel, tenant_id: object = None) -> str | None:
     """The installation's provider URL for `channel` (None: not configured): MAIL_URL or SMS_URL."""
     settings = get_settings()
+    if channel is Channel.PUSH:  # the installation's VAPID key signs every chain's pushes
+        return "webpush:" if push.vapid_private_key() else None
     url = {Channel.EMAIL: settings.MAIL_URL, Channel.SMS: settings.SMS_URL}.get(channel)
     return url.strip() if url and url.strip() else None
 
@@ -97,7 +101,7 @@ def channel_target(session: Session, tenant_id: object, channel: Channel) -> Tar
 def not_configured_reason(channel: Channel) -> str:
     if channel is Channel.WEBHOOK:
         return "No webhook is configured for this chain (Settings > Notifications)"
-    setting = "MAIL_URL" if channel is Channel.EMAIL else "SMS_URL"
+    setting = {Channel.EMAIL: "MAIL_URL", Channel.SMS: "SMS_URL", Channel.PUSH: "VAPID_PRIVATE_KEY"}[channel]
     return f"{channel.label} is not configured for this installation ({setting} is not set)"
 
 
@@ -113,6 +117,9 @@ def notify(channel: Channel, target: Target | str, to: str, subject: str, body: 
         target = Target(channel, url=target)
     if not target.ready:
         return Outcome(False, target.reason)
+    if channel is Channel.PUSH:  # `to` is the subscription (push.py); the text is the SMS text
+        result = push.send_push(to, subject, body)
+        return Outcome(result.sent, redact(result.reason), expired=result.expired)
     timeout = get_settings().NOTIFY_TIMEOUT_SECONDS
     if target.smtp is not None or channel is Channel.WEBHOOK:
         return _outbound(channel, target, to, subject, body, timeout)

@@ -28,6 +28,7 @@ from backend.jobs.registry import job
 from backend.notifications.delivery import NO_ADDRESS, NO_CONSENT, queue_patient_message
 from backend.notifications.disclosure import MessageKind
 from backend.notifications.notify import Channel
+from backend.notifications.push import portal_url, queue_patient_push
 from backend.patients.message_consent import message_for_patient
 from backend.patients.service import identity_of
 from backend.portal.queue import OUTCOME_JOB
@@ -63,6 +64,9 @@ def _send(session: Session, ctx: TenantContext, row: Any, kind: MessageKind, eve
         session, ctx, patient_id=row.patient_id, message=message, channel=Channel.EMAIL, address=person.email,
         consented=person.contact_consent, dedupe_key=f"portal.{event}:{row.id}", branch_id=row.branch_id,
     )  # fmt: skip
+    # and to each browser the customer subscribed for notifications (web push; the SMS text)
+    queue_patient_push(session, ctx, patient_id=row.patient_id, message=message, dedupe_key=f"portal.{event}:{row.id}",
+                       url=portal_url(session, ctx))  # fmt: skip
     if queued.reason == NO_CONSENT:
         return "no_consent"
     if queued.reason == NO_ADDRESS[Channel.EMAIL]:

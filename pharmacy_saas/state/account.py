@@ -1,4 +1,4 @@
-"""The member's own account: two-factor sign-in."""
+"""The member's own account: two-factor sign-in, and notifications on this device (web push)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from backend.accounts.mfa import (
     start_enrolment,
 )
 from backend.core.errors import PharmacyError
+from pharmacy_saas.state import push
 from pharmacy_saas.state.base import guarded, run_service
 from pharmacy_saas.state.dashboard import ShellState
 from tenants.context import TenantContext
@@ -27,6 +28,8 @@ class AccountPageState(ShellState):
     recovery_codes: list[str] = []  # shown once, right after enrolment
     codes_left: int = 0
     error: str = ""
+    push_devices: list[dict[str, str]] = []  # the member's browsers that receive notifications
+    push_error: str = ""
 
     async def _reload(self, ctx: TenantContext) -> None:
         self.mfa_on = await run_service(mfa_enabled, str(ctx.user_id))
@@ -39,6 +42,8 @@ class AccountPageState(ShellState):
         self.qr_code = self.manual_key = self.error = ""
         self.recovery_codes = []
         await self._reload(ctx)
+        self.push_error = ""
+        self.push_devices = await push.devices(ctx)
 
     @rx.event
     @guarded("account.self")
@@ -77,3 +82,29 @@ class AccountPageState(ShellState):
         self.error = ""
         await self._reload(ctx)
         return rx.toast.info("Two-factor sign-in is off.")
+
+    @rx.event
+    @guarded("account.self")
+    async def enable_push(self, ctx: TenantContext) -> Any:
+        """ "Notify me on this device": the browser subscribes, then `save_push` stores it."""
+        self.push_error = ""
+        return await push.ask_browser(AccountPageState.save_push)
+
+    @rx.event
+    @guarded("account.self")
+    async def save_push(self, ctx: TenantContext, answer: str) -> Any:
+        self.push_error = await push.store(ctx, answer)
+        if self.push_error:
+            return None
+        self.push_devices = await push.devices(ctx)
+        return rx.toast.success("Notifications are on for this device.", id="push-on")
+
+    @rx.event
+    @guarded("account.self")
+    async def remove_push(self, ctx: TenantContext, subscription_id: str) -> Any:
+        try:
+            await push.forget(ctx, subscription_id)
+        except PharmacyError as exc:
+            self.push_error = exc.message
+        self.push_devices = await push.devices(ctx)
+        return None

@@ -34,6 +34,7 @@ from backend.portal.customers import (
 )
 from backend.prescriptions.originals import MAX_UPLOAD_BYTES
 from pharmacy_saas import routes
+from pharmacy_saas.state import push
 from pharmacy_saas.state.base import navigate, public, run_service, session_token, transact
 from pharmacy_saas.state.portal import PortalState
 from tenants.context import TenantContext
@@ -96,6 +97,8 @@ class CustomerState(PortalState):
     detailed_messages: bool = False
     received: bool = False
     upload_branch: str = ""
+    push_devices: list[dict[str, str]] = []  # this customer's browsers that get "ready for pickup"
+    push_error: str = ""
     _challenge: str = ""  # kept on the server between asking for a code and typing it
 
     def _client_ip(self) -> str:
@@ -207,6 +210,7 @@ class CustomerState(PortalState):
         self.refill_reminders = choices.refill_reminders
         self.reminder_channel = choices.reminder_channel
         self.detailed_messages = choices.detailed_messages
+        self.push_devices = await push.devices(ctx)
         self.prescriptions = [
             {
                 "id": m.prescription.id,
@@ -247,6 +251,29 @@ class CustomerState(PortalState):
         self.refill_reminders, self.reminder_channel = choices.refill_reminders, choices.reminder_channel
         self.detailed_messages = choices.detailed_messages
         return rx.toast.success("Your choices are saved.", id="choices-saved")
+
+    @rx.event
+    @customer_guarded
+    async def enable_push(self, ctx: TenantContext) -> Any:
+        """ "Notify me when my prescription is ready": this browser subscribes, then `save_push` stores it."""
+        self.push_error = ""
+        return await push.ask_browser(CustomerState.save_push)
+
+    @rx.event
+    @customer_guarded
+    async def save_push(self, ctx: TenantContext, answer: str) -> Any:
+        self.push_error = await push.store(ctx, answer)
+        if self.push_error:
+            return None
+        self.push_devices = await push.devices(ctx)
+        return rx.toast.success("We will notify you on this device.", id="push-on")
+
+    @rx.event
+    @customer_guarded
+    async def remove_push(self, ctx: TenantContext, subscription_id: str) -> Any:
+        await push.forget(ctx, subscription_id)
+        self.push_devices = await push.devices(ctx)
+        return None
 
     @rx.event
     @customer_guarded

@@ -71,10 +71,24 @@ def stripe_api():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def push_service():
+    """The web push service the app's pushes go to: tests/push_service.py (no real one is reachable here);
+    `.env` configures the app and its worker with its VAPID pair."""
+    from backend.notifications.webpush import new_key_pair
+    from tests.push_service import PushService
+
+    private, public = new_key_pair()
+    service = PushService(public).start()
+    service.env = {"VAPID_PRIVATE_KEY": private, "VAPID_PUBLIC_KEY": public, "PUSH_SERVICE_HOSTS": "127.0.0.1"}
+    yield service
+    service.stop()
+
+
 # Package scope: the app's worker and relay stop when the browser journeys end, or they would take the
 # outbox rows and jobs of later tests that start their own (tests/fault kills those on purpose).
 @pytest.fixture(scope="package")
-def app_url(test_database, demo_chain, assistant_model, stripe_api):
+def app_url(test_database, demo_chain, assistant_model, stripe_api, push_service):
     """The app in prod mode on a free port, with a worker and the outbox relay."""
     port = free_port()
     url = f"http://localhost:{port}"
@@ -91,10 +105,11 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api):
             "STRIPE_SECRET_KEY": stripe_api.api_key,
             "STRIPE_WEBHOOK_SECRET": stripe_api.webhook_secret,
             "STRIPE_MAX_RETRIES": "0",
+            **push_service.env,
         },
     )
     # default: the outbox jobs; notifications: the e-mails and texts they queue (the portal mails go there)
-    worker = start_cli("worker", "--queues", "default,notifications", log_name="test-app-worker")
+    worker = start_cli("worker", "--queues", "default,notifications", env=push_service.env, log_name="test-app-worker")
     ocr_worker = start_cli("worker", "--queues", "ocr", log_name="test-app-ocr-worker")
     relay = start_cli("relay", "--interval", "0.2", log_name="test-app-relay")
     try:
