@@ -189,6 +189,13 @@ def two_chains(db, make_tenant):
             {"t": chain.tenant_id},
         )
         _seed_card_payment(db, chain.tenant_id)  # card_payments, card_refunds
+        db.execute(  # push_subscriptions: the owner's browser (the sealed values are never opened here)
+            text(
+                "INSERT INTO push_subscriptions (tenant_id, id, user_id, endpoint_hash, endpoint_enc, p256dh_enc, "
+                "auth_enc) VALUES (:t, gen_random_uuid(), :u, md5(CAST(:t AS text)), 'x', 'x', 'x')"
+            ),
+            {"t": chain.tenant_id, "u": chain.owner_user_id},
+        )
         db.execute(  # notification_optouts: a patient who pressed "stop" in a message's link (the portal's job)
             text(
                 "INSERT INTO notification_optouts (tenant_id, patient_id, channel) "
