@@ -22,7 +22,7 @@ from typing import Any
 from backend.core.live import Event, EventKind, subscribe
 from tenants.context import TenantContext
 
-# (client token, state name) -> the id of the newest watcher: an older one of the same tab and page stops.
+# (client token, page path) -> the id of the newest watcher: an older one of the same tab and page stops.
 _newest: dict[tuple[str, str], str] = {}
 
 
@@ -45,7 +45,7 @@ async def live_events(state: Any, ctx: TenantContext, kinds: set[EventKind], pat
     """
     async with state:
         token = state.router.session.client_token
-    key = (token, type(state).get_full_name())
+    key = (token, path)
     me = uuid.uuid4().hex
     _newest[key] = me
 
