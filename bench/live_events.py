@@ -143,7 +143,7 @@ def main() -> None:
     medicine = run_in_tenant(owner, create_medicine, generic_name=MEDICINE, strength="500 mg", schedule="otc")
     on_hand = 10_000
     run_in_tenant(
-        owner, receive_stock, branch_id=branch, medicine_id=medicine.id, lot_number="B1",
+        owner, receive_stock, branch_id=branch, medicine_id=medicine, lot_number="B1",
         expiry_date="2099-01-01", quantity=on_hand,
     )  # fmt: skip
 
@@ -187,7 +187,7 @@ def main() -> None:
                     save_draft,
                     branch_id=branch,
                     bill_id=None,
-                    lines=[{"medicine_id": medicine.id, "quantity": 1}],
+                    lines=[{"medicine_id": medicine, "quantity": 1}],
                 )
                 count = len(heard.events)
                 run_in_tenant(owner, sell_for_cash, draft.bill.id, "100")

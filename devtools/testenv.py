@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
                 "bench.auth_validation",
                 "bench.portal_refill",
                 "bench.portal_pages",
+                "bench.live_events",
                 "bench.sales",
                 "bench.assistant_eval",
                 "bench.ocr",
