@@ -121,14 +121,16 @@ async def subscribe(
     keep_going: Callable[[], Any],
     *,
     heartbeat: float = HEARTBEAT_SECONDS,
+    name: str = "",
 ) -> AsyncIterator[Event]:
     """Yield the chain's events that `wanted` keeps, until `keep_going()` (awaited when it is a coroutine
     function, at least every `heartbeat` seconds) answers False. Events that arrive together are
     coalesced: a burst yields its last event once, so a page reloads once for them.
 
-    One Redis connection per subscription, closed on the way out however the caller stops.
+    One Redis connection per subscription (named `name` in Redis's CLIENT LIST, e.g. the page's path),
+    closed on the way out however the caller stops.
     """
-    client = aioredis.Redis.from_url(get_settings().REDIS_URL, socket_connect_timeout=3)
+    client = aioredis.Redis.from_url(get_settings().REDIS_URL, socket_connect_timeout=3, client_name=name or None)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(channel(tenant_id))

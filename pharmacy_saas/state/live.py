@@ -15,26 +15,31 @@ at most one subscription per page however often the page is loaded.
 
 from __future__ import annotations
 
+import logging
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from backend.core.live import Event, EventKind, subscribe
+from backend.core.logging import log_event
 from tenants.context import TenantContext
+
+log = logging.getLogger(__name__)
 
 # (client token, page path) -> the id of the newest watcher: an older one of the same tab and page stops.
 _newest: dict[tuple[str, str], str] = {}
 
 
-def _connected(token: str) -> bool:
-    """Whether the tab's websocket is still connected to this server (True when it cannot be told)."""
-    try:
-        from reflex.utils.prerequisites import get_and_validate_app
+def _connected(sid: str) -> bool:
+    """Whether the websocket the page was loaded on is still connected to this server (True when it cannot
+    be told). A full navigation or a closed tab ends that socket; the running app is looked up where Reflex
+    imported it (no re-import on each heartbeat)."""
+    from reflex.config import get_config
 
-        namespace = get_and_validate_app().app.event_namespace
-    except Exception:  # noqa: BLE001 - not inside a running app (unit tests): the other checks still apply
-        return True
-    return namespace is None or token in namespace.token_to_sid
+    app = getattr(sys.modules.get(get_config().module), "app", None)
+    namespace = getattr(app, "event_namespace", None)
+    return namespace is None or not sid or sid in namespace.sid_to_token
 
 
 async def live_events(state: Any, ctx: TenantContext, kinds: set[EventKind], path: str) -> AsyncIterator[Event]:
@@ -45,6 +50,7 @@ async def live_events(state: Any, ctx: TenantContext, kinds: set[EventKind], pat
     """
     async with state:
         token = state.router.session.client_token
+        sid = state.router.session.session_id
     key = (token, path)
     me = uuid.uuid4().hex
     _newest[key] = me
@@ -58,14 +64,17 @@ async def live_events(state: Any, ctx: TenantContext, kinds: set[EventKind], pat
             return False
 
     async def keep_going() -> bool:
-        if _newest.get(key) != me or not _connected(token):
+        if _newest.get(key) != me or not _connected(sid):
             return False
         async with state:
             return bool((state.router.url.path.rstrip("/") or "/") == path)
 
+    log_event(log, "live.watching", page=path)
     try:
-        async for event in subscribe(ctx.tenant_id, wanted, keep_going):
+        async for event in subscribe(ctx.tenant_id, wanted, keep_going, name=f"live:{path}"):
+            log_event(log, "live.event", page=path, kind=str(event.kind))
             yield event
     finally:
         if _newest.get(key) == me:
             del _newest[key]
+        log_event(log, "live.stopped", page=path)

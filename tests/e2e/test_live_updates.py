@@ -41,6 +41,11 @@ def subscribers(tenant_id: object) -> int:
     return int(redis_connection().pubsub_numsub(channel(tenant_id))[0][1])
 
 
+def listening(path: str) -> int:
+    """How many open pages at `path` hold a live subscription (each names its Redis connection)."""
+    return sum(1 for c in redis_connection().client_list() if c.get("name") == f"live:{path}")
+
+
 def staff_page(browser: Browser, app_url: str, email: str, password: str, path: str) -> Page:
     page = browser.new_context().new_page()
     sign_in(page, app_url, email, password)
@@ -132,7 +137,11 @@ def test_a_portal_request_and_a_sale_show_live_in_the_right_chain_only(browser: 
     row = stock_page.locator(".medicine-row", has_text=f"Livetab {surname}")
     expect(row.locator(".on-hand")).to_have_text("50", timeout=15000)
     # The requests page's subscription ended when the tab left it; the inventory page holds one.
-    wait_until(lambda: subscribers(chain.tenant_id) == 2, timeout=15, message="one subscription per open page")
+    wait_until(
+        lambda: listening("/inventory") == 1 and listening(path) == 1 and subscribers(chain.tenant_id) == 2,
+        timeout=20,
+        message="one subscription per open page",
+    )
 
     draft = pharmacy.run(
         pharmacy.cashier, save_draft, branch_id=pharmacy.branch, bill_id=None,
