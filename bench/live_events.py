@@ -159,7 +159,7 @@ def main() -> None:
             page.locator("#email").fill(OWNER)
             page.locator("#password").fill("x" * 12)
             page.locator("#sign-in-submit").click()
-            page.wait_for_url("**/dashboard", timeout=30000)
+            page.wait_for_url("**/dashboard**", timeout=30000)
             page.goto(f"{url}/inventory")
             page.locator("#catalog-search").fill(MEDICINE)
             page.locator("#catalog-search").press("Enter")

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -33,9 +33,16 @@ from sqlalchemy.orm import Session as OrmSession
 from backend.core.logging import log_event
 from backend.core.queue import shared_redis
 from backend.core.settings import get_settings
-from tenants.context import TenantContext
 
 log = logging.getLogger(__name__)
+
+
+class _Chain(Protocol):
+    """A TenantContext (core imports nothing above itself): only its chain is needed here."""
+
+    @property
+    def tenant_id(self) -> Any: ...
+
 
 _PENDING = "live.pending_events"  # session.info key: (tenant_id, Event) waiting for the commit
 
@@ -81,7 +88,7 @@ def event_for(kind: EventKind, branch_id: object, *ids: object) -> Event:
     return Event(kind, str(branch_id), tuple(str(i) for i in ids))
 
 
-def publish_after_commit(session: OrmSession, ctx: TenantContext, event: Event) -> None:
+def publish_after_commit(session: OrmSession, ctx: _Chain, event: Event) -> None:
     """Publish `event` on the chain's channel once this session's transaction commits (never if it rolls back)."""
     session.info.setdefault(_PENDING, []).append((ctx.tenant_id, event))
 
@@ -150,8 +157,13 @@ async def subscribe(
             if found is not None:
                 yield found
     finally:
-        try:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()
-        finally:
-            await client.aclose()
+        # Shielded: a page-load chain cancelled by Reflex (navigation, disconnect) may be cancelled again
+        # while it cleans up, which must not leave the connection open. Closing it ends the subscription.
+        await asyncio.shield(_close(pubsub, client))
+
+
+async def _close(pubsub: Any, client: aioredis.Redis) -> None:
+    try:
+        await pubsub.aclose()
+    finally:
+        await client.aclose()

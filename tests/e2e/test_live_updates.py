@@ -137,11 +137,17 @@ def test_a_portal_request_and_a_sale_show_live_in_the_right_chain_only(browser: 
     row = stock_page.locator(".medicine-row", has_text=f"Livetab {surname}")
     expect(row.locator(".on-hand")).to_have_text("50", timeout=15000)
     # The requests page's subscription ended when the tab left it; the inventory page holds one.
-    wait_until(
-        lambda: listening("/inventory") == 1 and listening(path) == 1 and subscribers(chain.tenant_id) == 2,
-        timeout=20,
-        message="one subscription per open page",
-    )
+    seen: list[object] = []
+
+    def one_per_page() -> bool:
+        seen[:] = [listening("/inventory"), listening(path), subscribers(chain.tenant_id)]
+        return seen == [1, 1, 2]
+
+    try:
+        wait_until(one_per_page, timeout=20, message="one subscription per open page")
+    except AssertionError:
+        names = [c.get("name") for c in redis_connection().client_list()]
+        raise AssertionError(f"(inventory, requests, chain) subscriptions {seen}; connections {names}") from None
 
     draft = pharmacy.run(
         pharmacy.cashier, save_draft, branch_id=pharmacy.branch, bill_id=None,
