@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
                 "bench.portal_refill",
                 "bench.portal_pages",
                 "bench.notify_throughput",
+                "bench.live_events",
                 "bench.sales",
                 "bench.assistant_eval",
                 "bench.ocr",

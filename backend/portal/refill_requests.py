@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend.core.live import EventKind, event_for, publish_after_commit
 from backend.portal.statuses import RefillRequestSource, RefillRequestStatus
 from backend.prescriptions.refills import online_refill_obstacle
 from backend.prescriptions.service import NumberedPrescription
@@ -81,6 +82,7 @@ def record_request(
         session, ctx.tenant_id, "portal.refill_requested", entity_type="prescription", entity_id=prescription.id,
         details={"source": str(source), "status": str(status)},
     )  # fmt: skip
+    publish_after_commit(session, ctx, event_for(EventKind.REFILL_REQUESTED, pick_up, request_id))
     return request_id
 
 

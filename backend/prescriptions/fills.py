@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from backend.billing.claims.service import claim_fill
 from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.core.live import EventKind, event_for, publish_after_commit
 from backend.core.validation import as_uuid
 from backend.core.validation import quantity as whole_quantity
 from backend.inventory.service import OutOfStock, dispense, fefo_preview
@@ -560,6 +561,7 @@ def final_check(session: Session, ctx: TenantContext, fill_id: str, scanned: obj
         },
     )
     _tell_patient_ready(session, ctx, key)
+    publish_after_commit(session, ctx, event_for(EventKind.FILL_READY, row.branch_id, key, row.prescription_id))
     return _fill(session, key)
 
 

@@ -30,6 +30,7 @@ from backend.clinical.controlled import federal_schedule, normalise_schedule
 from backend.clinical.drugs import identify
 from backend.clinical.sig import expand
 from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.core.live import EventKind, event_for, publish_after_commit
 from backend.core.validation import as_uuid
 from backend.patients.service import identities, identity_of, ids_named, patient_for_bill, patient_for_history
 from backend.prescriptions.enums import CounterRule, RxSource, RxStatus
@@ -547,6 +548,7 @@ def receive(
     if original is not None:
         store_original(session, ctx, key, original)
     _event(session, ctx, key, "received", None, RxStatus.INTAKE)
+    publish_after_commit(session, ctx, event_for(EventKind.PRESCRIPTION_RECEIVED, branch, key))
     if any(str(v or "").strip() for k, v in entry.items() if k != "daw"):
         return save_entry(session, ctx, str(key), **entry)
     return _record(_load(session, ctx, key), _events(session, key))

@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from backend.core.errors import PharmacyError
+from backend.core.live import EventKind
 from backend.inventory.service import (
     MIN_CORRECTION_REASON,
     correct_stock,
@@ -16,9 +17,11 @@ from backend.inventory.service import (
     search_medicines,
     transfer_stock,
 )
+from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
 from pharmacy_saas.state.display import display_money
+from pharmacy_saas.state.live import live_events
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -60,13 +63,28 @@ class InventoryState(ShellState):
 
     @rx.event
     @guarded("inventory.view", page_load=True)
-    async def load(self, ctx: TenantContext) -> None:
+    async def load(self, ctx: TenantContext) -> Any:
         await self._fill_shell(ctx)
         self.can_receive = role_has(ctx.role, "inventory.receive")
         self.can_edit_catalog = role_has(ctx.role, "inventory.catalog")
         self.can_trace = role_has(ctx.role, "prescriptions.recall_trace")
         self.receive_medicine_id = self.receive_medicine_name = self.receive_error = ""
         await self._reload(ctx)
+        return InventoryState.watch_live
+
+    # --- live (issue 18 §5): a new sale's stock change elsewhere shows without a reload ---
+
+    @rx.event(background=True)
+    @guarded("inventory.view", background=True)
+    async def watch_live(self, ctx: TenantContext) -> Any:
+        async for event in live_events(self, ctx, {EventKind.STOCK_CHANGED}, routes.INVENTORY):
+            yield InventoryState.live_refresh(event.branch_id)
+
+    @rx.event
+    @guarded("inventory.view")
+    async def live_refresh(self, ctx: TenantContext, branch_id: str) -> None:
+        if branch_id == self._current_branch_id():  # another branch's event: this page shows one branch
+            await self._reload(ctx)
 
     @rx.event
     @guarded("inventory.view")

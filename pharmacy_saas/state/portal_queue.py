@@ -15,9 +15,12 @@ import reflex as rx
 
 from backend.core.display import display_time
 from backend.core.errors import PharmacyError
+from backend.core.live import EventKind
 from backend.portal import queue
+from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, transact
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.live import live_events
 from tenants.context import TenantContext
 
 TOLD = {"emailed": "Customer e-mailed", "no_email": "No e-mail on file", "no_consent": "No consent to contact"}
@@ -61,10 +64,25 @@ class PortalQueueState(ShellState):
 
     @rx.event
     @guarded("portal.queue", page_load=True)
-    async def load(self, ctx: TenantContext) -> None:
+    async def load(self, ctx: TenantContext) -> Any:
         await self._fill_shell(ctx)
         self.error = ""
         await self._reload(ctx)
+        return PortalQueueState.watch_live
+
+    # --- live (issue 18 §5): a new portal request elsewhere shows without a reload ---
+
+    @rx.event(background=True)
+    @guarded("portal.queue", background=True)
+    async def watch_live(self, ctx: TenantContext) -> Any:
+        async for event in live_events(self, ctx, {EventKind.REFILL_REQUESTED}, routes.PRESCRIPTION_REQUESTS):
+            yield PortalQueueState.live_refresh(event.branch_id)
+
+    @rx.event
+    @guarded("portal.queue")
+    async def live_refresh(self, ctx: TenantContext, branch_id: str) -> None:
+        if branch_id == self._current_branch_id():  # another branch's event: this page shows one branch
+            await self._reload(ctx)
 
     @rx.event
     @guarded("portal.queue")

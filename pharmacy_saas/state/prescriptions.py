@@ -16,6 +16,7 @@ import reflex as rx
 
 from backend.core.display import display_date, display_time
 from backend.core.errors import PharmacyError
+from backend.core.live import EventKind
 from backend.patients.allergies import register_with_allergies
 from backend.patients.service import find_patients
 from backend.prescriptions import originals, reading, service, transfers, verification
@@ -24,6 +25,7 @@ from backend.prescriptions.enums import ReadingStatus, RxSource, RxStatus
 from pharmacy_saas import routes
 from pharmacy_saas.state.base import guarded, sign_with_password, transact
 from pharmacy_saas.state.dashboard import ShellState
+from pharmacy_saas.state.live import live_events
 from tenants.context import TenantContext
 from tenants.roles import role_has
 
@@ -178,7 +180,7 @@ class QueueState(ShellState):
 
     @rx.event
     @guarded("prescriptions.view", page_load=True)
-    async def load(self, ctx: TenantContext) -> None:
+    async def load(self, ctx: TenantContext) -> Any:
         await self._fill_shell(ctx)
         self.can_enter = role_has(ctx.role, "prescriptions.enter")
         self.can_supply_emergency = role_has(ctx.role, "prescriptions.emergency_supply")
@@ -190,7 +192,7 @@ class QueueState(ShellState):
             report = await transact(ctx, reading.accuracy_report)
         except PharmacyError as exc:
             self.error = exc.message
-            return
+            return QueueState.watch_live
         self.accuracy = [
             AccuracyRow(
                 FIELD_LABELS.get(a.field, a.field),
@@ -201,6 +203,7 @@ class QueueState(ShellState):
             for a in report
             if a.confirmed
         ]
+        return QueueState.watch_live
 
     @rx.event
     @guarded("prescriptions.view")
@@ -208,6 +211,21 @@ class QueueState(ShellState):
         if name in {b["name"] for b in self.branches}:
             self.current_branch = name
             await self._reload(ctx, 0)
+
+    # --- live (issue 18 §5): a new prescription or a fill ready elsewhere shows without a reload ---
+
+    @rx.event(background=True)
+    @guarded("prescriptions.view", background=True)
+    async def watch_live(self, ctx: TenantContext) -> Any:
+        kinds = {EventKind.PRESCRIPTION_RECEIVED, EventKind.FILL_READY}
+        async for event in live_events(self, ctx, kinds, routes.PRESCRIPTIONS):
+            yield QueueState.live_refresh(event.branch_id)
+
+    @rx.event
+    @guarded("prescriptions.view")
+    async def live_refresh(self, ctx: TenantContext, branch_id: str) -> None:
+        if branch_id == self._current_branch_id():  # another branch's event: this page shows one branch
+            await self._reload(ctx, self.page)
 
     @rx.event
     @guarded("prescriptions.view")

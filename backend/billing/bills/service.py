@@ -45,6 +45,7 @@ from backend.billing.claims.adjudication import patient_portion_of_fill
 from backend.billing.statuses import BillStatus
 from backend.core import validation as check
 from backend.core.errors import Conflict, NotFound, PermissionDenied, PharmacyError, ValidationFailed
+from backend.core.live import EventKind, event_for, publish_after_commit
 from backend.inventory.service import OutOfStock, dispense, return_to_lots
 from backend.patients.service import patient_for_bill
 from backend.prescriptions.enums import CounterRule
@@ -712,6 +713,7 @@ def finalize_bill(
     # A routine sale is not a tenant audit event (its per-tenant lock would serialize every till of the
     # chain); it is an event of the branch's financial chain, whose lock holds up only this branch.
     record_bill_event(session, ctx, "bill.finalized", bill.id)
+    publish_after_commit(session, ctx, event_for(EventKind.STOCK_CHANGED, branch.id, *{r.medicine_id for r in lines}))
     return load_bill(session, bill.id)
 
 
