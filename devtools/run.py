@@ -256,13 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         # Each worker runs RQ's scheduler too (one holds the lock at a time): it starts the scheduled-jobs
         # tick every few minutes (docs/schedules.md); the tick's unique key runs each job once.
         for slot in range(1, RQ_WORKERS + 1):
-            # Every queue of RQ_QUEUES: the counter's jobs and the e-mails and texts (`notifications`).
-            # RQ's scheduler runs once, as its own program below, not as a child of every worker.
+            # Both queues, messages first (a sign-in code must not wait behind a tick's digests), then the
+            # counter's jobs. RQ's scheduler runs once, as its own program below, not as a child of every worker.
             command = [
                 cli,
                 "worker",
                 "--queues",
-                "default,notifications",
+                "notifications,default",
                 "--no-scheduler",
                 "--name",
                 worker_name(slot),

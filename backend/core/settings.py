@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = 5
 
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
-    RQ_QUEUES: str = "default,notifications"  # notifications: patient and staff e-mails and texts (issue 18)
+    # notifications first: a patient waiting for a sign-in code must not wait behind a tick's batch of digests
+    RQ_QUEUES: str = "notifications,default"  # notifications: patient and staff e-mails, texts and pushes (issue 18)
 
     # apprise URL of the mail server, without recipients, e.g.
     # mailto://user:pass@smtp.example.com:587?from=Pharmacy%20Cloud%20<no-reply@example.com>

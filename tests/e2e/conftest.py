@@ -109,7 +109,7 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api, push_service
         },
     )
     # default: the outbox jobs; notifications: the e-mails and texts they queue (the portal mails go there)
-    worker = start_cli("worker", "--queues", "default,notifications", env=push_service.env, log_name="test-app-worker")
+    worker = start_cli("worker", "--queues", "notifications,default", env=push_service.env, log_name="test-app-worker")
     ocr_worker = start_cli("worker", "--queues", "ocr", log_name="test-app-ocr-worker")
     relay = start_cli("relay", "--interval", "0.2", log_name="test-app-relay")
     try:
