@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import psycopg
@@ -96,3 +100,30 @@ def bench_chain(slug: str, owner_email: str, *, name: str = "Bench Pharmacy", co
         actor="bench",
         reason="bench seed",
     )
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """(p50, p95, max) of timings in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95, ordered[-1]
+
+
+def app_answers(url: str) -> bool:
+    """Whether the app answers its health endpoint (503 "degraded" counts: a bench may run no worker)."""
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=3):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def wait_for_app(url: str, seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if app_answers(url):
+            return
+        time.sleep(1)
+    raise SystemExit("the app did not start; see .data/bench-app.log")

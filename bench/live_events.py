@@ -20,15 +20,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import statistics
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
-from bench.common import bench_chain, fresh_database
+from bench.common import bench_chain, fresh_database, percentiles, wait_for_app
 
 RUNS = max(30, int(os.environ.get("BENCH_RUNS", "40")))
 GOAL_MS = 500.0
@@ -59,31 +56,6 @@ WATCH_JS = """want => {
   }
   check();
 }"""
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return statistics.median(ordered), p95, ordered[-1]
-
-
-def _health(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=3):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
-def _wait_for_app(url: str, seconds: float = 600) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if _health(url):
-            return
-        time.sleep(1)
-    raise SystemExit("the app did not start; see .data/bench-app.log")
 
 
 class Heard:
@@ -151,7 +123,7 @@ def main() -> None:
     app = start_app(url, "bench")
     heard = Heard(chain.tenant_id)
     try:
-        _wait_for_app(url)
+        wait_for_app(url)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page()
@@ -204,9 +176,9 @@ def main() -> None:
         heard.close()
         app.stop()
     rows = [
-        ("baseline: Redis publish -> receive", *_percentiles(transport[1:])),
-        ("baseline: page event round trip", *_percentiles(round_trips[1:])),
-        ("sale commit -> stock on the page", *_percentiles(live[1:])),
+        ("baseline: Redis publish -> receive", *percentiles(transport[1:])),
+        ("baseline: page event round trip", *percentiles(round_trips[1:])),
+        ("sale commit -> stock on the page", *percentiles(live[1:])),
     ]
     print(f"\nLive events: commit to a connected Chromium page, {RUNS} events (goal: p95 ≤ {GOAL_MS:.0f} ms)")
     print(f"{'path':<40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  goal")

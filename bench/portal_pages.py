@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 
-from bench.common import bench_chain, fresh_database
+from bench.common import app_answers, bench_chain, fresh_database, percentiles, wait_for_app
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 GOAL_MS = 1500.0
@@ -42,32 +39,6 @@ PORTAL_PAGES = [
     ("send a prescription (not verified)", "upload", "#portal-verify-first"),
     ("ask us (the assistant)", "ask", "#portal-chat-input"),
 ]
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return statistics.median(ordered), p95, ordered[-1]
-
-
-def _health(url: str) -> bool:
-    """Whether the app answers its health endpoint (503 "degraded" counts: no worker runs here)."""
-    try:
-        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=3):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
-def _wait_for_app(url: str, seconds: float = 600) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if _health(url):
-            return
-        time.sleep(1)
-    raise SystemExit("the app did not start; see .data/bench-app.log")
 
 
 def _cold_loads(browser: object, url: str, ready: Callable[[object], None]) -> list[float]:
@@ -96,21 +67,21 @@ def main() -> None:
     url = f"http://localhost:{free_port()}"
     app = start_app(url, "bench")
     try:
-        _wait_for_app(url)
+        wait_for_app(url)
         rows = []
         health = []
         for _ in range(RUNS):
             started = time.perf_counter()
-            _health(url)
+            app_answers(url)
             health.append((time.perf_counter() - started) * 1000)
-        rows.append(("baseline: GET /api/v1/health", *_percentiles(health)))
+        rows.append(("baseline: GET /api/v1/health", *percentiles(health)))
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
 
             def landing_ready(page: object) -> None:
                 expect(page.locator("#nav-sign-in")).to_be_visible(timeout=15000)  # type: ignore[attr-defined]
 
-            rows.append(("baseline: landing page (no event)", *_percentiles(_cold_loads(browser, url, landing_ready))))
+            rows.append(("baseline: landing page (no event)", *percentiles(_cold_loads(browser, url, landing_ready))))
             for label, path, selector in PORTAL_PAGES:
 
                 def ready(page: object, selector: str = selector) -> None:
@@ -118,7 +89,7 @@ def main() -> None:
                     expect(page.locator(selector)).to_be_enabled(timeout=15000)  # type: ignore[attr-defined]
 
                 address = f"{url}/portal/{chain.slug}" + (f"/{path}" if path else "")
-                rows.append((label, *_percentiles(_cold_loads(browser, address, ready))))
+                rows.append((label, *percentiles(_cold_loads(browser, address, ready))))
             browser.close()
     finally:
         app.stop()
