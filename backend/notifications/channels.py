@@ -382,15 +382,13 @@ def queue_webhook_event(
     """Queue one event for the chain's webhook in the caller's transaction (the outbox): delivered, retried
     and logged like every message; suppressed with the reason when the chain has no webhook. `data` must be
     what staff systems may receive (no patient's health information)."""
-    from backend.notifications.delivery import MessageStatus, _write  # delivery imports this module's caller
+    from backend.notifications.delivery import MessageStatus, _write, event_key  # delivery imports this module's caller
 
     require(ctx, "notifications.webhook")
     name = str(event or "").strip()
     if not re.fullmatch(r"[a-z0-9_.]{1,60}", name):
         raise ValidationFailed("A webhook event is named with lowercase letters, digits, '.' and '_'.", field="event")
-    key = str(dedupe_key or "").strip()
-    if not key:
-        raise ValidationFailed("A webhook event needs the business event it belongs to (its dedupe key).")
+    key = event_key(dedupe_key)
     target = chain_target(session, ctx.tenant_id, Channel.WEBHOOK)
     status = MessageStatus.QUEUED if target.ready else MessageStatus.SUPPRESSED
     body = _event_body(name, key, data, ctx.tenant_id)

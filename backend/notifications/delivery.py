@@ -130,6 +130,14 @@ def message_exists(session: Session, dedupe_key: str) -> bool:
     return found.first() is not None
 
 
+def event_key(dedupe_key: object) -> str:
+    """The business event a message belongs to (required: it is what makes one event write one message)."""
+    key = str(dedupe_key or "").strip()
+    if not key:
+        raise ValidationFailed("A notification needs the business event it belongs to (its dedupe key).")
+    return key
+
+
 def queue_patient_message(
     session: Session,
     ctx: TenantContext,
@@ -149,9 +157,7 @@ def queue_patient_message(
     require(ctx, "patients.message")
     if not isinstance(message, Message):  # free text about a prescription cannot reach a patient
         raise TypeError("queue_patient_message takes a disclosure.Message written by disclosure.render")
-    key = str(dedupe_key or "").strip()
-    if not key:
-        raise ValidationFailed("A notification needs the business event it belongs to (its dedupe key).")
+    key = event_key(dedupe_key)
     address = (address or "").strip()
     reason = ""
     if not consented:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from backend.core.errors import ValidationFailed
-from backend.notifications.delivery import MessageStatus, Queued, _write
+from backend.notifications.delivery import MessageStatus, Queued, _write, event_key
 from backend.notifications.notify import Channel, channel_target
 from tenants.context import TenantContext
 from tenants.roles import require
@@ -25,9 +24,7 @@ def queue_staff_message(
 ) -> Queued:
     """Write one staff e-mail (queued, or suppressed with the reason) in the caller's transaction."""
     require(ctx, "notifications.staff_message")
-    key = str(dedupe_key or "").strip()
-    if not key:
-        raise ValidationFailed("A notification needs the business event it belongs to (its dedupe key).")
+    key = event_key(dedupe_key)
     address = (address or "").strip()
     reason = ""
     if not address:
