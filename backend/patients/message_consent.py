@@ -135,14 +135,22 @@ def _audit(session: Session, ctx: TenantContext, action: str, key: uuid.UUID, ch
 
 
 def message_for_patient(
-    session: Session, ctx: TenantContext, patient_id: str, kind: MessageKind, values: Mapping[str, str]
+    session: Session,
+    ctx: TenantContext,
+    patient_id: str,
+    kind: MessageKind,
+    values: Mapping[str, str],
+    *,
+    details_known: bool = True,
 ) -> Message:
     """The message of `kind` for this patient: detailed only if the chain allows the kind and the patient
     consented, else the minimum. Notifications call this; nothing writes a patient message another way.
-    The wording is the chain's own template for that variant when the owner saved one (issue 18 §2)."""
+    The wording is the chain's own template for that variant when the owner saved one (issue 18 §2).
+    `details_known=False` (a photo nobody has read yet: no medicine to name) always writes the minimum."""
     require(ctx, "patients.message")
     key = _in_scope(session, ctx, patient_id)
-    allows, consented = chain_allows(session, ctx, kind), _history(session, key).consented
+    allows = details_known and chain_allows(session, ctx, kind)
+    consented = _history(session, key).consented
     detailed = is_detailed(kind, chain_allows=allows, patient_consented=consented)
     return render(
         kind,

@@ -22,6 +22,7 @@ from backend.core.tokens import new_token, token_hash
 from backend.patients.customer import customer_patient, log_customer_access
 from backend.portal.refill_requests import record_request
 from backend.portal.statuses import RefillRequestSource, RefillRequestStatus
+from backend.portal.tasks import tell_received
 from backend.prescriptions.customer_view import CustomerPrescription, customer_prescription, customer_prescriptions
 from backend.prescriptions.service import create_prescription
 from tenants.context import TenantContext
@@ -148,4 +149,5 @@ def send_my_prescription(session: Session, ctx: TenantContext, branch_id: str, i
         notes="Photo sent by the patient on the portal.",
     )  # fmt: skip
     log_customer_access(session, ctx, "updated", "portal: sent a prescription photo")
+    tell_received(session, TenantContext.system(ctx.tenant_id), patient, branch_id, received.id)
     return received.id

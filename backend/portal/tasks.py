@@ -29,6 +29,7 @@ from backend.notifications.delivery import NO_ADDRESS, NO_CONSENT, queue_patient
 from backend.notifications.disclosure import MessageKind
 from backend.notifications.notify import Channel
 from backend.notifications.push import portal_url, queue_patient_push
+from backend.patients.contact_preferences import preferred_channel
 from backend.patients.message_consent import message_for_patient
 from backend.patients.service import identity_of
 from backend.portal.queue import OUTCOME_JOB
@@ -120,3 +121,27 @@ def tell_ready(session: Session, ctx: TenantContext, *, fill_id: str) -> str:
     )
     _record(session, ctx, row, MessageKind.READY_FOR_PICKUP, result)
     return result
+
+
+def tell_received(
+    session: Session, ctx: TenantContext, patient_id: object, branch_id: str, prescription_id: str
+) -> str:
+    """ "We received your prescription" to a customer who sent a photo, on the channel they chose, in the
+    upload's transaction (the outbox of messages: nothing is sent if the upload rolls back). No medicine: nobody
+    has read the photo yet. Answers the message's status."""
+    patient = str(patient_id)
+    person = identity_of(session, ctx, patient, contact=True)
+    where = session.execute(
+        text("SELECT b.name, b.phone, t.name AS chain, p.reminder_channel FROM branches b "
+             "JOIN tenants t ON t.id = b.tenant_id JOIN patients p ON p.tenant_id = b.tenant_id AND p.id = :p "
+             "WHERE b.id = :b"), {"b": as_uuid(branch_id, "branch"), "p": as_uuid(patient, "patient")},
+    ).one()  # fmt: skip
+    values = {"branch": where.name, "branch_phone": where.phone or "", "chain": where.chain}
+    message = message_for_patient(session, ctx, patient, MessageKind.PRESCRIPTION_RECEIVED, values, details_known=False)
+    channel = preferred_channel(where.reminder_channel)
+    queued = queue_patient_message(
+        session, ctx, patient_id=patient_id, message=message, channel=channel,
+        address=person.phone if channel is Channel.SMS else person.email, consented=person.contact_consent,
+        dedupe_key=f"portal.received:{prescription_id}", branch_id=branch_id,
+    )  # fmt: skip
+    return queued.status.value

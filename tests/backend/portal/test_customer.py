@@ -228,7 +228,13 @@ def test_choices_are_recorded_on_the_patient_record_as_given_in_the_portal(pharm
 
 
 def test_a_photo_goes_to_the_branch_intake_queue_with_the_staff_upload_rules(pharmacy, db):
+    from backend.notifications.disclosure import set_disclosure
+    from backend.patients.message_consent import record_message_consent
+
     patient, _ = _customer_rx(pharmacy, db)
+    # The chain allows detail in this kind and the patient consented: the photo still names nothing (unread).
+    pharmacy.run(pharmacy.owner, set_disclosure, "prescription_received", True)
+    pharmacy.run(pharmacy.owner, record_message_consent, patient, "in_person")
     me = customer_context(pharmacy.chain.tenant_id, uuid.UUID(patient))
     sample = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[0]
     new_id = run_in_tenant(me, send_my_prescription, pharmacy.branch, sample.read_bytes())
@@ -240,6 +246,11 @@ def test_a_photo_goes_to_the_branch_intake_queue_with_the_staff_upload_rules(pha
     )  # fmt: skip
     assert db.execute(text("SELECT count(*) FROM prescription_readings WHERE prescription_id = :p"),
                       {"p": new_id}).scalar() == 1  # its OCR reading is queued  # fmt: skip
+    # "We received your prescription", written with the upload, naming no medicine (nobody has read it yet)
+    told = db.execute(text("SELECT kind, channel, status, reason FROM notification_messages WHERE dedupe_key = :k"),
+                      {"k": f"portal.received:{new_id}"}).one()  # fmt: skip
+    assert (told.kind, told.channel, told.status) == ("prescription_received", "email", "suppressed")
+    assert told.reason == "The patient has not agreed to be contacted"  # e-mail on file, no contact consent
     from backend.core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
