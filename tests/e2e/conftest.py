@@ -105,6 +105,10 @@ def app_url(test_database, demo_chain, assistant_model, stripe_api, push_service
             "STRIPE_SECRET_KEY": stripe_api.api_key,
             "STRIPE_WEBHOOK_SECRET": stripe_api.webhook_secret,
             "STRIPE_MAX_RETRIES": "0",
+            # Every browser journey comes from 127.0.0.1: one client IP for the whole run, whose 20 free portal
+            # tries an hour the journeys together use up. The per-IP limit is tested in the backend
+            # (tests/backend/portal); the per-Rx limit stays as in production here.
+            "PORTAL_FREE_TRIES_PER_IP": "1000",
             **push_service.env,
         },
     )
