@@ -1,8 +1,10 @@
 """The portal's abuse resistance, kept in Redis: progressive delays, the response floor, the volume alert.
 
-- `check(kind, ip, subject)`: how long this client IP and this subject (an Rx number) must wait before the
-  next try of `kind` ("refill", "code"...); 0 = go ahead. A limited try is refused without being counted.
-- `record(kind, ip, subject)`: count one well-formed try (matched or not: the caller cannot tell them apart
+- `check(kind, ip, subject, chain)`: how long this client IP and this subject (an Rx number of that chain)
+  must wait before the next try of `kind` ("refill", "code"...); 0 = go ahead. A limited try is refused
+  without being counted. The subject is counted per chain: Rx numbers are the chain's own ("B1-000001" exists
+  in every chain with a branch B1), so hammering one chain's number never slows another chain's patient.
+- `record(kind, ip, subject, chain)`: count one well-formed try (matched or not: the caller cannot tell them apart
   either); past the free tries each try imposes a longer wait (1 s, 2 s, 4 s... up to the maximum). Not a
   lockout: whoever hammers an Rx number only slows tries on it down.
 - `wait_out_floor(started_at)`: every well-formed answer is sent no earlier than the fixed floor after the
@@ -30,29 +32,30 @@ def _subject(subject: str) -> str:
     return "".join(str(subject or "").split()).upper()
 
 
-def _keys(kind: str, ip: str, subject: str) -> list[tuple[str, int]]:
+def _keys(kind: str, ip: str, subject: str, chain: object) -> list[tuple[str, int]]:
     settings = get_settings()
     keys = []
     if ip:
         keys.append((f"portal:{kind}:ip:{token_hash(ip)}", settings.PORTAL_FREE_TRIES_PER_IP))
     if _subject(subject):
-        keys.append((f"portal:{kind}:subject:{token_hash(_subject(subject))}", settings.PORTAL_FREE_TRIES_PER_SUBJECT))
+        counted = token_hash(f"{chain}:{_subject(subject)}")  # the chain's own number
+        keys.append((f"portal:{kind}:subject:{counted}", settings.PORTAL_FREE_TRIES_PER_SUBJECT))
     return keys
 
 
-def check(kind: str, ip: str, subject: str) -> int:
-    """Seconds this IP and subject must wait before the next try of `kind` (0 = go ahead)."""
+def check(kind: str, ip: str, subject: str, chain: object) -> int:
+    """Seconds this IP and the chain's subject must wait before the next try of `kind` (0 = go ahead)."""
     redis = redis_connection()
-    waits = [int(redis.ttl(f"{key}:wait")) for key, _ in _keys(kind, ip, subject)]  # type: ignore[arg-type]
+    waits = [int(redis.ttl(f"{key}:wait")) for key, _ in _keys(kind, ip, subject, chain)]  # type: ignore[arg-type]
     return max([w for w in waits if w > 0], default=0)
 
 
-def record(kind: str, ip: str, subject: str) -> int:
+def record(kind: str, ip: str, subject: str, chain: object) -> int:
     """Count one well-formed try; returns the wait it now imposes on the next one (seconds, 0 = none)."""
     settings = get_settings()
     redis = redis_connection()
     delay = 0
-    for key, free in _keys(kind, ip, subject):
+    for key, free in _keys(kind, ip, subject, chain):
         tries = int(redis.incr(key))  # type: ignore[arg-type]
         redis.expire(key, settings.PORTAL_LIMIT_WINDOW_SECONDS)
         if tries >= free:

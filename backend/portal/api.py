@@ -72,10 +72,10 @@ async def request_refill(slug: str, body: RefillRequestIn, request: Request) -> 
     form = RefillForm(body.rx_number, body.date_of_birth, body.last_name, body.branch_id or "", body.note or "")
     ask = parse_refill_form(form)  # 422 naming the field: nothing counted, nothing written
     ip = client_ip(request)
-    wait = await run_in_threadpool(abuse.check, KIND, ip, ask.rx_number)
+    wait = await run_in_threadpool(abuse.check, KIND, ip, ask.rx_number, chain.tenant_id)
     if wait:
         raise RateLimited(f"Too many tries. Try again in {abuse.wait_words(wait)}.", retry_after=wait)
-    await run_in_threadpool(abuse.record, KIND, ip, ask.rx_number)
+    await run_in_threadpool(abuse.record, KIND, ip, ask.rx_number, chain.tenant_id)
     await in_tenant(visitor_context(chain), ask_for_refill, form, RefillRequestSource.PORTAL_API)
     await abuse.wait_out_floor(started)
     return JSONResponse({"message": confirmation(chain.name)}, status_code=202)

@@ -153,11 +153,11 @@ class CustomerState(PortalState):
             self.error = "Enter the Rx number from your label, your date of birth and your last name."
             return None
         ip = self._client_ip()
-        wait = await run_service(abuse.check, "code", ip, rx_number)
+        wait = await run_service(abuse.check, "code", ip, rx_number, visitor.tenant_id)
         if wait:
             self.error = f"Too many tries. Please wait {abuse.wait_words(wait)} and try again."
             return None
-        await run_service(abuse.record, "code", ip, rx_number)
+        await run_service(abuse.record, "code", ip, rx_number, visitor.tenant_id)
         challenge = new_challenge()
         try:
             await transact(visitor, request_code, challenge, rx_number, born, surname)
@@ -178,11 +178,11 @@ class CustomerState(PortalState):
             self.asked = False
             return None
         ip = self._client_ip()
-        wait = await run_service(abuse.check, "code-try", ip, self._challenge)
+        wait = await run_service(abuse.check, "code-try", ip, self._challenge, visitor.tenant_id)
         if wait:
             self.error = f"Too many tries. Please wait {abuse.wait_words(wait)} and try again."
             return None
-        await run_service(abuse.record, "code-try", ip, self._challenge)
+        await run_service(abuse.record, "code-try", ip, self._challenge, visitor.tenant_id)
         checked = await transact(visitor, verify_code, self._challenge, str(form.get("code", "")))
         await abuse.wait_out_floor(started)
         if checked.result == CodeResult.OK and checked.patient_id is not None:

@@ -128,9 +128,9 @@ def test_a_naive_bot_filling_every_field_is_answered_but_not_recorded(page: Page
 
 
 def test_a_limited_visitor_is_told_how_long_to_wait(page: Page, app_url: str, committed_tenant):
-    _, spec = committed_tenant("plimit")
+    chain, spec = committed_tenant("plimit")
     for _ in range(10):  # someone has been guessing on this Rx number from elsewhere: the next try waits 32 s
-        abuse.record(KIND, "192.0.2.1", "B1-424242")
+        abuse.record(KIND, "192.0.2.1", "B1-424242", chain.tenant_id)
     page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/portal/{spec.slug}/refill")
     expect(page.locator("#pr-submit")).to_be_enabled(timeout=15000)  # the page is live
