@@ -69,14 +69,14 @@ class PortalRefillState(PortalState):
             return
         ip = self.router.session.client_ip
         number = refill.rx_number
-        wait = await run_service(abuse.check, KIND, ip, number)
+        wait = await run_service(abuse.check, KIND, ip, number, ctx.tenant_id)
         if wait:
             self.limited = f"Too many tries. Try again in {abuse.wait_words(wait)}."
             return
         self.busy = True
         yield
         try:
-            await run_service(abuse.record, KIND, ip, number)
+            await run_service(abuse.record, KIND, ip, number, ctx.tenant_id)
             if not str(form.get(HONEYPOT, "")).strip():
                 await transact(ctx, ask_for_refill, refill, RefillRequestSource.PORTAL_FORM)
             await abuse.wait_out_floor(started)
