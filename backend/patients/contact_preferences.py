@@ -36,6 +36,11 @@ def preferred_channel(value: str | None) -> Channel:
     return Channel.SMS if value == Channel.SMS.value else Channel.EMAIL
 
 
+def contact_address(person: Any, channel: Channel) -> str:
+    """Where a message on `channel` reaches the patient: the mobile number for a text, else the e-mail."""
+    return str((person.phone if channel is Channel.SMS else person.email) or "")
+
+
 def _read(session: Session, key: object) -> MessagePreferences:
     row = session.execute(
         text("SELECT reminder_channel, refill_reminders FROM patients WHERE id = :p"), {"p": key}

@@ -29,7 +29,7 @@ from backend.notifications.delivery import NO_ADDRESS, NO_CONSENT, queue_patient
 from backend.notifications.disclosure import MessageKind
 from backend.notifications.notify import Channel
 from backend.notifications.push import portal_url, queue_patient_push
-from backend.patients.contact_preferences import preferred_channel
+from backend.patients.contact_preferences import contact_address, preferred_channel
 from backend.patients.message_consent import message_for_patient
 from backend.patients.service import identity_of
 from backend.portal.queue import OUTCOME_JOB
@@ -141,7 +141,7 @@ def tell_received(
     channel = preferred_channel(where.reminder_channel)
     queued = queue_patient_message(
         session, ctx, patient_id=patient_id, message=message, channel=channel,
-        address=person.phone if channel is Channel.SMS else person.email, consented=person.contact_consent,
+        address=contact_address(person, channel), consented=person.contact_consent,
         dedupe_key=f"portal.received:{prescription_id}", branch_id=branch_id,
     )  # fmt: skip
     return queued.status.value

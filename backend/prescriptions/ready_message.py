@@ -18,8 +18,7 @@ from backend.core.validation import as_uuid
 from backend.jobs.registry import job
 from backend.notifications.delivery import queue_patient_message
 from backend.notifications.disclosure import MessageKind
-from backend.notifications.notify import Channel
-from backend.patients.contact_preferences import preferred_channel
+from backend.patients.contact_preferences import contact_address, preferred_channel
 from backend.patients.message_consent import message_for_patient
 from backend.patients.service import identity_of
 from backend.prescriptions.fills import READY_JOB
@@ -54,7 +53,7 @@ def tell_ready(session: Session, ctx: TenantContext, *, fill_id: str) -> str:
     message = message_for_patient(session, ctx, str(row.patient_id), MessageKind.READY_FOR_PICKUP, values)
     queued = queue_patient_message(
         session, ctx, patient_id=row.patient_id, message=message, channel=channel,
-        address=person.phone if channel is Channel.SMS else person.email, consented=person.contact_consent,
+        address=contact_address(person, channel), consented=person.contact_consent,
         dedupe_key=f"fill.ready:{row.id}", branch_id=row.branch_id,
     )  # fmt: skip
     return queued.status.value

@@ -25,6 +25,7 @@ from backend.jobs.registry import job
 from backend.notifications.delivery import queue_patient_message
 from backend.notifications.disclosure import MessageKind
 from backend.notifications.notify import Channel
+from backend.patients.contact_preferences import contact_address
 from backend.patients.message_consent import message_for_patient
 from backend.patients.service import identities
 from backend.prescriptions.enums import RxStatus
@@ -82,7 +83,7 @@ def send_refill_reminders(session: Session, ctx: TenantContext, *, branch_id: st
         message = message_for_patient(session, ctx, str(r.patient_id), MessageKind.REFILL_DUE, values)
         queued = queue_patient_message(
             session, ctx, patient_id=r.patient_id, message=message, channel=channel,
-            address=person.phone if channel is Channel.SMS else person.email, consented=person.contact_consent,
+            address=contact_address(person, channel), consented=person.contact_consent,
             dedupe_key=f"refill_due:{r.id}:{r.fill_id}", branch_id=branch_id,
         )  # fmt: skip
         written += int(queued.created)
